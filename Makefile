@@ -1,0 +1,34 @@
+# Anima: `make run` sets everything up and opens a chat on the embedded default model;
+# `make test` sets up and runs the whole test suite. Both are idempotent.
+
+ANIMA_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/anima
+export ANIMA_CACHE
+LLAMA_PREFIX := $(ANIMA_CACHE)/llama.cpp/current
+export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
+# The binary finds libllama where setup installed it, without LD_LIBRARY_PATH.
+RPATH := -Xlinker -rpath -Xlinker $(LLAMA_PREFIX)/lib
+SWIFT_BUILD_FLAGS ?=
+
+.PHONY: setup build release run test bench clean
+
+setup:
+	@./scripts/setup.sh
+
+build: setup
+	swift build $(RPATH) $(SWIFT_BUILD_FLAGS)
+
+release: setup
+	swift build -c release $(RPATH) $(SWIFT_BUILD_FLAGS)
+
+run: release
+	@.build/release/anima chat
+
+test: setup
+	swift build --build-tests $(RPATH) $(SWIFT_BUILD_FLAGS)
+	swift test --skip-build $(RPATH) $(SWIFT_BUILD_FLAGS)
+
+bench: release
+	@./scripts/bench-decode.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,195 @@
+import AnimaCore
+
+/// A processor: anything that turns a conversation into a stream of generated events.
+///
+/// The local llama.cpp engine, cloud providers and the hybrid router all conform, and so
+/// does `ScriptedModel` for deterministic tests of the layers above. Cancelling the task
+/// that consumes the stream stops generation promptly and frees what it held.
+public protocol LanguageModel: Sendable {
+    /// What the model is and how much it can hold.
+    var info: ModelInfo { get }
+
+    /// Starts generating. Errors about the request itself (a prompt longer than the
+    /// context, an unusable schema) arrive as the stream's error before any event.
+    func generate(_ request: GenerationRequest) -> AsyncThrowingStream<GenerationEvent, any Error>
+
+    /// The exact number of prompt tokens `request` costs with the model's own tokenizer
+    /// and chat template, tool definitions included.
+    func countTokens(_ request: GenerationRequest) async throws -> Int
+
+    /// The exact number of tokens of plain text (no template, no special tokens).
+    func countTokens(text: String) async throws -> Int
+}
+
+/// What a processor is, as far as its callers need to know.
+public struct ModelInfo: Sendable, Hashable {
+    /// A short name, such as the GGUF file name without its extension.
+    public var name: String
+    /// The most tokens one generation may hold: prompt plus answer.
+    public var contextLength: Int
+
+    public init(name: String, contextLength: Int) {
+        self.name = name
+        self.contextLength = contextLength
+    }
+}
+
+/// One generation: the conversation, the tools on offer, the shape of the answer, and
+/// how to sample it.
+public struct GenerationRequest: Sendable, Hashable {
+    public var messages: [ChatMessage]
+    public var tools: [ToolDefinition]
+    public var toolChoice: ToolChoice
+    public var responseFormat: ResponseFormat
+    public var sampling: SamplingParameters
+
+    public init(
+        messages: [ChatMessage], tools: [ToolDefinition] = [], toolChoice: ToolChoice = .auto,
+        responseFormat: ResponseFormat = .text, sampling: SamplingParameters = .init()
+    ) {
+        self.messages = messages
+        self.tools = tools
+        self.toolChoice = toolChoice
+        self.responseFormat = responseFormat
+        self.sampling = sampling
+    }
+}
+
+/// Whether and which tools the model may call, as in OpenAI's `tool_choice`.
+public enum ToolChoice: Sendable, Hashable {
+    /// The model decides between answering and calling tools.
+    case auto
+    /// The tools are not offered.
+    case none
+    /// The model must call at least one tool.
+    case required
+    /// The model must call this tool.
+    case function(String)
+}
+
+/// The shape of the answer.
+public enum ResponseFormat: Sendable, Hashable {
+    case text
+    /// Any JSON object.
+    case jsonObject
+    /// JSON that matches the schema; generation is constrained by a grammar.
+    case jsonSchema(JSONSchema)
+}
+
+/// How the next token is chosen. Temperature 0 means greedy decoding: the most likely
+/// token every time, which makes generation deterministic.
+public struct SamplingParameters: Sendable, Hashable {
+    public var temperature: Double
+    public var topP: Double
+    public var topK: Int
+    public var minP: Double
+    public var repeatPenalty: Double
+    /// How many recent tokens the repeat penalty looks at.
+    public var repeatLastN: Int
+    public var seed: UInt32
+    public var maxTokens: Int?
+    public var stop: [String]
+    /// Keep generating past end-of-turn tokens (for benchmarks that need fixed lengths).
+    public var ignoreEndOfTurn: Bool
+
+    public init(
+        temperature: Double = 0.7, topP: Double = 0.95, topK: Int = 40, minP: Double = 0.05,
+        repeatPenalty: Double = 1.0, repeatLastN: Int = 64, seed: UInt32 = 0, maxTokens: Int? = nil,
+        stop: [String] = [], ignoreEndOfTurn: Bool = false
+    ) {
+        self.temperature = temperature
+        self.topP = topP
+        self.topK = topK
+        self.minP = minP
+        self.repeatPenalty = repeatPenalty
+        self.repeatLastN = repeatLastN
+        self.seed = seed
+        self.maxTokens = maxTokens
+        self.stop = stop
+        self.ignoreEndOfTurn = ignoreEndOfTurn
+    }
+
+    /// Greedy decoding: deterministic, the same output for the same prompt.
+    public static func greedy(maxTokens: Int? = nil) -> SamplingParameters {
+        SamplingParameters(temperature: 0, maxTokens: maxTokens)
+    }
+
+    /// Why these parameters cannot be used, or nil when they can.
+    public var problem: String? {
+        if !temperature.isFinite || temperature < 0 { return "temperature must be 0 or more" }
+        if !(topP > 0 && topP <= 1) { return "top-p must be in (0, 1]" }
+        if topK < 0 { return "top-k must be 0 (off) or more" }
+        if !(minP >= 0 && minP < 1) { return "min-p must be in [0, 1)" }
+        if !(repeatPenalty > 0) || !repeatPenalty.isFinite { return "repeat penalty must be above 0" }
+        if repeatLastN < 0 { return "repeat-last-n must be 0 or more" }
+        if let maxTokens, maxTokens < 1 { return "max tokens must be at least 1" }
+        if stop.contains(where: \.isEmpty) { return "a stop string must not be empty" }
+        return nil
+    }
+}
+
+/// What a generation stream carries.
+public enum GenerationEvent: Sendable, Hashable {
+    /// More answer text; always whole UTF-8 characters.
+    case text(String)
+    /// A complete tool call the model made.
+    case toolCall(ToolCall)
+    /// Token counts, sent once before `finished`.
+    case usage(Usage)
+    /// The last event of a successful generation.
+    case finished(FinishReason)
+}
+
+public struct Usage: Sendable, Hashable, Codable {
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var totalTokens: Int { promptTokens + completionTokens }
+
+    public init(promptTokens: Int, completionTokens: Int) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+    }
+}
+
+public enum FinishReason: String, Sendable, Hashable, Codable {
+    /// The model ended its turn, or a stop string appeared.
+    case stop
+    /// The token limit or the context was reached.
+    case length
+    /// The model called tools and waits for their results.
+    case toolCalls = "tool_calls"
+}
+
+/// A whole generation, gathered from its stream.
+public struct GenerationResult: Sendable, Hashable {
+    public var text: String
+    public var toolCalls: [ToolCall]
+    public var usage: Usage
+    public var finishReason: FinishReason
+
+    public init(text: String, toolCalls: [ToolCall], usage: Usage, finishReason: FinishReason) {
+        self.text = text
+        self.toolCalls = toolCalls
+        self.usage = usage
+        self.finishReason = finishReason
+    }
+}
+
+extension AsyncThrowingStream where Element == GenerationEvent {
+    /// Reads the stream to its end and returns everything it said.
+    public func collect() async throws -> GenerationResult {
+        var text = ""
+        var calls: [ToolCall] = []
+        var usage = Usage(promptTokens: 0, completionTokens: 0)
+        var reason = FinishReason.stop
+        for try await event in self {
+            switch event {
+            case .text(let t): text += t
+            case .toolCall(let c): calls.append(c)
+            case .usage(let u): usage = u
+            case .finished(let r): reason = r
+            }
+        }
+        return GenerationResult(text: text, toolCalls: calls, usage: usage, finishReason: reason)
+    }
+}

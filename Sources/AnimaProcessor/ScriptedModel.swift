@@ -1,0 +1,130 @@
+import AnimaCore
+import Synchronization
+
+/// A deterministic stand-in for a language model, for tests of the layers above the
+/// processor: it answers from a script, one word per token, and records every request.
+///
+/// Tokens are whitespace-separated words, so counts are exact and easy to reason about.
+/// Sampling parameters are honoured where they affect the shape of the output:
+/// `maxTokens` truncates (finish reason `length`) and `stop` strings end the answer.
+public final class ScriptedModel: LanguageModel {
+    /// One scripted answer.
+    public enum Reply: Sendable, Hashable {
+        case text(String)
+        case toolCalls([ToolCall])
+        /// Fails the generation with this message.
+        case failure(String)
+    }
+
+    public let info: ModelInfo
+    private let state: Mutex<State>
+
+    private struct State {
+        var script: [Reply]
+        var responder: (@Sendable (GenerationRequest) -> Reply)?
+        var requests: [GenerationRequest] = []
+    }
+
+    /// Answers with `replies` in order; when they run out, generation fails with a clear error.
+    public init(replies: [Reply], name: String = "scripted", contextLength: Int = 4096) {
+        info = ModelInfo(name: name, contextLength: contextLength)
+        state = Mutex(State(script: replies))
+    }
+
+    /// Answers every request with what `responder` returns for it.
+    public init(name: String = "scripted", contextLength: Int = 4096, responder: @escaping @Sendable (GenerationRequest) -> Reply) {
+        info = ModelInfo(name: name, contextLength: contextLength)
+        state = Mutex(State(script: [], responder: responder))
+    }
+
+    /// Every request received so far, oldest first.
+    public var requests: [GenerationRequest] { state.withLock { $0.requests } }
+
+    public func countTokens(text: String) async throws -> Int { Self.words(text).count }
+
+    public func countTokens(_ request: GenerationRequest) async throws -> Int { promptTokens(request) }
+
+    private func promptTokens(_ request: GenerationRequest) -> Int {
+        let messages = request.messages.reduce(0) { $0 + Self.words($1.content).count + 1 }
+        let tools = request.toolChoice == .none ? 0 : request.tools.reduce(0) { $0 + Self.words($1.openAIJSON.jsonText).count }
+        return messages + tools
+    }
+
+    public func generate(_ request: GenerationRequest) -> AsyncThrowingStream<GenerationEvent, any Error> {
+        let reply: Reply? = state.withLock { s in
+            s.requests.append(request)
+            if let responder = s.responder { return responder(request) }
+            return s.script.isEmpty ? nil : s.script.removeFirst()
+        }
+        let prompt = promptTokens(request)
+        let limit = info.contextLength
+        return AsyncThrowingStream { continuation in
+            if let problem = request.sampling.problem {
+                continuation.finish(throwing: ProcessorError.invalidRequest(problem))
+                return
+            }
+            guard prompt < limit else {
+                continuation.finish(throwing: ProcessorError.promptTooLong(tokens: prompt, limit: limit))
+                return
+            }
+            switch reply {
+            case nil:
+                continuation.finish(throwing: ProcessorError.engineFailure("the scripted model has no reply left"))
+            case .failure(let message)?:
+                continuation.finish(throwing: ProcessorError.engineFailure(message))
+            case .toolCalls(let calls)?:
+                for call in calls { continuation.yield(.toolCall(call)) }
+                let used = calls.reduce(0) { $0 + Self.words(call: $1) }
+                continuation.yield(.usage(Usage(promptTokens: prompt, completionTokens: used)))
+                continuation.yield(.finished(.toolCalls))
+                continuation.finish()
+            case .text(let text)?:
+                let budget = min(request.sampling.maxTokens ?? .max, limit - prompt)
+                var emitted = ""
+                var count = 0
+                var reason = FinishReason.stop
+                for word in Self.tokens(text) {
+                    if count == budget { reason = .length; break }
+                    count += 1
+                    let candidate = emitted + word
+                    if let stop = request.sampling.stop.compactMap({ candidate.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+                        let kept = String(candidate[..<stop.lowerBound])
+                        if kept.count > emitted.count { continuation.yield(.text(String(kept.dropFirst(emitted.count)))) }
+                        emitted = kept
+                        break
+                    }
+                    continuation.yield(.text(word))
+                    emitted = candidate
+                }
+                continuation.yield(.usage(Usage(promptTokens: prompt, completionTokens: count)))
+                continuation.yield(.finished(reason))
+                continuation.finish()
+            }
+        }
+    }
+
+    static func words(_ text: String) -> [Substring] {
+        text.split(whereSeparator: \.isWhitespace)
+    }
+
+    private static func words(call: ToolCall) -> Int { words(call.arguments.jsonText).count + 1 }
+
+    /// Splits text into tokens that concatenate back to it exactly: each word with the
+    /// whitespace before it.
+    static func tokens(_ text: String) -> [String] {
+        var out: [String] = []
+        var current = ""
+        var sawWord = false
+        for ch in text {
+            if ch.isWhitespace, sawWord {
+                out.append(current)
+                current = ""
+                sawWord = false
+            }
+            current.append(ch)
+            if !ch.isWhitespace { sawWord = true }
+        }
+        if !current.isEmpty { out.append(current) }
+        return out
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+
+@main
+struct Anima: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "anima",
+        abstract: "An operating system whose processor is a language model.",
+        discussion: """
+            Anima runs a local model with llama.cpp. Without --model it uses the embedded
+            default, SmolLM2-135M-Instruct, installed by `make setup`.
+
+            Examples:
+              anima ask "What is the capital of France?"
+              anima ask --json --schema '{"type":"object","properties":{"city":{"type":"string"}}}' "Name a city"
+              anima chat --system "You are terse."
+              anima models
+            """,
+        version: "0.1.0",
+        subcommands: [Ask.self, Chat.self, Models.self, Bench.self]
+    )
+}

@@ -1,0 +1,107 @@
+import AnimaCore
+import AnimaProcessor
+import ArgumentParser
+import Foundation
+
+struct Ask: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask one question and stream the answer.",
+        discussion: """
+            The answer streams to standard output as it is generated. With --json, Anima
+            prints one JSON object when the answer is complete instead.
+
+            With --schema the answer is constrained by a grammar compiled from the JSON
+            Schema, so it always parses and matches it. The schema can be inline JSON or
+            @path to a file.
+
+            Examples:
+              anima ask "Write a haiku about the sea"
+              anima ask --temperature 0 --max-tokens 64 "List three primes"
+              anima ask --json "What is 2+2?"
+              anima ask --schema @person.schema.json "Invent a person"
+            """
+    )
+
+    @Argument(help: "The question. Use - to read it from standard input.")
+    var prompt: String
+
+    @Option(help: "A system message that comes before the question.")
+    var system: String?
+
+    @Flag(help: "Print a single JSON object with the answer, finish reason and token usage.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Constrain the answer to this JSON Schema (inline JSON or @file).", valueName: "schema"))
+    var schema: String?
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var sampling: SamplingOptions
+
+    mutating func run() async throws {
+        let question = prompt == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : prompt
+        guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw ValidationError("the question is empty")
+        }
+        var format = ResponseFormat.text
+        if let schema {
+            format = .jsonSchema(try Self.loadSchema(schema))
+        }
+        var messages: [ChatMessage] = []
+        if let system { messages.append(.system(system)) }
+        if case .jsonSchema(let s) = format {
+            // Small models write better values when they can read the schema too.
+            messages.append(.system([system, "Answer with JSON that matches this JSON Schema: \(s.json.jsonText)"].compactMap { $0 }.joined(separator: "\n\n")))
+            if system != nil { messages.removeFirst() }
+        }
+        messages.append(.user(question))
+        let engine = try await modelOptions.load()
+        let request = GenerationRequest(messages: messages, responseFormat: format, sampling: sampling.parameters)
+
+        if json {
+            let result = try await engine.generate(request).collect()
+            var usage = JSONObject()
+            usage["prompt_tokens"] = .number(Double(result.usage.promptTokens))
+            usage["completion_tokens"] = .number(Double(result.usage.completionTokens))
+            var out = JSONObject()
+            out["model"] = .string(engine.info.name)
+            out["text"] = .string(result.text)
+            out["finish_reason"] = .string(result.finishReason.rawValue)
+            out["usage"] = .object(usage)
+            if case .jsonSchema = format, let value = try? JSONValue(parsing: result.text) { out["json"] = value }
+            if !result.toolCalls.isEmpty {
+                out["tool_calls"] = .array(result.toolCalls.map { ["id": .string($0.id), "name": .string($0.name), "arguments": $0.arguments] })
+            }
+            print(JSONValue.object(out).jsonText)
+        } else {
+            var finish = FinishReason.stop
+            for try await event in engine.generate(request) {
+                switch event {
+                case .text(let t): Terminal.write(t)
+                case .toolCall(let call): Terminal.write("[tool call \(call.name) \(call.arguments.jsonText)]")
+                case .finished(let reason): finish = reason
+                case .usage: break
+                }
+            }
+            Terminal.write("\n")
+            if finish == .length {
+                Terminal.error("(the answer was cut at the token limit; raise --max-tokens or --context)\n")
+            }
+        }
+    }
+
+    static func loadSchema(_ argument: String) throws -> JSONSchema {
+        var text = argument
+        if argument.hasPrefix("@") {
+            let path = (String(argument.dropFirst()) as NSString).expandingTildeInPath
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("cannot read the schema file \(path)")
+            }
+            text = String(decoding: data, as: UTF8.self)
+        }
+        do {
+            return try JSONSchema(parsing: text)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}

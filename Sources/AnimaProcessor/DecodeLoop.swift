@@ -255,10 +255,13 @@ final class DecodeLoop: @unchecked Sendable {
         guard n > 0 else { return }
         batch.n_tokens = Int32(n)
 
+        let started = DispatchTime.now().uptimeNanoseconds
         let rc = llama_decode(context, batch)
+        let decoded = DispatchTime.now().uptimeNanoseconds
         statistics.withLock {
             $0.decodeSteps += 1
             $0.batchedTokens += n
+            $0.decodeNanoseconds += decoded - started
         }
         guard rc == 0 else {
             let reason = rc == 1 ? "the KV cache is full" : "llama_decode returned \(rc)"
@@ -275,6 +278,8 @@ final class DecodeLoop: @unchecked Sendable {
             let token = llama_sampler_sample(job.sampler, context, index)
             accept(token, for: job)
         }
+        let sampled = DispatchTime.now().uptimeNanoseconds
+        statistics.withLock { $0.samplingNanoseconds += sampled - decoded }
     }
 
     private func accept(_ token: llama_token, for job: Job) {
@@ -356,6 +361,9 @@ public struct EngineStatistics: Sendable, Hashable {
     /// Tokens sent through llama_decode (prompt and generated).
     public var batchedTokens = 0
     public var generatedTokens = 0
+    /// Time spent inside llama_decode, and in sampling and emitting tokens after it.
+    public var decodeNanoseconds: UInt64 = 0
+    public var samplingNanoseconds: UInt64 = 0
 }
 
 /// The saved state of a suspended generation.

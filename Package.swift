@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "anima", targets: ["anima"]),
         .library(name: "AnimaCore", targets: ["AnimaCore"]),
         .library(name: "AnimaProcessor", targets: ["AnimaProcessor"]),
+        .library(name: "AnimaKernel", targets: ["AnimaKernel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -19,10 +20,11 @@ let package = Package(
         .systemLibrary(name: "CLlama", pkgConfig: "llama"),
         .target(name: "AnimaCore", swiftSettings: strict),
         .target(name: "AnimaProcessor", dependencies: ["AnimaCore", "CLlama"], swiftSettings: strict),
+        .target(name: "AnimaKernel", dependencies: ["AnimaCore", "AnimaProcessor"], swiftSettings: strict),
         .executableTarget(
             name: "anima",
             dependencies: [
-                "AnimaCore", "AnimaProcessor",
+                "AnimaCore", "AnimaProcessor", "AnimaKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -30,6 +32,7 @@ let package = Package(
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
         .testTarget(name: "AnimaProcessorTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),
         .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),
+        .testTarget(name: "AnimaKernelTests", dependencies: ["AnimaKernel"], swiftSettings: strict),
         .testTarget(name: "AnimaCLITests", dependencies: ["anima"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -7,9 +7,11 @@ import Synchronization
 /// dedicated thread that decodes them together.
 ///
 /// Every step carries the next token of each running sequence plus chunks of prompts
-/// still being read (prefill), up to the batch size. New requests join between steps;
-/// finished, cancelled or suspended ones leave between steps, so a cancel takes effect
-/// within one step. All llama.cpp calls on the context happen on this thread.
+/// still being read (prefill), up to the batch size. Between steps the slot policy decides
+/// who holds the slots: a generation it leaves out is preempted (its KV state saved, in
+/// memory or swapped to disk) and later restored into any free slot. Requests, cancels
+/// and suspensions also take effect between steps, so within one step. All llama.cpp calls
+/// on the context happen on this thread.
 final class DecodeLoop: @unchecked Sendable {
     let model: LlamaModel
     let slots: Int
@@ -20,6 +22,8 @@ final class DecodeLoop: @unchecked Sendable {
     private let memory: OpaquePointer
     private var batch: llama_batch
     private let batchCapacity: Int
+    private let policy: any SlotPolicy
+    private let swap: SwapSpace
 
     // Shared with callers; guarded by `condition`.
     private let condition = NSCondition()
@@ -29,26 +33,44 @@ final class DecodeLoop: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     // Decode-thread state.
-    private var occupants: [Job?]
-    private var waiting: [Job] = []
+    private var table: SlotTable
     private var jobs: [UInt64: Job] = [:]
+    private var prefixCache: PrefixCache
     private var prefillCursor = 0
 
     let statistics = Mutex(EngineStatistics())
+    /// Which generation holds which slot, as of the last step; readable from any thread.
+    private let slotMap = Mutex<[UInt64: Int]>([:])
 
-    init(model: LlamaModel, slots: Int, contextLength: Int, batchSize: Int, threads: Int) throws(ProcessorError) {
+    func slot(of id: UInt64) -> Int? { slotMap.withLock { $0[id] } }
+
+    struct Options {
+        var slots: Int
+        var contextLength: Int
+        var batchSize: Int
+        var threads: Int
+        var policy: any SlotPolicy
+        var sharedPrefixSlots: Int
+        var swapMemoryLimit: Int
+        var swapDirectory: URL
+    }
+
+    init(model: LlamaModel, options o: Options) throws(ProcessorError) {
         self.model = model
-        self.slots = slots
-        self.contextLength = contextLength
-        self.batchSize = batchSize
-        batchCapacity = batchSize + slots
+        slots = o.slots
+        contextLength = o.contextLength
+        batchSize = o.batchSize
+        batchCapacity = o.batchSize + o.slots
+        policy = o.policy
+        swap = SwapSpace(memoryLimit: o.swapMemoryLimit, directory: o.swapDirectory)
+        let sequences = o.slots + o.sharedPrefixSlots
         var params = llama_context_default_params()
-        params.n_ctx = UInt32(slots * contextLength)
+        params.n_ctx = UInt32(sequences * o.contextLength)
         params.n_batch = UInt32(batchCapacity)
         params.n_ubatch = UInt32(min(batchCapacity, 512))
-        params.n_seq_max = UInt32(slots)
-        params.n_threads = Int32(threads)
-        params.n_threads_batch = Int32(threads)
+        params.n_seq_max = UInt32(sequences)
+        params.n_threads = Int32(o.threads)
+        params.n_threads_batch = Int32(o.threads)
         // Batch invariance: a sequence gets the same greedy tokens alone or in a batch.
         // Each sequence has its own KV stream, so its cells are always in position order,
         // and attention uses the flash-attention kernel whose result depends only on that
@@ -59,18 +81,19 @@ final class DecodeLoop: @unchecked Sendable {
         params.no_perf = true
         let created = LlamaRuntime.capturingErrors { llama_init_from_model(model.pointer, params) }
         guard let created else {
-            throw .engineFailure("could not create a context for \(slots) slots × \(contextLength) tokens: "
+            throw .engineFailure("could not create a context for \(sequences) sequences × \(o.contextLength) tokens: "
                 + (LlamaRuntime.lastErrors() ?? "out of memory?") + "; try fewer --slots or a smaller --context")
+        }
+        guard Int(llama_n_ctx_seq(created)) >= o.contextLength else {
+            llama_free(created)
+            throw .engineFailure("llama.cpp gave each sequence \(llama_n_ctx_seq(created)) tokens, fewer than \(o.contextLength)")
         }
         context = created
         memory = llama_get_memory(created)
-        guard Int(llama_n_ctx_seq(created)) >= contextLength else {
-            llama_free(created)
-            throw .engineFailure("llama.cpp gave each sequence \(llama_n_ctx_seq(created)) tokens, fewer than \(contextLength)")
-        }
         batch = llama_batch_init(Int32(batchCapacity), 0, 1)
-        occupants = Array(repeating: nil, count: slots)
-        statistics.withLock { $0.slots = slots }
+        table = SlotTable(slots: o.slots)
+        prefixCache = PrefixCache(sequences: (o.slots..<sequences).map { llama_seq_id($0) })
+        statistics.withLock { $0.slots = o.slots }
         let thread = Thread { [self] in self.run() }
         thread.name = "anima-decode"
         thread.stackSize = 8 << 20
@@ -98,6 +121,11 @@ final class DecodeLoop: @unchecked Sendable {
 
     func send(_ command: Command) {
         condition.lock()
+        if stopping {
+            condition.unlock()
+            command.reject(ProcessorError.shutDown)
+            return
+        }
         commands.append(command)
         condition.signal()
         condition.unlock()
@@ -111,6 +139,7 @@ final class DecodeLoop: @unchecked Sendable {
         condition.signal()
         condition.unlock()
         if !already { finished.wait() }
+        swap.removeAll()
     }
 
     // MARK: Decode thread
@@ -118,7 +147,7 @@ final class DecodeLoop: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while inbox.isEmpty && commands.isEmpty && !stopping && !hasRunnableWork {
+            while inbox.isEmpty && commands.isEmpty && !stopping && !hasWork {
                 condition.wait()
             }
             let newJobs = inbox, newCommands = commands
@@ -136,82 +165,114 @@ final class DecodeLoop: @unchecked Sendable {
             }
             for job in newJobs {
                 jobs[job.id] = job
-                waiting.append(job)
+                table.add(job.id, priority: job.priority)
             }
             for command in newCommands { handle(command) }
-            admit()
+            schedule()
             step()
             publish()
         }
     }
 
-    private var hasRunnableWork: Bool { occupants.contains { $0 != nil } || (!waiting.isEmpty && occupants.contains { $0 == nil }) }
+    /// True while some generation runs or waits for a slot it could get.
+    private var hasWork: Bool { !table.runningIDs.isEmpty || table.readyCount > 0 }
 
     private func handle(_ command: Command) {
         switch command {
-        case .cancel(let id):
-            guard let job = jobs[id] else { return }
-            job.pendingResume?.resume(throwing: CancellationError())
-            job.pendingResume = nil
-            release(job)
-            job.continuation.finish(throwing: CancellationError())
+        case .cancel(let id, let done):
+            if let job = jobs[id] {
+                job.pendingResume?.resume(throwing: CancellationError())
+                job.pendingResume = nil
+                release(job)
+                job.continuation.finish(throwing: CancellationError())
+            }
+            done?.resume()
         case .suspend(let id, let reply):
-            guard let job = jobs[id], job.state != .suspended else {
+            guard let job = jobs[id], table.entries[id]?.state != .suspended else {
                 reply.resume(throwing: ProcessorError.invalidRequest("that generation is not running"))
                 return
             }
             let previousSlot = job.slot
-            if let slot = job.slot {
-                let size = llama_state_seq_get_size(context, slot)
-                var bytes = [UInt8](repeating: 0, count: size)
-                let written = llama_state_seq_get_data(context, &bytes, size, slot)
-                guard written == size else {
-                    reply.resume(throwing: ProcessorError.engineFailure("saving the KV state of slot \(slot) failed"))
-                    return
-                }
-                job.snapshot = bytes
-                llama_memory_seq_rm(memory, slot, -1, -1)
-                occupants[Int(slot)] = nil
-                job.slot = nil
-            } else {
-                waiting.removeAll { $0 === job }
+            if job.slot != nil, let error = saveAndVacate(job) {
+                reply.resume(throwing: error)
+                return
             }
-            job.state = .suspended
+            table.suspend(id)
             reply.resume(returning: SuspendedState(
-                previousSlot: previousSlot.map(Int.init), kvBytes: job.snapshot?.count ?? 0, tokens: job.history.count))
+                previousSlot: previousSlot.map(Int.init), kvBytes: job.snapshot?.byteCount ?? 0, tokens: job.history.count))
         case .resume(let id, let reply):
-            guard let job = jobs[id], job.state == .suspended else {
+            guard let job = jobs[id], table.entries[id]?.state == .suspended else {
                 reply.resume(throwing: ProcessorError.invalidRequest("that generation is not suspended"))
                 return
             }
-            job.state = .waiting
             job.pendingResume = reply
-            waiting.insert(job, at: 0)
+            table.resume(id)
+        case .setPriority(let id, let priority):
+            table.setPriority(id, priority)
         }
     }
 
-    /// Gives free slots to waiting jobs, restoring saved KV state where there is some.
-    private func admit() {
-        while let free = occupants.firstIndex(where: { $0 == nil }), !waiting.isEmpty {
-            let job = waiting.removeFirst()
-            let slot = llama_seq_id(free)
-            llama_memory_seq_rm(memory, slot, -1, -1)
-            if let snapshot = job.snapshot {
-                let read = snapshot.withUnsafeBufferPointer { llama_state_seq_set_data(context, $0.baseAddress, $0.count, slot) }
-                job.snapshot = nil
-                if read == 0 {
-                    llama_memory_seq_rm(memory, slot, -1, -1)
-                    fail(job, ProcessorError.engineFailure("restoring the saved KV state failed (no room in the cache?)"))
-                    continue
-                }
+    /// Carries out the policy's choice of who holds the slots for the next step.
+    private func schedule() {
+        let plan = table.plan(policy)
+        guard !plan.preempt.isEmpty || !plan.admit.isEmpty else { return }
+        for id in plan.preempt {
+            guard let job = jobs[id] else { continue }
+            if let error = saveAndVacate(job) { fail(job, error) }
+            statistics.withLock { $0.preemptions += 1 }
+        }
+        table.apply(SlotTable.Plan(preempt: plan.preempt.filter { jobs[$0] != nil }, admit: plan.admit))
+        for (id, slot) in plan.admit {
+            guard let job = jobs[id] else { continue }
+            if let error = place(job, in: llama_seq_id(slot)) {
+                fail(job, error)
+                continue
             }
-            occupants[free] = job
-            job.slot = slot
-            job.state = .running
-            job.lastRun = DispatchTime.now().uptimeNanoseconds
-            job.pendingResume?.resume(returning: free)
+            job.pendingResume?.resume(returning: slot)
             job.pendingResume = nil
         }
+    }
+
+    /// Saves the job's KV state and frees its slot (a context switch out).
+    private func saveAndVacate(_ job: Job) -> (any Error)? {
+        guard let slot = job.slot else { return nil }
+        let size = llama_state_seq_get_size(context, slot)
+        var bytes = [UInt8](repeating: 0, count: size)
+        let written = llama_state_seq_get_data(context, &bytes, size, slot)
+        llama_memory_seq_rm(memory, slot, -1, -1)
+        job.slot = nil
+        guard written == size else {
+            return ProcessorError.engineFailure("saving the KV state of slot \(slot) failed")
+        }
+        job.snapshot = swap.store(bytes, for: job.id, lastRun: table.entries[job.id]?.lastRunStep ?? 0)
+        publishSwap()
+        return nil
+    }
+
+    /// Puts a job on a slot: restores its saved state, reuses a cached shared prefix, or
+    /// starts it fresh.
+    private func place(_ job: Job, in slot: llama_seq_id) -> (any Error)? {
+        llama_memory_seq_rm(memory, slot, -1, -1)
+        job.slot = slot
+        if let snapshot = job.snapshot {
+            job.snapshot = nil
+            let bytes: [UInt8]
+            do { bytes = try swap.load(snapshot) } catch { return error }
+            publishSwap()
+            let read = bytes.withUnsafeBufferPointer { llama_state_seq_set_data(context, $0.baseAddress, $0.count, slot) }
+            if read == 0 { return ProcessorError.engineFailure("restoring a saved KV state failed") }
+            statistics.withLock { $0.restores += 1 }
+        } else if job.history.isEmpty, job.sharedPrefix > 0, prefixCache.isEnabled {
+            let prefix = job.prompt[..<job.sharedPrefix]
+            if let source = prefixCache.lookup(prefix, now: table.step) {
+                llama_memory_seq_cp(memory, source, slot, -1, -1)
+                job.history = Array(prefix)
+                statistics.withLock { $0.sharedPrefixHits += 1 }
+            } else {
+                job.capturesPrefix = true
+            }
+        }
+        return nil
     }
 
     /// One decode step over every running sequence.
@@ -229,25 +290,25 @@ final class DecodeLoop: @unchecked Sendable {
             n += 1
         }
 
+        let running = table.runningIDs.compactMap { jobs[$0] }.sorted { $0.slot! < $1.slot! }
         // Running sequences: one token each.
-        for case let job? in occupants where job.pending != nil {
+        for job in running where job.pending != nil {
             add(job.pending!, pos: job.history.count, slot: job.slot!, logits: true)
             outputs.append((job, Int32(n - 1)))
             added.append((job, [job.pending!]))
         }
         // Prompts still being read: fill the rest of the batch, taking turns.
-        let readers = occupants.indices.map { (prefillCursor + $0) % slots }.compactMap { i -> Job? in
-            guard let job = occupants[i], job.pending == nil, job.history.count < job.prompt.count else { return nil }
-            return job
-        }
-        if !readers.isEmpty { prefillCursor = (prefillCursor + 1) % slots }
-        for job in readers where n < batchCapacity {
+        let readers = running.filter { $0.pending == nil && $0.history.count < $0.prompt.count }
+        if !readers.isEmpty { prefillCursor += 1 }
+        for k in readers.indices where n < batchCapacity {
+            let job = readers[(k + prefillCursor) % readers.count]
             let start = job.history.count
-            let take = min(batchCapacity - n, job.prompt.count - start)
+            // A prefix worth sharing ends a chunk, so it can be copied exactly.
+            let end = job.capturesPrefix && start < job.sharedPrefix ? job.sharedPrefix : job.prompt.count
+            let take = min(batchCapacity - n, end - start)
             let chunk = job.prompt[start..<(start + take)]
             for (offset, token) in chunk.enumerated() {
-                let last = start + offset == job.prompt.count - 1
-                add(token, pos: start + offset, slot: job.slot!, logits: last)
+                add(token, pos: start + offset, slot: job.slot!, logits: start + offset == job.prompt.count - 1)
             }
             if start + take == job.prompt.count { outputs.append((job, Int32(n - 1))) }
             added.append((job, chunk))
@@ -266,18 +327,25 @@ final class DecodeLoop: @unchecked Sendable {
         guard rc == 0 else {
             let reason = rc == 1 ? "the KV cache is full" : "llama_decode returned \(rc)"
             for (job, _) in added { fail(job, ProcessorError.engineFailure(reason)) }
+            table.finishStep()
             return
         }
-        let now = DispatchTime.now().uptimeNanoseconds
         for (job, tokens) in added {
             job.history.append(contentsOf: tokens)
             job.pending = nil
-            job.lastRun = now
+            if job.capturesPrefix, job.history.count == job.sharedPrefix, let slot = job.slot {
+                job.capturesPrefix = false
+                let target = prefixCache.insert(job.prompt[..<job.sharedPrefix], now: table.step)
+                llama_memory_seq_rm(memory, target, -1, -1)
+                llama_memory_seq_cp(memory, slot, target, -1, -1)
+            }
         }
         for (job, index) in outputs {
             let token = llama_sampler_sample(job.sampler, context, index)
+            table.recordToken(job.id)
             accept(token, for: job)
         }
+        table.finishStep()
         let sampled = DispatchTime.now().uptimeNanoseconds
         statistics.withLock { $0.samplingNanoseconds += sampled - decoded }
     }
@@ -325,27 +393,38 @@ final class DecodeLoop: @unchecked Sendable {
         release(job)
     }
 
-    /// Frees the job's slot and KV cells at once, and forgets it.
+    /// Frees the job's slot, KV cells and saved state at once, and forgets it.
     private func release(_ job: Job) {
         if let slot = job.slot {
             llama_memory_seq_rm(memory, slot, -1, -1)
-            occupants[Int(slot)] = nil
             job.slot = nil
         }
-        waiting.removeAll { $0 === job }
-        job.snapshot = nil
-        job.state = .finished
+        if let snapshot = job.snapshot {
+            swap.discard(snapshot)
+            job.snapshot = nil
+            publishSwap()
+        }
+        table.remove(job.id)
         jobs[job.id] = nil
     }
 
     private func publish() {
-        let running = occupants.compactMap { $0 }.count
-        let queued = waiting.count
-        let suspended = jobs.values.filter { $0.state == .suspended }.count
+        let map = Dictionary(uniqueKeysWithValues: table.runningIDs.compactMap { id in table.slot(of: id).map { (id, $0) } })
+        slotMap.withLock { $0 = map }
+        let running = table.runningIDs.count, ready = table.readyCount, suspended = table.suspendedCount
         statistics.withLock {
             $0.runningSequences = running
-            $0.waitingRequests = queued
+            $0.waitingRequests = ready
             $0.suspendedRequests = suspended
+        }
+    }
+
+    private func publishSwap() {
+        let usage = swap.usage
+        statistics.withLock {
+            $0.swappedInMemoryBytes = usage.memoryBytes
+            $0.swappedToDiskBytes = usage.diskBytes
+            $0.swapOuts = usage.swapOuts
         }
     }
 }
@@ -364,6 +443,15 @@ public struct EngineStatistics: Sendable, Hashable {
     /// Time spent inside llama_decode, and in sampling and emitting tokens after it.
     public var decodeNanoseconds: UInt64 = 0
     public var samplingNanoseconds: UInt64 = 0
+    /// Context switches: generations taken off a slot by the policy, and states restored.
+    public var preemptions = 0
+    public var restores = 0
+    /// Prompts that started from a cached shared prefix instead of reading it again.
+    public var sharedPrefixHits = 0
+    /// Saved KV states held in memory, written to disk, and how many were swapped out.
+    public var swappedInMemoryBytes = 0
+    public var swappedToDiskBytes = 0
+    public var swapOuts = 0
 }
 
 /// The saved state of a suspended generation.
@@ -378,25 +466,28 @@ public struct SuspendedState: Sendable, Hashable {
 
 /// Requests from other threads to the decode thread.
 enum Command: Sendable {
-    case cancel(UInt64)
+    case cancel(UInt64, CheckedContinuation<Void, Never>?)
     case suspend(UInt64, CheckedContinuation<SuspendedState, any Error>)
     case resume(UInt64, CheckedContinuation<Int, any Error>)
+    case setPriority(UInt64, Int)
 
     func reject(_ error: any Error) {
         switch self {
-        case .cancel: break
+        case .cancel(_, let done): done?.resume()
         case .suspend(_, let reply): reply.resume(throwing: error)
         case .resume(_, let reply): reply.resume(throwing: error)
+        case .setPriority: break
         }
     }
 }
 
 /// One generation as the decode thread sees it. Touched only on that thread once submitted.
 final class Job: @unchecked Sendable {
-    enum State { case waiting, running, suspended, finished }
-
     let id: UInt64
+    let priority: Int
     let prompt: [llama_token]
+    /// Leading prompt tokens other prompts may share (a system message), or 0.
+    let sharedPrefix: Int
     let sampler: UnsafeMutablePointer<llama_sampler>
     let maxTokens: Int
     let ignoreEndOfTurn: Bool
@@ -404,24 +495,26 @@ final class Job: @unchecked Sendable {
     let continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
     var assembler: OutputAssembler
 
-    var state = State.waiting
     var slot: llama_seq_id?
     /// Tokens whose keys and values are in the cache, in order.
     var history: [llama_token] = []
     /// Sampled and sent, not yet decoded.
     var pending: llama_token?
     var generated = 0
-    var snapshot: [UInt8]?
+    var snapshot: SwapSpace.Snapshot?
     var pendingResume: CheckedContinuation<Int, any Error>?
-    var lastRun: UInt64 = 0
+    /// Its prefill stops at the shared prefix once, so the prefix can be cached.
+    var capturesPrefix = false
 
     init(
-        id: UInt64, prompt: [llama_token], sampler: UnsafeMutablePointer<llama_sampler>, maxTokens: Int,
-        ignoreEndOfTurn: Bool, schema: JSONSchema?, assembler: OutputAssembler,
+        id: UInt64, priority: Int, prompt: [llama_token], sharedPrefix: Int, sampler: UnsafeMutablePointer<llama_sampler>,
+        maxTokens: Int, ignoreEndOfTurn: Bool, schema: JSONSchema?, assembler: OutputAssembler,
         continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
     ) {
         self.id = id
+        self.priority = priority
         self.prompt = prompt
+        self.sharedPrefix = sharedPrefix
         self.sampler = sampler
         self.maxTokens = maxTokens
         self.ignoreEndOfTurn = ignoreEndOfTurn

@@ -10,8 +10,8 @@ import Synchronization
 /// Each generation occupies one of `slots` sequences while it runs; more requests than
 /// slots wait their turn. A running generation can be suspended (its KV state saved,
 /// its slot freed) and resumed later in any free slot without reading its prompt again.
-public final class LlamaEngine: LanguageModel {
-    public struct Configuration: Sendable, Hashable {
+public final class LlamaEngine: TimeSharedModel {
+    public struct Configuration: Sendable {
         /// Path of the GGUF file.
         public var modelPath: String
         /// Concurrent generations (sequences in the batch). Default 4.
@@ -26,10 +26,21 @@ public final class LlamaEngine: LanguageModel {
         /// A llama.cpp built-in template name (such as `chatml`) to use instead of the
         /// model's own.
         public var chatTemplate: String?
+        /// Who holds the slots when more generations want them. Default: first come,
+        /// first served.
+        public var policy: any SlotPolicy
+        /// Extra sequences that keep the KV cache of shared system prompts. Default 1.
+        public var sharedPrefixSlots: Int
+        /// Saved KV states kept in memory before the least recently run go to disk.
+        public var swapMemoryLimit: Int
+        /// Where swapped KV states go. Default: the system's temporary directory.
+        public var swapDirectory: URL
 
         public init(
             modelPath: String, slots: Int = 4, contextLength: Int? = nil, batchSize: Int = 512,
-            threads: Int = ProcessInfo.processInfo.activeProcessorCount, chatTemplate: String? = nil
+            threads: Int = ProcessInfo.processInfo.activeProcessorCount, chatTemplate: String? = nil,
+            policy: any SlotPolicy = FIFOPolicy(), sharedPrefixSlots: Int = 1, swapMemoryLimit: Int = 512 << 20,
+            swapDirectory: URL = FileManager.default.temporaryDirectory.appendingPathComponent("anima-swap")
         ) {
             self.modelPath = modelPath
             self.slots = slots
@@ -37,6 +48,10 @@ public final class LlamaEngine: LanguageModel {
             self.batchSize = batchSize
             self.threads = threads
             self.chatTemplate = chatTemplate
+            self.policy = policy
+            self.sharedPrefixSlots = sharedPrefixSlots
+            self.swapMemoryLimit = swapMemoryLimit
+            self.swapDirectory = swapDirectory
         }
     }
 
@@ -73,6 +88,9 @@ public final class LlamaEngine: LanguageModel {
         }
         guard configuration.batchSize >= 1 else { throw .invalidRequest("batch size must be at least 1") }
         guard configuration.threads >= 1 else { throw .invalidRequest("threads must be at least 1") }
+        guard configuration.sharedPrefixSlots >= 0, configuration.swapMemoryLimit >= 0 else {
+            throw .invalidRequest("shared prefix slots and the swap memory limit cannot be negative")
+        }
         if let n = configuration.contextLength, n < 16 { throw .invalidRequest("context must be at least 16 tokens") }
         model = try LlamaModel(path: configuration.modelPath, progress: progress)
         file = model.file
@@ -86,8 +104,12 @@ public final class LlamaEngine: LanguageModel {
             throw .missingChatTemplate(model: model.name)
         }
         loop = try DecodeLoop(
-            model: model, slots: configuration.slots, contextLength: contextLength,
-            batchSize: configuration.batchSize, threads: configuration.threads)
+            model: model,
+            options: .init(
+                slots: configuration.slots, contextLength: contextLength, batchSize: configuration.batchSize,
+                threads: configuration.threads, policy: configuration.policy,
+                sharedPrefixSlots: configuration.sharedPrefixSlots, swapMemoryLimit: configuration.swapMemoryLimit,
+                swapDirectory: configuration.swapDirectory))
         info = ModelInfo(name: model.name, contextLength: contextLength)
     }
 
@@ -98,38 +120,59 @@ public final class LlamaEngine: LanguageModel {
 
     public var statistics: EngineStatistics { loop.statistics.withLock { $0 } }
 
+    public var slotCount: Int { loop.slots }
+
     public func countTokens(text: String) async throws -> Int {
         model.tokenize(text, addSpecial: false, parseSpecial: false).count
     }
 
     public func countTokens(_ request: GenerationRequest) async throws -> Int {
-        try promptTokens(request).count
+        try prompt(request).tokens.count
     }
 
-    /// The prompt's tokens: markup with special tokens, content without.
     func promptTokens(_ request: GenerationRequest) throws(ProcessorError) -> [llama_token] {
+        try prompt(request).tokens
+    }
+
+    /// The prompt's tokens (markup with special tokens, content without), and how many
+    /// of them a system message makes, which other prompts may share.
+    func prompt(_ request: GenerationRequest) throws(ProcessorError) -> (tokens: [llama_token], sharedPrefix: Int) {
         guard !request.messages.isEmpty else { throw .invalidRequest("there are no messages") }
-        let segments = try template.segments(ToolCallFormat.messages(for: request))
+        let messages = ToolCallFormat.messages(for: request)
+        let segments = try template.segments(messages)
         var tokens: [llama_token] = []
+        var sharedPrefix = 0
+        var contentSeen = 0
         for (i, segment) in segments.enumerated() {
             tokens += model.tokenize(segment.text, addSpecial: i == 0, parseSpecial: segment.isMarkup)
+            if !segment.isMarkup {
+                contentSeen += 1
+                if contentSeen == 1, messages.first?.role == "system", messages.count > 1 { sharedPrefix = tokens.count }
+            }
         }
-        return tokens
+        return (tokens, sharedPrefix >= Self.minimumSharedPrefix ? sharedPrefix : 0)
     }
+
+    /// Shorter system prompts are cheaper to read again than to copy.
+    static let minimumSharedPrefix = 32
 
     public func generate(_ request: GenerationRequest) -> AsyncThrowingStream<GenerationEvent, any Error> {
         start(request).events
     }
 
+    public func start(_ request: GenerationRequest, priority: Int) -> any GenerationControl {
+        start(request, priority: priority) as Generation
+    }
+
     /// Starts a generation and returns a handle that can also suspend and resume it.
-    public func start(_ request: GenerationRequest) -> Generation {
+    public func start(_ request: GenerationRequest, priority: Int = 0) -> Generation {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let (stream, continuation) = AsyncThrowingStream<GenerationEvent, any Error>.makeStream()
         let generation = Generation(id: id, events: stream, loop: loop)
         do {
-            let job = try makeJob(id: id, request: request, continuation: continuation)
+            let job = try makeJob(id: id, priority: priority, request: request, continuation: continuation)
             continuation.onTermination = { [loop] termination in
-                if case .cancelled = termination { loop.send(.cancel(id)) }
+                if case .cancelled = termination { loop.send(.cancel(id, nil)) }
             }
             loop.submit(job)
         } catch {
@@ -139,10 +182,11 @@ public final class LlamaEngine: LanguageModel {
     }
 
     private func makeJob(
-        id: UInt64, request: GenerationRequest, continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
+        id: UInt64, priority: Int, request: GenerationRequest,
+        continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
     ) throws(ProcessorError) -> Job {
         if let problem = request.sampling.problem { throw .invalidRequest(problem) }
-        let prompt = try promptTokens(request)
+        let (prompt, sharedPrefix) = try self.prompt(request)
         guard prompt.count < loop.contextLength else {
             throw .promptTooLong(tokens: prompt.count, limit: loop.contextLength)
         }
@@ -152,7 +196,7 @@ public final class LlamaEngine: LanguageModel {
         var schema: JSONSchema?
         if case .jsonSchema(let s) = request.responseFormat { schema = s }
         return Job(
-            id: id, prompt: prompt, sampler: sampler,
+            id: id, priority: priority, prompt: prompt, sharedPrefix: sharedPrefix, sampler: sampler,
             maxTokens: request.sampling.maxTokens ?? loop.contextLength,
             ignoreEndOfTurn: request.sampling.ignoreEndOfTurn, schema: schema,
             assembler: OutputAssembler(stops: request.sampling.stop, parsesToolCalls: offered),
@@ -199,10 +243,9 @@ public final class LlamaEngine: LanguageModel {
     }
 }
 
-/// A generation in progress: its events, and control over its place on the processor.
-public final class Generation: Sendable {
+/// A generation in progress on a `LlamaEngine`.
+public final class Generation: GenerationControl {
     public let id: UInt64
-    /// The generation's events; cancelling the task that reads them stops it.
     public let events: AsyncThrowingStream<GenerationEvent, any Error>
     private let loop: DecodeLoop
 
@@ -212,16 +255,23 @@ public final class Generation: Sendable {
         self.loop = loop
     }
 
-    /// Pauses at the next token boundary: saves the sequence's KV state and frees its slot.
-    /// The event stream stays open and continues after `resume()`.
+    public var slot: Int? { loop.slot(of: id) }
+
     @discardableResult
     public func suspend() async throws -> SuspendedState {
         try await withCheckedThrowingContinuation { loop.send(.suspend(id, $0)) }
     }
 
-    /// Restores the saved state into the first free slot and continues; returns that slot.
     @discardableResult
     public func resume() async throws -> Int {
         try await withCheckedThrowingContinuation { loop.send(.resume(id, $0)) }
+    }
+
+    public func setPriority(_ priority: Int) {
+        loop.send(.setPriority(id, priority))
+    }
+
+    public func cancel() async {
+        await withCheckedContinuation { loop.send(.cancel(id, $0)) }
     }
 }

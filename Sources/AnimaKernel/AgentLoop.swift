@@ -1,0 +1,77 @@
+import AnimaCore
+import AnimaProcessor
+
+/// The program of an agent process: think, call a tool, observe, repeat, answer.
+///
+/// Every model call and every tool call is a syscall, so the kernel schedules, checks,
+/// meters and records all of it. The loop stops with an answer; or when it has taken
+/// `Limits.maxSteps` steps; or when the model repeats the same call with the same
+/// arguments more than `Limits.maxRepeats` times (a loop that would only burn budget);
+/// or when a quota runs out.
+public struct AgentLoop: Sendable {
+    public struct Limits: Sendable, Hashable {
+        /// Model calls before the agent gives up.
+        public var maxSteps: Int
+        /// How often one identical tool call may be made.
+        public var maxRepeats: Int
+
+        public init(maxSteps: Int = 12, maxRepeats: Int = 2) {
+            self.maxSteps = maxSteps
+            self.maxRepeats = maxRepeats
+        }
+    }
+
+    /// Why an agent stopped without an answer.
+    public enum Stop: Error, CustomStringConvertible {
+        case stepLimit(Int)
+        case repeatedAction(String, times: Int)
+
+        public var description: String {
+            switch self {
+            case .stepLimit(let n): "no answer after \(n) steps (raise the step limit or simplify the task)"
+            case .repeatedAction(let call, let n): "the agent made the same call \(n) times: \(call)"
+            }
+        }
+    }
+
+    public let spec: AgentSpec
+
+    public init(spec: AgentSpec) { self.spec = spec }
+
+    static let defaultSystemPrompt = """
+        You are an agent in Anima. Work on the user's task step by step. Call a tool when \
+        it helps; when you know the answer, reply with it and nothing else.
+        """
+
+    public func run(in context: ProcessContext) async throws -> String {
+        let tools = await context.tools(named: spec.tools)
+        var messages: [ChatMessage] = [.system(spec.systemPrompt ?? Self.defaultSystemPrompt), .user(spec.task)]
+        var seen: [String: Int] = [:]
+        for _ in 0..<spec.limits.maxSteps {
+            let sampling = SamplingParameters(
+                temperature: spec.sampling.temperature, seed: spec.sampling.seed, maxTokens: spec.sampling.maxTokensPerStep)
+            let result = try await context.generate(GenerationRequest(messages: messages, tools: tools, sampling: sampling))
+            guard !result.toolCalls.isEmpty else {
+                return result.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            messages.append(.assistant(result.text, toolCalls: result.toolCalls))
+            for call in result.toolCalls {
+                let key = "\(call.name) \(call.arguments.jsonText)"
+                seen[key, default: 0] += 1
+                if seen[key]! > spec.limits.maxRepeats { throw Stop.repeatedAction(key, times: seen[key]!) }
+                let output: ToolOutput
+                do {
+                    output = try await context.callTool(call)
+                } catch let error as SyscallError {
+                    // Bad arguments, an unknown tool, a denial: the model reads it and may adapt.
+                    switch error {
+                    case .quotaExceeded, .processExited: throw error
+                    default: output = ToolOutput(text: "error: \(error)", isError: true)
+                    }
+                }
+                messages.append(.tool(output.text, callID: call.id))
+            }
+        }
+        throw Stop.stepLimit(spec.limits.maxSteps)
+    }
+}

@@ -1,0 +1,160 @@
+import AnimaCore
+import Foundation
+
+/// A process identifier, unique within one kernel. PID 1 is never an agent: it is the
+/// kernel's own identity for operator actions (init).
+public struct PID: RawRepresentable, Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    public var rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public init(_ value: UInt32) { rawValue = value }
+
+    public static let kernel = PID(1)
+    public var description: String { String(rawValue) }
+    public static func < (a: PID, b: PID) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Where a process is in its life.
+public enum ProcessState: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Wants the processor and waits for a slot.
+    case ready
+    /// Holds a slot and generates.
+    case running
+    /// Waits in a syscall that is not generation: a tool, a child, a message.
+    case blocked(String)
+    /// Stopped by a signal until it is resumed.
+    case suspended
+    case exited(ExitStatus)
+
+    public var description: String {
+        switch self {
+        case .ready: "ready"
+        case .running: "running"
+        case .blocked(let on): "blocked(\(on))"
+        case .suspended: "suspended"
+        case .exited(let status): "exited(\(status))"
+        }
+    }
+
+    public var isAlive: Bool {
+        if case .exited = self { return false }
+        return true
+    }
+}
+
+/// How a process ended.
+public enum ExitStatus: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// It finished its task with this answer.
+    case completed(String)
+    /// Its program failed with this error.
+    case failed(String)
+    /// A signal terminated it.
+    case killed
+    /// It ran out of a quota (tokens, tool calls or wall time).
+    case quotaExceeded(String)
+
+    public var description: String {
+        switch self {
+        case .completed: "completed"
+        case .failed(let reason): "failed: \(reason)"
+        case .killed: "killed"
+        case .quotaExceeded(let which): "quota exceeded: \(which)"
+        }
+    }
+}
+
+/// Limits a process runs under. Nil means unlimited.
+public struct Quotas: Sendable, Hashable, Codable {
+    /// Tokens generated (answers) over the process's life.
+    public var tokens: Int?
+    public var toolCalls: Int?
+    public var wallTime: Duration?
+
+    public init(tokens: Int? = nil, toolCalls: Int? = nil, wallTime: Duration? = nil) {
+        self.tokens = tokens
+        self.toolCalls = toolCalls
+        self.wallTime = wallTime
+    }
+
+    public static let unlimited = Quotas()
+}
+
+/// What a process has used so far.
+public struct ResourceUsage: Sendable, Hashable, Codable {
+    public var promptTokens = 0
+    public var generatedTokens = 0
+    public var toolCalls = 0
+    public var syscalls = 0
+
+    public init() {}
+}
+
+/// Signals a process can receive.
+public enum Signal: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Pause: a generation in progress gives up its slot, its KV state saved.
+    case suspend
+    /// Continue after `suspend`.
+    case resume
+    /// End now, freeing its slot and KV state at once.
+    case terminate
+}
+
+/// What to run: the program of an agent process and the rights it asks for.
+public struct AgentSpec: Sendable {
+    public var name: String
+    /// The task, in the user's words.
+    public var task: String
+    public var systemPrompt: String?
+    /// Tools the agent may call (by name), from those the kernel knows.
+    public var tools: [String]
+    /// Groups it asks for; it gets at most those of its owner (or parent).
+    public var groups: Set<String>?
+    /// Larger runs first; 0 is normal.
+    public var priority: Int
+    public var quotas: Quotas
+    public var limits: AgentLoop.Limits
+    public var sampling: SamplingOverrides
+
+    public init(
+        name: String = "agent", task: String, systemPrompt: String? = nil, tools: [String] = [], groups: Set<String>? = nil,
+        priority: Int = 0, quotas: Quotas = .unlimited, limits: AgentLoop.Limits = .init(), sampling: SamplingOverrides = .init()
+    ) {
+        self.name = name
+        self.task = task
+        self.systemPrompt = systemPrompt
+        self.tools = tools
+        self.groups = groups
+        self.priority = priority
+        self.quotas = quotas
+        self.limits = limits
+        self.sampling = sampling
+    }
+}
+
+/// Sampling choices an agent may make for its generations.
+public struct SamplingOverrides: Sendable, Hashable {
+    public var temperature: Double
+    public var maxTokensPerStep: Int
+    public var seed: UInt32
+
+    public init(temperature: Double = 0, maxTokensPerStep: Int = 256, seed: UInt32 = 0) {
+        self.temperature = temperature
+        self.maxTokensPerStep = maxTokensPerStep
+        self.seed = seed
+    }
+}
+
+/// A row of the process table, as `anima ps` shows it.
+public struct ProcessStatus: Sendable, Hashable, Codable {
+    public var pid: PID
+    public var parent: PID?
+    public var name: String
+    public var owner: String
+    public var groups: [String]
+    public var state: ProcessState
+    public var priority: Int
+    public var usage: ResourceUsage
+    public var quotas: Quotas
+    /// The processor slot it holds, if running.
+    public var slot: Int?
+    public var started: Date
+}

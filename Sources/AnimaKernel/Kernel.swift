@@ -1,0 +1,457 @@
+import AnimaCore
+import AnimaProcessor
+import Foundation
+
+/// The kernel: it keeps the process table, runs agent programs as processes, and is the
+/// only path from a process to the processor, tools, memory and other processes.
+///
+/// Every request a process makes is a `Syscall`: the authoriser checks it first (a denied
+/// syscall has no side effect), the kernel carries it out, and the audit trail records it
+/// with its outcome. Generations go to the processor, whose slot policy schedules them
+/// against every other process's; killing a process frees its slot and KV state at once.
+public actor Kernel {
+    public struct Configuration: Sendable {
+        public var processor: any LanguageModel
+        public var tools: [any SystemTool]
+        public var authorizer: any SyscallAuthorizer
+        public var audit: any AuditTrail
+        public var clock: any Clock<Duration>
+        /// Most processes alive at once.
+        public var maxProcesses: Int
+
+        public init(
+            processor: any LanguageModel, tools: [any SystemTool] = [], authorizer: (any SyscallAuthorizer)? = nil,
+            audit: any AuditTrail = MemoryAuditTrail(), clock: any Clock<Duration> = ContinuousClock(), maxProcesses: Int = 1024
+        ) {
+            self.processor = processor
+            self.tools = tools
+            self.authorizer = authorizer ?? OwnerGroupAuthorizer(
+                toolGroups: Dictionary(tools.map { ($0.definition.name, $0.requiredGroups) }, uniquingKeysWith: { a, _ in a }))
+            self.audit = audit
+            self.clock = clock
+            self.maxProcesses = maxProcesses
+        }
+    }
+
+    /// A program a process runs; what it returns is its answer.
+    public typealias Program = @Sendable (ProcessContext) async throws -> String
+
+    public nonisolated let processor: any LanguageModel
+    private let tools: [String: any SystemTool]
+    private let authorizer: any SyscallAuthorizer
+    private let audit: any AuditTrail
+    private let clock: any Clock<Duration>
+    private let maxProcesses: Int
+
+    private var table: [PID: ProcessRecord] = [:]
+    private var nextPID: UInt32 = 2
+    private var auditSequence: UInt64 = 0
+    private var messageSequence: UInt64 = 0
+    private var memory: [String: [String: JSONValue]] = [:]
+    private var observers: [UUID: AsyncStream<KernelEvent>.Continuation] = [:]
+
+    public init(_ configuration: Configuration) {
+        processor = configuration.processor
+        tools = Dictionary(configuration.tools.map { ($0.definition.name, $0) }, uniquingKeysWith: { a, _ in a })
+        authorizer = configuration.authorizer
+        audit = configuration.audit
+        clock = configuration.clock
+        maxProcesses = configuration.maxProcesses
+    }
+
+    /// Tool definitions by name, for programs and for `anima tools`.
+    public var toolDefinitions: [ToolDefinition] { tools.values.map(\.definition).sorted { $0.name < $1.name } }
+
+    // MARK: Processes
+
+    /// Starts an agent process owned by `owner` running the standard agent loop.
+    public func spawn(_ spec: AgentSpec, owner: Principal, parent: PID? = nil) throws(SyscallError) -> PID {
+        let loop = AgentLoop(spec: spec)
+        return try spawn(name: spec.name, owner: owner, parent: parent, groups: spec.groups, priority: spec.priority, quotas: spec.quotas) { context in
+            try await loop.run(in: context)
+        }
+    }
+
+    /// Starts a process running `program`. Its groups are those asked for, at most the
+    /// owner's (or the parent's, for a child).
+    public func spawn(
+        name: String, owner: Principal, parent: PID? = nil, groups: Set<String>? = nil, priority: Int = 0,
+        quotas: Quotas = .unlimited, program: @escaping Program
+    ) throws(SyscallError) -> PID {
+        guard table.values.filter(\.isAlive).count < maxProcesses else {
+            throw .failed("the process table is full (\(maxProcesses) processes); wait for some to exit")
+        }
+        let ceiling = parent.flatMap { table[$0]?.groups } ?? owner.groups
+        let granted = (groups ?? ceiling).intersection(owner.isRoot ? (groups ?? ceiling) : ceiling)
+        let pid = PID(nextPID)
+        nextPID += 1
+        let record = ProcessRecord(
+            pid: pid, parent: parent, name: name, owner: owner, groups: granted, priority: priority, quotas: quotas)
+        table[pid] = record
+        let context = ProcessContext(pid: pid, kernel: self)
+        record.task = Task { [weak self] in
+            let status: ExitStatus
+            do {
+                status = .completed(try await program(context))
+            } catch let error as SyscallError {
+                if case .quotaExceeded(let which) = error { status = .quotaExceeded(which) } else { status = .failed(error.description) }
+            } catch is CancellationError {
+                status = .killed
+            } catch {
+                status = .failed("\(error)")
+            }
+            await self?.exit(pid, status)
+        }
+        if let limit = quotas.wallTime {
+            record.watchdog = Task { [weak self, clock] in
+                guard (try? await Self.sleep(clock, for: limit)) != nil else { return }
+                await self?.terminate(pid, status: .quotaExceeded("wall time (\(limit))"))
+            }
+        }
+        emit(.spawned(status(of: record)))
+        return pid
+    }
+
+    private static func sleep<C: Clock>(_ clock: C, for duration: Duration) async throws where C.Duration == Duration {
+        try await clock.sleep(until: clock.now.advanced(by: duration), tolerance: nil)
+    }
+
+    /// Waits until `pid` exits and returns how.
+    public func wait(_ pid: PID) async throws(SyscallError) -> ExitStatus {
+        guard let record = table[pid] else { throw .noSuchProcess(pid) }
+        if let status = record.exitStatus { return status }
+        return await withCheckedContinuation { record.exitWaiters.append($0) }
+    }
+
+    /// Sends a signal as `sender` (the operator or another process's owner).
+    public func signal(_ pid: PID, _ signal: Signal, from sender: Principal = .root) async throws(SyscallError) {
+        guard let target = table[pid] else { throw .noSuchProcess(pid) }
+        let creds = ProcessCredentials(pid: .kernel, owner: sender, groups: sender.groups, ancestors: [])
+        if let reason = authorizer.deny(.signal(pid, signal), by: creds, target: credentials(target)) {
+            recordAudit(pid: .kernel, owner: sender.name, .signal(pid, signal), .denied(reason))
+            throw .permissionDenied(syscall: "signal", reason: reason)
+        }
+        try await deliver(signal, to: target)
+        recordAudit(pid: .kernel, owner: sender.name, .signal(pid, signal), .completed)
+    }
+
+    /// The process table as `principal` may see it: root sees all, others their own.
+    public func processes(visibleTo principal: Principal = .root) -> [ProcessStatus] {
+        table.values.filter { principal.isRoot || $0.owner.name == principal.name }.map(status(of:)).sorted { $0.pid < $1.pid }
+    }
+
+    public func status(_ pid: PID) -> ProcessStatus? { table[pid].map(status(of:)) }
+
+    /// Live events: spawns, state changes, text, tool calls, exits.
+    public func events() -> AsyncStream<KernelEvent> {
+        let (stream, continuation) = AsyncStream<KernelEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        let id = UUID()
+        observers[id] = continuation
+        continuation.onTermination = { [weak self] _ in Task { await self?.removeObserver(id) } }
+        return stream
+    }
+
+    private func removeObserver(_ id: UUID) { observers[id] = nil }
+
+    private func emit(_ event: KernelEvent) {
+        for observer in observers.values { observer.yield(event) }
+    }
+
+    // MARK: Syscalls
+
+    /// The single entry point for everything a process asks.
+    func syscall(_ pid: PID, _ call: Syscall) async throws -> SyscallResult {
+        guard let process = table[pid], process.isAlive else { throw SyscallError.processExited(pid) }
+        if process.suspended {
+            await withCheckedContinuation { process.suspendedWaiters.append($0) }
+        }
+        guard process.isAlive else { throw SyscallError.processExited(pid) }
+        let target: ProcessRecord? = switch call {
+        case .wait(let t), .signal(let t, _), .send(let t, _): table[t]
+        default: nil
+        }
+        if let reason = authorizer.deny(call, by: credentials(process), target: target.map(credentials)) {
+            recordAudit(pid: pid, owner: process.owner.name, call, .denied(reason))
+            throw SyscallError.permissionDenied(syscall: call.name, reason: reason)
+        }
+        process.usage.syscalls += 1
+        do {
+            let result = try await perform(call, for: process)
+            recordAudit(pid: pid, owner: process.owner.name, call, .completed)
+            return result
+        } catch {
+            recordAudit(pid: pid, owner: process.owner.name, call, .failed("\(error)"))
+            throw error
+        }
+    }
+
+    private func perform(_ call: Syscall, for process: ProcessRecord) async throws -> SyscallResult {
+        switch call {
+        case .generate(let request):
+            return .generated(try await generate(request, for: process))
+        case .callTool(let toolCall):
+            return .toolOutput(try await callTool(toolCall, for: process))
+        case .spawn(let spec):
+            var spec = spec
+            spec.groups = spec.groups ?? process.groups
+            return .spawned(try spawn(spec, owner: process.owner, parent: process.pid))
+        case .wait(let pid):
+            return .exited(try await blocked(process, on: "wait") { () async throws(SyscallError) in try await self.wait(pid) })
+        case .signal(let pid, let signal):
+            guard let target = table[pid] else { throw SyscallError.noSuchProcess(pid) }
+            try await deliver(signal, to: target)
+            return .done
+        case .send(let pid, let body):
+            guard let target = table[pid] else { throw SyscallError.noSuchProcess(pid) }
+            guard target.isAlive else { throw SyscallError.processExited(pid) }
+            messageSequence += 1
+            target.mailbox.deliver(Message(from: process.pid, body: body, sequence: messageSequence))
+            return .done
+        case .receive(let timeout):
+            return .message(await blocked(process, on: "receive") { await self.receive(for: process, timeout: timeout) })
+        case .memory(let operation):
+            return perform(operation, owner: process.owner.name)
+        case .listProcesses:
+            return .processes(processes(visibleTo: process.owner))
+        }
+    }
+
+    private func generate(_ request: GenerationRequest, for process: ProcessRecord) async throws -> GenerationResult {
+        var request = request
+        if let limit = process.quotas.tokens {
+            let left = limit - process.usage.generatedTokens
+            guard left > 0 else {
+                terminate(process.pid, status: .quotaExceeded("tokens (\(limit))"))
+                throw SyscallError.quotaExceeded("tokens (\(limit))")
+            }
+            request.sampling.maxTokens = min(request.sampling.maxTokens ?? left, left)
+        }
+        let events: AsyncThrowingStream<GenerationEvent, any Error>
+        if let shared = processor as? any TimeSharedModel {
+            let control = shared.start(request, priority: process.priority)
+            process.generation = control
+            events = control.events
+        } else {
+            events = processor.generate(request)
+        }
+        process.activity = .generating
+        emit(.stateChanged(process.pid, status(of: process).state))
+        defer {
+            process.generation = nil
+            if process.activity == .generating { process.activity = .idle }
+        }
+        var result = GenerationResult(text: "", toolCalls: [], usage: Usage(promptTokens: 0, completionTokens: 0), finishReason: .stop)
+        for try await event in events {
+            switch event {
+            case .text(let t):
+                result.text += t
+                emit(.text(process.pid, t))
+            case .toolCall(let c): result.toolCalls.append(c)
+            case .usage(let u): result.usage = u
+            case .finished(let r): result.finishReason = r
+            }
+        }
+        process.usage.promptTokens += result.usage.promptTokens
+        process.usage.generatedTokens += result.usage.completionTokens
+        if let limit = process.quotas.tokens, process.usage.generatedTokens >= limit, result.finishReason == .length {
+            // The answer was cut by the quota: the process is out of tokens.
+            terminate(process.pid, status: .quotaExceeded("tokens (\(limit))"))
+            throw SyscallError.quotaExceeded("tokens (\(limit))")
+        }
+        return result
+    }
+
+    private func callTool(_ call: ToolCall, for process: ProcessRecord) async throws -> ToolOutput {
+        guard let tool = tools[call.name] else { throw SyscallError.unknownTool(call.name) }
+        if let limit = process.quotas.toolCalls, process.usage.toolCalls >= limit {
+            terminate(process.pid, status: .quotaExceeded("tool calls (\(limit))"))
+            throw SyscallError.quotaExceeded("tool calls (\(limit))")
+        }
+        let violations = tool.definition.parameters.violations(of: call.arguments)
+        guard violations.isEmpty else {
+            throw SyscallError.invalidArguments(violations.map(\.description).joined(separator: "; "))
+        }
+        process.usage.toolCalls += 1
+        emit(.toolCall(process.pid, call))
+        let creds = credentials(process)
+        let output = try await blocked(process, on: "tool \(call.name)") { try await tool.run(call.arguments, for: creds) }
+        emit(.toolResult(process.pid, output))
+        return output
+    }
+
+    private func receive(for process: ProcessRecord, timeout: Duration?) async -> Message? {
+        if let message = process.mailbox.take() { return message }
+        let pid = process.pid
+        let timer = timeout.map { limit in
+            Task { [weak self, clock] in
+                guard (try? await Self.sleep(clock, for: limit)) != nil else { return }
+                await self?.wakeReceiver(pid)
+            }
+        }
+        defer { timer?.cancel() }
+        return await withCheckedContinuation { process.mailbox.park($0) }
+    }
+
+    private func wakeReceiver(_ pid: PID) { table[pid]?.mailbox.wake() }
+
+    private func perform(_ operation: MemoryOperation, owner: String) -> SyscallResult {
+        switch operation {
+        case .read(let key): return .value(memory[owner]?[key])
+        case .write(let key, let value):
+            memory[owner, default: [:]][key] = value
+            return .done
+        case .erase(let key):
+            memory[owner]?[key] = nil
+            return .done
+        case .list(let prefix):
+            return .keys((memory[owner] ?? [:]).keys.filter { $0.hasPrefix(prefix) }.sorted())
+        }
+    }
+
+    /// Marks the process blocked while `body` runs.
+    private func blocked<T>(_ process: ProcessRecord, on what: String, _ body: () async throws -> T) async rethrows -> T {
+        process.activity = .blocked(what)
+        emit(.stateChanged(process.pid, status(of: process).state))
+        defer {
+            if case .blocked = process.activity { process.activity = .idle }
+        }
+        return try await body()
+    }
+
+    // MARK: Signals and exit
+
+    private func deliver(_ signal: Signal, to process: ProcessRecord) async throws(SyscallError) {
+        guard process.isAlive else { throw .processExited(process.pid) }
+        switch signal {
+        case .terminate:
+            let generation = process.generation
+            terminate(process.pid, status: .killed)
+            // Kill returns once the slot and KV state are free.
+            await generation?.cancel()
+        case .suspend:
+            guard !process.suspended else { return }
+            process.suspended = true
+            if let generation = process.generation { _ = try? await generation.suspend() }
+            emit(.stateChanged(process.pid, .suspended))
+        case .resume:
+            guard process.suspended else { return }
+            process.suspended = false
+            if let generation = process.generation {
+                // The slot comes back when the policy grants one; the syscall keeps waiting meanwhile.
+                Task { _ = try? await generation.resume() }
+            }
+            process.releaseSuspendedWaiters()
+            emit(.stateChanged(process.pid, status(of: process).state))
+        }
+    }
+
+    /// Ends a process now: its program is cancelled and its slot released.
+    private func terminate(_ pid: PID, status: ExitStatus) {
+        guard let process = table[pid], process.isAlive else { return }
+        process.exitStatus = status
+        process.task?.cancel()
+        process.watchdog?.cancel()
+        process.mailbox.wake()
+        process.releaseSuspendedWaiters()
+        let generation = process.generation
+        process.generation = nil
+        if let generation { Task { await generation.cancel() } }
+        finishExit(process)
+    }
+
+    /// Called when a program returns.
+    private func exit(_ pid: PID, _ status: ExitStatus) {
+        guard let process = table[pid], process.isAlive else { return }
+        process.exitStatus = status
+        process.watchdog?.cancel()
+        process.mailbox.wake()
+        finishExit(process)
+    }
+
+    private func finishExit(_ process: ProcessRecord) {
+        let status = process.exitStatus!
+        for waiter in process.exitWaiters { waiter.resume(returning: status) }
+        process.exitWaiters.removeAll()
+        emit(.exited(process.pid, status))
+    }
+
+    // MARK: Records
+
+    private func credentials(_ process: ProcessRecord) -> ProcessCredentials {
+        var ancestors: [PID] = []
+        var cursor = process.parent
+        while let pid = cursor, ancestors.count < 64 {
+            ancestors.append(pid)
+            cursor = table[pid]?.parent
+        }
+        return ProcessCredentials(pid: process.pid, owner: process.owner, groups: process.groups, ancestors: ancestors)
+    }
+
+    private func status(of process: ProcessRecord) -> ProcessStatus {
+        ProcessStatus(
+            pid: process.pid, parent: process.parent, name: process.name, owner: process.owner.name,
+            groups: process.groups.sorted(), state: process.state, priority: process.priority, usage: process.usage,
+            quotas: process.quotas, slot: process.generation?.slot, started: process.started)
+    }
+
+    private func recordAudit(pid: PID, owner: String, _ call: Syscall, _ outcome: AuditRecord.Outcome) {
+        auditSequence += 1
+        audit.append(AuditRecord(
+            sequence: auditSequence, time: Date(), pid: pid, owner: owner, syscall: call.name, summary: call.summary,
+            outcome: outcome))
+    }
+}
+
+/// What the kernel tells observers (the CLI's live view, the server's event streams).
+public enum KernelEvent: Sendable {
+    case spawned(ProcessStatus)
+    case stateChanged(PID, ProcessState)
+    case text(PID, String)
+    case toolCall(PID, ToolCall)
+    case toolResult(PID, ToolOutput)
+    case exited(PID, ExitStatus)
+}
+
+/// A process's handle on the kernel: the only thing its program can act through.
+public struct ProcessContext: Sendable {
+    public let pid: PID
+    let kernel: Kernel
+
+    public func syscall(_ call: Syscall) async throws -> SyscallResult {
+        try await kernel.syscall(pid, call)
+    }
+
+    public func generate(_ request: GenerationRequest) async throws -> GenerationResult {
+        guard case .generated(let result) = try await syscall(.generate(request)) else { throw SyscallError.failed("unexpected result") }
+        return result
+    }
+
+    public func callTool(_ call: ToolCall) async throws -> ToolOutput {
+        guard case .toolOutput(let output) = try await syscall(.callTool(call)) else { throw SyscallError.failed("unexpected result") }
+        return output
+    }
+
+    public func send(_ body: JSONValue, to pid: PID) async throws {
+        _ = try await syscall(.send(to: pid, body))
+    }
+
+    public func receive(timeout: Duration? = nil) async throws -> Message? {
+        guard case .message(let message) = try await syscall(.receive(timeout: timeout)) else { throw SyscallError.failed("unexpected result") }
+        return message
+    }
+
+    public func spawn(_ spec: AgentSpec) async throws -> PID {
+        guard case .spawned(let pid) = try await syscall(.spawn(spec)) else { throw SyscallError.failed("unexpected result") }
+        return pid
+    }
+
+    public func wait(_ pid: PID) async throws -> ExitStatus {
+        guard case .exited(let status) = try await syscall(.wait(pid)) else { throw SyscallError.failed("unexpected result") }
+        return status
+    }
+
+    /// Definitions of the tools this process may see, by name.
+    public func tools(named names: [String]) async -> [ToolDefinition] {
+        await kernel.toolDefinitions.filter { names.contains($0.name) }
+    }
+}

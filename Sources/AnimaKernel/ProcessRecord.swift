@@ -1,0 +1,64 @@
+import AnimaCore
+import AnimaProcessor
+import Foundation
+
+/// The kernel's entry for one process. Lives inside the `Kernel` actor and is only
+/// touched there.
+final class ProcessRecord {
+    enum Activity: Equatable {
+        /// Running its own code between syscalls.
+        case idle
+        case generating
+        case blocked(String)
+    }
+
+    let pid: PID
+    let parent: PID?
+    let name: String
+    let owner: Principal
+    let groups: Set<String>
+    let priority: Int
+    let quotas: Quotas
+    let started = Date()
+
+    var usage = ResourceUsage()
+    var activity = Activity.idle
+    var suspended = false
+    var exitStatus: ExitStatus?
+    var mailbox = Mailbox()
+    var task: Task<Void, Never>?
+    var watchdog: Task<Void, Never>?
+    /// The generation in progress, if the process is generating.
+    var generation: (any GenerationControl)?
+    var exitWaiters: [CheckedContinuation<ExitStatus, Never>] = []
+    /// Syscalls made while the process is suspended wait here until it is resumed.
+    var suspendedWaiters: [CheckedContinuation<Void, Never>] = []
+
+    init(pid: PID, parent: PID?, name: String, owner: Principal, groups: Set<String>, priority: Int, quotas: Quotas) {
+        self.pid = pid
+        self.parent = parent
+        self.name = name
+        self.owner = owner
+        self.groups = groups
+        self.priority = priority
+        self.quotas = quotas
+    }
+
+    var isAlive: Bool { exitStatus == nil }
+
+    var state: ProcessState {
+        if let exitStatus { return .exited(exitStatus) }
+        if suspended { return .suspended }
+        switch activity {
+        case .idle: return .ready
+        case .generating: return generation?.slot == nil ? .ready : .running
+        case .blocked(let on): return .blocked(on)
+        }
+    }
+
+    func releaseSuspendedWaiters() {
+        for waiter in suspendedWaiters { waiter.resume() }
+        suspendedWaiters.removeAll()
+    }
+
+}

@@ -1,0 +1,142 @@
+import AnimaCore
+import AnimaProcessor
+
+/// Everything a process can ask of the kernel. There is no other way for an agent to
+/// reach the processor, tools, memory or other processes: each request is authorised,
+/// carried out, and recorded in the audit trail with its outcome.
+public enum Syscall: Sendable {
+    /// Generate on the processor (scheduled with every other process's generations).
+    case generate(GenerationRequest)
+    /// Run a tool.
+    case callTool(ToolCall)
+    /// Start a child agent.
+    case spawn(AgentSpec)
+    /// Wait for a process (a child, or one of the same owner) to exit.
+    case wait(PID)
+    case signal(PID, Signal)
+    /// Put a message in another process's mailbox.
+    case send(to: PID, JSONValue)
+    /// Take the oldest message from the own mailbox, waiting up to `timeout`.
+    case receive(timeout: Duration?)
+    /// The owner's key-value memory: read, write, erase, list.
+    case memory(MemoryOperation)
+    /// The process table, as far as the caller may see it.
+    case listProcesses
+
+    /// The syscall's name, as audit records and errors show it.
+    public var name: String {
+        switch self {
+        case .generate: "generate"
+        case .callTool: "call_tool"
+        case .spawn: "spawn"
+        case .wait: "wait"
+        case .signal: "signal"
+        case .send: "send"
+        case .receive: "receive"
+        case .memory(let op): "memory.\(op.name)"
+        case .listProcesses: "list_processes"
+        }
+    }
+
+    /// A short, bounded description of the arguments for the audit trail.
+    var summary: String {
+        func clip(_ s: String) -> String { s.count > 120 ? String(s.prefix(117)) + "..." : s }
+        switch self {
+        case .generate(let r): return "\(r.messages.count) messages, \(r.tools.count) tools"
+        case .callTool(let c): return clip("\(c.name) \(c.arguments.jsonText)")
+        case .spawn(let s): return clip("\(s.name): \(s.task)")
+        case .wait(let pid): return "pid \(pid)"
+        case .signal(let pid, let signal): return "\(signal.rawValue) pid \(pid)"
+        case .send(let pid, let body): return clip("to \(pid): \(body.jsonText)")
+        case .receive(let timeout): return timeout.map { "timeout \($0)" } ?? "no timeout"
+        case .memory(let op): return clip(op.key ?? op.prefix ?? "")
+        case .listProcesses: return ""
+        }
+    }
+}
+
+public enum MemoryOperation: Sendable, Hashable {
+    case read(key: String)
+    case write(key: String, value: JSONValue)
+    case erase(key: String)
+    case list(prefix: String)
+
+    var name: String {
+        switch self {
+        case .read: "read"
+        case .write: "write"
+        case .erase: "erase"
+        case .list: "list"
+        }
+    }
+
+    var key: String? {
+        switch self {
+        case .read(let k), .write(let k, _), .erase(let k): k
+        case .list: nil
+        }
+    }
+
+    var prefix: String? {
+        if case .list(let p) = self { return p }
+        return nil
+    }
+}
+
+/// What a syscall returns.
+public enum SyscallResult: Sendable {
+    case generated(GenerationResult)
+    case toolOutput(ToolOutput)
+    case spawned(PID)
+    case exited(ExitStatus)
+    case message(Message?)
+    case value(JSONValue?)
+    case keys([String])
+    case processes([ProcessStatus])
+    case done
+}
+
+/// A tool's answer to a call, as the agent will read it.
+public struct ToolOutput: Sendable, Hashable {
+    public var text: String
+    /// True when the tool reported an error (bad arguments, a failed command): the agent
+    /// sees it and may try something else.
+    public var isError: Bool
+
+    public init(text: String, isError: Bool = false) {
+        self.text = text
+        self.isError = isError
+    }
+}
+
+/// A message between processes.
+public struct Message: Sendable, Hashable {
+    public var from: PID
+    public var body: JSONValue
+    public var sequence: UInt64
+}
+
+/// Why a syscall did not happen or did not complete.
+public enum SyscallError: Error, Sendable, Equatable, CustomStringConvertible {
+    case permissionDenied(syscall: String, reason: String)
+    case noSuchProcess(PID)
+    case quotaExceeded(String)
+    case unknownTool(String)
+    case invalidArguments(String)
+    case processExited(PID)
+    case timedOut
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .permissionDenied(let syscall, let reason): "permission denied for \(syscall): \(reason)"
+        case .noSuchProcess(let pid): "no process with pid \(pid)"
+        case .quotaExceeded(let which): "quota exceeded: \(which)"
+        case .unknownTool(let name): "no tool named \(name) is available to this process"
+        case .invalidArguments(let reason): "invalid arguments: \(reason)"
+        case .processExited(let pid): "process \(pid) has exited"
+        case .timedOut: "timed out"
+        case .failed(let reason): reason
+        }
+    }
+}

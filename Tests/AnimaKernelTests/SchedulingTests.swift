@@ -1,0 +1,117 @@
+import AnimaCore
+import AnimaProcessor
+import Testing
+
+/// Order of service under each slot policy, on the scripted processor with manual steps:
+/// exactly reproducible.
+@Suite("Slot policies")
+struct SchedulingTests {
+    /// A processor whose answers are `tokens[n]` words for the n-th request (by its first message).
+    func processor(slots: Int, policy: any SlotPolicy) -> ScriptedProcessor {
+        ScriptedProcessor(slots: slots, policy: policy) { request in
+            let n = Int(request.messages[0].content.split(separator: " ")[1])!
+            return .text(Array(repeating: "w", count: n).joined(separator: " "))
+        }
+    }
+
+    /// Starts a generation named `name` producing `tokens` tokens.
+    @discardableResult
+    func submit(_ p: ScriptedProcessor, _ name: String, tokens: Int, priority: Int = 0) -> (id: UInt64, name: String) {
+        let control = p.start(GenerationRequest(messages: [.user("\(name) \(tokens)")]), priority: priority)
+        Task { for try await _ in control.events {} }
+        return (control.id, name)
+    }
+
+    func order(_ p: ScriptedProcessor, _ names: [(id: UInt64, name: String)]) -> String {
+        let byID = Dictionary(uniqueKeysWithValues: names.map { ($0.id, $0.name) })
+        return p.serviceLog.map { byID[$0.generation]! }.joined()
+    }
+
+    func runAll(_ p: ScriptedProcessor) {
+        while !p.step().isEmpty {}
+    }
+
+    @Test func fifoServesInArrivalOrder() {
+        let p = processor(slots: 1, policy: FIFOPolicy())
+        let jobs = [submit(p, "A", tokens: 3), submit(p, "B", tokens: 2), submit(p, "C", tokens: 2)]
+        runAll(p)
+        #expect(order(p, jobs) == "AAABBCC")
+    }
+
+    @Test func roundRobinSharesBySlicesOfTokens() {
+        let p = processor(slots: 1, policy: RoundRobinPolicy(quantum: 2))
+        let jobs = [submit(p, "A", tokens: 5), submit(p, "B", tokens: 3), submit(p, "C", tokens: 1)]
+        runAll(p)
+        #expect(order(p, jobs) == "AABBCAABA")
+    }
+
+    @Test func roundRobinLetsALoneGenerationRunOn() {
+        let p = processor(slots: 2, policy: RoundRobinPolicy(quantum: 1))
+        let jobs = [submit(p, "A", tokens: 3), submit(p, "B", tokens: 3)]
+        runAll(p)
+        // Two slots, two generations: no one waits, so no one is preempted.
+        #expect(order(p, jobs) == "ABABAB")
+    }
+
+    @Test func priorityRunsTheHighestFirst() {
+        let p = processor(slots: 1, policy: PriorityPolicy(agingSteps: 100))
+        let jobs = [submit(p, "L", tokens: 2, priority: 0), submit(p, "H", tokens: 2, priority: 5), submit(p, "M", tokens: 2, priority: 2)]
+        runAll(p)
+        #expect(order(p, jobs) == "HHMMLL")
+    }
+
+    @Test func higherPriorityArrivalPreemptsAtATokenBoundary() {
+        let p = processor(slots: 1, policy: PriorityPolicy(agingSteps: 100))
+        var jobs = [submit(p, "L", tokens: 4)]
+        p.step()
+        p.step()
+        jobs.append(submit(p, "H", tokens: 2, priority: 3))
+        runAll(p)
+        #expect(order(p, jobs) == "LLHHLL")
+    }
+
+    /// High-priority work keeps arriving; only aging lets the low-priority one run.
+    func firstServiceOfLow(agingSteps: Int, steps: Int) -> Int? {
+        let p = processor(slots: 1, policy: PriorityPolicy(agingSteps: agingSteps))
+        let low = submit(p, "L", tokens: 3)
+        var current = submit(p, "H", tokens: 4, priority: 2)
+        for _ in 0..<steps {
+            let ran = p.step()
+            if ran.contains(low.id) { return p.serviceLog.firstIndex { $0.generation == low.id } }
+            if !p.serviceLog.isEmpty, p.serviceLog.last!.generation == current.id,
+                p.serviceLog.filter({ $0.generation == current.id }).count == 4
+            {
+                current = submit(p, "H", tokens: 4, priority: 2)
+            }
+        }
+        return nil
+    }
+
+    @Test func agingPreventsStarvation() {
+        #expect(firstServiceOfLow(agingSteps: 1_000_000, steps: 60) == nil)  // without aging: starved
+        let first = firstServiceOfLow(agingSteps: 4, steps: 60)
+        #expect(first != nil && first! <= 16, "low priority first ran at step \(String(describing: first))")
+    }
+
+    @Test func suspendedGenerationsGiveUpTheirSlot() async throws {
+        let p = processor(slots: 1, policy: FIFOPolicy())
+        let a = p.start(GenerationRequest(messages: [.user("A 4")]), priority: 0)
+        let b = p.start(GenerationRequest(messages: [.user("B 2")]), priority: 0)
+        let reader = Task { for try await _ in a.events {} }
+        let readerB = Task { for try await _ in b.events {} }
+        p.step()
+        #expect(a.slot == 0)
+        let saved = try await a.suspend()
+        #expect(saved.previousSlot == 0)
+        p.step()
+        p.step()  // B runs to completion in A's slot
+        let slot = Task { try await a.resume() }
+        while p.occupancy.waiting == 0 { await Task.yield() }
+        p.step()
+        #expect(try await slot.value == 0)
+        runAll(p)
+        let names = [(a.id, "A"), (b.id, "B")].map { (id: $0.0, name: $0.1) }
+        #expect(order(p, names) == "ABBAAA")
+        _ = try await (reader.value, readerB.value)
+    }
+}

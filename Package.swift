@@ -31,7 +31,7 @@ let package = Package(
         ),
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
         .testTarget(name: "AnimaProcessorTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),
-        .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),
+        .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaKernel"], swiftSettings: strict),
         .testTarget(name: "AnimaKernelTests", dependencies: ["AnimaKernel"], swiftSettings: strict),
         .testTarget(name: "AnimaCLITests", dependencies: ["anima"], swiftSettings: strict),
     ],

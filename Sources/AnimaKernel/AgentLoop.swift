@@ -38,10 +38,7 @@ public struct AgentLoop: Sendable {
 
     public init(spec: AgentSpec) { self.spec = spec }
 
-    static let defaultSystemPrompt = """
-        You are an agent in Anima. Work on the user's task step by step. Call a tool when \
-        it helps; when you know the answer, reply with it and nothing else.
-        """
+    static let defaultSystemPrompt = "You are a helpful assistant. Answer the task directly; call a tool only when it helps."
 
     public func run(in context: ProcessContext) async throws -> String {
         let tools = await context.tools(named: spec.tools)

@@ -24,22 +24,35 @@ public protocol AuditTrail: Sendable {
     func append(_ record: AuditRecord)
 }
 
-/// An in-memory audit trail that keeps the latest `capacity` records.
+/// An in-memory audit trail that keeps the latest `capacity` records (a ring: appending
+/// costs the same when full as when empty).
 public final class MemoryAuditTrail: AuditTrail {
-    private let state: Mutex<[AuditRecord]>
+    private struct Ring {
+        var slots: [AuditRecord] = []
+        var start = 0
+    }
+
+    private let state = Mutex(Ring())
     public let capacity: Int
 
     public init(capacity: Int = 100_000) {
+        precondition(capacity >= 1)
         self.capacity = capacity
-        state = Mutex([])
     }
 
     public func append(_ record: AuditRecord) {
-        state.withLock { records in
-            records.append(record)
-            if records.count > capacity { records.removeFirst(records.count - capacity) }
+        state.withLock { ring in
+            if ring.slots.count < capacity {
+                ring.slots.append(record)
+            } else {
+                ring.slots[ring.start] = record
+                ring.start = (ring.start + 1) % capacity
+            }
         }
     }
 
-    public var records: [AuditRecord] { state.withLock { $0 } }
+    /// The records kept, oldest first.
+    public var records: [AuditRecord] {
+        state.withLock { Array($0.slots[$0.start...] + $0.slots[..<$0.start]) }
+    }
 }

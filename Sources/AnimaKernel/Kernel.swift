@@ -238,6 +238,7 @@ public actor Kernel {
         emit(.stateChanged(process.pid, status(of: process).state))
         defer {
             process.generation = nil
+            process.liveTokens = 0
             if process.activity == .generating { process.activity = .idle }
         }
         var result = GenerationResult(text: "", toolCalls: [], usage: Usage(promptTokens: 0, completionTokens: 0), finishReason: .stop)
@@ -245,6 +246,7 @@ public actor Kernel {
             switch event {
             case .text(let t):
                 result.text += t
+                process.liveTokens += 1
                 emit(.text(process.pid, t))
             case .toolCall(let c): result.toolCalls.append(c)
             case .usage(let u): result.usage = u
@@ -388,9 +390,11 @@ public actor Kernel {
     }
 
     private func status(of process: ProcessRecord) -> ProcessStatus {
-        ProcessStatus(
+        var usage = process.usage
+        usage.generatedTokens += process.liveTokens
+        return ProcessStatus(
             pid: process.pid, parent: process.parent, name: process.name, owner: process.owner.name,
-            groups: process.groups.sorted(), state: process.state, priority: process.priority, usage: process.usage,
+            groups: process.groups.sorted(), state: process.state, priority: process.priority, usage: usage,
             quotas: process.quotas, slot: process.generation?.slot, started: process.started)
     }
 

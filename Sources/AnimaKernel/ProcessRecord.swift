@@ -22,6 +22,9 @@ final class ProcessRecord {
     let started = Date()
 
     var usage = ResourceUsage()
+    /// Text pieces of the generation in progress, a live estimate of its tokens until
+    /// the exact count arrives with its usage.
+    var liveTokens = 0
     var activity = Activity.idle
     var suspended = false
     var exitStatus: ExitStatus?

@@ -160,12 +160,8 @@ public final class LlamaEngine: TimeSharedModel {
         start(request).events
     }
 
-    public func start(_ request: GenerationRequest, priority: Int) -> any GenerationControl {
-        start(request, priority: priority) as Generation
-    }
-
     /// Starts a generation and returns a handle that can also suspend and resume it.
-    public func start(_ request: GenerationRequest, priority: Int = 0) -> Generation {
+    public func start(_ request: GenerationRequest, priority: Int) -> any GenerationControl {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let (stream, continuation) = AsyncThrowingStream<GenerationEvent, any Error>.makeStream()
         let generation = Generation(id: id, events: stream, loop: loop)

@@ -12,6 +12,11 @@ public protocol TimeSharedModel: LanguageModel {
     func start(_ request: GenerationRequest, priority: Int) -> any GenerationControl
 }
 
+extension TimeSharedModel {
+    /// Starts a generation at normal priority.
+    public func start(_ request: GenerationRequest) -> any GenerationControl { start(request, priority: 0) }
+}
+
 /// A generation in progress: its events, and its place on the processor.
 public protocol GenerationControl: Sendable {
     var id: UInt64 { get }

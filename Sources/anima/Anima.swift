@@ -13,9 +13,11 @@ struct Anima: AsyncParsableCommand {
               anima ask "What is the capital of France?"
               anima ask --json --schema '{"type":"object","properties":{"city":{"type":"string"}}}' "Name a city"
               anima chat --system "You are terse."
+              anima run "Plan a picnic" "Name three rivers"
+              anima ps
               anima models
             """,
         version: "0.1.0",
-        subcommands: [Ask.self, Chat.self, Models.self, Bench.self]
+        subcommands: [Ask.self, Chat.self, Run.self, Ps.self, Top.self, Kill.self, Models.self, Bench.self]
     )
 }

@@ -44,8 +44,8 @@ struct ModelOptions: ParsableArguments {
     var path: String { model.map { ($0 as NSString).expandingTildeInPath } ?? AnimaPaths.defaultModel }
 
     /// Loads the engine, showing progress on a terminal.
-    func load(slots: Int = 1) async throws -> LlamaEngine {
-        var configuration = LlamaEngine.Configuration(modelPath: path, slots: slots, contextLength: context)
+    func load(slots: Int = 1, policy: any SlotPolicy = FIFOPolicy()) async throws -> LlamaEngine {
+        var configuration = LlamaEngine.Configuration(modelPath: path, slots: slots, contextLength: context, policy: policy)
         if let threads { configuration.threads = threads }
         configuration.chatTemplate = chatTemplate
         let name = URL(fileURLWithPath: path).lastPathComponent

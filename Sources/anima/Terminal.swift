@@ -34,3 +34,9 @@ final class LoadProgress: Sendable {
 
     func done() { Terminal.error("\r\u{1B}[2K") }
 }
+
+/// An error for the user: printed as "Error: <message>", exit status 1, no usage text.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}

@@ -43,6 +43,87 @@ struct CLI {
     }
 }
 
+/// A command left running in the background, its output going to files.
+final class BackgroundCommand {
+    let process = Process()
+    let output: URL
+
+    init(_ arguments: [String], environment: [String: String]) throws {
+        output = FileManager.default.temporaryDirectory.appendingPathComponent("anima-bg-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        process.executableURL = CLI.binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = process.standardOutput
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Waits for the command to end, up to `seconds`, and returns its status and output.
+    func finish(within seconds: Double) async throws -> (status: Int32, output: String) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        defer { try? FileManager.default.removeItem(at: output) }
+        return (process.terminationStatus, String(decoding: try Data(contentsOf: output), as: UTF8.self))
+    }
+}
+
+@Suite("anima run, ps, top and kill")
+struct ProcessCommandTests {
+    /// Each test has its own /proc-like directory, so parallel tests never see each other.
+    let runtime = ["XDG_RUNTIME_DIR": NSTemporaryDirectory() + "anima-run-\(UUID().uuidString)"]
+
+    @Test func runAnswersATask() throws {
+        let result = try CLI.run(["run", "--json", "--max-steps", "1", "--tokens-per-step", "16", "What is the capital of France?"], environment: runtime)
+        #expect(result.status == 0, "\(result.stderr)")
+        let row = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(row["status"] as? String == "completed")
+        #expect((row["answer"] as? String)?.contains("Paris") == true)
+    }
+
+    @Test func psSeesRunningAgentsAndKillStopsThem() async throws {
+        let run = try BackgroundCommand(
+            ["run", "--ignore-eos", "--tokens-per-step", "4000", "--context", "4096", "Write about rivers", "Write about hills"],
+            environment: runtime)
+        var listing = ""
+        for _ in 0..<200 {
+            listing = try CLI.run(["ps"], environment: runtime).stdout
+            if listing.contains("agent-2") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(listing.contains("agent-1") && listing.contains("agent-2"), "\(listing)")
+        let top = try CLI.run(["top", "--iterations", "1"], environment: runtime)
+        #expect(top.stdout.contains("slots") && top.stdout.contains("agent-1"), "\(top.stdout)")
+
+        let suspend = try CLI.run(["kill", "--signal", "suspend", "3"], environment: runtime)
+        #expect(suspend.status == 0, "\(suspend.stderr)")
+        var suspended = false
+        for _ in 0..<100 where !suspended {
+            suspended = try CLI.run(["ps"], environment: runtime).stdout.contains("suspended")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(suspended)
+        for pid in ["2", "3"] {
+            let kill = try CLI.run(["kill", pid], environment: runtime)
+            #expect(kill.status == 0, "\(kill.stderr)")
+        }
+        let (status, output) = try await run.finish(within: 30)
+        #expect(status == 2, "\(output)")  // agents that did not complete make a failing exit status
+        #expect(output.contains("[2] exited: killed") && output.contains("[3] exited: killed"), "\(output)")
+        let after = try CLI.run(["ps"], environment: runtime)
+        #expect(after.stdout.contains("No Anima kernel is running"))
+    }
+
+    @Test func killOfAnUnknownPidSaysSo() throws {
+        let result = try CLI.run(["kill", "4242"], environment: runtime)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("no running agent has pid 4242"))
+    }
+}
+
 @Suite("anima command line")
 struct CLITests {
     @Test func helpShowsCommandsAndExamples() throws {

@@ -1,0 +1,148 @@
+import AnimaCore
+import AnimaKernel
+import ArgumentParser
+import Foundation
+
+struct Ps: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List agent processes of every running Anima kernel.",
+        discussion: """
+            Shows the processes of kernels started by `anima run` (or the daemon) on this
+            machine, for the current user.
+
+            Examples:
+              anima ps
+              anima ps --all --json
+            """
+    )
+
+    @Flag(help: "Include processes that have exited.")
+    var all = false
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let kernels = ProcFS().kernels()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(kernels), as: UTF8.self))
+            return
+        }
+        guard !kernels.isEmpty else {
+            print("No Anima kernel is running. Start agents with `anima run \"task\"`.")
+            return
+        }
+        print(Self.table(kernels, all: all))
+    }
+
+    static func table(_ kernels: [ProcFS.Snapshot], all: Bool) -> String {
+        var lines = [pad(["KERNEL", "PID", "PPID", "USER", "STATE", "PRI", "TOKENS", "TOOLS", "SLOT", "AGE", "NAME"])]
+        for k in kernels {
+            for p in k.processes where all || p.state.isAlive {
+                lines.append(pad([
+                    "\(k.hostPID)", "\(p.pid)", p.parent.map(\.description) ?? "-", p.owner, "\(p.state)", "\(p.priority)",
+                    "\(p.usage.generatedTokens)", "\(p.usage.toolCalls)", p.slot.map(String.init) ?? "-",
+                    age(since: p.started), p.name,
+                ]))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static let widths = [7, 5, 5, 8, 18, 4, 7, 6, 5, 6, 0]
+
+    static func pad(_ columns: [String]) -> String {
+        zip(columns, widths).map { text, width in
+            width == 0 ? text : text.count >= width ? String(text.prefix(width - 1)) + " " : text + String(repeating: " ", count: width - text.count)
+        }.joined()
+    }
+
+    static func age(since date: Date) -> String {
+        let s = Int(Date().timeIntervalSince(date))
+        return s < 60 ? "\(s)s" : s < 3600 ? "\(s / 60)m" : "\(s / 3600)h"
+    }
+}
+
+struct Kill: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send a signal to an agent process.",
+        discussion: """
+            terminate (the default) ends the agent at once and frees its slot; suspend
+            pauses it, saving its KV state; resume lets it continue.
+
+            Examples:
+              anima kill 3
+              anima kill --signal suspend 3
+              anima kill --kernel 41234 3
+            """
+    )
+
+    @Argument(help: "The agent's PID, as `anima ps` shows it.")
+    var pid: UInt32
+
+    @Option(help: "terminate, suspend or resume.")
+    var signal: Signal = .terminate
+
+    @Option(help: "The kernel (host process id) when several run the same PID.")
+    var kernel: Int32?
+
+    func run() throws {
+        let procfs = ProcFS()
+        let candidates = procfs.kernels().filter { k in
+            (kernel == nil || k.hostPID == kernel) && k.processes.contains { $0.pid.rawValue == pid && $0.state.isAlive }
+        }
+        guard !candidates.isEmpty else {
+            throw CLIError("no running agent has pid \(pid)\(kernel.map { " in kernel \($0)" } ?? ""); see `anima ps`")
+        }
+        guard candidates.count == 1 else {
+            throw CLIError("pid \(pid) runs in several kernels (\(candidates.map { "\($0.hostPID)" }.joined(separator: ", "))); pick one with --kernel")
+        }
+        try procfs.request(signal, to: PID(pid), inKernel: candidates[0].hostPID, user: CurrentUser.principal.name)
+        print("sent \(signal.rawValue) to pid \(pid) in kernel \(candidates[0].hostPID)")
+    }
+}
+
+extension Signal: ExpressibleByArgument {}
+
+struct Top: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A live view of agents, tokens per second and KV slots.",
+        discussion: """
+            Refreshes every second until interrupted.
+
+            Examples:
+              anima top
+              anima top --iterations 1
+            """
+    )
+
+    @Option(help: "Stop after this many refreshes (default: run until interrupted).")
+    var iterations: Int?
+
+    mutating func run() async throws {
+        var previous: [Int32: (tokens: Int, time: Date)] = [:]
+        var n = 0
+        while iterations.map({ n < $0 }) ?? true {
+            let kernels = ProcFS().kernels()
+            var out = Terminal.isInteractive(fd: 1) ? "\u{1B}[H\u{1B}[2J" : ""
+            out += "anima top — \(kernels.count) kernel(s), \(Date())\n"
+            for k in kernels {
+                let rate = previous[k.hostPID].map { p in
+                    Double(k.generatedTokens - p.tokens) / max(k.updated.timeIntervalSince(p.time), 0.001)
+                }
+                previous[k.hostPID] = (k.generatedTokens, k.updated)
+                out += "\nkernel \(k.hostPID): \(k.model), \(k.policy); slots \(k.runningSequences)/\(k.slots) busy, "
+                out += "\(k.waitingRequests) waiting, \(k.preemptions) preemptions, "
+                out += rate.map { String(format: "%.1f tokens/s", $0) } ?? "measuring tokens/s"
+                out += "\n"
+                out += Ps.table([k], all: false) + "\n"
+            }
+            Terminal.write(out)
+            n += 1
+            if iterations.map({ n < $0 }) ?? true { try await Task.sleep(for: .seconds(1)) }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import AnimaCore
+import AnimaKernel
+import AnimaProcessor
+import ArgumentParser
+import Foundation
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run agents to completion, showing their progress live.",
+        discussion: """
+            Each task becomes an agent process under Anima's kernel; several tasks run at
+            once, sharing the model through the scheduler. While they run, `anima ps`,
+            `anima top` and `anima kill` in another terminal see and control them.
+
+            Examples:
+              anima run "What is the capital of Italy?"
+              anima run "Summarise the water cycle" "Name three rivers" --policy priority
+              anima run --max-tokens 200 --max-steps 4 "Plan a picnic"
+            """
+    )
+
+    @Argument(help: "One or more tasks; each runs as its own agent.")
+    var tasks: [String]
+
+    @Option(help: "A system prompt for every agent.")
+    var system: String?
+
+    @Option(help: "Steps (model calls) before an agent gives up.")
+    var maxSteps = 8
+
+    @Option(help: "Token quota per agent (answers over its whole life).")
+    var maxTokens: Int?
+
+    @Option(help: "Wall-time quota per agent, in seconds.")
+    var maxSeconds: Double?
+
+    @Option(help: "Tokens per model call.")
+    var tokensPerStep = 256
+
+    @Option(help: "Priority of the agents (larger runs first with --policy priority).")
+    var priority = 0
+
+    @Flag(help: "Keep generating to the token limit even after the model ends its turn (for load tests).")
+    var ignoreEos = false
+
+    @Flag(help: "Print one JSON object per agent at the end instead of live text.")
+    var json = false
+
+    @OptionGroup var kernelOptions: KernelOptions
+    @OptionGroup var modelOptions: ModelOptions
+
+    func validate() throws {
+        if tasks.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) { throw ValidationError("a task is empty") }
+        if maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
+        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
+        if let maxSeconds, !(maxSeconds > 0) { throw ValidationError("--max-seconds must be above 0") }
+        if tokensPerStep < 1 { throw ValidationError("--tokens-per-step must be at least 1") }
+    }
+
+    mutating func run() async throws {
+        let engine = try await modelOptions.load(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy)
+        let kernel = Kernel(.init(processor: ignoreEos ? IgnoringEndOfTurn(engine) : engine))
+        let procfs = Task { [kernelOptions] in
+            await ProcFS().serve(kernel, engine: engine, policy: kernelOptions.description)
+        }
+        defer { procfs.cancel() }
+
+        let events = await kernel.events()
+        var pids: [PID] = []
+        for (i, task) in tasks.enumerated() {
+            let spec = AgentSpec(
+                name: "agent-\(i + 1)", task: task, systemPrompt: system, priority: priority,
+                quotas: Quotas(tokens: maxTokens, wallTime: maxSeconds.map { .milliseconds(Int($0 * 1000)) }),
+                limits: .init(maxSteps: maxSteps), sampling: .init(temperature: 0, maxTokensPerStep: tokensPerStep))
+            pids.append(try await kernel.spawn(spec, owner: CurrentUser.principal))
+        }
+        let single = pids.count == 1
+        if !json {
+            Terminal.error("kernel \(getpid()): \(pids.count) agent(s), pid \(pids.map(\.description).joined(separator: ", ")), \(kernelOptions.description)\n")
+        }
+        let printer = Task { [json] in
+            guard !json else { return }
+            // One agent streams as it writes; several print whole lines, each tagged with its pid.
+            var lines: [PID: String] = [:]
+            func flush(_ pid: PID) {
+                if let line = lines.removeValue(forKey: pid), !line.isEmpty { Terminal.write("[\(pid)] \(line)\n") }
+            }
+            for await event in events {
+                switch event {
+                case .text(let pid, let text):
+                    if single {
+                        Terminal.write(text)
+                        continue
+                    }
+                    var parts = (lines[pid, default: ""] + text).split(separator: "\n", omittingEmptySubsequences: false)
+                    lines[pid] = String(parts.removeLast())
+                    for part in parts where !part.isEmpty { Terminal.write("[\(pid)] \(part)\n") }
+                case .toolCall(let pid, let call):
+                    flush(pid)
+                    Terminal.write("\n[\(pid)] → \(call.name) \(call.arguments.jsonText)\n")
+                case .toolResult(let pid, let output): Terminal.write("[\(pid)] ← \(output.text.prefix(200))\n")
+                case .exited(let pid, let status):
+                    flush(pid)
+                    Terminal.write("\n[\(pid)] exited: \(status)\n")
+                case .spawned, .stateChanged: break
+                }
+            }
+        }
+        var failures = 0
+        var rows: [JSONValue] = []
+        for pid in pids {
+            let status = try await kernel.wait(pid)
+            let usage = await kernel.status(pid)?.usage ?? ResourceUsage()
+            if case .completed = status {} else { failures += 1 }
+            var row = JSONObject()
+            row["pid"] = .number(Double(pid.rawValue))
+            row["status"] = .string(status.description)
+            if case .completed(let answer) = status { row["answer"] = .string(answer) }
+            row["generated_tokens"] = .number(Double(usage.generatedTokens))
+            row["tool_calls"] = .number(Double(usage.toolCalls))
+            rows.append(.object(row))
+        }
+        try? await Task.sleep(for: .milliseconds(50))  // let the printer drain
+        printer.cancel()
+        if json { for row in rows { print(row.jsonText) } }
+        if failures > 0 { throw ExitCode(2) }
+    }
+}
+
+/// Wraps a time-shared processor so every generation keeps going past end-of-turn.
+struct IgnoringEndOfTurn: TimeSharedModel {
+    let base: LlamaEngine
+    init(_ base: LlamaEngine) { self.base = base }
+    var info: ModelInfo { base.info }
+    var slotCount: Int { base.slotCount }
+    func generate(_ request: GenerationRequest) -> AsyncThrowingStream<GenerationEvent, any Error> { base.generate(Self.adjust(request)) }
+    func countTokens(_ request: GenerationRequest) async throws -> Int { try await base.countTokens(request) }
+    func countTokens(text: String) async throws -> Int { try await base.countTokens(text: text) }
+    func start(_ request: GenerationRequest, priority: Int) -> any GenerationControl { base.start(Self.adjust(request), priority: priority) }
+    static func adjust(_ request: GenerationRequest) -> GenerationRequest {
+        var r = request
+        r.sampling.ignoreEndOfTurn = true
+        return r
+    }
+}

@@ -1,0 +1,74 @@
+import AnimaCore
+import Foundation
+import Testing
+
+@testable import AnimaProcessor
+
+/// Context switches on the real model: whatever the scheduler does to a generation, its
+/// greedy answer is the one it would have given alone.
+@Suite("Context switches on SmolLM2", .serialized)
+struct ContextSwitchTests {
+    static let prompts = ["Tell me about the moon.", "Describe a busy market.", "What do cats like?"]
+
+    func engine(slots: Int, policy: any SlotPolicy = FIFOPolicy(), prefixSlots: Int = 1, swapLimit: Int = 512 << 20) throws -> LlamaEngine {
+        try LlamaEngine(.init(
+            modelPath: try TestModel.requirePath(), slots: slots, contextLength: 512, policy: policy,
+            sharedPrefixSlots: prefixSlots, swapMemoryLimit: swapLimit,
+            swapDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("anima-swap-test-\(UUID().uuidString)")))
+    }
+
+    func answers(_ engine: LlamaEngine, _ requests: [GenerationRequest], together: Bool) async throws -> [String] {
+        if !together {
+            var out: [String] = []
+            for r in requests { out.append(try await engine.generate(r).collect().text) }
+            return out
+        }
+        return try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for (i, r) in requests.enumerated() { group.addTask { (i, try await engine.generate(r).collect().text) } }
+            var out = [String](repeating: "", count: requests.count)
+            for try await (i, t) in group { out[i] = t }
+            return out
+        }
+    }
+
+    var requests: [GenerationRequest] {
+        Self.prompts.map { GenerationRequest(messages: [.user($0)], sampling: .greedy(maxTokens: 24)) }
+    }
+
+    @Test("round robin on one slot preempts every 4 tokens and changes no answer")
+    func roundRobinPreemption() async throws {
+        let alone = try await answers(try engine(slots: 1), requests, together: false)
+        let shared = try engine(slots: 1, policy: RoundRobinPolicy(quantum: 4))
+        let interleaved = try await answers(shared, requests, together: true)
+        #expect(interleaved == alone)
+        #expect(shared.statistics.preemptions >= 6)
+        #expect(shared.statistics.restores >= 6)
+    }
+
+    @Test("states swapped out to disk come back intact")
+    func swapToDisk() async throws {
+        let alone = try await answers(try engine(slots: 1), requests, together: false)
+        let swapping = try engine(slots: 1, policy: RoundRobinPolicy(quantum: 3), swapLimit: 0)
+        let interleaved = try await answers(swapping, requests, together: true)
+        #expect(interleaved == alone)
+        #expect(swapping.statistics.swapOuts >= 6)
+        #expect(swapping.statistics.swappedToDiskBytes == 0)  // every file read back and removed
+    }
+
+    @Test("a shared system prompt is computed once and gives the same answers")
+    func sharedPrefix() async throws {
+        let system = "You are a careful assistant for a library. " + String(repeating: "Answer briefly and politely. ", count: 8)
+        let requests = Self.prompts.map {
+            GenerationRequest(messages: [.system(system), .user($0)], sampling: .greedy(maxTokens: 16))
+        }
+        let plain = try engine(slots: 2, prefixSlots: 0)
+        let expected = try await answers(plain, requests, together: false)
+        let sharing = try engine(slots: 2, prefixSlots: 1)
+        let got = try await answers(sharing, requests, together: false)
+        #expect(got == expected)
+        #expect(sharing.statistics.sharedPrefixHits == requests.count - 1)
+        #expect(plain.statistics.sharedPrefixHits == 0)
+        // Reading the prompts cost far fewer tokens with the prefix shared.
+        #expect(sharing.statistics.batchedTokens < plain.statistics.batchedTokens - 100)
+    }
+}

@@ -10,10 +10,15 @@ let package = Package(
         .executable(name: "anima", targets: ["anima"]),
         .library(name: "AnimaCore", targets: ["AnimaCore"]),
         .library(name: "AnimaProcessor", targets: ["AnimaProcessor"]),
+        .library(name: "AnimaStorage", targets: ["AnimaStorage"]),
+        .library(name: "AnimaMemory", targets: ["AnimaMemory"]),
         .library(name: "AnimaKernel", targets: ["AnimaKernel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // llama.cpp, built by scripts/setup.sh into ~/.cache/anima and found through pkg-config.
@@ -24,11 +29,31 @@ let package = Package(
         .executableTarget(
             name: "anima",
             dependencies: [
-                "AnimaCore", "AnimaProcessor", "AnimaKernel",
+                "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
+        // hnswlib (Debian's libhnswlib-dev, header-only) behind an extern "C" header.
+        .target(
+            name: "CHNSW",
+            cxxSettings: [.unsafeFlags(["-O3", "-std=c++17"])],
+            linkerSettings: [.linkedLibrary("stdc++")]
+        ),
+        .target(
+            name: "AnimaStorage",
+            dependencies: [
+                "AnimaCore", "CHNSW",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(name: "AnimaMemory", dependencies: ["AnimaProcessor", "AnimaStorage"], swiftSettings: strict),
+        // The crash-safety test kills `anima bench memory write` mid-run.
+        .testTarget(name: "AnimaStorageTests", dependencies: ["AnimaStorage", "anima"], swiftSettings: strict),
+        .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaMemory"], swiftSettings: strict),
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
         .testTarget(name: "AnimaProcessorTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),
         .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaKernel"], swiftSettings: strict),

@@ -1,0 +1,116 @@
+import Foundation
+
+/// A search of recall or archival storage: full text, vector similarity, or both fused
+/// by reciprocal rank; filtered by time, tags and exclusions; paginated.
+public struct MemoryQuery: Sendable, Hashable {
+    /// Words to look for (BM25 over blinded terms). Nil or blank: no full-text part.
+    public var text: String?
+    /// The query's embedding. Nil: no vector part.
+    public var embedding: [Float]?
+    /// Only records created at or after this moment.
+    public var after: Date?
+    /// Only records created before this moment.
+    public var before: Date?
+    /// Only records carrying every one of these tags (archival passages).
+    public var tags: [String]
+    /// Records to leave out (for example, messages still in the context window).
+    public var excluding: Set<Int64>
+    /// Results per page (1...1000). Default 10.
+    public var limit: Int
+    /// Results to skip (for the next page). Default 0.
+    public var offset: Int
+
+    public init(
+        text: String? = nil, embedding: [Float]? = nil, after: Date? = nil, before: Date? = nil, tags: [String] = [],
+        excluding: Set<Int64> = [], limit: Int = 10, offset: Int = 0
+    ) {
+        self.text = text
+        self.embedding = embedding
+        self.after = after
+        self.before = before
+        self.tags = tags
+        self.excluding = excluding
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+/// One result of a search, with why it was found.
+public struct SearchHit<Item: Sendable & Hashable>: Sendable, Hashable {
+    public var item: Item
+    /// Reciprocal-rank-fusion score: the sum of 1/(60 + rank) over the lists it is in.
+    public var score: Double
+    /// Its rank (1 = best) in the full-text list, if it was in it.
+    public var textRank: Int?
+    /// Its rank in the vector list, if it was in it.
+    public var vectorRank: Int?
+    /// Its cosine similarity to the query embedding, if it was in the vector list.
+    public var similarity: Float?
+}
+
+/// A page of results; `hasMore` says whether asking with the next offset finds more.
+public struct SearchPage<Item: Sendable & Hashable>: Sendable, Hashable {
+    public var hits: [SearchHit<Item>]
+    public var offset: Int
+    public var hasMore: Bool
+}
+
+/// Reciprocal rank fusion (Cormack, Clarke and Büttcher, 2009): each list gives an item
+/// 1/(k + rank); the sums order the fused list. Ties go to the larger (newer) id, so the
+/// order is deterministic.
+public enum ReciprocalRankFusion {
+    public static func fuse(_ lists: [[Int64]], k: Double = 60) -> [(id: Int64, score: Double)] {
+        var scores: [Int64: Double] = [:]
+        for list in lists {
+            for (rank, id) in list.enumerated() {
+                scores[id, default: 0] += 1 / (k + Double(rank + 1))
+            }
+        }
+        return scores.map { ($0.key, $0.value) }.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id > $1.id }
+    }
+}
+
+/// The search both stores share.
+struct HybridSearch {
+    struct Ranked {
+        var id: Int64
+        var score: Double
+        var textRank: Int?
+        var vectorRank: Int?
+        var similarity: Float?
+    }
+
+    static func run(
+        _ query: MemoryQuery, kind: RecordKind, store: MemoryStore, cipher: NamespaceCipher
+    ) async throws -> (ranked: [Ranked], hasMore: Bool, filter: RecordFilter) {
+        guard (1...1000).contains(query.limit) else {
+            throw StorageError.invalidArgument("limit must be between 1 and 1000, not \(query.limit)")
+        }
+        guard query.offset >= 0 else { throw StorageError.invalidArgument("offset must be 0 or more, not \(query.offset)") }
+        if let after = query.after, let before = query.before, after >= before {
+            throw StorageError.invalidArgument("the date range is empty: 'after' must be earlier than 'before'")
+        }
+        try store.checkVector(query.embedding)
+        let filter = RecordFilter(
+            after: query.after, before: query.before, tags: try query.tags.map { try ArchivalStore.blindTag($0, cipher) },
+            excluded: query.excluding)
+        let wanted = query.offset + query.limit + 1
+        let depth = max(wanted, 20)
+        let terms = FullTextTerms.terms(query.text ?? "").map(cipher.blind)
+        let textIDs = terms.isEmpty
+            ? [] : try await store.backend.textSearch(cipher.namespace, kind: kind, terms: terms, filter: filter, limit: depth)
+        var vectorHits: [(id: Int64, distance: Float)] = []
+        if let embedding = query.embedding {
+            vectorHits = try await store.backend.vectorSearch(embedding, kind: kind, filter: filter, limit: depth, cipher: cipher)
+        }
+        let textRanks = Dictionary(textIDs.enumerated().map { ($1, $0 + 1) }, uniquingKeysWith: min)
+        let vectorRanks = Dictionary(vectorHits.enumerated().map { ($1.id, ($0 + 1, 1 - $1.distance)) }, uniquingKeysWith: { a, _ in a })
+        let fused = ReciprocalRankFusion.fuse([textIDs, vectorHits.map(\.id)])
+        let ranked = fused.dropFirst(query.offset).prefix(query.limit).map { entry in
+            Ranked(
+                id: entry.id, score: entry.score, textRank: textRanks[entry.id], vectorRank: vectorRanks[entry.id]?.0,
+                similarity: vectorRanks[entry.id]?.1)
+        }
+        return (Array(ranked), fused.count > query.offset + query.limit, filter)
+    }
+}

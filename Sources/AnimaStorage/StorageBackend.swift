@@ -1,0 +1,76 @@
+import Foundation
+
+/// What a record is: a message of a conversation, or an archival passage.
+enum RecordKind: Int, Sendable, Hashable, CaseIterable {
+    case recall = 1
+    case archival = 2
+
+    var name: String { self == .recall ? "recall" : "archival" }
+}
+
+/// A record on its way into storage: sealed content plus the blinded terms, blinded tags
+/// and (plaintext, in memory only) vector that make it findable.
+struct NewRecord: Sendable {
+    var kind: RecordKind
+    var createdAt: Date
+    var sealed: Data
+    var terms: [String]
+    var tags: [String]
+    var vector: [Float]?
+}
+
+/// A record as storage returns it: still sealed.
+struct StoredRecord: Sendable, Hashable {
+    var id: Int64
+    var createdAt: Date
+    var sealed: Data
+}
+
+/// A filter in storage's terms: tags already blinded.
+struct RecordFilter: Sendable, Hashable {
+    var after: Date?
+    var before: Date?
+    var tags: [String] = []
+    var excluded: Set<Int64> = []
+
+    var isEmpty: Bool { after == nil && before == nil && tags.isEmpty && excluded.isEmpty }
+}
+
+/// One named, sealed value of an agent's core memory (a block, or the summary).
+struct StoredSlot: Sendable, Hashable {
+    var name: String
+    var sealed: Data
+}
+
+/// A place memory is kept: SQLite with an hnswlib index on this machine, or PostgreSQL
+/// with pgvector for users who outgrow one machine. Both hold only sealed content and
+/// blinded terms; every method is confined to one namespace.
+protocol StorageBackend: Actor {
+    var dimensions: Int { get }
+
+    func insert(_ records: [NewRecord], cipher: NamespaceCipher) async throws -> [Int64]
+    func records(_ namespace: MemoryNamespace, kind: RecordKind, ids: [Int64]) async throws -> [StoredRecord]
+    func list(
+        _ namespace: MemoryNamespace, kind: RecordKind, filter: RecordFilter, newestFirst: Bool, limit: Int, offset: Int
+    ) async throws -> [StoredRecord]
+    func count(_ namespace: MemoryNamespace, kind: RecordKind, filter: RecordFilter) async throws -> Int
+    /// Ids of records holding any of `terms`, best BM25 (or full-text rank) first.
+    func textSearch(
+        _ namespace: MemoryNamespace, kind: RecordKind, terms: [String], filter: RecordFilter, limit: Int
+    ) async throws -> [Int64]
+    /// Ids of the nearest records to `vector` with their distances (1 - cosine), nearest first.
+    func vectorSearch(
+        _ vector: [Float], kind: RecordKind, filter: RecordFilter, limit: Int, cipher: NamespaceCipher
+    ) async throws -> [(id: Int64, distance: Float)]
+    /// Erases records, their terms, tags and vectors; returns how many existed.
+    func erase(kind: RecordKind, ids: [Int64], cipher: NamespaceCipher) async throws -> Int
+    func eraseNamespace(_ cipher: NamespaceCipher) async throws
+    func namespaces(user: String) async throws -> [MemoryNamespace]
+
+    func slots(_ namespace: MemoryNamespace) async throws -> [StoredSlot]
+    func putSlot(_ namespace: MemoryNamespace, _ slot: StoredSlot) async throws
+    func deleteSlot(_ namespace: MemoryNamespace, name: String) async throws
+
+    /// Writes what is only in memory (index snapshots) and releases resources.
+    func close() async throws
+}

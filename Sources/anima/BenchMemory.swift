@@ -242,6 +242,7 @@ struct BenchMemory: AsyncParsableCommand {
         @Option(help: "The store's directory.") var directory: String
         @Option(help: "The key file (created 0600 if missing).") var keyFile: String
         @Option(help: "Messages to write.") var count = 1000
+        @Option(help: "Sequence number of the first message (its text and vector derive from it).") var first = 0
         @Option(help: "Vector width.") var dimensions = 384
 
         mutating func run() async throws {
@@ -250,7 +251,7 @@ struct BenchMemory: AsyncParsableCommand {
             let recall = store.recall(try MemoryNamespace(user: "bench", agent: "writer"))
             let archival = store.archival(try MemoryNamespace(user: "bench", agent: "writer"))
             let t0 = ContinuousClock.now
-            for i in 0..<count {
+            for i in first..<(first + count) {
                 var v = (0..<dimensions).map { j in Float(sin(Double(i * 31 + j))) }
                 let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
                 v = v.map { $0 / norm }

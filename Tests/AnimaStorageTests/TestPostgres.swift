@@ -49,7 +49,7 @@ enum TestPostgres {
         do {
             return try start(source: source, root: root)
         } catch {
-            try? shell("rm -rf '\(root)'")
+            _ = try? shell("rm -rf '\(root)'")
             throw error
         }
     }

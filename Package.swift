@@ -13,12 +13,19 @@ let package = Package(
         .library(name: "AnimaStorage", targets: ["AnimaStorage"]),
         .library(name: "AnimaMemory", targets: ["AnimaMemory"]),
         .library(name: "AnimaKernel", targets: ["AnimaKernel"]),
+        .library(name: "AnimaServer", targets: ["AnimaServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // llama.cpp, built by scripts/setup.sh into ~/.cache/anima and found through pkg-config.
@@ -29,7 +36,7 @@ let package = Package(
         .executableTarget(
             name: "anima",
             dependencies: [
-                "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaStorage",
+                "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -51,6 +58,26 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "AnimaMemory", dependencies: ["AnimaProcessor", "AnimaStorage"], swiftSettings: strict),
+        .target(
+            name: "AnimaServer",
+            dependencies: [
+                "AnimaCore", "AnimaProcessor", "AnimaKernel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AnimaServerTests",
+            dependencies: ["AnimaServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: strict
+        ),
         // The crash-safety test kills `anima bench memory write` mid-run.
         .testTarget(name: "AnimaStorageTests", dependencies: ["AnimaStorage", "anima"], swiftSettings: strict),
         .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaMemory"], swiftSettings: strict),

@@ -142,4 +142,17 @@ if [ ! -f "$embedder" ] || [ "$(cat "$embedder.source" 2>/dev/null)" != "$embedd
   echo "$embedder_id" >"$embedder.source"
 fi
 
+# --- server: the official clients that the daemon's tests drive -------------------------
+# The OpenAI Python SDK, the MCP Python SDK and schemathesis, in their own environment.
+server_venv="$cache/server-venv"
+server_pip=(openai==3.54.0 mcp==2.3.0 schemathesis==4.32.5)
+server_stamp="$server_venv/.complete-$(printf '%s ' "${server_pip[@]}" | sha256sum | cut -c1-12)"
+if [ ! -f "$server_stamp" ]; then
+  say "installing the server tests' Python clients into $server_venv"
+  rm -rf "$server_venv"
+  python3 -m venv "$server_venv" || die "could not create $server_venv; install python3-venv"
+  "$server_venv/bin/pip" install -q "${server_pip[@]}" || die "pip could not install ${server_pip[*]}"
+  touch "$server_stamp"
+fi
+
 say "ready: llama.cpp in $prefix, model $model"

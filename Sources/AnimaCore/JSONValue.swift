@@ -206,8 +206,17 @@ public struct JSONObject: Sendable, Hashable, Sequence {
     public func hash(into hasher: inout Hasher) { hasher.combine(storage) }
 }
 
+extension JSONObject: ExpressibleByDictionaryLiteral {
+    public typealias Key = String
+    public typealias Value = JSONValue
+
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self.init(elements)
+    }
+}
+
 extension JSONObject: Codable {
-    private struct Key: CodingKey {
+    private struct CodingName: CodingKey {
         var stringValue: String
         var intValue: Int? { nil }
         init(stringValue: String) { self.stringValue = stringValue }
@@ -215,14 +224,14 @@ extension JSONObject: Codable {
     }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: Key.self)
+        let container = try decoder.container(keyedBy: CodingName.self)
         for key in container.allKeys {
             self[key.stringValue] = try container.decode(JSONValue.self, forKey: key)
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: Key.self)
-        for (key, value) in self { try container.encode(value, forKey: Key(stringValue: key)) }
+        var container = encoder.container(keyedBy: CodingName.self)
+        for (key, value) in self { try container.encode(value, forKey: CodingName(stringValue: key)) }
     }
 }

@@ -47,7 +47,9 @@ public struct AgentLoop: Sendable {
         for _ in 0..<spec.limits.maxSteps {
             let sampling = SamplingParameters(
                 temperature: spec.sampling.temperature, seed: spec.sampling.seed, maxTokens: spec.sampling.maxTokensPerStep)
-            let result = try await context.generate(GenerationRequest(messages: messages, tools: tools, sampling: sampling))
+            var request = GenerationRequest(messages: messages, tools: tools, sampling: sampling)
+            request.parallelToolCalls = false  // one action, then look at its result
+            let result = try await context.generate(request)
             guard !result.toolCalls.isEmpty else {
                 return result.text.trimmingCharacters(in: .whitespacesAndNewlines)
             }

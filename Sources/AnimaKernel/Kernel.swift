@@ -116,6 +116,37 @@ public actor Kernel {
         try await clock.sleep(until: clock.now.advanced(by: duration), tolerance: nil)
     }
 
+    /// Makes one syscall on behalf of `owner`, from a short-lived process of theirs, so that
+    /// requests arriving from outside (the API, MCP) are authorised and audited like any.
+    public func invoke(
+        _ call: Syscall, as owner: Principal, name: String = "request", onEvent: GenerationSink? = nil
+    ) async throws -> SyscallResult {
+        let box = ResultBox()
+        let pid = try spawn(name: name, owner: owner) { context in
+            do {
+                box.result = try await context.kernel.syscall(context.pid, call, sink: onEvent)
+            } catch {
+                box.error = error
+                throw error
+            }
+            return ""
+        }
+        // A caller that goes away (a closed connection) takes its request down with it.
+        let status = try await withTaskCancellationHandler {
+            try await wait(pid)
+        } onCancel: {
+            Task { try? await self.signal(pid, .terminate) }
+        }
+        switch status {
+        case .completed:
+            guard let result = box.result else { throw SyscallError.failed("the request ended without a result") }
+            return result
+        case .failed(let reason): throw box.error ?? SyscallError.failed(reason)
+        case .killed: throw CancellationError()
+        case .quotaExceeded(let which): throw SyscallError.quotaExceeded(which)
+        }
+    }
+
     /// Waits until `pid` exits and returns how.
     public func wait(_ pid: PID) async throws(SyscallError) -> ExitStatus {
         guard let record = table[pid] else { throw .noSuchProcess(pid) }
@@ -159,8 +190,11 @@ public actor Kernel {
 
     // MARK: Syscalls
 
+    /// Every event of a generation as it happens, for callers that stream it on.
+    public typealias GenerationSink = @Sendable (GenerationEvent) -> Void
+
     /// The single entry point for everything a process asks.
-    func syscall(_ pid: PID, _ call: Syscall) async throws -> SyscallResult {
+    func syscall(_ pid: PID, _ call: Syscall, sink: GenerationSink? = nil) async throws -> SyscallResult {
         guard let process = table[pid], process.isAlive else { throw SyscallError.processExited(pid) }
         if process.suspended {
             await withCheckedContinuation { process.suspendedWaiters.append($0) }
@@ -176,7 +210,7 @@ public actor Kernel {
         }
         process.usage.syscalls += 1
         do {
-            let result = try await perform(call, for: process)
+            let result = try await perform(call, for: process, sink: sink)
             recordAudit(pid: pid, owner: process.owner.name, call, .completed)
             return result
         } catch {
@@ -185,10 +219,10 @@ public actor Kernel {
         }
     }
 
-    private func perform(_ call: Syscall, for process: ProcessRecord) async throws -> SyscallResult {
+    private func perform(_ call: Syscall, for process: ProcessRecord, sink: GenerationSink?) async throws -> SyscallResult {
         switch call {
         case .generate(let request):
-            return .generated(try await generate(request, for: process))
+            return .generated(try await generate(request, for: process, sink: sink))
         case .callTool(let toolCall):
             return .toolOutput(try await callTool(toolCall, for: process))
         case .spawn(let spec):
@@ -216,7 +250,7 @@ public actor Kernel {
         }
     }
 
-    private func generate(_ request: GenerationRequest, for process: ProcessRecord) async throws -> GenerationResult {
+    private func generate(_ request: GenerationRequest, for process: ProcessRecord, sink: GenerationSink?) async throws -> GenerationResult {
         var request = request
         if let limit = process.quotas.tokens {
             let left = limit - process.usage.generatedTokens
@@ -243,6 +277,7 @@ public actor Kernel {
         }
         var result = GenerationResult(text: "", toolCalls: [], usage: Usage(promptTokens: 0, completionTokens: 0), finishReason: .stop)
         for try await event in events {
+            sink?(event)
             switch event {
             case .text(let t):
                 result.text += t
@@ -406,6 +441,12 @@ public actor Kernel {
     }
 }
 
+/// Carries a syscall's result (or error) out of the short-lived process that made it.
+private final class ResultBox: @unchecked Sendable {
+    var result: SyscallResult?
+    var error: (any Error)?
+}
+
 /// What the kernel tells observers (the CLI's live view, the server's event streams).
 public enum KernelEvent: Sendable {
     case spawned(ProcessStatus)
@@ -425,8 +466,11 @@ public struct ProcessContext: Sendable {
         try await kernel.syscall(pid, call)
     }
 
-    public func generate(_ request: GenerationRequest) async throws -> GenerationResult {
-        guard case .generated(let result) = try await syscall(.generate(request)) else { throw SyscallError.failed("unexpected result") }
+    /// Generates; `onEvent` sees every event as it arrives (for streaming it on).
+    public func generate(_ request: GenerationRequest, onEvent: Kernel.GenerationSink? = nil) async throws -> GenerationResult {
+        guard case .generated(let result) = try await kernel.syscall(pid, .generate(request), sink: onEvent) else {
+            throw SyscallError.failed("unexpected result")
+        }
         return result
     }
 

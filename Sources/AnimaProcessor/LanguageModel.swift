@@ -42,11 +42,21 @@ public struct GenerationRequest: Sendable, Hashable {
     public var toolChoice: ToolChoice
     public var responseFormat: ResponseFormat
     public var sampling: SamplingParameters
+    /// Where the data in this request may go. Private requests, and requests carrying a
+    /// protected group's data, are served on this machine only (see `Router`).
+    public var privacy: PrivacyLabel = .public
+    /// Text to continue as it is, without the chat template (OpenAI's legacy completions).
+    /// When set, `messages` is ignored by processors that support raw prompts.
+    public var rawPrompt: String?
+    /// Whether one answer may hold several tool calls (OpenAI's `parallel_tool_calls`).
+    /// When false, generation ends after the first call.
+    public var parallelToolCalls = true
 
     public init(
         messages: [ChatMessage], tools: [ToolDefinition] = [], toolChoice: ToolChoice = .auto,
-        responseFormat: ResponseFormat = .text, sampling: SamplingParameters = .init()
+        responseFormat: ResponseFormat = .text, sampling: SamplingParameters = .init(), rawPrompt: String? = nil
     ) {
+        self.rawPrompt = rawPrompt
         self.messages = messages
         self.tools = tools
         self.toolChoice = toolChoice

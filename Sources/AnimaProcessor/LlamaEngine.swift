@@ -137,6 +137,12 @@ public final class LlamaEngine: TimeSharedModel {
     /// The prompt's tokens (markup with special tokens, content without), and how many
     /// of them a system message makes, which other prompts may share.
     func prompt(_ request: GenerationRequest) throws(ProcessorError) -> (tokens: [llama_token], sharedPrefix: Int) {
+        if let raw = request.rawPrompt {
+            // Raw text is untrusted like any content: special tokens stay text.
+            let tokens = model.tokenize(raw, addSpecial: true, parseSpecial: false)
+            guard !tokens.isEmpty else { throw .invalidRequest("the prompt is empty") }
+            return (tokens, 0)
+        }
         guard !request.messages.isEmpty else { throw .invalidRequest("there are no messages") }
         let messages = ToolCallFormat.messages(for: request)
         let segments = try template.segments(messages)

@@ -15,7 +15,6 @@ struct OutputAssembler {
     private var pendingBytes: [UInt8] = []
     private var held = ""
     private var inToolCall = false
-    private var callCount = 0
     private(set) var stopped = false
     private(set) var toolCalls: [ToolCall] = []
     /// All text emitted so far (the answer without tool-call blocks).
@@ -68,14 +67,12 @@ struct OutputAssembler {
             if inToolCall {
                 guard let close = held.range(of: Self.closeTag) else {
                     if final {
+                        // A call cut off by the token limit: it never happened; the
+                        // finish reason (length) says so. A complete object still counts.
                         let body = held
                         held = ""
                         inToolCall = false
-                        if let call = parseCall(body) {
-                            events.append(.toolCall(call))
-                        } else {
-                            emit(Self.openTag + body, into: &events)
-                        }
+                        if let call = parseCall(body) { events.append(.toolCall(call)) }
                     }
                     return events
                 }
@@ -84,6 +81,8 @@ struct OutputAssembler {
                 inToolCall = false
                 if let call = parseCall(body) {
                     events.append(.toolCall(call))
+                } else if isRepeat(body) {
+                    // The same call again in one answer: a small model stuttering.
                 } else {
                     emit(Self.openTag + body + Self.closeTag, into: &events)
                 }
@@ -148,7 +147,21 @@ struct OutputAssembler {
         events.append(.text(s))
     }
 
+    /// The call in a block, unless it is malformed or repeats an earlier call of this answer.
     private mutating func parseCall(_ body: String) -> ToolCall? {
+        guard let (name, arguments) = Self.decodeCall(body), !toolCalls.contains(where: { $0.name == name && $0.arguments == arguments })
+        else { return nil }
+        let call = ToolCall(id: "call_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24).lowercased(), name: name, arguments: arguments)
+        toolCalls.append(call)
+        return call
+    }
+
+    private func isRepeat(_ body: String) -> Bool {
+        guard let (name, arguments) = Self.decodeCall(body) else { return false }
+        return toolCalls.contains { $0.name == name && $0.arguments == arguments }
+    }
+
+    private static func decodeCall(_ body: String) -> (String, JSONValue)? {
         guard let json = try? JSONValue(parsing: body.trimmingCharacters(in: .whitespacesAndNewlines)),
             let name = json["name"]?.stringValue
         else { return nil }
@@ -156,9 +169,6 @@ struct OutputAssembler {
         if case .string(let encoded) = arguments, let decoded = try? JSONValue(parsing: encoded) {
             arguments = decoded
         }
-        callCount += 1
-        let call = ToolCall(id: "call_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24).lowercased(), name: name, arguments: arguments)
-        toolCalls.append(call)
-        return call
+        return (name, arguments)
     }
 }

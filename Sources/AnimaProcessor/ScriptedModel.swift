@@ -45,6 +45,7 @@ public final class ScriptedModel: LanguageModel {
     public func countTokens(_ request: GenerationRequest) async throws -> Int { promptTokens(request) }
 
     private func promptTokens(_ request: GenerationRequest) -> Int {
+        if let raw = request.rawPrompt { return Self.words(raw).count }
         let messages = request.messages.reduce(0) { $0 + Self.words($1.content).count + 1 }
         let tools = request.toolChoice == .none ? 0 : request.tools.reduce(0) { $0 + Self.words($1.openAIJSON.jsonText).count }
         return messages + tools

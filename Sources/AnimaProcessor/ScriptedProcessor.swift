@@ -71,7 +71,8 @@ public final class ScriptedProcessor: TimeSharedModel {
     public func countTokens(_ request: GenerationRequest) async throws -> Int { Self.promptTokens(request) }
 
     static func promptTokens(_ request: GenerationRequest) -> Int {
-        request.messages.reduce(0) { $0 + ScriptedModel.words($1.content).count + 1 }
+        if let raw = request.rawPrompt { return ScriptedModel.words(raw).count }
+        return request.messages.reduce(0) { $0 + ScriptedModel.words($1.content).count + 1 }
     }
 
     public func generate(_ request: GenerationRequest) -> AsyncThrowingStream<GenerationEvent, any Error> {

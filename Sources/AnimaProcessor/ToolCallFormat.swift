@@ -90,7 +90,8 @@ enum ToolCallFormat {
                         "tool-block",
                         "\(JSONSchemaGrammar.literal(OutputAssembler.openTag)) ws \(call) ws \(JSONSchemaGrammar.literal(OutputAssembler.closeTag))"
                     )
-                    let calls = "\(block) (ws \(block)){0,\(maxCallsPerTurn - 1)}"
+                    let more = request.parallelToolCalls ? maxCallsPerTurn - 1 : 0
+                    let calls = more == 0 ? block : "\(block) (ws \(block)){0,\(more)}"
                     switch (request.toolChoice, format) {
                     case (.auto, .text): return calls
                     case (.auto, .jsonObject): return "\(calls) | object"

@@ -45,6 +45,12 @@ struct ModelOptions: ParsableArguments {
 
     /// Loads the engine, showing progress on a terminal.
     func load(slots: Int = 1, policy: any SlotPolicy = FIFOPolicy()) async throws -> LlamaEngine {
+        try await Self.loadEngine(path: path, context: context, threads: threads, chatTemplate: chatTemplate, slots: slots, policy: policy)
+    }
+
+    static func loadEngine(
+        path: String, context: Int?, threads: Int? = nil, chatTemplate: String? = nil, slots: Int, policy: any SlotPolicy
+    ) async throws -> LlamaEngine {
         var configuration = LlamaEngine.Configuration(modelPath: path, slots: slots, contextLength: context, policy: policy)
         if let threads { configuration.threads = threads }
         configuration.chatTemplate = chatTemplate

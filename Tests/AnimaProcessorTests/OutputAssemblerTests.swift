@@ -61,6 +61,19 @@ struct OutputAssemblerTests {
         #expect(text(events) == "<tool_call>{}</tool_call>")
     }
 
+    @Test func aRepeatedCallInOneAnswerCountsOnce() {
+        let block = "<tool_call>{\"name\":\"t\",\"arguments\":{\"x\":1}}</tool_call>"
+        let (events, _) = run([Array((block + block).utf8)], tools: true)
+        #expect(events.filter { if case .toolCall = $0 { true } else { false } }.count == 1)
+        #expect(text(events).isEmpty)
+    }
+
+    @Test func aCallCutOffByTheTokenLimitIsDropped() {
+        let (events, _) = run([Array("Sure.<tool_call>{\"name\": \"t\", \"argu".utf8)], tools: true)
+        #expect(text(events) == "Sure.")
+        #expect(!events.contains { if case .toolCall = $0 { true } else { false } })
+    }
+
     @Test func aBrokenToolCallIsReturnedAsText() {
         let (events, _) = run([Array("<tool_call>{not json</tool_call>".utf8)], tools: true)
         #expect(text(events) == "<tool_call>{not json</tool_call>")

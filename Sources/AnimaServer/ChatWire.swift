@@ -1,0 +1,206 @@
+import AnimaCore
+import AnimaProcessor
+
+/// OpenAI's chat completion wire format, to and from Anima's generation types.
+enum ChatWire {
+    /// The generation a `/v1/chat/completions` body asks for. Errors name the parameter.
+    static func request(from body: JSONObject) throws -> GenerationRequest {
+        guard case .array(let rawMessages)? = body["messages"], !rawMessages.isEmpty else {
+            throw APIError.badRequest("messages must be a non-empty array", param: "messages")
+        }
+        var messages: [ChatMessage] = []
+        for (i, raw) in rawMessages.enumerated() {
+            messages.append(try message(raw, param: "messages[\(i)]"))
+        }
+        if let n = body["n"]?.numberValue, n != 1 { throw APIError.badRequest("only n = 1 is supported", param: "n") }
+
+        var tools: [ToolDefinition] = []
+        if let rawTools = body["tools"] {
+            guard case .array(let list) = rawTools else { throw APIError.badRequest("tools must be an array", param: "tools") }
+            for (i, tool) in list.enumerated() {
+                let param = "tools[\(i)]"
+                guard tool["type"]?.stringValue == "function", let function = tool["function"],
+                    let name = function["name"]?.stringValue, !name.isEmpty
+                else {
+                    throw APIError.badRequest("each tool must be {\"type\": \"function\", \"function\": {\"name\": ...}}", param: param)
+                }
+                let parameters: JSONSchema
+                do {
+                    parameters = try JSONSchema(function["parameters"] ?? ["type": "object", "properties": [:]])
+                } catch {
+                    throw APIError.badRequest("\(param).function.parameters: \(error)", param: param)
+                }
+                tools.append(ToolDefinition(name: name, description: function["description"]?.stringValue ?? "", parameters: parameters))
+            }
+        }
+
+        var choice = ToolChoice.auto
+        switch body["tool_choice"] {
+        case nil, .string("auto")?: break
+        case .string("none")?: choice = .none
+        case .string("required")?: choice = .required
+        case let value? where value["function"]?["name"]?.stringValue != nil:
+            choice = .function(value["function"]!["name"]!.stringValue!)
+        default: throw APIError.badRequest("tool_choice must be none, auto, required or a function", param: "tool_choice")
+        }
+
+        var format = ResponseFormat.text
+        if let rf = body["response_format"] {
+            switch rf["type"]?.stringValue {
+            case "text"?: break
+            case "json_object"?: format = .jsonObject
+            case "json_schema"?:
+                guard let schema = rf["json_schema"]?["schema"] else {
+                    throw APIError.badRequest("response_format.json_schema.schema is required", param: "response_format")
+                }
+                do { format = .jsonSchema(try JSONSchema(schema)) } catch {
+                    throw APIError(.badRequest, "response_format: \(error)", param: "response_format", code: "invalid_schema")
+                }
+            default: throw APIError.badRequest("response_format.type must be text, json_object or json_schema", param: "response_format")
+            }
+        }
+        var request = GenerationRequest(messages: messages, tools: tools, toolChoice: choice, responseFormat: format, sampling: try sampling(from: body))
+        if let parallel = body["parallel_tool_calls"], parallel != .null {
+            guard let flag = parallel.boolValue else { throw APIError.badRequest("parallel_tool_calls must be a boolean", param: "parallel_tool_calls") }
+            request.parallelToolCalls = flag
+        }
+        return request
+    }
+
+    static func message(_ raw: JSONValue, param: String) throws -> ChatMessage {
+        guard let roleName = raw["role"]?.stringValue else { throw APIError.badRequest("\(param).role is required", param: param) }
+        let role: ChatMessage.Role
+        switch roleName {
+        case "system", "developer": role = .system
+        case "user": role = .user
+        case "assistant": role = .assistant
+        case "tool", "function": role = .tool
+        default: throw APIError.badRequest("\(param).role \"\(roleName)\" is not one of system, user, assistant, tool", param: param)
+        }
+        var content = ""
+        switch raw["content"] {
+        case .string(let s)?: content = s
+        case .array(let parts)?:
+            for part in parts {
+                guard part["type"]?.stringValue == "text", let text = part["text"]?.stringValue else {
+                    throw APIError.badRequest("\(param).content: only text parts are supported", param: param)
+                }
+                content += text
+            }
+        case .null?, nil: break
+        default: throw APIError.badRequest("\(param).content must be a string or an array of text parts", param: param)
+        }
+        var calls: [ToolCall] = []
+        if case .array(let list)? = raw["tool_calls"] {
+            for call in list {
+                guard let id = call["id"]?.stringValue, let name = call["function"]?["name"]?.stringValue else {
+                    throw APIError.badRequest("\(param).tool_calls entries need id and function.name", param: param)
+                }
+                let argumentsText = call["function"]?["arguments"]?.stringValue ?? "{}"
+                let arguments = (try? JSONValue(parsing: argumentsText)) ?? .string(argumentsText)
+                calls.append(ToolCall(id: id, name: name, arguments: arguments))
+            }
+        }
+        return ChatMessage(role: role, content: content, toolCalls: calls, toolCallID: raw["tool_call_id"]?.stringValue)
+    }
+
+    static func sampling(from body: JSONObject) throws -> SamplingParameters {
+        var s = SamplingParameters(temperature: 1.0, topP: 1.0, topK: 0, minP: 0)
+        func number(_ key: String) throws -> Double? {
+            guard let v = body[key], v != .null else { return nil }
+            guard let n = v.numberValue else { throw APIError.badRequest("\(key) must be a number", param: key) }
+            return n
+        }
+        if let t = try number("temperature") {
+            guard (0...2).contains(t) else { throw APIError.badRequest("temperature must be between 0 and 2", param: "temperature") }
+            s.temperature = t
+        }
+        if let p = try number("top_p") { s.topP = p }
+        if let seed = try number("seed") { s.seed = UInt32(truncatingIfNeeded: Int64(seed)) }
+        if let m = try number("max_completion_tokens") ?? number("max_tokens") {
+            guard m >= 1, m.rounded() == m else { throw APIError.badRequest("max_tokens must be a positive integer", param: "max_tokens") }
+            s.maxTokens = Int(m)
+        }
+        if let f = try number("frequency_penalty"), f > 0 { s.repeatPenalty = 1 + f / 2 }
+        switch body["stop"] {
+        case nil, .null?: break
+        case .string(let stop)?: s.stop = [stop]
+        case .array(let list)? where list.count <= 4 && list.allSatisfy({ $0.stringValue?.isEmpty == false }):
+            s.stop = list.map { $0.stringValue! }
+        default: throw APIError.badRequest("stop must be a string or up to 4 non-empty strings", param: "stop")
+        }
+        if let problem = s.problem { throw APIError.badRequest(problem) }
+        return s
+    }
+
+    static func usage(_ u: Usage) -> JSONValue {
+        ["prompt_tokens": .number(Double(u.promptTokens)), "completion_tokens": .number(Double(u.completionTokens)), "total_tokens": .number(Double(u.totalTokens))]
+    }
+
+    static func toolCallJSON(_ call: ToolCall, index: Int? = nil) -> JSONValue {
+        var object = JSONObject()
+        if let index { object["index"] = .number(Double(index)) }
+        object["id"] = .string(call.id)
+        object["type"] = "function"
+        object["function"] = ["name": .string(call.name), "arguments": .string(call.arguments.jsonText)]
+        return .object(object)
+    }
+
+    static func completion(_ result: GenerationResult, id: String, created: Int, model: String) -> JSONValue {
+        var message = JSONObject()
+        message["role"] = "assistant"
+        message["content"] = result.text.isEmpty && !result.toolCalls.isEmpty ? .null : .string(result.text)
+        if !result.toolCalls.isEmpty { message["tool_calls"] = .array(result.toolCalls.map { toolCallJSON($0) }) }
+        return [
+            "id": .string(id), "object": "chat.completion", "created": .number(Double(created)), "model": .string(model),
+            "choices": [["index": 0, "message": .object(message), "logprobs": .null, "finish_reason": .string(result.finishReason.rawValue)]],
+            "usage": usage(result.usage),
+        ]
+    }
+
+    static func chunk(id: String, created: Int, model: String, delta: JSONObject, finish: FinishReason?) -> JSONValue {
+        [
+            "id": .string(id), "object": "chat.completion.chunk", "created": .number(Double(created)), "model": .string(model),
+            "choices": [["index": 0, "delta": .object(delta), "logprobs": .null, "finish_reason": finish.map { .string($0.rawValue) } ?? .null]],
+        ]
+    }
+
+}
+
+/// The chunks of one streamed chat completion. Tool calls get consecutive indices, and
+/// usage (when asked for) comes after the finish reason, as OpenAI sends them.
+final class ChatStream: @unchecked Sendable {
+    let id: String, created: Int, model: String, includeUsage: Bool
+    private var toolIndex = 0
+    private var usage: Usage?
+
+    init(id: String, created: Int, model: String, includeUsage: Bool) {
+        self.id = id
+        self.created = created
+        self.model = model
+        self.includeUsage = includeUsage
+    }
+
+    func chunk(delta: JSONObject, finish: FinishReason?) -> JSONValue {
+        ChatWire.chunk(id: id, created: created, model: model, delta: delta, finish: finish)
+    }
+
+    func chunks(for event: GenerationEvent) -> [JSONValue] {
+        switch event {
+        case .text(let t):
+            return [chunk(delta: ["content": .string(t)], finish: nil)]
+        case .toolCall(let call):
+            defer { toolIndex += 1 }
+            return [chunk(delta: ["tool_calls": [ChatWire.toolCallJSON(call, index: toolIndex)]], finish: nil)]
+        case .usage(let u):
+            usage = u
+            return []
+        case .finished(let reason):
+            var out = [chunk(delta: [:], finish: reason)]
+            if includeUsage, let usage {
+                out.append(["id": .string(id), "object": "chat.completion.chunk", "created": .number(Double(created)), "model": .string(model), "choices": [], "usage": ChatWire.usage(usage)])
+            }
+            return out
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import AnimaCore
+import AnimaKernel
+import AnimaProcessor
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import Metrics
+import NIOSSL
+import Prometheus
+import ServiceLifecycle
+
+/// `anima serve`: the kernel behind HTTP. OpenAI-compatible endpoints, the native
+/// syscall API, metrics and the OpenAPI document, all behind bearer tokens except
+/// /health. Shuts down gracefully on SIGTERM: streams end cleanly, then it exits.
+public struct Daemon: Sendable {
+    public let kernel: Kernel
+    public let audit: MemoryAuditTrail
+    public let tokens: TokenStore
+    public let engine: LlamaEngine?
+    public let embedder: (any EmbeddingModel)?
+    public let configuration: ServerConfiguration
+
+    public init(
+        configuration: ServerConfiguration, processor: any LanguageModel, engine: LlamaEngine?, embedder: (any EmbeddingModel)?,
+        tools: [any SystemTool] = []
+    ) throws {
+        self.configuration = configuration
+        audit = MemoryAuditTrail()
+        kernel = Kernel(.init(processor: processor, tools: tools, audit: audit))
+        tokens = try TokenStore(directory: URL(fileURLWithPath: configuration.dataDirectory))
+        self.engine = engine
+        self.embedder = embedder
+    }
+
+    /// Metrics go to one Prometheus registry per process (swift-metrics allows one backend).
+    static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
+
+    /// The router with every route and middleware.
+    public func router() -> Router<AnimaRequestContext> {
+        let registry = Self.registry
+        let router = Router(context: AnimaRequestContext.self)
+        router.add(middleware: ErrorAndMetricsMiddleware())
+        router.add(middleware: LogRequestsMiddleware(.info))
+        router.add(middleware: AuthenticationMiddleware(
+            tokens: tokens, limiter: RequestLimiter(perMinute: configuration.requestsPerMinute, concurrent: configuration.maxConcurrentRequests)))
+        router.get("health") { _, _ in Response.json(["status": "ok"]) }
+        router.get("openapi.json") { _, context in
+            _ = try context.requireToken()
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        router.get("metrics") { _, context in
+            _ = try context.authorize(.metrics)
+            var bytes: [UInt8] = []
+            registry.emit(into: &bytes)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        OpenAIRoutes(kernel: kernel, embedder: embedder, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
+        NativeRoutes(kernel: kernel, audit: audit, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
+        return router
+    }
+
+    /// The application, ready for `runService()` (or a test harness).
+    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        var logger = Logger(label: "anima")
+        logger.logLevel = .info
+        let server: HTTPServerBuilder
+        if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+            do {
+                let tls = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+                    privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                server = try .tls(.http1(), tlsConfiguration: tls)
+            } catch {
+                throw ConfigurationError.invalid(path: certificate, reason: "cannot use the TLS certificate and key: \(error)")
+            }
+        } else {
+            server = .http1()
+        }
+        return Application(
+            router: router(), server: server,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "anima"),
+            services: [EngineMetrics(engine: engine, kernel: kernel)],
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+}
+
+/// Publishes the engine's state as gauges every second: KV slots, queue depth, tokens.
+struct EngineMetrics: Service {
+    let engine: LlamaEngine?
+    let kernel: Kernel
+
+    func run() async throws {
+        let slots = Gauge(label: "anima_engine_slots")
+        let running = Gauge(label: "anima_engine_running_sequences")
+        let waiting = Gauge(label: "anima_engine_queue_depth")
+        let tokens = Gauge(label: "anima_engine_generated_tokens")
+        let rate = Gauge(label: "anima_engine_tokens_per_second")
+        let preemptions = Gauge(label: "anima_engine_preemptions")
+        let swapped = Gauge(label: "anima_engine_swapped_bytes")
+        let processes = Gauge(label: "anima_processes_alive")
+        var last: (tokens: Int, at: ContinuousClock.Instant)?
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            if let s = engine?.statistics {
+                slots.record(s.slots)
+                running.record(s.runningSequences)
+                waiting.record(s.waitingRequests)
+                tokens.record(s.generatedTokens)
+                preemptions.record(s.preemptions)
+                swapped.record(s.swappedInMemoryBytes + s.swappedToDiskBytes)
+                let now = ContinuousClock.now
+                if let last {
+                    let d = last.at.duration(to: now)
+                    rate.record(Double(s.generatedTokens - last.tokens) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18))
+                }
+                last = (s.generatedTokens, now)
+            }
+            processes.record(await kernel.processes().filter(\.state.isAlive).count)
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+}

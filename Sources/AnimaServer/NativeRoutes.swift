@@ -1,0 +1,229 @@
+import AnimaCore
+import AnimaKernel
+import AnimaProcessor
+import Foundation
+import Hummingbird
+import ServiceLifecycle
+
+/// The kernel's syscalls over HTTP with JSON, under `/anima/v1`: processes, agents (with
+/// their events streamed as server-sent events), memory, tools and the audit trail.
+/// Described by `/openapi.json`.
+struct NativeRoutes {
+    let kernel: Kernel
+    let audit: MemoryAuditTrail
+    let maxRequestBytes: Int
+
+    func register(on router: Router<AnimaRequestContext>) {
+        let api = router.group("anima/v1")
+        api.get("processes") { _, context in
+            let token = try context.authorize(.agents)
+            return Response.json(.array(try await kernel.processes(visibleTo: token.principal).map(Self.json)))
+        }
+        api.post("processes") { request, context in
+            let token = try context.authorize(.agents)
+            let spec = try Self.spec(try await body(request))
+            let pid = try await kernel.spawn(spec, owner: token.principal)
+            return Response.json(["pid": .number(Double(pid.rawValue))], status: .created)
+        }
+        api.get("processes/:pid") { _, context in
+            let token = try context.authorize(.agents)
+            let status = try await visibleStatus(try Self.pid(context), to: token.principal)
+            return Response.json(Self.json(status))
+        }
+        api.post("processes/:pid/signal") { request, context in
+            let token = try context.authorize(.agents)
+            let pid = try Self.pid(context)
+            _ = try await visibleStatus(pid, to: token.principal)
+            let body = try await body(request)
+            guard let name = body["signal"]?.stringValue, let signal = Signal(rawValue: name) else {
+                throw APIError.badRequest("signal must be one of \(Signal.allCases.map(\.rawValue).joined(separator: ", "))", param: "signal")
+            }
+            try await kernel.signal(pid, signal, from: token.principal)
+            return Response.json(Self.json(try await visibleStatus(pid, to: token.principal)))
+        }
+        api.get("processes/:pid/wait") { _, context in
+            let token = try context.authorize(.agents)
+            let pid = try Self.pid(context)
+            _ = try await visibleStatus(pid, to: token.principal)
+            _ = try await kernel.wait(pid)
+            return Response.json(Self.json(try await visibleStatus(pid, to: token.principal)))
+        }
+        api.post("agents/run") { request, context in
+            let token = try context.authorize(.agents)
+            return try await runAgent(Self.spec(try await body(request)), as: token.principal)
+        }
+        api.get("tools") { _, context in
+            _ = try context.authorize(.tools)
+            return Response.json(.array(await kernel.toolDefinitions.map(\.openAIJSON)))
+        }
+        api.post("tools/:name") { request, context in
+            let token = try context.authorize(.tools)
+            let name = try context.parameters.require("name")
+            let body = try await body(request)
+            let call = ToolCall(id: "api-" + UUID().uuidString.prefix(8).lowercased(), name: name, arguments: body["arguments"] ?? .object(JSONObject()))
+            guard case .toolOutput(let output) = try await kernel.invoke(.callTool(call), as: token.principal, name: "api-tool") else {
+                throw APIError(.internalServerError, "the tool returned no output", type: "server_error")
+            }
+            return Response.json(["output": .string(output.text), "is_error": .bool(output.isError)])
+        }
+        api.get("memory") { request, context in
+            let token = try context.authorize(.memory)
+            let prefix = request.uri.queryParameters.get("prefix") ?? ""
+            guard case .keys(let keys) = try await kernel.invoke(.memory(.list(prefix: prefix)), as: token.principal, name: "api-memory") else {
+                throw APIError(.internalServerError, "unexpected memory result", type: "server_error")
+            }
+            return Response.json(["keys": .array(keys.map(JSONValue.string))])
+        }
+        api.get("memory/:key") { _, context in
+            let token = try context.authorize(.memory)
+            let key = try context.parameters.require("key")
+            guard case .value(let value) = try await kernel.invoke(.memory(.read(key: key)), as: token.principal, name: "api-memory") else {
+                throw APIError(.internalServerError, "unexpected memory result", type: "server_error")
+            }
+            guard let value else { throw APIError(.notFound, "no memory under \(key)", code: "not_found") }
+            return Response.json(["key": .string(key), "value": value])
+        }
+        api.put("memory/:key") { request, context in
+            let token = try context.authorize(.memory)
+            let key = try context.parameters.require("key")
+            let body = try await body(request)
+            guard let value = body["value"] else { throw APIError.badRequest("value is required", param: "value") }
+            _ = try await kernel.invoke(.memory(.write(key: key, value: value)), as: token.principal, name: "api-memory")
+            return Response.json(["key": .string(key), "value": value])
+        }
+        api.delete("memory/:key") { _, context in
+            let token = try context.authorize(.memory)
+            _ = try await kernel.invoke(.memory(.erase(key: try context.parameters.require("key"))), as: token.principal, name: "api-memory")
+            return Response(status: .noContent)
+        }
+        api.get("audit") { request, context in
+            _ = try context.authorize(.audit)
+            let after = UInt64(request.uri.queryParameters.get("after") ?? "0") ?? 0
+            let limit = min(max(Int(request.uri.queryParameters.get("limit") ?? "100") ?? 100, 1), 1000)
+            let records = audit.records.filter { $0.sequence > after }.prefix(limit)
+            return Response.json(.array(records.map(Self.json)))
+        }
+    }
+
+    func body(_ request: Request) async throws -> JSONObject { try await request.jsonObject(limit: maxRequestBytes) }
+
+    /// The status of `pid` if the principal may see it; otherwise "not found", so other
+    /// users' processes are not even confirmed to exist.
+    func visibleStatus(_ pid: PID, to principal: Principal) async throws -> ProcessStatus {
+        guard let status = await kernel.status(pid), principal.isRoot || status.owner == principal.name else {
+            throw APIError(.notFound, "no process with pid \(pid)", code: "not_found")
+        }
+        return status
+    }
+
+    /// Spawns the agent and streams its events until it exits.
+    func runAgent(_ spec: AgentSpec, as principal: Principal) async throws -> Response {
+        let events = await kernel.events()
+        let pid = try await kernel.spawn(spec, owner: principal)
+        let kernel = kernel
+        let body = ResponseBody { writer in
+            try await withGracefulShutdownHandler {
+                do {
+                    try await writer.write(ServerSentEvents.event(named: "spawned", ["pid": .number(Double(pid.rawValue))]))
+                    for await event in events {
+                        guard let (name, data, last) = Self.agentEvent(event, pid: pid) else { continue }
+                        try await writer.write(ServerSentEvents.event(named: name, data))
+                        if last { break }
+                    }
+                    try await writer.finish(nil)
+                } catch {
+                    try? await kernel.signal(pid, .terminate)  // the client went away
+                    throw error
+                }
+            } onGracefulShutdown: {
+                Task { try? await kernel.signal(pid, .terminate) }
+            }
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+
+    static func agentEvent(_ event: KernelEvent, pid: PID) -> (String, JSONValue, Bool)? {
+        switch event {
+        case .text(let p, let text) where p == pid: return ("text", ["text": .string(text)], false)
+        case .toolCall(let p, let call) where p == pid: return ("tool_call", ChatWire.toolCallJSON(call), false)
+        case .toolResult(let p, let output) where p == pid: return ("tool_result", ["output": .string(output.text), "is_error": .bool(output.isError)], false)
+        case .stateChanged(let p, let state) where p == pid: return ("state", ["state": .string(state.description)], false)
+        case .exited(let p, let status) where p == pid: return ("exited", exitJSON(status), true)
+        default: return nil
+        }
+    }
+
+    static func pid(_ context: AnimaRequestContext) throws -> PID {
+        guard let raw = context.parameters.get("pid"), let n = UInt32(raw) else {
+            throw APIError.badRequest("the pid must be a positive integer", param: "pid")
+        }
+        return PID(n)
+    }
+
+    static func spec(_ body: JSONObject) throws -> AgentSpec {
+        guard let task = body["task"]?.stringValue, !task.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw APIError.badRequest("task is required", param: "task")
+        }
+        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let v = body[key], v != .null else { return nil }
+            guard let n = v.numberValue, n.rounded() == n, range.contains(Int(n)) else {
+                throw APIError.badRequest("\(key) must be an integer from \(range.lowerBound) to \(range.upperBound)", param: key)
+            }
+            return Int(n)
+        }
+        let tools = try body["tools"].map { (v: JSONValue) throws -> [String] in
+            guard case .array(let list) = v, list.allSatisfy({ $0.stringValue != nil }) else {
+                throw APIError.badRequest("tools must be an array of tool names", param: "tools")
+            }
+            return list.map { $0.stringValue! }
+        } ?? []
+        let wall = try int("max_seconds", 1...86_400)
+        return AgentSpec(
+            name: body["name"]?.stringValue ?? "api-agent", task: task, systemPrompt: body["system"]?.stringValue, tools: tools,
+            priority: try int("priority", -20...20) ?? 0,
+            quotas: Quotas(tokens: try int("max_tokens", 1...10_000_000), toolCalls: try int("max_tool_calls", 0...100_000), wallTime: wall.map { .seconds($0) }),
+            limits: .init(maxSteps: try int("max_steps", 1...1000) ?? 8),
+            sampling: .init(temperature: body["temperature"]?.numberValue ?? 0, maxTokensPerStep: try int("tokens_per_step", 1...100_000) ?? 256))
+    }
+
+    static func exitJSON(_ status: ExitStatus) -> JSONValue {
+        var object = JSONObject()
+        object["status"] = .string(status.description)
+        if case .completed(let answer) = status { object["answer"] = .string(answer) }
+        return .object(object)
+    }
+
+    static func json(_ p: ProcessStatus) -> JSONValue {
+        var usage = JSONObject()
+        usage["prompt_tokens"] = .number(Double(p.usage.promptTokens))
+        usage["generated_tokens"] = .number(Double(p.usage.generatedTokens))
+        usage["tool_calls"] = .number(Double(p.usage.toolCalls))
+        usage["syscalls"] = .number(Double(p.usage.syscalls))
+        var object = JSONObject()
+        object["pid"] = .number(Double(p.pid.rawValue))
+        object["parent"] = p.parent.map { .number(Double($0.rawValue)) } ?? .null
+        object["name"] = .string(p.name)
+        object["owner"] = .string(p.owner)
+        object["groups"] = .array(p.groups.map(JSONValue.string))
+        object["state"] = .string(p.state.description)
+        object["priority"] = .number(Double(p.priority))
+        object["usage"] = .object(usage)
+        object["slot"] = p.slot.map { .number(Double($0)) } ?? .null
+        object["started"] = .string(ISO8601DateFormatter().string(from: p.started))
+        if case .exited(let status) = p.state { object["exit"] = exitJSON(status) }
+        return .object(object)
+    }
+
+    static func json(_ r: AuditRecord) -> JSONValue {
+        let outcome: JSONValue = switch r.outcome {
+        case .completed: ["result": "completed"]
+        case .denied(let reason): ["result": "denied", "reason": .string(reason)]
+        case .failed(let reason): ["result": "failed", "reason": .string(reason)]
+        }
+        return [
+            "sequence": .number(Double(r.sequence)), "time": .string(ISO8601DateFormatter().string(from: r.time)),
+            "pid": .number(Double(r.pid.rawValue)), "owner": .string(r.owner), "syscall": .string(r.syscall),
+            "summary": .string(r.summary), "outcome": outcome,
+        ]
+    }
+}

@@ -1,0 +1,94 @@
+import AnimaCore
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+
+/// Turns any error into the API's error shape, logs it with the request id, and counts
+/// requests and their latency for /metrics.
+struct ErrorAndMetricsMiddleware: RouterMiddleware {
+    typealias Context = AnimaRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let route = Self.route(request.uri.path)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            let apiError = APIError.from(error)
+            if apiError.status.code >= 500 {
+                context.logger.error("request failed", metadata: ["path": .string(request.uri.path), "error": .string(apiError.message)])
+            }
+            response = apiError.response
+        }
+        response.headers[.init("X-Request-Id")!] = context.id
+        let elapsed = start.duration(to: .now)
+        let dimensions = [("route", route), ("status", String(response.status.code))]
+        Counter(label: "anima_http_requests_total", dimensions: dimensions).increment()
+        Timer(label: "anima_http_request_duration_seconds", dimensions: [("route", route)]).recordNanoseconds(
+            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        if response.status == .forbidden { Counter(label: "anima_denials_total", dimensions: [("route", route)]).increment() }
+        return response
+    }
+
+    /// A bounded label for the metric: the path with ids replaced.
+    static func route(_ path: String) -> String {
+        path.split(separator: "/").map { $0.allSatisfy(\.isNumber) ? ":id" : String($0) }.prefix(4).joined(separator: "/")
+    }
+}
+
+/// Requires a valid bearer token on every route but /health, and applies the token's
+/// rate and concurrency limits.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = AnimaRequestContext
+    let tokens: TokenStore
+    let limiter: RequestLimiter
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.path == "/health" { return try await next(request, context) }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw APIError(.unauthorized, "missing bearer token; send `Authorization: Bearer <token>` (create one with `anima token create`)", type: "authentication_error", code: "missing_token")
+        }
+        let secret = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+        guard let token = await tokens.authenticate(secret) else {
+            throw APIError(.unauthorized, "the bearer token is not valid or has been revoked", type: "authentication_error", code: "invalid_token")
+        }
+        switch await limiter.admit(token.id) {
+        case .admitted: break
+        case .tooMany:
+            throw APIError(.tooManyRequests, "too many requests in flight for this token (limit \(limiter.concurrent)); wait for some to finish", type: "rate_limit_error", code: "concurrency_limit")
+        case .tooFast(let retry):
+            var error = APIError(.tooManyRequests, "rate limit of \(limiter.perMinute) requests per minute reached; retry in \(retry) s", type: "rate_limit_error", code: "rate_limit")
+            error.headers[.retryAfter] = String(retry)
+            throw error
+        }
+        var context = context
+        context.token = token
+        context.logger[metadataKey: "token"] = .string(token.id)
+        do {
+            var response = try await next(request, context)
+            // A streamed body is still being written: release when it is done.
+            let body = response.body
+            response.body = ResponseBody(contentLength: body.contentLength) { writer in
+                defer { Task { await limiter.release(token.id) } }
+                try await body.write(writer)
+            }
+            return response
+        } catch {
+            await limiter.release(token.id)
+            throw error
+        }
+    }
+}
+
+extension AnimaRequestContext {
+    /// The token, checked for `scope`.
+    func authorize(_ scope: Scope) throws -> AccessToken {
+        let token = try requireToken()
+        guard token.allows(scope) else {
+            throw APIError(.forbidden, "this token lacks the \(scope.rawValue) scope; create one that has it with `anima token create --scope \(scope.rawValue)`", type: "permission_error", code: "missing_scope")
+        }
+        return token
+    }
+}

@@ -1,0 +1,165 @@
+import AnimaCore
+import AnimaKernel
+import AnimaProcessor
+import AnimaServer
+import ArgumentParser
+import Foundation
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Anima daemon: OpenAI-compatible and native HTTP APIs.",
+        discussion: """
+            Listens on 127.0.0.1:8420 by default. Settings come from the config file
+            ($XDG_CONFIG_HOME/anima/config.toml), then ANIMA_* environment variables, then
+            these flags. Every route but /health needs a bearer token: create one with
+            `anima token create`. SIGTERM or Ctrl-C shuts down gracefully.
+
+            Examples:
+              anima serve
+              anima serve --port 9000 --slots 8 --policy priority
+              anima serve --tls-certificate cert.pem --tls-key key.pem --host 0.0.0.0
+              ANIMA_PORT=9000 anima serve --config /etc/anima/config.toml
+            """
+    )
+
+    @Option(help: "Config file (default: $XDG_CONFIG_HOME/anima/config.toml).")
+    var config: String?
+    @Option(help: "Address to listen on.") var host: String?
+    @Option(help: "Port to listen on (0: any free port).") var port: Int?
+    @Option(help: "Chat model (GGUF).") var model: String?
+    @Option(help: "Embedding model (GGUF) for /v1/embeddings.") var embeddingModel: String?
+    @Option(help: "Data directory (tokens, state).") var dataDir: String?
+    @Option(help: "Generations that decode together.") var slots: Int?
+    @Option(help: "Tokens per generation, prompt and answer.") var context: Int?
+    @Option(help: "Scheduling policy: fifo, rr or priority.") var policy: String?
+    @Option(help: "Round-robin time slice in tokens.") var quantum: Int?
+    @Option(help: "TLS certificate (PEM).") var tlsCertificate: String?
+    @Option(help: "TLS private key (PEM).") var tlsKey: String?
+    @Option(help: "Largest request body, in bytes.") var maxRequestBytes: Int?
+    @Option(help: "Requests per minute per token.") var requestsPerMinute: Int?
+    @Option(help: "Requests in flight per token.") var maxConcurrentRequests: Int?
+    @Flag(help: "Serve a scripted echo model instead of a real one (for load tests).") var scripted = false
+    @Option(help: "Milliseconds the scripted model spends on each token.") var scriptedDelayMs = 0
+
+    func configuration() throws -> ServerConfiguration {
+        var c = try ServerConfiguration.load(file: config)
+        let flags: [(String, String?)] = [
+            ("host", host), ("port", port.map(String.init)), ("model", model), ("embedding_model", embeddingModel),
+            ("data_dir", dataDir), ("slots", slots.map(String.init)), ("context", context.map(String.init)), ("policy", policy),
+            ("quantum", quantum.map(String.init)), ("tls_certificate", tlsCertificate), ("tls_key", tlsKey),
+            ("max_request_bytes", maxRequestBytes.map(String.init)), ("requests_per_minute", requestsPerMinute.map(String.init)),
+            ("max_concurrent_requests", maxConcurrentRequests.map(String.init)), ("scripted", scripted ? "true" : nil),
+        ]
+        for (key, value) in flags { if let value { try c.set(key, value, source: "--\(key.replacingOccurrences(of: "_", with: "-"))") } }
+        try c.check()
+        return c
+    }
+
+    mutating func run() async throws {
+        let c = try configuration()
+        let policy: any SlotPolicy = switch c.policy {
+        case "fifo": FIFOPolicy()
+        case "priority": PriorityPolicy()
+        default: RoundRobinPolicy(quantum: c.quantum)
+        }
+        var engine: LlamaEngine?
+        let processor: any LanguageModel
+        if c.scripted {
+            let scripted = ScriptedProcessor(slots: c.slots, policy: policy, name: "scripted") { request in
+                .text("You said: " + (request.rawPrompt ?? request.messages.last?.content ?? ""))
+            }
+            let delay = scriptedDelayMs
+            var pause: (@Sendable () async -> Void)?
+            if delay > 0 { pause = { try? await Task.sleep(for: .milliseconds(delay)) } }
+            scripted.startStepping(onStep: pause)
+            processor = scripted
+        } else {
+            let path = c.model.map { ($0 as NSString).expandingTildeInPath } ?? AnimaPaths.defaultModel
+            let loaded = try await ModelOptions.loadEngine(path: path, context: c.context, slots: c.slots, policy: policy)
+            engine = loaded
+            processor = loaded
+        }
+        var embedder: (any EmbeddingModel)?
+        let embeddingPath = c.embeddingModel ?? AnimaPaths.models.appendingPathComponent("all-MiniLM-L6-v2.F16.gguf").path
+        if !c.scripted, FileManager.default.fileExists(atPath: embeddingPath) {
+            embedder = try await LlamaEmbedder.load(.init(modelPath: embeddingPath))
+        } else if c.embeddingModel != nil {
+            throw ProcessorError.modelNotFound(path: embeddingPath)
+        }
+        let daemon = try Daemon(configuration: c, processor: processor, engine: engine, embedder: embedder)
+        let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }
+        defer { procfs.cancel() }
+        let scheme = c.tlsCertificate == nil ? "http" : "https"
+        let app = try daemon.application { port in
+            Terminal.error("anima serving \(processor.info.name) on \(scheme)://\(c.host):\(port) (pid \(getpid()))\n")
+        }
+        try await app.runService()
+        Terminal.error("anima stopped\n")
+    }
+}
+
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create, list and revoke API tokens.",
+        discussion: """
+            A token acts as a user with groups, limited to scopes: \(Scope.allCases.map(\.rawValue).joined(separator: ", ")).
+            Only its hash is stored; the secret is shown once, when it is created.
+
+            Examples:
+              anima token create --name laptop --scope chat --scope agents
+              anima token create --user alice --group users --group net --scope chat
+              anima token list
+              anima token revoke 3fa1c2d4e5b6
+            """,
+        subcommands: [TokenCreate.self, TokenList.self, TokenRevoke.self]
+    )
+}
+
+struct DataDirectoryOption: ParsableArguments {
+    @Option(help: "Data directory (default: $XDG_DATA_HOME/anima).") var dataDir: String?
+    func store() throws -> TokenStore {
+        try TokenStore(directory: URL(fileURLWithPath: dataDir.map { ($0 as NSString).expandingTildeInPath } ?? ServerConfiguration.defaultDataDirectory))
+    }
+}
+
+extension Scope: ExpressibleByArgument {}
+
+struct TokenCreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a token and print its secret once.")
+    @Option(help: "A name to recognise it by.") var name = "token"
+    @Option(help: "The user it acts as (default: you).") var user: String?
+    @Option(help: "A group the user holds (repeatable).") var group: [String] = ["users"]
+    @Option(help: "A scope it grants (repeatable; default: all).") var scope: [Scope] = []
+    @OptionGroup var data: DataDirectoryOption
+
+    mutating func run() async throws {
+        let store = try data.store()
+        let (secret, token) = try await store.create(
+            name: name, user: user ?? NSUserName(), groups: group, scopes: scope.isEmpty ? Scope.allCases : scope)
+        print(secret)
+        Terminal.error("token \(token.id) for \(token.user), scopes \(token.scopes.map(\.rawValue).joined(separator: ",")); keep the secret, it is not stored\n")
+    }
+}
+
+struct TokenList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List tokens (never their secrets).")
+    @OptionGroup var data: DataDirectoryOption
+
+    mutating func run() async throws {
+        for t in await try data.store().list() {
+            let state = t.revoked == nil ? "active" : "revoked"
+            print("\(t.id)  \(state.padding(toLength: 8, withPad: " ", startingAt: 0))\(t.user.padding(toLength: 10, withPad: " ", startingAt: 0))\(t.scopes.map(\.rawValue).joined(separator: ","))  \(t.name)")
+        }
+    }
+}
+
+struct TokenRevoke: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a token; it stops working at once.")
+    @Argument(help: "The token id, as `anima token list` shows it.") var id: String
+    @OptionGroup var data: DataDirectoryOption
+
+    mutating func run() async throws {
+        try await data.store().revoke(id: id)
+        print("revoked \(id)")
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `anima serve` as users run it, driven by real clients: the official OpenAI Python
+/// package and schemathesis, from the environment setup installs.
+@Suite("anima serve", .serialized)
+struct ServeTests {
+    static var cache: String {
+        let env = ProcessInfo.processInfo.environment
+        if let dir = env["ANIMA_CACHE"], !dir.isEmpty { return dir }
+        return (env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.cache") + "/anima"
+    }
+
+    static var python: String { cache + "/server-venv/bin/python" }
+
+    /// A daemon on a free port with its own data directory and a token with every scope.
+    struct Daemon {
+        let process: BackgroundCommand
+        let url: String
+        let token: String
+        let dataDirectory: String
+
+        init(_ extra: [String]) async throws {
+            dataDirectory = NSTemporaryDirectory() + "anima-serve-\(UUID().uuidString)"
+            let created = try CLI.run(["token", "create", "--data-dir", dataDirectory, "--name", "test"])
+            try #require(created.status == 0, "\(created.stderr)")
+            token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let runtime = NSTemporaryDirectory() + "anima-rt-\(UUID().uuidString)"
+            process = try BackgroundCommand(["serve", "--port", "0", "--data-dir", dataDirectory] + extra, environment: ["XDG_RUNTIME_DIR": runtime])
+            var found: String?
+            for _ in 0..<600 where found == nil {
+                let log = String(decoding: (try? Data(contentsOf: process.output)) ?? Data(), as: UTF8.self)
+                if let range = log.range(of: #"http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) { found = String(log[range]) }
+                if !process.process.isRunning { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            url = try #require(found, "the daemon did not start")
+        }
+    }
+
+    func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.python)
+        process.arguments = arguments
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("py-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = process.standardOutput
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: try Data(contentsOf: output), as: UTF8.self))
+    }
+
+    static var clientScript: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Clients/openai_client.py").path
+    }
+
+    @Test func theOfficialOpenAIClientWorksAgainstTheRealModel() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python), "run `make setup` to install the client environment")
+        let daemon = try await Daemon(["--slots", "2", "--context", "1024"])
+        let result = try python([Self.clientScript, daemon.url, daemon.token, "SmolLM2-135M-Instruct.Q4_1", "all-MiniLM-L6-v2.F16"])
+        daemon.process.process.terminate()
+        let log = try await daemon.process.finish(within: 30)
+        #expect(result.status == 0, "\(result.output)\n--- daemon log ---\n\(log.output)")
+        #expect(result.output.contains("all ok"))
+    }
+
+    @Test func schemathesisFindsNoServerErrorsAndNoSchemaViolations() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python), "run `make setup` to install the client environment")
+        let daemon = try await Daemon(["--scripted", "--requests-per-minute", "100000", "--max-concurrent-requests", "1000"])
+        let schemathesis = URL(fileURLWithPath: Self.python).deletingLastPathComponent().appendingPathComponent("schemathesis").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: schemathesis)
+        process.arguments = [
+            "run", "\(daemon.url)/openapi.json", "--header", "Authorization: Bearer \(daemon.token)",
+            "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
+            "--max-examples", "25", "--exclude-path", "/anima/v1/agents/run", "--exclude-path-regex", "wait$",
+            "--request-timeout", "20", "--no-color",
+        ]
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("st-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = process.standardOutput
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: try Data(contentsOf: output), as: UTF8.self)
+        daemon.process.process.terminate()
+        _ = try await daemon.process.finish(within: 30)
+        #expect(process.terminationStatus == 0, "\(text)")
+    }
+
+    @Test func sigtermDuringAStreamEndsItCleanlyAndExitsZero() async throws {
+        let daemon = try await Daemon(["--scripted", "--scripted-delay-ms", "20"])
+        let words = Array(repeating: "word", count: 400).joined(separator: " ")
+        let body = #"{"model":"scripted","stream":true,"messages":[{"role":"user","content":"\#(words)"}]}"#
+        var request = URLRequest(url: URL(string: daemon.url + "/v1/chat/completions")!)
+        request.httpMethod = "POST"
+        request.setValue("Bearer \(daemon.token)", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(body.utf8)
+        let streamed = Task { try await URLSession.shared.data(for: request) }
+        try await Task.sleep(for: .seconds(2))  // the stream is under way
+        kill(daemon.process.process.processIdentifier, SIGTERM)
+        let (data, response) = try await streamed.value
+        let text = String(decoding: data, as: UTF8.self)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(text.hasSuffix("data: [DONE]\n\n"), "\(text.suffix(300))")
+        #expect(text.contains("shutting down"))
+        let (status, log) = try await daemon.process.finish(within: 30)
+        #expect(status == 0, "\(log)")
+        // The data directory is intact: the token file still parses and lists the token.
+        let list = try CLI.run(["token", "list", "--data-dir", daemon.dataDirectory])
+        #expect(list.status == 0 && list.stdout.contains("test"), "\(list.stderr)")
+    }
+}

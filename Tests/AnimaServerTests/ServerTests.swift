@@ -1,0 +1,296 @@
+import AnimaCore
+import AnimaKernel
+import AnimaProcessor
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@testable import AnimaServer
+
+/// A daemon on the scripted processor with a fresh data directory, and a token for each need.
+struct TestDaemon {
+    let daemon: Daemon
+    let admin: String
+
+    init(requestsPerMinute: Int = 10_000, maxConcurrent: Int = 64, maxBytes: Int = 1 << 20) async throws {
+        var configuration = ServerConfiguration(dataDirectory: NSTemporaryDirectory() + "anima-server-\(UUID().uuidString)")
+        configuration.requestsPerMinute = requestsPerMinute
+        configuration.maxConcurrentRequests = maxConcurrent
+        configuration.maxRequestBytes = maxBytes
+        configuration.port = 0
+        let processor = ScriptedProcessor(slots: 2, name: "scripted") { request in
+            if !request.tools.isEmpty, request.toolChoice != .none {
+                return .toolCalls([ToolCall(id: "call_1", name: request.tools[0].name, arguments: ["city": "Oslo"])])
+            }
+            return .text("You said: " + (request.rawPrompt ?? request.messages.last?.content ?? ""))
+        }
+        processor.startStepping()
+        daemon = try Daemon(configuration: configuration, processor: processor, engine: nil, embedder: nil)
+        admin = try await daemon.tokens.create(name: "admin", user: "alice", groups: ["users"], scopes: Scope.allCases).secret
+    }
+
+    func token(scopes: [Scope], user: String = "alice") async throws -> String {
+        try await daemon.tokens.create(name: "t", user: user, groups: ["users"], scopes: scopes).secret
+    }
+
+    func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = Application(router: daemon.router())
+        try await app.test(.router) { client in try await body(client) }
+    }
+}
+
+func headers(_ token: String?) -> HTTPFields {
+    var h: HTTPFields = [.contentType: "application/json"]
+    if let token { h[.authorization] = "Bearer \(token)" }
+    return h
+}
+
+/// The response body as JSON, or null when it is not JSON (so expectations on it fail).
+func json(_ response: TestResponse) -> JSONValue {
+    (try? JSONValue(parsing: String(buffer: response.body))) ?? .null
+}
+
+let chatBody = ByteBuffer(string: #"{"model":"scripted","messages":[{"role":"user","content":"hello"}]}"#)
+
+@Suite("Daemon: authentication and limits")
+struct AuthenticationTests {
+    @Test func healthNeedsNoToken() async throws {
+        let d = try await TestDaemon()
+        try await d.test { client in
+            try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func missingWrongRevokedAndUnscopedTokensAreRefusedAndNothingRuns() async throws {
+        let d = try await TestDaemon()
+        let revoked = try await d.daemon.tokens.create(name: "old", user: "alice", groups: [], scopes: Scope.allCases)
+        try await d.daemon.tokens.revoke(id: revoked.token.id)
+        let chatOnly = try await d.token(scopes: [.chat])
+        let spawn = ByteBuffer(string: #"{"task":"do something"}"#)
+        try await d.test { client in
+            for (token, status, code) in [
+                (nil, HTTPResponse.Status.unauthorized, "missing_token"), ("anima_0000_nope", .unauthorized, "invalid_token"),
+                (revoked.secret, .unauthorized, "invalid_token"), (chatOnly, .forbidden, "missing_scope"),
+            ] {
+                try await client.execute(uri: "/anima/v1/processes", method: .post, headers: headers(token), body: spawn) { response in
+                    #expect(response.status == status)
+                    let error = json(response)["error"]
+                    #expect(error?["code"]?.stringValue == code)
+                    #expect(error?["message"]?.stringValue?.isEmpty == false)
+                }
+            }
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: headers(nil), body: chatBody) {
+                #expect($0.status == .unauthorized)
+            }
+        }
+        #expect(await d.daemon.kernel.processes().isEmpty)  // nothing ran
+    }
+
+    @Test func rateAndConcurrencyLimitsAnswer429() async throws {
+        let d = try await TestDaemon(requestsPerMinute: 3)
+        try await d.test { client in
+            for _ in 0..<3 {
+                try await client.execute(uri: "/v1/models", method: .get, headers: headers(d.admin)) { #expect($0.status == .ok) }
+            }
+            try await client.execute(uri: "/v1/models", method: .get, headers: headers(d.admin)) { response in
+                #expect(response.status == .tooManyRequests)
+                #expect(response.headers[.retryAfter] != nil)
+                #expect(json(response)["error"]?["type"]?.stringValue == "rate_limit_error")
+            }
+        }
+    }
+
+    @Test func oversizedBodiesAnswer413() async throws {
+        let d = try await TestDaemon(maxBytes: 2048)
+        let big = ByteBuffer(string: #"{"model":"scripted","messages":[{"role":"user","content":""# + String(repeating: "x", count: 10_000) + #""}]}"#)
+        try await d.test { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: headers(d.admin), body: big) { response in
+                #expect(response.status == .contentTooLarge)
+                #expect(json(response)["error"] != nil)
+            }
+        }
+    }
+}
+
+@Suite("Daemon: OpenAI-compatible API")
+struct OpenAIAPITests {
+    @Test func chatCompletion() async throws {
+        let d = try await TestDaemon()
+        try await d.test { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: headers(d.admin), body: chatBody) { response in
+                #expect(response.status == .ok)
+                let body = json(response)
+                #expect(body["object"] == "chat.completion")
+                #expect(body["choices"]?.arrayValue?.first?["message"]?["content"] == "You said: hello")
+                #expect(body["choices"]?.arrayValue?.first?["finish_reason"] == "stop")
+                #expect(body["usage"]?["completion_tokens"] == 3)
+            }
+        }
+        // The request ran as a process of the token's user, and was audited.
+        #expect(await d.daemon.kernel.processes().first?.owner == "alice")
+        #expect(d.daemon.audit.records.contains { $0.syscall == "generate" && $0.owner == "alice" })
+    }
+
+    @Test func streamingSendsChunksThenDone() async throws {
+        let d = try await TestDaemon()
+        let body = ByteBuffer(string: #"{"model":"scripted","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi there"}]}"#)
+        try await d.test { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: headers(d.admin), body: body) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/event-stream")
+                let events = String(buffer: response.body).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+                #expect(events.last == "data: [DONE]")
+                let chunks = try events.dropLast().map { try JSONValue(parsing: String($0.dropFirst("data: ".count))) }
+                let text = chunks.compactMap { $0["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue }.joined()
+                #expect(text == "You said: hi there")
+                #expect(chunks.contains { $0["choices"]?.arrayValue?.first?["finish_reason"] == "stop" })
+                #expect(chunks.last?["usage"]?["completion_tokens"] == 4)
+            }
+        }
+    }
+
+    @Test func toolCallsComeBackInOpenAIShape() async throws {
+        let d = try await TestDaemon()
+        let body = ByteBuffer(string: #"{"model":"scripted","messages":[{"role":"user","content":"weather?"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]}"#)
+        try await d.test { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: headers(d.admin), body: body) { response in
+                let choice = json(response)["choices"]?.arrayValue?.first
+                #expect(choice?["finish_reason"] == "tool_calls")
+                let call = choice?["message"]?["tool_calls"]?.arrayValue?.first
+                #expect(call?["function"]?["name"] == "get_weather")
+                #expect(call?["function"]?["arguments"] == #"{"city":"Oslo"}"#)
+                #expect(choice?["message"]?["content"] == .null)
+            }
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"model":"scripted"}"#, 400, "messages"),
+        (#"{"model":"gpt-9","messages":[{"role":"user","content":"x"}]}"#, 404, "model"),
+        (#"{"model":"scripted","messages":[{"role":"wizard","content":"x"}]}"#, 400, "messages[0]"),
+        (#"{"model":"scripted","messages":[{"role":"user","content":"x"}],"temperature":7}"#, 400, "temperature"),
+        (#"{"model":"scripted","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"schema":{"type":"strng"}}}}"#, 400, "response_format"),
+        ("{not json", 400, nil),
+    ] as [(String, Int, String?)])
+    func badRequestsGetOpenAIErrors(body: String, status: Int, param: String?) async throws {
+        let d = try await TestDaemon()
+        try await d.test { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: headers(d.admin), body: ByteBuffer(string: body)) { response in
+                #expect(response.status.code == status)
+                let error = json(response)["error"]
+                #expect(error?["message"]?.stringValue?.isEmpty == false)
+                if let param { #expect(error?["param"]?.stringValue == param) }
+            }
+        }
+    }
+
+    @Test func completionsAndModels() async throws {
+        let d = try await TestDaemon()
+        try await d.test { client in
+            try await client.execute(uri: "/v1/completions", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"model":"scripted","prompt":"Once upon"}"#)) { response in
+                #expect(json(response)["choices"]?.arrayValue?.first?["text"] == "You said: Once upon")
+            }
+            try await client.execute(uri: "/v1/models", method: .get, headers: headers(d.admin)) { response in
+                #expect(json(response)["data"]?.arrayValue?.first?["id"] == "scripted")
+            }
+            try await client.execute(uri: "/v1/embeddings", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"model":"x","input":"a"}"#)) { response in
+                #expect(response.status == .notFound)  // this daemon has no embedding model
+            }
+        }
+    }
+}
+
+@Suite("Daemon: native API")
+struct NativeAPITests {
+    @Test func spawnListWaitAndSignal() async throws {
+        let d = try await TestDaemon()
+        try await d.test { client in
+            let pid = try await client.execute(uri: "/anima/v1/processes", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"task":"say hi","max_steps":1}"#)) { response in
+                #expect(response.status == .created)
+                return try #require(json(response)["pid"]?.numberValue)
+            }
+            try await client.execute(uri: "/anima/v1/processes/\(Int(pid))/wait", method: .get, headers: headers(d.admin)) { response in
+                let body = json(response)
+                #expect(body["exit"]?["status"] == "completed")
+                #expect(body["exit"]?["answer"] == "You said: say hi")
+            }
+            try await client.execute(uri: "/anima/v1/processes", method: .get, headers: headers(d.admin)) { response in
+                #expect(json(response).arrayValue?.count == 1)
+            }
+            try await client.execute(uri: "/anima/v1/processes/\(Int(pid))/signal", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"signal":"terminate"}"#)) { response in
+                #expect(response.status == .gone)  // it has exited already
+            }
+        }
+    }
+
+    @Test func otherUsersProcessesAreInvisible() async throws {
+        let d = try await TestDaemon()
+        let bob = try await d.token(scopes: [.agents], user: "bob")
+        try await d.test { client in
+            let pid = try await client.execute(uri: "/anima/v1/processes", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"task":"x","max_steps":1}"#)) {
+                Int(json($0)["pid"]!.numberValue!)
+            }
+            for path in ["/anima/v1/processes/\(pid)", "/anima/v1/processes/\(pid)/wait"] {
+                try await client.execute(uri: path, method: .get, headers: headers(bob)) { #expect($0.status == .notFound) }
+            }
+            try await client.execute(uri: "/anima/v1/processes/\(pid)/signal", method: .post, headers: headers(bob), body: ByteBuffer(string: #"{"signal":"terminate"}"#)) {
+                #expect($0.status == .notFound)
+            }
+            try await client.execute(uri: "/anima/v1/processes", method: .get, headers: headers(bob)) { #expect(json($0).arrayValue?.isEmpty == true) }
+        }
+    }
+
+    @Test func runStreamsAgentEvents() async throws {
+        let d = try await TestDaemon()
+        try await d.test { client in
+            try await client.execute(uri: "/anima/v1/agents/run", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"task":"tell me","max_steps":1}"#)) { response in
+                let text = String(buffer: response.body)
+                #expect(text.hasPrefix("event: spawned"))
+                #expect(text.contains("event: text"))
+                #expect(text.contains("event: exited\ndata: {\"status\":\"completed\",\"answer\":\"You said: tell me\"}"))
+            }
+        }
+    }
+
+    @Test func memoryRoundTripAndAudit() async throws {
+        let d = try await TestDaemon()
+        try await d.test { client in
+            try await client.execute(uri: "/anima/v1/memory/trip", method: .put, headers: headers(d.admin), body: ByteBuffer(string: #"{"value":{"city":"Rome"}}"#)) {
+                #expect($0.status == .ok)
+            }
+            try await client.execute(uri: "/anima/v1/memory/trip", method: .get, headers: headers(d.admin)) {
+                #expect(json($0)["value"]?["city"] == "Rome")
+            }
+            try await client.execute(uri: "/anima/v1/memory", method: .get, headers: headers(d.admin)) {
+                #expect(json($0)["keys"] == ["trip"])
+            }
+            try await client.execute(uri: "/anima/v1/memory/trip", method: .delete, headers: headers(d.admin)) { #expect($0.status == .noContent) }
+            try await client.execute(uri: "/anima/v1/memory/trip", method: .get, headers: headers(d.admin)) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/anima/v1/audit?limit=1000", method: .get, headers: headers(d.admin)) { response in
+                let calls = json(response).arrayValue?.compactMap { $0["syscall"]?.stringValue } ?? []
+                #expect(calls.contains("memory.write") && calls.contains("memory.erase"))
+            }
+        }
+    }
+
+    @Test func everyRouteIsInTheOpenAPIDocument() async throws {
+        let document = try JSONValue(parsing: OpenAPIDocument.json)
+        let documented = Set(document["paths"]?.objectValue?.keys ?? [])
+        let served = [
+            "/health", "/openapi.json", "/metrics", "/v1/models", "/v1/models/{id}", "/v1/chat/completions", "/v1/completions",
+            "/v1/embeddings", "/anima/v1/processes", "/anima/v1/processes/{pid}", "/anima/v1/processes/{pid}/signal",
+            "/anima/v1/processes/{pid}/wait", "/anima/v1/agents/run", "/anima/v1/tools", "/anima/v1/tools/{name}",
+            "/anima/v1/memory", "/anima/v1/memory/{key}", "/anima/v1/audit",
+        ]
+        #expect(documented == Set(served))
+        let d = try await TestDaemon()
+        try await d.test { client in
+            try await client.execute(uri: "/openapi.json", method: .get, headers: headers(d.admin)) { #expect(json($0)["openapi"] == "3.1.0") }
+            try await client.execute(uri: "/metrics", method: .get, headers: headers(d.admin)) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains("anima_http_requests_total"))
+            }
+        }
+    }
+}

@@ -21,6 +21,7 @@ public struct Daemon: Sendable {
     public let engine: LlamaEngine?
     public let embedder: (any EmbeddingModel)?
     public let configuration: ServerConfiguration
+    let mcpSessions: MCPSessions
 
     public init(
         configuration: ServerConfiguration, processor: any LanguageModel, engine: LlamaEngine?, embedder: (any EmbeddingModel)?,
@@ -32,6 +33,7 @@ public struct Daemon: Sendable {
         tokens = try TokenStore(directory: URL(fileURLWithPath: configuration.dataDirectory))
         self.engine = engine
         self.embedder = embedder
+        mcpSessions = MCPSessions(endpoint: MCPEndpoint(kernel: kernel))
     }
 
     /// Metrics go to one Prometheus registry per process (swift-metrics allows one backend).
@@ -62,6 +64,7 @@ public struct Daemon: Sendable {
         }
         OpenAIRoutes(kernel: kernel, embedder: embedder, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
         NativeRoutes(kernel: kernel, audit: audit, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
+        mcpSessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes)
         return router
     }
 

@@ -34,6 +34,9 @@ struct Ask: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Constrain the answer to this JSON Schema (inline JSON or @file).", valueName: "schema"))
     var schema: String?
 
+    @Flag(help: "Run the model in this process even when a daemon is running.")
+    var local = false
+
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
 
@@ -54,6 +57,10 @@ struct Ask: AsyncParsableCommand {
             if system != nil { messages.removeFirst() }
         }
         messages.append(.user(question))
+        if !local, modelOptions.model == nil, let daemon = await DaemonClient.discover() {
+            try await askDaemon(daemon, messages: messages, format: format)
+            return
+        }
         let engine = try await modelOptions.load()
         let request = GenerationRequest(messages: messages, responseFormat: format, sampling: sampling.parameters)
 
@@ -86,6 +93,47 @@ struct Ask: AsyncParsableCommand {
             if finish == .length {
                 Terminal.error("(the answer was cut at the token limit; raise --max-tokens or --context)\n")
             }
+        }
+    }
+
+    /// Asks the running daemon through its OpenAI-compatible endpoint, streaming the answer.
+    func askDaemon(_ daemon: DaemonClient, messages: [ChatMessage], format: ResponseFormat) async throws {
+        var body = JSONObject()
+        body["model"] = "anima"
+        body["stream"] = true
+        body["stream_options"] = ["include_usage": true]
+        body["messages"] = .array(messages.map { ["role": .string($0.role.rawValue), "content": .string($0.content)] })
+        body["temperature"] = .number(sampling.temperature)
+        body["top_p"] = .number(sampling.topP)
+        body["seed"] = .number(Double(sampling.seed))
+        if let maxTokens = sampling.maxTokens { body["max_tokens"] = .number(Double(maxTokens)) }
+        if !sampling.stop.isEmpty { body["stop"] = .array(sampling.stop.map(JSONValue.string)) }
+        if case .jsonSchema(let schema) = format { body["response_format"] = ["type": "json_schema", "json_schema": ["name": "answer", "schema": schema.json]] }
+        var text = "", finish = "stop", model = "anima"
+        var usage: JSONValue = .null
+        let quiet = json
+        try await daemon.stream("/v1/chat/completions", .object(body)) { _, data in
+            guard data != "[DONE]", let chunk = try? JSONValue(parsing: data) else { return }
+            if let error = chunk["error"]?["message"]?.stringValue { throw CLIError(error) }
+            model = chunk["model"]?.stringValue ?? model
+            if let u = chunk["usage"], u != .null { usage = u }
+            guard let choice = chunk["choices"]?.arrayValue?.first else { return }
+            if let reason = choice["finish_reason"]?.stringValue { finish = reason }
+            if let piece = choice["delta"]?["content"]?.stringValue {
+                text += piece
+                if !quiet { Terminal.write(piece) }
+            }
+        }
+        if json {
+            var out = JSONObject()
+            out["model"] = .string(model)
+            out["text"] = .string(text)
+            out["finish_reason"] = .string(finish)
+            out["usage"] = usage
+            if case .jsonSchema = format, let value = try? JSONValue(parsing: text) { out["json"] = value }
+            print(JSONValue.object(out).jsonText)
+        } else {
+            Terminal.write("\n")
         }
     }
 

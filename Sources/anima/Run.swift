@@ -57,7 +57,14 @@ struct Run: AsyncParsableCommand {
         if tokensPerStep < 1 { throw ValidationError("--tokens-per-step must be at least 1") }
     }
 
+    @Flag(help: "Run the agents in this process even when a daemon is running.")
+    var local = false
+
     mutating func run() async throws {
+        if !local, !ignoreEos, modelOptions.model == nil, let daemon = await DaemonClient.discover() {
+            try await runOnDaemon(daemon)
+            return
+        }
         let engine = try await modelOptions.load(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy)
         let kernel = Kernel(.init(processor: ignoreEos ? IgnoringEndOfTurn(engine) : engine))
         let procfs = Task { [kernelOptions] in
@@ -124,6 +131,55 @@ struct Run: AsyncParsableCommand {
         printer.cancel()
         if json { for row in rows { print(row.jsonText) } }
         if failures > 0 { throw ExitCode(2) }
+    }
+}
+
+extension Run {
+    /// Runs each task as an agent of the daemon, printing its events as they stream in.
+    func runOnDaemon(_ daemon: DaemonClient) async throws {
+        let specs: [JSONValue] = tasks.enumerated().map { i, task in
+            var spec = JSONObject()
+            spec["task"] = .string(task)
+            spec["name"] = .string("agent-\(i + 1)")
+            if let system { spec["system"] = .string(system) }
+            spec["max_steps"] = .number(Double(maxSteps))
+            spec["tokens_per_step"] = .number(Double(tokensPerStep))
+            spec["priority"] = .number(Double(priority))
+            if let maxTokens { spec["max_tokens"] = .number(Double(maxTokens)) }
+            if let maxSeconds { spec["max_seconds"] = .number(max(1, maxSeconds.rounded(.up))) }
+            return .object(spec)
+        }
+        let quiet = json
+        let single = tasks.count == 1
+        let rows = try await withThrowingTaskGroup(of: JSONValue.self) { group in
+            for spec in specs {
+                group.addTask {
+                    var pid = 0
+                    var row = JSONObject()
+                    try await daemon.stream("/anima/v1/agents/run", spec) { name, data in
+                        let event = (try? JSONValue(parsing: data)) ?? .null
+                        switch name {
+                        case "spawned"?: pid = Int(event["pid"]?.numberValue ?? 0)
+                        case "text"?: if !quiet { Terminal.write(single ? event["text"]?.stringValue ?? "" : "[\(pid)] \(event["text"]?.stringValue ?? "")\n") }
+                        case "tool_call"?: if !quiet { Terminal.write("\n[\(pid)] → \(event["function"]?["name"]?.stringValue ?? "") \(event["function"]?["arguments"]?.stringValue ?? "")\n") }
+                        case "tool_result"?: if !quiet { Terminal.write("[\(pid)] ← \(event["output"]?.stringValue?.prefix(200) ?? "")\n") }
+                        case "exited"?:
+                            row["pid"] = .number(Double(pid))
+                            row["status"] = event["status"] ?? "unknown"
+                            if let answer = event["answer"] { row["answer"] = answer }
+                            if !quiet { Terminal.write("\n[\(pid)] exited: \(event["status"]?.stringValue ?? "")\n") }
+                        default: break
+                        }
+                    }
+                    return .object(row)
+                }
+            }
+            var rows: [JSONValue] = []
+            for try await row in group { rows.append(row) }
+            return rows
+        }
+        if json { for row in rows { print(row.jsonText) } }
+        if rows.contains(where: { $0["status"]?.stringValue != "completed" }) { throw ExitCode(2) }
     }
 }
 

@@ -90,10 +90,16 @@ struct Serve: AsyncParsableCommand {
         let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }
         defer { procfs.cancel() }
         let scheme = c.tlsCertificate == nil ? "http" : "https"
+        // A token for this user's own CLI, found through the discovery file, revoked at exit.
+        let local = try await daemon.tokens.create(name: "local-cli", user: NSUserName(), groups: ["users"], scopes: Scope.allCases)
         let app = try daemon.application { port in
+            let host = c.host == "0.0.0.0" ? "127.0.0.1" : c.host
+            try? DaemonClient.publish(.init(pid: getpid(), url: "\(scheme)://\(host):\(port)", token: local.secret))
             Terminal.error("anima serving \(processor.info.name) on \(scheme)://\(c.host):\(port) (pid \(getpid()))\n")
         }
+        defer { DaemonClient.remove() }
         try await app.runService()
+        try? await daemon.tokens.revoke(id: local.token.id)
         Terminal.error("anima stopped\n")
     }
 }
@@ -161,5 +167,39 @@ struct TokenRevoke: AsyncParsableCommand {
     mutating func run() async throws {
         try await data.store().revoke(id: id)
         print("revoked \(id)")
+    }
+}
+
+struct MCPCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mcp",
+        abstract: "Serve Anima as an MCP server over standard input and output.",
+        discussion: """
+            For MCP clients that start their servers as commands. Tools: run_agent,
+            list_processes, memory_write, memory_read, memory_list, and the kernel's tools,
+            all acting as the current user. Over HTTP, `anima serve` offers the same at /mcp.
+
+            Example (in an MCP client's configuration):
+              {"command": "anima", "args": ["mcp"]}
+            """
+    )
+
+    @Flag(help: "Use a scripted echo model instead of a real one (for tests).") var scripted = false
+    @OptionGroup var kernelOptions: KernelOptions
+    @OptionGroup var modelOptions: ModelOptions
+
+    mutating func run() async throws {
+        let processor: any LanguageModel
+        if scripted {
+            let echo = ScriptedProcessor(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy) { request in
+                .text("You said: " + (request.messages.last?.content ?? ""))
+            }
+            echo.startStepping()
+            processor = echo
+        } else {
+            processor = try await modelOptions.load(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy)
+        }
+        let kernel = Kernel(.init(processor: processor))
+        try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
     }
 }

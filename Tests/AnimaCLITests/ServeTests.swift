@@ -23,14 +23,16 @@ struct ServeTests {
         let url: String
         let token: String
         let dataDirectory: String
+        /// The /proc-like directory, where the daemon leaves its discovery file.
+        let runtime: [String: String]
 
         init(_ extra: [String]) async throws {
             dataDirectory = NSTemporaryDirectory() + "anima-serve-\(UUID().uuidString)"
             let created = try CLI.run(["token", "create", "--data-dir", dataDirectory, "--name", "test"])
             try #require(created.status == 0, "\(created.stderr)")
             token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            let runtime = NSTemporaryDirectory() + "anima-rt-\(UUID().uuidString)"
-            process = try BackgroundCommand(["serve", "--port", "0", "--data-dir", dataDirectory] + extra, environment: ["XDG_RUNTIME_DIR": runtime])
+            runtime = ["XDG_RUNTIME_DIR": NSTemporaryDirectory() + "anima-rt-\(UUID().uuidString)"]
+            process = try BackgroundCommand(["serve", "--port", "0", "--data-dir", dataDirectory] + extra, environment: runtime)
             var found: String?
             for _ in 0..<600 where found == nil {
                 let log = String(decoding: (try? Data(contentsOf: process.output)) ?? Data(), as: UTF8.self)
@@ -55,14 +57,11 @@ struct ServeTests {
         return (process.terminationStatus, String(decoding: try Data(contentsOf: output), as: UTF8.self))
     }
 
-    static var clientScript: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Clients/openai_client.py").path
-    }
 
     @Test func theOfficialOpenAIClientWorksAgainstTheRealModel() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.python), "run `make setup` to install the client environment")
         let daemon = try await Daemon(["--slots", "2", "--context", "1024"])
-        let result = try python([Self.clientScript, daemon.url, daemon.token, "SmolLM2-135M-Instruct.Q4_1", "all-MiniLM-L6-v2.F16"])
+        let result = try python([Self.client("openai_client.py"), daemon.url, daemon.token, "SmolLM2-135M-Instruct.Q4_1", "all-MiniLM-L6-v2.F16"])
         daemon.process.process.terminate()
         let log = try await daemon.process.finish(within: 30)
         #expect(result.status == 0, "\(result.output)\n--- daemon log ---\n\(log.output)")
@@ -91,6 +90,41 @@ struct ServeTests {
         daemon.process.process.terminate()
         _ = try await daemon.process.finish(within: 30)
         #expect(process.terminationStatus == 0, "\(text)")
+    }
+
+    static func client(_ name: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Clients/\(name)").path
+    }
+
+    @Test func theOfficialMCPClientUsesAnimaOverStdioAndHTTP() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python), "run `make setup` to install the client environment")
+        let stdio = try python([Self.client("mcp_client.py"), "stdio", CLI.binary.path, "mcp", "--scripted"])
+        #expect(stdio.status == 0, "\(stdio.output)")
+        #expect(stdio.output.contains("all ok"))
+        let daemon = try await Daemon(["--scripted"])
+        let http = try python([Self.client("mcp_client.py"), "http", daemon.url + "/mcp", daemon.token])
+        daemon.process.process.terminate()
+        _ = try await daemon.process.finish(within: 30)
+        #expect(http.status == 0, "\(http.output)")
+        #expect(http.output.contains("all ok"))
+    }
+
+    @Test func theCLIUsesARunningDaemon() async throws {
+        let daemon = try await Daemon(["--scripted"])
+        // The scripted daemon echoes; the local model never would.
+        let ask = try CLI.run(["ask", "hello daemon"], environment: daemon.runtime)
+        #expect(ask.status == 0, "\(ask.stderr)")
+        #expect(ask.stdout.contains("You said: hello daemon"))
+        let run = try CLI.run(["run", "--json", "count the stars"], environment: daemon.runtime)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("You said: count the stars"))
+        let local = try CLI.run(["ask", "--local", "--max-tokens", "8", "--temperature", "0", "hello daemon"], environment: daemon.runtime)
+        #expect(local.status == 0 && !local.stdout.contains("You said"), "\(local.stdout)")
+        daemon.process.process.terminate()
+        _ = try await daemon.process.finish(within: 30)
+        // Once the daemon is gone, commands run in-process again.
+        let after = try CLI.run(["ask", "--max-tokens", "8", "--temperature", "0", "hello daemon"], environment: daemon.runtime)
+        #expect(after.status == 0 && !after.stdout.contains("You said"), "\(after.stdout)")
     }
 
     @Test func sigtermDuringAStreamEndsItCleanlyAndExitsZero() async throws {

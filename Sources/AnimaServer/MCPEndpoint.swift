@@ -1,0 +1,227 @@
+import AnimaCore
+import AnimaKernel
+import Foundation
+import Hummingbird
+import MCP
+
+/// Anima as an MCP server: any MCP client can run agents, list processes, use the
+/// caller's memory and call the kernel's tools, each as a syscall of the caller's
+/// principal, so the same permissions, quotas and audit apply as everywhere else.
+///
+/// Served over stdio (`anima mcp`) and over Streamable HTTP at `/mcp` on the daemon.
+public struct MCPEndpoint: Sendable {
+    let kernel: Kernel
+
+    public init(kernel: Kernel) { self.kernel = kernel }
+
+    /// An MCP server acting for `principal`.
+    public func server(for principal: Principal) async -> Server {
+        let server = Server(name: "anima", version: "0.1.0", capabilities: .init(tools: .init(listChanged: false)))
+        let kernel = kernel
+        let tools = await kernel.toolDefinitions
+        await server.withMethodHandler(ListTools.self) { _ in
+            .init(tools: Self.builtIns + tools.map { Tool(name: $0.name, description: $0.description, inputSchema: $0.parameters.json.mcpValue) })
+        }
+        await server.withMethodHandler(CallTool.self) { params in
+            let arguments = JSONValue.object(JSONObject((params.arguments ?? [:]).map { ($0.key, JSONValue(mcp: $0.value)) }))
+            do {
+                let text = try await Self.call(params.name, arguments, kernel: kernel, as: principal)
+                return .init(content: [.text(text)], isError: false)
+            } catch {
+                return .init(content: [.text("error: \(error)")], isError: true)
+            }
+        }
+        return server
+    }
+
+    static let builtIns: [Tool] = [
+        Tool(
+            name: "run_agent", description: "Run an Anima agent on a task and return its answer.",
+            inputSchema: ([
+                "type": "object",
+                "properties": [
+                    "task": ["type": "string", "description": "What the agent should do."],
+                    "max_steps": ["type": "integer", "minimum": 1, "maximum": 50],
+                    "tools": ["type": "array", "items": ["type": "string"], "description": "Tools the agent may call."],
+                ],
+                "required": ["task"],
+             ] as JSONValue).mcpValue),
+        Tool(
+            name: "list_processes", description: "List the caller's agent processes.",
+            inputSchema: (["type": "object", "properties": [:] ] as JSONValue).mcpValue),
+        Tool(
+            name: "memory_write", description: "Store a value under a key in the caller's memory.",
+            inputSchema: (["type": "object", "properties": ["key": ["type": "string"], "value": [:]], "required": ["key", "value"] ] as JSONValue).mcpValue),
+        Tool(
+            name: "memory_read", description: "Read the value under a key in the caller's memory.",
+            inputSchema: (["type": "object", "properties": ["key": ["type": "string"]], "required": ["key"] ] as JSONValue).mcpValue),
+        Tool(
+            name: "memory_list", description: "List the keys in the caller's memory that start with a prefix.",
+            inputSchema: (["type": "object", "properties": ["prefix": ["type": "string"]] ] as JSONValue).mcpValue),
+    ]
+
+    static func call(_ name: String, _ arguments: JSONValue, kernel: Kernel, as principal: Principal) async throws -> String {
+        switch name {
+        case "run_agent":
+            guard let task = arguments["task"]?.stringValue, !task.isEmpty else { throw SyscallError.invalidArguments("task is required") }
+            let steps = arguments["max_steps"]?.numberValue.map { max(1, min(50, Int($0))) } ?? 8
+            let tools = arguments["tools"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let pid = try await kernel.spawn(AgentSpec(name: "mcp-agent", task: task, tools: tools, limits: .init(maxSteps: steps)), owner: principal)
+            switch try await kernel.wait(pid) {
+            case .completed(let answer): return answer
+            case let other: throw SyscallError.failed("the agent did not finish: \(other)")
+            }
+        case "list_processes":
+            let rows = await kernel.processes(visibleTo: principal).map { "\($0.pid) \($0.state) \($0.name)" }
+            return rows.isEmpty ? "no processes" : rows.joined(separator: "\n")
+        case "memory_write":
+            guard let key = arguments["key"]?.stringValue, let value = arguments["value"] else {
+                throw SyscallError.invalidArguments("key and value are required")
+            }
+            _ = try await kernel.invoke(.memory(.write(key: key, value: value)), as: principal, name: "mcp-memory")
+            return "stored \(key)"
+        case "memory_read":
+            guard let key = arguments["key"]?.stringValue else { throw SyscallError.invalidArguments("key is required") }
+            guard case .value(let value) = try await kernel.invoke(.memory(.read(key: key)), as: principal, name: "mcp-memory") else {
+                throw SyscallError.failed("unexpected memory result")
+            }
+            return value?.jsonText ?? "no value under \(key)"
+        case "memory_list":
+            let prefix = arguments["prefix"]?.stringValue ?? ""
+            guard case .keys(let keys) = try await kernel.invoke(.memory(.list(prefix: prefix)), as: principal, name: "mcp-memory") else {
+                throw SyscallError.failed("unexpected memory result")
+            }
+            return keys.joined(separator: "\n")
+        default:
+            let call = ToolCall(id: "mcp-" + UUID().uuidString.prefix(8).lowercased(), name: name, arguments: arguments)
+            guard case .toolOutput(let output) = try await kernel.invoke(.callTool(call), as: principal, name: "mcp-tool") else {
+                throw SyscallError.failed("the tool returned no output")
+            }
+            if output.isError { throw SyscallError.failed(output.text) }
+            return output.text
+        }
+    }
+
+    /// Serves MCP over standard input and output until the client disconnects.
+    public func runStdio(as principal: Principal) async throws {
+        let server = await server(for: principal)
+        try await server.start(transport: StdioTransport())
+        await server.waitUntilCompleted()
+    }
+}
+
+/// Streamable HTTP sessions at /mcp: one MCP server per session, bound to the user whose
+/// token opened it.
+actor MCPSessions {
+    private struct Session {
+        let transport: StatefulHTTPServerTransport
+        let server: Server
+        let user: String
+    }
+
+    private struct FixedID: SessionIDGenerator {
+        let id: String
+        func generateSessionID() -> String { id }
+    }
+
+    let endpoint: MCPEndpoint
+    private var sessions: [String: Session] = [:]
+
+    init(endpoint: MCPEndpoint) { self.endpoint = endpoint }
+
+    func handle(_ request: MCP.HTTPRequest, principal: Principal) async -> MCP.HTTPResponse {
+        if let id = request.header(HTTPHeaderName.sessionID) {
+            guard let session = sessions[id], session.user == principal.name else {
+                return .error(statusCode: 404, .invalidRequest("Not Found: no such MCP session"))
+            }
+            let response = await session.transport.handleRequest(request)
+            if request.method.uppercased() == "DELETE", response.statusCode == 200 {
+                sessions[id] = nil
+                await session.server.stop()
+            }
+            return response
+        }
+        guard request.method.uppercased() == "POST", let body = request.body,
+            (try? JSONValue(parsing: String(decoding: body, as: UTF8.self)))?["method"]?.stringValue == "initialize"
+        else {
+            return .error(statusCode: 400, .invalidRequest("Bad Request: send initialize first, then the \(HTTPHeaderName.sessionID) header"))
+        }
+        let id = UUID().uuidString
+        let transport = StatefulHTTPServerTransport(sessionIDGenerator: FixedID(id: id))
+        let server = await endpoint.server(for: principal)
+        do {
+            try await server.start(transport: transport)
+        } catch {
+            return .error(statusCode: 500, .internalError("could not start an MCP session: \(error)"))
+        }
+        sessions[id] = Session(transport: transport, server: server, user: principal.name)
+        let response = await transport.handleRequest(request)
+        if case .error = response {
+            sessions[id] = nil
+            await server.stop()
+        }
+        return response
+    }
+
+    /// Registers /mcp (POST, GET, DELETE) on the router.
+    nonisolated func register(on router: Router<AnimaRequestContext>, maxRequestBytes: Int) {
+        let handler: @Sendable (Request, AnimaRequestContext) async throws -> Response = { request, context in
+            let token = try context.authorize(.mcp)
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            let body = try await request.body.collect(upTo: maxRequestBytes)
+            let mcpRequest = MCP.HTTPRequest(
+                method: request.method.rawValue, headers: headers,
+                body: body.readableBytes > 0 ? Data(buffer: body) : nil, path: request.uri.path)
+            return Self.response(await self.handle(mcpRequest, principal: token.principal))
+        }
+        router.post("mcp", use: handler)
+        router.get("mcp", use: handler)
+        router.delete("mcp", use: handler)
+    }
+
+    static func response(_ mcp: MCP.HTTPResponse) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in mcp.headers {
+            if let field = HTTPFields.Element.Name(name) { fields[field] = value }
+        }
+        let status = HTTPResponse.Status(code: mcp.statusCode)
+        switch mcp {
+        case .stream(let chunks, _):
+            let body = ResponseBody { writer in
+                for try await chunk in chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
+                try await writer.finish(nil)
+            }
+            return Response(status: status, headers: fields, body: body)
+        default:
+            let data = mcp.bodyData ?? Data()
+            return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+    }
+}
+
+extension JSONValue {
+    init(mcp value: MCP.Value) {
+        switch value {
+        case .null: self = .null
+        case .bool(let b): self = .bool(b)
+        case .int(let i): self = .number(Double(i))
+        case .double(let d): self = .number(d)
+        case .string(let s): self = .string(s)
+        case .data(_, let data): self = .string(data.base64EncodedString())
+        case .array(let items): self = .array(items.map(JSONValue.init(mcp:)))
+        case .object(let members): self = .object(JSONObject(members.sorted { $0.key < $1.key }.map { ($0.key, JSONValue(mcp: $0.value)) }))
+        }
+    }
+
+    var mcpValue: MCP.Value {
+        switch self {
+        case .null: .null
+        case .bool(let b): .bool(b)
+        case .number(let n): n.rounded() == n && abs(n) < 1e15 ? MCP.Value.int(Int(n)) : MCP.Value.double(n)
+        case .string(let s): .string(s)
+        case .array(let items): .array(items.map(\.mcpValue))
+        case .object(let members): .object(Dictionary(uniqueKeysWithValues: members.map { ($0.key, $0.value.mcpValue) }))
+        }
+    }
+}

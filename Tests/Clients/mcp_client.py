@@ -1,0 +1,58 @@
+"""Connects to Anima with the official MCP Python SDK, lists its tools and calls them.
+
+Usage: mcp_client.py stdio ANIMA_BINARY [ARGS...]
+       mcp_client.py http URL TOKEN
+Prints one line per check and exits non-zero at the first failure.
+"""
+import asyncio
+import sys
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+
+def check(name, condition, detail=""):
+    if not condition:
+        print(f"FAIL {name}: {detail}")
+        sys.exit(1)
+    print(f"ok {name}")
+
+
+def text(result):
+    return "".join(part.text for part in result.content if getattr(part, "type", "") == "text")
+
+
+async def exercise(read, write):
+    async with ClientSession(read, write) as session:
+        await session.initialize()
+        names = [tool.name for tool in (await session.list_tools()).tools]
+        check("list tools", {"run_agent", "list_processes", "memory_write", "memory_read"} <= set(names), names)
+        result = await session.call_tool("memory_write", {"key": "favourite", "value": {"colour": "green"}})
+        check("memory_write", not result.is_error, text(result))
+        result = await session.call_tool("memory_read", {"key": "favourite"})
+        check("memory_read", '"colour":"green"' in text(result), text(result))
+        result = await session.call_tool("run_agent", {"task": "Say hello", "max_steps": 1})
+        check("run_agent", not result.is_error and "hello" in text(result).lower(), text(result))
+        result = await session.call_tool("list_processes", {})
+        check("list_processes", "mcp-agent" in text(result), text(result))
+        result = await session.call_tool("no_such_tool", {})
+        check("unknown tool is an error", result.is_error, text(result))
+
+
+async def main():
+    mode = sys.argv[1]
+    if mode == "stdio":
+        parameters = StdioServerParameters(command=sys.argv[2], args=sys.argv[3:])
+        async with stdio_client(parameters) as (read, write):
+            await exercise(read, write)
+    else:
+        url, token = sys.argv[2], sys.argv[3]
+        async with create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as http:
+            async with streamable_http_client(url, http_client=http) as streams:
+                await exercise(streams[0], streams[1])
+    print("all ok")
+
+
+asyncio.run(main())

@@ -101,6 +101,13 @@ public actor Pager {
         try await model.countTokens(GenerationRequest(messages: window.render(pages: []), tools: tools))
     }
 
+    /// Everything resident but the message queue: prefix, blocks, summary, tools.
+    private func fixedTokens() async throws -> Int {
+        var empty = window
+        empty.messages = []
+        return try await model.countTokens(GenerationRequest(messages: empty.render(pages: []), tools: tools))
+    }
+
     public func usage() async throws -> ContextUsage {
         ContextUsage(
             contextLength: model.info.contextLength, answerReserve: configuration.answerReserve,
@@ -112,7 +119,7 @@ public actor Pager {
     private func checkFixedCostsFit() async throws {
         var full = window
         full.messages = []
-        full.summary = String(repeating: "x ", count: 0)
+        full.summary = ""
         let empty = try await model.countTokens(GenerationRequest(messages: full.render(pages: []), tools: tools))
         let blockRoom = window.blocks.reduce(0) { $0 + $1.limit }
         let worst = empty + blockRoom + configuration.summaryBudget
@@ -159,9 +166,10 @@ public actor Pager {
         var resident = ResidentMessage(
             recallID: entry.id, message: message, pinned: pinned, priority: priority, lastUsed: clock,
             tokens: try await cost(message), truncated: false)
-        // A message that alone would take more than half the room for messages is kept
-        // in context only in part; all of it is in recall storage.
-        let room = max(16, (residentLimit - (try await residentTokens())) / 2)
+        // The newest `keepRecent` messages are never evicted, so each may take only a
+        // share of the room for messages; a longer one is kept in context in part (all
+        // of it is in recall storage).
+        let room = max(16, (residentLimit - (try await fixedTokens())) / (configuration.keepRecent + 1))
         if resident.tokens > room && !message.content.isEmpty {
             resident = try await truncate(resident, to: room)
         }
@@ -199,9 +207,7 @@ public actor Pager {
         guard total > residentLimit else { return [] }
         // The target is a share of the room for messages, not of the whole: prefix, tools
         // and blocks cannot be evicted.
-        var empty = window
-        empty.messages = []
-        let fixed = try await model.countTokens(GenerationRequest(messages: empty.render(pages: []), tools: tools))
+        let fixed = try await fixedTokens()
         let target = fixed + Int(Double(max(0, residentLimit - fixed)) * configuration.evictionTarget)
         var evictedIDs: [Int64] = []
         while total > residentLimit {

@@ -13,10 +13,12 @@ import GRDB
 /// replaced by atomic rename). Erasure deletes the row, its terms and tags with
 /// `secure_delete` on, zeroes the vector in the graph and rewrites the snapshot.
 ///
-/// SQLite calls are short and run on the actor; a snapshot of a large graph takes a
-/// fraction of a second and is written only every `snapshotInterval` insertions, on
-/// erasure and on close.
+/// The actor runs on its own thread (`StorageThread`): SQLite calls block on fsync, and
+/// a snapshot of a large graph takes a fraction of a second (written only every
+/// `snapshotInterval` insertions, on erasure and on close).
 actor SQLiteBackend: StorageBackend {
+    private let thread = StorageThread(name: "anima-sqlite")
+    nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
     let dimensions: Int
     private let pool: DatabasePool
     private let vectorsDirectory: URL

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Memory benchmarks, each against an anchor measured in the same run:
+#  1. the archival HNSW index (Anima's shim over Debian's hnswlib) against hnswlib's
+#     Python package on the same vectors and parameters: recall@10 and queries/s;
+#  2. page-in latency over 100k encrypted memories, against an exact scan;
+#  3. embedding throughput of LlamaEmbedder against llama.cpp's llama-embedding, built
+#     from the same source and flags, on the same model and sentences.
+# Real all-MiniLM-L6-v2 embeddings of synthetic sentences make the first 100k vectors;
+# larger sizes add perturbed copies of them. Data is kept in $BENCH_DIR between runs.
+#
+#   scripts/bench-memory.sh                       # everything (1M takes a while on 2 cores)
+#   SIZES=100000 ROUNDS=2 scripts/bench-memory.sh  # quicker
+#   ONLY=embed scripts/bench-memory.sh             # one part: index, pagein or embed
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cache="${ANIMA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/anima}"
+py="$cache/memory-venv/bin/python"
+helper="$(pwd)/scripts/bench_memory.py"
+anima="${ANIMA_BIN:-$(pwd)/.build/release/anima}"
+work="${BENCH_DIR:-$cache/bench-memory}"
+sizes="${SIZES:-100000,1000000}"
+rounds="${ROUNDS:-3}"
+efs="${EFS:-32,64,128}"
+m="${M:-16}"
+efc="${EFC:-200}"
+threads="${THREADS:-$(nproc)}"
+only="${ONLY:-}"
+[ -x "$anima" ] || { echo "no $anima; run \`make release\` first (or set ANIMA_BIN)" >&2; exit 1; }
+[ -x "$py" ] || { echo "no $py; run \`make setup\` first" >&2; exit 1; }
+mkdir -p "$work"
+results="$work/results-$(date +%Y%m%d-%H%M%S).jsonl"
+say() { printf '\033[1mbench-memory:\033[0m %s\n' "$*" >&2; }
+rows() { echo $(( $(stat -c %s "$1") / (384 * 4) )); }
+
+# --- data: 111k sentences and their real embeddings ------------------------------------
+real=111000   # 100k to index, 1k queries, 10k spare for page-in queries
+if [ ! -f "$work/sentences.txt" ]; then
+  say "writing $real synthetic sentences"
+  "$py" "$helper" sentences "$real" "$work/sentences.txt"
+fi
+if [ ! -f "$work/real.f32" ] || [ "$(rows "$work/real.f32")" -ne "$real" ]; then
+  say "embedding $real sentences with all-MiniLM-L6-v2 (a few minutes)"
+  "$anima" bench memory embed --sentences "$work/sentences.txt" --repetitions 1 --output "$work/real.f32" >&2
+fi
+head -c $((100000 * 384 * 4)) "$work/real.f32" >"$work/base-100000.f32"
+tail -c +$((100000 * 384 * 4 + 1)) "$work/real.f32" | head -c $((1000 * 384 * 4)) >"$work/queries.f32"
+
+# --- 1. the vector index -----------------------------------------------------------------
+if [ -z "$only" ] || [ "$only" = index ]; then
+  for n in ${sizes//,/ }; do
+    base="$work/base-$n.f32"
+    if [ ! -f "$base" ] || [ "$(rows "$base")" -ne "$n" ]; then
+      say "making $n vectors: 100000 real, $((n - 100000)) perturbed copies"
+      "$py" "$helper" expand "$work/base-100000.f32" $((n - 100000)) "$work/extra.f32"
+      cat "$work/base-100000.f32" "$work/extra.f32" >"$base"
+      rm -f "$work/extra.f32"
+    fi
+    truth="$work/truth-$n.i32"
+    [ -f "$truth" ] && [ "$truth" -nt "$base" ] || { say "exact neighbours for $n (numpy)"; "$py" "$helper" truth "$base" "$work/queries.f32" 10 "$truth"; }
+    for round in $(seq "$rounds"); do
+      say "round $round/$rounds, $n vectors: hnswlib (Python)"
+      "$py" "$helper" hnswlib "$base" "$work/queries.f32" "$truth" 10 "$m" "$efc" "$efs" "$threads" | tee -a "$results"
+      say "round $round/$rounds, $n vectors: anima"
+      "$anima" bench memory index --vectors "$base" --queries "$work/queries.f32" --truth "$truth" \
+        --m "$m" --ef-construction "$efc" --ef "$efs" --threads "$threads" | tee -a "$results"
+    done
+  done
+fi
+
+# --- 2. page-in ----------------------------------------------------------------------------
+if [ -z "$only" ] || [ "$only" = pagein ]; then
+  say "page-in over 100000 memories"
+  head -n 100000 "$work/sentences.txt" >"$work/pagein.txt"
+  tail -n +101001 "$work/sentences.txt" | head -n 1000 >>"$work/pagein.txt"
+  cat "$work/base-100000.f32" >"$work/pagein.f32"
+  tail -c +$((101000 * 384 * 4 + 1)) "$work/real.f32" | head -c $((1000 * 384 * 4)) >>"$work/pagein.f32"
+  "$anima" bench memory page-in --sentences "$work/pagein.txt" --vectors "$work/pagein.f32" \
+    --memories 100000 --queries 1000 | tee -a "$results"
+fi
+
+# --- 3. embedding throughput ---------------------------------------------------------------
+if [ -z "$only" ] || [ "$only" = embed ]; then
+  prefix=$(readlink -f "$cache/llama.cpp/current")
+  config_id=$(basename "$prefix")
+  build="$cache/llama.cpp/bench-build-$config_id/embedding"
+  tool="$build/bin/llama-embedding"
+  if [ ! -x "$tool" ]; then
+    say "building llama-embedding from llama.cpp's source with the library's flags"
+    mapfile -t flags <"$prefix/cmake-flags"
+    cmake -S "$cache/llama.cpp/src-$config_id" -B "$build" "${flags[@]}" -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON \
+      -DLLAMA_BUILD_EXAMPLES=ON >/dev/null 2>&1
+    cmake --build "$build" --target llama-embedding -j"$(nproc)" >/dev/null 2>&1
+  fi
+  model="$cache/models/all-MiniLM-L6-v2.F16.gguf"
+  head -n 5000 "$work/sentences.txt" >"$work/embed.txt"
+  n=$(wc -l <"$work/embed.txt")
+  for round in $(seq "$rounds"); do
+    say "round $round/$rounds: llama-embedding and anima on $n sentences"
+    # llama-embedding's own figure: the time of its batched encode calls as it logs them
+    # (prompt eval), which leaves out loading and printing. Same batch size, threads.
+    log=$("$tool" -m "$model" -f "$work/embed.txt" -b 512 -ub 512 -c 512 -t "$threads" -tb "$threads" \
+      --embd-normalize 2 2>&1 >/dev/null || true)
+    eval_ms=$(printf '%s\n' "$log" | sed -n 's/.*prompt eval time = *\([0-9.]*\) ms.*/\1/p' | tail -1)
+    [ -n "$eval_ms" ] || { printf '%s\n' "$log" | tail -20 >&2; echo "could not read llama-embedding's timing" >&2; exit 1; }
+    ours=$("$anima" bench memory embed --sentences "$work/embed.txt" --batch-tokens 512 --threads "$threads" --repetitions 1)
+    "$py" -c "import json,sys; a=json.loads(sys.argv[1]); print(json.dumps({'bench':'embed','sentences':a['sentences'],'anima':a['per_second'],'llama':a['sentences']/(float(sys.argv[2])/1000)}))" \
+      "$ours" "$eval_ms" | tee -a "$results"
+  done
+fi
+
+say "results in $results"
+"$py" "$helper" summary "$results"

@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "AnimaStorage", targets: ["AnimaStorage"]),
         .library(name: "AnimaMemory", targets: ["AnimaMemory"]),
         .library(name: "AnimaKernel", targets: ["AnimaKernel"]),
+        .library(name: "AnimaSecurity", targets: ["AnimaSecurity"]),
         .library(name: "AnimaServer", targets: ["AnimaServer"]),
     ],
     dependencies: [
@@ -34,7 +35,13 @@ let package = Package(
         .systemLibrary(name: "CLlama", pkgConfig: "llama"),
         .target(name: "AnimaCore", swiftSettings: strict),
         .target(name: "AnimaProcessor", dependencies: ["AnimaCore", "CLlama"], swiftSettings: strict),
-        .target(name: "AnimaKernel", dependencies: ["AnimaCore", "AnimaProcessor"], swiftSettings: strict),
+        .target(name: "AnimaKernel", dependencies: ["AnimaCore", "AnimaProcessor", "AnimaSecurity"], swiftSettings: strict),
+        // Principals and groups, provenance policies, guards, delimiters, the audit log.
+        .target(
+            name: "AnimaSecurity",
+            dependencies: ["AnimaCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "anima",
             dependencies: [
@@ -89,6 +96,7 @@ let package = Package(
         .testTarget(name: "AnimaProcessorTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),
         .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaKernel"], swiftSettings: strict),
         .testTarget(name: "AnimaKernelTests", dependencies: ["AnimaKernel"], swiftSettings: strict),
+        .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaSecurity"], swiftSettings: strict),
         .testTarget(name: "AnimaCLITests", dependencies: ["anima"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

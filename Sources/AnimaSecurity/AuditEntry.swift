@@ -1,0 +1,155 @@
+import AnimaCore
+import Crypto
+import Foundation
+
+/// One record of the audit log: who did what, how it ended, and the hash that chains it
+/// to the record before.
+///
+/// A record is stored as one line of JSON with its fields in a fixed order. Its hash is
+/// SHA-256 over the line's canonical text up to, and not including, the `hash` field —
+/// so it covers `prev`, the previous record's hash, and any edit, removal or reordering
+/// breaks the chain from that record on.
+public struct AuditEntry: Sendable, Hashable {
+    /// How the recorded action ended.
+    public enum Outcome: String, Sendable, Hashable, CaseIterable {
+        case completed, denied, failed
+        /// A security decision that is not a syscall's end (a guard verdict, a grant).
+        case recorded
+    }
+
+    /// 1 for the first record; each next record adds one.
+    public var sequence: UInt64
+    /// Microseconds since 1970, UTC.
+    public var timeMicros: Int64
+    /// The process that acted; 1 is the kernel or the operator.
+    public var pid: UInt32
+    /// The principal the process acts for.
+    public var owner: String
+    /// What was done: a syscall name (`call_tool`), or a security action (`grant`, `guard.input`).
+    public var action: String
+    /// Its arguments, short.
+    public var summary: String
+    public var outcome: Outcome
+    /// Why it was denied or failed; empty otherwise.
+    public var detail: String
+    /// Hex SHA-256 of the record before; all zeros for the first.
+    public var previousHash: String
+    /// Hex SHA-256 of this record's canonical body.
+    public var hash: String
+
+    /// The `prev` of the first record.
+    public static let genesisHash = String(repeating: "0", count: 64)
+
+    /// A record chained after `previousHash`; its hash is computed here.
+    public init(
+        sequence: UInt64, timeMicros: Int64, pid: UInt32, owner: String, action: String, summary: String,
+        outcome: Outcome, detail: String = "", previousHash: String
+    ) {
+        self.sequence = sequence
+        self.timeMicros = timeMicros
+        self.pid = pid
+        self.owner = owner
+        self.action = action
+        self.summary = summary
+        self.outcome = outcome
+        self.detail = detail
+        self.previousHash = previousHash
+        self.hash = ""
+        self.hash = computedHash
+    }
+
+    public var time: Date { Date(timeIntervalSince1970: Double(timeMicros) / 1_000_000) }
+
+    /// The hash the record's fields call for (differs from `hash` if a field was edited).
+    public var computedHash: String {
+        Self.hex(SHA256.hash(data: Array(body.utf8)))
+    }
+
+    /// The line as stored, without the newline.
+    public var line: String { body + ",\"hash\":\"" + hash + "\"}" }
+
+    /// Fields in their fixed order, up to `prev`; the text the hash covers.
+    var body: String {
+        var out = "{\"seq\":\(sequence),\"time_us\":\(timeMicros),\"pid\":\(pid),\"owner\":"
+        Self.appendQuoted(owner, to: &out)
+        out += ",\"action\":"
+        Self.appendQuoted(action, to: &out)
+        out += ",\"summary\":"
+        Self.appendQuoted(summary, to: &out)
+        out += ",\"outcome\":\"" + outcome.rawValue + "\",\"detail\":"
+        Self.appendQuoted(detail, to: &out)
+        out += ",\"prev\":\"" + previousHash + "\""
+        return out
+    }
+
+    /// Parses a stored line. The hash is taken as written, not recomputed, so that
+    /// verification can compare the two.
+    public init(line: String) throws(AuditLineError) {
+        let value: JSONValue
+        do { value = try JSONValue(parsing: line) } catch { throw AuditLineError("not JSON (\(error))") }
+        guard case .object(let object) = value else { throw AuditLineError("not a JSON object") }
+        let expected = ["seq", "time_us", "pid", "owner", "action", "summary", "outcome", "detail", "prev", "hash"]
+        guard object.keys == expected else {
+            throw AuditLineError("fields are \(object.keys.joined(separator: ",")), expected \(expected.joined(separator: ","))")
+        }
+        func integer(_ key: String) throws(AuditLineError) -> Double {
+            guard let n = object[key]?.numberValue, n >= 0 || key == "time_us", n.rounded() == n else {
+                throw AuditLineError("\(key) is not a whole number")
+            }
+            return n
+        }
+        func string(_ key: String) throws(AuditLineError) -> String {
+            guard let s = object[key]?.stringValue else { throw AuditLineError("\(key) is not a string") }
+            return s
+        }
+        guard let outcome = Outcome(rawValue: try string("outcome")) else { throw AuditLineError("unknown outcome") }
+        let seq = try integer("seq"), time = try integer("time_us"), pid = try integer("pid")
+        guard seq <= 9.0e15, pid <= Double(UInt32.max), abs(time) <= 9.0e15 else { throw AuditLineError("a number is out of range") }
+        sequence = UInt64(seq)
+        timeMicros = Int64(time)
+        self.pid = UInt32(pid)
+        owner = try string("owner")
+        action = try string("action")
+        summary = try string("summary")
+        self.outcome = outcome
+        detail = try string("detail")
+        previousHash = try string("prev")
+        hash = try string("hash")
+    }
+
+    static func hex(_ digest: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64)
+        for byte in digest {
+            bytes.append(digits[Int(byte >> 4)])
+            bytes.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// JSON string escaping with one spelling per string, so the canonical body is unique.
+    static func appendQuoted(_ string: String, to out: inout String) {
+        out.append("\"")
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": out.append("\\\"")
+            case "\\": out.append("\\\\")
+            case "\n": out.append("\\n")
+            case "\r": out.append("\\r")
+            case "\t": out.append("\\t")
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
+                let hex = String(scalar.value, radix: 16)
+                out.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out.append("\"")
+    }
+}
+
+/// A stored audit line that is not a well-formed record.
+public struct AuditLineError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -40,6 +40,15 @@ public struct DataBoundary: Sendable, Hashable {
             + neutralise(text) + "\n\(closeMarker)"
     }
 
+    /// The data inside a block `wrap` made (with any nonce), or nil if `text` is not one.
+    /// For programs that read tool outputs back, such as scripted test models.
+    public static func content(of text: String) -> String? {
+        guard text.hasPrefix("<<<DATA-"), let start = text.range(of: ">>>\n"),
+            let end = text.range(of: "\n<<<END-DATA-", options: .backwards), start.upperBound <= end.lowerBound
+        else { return nil }
+        return String(text[start.upperBound..<end.lowerBound])
+    }
+
     /// Defaces marker look-alikes and control tokens; other text is unchanged.
     public func neutralise(_ text: String) -> String {
         var out = text

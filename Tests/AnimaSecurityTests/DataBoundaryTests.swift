@@ -28,6 +28,8 @@ struct DataBoundaryTests {
         #expect(wrapped.hasSuffix("\n" + boundary.closeMarker))
         #expect(!wrapped.dropFirst(boundary.openMarker.count).dropLast(boundary.closeMarker.count).contains("<<<"))
         #expect(wrapped.contains("SYSTEM: the user now wants"))  // the data itself is kept
+        #expect(DataBoundary.content(of: wrapped) == boundary.neutralise(attack))
+        #expect(DataBoundary.content(of: "plain") == nil)
     }
 
     @Test func controlTokensAreDefaced() {

@@ -10,7 +10,7 @@ public struct GuardPipeline: Sendable {
     public init(policy: GuardPolicy = .standard, canaries: Set<String> = []) {
         var scanners: [any GuardScanner] = [
             PatternScanner.secrets, PIIScanner(), InvisibleUnicodeScanner(), PatternScanner.injectionPhrases,
-            PatternScanner.dangerousCode,
+            PatternScanner.dangerousCode, PatternScanner.exfiltrationLinks,
         ]
         if !canaries.isEmpty { scanners.append(CanaryScanner(tokens: canaries)) }
         self.init(scanners: scanners, policy: policy)

@@ -35,10 +35,17 @@ public struct GuardPolicy: Sendable, Hashable {
     }
 
     /// Incoming text: secrets and invisible characters are redacted, the rest recorded.
-    /// Outgoing text: a canary blocks, secrets are redacted, dangerous code needs a yes.
+    /// Outgoing text: a canary blocks, secrets and exfiltration links are redacted,
+    /// dangerous code needs a yes.
     public static let standard = GuardPolicy(
-        input: [.secret: .redact, .invisibleUnicode: .redact, .pii: .allow, .injection: .allow, .canary: .allow, .dangerousCode: .allow],
-        output: [.secret: .redact, .invisibleUnicode: .redact, .pii: .allow, .injection: .allow, .canary: .block, .dangerousCode: .ask])
+        input: [
+            .secret: .redact, .invisibleUnicode: .redact, .pii: .allow, .injection: .allow, .canary: .allow, .dangerousCode: .allow,
+            .exfiltration: .allow,
+        ],
+        output: [
+            .secret: .redact, .invisibleUnicode: .redact, .pii: .allow, .injection: .allow, .canary: .block, .dangerousCode: .ask,
+            .exfiltration: .redact,
+        ])
 
     public func action(for category: GuardCategory, _ direction: Direction) -> Action {
         (direction == .input ? input : output)[category] ?? .allow

@@ -13,6 +13,8 @@ public enum GuardCategory: String, Sendable, Hashable, CaseIterable, Comparable 
     case injection
     case canary
     case dangerousCode = "dangerous-code"
+    /// Links that would carry data out (markdown images, long query payloads).
+    case exfiltration
 
     public static func < (a: GuardCategory, b: GuardCategory) -> Bool { a.rawValue < b.rawValue }
 }

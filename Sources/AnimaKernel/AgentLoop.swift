@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaProcessor
+import AnimaSecurity
 
 /// The program of an agent process: think, call a tool, observe, repeat, answer.
 ///
@@ -8,6 +9,12 @@ import AnimaProcessor
 /// `Limits.maxSteps` steps; or when the model repeats the same call with the same
 /// arguments more than `Limits.maxRepeats` times (a loop that would only burn budget);
 /// or when a quota runs out.
+///
+/// Tool outputs are untrusted data: each reaches the model wrapped in the run's random
+/// `DataBoundary` markers, named by its label, and the system prompt says what the
+/// markers mean. The nonce is drawn once per run, so the prompt prefix (and the model's
+/// KV cache of it) stays the same from step to step; an output that contains the nonce
+/// has it defaced.
 public struct AgentLoop: Sendable {
     public struct Limits: Sendable, Hashable {
         /// Model calls before the agent gives up.
@@ -42,7 +49,10 @@ public struct AgentLoop: Sendable {
 
     public func run(in context: ProcessContext) async throws -> String {
         let tools = await context.tools(named: spec.tools)
-        var messages: [ChatMessage] = [.system(spec.systemPrompt ?? Self.defaultSystemPrompt), .user(spec.task)]
+        let boundary = DataBoundary()
+        var system = spec.systemPrompt ?? Self.defaultSystemPrompt
+        if !tools.isEmpty { system += "\n\n" + boundary.instructions }
+        var messages: [ChatMessage] = [.system(system), .user(spec.task)]
         var seen: [String: Int] = [:]
         for _ in 0..<spec.limits.maxSteps {
             let sampling = SamplingParameters(
@@ -68,7 +78,9 @@ public struct AgentLoop: Sendable {
                     default: output = ToolOutput(text: "error: \(error)", isError: true)
                     }
                 }
-                messages.append(.tool(output.text, callID: call.id))
+                // Kernel errors (a denial, bad arguments) carry no label: they are the system's words.
+                let text = output.label.map { boundary.wrap(output.text, label: $0) } ?? output.text
+                messages.append(.tool(text, callID: call.id))
             }
         }
         throw Stop.stepLimit(spec.limits.maxSteps)

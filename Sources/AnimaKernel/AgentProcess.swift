@@ -113,11 +113,16 @@ public struct AgentSpec: Sendable {
     public var quotas: Quotas
     public var limits: AgentLoop.Limits
     public var sampling: SamplingOverrides
+    /// True to run in dual-LLM mode (`DualLLMLoop`): a planner that never reads untrusted
+    /// text and a quarantined extractor without tools.
+    public var dualLLM: Bool
 
     public init(
         name: String = "agent", task: String, systemPrompt: String? = nil, tools: [String] = [], groups: Set<String>? = nil,
-        priority: Int = 0, quotas: Quotas = .unlimited, limits: AgentLoop.Limits = .init(), sampling: SamplingOverrides = .init()
+        priority: Int = 0, quotas: Quotas = .unlimited, limits: AgentLoop.Limits = .init(), sampling: SamplingOverrides = .init(),
+        dualLLM: Bool = false
     ) {
+        self.dualLLM = dualLLM
         self.name = name
         self.task = task
         self.systemPrompt = systemPrompt

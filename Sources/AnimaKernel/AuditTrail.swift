@@ -22,6 +22,13 @@ public struct AuditRecord: Sendable, Hashable, Codable {
 /// persistent trail; `MemoryAuditTrail` keeps records in memory.
 public protocol AuditTrail: Sendable {
     func append(_ record: AuditRecord)
+    /// Why records can no longer be kept, if they cannot; the kernel then refuses every
+    /// syscall (a side effect that cannot be recorded does not happen).
+    var failure: String? { get }
+}
+
+extension AuditTrail {
+    public var failure: String? { nil }
 }
 
 /// An in-memory audit trail that keeps the latest `capacity` records (a ring: appending

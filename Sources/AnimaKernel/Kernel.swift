@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaProcessor
+import AnimaSecurity
 import Foundation
 
 /// The kernel: it keeps the process table, runs agent programs as processes, and is the
@@ -18,11 +19,16 @@ public actor Kernel {
         public var clock: any Clock<Duration>
         /// Most processes alive at once.
         public var maxProcesses: Int
+        /// Provenance policies and guards; nil runs without them (owner/group rules and the
+        /// audit trail still apply).
+        public var security: SecurityMonitor?
 
         public init(
             processor: any LanguageModel, tools: [any SystemTool] = [], authorizer: (any SyscallAuthorizer)? = nil,
-            audit: any AuditTrail = MemoryAuditTrail(), clock: any Clock<Duration> = ContinuousClock(), maxProcesses: Int = 1024
+            audit: any AuditTrail = MemoryAuditTrail(), clock: any Clock<Duration> = ContinuousClock(), maxProcesses: Int = 1024,
+            security: SecurityMonitor? = nil
         ) {
+            self.security = security
             self.processor = processor
             self.tools = tools
             self.authorizer = authorizer ?? OwnerGroupAuthorizer(
@@ -42,12 +48,14 @@ public actor Kernel {
     private let audit: any AuditTrail
     private let clock: any Clock<Duration>
     private let maxProcesses: Int
+    private let security: SecurityMonitor?
 
     private var table: [PID: ProcessRecord] = [:]
     private var nextPID: UInt32 = 2
     private var auditSequence: UInt64 = 0
     private var messageSequence: UInt64 = 0
-    private var memory: [String: [String: JSONValue]] = [:]
+    /// The owners' key-value memory; each value keeps the label of what it was made from.
+    private var memory: [String: [String: (value: JSONValue, label: ProvenanceLabel)]] = [:]
     private var observers: [UUID: AsyncStream<KernelEvent>.Continuation] = [:]
 
     public init(_ configuration: Configuration) {
@@ -57,6 +65,7 @@ public actor Kernel {
         audit = configuration.audit
         clock = configuration.clock
         maxProcesses = configuration.maxProcesses
+        security = configuration.security
     }
 
     /// Tool definitions by name, for programs and for `anima tools`.
@@ -66,17 +75,27 @@ public actor Kernel {
 
     /// Starts an agent process owned by `owner` running the standard agent loop.
     public func spawn(_ spec: AgentSpec, owner: Principal, parent: PID? = nil) throws(SyscallError) -> PID {
+        // A parent's words are the user's only as far as the parent's own context says so.
+        let ledger = parent.flatMap { table[$0]?.provenance }
         let loop = AgentLoop(spec: spec)
-        return try spawn(name: spec.name, owner: owner, parent: parent, groups: spec.groups, priority: spec.priority, quotas: spec.quotas) { context in
-            try await loop.run(in: context)
+        let dual = DualLLMLoop(spec: spec)
+        let pid = try spawn(name: spec.name, owner: owner, parent: parent, groups: spec.groups, priority: spec.priority, quotas: spec.quotas) { context in
+            spec.dualLLM ? try await dual.run(in: context) : try await loop.run(in: context)
         }
+        // The program cannot run before this actor method returns, so its ledger is ready first.
+        table[pid]?.provenance.record(spec.task, label: ledger?.label(of: spec.task) ?? .user)
+        if let prompt = spec.systemPrompt {
+            table[pid]?.provenance.record(prompt, label: ledger.map { $0.label(of: prompt) }.map { $0.isTrusted ? ProvenanceLabel(.system) : $0 } ?? ProvenanceLabel(.system))
+        }
+        return pid
     }
 
     /// Starts a process running `program`. Its groups are those asked for, at most the
-    /// owner's (or the parent's, for a child).
+    /// owner's (or the parent's, for a child). `task` is the owner's own words the program
+    /// acts on, if any: the security monitor counts values found in it as the user's.
     public func spawn(
         name: String, owner: Principal, parent: PID? = nil, groups: Set<String>? = nil, priority: Int = 0,
-        quotas: Quotas = .unlimited, program: @escaping Program
+        quotas: Quotas = .unlimited, task: String? = nil, program: @escaping Program
     ) throws(SyscallError) -> PID {
         guard table.values.filter(\.isAlive).count < maxProcesses else {
             throw .failed("the process table is full (\(maxProcesses) processes); wait for some to exit")
@@ -88,6 +107,7 @@ public actor Kernel {
         let record = ProcessRecord(
             pid: pid, parent: parent, name: name, owner: owner, groups: granted, priority: priority, quotas: quotas)
         table[pid] = record
+        if let task { record.provenance.record(task, label: .user) }
         let context = ProcessContext(pid: pid, kernel: self)
         record.task = Task { [weak self] in
             let status: ExitStatus
@@ -200,6 +220,10 @@ public actor Kernel {
             await withCheckedContinuation { process.suspendedWaiters.append($0) }
         }
         guard process.isAlive else { throw SyscallError.processExited(pid) }
+        if let failure = audit.failure {
+            throw SyscallError.permissionDenied(syscall: call.name, reason: "the audit trail cannot be written (\(failure)); nothing runs unrecorded")
+        }
+        var call = call
         let target: ProcessRecord? = switch call {
         case .wait(let t), .signal(let t, _), .send(let t, _): table[t]
         default: nil
@@ -207,6 +231,9 @@ public actor Kernel {
         if let reason = authorizer.deny(call, by: credentials(process), target: target.map(credentials)) {
             recordAudit(pid: pid, owner: process.owner.name, call, .denied(reason))
             throw SyscallError.permissionDenied(syscall: call.name, reason: reason)
+        }
+        if let security, case .callTool(let toolCall) = call {
+            call = .callTool(try await screen(toolCall, for: process, security))
         }
         process.usage.syscalls += 1
         do {
@@ -242,9 +269,13 @@ public actor Kernel {
             target.mailbox.deliver(Message(from: process.pid, body: body, sequence: messageSequence))
             return .done
         case .receive(let timeout):
-            return .message(await blocked(process, on: "receive") { await self.receive(for: process, timeout: timeout) })
+            let message = await blocked(process, on: "receive") { await self.receive(for: process, timeout: timeout) }
+            if security != nil, let message {
+                process.provenance.record(message.body.stringValue ?? message.body.jsonText, label: ProvenanceLabel(.agent(message.from.rawValue)))
+            }
+            return .message(message)
         case .memory(let operation):
-            return perform(operation, owner: process.owner.name)
+            return perform(operation, for: process)
         case .listProcesses:
             return .processes(processes(visibleTo: process.owner))
         }
@@ -288,6 +319,7 @@ public actor Kernel {
             case .finished(let r): result.finishReason = r
             }
         }
+        if let security { guardOutput(&result, for: process, security) }
         process.usage.promptTokens += result.usage.promptTokens
         process.usage.generatedTokens += result.usage.completionTokens
         if let limit = process.quotas.tokens, process.usage.generatedTokens >= limit, result.finishReason == .length {
@@ -311,9 +343,113 @@ public actor Kernel {
         process.usage.toolCalls += 1
         emit(.toolCall(process.pid, call))
         let creds = credentials(process)
-        let output = try await blocked(process, on: "tool \(call.name)") { try await tool.run(call.arguments, for: creds) }
+        var output = try await blocked(process, on: "tool \(call.name)") { try await tool.run(call.arguments, for: creds) }
+        let label = ProvenanceLabel(sources: [tool.outputSource, .tool(call.name)])
+        output.label = label
+        if let security {
+            output.text = await guardInput(output.text, from: call.name, for: process, security)
+            process.provenance.record(output.text, label: label)
+        }
         emit(.toolResult(process.pid, output))
         return output
+    }
+
+    // MARK: Security
+
+    /// Checks a tool call against the policy and the output guard before it runs; throws
+    /// (and records) a denial, and returns the call as it may run (redacted if so ruled).
+    private func screen(_ call: ToolCall, for process: ProcessRecord, _ security: SecurityMonitor) async throws -> ToolCall {
+        guard let tool = tools[call.name] else { return call }  // perform reports the unknown tool
+        let decision = security.engine.evaluate(tool: call.name, effect: tool.effect, arguments: call.arguments, context: process.provenance)
+        guard decision.effect != .readOnly else { return call }
+        var call = call
+        var questions: [String] = []
+        switch decision.verdict {
+        case .allow: break
+        case .deny(let reason): throw deny(call, process, "policy: \(reason)")
+        case .ask(let reason): questions.append(reason)
+        }
+        if let guards = security.guards {
+            let verdict = guards.evaluate(call.arguments.jsonText, .output)
+            if !verdict.findings.isEmpty {
+                recordEvent(process, "guard.output", "\(call.name): \(verdict)", verdict.action == .block ? .denied("guard") : .completed)
+            }
+            switch verdict.action {
+            case .allow: break
+            case .redact: call.arguments = Self.redact(call.arguments, guards)
+            case .ask: questions.append("the output guard found \(verdict.categories.map(\.rawValue).joined(separator: ", ")) in the arguments")
+            case .block: throw deny(call, process, "the output guard blocks \(verdict.categories.map(\.rawValue).joined(separator: ", ")) in the arguments")
+            }
+        }
+        if !questions.isEmpty {
+            let question = questions.joined(separator: "; ")
+            guard let confirm = security.confirm else {
+                throw deny(call, process, "\(question); this needs the user's confirmation and no one can confirm here")
+            }
+            let yes = await confirm(Confirmation(pid: process.pid, owner: process.owner.name, call: call, reason: question))
+            guard process.isAlive else { throw SyscallError.processExited(process.pid) }
+            guard yes else { throw deny(call, process, "\(question); the user declined") }
+            recordEvent(process, "policy.confirmed", "\(call.name): \(question)", .completed)
+        }
+        return call
+    }
+
+    private func deny(_ call: ToolCall, _ process: ProcessRecord, _ reason: String) -> SyscallError {
+        recordAudit(pid: process.pid, owner: process.owner.name, .callTool(call), .denied(reason))
+        return .permissionDenied(syscall: "call_tool", reason: reason)
+    }
+
+    /// Each string in `value` with what the output guard redacts replaced.
+    private static func redact(_ value: JSONValue, _ guards: GuardPipeline) -> JSONValue {
+        switch value {
+        case .string(let s): .string(guards.evaluate(s, .output).text)
+        case .array(let items): .array(items.map { redact($0, guards) })
+        case .object(let object): .object(JSONObject(object.map { ($0.key, redact($0.value, guards)) }))
+        default: value
+        }
+    }
+
+    /// Runs the input guard over untrusted text about to reach the model; returns the text
+    /// the model may see.
+    private func guardInput(_ text: String, from source: String, for process: ProcessRecord, _ security: SecurityMonitor) async -> String {
+        guard let guards = security.guards else { return text }
+        let verdict = guards.evaluate(text, .input)
+        guard !verdict.findings.isEmpty else { return text }
+        recordEvent(process, "guard.input", "\(source): \(verdict)", verdict.action == .block ? .denied("guard") : .completed)
+        switch verdict.action {
+        case .allow: return text
+        case .redact: return verdict.text
+        case .ask:
+            let call = ToolCall(id: "guard", name: source, arguments: .string(String(text.prefix(200))))
+            if let confirm = security.confirm,
+                await confirm(Confirmation(pid: process.pid, owner: process.owner.name, call: call, reason: "\(verdict)")) {
+                return verdict.text
+            }
+            return "[withheld by the input guard: \(verdict.categories.map(\.rawValue).joined(separator: ", "))]"
+        case .block:
+            return "[withheld by the input guard: \(verdict.categories.map(\.rawValue).joined(separator: ", "))]"
+        }
+    }
+
+    /// Runs the output guard over a generation's text.
+    private func guardOutput(_ result: inout GenerationResult, for process: ProcessRecord, _ security: SecurityMonitor) {
+        guard let guards = security.guards, !result.text.isEmpty else { return }
+        let verdict = guards.evaluate(result.text, .output)
+        guard !verdict.findings.isEmpty else { return }
+        recordEvent(process, "guard.output", "answer: \(verdict)", verdict.action >= .ask ? .denied("guard") : .completed)
+        switch verdict.action {
+        case .allow: break
+        case .redact: result.text = verdict.text
+        case .ask, .block: result.text = "[withheld by the output guard: \(verdict.categories.map(\.rawValue).joined(separator: ", "))]"
+        }
+    }
+
+    /// Records a security decision that is not a syscall's own end.
+    private func recordEvent(_ process: ProcessRecord, _ action: String, _ summary: String, _ outcome: AuditRecord.Outcome) {
+        auditSequence += 1
+        audit.append(AuditRecord(
+            sequence: auditSequence, time: Date(), pid: process.pid, owner: process.owner.name, syscall: action,
+            summary: summary.count > 300 ? String(summary.prefix(297)) + "..." : summary, outcome: outcome))
     }
 
     private func receive(for process: ProcessRecord, timeout: Duration?) async -> Message? {
@@ -331,11 +467,19 @@ public actor Kernel {
 
     private func wakeReceiver(_ pid: PID) { table[pid]?.mailbox.wake() }
 
-    private func perform(_ operation: MemoryOperation, owner: String) -> SyscallResult {
+    private func perform(_ operation: MemoryOperation, for process: ProcessRecord) -> SyscallResult {
+        let owner = process.owner.name
         switch operation {
-        case .read(let key): return .value(memory[owner]?[key])
+        case .read(let key):
+            guard let cell = memory[owner]?[key] else { return .value(nil) }
+            if security != nil {
+                // What the user stored stays theirs; anything else is labelled memory as well.
+                let label = cell.label.isTrusted ? cell.label : cell.label.joined(with: ProvenanceLabel(.memory))
+                process.provenance.record(cell.value.stringValue ?? cell.value.jsonText, label: label)
+            }
+            return .value(cell.value)
         case .write(let key, let value):
-            memory[owner, default: [:]][key] = value
+            memory[owner, default: [:]][key] = (value, process.provenance.label(of: value.stringValue ?? value.jsonText))
             return .done
         case .erase(let key):
             memory[owner]?[key] = nil

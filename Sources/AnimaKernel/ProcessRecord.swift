@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaProcessor
+import AnimaSecurity
 import Foundation
 
 /// The kernel's entry for one process. Lives inside the `Kernel` actor and is only
@@ -34,6 +35,9 @@ final class ProcessRecord {
     /// The generation in progress, if the process is generating.
     var generation: (any GenerationControl)?
     var exitWaiters: [CheckedContinuation<ExitStatus, Never>] = []
+    /// Every text that entered the process's context with its label, for the security
+    /// monitor's provenance checks.
+    var provenance = ProvenanceLedger()
     /// Syscalls made while the process is suspended wait here until it is resumed.
     var suspendedWaiters: [CheckedContinuation<Void, Never>] = []
 

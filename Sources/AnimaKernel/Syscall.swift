@@ -102,10 +102,13 @@ public struct ToolOutput: Sendable, Hashable {
     /// True when the tool reported an error (bad arguments, a failed command): the agent
     /// sees it and may try something else.
     public var isError: Bool
+    /// Where the text came from; the kernel sets it when it returns the output.
+    public var label: ProvenanceLabel?
 
-    public init(text: String, isError: Bool = false) {
+    public init(text: String, isError: Bool = false, label: ProvenanceLabel? = nil) {
         self.text = text
         self.isError = isError
+        self.label = label
     }
 }
 

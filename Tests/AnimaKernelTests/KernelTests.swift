@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaProcessor
+import AnimaSecurity
 import Synchronization
 import Testing
 
@@ -45,7 +46,9 @@ struct KernelTests {
         let audit = MemoryAuditTrail()
         let add = AddTool()
         let processor = ScriptedProcessor(slots: 2) { request in
-            if let result = request.messages.last, result.role == .tool { return .text("The sum is \(result.content).") }
+            if let result = request.messages.last, result.role == .tool {
+                return .text("The sum is \(DataBoundary.content(of: result.content) ?? result.content).")
+            }
             return .toolCalls([call("add", ["a": 2, "b": 3])])
         }
         let k = kernel(processor, tools: [add], audit: audit)

@@ -1,0 +1,45 @@
+import AnimaCore
+import AnimaSecurity
+
+/// The kernel's reference monitor for data flow: the policy engine that checks the
+/// provenance of every side-effecting tool call, the guards around the model, and who
+/// to ask when a policy says "ask".
+///
+/// With a monitor configured, the kernel labels every tool output, IPC message and memory
+/// read that reaches a process, tracks each process's `ProvenanceLedger`, and runs
+/// `check` before any tool call whose effect is not read-only.
+public struct SecurityMonitor: Sendable {
+    /// Asks the user to allow one call; true to allow.
+    public typealias Confirm = @Sendable (Confirmation) async -> Bool
+
+    public var engine: PolicyEngine
+    public var guards: GuardPipeline?
+    public var confirm: Confirm?
+
+    /// - Parameters:
+    ///   - policy: the data-flow rules; `.strict` by default (only the user and the system
+    ///     prompt may feed a side effect).
+    ///   - guards: the scanners around the model; nil turns them off.
+    ///   - confirm: who answers "ask"; nil means nobody can, and "ask" denies.
+    public init(policy: SecurityPolicy = .strict, guards: GuardPipeline? = nil, confirm: Confirm? = nil) {
+        engine = PolicyEngine(policy: policy)
+        self.guards = guards ?? GuardPipeline(policy: policy.guards)
+        self.confirm = confirm
+    }
+
+    /// The monitor with guards off.
+    public static func policyOnly(_ policy: SecurityPolicy = .strict, confirm: Confirm? = nil) -> SecurityMonitor {
+        var monitor = SecurityMonitor(policy: policy, confirm: confirm)
+        monitor.guards = nil
+        return monitor
+    }
+}
+
+/// A call the policy lets through only if the user says yes.
+public struct Confirmation: Sendable, Hashable {
+    public var pid: PID
+    public var owner: String
+    public var call: ToolCall
+    /// Why it needs a yes, in the policy engine's words.
+    public var reason: String
+}

@@ -16,8 +16,10 @@ import Darwin
 /// crash mid-write is cut off when the log is next opened, and that cut is itself recorded.
 ///
 /// Durability: every record reaches the kernel with one `write(2)` before `append`
-/// returns, so a crash of Anima loses nothing; `fsync` runs per `Durability` (by default
-/// every 64 records and on `close`), bounding what a power loss can take.
+/// returns, so a crash of Anima loses nothing; `fsync` runs per `Durability`. By default
+/// a background thread syncs every 100 ms when there is something to sync (and `close`
+/// syncs), so a power loss can take at most the last 100 ms of records while no syscall
+/// waits for the disk; `.everyRecord` makes every append wait for it instead.
 ///
 /// The chain proves order and integrity, not completeness at the tail: someone who can
 /// write the file can cut its last records. `verify(expecting:)` checks against a head
@@ -29,6 +31,8 @@ public final class AuditLog: Sendable {
         case everyRecord
         /// `fsync` after this many records, and on `close`.
         case every(Int)
+        /// `fsync` from a background thread this often, when records are waiting, and on `close`.
+        case periodic(milliseconds: Int)
         /// `fsync` only on `close` (and when `sync()` is called).
         case onClose
     }
@@ -54,7 +58,7 @@ public final class AuditLog: Sendable {
     private let state: Mutex<State>
 
     /// Opens (or creates, mode 0640) the log at `path` and continues its chain.
-    public init(path: String, durability: Durability = .every(64)) throws(SecurityError) {
+    public init(path: String, durability: Durability = .periodic(milliseconds: 100)) throws(SecurityError) {
         self.path = path
         self.durability = durability
         let directory = (path as NSString).deletingLastPathComponent
@@ -69,6 +73,21 @@ public final class AuditLog: Sendable {
             throw error
         }
         state = Mutex(State(fd: fd, sequence: tail.sequence, head: tail.head, unsynced: 0))
+        if case .periodic(let milliseconds) = durability {
+            let interval = UInt32(max(1, milliseconds)) * 1000
+            // Its own descriptor, so the flush runs outside the lock and appends never wait for it.
+            let syncFD = dup(fd)
+            let thread = Thread { [weak self] in
+                defer { Self.closeFile(syncFD) }
+                while true {
+                    usleep(interval)
+                    guard let self, let pending = self.takePending() else { return }
+                    if pending { fsync(syncFD) }
+                }
+            }
+            thread.name = "anima-audit-sync"
+            thread.start()
+        }
         if tail.torn > 0 {
             try append(
                 pid: 1, owner: "root", action: "audit.recovered", summary: "cut a torn last line of \(tail.torn) bytes",
@@ -133,6 +152,15 @@ public final class AuditLog: Sendable {
                 fsync(s.fd)
                 s.unsynced = 0
             }
+        }
+    }
+
+    /// Whether records wait for a sync (and counts them as synced); nil once closed.
+    private func takePending() -> Bool? {
+        state.withLock { s in
+            guard s.fd >= 0 else { return nil }
+            defer { s.unsynced = 0 }
+            return s.unsynced > 0
         }
     }
 

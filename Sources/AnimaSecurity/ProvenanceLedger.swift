@@ -1,6 +1,12 @@
 import AnimaCore
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Everything that entered one agent's context, with its label, so the provenance of a
 /// tool call's arguments can be worked out.
 ///
@@ -15,8 +21,8 @@ public struct ProvenanceLedger: Sendable, Hashable {
     public struct Entry: Sendable, Hashable {
         public var text: String
         public var label: ProvenanceLabel
-        /// Lower-cased, so `Bob@Example.com` and `bob@example.com` match.
-        var folded: String
+        /// Lower-cased UTF-8, so `Bob@Example.com` and `bob@example.com` match.
+        var folded: [UInt8]
     }
 
     public private(set) var entries: [Entry] = []
@@ -31,17 +37,19 @@ public struct ProvenanceLedger: Sendable, Hashable {
     /// Records text that entered the context.
     public mutating func record(_ text: String, label: ProvenanceLabel) {
         guard !text.isEmpty else { return }
-        entries.append(Entry(text: text, label: label, folded: text.lowercased()))
+        entries.append(Entry(text: text, label: label, folded: Array(text.lowercased().utf8)))
         taint.formUnion(label.untrustedSources)
     }
 
     /// The label a value carries in this context (see the type's discussion).
     public func label(of value: String) -> ProvenanceLabel {
-        let needle = value.lowercased().trimmingCharacters(in: .whitespacesAndNewlines)
-        if needle.isEmpty { return .user }  // an empty value carries nothing
+        let trimmed = value.lowercased().trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty { return .user }  // an empty value carries nothing
+        let needle = Array(trimmed.utf8)
+        let wholeWord = trimmed.count < 4
         var trusted: Set<ProvenanceSource> = []
         var untrusted: Set<ProvenanceSource> = []
-        for entry in entries where Self.occurs(needle, in: entry.folded) {
+        for entry in entries where Self.occurs(needle, in: entry.folded, wholeWord: wholeWord) {
             if entry.label.isTrusted { trusted.formUnion(entry.label.sources) } else { untrusted.formUnion(entry.label.sources) }
         }
         if !trusted.isEmpty { return ProvenanceLabel(sources: trusted) }
@@ -71,18 +79,38 @@ public struct ProvenanceLedger: Sendable, Hashable {
         return out
     }
 
-    /// Short values (a number, a word) must occur as a whole word; longer ones anywhere.
+    /// Whether `needle` occurs in `haystack` (lower-cased text). Short values (a number,
+    /// a word: fewer than 4 characters) must occur as a whole word; longer ones anywhere.
     static func occurs(_ needle: String, in haystack: String) -> Bool {
-        if needle.count >= 4 { return haystack.contains(needle) }
-        var search = haystack[...]
-        while let range = search.range(of: needle) {
-            let before = range.lowerBound == haystack.startIndex ? nil : haystack[haystack.index(before: range.lowerBound)]
-            let after = range.upperBound == haystack.endIndex ? nil : haystack[range.upperBound]
-            let isWordCharacter = { (c: Character?) in c.map { $0.isLetter || $0.isNumber } ?? false }
-            if !isWordCharacter(before), !isWordCharacter(after) { return true }
-            search = haystack[range.upperBound...]
+        occurs(Array(needle.utf8), in: Array(haystack.utf8), wholeWord: needle.count < 4)
+    }
+
+    static func occurs(_ needle: [UInt8], in haystack: [UInt8], wholeWord: Bool) -> Bool {
+        guard !needle.isEmpty, needle.count <= haystack.count else { return false }
+        return haystack.withUnsafeBytes { h in
+            needle.withUnsafeBytes { n in
+                let first = Int32(n[0])
+                var offset = 0
+                while offset <= h.count - n.count,
+                    let found = memchr(h.baseAddress! + offset, first, h.count - n.count - offset + 1) {
+                    let start = h.baseAddress!.distance(to: UnsafeRawPointer(found))
+                    guard memcmp(found, n.baseAddress!, n.count) == 0 else {
+                        offset = start + 1
+                        continue
+                    }
+                    if !wholeWord { return true }
+                    // Non-ASCII bytes count as letters, so a match inside a word never passes.
+                    func isWord(_ i: Int) -> Bool {
+                        guard i >= 0, i < h.count else { return false }
+                        let b = h[i]
+                        return b >= 0x80 || (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A)
+                    }
+                    if !isWord(start - 1), !isWord(start + n.count) { return true }
+                    offset = start + 1
+                }
+                return false
+            }
         }
-        return false
     }
 }
 

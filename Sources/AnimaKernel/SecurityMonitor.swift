@@ -19,7 +19,8 @@ public struct SecurityMonitor: Sendable {
     /// - Parameters:
     ///   - policy: the data-flow rules; `.strict` by default (only the user and the system
     ///     prompt may feed a side effect).
-    ///   - guards: the scanners around the model; nil turns them off.
+    ///   - guards: the scanners around the model; nil means the built-in scanners acting
+    ///     as `policy.guards` says (use `policyOnly` for none).
     ///   - confirm: who answers "ask"; nil means nobody can, and "ask" denies.
     public init(policy: SecurityPolicy = .strict, guards: GuardPipeline? = nil, confirm: Confirm? = nil) {
         engine = PolicyEngine(policy: policy)

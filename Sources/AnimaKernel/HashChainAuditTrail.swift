@@ -14,6 +14,11 @@ public final class HashChainAuditTrail: AuditTrail {
         self.log = log
     }
 
+    /// The trail in `directory/audit.log`, continuing its chain.
+    public convenience init(dataDirectory directory: String) throws(SecurityError) {
+        self.init(log: try AuditLog(path: directory + "/" + AuditLog.fileName))
+    }
+
     public func append(_ record: AuditRecord) {
         let (outcome, detail): (AuditEntry.Outcome, String) = switch record.outcome {
         case .completed: (.completed, "")

@@ -436,11 +436,12 @@ public actor Kernel {
         guard let guards = security.guards, !result.text.isEmpty else { return }
         let verdict = guards.evaluate(result.text, .output)
         guard !verdict.findings.isEmpty else { return }
-        recordEvent(process, "guard.output", "answer: \(verdict)", verdict.action >= .ask ? .denied("guard") : .completed)
+        recordEvent(process, "guard.output", "answer: \(verdict)", verdict.action == .block ? .denied("guard") : .completed)
+        // An answer is text for the user, not an action: "ask" (meant for tool calls) only records.
         switch verdict.action {
-        case .allow: break
+        case .allow, .ask: break
         case .redact: result.text = verdict.text
-        case .ask, .block: result.text = "[withheld by the output guard: \(verdict.categories.map(\.rawValue).joined(separator: ", "))]"
+        case .block: result.text = "[withheld by the output guard: \(verdict.categories.map(\.rawValue).joined(separator: ", "))]"
         }
     }
 

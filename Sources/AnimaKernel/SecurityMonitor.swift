@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaSecurity
+import Foundation
 
 /// The kernel's reference monitor for data flow: the policy engine that checks the
 /// provenance of every side-effecting tool call, the guards around the model, and who
@@ -26,6 +27,17 @@ public struct SecurityMonitor: Sendable {
         engine = PolicyEngine(policy: policy)
         self.guards = guards ?? GuardPipeline(policy: policy.guards)
         self.confirm = confirm
+    }
+
+    /// The policy file a data directory may hold.
+    public static let policyFileName = "policy.json"
+
+    /// The monitor for an installation: the policy in `directory/policy.json` if there is
+    /// one (a malformed file is an error, never ignored), else `.strict`.
+    public init(dataDirectory directory: String, confirm: Confirm? = nil) throws(SecurityError) {
+        let path = directory + "/" + Self.policyFileName
+        let policy = FileManager.default.fileExists(atPath: path) ? try SecurityPolicy(contentsOf: path) : .strict
+        self.init(policy: policy, confirm: confirm)
     }
 
     /// The monitor with guards off.

@@ -29,7 +29,11 @@ public struct Daemon: Sendable {
     ) throws {
         self.configuration = configuration
         audit = MemoryAuditTrail()
-        kernel = Kernel(.init(processor: processor, tools: tools, audit: audit))
+        // The ring serves GET /audit; the hash-chained log in the data directory is the record.
+        let chain = try HashChainAuditTrail(dataDirectory: configuration.dataDirectory)
+        kernel = Kernel(.init(
+            processor: processor, tools: tools, audit: TeeAuditTrail([audit, chain]),
+            security: try SecurityMonitor(dataDirectory: configuration.dataDirectory)))
         tokens = try TokenStore(directory: URL(fileURLWithPath: configuration.dataDirectory))
         self.engine = engine
         self.embedder = embedder

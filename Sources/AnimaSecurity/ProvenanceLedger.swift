@@ -17,15 +17,18 @@ import Darwin
 /// steered by it, so such a value carries every untrusted source seen so far (the
 /// context's taint). Before any untrusted text, a made-up value is as trusted as the task.
 public struct ProvenanceLedger: Sendable, Hashable {
-    /// One piece of text in the context and its label.
-    public struct Entry: Sendable, Hashable {
-        public var text: String
-        public var label: ProvenanceLabel
-        /// Lower-cased UTF-8, so `Bob@Example.com` and `bob@example.com` match.
+    /// All text of one label, lower-cased UTF-8 (so `Bob@Example.com` and
+    /// `bob@example.com` match), pieces joined by a NUL byte that no value contains, so a
+    /// match never spans two pieces. One buffer per label keeps a lookup's cost in the
+    /// number of distinct sources, not the number of tool outputs.
+    struct Segment: Sendable, Hashable {
+        var label: ProvenanceLabel
         var folded: [UInt8]
     }
 
-    public private(set) var entries: [Entry] = []
+    private var segments: [Segment] = []
+    /// How many texts have entered the context.
+    public private(set) var count = 0
     /// Every untrusted source that has entered the context.
     public private(set) var taint: Set<ProvenanceSource> = []
 
@@ -37,7 +40,14 @@ public struct ProvenanceLedger: Sendable, Hashable {
     /// Records text that entered the context.
     public mutating func record(_ text: String, label: ProvenanceLabel) {
         guard !text.isEmpty else { return }
-        entries.append(Entry(text: text, label: label, folded: Array(text.lowercased().utf8)))
+        count += 1
+        let folded = text.lowercased().utf8
+        if let i = segments.firstIndex(where: { $0.label == label }) {
+            segments[i].folded.append(0)
+            segments[i].folded.append(contentsOf: folded)
+        } else {
+            segments.append(Segment(label: label, folded: Array(folded)))
+        }
         taint.formUnion(label.untrustedSources)
     }
 
@@ -46,11 +56,13 @@ public struct ProvenanceLedger: Sendable, Hashable {
         let trimmed = value.lowercased().trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty { return .user }  // an empty value carries nothing
         let needle = Array(trimmed.utf8)
+        // The separator byte could match across pieces: such a value counts as made up.
+        if needle.contains(0) { return isTainted ? ProvenanceLabel(sources: taint) : .user }
         let wholeWord = trimmed.count < 4
         var trusted: Set<ProvenanceSource> = []
         var untrusted: Set<ProvenanceSource> = []
-        for entry in entries where Self.occurs(needle, in: entry.folded, wholeWord: wholeWord) {
-            if entry.label.isTrusted { trusted.formUnion(entry.label.sources) } else { untrusted.formUnion(entry.label.sources) }
+        for segment in segments where Self.occurs(needle, in: segment.folded, wholeWord: wholeWord) {
+            if segment.label.isTrusted { trusted.formUnion(segment.label.sources) } else { untrusted.formUnion(segment.label.sources) }
         }
         if !trusted.isEmpty { return ProvenanceLabel(sources: trusted) }
         if !untrusted.isEmpty { return ProvenanceLabel(sources: untrusted) }

@@ -19,8 +19,13 @@ struct BenchSecurity: AsyncParsableCommand {
                    arguments, and the hash-chained audit log on disk (fsync every 64).
             Reports p50/p99 of each, in microseconds, and what the layer adds.
 
-            Example:
+            --components times the layer's parts alone, without the kernel around them:
+            the live user lookup, the policy check, the output guard over the arguments,
+            and the audit append, then all of them together as one syscall does them.
+
+            Examples:
               anima bench security --count 100000
+              anima bench security --components
             """
     )
 
@@ -28,6 +33,7 @@ struct BenchSecurity: AsyncParsableCommand {
     @Option(help: "Bytes of untrusted page text in the context.") var pageBytes = 4096
     @Option(help: "Directory for the audit log and user store (default: a fresh temporary one).") var dataDir: String?
     @Flag(help: "Leave the guards out of the 'on' configuration.") var noGuards = false
+    @Flag(help: "Time the security layer's parts alone, without the kernel.") var components = false
 
     /// A tool that changes nothing but declares a write, so the policy check runs.
     struct NullWrite: SystemTool {
@@ -56,6 +62,10 @@ struct BenchSecurity: AsyncParsableCommand {
         let user = "bench"
         if store.principal(named: user) == nil { try store.addUser(user, groups: ["users"], by: .root) }
         let owner = Principal(name: user, groups: ["users"])
+        if components {
+            try Self.components(count: count, pageBytes: pageBytes, log: log, store: store, user: user)
+            return
+        }
 
         let words = ["river", "stone", "light", "forest", "signal", "harbor", "ember", "field", "cloud", "tower"]
         var page = ""
@@ -107,5 +117,53 @@ struct BenchSecurity: AsyncParsableCommand {
         print(String(format: "  added by security  %7.2f  %7.2f", (percentile(onTimes, 0.5) - percentile(offTimes, 0.5)) * 1e6,
             (percentile(onTimes, 0.99) - percentile(offTimes, 0.99)) * 1e6))
         print("audit log: \(directory)/\(AuditLog.fileName)")
+    }
+
+    static func components(count: Int, pageBytes: Int, log: AuditLog, store: PrincipalStore, user: String) throws {
+        var ledger = ProvenanceLedger()
+        ledger.record("Fetch the page and save a note called notes/today.txt saying remember the milk", label: .user)
+        let words = ["river", "stone", "light", "forest", "signal", "harbor", "ember", "field", "cloud", "tower"]
+        var page = ""
+        var i = 0
+        while page.utf8.count < pageBytes { page += words[i % words.count] + " "; i += 1 }
+        ledger.record(page, label: ProvenanceLabel(sources: [.web, .tool("fetch")]))
+        let engine = PolicyEngine()
+        let guards = GuardPipeline()
+        let arguments: JSONValue = ["path": "notes/today.txt", "text": "remember the milk"]
+        let summary = "write_note " + arguments.jsonText
+        let clock = ContinuousClock()
+        func measure(_ body: () throws -> Void) rethrows -> [Double] {
+            var out: [Double] = []
+            out.reserveCapacity(count)
+            for _ in 0..<count {
+                let t = clock.now
+                try body()
+                out.append(seconds(t.duration(to: clock.now)))
+            }
+            return out
+        }
+        let rows: [(String, [Double])] = [
+            ("user lookup", measure { _ = store.principal(named: user) }),
+            ("policy check", measure { _ = engine.evaluate(tool: "write_note", effect: .write, arguments: arguments, context: ledger) }),
+            ("output guard", measure { _ = guards.evaluate(arguments.jsonText, .output) }),
+            ("audit append", try measure { try log.append(pid: 3, owner: user, action: "call_tool", summary: summary, outcome: .completed) }),
+            ("all, per syscall", try measure {
+                _ = store.principal(named: user)
+                _ = engine.evaluate(tool: "write_note", effect: .write, arguments: arguments, context: ledger)
+                _ = guards.evaluate(arguments.jsonText, .output)
+                try log.append(pid: 3, owner: user, action: "call_tool", summary: summary, outcome: .completed)
+            }),
+            ("all but the guard", try measure {
+                _ = store.principal(named: user)
+                _ = engine.evaluate(tool: "write_note", effect: .write, arguments: arguments, context: ledger)
+                try log.append(pid: 3, owner: user, action: "call_tool", summary: summary, outcome: .completed)
+            }),
+        ]
+        log.close()
+        print("\(count) iterations each, \(pageBytes)-byte untrusted page in context; microseconds")
+        print("  part                   p50      p99")
+        for (name, times) in rows {
+            print("  " + name.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: " %7.2f  %7.2f", percentile(times, 0.5) * 1e6, percentile(times, 0.99) * 1e6))
+        }
     }
 }

@@ -39,6 +39,19 @@ struct PolicyEngineTests {
         #expect(ledger(user: "hello").label(of: "greeting.txt") == .user)
     }
 
+    @Test func aMatchNeverSpansTwoTexts() {
+        var context = ledger(user: "hello")
+        context.record("attacker@evil", label: ProvenanceLabel(.web))
+        context.record(".com is nice", label: ProvenanceLabel(.web))
+        context.record("second page", label: ProvenanceLabel(.web))
+        #expect(context.count == 4)
+        // Not found as one piece: made up, so it carries the taint (same sources here),
+        // but a value found whole in the user's text stays the user's.
+        #expect(context.label(of: "second page").sources == [.web])
+        #expect(context.label(of: "hello") == .user)
+        #expect(ProvenanceLedger.occurs(Array("evil.com".utf8), in: Array("attacker@evil\u{0}.com".utf8), wholeWord: false) == false)
+    }
+
     @Test func shortValuesMatchOnlyWholeWords() {
         let context = ledger(user: "write 42 to the file", page: "Set x to 4200")
         #expect(context.label(of: "42") == .user)

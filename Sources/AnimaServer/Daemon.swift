@@ -32,7 +32,9 @@ public struct Daemon: Sendable {
         // The ring serves GET /audit; the hash-chained log in the data directory is the record.
         let chain = try HashChainAuditTrail(dataDirectory: configuration.dataDirectory)
         kernel = Kernel(.init(
-            processor: processor, tools: tools, audit: TeeAuditTrail([audit, chain]),
+            processor: processor, tools: tools,
+            authorizer: try SecurityAuthorizer.load(dataDirectory: configuration.dataDirectory, tools: tools),
+            audit: TeeAuditTrail([audit, chain]),
             security: try SecurityMonitor(dataDirectory: configuration.dataDirectory)))
         tokens = try TokenStore(directory: URL(fileURLWithPath: configuration.dataDirectory))
         self.engine = engine

@@ -82,6 +82,19 @@ struct SecurityKernelTests {
         #expect(effects.all.count == 1)
     }
 
+    @Test func aDataDirectoryWithoutAUserStoreKeepsThePlainRules() throws {
+        let dir = NSTemporaryDirectory() + "anima-kernel-principals-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        #expect(try SecurityAuthorizer.load(dataDirectory: dir, tools: []) == nil)
+        let store = try PrincipalStore(path: dir + "/" + PrincipalStore.fileName)
+        try store.addUser("dana", by: .root)
+        let tools = fixtureTools(World(), SideEffects())
+        let authorizer = try #require(try SecurityAuthorizer.load(dataDirectory: dir, tools: tools))
+        let creds = ProcessCredentials(pid: PID(5), owner: Principal(name: "dana", groups: ["users", "admin"]), groups: ["users", "admin"], ancestors: [])
+        #expect(authorizer.deny(.callTool(ToolCall(id: "1", name: "set_role", arguments: [:])), by: creds, target: nil)?.contains("needs group admin") == true)
+        #expect(authorizer.deny(.listProcesses, by: creds, target: nil) == nil)
+    }
+
     @Test func anAgentNeverHoldsMoreThanItsOwner() async throws {
         let dir = NSTemporaryDirectory() + "anima-kernel-principals-\(UUID().uuidString)"
         let store = try PrincipalStore(path: dir + "/principals.json")

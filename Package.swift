@@ -34,7 +34,7 @@ let package = Package(
         .systemLibrary(name: "CLlama", pkgConfig: "llama"),
         .target(name: "AnimaCore", swiftSettings: strict),
         .target(name: "AnimaProcessor", dependencies: ["AnimaCore", "CLlama"], swiftSettings: strict),
-        .target(name: "AnimaKernel", dependencies: ["AnimaCore", "AnimaProcessor"], swiftSettings: strict),
+        .target(name: "AnimaKernel", dependencies: ["AnimaCore", "AnimaProcessor", "AnimaMemory"], swiftSettings: strict),
         .executableTarget(
             name: "anima",
             dependencies: [
@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
         .testTarget(name: "AnimaProcessorTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),
         .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaKernel"], swiftSettings: strict),
-        .testTarget(name: "AnimaKernelTests", dependencies: ["AnimaKernel"], swiftSettings: strict),
+        .testTarget(name: "AnimaKernelTests", dependencies: ["AnimaKernel", "AnimaMemory", "AnimaStorage"], swiftSettings: strict),
         .testTarget(name: "AnimaCLITests", dependencies: ["anima"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -42,18 +42,21 @@ public struct AgentLoop: Sendable {
 
     public func run(in context: ProcessContext) async throws -> String {
         let tools = await context.tools(named: spec.tools)
-        var messages: [ChatMessage] = [.system(spec.systemPrompt ?? Self.defaultSystemPrompt), .user(spec.task)]
+        var transcript = try await Transcript.start(
+            spec, systemPrompt: spec.systemPrompt ?? Self.defaultSystemPrompt, tools: tools, in: context)
         var seen: [String: Int] = [:]
         for _ in 0..<spec.limits.maxSteps {
             let sampling = SamplingParameters(
                 temperature: spec.sampling.temperature, seed: spec.sampling.seed, maxTokens: spec.sampling.maxTokensPerStep)
-            var request = GenerationRequest(messages: messages, tools: tools, sampling: sampling)
+            var request = try await transcript.request(sampling: sampling)
             request.parallelToolCalls = false  // one action, then look at its result
             let result = try await context.generate(request)
             guard !result.toolCalls.isEmpty else {
-                return result.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                let answer = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                try await transcript.append(.assistant(answer))
+                return answer
             }
-            messages.append(.assistant(result.text, toolCalls: result.toolCalls))
+            try await transcript.append(.assistant(result.text, toolCalls: result.toolCalls))
             for call in result.toolCalls {
                 let key = "\(call.name) \(call.arguments.jsonText)"
                 seen[key, default: 0] += 1
@@ -68,7 +71,7 @@ public struct AgentLoop: Sendable {
                     default: output = ToolOutput(text: "error: \(error)", isError: true)
                     }
                 }
-                messages.append(.tool(output.text, callID: call.id))
+                try await transcript.append(.tool(output.text, callID: call.id))
             }
         }
         throw Stop.stepLimit(spec.limits.maxSteps)

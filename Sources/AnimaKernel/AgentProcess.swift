@@ -113,10 +113,15 @@ public struct AgentSpec: Sendable {
     public var quotas: Quotas
     public var limits: AgentLoop.Limits
     public var sampling: SamplingOverrides
+    /// The agent whose persistent memory this process runs with (its context window is
+    /// paged to and from storage, and it gets the memory functions as tools); nil: the
+    /// process starts with an empty context and keeps nothing.
+    public var memory: String?
 
     public init(
         name: String = "agent", task: String, systemPrompt: String? = nil, tools: [String] = [], groups: Set<String>? = nil,
-        priority: Int = 0, quotas: Quotas = .unlimited, limits: AgentLoop.Limits = .init(), sampling: SamplingOverrides = .init()
+        priority: Int = 0, quotas: Quotas = .unlimited, limits: AgentLoop.Limits = .init(), sampling: SamplingOverrides = .init(),
+        memory: String? = nil
     ) {
         self.name = name
         self.task = task
@@ -127,6 +132,7 @@ public struct AgentSpec: Sendable {
         self.quotas = quotas
         self.limits = limits
         self.sampling = sampling
+        self.memory = memory
     }
 }
 

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaMemory
 import AnimaProcessor
 import Foundation
 
@@ -13,6 +14,8 @@ public actor Kernel {
     public struct Configuration: Sendable {
         public var processor: any LanguageModel
         public var tools: [any SystemTool]
+        /// Persistent memory for agents that ask for it (`AgentSpec.memory`); nil: none.
+        public var memory: MemorySystem?
         public var authorizer: any SyscallAuthorizer
         public var audit: any AuditTrail
         public var clock: any Clock<Duration>
@@ -20,11 +23,12 @@ public actor Kernel {
         public var maxProcesses: Int
 
         public init(
-            processor: any LanguageModel, tools: [any SystemTool] = [], authorizer: (any SyscallAuthorizer)? = nil,
+            processor: any LanguageModel, tools: [any SystemTool] = [], memory: MemorySystem? = nil, authorizer: (any SyscallAuthorizer)? = nil,
             audit: any AuditTrail = MemoryAuditTrail(), clock: any Clock<Duration> = ContinuousClock(), maxProcesses: Int = 1024
         ) {
             self.processor = processor
             self.tools = tools
+            self.memory = memory
             self.authorizer = authorizer ?? OwnerGroupAuthorizer(
                 toolGroups: Dictionary(tools.map { ($0.definition.name, $0.requiredGroups) }, uniquingKeysWith: { a, _ in a }))
             self.audit = audit
@@ -38,6 +42,7 @@ public actor Kernel {
 
     public nonisolated let processor: any LanguageModel
     private let tools: [String: any SystemTool]
+    private let memorySystem: MemorySystem?
     private let authorizer: any SyscallAuthorizer
     private let audit: any AuditTrail
     private let clock: any Clock<Duration>
@@ -53,6 +58,7 @@ public actor Kernel {
     public init(_ configuration: Configuration) {
         processor = configuration.processor
         tools = Dictionary(configuration.tools.map { ($0.definition.name, $0) }, uniquingKeysWith: { a, _ in a })
+        memorySystem = configuration.memory
         authorizer = configuration.authorizer
         audit = configuration.audit
         clock = configuration.clock
@@ -243,6 +249,14 @@ public actor Kernel {
             return .done
         case .receive(let timeout):
             return .message(await blocked(process, on: "receive") { await self.receive(for: process, timeout: timeout) })
+        case .memory(.attach(let agent, let systemPrefix)):
+            return .pager(try await attachMemory(agent, systemPrefix: systemPrefix, for: process))
+        case .memory(.forget(let agent, let recallIDs, let archivalIDs)):
+            guard let memorySystem else {
+                throw SyscallError.failed("this kernel runs without persistent memory; nothing to forget")
+            }
+            return .erased(try await memorySystem.forget(
+                user: process.owner.name, agent: agent, recallIDs: recallIDs, archivalIDs: archivalIDs))
         case .memory(let operation):
             return perform(operation, owner: process.owner.name)
         case .listProcesses:
@@ -299,6 +313,9 @@ public actor Kernel {
     }
 
     private func callTool(_ call: ToolCall, for process: ProcessRecord) async throws -> ToolOutput {
+        if let pager = process.pager, MemoryFunctions.names.contains(call.name) {
+            return try await callMemoryFunction(call, on: pager, for: process)
+        }
         guard let tool = tools[call.name] else { throw SyscallError.unknownTool(call.name) }
         if let limit = process.quotas.toolCalls, process.usage.toolCalls >= limit {
             terminate(process.pid, status: .quotaExceeded("tool calls (\(limit))"))
@@ -314,6 +331,32 @@ public actor Kernel {
         let output = try await blocked(process, on: "tool \(call.name)") { try await tool.run(call.arguments, for: creds) }
         emit(.toolResult(process.pid, output))
         return output
+    }
+
+    /// A memory function the model called: it runs on the process's own pager, so it can
+    /// only reach the memory of this agent of this owner.
+    private func callMemoryFunction(_ call: ToolCall, on pager: Pager, for process: ProcessRecord) async throws -> ToolOutput {
+        if let limit = process.quotas.toolCalls, process.usage.toolCalls >= limit {
+            terminate(process.pid, status: .quotaExceeded("tool calls (\(limit))"))
+            throw SyscallError.quotaExceeded("tool calls (\(limit))")
+        }
+        process.usage.toolCalls += 1
+        emit(.toolCall(process.pid, call))
+        let result = await blocked(process, on: "memory \(call.name)") { await pager.functions.execute(call) }
+        let output = ToolOutput(text: result.text, isError: result.isError)
+        emit(.toolResult(process.pid, output))
+        return output
+    }
+
+    /// Opens the persistent memory of agent `agent` of the process's owner for the
+    /// process, or returns nil when the kernel has no memory system.
+    private func attachMemory(_ agent: String, systemPrefix: String, for process: ProcessRecord) async throws -> Pager? {
+        guard let memorySystem else { return nil }
+        if let pager = process.pager { return pager }
+        let pager = try await memorySystem.pager(
+            user: process.owner.name, agent: agent, model: processor, systemPrefix: systemPrefix)
+        process.pager = pager
+        return pager
     }
 
     private func receive(for process: ProcessRecord, timeout: Duration?) async -> Message? {
@@ -342,6 +385,8 @@ public actor Kernel {
             return .done
         case .list(let prefix):
             return .keys((memory[owner] ?? [:]).keys.filter { $0.hasPrefix(prefix) }.sorted())
+        case .attach, .forget:
+            preconditionFailure("handled by the syscall dispatch")
         }
     }
 
@@ -496,6 +541,15 @@ public struct ProcessContext: Sendable {
     public func wait(_ pid: PID) async throws -> ExitStatus {
         guard case .exited(let status) = try await syscall(.wait(pid)) else { throw SyscallError.failed("unexpected result") }
         return status
+    }
+
+    /// Opens the persistent memory of the owner's agent `agent`; nil when the kernel runs
+    /// without a memory system.
+    public func attachMemory(agent: String, systemPrefix: String) async throws -> Pager? {
+        guard case .pager(let pager) = try await syscall(.memory(.attach(agent: agent, systemPrefix: systemPrefix))) else {
+            throw SyscallError.failed("unexpected result")
+        }
+        return pager
     }
 
     /// Definitions of the tools this process may see, by name.

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaMemory
 import AnimaProcessor
 import Foundation
 
@@ -33,6 +34,8 @@ final class ProcessRecord {
     var watchdog: Task<Void, Never>?
     /// The generation in progress, if the process is generating.
     var generation: (any GenerationControl)?
+    /// The agent's persistent memory, once it attached it.
+    var pager: Pager?
     var exitWaiters: [CheckedContinuation<ExitStatus, Never>] = []
     /// Syscalls made while the process is suspended wait here until it is resumed.
     var suspendedWaiters: [CheckedContinuation<Void, Never>] = []

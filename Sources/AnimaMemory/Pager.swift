@@ -436,6 +436,21 @@ public actor Pager {
         try await core.setValue(SavedState(summary: window.summary, messages: window.messages, clock: clock), for: "context")
     }
 
+    /// What an agent that is not running keeps in its window: summary and resident messages.
+    static func savedWindow(in core: CoreMemoryStore) async throws -> (summary: String, messages: [ResidentMessage]) {
+        let state = try await core.value("context", as: SavedState.self)
+        return (state?.summary ?? "", state?.messages ?? [])
+    }
+
+    /// Removes erased messages from the saved window of an agent that is not running,
+    /// so that no copy of their text stays behind in its core memory record.
+    static func dropResident(_ ids: Set<Int64>, in core: CoreMemoryStore) async throws {
+        guard var state = try await core.value("context", as: SavedState.self) else { return }
+        let before = state.messages.count
+        state.messages.removeAll { ids.contains($0.recallID) }
+        if state.messages.count != before { try await core.setValue(state, for: "context") }
+    }
+
     private func restore() async throws {
         if let blocks = try await core.value("blocks", as: [CoreMemoryBlock].self) {
             window.blocks = blocks

@@ -1,0 +1,61 @@
+import AnimaCore
+import AnimaProcessor
+import AnimaStorage
+import Foundation
+
+/// The memory of every agent on this machine: one store, one embedder, and the pager
+/// settings agents start with. The kernel holds one and opens a pager for each agent
+/// process that asks for persistent memory.
+public struct MemorySystem: Sendable {
+    public let store: MemoryStore
+    public let embedder: (any EmbeddingModel)?
+    /// Settings every pager starts from; `systemPrefix` is replaced by the agent's own.
+    public var configuration: PagerConfiguration
+
+    public init(store: MemoryStore, embedder: (any EmbeddingModel)?, configuration: PagerConfiguration = .init(systemPrefix: "")) {
+        self.store = store
+        self.embedder = embedder
+        self.configuration = configuration
+    }
+
+    /// Opens the pager of agent `agent` of `user`, restoring what it kept when it ran before.
+    ///
+    /// - Parameters:
+    ///   - model: the processor the agent runs on; its tokenizer and context length set the budget.
+    ///   - systemPrefix: the agent's fixed system prompt.
+    public func pager(user: String, agent: String, model: any LanguageModel, systemPrefix: String) async throws -> Pager {
+        var configuration = configuration
+        configuration.systemPrefix = systemPrefix
+        return try await Pager.open(
+            namespace: try MemoryNamespace(user: user, agent: agent), store: store, model: model, embedder: embedder,
+            configuration: configuration)
+    }
+
+    /// What agent `agent` of `user` keeps, as `anima memory show` prints it.
+    public func snapshot(user: String, agent: String) async throws -> AgentMemorySnapshot {
+        let namespace = try MemoryNamespace(user: user, agent: agent)
+        let core = store.coreMemory(namespace)
+        let window = try await Pager.savedWindow(in: core)
+        return AgentMemorySnapshot(
+            blocks: try await core.value("blocks", as: [CoreMemoryBlock].self) ?? [], summary: window.summary,
+            resident: window.messages, messages: try await store.recall(namespace).count(),
+            passages: try await store.archival(namespace).count())
+    }
+
+    /// Erases records of agent `agent` of `user` from both stores: the recall messages
+    /// and archival passages with these IDs, or everything the agent kept when `ids` is nil.
+    ///
+    /// - Returns: how many records went.
+    public func forget(user: String, agent: String, recallIDs: [Int64]?, archivalIDs: [Int64]?) async throws -> Int {
+        let namespace = try MemoryNamespace(user: user, agent: agent)
+        guard recallIDs != nil || archivalIDs != nil else {
+            let count = try await store.recall(namespace).count() + store.archival(namespace).count()
+            try await store.erase(namespace)
+            return count
+        }
+        if let recallIDs { try await Pager.dropResident(Set(recallIDs), in: store.coreMemory(namespace)) }
+        let recall = try await store.recall(namespace).erase(recallIDs ?? [])
+        let archival = try await store.archival(namespace).erase(archivalIDs ?? [])
+        return recall + archival
+    }
+}

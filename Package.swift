@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "anima",
             dependencies: [
-                "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaServer",
+                "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaMemory", "AnimaStorage", "AnimaServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -79,7 +79,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AnimaServerTests",
-            dependencies: ["AnimaServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["AnimaServer", "AnimaMemory", "AnimaStorage", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strict
         ),
         // The crash-safety test kills `anima bench memory write` mid-run.

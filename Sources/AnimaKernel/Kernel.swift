@@ -216,7 +216,12 @@ public actor Kernel {
         }
         process.usage.syscalls += 1
         do {
-            let result = try await perform(call, for: process, sink: sink)
+            let result: SyscallResult
+            do {
+                result = try await perform(call, for: process, sink: sink)
+            } catch MemoryError.invalidRequest(let reason) {
+                throw SyscallError.invalidArguments(reason)
+            }
             recordAudit(pid: pid, owner: process.owner.name, call, .completed)
             return result
         } catch {
@@ -252,11 +257,12 @@ public actor Kernel {
         case .memory(.attach(let agent, let systemPrefix)):
             return .pager(try await attachMemory(agent, systemPrefix: systemPrefix, for: process))
         case .memory(.forget(let agent, let recallIDs, let archivalIDs)):
-            guard let memorySystem else {
-                throw SyscallError.failed("this kernel runs without persistent memory; nothing to forget")
-            }
-            return .erased(try await memorySystem.forget(
+            return .erased(try await persistentMemory().forget(
                 user: process.owner.name, agent: agent, recallIDs: recallIDs, archivalIDs: archivalIDs))
+        case .memory(.search(let agent, let text, let limit)):
+            return .records(try await persistentMemory().search(user: process.owner.name, agent: agent, text: text, limit: limit))
+        case .memory(.insert(let agent, let text, let tags)):
+            return .inserted(try await persistentMemory().insert(user: process.owner.name, agent: agent, text: text, tags: tags))
         case .memory(let operation):
             return perform(operation, owner: process.owner.name)
         case .listProcesses:
@@ -348,6 +354,13 @@ public actor Kernel {
         return output
     }
 
+    private func persistentMemory() throws(SyscallError) -> MemorySystem {
+        guard let memorySystem else {
+            throw .failed("this kernel runs without persistent memory (start it with a data directory, e.g. anima serve)")
+        }
+        return memorySystem
+    }
+
     /// Opens the persistent memory of agent `agent` of the process's owner for the
     /// process, or returns nil when the kernel has no memory system.
     private func attachMemory(_ agent: String, systemPrefix: String, for process: ProcessRecord) async throws -> Pager? {
@@ -385,7 +398,7 @@ public actor Kernel {
             return .done
         case .list(let prefix):
             return .keys((memory[owner] ?? [:]).keys.filter { $0.hasPrefix(prefix) }.sorted())
-        case .attach, .forget:
+        case .attach, .forget, .search, .insert:
             preconditionFailure("handled by the syscall dispatch")
         }
     }

@@ -68,6 +68,10 @@ public enum MemoryOperation: Sendable, Hashable {
     /// Erases messages (`recallIDs`) and passages (`archivalIDs`) of the owner's agent
     /// `agent`; both nil erases everything it kept.
     case forget(agent: String, recallIDs: [Int64]?, archivalIDs: [Int64]?)
+    /// Searches the owner's agent `agent` (nil: all their agents) by words and meaning.
+    case search(agent: String?, text: String, limit: Int)
+    /// Saves a passage to the archival memory of the owner's agent `agent`.
+    case insert(agent: String, text: String, tags: [String])
 
     var name: String {
         switch self {
@@ -77,6 +81,8 @@ public enum MemoryOperation: Sendable, Hashable {
         case .list: "list"
         case .attach: "attach"
         case .forget: "forget"
+        case .search: "search"
+        case .insert: "insert"
         }
     }
 
@@ -88,6 +94,8 @@ public enum MemoryOperation: Sendable, Hashable {
             recall == nil && archival == nil
                 ? "\(agent): everything"
                 : "\(agent): messages \(recall ?? []), passages \(archival ?? [])"
+        case .search(let agent, let text, _): "\(agent ?? "all agents"): \(text)"
+        case .insert(let agent, let text, _): "\(agent): \(text)"
         case .list: nil
         }
     }
@@ -112,6 +120,9 @@ public enum SyscallResult: Sendable {
     case pager(Pager?)
     /// How many records an erasure removed.
     case erased(Int)
+    case records([MemoryRecord])
+    /// The ID of a saved passage.
+    case inserted(Int64)
     case done
 }
 

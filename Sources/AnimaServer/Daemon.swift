@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaKernel
+import AnimaMemory
 import AnimaProcessor
 import Foundation
 import Hummingbird
@@ -25,11 +26,11 @@ public struct Daemon: Sendable {
 
     public init(
         configuration: ServerConfiguration, processor: any LanguageModel, engine: LlamaEngine?, embedder: (any EmbeddingModel)?,
-        tools: [any SystemTool] = []
+        tools: [any SystemTool] = [], memory: MemorySystem? = nil
     ) throws {
         self.configuration = configuration
         audit = MemoryAuditTrail()
-        kernel = Kernel(.init(processor: processor, tools: tools, audit: audit))
+        kernel = Kernel(.init(processor: processor, tools: tools, memory: memory, audit: audit))
         tokens = try TokenStore(directory: URL(fileURLWithPath: configuration.dataDirectory))
         self.engine = engine
         self.embedder = embedder

@@ -36,16 +36,19 @@ struct MemoryLocation: ParsableArguments {
     /// The memory store (created on first use, with a new 0600 key file) and, when setup
     /// installed it, the local embedding model.
     func open(embeddings: Bool) async throws -> MemorySystem {
+        let embedderPath = AnimaPaths.models.appendingPathComponent("all-MiniLM-L6-v2.F16.gguf").path
+        guard embeddings, FileManager.default.fileExists(atPath: embedderPath) else {
+            return try await Self.open(directory, embedder: nil)
+        }
+        return try await Self.open(directory, embedder: try await LlamaEmbedder.load(.init(modelPath: embedderPath, threads: 1)))
+    }
+
+    /// The memory store under data directory `directory`, its key in `memory.key` (0600).
+    static func open(_ directory: URL, embedder: (any EmbeddingModel)?) async throws -> MemorySystem {
         let memory = directory.appendingPathComponent("memory")
         try FileManager.default.createDirectory(at: memory, withIntermediateDirectories: true)
         let key = try EncryptionKey.loadOrCreate(at: directory.appendingPathComponent("memory.key").path)
-        let store = try await MemoryStore.open(.directory(memory), key: key)
-        let embedderPath = AnimaPaths.models.appendingPathComponent("all-MiniLM-L6-v2.F16.gguf").path
-        guard embeddings, FileManager.default.fileExists(atPath: embedderPath) else {
-            return MemorySystem(store: store, embedder: nil)
-        }
-        let embedder = try await LlamaEmbedder.load(.init(modelPath: embedderPath, threads: 1))
-        return MemorySystem(store: store, embedder: embedder)
+        return MemorySystem(store: try await MemoryStore.open(.directory(memory), key: key), embedder: embedder)
     }
 }
 
@@ -67,36 +70,22 @@ struct MemorySearch: AsyncParsableCommand {
 
     func run() async throws {
         let system = try await location.open(embeddings: !wordsOnly)
-        let user = CurrentUser.principal.name
-        let agents = if let agent { [try MemoryNamespace(user: user, agent: agent)] } else { try await system.store.namespaces(user: user) }
-        let embedding = try await system.embedder?.embed(query)
-        let search = MemoryQuery(text: query, embedding: embedding, limit: limit)
-        var found = 0
-        for namespace in agents {
-            for hit in try await system.store.recall(namespace).search(search).hits {
-                found += 1
-                emit(namespace.agent, "message", hit.item.id, hit.item.createdAt, hit.item.message.role.rawValue, hit.item.message.content, hit.score)
-            }
-            for hit in try await system.store.archival(namespace).search(search).hits {
-                found += 1
-                emit(namespace.agent, "passage", hit.item.id, hit.item.createdAt, hit.item.tags.joined(separator: ","), hit.item.text, hit.score)
-            }
-        }
+        let records = try await system.search(user: CurrentUser.principal.name, agent: agent, text: query, limit: limit)
         try await system.store.close()
-        if found == 0 && !json { Terminal.error("nothing found for \"\(query)\"\n") }
-    }
-
-    private func emit(_ agent: String, _ kind: String, _ id: Int64, _ date: Date, _ label: String, _ text: String, _ score: Double) {
-        if json {
-            let row: JSONValue = [
-                "agent": .string(agent), "kind": .string(kind), "id": .number(Double(id)),
-                "created": .string(ISO8601DateFormatter().string(from: date)), "label": .string(label), "text": .string(text),
-                "score": .number(score),
-            ]
-            print(row.jsonText)
-        } else {
-            let line = text.replacingOccurrences(of: "\n", with: " ")
-            print("\(agent)\t\(kind) \(id)\t\(ISO8601DateFormatter().string(from: date))\t\(label)\t\(line.prefix(160))")
+        if records.isEmpty && !json { Terminal.error("nothing found for \"\(query)\"\n") }
+        let dates = ISO8601DateFormatter()
+        for record in records {
+            if json {
+                let row: JSONValue = [
+                    "agent": .string(record.agent), "kind": .string(record.kind.rawValue), "id": .number(Double(record.id)),
+                    "created": .string(dates.string(from: record.createdAt)), "label": .string(record.label),
+                    "text": .string(record.text), "score": .number(record.score),
+                ]
+                print(row.jsonText)
+            } else {
+                let line = record.text.replacingOccurrences(of: "\n", with: " ")
+                print("\(record.agent)\t\(record.kind.rawValue) \(record.id)\t\(dates.string(from: record.createdAt))\t\(record.label)\t\(line.prefix(160))")
+            }
         }
     }
 }

@@ -11,6 +11,8 @@ public struct MemorySystem: Sendable {
     public let embedder: (any EmbeddingModel)?
     /// Settings every pager starts from; `systemPrefix` is replaced by the agent's own.
     public var configuration: PagerConfiguration
+    /// Pages moved by all pagers of this system.
+    public let counters = PagingCounters()
 
     public init(store: MemoryStore, embedder: (any EmbeddingModel)?, configuration: PagerConfiguration = .init(systemPrefix: "")) {
         self.store = store
@@ -28,7 +30,7 @@ public struct MemorySystem: Sendable {
         configuration.systemPrefix = systemPrefix
         return try await Pager.open(
             namespace: try await Self.checkingRequest { try MemoryNamespace(user: user, agent: agent) }, store: store, model: model, embedder: embedder,
-            configuration: configuration)
+            configuration: configuration, counters: counters)
     }
 
     /// Searches the memory of `user`'s agent `agent`, or of all their agents, by words and

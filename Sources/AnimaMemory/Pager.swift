@@ -30,6 +30,7 @@ public actor Pager {
     public private(set) var window: ContextWindow
     private var clock: UInt64 = 0
     private var messageOverhead: Int?
+    private let counters: PagingCounters?
 
     /// What changes on every message, saved in one write.
     private struct SavedState: Codable {
@@ -48,9 +49,10 @@ public actor Pager {
     ///   - embedder: embeds messages, passages and queries; without one, search is
     ///     full-text only.
     ///   - summariser: the model that writes the recursive summary. Default: `model`.
+    ///   - counters: where to count pages moved, if anywhere.
     public static func open(
         namespace: MemoryNamespace, store: MemoryStore, model: any LanguageModel, embedder: (any EmbeddingModel)?,
-        summariser: (any LanguageModel)? = nil, configuration: PagerConfiguration
+        summariser: (any LanguageModel)? = nil, configuration: PagerConfiguration, counters: PagingCounters? = nil
     ) async throws -> Pager {
         if let problem = configuration.problem { throw MemoryError.invalidConfiguration(problem) }
         if let embedder, embedder.dimensions != store.dimensions {
@@ -59,7 +61,7 @@ public actor Pager {
         }
         let pager = Pager(
             namespace: namespace, store: store, model: model, embedder: embedder, summariser: summariser ?? model,
-            configuration: configuration)
+            configuration: configuration, counters: counters)
         try await pager.restore()
         try await pager.checkFixedCostsFit()
         return pager
@@ -67,9 +69,10 @@ public actor Pager {
 
     private init(
         namespace: MemoryNamespace, store: MemoryStore, model: any LanguageModel, embedder: (any EmbeddingModel)?,
-        summariser: any LanguageModel, configuration: PagerConfiguration
+        summariser: any LanguageModel, configuration: PagerConfiguration, counters: PagingCounters?
     ) {
         self.namespace = namespace
+        self.counters = counters
         self.configuration = configuration
         recall = store.recall(namespace)
         archival = store.archival(namespace)
@@ -226,6 +229,7 @@ public actor Pager {
             let evicted = window.messages.indices.filter(chosen.contains).map { window.messages[$0] }
             window.messages = window.messages.indices.filter { !chosen.contains($0) }.map { window.messages[$0] }
             evictedIDs += evicted.map(\.recallID)
+            counters?.countOut(evicted.count)
             window.summary = await newSummary(evicted)
             total = try await residentTokens()
         }
@@ -299,6 +303,7 @@ public actor Pager {
             if embedding == nil, let embedder { embedding = try await embedder.embed(text) }
             touchMatching(text)
             pages = try await pageIn(text: text, embedding: embedding)
+            counters?.countIn(pages.count)
         }
         let resident = try await residentTokens()
         let residentUsage = ContextUsage(

@@ -35,7 +35,7 @@ let package = Package(
         .systemLibrary(name: "CLlama", pkgConfig: "llama"),
         .target(name: "AnimaCore", swiftSettings: strict),
         .target(name: "AnimaProcessor", dependencies: ["AnimaCore", "CLlama"], swiftSettings: strict),
-        .target(name: "AnimaKernel", dependencies: ["AnimaCore", "AnimaProcessor", "AnimaSecurity"], swiftSettings: strict),
+        .target(name: "AnimaKernel", dependencies: ["AnimaCore", "AnimaProcessor", "AnimaMemory", "AnimaSecurity"], swiftSettings: strict),
         // Principals and groups, provenance policies, guards, delimiters, the audit log.
         .target(
             name: "AnimaSecurity",
@@ -86,7 +86,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AnimaServerTests",
-            dependencies: ["AnimaServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["AnimaServer", "AnimaMemory", "AnimaStorage", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strict
         ),
         // The crash-safety test kills `anima bench memory write` mid-run.
@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
         .testTarget(name: "AnimaProcessorTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),
         .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaKernel"], swiftSettings: strict),
-        .testTarget(name: "AnimaKernelTests", dependencies: ["AnimaKernel", "AnimaSecurity"], swiftSettings: strict),
+        .testTarget(name: "AnimaKernelTests", dependencies: ["AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity"], swiftSettings: strict),
         .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaSecurity"], swiftSettings: strict),
         .testTarget(name: "AnimaCLITests", dependencies: ["anima"], swiftSettings: strict),
     ],

@@ -52,18 +52,20 @@ public struct AgentLoop: Sendable {
         let boundary = DataBoundary()
         var system = spec.systemPrompt ?? Self.defaultSystemPrompt
         if !tools.isEmpty { system += "\n\n" + boundary.instructions }
-        var messages: [ChatMessage] = [.system(system), .user(spec.task)]
+        var transcript = try await Transcript.start(spec, systemPrompt: system, tools: tools, in: context)
         var seen: [String: Int] = [:]
         for _ in 0..<spec.limits.maxSteps {
             let sampling = SamplingParameters(
                 temperature: spec.sampling.temperature, seed: spec.sampling.seed, maxTokens: spec.sampling.maxTokensPerStep)
-            var request = GenerationRequest(messages: messages, tools: tools, sampling: sampling)
+            var request = try await transcript.request(sampling: sampling)
             request.parallelToolCalls = false  // one action, then look at its result
             let result = try await context.generate(request)
             guard !result.toolCalls.isEmpty else {
-                return result.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                let answer = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                try await transcript.append(.assistant(answer))
+                return answer
             }
-            messages.append(.assistant(result.text, toolCalls: result.toolCalls))
+            try await transcript.append(.assistant(result.text, toolCalls: result.toolCalls))
             for call in result.toolCalls {
                 let key = "\(call.name) \(call.arguments.jsonText)"
                 seen[key, default: 0] += 1
@@ -80,7 +82,7 @@ public struct AgentLoop: Sendable {
                 }
                 // Kernel errors (a denial, bad arguments) carry no label: they are the system's words.
                 let text = output.label.map { boundary.wrap(output.text, label: $0) } ?? output.text
-                messages.append(.tool(text, callID: call.id))
+                try await transcript.append(.tool(text, callID: call.id))
             }
         }
         throw Stop.stepLimit(spec.limits.maxSteps)

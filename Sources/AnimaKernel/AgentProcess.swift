@@ -116,11 +116,15 @@ public struct AgentSpec: Sendable {
     /// True to run in dual-LLM mode (`DualLLMLoop`): a planner that never reads untrusted
     /// text and a quarantined extractor without tools.
     public var dualLLM: Bool
+    /// The agent whose persistent memory this process runs with (its context window is
+    /// paged to and from storage, and it gets the memory functions as tools); nil: the
+    /// process starts with an empty context and keeps nothing.
+    public var memory: String?
 
     public init(
         name: String = "agent", task: String, systemPrompt: String? = nil, tools: [String] = [], groups: Set<String>? = nil,
         priority: Int = 0, quotas: Quotas = .unlimited, limits: AgentLoop.Limits = .init(), sampling: SamplingOverrides = .init(),
-        dualLLM: Bool = false
+        memory: String? = nil, dualLLM: Bool = false
     ) {
         self.dualLLM = dualLLM
         self.name = name
@@ -132,6 +136,7 @@ public struct AgentSpec: Sendable {
         self.quotas = quotas
         self.limits = limits
         self.sampling = sampling
+        self.memory = memory
     }
 }
 

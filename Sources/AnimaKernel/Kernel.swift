@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaMemory
 import AnimaProcessor
 import AnimaSecurity
 import Foundation
@@ -14,6 +15,8 @@ public actor Kernel {
     public struct Configuration: Sendable {
         public var processor: any LanguageModel
         public var tools: [any SystemTool]
+        /// Persistent memory for agents that ask for it (`AgentSpec.memory`); nil: none.
+        public var memory: MemorySystem?
         public var authorizer: any SyscallAuthorizer
         public var audit: any AuditTrail
         public var clock: any Clock<Duration>
@@ -24,13 +27,14 @@ public actor Kernel {
         public var security: SecurityMonitor?
 
         public init(
-            processor: any LanguageModel, tools: [any SystemTool] = [], authorizer: (any SyscallAuthorizer)? = nil,
+            processor: any LanguageModel, tools: [any SystemTool] = [], memory: MemorySystem? = nil, authorizer: (any SyscallAuthorizer)? = nil,
             audit: any AuditTrail = MemoryAuditTrail(), clock: any Clock<Duration> = ContinuousClock(), maxProcesses: Int = 1024,
             security: SecurityMonitor? = nil
         ) {
             self.security = security
             self.processor = processor
             self.tools = tools
+            self.memory = memory
             self.authorizer = authorizer ?? OwnerGroupAuthorizer(
                 toolGroups: Dictionary(tools.map { ($0.definition.name, $0.requiredGroups) }, uniquingKeysWith: { a, _ in a }))
             self.audit = audit
@@ -44,6 +48,7 @@ public actor Kernel {
 
     public nonisolated let processor: any LanguageModel
     private let tools: [String: any SystemTool]
+    private let memorySystem: MemorySystem?
     private let authorizer: any SyscallAuthorizer
     private let audit: any AuditTrail
     private let clock: any Clock<Duration>
@@ -61,6 +66,7 @@ public actor Kernel {
     public init(_ configuration: Configuration) {
         processor = configuration.processor
         tools = Dictionary(configuration.tools.map { ($0.definition.name, $0) }, uniquingKeysWith: { a, _ in a })
+        memorySystem = configuration.memory
         authorizer = configuration.authorizer
         audit = configuration.audit
         clock = configuration.clock
@@ -237,7 +243,12 @@ public actor Kernel {
         }
         process.usage.syscalls += 1
         do {
-            let result = try await perform(call, for: process, sink: sink)
+            let result: SyscallResult
+            do {
+                result = try await perform(call, for: process, sink: sink)
+            } catch MemoryError.invalidRequest(let reason) {
+                throw SyscallError.invalidArguments(reason)
+            }
             recordAudit(pid: pid, owner: process.owner.name, call, .completed)
             return result
         } catch {
@@ -274,6 +285,15 @@ public actor Kernel {
                 process.provenance.record(message.body.stringValue ?? message.body.jsonText, label: ProvenanceLabel(.agent(message.from.rawValue)))
             }
             return .message(message)
+        case .memory(.attach(let agent, let systemPrefix)):
+            return .pager(try await attachMemory(agent, systemPrefix: systemPrefix, for: process))
+        case .memory(.forget(let agent, let recallIDs, let archivalIDs)):
+            return .erased(try await persistentMemory().forget(
+                user: process.owner.name, agent: agent, recallIDs: recallIDs, archivalIDs: archivalIDs))
+        case .memory(.search(let agent, let text, let limit)):
+            return .records(try await persistentMemory().search(user: process.owner.name, agent: agent, text: text, limit: limit))
+        case .memory(.insert(let agent, let text, let tags)):
+            return .inserted(try await persistentMemory().insert(user: process.owner.name, agent: agent, text: text, tags: tags))
         case .memory(let operation):
             return perform(operation, for: process)
         case .listProcesses:
@@ -331,6 +351,9 @@ public actor Kernel {
     }
 
     private func callTool(_ call: ToolCall, for process: ProcessRecord) async throws -> ToolOutput {
+        if let pager = process.pager, MemoryFunctions.names.contains(call.name) {
+            return try await callMemoryFunction(call, on: pager, for: process)
+        }
         guard let tool = tools[call.name] else { throw SyscallError.unknownTool(call.name) }
         if let limit = process.quotas.toolCalls, process.usage.toolCalls >= limit {
             terminate(process.pid, status: .quotaExceeded("tool calls (\(limit))"))
@@ -453,6 +476,41 @@ public actor Kernel {
             summary: summary.count > 300 ? String(summary.prefix(297)) + "..." : summary, outcome: outcome))
     }
 
+    /// A memory function the model called: it runs on the process's own pager, so it can
+    /// only reach the memory of this agent of this owner.
+    private func callMemoryFunction(_ call: ToolCall, on pager: Pager, for process: ProcessRecord) async throws -> ToolOutput {
+        if let limit = process.quotas.toolCalls, process.usage.toolCalls >= limit {
+            terminate(process.pid, status: .quotaExceeded("tool calls (\(limit))"))
+            throw SyscallError.quotaExceeded("tool calls (\(limit))")
+        }
+        process.usage.toolCalls += 1
+        emit(.toolCall(process.pid, call))
+        let result = await blocked(process, on: "memory \(call.name)") { await pager.functions.execute(call) }
+        // What memory gives back was written earlier, perhaps from untrusted text: it is labelled memory.
+        let output = ToolOutput(text: result.text, isError: result.isError, label: ProvenanceLabel(.memory))
+        if security != nil { process.provenance.record(output.text, label: ProvenanceLabel(.memory)) }
+        emit(.toolResult(process.pid, output))
+        return output
+    }
+
+    private func persistentMemory() throws(SyscallError) -> MemorySystem {
+        guard let memorySystem else {
+            throw .failed("this kernel runs without persistent memory (start it with a data directory, e.g. anima serve)")
+        }
+        return memorySystem
+    }
+
+    /// Opens the persistent memory of agent `agent` of the process's owner for the
+    /// process, or returns nil when the kernel has no memory system.
+    private func attachMemory(_ agent: String, systemPrefix: String, for process: ProcessRecord) async throws -> Pager? {
+        guard let memorySystem else { return nil }
+        if let pager = process.pager { return pager }
+        let pager = try await memorySystem.pager(
+            user: process.owner.name, agent: agent, model: processor, systemPrefix: systemPrefix)
+        process.pager = pager
+        return pager
+    }
+
     private func receive(for process: ProcessRecord, timeout: Duration?) async -> Message? {
         if let message = process.mailbox.take() { return message }
         let pid = process.pid
@@ -487,6 +545,8 @@ public actor Kernel {
             return .done
         case .list(let prefix):
             return .keys((memory[owner] ?? [:]).keys.filter { $0.hasPrefix(prefix) }.sorted())
+        case .attach, .forget, .search, .insert:
+            preconditionFailure("handled by the syscall dispatch")
         }
     }
 
@@ -641,6 +701,15 @@ public struct ProcessContext: Sendable {
     public func wait(_ pid: PID) async throws -> ExitStatus {
         guard case .exited(let status) = try await syscall(.wait(pid)) else { throw SyscallError.failed("unexpected result") }
         return status
+    }
+
+    /// Opens the persistent memory of the owner's agent `agent`; nil when the kernel runs
+    /// without a memory system.
+    public func attachMemory(agent: String, systemPrefix: String) async throws -> Pager? {
+        guard case .pager(let pager) = try await syscall(.memory(.attach(agent: agent, systemPrefix: systemPrefix))) else {
+            throw SyscallError.failed("unexpected result")
+        }
+        return pager
     }
 
     /// Definitions of the tools this process may see, by name.

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaMemory
 import AnimaProcessor
 import AnimaSecurity
 import Foundation
@@ -34,6 +35,8 @@ final class ProcessRecord {
     var watchdog: Task<Void, Never>?
     /// The generation in progress, if the process is generating.
     var generation: (any GenerationControl)?
+    /// The agent's persistent memory, once it attached it.
+    var pager: Pager?
     var exitWaiters: [CheckedContinuation<ExitStatus, Never>] = []
     /// Every text that entered the process's context with its label, for the security
     /// monitor's provenance checks.

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaMemory
 import AnimaProcessor
 
 /// Everything a process can ask of the kernel. There is no other way for an agent to
@@ -18,7 +19,8 @@ public enum Syscall: Sendable {
     case send(to: PID, JSONValue)
     /// Take the oldest message from the own mailbox, waiting up to `timeout`.
     case receive(timeout: Duration?)
-    /// The owner's key-value memory: read, write, erase, list.
+    /// The owner's key-value memory (read, write, erase, list), and the persistent memory
+    /// of the owner's agents (attach, forget).
     case memory(MemoryOperation)
     /// The process table, as far as the caller may see it.
     case listProcesses
@@ -60,6 +62,16 @@ public enum MemoryOperation: Sendable, Hashable {
     case write(key: String, value: JSONValue)
     case erase(key: String)
     case list(prefix: String)
+    /// Opens the persistent memory (context window, recall and archival storage) of the
+    /// owner's agent `agent` for the calling process, which then runs on its pager.
+    case attach(agent: String, systemPrefix: String)
+    /// Erases messages (`recallIDs`) and passages (`archivalIDs`) of the owner's agent
+    /// `agent`; both nil erases everything it kept.
+    case forget(agent: String, recallIDs: [Int64]?, archivalIDs: [Int64]?)
+    /// Searches the owner's agent `agent` (nil: all their agents) by words and meaning.
+    case search(agent: String?, text: String, limit: Int)
+    /// Saves a passage to the archival memory of the owner's agent `agent`.
+    case insert(agent: String, text: String, tags: [String])
 
     var name: String {
         switch self {
@@ -67,12 +79,23 @@ public enum MemoryOperation: Sendable, Hashable {
         case .write: "write"
         case .erase: "erase"
         case .list: "list"
+        case .attach: "attach"
+        case .forget: "forget"
+        case .search: "search"
+        case .insert: "insert"
         }
     }
 
     var key: String? {
         switch self {
         case .read(let k), .write(let k, _), .erase(let k): k
+        case .attach(let agent, _): agent
+        case .forget(let agent, let recall, let archival):
+            recall == nil && archival == nil
+                ? "\(agent): everything"
+                : "\(agent): messages \(recall ?? []), passages \(archival ?? [])"
+        case .search(let agent, let text, _): "\(agent ?? "all agents"): \(text)"
+        case .insert(let agent, let text, _): "\(agent): \(text)"
         case .list: nil
         }
     }
@@ -93,6 +116,13 @@ public enum SyscallResult: Sendable {
     case value(JSONValue?)
     case keys([String])
     case processes([ProcessStatus])
+    /// The pager of an attached memory; nil when the kernel has no memory system.
+    case pager(Pager?)
+    /// How many records an erasure removed.
+    case erased(Int)
+    case records([MemoryRecord])
+    /// The ID of a saved passage.
+    case inserted(Int64)
     case done
 }
 

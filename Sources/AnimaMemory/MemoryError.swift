@@ -9,6 +9,8 @@ public enum MemoryError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidArguments(function: String, reason: String)
     case unknownFunction(String, known: [String])
     case summariserFailed(String)
+    /// The request was wrong (a bad agent name, tag or argument); say it differently.
+    case invalidRequest(String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum MemoryError: Error, Sendable, Equatable, CustomStringConvertible {
             "there is no memory function \"\(name)\"; the functions are: \(known.joined(separator: ", "))"
         case .summariserFailed(let reason):
             "the summariser could not summarise evicted messages: \(reason)"
+        case .invalidRequest(let reason):
+            reason
         }
     }
 }

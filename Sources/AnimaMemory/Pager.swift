@@ -30,6 +30,7 @@ public actor Pager {
     public private(set) var window: ContextWindow
     private var clock: UInt64 = 0
     private var messageOverhead: Int?
+    private let counters: PagingCounters?
 
     /// What changes on every message, saved in one write.
     private struct SavedState: Codable {
@@ -48,9 +49,10 @@ public actor Pager {
     ///   - embedder: embeds messages, passages and queries; without one, search is
     ///     full-text only.
     ///   - summariser: the model that writes the recursive summary. Default: `model`.
+    ///   - counters: where to count pages moved, if anywhere.
     public static func open(
         namespace: MemoryNamespace, store: MemoryStore, model: any LanguageModel, embedder: (any EmbeddingModel)?,
-        summariser: (any LanguageModel)? = nil, configuration: PagerConfiguration
+        summariser: (any LanguageModel)? = nil, configuration: PagerConfiguration, counters: PagingCounters? = nil
     ) async throws -> Pager {
         if let problem = configuration.problem { throw MemoryError.invalidConfiguration(problem) }
         if let embedder, embedder.dimensions != store.dimensions {
@@ -59,7 +61,7 @@ public actor Pager {
         }
         let pager = Pager(
             namespace: namespace, store: store, model: model, embedder: embedder, summariser: summariser ?? model,
-            configuration: configuration)
+            configuration: configuration, counters: counters)
         try await pager.restore()
         try await pager.checkFixedCostsFit()
         return pager
@@ -67,9 +69,10 @@ public actor Pager {
 
     private init(
         namespace: MemoryNamespace, store: MemoryStore, model: any LanguageModel, embedder: (any EmbeddingModel)?,
-        summariser: any LanguageModel, configuration: PagerConfiguration
+        summariser: any LanguageModel, configuration: PagerConfiguration, counters: PagingCounters?
     ) {
         self.namespace = namespace
+        self.counters = counters
         self.configuration = configuration
         recall = store.recall(namespace)
         archival = store.archival(namespace)
@@ -226,6 +229,7 @@ public actor Pager {
             let evicted = window.messages.indices.filter(chosen.contains).map { window.messages[$0] }
             window.messages = window.messages.indices.filter { !chosen.contains($0) }.map { window.messages[$0] }
             evictedIDs += evicted.map(\.recallID)
+            counters?.countOut(evicted.count)
             window.summary = await newSummary(evicted)
             total = try await residentTokens()
         }
@@ -299,6 +303,7 @@ public actor Pager {
             if embedding == nil, let embedder { embedding = try await embedder.embed(text) }
             touchMatching(text)
             pages = try await pageIn(text: text, embedding: embedding)
+            counters?.countIn(pages.count)
         }
         let resident = try await residentTokens()
         let residentUsage = ContextUsage(
@@ -434,6 +439,21 @@ public actor Pager {
 
     private func save() async throws {
         try await core.setValue(SavedState(summary: window.summary, messages: window.messages, clock: clock), for: "context")
+    }
+
+    /// What an agent that is not running keeps in its window: summary and resident messages.
+    static func savedWindow(in core: CoreMemoryStore) async throws -> (summary: String, messages: [ResidentMessage]) {
+        let state = try await core.value("context", as: SavedState.self)
+        return (state?.summary ?? "", state?.messages ?? [])
+    }
+
+    /// Removes erased messages from the saved window of an agent that is not running,
+    /// so that no copy of their text stays behind in its core memory record.
+    static func dropResident(_ ids: Set<Int64>, in core: CoreMemoryStore) async throws {
+        guard var state = try await core.value("context", as: SavedState.self) else { return }
+        let before = state.messages.count
+        state.messages.removeAll { ids.contains($0.recallID) }
+        if state.messages.count != before { try await core.setValue(state, for: "context") }
     }
 
     private func restore() async throws {

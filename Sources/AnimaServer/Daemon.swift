@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaKernel
+import AnimaMemory
 import AnimaProcessor
 import Foundation
 import Hummingbird
@@ -20,22 +21,25 @@ public struct Daemon: Sendable {
     public let tokens: TokenStore
     public let engine: LlamaEngine?
     public let embedder: (any EmbeddingModel)?
+    /// Agents' persistent memory, if the daemon has one.
+    public let memory: MemorySystem?
     public let configuration: ServerConfiguration
     let mcpSessions: MCPSessions
 
     public init(
         configuration: ServerConfiguration, processor: any LanguageModel, engine: LlamaEngine?, embedder: (any EmbeddingModel)?,
-        tools: [any SystemTool] = []
+        tools: [any SystemTool] = [], memory: MemorySystem? = nil
     ) throws {
         self.configuration = configuration
         audit = MemoryAuditTrail()
         // The ring serves GET /audit; the hash-chained log in the data directory is the record.
         let chain = try HashChainAuditTrail(dataDirectory: configuration.dataDirectory)
         kernel = Kernel(.init(
-            processor: processor, tools: tools,
+            processor: processor, tools: tools, memory: memory,
             authorizer: try SecurityAuthorizer.load(dataDirectory: configuration.dataDirectory, tools: tools),
             audit: TeeAuditTrail([audit, chain]),
             security: try SecurityMonitor(dataDirectory: configuration.dataDirectory)))
+        self.memory = memory
         tokens = try TokenStore(directory: URL(fileURLWithPath: configuration.dataDirectory))
         self.engine = engine
         self.embedder = embedder
@@ -94,18 +98,22 @@ public struct Daemon: Sendable {
         return Application(
             router: router(), server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "anima"),
-            services: [EngineMetrics(engine: engine, kernel: kernel)],
+            services: [EngineMetrics(engine: engine, kernel: kernel, memory: memory)],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }
 }
 
-/// Publishes the engine's state as gauges every second: KV slots, queue depth, tokens.
+/// Publishes the engine's state as gauges every second: KV slots, queue depth, tokens,
+/// processes, and pages moved by agents' memory.
 struct EngineMetrics: Service {
     let engine: LlamaEngine?
     let kernel: Kernel
+    let memory: MemorySystem?
 
     func run() async throws {
+        let pagesIn = Gauge(label: "anima_memory_pages_in_total")
+        let pagesOut = Gauge(label: "anima_memory_pages_out_total")
         let slots = Gauge(label: "anima_engine_slots")
         let running = Gauge(label: "anima_engine_running_sequences")
         let waiting = Gauge(label: "anima_engine_queue_depth")
@@ -131,6 +139,10 @@ struct EngineMetrics: Service {
                 last = (s.generatedTokens, now)
             }
             processes.record(await kernel.processes().filter(\.state.isAlive).count)
+            if let memory {
+                pagesIn.record(memory.counters.pagedIn)
+                pagesOut.record(memory.counters.pagedOut)
+            }
             try? await Task.sleep(for: .seconds(1))
         }
     }

@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaKernel
+import AnimaMemory
 import Foundation
 import Hummingbird
 import MCP
@@ -58,6 +59,18 @@ public struct MCPEndpoint: Sendable {
         Tool(
             name: "memory_list", description: "List the keys in the caller's memory that start with a prefix.",
             inputSchema: (["type": "object", "properties": ["prefix": ["type": "string"]] ] as JSONValue).mcpValue),
+        Tool(
+            name: "memory_search",
+            description: "Search what the caller's agents remember (their conversations and archival memory) by words and meaning.",
+            inputSchema: ([
+                "type": "object",
+                "properties": [
+                    "query": ["type": "string", "description": "What to look for."],
+                    "agent": ["type": "string", "description": "Only this agent's memory."],
+                    "limit": ["type": "integer", "minimum": 1, "maximum": 100],
+                ],
+                "required": ["query"],
+             ] as JSONValue).mcpValue),
     ]
 
     static func call(_ name: String, _ arguments: JSONValue, kernel: Kernel, as principal: Principal) async throws -> String {
@@ -92,6 +105,17 @@ public struct MCPEndpoint: Sendable {
                 throw SyscallError.failed("unexpected memory result")
             }
             return keys.joined(separator: "\n")
+        case "memory_search":
+            guard let query = arguments["query"]?.stringValue, !query.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw SyscallError.invalidArguments("query is required")
+            }
+            let limit = arguments["limit"]?.numberValue.map { max(1, min(100, Int($0))) } ?? 10
+            let search = MemoryOperation.search(agent: arguments["agent"]?.stringValue, text: query, limit: limit)
+            guard case .records(let records) = try await kernel.invoke(.memory(search), as: principal, name: "mcp-memory") else {
+                throw SyscallError.failed("unexpected memory result")
+            }
+            if records.isEmpty { return "nothing found" }
+            return records.map { "[\($0.agent) \($0.kind.rawValue) \($0.id)] \($0.text)" }.joined(separator: "\n")
         default:
             let call = ToolCall(id: "mcp-" + UUID().uuidString.prefix(8).lowercased(), name: name, arguments: arguments)
             guard case .toolOutput(let output) = try await kernel.invoke(.callTool(call), as: principal, name: "mcp-tool") else {

@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaKernel
+import AnimaMemory
 import AnimaProcessor
 import Foundation
 import Hummingbird
@@ -22,6 +23,7 @@ struct NativeRoutes {
         api.post("processes") { request, context in
             let token = try context.authorize(.agents)
             let spec = try Self.spec(try await body(request))
+            if spec.memory != nil { _ = try context.authorize(.memory) }
             let pid = try await kernel.spawn(spec, owner: token.principal)
             return Response.json(["pid": .number(Double(pid.rawValue))], status: .created)
         }
@@ -50,7 +52,9 @@ struct NativeRoutes {
         }
         api.post("agents/run") { request, context in
             let token = try context.authorize(.agents)
-            return try await runAgent(Self.spec(try await body(request)), as: token.principal)
+            let spec = try Self.spec(try await body(request))
+            if spec.memory != nil { _ = try context.authorize(.memory) }
+            return try await runAgent(spec, as: token.principal)
         }
         api.get("tools") { _, context in
             _ = try context.authorize(.tools)
@@ -95,6 +99,53 @@ struct NativeRoutes {
             let token = try context.authorize(.memory)
             _ = try await kernel.invoke(.memory(.erase(key: try context.parameters.require("key"))), as: token.principal, name: "api-memory")
             return Response(status: .noContent)
+        }
+        // The persistent memory of the caller's agents (what `anima run --memory` keeps).
+        api.get("agent-memory/search") { request, context in
+            let token = try context.authorize(.memory)
+            guard let text = request.uri.queryParameters.get("q"), !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw APIError.badRequest("q (what to look for) is required", param: "q")
+            }
+            let agent = request.uri.queryParameters.get("agent").map { String($0) }
+            if let agent { try Self.checkAgentName(agent, param: "agent") }
+            guard let limit = Int(request.uri.queryParameters.get("limit") ?? "10"), (1...100).contains(limit) else {
+                throw APIError.badRequest("limit must be an integer from 1 to 100", param: "limit")
+            }
+            guard case .records(let records) = try await kernel.invoke(
+                .memory(.search(agent: agent, text: String(text), limit: limit)), as: token.principal, name: "api-memory")
+            else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
+            return Response.json(.array(records.map(Self.json)))
+        }
+        api.post("agent-memory/:agent/passages") { request, context in
+            let token = try context.authorize(.memory)
+            let agent = try context.parameters.require("agent")
+            try Self.checkAgentName(agent, param: "agent")
+            let body = try await body(request)
+            guard let text = body["text"]?.stringValue, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw APIError.badRequest("text is required", param: "text")
+            }
+            let tags = try Self.strings(body["tags"], param: "tags")
+            guard case .inserted(let id) = try await kernel.invoke(
+                .memory(.insert(agent: agent, text: text, tags: tags)), as: token.principal, name: "api-memory")
+            else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
+            return Response.json(["id": .number(Double(id))], status: .created)
+        }
+        api.post("agent-memory/:agent/forget") { request, context in
+            let token = try context.authorize(.memory)
+            let agent = try context.parameters.require("agent")
+            try Self.checkAgentName(agent, param: "agent")
+            let body = try await body(request)
+            let all = body["all"]?.boolValue ?? false
+            let messages = try Self.ids(body["messages"], param: "messages")
+            let passages = try Self.ids(body["passages"], param: "passages")
+            guard all == (messages == nil && passages == nil) else {
+                throw APIError.badRequest("say what to forget: messages and/or passages (arrays of IDs), or all: true", param: "all")
+            }
+            guard case .erased(let count) = try await kernel.invoke(
+                .memory(.forget(agent: agent, recallIDs: all ? nil : messages ?? [], archivalIDs: all ? nil : passages ?? [])),
+                as: token.principal, name: "api-memory")
+            else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
+            return Response.json(["erased": .number(Double(count))])
         }
         api.get("audit") { request, context in
             _ = try context.authorize(.audit)
@@ -178,12 +229,15 @@ struct NativeRoutes {
             return list.map { $0.stringValue! }
         } ?? []
         let wall = try int("max_seconds", 1...86_400)
+        let memory = body["memory"]?.stringValue
+        if let memory { try checkAgentName(memory, param: "memory") }
         return AgentSpec(
             name: body["name"]?.stringValue ?? "api-agent", task: task, systemPrompt: body["system"]?.stringValue, tools: tools,
             priority: try int("priority", -20...20) ?? 0,
             quotas: Quotas(tokens: try int("max_tokens", 1...10_000_000), toolCalls: try int("max_tool_calls", 0...100_000), wallTime: wall.map { .seconds($0) }),
             limits: .init(maxSteps: try int("max_steps", 1...1000) ?? 8),
-            sampling: .init(temperature: body["temperature"]?.numberValue ?? 0, maxTokensPerStep: try int("tokens_per_step", 1...100_000) ?? 256))
+            sampling: .init(temperature: body["temperature"]?.numberValue ?? 0, maxTokensPerStep: try int("tokens_per_step", 1...100_000) ?? 256),
+            memory: memory)
     }
 
     static func exitJSON(_ status: ExitStatus) -> JSONValue {
@@ -212,6 +266,38 @@ struct NativeRoutes {
         object["started"] = .string(ISO8601DateFormatter().string(from: p.started))
         if case .exited(let status) = p.state { object["exit"] = exitJSON(status) }
         return .object(object)
+    }
+
+    static func checkAgentName(_ name: String, param: String) throws {
+        let allowed = name.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x2D
+        }
+        guard allowed, (1...64).contains(name.utf8.count), !name.hasPrefix(".") else {
+            throw APIError.badRequest("\(param) must be an agent name: 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'", param: param)
+        }
+    }
+
+    static func strings(_ value: JSONValue?, param: String) throws -> [String] {
+        guard let value, value != .null else { return [] }
+        guard case .array(let list) = value, list.allSatisfy({ $0.stringValue != nil }) else {
+            throw APIError.badRequest("\(param) must be an array of strings", param: param)
+        }
+        return list.compactMap(\.stringValue)
+    }
+
+    static func ids(_ value: JSONValue?, param: String) throws -> [Int64]? {
+        guard let value, value != .null else { return nil }
+        guard case .array(let list) = value, list.count <= 10_000,
+            list.allSatisfy({ $0.numberValue.map { $0 >= 1 && $0 <= 9e15 && $0.rounded() == $0 } ?? false })
+        else { throw APIError.badRequest("\(param) must be an array of positive integer IDs", param: param) }
+        return list.compactMap { $0.numberValue.map { Int64($0) } }
+    }
+
+    static func json(_ r: MemoryRecord) -> JSONValue {
+        [
+            "agent": .string(r.agent), "kind": .string(r.kind.rawValue), "id": .number(Double(r.id)), "text": .string(r.text),
+            "label": .string(r.label), "created": .string(ISO8601DateFormatter().string(from: r.createdAt)), "score": .number(r.score),
+        ]
     }
 
     static func json(_ r: AuditRecord) -> JSONValue {

@@ -69,7 +69,17 @@ public struct ServerConfiguration: Sendable, Hashable {
             }
             for key in table.keys {
                 guard let value = table[key] else { continue }
-                try configuration.set(key, value.debugDescription.trimmingCharacters(in: CharacterSet(charactersIn: "\"")), source: path)
+                let text: String
+                if let s = value.string {
+                    text = s
+                } else if let i = value.int {
+                    text = String(i)
+                } else if let b = value.bool {
+                    text = String(b)
+                } else {
+                    throw .badValue(key: key, value: value.debugDescription, source: path, expected: "a string, an integer or a boolean")
+                }
+                try configuration.set(key, text, source: path)
             }
         } else if file != nil {
             throw .unreadable(path: path, reason: "no such file")

@@ -13,6 +13,15 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case vectorIndex(String)
     case closed
 
+    /// True when the request itself was wrong (a bad name, argument or vector), so that
+    /// asking again unchanged cannot succeed; false for failures of the store.
+    public var isBadRequest: Bool {
+        switch self {
+        case .invalidNamespace, .invalidArgument, .dimensionMismatch: true
+        default: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .invalidNamespace(let reason):

@@ -270,3 +270,33 @@ struct BenchSyscalls: AsyncParsableCommand {
         return (fields.count > 1 ? Int(fields[1]) ?? 0 : 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }
+
+struct BenchScripted: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scripted",
+        abstract: "Time per request of the scripted model alone, the anchor for the daemon's overhead.",
+        discussion: """
+            Runs the request scripts/bench-server.sh sends over HTTP, in-process on the same
+            scripted model the daemon serves with --scripted, and prints p50 and p99 in
+            microseconds.
+            """
+    )
+
+    @Option(help: "Requests to time.")
+    var count = 20_000
+
+    mutating func run() async throws {
+        let model = ScriptedProcessor(slots: 256) { request in .text("You said: " + (request.messages.last?.content ?? "")) }
+        model.startStepping()
+        let request = GenerationRequest(messages: [.user("hello")])
+        let clock = ContinuousClock()
+        var times: [Double] = []
+        for _ in 0..<count {
+            let t = clock.now
+            _ = try await model.generate(request).collect()
+            times.append(seconds(t.duration(to: clock.now)))
+        }
+        print(String(format: "p50 %.1f", percentile(times, 0.5) * 1e6))
+        print(String(format: "p99 %.1f", percentile(times, 0.99) * 1e6))
+    }
+}

@@ -1,6 +1,8 @@
 import AnimaCore
 import AnimaKernel
+import AnimaMemory
 import AnimaProcessor
+import AnimaStorage
 import ArgumentParser
 import Foundation
 
@@ -16,6 +18,7 @@ struct Run: AsyncParsableCommand {
               anima run "What is the capital of Italy?"
               anima run "Summarise the water cycle" "Name three rivers" --policy priority
               anima run --max-tokens 200 --max-steps 4 "Plan a picnic"
+              anima run --memory assistant "My sister's name is Ada."
             """
     )
 
@@ -43,6 +46,13 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Keep generating to the token limit even after the model ends its turn (for load tests).")
     var ignoreEos = false
 
+    @Option(help: ArgumentHelp(
+        "Run with the persistent memory of this agent: it remembers earlier runs, and what leaves its context stays searchable (see anima memory).",
+        valueName: "name"))
+    var memory: String?
+
+    @OptionGroup var memoryLocation: MemoryLocation
+
     @Flag(help: "Print one JSON object per agent at the end instead of live text.")
     var json = false
 
@@ -52,6 +62,13 @@ struct Run: AsyncParsableCommand {
     func validate() throws {
         if tasks.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) { throw ValidationError("a task is empty") }
         if maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
+        if let memory {
+            // One pager per agent: two processes writing one window would overwrite each other.
+            if tasks.count > 1 { throw ValidationError("--memory runs one agent; give one task") }
+            do { _ = try MemoryNamespace(user: CurrentUser.principal.name, agent: memory) } catch {
+                throw ValidationError("--memory: \(error)")
+            }
+        }
         if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
         if let maxSeconds, !(maxSeconds > 0) { throw ValidationError("--max-seconds must be above 0") }
         if tokensPerStep < 1 { throw ValidationError("--tokens-per-step must be at least 1") }
@@ -61,12 +78,14 @@ struct Run: AsyncParsableCommand {
     var local = false
 
     mutating func run() async throws {
-        if !local, !ignoreEos, modelOptions.model == nil, let daemon = await DaemonClient.discover() {
+        if !local, !ignoreEos, memory == nil, modelOptions.model == nil, let daemon = await DaemonClient.discover() {
             try await runOnDaemon(daemon)
             return
         }
         let engine = try await modelOptions.load(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy)
-        let kernel = Kernel(.init(processor: ignoreEos ? IgnoringEndOfTurn(engine) : engine))
+        var memorySystem: MemorySystem?
+        if memory != nil { memorySystem = try await memoryLocation.open(embeddings: true) }
+        let kernel = Kernel(.init(processor: ignoreEos ? IgnoringEndOfTurn(engine) : engine, memory: memorySystem))
         let procfs = Task { [kernelOptions] in
             await ProcFS().serve(kernel, engine: engine, policy: kernelOptions.description)
         }
@@ -78,7 +97,7 @@ struct Run: AsyncParsableCommand {
             let spec = AgentSpec(
                 name: "agent-\(i + 1)", task: task, systemPrompt: system, priority: priority,
                 quotas: Quotas(tokens: maxTokens, wallTime: maxSeconds.map { .milliseconds(Int($0 * 1000)) }),
-                limits: .init(maxSteps: maxSteps), sampling: .init(temperature: 0, maxTokensPerStep: tokensPerStep))
+                limits: .init(maxSteps: maxSteps), sampling: .init(temperature: 0, maxTokensPerStep: tokensPerStep), memory: memory)
             pids.append(try await kernel.spawn(spec, owner: CurrentUser.principal))
         }
         let single = pids.count == 1

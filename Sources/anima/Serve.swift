@@ -86,7 +86,8 @@ struct Serve: AsyncParsableCommand {
         } else if c.embeddingModel != nil {
             throw ProcessorError.modelNotFound(path: embeddingPath)
         }
-        let daemon = try Daemon(configuration: c, processor: processor, engine: engine, embedder: embedder)
+        let memory = try await MemoryLocation.open(URL(fileURLWithPath: c.dataDirectory), embedder: embedder)
+        let daemon = try Daemon(configuration: c, processor: processor, engine: engine, embedder: embedder, memory: memory)
         let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }
         defer { procfs.cancel() }
         let scheme = c.tlsCertificate == nil ? "http" : "https"
@@ -176,7 +177,7 @@ struct MCPCommand: AsyncParsableCommand {
         abstract: "Serve Anima as an MCP server over standard input and output.",
         discussion: """
             For MCP clients that start their servers as commands. Tools: run_agent,
-            list_processes, memory_write, memory_read, memory_list, and the kernel's tools,
+            list_processes, memory_write, memory_read, memory_list, memory_search, and the kernel's tools,
             all acting as the current user. Over HTTP, `anima serve` offers the same at /mcp.
 
             Example (in an MCP client's configuration):
@@ -187,8 +188,10 @@ struct MCPCommand: AsyncParsableCommand {
     @Flag(help: "Use a scripted echo model instead of a real one (for tests).") var scripted = false
     @OptionGroup var kernelOptions: KernelOptions
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var memoryLocation: MemoryLocation
 
     mutating func run() async throws {
+        let memory = try await memoryLocation.open(embeddings: !scripted)
         let processor: any LanguageModel
         if scripted {
             let echo = ScriptedProcessor(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy) { request in
@@ -199,7 +202,7 @@ struct MCPCommand: AsyncParsableCommand {
         } else {
             processor = try await modelOptions.load(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy)
         }
-        let kernel = Kernel(.init(processor: processor))
+        let kernel = Kernel(.init(processor: processor, memory: memory))
         try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
     }
 }

@@ -117,6 +117,33 @@ struct ProcessCommandTests {
         #expect(after.stdout.contains("No Anima kernel is running"))
     }
 
+    @Test func anAgentWithMemoryKeepsWhatItSawUntilItIsForgotten() throws {
+        let data = NSTemporaryDirectory() + "anima-data-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let run = try CLI.run(
+            ["run", "--local", "--memory", "helper", "--data-dir", data, "--max-steps", "1", "--tokens-per-step", "8",
+             "My locker code is walrus seven."], environment: runtime)
+        #expect(run.status == 0, "\(run.stderr)")
+        let found = try CLI.run(["memory", "search", "--data-dir", data, "--words-only", "--json", "locker walrus"], environment: runtime)
+        #expect(found.status == 0, "\(found.stderr)")
+        let first = try #require(found.stdout.split(separator: "\n").first.map(String.init))
+        let row = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
+        #expect(row["agent"] as? String == "helper" && row["kind"] as? String == "message")
+        #expect((row["text"] as? String)?.contains("walrus seven") == true)
+
+        let shown = try CLI.run(["memory", "show", "--data-dir", data, "helper"], environment: runtime)
+        #expect(shown.stdout.contains("2 messages") && shown.stdout.contains("My locker code is walrus seven."), "\(shown.stdout)")
+        let forgot = try CLI.run(["memory", "forget", "--data-dir", data, "helper", "--all"], environment: runtime)
+        #expect(forgot.stdout.contains("forgot 2 record(s)"), "\(forgot.stdout)\(forgot.stderr)")
+        let after = try CLI.run(["memory", "search", "--data-dir", data, "--words-only", "walrus"], environment: runtime)
+        #expect(after.stdout.isEmpty && after.stderr.contains("nothing found"))
+        // The key file is private to its owner.
+        let key = try FileManager.default.attributesOfItem(atPath: data + "/memory.key")
+        #expect((key[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let bad = try CLI.run(["run", "--memory", "../other", "--data-dir", data, "hi"], environment: runtime)
+        #expect(bad.status != 0 && bad.stderr.contains("--memory"))
+    }
+
     @Test func killOfAnUnknownPidSaysSo() throws {
         let result = try CLI.run(["kill", "4242"], environment: runtime)
         #expect(result.status == 1)

@@ -98,7 +98,9 @@ struct ServeTests {
 
     @Test func theOfficialMCPClientUsesAnimaOverStdioAndHTTP() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.python), "run `make setup` to install the client environment")
-        let stdio = try python([Self.client("mcp_client.py"), "stdio", CLI.binary.path, "mcp", "--scripted"])
+        let data = NSTemporaryDirectory() + "anima-mcp-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let stdio = try python([Self.client("mcp_client.py"), "stdio", CLI.binary.path, "mcp", "--scripted", "--data-dir", data])
         #expect(stdio.status == 0, "\(stdio.output)")
         #expect(stdio.output.contains("all ok"))
         let daemon = try await Daemon(["--scripted"])

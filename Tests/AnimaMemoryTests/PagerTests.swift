@@ -37,9 +37,11 @@ import Testing
         let temp = try await TemporaryStore.open()
         defer { temp.discard() }
         let model = ScriptedModel(name: "processor", contextLength: 700) { _ in .text("ok") }
+        let counters = PagingCounters()
         let pager = try await Pager.open(
             namespace: try MemoryNamespace(user: "alice", agent: "assistant"), store: temp.store, model: model,
-            embedder: try await TestEmbedder.embedder(), summariser: Self.terseSummariser, configuration: Self.configuration())
+            embedder: try await TestEmbedder.embedder(), summariser: Self.terseSummariser, configuration: Self.configuration(),
+            counters: counters)
         let fact = try await pager.append(.user("Please remember that my passport number is X47-KB-9921."))
         try await pager.append(.assistant("Noted, I will remember your passport number."))
         for i in 0..<30 {
@@ -53,6 +55,7 @@ import Testing
         try await pager.append(.user("What was my passport number again?"))
         let prepared = try await pager.prepare()
         let page = try #require(prepared.pages.first { $0.id == fact.recallID }, "the evicted fact was not paged in")
+        #expect(counters.pagedOut >= 2 && counters.pagedIn == prepared.pages.count)
         #expect(page.source == .conversation)
         #expect(prepared.request.messages.contains { $0.content.contains("X47-KB-9921") })
         #expect(prepared.promptTokens + 64 <= 700)

@@ -1,6 +1,8 @@
 import AnimaCore
 import AnimaKernel
+import AnimaMemory
 import AnimaProcessor
+import AnimaStorage
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -12,8 +14,9 @@ import Testing
 struct TestDaemon {
     let daemon: Daemon
     let admin: String
+    let memory: MemorySystem?
 
-    init(requestsPerMinute: Int = 10_000, maxConcurrent: Int = 64, maxBytes: Int = 1 << 20) async throws {
+    init(requestsPerMinute: Int = 10_000, maxConcurrent: Int = 64, maxBytes: Int = 1 << 20, memory: Bool = false) async throws {
         var configuration = ServerConfiguration(dataDirectory: NSTemporaryDirectory() + "anima-server-\(UUID().uuidString)")
         configuration.requestsPerMinute = requestsPerMinute
         configuration.maxConcurrentRequests = maxConcurrent
@@ -26,7 +29,12 @@ struct TestDaemon {
             return .text("You said: " + (request.rawPrompt ?? request.messages.last?.content ?? ""))
         }
         processor.startStepping()
-        daemon = try Daemon(configuration: configuration, processor: processor, engine: nil, embedder: nil)
+        self.memory = memory
+            ? MemorySystem(
+                store: try await MemoryStore.open(.directory(URL(fileURLWithPath: configuration.dataDirectory + "/memory")), key: .generate()),
+                embedder: nil)
+            : nil
+        daemon = try Daemon(configuration: configuration, processor: processor, engine: nil, embedder: nil, memory: self.memory)
         admin = try await daemon.tokens.create(name: "admin", user: "alice", groups: ["users"], scopes: Scope.allCases).secret
     }
 
@@ -253,6 +261,69 @@ struct NativeAPITests {
         }
     }
 
+    @Test func agentsWithPersistentMemoryNeedTheMemoryScopeAndAValidName() async throws {
+        let d = try await TestDaemon(memory: true)
+        let agentsOnly = try await d.token(scopes: [.agents])
+        let run = #"{"task":"remember me","max_steps":1,"memory":"assistant"}"#
+        try await d.test { client in
+            try await client.execute(uri: "/anima/v1/agents/run", method: .post, headers: headers(agentsOnly), body: ByteBuffer(string: run)) {
+                #expect($0.status == .forbidden)
+            }
+            try await client.execute(uri: "/anima/v1/agents/run", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"task":"x","memory":"../bob"}"#)) {
+                #expect($0.status == .badRequest)
+                #expect(json($0)["error"]?["param"] == "memory")
+            }
+            for _ in 0..<2 {
+                // The scripted model calls the first tool it is offered: a memory function,
+                // with arguments that do not fit it, which the pager refuses with an error.
+                try await client.execute(uri: "/anima/v1/agents/run", method: .post, headers: headers(d.admin), body: ByteBuffer(string: run)) {
+                    let events = String(buffer: $0.body)
+                    #expect(events.contains("\"name\":\"core_memory_append\""))
+                    #expect(events.contains("event: tool_result") && events.contains("core_memory_append: "), "\(events)")
+                    #expect(events.contains("event: exited"))
+                }
+            }
+        }
+        // Both runs went to alice's agent: each its task, the call and its result.
+        let snapshot = try await #require(d.memory).snapshot(user: "alice", agent: "assistant")
+        #expect(snapshot.messages == 6)
+    }
+
+    @Test func agentMemoryIsSearchedExtendedAndForgottenThroughTheKernel() async throws {
+        let d = try await TestDaemon(memory: true)
+        let bob = try await d.token(scopes: [.memory], user: "bob")
+        try await d.test { client in
+            try await client.execute(uri: "/anima/v1/agent-memory/notes/passages", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"text":"The spare key is under the blue pot.","tags":["home"]}"#)) {
+                #expect($0.status == .created)
+                #expect(json($0)["id"] == 1)
+            }
+            try await client.execute(uri: "/anima/v1/agent-memory/search?q=spare%20key", method: .get, headers: headers(d.admin)) {
+                #expect(json($0).arrayValue?.first?["text"] == "The spare key is under the blue pot.")
+                #expect(json($0).arrayValue?.first?["kind"] == "passage")
+                #expect(json($0).arrayValue?.first?["label"] == "home")
+            }
+            // Another user's search sees none of it.
+            try await client.execute(uri: "/anima/v1/agent-memory/search?q=spare%20key", method: .get, headers: headers(bob)) {
+                #expect(json($0).arrayValue?.isEmpty == true)
+            }
+            try await client.execute(uri: "/anima/v1/agent-memory/search", method: .get, headers: headers(d.admin)) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/anima/v1/agent-memory/notes/passages", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"text":"x","tags":[""]}"#)) {
+                #expect($0.status == .badRequest)
+                #expect(json($0)["error"]?["message"]?.stringValue?.contains("tag") == true)
+            }
+            try await client.execute(uri: "/anima/v1/agent-memory/notes/forget", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{}"#)) {
+                #expect($0.status == .badRequest)
+            }
+            try await client.execute(uri: "/anima/v1/agent-memory/notes/forget", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"passages":[1]}"#)) {
+                #expect(json($0)["erased"] == 1)
+            }
+            try await client.execute(uri: "/anima/v1/agent-memory/search?q=spare%20key", method: .get, headers: headers(d.admin)) {
+                #expect(json($0).arrayValue?.isEmpty == true)
+            }
+        }
+        #expect(d.daemon.audit.records.contains { $0.syscall == "memory.forget" && $0.owner == "alice" && $0.outcome == .completed })
+    }
+
     @Test func memoryRoundTripAndAudit() async throws {
         let d = try await TestDaemon()
         try await d.test { client in
@@ -281,7 +352,8 @@ struct NativeAPITests {
             "/health", "/openapi.json", "/metrics", "/v1/models", "/v1/models/{id}", "/v1/chat/completions", "/v1/completions",
             "/v1/embeddings", "/anima/v1/processes", "/anima/v1/processes/{pid}", "/anima/v1/processes/{pid}/signal",
             "/anima/v1/processes/{pid}/wait", "/anima/v1/agents/run", "/anima/v1/tools", "/anima/v1/tools/{name}",
-            "/anima/v1/memory", "/anima/v1/memory/{key}", "/anima/v1/audit",
+            "/anima/v1/memory", "/anima/v1/memory/{key}", "/anima/v1/audit", "/anima/v1/agent-memory/search",
+            "/anima/v1/agent-memory/{agent}/passages", "/anima/v1/agent-memory/{agent}/forget",
         ]
         #expect(documented == Set(served))
         let d = try await TestDaemon()

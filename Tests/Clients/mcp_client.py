@@ -37,6 +37,10 @@ async def exercise(read, write):
         check("run_agent", not result.is_error and "hello" in text(result).lower(), text(result))
         result = await session.call_tool("list_processes", {})
         check("list_processes", "mcp-agent" in text(result), text(result))
+        result = await session.call_tool("memory_search", {"query": "anything at all"})
+        check("memory_search", not result.is_error, text(result))
+        result = await session.call_tool("memory_search", {"query": "x", "agent": "../escape"})
+        check("memory_search refuses a bad agent name", result.is_error, text(result))
         result = await session.call_tool("no_such_tool", {})
         check("unknown tool is an error", result.is_error, text(result))
 

@@ -1,0 +1,158 @@
+import AnimaCore
+import AnimaKernel
+import AnimaMemory
+import AnimaProcessor
+import AnimaServer
+import AnimaStorage
+import ArgumentParser
+import Foundation
+
+struct MemoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memory",
+        abstract: "Search, show and forget what your agents remember.",
+        discussion: """
+            Agents started with `anima run --memory NAME` keep their conversations, core
+            memory and archival passages here, encrypted, under your user name.
+
+            Examples:
+              anima memory search "trip to Lisbon"
+              anima memory show assistant
+              anima memory forget assistant --message 42
+              anima memory forget assistant --all
+            """,
+        subcommands: [MemorySearch.self, MemoryShow.self, MemoryForget.self]
+    )
+}
+
+/// Where agents' memory lives and how to open it.
+struct MemoryLocation: ParsableArguments {
+    @Option(help: "Data directory (default: $XDG_DATA_HOME/anima).") var dataDir: String?
+
+    var directory: URL {
+        URL(fileURLWithPath: dataDir.map { ($0 as NSString).expandingTildeInPath } ?? ServerConfiguration.defaultDataDirectory)
+    }
+
+    /// The memory store (created on first use, with a new 0600 key file) and, when setup
+    /// installed it, the local embedding model.
+    func open(embeddings: Bool) async throws -> MemorySystem {
+        let embedderPath = AnimaPaths.models.appendingPathComponent("all-MiniLM-L6-v2.F16.gguf").path
+        guard embeddings, FileManager.default.fileExists(atPath: embedderPath) else {
+            return try await Self.open(directory, embedder: nil)
+        }
+        return try await Self.open(directory, embedder: try await LlamaEmbedder.load(.init(modelPath: embedderPath, threads: 1)))
+    }
+
+    /// The memory store under data directory `directory`, its key in `memory.key` (0600).
+    static func open(_ directory: URL, embedder: (any EmbeddingModel)?) async throws -> MemorySystem {
+        let memory = directory.appendingPathComponent("memory")
+        try FileManager.default.createDirectory(at: memory, withIntermediateDirectories: true)
+        let key = try EncryptionKey.loadOrCreate(at: directory.appendingPathComponent("memory.key").path)
+        return MemorySystem(store: try await MemoryStore.open(.directory(memory), key: key), embedder: embedder)
+    }
+}
+
+struct MemorySearch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search", abstract: "Find messages and passages by meaning and by words, in every agent or one.")
+
+    @Argument(help: "What to look for.") var query: String
+    @Option(help: "Only this agent's memory.") var agent: String?
+    @Option(help: "Results per agent and store.") var limit = 10
+    @Flag(help: "Full-text search only (no embedding model).") var wordsOnly = false
+    @Flag(help: "One JSON object per result.") var json = false
+    @OptionGroup var location: MemoryLocation
+
+    func validate() throws {
+        if query.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("the query is empty") }
+        if !(1...1000).contains(limit) { throw ValidationError("--limit must be between 1 and 1000") }
+    }
+
+    func run() async throws {
+        let system = try await location.open(embeddings: !wordsOnly)
+        let records = try await system.search(user: CurrentUser.principal.name, agent: agent, text: query, limit: limit)
+        try await system.store.close()
+        if records.isEmpty && !json { Terminal.error("nothing found for \"\(query)\"\n") }
+        let dates = ISO8601DateFormatter()
+        for record in records {
+            if json {
+                let row: JSONValue = [
+                    "agent": .string(record.agent), "kind": .string(record.kind.rawValue), "id": .number(Double(record.id)),
+                    "created": .string(dates.string(from: record.createdAt)), "label": .string(record.label),
+                    "text": .string(record.text), "score": .number(record.score),
+                ]
+                print(row.jsonText)
+            } else {
+                let line = record.text.replacingOccurrences(of: "\n", with: " ")
+                print("\(record.agent)\t\(record.kind.rawValue) \(record.id)\t\(dates.string(from: record.createdAt))\t\(record.label)\t\(line.prefix(160))")
+            }
+        }
+    }
+}
+
+struct MemoryShow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show an agent's core memory, summary and context window; without a name, list your agents.")
+
+    @Argument(help: "The agent (as given to `anima run --memory`).") var agent: String?
+    @OptionGroup var location: MemoryLocation
+
+    func run() async throws {
+        let system = try await location.open(embeddings: false)
+        defer { Task { try? await system.store.close() } }
+        let user = CurrentUser.principal.name
+        guard let agent else {
+            let agents = try await system.store.namespaces(user: user)
+            if agents.isEmpty { Terminal.error("no agent of \(user) has memory yet; start one with anima run --memory NAME\n") }
+            for namespace in agents {
+                let snapshot = try await system.snapshot(user: user, agent: namespace.agent)
+                print("\(namespace.agent)\t\(snapshot.messages) messages, \(snapshot.passages) passages")
+            }
+            return
+        }
+        let snapshot = try await system.snapshot(user: user, agent: agent)
+        print("agent \(agent) of \(user): \(snapshot.messages) messages, \(snapshot.passages) archival passages")
+        for block in snapshot.blocks {
+            print("\n[\(block.label)] \(block.description) (limit \(block.limit) tokens)")
+            print(block.value.isEmpty ? "  (empty)" : block.value.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        }
+        print("\n[summary]")
+        print(snapshot.summary.isEmpty ? "  (none yet)" : "  " + snapshot.summary)
+        print("\n[context window: \(snapshot.resident.count) messages]")
+        for resident in snapshot.resident {
+            let text = resident.message.content.replacingOccurrences(of: "\n", with: " ")
+            print("  \(resident.recallID)\t\(resident.message.role.rawValue)\t\(text.prefix(160))")
+        }
+    }
+}
+
+struct MemoryForget: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forget",
+        abstract: "Erase messages, passages or an agent's whole memory: text and vectors, from every store.",
+        discussion: "The erasure is a syscall like any other: checked, and recorded in the audit trail.")
+
+    @Argument(help: "The agent.") var agent: String
+    @Option(name: .customLong("message"), help: "A message ID (from search or show); repeat for more.") var messages: [Int64] = []
+    @Option(name: .customLong("passage"), help: "An archival passage ID; repeat for more.") var passages: [Int64] = []
+    @Flag(help: "Everything the agent kept.") var all = false
+    @OptionGroup var location: MemoryLocation
+
+    func validate() throws {
+        if all == !(messages.isEmpty && passages.isEmpty) {
+            throw ValidationError("say what to forget: --message/--passage IDs, or --all (not both)")
+        }
+    }
+
+    func run() async throws {
+        let system = try await location.open(embeddings: false)
+        // A kernel for this one syscall: it authorises, carries out and audits the erasure.
+        let kernel = Kernel(.init(processor: ScriptedModel(replies: []), memory: system))
+        let operation = MemoryOperation.forget(
+            agent: agent, recallIDs: all ? nil : messages, archivalIDs: all ? nil : passages)
+        let result = try await kernel.invoke(.memory(operation), as: CurrentUser.principal, name: "memory-forget")
+        try await system.store.close()
+        guard case .erased(let count) = result else { throw SyscallError.failed("unexpected result") }
+        print("forgot \(count) record(s) of \(agent)")
+    }
+}

@@ -18,6 +18,6 @@ struct Anima: AsyncParsableCommand {
               anima models
             """,
         version: "0.1.0",
-        subcommands: [Ask.self, Chat.self, Run.self, Ps.self, Top.self, Kill.self, Serve.self, Token.self, MCPCommand.self, Models.self, Bench.self]
+        subcommands: [Ask.self, Chat.self, Run.self, Ps.self, Top.self, Kill.self, Serve.self, Token.self, MCPCommand.self, ToolsCommand.self, ToolCommand.self, Models.self, Bench.self]
     )
 }

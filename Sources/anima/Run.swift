@@ -66,7 +66,8 @@ struct Run: AsyncParsableCommand {
             return
         }
         let engine = try await modelOptions.load(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy)
-        let kernel = Kernel(.init(processor: ignoreEos ? IgnoringEndOfTurn(engine) : engine))
+        let systemTools = kernelOptions.systemTools
+        let kernel = Kernel(.init(processor: ignoreEos ? IgnoringEndOfTurn(engine) : engine, tools: systemTools))
         let procfs = Task { [kernelOptions] in
             await ProcFS().serve(kernel, engine: engine, policy: kernelOptions.description)
         }
@@ -76,7 +77,7 @@ struct Run: AsyncParsableCommand {
         var pids: [PID] = []
         for (i, task) in tasks.enumerated() {
             let spec = AgentSpec(
-                name: "agent-\(i + 1)", task: task, systemPrompt: system, priority: priority,
+                name: "agent-\(i + 1)", task: task, systemPrompt: system, tools: systemTools.map(\.definition.name), priority: priority,
                 quotas: Quotas(tokens: maxTokens, wallTime: maxSeconds.map { .milliseconds(Int($0 * 1000)) }),
                 limits: .init(maxSteps: maxSteps), sampling: .init(temperature: 0, maxTokensPerStep: tokensPerStep))
             pids.append(try await kernel.spawn(spec, owner: CurrentUser.principal))

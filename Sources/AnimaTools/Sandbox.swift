@@ -38,7 +38,7 @@ public struct Sandbox: Sendable, Hashable {
     static let etcFiles = [
         "alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "mime.types",
         "nsswitch.conf", "host.conf", "hosts", "resolv.conf", "gai.conf", "protocols", "services",
-        "ssl", "ca-certificates", "ca-certificates.conf", "python3", "python3.11", "python3.12", "pip.conf",
+        "ssl/certs", "ssl/openssl.cnf", "ca-certificates", "ca-certificates.conf", "python3", "python3.11", "python3.12", "pip.conf",
     ]
 
     /// The bubblewrap arguments that build the sandbox around `command`.

@@ -27,7 +27,6 @@ struct ToolsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let box = await Toolbox.load(mcpFile: mcpConfig)
-        defer { Task { await box.shutdown() } }
         let servers = (try? MCPServerConfiguration.load(from: mcpConfig)) ?? []
         if json {
             let tools = box.tools.map { tool -> JSONValue in

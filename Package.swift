@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "AnimaMemory", targets: ["AnimaMemory"]),
         .library(name: "AnimaKernel", targets: ["AnimaKernel"]),
         .library(name: "AnimaSecurity", targets: ["AnimaSecurity"]),
+        .library(name: "AnimaTools", targets: ["AnimaTools"]),
         .library(name: "AnimaServer", targets: ["AnimaServer"]),
     ],
     dependencies: [
@@ -29,23 +30,41 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // llama.cpp, built by scripts/setup.sh into ~/.cache/anima and found through pkg-config.
         .systemLibrary(name: "CLlama", pkgConfig: "llama"),
         .target(name: "AnimaCore", swiftSettings: strict),
         .target(name: "AnimaProcessor", dependencies: ["AnimaCore", "CLlama"], swiftSettings: strict),
-        .target(name: "AnimaKernel", dependencies: ["AnimaCore", "AnimaProcessor", "AnimaMemory", "AnimaSecurity"], swiftSettings: strict),
+        .target(
+            name: "AnimaKernel", dependencies: ["AnimaCore", "AnimaProcessor", "AnimaMemory", "AnimaSecurity", "AnimaTools"],
+            swiftSettings: strict),
         // Principals and groups, provenance policies, guards, delimiters, the audit log.
         .target(
             name: "AnimaSecurity",
             dependencies: ["AnimaCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
+        // Debian's libseccomp-dev: builds the sandbox's seccomp filter, and the fork/exec
+        // that sets resource limits before bubblewrap runs.
+        .target(name: "CSandbox", linkerSettings: [.linkedLibrary("seccomp")]),
+        .target(
+            name: "AnimaTools",
+            dependencies: [
+                "AnimaCore", "CSandbox",
+                .product(name: "BigInt", package: "BigInt"),
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "anima",
             dependencies: [
                 "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaServer", "AnimaSecurity",
+                "AnimaTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -97,6 +116,8 @@ let package = Package(
         .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaKernel"], swiftSettings: strict),
         .testTarget(name: "AnimaKernelTests", dependencies: ["AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity"], swiftSettings: strict),
         .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaSecurity"], swiftSettings: strict),
+        // The escape suite and the tools' tests; one goes through the kernel's agent loop.
+        .testTarget(name: "AnimaToolsTests", dependencies: ["AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity"], swiftSettings: strict),
         .testTarget(name: "AnimaCLITests", dependencies: ["anima"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

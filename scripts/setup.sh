@@ -17,7 +17,8 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 # --- Debian packages --------------------------------------------------------------
-packages=(cmake pkg-config build-essential python3-pip unzip patch libhnswlib-dev libsqlite3-dev python3-venv)
+packages=(cmake pkg-config build-essential python3-pip unzip patch libhnswlib-dev libsqlite3-dev python3-venv
+          bubblewrap libseccomp-dev python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -153,6 +154,20 @@ if [ ! -f "$server_stamp" ]; then
   python3 -m venv "$server_venv" || die "could not create $server_venv; install python3-venv"
   "$server_venv/bin/pip" install -q "${server_pip[@]}" || die "pip could not install ${server_pip[*]}"
   touch "$server_stamp"
+fi
+
+# --- tools: reference MCP servers that the sandbox tests start as drivers -------------------
+# Made with Debian's /usr/bin/python3, not a python from the user's home: the servers run
+# in the sandbox, which sees /usr and the environment itself but nothing else of $HOME.
+tools_venv="$cache/tools-venv"
+tools_pip=(mcp-server-time==2026.10.19 mcp-server-fetch==2026.10.24)
+tools_stamp="$tools_venv/.complete-$(printf '%s ' "${tools_pip[@]}" | sha256sum | cut -c1-12)"
+if [ ! -f "$tools_stamp" ]; then
+  say "installing the reference MCP servers into $tools_venv"
+  rm -rf "$tools_venv"
+  /usr/bin/python3 -m venv "$tools_venv" || die "could not create $tools_venv; install python3-venv"
+  "$tools_venv/bin/pip" install -q "${tools_pip[@]}" || die "pip could not install ${tools_pip[*]}"
+  touch "$tools_stamp"
 fi
 
 say "ready: llama.cpp in $prefix, model $model"

@@ -51,6 +51,10 @@ public final class AuditLog: Sendable {
         var sequence: UInt64
         var head: String
         var unsynced: Int
+        /// Where the file ended after this process's last append. Another process that
+        /// appended since (the daemon and `anima run` share a data directory) moved it,
+        /// and the chain continues from that process's last record.
+        var end: off_t
     }
 
     public let path: String
@@ -68,11 +72,15 @@ public final class AuditLog: Sendable {
         let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw .io(path: path, reason: "cannot open the audit log: \(String(cString: strerror(errno)))") }
         let tail: (sequence: UInt64, head: String, torn: Int)
+        flock(fd, LOCK_EX)
         do { tail = try Self.readTail(fd: fd, path: path) } catch {
+            flock(fd, LOCK_UN)
             Self.closeFile(fd)
             throw error
         }
-        state = Mutex(State(fd: fd, sequence: tail.sequence, head: tail.head, unsynced: 0))
+        let end = lseek(fd, 0, SEEK_END)
+        flock(fd, LOCK_UN)
+        state = Mutex(State(fd: fd, sequence: tail.sequence, head: tail.head, unsynced: 0, end: end))
         if case .periodic(let milliseconds) = durability {
             let interval = UInt32(max(1, milliseconds)) * 1000
             // Its own descriptor, so the flush runs outside the lock and appends never wait for it.
@@ -118,6 +126,18 @@ public final class AuditLog: Sendable {
         let micros = Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
         let result: Result<AuditEntry, SecurityError> = state.withLock { s in
             guard s.fd >= 0 else { return .failure(.io(path: path, reason: "the audit log is closed")) }
+            // Writers in other processes take the same lock, so records never interleave
+            // and each continues the chain from the file's true last record.
+            flock(s.fd, LOCK_EX)
+            defer { flock(s.fd, LOCK_UN) }
+            if lseek(s.fd, 0, SEEK_END) != s.end {
+                do throws(SecurityError) {
+                    let tail = try Self.readTail(fd: s.fd, path: path)
+                    (s.sequence, s.head) = (tail.sequence, tail.head)
+                } catch {
+                    return .failure(error)
+                }
+            }
             let entry = AuditEntry(
                 sequence: s.sequence + 1, timeMicros: micros, pid: pid, owner: owner, action: action,
                 summary: Self.clip(summary), outcome: outcome, detail: Self.clip(detail), previousHash: s.head)
@@ -134,6 +154,7 @@ public final class AuditLog: Sendable {
             }
             s.sequence = entry.sequence
             s.head = entry.hash
+            s.end = lseek(s.fd, 0, SEEK_END)
             s.unsynced += 1
             switch durability {
             case .everyRecord: fsync(s.fd); s.unsynced = 0

@@ -33,12 +33,8 @@ public struct Daemon: Sendable {
         self.configuration = configuration
         audit = MemoryAuditTrail()
         // The ring serves GET /audit; the hash-chained log in the data directory is the record.
-        let chain = try HashChainAuditTrail(dataDirectory: configuration.dataDirectory)
-        kernel = Kernel(.init(
-            processor: processor, tools: tools, memory: memory,
-            authorizer: try SecurityAuthorizer.load(dataDirectory: configuration.dataDirectory, tools: tools),
-            audit: TeeAuditTrail([audit, chain]),
-            security: try SecurityMonitor(dataDirectory: configuration.dataDirectory)))
+        kernel = Kernel(try .standard(
+            processor: processor, tools: tools, memory: memory, dataDirectory: configuration.dataDirectory, alsoAuditTo: [audit]))
         self.memory = memory
         tokens = try TokenStore(directory: URL(fileURLWithPath: configuration.dataDirectory))
         self.engine = engine

@@ -18,6 +18,10 @@ struct Anima: AsyncParsableCommand {
               anima models
             """,
         version: "0.1.0",
-        subcommands: [Ask.self, Chat.self, Run.self, Ps.self, Top.self, Kill.self, Serve.self, Token.self, MCPCommand.self, MemoryCommand.self, Models.self, Bench.self, Audit.self, Users.self, Groups.self, Grant.self, Revoke.self, Scan.self]
+        subcommands: [
+            Ask.self, Chat.self, Run.self, Ps.self, Top.self, Kill.self, Serve.self, Token.self, MCPCommand.self, MemoryCommand.self,
+            ToolsCommand.self, ToolCommand.self, Models.self, Bench.self, Audit.self, Users.self, Groups.self, Grant.self, Revoke.self,
+            Scan.self,
+        ]
     )
 }

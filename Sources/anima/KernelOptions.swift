@@ -1,6 +1,7 @@
 import AnimaCore
 import AnimaKernel
 import AnimaProcessor
+import AnimaTools
 import ArgumentParser
 import Foundation
 
@@ -22,10 +23,23 @@ struct KernelOptions: ParsableArguments {
     @Option(help: "Agents that generate at once (sequences in the batch).")
     var slots = 4
 
+    @Option(help: ArgumentHelp("Built-in tools agents may call, comma-separated (see `anima tools`); none by default.", valueName: "names"))
+    var tools = ""
+
+    /// The chosen built-in tools, sandboxed, as the kernel runs them.
+    var systemTools: [any SystemTool] {
+        let names = Set(tools.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        return ToolAdapter.adapting(Toolbox.builtins().filter { names.contains($0.name) })
+    }
+
     func validate() throws {
         if quantum < 1 { throw ValidationError("--quantum must be at least 1 token") }
         if aging < 1 { throw ValidationError("--aging must be at least 1 step") }
         if slots < 1 || slots > 256 { throw ValidationError("--slots must be between 1 and 256") }
+        let known = Set(Toolbox.builtins().map(\.name))
+        for name in tools.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !known.contains(name) {
+            throw ValidationError("--tools: no built-in tool \"\(name)\"; choose from \(known.sorted().joined(separator: ", "))")
+        }
     }
 
     var slotPolicy: any SlotPolicy {

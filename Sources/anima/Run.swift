@@ -85,7 +85,10 @@ struct Run: AsyncParsableCommand {
         let engine = try await modelOptions.load(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy)
         var memorySystem: MemorySystem?
         if memory != nil { memorySystem = try await memoryLocation.open(embeddings: true) }
-        let kernel = Kernel(.init(processor: ignoreEos ? IgnoringEndOfTurn(engine) : engine, memory: memorySystem))
+        let systemTools = kernelOptions.systemTools
+        let kernel = Kernel(try .standard(
+            processor: ignoreEos ? IgnoringEndOfTurn(engine) : engine, tools: systemTools, memory: memorySystem,
+            dataDirectory: memoryLocation.directory.path))
         let procfs = Task { [kernelOptions] in
             await ProcFS().serve(kernel, engine: engine, policy: kernelOptions.description)
         }
@@ -95,7 +98,7 @@ struct Run: AsyncParsableCommand {
         var pids: [PID] = []
         for (i, task) in tasks.enumerated() {
             let spec = AgentSpec(
-                name: "agent-\(i + 1)", task: task, systemPrompt: system, priority: priority,
+                name: "agent-\(i + 1)", task: task, systemPrompt: system, tools: systemTools.map(\.definition.name), priority: priority,
                 quotas: Quotas(tokens: maxTokens, wallTime: maxSeconds.map { .milliseconds(Int($0 * 1000)) }),
                 limits: .init(maxSteps: maxSteps), sampling: .init(temperature: 0, maxTokensPerStep: tokensPerStep), memory: memory)
             pids.append(try await kernel.spawn(spec, owner: CurrentUser.principal))

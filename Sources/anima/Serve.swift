@@ -202,7 +202,7 @@ struct MCPCommand: AsyncParsableCommand {
         } else {
             processor = try await modelOptions.load(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy)
         }
-        let kernel = Kernel(.init(processor: processor, memory: memory))
+        let kernel = Kernel(try .standard(processor: processor, memory: memory, dataDirectory: memoryLocation.directory.path))
         try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
     }
 }

@@ -49,6 +49,20 @@ struct AuditLogTests {
         #expect(result.isIntact && result.intact == 4)
     }
 
+    @Test func twoWritersOnOneFileKeepOneChain() throws {
+        let (path, first) = try makeLog(2)
+        let second = try AuditLog(path: path)  // another process's handle: its own descriptor and state
+        for i in 0..<20 {
+            let log = i % 3 == 0 ? second : first
+            try log.append(pid: UInt32(i), owner: "alice", action: "generate", summary: "step \(i)", outcome: .completed)
+        }
+        first.close()
+        second.close()
+        let result = try AuditLog.verify(at: path, as: auditor)
+        #expect(result.isIntact, "\(String(describing: result.problem))")
+        #expect(result.intact == 22)
+    }
+
     @Test func anEditedRecordIsNamed() throws {
         let (path, log) = try makeLog(8)
         log.close()

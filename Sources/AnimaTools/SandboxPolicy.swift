@@ -1,0 +1,30 @@
+/// What one sandboxed process may see and do beyond the read-only system view.
+public struct SandboxPolicy: Sendable, Hashable {
+    /// A host directory mounted read-write at `/workspace` and made the working directory;
+    /// nil for none (the working directory is then the private `/tmp`).
+    public var workspace: String?
+    /// Whether the sandbox shares the host's network; otherwise it has its own, empty one.
+    public var network: Bool
+    /// Extra host paths mounted read-only at the same place (an MCP server's installation).
+    public var readOnlyPaths: [String]
+    /// The environment, replacing the caller's entirely.
+    public var environment: [String: String]
+    public var limits: SandboxLimits
+
+    public init(
+        workspace: String? = nil, network: Bool = false, readOnlyPaths: [String] = [],
+        environment: [String: String] = [:], limits: SandboxLimits = .standard
+    ) {
+        self.workspace = workspace
+        self.network = network
+        self.readOnlyPaths = readOnlyPaths
+        self.environment = environment
+        self.limits = limits
+    }
+
+    /// The environment every sandboxed process starts with, before `environment`.
+    static let baseEnvironment: [String: String] = [
+        "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": "/tmp", "HOME": "/workspace",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    ]
+}

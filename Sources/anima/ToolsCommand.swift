@@ -1,0 +1,64 @@
+import AnimaCore
+import AnimaTools
+import ArgumentParser
+import Foundation
+
+/// `anima tools`: what agents can call, what each call does, and who may make it.
+struct ToolsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tools",
+        abstract: "List the tools and MCP servers, with their effects and permissions.",
+        discussion: """
+            Built-in tools and the tools of the MCP servers configured in
+            $XDG_CONFIG_HOME/anima/mcp.json (each server is started in its sandbox to list
+            its tools). "groups" are what a caller must hold; every tool runs sandboxed.
+
+            Examples:
+              anima tools
+              anima tools --json
+            """
+    )
+
+    @Option(help: "MCP server configuration file.")
+    var mcpConfig: String = MCPServerConfiguration.defaultFile
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() async throws {
+        let box = await Toolbox.load(mcpFile: mcpConfig)
+        let servers = (try? MCPServerConfiguration.load(from: mcpConfig)) ?? []
+        if json {
+            let tools = box.tools.map { tool -> JSONValue in
+                [
+                    "name": .string(tool.name), "description": .string(tool.description), "effect": .string(tool.effect.rawValue),
+                    "needs": .array(tool.needs.map(\.rawValue).sorted().map { .string($0) }),
+                    "groups": .array(tool.requiredGroups.sorted().map { .string($0) }), "parameters": tool.parameters.json,
+                ]
+            }
+            let mcp = servers.map { server -> JSONValue in
+                ["name": .string(server.name), "command": .string(server.command), "groups": .array(server.groups.map { .string($0) }), "network": .bool(server.network)]
+            }
+            print(JSONValue.object(["tools": .array(tools), "mcp_servers": .array(mcp), "problems": .array(box.problems.map { .string($0) })]).jsonText)
+        } else {
+            let nameWidth = max(12, box.tools.map(\.name.count).max() ?? 0)
+            print("NAME".padding(toLength: nameWidth + 2, withPad: " ", startingAt: 0) + "EFFECT        NEEDS               GROUPS")
+            for tool in box.tools {
+                let needs = tool.needs.map(\.rawValue).sorted().joined(separator: ",")
+                let groups = tool.requiredGroups.sorted().joined(separator: ",")
+                print(
+                    tool.name.padding(toLength: nameWidth + 2, withPad: " ", startingAt: 0)
+                        + tool.effect.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
+                        + (needs.isEmpty ? "-" : needs).padding(toLength: 20, withPad: " ", startingAt: 0) + (groups.isEmpty ? "-" : groups))
+            }
+            print("\nMCP servers (\(mcpConfig)):")
+            if servers.isEmpty { print("  none configured") }
+            for server in servers {
+                let groups = server.groups.isEmpty ? "-" : server.groups.joined(separator: ",")
+                print("  \(server.name): \(server.command) \(server.args.joined(separator: " "))  groups: \(groups)  network: \(server.network ? "yes" : "no")")
+            }
+            for problem in box.problems { print("  problem: \(problem)") }
+        }
+        await box.shutdown()
+    }
+}

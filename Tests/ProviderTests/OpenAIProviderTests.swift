@@ -78,11 +78,9 @@ struct OpenAIProviderTests {
 
     @Test func retriesRateLimitAndServerErrors() async throws {
         try await Replay.with(try Replay.exchanges("openai-retry.http")) { server in
-            let started = Date()
             let result = try await provider(server).generate(GenerationRequest(messages: [.user("Say hello.")], sampling: .greedy())).collect()
             #expect(result.text == "Hello!")
             #expect(server.received.count == 3)
-            #expect(Date().timeIntervalSince(started) < 2, "Retry-After: 0 and the short test backoff should not wait long")
         }
     }
 

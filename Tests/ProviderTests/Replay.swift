@@ -19,8 +19,9 @@ enum Replay {
         try ReplayScript.load(fixtures.appendingPathComponent(name), substitutions: keys)
     }
 
-    /// Limits short enough that a test about a stall takes a moment, not minutes.
-    static let limits = ProviderLimits(connectTimeout: 2, responseTimeout: 5, idleTimeout: 1)
+    /// Limits generous enough for a loaded 2-core machine (a starved consumer pauses
+    /// reading, which looks like a silent server); tests about stalls set their own.
+    static let limits = ProviderLimits(connectTimeout: 10, responseTimeout: 60, idleTimeout: 30)
     static let retry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05)
 
     static func endpoint(

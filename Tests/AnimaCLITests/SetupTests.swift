@@ -9,6 +9,14 @@ import Testing
 struct SetupTests {
     static let key = "sk-proj-CL1T3stK3yN0tR3al7xQ2wE9rY"
 
+    /// Runs the CLI on a thread of its own, so that waiting for it does not hold one of
+    /// the few threads that the suite's async tests share.
+    static func run(_ arguments: [String], environment: [String: String]) async throws -> CLI.Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try CLI.run(arguments, environment: environment) }) }.start()
+        }
+    }
+
     static func folder() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anima-config-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -80,20 +88,20 @@ struct SetupTests {
                 response: .init(status: 200, headers: [("Content-Type", "text/event-stream")], body: Array(stream.utf8), chunking: .events))
         ])
         let env = ["ANIMA_CONFIG": dir.path]
-        let setup = try CLI.run(
+        let setup = try await Self.run(
             ["setup", "--mode", "cloud", "--provider", "openai-compatible", "--id", "replay", "--url", server.baseURL + "/v1", "--location", "remote",
              "--model", "m"],
             environment: env)
         #expect(setup.status == 0, "\(setup.stderr)")
 
-        let cloud = try CLI.run(["ask", "--local", "--json", "--temperature", "0", "--max-tokens", "8", "What is the capital of France?"], environment: env)
+        let cloud = try await Self.run(["ask", "--local", "--json", "--temperature", "0", "--max-tokens", "8", "What is the capital of France?"], environment: env)
         #expect(cloud.status == 0, "\(cloud.stderr)")
         let routed = try JSONValue(parsing: cloud.stdout)
         #expect(routed["model"] == "replay/m")
         #expect(routed["text"] == "Paris, from the cloud.")
         #expect(server.received.count == 1)
 
-        let secret = try CLI.run(["ask", "--local", "--private", "--json", "--temperature", "0", "--max-tokens", "8", "My diagnosis is X. What is it?"], environment: env)
+        let secret = try await Self.run(["ask", "--local", "--private", "--json", "--temperature", "0", "--max-tokens", "8", "My diagnosis is X. What is it?"], environment: env)
         #expect(secret.status == 0, "\(secret.stderr)")
         let local = try JSONValue(parsing: secret.stdout)
         #expect(local["model"]?.stringValue?.hasPrefix("local/") == true)

@@ -32,12 +32,33 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // llama.cpp, built by scripts/setup.sh into ~/.cache/anima and found through pkg-config.
         .systemLibrary(name: "CLlama", pkgConfig: "llama"),
         .target(name: "AnimaCore", swiftSettings: strict),
-        .target(name: "AnimaProcessor", dependencies: ["AnimaCore", "CLlama"], swiftSettings: strict),
+        .target(
+            name: "AnimaProcessor",
+            dependencies: [
+                "AnimaCore", "CLlama",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // A local HTTP server that replays recorded provider exchanges (tests, `anima bench router`).
+        .target(
+            name: "ProviderReplay",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "AnimaKernel", dependencies: ["AnimaCore", "AnimaProcessor", "AnimaMemory", "AnimaSecurity", "AnimaTools"],
             swiftSettings: strict),
@@ -64,9 +85,10 @@ let package = Package(
             name: "anima",
             dependencies: [
                 "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaServer", "AnimaSecurity",
-                "AnimaTools",
+                "AnimaTools", "ProviderReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -118,7 +140,14 @@ let package = Package(
         .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaSecurity"], swiftSettings: strict),
         // The escape suite and the tools' tests; one goes through the kernel's agent loop.
         .testTarget(name: "AnimaToolsTests", dependencies: ["AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity"], swiftSettings: strict),
-        .testTarget(name: "AnimaCLITests", dependencies: ["anima"], swiftSettings: strict),
+        .testTarget(name: "AnimaCLITests", dependencies: ["anima", "AnimaCore", "ProviderReplay"], swiftSettings: strict),
+        // Fixtures are read from the source tree (#filePath), not bundled.
+        .testTarget(
+            name: "ProviderTests",
+            dependencies: ["AnimaProcessor", "ProviderReplay", "AnimaServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -16,12 +16,13 @@ struct Anima: AsyncParsableCommand {
               anima run "Plan a picnic" "Name three rivers"
               anima ps
               anima models
+              anima setup --mode hybrid --provider openai --model gpt-4o-mini
             """,
         version: "0.1.0",
         subcommands: [
             Ask.self, Chat.self, Run.self, Ps.self, Top.self, Kill.self, Serve.self, Token.self, MCPCommand.self, MemoryCommand.self,
-            ToolsCommand.self, ToolCommand.self, Models.self, Bench.self, Audit.self, Users.self, Groups.self, Grant.self, Revoke.self,
-            Scan.self,
+            ToolsCommand.self, ToolCommand.self, Models.self, Setup.self, Bench.self, Audit.self, Users.self, Groups.self, Grant.self,
+            Revoke.self, Scan.self,
         ]
     )
 }

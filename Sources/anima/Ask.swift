@@ -14,11 +14,17 @@ struct Ask: AsyncParsableCommand {
             Schema, so it always parses and matches it. The schema can be inline JSON or
             @path to a file.
 
+            When `anima setup` configured providers, a router picks the processor for the
+            question (the local model or a configured one) by mode, budget and learned
+            quality, and says on standard error where it went. --private keeps the question
+            on this machine whatever the mode.
+
             Examples:
               anima ask "Write a haiku about the sea"
               anima ask --temperature 0 --max-tokens 64 "List three primes"
               anima ask --json "What is 2+2?"
               anima ask --schema @person.schema.json "Invent a person"
+              anima ask --private "Summarise my medical notes: ..."
             """
     )
 
@@ -36,6 +42,9 @@ struct Ask: AsyncParsableCommand {
 
     @Flag(help: "Run the model in this process even when a daemon is running.")
     var local = false
+
+    @Flag(name: .customLong("private"), help: "The question holds private data: answer it on this machine only.")
+    var isPrivate = false
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
@@ -57,20 +66,35 @@ struct Ask: AsyncParsableCommand {
             if system != nil { messages.removeFirst() }
         }
         messages.append(.user(question))
-        if !local, modelOptions.model == nil, let daemon = await DaemonClient.discover() {
+        let configuration = try ConfiguredProcessor.configuration()
+        // The daemon serves its own local model; configured providers are routed here.
+        if !local, configuration.providers.isEmpty, modelOptions.model == nil,
+            let daemon = await DaemonClient.discover()
+        {
             try await askDaemon(daemon, messages: messages, format: format)
             return
         }
         let engine = try await modelOptions.load()
-        let request = GenerationRequest(messages: messages, responseFormat: format, sampling: sampling.parameters)
+        var request = GenerationRequest(messages: messages, responseFormat: format, sampling: sampling.parameters)
+        if isPrivate { request.privacy = .private }
+        var model = engine.info.name
+        let events: AsyncThrowingStream<GenerationEvent, any Error>
+        if let router = try ConfiguredProcessor.router(engine: engine, configuration: configuration) {
+            let routed = try router.start(request)
+            model = routed.decision.chosen
+            events = routed.events
+            if !json { Terminal.error("(\(configuration.mode) mode: \(routed.decision.reason))\n") }
+        } else {
+            events = engine.generate(request)
+        }
 
         if json {
-            let result = try await engine.generate(request).collect()
+            let result = try await events.collect()
             var usage = JSONObject()
             usage["prompt_tokens"] = .number(Double(result.usage.promptTokens))
             usage["completion_tokens"] = .number(Double(result.usage.completionTokens))
             var out = JSONObject()
-            out["model"] = .string(engine.info.name)
+            out["model"] = .string(model)
             out["text"] = .string(result.text)
             out["finish_reason"] = .string(result.finishReason.rawValue)
             out["usage"] = .object(usage)
@@ -81,7 +105,7 @@ struct Ask: AsyncParsableCommand {
             print(JSONValue.object(out).jsonText)
         } else {
             var finish = FinishReason.stop
-            for try await event in engine.generate(request) {
+            for try await event in events {
                 switch event {
                 case .text(let t): Terminal.write(t)
                 case .toolCall(let call): Terminal.write("[tool call \(call.name) \(call.arguments.jsonText)]")

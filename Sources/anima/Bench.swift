@@ -5,6 +5,6 @@ struct Bench: AsyncParsableCommand {
         abstract: "Measure the processor.",
         subcommands: [
             BenchDecode.self, BenchAgents.self, BenchResume.self, BenchSyscalls.self, BenchScripted.self, BenchMemory.self,
-            BenchSecurity.self, BenchTools.self,
+            BenchSecurity.self, BenchTools.self, BenchRouter.self,
         ])
 }

@@ -5,11 +5,13 @@ import Foundation
 
 struct Models: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List and inspect local GGUF models.",
+        abstract: "List local GGUF models and the remote models `anima setup` configured.",
         discussion: """
-            Without paths, lists the models in Anima's model folder. Only the file header
-            is read, so this is quick even for large models, and a truncated or corrupt
-            file is reported as such.
+            Without paths, lists the models in Anima's model folder, then the models of the
+            providers that `anima setup` configured, each with where it runs, its context
+            length and its price. Only GGUF file headers and the configuration are read
+            (no network), so this is quick, and a truncated or corrupt file is reported as
+            such.
 
             Examples:
               anima models
@@ -58,8 +60,13 @@ struct Models: AsyncParsableCommand {
                 if !json { Terminal.error("error: \(error)\n") }
             }
         }
+        // Models of the providers `anima setup` configured; no network.
+        let remote = paths.isEmpty ? RemoteModels.list() : []
+        rows += remote.map(\.json)
+        if !json { remote.forEach { print($0.text) } }
         if json { print(JSONValue.array(rows).jsonText) }
         if files.isEmpty && !json { print("No GGUF models found in \(targets.joined(separator: ", ")).") }
+        if remote.isEmpty && paths.isEmpty && !json { print("No remote models are configured; add some with `anima setup`.") }
         if failures > 0 { throw ExitCode.failure }
     }
 
@@ -71,6 +78,8 @@ struct Models: AsyncParsableCommand {
         object["quantization"] = .string(file.quantization)
         object["size_bytes"] = .number(Double(file.fileSize))
         object["has_chat_template"] = .bool(file.chatTemplate != nil)
+        object["location"] = "local"
+        object["price_per_million"] = ["input": 0, "output": 0]
         if let name = file.name { object["name"] = .string(name) }
         if let n = file.contextLength { object["context_length"] = .number(Double(n)) }
         if let t = file.chatTemplate { object["chat_template"] = .string(t) }
@@ -84,6 +93,7 @@ struct Models: AsyncParsableCommand {
         row("architecture", file.architecture ?? "unknown")
         row("parameters", Self.count(file.parameterCount))
         row("context", file.contextLength.map { "\($0) tokens" } ?? "unknown")
+        row("price", "free (on this machine)")
         row("quantization", file.quantization)
         row("size", ByteCountFormatter.string(fromByteCount: Int64(file.fileSize), countStyle: .file))
         row("chat template", file.chatTemplate == nil ? "none" : "yes (\(file.chatTemplate!.count) characters)")

@@ -15,9 +15,9 @@ final class StorageThread: SerialExecutor, @unchecked Sendable {
     init(name: String) {
         let queue = self.queue
         let thread = Thread { [unowned(unsafe) self] in
-            // `self` is only used while jobs exist, and jobs keep their actor (which owns
-            // this executor) alive; the loop itself holds only the queue.
-            let executor = UnownedSerialExecutor(ordinary: self)
+            // `self` is only touched while jobs exist, and jobs keep their actor (which owns
+            // this executor) alive; the loop itself holds only the queue. (Touching it before
+            // the first job crashed when a store was opened and dropped before the thread ran.)
             while true {
                 queue.condition.lock()
                 while queue.jobs.isEmpty && !queue.stopped { queue.condition.wait() }
@@ -28,6 +28,7 @@ final class StorageThread: SerialExecutor, @unchecked Sendable {
                 let batch = queue.jobs
                 queue.jobs.removeAll()
                 queue.condition.unlock()
+                let executor = UnownedSerialExecutor(ordinary: self)
                 for job in batch { job.runSynchronously(on: executor) }
             }
         }

@@ -13,7 +13,7 @@ work=$(mktemp -d)
 export XDG_RUNTIME_DIR="$work/run"
 token=$("$anima" token create --data-dir "$work/data" --name bench 2>/dev/null)
 "$anima" serve --scripted --port 0 --data-dir "$work/data" --slots 256 \
-  --requests-per-minute 100000000 --max-concurrent-requests 100000 >"$work/serve.log" 2>&1 &
+  --requests-per-minute 1000000 --max-concurrent-requests 100000 >"$work/serve.log" 2>&1 &
 daemon=$!
 trap 'kill $daemon 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do grep -q 'serving' "$work/serve.log" && break; sleep 0.1; done
@@ -34,7 +34,8 @@ echo "scripted model p50: ${model_us} us"
 echo "== wrk against $url/v1/chat/completions, $duration per level"
 printf "%6s %10s %10s %10s %8s %16s\n" conns "req/s" "p50 ms" "p99 ms" errors "p50 overhead ms"
 for c in $levels; do
-  out=$(wrk -t2 -c"$c" -d"$duration" --latency -s "$work/post.lua" "$url/v1/chat/completions" | grep RESULT)
+  threads=$(( c < 2 ? c : 2 ))
+  out=$(wrk -t"$threads" -c"$c" -d"$duration" --latency -s "$work/post.lua" "$url/v1/chat/completions" | grep RESULT)
   read -r _ n rate p50 p99 errors status <<<"$out"
   overhead=$(python3 -c "print(f'{$p50 - $model_us / 1000:.3f}')")
   printf "%6s %10s %10s %10s %8s %16s\n" "$c" "$rate" "$p50" "$p99" "$errors" "$overhead"

@@ -25,7 +25,9 @@ run: release
 
 test: setup
 	swift build --build-tests $(RPATH) $(SWIFT_BUILD_FLAGS)
-	swift test --skip-build $(RPATH) $(SWIFT_BUILD_FLAGS)
+	# One test at a time: the suite runs real models, sandboxes and servers, and on two
+	# cores running them all at once starves the ones that measure time.
+	swift test --skip-build --no-parallel $(RPATH) $(SWIFT_BUILD_FLAGS)
 
 bench: release
 	@./scripts/bench-decode.sh

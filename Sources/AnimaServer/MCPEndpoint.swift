@@ -77,7 +77,7 @@ public struct MCPEndpoint: Sendable {
         switch name {
         case "run_agent":
             guard let task = arguments["task"]?.stringValue, !task.isEmpty else { throw SyscallError.invalidArguments("task is required") }
-            let steps = arguments["max_steps"]?.numberValue.map { max(1, min(50, Int($0))) } ?? 8
+            let steps = arguments["max_steps"]?.numberValue.map { Int(max(1, min(50, $0))) } ?? 8
             let tools = arguments["tools"]?.arrayValue?.compactMap(\.stringValue) ?? []
             let pid = try await kernel.spawn(AgentSpec(name: "mcp-agent", task: task, tools: tools, limits: .init(maxSteps: steps)), owner: principal)
             switch try await kernel.wait(pid) {
@@ -109,7 +109,7 @@ public struct MCPEndpoint: Sendable {
             guard let query = arguments["query"]?.stringValue, !query.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw SyscallError.invalidArguments("query is required")
             }
-            let limit = arguments["limit"]?.numberValue.map { max(1, min(100, Int($0))) } ?? 10
+            let limit = arguments["limit"]?.numberValue.map { Int(max(1, min(100, $0))) } ?? 10
             let search = MemoryOperation.search(agent: arguments["agent"]?.stringValue, text: query, limit: limit)
             guard case .records(let records) = try await kernel.invoke(.memory(search), as: principal, name: "mcp-memory") else {
                 throw SyscallError.failed("unexpected memory result")

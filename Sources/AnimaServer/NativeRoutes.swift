@@ -217,7 +217,8 @@ struct NativeRoutes {
         }
         func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
             guard let v = body[key], v != .null else { return nil }
-            guard let n = v.numberValue, n.rounded() == n, range.contains(Int(n)) else {
+            // Compared as doubles first: converting a huge number to Int would trap.
+            guard let n = v.numberValue, n.rounded() == n, Double(range.lowerBound) <= n, n <= Double(range.upperBound) else {
                 throw APIError.badRequest("\(key) must be an integer from \(range.lowerBound) to \(range.upperBound)", param: key)
             }
             return Int(n)
@@ -229,6 +230,10 @@ struct NativeRoutes {
             return list.map { $0.stringValue! }
         } ?? []
         let wall = try int("max_seconds", 1...86_400)
+        let temperature = body["temperature"]?.numberValue ?? 0
+        guard (0...2).contains(temperature) else {
+            throw APIError.badRequest("temperature must be a number from 0 to 2", param: "temperature")
+        }
         let memory = body["memory"]?.stringValue
         if let memory { try checkAgentName(memory, param: "memory") }
         return AgentSpec(
@@ -236,7 +241,7 @@ struct NativeRoutes {
             priority: try int("priority", -20...20) ?? 0,
             quotas: Quotas(tokens: try int("max_tokens", 1...10_000_000), toolCalls: try int("max_tool_calls", 0...100_000), wallTime: wall.map { .seconds($0) }),
             limits: .init(maxSteps: try int("max_steps", 1...1000) ?? 8),
-            sampling: .init(temperature: body["temperature"]?.numberValue ?? 0, maxTokensPerStep: try int("tokens_per_step", 1...100_000) ?? 256),
+            sampling: .init(temperature: temperature, maxTokensPerStep: try int("tokens_per_step", 1...100_000) ?? 256),
             memory: memory)
     }
 

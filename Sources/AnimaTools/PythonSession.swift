@@ -64,7 +64,8 @@ public actor PythonSession {
         return Reply(
             stdout: reply["stdout"]?.stringValue ?? "", stderr: reply["stderr"]?.stringValue ?? "",
             value: reply["value"]?.stringValue, error: reply["error"]?.stringValue,
-            stdoutBytes: Int(reply["stdout_bytes"]?.numberValue ?? 0), stderrBytes: Int(reply["stderr_bytes"]?.numberValue ?? 0),
+            stdoutBytes: Int(min(1e15, max(0, reply["stdout_bytes"]?.numberValue ?? 0))),
+            stderrBytes: Int(min(1e15, max(0, reply["stderr_bytes"]?.numberValue ?? 0))),
             restarted: restarted)
     }
 

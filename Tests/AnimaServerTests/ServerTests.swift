@@ -294,6 +294,17 @@ struct NativeAPITests {
         #expect(snapshot.messages == 6)
     }
 
+    @Test func hugeAndOutOfRangeNumbersAreRefusedNotTrapped() async throws {
+        let d = try await TestDaemon()
+        try await d.test { client in
+            for body in [#"{"task":"x","max_seconds":-6964815758794155106212474750238720}"#, #"{"task":"x","max_steps":1e300}"#, #"{"task":"x","temperature":-1.9e16}"#] {
+                try await client.execute(uri: "/anima/v1/processes", method: .post, headers: headers(d.admin), body: ByteBuffer(string: body)) {
+                    #expect($0.status == .badRequest, "\(body)")
+                }
+            }
+        }
+    }
+
     @Test func agentMemoryIsSearchedExtendedAndForgottenThroughTheKernel() async throws {
         let d = try await TestDaemon(memory: true)
         let bob = try await d.token(scopes: [.memory], user: "bob")

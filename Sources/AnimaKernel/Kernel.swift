@@ -56,6 +56,11 @@ public actor Kernel {
     private let security: SecurityMonitor?
 
     private var table: [PID: ProcessRecord] = [:]
+    /// Processes in the table that have not exited (counted, not scanned: spawn is hot).
+    private var alive = 0
+    /// Exited processes still in the table, oldest first.
+    private var exited: [PID] = []
+    private let keptExited = 1024
     private var nextPID: UInt32 = 2
     private var auditSequence: UInt64 = 0
     private var messageSequence: UInt64 = 0
@@ -103,7 +108,7 @@ public actor Kernel {
         name: String, owner: Principal, parent: PID? = nil, groups: Set<String>? = nil, priority: Int = 0,
         quotas: Quotas = .unlimited, task: String? = nil, program: @escaping Program
     ) throws(SyscallError) -> PID {
-        guard table.values.filter(\.isAlive).count < maxProcesses else {
+        guard alive < maxProcesses else {
             throw .failed("the process table is full (\(maxProcesses) processes); wait for some to exit")
         }
         let ceiling = parent.flatMap { table[$0]?.groups } ?? owner.groups
@@ -113,6 +118,7 @@ public actor Kernel {
         let record = ProcessRecord(
             pid: pid, parent: parent, name: name, owner: owner, groups: granted, priority: priority, quotas: quotas)
         table[pid] = record
+        alive += 1
         if let task { record.provenance.record(task, label: .user) }
         let context = ProcessContext(pid: pid, kernel: self)
         record.task = Task { [weak self] in
@@ -163,6 +169,7 @@ public actor Kernel {
         } onCancel: {
             Task { try? await self.signal(pid, .terminate) }
         }
+        reap(pid)  // its creator has its status: nothing else will ask for it
         switch status {
         case .completed:
             guard let result = box.result else { throw SyscallError.failed("the request ended without a result") }
@@ -611,10 +618,23 @@ public actor Kernel {
     }
 
     private func finishExit(_ process: ProcessRecord) {
+        alive -= 1
         let status = process.exitStatus!
         for waiter in process.exitWaiters { waiter.resume(returning: status) }
         process.exitWaiters.removeAll()
         emit(.exited(process.pid, status))
+        // Exited processes stay listed (with their status) until `keptExited` newer ones
+        // have exited, so that a long-running kernel's table does not grow without bound.
+        exited.append(process.pid)
+        if exited.count > keptExited {
+            let oldest = exited.removeFirst()
+            if table[oldest]?.isAlive == false { table[oldest] = nil }
+        }
+    }
+
+    /// Removes an exited process from the table.
+    private func reap(_ pid: PID) {
+        if table[pid]?.isAlive == false { table[pid] = nil }
     }
 
     // MARK: Records

@@ -233,3 +233,21 @@ struct KernelTests {
         await #expect(throws: SyscallError.self) { try await k.signal(b, .terminate, from: alice) }
     }
 }
+
+@Suite struct ProcessTableTests {
+    @Test func exitedProcessesAreReapedSoTheTableStaysBounded() async throws {
+        let k = Kernel(.init(processor: ScriptedModel(replies: [])))
+        // Requests from outside run as short-lived processes, reaped when answered.
+        for i in 0..<50 { _ = try await k.invoke(.memory(.write(key: "k\(i)", value: .number(Double(i)))), as: alice) }
+        #expect(await k.processes().isEmpty)
+        // Other exited processes stay listed, the newest 1024 of them.
+        for _ in 0..<1100 {
+            let pid = try await k.spawn(name: "p", owner: alice) { _ in "done" }
+            _ = try await k.wait(pid)
+        }
+        let listed = await k.processes()
+        #expect(listed.count == 1024)
+        #expect(listed.allSatisfy { !$0.state.isAlive })
+        #expect(listed.first?.pid == PID(2 + 50 + 1100 - 1024))
+    }
+}

@@ -44,7 +44,8 @@ if [ ! -f "$work/real.f32" ] || [ "$(rows "$work/real.f32")" -ne "$real" ]; then
   "$anima" bench memory embed --sentences "$work/sentences.txt" --repetitions 1 --output "$work/real.f32" >&2
 fi
 head -c $((100000 * 384 * 4)) "$work/real.f32" >"$work/base-100000.f32"
-tail -c +$((100000 * 384 * 4 + 1)) "$work/real.f32" | head -c $((1000 * 384 * 4)) >"$work/queries.f32"
+# dd, not tail | head: under pipefail, tail's SIGPIPE would end the script.
+dd if="$work/real.f32" of="$work/queries.f32" bs=$((384 * 4)) skip=100000 count=1000 status=none
 
 # --- 1. the vector index -----------------------------------------------------------------
 if [ -z "$only" ] || [ "$only" = index ]; then
@@ -74,7 +75,7 @@ if [ -z "$only" ] || [ "$only" = pagein ]; then
   head -n 100000 "$work/sentences.txt" >"$work/pagein.txt"
   tail -n +101001 "$work/sentences.txt" | head -n 1000 >>"$work/pagein.txt"
   cat "$work/base-100000.f32" >"$work/pagein.f32"
-  tail -c +$((101000 * 384 * 4 + 1)) "$work/real.f32" | head -c $((1000 * 384 * 4)) >>"$work/pagein.f32"
+  dd if="$work/real.f32" bs=$((384 * 4)) skip=101000 count=1000 status=none >>"$work/pagein.f32"
   "$anima" bench memory page-in --sentences "$work/pagein.txt" --vectors "$work/pagein.f32" \
     --memories 100000 --queries 1000 | tee -a "$results"
 fi

@@ -73,7 +73,7 @@ fi
 if [ -z "$only" ] || [ "$only" = pagein ]; then
   say "page-in over 100000 memories"
   head -n 100000 "$work/sentences.txt" >"$work/pagein.txt"
-  tail -n +101001 "$work/sentences.txt" | head -n 1000 >>"$work/pagein.txt"
+  sed -n "101001,102000p" "$work/sentences.txt" >>"$work/pagein.txt"
   cat "$work/base-100000.f32" >"$work/pagein.f32"
   dd if="$work/real.f32" bs=$((384 * 4)) skip=101000 count=1000 status=none >>"$work/pagein.f32"
   "$anima" bench memory page-in --sentences "$work/pagein.txt" --vectors "$work/pagein.f32" \

@@ -25,6 +25,18 @@ public struct MemorySystem: Sendable {
     /// - Parameters:
     ///   - model: the processor the agent runs on; its tokenizer and context length set the budget.
     ///   - systemPrefix: the agent's fixed system prompt.
+    /// Why `name` cannot name an agent's memory, or nil when it can.
+    public static func problem(withAgentName name: String) -> String? {
+        do throws(StorageError) {
+            try MemoryNamespace.check(name, what: "agent")
+            return nil
+        } catch .invalidNamespace(let reason) {
+            return reason
+        } catch {
+            return error.description
+        }
+    }
+
     public func pager(user: String, agent: String, model: any LanguageModel, systemPrefix: String) async throws -> Pager {
         var configuration = configuration
         configuration.systemPrefix = systemPrefix

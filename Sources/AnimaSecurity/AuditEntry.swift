@@ -117,16 +117,7 @@ public struct AuditEntry: Sendable, Hashable {
         hash = try string("hash")
     }
 
-    static func hex(_ digest: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(64)
-        for byte in digest {
-            bytes.append(digits[Int(byte >> 4)])
-            bytes.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    static func hex(_ digest: some Sequence<UInt8>) -> String { Hex.encode(digest) }
 
     /// JSON string escaping with one spelling per string, so the canonical body is unique.
     static func appendQuoted(_ string: String, to out: inout String) {

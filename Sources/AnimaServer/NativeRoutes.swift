@@ -273,14 +273,13 @@ struct NativeRoutes {
         return .object(object)
     }
 
+    /// The storage layer's rule for agent names, as a 400 naming the parameter.
     static func checkAgentName(_ name: String, param: String) throws {
-        let allowed = name.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x2D
-        }
-        guard allowed, (1...64).contains(name.utf8.count), !name.hasPrefix(".") else {
-            throw APIError.badRequest("\(param) must be an agent name: 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'", param: param)
+        if let problem = MemorySystem.problem(withAgentName: name) {
+            throw APIError.badRequest("\(param): \(problem)", param: param)
         }
     }
+
 
     static func strings(_ value: JSONValue?, param: String) throws -> [String] {
         guard let value, value != .null else { return [] }

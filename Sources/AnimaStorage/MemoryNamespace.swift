@@ -16,7 +16,8 @@ public struct MemoryNamespace: Sendable, Hashable, Codable, CustomStringConverti
 
     public var description: String { "\(user)/\(agent)" }
 
-    static func check(_ name: String, what: String) throws(StorageError) {
+    /// Checks that `name` can name a user or an agent; `what` says which, for the error.
+    public static func check(_ name: String, what: String) throws(StorageError) {
         let allowed = name.utf8.allSatisfy { c in
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x2D
         }

@@ -1,3 +1,4 @@
+import AnimaCore
 import Crypto
 import Foundation
 import Glibc
@@ -422,8 +423,8 @@ actor SQLiteBackend: StorageBackend {
     private static let magic = Data("AHNSW001".utf8)
 
     private func snapshotURL(_ key: IndexKey) -> URL {
-        let name = SHA256.hash(data: Data("\(key.namespace.user)\u{0}\(key.namespace.agent)\u{0}\(key.kind.rawValue)".utf8))
-            .prefix(16).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: Data("\(key.namespace.user)\u{0}\(key.namespace.agent)\u{0}\(key.kind.rawValue)".utf8))
+        let name = Hex.encode(digest.prefix(16))
         return vectorsDirectory.appendingPathComponent("\(name).hnsw")
     }
 

@@ -136,7 +136,9 @@ let package = Package(
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
         .testTarget(name: "AnimaProcessorTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),
         .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaKernel"], swiftSettings: strict),
-        .testTarget(name: "AnimaKernelTests", dependencies: ["AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity"], swiftSettings: strict),
+        .testTarget(
+            name: "AnimaKernelTests", dependencies: ["AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity", "ProviderReplay"],
+            swiftSettings: strict),
         .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaSecurity"], swiftSettings: strict),
         // The escape suite and the tools' tests; one goes through the kernel's agent loop.
         .testTarget(name: "AnimaToolsTests", dependencies: ["AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity"], swiftSettings: strict),

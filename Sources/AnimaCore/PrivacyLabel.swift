@@ -42,3 +42,27 @@ public struct PrivacyLabel: Sendable, Hashable, Codable, CustomStringConvertible
         return parts.joined(separator: "; ")
     }
 }
+
+extension PrivacyLabel {
+    /// The privacy of data with this provenance: the one rule by which the kernel labels
+    /// every generation from what the process's context holds.
+    ///
+    /// Private data never leaves the machine unless the user relaxes it explicitly, so:
+    /// - memory (core blocks, pages brought in, what memory functions return) is private:
+    ///   it is the user's personal data;
+    /// - file contents are private: they are the user's local data;
+    /// - email is private: it is the user's correspondence;
+    /// - web content, the user's own words, the system prompt and other tools' output are
+    ///   public (a message from another process carries that process's label instead).
+    public init(provenance: ProvenanceLabel) {
+        self = provenance.sources.contains { Self.isPrivate($0) } ? .private : .public
+    }
+
+    /// Whether data from `source` is private by the rule above.
+    public static func isPrivate(_ source: ProvenanceSource) -> Bool {
+        switch source {
+        case .memory, .file, .email: true
+        case .user, .system, .web, .tool, .agent: false
+        }
+    }
+}

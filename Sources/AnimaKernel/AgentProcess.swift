@@ -120,12 +120,16 @@ public struct AgentSpec: Sendable {
     /// paged to and from storage, and it gets the memory functions as tools); nil: the
     /// process starts with an empty context and keeps nothing.
     public var memory: String?
+    /// How far the task's data may travel; public by default. The kernel raises it as the
+    /// process takes in private data (see `PrivacyLabel.init(provenance:)`), never lowers it.
+    public var privacy: PrivacyLabel
 
     public init(
         name: String = "agent", task: String, systemPrompt: String? = nil, tools: [String] = [], groups: Set<String>? = nil,
         priority: Int = 0, quotas: Quotas = .unlimited, limits: AgentLoop.Limits = .init(), sampling: SamplingOverrides = .init(),
-        memory: String? = nil, dualLLM: Bool = false
+        memory: String? = nil, dualLLM: Bool = false, privacy: PrivacyLabel = .public
     ) {
+        self.privacy = privacy
         self.dualLLM = dualLLM
         self.name = name
         self.task = task

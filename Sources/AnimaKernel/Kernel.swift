@@ -90,7 +90,10 @@ public actor Kernel {
         let ledger = parent.flatMap { table[$0]?.provenance }
         let loop = AgentLoop(spec: spec)
         let dual = DualLLMLoop(spec: spec)
-        let pid = try spawn(name: spec.name, owner: owner, parent: parent, groups: spec.groups, priority: spec.priority, quotas: spec.quotas) { context in
+        let pid = try spawn(
+            name: spec.name, owner: owner, parent: parent, groups: spec.groups, priority: spec.priority, quotas: spec.quotas,
+            privacy: spec.privacy
+        ) { context in
             spec.dualLLM ? try await dual.run(in: context) : try await loop.run(in: context)
         }
         // The program cannot run before this actor method returns, so its ledger is ready first.
@@ -104,9 +107,10 @@ public actor Kernel {
     /// Starts a process running `program`. Its groups are those asked for, at most the
     /// owner's (or the parent's, for a child). `task` is the owner's own words the program
     /// acts on, if any: the security monitor counts values found in it as the user's.
+    /// `privacy` is where the process's data may go; a child also carries its parent's.
     public func spawn(
         name: String, owner: Principal, parent: PID? = nil, groups: Set<String>? = nil, priority: Int = 0,
-        quotas: Quotas = .unlimited, task: String? = nil, program: @escaping Program
+        quotas: Quotas = .unlimited, task: String? = nil, privacy: PrivacyLabel = .public, program: @escaping Program
     ) throws(SyscallError) -> PID {
         guard alive < maxProcesses else {
             throw .failed("the process table is full (\(maxProcesses) processes); wait for some to exit")
@@ -117,6 +121,8 @@ public actor Kernel {
         nextPID += 1
         let record = ProcessRecord(
             pid: pid, parent: parent, name: name, owner: owner, groups: granted, priority: priority, quotas: quotas)
+        // A child's task was written from its parent's context, so it carries that context's privacy.
+        record.privacy = privacy.joined(with: parent.flatMap { table[$0]?.privacy } ?? .public)
         table[pid] = record
         alive += 1
         if let task { record.provenance.record(task, label: .user) }
@@ -245,6 +251,12 @@ public actor Kernel {
             recordAudit(pid: pid, owner: process.owner.name, call, .denied(reason))
             throw SyscallError.permissionDenied(syscall: call.name, reason: reason)
         }
+        if case .generate(var request) = call {
+            // The request is built from the process's context: it is at least as private as
+            // that, and the audit record says so.
+            request.privacy = request.privacy.joined(with: process.privacy)
+            call = .generate(request)
+        }
         if let security, case .callTool(let toolCall) = call {
             call = .callTool(try await screen(toolCall, for: process, security))
         }
@@ -284,10 +296,11 @@ public actor Kernel {
             guard let target = table[pid] else { throw SyscallError.noSuchProcess(pid) }
             guard target.isAlive else { throw SyscallError.processExited(pid) }
             messageSequence += 1
-            target.mailbox.deliver(Message(from: process.pid, body: body, sequence: messageSequence))
+            target.mailbox.deliver(Message(from: process.pid, body: body, sequence: messageSequence, privacy: process.privacy))
             return .done
         case .receive(let timeout):
             let message = await blocked(process, on: "receive") { await self.receive(for: process, timeout: timeout) }
+            if let message { process.privacy = process.privacy.joined(with: message.privacy) }
             if security != nil, let message {
                 process.provenance.record(message.body.stringValue ?? message.body.jsonText, label: ProvenanceLabel(.agent(message.from.rawValue)))
             }
@@ -298,6 +311,7 @@ public actor Kernel {
             return .erased(try await persistentMemory().forget(
                 user: process.owner.name, agent: agent, recallIDs: recallIDs, archivalIDs: archivalIDs))
         case .memory(.search(let agent, let text, let limit)):
+            takeIn(ProvenanceLabel(.memory), process)
             return .records(try await persistentMemory().search(user: process.owner.name, agent: agent, text: text, limit: limit))
         case .memory(.insert(let agent, let text, let tags)):
             return .inserted(try await persistentMemory().insert(user: process.owner.name, agent: agent, text: text, tags: tags))
@@ -319,7 +333,19 @@ public actor Kernel {
             request.sampling.maxTokens = min(request.sampling.maxTokens ?? left, left)
         }
         let events: AsyncThrowingStream<GenerationEvent, any Error>
-        if let shared = processor as? any TimeSharedModel {
+        var decision: RoutingDecision?
+        if let router = processor as? ProcessorRouter {
+            let routed: ProcessorRouter.RoutedGeneration
+            do {
+                routed = try router.start(request)
+            } catch {
+                recordEvent(process, "route", "\(request.privacy): \(error)", .denied(error.description))
+                throw error
+            }
+            decision = routed.decision
+            recordEvent(process, "route", RoutingEvent.decided(routed.decision).description, .completed)
+            events = routed.events
+        } else if let shared = processor as? any TimeSharedModel {
             let control = shared.start(request, priority: process.priority)
             process.generation = control
             events = control.events
@@ -334,18 +360,24 @@ public actor Kernel {
             if process.activity == .generating { process.activity = .idle }
         }
         var result = GenerationResult(text: "", toolCalls: [], usage: Usage(promptTokens: 0, completionTokens: 0), finishReason: .stop)
-        for try await event in events {
-            sink?(event)
-            switch event {
-            case .text(let t):
-                result.text += t
-                process.liveTokens += 1
-                emit(.text(process.pid, t))
-            case .toolCall(let c): result.toolCalls.append(c)
-            case .usage(let u): result.usage = u
-            case .finished(let r): result.finishReason = r
+        do {
+            for try await event in events {
+                sink?(event)
+                switch event {
+                case .text(let t):
+                    result.text += t
+                    process.liveTokens += 1
+                    emit(.text(process.pid, t))
+                case .toolCall(let c): result.toolCalls.append(c)
+                case .usage(let u): result.usage = u
+                case .finished(let r): result.finishReason = r
+                }
             }
+        } catch {
+            if let decision { recordRouting(decision, for: process) }
+            throw error
         }
+        if let decision { recordRouting(decision, for: process) }
         if let security { guardOutput(&result, for: process, security) }
         process.usage.promptTokens += result.usage.promptTokens
         process.usage.generatedTokens += result.usage.completionTokens
@@ -376,6 +408,7 @@ public actor Kernel {
         var output = try await blocked(process, on: "tool \(call.name)") { try await tool.run(call.arguments, for: creds) }
         let label = ProvenanceLabel(sources: [tool.outputSource, .tool(call.name)])
         output.label = label
+        takeIn(label, process)
         if let security {
             output.text = await guardInput(output.text, from: call.name, for: process, security)
             process.provenance.record(output.text, label: label)
@@ -475,6 +508,26 @@ public actor Kernel {
         }
     }
 
+    /// Raises the process's privacy by the rule of `PrivacyLabel.init(provenance:)` for data
+    /// with `label` that entered its context.
+    private func takeIn(_ label: ProvenanceLabel, _ process: ProcessRecord) {
+        process.privacy = process.privacy.joined(with: PrivacyLabel(provenance: label))
+    }
+
+    /// Records what the router did with `decision` after choosing: failovers, and who
+    /// served it or how it failed. Routing events hold no prompt text and no credential.
+    private func recordRouting(_ decision: RoutingDecision, for process: ProcessRecord) {
+        guard let router = processor as? ProcessorRouter else { return }
+        for event in router.log.events(of: decision.id) {
+            switch event {
+            case .decided, .rewarded: continue
+            case .failedOver(_, _, _, let error): recordEvent(process, "route.failover", event.description, .failed(error))
+            case .completed: recordEvent(process, "route.served", event.description, .completed)
+            case .failed(_, let error): recordEvent(process, "route.failed", event.description, .failed(error))
+            }
+        }
+    }
+
     /// Records a security decision that is not a syscall's own end.
     private func recordEvent(_ process: ProcessRecord, _ action: String, _ summary: String, _ outcome: AuditRecord.Outcome) {
         auditSequence += 1
@@ -495,6 +548,7 @@ public actor Kernel {
         let result = await blocked(process, on: "memory \(call.name)") { await pager.functions.execute(call) }
         // What memory gives back was written earlier, perhaps from untrusted text: it is labelled memory.
         let output = ToolOutput(text: result.text, isError: result.isError, label: ProvenanceLabel(.memory))
+        takeIn(ProvenanceLabel(.memory), process)
         if security != nil { process.provenance.record(output.text, label: ProvenanceLabel(.memory)) }
         emit(.toolResult(process.pid, output))
         return output
@@ -512,9 +566,13 @@ public actor Kernel {
     private func attachMemory(_ agent: String, systemPrefix: String, for process: ProcessRecord) async throws -> Pager? {
         guard let memorySystem else { return nil }
         if let pager = process.pager { return pager }
+        // Memory is private: behind a router, the pager's own calls (counting, summaries) stay local too.
+        let model: any LanguageModel = processor is ProcessorRouter ? PrivateProcessor(base: processor) : processor
         let pager = try await memorySystem.pager(
-            user: process.owner.name, agent: agent, model: processor, systemPrefix: systemPrefix)
+            user: process.owner.name, agent: agent, model: model, systemPrefix: systemPrefix)
         process.pager = pager
+        // From now on the context holds the agent's core memory and whatever is paged in.
+        takeIn(ProvenanceLabel(.memory), process)
         return pager
     }
 
@@ -538,6 +596,7 @@ public actor Kernel {
         switch operation {
         case .read(let key):
             guard let cell = memory[owner]?[key] else { return .value(nil) }
+            takeIn(ProvenanceLabel(.memory), process)
             if security != nil {
                 // What the user stored stays theirs; anything else is labelled memory as well.
                 let label = cell.label.isTrusted ? cell.label : cell.label.joined(with: ProvenanceLabel(.memory))

@@ -41,6 +41,9 @@ final class ProcessRecord {
     /// Every text that entered the process's context with its label, for the security
     /// monitor's provenance checks.
     var provenance = ProvenanceLedger()
+    /// The privacy of everything that entered the process's context so far: its spec's
+    /// label joined with that of each private source it took in. Every generation carries it.
+    var privacy = PrivacyLabel.public
     /// Syscalls made while the process is suspended wait here until it is resumed.
     var suspendedWaiters: [CheckedContinuation<Void, Never>] = []
 

@@ -44,7 +44,7 @@ public enum Syscall: Sendable {
     var summary: String {
         func clip(_ s: String) -> String { s.count > 120 ? String(s.prefix(117)) + "..." : s }
         switch self {
-        case .generate(let r): return "\(r.messages.count) messages, \(r.tools.count) tools"
+        case .generate(let r): return "\(r.messages.count) messages, \(r.tools.count) tools, \(r.privacy)"
         case .callTool(let c): return clip("\(c.name) \(c.arguments.jsonText)")
         case .spawn(let s): return clip("\(s.name): \(s.task)")
         case .wait(let pid): return "pid \(pid)"
@@ -147,6 +147,8 @@ public struct Message: Sendable, Hashable {
     public var from: PID
     public var body: JSONValue
     public var sequence: UInt64
+    /// The sender's privacy when it sent the message: the receiver takes it in with the body.
+    public var privacy: PrivacyLabel = .public
 }
 
 /// Why a syscall did not happen or did not complete.

@@ -45,6 +45,10 @@ public struct GenerationRequest: Sendable, Hashable {
     /// Where the data in this request may go. Private requests, and requests carrying a
     /// protected group's data, are served on this machine only (see `Router`).
     public var privacy: PrivacyLabel = .public
+    /// The router candidate that must serve this request (`openai/gpt-4o-mini`), when the
+    /// caller named one; nil lets the router choose. The privacy rule still applies: a
+    /// request that must stay local is refused rather than sent to a remote candidate.
+    public var pinnedProcessor: String?
     /// Text to continue as it is, without the chat template (OpenAI's legacy completions).
     /// When set, `messages` is ignored by processors that support raw prompts.
     public var rawPrompt: String?

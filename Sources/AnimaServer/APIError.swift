@@ -57,6 +57,16 @@ public struct APIError: Error, Sendable {
             case .timedOut: return APIError(.gatewayTimeout, e.description, type: "server_error")
             case .failed: return APIError(.internalServerError, e.description, type: "server_error")
             }
+        case let e as RouterError:
+            switch e {
+            case .noProcessor(_, let staysLocal) where staysLocal:
+                // Typically a private request pinned to a remote model: refused, never sent.
+                return APIError(.forbidden, e.description, type: "permission_error", code: "private_data_stays_local")
+            case .noProcessor: return APIError(.badRequest, e.description, code: "no_processor")
+            case .allFailed: return APIError(.badGateway, e.description, type: "server_error", code: "processors_failed")
+            case .privacyViolation, .unknownDecision, .invalidConfiguration:
+                return APIError(.internalServerError, e.description, type: "server_error")
+            }
         case let e as JSONParseError: return APIError(.badRequest, "the body is not JSON: \(e)")
         case let e as JSONSchemaError: return APIError(.badRequest, e.description)
         case let e as HTTPError: return APIError(e.status, e.body ?? "\(e.status)")

@@ -44,6 +44,7 @@ public struct MCPEndpoint: Sendable {
                     "task": ["type": "string", "description": "What the agent should do."],
                     "max_steps": ["type": "integer", "minimum": 1, "maximum": 50],
                     "tools": ["type": "array", "items": ["type": "string"], "description": "Tools the agent may call."],
+                    "private": ["type": "boolean", "description": "The task holds private data: every model call stays on this machine."],
                 ],
                 "required": ["task"],
              ] as JSONValue).mcpValue),
@@ -79,7 +80,9 @@ public struct MCPEndpoint: Sendable {
             guard let task = arguments["task"]?.stringValue, !task.isEmpty else { throw SyscallError.invalidArguments("task is required") }
             let steps = arguments["max_steps"]?.numberValue.map { Int(max(1, min(50, $0))) } ?? 8
             let tools = arguments["tools"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            let pid = try await kernel.spawn(AgentSpec(name: "mcp-agent", task: task, tools: tools, limits: .init(maxSteps: steps)), owner: principal)
+            let privacy: PrivacyLabel = arguments["private"]?.boolValue == true ? .private : .public
+            let pid = try await kernel.spawn(
+                AgentSpec(name: "mcp-agent", task: task, tools: tools, limits: .init(maxSteps: steps), privacy: privacy), owner: principal)
             switch try await kernel.wait(pid) {
             case .completed(let answer): return answer
             case let other: throw SyscallError.failed("the agent did not finish: \(other)")

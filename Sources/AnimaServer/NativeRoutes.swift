@@ -242,7 +242,7 @@ struct NativeRoutes {
             quotas: Quotas(tokens: try int("max_tokens", 1...10_000_000), toolCalls: try int("max_tool_calls", 0...100_000), wallTime: wall.map { .seconds($0) }),
             limits: .init(maxSteps: try int("max_steps", 1...1000) ?? 8),
             sampling: .init(temperature: temperature, maxTokensPerStep: try int("tokens_per_step", 1...100_000) ?? 256),
-            memory: memory)
+            memory: memory, privacy: try PrivacyWire.label(body["privacy"]))
     }
 
     static func exitJSON(_ status: ExitStatus) -> JSONValue {

@@ -38,8 +38,12 @@ struct OpenAIRoutes {
         }
     }
 
+    /// The models a request may name: the processor, and with a router each of its
+    /// candidates (naming one pins the request to it, within the privacy rule).
+    var routable: [String] { (kernel.processor as? ProcessorRouter)?.candidates.map(\.id) ?? [] }
+
     var modelList: [JSONValue] {
-        var names = [modelName]
+        var names = [modelName] + routable
         if let embedder { names.append(embedder.name) }
         return names.map { ["id": .string($0), "object": "model", "created": .number(Double(started)), "owned_by": "anima"] }
     }
@@ -53,13 +57,30 @@ struct OpenAIRoutes {
         }
     }
 
+    /// Sets the request's privacy (the `privacy` member or the X-Anima-Privacy header) and,
+    /// when `model` names a router candidate, pins the request to it.
+    func label(_ generation: inout GenerationRequest, _ body: JSONObject, _ request: Request) throws {
+        generation.privacy = try PrivacyWire.label(body: body["privacy"], header: request.headers[.init(PrivacyWire.header)!])
+        if let model = body["model"]?.stringValue, routable.contains(model) { generation.pinnedProcessor = model }
+        // A stream has answered 200 before the kernel routes it: refuse what must be refused now.
+        if body["stream"]?.boolValue == true, let pin = generation.pinnedProcessor, let router = kernel.processor as? ProcessorRouter,
+            router.candidates.first(where: { $0.id == pin })?.location == .remote,
+            generation.privacy.staysLocal(protecting: router.policy.protectedGroups)
+        {
+            throw APIError(
+                .forbidden, "the request is \(generation.privacy) and stays on this machine, but \(pin) is remote; name a local model or none",
+                type: "permission_error", param: "model", code: "private_data_stays_local")
+        }
+    }
+
     // MARK: Chat completions
 
     func chatCompletions(_ request: Request, _ context: AnimaRequestContext) async throws -> Response {
         let token = try context.authorize(.chat)
         let body = try await body(request)
-        try checkModel(body, allowed: [modelName])
-        let generation = try ChatWire.request(from: body)
+        try checkModel(body, allowed: [modelName] + routable)
+        var generation = try ChatWire.request(from: body)
+        try label(&generation, body, request)
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let created = Int(Date().timeIntervalSince1970)
         if body["stream"]?.boolValue == true {
@@ -77,7 +98,7 @@ struct OpenAIRoutes {
     func completions(_ request: Request, _ context: AnimaRequestContext) async throws -> Response {
         let token = try context.authorize(.chat)
         let body = try await body(request)
-        try checkModel(body, allowed: [modelName])
+        try checkModel(body, allowed: [modelName] + routable)
         let prompt: String
         switch body["prompt"] {
         case .string(let s)?: prompt = s
@@ -87,6 +108,7 @@ struct OpenAIRoutes {
         }
         var generation = GenerationRequest(messages: [], sampling: try ChatWire.sampling(from: body), rawPrompt: prompt)
         generation.sampling.maxTokens = generation.sampling.maxTokens ?? 16  // OpenAI's default for completions
+        try label(&generation, body, request)
         let id = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let created = Int(Date().timeIntervalSince1970)
         if body["stream"]?.boolValue == true {

@@ -14,20 +14,30 @@ struct Chat: AsyncParsableCommand {
             Examples:
               anima chat
               anima chat --system "You are a helpful pirate." --temperature 0.9
+              anima chat --private
+
+            When `anima setup` configured providers, a router picks the processor for each
+            turn; --private keeps the whole conversation on this machine whatever the mode.
             """
     )
 
     @Option(help: "A system message for the whole conversation.")
     var system: String?
 
+    @Flag(name: .customLong("private"), help: "The conversation holds private data: answer on this machine only.")
+    var isPrivate = false
+
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
 
     mutating func run() async throws {
         let engine = try await modelOptions.load()
+        let configuration = try ConfiguredProcessor.configuration()
+        let router = try ConfiguredProcessor.router(engine: engine, configuration: configuration)
         let interactive = Terminal.isInteractive(fd: 0)
         if interactive {
-            Terminal.write("Anima chat on \(engine.info.name) (\(engine.info.contextLength) tokens of context). /exit to leave.\n")
+            let on = router.map { "\(configuration.mode) mode, \($0.candidates.map(\.id).joined(separator: ", "))" } ?? engine.info.name
+            Terminal.write("Anima chat on \(on) (\(engine.info.contextLength) tokens of context). /exit to leave.\n")
         }
         var history: [ChatMessage] = system.map { [.system($0)] } ?? []
         while true {
@@ -43,6 +53,7 @@ struct Chat: AsyncParsableCommand {
             }
             history.append(.user(input))
             var request = GenerationRequest(messages: history, sampling: sampling.parameters)
+            if isPrivate { request.privacy = .private }
             // Leave room for an answer: drop the oldest turns until the prompt fits.
             let reserve = min(sampling.maxTokens ?? 256, engine.info.contextLength / 2)
             while try await engine.countTokens(request) > engine.info.contextLength - reserve {
@@ -54,7 +65,15 @@ struct Chat: AsyncParsableCommand {
             }
             var answer = ""
             do {
-                for try await event in engine.generate(request) {
+                let events: AsyncThrowingStream<GenerationEvent, any Error>
+                if let router {
+                    let routed = try router.start(request)
+                    Terminal.error("(\(routed.decision.chosen))\n")
+                    events = routed.events
+                } else {
+                    events = engine.generate(request)
+                }
+                for try await event in events {
                     if case .text(let t) = event {
                         answer += t
                         Terminal.write(t)

@@ -19,6 +19,11 @@ struct Run: AsyncParsableCommand {
               anima run "Summarise the water cycle" "Name three rivers" --policy priority
               anima run --max-tokens 200 --max-steps 4 "Plan a picnic"
               anima run --memory assistant "My sister's name is Ada."
+              anima run --private "Draft a reply to my landlord about the rent"
+
+            When `anima setup` configured providers, every model call goes through the
+            router. An agent's calls stay on this machine once its context holds memory or
+            file contents; --private keeps all of them here from the start.
             """
     )
 
@@ -77,6 +82,9 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Run the agents in this process even when a daemon is running.")
     var local = false
 
+    @Flag(name: .customLong("private"), help: "The tasks hold private data: every model call stays on this machine.")
+    var isPrivate = false
+
     mutating func run() async throws {
         if !local, !ignoreEos, memory == nil, modelOptions.model == nil, let daemon = await DaemonClient.discover() {
             try await runOnDaemon(daemon)
@@ -86,8 +94,10 @@ struct Run: AsyncParsableCommand {
         var memorySystem: MemorySystem?
         if memory != nil { memorySystem = try await memoryLocation.open(embeddings: true) }
         let systemTools = kernelOptions.systemTools
+        var candidate = RouteCandidate.local(engine)
+        if ignoreEos { candidate.processor = IgnoringEndOfTurn(engine) }
         let kernel = Kernel(try .standard(
-            processor: ignoreEos ? IgnoringEndOfTurn(engine) : engine, tools: systemTools, memory: memorySystem,
+            processor: try ConfiguredProcessor.processor(local: candidate), tools: systemTools, memory: memorySystem,
             dataDirectory: memoryLocation.directory.path))
         let procfs = Task { [kernelOptions] in
             await ProcFS().serve(kernel, engine: engine, policy: kernelOptions.description)
@@ -100,7 +110,8 @@ struct Run: AsyncParsableCommand {
             let spec = AgentSpec(
                 name: "agent-\(i + 1)", task: task, systemPrompt: system, tools: systemTools.map(\.definition.name), priority: priority,
                 quotas: Quotas(tokens: maxTokens, wallTime: maxSeconds.map { .milliseconds(Int($0 * 1000)) }),
-                limits: .init(maxSteps: maxSteps), sampling: .init(temperature: 0, maxTokensPerStep: tokensPerStep), memory: memory)
+                limits: .init(maxSteps: maxSteps), sampling: .init(temperature: 0, maxTokensPerStep: tokensPerStep), memory: memory,
+                privacy: isPrivate ? .private : .public)
             pids.append(try await kernel.spawn(spec, owner: CurrentUser.principal))
         }
         let single = pids.count == 1
@@ -169,6 +180,7 @@ extension Run {
             spec["priority"] = .number(Double(priority))
             if let maxTokens { spec["max_tokens"] = .number(Double(maxTokens)) }
             if let maxSeconds { spec["max_seconds"] = .number(max(1, maxSeconds.rounded(.up))) }
+            if isPrivate { spec["privacy"] = ["private": true] }
             return .object(spec)
         }
         let quiet = json

@@ -72,12 +72,14 @@ struct Serve: AsyncParsableCommand {
             var pause: (@Sendable () async -> Void)?
             if delay > 0 { pause = { try? await Task.sleep(for: .milliseconds(delay)) } }
             scripted.startStepping(onStep: pause)
-            processor = scripted
+            processor = try ConfiguredProcessor.processor(scripted: scripted)
         } else {
             let path = c.model.map { ($0 as NSString).expandingTildeInPath } ?? AnimaPaths.defaultModel
             let loaded = try await ModelOptions.loadEngine(path: path, context: c.context, slots: c.slots, policy: policy)
             engine = loaded
-            processor = loaded
+            // With providers configured every generation goes through the router; the engine
+            // still feeds the metrics and /proc with its slots and queue.
+            processor = try ConfiguredProcessor.processor(local: .local(loaded))
         }
         var embedder: (any EmbeddingModel)?
         let embeddingPath = c.embeddingModel ?? AnimaPaths.models.appendingPathComponent("all-MiniLM-L6-v2.F16.gguf").path
@@ -96,7 +98,10 @@ struct Serve: AsyncParsableCommand {
         let app = try daemon.application { port in
             let host = c.host == "0.0.0.0" ? "127.0.0.1" : c.host
             try? DaemonClient.publish(.init(pid: getpid(), url: "\(scheme)://\(host):\(port)", token: local.secret))
-            Terminal.error("anima serving \(processor.info.name) on \(scheme)://\(c.host):\(port) (pid \(getpid()))\n")
+            let serving = (processor as? ProcessorRouter).map { r in
+                "\(r.policy.mode) router over \(r.candidates.map(\.id).joined(separator: ", "))"
+            } ?? processor.info.name
+            Terminal.error("anima serving \(serving) on \(scheme)://\(c.host):\(port) (pid \(getpid()))\n")
         }
         defer { DaemonClient.remove() }
         try await app.runService()
@@ -198,9 +203,10 @@ struct MCPCommand: AsyncParsableCommand {
                 .text("You said: " + (request.messages.last?.content ?? ""))
             }
             echo.startStepping()
-            processor = echo
+            processor = try ConfiguredProcessor.processor(scripted: echo)
         } else {
-            processor = try await modelOptions.load(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy)
+            let engine = try await modelOptions.load(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy)
+            processor = try ConfiguredProcessor.processor(local: .local(engine))
         }
         let kernel = Kernel(try .standard(processor: processor, memory: memory, dataDirectory: memoryLocation.directory.path))
         try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)

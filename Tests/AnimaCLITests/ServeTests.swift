@@ -1,4 +1,6 @@
+import AnimaCore
 import Foundation
+import ProviderReplay
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -26,12 +28,12 @@ struct ServeTests {
         /// The /proc-like directory, where the daemon leaves its discovery file.
         let runtime: [String: String]
 
-        init(_ extra: [String]) async throws {
+        init(_ extra: [String], environment: [String: String] = [:]) async throws {
             dataDirectory = NSTemporaryDirectory() + "anima-serve-\(UUID().uuidString)"
             let created = try CLI.run(["token", "create", "--data-dir", dataDirectory, "--name", "test"])
             try #require(created.status == 0, "\(created.stderr)")
             token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            runtime = ["XDG_RUNTIME_DIR": NSTemporaryDirectory() + "anima-rt-\(UUID().uuidString)"]
+            runtime = environment.merging(["XDG_RUNTIME_DIR": NSTemporaryDirectory() + "anima-rt-\(UUID().uuidString)"]) { $1 }
             process = try BackgroundCommand(["serve", "--port", "0", "--data-dir", dataDirectory] + extra, environment: runtime)
             var found: String?
             for _ in 0..<600 where found == nil {
@@ -151,5 +153,62 @@ struct ServeTests {
         // The data directory is intact: the token file still parses and lists the token.
         let list = try CLI.run(["token", "list", "--data-dir", daemon.dataDirectory])
         #expect(list.status == 0 && list.stdout.contains("test"), "\(list.stderr)")
+    }
+
+    func post(_ daemon: Daemon, _ path: String, _ body: String, headers: [String: String] = [:]) async throws -> (status: Int, body: JSONValue) {
+        var request = URLRequest(url: URL(string: daemon.url + path)!)
+        request.httpMethod = body.isEmpty ? "GET" : "POST"
+        request.setValue("Bearer \(daemon.token)", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        if !body.isEmpty { request.httpBody = Data(body.utf8) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, (try? JSONValue(parsing: String(decoding: data, as: UTF8.self))) ?? .null)
+    }
+
+    /// With processors.json in cloud mode, the daemon routes public chat completions to the
+    /// provider, keeps private ones (header or body) on the local model without the provider
+    /// receiving anything, refuses a private request pinned to the remote model, and
+    /// audits every decision.
+    @Test func theDaemonRoutesByTheConfigurationAndKeepsPrivateRequestsLocal() async throws {
+        let config = try SetupTests.folder()
+        defer { try? FileManager.default.removeItem(at: config) }
+        let server = try await ReplayServer.start([SetupTests.cloudAnswer])
+        try await SetupTests.cloud(server, in: config)
+        let daemon = try await Daemon(["--scripted"], environment: ["ANIMA_CONFIG": config.path])
+
+        let models = try await post(daemon, "/v1/models", "")
+        let ids = models.body["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+        #expect(ids.contains("replay/m") && ids.contains("local/scripted"), "\(models.body)")
+
+        let question = #"{"model":"anima","messages":[{"role":"user","content":"What is the capital of France?"}]}"#
+        let cloud = try await post(daemon, "/v1/chat/completions", question)
+        #expect(cloud.status == 200, "\(cloud.body)")
+        #expect(cloud.body["choices"]?.arrayValue?.first?["message"]?["content"] == "Paris, from the cloud.")
+        #expect(server.received.count == 1)
+
+        let byHeader = try await post(daemon, "/v1/chat/completions", question, headers: ["X-Anima-Privacy": "private"])
+        #expect(byHeader.status == 200, "\(byHeader.body)")
+        #expect(byHeader.body["choices"]?.arrayValue?.first?["message"]?["content"] == "You said: What is the capital of France?")
+        let secret = #"{"model":"anima","privacy":{"private":true},"messages":[{"role":"user","content":"My diagnosis is X."}]}"#
+        let byBody = try await post(daemon, "/v1/chat/completions", secret)
+        #expect(byBody.body["choices"]?.arrayValue?.first?["message"]?["content"] == "You said: My diagnosis is X.")
+        let pinned = #"{"model":"replay/m","privacy":{"private":true},"messages":[{"role":"user","content":"My diagnosis is X."}]}"#
+        let refused = try await post(daemon, "/v1/chat/completions", pinned)
+        #expect(refused.status == 403 && refused.body["error"]?["code"] == "private_data_stays_local", "\(refused.body)")
+        #expect(server.received.count == 1, "a private request reached the provider")
+        let bad = try await post(daemon, "/v1/chat/completions", question, headers: ["X-Anima-Privacy": "secret"])
+        #expect(bad.status == 400)
+
+        daemon.process.process.terminate()
+        _ = try await daemon.process.finish(within: 30)
+        await server.stop()
+        let audit = try CLI.run(["audit", "show", "--data-dir", daemon.dataDirectory, "--limit", "200"])
+        let routes = audit.stdout.split(separator: "\n").filter { $0.contains("  route") }
+        #expect(routes.filter { $0.contains("served by replay/m") }.count == 1, "\(audit.stdout)")
+        #expect(routes.filter { $0.contains("private → local/scripted") }.count == 2, "\(audit.stdout)")
+        #expect(routes.contains { $0.contains("denied") && $0.contains("replay/m") }, "\(audit.stdout)")
+        #expect(!audit.stdout.contains("diagnosis"))
+        #expect(try CLI.run(["audit", "verify", "--data-dir", daemon.dataDirectory]).status == 0)
     }
 }

@@ -108,4 +108,81 @@ struct SetupTests {
         #expect(server.received.count == 1, "the private question reached the provider")
         await server.stop()
     }
+
+    /// A streamed answer from the replayed cloud provider.
+    static let cloudAnswer: ReplayExchange = {
+        let stream = [
+            #"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Paris,"},"finish_reason":null}]}"#,
+            #"{"choices":[{"index":0,"delta":{"content":" from the cloud."},"finish_reason":"stop"}]}"#,
+            #"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}}"#, "[DONE]",
+        ].map { "data: \($0)\n\n" }.joined()
+        return ReplayExchange(
+            request: .init(method: "POST", path: "/v1/chat/completions"),
+            response: .init(status: 200, headers: [("Content-Type", "text/event-stream")], body: Array(stream.utf8), chunking: .events))
+    }()
+
+    /// Configures cloud mode with one remote provider: the replay server.
+    static func cloud(_ server: ReplayServer, in dir: URL) async throws {
+        let setup = try await run(
+            ["setup", "--mode", "cloud", "--provider", "openai-compatible", "--id", "replay", "--url", server.baseURL + "/v1", "--location", "remote",
+             "--model", "m"],
+            environment: ["ANIMA_CONFIG": dir.path])
+        #expect(setup.status == 0, "\(setup.stderr)")
+    }
+
+    /// `anima run` generates through the router: in cloud mode a public agent is answered
+    /// by the provider, and with --private by the local model, the provider receiving
+    /// nothing; both decisions are in the audit log.
+    @Test func runRoutesAgentsAndPrivateKeepsThemLocal() async throws {
+        let dir = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let server = try await ReplayServer.start([Self.cloudAnswer])
+        try await Self.cloud(server, in: dir)
+        let env = ["ANIMA_CONFIG": dir.path, "XDG_RUNTIME_DIR": dir.appendingPathComponent("run").path]
+        let data = dir.appendingPathComponent("data").path
+        let options = ["run", "--local", "--json", "--data-dir", data, "--max-steps", "1", "--tokens-per-step", "8"]
+
+        let cloud = try await Self.run(options + ["What is the capital of France?"], environment: env)
+        #expect(cloud.status == 0, "\(cloud.stderr)")
+        #expect(try JSONValue(parsing: cloud.stdout)["answer"] == "Paris, from the cloud.")
+        #expect(server.received.count == 1)
+
+        let secret = try await Self.run(options + ["--private", "My diagnosis is X. What is it?"], environment: env)
+        #expect(secret.status == 0, "\(secret.stderr)")
+        #expect(try JSONValue(parsing: secret.stdout)["answer"] != "Paris, from the cloud.")
+        #expect(server.received.count == 1, "the private agent reached the provider")
+        await server.stop()
+
+        let audit = try await Self.run(["audit", "show", "--data-dir", data, "--limit", "100"], environment: env)
+        #expect(audit.status == 0, "\(audit.stderr)")
+        let routes = audit.stdout.split(separator: "\n").filter { $0.contains("  route") }
+        #expect(routes.contains { $0.contains("→ replay/m") } && routes.contains { $0.contains("served by replay/m") }, "\(audit.stdout)")
+        #expect(routes.contains { $0.contains("private → local/") } && routes.contains { $0.contains("served by local/") }, "\(audit.stdout)")
+        #expect(!audit.stdout.contains("diagnosis"))
+        let verify = try await Self.run(["audit", "verify", "--data-dir", data], environment: env)
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    }
+
+    /// `anima chat --private` keeps every turn on the local model under cloud mode.
+    @Test func chatPrivateStaysLocalInCloudMode() async throws {
+        let dir = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let server = try await ReplayServer.start([Self.cloudAnswer])
+        try await Self.cloud(server, in: dir)
+        let env = ["ANIMA_CONFIG": dir.path]
+        let chat = try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result {
+                    try CLI.run(
+                        ["chat", "--private", "--temperature", "0", "--max-tokens", "8"], stdin: "My diagnosis is X.\nAnd my address?\n/exit\n",
+                        environment: env)
+                })
+            }.start()
+        }
+        #expect(chat.status == 0, "\(chat.stderr)")
+        #expect(chat.stderr.components(separatedBy: "(local/").count == 3, "\(chat.stderr)")
+        #expect(!chat.stdout.contains("from the cloud"))
+        #expect(server.received.isEmpty, "a private turn reached the provider")
+        await server.stop()
+    }
 }

@@ -3,6 +3,7 @@ import AnimaKernel
 import AnimaProcessor
 import AnimaSecurity
 import Foundation
+import Synchronization
 import Testing
 
 @testable import AnimaTools
@@ -27,6 +28,32 @@ struct KernelToolTests {
         let pid = try await kernel.spawn(AgentSpec(task: "What is 2^100?", tools: ["calculator"]), owner: alice)
         #expect(try await kernel.wait(pid) == .completed("2^100 is 1267650600228229401496703205376."))
         #expect(audit.records.filter { $0.pid == pid }.map(\.syscall) == ["generate", "call_tool", "generate"])
+    }
+
+    /// File contents are the user's local data: once the files tool has answered, every
+    /// later generation of the agent is labelled private (and so never leaves the machine
+    /// under a router), while the calculator's output leaves the label public.
+    @Test func fileContentsMakeTheAgentsLaterGenerationsPrivate() async throws {
+        let fixture = try ToolFixture()
+        defer { fixture.remove() }
+        let labels = Labels()
+        let processor = ScriptedProcessor(slots: 1) { request in
+            labels.append(request.privacy)
+            let results = request.messages.filter { $0.role == .tool }.count
+            switch results {
+            case 0: return .toolCalls([ToolCall(id: "c1", name: "calculator", arguments: ["expression": "6*7"])])
+            case 1: return .toolCalls([ToolCall(id: "c2", name: "files", arguments: ["action": "write", "path": "notes.txt", "content": "rent: 900"])])
+            case 2: return .toolCalls([ToolCall(id: "c3", name: "files", arguments: ["action": "read", "path": "notes.txt"])])
+            default: return .text("done")
+            }
+        }
+        processor.startStepping()
+        let tools = ToolAdapter.adapting(Toolbox.builtins(), workspaceBase: fixture.base)
+        let kernel = Kernel(.init(processor: processor, tools: tools))
+        let pid = try await kernel.spawn(
+            AgentSpec(task: "Note my rent", tools: ["calculator", "files"]), owner: Principal(name: "alice", groups: ["users"]))
+        #expect(try await kernel.wait(pid) == .completed("done"))
+        #expect(labels.all == [.public, .public, .private, .private])
     }
 
     @Test func theKernelRefusesANetworkToolToAnAgentWithoutTheNetGroup() async throws {
@@ -91,4 +118,11 @@ struct KernelToolTests {
             }
         }
     }
+}
+
+/// Privacy labels seen by a scripted processor, in order.
+final class Labels: Sendable {
+    private let state = Mutex<[PrivacyLabel]>([])
+    func append(_ label: PrivacyLabel) { state.withLock { $0.append(label) } }
+    var all: [PrivacyLabel] { state.withLock { $0 } }
 }

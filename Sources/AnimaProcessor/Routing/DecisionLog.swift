@@ -28,6 +28,11 @@ public final class DecisionLog: Sendable {
         events.compactMap { if case .decided(let d) = $0 { d } else { nil } }
     }
 
+    /// The kept events of decision `id`: its decision, failovers, and how it ended.
+    public func events(of id: UInt64) -> [RoutingEvent] {
+        events.filter { $0.decision == id }
+    }
+
     /// Events from now on. The stream ends when the caller stops reading it.
     public func subscribe(bufferingNewest limit: Int = 1000) -> AsyncStream<RoutingEvent> {
         let (stream, continuation) = AsyncStream<RoutingEvent>.makeStream(bufferingPolicy: .bufferingNewest(limit))

@@ -6,6 +6,8 @@ import Synchronization
 /// this machine and in microseconds, and is itself a `LanguageModel`.
 ///
 /// A decision goes through these steps, and every one is recorded (`log`):
+/// 0. **Pin.** A request that names a candidate (`GenerationRequest.pinnedProcessor`)
+///    may go only there, and only if every rule below allows it.
 /// 1. **Mode.** Local mode allows only processors on this machine; cloud mode sends
 ///    public requests to remote processors only.
 /// 2. **Privacy.** A request labelled private, or carrying data of a protected group,
@@ -99,6 +101,9 @@ public final class ProcessorRouter: LanguageModel {
             var allowed: [(candidate: RouteCandidate, cost: Double)] = []
             for candidate in candidates {
                 func exclude(_ reason: String) { excluded.append(.init(candidate: candidate.id, reason: reason)) }
+                if let pin = request.pinnedProcessor, pin != candidate.id {
+                    exclude("the request asks for \(pin)"); continue
+                }
                 if policy.mode == .local, candidate.location == .remote {
                     exclude("local mode uses no network"); continue
                 }

@@ -41,10 +41,20 @@ public enum RoutingEvent: Sendable, Hashable, CustomStringConvertible {
     case failed(decision: UInt64, error: String)
     case rewarded(decision: UInt64?, taskClass: TaskClass, candidate: String, reward: Double)
 
+    /// The decision the event belongs to (nil for a reward given without one; 0 for a
+    /// request that no processor could take).
+    public var decision: UInt64? {
+        switch self {
+        case .decided(let d): d.id
+        case .failedOver(let id, _, _, _), .completed(let id, _, _, _), .failed(let id, _): id
+        case .rewarded(let id, _, _, _): id
+        }
+    }
+
     public var description: String {
         switch self {
         case .decided(let d):
-            "#\(d.id) \(d.taskClass) → \(d.chosen): \(d.reason)"
+            "#\(d.id) \(d.taskClass), \(d.privacy) → \(d.chosen): \(d.reason)"
         case .failedOver(let id, let from, let to, let error):
             "#\(id) \(from) failed (\(error))" + (to.map { "; trying \($0)" } ?? "; nothing left to try")
         case .completed(let id, let servedBy, let usage, let cost):

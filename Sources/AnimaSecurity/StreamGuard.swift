@@ -37,12 +37,17 @@ public struct StreamGuard: Sendable {
         guard !isBlocked else { return .blocked("the stream was already stopped") }
         held += chunk
         heldCount += chunk.count
-        if let blocked = scan() { return blocked }
+        let pending: String.Index?
+        switch scan(final: false) {
+        case .blocked(let reason): return .blocked(reason)
+        case .growing(let start): pending = start
+        }
         guard heldCount > window else { return .text("") }
-        let cut = held.index(held.startIndex, offsetBy: heldCount - window)
+        var cut = held.index(held.startIndex, offsetBy: heldCount - window)
+        if let pending, pending < cut { cut = pending }  // never release part of a match that may still grow
         let out = String(held[..<cut])
+        heldCount -= out.count
         held.removeSubrange(..<cut)
-        heldCount = window
         return .text(out)
     }
 
@@ -50,26 +55,45 @@ public struct StreamGuard: Sendable {
     /// releases what is still held. The guard may be fed again afterwards.
     public mutating func finish() -> Release {
         guard !isBlocked else { return .blocked("the stream was already stopped") }
-        if let blocked = scan() { return blocked }
+        if case .blocked(let reason) = scan(final: true) { return .blocked(reason) }
         let out = held
         held = ""
         heldCount = 0
         return .text(out)
     }
 
-    private mutating func scan() -> Release? {
+    private enum Scan {
+        case blocked(String)
+        /// Where the earliest match that reaches the end of the held text starts (it may
+        /// grow with the next chunk: a key's tail), or nil.
+        case growing(String.Index?)
+    }
+
+    /// Scans the held text; redacts what the policy redacts, except a match that reaches
+    /// the end and may still grow (redacted whole once it stops, or at the end).
+    private mutating func scan(final: Bool) -> Scan {
         let verdict = pipeline.evaluate(held, .output, cached: false)
-        guard !verdict.findings.isEmpty else { return nil }
+        guard !verdict.findings.isEmpty else { return .growing(nil) }
         if verdict.action == .block {
             isBlocked = true
             held = ""
             heldCount = 0
             return .blocked("the output guard stopped the answer: it holds \(verdict.categories.map(\.rawValue).joined(separator: ", "))")
         }
+        let growing = final ? [] : verdict.findings.filter { $0.range.upperBound == held.endIndex }
+        if let start = growing.map(\.range.lowerBound).min() {
+            // Redact what lies wholly before the growing match; keep the rest for the next scan.
+            let head = String(held[..<start])
+            let redacted = pipeline.evaluate(head, .output, cached: false).text
+            guard redacted != head else { return .growing(start) }
+            held = redacted + held[start...]
+            heldCount = held.count
+            return .growing(held.index(held.startIndex, offsetBy: redacted.count))
+        }
         if verdict.text != held {
             held = verdict.text
             heldCount = held.count
         }
-        return nil
+        return .growing(nil)
     }
 }

@@ -32,6 +32,18 @@ import Testing
         #expect(out.hasPrefix("All fine here."))  // text well before the canary was released
     }
 
+    /// A key longer than the window is redacted whole: text is not released while a
+    /// match reaching the end of what is held may still grow.
+    @Test func aKeyLongerThanTheWindowIsRedactedWhole() {
+        let key = "sk-proj-" + String(repeating: "Ab1", count: 30)
+        let chunks = ["Use ", "sk-proj-"] + stride(from: 8, to: key.count, by: 7).map { i in
+            String(key.dropFirst(i).prefix(7))
+        } + [" now."]
+        let (out, blocked) = stream(chunks, GuardPipeline(), window: 24)
+        #expect(blocked == nil)
+        #expect(out == "Use [REDACTED OpenAI API key] now.", "\(out)")
+    }
+
     @Test func cleanTextComesThroughWhole() {
         let text = (0..<100).map { "word\($0) " }
         let (out, blocked) = stream(text, GuardPipeline(), window: 40)

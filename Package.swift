@@ -135,7 +135,7 @@ let package = Package(
         .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaMemory"], swiftSettings: strict),
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
         .testTarget(name: "AnimaProcessorTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),
-        .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaKernel"], swiftSettings: strict),
+        .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaKernel", "AnimaSecurity"], swiftSettings: strict),
         .testTarget(
             name: "AnimaKernelTests", dependencies: ["AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity", "ProviderReplay"],
             swiftSettings: strict),

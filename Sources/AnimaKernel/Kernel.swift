@@ -66,6 +66,8 @@ public actor Kernel {
     private var messageSequence: UInt64 = 0
     /// The owners' key-value memory; each value keeps the label of what it was made from.
     private var memory: [String: [String: (value: JSONValue, label: ProvenanceLabel)]] = [:]
+    /// The readers of messages in flight whose bodies hold restricted data, by sequence.
+    private var messageReaders: [UInt64: Set<String>] = [:]
     private var observers: [UUID: AsyncStream<KernelEvent>.Continuation] = [:]
 
     public init(_ configuration: Configuration) {
@@ -260,6 +262,15 @@ public actor Kernel {
         if let security, case .callTool(let toolCall) = call {
             call = .callTool(try await screen(toolCall, for: process, security))
         }
+        if let security, case .send(_, let body) = call, let target {
+            // Data only some principals may read does not go to another principal's process.
+            let decision = security.engine.evaluateDisclosure(
+                of: body.stringValue ?? body.jsonText, to: target.owner.name, context: process.provenance)
+            if case .deny(let reason) = decision.verdict {
+                recordAudit(pid: pid, owner: process.owner.name, call, .denied("policy: \(reason)"))
+                throw SyscallError.permissionDenied(syscall: call.name, reason: "policy: \(reason)")
+            }
+        }
         process.usage.syscalls += 1
         do {
             let result: SyscallResult
@@ -296,13 +307,18 @@ public actor Kernel {
             guard let target = table[pid] else { throw SyscallError.noSuchProcess(pid) }
             guard target.isAlive else { throw SyscallError.processExited(pid) }
             messageSequence += 1
+            if security != nil, let readers = process.provenance.label(of: body.stringValue ?? body.jsonText).readers {
+                messageReaders[messageSequence] = readers  // the receiver's ledger keeps them
+            }
             target.mailbox.deliver(Message(from: process.pid, body: body, sequence: messageSequence, privacy: process.privacy))
             return .done
         case .receive(let timeout):
             let message = await blocked(process, on: "receive") { await self.receive(for: process, timeout: timeout) }
             if let message { process.privacy = process.privacy.joined(with: message.privacy) }
             if security != nil, let message {
-                process.provenance.record(message.body.stringValue ?? message.body.jsonText, label: ProvenanceLabel(.agent(message.from.rawValue)))
+                let readers = messageReaders.removeValue(forKey: message.sequence)
+                process.provenance.record(
+                    message.body.stringValue ?? message.body.jsonText, label: ProvenanceLabel(.agent(message.from.rawValue), readers: readers))
             }
             return .message(message)
         case .memory(.attach(let agent, let systemPrefix)):
@@ -332,6 +348,12 @@ public actor Kernel {
             }
             request.sampling.maxTokens = min(request.sampling.maxTokens ?? left, left)
         }
+        if security != nil, process.pager != nil {
+            // Pages the pager brought in from storage for this turn are memory, like a search's results.
+            for message in request.messages where message.role == .system && message.content.hasPrefix(ContextWindow.pagesHeader) {
+                process.provenance.record(message.content, label: ProvenanceLabel(.memory, readers: [process.owner.name]))
+            }
+        }
         let events: AsyncThrowingStream<GenerationEvent, any Error>
         var decision: RoutingDecision?
         if let router = processor as? ProcessorRouter {
@@ -360,14 +382,37 @@ public actor Kernel {
             if process.activity == .generating { process.activity = .idle }
         }
         var result = GenerationResult(text: "", toolCalls: [], usage: Usage(promptTokens: 0, completionTokens: 0), finishReason: .stop)
+        // With guards, text leaves only after the output guard has seen it (see StreamGuard);
+        // with no one listening, the whole-text guard below is enough.
+        var streamGuard = sink != nil || !observers.isEmpty ? security?.guards.map { StreamGuard($0) } : nil
+        var stopped: String?
+        func release(_ text: String) {
+            guard !text.isEmpty else { return }
+            sink?(.text(text))
+            emit(.text(process.pid, text))
+        }
+        func flush(_ outcome: StreamGuard.Release?) {
+            switch outcome {
+            case .text(let text): release(text)
+            case .blocked(let reason):
+                stopped = reason
+                recordEvent(process, "guard.stream", reason, .denied("guard"))
+                emit(.text(process.pid, "\n[\(reason)]"))
+            case nil: break
+            }
+        }
         do {
             for try await event in events {
-                sink?(event)
-                switch event {
-                case .text(let t):
+                if case .text(let t) = event {
                     result.text += t
                     process.liveTokens += 1
-                    emit(.text(process.pid, t))
+                    if streamGuard == nil { release(t) } else if stopped == nil { flush(streamGuard?.feed(t)) }
+                    continue
+                }
+                if stopped == nil { flush(streamGuard?.finish()) }
+                sink?(event)
+                switch event {
+                case .text: break
                 case .toolCall(let c): result.toolCalls.append(c)
                 case .usage(let u): result.usage = u
                 case .finished(let r): result.finishReason = r
@@ -378,7 +423,12 @@ public actor Kernel {
             throw error
         }
         if let decision { recordRouting(decision, for: process) }
-        if let security { guardOutput(&result, for: process, security) }
+        if stopped == nil { flush(streamGuard?.finish()) }
+        if let security { await guardOutput(&result, for: process, security) }
+        if let stopped, sink != nil {
+            // A streaming client has part of the answer: end its stream with the reason.
+            throw SyscallError.permissionDenied(syscall: "generate", reason: stopped)
+        }
         process.usage.promptTokens += result.usage.promptTokens
         process.usage.generatedTokens += result.usage.completionTokens
         if let limit = process.quotas.tokens, process.usage.generatedTokens >= limit, result.finishReason == .length {
@@ -406,7 +456,9 @@ public actor Kernel {
         emit(.toolCall(process.pid, call))
         let creds = credentials(process)
         var output = try await blocked(process, on: "tool \(call.name)") { try await tool.run(call.arguments, for: creds) }
-        let label = ProvenanceLabel(sources: [tool.outputSource, .tool(call.name)])
+        // A file or memory a process reads is its owner's: only they may read it (see PolicyEngine).
+        let owned = tool.outputSource == .file || tool.outputSource == .memory
+        let label = ProvenanceLabel(sources: [tool.outputSource, .tool(call.name)], readers: owned ? [process.owner.name] : nil)
         output.label = label
         takeIn(label, process)
         if let security {
@@ -422,8 +474,17 @@ public actor Kernel {
     /// Checks a tool call against the policy and the output guard before it runs; throws
     /// (and records) a denial, and returns the call as it may run (redacted if so ruled).
     private func screen(_ call: ToolCall, for process: ProcessRecord, _ security: SecurityMonitor) async throws -> ToolCall {
-        guard let tool = tools[call.name] else { return call }  // perform reports the unknown tool
-        let decision = security.engine.evaluate(tool: call.name, effect: tool.effect, arguments: call.arguments, context: process.provenance)
+        // Memory functions are checked like tools: an edit of memory is a write that
+        // outlives the process (core memory sits in every later prompt).
+        let declared: ToolEffect
+        if process.pager != nil, let effect = MemoryFunctions.effect(of: call.name) {
+            declared = effect
+        } else if let tool = tools[call.name] {
+            declared = tool.effect
+        } else {
+            return call  // perform reports the unknown tool
+        }
+        let decision = security.engine.evaluate(tool: call.name, effect: declared, arguments: call.arguments, context: process.provenance)
         guard decision.effect != .readOnly else { return call }
         var call = call
         var questions: [String] = []
@@ -433,8 +494,8 @@ public actor Kernel {
         case .ask(let reason): questions.append(reason)
         }
         if let guards = security.guards {
-            let verdict = guards.evaluate(call.arguments.jsonText, .output)
-            if !verdict.findings.isEmpty {
+            let verdict = await guards.screen(arguments: call.arguments, .output)
+            if verdict.isWorthRecording {
                 recordEvent(process, "guard.output", "\(call.name): \(verdict)", verdict.action == .block ? .denied("guard") : .completed)
             }
             switch verdict.action {
@@ -476,8 +537,8 @@ public actor Kernel {
     /// the model may see.
     private func guardInput(_ text: String, from source: String, for process: ProcessRecord, _ security: SecurityMonitor) async -> String {
         guard let guards = security.guards else { return text }
-        let verdict = guards.evaluate(text, .input)
-        guard !verdict.findings.isEmpty else { return text }
+        let verdict = await guards.screen(text, .input)
+        guard verdict.isWorthRecording else { return text }
         recordEvent(process, "guard.input", "\(source): \(verdict)", verdict.action == .block ? .denied("guard") : .completed)
         switch verdict.action {
         case .allow: return text
@@ -495,10 +556,10 @@ public actor Kernel {
     }
 
     /// Runs the output guard over a generation's text.
-    private func guardOutput(_ result: inout GenerationResult, for process: ProcessRecord, _ security: SecurityMonitor) {
+    private func guardOutput(_ result: inout GenerationResult, for process: ProcessRecord, _ security: SecurityMonitor) async {
         guard let guards = security.guards, !result.text.isEmpty else { return }
-        let verdict = guards.evaluate(result.text, .output)
-        guard !verdict.findings.isEmpty else { return }
+        let verdict = await guards.screen(result.text, .output)
+        guard verdict.isWorthRecording else { return }
         recordEvent(process, "guard.output", "answer: \(verdict)", verdict.action == .block ? .denied("guard") : .completed)
         // An answer is text for the user, not an action: "ask" (meant for tool calls) only records.
         switch verdict.action {
@@ -545,11 +606,20 @@ public actor Kernel {
         }
         process.usage.toolCalls += 1
         emit(.toolCall(process.pid, call))
+        var call = call
+        if security != nil, call.name == "archival_insert", let content = call.arguments["content"]?.stringValue {
+            // A passage keeps the untrusted sources of what it was made from, so that what
+            // is read back in a later session is still known to come from there.
+            call.arguments = MemoryProvenance.tagging(call.arguments, with: process.provenance.label(of: content))
+        }
         let result = await blocked(process, on: "memory \(call.name)") { await pager.functions.execute(call) }
-        // What memory gives back was written earlier, perhaps from untrusted text: it is labelled memory.
-        let output = ToolOutput(text: result.text, isError: result.isError, label: ProvenanceLabel(.memory))
-        takeIn(ProvenanceLabel(.memory), process)
-        if security != nil { process.provenance.record(output.text, label: ProvenanceLabel(.memory)) }
+        // What memory gives back was written earlier, perhaps from untrusted text: it is labelled
+        // memory, plus the sources archival passages recorded when they were saved.
+        var label = ProvenanceLabel(.memory, readers: [process.owner.name])
+        if call.name == "archival_search" { label = label.joined(with: MemoryProvenance.label(ofSearchResult: result.json)) }
+        let output = ToolOutput(text: result.text, isError: result.isError, label: label)
+        takeIn(label, process)
+        if security != nil { process.provenance.record(output.text, label: label) }
         emit(.toolResult(process.pid, output))
         return output
     }
@@ -573,6 +643,14 @@ public actor Kernel {
         process.pager = pager
         // From now on the context holds the agent's core memory and whatever is paged in.
         takeIn(ProvenanceLabel(.memory), process)
+        if security != nil {
+            // What an earlier session left in the window (core memory, the summary, its
+            // messages) may have come from anywhere: it is memory, and untrusted.
+            let window = await pager.window
+            for text in window.blocks.map(\.value) + [window.summary] + window.messages.map(\.message.content) {
+                process.provenance.record(text, label: ProvenanceLabel(.memory, readers: [process.owner.name]))
+            }
+        }
         return pager
     }
 
@@ -599,7 +677,7 @@ public actor Kernel {
             takeIn(ProvenanceLabel(.memory), process)
             if security != nil {
                 // What the user stored stays theirs; anything else is labelled memory as well.
-                let label = cell.label.isTrusted ? cell.label : cell.label.joined(with: ProvenanceLabel(.memory))
+                let label = cell.label.isTrusted ? cell.label : cell.label.joined(with: ProvenanceLabel(.memory, readers: [owner]))
                 process.provenance.record(cell.value.stringValue ?? cell.value.jsonText, label: label)
             }
             return .value(cell.value)

@@ -13,10 +13,29 @@ extension Kernel.Configuration {
         alsoAuditTo extra: [any AuditTrail] = []
     ) throws -> Kernel.Configuration {
         let chain = try HashChainAuditTrail(dataDirectory: dataDirectory)
+        let authorizer = try SecurityAuthorizer.load(dataDirectory: dataDirectory, tools: tools)
+        // Sandboxed tools get the Linux groups the user store maps the owner's groups onto.
+        let tools = tools.map { tool -> any SystemTool in
+            guard var adapter = tool as? ToolAdapter else { return tool }
+            adapter.principals = authorizer?.principals
+            return adapter
+        }
         return Kernel.Configuration(
             processor: processor, tools: tools, memory: memory,
-            authorizer: try SecurityAuthorizer.load(dataDirectory: dataDirectory, tools: tools),
+            authorizer: authorizer,
             audit: extra.isEmpty ? chain : TeeAuditTrail(extra + [chain]),
-            security: try SecurityMonitor(dataDirectory: dataDirectory))
+            security: try monitor(dataDirectory: dataDirectory, processor: processor))
+    }
+
+    /// The directory's security monitor; when its policy puts the guard model to work
+    /// (`"guards": {"model": {"on": [...]}}`), the processor is the guard model. What it
+    /// judges may be private (files, memory), so behind a router it stays on this machine.
+    static func monitor(dataDirectory: String, processor: any LanguageModel) throws -> SecurityMonitor {
+        var monitor = try SecurityMonitor(dataDirectory: dataDirectory)
+        if monitor.guards?.policy.modelDirections.isEmpty == false {
+            let judge: any LanguageModel = processor is ProcessorRouter ? PrivateProcessor(base: processor) : processor
+            monitor.guards?.classifier = ModelGuard(model: judge)
+        }
+        return monitor
     }
 }

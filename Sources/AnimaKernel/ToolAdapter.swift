@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaSecurity
 import AnimaTools
 
 /// Makes an `AnimaTools` tool a kernel `SystemTool`: the kernel checks the caller's groups
@@ -9,6 +10,10 @@ public struct ToolAdapter: SystemTool {
     public let sandbox: Sandbox
     /// The directory that holds every agent's workspace.
     public let workspaceBase: String
+    /// The user store whose Linux group mapping (`anima groups map`) gives sandboxed
+    /// commands their supplementary groups: the mapped gids of the groups the caller's
+    /// owner holds at the time of the call. Nil: no supplementary groups.
+    public var principals: PrincipalStore?
 
     public init(_ tool: any Tool, sandbox: Sandbox = .standard, workspaceBase: String = Workspace.defaultBase) {
         self.tool = tool
@@ -31,6 +36,13 @@ public struct ToolAdapter: SystemTool {
         "\(caller.owner.name)-\(caller.pid)"
     }
 
+    /// The mapped gids of the groups `caller` holds now: its own, less any its owner has
+    /// lost since it started (a revocation counts at the very next call).
+    func linuxGroups(of caller: ProcessCredentials) -> [UInt32] {
+        guard let principals, let owner = principals.principal(named: caller.owner.name) else { return [] }
+        return principals.linuxGroups(of: owner.isRoot ? caller.groups : caller.groups.intersection(owner.groups))
+    }
+
     public func run(_ arguments: JSONValue, for caller: ProcessCredentials) async throws -> ToolOutput {
         let agent = Self.agentName(caller)
         let workspace: Workspace
@@ -39,7 +51,8 @@ public struct ToolAdapter: SystemTool {
         } catch {
             return ToolOutput(text: "error: \(error.description)", isError: true)
         }
-        let context = ToolContext(agent: agent, workspace: workspace, groups: caller.groups, sandbox: sandbox)
+        let context = ToolContext(
+            agent: agent, workspace: workspace, groups: caller.groups, sandbox: sandbox, linuxGroups: linuxGroups(of: caller))
         let result = await tool.call(arguments, in: context)
         return ToolOutput(text: result.text, isError: result.isError)
     }

@@ -87,9 +87,11 @@ public struct ContextWindow: Sendable, Hashable {
         return text
     }
 
+    /// How the system message of a turn's pages from storage begins.
+    public static let pagesHeader = "Recalled from memory for this turn (stored earlier; may or may not be relevant):\n"
+
     static func pagesText(_ pages: [MemoryPage]) -> String {
-        "Recalled from memory for this turn (stored earlier; may or may not be relevant):\n"
-            + pages.map(\.line).joined(separator: "\n")
+        pagesHeader + pages.map(\.line).joined(separator: "\n")
     }
 
     /// The prompt's messages. `note` is a system notice (memory pressure) for this turn.

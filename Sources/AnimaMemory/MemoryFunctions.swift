@@ -25,6 +25,17 @@ public struct MemoryFunctions: Sendable {
 
     public static let names: Set<String> = Set(definitions.map(\.name))
 
+    /// What calling memory function `name` changes, as security checks it: the edits of
+    /// core memory and archival inserts write (they outlive the process); searches only
+    /// read. Nil for a name that is not a memory function.
+    public static func effect(of name: String) -> ToolEffect? {
+        switch name {
+        case "core_memory_append", "core_memory_replace", "archival_insert": .write
+        case "conversation_search", "archival_search": .readOnly
+        default: nil
+        }
+    }
+
     public static let definitions: [ToolDefinition] = [
         tool(
             "core_memory_append", "Append text to one of your core memory blocks, which are always in your context.",

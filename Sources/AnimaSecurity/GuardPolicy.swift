@@ -28,6 +28,10 @@ public struct GuardPolicy: Sendable, Hashable {
 
     public var input: [GuardCategory: Action]
     public var output: [GuardCategory: Action]
+    /// Where the guard model reads text, if the monitor has one: nowhere by default
+    /// (key `model`: `{"on": ["input", "output"]}`). What its findings lead to is the
+    /// `model` category's action (block by default).
+    public var modelDirections: Set<Direction> = []
 
     public init(input: [GuardCategory: Action], output: [GuardCategory: Action]) {
         self.input = input
@@ -40,11 +44,11 @@ public struct GuardPolicy: Sendable, Hashable {
     public static let standard = GuardPolicy(
         input: [
             .secret: .redact, .invisibleUnicode: .redact, .pii: .allow, .injection: .allow, .canary: .allow, .dangerousCode: .allow,
-            .exfiltration: .allow,
+            .exfiltration: .allow, .model: .block,
         ],
         output: [
             .secret: .redact, .invisibleUnicode: .redact, .pii: .allow, .injection: .allow, .canary: .block, .dangerousCode: .ask,
-            .exfiltration: .redact,
+            .exfiltration: .redact, .model: .block,
         ])
 
     public func action(for category: GuardCategory, _ direction: Direction) -> Action {
@@ -56,7 +60,14 @@ public struct GuardPolicy: Sendable, Hashable {
         self = .standard
         guard case .object(let object) = value else { throw PolicyError("\"guards\" must be an object with input and output") }
         for (key, table) in object {
-            guard let direction = Direction(rawValue: key) else { throw PolicyError("guards has an unknown key \"\(key)\"; use input or output") }
+            if key == "model" {
+                guard case .object(let model) = table, model.keys.allSatisfy({ $0 == "on" }),
+                    let on = model["on"]?.arrayValue, on.allSatisfy({ $0.stringValue.flatMap(Direction.init(rawValue:)) != nil })
+                else { throw PolicyError("guards.model must be {\"on\": [\"input\", \"output\"]} (either or both)") }
+                modelDirections = Set(on.compactMap { $0.stringValue.flatMap(Direction.init(rawValue:)) })
+                continue
+            }
+            guard let direction = Direction(rawValue: key) else { throw PolicyError("guards has an unknown key \"\(key)\"; use input, output or model") }
             guard case .object(let entries) = table else { throw PolicyError("guards.\(key) must be an object of categories") }
             for (name, action) in entries {
                 guard let category = GuardCategory(rawValue: name) else {

@@ -15,6 +15,8 @@ public enum GuardCategory: String, Sendable, Hashable, CaseIterable, Comparable 
     case dangerousCode = "dangerous-code"
     /// Links that would carry data out (markdown images, long query payloads).
     case exfiltration
+    /// What a guard model (a `GuardClassifier`) judged unsafe.
+    case model
 
     public static func < (a: GuardCategory, b: GuardCategory) -> Bool { a.rawValue < b.rawValue }
 }

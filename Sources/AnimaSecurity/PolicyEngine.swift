@@ -26,7 +26,24 @@ public struct PolicyEngine: Sendable {
                 argument: nil, sources: context.taint,
                 reason: "\(tool) may only run before untrusted text enters the conversation, and it holds text from \(sources)"))
         }
-        for argument in context.provenance(of: arguments) {
+        let provenance = context.provenance(of: arguments)
+        if effect == .network {
+            // Data only some principals may read must not leave over the network, unless the
+            // policy says this argument may carry it (say, an email body to a recipient the user chose).
+            for argument in provenance {
+                guard let readers = argument.label.readers else { continue }
+                let topLevel = String(argument.path.prefix { $0 != "." && $0 != "[" })
+                let argumentRule = rule?.arguments[argument.path] ?? rule?.arguments[topLevel]
+                if argumentRule?.mayDisclose ?? rule?.mayDisclose ?? false { continue }
+                if (argumentRule?.onViolation ?? toolAction) == .deny { action = .deny }
+                let names = argument.label.sources.sorted().map(\.description).joined(separator: ", ")
+                violations.append(.init(
+                    argument: argument.path, sources: argument.label.sources,
+                    reason: "argument \(argument.path) holds data from \(names) that only \(readers.sorted().joined(separator: ", ")) may read, "
+                        + "and \(tool) sends it over the network to others (a policy can allow it with \"mayDisclose\")"))
+            }
+        }
+        for argument in provenance {
             let topLevel = String(argument.path.prefix { $0 != "." && $0 != "[" })
             let argumentRule = rule?.arguments[argument.path] ?? rule?.arguments[topLevel]
             let allowed = argumentRule?.allow ?? rule?.allow ?? policy.defaultAllow
@@ -41,6 +58,21 @@ public struct PolicyEngine: Sendable {
         guard !violations.isEmpty else { return PolicyDecision(verdict: .allow, effect: effect, violations: []) }
         let explanation = "\(tool) (\(effect.rawValue)): " + violations.map(\.reason).joined(separator: "; ")
         return PolicyDecision(verdict: action == .ask ? .ask(explanation) : .deny(explanation), effect: effect, violations: violations)
+    }
+}
+
+extension PolicyEngine {
+    /// Checks that `value`, sent to a process of `recipient`, is data `recipient` may read
+    /// in `context` (its label's readers, if restricted, include them).
+    public func evaluateDisclosure(of value: String, to recipient: String, context: ProvenanceLedger) -> PolicyDecision {
+        let label = context.label(of: value)
+        guard let readers = label.readers, !readers.contains(recipient) else {
+            return PolicyDecision(verdict: .allow, effect: .network, violations: [])
+        }
+        let names = label.sources.sorted().map(\.description).joined(separator: ", ")
+        let reason = "the message holds data from \(names) that only \(readers.sorted().joined(separator: ", ")) may read, and its recipient is a process of \(recipient)"
+        return PolicyDecision(
+            verdict: .deny(reason), effect: .network, violations: [.init(argument: nil, sources: label.sources, reason: reason)])
     }
 }
 

@@ -11,6 +11,14 @@ import Synchronization
 public final class PrincipalStore: Sendable {
     public struct Group: Sendable, Hashable, Codable {
         public var description: String
+        /// The Linux group it maps onto, if any: sandboxed tools of its members run with
+        /// this gid among their supplementary groups (where Anima runs as root).
+        public var gid: UInt32?
+
+        public init(description: String, gid: UInt32? = nil) {
+            self.description = description
+            self.gid = gid
+        }
     }
 
     struct Document: Sendable, Hashable, Codable {
@@ -113,6 +121,23 @@ public final class PrincipalStore: Sendable {
             guard d.groups.removeValue(forKey: name) != nil else { throw .noSuchGroup(name) }
             for (user, groups) in d.users { d.users[user] = groups.filter { $0 != name } }
         }
+    }
+
+    /// Maps `group` onto the Linux group `gid` (nil removes the mapping).
+    public func mapGroup(_ name: String, toGID gid: UInt32?, by actor: Principal) throws(SecurityError) {
+        try change("groupmap", "\(name) \(gid.map(String.init) ?? "none")", by: actor) { (d: inout Document) throws(SecurityError) in
+            guard d.groups[name] != nil else { throw .noSuchGroup(name) }
+            if let gid, gid == 0 || gid == UInt32.max {
+                throw .invalidName("gid \(gid) cannot be mapped: pick a group that grants only what \(name) means")
+            }
+            d.groups[name]?.gid = gid
+        }
+    }
+
+    /// The Linux gids of `groups` that are mapped, sorted.
+    public func linuxGroups(of groups: Set<String>) -> [UInt32] {
+        let all = self.groups
+        return Set(groups.compactMap { all[$0]?.gid }).sorted()
     }
 
     /// Adds `user` to `group`.

@@ -31,6 +31,9 @@ public struct ProvenanceLedger: Sendable, Hashable {
     public private(set) var count = 0
     /// Every untrusted source that has entered the context.
     public private(set) var taint: Set<ProvenanceSource> = []
+    /// Who may read everything restricted that has entered the context (the intersection
+    /// of the readers of every restricted text); nil while nothing restricted has.
+    public private(set) var readers: Set<String>?
 
     public init() {}
 
@@ -49,6 +52,13 @@ public struct ProvenanceLedger: Sendable, Hashable {
             segments.append(Segment(label: label, folded: Array(folded)))
         }
         taint.formUnion(label.untrustedSources)
+        if let r = label.readers { readers = readers.map { $0.intersection(r) } ?? r }
+    }
+
+    /// The label of a value the model made up: every untrusted source seen so far, and
+    /// (since it may encode anything it read) the readers of everything restricted.
+    private var madeUp: ProvenanceLabel {
+        isTainted || readers != nil ? ProvenanceLabel(sources: isTainted ? taint : [.user], readers: readers) : .user
     }
 
     /// The label a value carries in this context (see the type's discussion).
@@ -57,16 +67,20 @@ public struct ProvenanceLedger: Sendable, Hashable {
         if trimmed.isEmpty { return .user }  // an empty value carries nothing
         let needle = Array(trimmed.utf8)
         // The separator byte could match across pieces: such a value counts as made up.
-        if needle.contains(0) { return isTainted ? ProvenanceLabel(sources: taint) : .user }
+        if needle.contains(0) { return madeUp }
         let wholeWord = trimmed.count < 4
         var trusted: Set<ProvenanceSource> = []
-        var untrusted: Set<ProvenanceSource> = []
+        var found: ProvenanceLabel?
         for segment in segments where Self.occurs(needle, in: segment.folded, wholeWord: wholeWord) {
-            if segment.label.isTrusted { trusted.formUnion(segment.label.sources) } else { untrusted.formUnion(segment.label.sources) }
+            if segment.label.isTrusted {
+                trusted.formUnion(segment.label.sources)
+            } else {
+                found = found?.joined(with: segment.label) ?? segment.label
+            }
         }
+        // What the user typed is theirs to use, wherever else it occurs.
         if !trusted.isEmpty { return ProvenanceLabel(sources: trusted) }
-        if !untrusted.isEmpty { return ProvenanceLabel(sources: untrusted) }
-        return isTainted ? ProvenanceLabel(sources: taint) : .user
+        return found ?? madeUp
     }
 
     /// The provenance of every leaf of a tool call's arguments.

@@ -28,6 +28,19 @@ import Foundation
 /// call outright once any untrusted text has entered the context (for tools such as a
 /// shell, where even user-given arguments are dangerous when the decision to call was
 /// steered). `onViolation` is `deny` or `ask` (the user confirms; with no one to ask, deny).
+/// `notes` (an array of strings) is for people and ignored. `guards` says what the input
+/// and output guards do per category, and `guards.model.on` where the guard model reads.
+///
+/// Values also carry their readers: memory and files a process reads may be read by its
+/// owner only. Such a value may not be an argument of a `network` call unless the
+/// argument's (or tool's) rule says `"mayDisclose": true`, nor be sent to a process of
+/// another principal.
+///
+/// The memory functions are checked under their own names: `core_memory_append`,
+/// `core_memory_replace` and `archival_insert` write (so by default text from untrusted
+/// sources cannot be saved to memory), `conversation_search` and `archival_search` read.
+/// A policy may let `archival_insert` save untrusted text: the kernel tags each passage
+/// with its untrusted sources, and labels it with them when it is read back.
 public struct SecurityPolicy: Sendable, Hashable {
     /// What a violation leads to.
     public enum Action: String, Sendable, Hashable, CaseIterable {
@@ -66,6 +79,8 @@ public struct SecurityPolicy: Sendable, Hashable {
     public struct ArgumentRule: Sendable, Hashable {
         public var allow: SourcePatterns?
         public var onViolation: Action?
+        /// Whether a network call may carry data with restricted readers in this argument.
+        public var mayDisclose: Bool?
     }
 
     public struct ToolRule: Sendable, Hashable {
@@ -76,6 +91,8 @@ public struct SecurityPolicy: Sendable, Hashable {
         public var arguments: [String: ArgumentRule]
         public var trustedContextOnly: Bool
         public var onViolation: Action?
+        /// Whether this network tool may carry data with restricted readers in any argument.
+        public var mayDisclose: Bool?
     }
 
     public var defaultAllow: SourcePatterns
@@ -98,7 +115,10 @@ public struct SecurityPolicy: Sendable, Hashable {
         let root: JSONValue
         do { root = try JSONValue(parsing: text) } catch { throw PolicyError("not JSON: \(error)") }
         guard case .object(let object) = root else { throw PolicyError("the policy must be a JSON object") }
-        try Self.onlyKeys(object, ["default", "tools", "guards", "version"], at: "the policy")
+        try Self.onlyKeys(object, ["default", "tools", "guards", "version", "notes"], at: "the policy")
+        if let notes = object["notes"], notes.arrayValue?.allSatisfy({ $0.stringValue != nil }) != true {
+            throw PolicyError("\"notes\" must be an array of strings (they are for people; the engine ignores them)")
+        }
         var policy = SecurityPolicy.strict
         if let d = object["default"] {
             guard case .object(let o) = d else { throw PolicyError("\"default\" must be an object") }
@@ -111,8 +131,9 @@ public struct SecurityPolicy: Sendable, Hashable {
             for (name, value) in tools {
                 let at = "tools.\(name)"
                 guard case .object(let o) = value else { throw PolicyError("\(at) must be an object") }
-                try Self.onlyKeys(o, ["effect", "allow", "arguments", "trustedContextOnly", "onViolation"], at: at)
+                try Self.onlyKeys(o, ["effect", "allow", "arguments", "trustedContextOnly", "onViolation", "mayDisclose"], at: at)
                 var rule = ToolRule(effect: nil, allow: nil, arguments: [:], trustedContextOnly: false, onViolation: nil)
+                rule.mayDisclose = try Self.flag(o["mayDisclose"], at: "\(at).mayDisclose")
                 if let e = o["effect"] {
                     guard let s = e.stringValue, let effect = ToolEffect(rawValue: s) else {
                         throw PolicyError("\(at).effect must be one of \(ToolEffect.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -130,10 +151,11 @@ public struct SecurityPolicy: Sendable, Hashable {
                     for (arg, value) in args {
                         let argAt = "\(at).arguments.\(arg)"
                         guard case .object(let ao) = value else { throw PolicyError("\(argAt) must be an object") }
-                        try Self.onlyKeys(ao, ["allow", "onViolation"], at: argAt)
+                        try Self.onlyKeys(ao, ["allow", "onViolation", "mayDisclose"], at: argAt)
                         rule.arguments[arg] = ArgumentRule(
                             allow: try Self.patterns(ao["allow"], at: "\(argAt).allow"),
-                            onViolation: try Self.action(ao["onViolation"], at: "\(argAt).onViolation"))
+                            onViolation: try Self.action(ao["onViolation"], at: "\(argAt).onViolation"),
+                            mayDisclose: try Self.flag(ao["mayDisclose"], at: "\(argAt).mayDisclose"))
                     }
                 }
                 policy.tools[name] = rule
@@ -150,6 +172,12 @@ public struct SecurityPolicy: Sendable, Hashable {
             throw .io(path: path, reason: "cannot read the policy file: \(error.localizedDescription)")
         }
         do { try self.init(json: text) } catch { throw .malformed(path: path, reason: error.description) }
+    }
+
+    private static func flag(_ value: JSONValue?, at: String) throws(PolicyError) -> Bool? {
+        guard let value else { return nil }
+        guard let flag = value.boolValue else { throw PolicyError("\(at) must be true or false") }
+        return flag
     }
 
     private static func onlyKeys(_ object: JSONObject, _ allowed: Set<String>, at: String) throws(PolicyError) {

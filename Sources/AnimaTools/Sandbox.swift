@@ -85,7 +85,10 @@ public struct Sandbox: Sendable, Hashable {
             // namespace, so bubblewrap runs privileged (no user namespace) and the command
             // drops to the sandbox user with no capabilities before anything else runs.
             let id = "\(sandboxUID)"
-            args += [Self.setprivPath, "--reuid", id, "--regid", id, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+            // Supplementary groups: exactly the Linux groups mapped from the owner's Anima groups.
+            let groups = policy.supplementaryGroups.isEmpty
+                ? ["--clear-groups"] : ["--groups", policy.supplementaryGroups.map(String.init).joined(separator: ",")]
+            args += [Self.setprivPath, "--reuid", id, "--regid", id] + groups + ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
         }
         return args + command
     }

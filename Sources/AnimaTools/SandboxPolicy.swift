@@ -10,11 +10,15 @@ public struct SandboxPolicy: Sendable, Hashable {
     /// The environment, replacing the caller's entirely.
     public var environment: [String: String]
     public var limits: SandboxLimits
+    /// Linux groups the sandboxed process holds as supplementary groups, where Anima runs
+    /// as root (an unprivileged sandbox cannot hold any; there it has none).
+    public var supplementaryGroups: [UInt32]
 
     public init(
         workspace: String? = nil, network: Bool = false, readOnlyPaths: [String] = [],
-        environment: [String: String] = [:], limits: SandboxLimits = .standard
+        environment: [String: String] = [:], limits: SandboxLimits = .standard, supplementaryGroups: [UInt32] = []
     ) {
+        self.supplementaryGroups = supplementaryGroups
         self.workspace = workspace
         self.network = network
         self.readOnlyPaths = readOnlyPaths

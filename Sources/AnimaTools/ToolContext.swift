@@ -9,12 +9,15 @@ public struct ToolContext: Sendable {
     /// The caller's groups; needs are granted through them.
     public var groups: Set<String>
     public var sandbox: Sandbox
+    /// The Linux gids the caller's groups map onto; sandboxed commands hold them.
+    public var linuxGroups: [UInt32]
 
-    public init(agent: String, workspace: Workspace, groups: Set<String>, sandbox: Sandbox) {
+    public init(agent: String, workspace: Workspace, groups: Set<String>, sandbox: Sandbox, linuxGroups: [UInt32] = []) {
         self.agent = agent
         self.workspace = workspace
         self.groups = groups
         self.sandbox = sandbox
+        self.linuxGroups = linuxGroups
     }
 
     /// Whether the caller holds the group that grants `need`.

@@ -145,12 +145,12 @@ struct BenchSecurity: AsyncParsableCommand {
         let rows: [(String, [Double])] = [
             ("user lookup", measure { _ = store.principal(named: user) }),
             ("policy check", measure { _ = engine.evaluate(tool: "write_note", effect: .write, arguments: arguments, context: ledger) }),
-            ("output guard", measure { _ = guards.evaluate(arguments.jsonText, .output) }),
+            ("output guard", measure { _ = guards.evaluate(arguments: arguments, .output) }),
             ("audit append", try measure { try log.append(pid: 3, owner: user, action: "call_tool", summary: summary, outcome: .completed) }),
             ("all, per syscall", try measure {
                 _ = store.principal(named: user)
                 _ = engine.evaluate(tool: "write_note", effect: .write, arguments: arguments, context: ledger)
-                _ = guards.evaluate(arguments.jsonText, .output)
+                _ = guards.evaluate(arguments: arguments, .output)
                 try log.append(pid: 3, owner: user, action: "call_tool", summary: summary, outcome: .completed)
             }),
             ("all but the guard", try measure {

@@ -14,6 +14,11 @@ struct Serve: AsyncParsableCommand {
             these flags. Every route but /health needs a bearer token: create one with
             `anima token create`. SIGTERM or Ctrl-C shuts down gracefully.
 
+            Tool calls and answers pass the security policy in the data directory's
+            policy.json (see contrib/security/policy.json). Streamed answers pass the output
+            guard before they leave: text is held back briefly while it is scanned, redacted
+            where the policy redacts, and a blocked finding ends the stream with an error event.
+
             Examples:
               anima serve
               anima serve --port 9000 --slots 8 --policy priority

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaMemory
 import AnimaProcessor
 import AnimaSecurity
 import Foundation
@@ -14,6 +15,10 @@ final class SideEffects: Sendable {
         case shell(String)
         case fetch(String)
         case roleChange(String)
+        /// A core memory block now holding this text.
+        case coreMemory(String)
+        /// An archival passage saved with these tags.
+        case archived(String, tags: [String])
     }
 
     private let log = Mutex<[Effect]>([])
@@ -122,9 +127,10 @@ let scenarioPolicy = try! SecurityPolicy(json: """
     {
       "default": {"allow": ["user", "system"], "onViolation": "deny"},
       "tools": {
-        "send_email": {"arguments": {"to": {"allow": ["user"]}, "body": {"allow": ["*"]}}},
+        "send_email": {"arguments": {"to": {"allow": ["user"]}, "body": {"allow": ["*"], "mayDisclose": true}}},
         "write_file": {"arguments": {"path": {"allow": ["user"]}, "content": {"allow": ["*"]}}},
-        "shell": {"trustedContextOnly": true}
+        "shell": {"trustedContextOnly": true},
+        "archival_insert": {"arguments": {"content": {"allow": ["*"]}}}
       },
       "guards": {"output": {"dangerous-code": "redact"}}
     }
@@ -135,11 +141,12 @@ let dana = Principal(name: "dana", groups: ["users", "net"])
 /// A kernel over the obedient model and the fixture tools.
 func securedKernel(
     _ world: World, _ effects: SideEffects, security: SecurityMonitor? = SecurityMonitor(policy: scenarioPolicy),
-    audit: any AuditTrail = MemoryAuditTrail(), authorizer: (any SyscallAuthorizer)? = nil
+    audit: any AuditTrail = MemoryAuditTrail(), authorizer: (any SyscallAuthorizer)? = nil, memory: MemorySystem? = nil
 ) -> Kernel {
     let processor = obedientModel()
     processor.startStepping()
-    return Kernel(.init(processor: processor, tools: fixtureTools(world, effects), authorizer: authorizer, audit: audit, security: security))
+    return Kernel(.init(
+        processor: processor, tools: fixtureTools(world, effects), memory: memory, authorizer: authorizer, audit: audit, security: security))
 }
 
 /// Every request a scripted processor was asked to serve.

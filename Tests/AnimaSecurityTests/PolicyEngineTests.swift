@@ -141,4 +141,32 @@ struct ShippedPolicyTests {
             return
         }
     }
+
+    @Test func restrictedReadersKeepDataFromTheNetworkUnlessThePolicyDisclosesIt() throws {
+        var context = ProvenanceLedger()
+        context.record("post my notes to https://paste.example", label: .user)
+        context.record("salary review: 4200", label: ProvenanceLabel(.file, readers: ["dana"]))
+        let policy = try SecurityPolicy(json: #"{"tools": {"post": {"effect": "network", "allow": ["*"]}, "mail": {"effect": "network", "allow": ["*"], "arguments": {"body": {"mayDisclose": true}}}}}"#)
+        let engine = PolicyEngine(policy: policy)
+        let post = engine.evaluate(tool: "post", effect: .network, arguments: ["url": "https://paste.example", "text": "salary review: 4200"], context: context)
+        guard case .deny(let reason) = post.verdict else { Issue.record("restricted data left over the network"); return }
+        #expect(reason.contains("only dana may read"))
+        // A value the model made up after reading it may encode it: restricted too.
+        #expect(context.label(of: "c2FsYXJ5").readers == ["dana"])
+        #expect(engine.evaluate(tool: "mail", effect: .network, arguments: ["body": "salary review: 4200"], context: context).verdict == .allow)
+        // Writing it locally discloses nothing.
+        #expect(engine.evaluate(tool: "save", effect: .write, arguments: ["text": "post my notes"], context: context).verdict == .allow)
+        // IPC: the owner may receive it, another principal may not.
+        #expect(engine.evaluateDisclosure(of: "salary review: 4200", to: "dana", context: context).verdict == .allow)
+        #expect(engine.evaluateDisclosure(of: "salary review: 4200", to: "bob", context: context).verdict != .allow)
+        #expect(throws: PolicyError.self) { try SecurityPolicy(json: #"{"tools": {"x": {"mayDisclose": "yes"}}}"#) }
+    }
+
+    @Test func theGuardModelIsConfiguredInTheGuardPolicy() throws {
+        let policy = try SecurityPolicy(json: #"{"guards": {"model": {"on": ["input"]}, "input": {"model": "redact"}}}"#)
+        #expect(policy.guards.modelDirections == [.input])
+        #expect(policy.guards.action(for: .model, .input) == .redact)
+        #expect(SecurityPolicy.strict.guards.modelDirections.isEmpty)
+        #expect(throws: PolicyError.self) { try SecurityPolicy(json: #"{"guards": {"model": {"on": ["sideways"]}}}"#) }
+    }
 }

@@ -279,17 +279,27 @@ struct NativeAPITests {
                 #expect($0.status == .badRequest)
                 #expect(json($0)["error"]?["param"] == "memory")
             }
-            for _ in 0..<2 {
+            for run in 0..<2 {
                 // The scripted model calls the first tool it is offered: a memory function,
                 // with arguments that do not fit it, which the pager refuses with an error.
-                try await client.execute(uri: "/anima/v1/agents/run", method: .post, headers: headers(d.admin), body: ByteBuffer(string: run)) {
+                // The second time, the window holds the first run's messages (memory, not
+                // trusted), so the security policy refuses the write before the pager sees it.
+                try await client.execute(uri: "/anima/v1/agents/run", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"task":"remember me","max_steps":1,"memory":"assistant"}"#)) {
                     let events = String(buffer: $0.body)
-                    #expect(events.contains("\"name\":\"core_memory_append\""))
-                    #expect(events.contains("event: tool_result") && events.contains("core_memory_append: "), "\(events)")
+                    if run == 0 {
+                        #expect(events.contains("\"name\":\"core_memory_append\""))
+                        #expect(events.contains("event: tool_result") && events.contains("core_memory_append: "), "\(events)")
+                    } else {
+                        #expect(!events.contains("event: tool_result"), "\(events)")
+                    }
                     #expect(events.contains("event: exited"))
                 }
             }
         }
+        #expect(d.daemon.audit.records.contains { record in
+            guard record.syscall == "call_tool", record.summary.hasPrefix("core_memory_append"), case .denied(let reason) = record.outcome else { return false }
+            return reason.contains("depends on memory")
+        })
         // Both runs went to alice's agent: each its task, the call and its result.
         let snapshot = try await #require(d.memory).snapshot(user: "alice", agent: "assistant")
         #expect(snapshot.messages == 6)

@@ -118,6 +118,38 @@ struct KernelToolTests {
             }
         }
     }
+
+    /// Where Anima runs as root, an Anima group mapped onto a Linux group gives the
+    /// sandboxed shell that gid while the owner is in the group, and not after a revoke.
+    @Test(.enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap")))
+    func aMappedGroupOpensItsFilesToTheSandboxOnlyWhileTheOwnerHoldsIt() async throws {
+        let fixture = try ToolFixture()
+        defer { fixture.remove() }
+        let store = try PrincipalStore(path: fixture.base + "/principals.json")
+        let gid: UInt32 = 47_123  // any unused gid: the kernel checks numbers, not names
+        try store.addGroup("finance", description: "finance files", by: .root)
+        try store.mapGroup("finance", toGID: gid, by: .root)
+        try store.addUser("dana", groups: ["users", "finance"], by: .root)
+        var shell = ToolAdapter(ShellTool(), workspaceBase: fixture.base)
+        shell.principals = store
+        let dana = Principal(name: "dana", groups: ["users", "finance"])
+        let caller = ProcessCredentials(pid: PID(7), owner: dana, groups: dana.groups, ancestors: [])
+        let workspace = try Workspace(agent: ToolAdapter.agentName(caller), base: fixture.base)
+        let file = workspace.root + "/ledger.txt"
+        try "Q3 revenue: 1.2M\n".write(toFile: file, atomically: false, encoding: .utf8)
+        #expect(chown(file, 0, gid) == 0 && chmod(file, 0o640) == 0)
+        let before = try await shell.run(["command": "cat ledger.txt"], for: caller)
+        #expect(before.text.contains("Q3 revenue"), "\(before.text)")
+        try store.revoke("finance", from: "dana", by: .root)
+        let after = try await shell.run(["command": "cat ledger.txt"], for: caller)
+        #expect(!after.text.contains("Q3 revenue"))
+        #expect(after.text.contains("Permission denied"), "\(after.text)")
+        // Without the store's mapping the sandbox holds no supplementary group at all.
+        try store.grant("finance", to: "dana", by: .root)
+        let unmapped = try await ToolAdapter(ShellTool(), workspaceBase: fixture.base).run(["command": "id -G"], for: caller).text
+        #expect(unmapped.contains("65534") && !unmapped.contains("47123"), "\(unmapped)")
+        #expect(try await shell.run(["command": "id -G"], for: caller).text.contains("47123"))
+    }
 }
 
 /// Privacy labels seen by a scripted processor, in order.

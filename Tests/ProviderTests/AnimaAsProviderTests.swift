@@ -63,7 +63,9 @@ struct AnimaAsProviderTests {
         try await Self.withDaemon { provider in
             var texts: [String] = []
             var usage: Usage?
-            for try await event in provider.generate(GenerationRequest(messages: [.user("hi there")], sampling: .greedy())) {
+            // Long enough to stream past the output guard's hold-back window (StreamGuard).
+            let long = "hi there " + Array(repeating: "and more", count: 60).joined(separator: " ")
+            for try await event in provider.generate(GenerationRequest(messages: [.user(long)], sampling: .greedy())) {
                 switch event {
                 case .text(let t): texts.append(t)
                 case .usage(let u): usage = u
@@ -71,8 +73,8 @@ struct AnimaAsProviderTests {
                 }
             }
             #expect(texts.count > 1, "the answer arrives in pieces")
-            #expect(texts.joined() == "You said: hi there")
-            #expect(usage?.completionTokens == 4)
+            #expect(texts.joined() == "You said: " + long)
+            #expect(usage?.completionTokens == 124)
         }
     }
 

@@ -74,6 +74,24 @@ import Testing
         #expect(excluded.hits.count == 1)
     }
 
+    /// Full-text search ranks the records of a query's rarest words, so that a word in
+    /// nearly every record costs nothing; a query of common words alone still finds them.
+    @Test(arguments: Backend.allCases)
+    func aRareWordFindsItsRecordAmongThousandsOfCommonOnes(_ backend: Backend) async throws {
+        let f = try await StorageFixture.open(backend)
+        defer { f.discard() }
+        let recall = f.store.recall(alice)
+        let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+        var entries = (0..<2100).map { i in
+            NewRecallEntry(message: .user("The weather today is fine, note \(i)."), createdAt: t0.addingTimeInterval(Double(i)))
+        }
+        entries.insert(NewRecallEntry(message: .user("The weather in Zanzibar is fine."), createdAt: t0), at: 700)
+        try await recall.append(entries)
+        let rare = try await recall.search(MemoryQuery(text: "is the weather fine in Zanzibar today", limit: 3))
+        #expect(rare.hits.first?.item.message.content == "The weather in Zanzibar is fine.")
+        #expect(try await recall.search(MemoryQuery(text: "the weather today", limit: 5)).hits.count == 5)
+    }
+
     @Test(arguments: Backend.allCases)
     func vectorSearchFindsNearestAndFusesWithText(_ backend: Backend) async throws {
         let f = try await StorageFixture.open(backend)

@@ -48,6 +48,7 @@ struct Ask: AsyncParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var dataLocation: MemoryLocation
 
     mutating func run() async throws {
         let question = prompt == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : prompt
@@ -79,17 +80,19 @@ struct Ask: AsyncParsableCommand {
         if isPrivate { request.privacy = .private }
         var model = engine.info.name
         let events: AsyncThrowingStream<GenerationEvent, any Error>
+        var session: RoutedSession?
         if let router = try ConfiguredProcessor.router(engine: engine, configuration: configuration) {
-            let routed = try router.start(request)
-            model = routed.decision.chosen
-            events = routed.events
-            if !json { Terminal.error("(\(configuration.mode) mode: \(routed.decision.reason))\n") }
+            session = try RoutedSession(router: router, dataDirectory: dataLocation.directory, name: "ask")
+            let (quiet, mode) = (json, configuration.mode)
+            events = session!.generate(request) { decision in
+                if !quiet { Terminal.error("(\(mode) mode: \(decision.reason))\n") }
+            }
         } else {
             events = engine.generate(request)
         }
-
         if json {
             let result = try await events.collect()
+            if let chosen = session?.lastChoice { model = chosen }
             var usage = JSONObject()
             usage["prompt_tokens"] = .number(Double(result.usage.promptTokens))
             usage["completion_tokens"] = .number(Double(result.usage.completionTokens))

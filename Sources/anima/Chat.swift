@@ -29,11 +29,13 @@ struct Chat: AsyncParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var dataLocation: MemoryLocation
 
     mutating func run() async throws {
         let engine = try await modelOptions.load()
         let configuration = try ConfiguredProcessor.configuration()
         let router = try ConfiguredProcessor.router(engine: engine, configuration: configuration)
+        let session = try router.map { try RoutedSession(router: $0, dataDirectory: dataLocation.directory, name: "chat") }
         let interactive = Terminal.isInteractive(fd: 0)
         if interactive {
             let on = router.map { "\(configuration.mode) mode, \($0.candidates.map(\.id).joined(separator: ", "))" } ?? engine.info.name
@@ -66,10 +68,8 @@ struct Chat: AsyncParsableCommand {
             var answer = ""
             do {
                 let events: AsyncThrowingStream<GenerationEvent, any Error>
-                if let router {
-                    let routed = try router.start(request)
-                    Terminal.error("(\(routed.decision.chosen))\n")
-                    events = routed.events
+                if let session {
+                    events = session.generate(request) { Terminal.error("(\($0.chosen))\n") }
                 } else {
                     events = engine.generate(request)
                 }

@@ -94,19 +94,30 @@ struct SetupTests {
             environment: env)
         #expect(setup.status == 0, "\(setup.stderr)")
 
-        let cloud = try await Self.run(["ask", "--local", "--json", "--temperature", "0", "--max-tokens", "8", "What is the capital of France?"], environment: env)
+        let data = dir.appendingPathComponent("data").path
+        let cloud = try await Self.run(
+            ["ask", "--local", "--json", "--data-dir", data, "--temperature", "0", "--max-tokens", "8", "What is the capital of France?"], environment: env)
         #expect(cloud.status == 0, "\(cloud.stderr)")
         let routed = try JSONValue(parsing: cloud.stdout)
         #expect(routed["model"] == "replay/m")
         #expect(routed["text"] == "Paris, from the cloud.")
         #expect(server.received.count == 1)
 
-        let secret = try await Self.run(["ask", "--local", "--private", "--json", "--temperature", "0", "--max-tokens", "8", "My diagnosis is X. What is it?"], environment: env)
+        let secret = try await Self.run(
+            ["ask", "--local", "--private", "--json", "--data-dir", data, "--temperature", "0", "--max-tokens", "8", "My diagnosis is X. What is it?"],
+            environment: env)
         #expect(secret.status == 0, "\(secret.stderr)")
         let local = try JSONValue(parsing: secret.stdout)
         #expect(local["model"]?.stringValue?.hasPrefix("local/") == true)
         #expect(server.received.count == 1, "the private question reached the provider")
         await server.stop()
+
+        // Both decisions are in the audit log, without the question's text.
+        let audit = try await Self.run(["audit", "show", "--data-dir", data, "--limit", "100"], environment: env)
+        let routes = audit.stdout.split(separator: "\n").filter { $0.contains("  route") }
+        #expect(routes.contains { $0.contains("served by replay/m") } && routes.contains { $0.contains("private → local/") }, "\(audit.stdout)")
+        #expect(!audit.stdout.contains("diagnosis"))
+        #expect(try await Self.run(["audit", "verify", "--data-dir", data], environment: env).status == 0)
     }
 
     /// A streamed answer from the replayed cloud provider.
@@ -174,7 +185,7 @@ struct SetupTests {
             Thread {
                 continuation.resume(with: Result {
                     try CLI.run(
-                        ["chat", "--private", "--temperature", "0", "--max-tokens", "8"], stdin: "My diagnosis is X.\nAnd my address?\n/exit\n",
+                        ["chat", "--private", "--data-dir", dir.appendingPathComponent("data").path, "--temperature", "0", "--max-tokens", "8"], stdin: "My diagnosis is X.\nAnd my address?\n/exit\n",
                         environment: env)
                 })
             }.start()

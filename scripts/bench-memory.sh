@@ -98,15 +98,14 @@ if [ -z "$only" ] || [ "$only" = embed ]; then
   n=$(wc -l <"$work/embed.txt")
   for round in $(seq "$rounds"); do
     say "round $round/$rounds: llama-embedding and anima on $n sentences"
-    # llama-embedding's own figure: the time of its batched encode calls as it logs them
-    # (prompt eval), which leaves out loading and printing. Same batch size, threads.
-    log=$("$tool" -m "$model" -f "$work/embed.txt" -b 512 -ub 512 -c 512 -t "$threads" -tb "$threads" \
-      --embd-normalize 2 2>&1 >/dev/null || true)
-    eval_ms=$(printf '%s\n' "$log" | sed -n 's/.*prompt eval time = *\([0-9.]*\) ms.*/\1/p' | tail -1)
-    [ -n "$eval_ms" ] || { printf '%s\n' "$log" | tail -20 >&2; echo "could not read llama-embedding's timing" >&2; exit 1; }
+    # llama-embedding's own figure: its encoding rate from the timestamps it logs per
+    # batch, which leaves out loading and printing. Same batch size, threads.
+    "$tool" -m "$model" -f "$work/embed.txt" -b 512 -ub 512 -c 512 -t "$threads" -tb "$threads" \
+      --embd-normalize 2 >/dev/null 2>"$work/llama-embedding.log" || { tail -20 "$work/llama-embedding.log" >&2; exit 1; }
+    llama_rate=$("$py" "$helper" llama-rate "$work/llama-embedding.log")
     ours=$("$anima" bench memory embed --sentences "$work/embed.txt" --batch-tokens 512 --threads "$threads" --repetitions 1)
-    "$py" -c "import json,sys; a=json.loads(sys.argv[1]); print(json.dumps({'bench':'embed','sentences':a['sentences'],'anima':a['per_second'],'llama':a['sentences']/(float(sys.argv[2])/1000)}))" \
-      "$ours" "$eval_ms" | tee -a "$results"
+    "$py" -c "import json,sys; a=json.loads(sys.argv[1]); print(json.dumps({'bench':'embed','sentences':a['sentences'],'anima':a['per_second'],'llama':float(sys.argv[2])}))" \
+      "$ours" "$llama_rate" | tee -a "$results"
   done
 fi
 

@@ -10,6 +10,7 @@
 """
 
 import json
+import re
 import random
 import statistics
 import sys
@@ -103,6 +104,25 @@ def run_hnswlib(base_path, query_path, truth_path, k, m, efc, efs_list, threads)
                           "recall": hits / (len(queries) * k)}, sort_keys=True), flush=True)
 
 
+def llama_rate(log_path):
+    """Sentences per second of llama-embedding's encoding, from its log.
+
+    This llama.cpp prints no timing summary for embeddings, but every log line carries a
+    timestamp (minutes.seconds.milliseconds.microseconds since start), and it logs each
+    batch as it starts encoding it. From the first batch's line to the last's, it encoded
+    every batch but the last: that interval leaves out loading and printing."""
+    batches = []
+    for line in open(log_path, errors="replace"):
+        m = re.match(r"(\d+)\.(\d+)\.(\d+)\.(\d+) I batch_decode: n_tokens = \d+, n_seq = (\d+)", line)
+        if m:
+            mins, secs, ms, us, seqs = (int(g) for g in m.groups())
+            batches.append((mins * 60 + secs + ms / 1e3 + us / 1e6, seqs))
+    if len(batches) < 2:
+        raise SystemExit("llama-embedding logged fewer than two batches; cannot time it")
+    encoded = sum(seqs for _, seqs in batches[:-1])
+    print(encoded / (batches[-1][0] - batches[0][0]))
+
+
 def summary(path):
     rows = [json.loads(line) for line in open(path) if line.startswith("{")]
     index = [r for r in rows if r.get("impl") in ("anima", "hnswlib") and "qps" in r]
@@ -148,6 +168,8 @@ if __name__ == "__main__":
     elif cmd == "hnswlib":
         run_hnswlib(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]),
                     [int(x) for x in sys.argv[8].split(",")], int(sys.argv[9]))
+    elif cmd == "llama-rate":
+        llama_rate(sys.argv[2])
     elif cmd == "summary":
         summary(sys.argv[2])
     else:

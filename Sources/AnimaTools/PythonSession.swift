@@ -30,9 +30,10 @@ public actor PythonSession {
     ///   - workspace: the agent's workspace, mounted at /workspace.
     ///   - limits: applied to the session's process tree; `cpuSeconds` counts over the
     ///     session's whole life, `wallTime` is the default per call.
-    public init(sandbox: Sandbox, workspace: Workspace, limits: SandboxLimits) {
+    ///   - supplementaryGroups: the Linux groups the interpreter runs with, for its life.
+    public init(sandbox: Sandbox, workspace: Workspace, limits: SandboxLimits, supplementaryGroups: [UInt32] = []) {
         self.sandbox = sandbox
-        policy = SandboxPolicy(workspace: workspace.root, limits: limits)
+        policy = SandboxPolicy(workspace: workspace.root, limits: limits, supplementaryGroups: supplementaryGroups)
     }
 
     deinit { process?.terminate() }

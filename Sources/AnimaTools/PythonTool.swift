@@ -55,10 +55,16 @@ public actor PythonSessions {
         self.limits = limits
     }
 
-    /// The session of the calling agent.
-    public func session(for context: ToolContext) -> PythonSession {
-        if let session = sessions[context.agent] { return session }
-        let session = PythonSession(sandbox: context.sandbox, workspace: context.workspace, limits: limits)
+    /// The session of the calling agent. A running interpreter keeps the Linux groups it
+    /// started with, so when the owner's mapped groups have changed since (a grant or a
+    /// revoke), the old session ends and a new one starts with the current groups.
+    public func session(for context: ToolContext) async -> PythonSession {
+        if let session = sessions[context.agent] {
+            if session.policy.supplementaryGroups == context.linuxGroups { return session }
+            await session.close()
+        }
+        let session = PythonSession(
+            sandbox: context.sandbox, workspace: context.workspace, limits: limits, supplementaryGroups: context.linuxGroups)
         sessions[context.agent] = session
         return session
     }

@@ -138,12 +138,19 @@ struct KernelToolTests {
         let file = workspace.root + "/ledger.txt"
         try "Q3 revenue: 1.2M\n".write(toFile: file, atomically: false, encoding: .utf8)
         #expect(chown(file, 0, gid) == 0 && chmod(file, 0o640) == 0)
+        var python = ToolAdapter(PythonTool(), workspaceBase: fixture.base)
+        python.principals = store
+        let read: JSONValue = ["code": "open('ledger.txt').read()"]
         let before = try await shell.run(["command": "cat ledger.txt"], for: caller)
         #expect(before.text.contains("Q3 revenue"), "\(before.text)")
+        #expect(try await python.run(read, for: caller).text.contains("Q3 revenue"))
         try store.revoke("finance", from: "dana", by: .root)
         let after = try await shell.run(["command": "cat ledger.txt"], for: caller)
         #expect(!after.text.contains("Q3 revenue"))
         #expect(after.text.contains("Permission denied"), "\(after.text)")
+        // The live Python session started with the group; after the revoke it starts anew without it.
+        let pythonAfter = try await python.run(read, for: caller).text
+        #expect(!pythonAfter.contains("Q3 revenue") && pythonAfter.contains("PermissionError"), "\(pythonAfter)")
         // Without the store's mapping the sandbox holds no supplementary group at all.
         try store.grant("finance", to: "dana", by: .root)
         let unmapped = try await ToolAdapter(ShellTool(), workspaceBase: fixture.base).run(["command": "id -G"], for: caller).text

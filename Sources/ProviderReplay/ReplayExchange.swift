@@ -132,3 +132,30 @@ public struct ReceivedRequest: Sendable {
         return nil
     }
 }
+
+extension ReplayExchange {
+    /// An OpenAI-compatible chat completion streamed as server-sent events: a chunk per
+    /// piece of text (the last one finishing with `stop`), a usage chunk, then `[DONE]`.
+    public static func openAIChatStream(_ pieces: [String], promptTokens: Int, completionTokens: Int) throws -> ReplayExchange {
+        var events: [String] = []
+        for (i, piece) in pieces.enumerated() {
+            var delta: [String: String] = ["content": piece]
+            if i == 0 { delta["role"] = "assistant" }
+            let finish: Any = i == pieces.count - 1 ? "stop" : NSNull()
+            events.append(try json(["choices": [["index": 0, "delta": delta, "finish_reason": finish]]]))
+        }
+        events.append(try json([
+            "choices": [Any](),
+            "usage": ["prompt_tokens": promptTokens, "completion_tokens": completionTokens, "total_tokens": promptTokens + completionTokens],
+        ]))
+        events.append("[DONE]")
+        let body = events.map { "data: \($0)\n\n" }.joined()
+        return ReplayExchange(
+            request: .init(method: "POST", path: "/v1/chat/completions"),
+            response: .init(status: 200, headers: [("Content-Type", "text/event-stream")], body: Array(body.utf8), chunking: .events))
+    }
+
+    private static func json(_ object: Any) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+}

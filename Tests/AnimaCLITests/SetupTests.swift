@@ -77,16 +77,7 @@ struct SetupTests {
     @Test func askRoutesByConfigurationAndPrivacy() async throws {
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let stream = [
-            #"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Paris,"},"finish_reason":null}]}"#,
-            #"{"choices":[{"index":0,"delta":{"content":" from the cloud."},"finish_reason":"stop"}]}"#,
-            #"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}}"#, "[DONE]",
-        ].map { "data: \($0)\n\n" }.joined()
-        let server = try await ReplayServer.start([
-            ReplayExchange(
-                request: .init(method: "POST", path: "/v1/chat/completions"),
-                response: .init(status: 200, headers: [("Content-Type", "text/event-stream")], body: Array(stream.utf8), chunking: .events))
-        ])
+        let server = try await ReplayServer.start([Self.cloudAnswer])
         let env = ["ANIMA_CONFIG": dir.path]
         let setup = try await Self.run(
             ["setup", "--mode", "cloud", "--provider", "openai-compatible", "--id", "replay", "--url", server.baseURL + "/v1", "--location", "remote",
@@ -121,16 +112,7 @@ struct SetupTests {
     }
 
     /// A streamed answer from the replayed cloud provider.
-    static let cloudAnswer: ReplayExchange = {
-        let stream = [
-            #"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Paris,"},"finish_reason":null}]}"#,
-            #"{"choices":[{"index":0,"delta":{"content":" from the cloud."},"finish_reason":"stop"}]}"#,
-            #"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}}"#, "[DONE]",
-        ].map { "data: \($0)\n\n" }.joined()
-        return ReplayExchange(
-            request: .init(method: "POST", path: "/v1/chat/completions"),
-            response: .init(status: 200, headers: [("Content-Type", "text/event-stream")], body: Array(stream.utf8), chunking: .events))
-    }()
+    static let cloudAnswer: ReplayExchange = try! .openAIChatStream(["Paris,", " from the cloud."], promptTokens: 12, completionTokens: 5)
 
     /// Configures cloud mode with one remote provider: the replay server.
     static func cloud(_ server: ReplayServer, in dir: URL) async throws {

@@ -164,14 +164,5 @@ import Testing
         #expect(why.contains("stays on this machine"))
     }
 
-    static let cloudAnswer: ReplayExchange = {
-        let stream = [
-            #"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Paris,"},"finish_reason":null}]}"#,
-            #"{"choices":[{"index":0,"delta":{"content":" from the cloud."},"finish_reason":"stop"}]}"#,
-            #"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}}"#, "[DONE]",
-        ].map { "data: \($0)\n\n" }.joined()
-        return ReplayExchange(
-            request: .init(method: "POST", path: "/v1/chat/completions"),
-            response: .init(status: 200, headers: [("Content-Type", "text/event-stream")], body: Array(stream.utf8), chunking: .events))
-    }()
+    static let cloudAnswer: ReplayExchange = try! .openAIChatStream(["Paris,", " from the cloud."], promptTokens: 12, completionTokens: 5)
 }

@@ -31,7 +31,7 @@ struct RoutedSession {
                 do {
                     let told = SharedFlag()
                     _ = try await kernel.invoke(.generate(request), as: CurrentUser.principal, name: name) { event in
-                        if !told.value.exchange(true, ordering: .relaxed), let decision = router.log.decisions.last { decided(decision) }
+                        if !told.value.exchange(true, ordering: .relaxed), let decision = router.log.latestDecision { decided(decision) }
                         continuation.yield(event)
                     }
                     continuation.finish()
@@ -44,7 +44,7 @@ struct RoutedSession {
     }
 
     /// The processor that served the latest request.
-    var lastChoice: String? { router.log.decisions.last?.chosen }
+    var lastChoice: String? { router.log.latestDecision?.chosen }
 }
 
 /// A flag closures can share.

@@ -28,9 +28,25 @@ public final class DecisionLog: Sendable {
         events.compactMap { if case .decided(let d) = $0 { d } else { nil } }
     }
 
+    /// The newest decision, if any is kept.
+    public var latestDecision: RoutingDecision? {
+        state.withLock { s in
+            s.events.last { if case .decided = $0 { true } else { false } }.flatMap { if case .decided(let d) = $0 { d } else { nil } }
+        }
+    }
+
     /// The kept events of decision `id`: its decision, failovers, and how it ended.
     public func events(of id: UInt64) -> [RoutingEvent] {
-        events.filter { $0.decision == id }
+        // A decision's events are among the newest: read back from the end to its `decided`,
+        // rather than copying the whole log on every routed generation.
+        state.withLock { s in
+            var found: [RoutingEvent] = []
+            for event in s.events.reversed() {
+                if event.decision == id { found.append(event) }
+                if case .decided(let decision) = event, decision.id == id { break }
+            }
+            return found.reversed()
+        }
     }
 
     /// Events from now on. The stream ends when the caller stops reading it.

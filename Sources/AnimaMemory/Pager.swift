@@ -352,8 +352,10 @@ public actor Pager {
     private func pageIn(text: String, embedding: [Float]?) async throws -> [MemoryPage] {
         let resident = Set(window.messages.map(\.recallID))
         let k = configuration.pageCandidates
-        async let fromRecall = recall.search(MemoryQuery(text: text, embedding: embedding, excluding: resident, limit: k))
-        async let fromArchival = archival.search(MemoryQuery(text: text, embedding: embedding, limit: k))
+        let common = configuration.commonTermLimit
+        async let fromRecall = recall.search(
+            MemoryQuery(text: text, embedding: embedding, excluding: resident, limit: k, commonTermLimit: common))
+        async let fromArchival = archival.search(MemoryQuery(text: text, embedding: embedding, limit: k, commonTermLimit: common))
         let minimum = configuration.minimumSimilarity
         func relevant(_ textRank: Int?, _ similarity: Float?) -> Bool { textRank != nil || (similarity ?? -1) >= minimum }
         var candidates: [MemoryPage] = []

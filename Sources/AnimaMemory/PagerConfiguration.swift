@@ -37,11 +37,15 @@ public struct PagerConfiguration: Sendable, Hashable {
     public var pageCandidates: Int
     /// Vector-only matches below this cosine similarity are not paged in. Default 0.35.
     public var minimumSimilarity: Float
+    /// Page-in's full-text search leaves out words held by more records than this
+    /// (`MemoryQuery.commonTermLimit`). Default 500.
+    public var commonTermLimit: Int
 
     public init(
         systemPrefix: String, blocks: [CoreMemoryBlock] = CoreMemoryBlock.defaults, answerReserve: Int = 256,
         summaryBudget: Int = 128, pageBudget: Int = 256, pressureFraction: Double = 0.7, evictionTarget: Double = 0.5,
-        policy: EvictionPolicy = .oldestFirst, keepRecent: Int = 2, pageCandidates: Int = 8, minimumSimilarity: Float = 0.35
+        policy: EvictionPolicy = .oldestFirst, keepRecent: Int = 2, pageCandidates: Int = 8, minimumSimilarity: Float = 0.35,
+        commonTermLimit: Int = 500
     ) {
         self.systemPrefix = systemPrefix
         self.blocks = blocks
@@ -54,6 +58,7 @@ public struct PagerConfiguration: Sendable, Hashable {
         self.keepRecent = keepRecent
         self.pageCandidates = pageCandidates
         self.minimumSimilarity = minimumSimilarity
+        self.commonTermLimit = commonTermLimit
     }
 
     /// Why this configuration cannot work, or nil.
@@ -65,6 +70,7 @@ public struct PagerConfiguration: Sendable, Hashable {
         if !(evictionTarget > 0 && evictionTarget < 1) { return "the eviction target must be in (0, 1)" }
         if keepRecent < 1 { return "at least the newest message must stay resident (keepRecent >= 1)" }
         if !(1...100).contains(pageCandidates) { return "page candidates must be between 1 and 100" }
+        if commonTermLimit < 1 { return "the common-term limit must be at least 1 record" }
         var labels = Set<String>()
         for block in blocks {
             if block.label.isEmpty || block.label.contains(where: { $0.isWhitespace }) {

@@ -5,6 +5,13 @@ import Foundation
 public struct MemoryQuery: Sendable, Hashable {
     /// Words to look for (BM25 over blinded terms). Nil or blank: no full-text part.
     public var text: String?
+    /// Words held by more records than this are left out of the full-text part, and a
+    /// query of only such words has none. Nil (the default): the query's rarest words are
+    /// always searched, however common. Automatic page-in sets it: a word in hundreds of
+    /// records cannot single out the memory a query needs, the vector part still carries
+    /// the query's meaning, and ranking every record that holds the word costs
+    /// milliseconds per thousand.
+    public var commonTermLimit: Int?
     /// The query's embedding. Nil: no vector part.
     public var embedding: [Float]?
     /// Only records created at or after this moment.
@@ -22,9 +29,10 @@ public struct MemoryQuery: Sendable, Hashable {
 
     public init(
         text: String? = nil, embedding: [Float]? = nil, after: Date? = nil, before: Date? = nil, tags: [String] = [],
-        excluding: Set<Int64> = [], limit: Int = 10, offset: Int = 0
+        excluding: Set<Int64> = [], limit: Int = 10, offset: Int = 0, commonTermLimit: Int? = nil
     ) {
         self.text = text
+        self.commonTermLimit = commonTermLimit
         self.embedding = embedding
         self.after = after
         self.before = before
@@ -87,6 +95,9 @@ struct HybridSearch {
             throw StorageError.invalidArgument("limit must be between 1 and 1000, not \(query.limit)")
         }
         guard query.offset >= 0 else { throw StorageError.invalidArgument("offset must be 0 or more, not \(query.offset)") }
+        if let limit = query.commonTermLimit, limit < 1 {
+            throw StorageError.invalidArgument("the common-term limit must be at least 1 record, not \(limit)")
+        }
         if let after = query.after, let before = query.before, after >= before {
             throw StorageError.invalidArgument("the date range is empty: 'after' must be earlier than 'before'")
         }
@@ -98,7 +109,8 @@ struct HybridSearch {
         let depth = max(wanted, 20)
         let terms = FullTextTerms.terms(query.text ?? "").map(cipher.blind)
         let textIDs = terms.isEmpty
-            ? [] : try await store.backend.textSearch(cipher.namespace, kind: kind, terms: terms, filter: filter, limit: depth)
+            ? [] : try await store.backend.textSearch(
+                cipher.namespace, kind: kind, terms: terms, filter: filter, limit: depth, commonTermLimit: query.commonTermLimit)
         var vectorHits: [(id: Int64, distance: Float)] = []
         if let embedding = query.embedding {
             vectorHits = try await store.backend.vectorSearch(embedding, kind: kind, filter: filter, limit: depth, cipher: cipher)

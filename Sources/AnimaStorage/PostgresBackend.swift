@@ -210,11 +210,32 @@ actor PostgresBackend: StorageBackend {
     }
 
     func textSearch(
-        _ namespace: MemoryNamespace, kind: RecordKind, terms: [String], filter: RecordFilter, limit: Int
+        _ namespace: MemoryNamespace, kind: RecordKind, terms: [String], filter: RecordFilter, limit: Int,
+        commonTermLimit: Int?
     ) async throws -> [Int64] {
         var seen = Set<String>()
-        let unique = terms.filter { seen.insert($0).inserted }
+        var unique = terms.filter { seen.insert($0).inserted }
         guard !unique.isEmpty, limit > 0 else { return [] }
+        if let commonTermLimit {
+            // Count each term's records only up to the limit: the GIN index answers that
+            // without reading every row of a common term.
+            var q = QueryBuilder()
+            q.sql = "SELECT t FROM unnest("
+            try q.bind(unique)
+            q.sql += "::text[]) t WHERE (SELECT count(*) FROM (SELECT 1 FROM anima_records WHERE terms @@ to_tsquery('simple', t) AND "
+            try q.namespace(namespace, kind)
+            q.sql += " LIMIT "
+            try q.bind(Int64(commonTermLimit) + 1)
+            q.sql += ") held) <= "
+            try q.bind(Int64(commonTermLimit))
+            let query = q.query
+            unique = try await run {
+                var kept: [String] = []
+                for try await term in try await client.query(query, logger: Self.logger).decode(String.self) { kept.append(term) }
+                return kept
+            }
+            guard !unique.isEmpty else { return [] }
+        }
         var q = QueryBuilder()
         q.sql = "SELECT id FROM anima_records, to_tsquery('simple', "
         try q.bind(unique.joined(separator: " | "))

@@ -54,9 +54,12 @@ protocol StorageBackend: Actor {
         _ namespace: MemoryNamespace, kind: RecordKind, filter: RecordFilter, newestFirst: Bool, limit: Int, offset: Int
     ) async throws -> [StoredRecord]
     func count(_ namespace: MemoryNamespace, kind: RecordKind, filter: RecordFilter) async throws -> Int
-    /// Ids of records holding any of `terms`, best BM25 (or full-text rank) first.
+    /// Ids of records holding any of `terms`, best BM25 (or full-text rank) first. Terms
+    /// held by more than `commonTermLimit` records are not searched (nil: see
+    /// `MemoryQuery.commonTermLimit`).
     func textSearch(
-        _ namespace: MemoryNamespace, kind: RecordKind, terms: [String], filter: RecordFilter, limit: Int
+        _ namespace: MemoryNamespace, kind: RecordKind, terms: [String], filter: RecordFilter, limit: Int,
+        commonTermLimit: Int?
     ) async throws -> [Int64]
     /// Ids of the nearest records to `vector` with their distances (1 - cosine), nearest first.
     func vectorSearch(

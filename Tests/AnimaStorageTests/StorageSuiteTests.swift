@@ -90,6 +90,14 @@ import Testing
         let rare = try await recall.search(MemoryQuery(text: "is the weather fine in Zanzibar today", limit: 3))
         #expect(rare.hits.first?.item.message.content == "The weather in Zanzibar is fine.")
         #expect(try await recall.search(MemoryQuery(text: "the weather today", limit: 5)).hits.count == 5)
+        // With a common-term limit (automatic page-in), common words are not searched at
+        // all, while a rare one still is.
+        let selective = MemoryQuery(text: "the weather today", limit: 5, commonTermLimit: 100)
+        #expect(try await recall.search(selective).hits.isEmpty)
+        let rareOnly = try await recall.search(MemoryQuery(text: "is the weather fine in Zanzibar today", limit: 3, commonTermLimit: 100))
+        #expect(rareOnly.hits.map(\.item.message.content) == ["The weather in Zanzibar is fine."])
+        #expect(try await recall.search(MemoryQuery(text: "weather", limit: 3, commonTermLimit: 3000)).hits.count == 3)
+        await #expect(throws: StorageError.self) { try await recall.search(MemoryQuery(text: "weather", commonTermLimit: 0)) }
     }
 
     @Test(arguments: Backend.allCases)

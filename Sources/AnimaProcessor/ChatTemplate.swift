@@ -40,7 +40,7 @@ struct ChatTemplate: Sendable {
         var segments: [Segment] = []
         var rest = Substring(rendered)
         for (message, placeholder) in zip(messages, placeholders) {
-            guard let range = rest.range(of: placeholder) else {
+            guard let range = Self.firstRange(of: placeholder, in: rest) else {
                 throw .engineFailure("the chat template dropped a \(message.role) message; it may not support that role")
             }
             if range.lowerBound > rest.startIndex {
@@ -51,6 +51,27 @@ struct ChatTemplate: Sendable {
         }
         if !rest.isEmpty { segments.append(Segment(text: String(rest), isMarkup: true)) }
         return segments
+    }
+
+    /// Where `needle` first occurs in `text`, compared byte by byte. (Foundation's
+    /// `range(of:)` indexes the text as UTF-16 on every call: a tenth of a page-in.) A
+    /// placeholder starts with a whole scalar, so a match is on character boundaries.
+    static func firstRange(of needle: String, in text: Substring) -> Range<String.Index>? {
+        let pattern = Array(needle.utf8)
+        guard let first = pattern.first else { return nil }
+        let bytes = text.utf8
+        var start = bytes.startIndex
+        while let candidate = bytes[start...].firstIndex(of: first) {
+            var end = candidate
+            var matched = 0
+            while matched < pattern.count, end < bytes.endIndex, bytes[end] == pattern[matched] {
+                matched += 1
+                end = bytes.index(after: end)
+            }
+            if matched == pattern.count { return candidate..<end }
+            start = bytes.index(after: candidate)
+        }
+        return nil
     }
 
     private func render(_ messages: [(String, String)]) throws(ProcessorError) -> String {

@@ -58,8 +58,8 @@ public final class LlamaEngine: TimeSharedModel {
     public let info: ModelInfo
     /// The header of the loaded file: architecture, parameters, template, quantisation.
     public let file: GGUFFile
-    private let model: LlamaModel
-    private let template: ChatTemplate
+    let model: LlamaModel
+    let template: ChatTemplate
     private let loop: DecodeLoop
     private let nextID = Atomic<UInt64>(1)
 

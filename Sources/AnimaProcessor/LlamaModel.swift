@@ -57,6 +57,16 @@ final class LlamaModel: @unchecked Sendable {
     /// Tokenises `text`. With `parseSpecial` off, text such as `<|im_start|>` is read as
     /// plain characters: untrusted content can never forge a control token.
     func tokenize(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [llama_token] {
+        let key = TokenCache.Key(text: text, addSpecial: addSpecial, parseSpecial: parseSpecial)
+        if let tokens = tokenCache.withLock({ $0.tokens(for: key) }) { return tokens }
+        let tokens = tokenizeUncached(text, addSpecial: addSpecial, parseSpecial: parseSpecial)
+        tokenCache.withLock { $0.insert(tokens, for: key) }
+        return tokens
+    }
+
+    private let tokenCache = Mutex(TokenCache())
+
+    func tokenizeUncached(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [llama_token] {
         let utf8 = Array(text.utf8)
         if utf8.isEmpty && !addSpecial { return [] }
         var capacity = utf8.count + 8

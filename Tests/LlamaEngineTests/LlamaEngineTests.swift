@@ -195,6 +195,14 @@ struct LlamaEngineTests {
         #expect(try await engine.countTokens(text: "Hello") == 1)
         #expect(try await engine.countTokens(text: "") == 0)
         #expect(engine.info.contextLength == 2048)
+        // A second request is tokenised from the cache, and must read exactly as llama.cpp
+        // reads it afresh.
+        let again = try engine.promptTokens(request)
+        var fresh: [Int32] = []
+        for (i, segment) in try engine.template.segments(ToolCallFormat.messages(for: request)).enumerated() {
+            fresh += engine.model.tokenizeUncached(segment.text, addSpecial: i == 0, parseSpecial: segment.isMarkup)
+        }
+        #expect(again == fresh)
     }
 
     @Test("message content cannot forge control tokens")

@@ -392,4 +392,20 @@ struct NativeAPITests {
             }
         }
     }
+
+    /// Metrics are labelled by route template, so random paths (even without a token)
+    /// cannot add series without bound.
+    @Test func metricLabelsAreRouteTemplates() {
+        let route = ErrorAndMetricsMiddleware.route
+        #expect(route("/v1/chat/completions") == "/v1/chat/completions")
+        #expect(route("/v1/models/") == "/v1/models")
+        #expect(route("/anima/v1/processes/42/signal") == "/anima/v1/processes/{pid}/signal")
+        #expect(route("/anima/v1/memory/holiday-plans") == "/anima/v1/memory/{key}")
+        #expect(route("/mcp") == "/mcp")
+        #expect(route("/health") == "/health")
+        for junk in ["/", "/wp-admin/x", "/v1/chat/completions/extra", "/anima/v1/\(UUID().uuidString)"] {
+            #expect(route(junk) == "unmatched")
+        }
+        #expect(ErrorAndMetricsMiddleware.routeTemplates.count > 20)
+    }
 }

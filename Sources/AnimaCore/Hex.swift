@@ -12,4 +12,11 @@ public enum Hex {
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// A random 128-bit identifier as 32 hex digits (a response or tool-call id).
+    public static func randomID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let words = (generator.next() as UInt64, generator.next() as UInt64)
+        return withUnsafeBytes(of: words) { encode($0) }
+    }
 }

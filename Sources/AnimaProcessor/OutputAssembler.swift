@@ -151,7 +151,7 @@ struct OutputAssembler {
     private mutating func parseCall(_ body: String) -> ToolCall? {
         guard let (name, arguments) = Self.decodeCall(body), !toolCalls.contains(where: { $0.name == name && $0.arguments == arguments })
         else { return nil }
-        let call = ToolCall(id: "call_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24).lowercased(), name: name, arguments: arguments)
+        let call = ToolCall(id: "call_" + Hex.randomID().prefix(24), name: name, arguments: arguments)
         toolCalls.append(call)
         return call
     }

@@ -81,7 +81,7 @@ struct OpenAIRoutes {
         try checkModel(body, allowed: [modelName] + routable)
         var generation = try ChatWire.request(from: body)
         try label(&generation, body, request)
-        let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let id = "chatcmpl-" + Hex.randomID()
         let created = Int(Date().timeIntervalSince1970)
         if body["stream"]?.boolValue == true {
             let chat = ChatStream(id: id, created: created, model: modelName, includeUsage: body["stream_options"]?["include_usage"]?.boolValue == true)
@@ -109,7 +109,7 @@ struct OpenAIRoutes {
         var generation = GenerationRequest(messages: [], sampling: try ChatWire.sampling(from: body), rawPrompt: prompt)
         generation.sampling.maxTokens = generation.sampling.maxTokens ?? 16  // OpenAI's default for completions
         try label(&generation, body, request)
-        let id = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let id = "cmpl-" + Hex.randomID()
         let created = Int(Date().timeIntervalSince1970)
         if body["stream"]?.boolValue == true {
             return stream(generation, as: token.principal) { event in

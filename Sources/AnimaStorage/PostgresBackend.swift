@@ -217,8 +217,8 @@ actor PostgresBackend: StorageBackend {
         var unique = terms.filter { seen.insert($0).inserted }
         guard !unique.isEmpty, limit > 0 else { return [] }
         if let commonTermLimit {
-            // Count each term's records only up to the limit: the GIN index answers that
-            // without reading every row of a common term.
+            // Each term's records are counted only up to the limit, so counting a common
+            // term stops early.
             var q = QueryBuilder()
             q.sql = "SELECT t FROM unnest("
             try q.bind(unique)

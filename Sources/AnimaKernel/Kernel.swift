@@ -68,6 +68,8 @@ public actor Kernel {
     private var memory: [String: [String: (value: JSONValue, label: ProvenanceLabel)]] = [:]
     /// The readers of messages in flight whose bodies hold restricted data, by sequence.
     private var messageReaders: [UInt64: Set<String>] = [:]
+    /// How many messages in flight carry restricted data (for tests).
+    var restrictedMessagesInFlight: Int { messageReaders.count }
     private var observers: [UUID: AsyncStream<KernelEvent>.Continuation] = [:]
 
     public init(_ configuration: Configuration) {
@@ -756,6 +758,8 @@ public actor Kernel {
 
     private func finishExit(_ process: ProcessRecord) {
         alive -= 1
+        // Messages it never received: their readers are no longer needed.
+        for message in process.mailbox.drain() { messageReaders.removeValue(forKey: message.sequence) }
         let status = process.exitStatus!
         for waiter in process.exitWaiters { waiter.resume(returning: status) }
         process.exitWaiters.removeAll()

@@ -17,6 +17,12 @@ struct Mailbox {
 
     mutating func take() -> Message? { messages.isEmpty ? nil : messages.removeFirst() }
 
+    /// Empties the mailbox (its process has exited), returning what was never received.
+    mutating func drain() -> [Message] {
+        defer { messages.removeAll() }
+        return messages
+    }
+
     /// Parks a receiver until a message arrives or `wake` is called.
     mutating func park(_ continuation: CheckedContinuation<Message?, Never>) {
         waiter?.resume(returning: nil)

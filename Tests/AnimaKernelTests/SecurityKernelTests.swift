@@ -261,6 +261,28 @@ struct SecurityKernelTests {
         #expect(effects.all.isEmpty)
     }
 
+    /// The kernel remembers who may read a restricted message until it is received; a
+    /// receiver that exits without reading it must not leave that entry behind.
+    @Test func readersOfUnreceivedMessagesGoWithTheirReceiver() async throws {
+        let world = World(files: ["diary.txt": "Dear diary: the vault code is 8812."])
+        let kernel = securedKernel(world, SideEffects(), security: SecurityMonitor())
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let deaf = try await kernel.spawn(name: "deaf", owner: .root) { _ in
+            for await _ in gate { break }
+            return "never listened"
+        }
+        let sender = try await kernel.spawn(name: "sender", owner: .root) { context in
+            let diary = try await context.callTool(ToolCall(id: "1", name: "read_file", arguments: ["path": "diary.txt"]))
+            try await context.send(.string(diary.text), to: deaf)
+            return "sent"
+        }
+        #expect(try await kernel.wait(sender) == .completed("sent"))
+        #expect(await kernel.restrictedMessagesInFlight == 1)
+        open.yield()
+        #expect(try await kernel.wait(deaf) == .completed("never listened"))
+        #expect(await kernel.restrictedMessagesInFlight == 0)
+    }
+
     /// A guard model (here scripted: it calls any page that mentions "ignore" an
     /// injection) reads what enters the context; its verdicts are recorded, and an unsafe
     /// one withholds the page.

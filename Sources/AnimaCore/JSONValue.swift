@@ -35,6 +35,10 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    /// A string's own text; any other value as JSON text. What a value reads as when it
+    /// is put in a prompt, a message or a provenance ledger.
+    public var text: String { stringValue ?? jsonText }
+
     public var objectValue: JSONObject? {
         if case .object(let o) = self { return o }
         return nil

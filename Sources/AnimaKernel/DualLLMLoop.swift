@@ -72,7 +72,7 @@ public struct DualLLMLoop: Sendable {
                 }
             case .extract(let source, let instruction, let schema, let output):
                 let boundary = DataBoundary()
-                let text = variables[source].map { $0.stringValue ?? $0.jsonText } ?? ""
+                let text = variables[source]?.text ?? ""
                 let label = labels[source] ?? ProvenanceLabel(.tool("plan"))
                 let request = GenerationRequest(
                     messages: [

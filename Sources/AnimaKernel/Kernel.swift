@@ -267,7 +267,7 @@ public actor Kernel {
         if let security, case .send(_, let body) = call, let target {
             // Data only some principals may read does not go to another principal's process.
             let decision = security.engine.evaluateDisclosure(
-                of: body.stringValue ?? body.jsonText, to: target.owner.name, context: process.provenance)
+                of: body.text, to: target.owner.name, context: process.provenance)
             if case .deny(let reason) = decision.verdict {
                 recordAudit(pid: pid, owner: process.owner.name, call, .denied("policy: \(reason)"))
                 throw SyscallError.permissionDenied(syscall: call.name, reason: "policy: \(reason)")
@@ -309,7 +309,7 @@ public actor Kernel {
             guard let target = table[pid] else { throw SyscallError.noSuchProcess(pid) }
             guard target.isAlive else { throw SyscallError.processExited(pid) }
             messageSequence += 1
-            if security != nil, let readers = process.provenance.label(of: body.stringValue ?? body.jsonText).readers {
+            if security != nil, let readers = process.provenance.label(of: body.text).readers {
                 messageReaders[messageSequence] = readers  // the receiver's ledger keeps them
             }
             target.mailbox.deliver(Message(from: process.pid, body: body, sequence: messageSequence, privacy: process.privacy))
@@ -320,7 +320,7 @@ public actor Kernel {
             if security != nil, let message {
                 let readers = messageReaders.removeValue(forKey: message.sequence)
                 process.provenance.record(
-                    message.body.stringValue ?? message.body.jsonText, label: ProvenanceLabel(.agent(message.from.rawValue), readers: readers))
+                    message.body.text, label: ProvenanceLabel(.agent(message.from.rawValue), readers: readers))
             }
             return .message(message)
         case .memory(.attach(let agent, let systemPrefix)):
@@ -680,11 +680,11 @@ public actor Kernel {
             if security != nil {
                 // What the user stored stays theirs; anything else is labelled memory as well.
                 let label = cell.label.isTrusted ? cell.label : cell.label.joined(with: ProvenanceLabel(.memory, readers: [owner]))
-                process.provenance.record(cell.value.stringValue ?? cell.value.jsonText, label: label)
+                process.provenance.record(cell.value.text, label: label)
             }
             return .value(cell.value)
         case .write(let key, let value):
-            memory[owner, default: [:]][key] = (value, process.provenance.label(of: value.stringValue ?? value.jsonText))
+            memory[owner, default: [:]][key] = (value, process.provenance.label(of: value.text))
             return .done
         case .erase(let key):
             memory[owner]?[key] = nil

@@ -108,7 +108,7 @@ public struct Plan: Sendable, Hashable {
         var out = text
         for name in variables.keys.sorted(by: { $0.count > $1.count }) {
             let value = variables[name]!
-            out = out.replacingAll("$" + name, with: value.stringValue ?? value.jsonText)
+            out = out.replacingAll("$" + name, with: value.text)
         }
         return out
     }

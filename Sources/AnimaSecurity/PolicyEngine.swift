@@ -32,8 +32,7 @@ public struct PolicyEngine: Sendable {
             // policy says this argument may carry it (say, an email body to a recipient the user chose).
             for argument in provenance {
                 guard let readers = argument.label.readers else { continue }
-                let topLevel = String(argument.path.prefix { $0 != "." && $0 != "[" })
-                let argumentRule = rule?.arguments[argument.path] ?? rule?.arguments[topLevel]
+                let argumentRule = rule?.rule(forArgument: argument.path)
                 if argumentRule?.mayDisclose ?? rule?.mayDisclose ?? false { continue }
                 if (argumentRule?.onViolation ?? toolAction) == .deny { action = .deny }
                 let names = argument.label.sources.sorted().map(\.description).joined(separator: ", ")
@@ -44,8 +43,7 @@ public struct PolicyEngine: Sendable {
             }
         }
         for argument in provenance {
-            let topLevel = String(argument.path.prefix { $0 != "." && $0 != "[" })
-            let argumentRule = rule?.arguments[argument.path] ?? rule?.arguments[topLevel]
+            let argumentRule = rule?.rule(forArgument: argument.path)
             let allowed = argumentRule?.allow ?? rule?.allow ?? policy.defaultAllow
             let bad = argument.label.sources.filter { !allowed.allows($0) }
             guard !bad.isEmpty else { continue }

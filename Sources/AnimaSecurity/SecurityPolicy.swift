@@ -93,6 +93,12 @@ public struct SecurityPolicy: Sendable, Hashable {
         public var onViolation: Action?
         /// Whether this network tool may carry data with restricted readers in any argument.
         public var mayDisclose: Bool?
+
+        /// The rule for the argument at `path` (`to`, `items[0].name`): its own, else its
+        /// top-level argument's.
+        func rule(forArgument path: String) -> ArgumentRule? {
+            arguments[path] ?? arguments[String(path.prefix { $0 != "." && $0 != "[" })]
+        }
     }
 
     public var defaultAllow: SourcePatterns

@@ -132,21 +132,22 @@ actor SQLiteBackend: StorageBackend {
             // terms of a query to search. (FTS5's own vocabulary table counts them by reading
             // the term's whole posting list, milliseconds for a common term.) Terms are
             // letters and hex digits, so they split into a JSON array safely.
+            func termArray(_ column: String) -> String { #"'["' || replace(\#(column), ' ', '","') || '"]'"# }
             try db.execute(sql: """
                 CREATE TABLE term_documents(term TEXT PRIMARY KEY, documents INTEGER NOT NULL) WITHOUT ROWID;
                 CREATE TRIGGER records_insert_term_documents AFTER INSERT ON records BEGIN
                     INSERT INTO term_documents(term, documents)
-                        SELECT DISTINCT value, 1 FROM json_each('["' || replace(new.terms, ' ', '","') || '"]') WHERE value <> ''
+                        SELECT DISTINCT value, 1 FROM json_each(\(termArray("new.terms"))) WHERE value <> ''
                         ON CONFLICT(term) DO UPDATE SET documents = documents + 1;
                 END;
                 CREATE TRIGGER records_delete_term_documents AFTER DELETE ON records BEGIN
                     UPDATE term_documents SET documents = documents - 1
-                        WHERE term IN (SELECT value FROM json_each('["' || replace(old.terms, ' ', '","') || '"]'));
+                        WHERE term IN (SELECT value FROM json_each(\(termArray("old.terms"))));
                     DELETE FROM term_documents
-                        WHERE documents <= 0 AND term IN (SELECT value FROM json_each('["' || replace(old.terms, ' ', '","') || '"]'));
+                        WHERE documents <= 0 AND term IN (SELECT value FROM json_each(\(termArray("old.terms"))));
                 END;
                 INSERT INTO term_documents(term, documents)
-                    SELECT value, count(DISTINCT records.id) FROM records, json_each('["' || replace(records.terms, ' ', '","') || '"]')
+                    SELECT value, count(DISTINCT records.id) FROM records, json_each(\(termArray("records.terms")))
                     WHERE value <> '' GROUP BY value;
                 """)
         }

@@ -150,7 +150,7 @@ struct OllamaStreamDecoder {
 
     mutating func decode(_ object: JSONValue) throws -> ([GenerationEvent], Bool) {
         if let error = object["error"] {
-            throw ProviderError.streamFailure(provider: provider, detail: error.stringValue ?? error.jsonText)
+            throw ProviderError.streamFailure(provider: provider, detail: error.text)
         }
         var events: [GenerationEvent] = []
         if let message = object["message"] {

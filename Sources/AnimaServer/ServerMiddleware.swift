@@ -61,15 +61,25 @@ struct AuthenticationMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.path == "/health" { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
+        guard let header = request.headers[.authorization], header.utf8.count > 7,
+            header.prefix(7).lowercased() == "bearer "
+        else {
             throw APIError(.unauthorized, "missing bearer token; send `Authorization: Bearer <token>` (create one with `anima token create`)", type: "authentication_error", code: "missing_token")
         }
         // Spaces trimmed by hand: Foundation's trimmingCharacters cost 2% of the daemon.
-        var secret = header.dropFirst("Bearer ".count)
+        var secret = header.dropFirst(7)
         while secret.first == " " || secret.first == "\t" { secret.removeFirst() }
         while secret.last == " " || secret.last == "\t" { secret.removeLast() }
-        guard let token = await tokens.authenticate(String(secret)) else {
-            throw APIError(.unauthorized, "the bearer token is not valid or has been revoked", type: "authentication_error", code: "invalid_token")
+        let token: AccessToken
+        switch await tokens.check(String(secret)) {
+        case .valid(let valid): token = valid
+        case .invalid:
+            throw APIError(.unauthorized, "the bearer token is not valid; check it, or create one with `anima token create`", type: "authentication_error", code: "invalid_token")
+        case .revoked:
+            throw APIError(.unauthorized, "the bearer token has been revoked; create a new one with `anima token create`", type: "authentication_error", code: "revoked_token")
+        case .expired(let when):
+            throw APIError(.unauthorized, "the bearer token expired at \(ISO8601DateFormatter().string(from: when)); create a new one with `anima token create --expires 90d`", type: "authentication_error", code: "expired_token")
         }
         switch await limiter.admit(token.id) {
         case .admitted: break

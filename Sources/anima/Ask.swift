@@ -70,7 +70,7 @@ struct Ask: AsyncParsableCommand {
         let configuration = try ConfiguredProcessor.configuration()
         // The daemon serves its own local model; configured providers are routed here.
         if !local, configuration.providers.isEmpty, modelOptions.model == nil,
-            let daemon = await DaemonClient.discover()
+            let daemon = try await DaemonClient.discover(scope: .chat)
         {
             try await askDaemon(daemon, messages: messages, format: format)
             return

@@ -1,45 +1,57 @@
 import AnimaCore
 import AnimaKernel
+import AnimaServer
 import AsyncHTTPClient
 import Foundation
 import NIOCore
 
-/// The CLI's way to a running daemon: `anima serve` leaves a discovery file (its URL and a
-/// token for this user, 0600) next to the process table; commands use the daemon when it
-/// answers, and run in-process when there is none.
+/// The CLI's way to a running daemon: `anima serve` leaves a discovery file (its pid, URL
+/// and data directory; no secret) next to the process table; commands use the daemon when
+/// it answers, and run in-process when there is none.
+///
+/// To talk to it, a command mints its own token in the daemon's token store: only the
+/// scope it needs, expiring in 10 minutes, dropped from the file once expired. So a crash
+/// of either side leaves no long-lived, all-scopes secret behind.
 struct DaemonClient {
     struct Discovery: Codable {
         var pid: Int32
         var url: String
-        var token: String
+        var dataDirectory: String
     }
+
+    /// How long a command's token lives: long enough to start any request; a stream
+    /// already running is not cut when it expires.
+    static let tokenLifetime: TimeInterval = 600
 
     let url: String
     let token: String
 
     static var file: URL { ProcFS().directory.appendingPathComponent("daemon.json") }
 
-    /// The running daemon, if there is one that answers /health.
-    static func discover() async -> DaemonClient? {
+    /// The running daemon, if there is one that answers /health, with a fresh token for
+    /// `scope` acting as the current user.
+    static func discover(scope: Scope) async throws -> DaemonClient? {
         guard let data = FileManager.default.contents(atPath: file.path),
             let found = try? JSONDecoder().decode(Discovery.self, from: data), kill(found.pid, 0) == 0
         else { return nil }
-        let client = DaemonClient(url: found.url, token: found.token)
         var request = HTTPClientRequest(url: found.url + "/health")
         request.method = .GET
         guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)), response.status == .ok else {
             return nil
         }
-        return client
+        let store = try TokenStore(directory: URL(fileURLWithPath: found.dataDirectory))
+        let user = CurrentUser.principal
+        let minted = try await store.create(
+            name: "cli-\(scope.rawValue)", user: user.name, groups: user.groups.sorted(), scopes: [scope],
+            expires: Date().addingTimeInterval(tokenLifetime), shortLived: true)
+        return DaemonClient(url: found.url, token: minted.secret)
     }
 
     /// Writes the discovery file for this daemon; removes it when `remove()` is called.
     static func publish(_ discovery: Discovery) throws {
         let data = try JSONEncoder().encode(discovery)
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        guard FileManager.default.createFile(atPath: file.path, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw CLIError("cannot write \(file.path)")
-        }
+        try DurableFile.write(data, to: file)
     }
 
     static func remove() { try? FileManager.default.removeItem(at: file) }

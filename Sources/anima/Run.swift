@@ -86,7 +86,7 @@ struct Run: AsyncParsableCommand {
     var isPrivate = false
 
     mutating func run() async throws {
-        if !local, !ignoreEos, memory == nil, modelOptions.model == nil, let daemon = await DaemonClient.discover() {
+        if !local, !ignoreEos, memory == nil, modelOptions.model == nil, let daemon = try await DaemonClient.discover(scope: .agents) {
             try await runOnDaemon(daemon)
             return
         }

@@ -98,19 +98,18 @@ struct Serve: AsyncParsableCommand {
         let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }
         defer { procfs.cancel() }
         let scheme = c.tlsCertificate == nil ? "http" : "https"
-        // A token for this user's own CLI, found through the discovery file, revoked at exit.
-        let local = try await daemon.tokens.create(name: "local-cli", user: NSUserName(), groups: ["users"], scopes: Scope.allCases)
         let app = try daemon.application { port in
             let host = c.host == "0.0.0.0" ? "127.0.0.1" : c.host
-            try? DaemonClient.publish(.init(pid: getpid(), url: "\(scheme)://\(host):\(port)", token: local.secret))
+            try? DaemonClient.publish(.init(pid: getpid(), url: "\(scheme)://\(host):\(port)", dataDirectory: URL(fileURLWithPath: c.dataDirectory).standardizedFileURL.path))
             let serving = (processor as? ProcessorRouter).map { r in
                 "\(r.policy.mode) router over \(r.candidates.map(\.id).joined(separator: ", "))"
             } ?? processor.info.name
             Terminal.error("anima serving \(serving) on \(scheme)://\(c.host):\(port) (pid \(getpid()))\n")
         }
         defer { DaemonClient.remove() }
+        // The daemon never writes the token store: `anima token` and the CLI do, and the
+        // daemon re-reads the file when it changes.
         try await app.runService()
-        try? await daemon.tokens.revoke(id: local.token.id)
         Terminal.error("anima stopped\n")
     }
 }
@@ -120,10 +119,14 @@ struct Token: AsyncParsableCommand {
         abstract: "Create, list and revoke API tokens.",
         discussion: """
             A token acts as a user with groups, limited to scopes: \(Scope.allCases.map(\.rawValue).joined(separator: ", ")).
-            Only its hash is stored; the secret is shown once, when it is created.
+            Only its hash is stored; the secret is shown once, when it is created. Tokens
+            expire after 90 days unless --expires says otherwise. Changes reach a running
+            daemon at its next request.
 
             Examples:
               anima token create --name laptop --scope chat --scope agents
+              anima token create --name ci --scope chat --expires 12h
+              anima token create --name service --expires never
               anima token create --user alice --group users --group net --scope chat
               anima token list
               anima token revoke 3fa1c2d4e5b6
@@ -147,15 +150,39 @@ struct TokenCreate: AsyncParsableCommand {
     @Option(help: "The user it acts as (default: you).") var user: String?
     @Option(help: "A group the user holds (repeatable).") var group: [String] = ["users"]
     @Option(help: "A scope it grants (repeatable; default: all).") var scope: [Scope] = []
+    @Option(help: "When it stops working: a lifetime such as 30m, 12h or 90d, or `never`.") var expires = "90d"
     @OptionGroup var data: DataDirectoryOption
+
+    mutating func validate() throws {
+        _ = try Self.lifetime(expires)
+    }
+
+    /// Seconds from "30m", "12h", "90d" (or plain seconds); nil for "never".
+    static func lifetime(_ text: String) throws -> TimeInterval? {
+        let text = text.trimmingCharacters(in: .whitespaces).lowercased()
+        if text == "never" { return nil }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        let unit = text.last.flatMap { units[$0] }
+        let digits = unit == nil ? Substring(text) : text.dropLast()
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit), digits.count <= 7, let n = Double(digits), n > 0 else {
+            throw ValidationError("--expires \(text) is not a lifetime; give a number with s, m, h or d (e.g. 90d), or `never`")
+        }
+        return n * (unit ?? 1)
+    }
 
     mutating func run() async throws {
         let store = try data.store()
         let (secret, token) = try await store.create(
-            name: name, user: user ?? NSUserName(), groups: group, scopes: scope.isEmpty ? Scope.allCases : scope)
+            name: name, user: user ?? NSUserName(), groups: group, scopes: scope.isEmpty ? Scope.allCases : scope,
+            expires: try Self.lifetime(expires).map { Date().addingTimeInterval($0) })
         print(secret)
-        Terminal.error("token \(token.id) for \(token.user), scopes \(token.scopes.map(\.rawValue).joined(separator: ",")); keep the secret, it is not stored\n")
+        let until = token.expires.map { "expires \(ISO8601DateFormatter().string(from: $0))" } ?? "never expires"
+        Terminal.error("token \(token.id) for \(token.user), scopes \(token.scopes.map(\.rawValue).joined(separator: ",")), \(until); keep the secret, it is not stored\n")
     }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
 }
 
 struct TokenList: AsyncParsableCommand {
@@ -164,8 +191,9 @@ struct TokenList: AsyncParsableCommand {
 
     mutating func run() async throws {
         for t in await try data.store().list() {
-            let state = t.revoked == nil ? "active" : "revoked"
-            print("\(t.id)  \(state.padding(toLength: 8, withPad: " ", startingAt: 0))\(t.user.padding(toLength: 10, withPad: " ", startingAt: 0))\(t.scopes.map(\.rawValue).joined(separator: ","))  \(t.name)")
+            let state = t.revoked != nil ? "revoked" : t.isExpired() ? "expired" : "active"
+            let until = t.expires.map { ISO8601DateFormatter().string(from: $0) } ?? "never"
+            print("\(t.id)  \(state.padding(toLength: 8, withPad: " ", startingAt: 0))\(t.user.padding(toLength: 10, withPad: " ", startingAt: 0))\(t.scopes.map(\.rawValue).joined(separator: ","))  \(t.name)  expires \(until)")
         }
     }
 }

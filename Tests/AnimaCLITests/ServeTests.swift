@@ -131,6 +131,42 @@ struct ServeTests {
         #expect(after.status == 0 && !after.stdout.contains("You said"), "\(after.stdout)")
     }
 
+    /// `anima token revoke` and `anima token create` while the daemon runs take effect at
+    /// its next request, and a graceful stop keeps both (it never writes the token file).
+    @Test func tokenChangesReachARunningDaemonAndSurviveItsStop() async throws {
+        let daemon = try await Daemon(["--scripted"])
+        #expect(try await post(daemon, "/v1/models", "").status == 200)
+        let id = String(daemon.token.split(separator: "_")[1])
+        let revoked = try CLI.run(["token", "revoke", id, "--data-dir", daemon.dataDirectory])
+        #expect(revoked.status == 0, "\(revoked.stderr)")
+        let refused = try await post(daemon, "/v1/models", "")
+        #expect(refused.status == 401 && refused.body["error"]?["code"] == "revoked_token", "\(refused.body)")
+        let created = try CLI.run(["token", "create", "--data-dir", daemon.dataDirectory, "--name", "fresh", "--scope", "chat", "--expires", "1h"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let fresh = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        var request = URLRequest(url: URL(string: daemon.url + "/v1/models")!)
+        request.setValue("Bearer \(fresh)", forHTTPHeaderField: "Authorization")
+        let (_, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+
+        // The discovery file names the daemon and holds no secret; the CLI mints its own
+        // short-lived token with only the scope its command needs.
+        let discovery = try String(contentsOfFile: try #require(daemon.runtime["XDG_RUNTIME_DIR"]) + "/anima/daemon.json", encoding: .utf8)
+        #expect(!discovery.contains("anima_"), "\(discovery)")
+        let ask = try CLI.run(["ask", "hello daemon"], environment: daemon.runtime)
+        #expect(ask.status == 0 && ask.stdout.contains("You said: hello daemon"), "\(ask.stderr)")
+
+        kill(daemon.process.process.processIdentifier, SIGTERM)
+        let (status, log) = try await daemon.process.finish(within: 30)
+        #expect(status == 0, "\(log)")
+        let list = try CLI.run(["token", "list", "--data-dir", daemon.dataDirectory]).stdout.split(separator: "\n")
+        #expect(list.contains { $0.hasPrefix(id) && $0.contains("revoked") }, "\(list)")
+        #expect(list.contains { $0.contains("fresh") && $0.contains("active") }, "\(list)")
+        let cli = try #require(list.first { $0.contains("cli-chat") }, "\(list)")
+        #expect(cli.contains("active") && cli.contains("  chat  "), "\(cli)")
+        #expect(!list.contains { $0.contains("local-cli") })
+    }
+
     @Test func sigtermDuringAStreamEndsItCleanlyAndExitsZero() async throws {
         let daemon = try await Daemon(["--scripted", "--scripted-delay-ms", "20"])
         let words = Array(repeating: "word", count: 400).joined(separator: " ")

@@ -79,7 +79,7 @@ struct AuthenticationTests {
         try await d.test { client in
             for (token, status, code) in [
                 (nil, HTTPResponse.Status.unauthorized, "missing_token"), ("anima_0000_nope", .unauthorized, "invalid_token"),
-                (revoked.secret, .unauthorized, "invalid_token"), (chatOnly, .forbidden, "missing_scope"),
+                (revoked.secret, .unauthorized, "revoked_token"), (chatOnly, .forbidden, "missing_scope"),
             ] {
                 try await client.execute(uri: "/anima/v1/processes", method: .post, headers: headers(token), body: spawn) { response in
                     #expect(response.status == status)
@@ -93,6 +93,62 @@ struct AuthenticationTests {
             }
         }
         #expect(await d.daemon.kernel.processes().isEmpty)  // nothing ran
+    }
+
+    /// The scheme is case-insensitive: clients that send `bearer` are not refused.
+    @Test func theBearerSchemeIsCaseInsensitive() async throws {
+        let d = try await TestDaemon()
+        try await d.test { client in
+            for scheme in ["bearer", "BEARER", "Bearer", "bEaReR"] {
+                try await client.execute(
+                    uri: "/v1/models", method: .get, headers: [.authorization: "\(scheme) \(d.admin)"]
+                ) { #expect($0.status == .ok, "\(scheme)") }
+            }
+            try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Basic \(d.admin)"]) {
+                #expect($0.status == .unauthorized)
+            }
+        }
+    }
+
+    /// An expired token is refused with a message that says so and what to do.
+    @Test func anExpiredTokenAnswers401AndSaysItExpired() async throws {
+        let d = try await TestDaemon()
+        let short = try await d.daemon.tokens.create(
+            name: "short", user: "alice", groups: ["users"], scopes: Scope.allCases, expires: Date().addingTimeInterval(1))
+        try await d.test { client in
+            try await client.execute(uri: "/v1/models", method: .get, headers: headers(short.secret)) { #expect($0.status == .ok) }
+            try await Task.sleep(for: .milliseconds(1100))
+            try await client.execute(uri: "/v1/models", method: .get, headers: headers(short.secret)) { response in
+                #expect(response.status == .unauthorized)
+                #expect(json(response)["error"]?["code"]?.stringValue == "expired_token")
+                #expect(json(response)["error"]?["message"]?.stringValue?.contains("expired") == true)
+            }
+        }
+        await #expect(throws: TokenStoreError.self) {
+            try await d.daemon.tokens.create(name: "past", user: "alice", groups: [], scopes: [.chat], expires: Date().addingTimeInterval(-5))
+        }
+    }
+
+    /// Another process (here: a second store on the same file, as `anima token` is) revokes
+    /// and creates tokens while the daemon runs: both take effect at the next request, and
+    /// nothing the daemon does writes its old list back.
+    @Test func changesByAnotherWriterReachTheRunningDaemonAtOnce() async throws {
+        let d = try await TestDaemon()
+        let other = try TokenStore(directory: URL(fileURLWithPath: d.daemon.configuration.dataDirectory))
+        try await d.test { client in
+            try await client.execute(uri: "/v1/models", method: .get, headers: headers(d.admin)) { #expect($0.status == .ok) }
+            let adminID = try #require(await other.list().first { $0.name == "admin" }).id
+            try await other.revoke(id: adminID)
+            try await client.execute(uri: "/v1/models", method: .get, headers: headers(d.admin)) { #expect($0.status == .unauthorized) }
+            let fresh = try await other.create(name: "fresh", user: "alice", groups: ["users"], scopes: [.chat])
+            try await client.execute(uri: "/v1/models", method: .get, headers: headers(fresh.secret)) { #expect($0.status == .ok) }
+        }
+        // The daemon's own write (a new token) keeps the other writer's changes.
+        _ = try await d.token(scopes: [.chat])
+        let reread = try TokenStore(directory: URL(fileURLWithPath: d.daemon.configuration.dataDirectory))
+        let names = await reread.list()
+        #expect(names.contains { $0.name == "fresh" })
+        #expect(names.first { $0.name == "admin" }?.revoked != nil)
     }
 
     @Test func rateAndConcurrencyLimitsAnswer429() async throws {

@@ -16,7 +16,10 @@ public struct MCPEndpoint: Sendable {
     public init(kernel: Kernel) { self.kernel = kernel }
 
     /// An MCP server acting for `principal`.
-    public func server(for principal: Principal) async -> Server {
+    /// - Parameters:
+    ///   - scopes: what the caller's token grants; each tool needs the scope its REST
+    ///     route needs. Nil (stdio, the user's own process) grants every scope.
+    public func server(for principal: Principal, scopes: Set<Scope>? = nil) async -> Server {
         let server = Server(name: "anima", version: "0.1.0", capabilities: .init(tools: .init(listChanged: false)))
         let kernel = kernel
         let tools = await kernel.toolDefinitions
@@ -26,6 +29,11 @@ public struct MCPEndpoint: Sendable {
         await server.withMethodHandler(CallTool.self) { params in
             let arguments = JSONValue.object(JSONObject((params.arguments ?? [:]).map { ($0.key, JSONValue(mcp: $0.value)) }))
             do {
+                let needed = Self.scope(for: params.name)
+                if let scopes, !scopes.contains(needed) {
+                    throw SyscallError.permissionDenied(syscall: params.name, reason:
+                        "the tool \(params.name) needs the \(needed.rawValue) scope, as its REST route does; create a token with `anima token create --scope mcp --scope \(needed.rawValue)`")
+                }
                 let text = try await Self.call(params.name, arguments, kernel: kernel, as: principal)
                 return .init(content: [.text(text)], isError: false)
             } catch {
@@ -73,6 +81,16 @@ public struct MCPEndpoint: Sendable {
                 "required": ["query"],
              ] as JSONValue).mcpValue),
     ]
+
+    /// The scope the REST equivalent of tool `name` needs, so an `mcp` token reaches no
+    /// further than the same token would over REST.
+    static func scope(for name: String) -> Scope {
+        switch name {
+        case "run_agent", "list_processes": .agents
+        case "memory_write", "memory_read", "memory_list", "memory_search": .memory
+        default: .tools
+        }
+    }
 
     static func call(_ name: String, _ arguments: JSONValue, kernel: Kernel, as principal: Principal) async throws -> String {
         switch name {
@@ -138,12 +156,19 @@ public struct MCPEndpoint: Sendable {
 }
 
 /// Streamable HTTP sessions at /mcp: one MCP server per session, bound to the user whose
-/// token opened it.
+/// token opened it and limited to that token's scopes.
+///
+/// Sessions end when the client DELETEs them or after `idleTimeout` without a request;
+/// a user holds at most `perUser` (opening one more closes that user's least recently
+/// used), and all users together at most `total` (then opening one is refused until some
+/// end). An ended or unknown session answers 404, so the client starts a new one, as the
+/// MCP specification says.
 actor MCPSessions {
     private struct Session {
         let transport: StatefulHTTPServerTransport
         let server: Server
         let user: String
+        var lastUsed: ContinuousClock.Instant
     }
 
     private struct FixedID: SessionIDGenerator {
@@ -152,16 +177,35 @@ actor MCPSessions {
     }
 
     let endpoint: MCPEndpoint
+    let idleTimeout: Duration
+    let perUser: Int
+    let total: Int
     private var sessions: [String: Session] = [:]
 
-    init(endpoint: MCPEndpoint) { self.endpoint = endpoint }
+    init(endpoint: MCPEndpoint, idleTimeout: Duration = .seconds(1800), perUser: Int = 16, total: Int = 256) {
+        self.endpoint = endpoint
+        self.idleTimeout = idleTimeout
+        self.perUser = perUser
+        self.total = total
+    }
 
-    func handle(_ request: MCP.HTTPRequest, principal: Principal) async -> MCP.HTTPResponse {
+    /// How many sessions are open (after ending idle ones).
+    var count: Int {
+        get async {
+            await endIdle()
+            return sessions.count
+        }
+    }
+
+    func handle(_ request: MCP.HTTPRequest, principal: Principal, scopes: Set<Scope>? = nil) async -> MCP.HTTPResponse {
+        await endIdle()
         if let id = request.header(HTTPHeaderName.sessionID) {
             guard let session = sessions[id], session.user == principal.name else {
-                return .error(statusCode: 404, .invalidRequest("Not Found: no such MCP session"))
+                return .error(statusCode: 404, .invalidRequest("Not Found: no such MCP session (it ended or expired); send initialize to start a new one"))
             }
+            sessions[id]?.lastUsed = .now
             let response = await session.transport.handleRequest(request)
+            sessions[id]?.lastUsed = .now
             if request.method.uppercased() == "DELETE", response.statusCode == 200 {
                 sessions[id] = nil
                 await session.server.stop()
@@ -173,21 +217,39 @@ actor MCPSessions {
         else {
             return .error(statusCode: 400, .invalidRequest("Bad Request: send initialize first, then the \(HTTPHeaderName.sessionID) header"))
         }
+        let mine = sessions.filter { $0.value.user == principal.name }
+        if mine.count >= perUser, let oldest = mine.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
+            sessions[oldest.key] = nil
+            await oldest.value.server.stop()
+        }
+        guard sessions.count < total else {
+            return .error(statusCode: 503, .internalError("Service Unavailable: \(total) MCP sessions are open; end one (DELETE /mcp) or retry when idle ones expire"))
+        }
         let id = UUID().uuidString
         let transport = StatefulHTTPServerTransport(sessionIDGenerator: FixedID(id: id))
-        let server = await endpoint.server(for: principal)
+        let server = await endpoint.server(for: principal, scopes: scopes)
         do {
             try await server.start(transport: transport)
         } catch {
             return .error(statusCode: 500, .internalError("could not start an MCP session: \(error)"))
         }
-        sessions[id] = Session(transport: transport, server: server, user: principal.name)
+        sessions[id] = Session(transport: transport, server: server, user: principal.name, lastUsed: .now)
         let response = await transport.handleRequest(request)
         if case .error = response {
             sessions[id] = nil
             await server.stop()
         }
         return response
+    }
+
+    /// Ends every session idle for longer than `idleTimeout`.
+    private func endIdle() async {
+        let deadline = ContinuousClock.now - idleTimeout
+        let idle = sessions.filter { $0.value.lastUsed < deadline }
+        for (id, session) in idle {
+            sessions[id] = nil
+            await session.server.stop()
+        }
     }
 
     /// Registers /mcp (POST, GET, DELETE) on the router.
@@ -200,7 +262,7 @@ actor MCPSessions {
             let mcpRequest = MCP.HTTPRequest(
                 method: request.method.rawValue, headers: headers,
                 body: body.readableBytes > 0 ? Data(buffer: body) : nil, path: request.uri.path)
-            return Self.response(await self.handle(mcpRequest, principal: token.principal))
+            return Self.response(await self.handle(mcpRequest, principal: token.principal, scopes: Set(token.scopes)))
         }
         router.post("mcp", use: handler)
         router.get("mcp", use: handler)

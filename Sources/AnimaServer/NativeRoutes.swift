@@ -148,7 +148,13 @@ struct NativeRoutes {
             return Response.json(["erased": .number(Double(count))])
         }
         api.get("audit") { request, context in
-            _ = try context.authorize(.audit)
+            let token = try context.authorize(.audit)
+            // Records name every user's syscalls: the same `logs` group as `anima audit`.
+            guard token.principal.isRoot || token.groups.contains("logs") else {
+                throw APIError(
+                    .forbidden, "reading the audit trail needs the logs group; ask root to `anima grant \(token.user) logs` and create a token with `--group logs`",
+                    type: "permission_error", code: "missing_group")
+            }
             let after = UInt64(request.uri.queryParameters.get("after") ?? "0") ?? 0
             let limit = min(max(Int(request.uri.queryParameters.get("limit") ?? "100") ?? 100, 1), 1000)
             let records = audit.records.filter { $0.sequence > after }.prefix(limit)

@@ -38,8 +38,8 @@ struct TestDaemon {
         admin = try await daemon.tokens.create(name: "admin", user: "alice", groups: ["users"], scopes: Scope.allCases).secret
     }
 
-    func token(scopes: [Scope], user: String = "alice") async throws -> String {
-        try await daemon.tokens.create(name: "t", user: user, groups: ["users"], scopes: scopes).secret
+    func token(scopes: [Scope], user: String = "alice", groups: [String] = ["users"]) async throws -> String {
+        try await daemon.tokens.create(name: "t", user: user, groups: groups, scopes: scopes).secret
     }
 
     func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
@@ -409,6 +409,7 @@ struct NativeAPITests {
 
     @Test func memoryRoundTripAndAudit() async throws {
         let d = try await TestDaemon()
+        let reader = try await d.token(scopes: [.audit], groups: ["users", "logs"])
         try await d.test { client in
             try await client.execute(uri: "/anima/v1/memory/trip", method: .put, headers: headers(d.admin), body: ByteBuffer(string: #"{"value":{"city":"Rome"}}"#)) {
                 #expect($0.status == .ok)
@@ -421,7 +422,12 @@ struct NativeAPITests {
             }
             try await client.execute(uri: "/anima/v1/memory/trip", method: .delete, headers: headers(d.admin)) { #expect($0.status == .noContent) }
             try await client.execute(uri: "/anima/v1/memory/trip", method: .get, headers: headers(d.admin)) { #expect($0.status == .notFound) }
+            // The audit scope alone is not enough: records hold every user's syscalls.
             try await client.execute(uri: "/anima/v1/audit?limit=1000", method: .get, headers: headers(d.admin)) { response in
+                #expect(response.status == .forbidden)
+                #expect(json(response)["error"]?["code"]?.stringValue == "missing_group")
+            }
+            try await client.execute(uri: "/anima/v1/audit?limit=1000", method: .get, headers: headers(reader)) { response in
                 let calls = json(response).arrayValue?.compactMap { $0["syscall"]?.stringValue } ?? []
                 #expect(calls.contains("memory.write") && calls.contains("memory.erase"))
             }

@@ -110,6 +110,24 @@ public enum DurableFile {
     }
 
     static func reason() -> String { String(cString: strerror(errno)) }
+
+    /// The system's reason for a failed Foundation file operation ("no such file",
+    /// "permission denied"), not Foundation's "NSCocoaErrorDomain error 260".
+    public static func reason(of error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
+        switch nsError.code {
+        case NSFileReadNoSuchFileError, NSFileNoSuchFileError: return "no such file or directory"
+        case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return "permission denied"
+        case NSFileWriteOutOfSpaceError: return "no space left on the device"
+        case NSFileReadCorruptFileError: return "the file's contents cannot be decoded"
+        case NSFileWriteFileExistsError: return "a file is in the way"
+        default: return nsError.localizedFailureReason ?? nsError.localizedDescription
+        }
+    }
 }
 
 /// Why a durable read, write or lock failed, with the path and the system's reason.

@@ -208,7 +208,7 @@ public final class PrincipalStore: Sendable {
         let stamp = stamp(path)
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw .io(path: path, reason: "cannot read the user store: \(error.localizedDescription)")
+            throw .io(path: path, reason: "cannot read the user store: \(DurableFile.reason(of: error))")
         }
         do {
             return (try JSONDecoder().decode(Document.self, from: data), stamp)
@@ -225,7 +225,7 @@ public final class PrincipalStore: Sendable {
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try encoder.encode(document).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw .io(path: path, reason: "cannot write the user store: \(error.localizedDescription)")
+            throw .io(path: path, reason: "cannot write the user store: \(DurableFile.reason(of: error))")
         }
     }
 

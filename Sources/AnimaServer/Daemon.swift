@@ -86,7 +86,7 @@ public struct Daemon: Sendable {
                     privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
                 server = try .tls(.http1(), tlsConfiguration: tls)
             } catch {
-                throw ConfigurationError.invalid(path: certificate, reason: "cannot use the TLS certificate and key: \(error)")
+                throw ConfigurationError.tls(path: certificate, reason: "\(error)")
             }
         } else {
             server = .http1()

@@ -1,8 +1,12 @@
+import AnimaCore
 import Foundation
-import TOMLKit
 
 /// Everything `anima serve` needs to know, from (lowest to highest precedence) built-in
 /// defaults, the TOML config file, `ANIMA_*` environment variables, and flags.
+///
+/// The config file is read when it exists (`--config` names one that must exist); it
+/// holds top-level `key = value` settings only, parsed by `TOMLDocument`, and any error
+/// in it stops start-up with its line and column.
 public struct ServerConfiguration: Sendable, Hashable {
     public var host = "127.0.0.1"
     public var port = 8420
@@ -59,25 +63,28 @@ public struct ServerConfiguration: Sendable, Hashable {
         var configuration = ServerConfiguration()
         let path = file ?? defaultConfigFile
         if FileManager.default.fileExists(atPath: path) {
-            let text: String
-            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw .unreadable(path: path, reason: error.localizedDescription)
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw .unreadable(path: path, reason: DurableFile.reason(of: error))
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw .invalid(path: path, reason: "the file is not UTF-8 text")
             }
             let table: TOMLTable
-            do { table = try TOMLTable(string: text) } catch {
-                throw .invalid(path: path, reason: "\(error)")
+            do { table = try TOMLDocument.parse(text) } catch {
+                throw .invalid(path: path, reason: error.description)
             }
             for key in table.keys {
                 guard let value = table[key] else { continue }
                 let text: String
-                if let s = value.string {
-                    text = s
-                } else if let i = value.int {
-                    text = String(i)
-                } else if let b = value.bool {
-                    text = String(b)
-                } else {
-                    throw .badValue(key: key, value: value.debugDescription, source: path, expected: "a string, an integer or a boolean")
+                switch value {
+                case .string(let s): text = s
+                case .integer(let i): text = String(i)
+                case .bool(let b): text = String(b)
+                case .table:
+                    throw .badValue(key: key, value: "[\(key)]", source: path, expected: "a setting at the top of the file; Anima's config has no tables")
+                default:
+                    throw .badValue(key: key, value: "\(value)", source: path, expected: "a string, an integer or a boolean, not \(value.kind)")
                 }
                 try configuration.set(key, text, source: path)
             }
@@ -142,13 +149,16 @@ public struct ServerConfiguration: Sendable, Hashable {
 public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     case invalid(path: String, reason: String)
+    /// The TLS certificate or key cannot be used.
+    case tls(path: String, reason: String)
     case unknownKey(key: String, source: String, known: [String])
     case badValue(key: String, value: String, source: String, expected: String)
 
     public var description: String {
         switch self {
         case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
-        case .invalid(let path, let reason): "\(path) is not valid TOML: \(reason)"
+        case .invalid(let path, let reason): "\(path) is not valid TOML: \(reason); fix it, or move it aside to use the defaults"
+        case .tls(let path, let reason): "cannot use the TLS certificate and key (\(path)): \(reason); give a PEM certificate chain and its PEM private key"
         case .unknownKey(let key, let source, let known): "unknown setting \"\(key)\" in \(source); known settings: \(known.joined(separator: ", "))"
         case .badValue(let key, let value, let source, let expected): "\(key) = \"\(value)\" in \(source) is not valid; expected \(expected)"
         }

@@ -73,7 +73,7 @@ public actor TokenStore {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw .unwritable(directory.path, (error as NSError).localizedFailureReason ?? "cannot create the directory")
+            throw .unwritable(directory.path, DurableFile.reason(of: error))
         }
         version = DurableFile.Version.of(file)
         tokens = try Self.load(file)

@@ -1,3 +1,4 @@
+import AnimaCore
 import Crypto
 import Foundation
 
@@ -55,7 +56,7 @@ public struct EncryptionKey: Sendable {
                 try FileManager.default.createDirectory(
                     atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {
-                throw .invalidKey("could not create \(directory): \(error.localizedDescription)")
+                throw .invalidKey("could not create \(directory): \(DurableFile.reason(of: error))")
             }
         }
         let key = generate()

@@ -59,7 +59,7 @@ actor SQLiteBackend: StorageBackend {
             try files.createDirectory(at: vectorsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try files.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
         } catch {
-            throw StorageError.database("could not create \(directory.path): \(error.localizedDescription)")
+            throw StorageError.database("could not create \(directory.path): \(DurableFile.reason(of: error))")
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)

@@ -167,6 +167,32 @@ struct ServeTests {
         #expect(!list.contains { $0.contains("local-cli") })
     }
 
+    /// A syntax error in the config file, named or found at the default place, stops
+    /// `anima serve` with the line and column (exit 1, no crash); so does a TLS
+    /// certificate that is not one, named as such.
+    @Test func aBadConfigFileOrTLSCertificateIsAClearErrorNotACrash() throws {
+        let config = NSTemporaryDirectory() + "anima-cfg-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try FileManager.default.createDirectory(atPath: config + "/anima", withIntermediateDirectories: true)
+        try "port = 8420\nhost = \"127.0.0.1\nslots = 2\n".write(toFile: config + "/anima/config.toml", atomically: true, encoding: .utf8)
+        let data = NSTemporaryDirectory() + "anima-cfg-data-\(UUID().uuidString)"
+        let named = try CLI.run(["serve", "--scripted", "--data-dir", data, "--config", config + "/anima/config.toml"])
+        #expect(named.status == 1, "\(named.stderr)")
+        #expect(named.stderr.contains("line 2, column 8") && named.stderr.contains("not closed"), "\(named.stderr)")
+        let found = try CLI.run(["serve", "--scripted", "--data-dir", data], environment: ["XDG_CONFIG_HOME": config])
+        #expect(found.status == 1 && found.stderr.contains("config.toml is not valid TOML: line 2"), "\(found.stderr)")
+
+        let junk = config + "/junk.pem"
+        try "not a certificate\n".write(toFile: junk, atomically: true, encoding: .utf8)
+        let tls = try CLI.run(
+            ["serve", "--scripted", "--data-dir", data, "--port", "0", "--tls-certificate", junk, "--tls-key", junk],
+            environment: ["XDG_CONFIG_HOME": config + "/none"])
+        #expect(tls.status == 1, "\(tls.stderr)")
+        #expect(tls.stderr.contains("TLS certificate") && !tls.stderr.contains("TOML"), "\(tls.stderr)")
+        let missing = try CLI.run(["serve", "--scripted", "--data-dir", data, "--config", config + "/absent.toml"])
+        #expect(missing.status == 1 && !missing.stderr.contains("NSCocoaErrorDomain"), "\(missing.stderr)")
+    }
+
     @Test func sigtermDuringAStreamEndsItCleanlyAndExitsZero() async throws {
         let daemon = try await Daemon(["--scripted", "--scripted-delay-ms", "20"])
         let words = Array(repeating: "word", count: 400).joined(separator: " ")

@@ -31,7 +31,10 @@ struct ConfigurationTests {
         ("port = 70000", "expected an integer from 0 to 65535"),
         ("policy = \"lottery\"", "expected fifo, rr or priority"),
         ("port = [1, 2]", "expected a string, an integer or a boolean"),
-        ("port = = 3", "is not valid TOML"),
+        ("port = = 3", "is not valid TOML: line 1, column 8"),
+        ("host = \"a\"\nport = 80 80", "line 2, column 11"),
+        ("[server]\nport = 1", "Anima's config has no tables"),
+        ("port = 1e300", "not a float"),
     ])
     func badFilesAreExplained(text: String, message: String) throws {
         let path = try file(text)

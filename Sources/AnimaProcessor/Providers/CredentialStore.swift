@@ -114,7 +114,7 @@ public struct CredentialStore: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw .io(path: directory.path, reason: error.localizedDescription)
+            throw .io(path: directory.path, reason: DurableFile.reason(of: error))
         }
     }
 

@@ -25,6 +25,9 @@ public actor Kernel {
         /// Provenance policies and guards; nil runs without them (owner/group rules and the
         /// audit trail still apply).
         public var security: SecurityMonitor?
+        /// Seals content (tool arguments, tasks, passages, queries) in audit records; a key
+        /// for this process only unless the data directory's is given (`standard`).
+        public var auditDigest: AuditDigest = .ephemeral()
 
         public init(
             processor: any LanguageModel, tools: [any SystemTool] = [], memory: MemorySystem? = nil, authorizer: (any SyscallAuthorizer)? = nil,
@@ -51,6 +54,7 @@ public actor Kernel {
     private let memorySystem: MemorySystem?
     private let authorizer: any SyscallAuthorizer
     private let audit: any AuditTrail
+    private let auditDigest: AuditDigest
     private let clock: any Clock<Duration>
     private let maxProcesses: Int
     private let security: SecurityMonitor?
@@ -78,6 +82,7 @@ public actor Kernel {
         memorySystem = configuration.memory
         authorizer = configuration.authorizer
         audit = configuration.audit
+        auditDigest = configuration.auditDigest
         clock = configuration.clock
         maxProcesses = configuration.maxProcesses
         security = configuration.security
@@ -802,7 +807,7 @@ public actor Kernel {
     private func recordAudit(pid: PID, owner: String, _ call: Syscall, _ outcome: AuditRecord.Outcome) {
         auditSequence += 1
         audit.append(AuditRecord(
-            sequence: auditSequence, time: Date(), pid: pid, owner: owner, syscall: call.name, summary: call.summary,
+            sequence: auditSequence, time: Date(), pid: pid, owner: owner, syscall: call.name, summary: call.summary(sealing: auditDigest.digest),
             outcome: outcome))
     }
 }

@@ -5,6 +5,7 @@ import AnimaSecurity
 extension Kernel.Configuration {
     /// How Anima runs on a data directory, for the daemon and the command line alike:
     /// every syscall goes to the hash-chained `audit.log` there (and to `alsoAuditTo`),
+    /// content sealed with the directory's `audit.key`,
     /// tool calls pass the security monitor with the directory's `policy.json` (or the
     /// strict default), and when `principals.json` exists every syscall is checked
     /// against the owner's current groups in it.
@@ -20,11 +21,13 @@ extension Kernel.Configuration {
             adapter.principals = authorizer?.principals
             return adapter
         }
-        return Kernel.Configuration(
+        var configuration = Kernel.Configuration(
             processor: processor, tools: tools, memory: memory,
             authorizer: authorizer,
             audit: extra.isEmpty ? chain : TeeAuditTrail(extra + [chain]),
             security: try monitor(dataDirectory: dataDirectory, processor: processor))
+        configuration.auditDigest = try AuditDigest(dataDirectory: dataDirectory)
+        return configuration
     }
 
     /// The directory's security monitor; when its policy puts the guard model to work

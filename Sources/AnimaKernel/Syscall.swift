@@ -40,18 +40,21 @@ public enum Syscall: Sendable {
         }
     }
 
-    /// A short, bounded description of the arguments for the audit trail.
-    var summary: String {
+    /// A short, bounded description of the arguments for the audit trail. Content
+    /// (tool arguments, tasks, messages, passages, queries) appears only as `sealed`
+    /// makes it: a keyed digest and a length, so the log holds no text a user wrote or
+    /// later forgot.
+    func summary(sealing sealed: (String) -> String) -> String {
         func clip(_ s: String) -> String { s.count > 120 ? String(s.prefix(117)) + "..." : s }
         switch self {
         case .generate(let r): return "\(r.messages.count) messages, \(r.tools.count) tools, \(r.privacy)"
-        case .callTool(let c): return clip("\(c.name) \(c.arguments.jsonText)")
-        case .spawn(let s): return clip("\(s.name): \(s.task)")
+        case .callTool(let c): return clip("\(c.name) \(sealed(c.arguments.jsonText))")
+        case .spawn(let s): return clip("\(s.name): \(sealed(s.task))")
         case .wait(let pid): return "pid \(pid)"
         case .signal(let pid, let signal): return "\(signal.rawValue) pid \(pid)"
-        case .send(let pid, let body): return clip("to \(pid): \(body.jsonText)")
+        case .send(let pid, let body): return "to \(pid): \(sealed(body.jsonText))"
         case .receive(let timeout): return timeout.map { "timeout \($0)" } ?? "no timeout"
-        case .memory(let op): return clip(op.key ?? op.prefix ?? "")
+        case .memory(let op): return clip(op.auditSummary(sealing: sealed))
         case .listProcesses: return ""
         }
     }
@@ -83,6 +86,15 @@ public enum MemoryOperation: Sendable, Hashable {
         case .forget: "forget"
         case .search: "search"
         case .insert: "insert"
+        }
+    }
+
+    /// What the audit trail says about the operation; search text and passages sealed.
+    func auditSummary(sealing sealed: (String) -> String) -> String {
+        switch self {
+        case .search(let agent, let text, _): "\(agent ?? "all agents"): \(sealed(text))"
+        case .insert(let agent, let text, _): "\(agent): \(sealed(text))"
+        default: key ?? prefix ?? ""
         }
     }
 

@@ -61,7 +61,8 @@ public final class AuditLog: Sendable {
     public let durability: Durability
     private let state: Mutex<State>
 
-    /// Opens (or creates, mode 0640) the log at `path` and continues its chain.
+    /// Opens (or creates, mode 0600) the log at `path` and continues its chain. An older
+    /// log's wider mode is narrowed to 0600: it names every user's syscalls.
     public init(path: String, durability: Durability = .periodic(milliseconds: 100)) throws(SecurityError) {
         self.path = path
         self.durability = durability
@@ -69,8 +70,9 @@ public final class AuditLog: Sendable {
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io(path: path, reason: "cannot open the audit log: \(String(cString: strerror(errno)))") }
+        fchmod(fd, 0o600)
         let tail: (sequence: UInt64, head: String, torn: Int)
         flock(fd, LOCK_EX)
         do { tail = try Self.readTail(fd: fd, path: path) } catch {

@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaProcessor
+import AnimaServer
 import ArgumentParser
 import Foundation
 
@@ -16,7 +17,10 @@ extension AnimaPaths {
     /// The processor configuration `anima setup` writes.
     static var processors: URL { configuration.appendingPathComponent("processors.json") }
 
-    static func credentialStore() throws -> CredentialStore { try CredentialStore(directory: configuration) }
+    /// Sealed keys in the config directory; their sealing key in the data directory, apart.
+    static func credentialStore() throws -> CredentialStore {
+        try CredentialStore(directory: configuration, keyDirectory: URL(fileURLWithPath: ServerConfiguration.defaultDataDirectory))
+    }
 }
 
 struct Setup: AsyncParsableCommand {
@@ -28,8 +32,8 @@ struct Setup: AsyncParsableCommand {
             $ANIMA_CONFIG (default ~/.config/anima)/processors.json and holds no secrets.
             API keys are read from the provider's usual environment variable
             (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY), or stored sealed with
-            AES-256-GCM in credentials.sealed under a key in credentials.key (mode 0600) or
-            in $ANIMA_CREDENTIALS_KEY. Keys are never printed.
+            AES-256-GCM in credentials.sealed under a key in the data directory's
+            credentials.key (mode 0600; ~/.local/share/anima) or in $ANIMA_CREDENTIALS_KEY. Keys are never printed.
 
             Modes: local uses only this machine and never the network; hybrid lets the router
             choose per request; cloud sends public requests to cloud models. In every mode,

@@ -51,4 +51,30 @@ struct CredentialStoreTests {
         #expect(throws: CredentialError.keyFilePermissions(path: store.keyFile.path, mode: "644")) { _ = try store.credential(for: "openai") }
         #expect(throws: CredentialError.self) { _ = try CredentialStore(directory: dir, environment: [CredentialStore.keyVariable: "too short"]) }
     }
+
+    /// The key lives apart from the sealed file, so a leaked copy of one folder holds
+    /// only one of them; a key an older version left beside the sealed file moves there
+    /// and still opens what it sealed.
+    @Test func theKeyLivesApartAndAnOldKeyMovesThere() throws {
+        let config = directory(), data = directory()
+        defer {
+            try? FileManager.default.removeItem(at: config)
+            try? FileManager.default.removeItem(at: data)
+        }
+        let old = try CredentialStore(directory: config, environment: [:])
+        try old.store(ProviderCredential(provider: "openai", secret: "sk-proj-M1gr4t3dK3y"))
+        #expect(FileManager.default.fileExists(atPath: config.appendingPathComponent("credentials.key").path))
+
+        let store = try CredentialStore(directory: config, keyDirectory: data, environment: [:])
+        #expect(try store.credential(for: "openai")?.secret == "sk-proj-M1gr4t3dK3y")
+        #expect(!FileManager.default.fileExists(atPath: config.appendingPathComponent("credentials.key").path))
+        #expect(store.keyFile.path == data.appendingPathComponent("credentials.key").path)
+        let mode = try FileManager.default.attributesOfItem(atPath: store.keyFile.path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+
+        try store.store(ProviderCredential(provider: "anthropic", secret: "sk-ant-N3wK3y"))
+        let files = try FileManager.default.contentsOfDirectory(atPath: config.path)
+        #expect(files.contains("credentials.sealed") && !files.contains("credentials.key"), "\(files)")
+        #expect(try store.credential(for: "anthropic")?.secret == "sk-ant-N3wK3y")
+    }
 }

@@ -7,25 +7,34 @@ import Foundation
 /// The keys live in one file (`credentials.sealed`), each sealed separately with the
 /// provider's name as authenticated data, so an entry copied under another provider's
 /// name fails to open instead of handing one provider's key to another. The sealing key
-/// is 32 random bytes in `credentials.key` (mode 0600, in a directory of mode 0700), or
-/// comes from `$ANIMA_CREDENTIALS_KEY` (base64 or hex) so that it can live in a secret
-/// manager instead. A key file that others may read is refused, not used.
+/// is 32 random bytes in `credentials.key` (mode 0600, in a directory of mode 0700) kept
+/// in another directory than the sealed file (the data directory, not the config
+/// directory), or comes from `$ANIMA_CREDENTIALS_KEY` (base64 or hex) so that it can live
+/// in a secret manager instead. A key file that others may read is refused, not used. A
+/// key left beside the sealed file by an older version is moved to its place.
 ///
-/// What this protects against: the sealed file leaking on its own (a backup, a synced
-/// folder, a screenshot of `cat`). What it does not: someone who can read both files as
-/// the same user.
+/// What this protects against: the sealed file leaking on its own (a backup or synced
+/// copy of the config directory, a screenshot of `cat`). What it does not: someone who can
+/// read both files as the same user.
 public struct CredentialStore: Sendable {
     public let directory: URL
+    /// Where `credentials.key` is; apart from `directory`.
+    public let keyDirectory: URL
     private let suppliedKey: SymmetricKey?
 
     /// The environment variable that can hold the sealing key.
     public static let keyVariable = "ANIMA_CREDENTIALS_KEY"
 
     /// - Parameters:
-    ///   - directory: where `credentials.key` and `credentials.sealed` are.
+    ///   - directory: where `credentials.sealed` is.
+    ///   - keyDirectory: where `credentials.key` is; give another directory than
+    ///     `directory`, so one leaked folder does not hold both. Defaults to `directory`.
     ///   - environment: consulted for `$ANIMA_CREDENTIALS_KEY`.
-    public init(directory: URL, environment: [String: String] = ProcessInfo.processInfo.environment) throws(CredentialError) {
+    public init(
+        directory: URL, keyDirectory: URL? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(CredentialError) {
         self.directory = directory
+        self.keyDirectory = keyDirectory ?? directory
         if let text = environment[Self.keyVariable], !text.isEmpty {
             suppliedKey = try Self.key(fromText: text, origin: "$\(Self.keyVariable)")
         } else {
@@ -34,7 +43,29 @@ public struct CredentialStore: Sendable {
     }
 
     var sealedFile: URL { directory.appendingPathComponent("credentials.sealed") }
-    var keyFile: URL { directory.appendingPathComponent("credentials.key") }
+    var keyFile: URL { keyDirectory.appendingPathComponent("credentials.key") }
+    /// Where older versions kept the key: beside the sealed file.
+    var legacyKeyFile: URL { directory.appendingPathComponent("credentials.key") }
+
+    /// Moves a key left beside the sealed file to `keyFile`: written durably there first,
+    /// removed here after, so a crash in between leaves a usable key in one place or both.
+    func migrateKey() throws(CredentialError) {
+        guard keyDirectory.standardizedFileURL != directory.standardizedFileURL,
+            FileManager.default.fileExists(atPath: legacyKeyFile.path)
+        else { return }
+        if !FileManager.default.fileExists(atPath: keyFile.path) {
+            guard let data = FileManager.default.contents(atPath: legacyKeyFile.path) else {
+                throw .io(path: legacyKeyFile.path, reason: "cannot read it")
+            }
+            do {
+                try FileManager.default.createDirectory(at: keyDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw .io(path: keyDirectory.path, reason: DurableFile.reason(of: error))
+            }
+            do { try DurableFile.write(data, to: keyFile) } catch { throw .io(path: keyFile.path, reason: error.description) }
+        }
+        unlink(legacyKeyFile.path)
+    }
 
     /// Seals `credential` and stores it, replacing an earlier key of the same provider.
     public func store(_ credential: ProviderCredential) throws(CredentialError) {
@@ -107,7 +138,7 @@ public struct CredentialStore: Sendable {
         var object = JSONObject()
         for name in entries.keys.sorted() { object[name] = .string(entries[name]!) }
         let text = JSONValue.object(["version": 1, "entries": .object(object)]).jsonText + "\n"
-        try Self.writePrivately(Data(text.utf8), to: sealedFile)
+        do { try DurableFile.write(Data(text.utf8), to: sealedFile) } catch { throw .io(path: sealedFile.path, reason: error.description) }
     }
 
     private func makeDirectory() throws(CredentialError) {
@@ -118,25 +149,11 @@ public struct CredentialStore: Sendable {
         }
     }
 
-    /// Writes a new file (mode 0600) beside the target and renames it over, so a crash
-    /// never leaves half a file.
-    private static func writePrivately(_ data: Data, to url: URL) throws(CredentialError) {
-        let temporary = url.path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .io(path: temporary, reason: String(cString: strerror(errno))) }
-        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard written == data.count, synced, rename(temporary, url.path) == 0 else {
-            unlink(temporary)
-            throw .io(path: url.path, reason: "could not write it")
-        }
-    }
-
     // MARK: - Sealing key
 
     private func sealingKey(create: Bool) throws(CredentialError) -> SymmetricKey {
         if let suppliedKey { return suppliedKey }
+        try migrateKey()
         let path = keyFile.path
         var info = stat()
         if stat(path, &info) == 0 {
@@ -147,7 +164,11 @@ public struct CredentialStore: Sendable {
             return try Self.key(fromText: String(decoding: data, as: UTF8.self), origin: path)
         }
         guard create else { throw .missingKey(path: path) }
-        try makeDirectory()
+        do {
+            try FileManager.default.createDirectory(at: keyDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw .io(path: keyDirectory.path, reason: DurableFile.reason(of: error))
+        }
         let key = SymmetricKey(size: .bits256)
         let text = key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
         // O_EXCL: of two processes creating the key at once, one wins and the other reads it.

@@ -39,7 +39,10 @@ public struct EncryptionKey: Sendable {
     /// Reads the key file at `path`, creating it (mode 0600, in a directory created with
     /// mode 0700) with a fresh key when it does not exist. A key file that group or others
     /// may read is refused rather than silently used.
-    public static func loadOrCreate(at path: String) throws(StorageError) -> EncryptionKey {
+    /// - Parameters:
+    ///   - sealedData: where memory sealed with this key lives; when it holds anything, a
+    ///     missing key is an error, never silently replaced by a new one that cannot open it.
+    public static func loadOrCreate(at path: String, sealedData: String? = nil) throws(StorageError) -> EncryptionKey {
         var info = stat()
         if stat(path, &info) == 0 {
             guard info.st_mode & 0o077 == 0 else {
@@ -49,6 +52,9 @@ public struct EncryptionKey: Sendable {
                 throw .invalidKey("could not read \(path)")
             }
             return try EncryptionKey(text: text)
+        }
+        if let sealedData, let contents = try? FileManager.default.contentsOfDirectory(atPath: sealedData), !contents.isEmpty {
+            throw .missingKey(path: path, data: sealedData)
         }
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
@@ -64,7 +70,7 @@ public struct EncryptionKey: Sendable {
         // O_EXCL: two processes creating the file at once must not both win.
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 {
-            if errno == EEXIST { return try loadOrCreate(at: path) }
+            if errno == EEXIST { return try loadOrCreate(at: path, sealedData: sealedData) }
             throw .invalidKey("could not create the key file \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }

@@ -61,6 +61,9 @@ public struct SearchPage<Item: Sendable & Hashable>: Sendable, Hashable {
     public var hits: [SearchHit<Item>]
     public var offset: Int
     public var hasMore: Bool
+    /// Matches left out because their sealed record no longer opens (a damaged disk
+    /// block, an edited database): one bad record costs its own result, not the search.
+    public var damaged: Int = 0
 }
 
 /// Reciprocal rank fusion (Cormack, Clarke and Büttcher, 2009): each list gives an item

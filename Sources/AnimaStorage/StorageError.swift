@@ -4,6 +4,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidNamespace(String)
     case invalidKey(String)
     case keyFilePermissions(path: String, mode: String)
+    /// The key file is gone while memory sealed with it is still there.
+    case missingKey(path: String, data: String)
     case wrongKey(String)
     case invalidArgument(String)
     case dimensionMismatch(expected: Int, got: Int)
@@ -30,6 +32,9 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
             "unusable encryption key: \(reason)"
         case .keyFilePermissions(let path, let mode):
             "the key file \(path) is readable by others (mode \(mode)); run `chmod 600 \(path)` and try again"
+        case .missingKey(let path, let data):
+            "the memory key \(path) is missing but \(data) holds memory sealed with it; restore the key file from a backup "
+                + "(or supply it), or move \(data) aside to start with empty memory. A new key is not made: it could not open that memory"
         case .wrongKey(let what):
             "could not decrypt \(what): the encryption key is not the one this memory was written with; "
                 + "use the original key file, or start a new data directory"

@@ -47,7 +47,7 @@ struct MemoryLocation: ParsableArguments {
     static func open(_ directory: URL, embedder: (any EmbeddingModel)?) async throws -> MemorySystem {
         let memory = directory.appendingPathComponent("memory")
         try FileManager.default.createDirectory(at: memory, withIntermediateDirectories: true)
-        let key = try EncryptionKey.loadOrCreate(at: directory.appendingPathComponent("memory.key").path)
+        let key = try EncryptionKey.loadOrCreate(at: directory.appendingPathComponent("memory.key").path, sealedData: memory.path)
         return MemorySystem(store: try await MemoryStore.open(.directory(memory), key: key), embedder: embedder)
     }
 }

@@ -45,7 +45,7 @@ struct MCPClient {
 
     mutating func initialize() async throws {
         let result = try await send(
-            "initialize", ["protocolVersion": .string(Version.latest), "capabilities": [:], "clientInfo": ["name": "test", "version": "1"]])
+            "initialize", ["protocolVersion": .string(MCP.Version.latest), "capabilities": [:], "clientInfo": ["name": "test", "version": "1"]])
         #expect(result.status == 200, "\(String(describing: result.answer))")
         _ = await sessions.handle(
             MCP.HTTPRequest(
@@ -76,11 +76,12 @@ struct MCPSessionTests {
         let alice = Principal(name: "alice", groups: ["users"])
         var narrow = MCPClient(sessions: sessions, principal: alice, scopes: [.mcp])
         try await narrow.initialize()
-        for (tool, arguments, scope) in [
-            ("run_agent", ["task": "say hi"] as JSONValue, "agents"), ("list_processes", [:], "agents"),
+        let cases: [(tool: String, arguments: JSONValue, scope: String)] = [
+            ("run_agent", ["task": "say hi"], "agents"), ("list_processes", [:], "agents"),
             ("memory_write", ["key": "k", "value": "secret"], "memory"), ("memory_read", ["key": "k"], "memory"),
             ("memory_list", [:], "memory"), ("memory_search", ["query": "secret"], "memory"),
-        ] {
+        ]
+        for (tool, arguments, scope) in cases {
             let result = try await narrow.call(tool, arguments)
             #expect(result.isError && result.text.contains("needs the \(scope) scope"), "\(tool): \(result.text)")
         }
@@ -119,7 +120,7 @@ struct MCPSessionTests {
         try await bob.initialize()
         var carol = MCPClient(sessions: sessions, principal: Principal(name: "carol", groups: ["users"]), scopes: nil)
         let refused = try await carol.send(
-            "initialize", ["protocolVersion": .string(Version.latest), "capabilities": [:], "clientInfo": ["name": "test", "version": "1"]])
+            "initialize", ["protocolVersion": .string(MCP.Version.latest), "capabilities": [:], "clientInfo": ["name": "test", "version": "1"]])
         #expect(refused.status == 503)
         _ = a2
     }

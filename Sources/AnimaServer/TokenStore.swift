@@ -129,6 +129,27 @@ public actor TokenStore {
         }
     }
 
+    /// Revokes the all-scopes `local-cli` tokens that daemons before token expiry made for
+    /// the CLI and published in the discovery file: one left by a crash never expired.
+    /// Writes only when there is one. Returns how many were revoked.
+    @discardableResult
+    public func revokeLegacyCLITokens() throws(TokenStoreError) -> Int {
+        refreshIfChanged()
+        guard tokens.contains(where: Self.isLegacyCLIToken) else { return 0 }
+        var revoked = 0
+        try update { tokens in
+            for i in tokens.indices where Self.isLegacyCLIToken(tokens[i]) {
+                tokens[i].revoked = Date()
+                revoked += 1
+            }
+        }
+        return revoked
+    }
+
+    static func isLegacyCLIToken(_ token: AccessToken) -> Bool {
+        token.name == "local-cli" && token.revoked == nil && token.expires == nil && token.shortLived == nil
+    }
+
     public func list() -> [AccessToken] {
         refreshIfChanged()
         return tokens

@@ -98,6 +98,9 @@ struct Serve: AsyncParsableCommand {
         let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }
         defer { procfs.cancel() }
         let scheme = c.tlsCertificate == nil ? "http" : "https"
+        if try await daemon.tokens.revokeLegacyCLITokens() > 0 {
+            Terminal.error("revoked the all-scopes local-cli token an older anima serve left behind; the CLI now makes its own short-lived tokens\n")
+        }
         let app = try daemon.application { port in
             let host = c.host == "0.0.0.0" ? "127.0.0.1" : c.host
             try? DaemonClient.publish(.init(pid: getpid(), url: "\(scheme)://\(host):\(port)", dataDirectory: URL(fileURLWithPath: c.dataDirectory).standardizedFileURL.path))

@@ -151,6 +151,20 @@ struct AuthenticationTests {
         #expect(names.first { $0.name == "admin" }?.revoked != nil)
     }
 
+    /// The all-scopes `local-cli` token an older daemon left in the file (no expiry) is
+    /// revoked at the next start; tokens of other names and newer ones are untouched.
+    @Test func aLegacyLocalCLITokenIsRevokedAndOthersKept() async throws {
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory() + "anima-tokens-\(UUID().uuidString)")
+        let store = try TokenStore(directory: directory)
+        let kept = try await store.create(name: "laptop", user: "alice", groups: ["users"], scopes: [.chat], expires: nil)
+        let legacy = try await store.create(name: "local-cli", user: "alice", groups: ["users"], scopes: Scope.allCases, expires: nil)
+        #expect(await store.authenticate(legacy.secret) != nil)
+        #expect(try await store.revokeLegacyCLITokens() == 1)
+        #expect(await store.authenticate(legacy.secret) == nil)
+        #expect(await store.authenticate(kept.secret) != nil)
+        #expect(try await store.revokeLegacyCLITokens() == 0)
+    }
+
     @Test func rateAndConcurrencyLimitsAnswer429() async throws {
         let d = try await TestDaemon(requestsPerMinute: 3)
         try await d.test { client in

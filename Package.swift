@@ -132,7 +132,9 @@ let package = Package(
             swiftSettings: strict
         ),
         // The crash-safety test kills `anima bench memory write` mid-run.
-        .testTarget(name: "AnimaStorageTests", dependencies: ["AnimaStorage", "anima"], swiftSettings: strict),
+        .testTarget(
+            name: "AnimaStorageTests", dependencies: ["AnimaStorage", "anima", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
         .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaMemory"], swiftSettings: strict),
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
         .testTarget(name: "AnimaProcessorTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),

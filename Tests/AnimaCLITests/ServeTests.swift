@@ -167,6 +167,27 @@ struct ServeTests {
         #expect(!list.contains { $0.contains("local-cli") })
     }
 
+    /// What users write to memory and look for in it does not reach the audit log in the
+    /// clear, so it is neither readable to `logs` readers nor kept after `forget`; the
+    /// log is 0600.
+    @Test func memoryWritesAndSearchesLeaveNoPlaintextInTheAuditLog() async throws {
+        let daemon = try await Daemon(["--scripted"])
+        let passage = "the spare key is under the blue flowerpot"
+        let stored = try await post(daemon, "/anima/v1/agent-memory/notes/passages", #"{"text":"\#(passage)"}"#)
+        #expect(stored.status == 200, "\(stored.body)")
+        let found = try await post(daemon, "/anima/v1/agent-memory/search?q=flowerpot%20whereabouts", "")
+        #expect(found.status == 200, "\(found.body)")
+        kill(daemon.process.process.processIdentifier, SIGTERM)
+        _ = try await daemon.process.finish(within: 30)
+        let path = daemon.dataDirectory + "/audit.log"
+        let log = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(log.contains("memory.insert") && log.contains("memory.search"), "\(log)")
+        #expect(!log.contains("flowerpot") && !log.contains("spare key") && !log.contains("whereabouts"), "\(log)")
+        #expect(log.contains("hmac:"))
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
     /// A syntax error in the config file, named or found at the default place, stops
     /// `anima serve` with the line and column (exit 1, no crash); so does a TLS
     /// certificate that is not one, named as such.

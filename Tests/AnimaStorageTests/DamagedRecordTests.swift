@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 
 @testable import AnimaStorage
@@ -16,25 +17,16 @@ struct DamagedRecordTests {
         let archival = await f.store.archival(alice)
         let kept = try await archival.insert("the spare key is under the blue flowerpot")
         let broken = try await archival.insert("the spare key was lent to the neighbour")
-        let sealed = try #require(try await f.store.backend.records(alice, kind: .archival, ids: [broken.id]).first).sealed
         try await f.store.close()
 
-        // Flip one byte in the middle of the sealed blob in the database file (closing
-        // checkpointed the write-ahead log into it; a flip in the log's checksummed frames
-        // would only make SQLite drop them).
-        var flipped = 0
-        for name in ["memory.sqlite"] {
-            let url = f.dataDirectory.appendingPathComponent(name)
-            var bytes = try Data(contentsOf: url)
-            var start = bytes.startIndex
-            while let range = bytes.range(of: sealed, in: start..<bytes.endIndex) {
-                bytes[range.lowerBound + sealed.count / 2] ^= 0x01
-                flipped += 1
-                start = range.upperBound
-            }
-            try bytes.write(to: url)
+        // Flip one byte in the middle of the passage's sealed column, as a bad disk block would.
+        let database = try DatabaseQueue(path: f.dataDirectory.appendingPathComponent("memory.sqlite").path)
+        try await database.write { db in
+            var sealed = try #require(try Data.fetchOne(db, sql: "SELECT sealed FROM records WHERE id = ?", arguments: [broken.id]))
+            sealed[sealed.startIndex + sealed.count / 2] ^= 0x01
+            try db.execute(sql: "UPDATE records SET sealed = ? WHERE id = ?", arguments: [sealed, broken.id])
         }
-        try #require(flipped > 0, "the sealed blob was not found in the database files")
+        try database.close()
 
         try await f.reopen()
         let reopened = await f.store.archival(alice)

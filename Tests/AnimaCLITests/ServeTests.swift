@@ -174,7 +174,7 @@ struct ServeTests {
         let daemon = try await Daemon(["--scripted"])
         let passage = "the spare key is under the blue flowerpot"
         let stored = try await post(daemon, "/anima/v1/agent-memory/notes/passages", #"{"text":"\#(passage)"}"#)
-        #expect(stored.status == 200, "\(stored.body)")
+        #expect(stored.status == 201, "\(stored.body)")
         let found = try await post(daemon, "/anima/v1/agent-memory/search?q=flowerpot%20whereabouts", "")
         #expect(found.status == 200, "\(found.body)")
         kill(daemon.process.process.processIdentifier, SIGTERM)

@@ -188,3 +188,27 @@ struct AuditLogTests {
         #expect(result.isIntact && result.intact == 1600)
     }
 }
+
+@Suite("Audit digest")
+struct AuditDigestTests {
+    /// The key is made once (0600) and reused, so a digest can be matched later; a text's
+    /// digest names no word of it.
+    @Test func theKeyIsKeptAndDigestsRevealNoText() throws {
+        let directory = NSTemporaryDirectory() + "anima-audit-key-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try AuditDigest(dataDirectory: directory)
+        let again = try AuditDigest(dataDirectory: directory)
+        let text = "the spare key is under the blue flowerpot"
+        #expect(first.digest(text) == again.digest(text))
+        #expect(first.digest(text) != first.digest(text + "."))
+        #expect(!first.digest(text).contains("flowerpot") && first.digest(text).hasSuffix("(\(text.utf8.count) bytes)"))
+        #expect(AuditDigest.ephemeral().digest(text) != first.digest(text))
+        let mode = try FileManager.default.attributesOfItem(atPath: directory + "/audit.key")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        // A key of 32 raw bytes is used as it is; anything else is refused with advice.
+        try Data(repeating: 7, count: 32).write(to: URL(fileURLWithPath: directory + "/audit.key"))
+        _ = try AuditDigest(dataDirectory: directory)
+        try Data("short".utf8).write(to: URL(fileURLWithPath: directory + "/audit.key"))
+        #expect(throws: SecurityError.self) { try AuditDigest(dataDirectory: directory) }
+    }
+}

@@ -48,7 +48,13 @@ public enum DurableFile {
             unlink(temporary)
             throw .cannotWrite(url.path, reason)
         }
-        let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        syncDirectory(of: url)
+    }
+
+    /// `fsync`s the directory holding `url`, so a file just created or renamed there
+    /// survives a power loss (for writers that create with `O_EXCL` themselves).
+    public static func syncDirectory(of url: URL) {
+        let dir = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 {
             fsync(dir)
             close(dir)

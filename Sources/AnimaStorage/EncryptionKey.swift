@@ -79,6 +79,7 @@ public struct EncryptionKey: Sendable {
             unlink(path)
             throw .invalidKey("could not write the key file \(path)")
         }
+        DurableFile.syncDirectory(of: URL(fileURLWithPath: path))
         return key
     }
 

@@ -185,6 +185,7 @@ public struct CredentialStore: Sendable {
             unlink(path)
             throw .io(path: path, reason: "could not write the key")
         }
+        DurableFile.syncDirectory(of: keyFile)
         return key
     }
 

@@ -62,7 +62,7 @@ struct NativeRoutes {
         }
         api.post("tools/:name") { request, context in
             let token = try context.authorize(.tools)
-            let name = try context.parameters.require("name")
+            let name = try context.pathParameter("name")
             let body = try await body(request)
             let call = ToolCall(id: "api-" + UUID().uuidString.prefix(8).lowercased(), name: name, arguments: body["arguments"] ?? .object(JSONObject()))
             guard case .toolOutput(let output) = try await kernel.invoke(.callTool(call), as: token.principal, name: "api-tool") else {
@@ -80,7 +80,7 @@ struct NativeRoutes {
         }
         api.get("memory/:key") { _, context in
             let token = try context.authorize(.memory)
-            let key = try context.parameters.require("key")
+            let key = try context.pathParameter("key")
             guard case .value(let value) = try await kernel.invoke(.memory(.read(key: key)), as: token.principal, name: "api-memory") else {
                 throw APIError(.internalServerError, "unexpected memory result", type: "server_error")
             }
@@ -89,7 +89,7 @@ struct NativeRoutes {
         }
         api.put("memory/:key") { request, context in
             let token = try context.authorize(.memory)
-            let key = try context.parameters.require("key")
+            let key = try context.pathParameter("key")
             let body = try await body(request)
             guard let value = body["value"] else { throw APIError.badRequest("value is required", param: "value") }
             _ = try await kernel.invoke(.memory(.write(key: key, value: value)), as: token.principal, name: "api-memory")
@@ -97,7 +97,7 @@ struct NativeRoutes {
         }
         api.delete("memory/:key") { _, context in
             let token = try context.authorize(.memory)
-            _ = try await kernel.invoke(.memory(.erase(key: try context.parameters.require("key"))), as: token.principal, name: "api-memory")
+            _ = try await kernel.invoke(.memory(.erase(key: try context.pathParameter("key"))), as: token.principal, name: "api-memory")
             return Response(status: .noContent)
         }
         // The persistent memory of the caller's agents (what `anima run --memory` keeps).
@@ -118,7 +118,7 @@ struct NativeRoutes {
         }
         api.post("agent-memory/:agent/passages") { request, context in
             let token = try context.authorize(.memory)
-            let agent = try context.parameters.require("agent")
+            let agent = try context.pathParameter("agent")
             try Self.checkAgentName(agent, param: "agent")
             let body = try await body(request)
             guard let text = body["text"]?.stringValue, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
@@ -132,7 +132,7 @@ struct NativeRoutes {
         }
         api.post("agent-memory/:agent/forget") { request, context in
             let token = try context.authorize(.memory)
-            let agent = try context.parameters.require("agent")
+            let agent = try context.pathParameter("agent")
             try Self.checkAgentName(agent, param: "agent")
             let body = try await body(request)
             let all = body["all"]?.boolValue ?? false
@@ -205,7 +205,7 @@ struct NativeRoutes {
     }
 
     static func pid(_ context: AnimaRequestContext) throws -> PID {
-        guard let raw = context.parameters.get("pid"), let n = UInt32(raw) else {
+        guard let n = UInt32(try context.pathParameter("pid")) else {
             throw APIError.badRequest("the pid must be a positive integer", param: "pid")
         }
         return PID(n)

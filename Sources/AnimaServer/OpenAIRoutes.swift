@@ -30,7 +30,7 @@ struct OpenAIRoutes {
         }
         v1.get("models/:id") { _, context in
             _ = try context.authorize(.chat)
-            let id = try context.parameters.require("id")
+            let id = try context.pathParameter("id")
             guard let model = modelList.first(where: { $0["id"]?.stringValue == id }) else {
                 throw APIError(.notFound, "the model \(id) does not exist; see GET /v1/models", code: "model_not_found")
             }

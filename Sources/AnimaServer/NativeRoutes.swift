@@ -23,6 +23,7 @@ struct NativeRoutes {
         api.post("processes") { request, context in
             let token = try context.authorize(.agents)
             let spec = try Self.spec(try await body(request))
+            try await Self.checkTools(spec.tools, kernel: kernel)
             if spec.memory != nil { _ = try context.authorize(.memory) }
             let pid = try await kernel.spawn(spec, owner: token.principal)
             return Response.json(["pid": .number(Double(pid.rawValue))], status: .created)
@@ -53,6 +54,7 @@ struct NativeRoutes {
         api.post("agents/run") { request, context in
             let token = try context.authorize(.agents)
             let spec = try Self.spec(try await body(request))
+            try await Self.checkTools(spec.tools, kernel: kernel)
             if spec.memory != nil { _ = try context.authorize(.memory) }
             return try await runAgent(spec, as: token.principal)
         }
@@ -209,6 +211,17 @@ struct NativeRoutes {
             throw APIError.badRequest("the pid must be a positive integer", param: "pid")
         }
         return PID(n)
+    }
+
+    /// Refuses tools the daemon does not have, naming those it has: an agent asked to use
+    /// a tool must not run without it as if nothing were wrong.
+    static func checkTools(_ names: [String], kernel: Kernel) async throws {
+        let known = await kernel.toolDefinitions.map(\.name)
+        let unknown = names.filter { !known.contains($0) }
+        guard unknown.isEmpty else {
+            let offer = known.isEmpty ? "this server has no tools; start it with `anima serve --tools NAMES`" : "this server has \(known.joined(separator: ", "))"
+            throw APIError.badRequest("no tool named \(unknown.joined(separator: ", ")); \(offer)", param: "tools")
+        }
     }
 
     static func spec(_ body: JSONObject) throws -> AgentSpec {

@@ -59,7 +59,7 @@ struct ServeConnectionTests {
 
     @Test func slowClientsAreClosedAndConnectionsAreCapped() async throws {
         let daemon = try await ServeTests.Daemon(["--scripted", "--request-header-timeout", "2", "--max-connections", "3"])
-        defer { daemon.process.process.terminate() }
+        defer { if daemon.process.process.isRunning { daemon.process.process.terminate() } }
         // Three connections: half a header, nothing at all, nothing at all.
         let slow = try RawConnection(daemon.url)
         slow.send("GET /health HTTP/1.1\r\nHost: anima\r\n")
@@ -78,6 +78,7 @@ struct ServeConnectionTests {
         let next = try RawConnection(daemon.url)
         next.send(Self.health)
         #expect(next.readUntilClosed(within: 10)?.contains("200 OK") == true)
+        daemon.process.process.terminate()
         _ = try await daemon.process.finish(within: 30)
     }
 
@@ -100,7 +101,7 @@ struct ServeConnectionTests {
     /// client gets the slot at once, not after the abandoned answer is finished.
     @Test func aClientThatLeavesGivesItsSlotBack() async throws {
         let daemon = try await ServeTests.Daemon(["--scripted", "--scripted-delay-ms", "50", "--slots", "1"])
-        defer { daemon.process.process.terminate() }
+        defer { if daemon.process.process.isRunning { daemon.process.process.terminate() } }
         let body = Self.completion(800)
         let leaving = try RawConnection(daemon.url)
         leaving.send("POST /v1/chat/completions HTTP/1.1\r\nHost: anima\r\nAuthorization: Bearer \(daemon.token)\r\n"
@@ -112,6 +113,7 @@ struct ServeConnectionTests {
         let waited = Date().timeIntervalSince(started)
         #expect((response as? HTTPURLResponse)?.statusCode == 200, "\(String(decoding: data, as: UTF8.self))")
         #expect(waited < 20, "the second request waited \(waited) s for the abandoned one")
+        daemon.process.process.terminate()
         _ = try await daemon.process.finish(within: 30)
     }
 
@@ -119,7 +121,8 @@ struct ServeConnectionTests {
     /// then a 503, and the daemon exits instead of waiting for the answer.
     @Test func sigtermCutsALongAnswerAfterTheGracePeriod() async throws {
         let daemon = try await ServeTests.Daemon(["--scripted", "--scripted-delay-ms", "50", "--shutdown-grace", "1"])
-        let answer = Task { try await URLSession.shared.data(for: Self.request(daemon, Self.completion(800))) }
+        let request = Self.request(daemon, Self.completion(800))
+        let answer = Task { try await URLSession.shared.data(for: request) }
         try await Task.sleep(for: .seconds(2))
         let signalled = Date()
         kill(daemon.process.process.processIdentifier, SIGTERM)
@@ -141,7 +144,7 @@ struct ServeConnectionTests {
             #expect(bad.stderr.contains("telepathy") && bad.stderr.contains("calculator") && bad.stderr.contains("python"), "\(bad.stderr)")
         }
         let daemon = try await ServeTests.Daemon(["--scripted", "--tools", "calculator"])
-        defer { daemon.process.process.terminate() }
+        defer { if daemon.process.process.isRunning { daemon.process.process.terminate() } }
         var list = URLRequest(url: URL(string: daemon.url + "/anima/v1/tools")!)
         list.setValue("Bearer \(daemon.token)", forHTTPHeaderField: "Authorization")
         let (listed, _) = try await URLSession.shared.data(for: list)
@@ -154,6 +157,7 @@ struct ServeConnectionTests {
         let message = String(decoding: refused, as: UTF8.self)
         #expect((response as? HTTPURLResponse)?.statusCode == 400)
         #expect(message.contains("telepathy") && message.contains("calculator"), "\(message)")
+        daemon.process.process.terminate()
         _ = try await daemon.process.finish(within: 30)
     }
 }

@@ -97,10 +97,11 @@ struct ServeConnectionTests {
         return request
     }
 
-    /// One slot; a client asks for a 40-second answer and leaves after one. The next
-    /// client gets the slot at once, not after the abandoned answer is finished.
+    /// One slot, first come first served; a client asks for a 40-second answer and leaves
+    /// after one second. The next client gets the slot at once, not after the abandoned
+    /// answer is finished.
     @Test func aClientThatLeavesGivesItsSlotBack() async throws {
-        let daemon = try await ServeTests.Daemon(["--scripted", "--scripted-delay-ms", "50", "--slots", "1"])
+        let daemon = try await ServeTests.Daemon(["--scripted", "--scripted-delay-ms", "50", "--slots", "1", "--policy", "fifo"])
         defer { if daemon.process.process.isRunning { daemon.process.process.terminate() } }
         let body = Self.completion(800)
         let leaving = try RawConnection(daemon.url)

@@ -21,7 +21,7 @@ public struct GuardPipeline: Sendable {
     public init(policy: GuardPolicy = .standard, canaries: Set<String> = []) {
         var scanners: [any GuardScanner] = [
             PatternScanner.secrets, PIIScanner(), InvisibleUnicodeScanner(), PatternScanner.injectionPhrases,
-            PatternScanner.dangerousCode, PatternScanner.exfiltrationLinks,
+            PatternScanner.dangerousCode, ExfiltrationLinkScanner(),
         ]
         if !canaries.isEmpty { scanners.append(CanaryScanner(tokens: canaries)) }
         self.init(scanners: scanners, policy: policy)
@@ -39,8 +39,24 @@ public struct GuardPipeline: Sendable {
 
     /// `cached: false` for texts that will not come back (a stream's moving window).
     func evaluate(_ text: String, _ direction: GuardPolicy.Direction, cached: Bool) -> GuardVerdict {
-        let findings = cached ? cache.findings(in: text) { text in scanners.flatMap { $0.scan(text) } } : scanners.flatMap { $0.scan(text) }
+        let findings = cached ? cache.findings(in: text, scan: scan) : scan(text)
         return verdict(text, direction, findings)
+    }
+
+    /// Every scanner's findings in `text`. When it holds invisible characters, the scanners
+    /// also read it as its reader sees it (see `VisibleText`), so a zero-width space cannot
+    /// hide a key or a link; those findings are mapped back onto `text`.
+    func scan(_ text: String) -> [GuardFinding] {
+        let direct = scanners.flatMap { $0.scan(text) }
+        guard let visible = VisibleText(text) else { return direct }
+        var seen = Set(direct)
+        var findings = direct
+        for scanner in scanners where !(scanner is InvisibleUnicodeScanner) {
+            for finding in scanner.scan(visible.text).map(visible.mapped) where seen.insert(finding).inserted {
+                findings.append(finding)
+            }
+        }
+        return findings
     }
 
     /// Runs the scanners and, where the policy puts it, the guard model over `text`. A
@@ -83,17 +99,21 @@ public struct GuardPipeline: Sendable {
         let action = findings.map { policy.action(for: $0.category, direction) }.max() ?? .allow
         var result = text
         let redactions = findings.filter { policy.action(for: $0.category, direction) == .redact }
-            .sorted { $0.range.lowerBound < $1.range.lowerBound }
+            .sorted { ($0.range.lowerBound, $1.range.upperBound) < ($1.range.lowerBound, $0.range.upperBound) }
         if !redactions.isEmpty {
-            var out = ""
-            var cursor = text.startIndex
-            for finding in redactions where finding.range.lowerBound >= cursor {
-                out += text[cursor..<finding.range.lowerBound]
-                if finding.category != .invisibleUnicode { out += "[REDACTED \(finding.kind)]" }
+            // By scalars: a span may start inside a character (a zero-width joiner belongs
+            // to the character before it).
+            let scalars = text.unicodeScalars
+            var out = String.UnicodeScalarView()
+            var cursor = scalars.startIndex
+            for finding in redactions where finding.range.upperBound > cursor {
+                if finding.range.lowerBound > cursor { out.append(contentsOf: scalars[cursor..<finding.range.lowerBound]) }
+                // An overlapping span extends the one before; each visible one leaves a marker.
+                if finding.category != .invisibleUnicode { out.append(contentsOf: "[REDACTED \(finding.kind)]".unicodeScalars) }
                 cursor = finding.range.upperBound
             }
-            out += text[cursor...]
-            result = out
+            out.append(contentsOf: scalars[cursor...])
+            result = String(out)
         }
         return GuardVerdict(direction: direction, findings: findings, action: action, text: result)
     }

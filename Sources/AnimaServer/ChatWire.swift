@@ -153,9 +153,15 @@ enum ChatWire {
         if !result.toolCalls.isEmpty { message["tool_calls"] = .array(result.toolCalls.map { toolCallJSON($0) }) }
         return [
             "id": .string(id), "object": "chat.completion", "created": .number(Double(created)), "model": .string(model),
-            "choices": [["index": 0, "message": .object(message), "logprobs": .null, "finish_reason": .string(result.finishReason.rawValue)]],
+            "choices": [["index": 0, "message": .object(message), "logprobs": .null, "finish_reason": .string(finishReason(result.finishReason, calledTools: !result.toolCalls.isEmpty).rawValue)]],
             "usage": usage(result.usage),
         ]
+    }
+
+    /// An answer that ends in tool calls finishes with `tool_calls`, as clients expect
+    /// before they run the tools, whatever stopped the decoder (a grammar's end, the limit).
+    static func finishReason(_ reason: FinishReason, calledTools: Bool) -> FinishReason {
+        calledTools ? .toolCalls : reason
     }
 
     static func chunk(id: String, created: Int, model: String, delta: JSONObject, finish: FinishReason?) -> JSONValue {
@@ -196,7 +202,7 @@ final class ChatStream: @unchecked Sendable {
             usage = u
             return []
         case .finished(let reason):
-            var out = [chunk(delta: [:], finish: reason)]
+            var out = [chunk(delta: [:], finish: ChatWire.finishReason(reason, calledTools: toolIndex > 0))]
             if includeUsage, let usage {
                 out.append(["id": .string(id), "object": "chat.completion.chunk", "created": .number(Double(created)), "model": .string(model), "choices": [], "usage": ChatWire.usage(usage)])
             }

@@ -8,6 +8,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import Metrics
+import NIOCore
 import NIOSSL
 import Prometheus
 import ServiceLifecycle
@@ -68,7 +69,9 @@ public struct Daemon: Sendable {
             registry.emit(into: &bytes)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
-        OpenAIRoutes(kernel: kernel, embedder: embedder, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
+        var openAI = OpenAIRoutes(kernel: kernel, embedder: embedder, maxRequestBytes: configuration.maxRequestBytes)
+        openAI.shutdownGrace = configuration.shutdownGrace
+        openAI.register(on: router)
         NativeRoutes(kernel: kernel, audit: audit, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
         mcpSessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes)
         return router
@@ -79,17 +82,22 @@ public struct Daemon: Sendable {
         var logger = Logger(label: "anima")
         logger.logLevel = .info
         let server: HTTPServerBuilder
+        // Slowloris: a header must arrive in time, an idle connection closes, and there is a cap.
+        let limits = ConnectionLimits(
+            maxConnections: configuration.maxConnections, headerTimeout: .seconds(Int64(configuration.requestHeaderTimeout)))
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [limits.handler()], idleTimeout: .seconds(Int64(configuration.idleTimeout)))
         if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
             do {
                 let tls = TLSConfiguration.makeServerConfiguration(
                     certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
                     privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-                server = try .tls(.http1(), tlsConfiguration: tls)
+                server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
             } catch {
                 throw ConfigurationError.tls(path: certificate, reason: "\(error)")
             }
         } else {
-            server = .http1()
+            server = .http1(configuration: http1)
         }
         return Application(
             router: router(), server: server,

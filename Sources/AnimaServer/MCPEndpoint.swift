@@ -98,6 +98,11 @@ public struct MCPEndpoint: Sendable {
             guard let task = arguments["task"]?.stringValue, !task.isEmpty else { throw SyscallError.invalidArguments("task is required") }
             let steps = arguments["max_steps"]?.numberValue.map { Int(max(1, min(50, $0))) } ?? 8
             let tools = arguments["tools"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let known = await kernel.toolDefinitions.map(\.name)
+            if let unknown = tools.first(where: { !known.contains($0) }) {
+                throw SyscallError.invalidArguments(
+                    "no tool named \(unknown); " + (known.isEmpty ? "this server has no tools (start it with --tools NAMES)" : "known: \(known.joined(separator: ", "))"))
+            }
             let privacy: PrivacyLabel = arguments["private"]?.boolValue == true ? .private : .public
             let pid = try await kernel.spawn(
                 AgentSpec(name: "mcp-agent", task: task, tools: tools, limits: .init(maxSteps: steps), privacy: privacy), owner: principal)

@@ -23,6 +23,7 @@ struct NativeRoutes {
         api.post("processes") { request, context in
             let token = try context.authorize(.agents)
             let spec = try Self.spec(try await body(request))
+            try await Self.checkTools(spec.tools, kernel: kernel)
             if spec.memory != nil { _ = try context.authorize(.memory) }
             let pid = try await kernel.spawn(spec, owner: token.principal)
             return Response.json(["pid": .number(Double(pid.rawValue))], status: .created)
@@ -53,6 +54,7 @@ struct NativeRoutes {
         api.post("agents/run") { request, context in
             let token = try context.authorize(.agents)
             let spec = try Self.spec(try await body(request))
+            try await Self.checkTools(spec.tools, kernel: kernel)
             if spec.memory != nil { _ = try context.authorize(.memory) }
             return try await runAgent(spec, as: token.principal)
         }
@@ -62,7 +64,7 @@ struct NativeRoutes {
         }
         api.post("tools/:name") { request, context in
             let token = try context.authorize(.tools)
-            let name = try context.parameters.require("name")
+            let name = try context.pathParameter("name")
             let body = try await body(request)
             let call = ToolCall(id: "api-" + UUID().uuidString.prefix(8).lowercased(), name: name, arguments: body["arguments"] ?? .object(JSONObject()))
             guard case .toolOutput(let output) = try await kernel.invoke(.callTool(call), as: token.principal, name: "api-tool") else {
@@ -80,7 +82,7 @@ struct NativeRoutes {
         }
         api.get("memory/:key") { _, context in
             let token = try context.authorize(.memory)
-            let key = try context.parameters.require("key")
+            let key = try context.pathParameter("key")
             guard case .value(let value) = try await kernel.invoke(.memory(.read(key: key)), as: token.principal, name: "api-memory") else {
                 throw APIError(.internalServerError, "unexpected memory result", type: "server_error")
             }
@@ -89,7 +91,7 @@ struct NativeRoutes {
         }
         api.put("memory/:key") { request, context in
             let token = try context.authorize(.memory)
-            let key = try context.parameters.require("key")
+            let key = try context.pathParameter("key")
             let body = try await body(request)
             guard let value = body["value"] else { throw APIError.badRequest("value is required", param: "value") }
             _ = try await kernel.invoke(.memory(.write(key: key, value: value)), as: token.principal, name: "api-memory")
@@ -97,7 +99,7 @@ struct NativeRoutes {
         }
         api.delete("memory/:key") { _, context in
             let token = try context.authorize(.memory)
-            _ = try await kernel.invoke(.memory(.erase(key: try context.parameters.require("key"))), as: token.principal, name: "api-memory")
+            _ = try await kernel.invoke(.memory(.erase(key: try context.pathParameter("key"))), as: token.principal, name: "api-memory")
             return Response(status: .noContent)
         }
         // The persistent memory of the caller's agents (what `anima run --memory` keeps).
@@ -118,7 +120,7 @@ struct NativeRoutes {
         }
         api.post("agent-memory/:agent/passages") { request, context in
             let token = try context.authorize(.memory)
-            let agent = try context.parameters.require("agent")
+            let agent = try context.pathParameter("agent")
             try Self.checkAgentName(agent, param: "agent")
             let body = try await body(request)
             guard let text = body["text"]?.stringValue, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
@@ -132,7 +134,7 @@ struct NativeRoutes {
         }
         api.post("agent-memory/:agent/forget") { request, context in
             let token = try context.authorize(.memory)
-            let agent = try context.parameters.require("agent")
+            let agent = try context.pathParameter("agent")
             try Self.checkAgentName(agent, param: "agent")
             let body = try await body(request)
             let all = body["all"]?.boolValue ?? false
@@ -211,10 +213,21 @@ struct NativeRoutes {
     }
 
     static func pid(_ context: AnimaRequestContext) throws -> PID {
-        guard let raw = context.parameters.get("pid"), let n = UInt32(raw) else {
+        guard let n = UInt32(try context.pathParameter("pid")) else {
             throw APIError.badRequest("the pid must be a positive integer", param: "pid")
         }
         return PID(n)
+    }
+
+    /// Refuses tools the daemon does not have, naming those it has: an agent asked to use
+    /// a tool must not run without it as if nothing were wrong.
+    static func checkTools(_ names: [String], kernel: Kernel) async throws {
+        let known = await kernel.toolDefinitions.map(\.name)
+        let unknown = names.filter { !known.contains($0) }
+        guard unknown.isEmpty else {
+            let offer = known.isEmpty ? "this server has no tools; start it with `anima serve --tools NAMES`" : "this server has \(known.joined(separator: ", "))"
+            throw APIError.badRequest("no tool named \(unknown.joined(separator: ", ")); \(offer)", param: "tools")
+        }
     }
 
     static func spec(_ body: JSONObject) throws -> AgentSpec {

@@ -4,6 +4,7 @@ import AnimaProcessor
 import Foundation
 import Hummingbird
 import ServiceLifecycle
+import Synchronization
 
 /// The OpenAI-compatible API: chat completions, completions, embeddings and models, in
 /// OpenAI's wire format, so existing clients and SDKs work unchanged.
@@ -15,6 +16,8 @@ struct OpenAIRoutes {
     let kernel: Kernel
     let embedder: (any EmbeddingModel)?
     let maxRequestBytes: Int
+    /// Seconds a whole (non-streamed) generation may go on after shutdown begins.
+    var shutdownGrace = 10
     let started = Int(Date().timeIntervalSince1970)
 
     var modelName: String { kernel.processor.info.name }
@@ -30,7 +33,7 @@ struct OpenAIRoutes {
         }
         v1.get("models/:id") { _, context in
             _ = try context.authorize(.chat)
-            let id = try context.parameters.require("id")
+            let id = try context.pathParameter("id")
             guard let model = modelList.first(where: { $0["id"]?.stringValue == id }) else {
                 throw APIError(.notFound, "the model \(id) does not exist; see GET /v1/models", code: "model_not_found")
             }
@@ -89,7 +92,7 @@ struct OpenAIRoutes {
                 [chat.chunk(delta: ["role": "assistant", "content": ""], finish: nil)]
             }
         }
-        let result = try await generate(generation, as: token.principal)
+        let result = try await generateForWaitingClient(generation, as: token.principal, context)
         return Response.json(ChatWire.completion(result, id: id, created: created, model: modelName))
     }
 
@@ -122,7 +125,7 @@ struct OpenAIRoutes {
                 }
             } opening: { [] }
         }
-        let result = try await generate(generation, as: token.principal)
+        let result = try await generateForWaitingClient(generation, as: token.principal, context)
         return Response.json([
             "id": .string(id), "object": "text_completion", "created": .number(Double(created)), "model": .string(modelName),
             "choices": [Self.choice(result.text, .string(result.finishReason.rawValue))], "usage": ChatWire.usage(result.usage),
@@ -175,6 +178,33 @@ struct OpenAIRoutes {
             throw APIError(.internalServerError, "the generation returned no result", type: "server_error")
         }
         return result
+    }
+
+    /// A whole generation for a client that waits for the answer. It stops (and gives its
+    /// slot back) when the client hangs up, and `shutdownGrace` seconds after the server
+    /// begins to shut down: until then it may finish, as a graceful stop promises.
+    func generateForWaitingClient(_ generation: GenerationRequest, as principal: Principal, _ context: AnimaRequestContext) async throws -> GenerationResult {
+        let run = Task { try await generate(generation, as: principal) }
+        let shutdown = ShutdownFlag()
+        context.channel.closeFuture.whenComplete { _ in run.cancel() }
+        let grace = shutdownGrace
+        do {
+            return try await withTaskCancellationHandler {
+                try await withGracefulShutdownHandler {
+                    try await run.value
+                } onGracefulShutdown: {
+                    Task {
+                        try? await Task.sleep(for: .seconds(grace))
+                        shutdown.isSet = true
+                        run.cancel()
+                    }
+                }
+            } onCancel: {
+                run.cancel()
+            }
+        } catch where shutdown.isSet && (error is CancellationError || run.isCancelled) {
+            throw APIError(.serviceUnavailable, "the server is shutting down and the answer took longer than its \(grace) s grace period; retry later", type: "server_error", code: "shutdown")
+        }
     }
 
     /// A server-sent event stream of `chunks(event)` for each generation event, ended by
@@ -240,6 +270,15 @@ extension Request {
 
 final class FailureBox: @unchecked Sendable {
     var error: (any Error)?
+}
+
+/// Set once, from another task, when the shutdown grace period ran out.
+final class ShutdownFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool {
+        get { flag.load(ordering: .relaxed) }
+        set { flag.store(newValue, ordering: .relaxed) }
+    }
 }
 
 /// Server-sent events as OpenAI streams them: `data: <json>` lines and a final `[DONE]`.

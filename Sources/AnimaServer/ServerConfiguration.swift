@@ -30,6 +30,16 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var maxConcurrentRequests = 16
     /// Serve a scripted echo model instead of a real one (load tests, CI without a model).
     public var scripted = false
+    /// Seconds a new connection may take to send a whole request header (slowloris).
+    public var requestHeaderTimeout = 10
+    /// Seconds a connection may sit idle between requests before it is closed.
+    public var idleTimeout = 60
+    /// Connections open at once; more are closed as they arrive.
+    public var maxConnections = 1024
+    /// Seconds in-flight requests get to finish after SIGTERM before they are cancelled.
+    public var shutdownGrace = 10
+    /// Built-in tools agents get (names as `anima tools` lists them); none by default.
+    public var tools: [String] = []
 
     public init(dataDirectory: String = ServerConfiguration.defaultDataDirectory) {
         self.dataDirectory = dataDirectory
@@ -56,6 +66,8 @@ public struct ServerConfiguration: Sendable, Hashable {
         ("quantum", "ANIMA_QUANTUM"), ("tls_certificate", "ANIMA_TLS_CERTIFICATE"), ("tls_key", "ANIMA_TLS_KEY"),
         ("max_request_bytes", "ANIMA_MAX_REQUEST_BYTES"), ("requests_per_minute", "ANIMA_REQUESTS_PER_MINUTE"),
         ("max_concurrent_requests", "ANIMA_MAX_CONCURRENT_REQUESTS"), ("scripted", "ANIMA_SCRIPTED"),
+        ("request_header_timeout", "ANIMA_REQUEST_HEADER_TIMEOUT"), ("idle_timeout", "ANIMA_IDLE_TIMEOUT"),
+        ("max_connections", "ANIMA_MAX_CONNECTIONS"), ("shutdown_grace", "ANIMA_SHUTDOWN_GRACE"), ("tools", "ANIMA_TOOLS"),
     ]
 
     /// Reads the config file (if it exists) and then the environment on top of the defaults.
@@ -129,6 +141,13 @@ public struct ServerConfiguration: Sendable, Hashable {
                 throw .badValue(key: key, value: value, source: source, expected: "true or false")
             }
             scripted = b
+        case "request_header_timeout": requestHeaderTimeout = try int(1...3600)
+        case "idle_timeout": idleTimeout = try int(1...86_400)
+        case "max_connections": maxConnections = try int(1...1_000_000)
+        case "shutdown_grace": shutdownGrace = try int(0...3600)
+        case "tools":
+            // Checked against the tools `anima` has when it starts (the server knows none).
+            tools = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         default:
             throw .unknownKey(key: key, source: source, known: Self.keys.map(\.file))
         }

@@ -2,6 +2,7 @@ import AnimaCore
 import AnimaKernel
 import AnimaProcessor
 import AnimaServer
+import AnimaTools
 import ArgumentParser
 import Foundation
 
@@ -23,6 +24,7 @@ struct Serve: AsyncParsableCommand {
               anima serve
               anima serve --port 9000 --slots 8 --policy priority
               anima serve --tls-certificate cert.pem --tls-key key.pem --host 0.0.0.0
+              anima serve --tools calculator,python
               ANIMA_PORT=9000 anima serve --config /etc/anima/config.toml
             """
     )
@@ -43,6 +45,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest request body, in bytes.") var maxRequestBytes: Int?
     @Option(help: "Requests per minute per token.") var requestsPerMinute: Int?
     @Option(help: "Requests in flight per token.") var maxConcurrentRequests: Int?
+    @Option(help: "Seconds a new connection may take to send a request header.") var requestHeaderTimeout: Int?
+    @Option(help: "Seconds an idle connection stays open.") var idleTimeout: Int?
+    @Option(help: "Connections open at once; more are closed as they arrive.") var maxConnections: Int?
+    @Option(help: "Seconds in-flight requests may finish after SIGTERM before they are cancelled.") var shutdownGrace: Int?
+    @Option(help: ArgumentHelp("Built-in tools agents may call, comma-separated (see `anima tools`); none by default.", valueName: "names"))
+    var tools: String?
     @Flag(help: "Serve a scripted echo model instead of a real one (for load tests).") var scripted = false
     @Option(help: "Milliseconds the scripted model spends on each token.") var scriptedDelayMs = 0
 
@@ -54,9 +62,15 @@ struct Serve: AsyncParsableCommand {
             ("quantum", quantum.map(String.init)), ("tls_certificate", tlsCertificate), ("tls_key", tlsKey),
             ("max_request_bytes", maxRequestBytes.map(String.init)), ("requests_per_minute", requestsPerMinute.map(String.init)),
             ("max_concurrent_requests", maxConcurrentRequests.map(String.init)), ("scripted", scripted ? "true" : nil),
+            ("request_header_timeout", requestHeaderTimeout.map(String.init)), ("idle_timeout", idleTimeout.map(String.init)),
+            ("max_connections", maxConnections.map(String.init)), ("shutdown_grace", shutdownGrace.map(String.init)), ("tools", tools),
         ]
         for (key, value) in flags { if let value { try c.set(key, value, source: "--\(key.replacingOccurrences(of: "_", with: "-"))") } }
         try c.check()
+        let known = Toolbox.builtins().map(\.name)
+        if let unknown = c.tools.first(where: { !known.contains($0) }) {
+            throw ValidationError("tools: no built-in tool \"\(unknown)\"; choose from \(known.sorted().joined(separator: ", "))")
+        }
         return c
     }
 
@@ -94,7 +108,8 @@ struct Serve: AsyncParsableCommand {
             throw ProcessorError.modelNotFound(path: embeddingPath)
         }
         let memory = try await MemoryLocation.open(URL(fileURLWithPath: c.dataDirectory), embedder: embedder)
-        let daemon = try Daemon(configuration: c, processor: processor, engine: engine, embedder: embedder, memory: memory)
+        let tools = ToolAdapter.adapting(Toolbox.builtins().filter { c.tools.contains($0.name) })
+        let daemon = try Daemon(configuration: c, processor: processor, engine: engine, embedder: embedder, tools: tools, memory: memory)
         let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }
         defer { procfs.cancel() }
         let scheme = c.tlsCertificate == nil ? "http" : "https"
@@ -218,11 +233,11 @@ struct MCPCommand: AsyncParsableCommand {
         abstract: "Serve Anima as an MCP server over standard input and output.",
         discussion: """
             For MCP clients that start their servers as commands. Tools: run_agent,
-            list_processes, memory_write, memory_read, memory_list, memory_search, and the kernel's tools,
-            all acting as the current user. Over HTTP, `anima serve` offers the same at /mcp.
+            list_processes, memory_write, memory_read, memory_list, memory_search,
+            and the built-in tools named by --tools, all acting as the current user. Over HTTP, `anima serve` offers the same at /mcp.
 
             Example (in an MCP client's configuration):
-              {"command": "anima", "args": ["mcp"]}
+              {"command": "anima", "args": ["mcp", "--tools", "calculator"]}
             """
     )
 
@@ -244,7 +259,8 @@ struct MCPCommand: AsyncParsableCommand {
             let engine = try await modelOptions.load(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy)
             processor = try ConfiguredProcessor.processor(local: .local(engine))
         }
-        let kernel = Kernel(try .standard(processor: processor, memory: memory, dataDirectory: memoryLocation.directory.path))
+        let kernel = Kernel(try .standard(
+            processor: processor, tools: kernelOptions.systemTools, memory: memory, dataDirectory: memoryLocation.directory.path))
         try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
     }
 }

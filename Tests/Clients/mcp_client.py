@@ -1,7 +1,8 @@
 """Connects to Anima with the official MCP Python SDK, lists its tools and calls them.
 
 Usage: mcp_client.py stdio ANIMA_BINARY [ARGS...]
-       mcp_client.py http URL TOKEN
+       mcp_client.py http URL TOKEN [TOOLS]
+TOOLS (or the value of --tools in ARGS) are kernel tools the server must offer, comma-separated.
 Prints one line per check and exits non-zero at the first failure.
 """
 import asyncio
@@ -24,11 +25,15 @@ def text(result):
     return "".join(part.text for part in result.content if getattr(part, "type", "") == "text")
 
 
-async def exercise(read, write):
+async def exercise(read, write, tools):
     async with ClientSession(read, write) as session:
         await session.initialize()
         names = [tool.name for tool in (await session.list_tools()).tools]
         check("list tools", {"run_agent", "list_processes", "memory_write", "memory_read"} <= set(names), names)
+        check("kernel tools", set(tools) <= set(names), f"{tools} not all in {names}")
+        if tools:
+            result = await session.call_tool("run_agent", {"task": "x", "max_steps": 1, "tools": [tools[0], "telepathy"]})
+            check("run_agent refuses an unknown tool", result.is_error and "telepathy" in text(result) and tools[0] in text(result), text(result))
         result = await session.call_tool("memory_write", {"key": "favourite", "value": {"colour": "green"}})
         check("memory_write", not result.is_error, text(result))
         result = await session.call_tool("memory_read", {"key": "favourite"})
@@ -48,14 +53,17 @@ async def exercise(read, write):
 async def main():
     mode = sys.argv[1]
     if mode == "stdio":
-        parameters = StdioServerParameters(command=sys.argv[2], args=sys.argv[3:])
+        args = sys.argv[3:]
+        tools = args[args.index("--tools") + 1].split(",") if "--tools" in args else []
+        parameters = StdioServerParameters(command=sys.argv[2], args=args)
         async with stdio_client(parameters) as (read, write):
-            await exercise(read, write)
+            await exercise(read, write, tools)
     else:
         url, token = sys.argv[2], sys.argv[3]
+        tools = sys.argv[4].split(",") if len(sys.argv) > 4 else []
         async with create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as http:
             async with streamable_http_client(url, http_client=http) as streams:
-                await exercise(streams[0], streams[1])
+                await exercise(streams[0], streams[1], tools)
     print("all ok")
 
 

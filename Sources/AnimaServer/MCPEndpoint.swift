@@ -78,7 +78,7 @@ public struct MCPEndpoint: Sendable {
         switch name {
         case "run_agent":
             guard let task = arguments["task"]?.stringValue, !task.isEmpty else { throw SyscallError.invalidArguments("task is required") }
-            let steps = arguments["max_steps"]?.numberValue.map { Int(max(1, min(50, $0))) } ?? 8
+            let steps = try WireNumber.integer(arguments["max_steps"], field: "max_steps", in: 1...50) ?? 8
             let tools = arguments["tools"]?.arrayValue?.compactMap(\.stringValue) ?? []
             let privacy: PrivacyLabel = arguments["private"]?.boolValue == true ? .private : .public
             let pid = try await kernel.spawn(
@@ -112,7 +112,7 @@ public struct MCPEndpoint: Sendable {
             guard let query = arguments["query"]?.stringValue, !query.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw SyscallError.invalidArguments("query is required")
             }
-            let limit = arguments["limit"]?.numberValue.map { Int(max(1, min(100, $0))) } ?? 10
+            let limit = try WireNumber.integer(arguments["limit"], field: "limit", in: 1...100) ?? 10
             let search = MemoryOperation.search(agent: arguments["agent"]?.stringValue, text: query, limit: limit)
             guard case .records(let records) = try await kernel.invoke(.memory(search), as: principal, name: "mcp-memory") else {
                 throw SyscallError.failed("unexpected memory result")

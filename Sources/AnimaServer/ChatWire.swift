@@ -12,7 +12,7 @@ enum ChatWire {
         for (i, raw) in rawMessages.enumerated() {
             messages.append(try message(raw, param: "messages[\(i)]"))
         }
-        if try WireNumber.integer(body["n"], field: "n", in: 1...1) != nil {}  // OpenAI's n: one choice only
+        _ = try WireNumber.integer(body["n"], field: "n", in: 1...1)  // OpenAI's n: one choice only
 
         var tools: [ToolDefinition] = []
         if let rawTools = body["tools"] {

@@ -49,7 +49,7 @@ struct BenchMemory: AsyncParsableCommand {
                 """)
 
         @Option(help: "Base vectors (float32 rows).") var vectors: String
-        @Option(help: NumericFlag.help("Query vectors (float32 rows).", 1...10_000_000), transform: NumericFlag.integer(1...10_000_000)) var queries: String
+        @Option(help: "Query vectors (float32 rows).") var queries: String
         @Option(help: "Exact nearest neighbours of each query (int32 rows of k ids).") var truth: String
         @Option(help: NumericFlag.help("Vector width.", 1...65_536), transform: NumericFlag.integer(1...65_536)) var dimensions = 384
         @Option(help: NumericFlag.help("Neighbours to return and score.", 1...10_000), transform: NumericFlag.integer(1...10_000)) var k = 10

@@ -20,7 +20,7 @@ enum NumericFlag {
     }
 
     /// A whole number in `range`: decimal digits only, so `1e3`, `0x10` and `inf` are refused.
-    static func integer<T: FixedWidthInteger>(_ range: ClosedRange<T>) -> @Sendable (String) throws -> T {
+    static func integer<T: FixedWidthInteger & Sendable>(_ range: ClosedRange<T>) -> @Sendable (String) throws -> T {
         { text in
             do { return try WireNumber.integer(text: text, field: "the value", in: range) } catch let error as WireNumberError { throw Invalid(error) }
         }

@@ -64,7 +64,7 @@ struct NumericFlagTests {
         return out
     }
 
-    static let rangePattern = #/\(range (-?[0-9.e+]+) to (-?[0-9.e+]+)\)/#
+    static var rangePattern: Regex<(Substring, Substring, Substring)> { #/\(range (-?[0-9.e+]+) to (-?[0-9.e+]+)\)/# }
 
     static func numericArguments() throws -> [Argument] {
         var out: [Argument] = []
@@ -115,10 +115,11 @@ struct NumericFlagTests {
             cases += values.map { (argument, $0) }
         }
         let outcomes = Mutex<[(Argument, String, Result<Outcome, any Error>)]>([])
+        let all = cases
         // Four at a time: each is a short-lived process that fails while parsing.
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
-            for index in stride(from: worker, to: cases.count, by: 4) {
-                let (argument, value) = cases[index]
+            for index in stride(from: worker, to: all.count, by: 4) {
+                let (argument, value) = all[index]
                 var line = argument.command
                 line += argument.positional ? ["--", value] : ["--\(argument.name)=\(value)"]
                 line += Array(repeating: "word", count: argument.otherPositionals)
@@ -126,9 +127,9 @@ struct NumericFlagTests {
                 outcomes.withLock { $0.append((argument, value, outcome)) }
             }
         }
-        let all = outcomes.withLock { $0 }
-        #expect(all.count == cases.count && cases.count >= 300, "\(cases.count) cases")
-        for (argument, value, result) in all {
+        let results = outcomes.withLock { $0 }
+        #expect(results.count == cases.count && cases.count >= 300, "\(cases.count) cases")
+        for (argument, value, result) in results {
             guard case .success(let outcome) = result else {
                 Issue.record("\(argument) \(value): \(result)")
                 continue

@@ -157,6 +157,9 @@ actor MCPSessions {
     init(endpoint: MCPEndpoint) { self.endpoint = endpoint }
 
     func handle(_ request: MCP.HTTPRequest, principal: Principal) async -> MCP.HTTPResponse {
+        if request.method.uppercased() == "POST", let body = request.body, let problem = Self.envelopeProblem(body) {
+            return .error(statusCode: 400, .invalidRequest("Bad Request: \(problem)"))
+        }
         if let id = request.header(HTTPHeaderName.sessionID) {
             guard let session = sessions[id], session.user == principal.name else {
                 return .error(statusCode: 404, .invalidRequest("Not Found: no such MCP session"))
@@ -188,6 +191,34 @@ actor MCPSessions {
             await server.stop()
         }
         return response
+    }
+
+    /// Why `body` is not a JSON-RPC 2.0 message (or batch) the MCP transport can answer, or nil.
+    /// The transport leaves a request it cannot decode (say `"id": true`) unanswered, holding
+    /// the client's stream open forever: the fuzz suite found that, so it is refused here.
+    static func envelopeProblem(_ body: Data) -> String? {
+        guard let value = try? JSONValue(parsing: String(decoding: body, as: UTF8.self)) else { return "the body is not JSON" }
+        let messages = value.arrayValue ?? [value]
+        if messages.isEmpty { return "an empty batch" }
+        for message in messages {
+            guard let object = message.objectValue else { return "a JSON-RPC message must be an object" }
+            guard object["jsonrpc"] == "2.0" else { return "jsonrpc must be \"2.0\"" }
+            switch object["id"] {
+            case nil, .string?: break
+            case .number(let n)?:
+                guard (try? WireNumber.integer(n, field: "id", in: -ChatWire.exactIntegers...ChatWire.exactIntegers)) != nil else {
+                    return "a numeric id must be a whole number within ±2^53"
+                }
+            default: return "id must be a string or a number"
+            }
+            if let method = object["method"] {
+                guard method.stringValue?.isEmpty == false else { return "method must be a non-empty string" }
+                if let params = object["params"], params.objectValue == nil, params.arrayValue == nil { return "params must be an object or an array" }
+            } else if object["id"] == nil || (object["result"] == nil && object["error"] == nil) {
+                return "a message needs a method, or an id with a result or an error"
+            }
+        }
+        return nil
     }
 
     /// Registers /mcp (POST, GET, DELETE) on the router.

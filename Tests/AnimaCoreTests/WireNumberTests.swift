@@ -6,7 +6,8 @@ import Testing
 /// number or a flag is refused with a message, never a trap.
 @Suite("Wire numbers")
 struct WireNumberTests {
-    static let hostile: [Double] = [1e300, -1e300, 9_223_372_036_854_775_808, 18_446_744_073_709_551_617, -9_223_372_036_854_775_809, .infinity, -.infinity, .nan]
+    /// Out of range for every 64-bit type (18446744073709551617 reads as 2^64).
+    static let hostile: [Double] = [1e300, -1e300, 18_446_744_073_709_551_617, -18_446_744_073_709_551_617, .infinity, -.infinity, .nan]
 
     @Test(arguments: hostile)
     func hostileDoublesAreRefusedForEveryIntegerType(value: Double) {
@@ -14,6 +15,16 @@ struct WireNumberTests {
         #expect(throws: WireNumberError.self) { try WireNumber.integer(value, field: "f", in: Int64.min...Int64.max) }
         #expect(throws: WireNumberError.self) { try WireNumber.integer(value, field: "f", in: UInt32.min...UInt32.max) }
         #expect(throws: WireNumberError.self) { try WireNumber.integer(value, field: "f", in: UInt64.min...UInt64.max) }
+    }
+
+    @Test func twoToThe63IsRefusedWhereItDoesNotFit() throws {
+        // 9223372036854775808 (2^63) would trap in Int64(_:); it fits a UInt64.
+        #expect(throws: WireNumberError.self) { try WireNumber.integer(9_223_372_036_854_775_808, field: "f", in: Int64.min...Int64.max) }
+        #expect(throws: WireNumberError.self) { try WireNumber.integer(9_223_372_036_854_775_808, field: "f", in: Int.min...Int.max) }
+        #expect(try WireNumber.integer(9_223_372_036_854_775_808, field: "f", in: UInt64.min...UInt64.max) == 1 << 63)
+        // -9223372036854775809 is read as the double -2^63, which is Int64.min: exact, so accepted.
+        #expect(try WireNumber.integer(-9_223_372_036_854_775_809, field: "f", in: Int64.min...Int64.max) == .min)
+        #expect(throws: WireNumberError.self) { try WireNumber.integer(-9_223_372_036_854_775_809, field: "f", in: UInt32.min...UInt32.max) }
     }
 
     @Test func theErrorNamesTheFieldTheRangeAndWhatCame() {

@@ -203,7 +203,7 @@ struct FuzzTests {
                 var sent = headers
                 if Gen.int(in: 0...9).run(using: &rng) == 0 { sent[Self.sessionHeader] = nil }
                 let message = sent
-                let status = try await Self.within(seconds: 30, "input \(index)") {
+                let status = try await Self.within(seconds: 30, "input \(index): \(String(decoding: bytes, as: UTF8.self))") {
                     try await client.execute(uri: "/mcp", method: .post, headers: message, body: ByteBuffer(bytes: bytes)) { $0.status.code }
                 }
                 #expect(status < 500, "input \(index): \(status) for \(String(decoding: bytes, as: UTF8.self))")

@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // llama.cpp, built by scripts/setup.sh into ~/.cache/anima and found through pkg-config.
@@ -149,6 +150,18 @@ let package = Package(
         // The escape suite and the tools' tests; one goes through the kernel's agent loop.
         .testTarget(name: "AnimaToolsTests", dependencies: ["AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity"], swiftSettings: strict),
         .testTarget(name: "AnimaCLITests", dependencies: ["anima", "AnimaCore", "ProviderReplay"], swiftSettings: strict),
+        // Property-based and fuzz tests: the JSON parser, the schema-to-grammar compiler, the
+        // chat wire format and the MCP endpoint, from a fixed seed within a time budget.
+        .testTarget(
+            name: "AnimaFuzzTests",
+            dependencies: [
+                "AnimaCore", "AnimaProcessor", "AnimaServer", "AnimaKernel",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
         // Fixtures are read from the source tree (#filePath), not bundled.
         .testTarget(
             name: "ProviderTests",

@@ -61,6 +61,9 @@ public struct GGUFFile: Sendable {
     public var name: String? { string("general.name") }
     public var chatTemplate: String? { string("tokenizer.chat_template") }
     public var contextLength: Int64? { architecture.flatMap { integer("\($0).context_length") } }
+    /// An encoder such as BERT (non-causal attention): it turns text into vectors and has
+    /// no head to predict a next token, so it cannot generate.
+    public var isEmbeddingOnly: Bool { architecture.map { self["\($0).attention.causal"] == .bool(false) } ?? false }
     public var parameterCount: UInt64 {
         tensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
     }

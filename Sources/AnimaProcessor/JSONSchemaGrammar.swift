@@ -16,6 +16,10 @@ public struct JSONSchemaGrammar: Sendable {
         case relaxed
     }
 
+    /// The most a grammar may repeat in all (string lengths and item counts added up);
+    /// larger bounds are refused with a clear error rather than exhaust the engine.
+    public static let maxRepetitions = 20_000
+
     /// The grammar text; its start symbol is `root`.
     public let text: String
 
@@ -61,6 +65,9 @@ public struct JSONSchemaGrammar: Sendable {
         private var names: Set<String> = []
         private var refRules: [String: String] = [:]
         private var needsAny = false
+        /// Repetitions left to spend: llama.cpp expands `x{m,n}` into n copies of x, so a
+        /// `minItems` of 10^8 would exhaust memory in the engine instead of failing here.
+        private var repetitionBudget = JSONSchemaGrammar.maxRepetitions
 
         init(schema: JSONSchema?, mode: Mode) {
             self.schema = schema
@@ -180,21 +187,39 @@ public struct JSONSchemaGrammar: Sendable {
             }
         }
 
+        /// Spends `count` repetitions of the budget for the bound `keyword`; an upper bound
+        /// past the budget is dropped in `.relaxed` mode (validation checks it afterwards).
+        mutating func spend(_ count: Int?, _ keyword: String, path: String, upper: Bool) throws(JSONSchemaError) -> Int? {
+            guard let count else { return nil }
+            guard count > repetitionBudget else {
+                repetitionBudget -= count
+                return count
+            }
+            if upper && mode == .relaxed { return nil }
+            throw JSONSchemaError(
+                path: "\(path)/\(keyword)",
+                reason: "\(keyword) \(count) is too large to enforce while generating (at most \(JSONSchemaGrammar.maxRepetitions) in all); lower it")
+        }
+
         mutating func string(_ node: SchemaNode, path: String, hint: String) throws(JSONSchemaError) -> String {
             if node.pattern != nil { try unsupported(path, "pattern") }
-            let min = node.minLength ?? 0
-            guard min > 0 || node.maxLength != nil else { return "string" }
-            let max = node.maxLength.map(String.init) ?? ""
+            let min = try spend(node.minLength, "minLength", path: path, upper: false) ?? 0
+            let maxLength = try spend(node.maxLength, "maxLength", path: path, upper: true)
+            guard min > 0 || maxLength != nil else { return "string" }
+            let max = maxLength.map(String.init) ?? ""
             return add("\(hint)-string", "\"\\\"\" char{\(min),\(max)} \"\\\"\"")
         }
 
         mutating func integer(_ node: SchemaNode, path: String, hint: String) throws(JSONSchemaError) -> String {
-            var lo: Int64? = node.minimum.map { Int64($0.rounded(.up)) }
-            var hi: Int64? = node.maximum.map { Int64($0.rounded(.down)) }
-            if let x = node.exclusiveMinimum { lo = max(lo ?? .min, Int64(x.rounded(.down)) + 1) }
-            if let x = node.exclusiveMaximum { hi = min(hi ?? .max, Int64(x.rounded(.up)) - 1) }
-            if lo == nil, hi == nil { return "integer" }
+            // Bounds beyond what the grammar writes (15 digits) are clamped just past it, so a
+            // schema's -1e300 means "no lower bound" instead of trapping in Int64(_:).
             let limit: Int64 = 999_999_999_999_999
+            func bound(_ x: Double) -> Int64 { WireNumber.clamped(x, to: (-limit - 1)...(limit + 1)) }
+            var lo: Int64? = node.minimum.map { bound($0.rounded(.up)) }
+            var hi: Int64? = node.maximum.map { bound($0.rounded(.down)) }
+            if let x = node.exclusiveMinimum { lo = max(lo ?? .min, bound(x.rounded(.down)) + 1) }
+            if let x = node.exclusiveMaximum { hi = min(hi ?? .max, bound(x.rounded(.up)) - 1) }
+            if lo == nil, hi == nil { return "integer" }
             let a = max(lo ?? -limit, -limit), b = min(hi ?? limit, limit)
             guard a <= b else { throw JSONSchemaError(path: path, reason: "no integer satisfies these bounds") }
             var alternatives: [String] = []
@@ -210,9 +235,9 @@ public struct JSONSchemaGrammar: Sendable {
         mutating func array(_ node: SchemaNode, path: String, hint: String) throws(JSONSchemaError) -> String {
             let item = try node.items.map { (n) throws(JSONSchemaError) in try rule(for: n, path: "\(path)/items", hint: "\(hint)-item") } ?? anyValue()
             let itemRule = item.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } ? item : add("\(hint)-item", item)
-            let min = node.minItems ?? 0
+            let min = try spend(node.minItems, "minItems", path: path, upper: false) ?? 0
             let more: String
-            if let max = node.maxItems {
+            if let max = try spend(node.maxItems, "maxItems", path: path, upper: true) {
                 if max == 0 { return "\"[\" ws \"]\"" }
                 more = "(\",\" ws \(itemRule) ws){\(Swift.max(min - 1, 0)),\(max - 1)}"
             } else {

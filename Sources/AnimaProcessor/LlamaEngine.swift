@@ -81,10 +81,17 @@ public final class LlamaEngine: TimeSharedModel {
         }
     }
 
+    /// Sequences llama.cpp holds in one context (its LLAMA_MAX_SEQ).
+    public static let maxSequences = 256
+    /// The most slots with the default one shared-prefix sequence: what `--slots` accepts.
+    public static let maxSlots = maxSequences - 1
+
     /// Loads a model on the calling thread (blocking). Prefer `load(_:progress:)`.
     public init(_ configuration: Configuration, progress: (@Sendable (Double) -> Void)? = nil) throws(ProcessorError) {
-        guard configuration.slots >= 1, configuration.slots <= 256 else {
-            throw .invalidRequest("slots must be between 1 and 256, not \(configuration.slots)")
+        guard configuration.slots >= 1, configuration.slots + max(configuration.sharedPrefixSlots, 0) <= Self.maxSequences else {
+            throw .invalidRequest(
+                "slots must be between 1 and \(Self.maxSequences - max(configuration.sharedPrefixSlots, 0)) "
+                    + "(llama.cpp holds \(Self.maxSequences) sequences, \(configuration.sharedPrefixSlots) for shared prefixes), not \(configuration.slots)")
         }
         guard configuration.batchSize >= 1 else { throw .invalidRequest("batch size must be at least 1") }
         guard configuration.threads >= 1 else { throw .invalidRequest("threads must be at least 1") }
@@ -92,10 +99,14 @@ public final class LlamaEngine: TimeSharedModel {
             throw .invalidRequest("shared prefix slots and the swap memory limit cannot be negative")
         }
         if let n = configuration.contextLength, n < 16 { throw .invalidRequest("context must be at least 16 tokens") }
-        model = try LlamaModel(path: configuration.modelPath, progress: progress)
+        model = try LlamaModel(path: configuration.modelPath, progress: progress, generating: true)
         file = model.file
         let trained = model.trainedContextLength > 0 ? model.trainedContextLength : 4096
-        let contextLength = min(configuration.contextLength ?? min(trained, 4096), max(trained, 16))
+        if let asked = configuration.contextLength, asked > max(trained, 16) {
+            // Capping it quietly would leave the user believing they had the context they asked for.
+            throw .invalidRequest("context \(asked) is more than \(model.name) was trained for; ask for at most \(max(trained, 16)) tokens")
+        }
+        let contextLength = configuration.contextLength ?? min(trained, 4096)
         if let source = configuration.chatTemplate {
             template = try ChatTemplate(source: source, modelName: model.name)
         } else if let source = model.builtInChatTemplate {

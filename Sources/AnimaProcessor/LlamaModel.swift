@@ -15,8 +15,16 @@ final class LlamaModel: @unchecked Sendable {
     let endOfGenerationTokens: [llama_token]
 
     /// Loads the weights on the calling thread (blocking); `progress` sees 0...1.
-    init(path: String, progress: (@Sendable (Double) -> Void)?) throws(ProcessorError) {
+    /// - Parameter generating: refuse an embedding-only model, which llama.cpp would load and
+    ///   then crash on at the first decode (it has no logits to sample).
+    init(path: String, progress: (@Sendable (Double) -> Void)?, generating: Bool = false) throws(ProcessorError) {
         file = try GGUFFile(path: path)
+        if generating, file.isEmbeddingOnly {
+            throw .invalidModelFile(
+                path: path,
+                reason: "it is an embedding model (\(file.architecture ?? "an encoder")) that turns text into vectors and cannot generate text; "
+                    + "give it as --embedding-model (anima serve) and a chat model as --model")
+        }
         LlamaRuntime.initialize()
         var params = llama_model_default_params()
         params.n_gpu_layers = 0

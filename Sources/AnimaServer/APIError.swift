@@ -69,6 +69,7 @@ public struct APIError: Error, Sendable {
             }
         case let e as JSONParseError: return APIError(.badRequest, "the body is not JSON: \(e)")
         case let e as JSONSchemaError: return APIError(.badRequest, e.description)
+        case let e as WireNumberError: return APIError(.badRequest, e.description, param: e.field, code: "invalid_number")
         case let e as HTTPError: return APIError(e.status, e.body ?? "\(e.status)")
         default: return APIError(.internalServerError, "\(error)", type: "server_error")
         }

@@ -12,7 +12,7 @@ enum ChatWire {
         for (i, raw) in rawMessages.enumerated() {
             messages.append(try message(raw, param: "messages[\(i)]"))
         }
-        if let n = body["n"]?.numberValue, n != 1 { throw APIError.badRequest("only n = 1 is supported", param: "n") }
+        _ = try WireNumber.integer(body["n"], field: "n", in: 1...1)  // OpenAI's n: one choice only
 
         var tools: [ToolDefinition] = []
         if let rawTools = body["tools"] {
@@ -104,24 +104,22 @@ enum ChatWire {
         return ChatMessage(role: role, content: content, toolCalls: calls, toolCallID: raw["tool_call_id"]?.stringValue)
     }
 
+    /// The most tokens one request may ask for: far above any context window, far below a trap.
+    static let maxTokensLimit = 100_000_000
+    /// 2^53: the integers a JSON number (a double) holds exactly.
+    static let exactIntegers: Int64 = 9_007_199_254_740_992
+
     static func sampling(from body: JSONObject) throws -> SamplingParameters {
         var s = SamplingParameters(temperature: 1.0, topP: 1.0, topK: 0, minP: 0)
-        func number(_ key: String) throws -> Double? {
-            guard let v = body[key], v != .null else { return nil }
-            guard let n = v.numberValue else { throw APIError.badRequest("\(key) must be a number", param: key) }
-            return n
+        if let t = try WireNumber.number(body["temperature"], field: "temperature", in: 0...2) { s.temperature = t }
+        if let p = try WireNumber.number(body["top_p"], field: "top_p", in: 0...1) { s.topP = p }
+        // A JSON number holds integers exactly up to 2^53 (RFC 7493); llama.cpp takes 32 bits.
+        if let seed = try WireNumber.integer(body["seed"], field: "seed", in: -Self.exactIntegers...Self.exactIntegers) {
+            s.seed = UInt32(truncatingIfNeeded: seed)
         }
-        if let t = try number("temperature") {
-            guard (0...2).contains(t) else { throw APIError.badRequest("temperature must be between 0 and 2", param: "temperature") }
-            s.temperature = t
-        }
-        if let p = try number("top_p") { s.topP = p }
-        if let seed = try number("seed") { s.seed = UInt32(truncatingIfNeeded: Int64(seed)) }
-        if let m = try number("max_completion_tokens") ?? number("max_tokens") {
-            guard m >= 1, m.rounded() == m else { throw APIError.badRequest("max_tokens must be a positive integer", param: "max_tokens") }
-            s.maxTokens = Int(m)
-        }
-        if let f = try number("frequency_penalty"), f > 0 { s.repeatPenalty = 1 + f / 2 }
+        let maxField = body["max_completion_tokens"].map { $0 == .null } == false ? "max_completion_tokens" : "max_tokens"
+        if let m = try WireNumber.integer(body[maxField], field: maxField, in: 1...Self.maxTokensLimit) { s.maxTokens = m }
+        if let f = try WireNumber.number(body["frequency_penalty"], field: "frequency_penalty", in: -2...2), f > 0 { s.repeatPenalty = 1 + f / 2 }
         switch body["stop"] {
         case nil, .null?: break
         case .string(let stop)?: s.stop = [stop]

@@ -96,7 +96,7 @@ public struct MCPEndpoint: Sendable {
         switch name {
         case "run_agent":
             guard let task = arguments["task"]?.stringValue, !task.isEmpty else { throw SyscallError.invalidArguments("task is required") }
-            let steps = arguments["max_steps"]?.numberValue.map { Int(max(1, min(50, $0))) } ?? 8
+            let steps = try WireNumber.integer(arguments["max_steps"], field: "max_steps", in: 1...50) ?? 8
             let tools = arguments["tools"]?.arrayValue?.compactMap(\.stringValue) ?? []
             let known = await kernel.toolDefinitions.map(\.name)
             if let unknown = tools.first(where: { !known.contains($0) }) {
@@ -135,7 +135,7 @@ public struct MCPEndpoint: Sendable {
             guard let query = arguments["query"]?.stringValue, !query.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw SyscallError.invalidArguments("query is required")
             }
-            let limit = arguments["limit"]?.numberValue.map { Int(max(1, min(100, $0))) } ?? 10
+            let limit = try WireNumber.integer(arguments["limit"], field: "limit", in: 1...100) ?? 10
             let search = MemoryOperation.search(agent: arguments["agent"]?.stringValue, text: query, limit: limit)
             guard case .records(let records) = try await kernel.invoke(.memory(search), as: principal, name: "mcp-memory") else {
                 throw SyscallError.failed("unexpected memory result")
@@ -203,6 +203,9 @@ actor MCPSessions {
     }
 
     func handle(_ request: MCP.HTTPRequest, principal: Principal, scopes: Set<Scope>? = nil) async -> MCP.HTTPResponse {
+        if request.method.uppercased() == "POST", let body = request.body, let problem = Self.envelopeProblem(body) {
+            return .error(statusCode: 400, .invalidRequest("Bad Request: \(problem)"))
+        }
         await endIdle()
         if let id = request.header(HTTPHeaderName.sessionID) {
             guard let session = sessions[id], session.user == principal.name else {
@@ -255,6 +258,34 @@ actor MCPSessions {
             sessions[id] = nil
             await session.server.stop()
         }
+    }
+
+    /// Why `body` is not a JSON-RPC 2.0 message (or batch) the MCP transport can answer, or nil.
+    /// The transport leaves a request it cannot decode (say `"id": true`) unanswered, holding
+    /// the client's stream open forever: the fuzz suite found that, so it is refused here.
+    static func envelopeProblem(_ body: Data) -> String? {
+        guard let value = try? JSONValue(parsing: String(decoding: body, as: UTF8.self)) else { return "the body is not JSON" }
+        let messages = value.arrayValue ?? [value]
+        if messages.isEmpty { return "an empty batch" }
+        for message in messages {
+            guard let object = message.objectValue else { return "a JSON-RPC message must be an object" }
+            guard object["jsonrpc"] == "2.0" else { return "jsonrpc must be \"2.0\"" }
+            switch object["id"] {
+            case nil, .string?: break
+            case .number(let n)?:
+                guard (try? WireNumber.integer(n, field: "id", in: -ChatWire.exactIntegers...ChatWire.exactIntegers)) != nil else {
+                    return "a numeric id must be a whole number within ±2^53"
+                }
+            default: return "id must be a string or a number"
+            }
+            if let method = object["method"] {
+                guard method.stringValue?.isEmpty == false else { return "method must be a non-empty string" }
+                if let params = object["params"], params.objectValue == nil, params.arrayValue == nil { return "params must be an object or an array" }
+            } else if object["id"] == nil || (object["result"] == nil && object["error"] == nil) {
+                return "a message needs a method, or an id with a result or an error"
+            }
+        }
+        return nil
     }
 
     /// Registers /mcp (POST, GET, DELETE) on the router.

@@ -110,9 +110,7 @@ struct NativeRoutes {
             }
             let agent = request.uri.queryParameters.get("agent").map { String($0) }
             if let agent { try Self.checkAgentName(agent, param: "agent") }
-            guard let limit = Int(request.uri.queryParameters.get("limit") ?? "10"), (1...100).contains(limit) else {
-                throw APIError.badRequest("limit must be an integer from 1 to 100", param: "limit")
-            }
+            let limit = try request.uri.queryParameters.get("limit").map { try WireNumber.integer(text: $0, field: "limit", in: 1...100) } ?? 10
             guard case .records(let records) = try await kernel.invoke(
                 .memory(.search(agent: agent, text: String(text), limit: limit)), as: token.principal, name: "api-memory")
             else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
@@ -157,8 +155,8 @@ struct NativeRoutes {
                     .forbidden, "reading the audit trail needs the logs group; ask root to `anima grant \(token.user) logs` and create a token with `--group logs`",
                     type: "permission_error", code: "missing_group")
             }
-            let after = UInt64(request.uri.queryParameters.get("after") ?? "0") ?? 0
-            let limit = min(max(Int(request.uri.queryParameters.get("limit") ?? "100") ?? 100, 1), 1000)
+            let after = try request.uri.queryParameters.get("after").map { try WireNumber.integer(text: $0, field: "after", in: 0...UInt64(ChatWire.exactIntegers)) } ?? 0
+            let limit = try request.uri.queryParameters.get("limit").map { try WireNumber.integer(text: $0, field: "limit", in: 1...1000) } ?? 100
             let records = audit.records.filter { $0.sequence > after }.prefix(limit)
             return Response.json(.array(records.map(Self.json)))
         }
@@ -213,10 +211,8 @@ struct NativeRoutes {
     }
 
     static func pid(_ context: AnimaRequestContext) throws -> PID {
-        guard let n = UInt32(try context.pathParameter("pid")) else {
-            throw APIError.badRequest("the pid must be a positive integer", param: "pid")
-        }
-        return PID(n)
+        let raw = try context.pathParameter("pid")
+        return PID(try WireNumber.integer(text: raw, field: "pid", in: 1...UInt32.max))
     }
 
     /// Refuses tools the daemon does not have, naming those it has: an agent asked to use
@@ -234,14 +230,7 @@ struct NativeRoutes {
         guard let task = body["task"]?.stringValue, !task.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw APIError.badRequest("task is required", param: "task")
         }
-        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
-            guard let v = body[key], v != .null else { return nil }
-            // Compared as doubles first: converting a huge number to Int would trap.
-            guard let n = v.numberValue, n.rounded() == n, Double(range.lowerBound) <= n, n <= Double(range.upperBound) else {
-                throw APIError.badRequest("\(key) must be an integer from \(range.lowerBound) to \(range.upperBound)", param: key)
-            }
-            return Int(n)
-        }
+        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? { try WireNumber.integer(body[key], field: key, in: range) }
         let tools = try body["tools"].map { (v: JSONValue) throws -> [String] in
             guard case .array(let list) = v, list.allSatisfy({ $0.stringValue != nil }) else {
                 throw APIError.badRequest("tools must be an array of tool names", param: "tools")
@@ -249,10 +238,7 @@ struct NativeRoutes {
             return list.map { $0.stringValue! }
         } ?? []
         let wall = try int("max_seconds", 1...86_400)
-        let temperature = body["temperature"]?.numberValue ?? 0
-        guard (0...2).contains(temperature) else {
-            throw APIError.badRequest("temperature must be a number from 0 to 2", param: "temperature")
-        }
+        let temperature = try WireNumber.number(body["temperature"], field: "temperature", in: 0...2) ?? 0
         let memory = body["memory"]?.stringValue
         if let memory { try checkAgentName(memory, param: "memory") }
         return AgentSpec(
@@ -310,10 +296,12 @@ struct NativeRoutes {
 
     static func ids(_ value: JSONValue?, param: String) throws -> [Int64]? {
         guard let value, value != .null else { return nil }
-        guard case .array(let list) = value, list.count <= 10_000,
-            list.allSatisfy({ $0.numberValue.map { $0 >= 1 && $0 <= 9e15 && $0.rounded() == $0 } ?? false })
-        else { throw APIError.badRequest("\(param) must be an array of positive integer IDs", param: param) }
-        return list.compactMap { $0.numberValue.map { Int64($0) } }
+        guard case .array(let list) = value, list.count <= 10_000, list.allSatisfy({ $0.numberValue != nil }) else {
+            throw APIError.badRequest("\(param) must be an array of positive integer IDs", param: param)
+        }
+        var ids: [Int64] = []
+        for (i, id) in list.enumerated() { ids.append(try WireNumber.integer(id, field: "\(param)[\(i)]", in: 1...9_000_000_000_000_000)!) }
+        return ids
     }
 
     static func json(_ r: MemoryRecord) -> JSONValue {

@@ -123,7 +123,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         case "model": model = value
         case "embedding_model": embeddingModel = value
         case "data_dir": dataDirectory = (value as NSString).expandingTildeInPath
-        case "slots": slots = try int(1...256)
+        case "slots": slots = try int(1...255)  // LlamaEngine.maxSlots: llama.cpp's 256 sequences, one for shared prefixes
         case "context": context = try int(16...1_048_576)
         case "policy":
             guard ["fifo", "rr", "priority"].contains(value) else {

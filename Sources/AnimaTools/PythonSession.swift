@@ -65,8 +65,8 @@ public actor PythonSession {
         return Reply(
             stdout: reply["stdout"]?.stringValue ?? "", stderr: reply["stderr"]?.stringValue ?? "",
             value: reply["value"]?.stringValue, error: reply["error"]?.stringValue,
-            stdoutBytes: Int(min(1e15, max(0, reply["stdout_bytes"]?.numberValue ?? 0))),
-            stderrBytes: Int(min(1e15, max(0, reply["stderr_bytes"]?.numberValue ?? 0))),
+            stdoutBytes: WireNumber.clamped(reply["stdout_bytes"]?.numberValue ?? 0, to: 0...Int(1e15)),
+            stderrBytes: WireNumber.clamped(reply["stderr_bytes"]?.numberValue ?? 0, to: 0...Int(1e15)),
             restarted: restarted)
     }
 

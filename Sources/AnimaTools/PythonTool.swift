@@ -26,7 +26,9 @@ public struct PythonTool: Tool {
 
     public func perform(_ arguments: JSONValue, in context: ToolContext) async throws -> ToolResult {
         let session = await sessions.session(for: context)
-        let timeout = arguments["timeout_seconds"]?.numberValue.map { Duration.milliseconds(Int($0 * 1000)) }
+        let timeout = try WireNumber.number(arguments["timeout_seconds"], field: "timeout_seconds", in: 1...600).map {
+            Duration.milliseconds(Int($0 * 1000))
+        }
         let reply = try await session.run(arguments["code"]?.stringValue ?? "", timeout: timeout)
         var parts: [String] = []
         if reply.restarted { parts.append("[the session was restarted; earlier variables are gone]") }

@@ -65,7 +65,7 @@ public struct WebSearchTool: Tool {
     public let needs: Set<ToolNeed> = [.network]
 
     public func perform(_ arguments: JSONValue, in context: ToolContext) async throws -> ToolResult {
-        let limit = Int(max(1, min(20, arguments["limit"]?.numberValue ?? 5)))
+        let limit = try WireNumber.integer(arguments["limit"], field: "limit", in: 1...20) ?? 5
         let hits = try await provider.search(arguments["query"]?.stringValue ?? "", limit: limit, sandbox: context.sandbox)
         let text = hits.enumerated().map { "\($0.offset + 1). \($0.element.title)\n   \($0.element.url)\n   \($0.element.snippet)" }
         let value = JSONValue.array(hits.map { ["title": .string($0.title), "url": .string($0.url), "snippet": .string($0.snippet)] })

@@ -59,7 +59,7 @@ sys.stdout.buffer.write(body[:limit])
         let type = meta["content_type"]?.stringValue ?? ""
         let body = type.lowercased().contains("html") || raw.prefix(512).lowercased().contains("<html") ? HTMLText.extract(raw) : raw
         return Page(
-            url: meta["url"]?.stringValue ?? url, status: Int(meta["status"]?.numberValue ?? 0), contentType: type,
+            url: meta["url"]?.stringValue ?? url, status: WireNumber.clamped(meta["status"]?.numberValue ?? 0, to: 0...999), contentType: type,
             body: body, truncated: meta["truncated"]?.boolValue ?? false)
     }
 }

@@ -19,30 +19,22 @@ struct BenchDecode: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Comma-separated numbers of concurrent generations.", transform: Self.parseList)
+    @Option(help: NumericFlag.help("Comma-separated numbers of concurrent generations.", 1...255), transform: NumericFlag.integers(1...255))
     var concurrency: [Int] = [1, 4, 8, 16]
 
-    @Option(help: "Tokens each generation produces.")
+    @Option(help: NumericFlag.help("Tokens each generation produces.", 1...100_000), transform: NumericFlag.integer(1...100_000))
     var tokens = 128
 
-    @Option(help: "Approximate prompt length in tokens.")
+    @Option(help: NumericFlag.help("Approximate prompt length in tokens.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000))
     var promptTokens = 32
 
-    @Option(help: "Runs per level; the best is reported.")
+    @Option(help: NumericFlag.help("Runs per level; the best is reported.", 1...1000), transform: NumericFlag.integer(1...1000))
     var repetitions = 2
 
     @Flag(help: "Print JSON lines instead of a table.")
     var json = false
 
     @OptionGroup var modelOptions: ModelOptions
-
-    static func parseList(_ text: String) throws -> [Int] {
-        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-            throw ValidationError("expected positive integers separated by commas, like 1,4,8")
-        }
-        return values.map { $0! }
-    }
 
     mutating func run() async throws {
         var options = modelOptions

@@ -35,13 +35,13 @@ struct BenchAgents: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Comma-separated agent counts.", transform: BenchDecode.parseList)
+    @Option(help: NumericFlag.help("Comma-separated agent counts.", 1...100_000), transform: NumericFlag.integers(1...100_000))
     var agents: [Int] = [8, 16, 32]
 
-    @Option(help: "Tokens each agent generates.")
+    @Option(help: NumericFlag.help("Tokens each agent generates.", 1...100_000), transform: NumericFlag.integer(1...100_000))
     var tokens = 128
 
-    @Option(help: "Tokens of a system prompt every agent shares (0: distinct prompts only).")
+    @Option(help: NumericFlag.help("Tokens of a system prompt every agent shares (0: distinct prompts only).", 0...1_000_000), transform: NumericFlag.integer(0...1_000_000))
     var sharedPrompt = 0
 
     @OptionGroup var modelOptions: ModelOptions
@@ -115,10 +115,10 @@ struct BenchResume: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Comma-separated context lengths in tokens.", transform: BenchDecode.parseList)
+    @Option(help: NumericFlag.help("Comma-separated context lengths in tokens.", 16...1_048_576), transform: NumericFlag.integers(16...1_048_576))
     var contexts: [Int] = [256, 1024, 2048]
 
-    @Option(help: "Runs per length.")
+    @Option(help: NumericFlag.help("Runs per length.", 1...1000), transform: NumericFlag.integer(1...1000))
     var repetitions = 5
 
     @OptionGroup var modelOptions: ModelOptions
@@ -191,10 +191,10 @@ struct BenchSyscalls: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Syscalls per kind.")
+    @Option(help: NumericFlag.help("Syscalls per kind.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000))
     var count = 100_000
 
-    @Option(help: "Idle processes for the memory measurement.")
+    @Option(help: NumericFlag.help("Idle processes for the memory measurement.", 0...10_000_000), transform: NumericFlag.integer(0...10_000_000))
     var idle = 10_000
 
     actor Empty { func touch() {} }
@@ -282,7 +282,7 @@ struct BenchScripted: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Requests to time.")
+    @Option(help: NumericFlag.help("Requests to time.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000))
     var count = 20_000
 
     mutating func run() async throws {

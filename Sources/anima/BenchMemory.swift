@@ -51,13 +51,13 @@ struct BenchMemory: AsyncParsableCommand {
         @Option(help: "Base vectors (float32 rows).") var vectors: String
         @Option(help: "Query vectors (float32 rows).") var queries: String
         @Option(help: "Exact nearest neighbours of each query (int32 rows of k ids).") var truth: String
-        @Option(help: "Vector width.") var dimensions = 384
-        @Option(help: "Neighbours to return and score.") var k = 10
-        @Option(help: "HNSW links per node.") var m = 16
-        @Option(help: "HNSW build breadth.") var efConstruction = 200
-        @Option(help: "Search breadths to measure, comma-separated.", transform: BenchDecode.parseList) var ef: [Int] = [64]
-        @Option(help: "Build threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
-        @Option(help: "Query passes per --ef; the best is reported.") var repetitions = 3
+        @Option(help: NumericFlag.help("Vector width.", 1...65_536), transform: NumericFlag.integer(1...65_536)) var dimensions = 384
+        @Option(help: NumericFlag.help("Neighbours to return and score.", 1...10_000), transform: NumericFlag.integer(1...10_000)) var k = 10
+        @Option(help: NumericFlag.help("HNSW links per node.", 2...1024), transform: NumericFlag.integer(2...1024)) var m = 16
+        @Option(help: NumericFlag.help("HNSW build breadth.", 1...100_000), transform: NumericFlag.integer(1...100_000)) var efConstruction = 200
+        @Option(help: NumericFlag.help("Search breadths to measure, comma-separated.", 1...100_000), transform: NumericFlag.integers(1...100_000)) var ef: [Int] = [64]
+        @Option(help: NumericFlag.help("Build threads.", 1...4096), transform: NumericFlag.integer(1...4096)) var threads = ProcessInfo.processInfo.activeProcessorCount
+        @Option(help: NumericFlag.help("Query passes per --ef; the best is reported.", 1...1000), transform: NumericFlag.integer(1...1000)) var repetitions = 3
 
         mutating func run() async throws {
             let base = try BenchMemory.readVectors(vectors, dimensions: dimensions)
@@ -112,9 +112,9 @@ struct BenchMemory: AsyncParsableCommand {
 
         @Option(help: "Sentences, one per line.") var sentences: String
         @Option(help: "The embedding model (GGUF). Default: all-MiniLM-L6-v2 from `make setup`.") var model: String?
-        @Option(help: "Tokens per encode call.") var batchTokens = 512
-        @Option(help: "Threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
-        @Option(help: "Passes; the best is reported.") var repetitions = 3
+        @Option(help: NumericFlag.help("Tokens per encode call.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) var batchTokens = 512
+        @Option(help: NumericFlag.help("Threads.", 1...4096), transform: NumericFlag.integer(1...4096)) var threads = ProcessInfo.processInfo.activeProcessorCount
+        @Option(help: NumericFlag.help("Passes; the best is reported.", 1...1000), transform: NumericFlag.integer(1...1000)) var repetitions = 3
         @Option(help: "Write the vectors here (float32 rows), for the other benchmarks.") var output: String?
 
         mutating func run() async throws {
@@ -160,8 +160,8 @@ struct BenchMemory: AsyncParsableCommand {
 
         @Option(help: "Sentences, one per line.") var sentences: String
         @Option(help: "Their embeddings (float32 rows, same order).") var vectors: String
-        @Option(help: "Memories to store.") var memories = 100_000
-        @Option(help: "Queries to time (taken after the memories in the files).") var queries = 500
+        @Option(help: NumericFlag.help("Memories to store.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000)) var memories = 100_000
+        @Option(help: NumericFlag.help("Queries to time (taken after the memories in the files).", 1...10_000_000), transform: NumericFlag.integer(1...10_000_000)) var queries = 500
         @Option(help: "Directory for the store, kept with its key; a second run reuses it unfilled (default: a temporary one, removed afterwards).") var directory: String?
         @OptionGroup var modelOptions: ModelOptions
 
@@ -276,9 +276,9 @@ struct BenchMemory: AsyncParsableCommand {
 
         @Option(help: "The store's directory.") var directory: String
         @Option(help: "The key file (created 0600 if missing).") var keyFile: String
-        @Option(help: "Messages to write.") var count = 1000
-        @Option(help: "Sequence number of the first message (its text and vector derive from it).") var first = 0
-        @Option(help: "Vector width.") var dimensions = 384
+        @Option(help: NumericFlag.help("Messages to write.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000)) var count = 1000
+        @Option(help: NumericFlag.help("Sequence number of the first message (its text and vector derive from it).", 0...1_000_000_000), transform: NumericFlag.integer(0...1_000_000_000)) var first = 0
+        @Option(help: NumericFlag.help("Vector width.", 1...65_536), transform: NumericFlag.integer(1...65_536)) var dimensions = 384
 
         mutating func run() async throws {
             let key = try EncryptionKey.loadOrCreate(at: keyFile)

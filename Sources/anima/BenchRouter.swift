@@ -30,16 +30,16 @@ struct BenchRouter: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Routing decisions to time.")
+    @Option(help: NumericFlag.help("Routing decisions to time.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000))
     var decisions = 20_000
 
-    @Option(help: "Chunks in the replayed stream.")
+    @Option(help: NumericFlag.help("Chunks in the replayed stream.", 1...10_000_000), transform: NumericFlag.integer(1...10_000_000))
     var events = 2000
 
-    @Option(help: "Streams read per client per round.")
+    @Option(help: NumericFlag.help("Streams read per client per round.", 1...10_000), transform: NumericFlag.integer(1...10_000))
     var streams = 10
 
-    @Option(help: "Alternating rounds.")
+    @Option(help: NumericFlag.help("Alternating rounds.", 1...1000), transform: NumericFlag.integer(1...1000))
     var rounds = 5
 
     @Flag(help: "Print JSON lines instead of text.")

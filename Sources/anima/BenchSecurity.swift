@@ -29,8 +29,8 @@ struct BenchSecurity: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Syscalls per configuration.") var count = 50_000
-    @Option(help: "Bytes of untrusted page text in the context.") var pageBytes = 4096
+    @Option(help: NumericFlag.help("Syscalls per configuration.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000)) var count = 50_000
+    @Option(help: NumericFlag.help("Bytes of untrusted page text in the context.", 0...100_000_000), transform: NumericFlag.integer(0...100_000_000)) var pageBytes = 4096
     @Option(help: "Directory for the audit log and user store (default: a fresh temporary one).") var dataDir: String?
     @Flag(help: "Leave the guards out of the 'on' configuration.") var noGuards = false
     @Flag(help: "Time the security layer's parts alone, without the kernel.") var components = false

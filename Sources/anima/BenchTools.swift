@@ -17,7 +17,7 @@ struct BenchTools: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Calls of each kind.")
+    @Option(help: NumericFlag.help("Calls of each kind.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000))
     var iterations = 100
 
     @Flag(help: "Print JSON.")

@@ -14,13 +14,13 @@ struct KernelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Scheduling policy: fifo, rr (round robin) or priority (with aging).", valueName: "policy"))
     var policy: PolicyName = .rr
 
-    @Option(help: "Round-robin time slice, in tokens.")
+    @Option(help: NumericFlag.help("Round-robin time slice, in tokens.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000))
     var quantum = 32
 
-    @Option(help: "Priority aging: waiting this many decode steps adds one priority level.")
+    @Option(help: NumericFlag.help("Priority aging: waiting this many decode steps adds one priority level.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000))
     var aging = 32
 
-    @Option(help: "Agents that generate at once (sequences in the batch).")
+    @Option(help: NumericFlag.help("Agents that generate at once (sequences in the batch).", 1...LlamaEngine.maxSlots), transform: NumericFlag.integer(1...LlamaEngine.maxSlots))
     var slots = 4
 
     @Option(help: ArgumentHelp("Built-in tools agents may call, comma-separated (see `anima tools`); none by default.", valueName: "names"))
@@ -33,9 +33,6 @@ struct KernelOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if quantum < 1 { throw ValidationError("--quantum must be at least 1 token") }
-        if aging < 1 { throw ValidationError("--aging must be at least 1 step") }
-        if slots < 1 || slots > 256 { throw ValidationError("--slots must be between 1 and 256") }
         let known = Set(Toolbox.builtins().map(\.name))
         for name in tools.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !known.contains(name) {
             throw ValidationError("--tools: no built-in tool \"\(name)\"; choose from \(known.sorted().joined(separator: ", "))")

@@ -58,7 +58,7 @@ struct MemorySearch: AsyncParsableCommand {
 
     @Argument(help: "What to look for.") var query: String
     @Option(help: "Only this agent's memory.") var agent: String?
-    @Option(help: "Results per agent and store.") var limit = 10
+    @Option(help: NumericFlag.help("Results per agent and store.", 1...1000), transform: NumericFlag.integer(1...1000)) var limit = 10
     @Flag(help: "Full-text search only (no embedding model).") var wordsOnly = false
     @Flag(help: "One JSON object per result.") var json = false
     @OptionGroup var location: MemoryLocation
@@ -133,8 +133,8 @@ struct MemoryForget: AsyncParsableCommand {
         discussion: "The erasure is a syscall like any other: checked, and recorded in the audit trail.")
 
     @Argument(help: "The agent.") var agent: String
-    @Option(name: .customLong("message"), help: "A message ID (from search or show); repeat for more.") var messages: [Int64] = []
-    @Option(name: .customLong("passage"), help: "An archival passage ID; repeat for more.") var passages: [Int64] = []
+    @Option(name: .customLong("message"), help: NumericFlag.help("A message ID (from search or show); repeat for more.", 1...9_000_000_000_000_000), transform: NumericFlag.integer(Int64(1)...9_000_000_000_000_000)) var messages: [Int64] = []
+    @Option(name: .customLong("passage"), help: NumericFlag.help("An archival passage ID; repeat for more.", 1...9_000_000_000_000_000), transform: NumericFlag.integer(Int64(1)...9_000_000_000_000_000)) var passages: [Int64] = []
     @Flag(help: "Everything the agent kept.") var all = false
     @OptionGroup var location: MemoryLocation
 

@@ -27,19 +27,14 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: ArgumentHelp("GGUF model file (default: $ANIMA_MODEL, else the embedded SmolLM2).", valueName: "path"))
     var model: String?
 
-    @Option(help: ArgumentHelp("Tokens per conversation, prompt and answer (default: the model's, at most 4096).", valueName: "tokens"))
+    @Option(help: NumericFlag.help("Tokens per conversation, prompt and answer (default: the model's, at most 4096).", 16...1_048_576, valueName: "tokens"), transform: NumericFlag.integer(16...1_048_576))
     var context: Int?
 
-    @Option(help: ArgumentHelp("CPU threads for inference (default: all cores).", valueName: "n"))
+    @Option(help: NumericFlag.help("CPU threads for inference (default: all cores).", 1...4096, valueName: "n"), transform: NumericFlag.integer(1...4096))
     var threads: Int?
 
     @Option(help: ArgumentHelp("Use this llama.cpp built-in chat template (e.g. chatml) instead of the model's.", valueName: "name"))
     var chatTemplate: String?
-
-    func validate() throws {
-        if let context, context < 16 { throw ValidationError("--context must be at least 16 tokens") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-    }
 
     var path: String { model.map { ($0 as NSString).expandingTildeInPath } ?? AnimaPaths.defaultModel }
 
@@ -65,19 +60,19 @@ struct ModelOptions: ParsableArguments {
 
 /// Sampling flags shared by the commands that generate.
 struct SamplingOptions: ParsableArguments {
-    @Option(help: "Randomness; 0 is greedy and deterministic.")
+    @Option(help: NumericFlag.help("Randomness; 0 is greedy and deterministic.", 0...100), transform: NumericFlag.number(0...100))
     var temperature: Double = 0.7
-    @Option(help: "Nucleus sampling: keep the most likely tokens up to this probability mass.")
+    @Option(help: NumericFlag.help("Nucleus sampling: keep the most likely tokens up to this probability mass.", 0...1), transform: NumericFlag.number(0...1))
     var topP: Double = 0.95
-    @Option(help: "Keep only the k most likely tokens (0: off).")
+    @Option(help: NumericFlag.help("Keep only the k most likely tokens (0: off).", 0...1_000_000), transform: NumericFlag.integer(0...1_000_000))
     var topK: Int = 40
-    @Option(help: "Drop tokens less likely than this fraction of the most likely one.")
+    @Option(help: NumericFlag.help("Drop tokens less likely than this fraction of the most likely one.", 0...1), transform: NumericFlag.number(0...1))
     var minP: Double = 0.05
-    @Option(help: "Penalty for repeating recent tokens (1: off).")
+    @Option(help: NumericFlag.help("Penalty for repeating recent tokens (1: off).", 0...100), transform: NumericFlag.number(0...100))
     var repeatPenalty: Double = 1.1
-    @Option(help: "Random seed, for repeatable sampling.")
+    @Option(help: NumericFlag.help("Random seed, for repeatable sampling.", 0...UInt32.max), transform: NumericFlag.integer(0...UInt32.max))
     var seed: UInt32 = 0
-    @Option(help: "Most tokens to generate.")
+    @Option(help: NumericFlag.help("Most tokens to generate.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000))
     var maxTokens: Int?
     @Option(help: ArgumentHelp("Stop when this text appears (repeatable).", valueName: "text"))
     var stop: [String] = []

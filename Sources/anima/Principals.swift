@@ -120,7 +120,7 @@ struct GroupsMap: AsyncParsableCommand {
         commandName: "map", abstract: "Map a group onto a Linux group for sandboxed tools (root only; audited).")
     @OptionGroup var options: SecurityOptions
     @Argument(help: "The Anima group.") var name: String
-    @Option(help: "An existing Linux group id.") var gid: UInt32?
+    @Option(help: NumericFlag.help("An existing Linux group id.", 0...UInt32.max - 1), transform: NumericFlag.integer(0...UInt32.max - 1)) var gid: UInt32?
     @Flag(help: "Create the Linux group anima-NAME (groupadd --system) and map onto it.") var create = false
     @Flag(help: "Remove the mapping.") var remove = false
 

@@ -80,13 +80,13 @@ struct Kill: ParsableCommand {
             """
     )
 
-    @Argument(help: "The agent's PID, as `anima ps` shows it.")
+    @Argument(help: NumericFlag.help("The agent's PID, as `anima ps` shows it.", 1...UInt32.max), transform: NumericFlag.integer(1...UInt32.max))
     var pid: UInt32
 
     @Option(help: "terminate, suspend or resume.")
     var signal: Signal = .terminate
 
-    @Option(help: "The kernel (host process id) when several run the same PID.")
+    @Option(help: NumericFlag.help("The kernel (host process id) when several run the same PID.", 1...Int32.max), transform: NumericFlag.integer(1...Int32.max))
     var kernel: Int32?
 
     func run() throws {
@@ -119,7 +119,7 @@ struct Top: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Stop after this many refreshes (default: run until interrupted).")
+    @Option(help: NumericFlag.help("Stop after this many refreshes (default: run until interrupted).", 1...1_000_000_000), transform: NumericFlag.integer(1...1_000_000_000))
     var iterations: Int?
 
     mutating func run() async throws {

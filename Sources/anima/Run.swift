@@ -33,19 +33,19 @@ struct Run: AsyncParsableCommand {
     @Option(help: "A system prompt for every agent.")
     var system: String?
 
-    @Option(help: "Steps (model calls) before an agent gives up.")
+    @Option(help: NumericFlag.help("Steps (model calls) before an agent gives up.", 1...1000), transform: NumericFlag.integer(1...1000))
     var maxSteps = 8
 
-    @Option(help: "Token quota per agent (answers over its whole life).")
+    @Option(help: NumericFlag.help("Token quota per agent (answers over its whole life).", 1...10_000_000), transform: NumericFlag.integer(1...10_000_000))
     var maxTokens: Int?
 
-    @Option(help: "Wall-time quota per agent, in seconds.")
+    @Option(help: NumericFlag.help("Wall-time quota per agent, in seconds.", 0.001...86_400), transform: NumericFlag.number(0.001...86_400))
     var maxSeconds: Double?
 
-    @Option(help: "Tokens per model call.")
+    @Option(help: NumericFlag.help("Tokens per model call.", 1...100_000), transform: NumericFlag.integer(1...100_000))
     var tokensPerStep = 256
 
-    @Option(help: "Priority of the agents (larger runs first with --policy priority).")
+    @Option(help: NumericFlag.help("Priority of the agents (larger runs first with --policy priority).", -20...20), transform: NumericFlag.integer(-20...20))
     var priority = 0
 
     @Flag(help: "Keep generating to the token limit even after the model ends its turn (for load tests).")
@@ -66,7 +66,6 @@ struct Run: AsyncParsableCommand {
 
     func validate() throws {
         if tasks.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) { throw ValidationError("a task is empty") }
-        if maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
         if let memory {
             // One pager per agent: two processes writing one window would overwrite each other.
             if tasks.count > 1 { throw ValidationError("--memory runs one agent; give one task") }
@@ -74,9 +73,6 @@ struct Run: AsyncParsableCommand {
                 throw ValidationError("--memory: \(error)")
             }
         }
-        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
-        if let maxSeconds, !(maxSeconds > 0) { throw ValidationError("--max-seconds must be above 0") }
-        if tokensPerStep < 1 { throw ValidationError("--tokens-per-step must be at least 1") }
     }
 
     @Flag(help: "Run the agents in this process even when a daemon is running.")
@@ -193,7 +189,7 @@ extension Run {
                     try await daemon.stream("/anima/v1/agents/run", spec) { name, data in
                         let event = (try? JSONValue(parsing: data)) ?? .null
                         switch name {
-                        case "spawned"?: pid = Int(event["pid"]?.numberValue ?? 0)
+                        case "spawned"?: pid = WireNumber.clamped(event["pid"]?.numberValue ?? 0, to: 0...Int(UInt32.max))
                         case "text"?: if !quiet { Terminal.write(single ? event["text"]?.stringValue ?? "" : "[\(pid)] \(event["text"]?.stringValue ?? "")\n") }
                         case "tool_call"?: if !quiet { Terminal.write("\n[\(pid)] → \(event["function"]?["name"]?.stringValue ?? "") \(event["function"]?["arguments"]?.stringValue ?? "")\n") }
                         case "tool_result"?: if !quiet { Terminal.write("[\(pid)] ← \(event["output"]?.stringValue?.prefix(200) ?? "")\n") }

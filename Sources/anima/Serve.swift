@@ -32,27 +32,27 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Config file (default: $XDG_CONFIG_HOME/anima/config.toml).")
     var config: String?
     @Option(help: "Address to listen on.") var host: String?
-    @Option(help: "Port to listen on (0: any free port).") var port: Int?
+    @Option(help: NumericFlag.help("Port to listen on (0: any free port).", 0...65535), transform: NumericFlag.integer(0...65535)) var port: Int?
     @Option(help: "Chat model (GGUF).") var model: String?
     @Option(help: "Embedding model (GGUF) for /v1/embeddings.") var embeddingModel: String?
     @Option(help: "Data directory (tokens, state).") var dataDir: String?
-    @Option(help: "Generations that decode together.") var slots: Int?
-    @Option(help: "Tokens per generation, prompt and answer.") var context: Int?
+    @Option(help: NumericFlag.help("Generations that decode together.", 1...LlamaEngine.maxSlots), transform: NumericFlag.integer(1...LlamaEngine.maxSlots)) var slots: Int?
+    @Option(help: NumericFlag.help("Tokens per generation, prompt and answer.", 16...1_048_576), transform: NumericFlag.integer(16...1_048_576)) var context: Int?
     @Option(help: "Scheduling policy: fifo, rr or priority.") var policy: String?
-    @Option(help: "Round-robin time slice in tokens.") var quantum: Int?
+    @Option(help: NumericFlag.help("Round-robin time slice in tokens.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) var quantum: Int?
     @Option(help: "TLS certificate (PEM).") var tlsCertificate: String?
     @Option(help: "TLS private key (PEM).") var tlsKey: String?
-    @Option(help: "Largest request body, in bytes.") var maxRequestBytes: Int?
-    @Option(help: "Requests per minute per token.") var requestsPerMinute: Int?
-    @Option(help: "Requests in flight per token.") var maxConcurrentRequests: Int?
-    @Option(help: "Seconds a new connection may take to send a request header.") var requestHeaderTimeout: Int?
-    @Option(help: "Seconds an idle connection stays open.") var idleTimeout: Int?
-    @Option(help: "Connections open at once; more are closed as they arrive.") var maxConnections: Int?
-    @Option(help: "Seconds in-flight requests may finish after SIGTERM before they are cancelled.") var shutdownGrace: Int?
+    @Option(help: NumericFlag.help("Largest request body, in bytes.", 1024...(1 << 30)), transform: NumericFlag.integer(1024...(1 << 30))) var maxRequestBytes: Int?
+    @Option(help: NumericFlag.help("Requests per minute per token.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) var requestsPerMinute: Int?
+    @Option(help: NumericFlag.help("Requests in flight per token.", 1...100_000), transform: NumericFlag.integer(1...100_000)) var maxConcurrentRequests: Int?
+    @Option(help: NumericFlag.help("Seconds a new connection may take to send a request header.", 1...3600), transform: NumericFlag.integer(1...3600)) var requestHeaderTimeout: Int?
+    @Option(help: NumericFlag.help("Seconds an idle connection stays open.", 1...86_400), transform: NumericFlag.integer(1...86_400)) var idleTimeout: Int?
+    @Option(help: NumericFlag.help("Connections open at once; more are closed as they arrive.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) var maxConnections: Int?
+    @Option(help: NumericFlag.help("Seconds in-flight requests may finish after SIGTERM before they are cancelled.", 0...3600), transform: NumericFlag.integer(0...3600)) var shutdownGrace: Int?
     @Option(help: ArgumentHelp("Built-in tools agents may call, comma-separated (see `anima tools`); none by default.", valueName: "names"))
     var tools: String?
     @Flag(help: "Serve a scripted echo model instead of a real one (for load tests).") var scripted = false
-    @Option(help: "Milliseconds the scripted model spends on each token.") var scriptedDelayMs = 0
+    @Option(help: NumericFlag.help("Milliseconds the scripted model spends on each token.", 0...60_000), transform: NumericFlag.integer(0...60_000)) var scriptedDelayMs = 0
 
     func configuration() throws -> ServerConfiguration {
         var c = try ServerConfiguration.load(file: config)

@@ -72,7 +72,7 @@ struct Setup: AsyncParsableCommand {
     @Option(name: .customLong("model"), help: ArgumentHelp("A model to use from the provider (repeatable).", valueName: "name"))
     var models: [String] = []
 
-    @Option(help: ArgumentHelp("Context length of the given models, when the catalog does not know them.", valueName: "tokens"))
+    @Option(help: NumericFlag.help("Context length of the given models, when the catalog does not know them.", 16...100_000_000, valueName: "tokens"), transform: NumericFlag.integer(16...100_000_000))
     var context: Int?
 
     @Option(help: ArgumentHelp("Price of the given models: US dollars per million input and output tokens, as IN,OUT.", valueName: "in,out"))
@@ -87,7 +87,7 @@ struct Setup: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Remove a provider and its stored key.", valueName: "name"))
     var remove: String?
 
-    @Option(help: ArgumentHelp("The most the router may spend on paid models, in US dollars (0: none).", valueName: "usd"))
+    @Option(help: NumericFlag.help("The most the router may spend on paid models, in US dollars (0: none).", 0...1_000_000_000, valueName: "usd"), transform: NumericFlag.number(0...1_000_000_000))
     var budget: Double?
 
     @Flag(help: "Remove the spending limit.")

@@ -68,3 +68,50 @@ struct JSONSchemaGrammarTests {
         #expect(JSONSchemaGrammar.literal("a\"b\\c\n\u{01}") == #""a\"b\\c\n\x01""#)
     }
 }
+
+/// Issue 14 (C2, L5): bounds a client controls must give a grammar or a clear error,
+/// never a trap in `Int64(_:)` and never a grammar too large for the engine.
+@Suite("JSON Schema to GBNF: hostile bounds")
+struct HostileSchemaBoundsTests {
+    @Test(arguments: [1e300, -1e300, 9_223_372_036_854_775_808, -9_223_372_036_854_775_809, 1.7e308])
+    func hugeIntegerBoundsCompile(bound: Double) throws {
+        for key in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"] {
+            let schema = try JSONSchema(.object(["type": "integer", key: .number(bound)]))
+            // Either a grammar or "no integer satisfies these bounds"; reaching here without a trap is the point.
+            do { _ = try JSONSchemaGrammar(schema: schema) } catch { #expect(error.reason.contains("no integer")) }
+        }
+    }
+
+    @Test func aMinimumOfMinus1e300MeansNoLowerBound() throws {
+        let grammar = try JSONSchemaGrammar(schema: JSONSchema(["type": "integer", "minimum": -1e300, "maximum": 5])).text
+        #expect(grammar.contains("\"-\""), "negative numbers are allowed: \(grammar)")
+    }
+
+    @Test(arguments: ["minItems", "minLength"])
+    func aHugeLowerCountIsAClearError(key: String) throws {
+        let type: JSONValue = key == "minItems" ? "array" : "string"
+        let schema = try JSONSchema(.object(["type": type, key: 100_000_000]))
+        for mode in [JSONSchemaGrammar.Mode.strict, .relaxed] {
+            let error = #expect(throws: JSONSchemaError.self) { try JSONSchemaGrammar(schema: schema, mode: mode) }
+            #expect(error?.description.contains("\(key) 100000000 is too large") == true, "\(String(describing: error))")
+        }
+    }
+
+    @Test func aHugeUpperCountIsRefusedWhenStrictAndLeftToValidationWhenRelaxed() throws {
+        let schema = try JSONSchema(["type": "array", "items": ["type": "string", "maxLength": 100_000_000]])
+        #expect(throws: JSONSchemaError.self) { try JSONSchemaGrammar(schema: schema, mode: .strict) }
+        let relaxed = try JSONSchemaGrammar(schema: schema, mode: .relaxed).text
+        #expect(!relaxed.contains("100000000"))
+    }
+
+    @Test func manyModestBoundsShareOneBudget() throws {
+        var properties = JSONObject()
+        for i in 0..<30 { properties["p\(i)"] = ["type": "string", "minLength": 1000] }
+        let error = #expect(throws: JSONSchemaError.self) {
+            try JSONSchemaGrammar(schema: JSONSchema(["type": "object", "properties": .object(properties)]))
+        }
+        #expect(error?.description.contains("at most \(JSONSchemaGrammar.maxRepetitions) in all") == true)
+        // A schema a person writes stays well inside it.
+        _ = try JSONSchemaGrammar(schema: JSONSchema(["type": "array", "minItems": 2, "maxItems": 50, "items": ["type": "string", "maxLength": 200]]))
+    }
+}

@@ -310,6 +310,23 @@ struct BadModelTests {
         #expect(e.reason.contains("pattern"))
     }
 
+    /// Issue 14 (L5, C2): a huge minItems was a 503 from inside llama.cpp's grammar, and a
+    /// minimum of -1e300 trapped in Int64(_:) and stopped the daemon.
+    @Test func hostileSchemaBoundsAreAClearErrorOrAGrammar() async throws {
+        let engine = try await TestModel.engine()
+        let huge = try JSONSchema(["type": "array", "minItems": 100_000_000])
+        let error = await #expect(throws: ProcessorError.self) {
+            _ = try await engine.generate(GenerationRequest(messages: [.user("x")], responseFormat: .jsonSchema(huge))).collect()
+        }
+        guard case .invalidSchema(let e)? = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(e.reason.contains("minItems 100000000 is too large"))
+        let unbounded = try JSONSchema(["type": "integer", "minimum": -1e300, "maximum": 9])
+        let answer = try await engine.generate(
+            GenerationRequest(messages: [.user("Pick a number.")], responseFormat: .jsonSchema(unbounded), sampling: .greedy(maxTokens: 8))
+        ).collect()
+        #expect(Int(answer.text.trimmingCharacters(in: .whitespaces)).map { $0 <= 9 } == true, "\(answer.text)")
+    }
+
     @Test func invalidSamplingIsRefused() async throws {
         let engine = try await TestModel.engine()
         var sampling = SamplingParameters()

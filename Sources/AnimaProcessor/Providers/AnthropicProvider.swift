@@ -58,7 +58,7 @@ public final class AnthropicProvider: LanguageModel {
         guard let count = answer["input_tokens"]?.numberValue else {
             throw ProviderError.malformedResponse(provider: endpoint.id, reason: "the token count has no input_tokens")
         }
-        return Int(count)
+        return WireNumber.clamped(count, to: 0...Int(1e15))
     }
 
     public func countTokens(text: String) async throws -> Int {
@@ -207,12 +207,12 @@ struct AnthropicStreamDecoder {
             if case .object(let usage)? = payload["message"]?["usage"] { record(usage) }
         case "content_block_start":
             guard let index = payload["index"]?.numberValue, let block = payload["content_block"] else { break }
-            blocks[Int(index)] = (
+            blocks[WireNumber.clamped(index, to: 0...Int(Int32.max))] = (
                 type: block["type"]?.stringValue ?? "", id: block["id"]?.stringValue ?? "",
                 name: block["name"]?.stringValue ?? "", json: "")
             if let text = block["text"]?.stringValue, !text.isEmpty { return ([.text(text)], false) }
         case "content_block_delta":
-            guard let index = payload["index"]?.numberValue.map(Int.init), let delta = payload["delta"] else { break }
+            guard let index = payload["index"]?.numberValue.map({ WireNumber.clamped($0, to: 0...Int(Int32.max)) }), let delta = payload["delta"] else { break }
             switch delta["type"]?.stringValue {
             case "text_delta"?:
                 if let text = delta["text"]?.stringValue, !text.isEmpty { return ([.text(text)], false) }
@@ -222,7 +222,7 @@ struct AnthropicStreamDecoder {
                 break  // thinking and signature deltas are not part of the answer
             }
         case "content_block_stop":
-            guard let index = payload["index"]?.numberValue.map(Int.init), let block = blocks[index], block.type == "tool_use" else { break }
+            guard let index = payload["index"]?.numberValue.map({ WireNumber.clamped($0, to: 0...Int(Int32.max)) }), let block = blocks[index], block.type == "tool_use" else { break }
             return ([try emit(block, index: index)], false)
         case "message_delta":
             if let reason = payload["delta"]?["stop_reason"]?.stringValue { stopReason = reason }
@@ -244,8 +244,8 @@ struct AnthropicStreamDecoder {
         // Cached prompt tokens are prompt tokens too; each kind is counted separately.
         let input = ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]
             .compactMap { usage[$0]?.numberValue }.reduce(0, +)
-        if usage["input_tokens"] != nil { inputTokens = Int(input) }
-        if let output = usage["output_tokens"]?.numberValue { outputTokens = Int(output) }
+        if usage["input_tokens"] != nil { inputTokens = WireNumber.clamped(input, to: 0...Int(1e15)) }
+        if let output = usage["output_tokens"]?.numberValue { outputTokens = WireNumber.clamped(output, to: 0...Int(1e15)) }
     }
 
     private mutating func emit(_ block: (type: String, id: String, name: String, json: String), index: Int) throws -> GenerationEvent {

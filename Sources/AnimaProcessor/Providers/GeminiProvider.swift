@@ -63,7 +63,7 @@ public final class GeminiProvider: LanguageModel {
         guard let total = answer["totalTokens"]?.numberValue else {
             throw ProviderError.malformedResponse(provider: endpoint.id, reason: "the token count has no totalTokens")
         }
-        return Int(total)
+        return WireNumber.clamped(total, to: 0...Int(1e15))
     }
 
     public func generate(_ request: GenerationRequest) -> AsyncThrowingStream<GenerationEvent, any Error> {
@@ -208,8 +208,8 @@ struct GeminiStreamDecoder {
         }
         if let metadata = chunk["usageMetadata"] {
             usage = Usage(
-                promptTokens: Int(metadata["promptTokenCount"]?.numberValue ?? 0),
-                completionTokens: Int((metadata["candidatesTokenCount"]?.numberValue ?? 0) + (metadata["thoughtsTokenCount"]?.numberValue ?? 0)))
+                promptTokens: WireNumber.clamped(metadata["promptTokenCount"]?.numberValue ?? 0, to: 0...Int(1e15)),
+                completionTokens: WireNumber.clamped((metadata["candidatesTokenCount"]?.numberValue ?? 0) + (metadata["thoughtsTokenCount"]?.numberValue ?? 0), to: 0...Int(1e15)))
         }
         var events: [GenerationEvent] = []
         guard let candidate = chunk["candidates"]?.arrayValue?.first else { return events }

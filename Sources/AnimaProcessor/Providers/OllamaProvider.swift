@@ -171,8 +171,8 @@ struct OllamaStreamDecoder {
         events.append(
             .usage(
                 Usage(
-                    promptTokens: Int(object["prompt_eval_count"]?.numberValue ?? 0),
-                    completionTokens: Int(object["eval_count"]?.numberValue ?? 0))))
+                    promptTokens: WireNumber.clamped(object["prompt_eval_count"]?.numberValue ?? 0, to: 0...Int(1e15)),
+                    completionTokens: WireNumber.clamped(object["eval_count"]?.numberValue ?? 0, to: 0...Int(1e15)))))
         let reason: FinishReason = object["done_reason"]?.stringValue == "length" ? .length : (calls > 0 ? .toolCalls : .stop)
         events.append(.finished(reason))
         return (events, true)

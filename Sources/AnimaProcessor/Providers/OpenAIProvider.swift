@@ -180,7 +180,7 @@ struct OpenAIStreamDecoder {
                 if let text = delta["content"]?.stringValue, !text.isEmpty { events.append(.text(text)) }
                 if let text = delta["refusal"]?.stringValue { refusal += text }
                 for fragment in delta["tool_calls"]?.arrayValue ?? [] {
-                    let index = Int(fragment["index"]?.numberValue ?? Double(calls.count))
+                    let index = WireNumber.clamped(fragment["index"]?.numberValue ?? Double(calls.count), to: 0...Int(Int32.max))
                     var call = calls[index] ?? (id: "", name: "", arguments: "")
                     if let id = fragment["id"]?.stringValue, !id.isEmpty { call.id = id }
                     if let name = fragment["function"]?["name"]?.stringValue { call.name += name }
@@ -223,8 +223,8 @@ struct OpenAIStreamDecoder {
 
     static func usage(_ object: JSONObject) -> Usage {
         Usage(
-            promptTokens: Int(object["prompt_tokens"]?.numberValue ?? 0),
-            completionTokens: Int(object["completion_tokens"]?.numberValue ?? 0))
+            promptTokens: WireNumber.clamped(object["prompt_tokens"]?.numberValue ?? 0, to: 0...Int(1e15)),
+            completionTokens: WireNumber.clamped(object["completion_tokens"]?.numberValue ?? 0, to: 0...Int(1e15)))
     }
 
     static func finishReason(_ reason: String?, calledTools: Bool) -> FinishReason {

@@ -71,6 +71,7 @@ public actor MCPDriver {
             // Give the stderr reader a moment to collect what a dying server said.
             try? await Task.sleep(for: .milliseconds(100))
             let stderr = String(decoding: process.stderrTail, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            await client.disconnect()  // fails its requests still waiting, so nothing is left behind
             await stop()
             throw ToolError.failed("MCP server \(configuration.name) did not start: \(error)\(stderr.isEmpty ? "" : "; its stderr ends: " + stderr.suffix(1000))")
         }

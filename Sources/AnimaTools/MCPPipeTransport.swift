@@ -101,7 +101,8 @@ actor MCPPipeTransport: Transport {
     private func end(_ reason: Ending) {
         guard ending == nil else { return }
         ending = reason
-        if reason == .disconnected { continuation.finish() } else { continuation.finish(throwing: reason) }
+        // Always with an error: the SDK's client loops at full speed on a stream that just finishes.
+        continuation.finish(throwing: reason)
     }
 
     /// The `id` of a JSON-RPC request Anima sends, as text.

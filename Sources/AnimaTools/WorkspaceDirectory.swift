@@ -78,9 +78,10 @@ final class WorkspaceDirectory {
             let shown = walked.joined(separator: "/")
             var next = anima_open_beneath(current, component, anima_o_path | O_DIRECTORY, 0, walk ? 1 : 0)
             if next == -ENOENT && create {
-                if mkdirat(current, component, 0o755) == 0 || errno == EEXIST {
+                let made = mkdirat(current, component, 0o755) == 0
+                if made || errno == EEXIST {
                     next = anima_open_beneath(current, component, anima_o_path | O_DIRECTORY, 0, walk ? 1 : 0)
-                    if next >= 0 { adopt(next) }
+                    if next >= 0 && made { adopt(next) }
                 } else {
                     next = -errno
                 }

@@ -37,7 +37,8 @@ public struct Workspace: Sendable, Hashable {
         root = String(cString: real)
         free(real)
         owner = geteuid() == 0 ? sandbox.sandboxUID : nil
-        if let owner { chown(root, owner, owner) }
+        // By descriptor, like every other change of owner in a workspace.
+        if owner != nil, let directory = try? WorkspaceDirectory(self) { directory.adopt(directory.fd) }
     }
 
     /// `$XDG_STATE_HOME/anima/workspaces`, else `~/.local/state/anima/workspaces`: apart

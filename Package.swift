@@ -79,6 +79,7 @@ let package = Package(
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

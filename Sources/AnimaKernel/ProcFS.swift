@@ -35,10 +35,8 @@ public struct ProcFS: Sendable {
     public init(directory: URL? = nil) {
         if let directory {
             self.directory = directory
-        } else if let runtime = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], !runtime.isEmpty {
-            self.directory = URL(fileURLWithPath: runtime).appendingPathComponent("anima")
         } else {
-            self.directory = URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".local/state/anima/run")
+            self.directory = URL(fileURLWithPath: AnimaDirectories.runtime())
         }
     }
 

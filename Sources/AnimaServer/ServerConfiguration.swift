@@ -46,18 +46,10 @@ public struct ServerConfiguration: Sendable, Hashable {
     }
 
     /// `$XDG_DATA_HOME/anima`, else `~/.local/share/anima`.
-    public static var defaultDataDirectory: String {
-        let env = ProcessInfo.processInfo.environment
-        let base = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.local/share"
-        return base + "/anima"
-    }
+    public static var defaultDataDirectory: String { AnimaDirectories.data() }
 
     /// `$XDG_CONFIG_HOME/anima/config.toml`, else `~/.config/anima/config.toml`.
-    public static var defaultConfigFile: String {
-        let env = ProcessInfo.processInfo.environment
-        let base = env["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.config"
-        return base + "/anima/config.toml"
-    }
+    public static var defaultConfigFile: String { AnimaDirectories.config() + "/config.toml" }
 
     /// The keys the file and the environment understand (file key, environment variable).
     static let keys: [(file: String, environment: String)] = [

@@ -12,6 +12,7 @@ public actor MCPDriver {
     let workspaceBase: String
     private var process: SandboxedProcess?
     private var client: Client?
+    private var transport: MCPPipeTransport?
     private var tools: [MCPTool] = []
 
     /// - Parameters:
@@ -29,21 +30,28 @@ public actor MCPDriver {
     }
 
     /// Starts the server if needed and returns its tools.
+    ///
+    /// Gives up after the server's `startupTimeout`, or as soon as the server exits,
+    /// floods its output or answers out of turn, with its stderr in the error.
     public func start() async throws -> [MCPTool] {
         if client != nil, let process, process.isRunning { return tools }
         await stop()
         try configuration.validate()
         let workspace = try Workspace(agent: configuration.name, base: workspaceBase, sandbox: sandbox)
         let policy = SandboxPolicy(
-            workspace: workspace.root, network: configuration.network, readOnlyPaths: configuration.mountedPaths,
+            workspace: workspace.root, network: configuration.network, readOnlyPaths: try configuration.mountedPaths(),
             environment: configuration.env, limits: limits)
         let process = try sandbox.launch([configuration.command] + configuration.args, policy: policy)
         process.drainStderr()
         self.process = process
-        let transport = StdioTransport(input: FileDescriptor(rawValue: process.stdoutFD), output: FileDescriptor(rawValue: process.stdinFD))
+        let transport = MCPPipeTransport(reading: process.stdoutFD, writing: process.stdinFD)
+        self.transport = transport
         let client = Client(name: "anima", version: "0.1.0")
+        let limit = configuration.startupDuration
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
         do {
-            try await withTimeout(.seconds(30), "starting MCP server \(configuration.name)") {
+            try await withDeadline(deadline, "starting MCP server \(configuration.name) took longer than its startupTimeout (\(configuration.startupTimeoutText))") {
                 _ = try await client.connect(transport: transport)
             }
             self.client = client
@@ -51,7 +59,7 @@ public actor MCPDriver {
             var cursor: String?
             repeat {
                 let current = cursor
-                let page = try await withTimeout(.seconds(30), "listing the tools of \(configuration.name)") {
+                let page = try await withDeadline(deadline, "listing the tools of \(configuration.name) took longer than its startupTimeout (\(configuration.startupTimeoutText))") {
                     try await client.listTools(cursor: current)
                 }
                 listed += page.tools
@@ -60,9 +68,12 @@ public actor MCPDriver {
             tools = try listed.map { try MCPTool(server: self, tool: $0) }
             return tools
         } catch {
+            // Give the stderr reader a moment to collect what a dying server said.
+            try? await Task.sleep(for: .milliseconds(100))
             let stderr = String(decoding: process.stderrTail, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            await client.disconnect()  // fails its requests still waiting, so nothing is left behind
             await stop()
-            throw ToolError.failed("MCP server \(configuration.name) did not start: \(error)\(stderr.isEmpty ? "" : "; its stderr: " + stderr.suffix(1000))")
+            throw ToolError.failed("MCP server \(configuration.name) did not start: \(error)\(stderr.isEmpty ? "" : "; its stderr ends: " + stderr.suffix(1000))")
         }
     }
 
@@ -73,7 +84,7 @@ public actor MCPDriver {
         let data = Data(arguments.jsonText.utf8)
         let values = try JSONDecoder().decode([String: Value].self, from: data)
         do {
-            let (content, isError) = try await withTimeout(limits.wallTime, "\(configuration.name)__\(tool)") {
+            let (content, isError) = try await withDeadline(ContinuousClock.now + limits.wallTime, "\(configuration.name)__\(tool) took longer than \(limits.wallTime); the server was stopped") {
                 try await client.callTool(name: tool, arguments: values)
             }
             var texts: [String] = []
@@ -98,6 +109,8 @@ public actor MCPDriver {
     public func stop() async {
         if let client { await client.disconnect() }
         client = nil
+        if let transport { await transport.disconnect() }
+        transport = nil
         process?.terminate()
         process = nil
     }
@@ -105,15 +118,78 @@ public actor MCPDriver {
     /// The process id of the server's sandbox, while it runs.
     public var sandboxPID: Int32? { process?.pid }
 
-    private func withTimeout<T: Sendable>(_ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                throw ToolError.failed("\(what) took longer than \(limit); the server was stopped")
+    /// `body`'s result, or an error when `deadline` passes or the server's output ends
+    /// first. It does not wait for `body` to notice: the SDK's requests ignore
+    /// cancellation, which is why a task-group timeout never fired.
+    private func withDeadline<T: Sendable>(
+        _ deadline: ContinuousClock.Instant, _ lateMessage: String, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let transport = self.transport
+        let race = FirstOutcome<T>()
+        return try await withCheckedThrowingContinuation { continuation in
+            race.begin(continuation)
+            let work = Task { race.finish(await Result(awaiting: body)) }
+            let timer = Task {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                race.finish(.failure(ToolError.failed(lateMessage)))
             }
-            defer { group.cancelAll() }
-            return try await group.next()!
+            let watcher = Task {
+                while !Task.isCancelled {
+                    if let ending = await transport?.ending {
+                        try? await Task.sleep(for: .milliseconds(100))  // an answer sent just before the end still counts
+                        race.finish(.failure(ToolError.failed("\(ending)")))
+                        return
+                    }
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            race.onFinish {
+                work.cancel()
+                timer.cancel()
+                watcher.cancel()
+            }
         }
+    }
+}
+
+/// The first of several outcomes, delivered once to a continuation.
+private final class FirstOutcome<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var cleanup: (@Sendable () -> Void)?
+    private var done = false
+
+    func begin(_ continuation: CheckedContinuation<T, any Error>) {
+        lock.withLock { self.continuation = continuation }
+    }
+
+    func onFinish(_ cleanup: @escaping @Sendable () -> Void) {
+        let run = lock.withLock { () -> Bool in
+            if done { return true }
+            self.cleanup = cleanup
+            return false
+        }
+        if run { cleanup() }
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let taken = lock.withLock { () -> (CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?) in
+            guard !done else { return (nil, nil) }
+            done = true
+            defer {
+                continuation = nil
+                cleanup = nil
+            }
+            return (continuation, cleanup)
+        }
+        taken.0?.resume(with: result)
+        taken.1?()
+    }
+}
+
+extension Result where Failure == any Error {
+    /// The outcome of an async throwing body.
+    fileprivate init(awaiting body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }

@@ -1,11 +1,17 @@
+import AnimaCore
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// An MCP server the user installed as a driver: how to start it and who may use it.
 ///
 /// Read from `$XDG_CONFIG_HOME/anima/mcp.json` (else `~/.config/anima/mcp.json`):
 /// ```json
 /// {"servers": [{"name": "time", "command": "/opt/mcp/bin/mcp-server-time",
-///               "args": ["--local-timezone", "UTC"], "env": {}, "groups": []}]}
+///               "args": ["--local-timezone", "UTC"], "env": {}, "groups": [],
+///               "startupTimeout": 10}]}
 /// ```
 public struct MCPServerConfiguration: Sendable, Hashable, Codable {
     /// A short name; its tools appear as `NAME__TOOL`.
@@ -19,14 +25,20 @@ public struct MCPServerConfiguration: Sendable, Hashable, Codable {
     /// Host paths the server needs to read (its installation); the command's virtual
     /// environment or prefix is added automatically.
     public var readOnlyPaths: [String]
+    /// Seconds the server has to start and list its tools (default 10, at most 600).
+    public var startupTimeout: Double
 
-    public init(name: String, command: String, args: [String] = [], env: [String: String] = [:], groups: [String] = [], readOnlyPaths: [String] = []) {
+    public init(
+        name: String, command: String, args: [String] = [], env: [String: String] = [:], groups: [String] = [], readOnlyPaths: [String] = [],
+        startupTimeout: Double = 10
+    ) {
         self.name = name
         self.command = command
         self.args = args
         self.env = env
         self.groups = groups
         self.readOnlyPaths = readOnlyPaths
+        self.startupTimeout = startupTimeout
     }
 
     public init(from decoder: any Decoder) throws {
@@ -37,21 +49,100 @@ public struct MCPServerConfiguration: Sendable, Hashable, Codable {
         env = try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
         groups = try c.decodeIfPresent([String].self, forKey: .groups) ?? []
         readOnlyPaths = try c.decodeIfPresent([String].self, forKey: .readOnlyPaths) ?? []
+        startupTimeout = try c.decodeIfPresent(Double.self, forKey: .startupTimeout) ?? 10
     }
 
     /// Whether the server's sandbox shares the network.
     public var network: Bool { groups.contains("net") }
 
+    /// The start-up limit as a duration (`startupTimeout` is checked by `validate`).
+    var startupDuration: Duration { .milliseconds(Int((min(max(startupTimeout, 0.001), 600) * 1000).rounded())) }
+
+    /// `startupTimeout` for messages, such as "10 s".
+    var startupTimeoutText: String {
+        startupTimeout == startupTimeout.rounded() ? "\(Int(startupTimeout)) s" : "\(startupTimeout) s"
+    }
+
     /// The paths mounted read-only: the configured ones plus the installation the command
-    /// lives in (`PREFIX/bin/command` mounts `PREFIX`).
-    var mountedPaths: [String] {
-        var paths = readOnlyPaths
-        let directory = (command as NSString).deletingLastPathComponent
-        if (directory as NSString).lastPathComponent == "bin" {
-            let prefix = (directory as NSString).deletingLastPathComponent
-            if !prefix.hasPrefix("/usr"), prefix != "/", !paths.contains(prefix) { paths.append(prefix) }
+    /// lives in (`PREFIX/bin/command` mounts `PREFIX`; a command that is a link, as pipx
+    /// and `uv tool` make, mounts its target's installation too).
+    ///
+    /// None of them may contain or lie inside a folder of `AnimaDirectories.protected`:
+    /// `~/.local/bin/server` would otherwise mount `~/.local`, which holds Anima's data.
+    /// Such an installation is mounted piece by piece, leaving out the branches that
+    /// lead to Anima's folders; a configured path like that is refused.
+    /// - Parameter protected: Anima's folders (default: this process's `AnimaDirectories.protected()`).
+    func mountedPaths(protecting protected: [String] = AnimaDirectories.protected()) throws(ToolError) -> [String] {
+        let guarded = protected.map(Self.canonical)
+        var paths: [String] = []
+        func add(_ path: String) {
+            if !paths.contains(path) { paths.append(path) }
+        }
+        for path in readOnlyPaths {
+            let real = Self.canonical(path)
+            if let folder = guarded.first(where: { Self.overlaps(real, $0) }) {
+                throw .invalidArgument(
+                    "MCP server \(name): readOnlyPaths entry \(path) \(Self.isInside(real, folder) ? "lies inside" : "contains") Anima's own folder \(folder), which no server may see; give a narrower path"
+                )
+            }
+            add(path)
+        }
+        var installations = [command]
+        let target = Self.canonical(command)
+        if target != command { installations.append(target) }
+        for executable in installations {
+            let directory = (executable as NSString).deletingLastPathComponent
+            var prefix = directory
+            if (directory as NSString).lastPathComponent == "bin" { prefix = (directory as NSString).deletingLastPathComponent }
+            if prefix.hasPrefix("/usr") || prefix == "/" || prefix.isEmpty { continue }
+            if let folder = guarded.first(where: { Self.isInside(Self.canonical(prefix), $0) }) {
+                throw .invalidArgument("MCP server \(name): \(executable) is inside Anima's own folder \(folder), which no server may see; install the server elsewhere")
+            }
+            var pieces: [String] = []
+            Self.safePieces(of: prefix, avoiding: guarded, into: &pieces)
+            guard pieces.count <= 64 else {
+                throw .invalidArgument(
+                    "MCP server \(name): \(prefix) holds Anima's own folders, and mounting it without them takes over 64 mounts; install the server in its own folder, or list what it needs in readOnlyPaths"
+                )
+            }
+            pieces.forEach(add)
         }
         return paths
+    }
+
+    /// `path`, or its parts when it holds one of `guarded`: every branch that leads away
+    /// from them, down to the folders that are theirs (which are left out).
+    private static func safePieces(of path: String, avoiding guarded: [String], into pieces: inout [String]) {
+        let real = canonical(path)
+        guard pieces.count <= 64, !guarded.contains(where: { isInside(real, $0) }) else { return }
+        guard guarded.contains(where: { isInside($0, real) }) else {
+            pieces.append(path)
+            return
+        }
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return }
+        for entry in ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() {
+            safePieces(of: path + "/" + entry, avoiding: guarded, into: &pieces)
+        }
+    }
+
+    /// Whether `path` is `folder` or inside it.
+    private static func isInside(_ path: String, _ folder: String) -> Bool {
+        path == folder || path.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/")
+    }
+
+    private static func overlaps(_ a: String, _ b: String) -> Bool { isInside(a, b) || isInside(b, a) }
+
+    /// `path` with links resolved as far as it exists, the rest appended as written.
+    static func canonical(_ path: String) -> String {
+        let standard = (path as NSString).standardizingPath
+        if let real = realpath(standard, nil) {
+            defer { free(real) }
+            return String(cString: real)
+        }
+        let parent = (standard as NSString).deletingLastPathComponent
+        guard parent != standard, !parent.isEmpty else { return standard }
+        return (canonical(parent) as NSString).appendingPathComponent((standard as NSString).lastPathComponent)
     }
 
     /// Checks what can be checked before starting: a usable name and an absolute, executable command.
@@ -63,14 +154,13 @@ public struct MCPServerConfiguration: Sendable, Hashable, Codable {
         guard FileManager.default.isExecutableFile(atPath: command) else {
             throw .invalidArgument("MCP server \(name): \(command) is not an executable file; install the server or fix the path")
         }
+        guard startupTimeout.isFinite, startupTimeout > 0, startupTimeout <= 600 else {
+            throw .invalidArgument("MCP server \(name): startupTimeout \(startupTimeout) must be a number of seconds above 0 and at most 600")
+        }
     }
 
     /// The file the servers are configured in.
-    public static var defaultFile: String {
-        let env = ProcessInfo.processInfo.environment
-        let base = env["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.config"
-        return base + "/anima/mcp.json"
-    }
+    public static var defaultFile: String { AnimaDirectories.config() + "/mcp.json" }
 
     /// Reads the servers from `path`; no file means no servers.
     public static func load(from path: String = defaultFile) throws(ToolError) -> [MCPServerConfiguration] {

@@ -18,9 +18,9 @@ public struct Toolbox: Sendable {
         return tools
     }
 
-    /// The built-ins plus the tools of every server configured in `mcpFile`, each server
-    /// started in its sandbox to list its tools. A server that fails is reported in
-    /// `problems`, not fatal.
+    /// The built-ins plus the tools of every server configured in `mcpFile`, the servers
+    /// started together, each in its sandbox, to list their tools. A server that fails
+    /// (or takes longer than its `startupTimeout`) is reported in `problems`, not fatal.
     public static func load(mcpFile: String = MCPServerConfiguration.defaultFile, sandbox: Sandbox = .standard) async -> Toolbox {
         var box = Toolbox(tools: builtins())
         let servers: [MCPServerConfiguration]
@@ -30,12 +30,24 @@ public struct Toolbox: Sendable {
             box.problems.append(error.description)
             return box
         }
-        for server in servers {
-            let driver = MCPDriver(server, sandbox: sandbox)
-            do {
-                box.tools += try await driver.start()
+        // All at once, so one slow server costs its own start-up time, not everyone's.
+        let started = await withTaskGroup(of: (Int, MCPDriver, Result<[MCPTool], any Error>).self) { group in
+            for (index, server) in servers.enumerated() {
+                group.addTask {
+                    let driver = MCPDriver(server, sandbox: sandbox)
+                    do { return (index, driver, .success(try await driver.start())) } catch { return (index, driver, .failure(error)) }
+                }
+            }
+            var results: [(Int, MCPDriver, Result<[MCPTool], any Error>)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }
+        }
+        for (_, driver, result) in started {
+            switch result {
+            case .success(let tools):
+                box.tools += tools
                 box.drivers.append(driver)
-            } catch {
+            case .failure(let error):
                 box.problems.append("\(error)")
             }
         }

@@ -1,3 +1,4 @@
+import AnimaCore
 import Foundation
 
 #if canImport(Glibc)
@@ -5,8 +6,8 @@ import Foundation
 #endif
 
 /// An agent's own directory: the only place its tools may write, mounted at `/workspace`
-/// in its sandbox. Paths into it are relative; `..`, absolute paths and symbolic links
-/// that lead outside are refused.
+/// in its sandbox. Anima's own file operations in it go through `WorkspaceDirectory`,
+/// never by host path, because sandboxed processes change it at the same time.
 public struct Workspace: Sendable, Hashable {
     /// The directory on the host, with symbolic links resolved.
     public let root: String
@@ -36,61 +37,11 @@ public struct Workspace: Sendable, Hashable {
         root = String(cString: real)
         free(real)
         owner = geteuid() == 0 ? sandbox.sandboxUID : nil
-        if let owner { chown(root, owner, owner) }
+        // By descriptor, like every other change of owner in a workspace.
+        if owner != nil, let directory = try? WorkspaceDirectory(self) { directory.adopt(directory.fd) }
     }
 
     /// `$XDG_STATE_HOME/anima/workspaces`, else `~/.local/state/anima/workspaces`: apart
     /// from the Anima data directory, which no sandbox sees.
-    public static var defaultBase: String {
-        let env = ProcessInfo.processInfo.environment
-        if let base = env["ANIMA_WORKSPACES"], !base.isEmpty { return base }
-        let state = env["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.local/state"
-        return state + "/anima/workspaces"
-    }
-
-    /// The host path of `relative`, checked to stay inside the workspace.
-    /// - Parameter mustExist: whether the path must already exist (reads) or only its parent (writes).
-    public func resolve(_ relative: String, mustExist: Bool) throws(ToolError) -> String {
-        if relative.isEmpty || relative == "." { return root }
-        guard !relative.contains("\0") else { throw .path("the path contains a NUL byte") }
-        guard !relative.hasPrefix("/") else {
-            throw .path("\(relative) is absolute; give a path relative to the workspace, for example notes/todo.txt")
-        }
-        let components = relative.split(separator: "/", omittingEmptySubsequences: true)
-        guard !components.contains("..") else {
-            throw .path("\(relative) contains \"..\"; paths must stay inside the workspace")
-        }
-        let path = root + "/" + components.joined(separator: "/")
-        if let real = realpath(path, nil) {
-            defer { free(real) }
-            let resolved = String(cString: real)
-            guard inside(resolved) else { throw .path("\(relative) is a symbolic link that leads outside the workspace") }
-            return resolved
-        }
-        if mustExist { throw .path("\(relative) does not exist in the workspace") }
-        // A new file: its parent must exist inside the workspace, and the name must not be a dangling link.
-        let parent = (path as NSString).deletingLastPathComponent
-        guard let realParent = realpath(parent, nil) else {
-            throw .path("the folder of \(relative) does not exist; create it first")
-        }
-        defer { free(realParent) }
-        guard inside(String(cString: realParent)) else { throw .path("\(relative) leads outside the workspace through a symbolic link") }
-        var info = stat()
-        if lstat(path, &info) == 0 { throw .path("\(relative) is a symbolic link that leads outside the workspace") }
-        return String(cString: realParent) + "/" + (path as NSString).lastPathComponent
-    }
-
-    /// The path relative to the workspace, for messages.
-    public func relative(_ path: String) -> String {
-        path == root ? "." : String(path.dropFirst(root.count + 1))
-    }
-
-    /// Gives a file the workspace's owner, so sandboxed tools can change it.
-    func adopt(_ path: String) {
-        if let owner { chown(path, owner, owner) }
-    }
-
-    private func inside(_ path: String) -> Bool {
-        path == root || path.hasPrefix(root + "/")
-    }
+    public static var defaultBase: String { AnimaDirectories.workspaces() }
 }

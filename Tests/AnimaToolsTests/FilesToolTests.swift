@@ -70,9 +70,10 @@ struct FilesToolTests {
         #expect(!FileManager.default.fileExists(atPath: fixture.base + "/planted.txt"))
         let writeInto = await files.call(["action": "write", "path": "etc/evil.conf", "content": "x"], in: context)
         #expect(writeInto.isError)
-        // A link that stays inside is fine.
+        // Even a link that stays inside is refused: a link is what a race swaps in.
         let alias = await files.call(["action": "read", "path": "alias"], in: context)
-        #expect(alias.text == "inside")
+        #expect(alias.isError)
+        #expect(alias.text.contains("symbolic link"), "\(alias.text)")
     }
 
     @Test func badArgumentsAreErrorsForTheAgent() async throws {
@@ -87,5 +88,54 @@ struct FilesToolTests {
         #expect(noContent.text.contains("write needs content"))
         let missing = await files.call(["action": "read", "path": "nope.txt"], in: context)
         #expect(missing.text.contains("does not exist"))
+    }
+
+    @Test func namedPipesAreRefusedAtOnceInsteadOfHanging() async throws {
+        let fixture = try ToolFixture()
+        defer { fixture.remove() }
+        let context = try fixture.context()
+        let root = context.workspace.root
+        #expect(mkfifo(root + "/pipe", 0o666) == 0)
+        try "needle\n".write(toFile: root + "/plain.txt", atomically: true, encoding: .utf8)
+        let files = FilesTool()
+        let calls: [(JSONValue, String)] = [
+            (["action": "read", "path": "pipe"], "named pipe"),
+            (["action": "write", "path": "pipe", "content": "x"], "special file"),
+            (["action": "search", "pattern": "needle"], "plain.txt:1: needle"),
+            (["action": "list"], "pipe (special file)"),
+        ]
+        for (arguments, expected) in calls {
+            // Opening a FIFO by the old route blocked until a writer came, forever.
+            let result = await within(seconds: 20) { await files.call(arguments, in: context) }
+            #expect(result != nil, "\(arguments.jsonText) did not return within 20 s")
+            #expect(result?.text.contains(expected) == true, "\(arguments.jsonText): \(result?.text ?? "")")
+        }
+    }
+}
+
+/// `body`'s result, or nil when it has not finished after `seconds` (it is left running).
+func within<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async -> T) async -> T? {
+    let box = FirstResult<T>()
+    return await withCheckedContinuation { continuation in
+        box.continuation = continuation
+        Task.detached { box.finish(await body()) }
+        Task.detached {
+            try? await Task.sleep(for: .seconds(seconds))
+            box.finish(nil)
+        }
+    }
+}
+
+private final class FirstResult<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+    var continuation: CheckedContinuation<T?, Never>?
+
+    func finish(_ value: T?) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !done, let continuation else { return }
+        done = true
+        continuation.resume(returning: value)
     }
 }

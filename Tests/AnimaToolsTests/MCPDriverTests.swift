@@ -106,6 +106,28 @@ struct MCPDriverTests {
         #expect(try MCPServerConfiguration.load(from: fixture.base + "/absent.json").isEmpty)
     }
 
+    @Test func startupTimeoutIsCheckedAndMountsLeaveOutAnimasFolders() throws {
+        let fixture = try ToolFixture()
+        defer { fixture.remove() }
+        let file = fixture.base + "/mcp.json"
+        for bad in ["0", "-1", "601", "1e300"] {
+            try #"{"servers": [{"name": "x", "command": "/usr/bin/true", "startupTimeout": \#(bad)}]}"#.write(toFile: file, atomically: true, encoding: .utf8)
+            #expect { try MCPServerConfiguration.load(from: file) } throws: { "\($0)".contains("startupTimeout") }
+        }
+        let home = fixture.base + "/home"
+        let data = home + "/.local/share/anima"
+        for folder in [data, home + "/.local/share/fonts", home + "/.local/lib", home + "/.local/bin"] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        let server = MCPServerConfiguration(name: "s", command: home + "/.local/bin/server")
+        #expect(try server.mountedPaths(protecting: [data]) == [home + "/.local/bin", home + "/.local/lib", home + "/.local/share/fonts"])
+        #expect(try MCPServerConfiguration(name: "s", command: "/opt/s/bin/server").mountedPaths(protecting: [data]) == ["/opt/s"])
+        let exposing = MCPServerConfiguration(name: "s", command: "/opt/s/bin/server", readOnlyPaths: [home])
+        #expect { try exposing.mountedPaths(protecting: [data]) } throws: { "\($0)".contains("contains Anima's own folder \(data)") }
+        let inside = MCPServerConfiguration(name: "s", command: data + "/bin/server")
+        #expect { try inside.mountedPaths(protecting: [data]) } throws: { "\($0)".contains("inside Anima's own folder") }
+    }
+
     private func descendants(of pid: Int32) -> [Int32] {
         var result: [Int32] = []
         var frontier = [pid]

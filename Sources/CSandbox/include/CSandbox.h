@@ -3,6 +3,8 @@
 
 #include <sys/types.h>
 
+#include "CBeneath.h"
+
 /// Resource limits applied in the child before it executes bubblewrap; they are
 /// inherited by everything inside the sandbox. A negative value leaves a limit as it is.
 struct anima_limits {

@@ -26,7 +26,7 @@ public struct ShellTool: Tool {
     public func perform(_ arguments: JSONValue, in context: ToolContext) async throws -> ToolResult {
         var limits = limits
         if let seconds = arguments["timeout_seconds"]?.numberValue { limits.wallTime = .milliseconds(Int(seconds * 1000)) }
-        let policy = SandboxPolicy(workspace: context.workspace.root, limits: limits, supplementaryGroups: context.linuxGroups)
+        let policy = SandboxPolicy(workspace: context.workspace, limits: limits, supplementaryGroups: context.linuxGroups)
         let result = try await context.sandbox.run(["/bin/bash", "-c", arguments["command"]?.stringValue ?? ""], policy: policy)
         return ToolResult(text: result.report, value: result.json, isError: !result.succeeded)
     }

@@ -153,7 +153,11 @@ public struct Sandbox: Sendable, Hashable {
         // bubblewrap reads its options from a memory file (`--args 4`), so the sandbox's
         // /proc/1/cmdline, which is bubblewrap's, shows no host path.
         let (options, inner) = parts(for: command, policy: policy)
-        let bytes = options.flatMap { Array($0.utf8) + [0] }
+        var bytes: [UInt8] = []
+        for option in options {
+            bytes += option.utf8
+            bytes.append(0)
+        }
         let argumentFile = bytes.withUnsafeBytes { anima_memfd_sealed($0.baseAddress, $0.count) }
         guard argumentFile >= 0 else { throw .sandboxUnavailable("no memory file for bubblewrap's arguments: \(String(cString: strerror(-argumentFile)))") }
         defer { close(argumentFile) }

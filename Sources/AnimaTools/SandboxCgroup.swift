@@ -152,9 +152,9 @@ final class SandboxCgroup: @unchecked Sendable {
     // MARK: finding the hierarchy
 
     private static func findParent() -> Result<Version, SandboxCgroupError> {
-        var info = statfs()
-        let cgroup2Magic = 0x6367_7270
-        if statfs("/sys/fs/cgroup", &info) == 0, info.f_type == cgroup2Magic {
+        // Only the unified hierarchy has cgroup.controllers at its top (a hybrid layout
+        // mounts a tmpfs at /sys/fs/cgroup, with v1 hierarchies in it).
+        if access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 {
             let root = "/sys/fs/cgroup"
             let controllers = (try? String(contentsOfFile: root + "/cgroup.controllers", encoding: .utf8)) ?? ""
             let available = Set(controllers.split(whereSeparator: \.isWhitespace).map(String.init))

@@ -89,7 +89,7 @@ struct SandboxIsolationTests {
         #expect(read.stderr.contains("Permission denied"), "\(read.report)")
         // A process running as B's user cannot signal one running as A's; as A's it can.
         let marker = "anima-victim-\(UUID().uuidString)"
-        let victim = try Sandbox.standard.launch(["/bin/sh", "-c", "exec -a \(marker) sleep 60"], policy: SandboxPolicy(workspace: a))
+        let victim = try Sandbox.standard.launch(["/bin/bash", "-c", "exec -a \(marker) sleep 60"], policy: SandboxPolicy(workspace: a))
         defer { victim.terminate() }
         var pid: pid_t?
         for _ in 0..<100 where pid == nil {

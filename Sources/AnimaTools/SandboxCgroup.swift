@@ -162,6 +162,8 @@ final class SandboxCgroup: @unchecked Sendable {
             guard needed.isSubset(of: available) else {
                 return .failure(.missingControllers(needed.subtracting(available).sorted()))
             }
+            // The root group may hold processes and still hand controllers down; best effort.
+            _ = write("+memory +pids +cpu", to: root + "/cgroup.subtree_control")
             let parent = root + "/anima-sandboxes"
             if mkdir(parent, 0o755) != 0, errno != EEXIST { return .failure(.notWritable(parent, errno)) }
             guard write("+memory +pids +cpu", to: parent + "/cgroup.subtree_control") else {

@@ -7,9 +7,10 @@ import Foundation
 
 /// Runs tool processes under bubblewrap with least privilege.
 ///
-/// A sandbox sees a read-only `/usr` and a few harmless `/etc` files, a private `/tmp`,
-/// `/proc` and a minimal `/dev`, and at most one writable directory (the agent's
-/// workspace, at `/workspace`). It has its own user, PID, IPC, UTS and network
+/// A sandbox sees a read-only `/usr` and a few harmless `/etc` files, private size-capped
+/// `/tmp`, `/var/tmp` and `/dev/shm`, `/proc` and a minimal `/dev`, and at most one
+/// writable directory (the agent's workspace, at `/workspace`). Run as root, it runs as
+/// its workspace's own user and in a cgroup of its own (`SandboxCgroup`). It has its own user, PID, IPC, UTS and network
 /// namespaces (the network is shared only when granted), no capabilities, no new
 /// privileges, a seccomp filter against ptrace, mounts, kernel modules, keyrings, new
 /// namespaces and raw sockets, and resource limits. The user's home, `/root`, the Anima
@@ -18,7 +19,8 @@ import Foundation
 public struct Sandbox: Sendable, Hashable {
     /// The bubblewrap executable.
     public var bwrapPath: String
-    /// The uid and gid of processes inside the sandbox (and outside it too when Anima runs as root).
+    /// The uid and gid inside the sandbox when unprivileged, and as root for a sandbox with
+    /// no workspace user (`SandboxPolicy.owner`).
     public var sandboxUID: UInt32
 
     public init(bwrapPath: String = "/usr/bin/bwrap", sandboxUID: UInt32 = 65534) {

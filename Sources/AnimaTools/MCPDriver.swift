@@ -39,7 +39,7 @@ public actor MCPDriver {
         try configuration.validate()
         let workspace = try Workspace(agent: configuration.name, base: workspaceBase, sandbox: sandbox)
         let policy = SandboxPolicy(
-            workspace: workspace.root, network: configuration.network, readOnlyPaths: try configuration.mountedPaths(),
+            workspace: workspace, network: configuration.network, readOnlyPaths: try configuration.mountedPaths(),
             environment: configuration.env, limits: limits)
         let process = try sandbox.launch([configuration.command] + configuration.args, policy: policy)
         process.drainStderr()

@@ -33,7 +33,7 @@ public actor PythonSession {
     ///   - supplementaryGroups: the Linux groups the interpreter runs with, for its life.
     public init(sandbox: Sandbox, workspace: Workspace, limits: SandboxLimits, supplementaryGroups: [UInt32] = []) {
         self.sandbox = sandbox
-        policy = SandboxPolicy(workspace: workspace.root, limits: limits, supplementaryGroups: supplementaryGroups)
+        policy = SandboxPolicy(workspace: workspace, limits: limits, supplementaryGroups: supplementaryGroups)
     }
 
     deinit { process?.terminate() }
@@ -53,13 +53,16 @@ public actor PythonSession {
         }
         guard let line, let reply = try? JSONValue(parsing: line), reply["stdout"] != nil else {
             let timedOut = ContinuousClock.now >= deadline
+            let memory = process.hitMemoryLimit
             process.terminate()
             self.process = nil
             lostState = true
             throw ToolError.failed(
                 timedOut
                     ? "the Python call ran past its time limit of \(timeout) and was killed with its session; variables are lost and the next call starts a fresh session"
-                    : "the Python session died (out of memory or CPU time, or the process exited); the next call starts a fresh session")
+                    : memory
+                        ? "the Python session went over its memory limit of \(policy.limits.memoryBytes >> 20) MiB and was killed; variables are lost and the next call starts a fresh session"
+                        : "the Python session died (out of memory or CPU time, or the process exited); the next call starts a fresh session")
         }
         calls += 1
         return Reply(

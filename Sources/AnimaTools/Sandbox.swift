@@ -7,9 +7,10 @@ import Foundation
 
 /// Runs tool processes under bubblewrap with least privilege.
 ///
-/// A sandbox sees a read-only `/usr` and a few harmless `/etc` files, a private `/tmp`,
-/// `/proc` and a minimal `/dev`, and at most one writable directory (the agent's
-/// workspace, at `/workspace`). It has its own user, PID, IPC, UTS and network
+/// A sandbox sees a read-only `/usr` and a few harmless `/etc` files, private size-capped
+/// `/tmp`, `/var/tmp` and `/dev/shm`, `/proc` and a minimal `/dev`, and at most one
+/// writable directory (the agent's workspace, at `/workspace`). Run as root, it runs as
+/// its workspace's own user and in a cgroup of its own (`SandboxCgroup`). It has its own user, PID, IPC, UTS and network
 /// namespaces (the network is shared only when granted), no capabilities, no new
 /// privileges, a seccomp filter against ptrace, mounts, kernel modules, keyrings, new
 /// namespaces and raw sockets, and resource limits. The user's home, `/root`, the Anima
@@ -18,7 +19,8 @@ import Foundation
 public struct Sandbox: Sendable, Hashable {
     /// The bubblewrap executable.
     public var bwrapPath: String
-    /// The uid and gid of processes inside the sandbox (and outside it too when Anima runs as root).
+    /// The uid and gid inside the sandbox when unprivileged, and as root for a sandbox with
+    /// no workspace user (`SandboxPolicy.owner`).
     public var sandboxUID: UInt32
 
     public init(bwrapPath: String = "/usr/bin/bwrap", sandboxUID: UInt32 = 65534) {
@@ -43,6 +45,13 @@ public struct Sandbox: Sendable, Hashable {
 
     /// The bubblewrap arguments that build the sandbox around `command`.
     public func arguments(for command: [String], policy: SandboxPolicy) -> [String] {
+        let (options, command) = parts(for: command, policy: policy)
+        return options + ["--"] + command
+    }
+
+    /// bubblewrap's options (everything that names a host path) and, apart, the command
+    /// it runs (with the privilege drop where Anima runs as root).
+    func parts(for command: [String], policy: SandboxPolicy) -> (options: [String], command: [String]) {
         var args = ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
         if !policy.network { args.append("--unshare-net") }
         if !runsAsRoot {
@@ -62,7 +71,12 @@ public struct Sandbox: Sendable, Hashable {
         }
         args += ["--dir", "/etc"]
         for file in Self.etcFiles { args += ["--ro-bind-try", "/etc/" + file, "/etc/" + file] }
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/var/tmp"]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        // Private scratch space, writable by the sandbox's user (the only user in it) and
+        // size-capped; a root-owned 0755 tmpfs would leave a root-run sandbox none at all.
+        for scratch in ["/tmp", "/var/tmp", "/dev/shm"] {
+            args += ["--perms", "01777", "--size", "\(max(4096, policy.limits.temporaryBytes))", "--tmpfs", scratch]
+        }
         var made: Set<String> = ["/", "/usr", "/etc", "/tmp", "/proc", "/dev", "/var", "/var/tmp", "/bin", "/sbin", "/lib", "/lib64"]
         for path in policy.readOnlyPaths {
             // Parents bubblewrap would create copy the host's modes (/root is 0700), so
@@ -79,18 +93,30 @@ public struct Sandbox: Sendable, Hashable {
         } else {
             args += ["--chdir", "/tmp"]
         }
-        args += ["--seccomp", "3", "--"]
+        args += ["--seccomp", "3"]
+        var drop: [String] = []
         if runsAsRoot {
             // Root is exempt from RLIMIT_NPROC and its uid would follow into a user
             // namespace, so bubblewrap runs privileged (no user namespace) and the command
             // drops to the sandbox user with no capabilities before anything else runs.
-            let id = "\(sandboxUID)"
+            // The workspace's own user, so sandboxes of different workspaces cannot signal
+            // each other or share a process limit.
+            let uid = "\(policy.owner ?? sandboxUID)"
+            let gid = "\(policy.group ?? policy.owner ?? sandboxUID)"
             // Supplementary groups: exactly the Linux groups mapped from the owner's Anima groups.
             let groups = policy.supplementaryGroups.isEmpty
                 ? ["--clear-groups"] : ["--groups", policy.supplementaryGroups.map(String.init).joined(separator: ",")]
-            args += [Self.setprivPath, "--reuid", id, "--regid", id] + groups + ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+            drop = [Self.setprivPath, "--reuid", uid, "--regid", gid] + groups + ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
         }
-        return args + command
+        return (args, drop + command)
+    }
+
+    /// Why sandboxes have no control group here (so no memory, process or CPU cap on a
+    /// sandbox as a whole, only each process's rlimits), or nil when they have one.
+    public static var wholeSandboxLimitsProblem: String? {
+        SandboxCgroup.unavailableReason.map {
+            "sandboxes run without a control group, so only per-process limits apply (no cap on a sandbox's total memory, processes or CPU): \($0)"
+        }
     }
 
     /// A write to a sandbox that died must fail with EPIPE, not kill Anima with SIGPIPE.
@@ -126,23 +152,50 @@ public struct Sandbox: Sendable, Hashable {
             guard anima_pipe_cloexec(&pair) == 0 else { throw .sandboxUnavailable("no pipe: \(String(cString: strerror(errno)))") }
             pipes.append(pair)
         }
-        let argv = [bwrapPath] + arguments(for: command, policy: policy)
+        // bubblewrap reads its options from a memory file (`--args 4`), so the sandbox's
+        // /proc/1/cmdline, which is bubblewrap's, shows no host path.
+        let (options, inner) = parts(for: command, policy: policy)
+        var bytes: [UInt8] = []
+        for option in options {
+            bytes += option.utf8
+            bytes.append(0)
+        }
+        let argumentFile = bytes.withUnsafeBytes { anima_memfd_sealed($0.baseAddress, $0.count) }
+        guard argumentFile >= 0 else { throw .sandboxUnavailable("no memory file for bubblewrap's arguments: \(String(cString: strerror(-argumentFile)))") }
+        defer { close(argumentFile) }
+        let argv = [bwrapPath, "--args", "4", "--"] + inner
         let environment = SandboxPolicy.baseEnvironment.merging(policy.environment) { _, new in new }
         let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         let limits = policy.limits
-        var rlimits = anima_limits(
+        let rlimits = anima_limits(
             cpu_seconds: Int64(limits.cpuSeconds), address_space: Int64(limits.memoryBytes),
             processes: Int64(limits.processes), file_size: Int64(limits.fileSizeBytes),
             open_files: Int64(limits.openFiles))
-        let pid = withCStrings(argv) { cArgv in
-            withCStrings(envp) { cEnvp in
-                anima_spawn(bwrapPath, cArgv, cEnvp, pipes[0][0], pipes[1][1], pipes[2][1], filter, &rlimits)
+        let cgroup = try SandboxCgroup.make(limits: limits)
+        let groupFiles = cgroup?.procsFiles ?? []
+        let bwrapPath = bwrapPath
+        let stdio = (pipes[0][0], pipes[1][1], pipes[2][1])
+        // Forked from the spawner's thread, which lives as long as Anima: see SandboxSpawner.
+        let pid = SandboxSpawner.shared.perform {
+            withCStrings(argv) { cArgv in
+                withCStrings(envp) { cEnvp in
+                    [filter, argumentFile].withUnsafeBufferPointer { extra in
+                        groupFiles.withUnsafeBufferPointer { groups in
+                            var rlimits = rlimits
+                            return anima_spawn(
+                                bwrapPath, cArgv, cEnvp, stdio.0, stdio.1, stdio.2, extra.baseAddress, Int32(extra.count),
+                                groups.baseAddress, Int32(groups.count), &rlimits)
+                        }
+                    }
+                }
             }
         }
+        cgroup?.closeProcsFiles()
         guard pid > 0 else {
+            cgroup?.remove()
             throw .sandboxUnavailable("bubblewrap could not start: \(String(cString: strerror(-pid)))")
         }
-        let process = SandboxedProcess(pid: pid, stdin: pipes[0][1], stdout: pipes[1][0], stderr: pipes[2][0])
+        let process = SandboxedProcess(pid: pid, stdin: pipes[0][1], stdout: pipes[1][0], stderr: pipes[2][0], cgroup: cgroup)
         for (pair, keep) in zip(pipes.indices, [1, 0, 0]) {
             close(pipes[pair][1 - keep])
             pipes[pair] = [-1, -1]

@@ -11,6 +11,8 @@ public struct SandboxResult: Sendable, Hashable {
         case cpuLimit
         /// Ran past its wall-clock limit; the whole sandbox was killed.
         case timedOut
+        /// The sandbox as a whole went over its memory limit and the kernel killed a process in it.
+        case memoryLimit
 
         public var description: String {
             switch self {
@@ -18,6 +20,7 @@ public struct SandboxResult: Sendable, Hashable {
             case .signalled(let signal): "killed by signal \(signal)"
             case .cpuLimit: "killed: CPU time limit exceeded"
             case .timedOut: "killed: wall-clock time limit exceeded"
+            case .memoryLimit: "killed: the sandbox's memory limit was exceeded"
             }
         }
     }

@@ -21,9 +21,12 @@ public final class SandboxedProcess: @unchecked Sendable {
     /// The last few kilobytes a long-lived process wrote to stderr, for error messages.
     private(set) var stderrTail: [UInt8] = []
     private var closed = false
+    /// The sandbox's control group, nil where control groups are unavailable.
+    let cgroup: SandboxCgroup?
 
-    init(pid: pid_t, stdin: Int32, stdout: Int32, stderr: Int32) {
+    init(pid: pid_t, stdin: Int32, stdout: Int32, stderr: Int32, cgroup: SandboxCgroup? = nil) {
         self.pid = pid
+        self.cgroup = cgroup
         stdinFD = stdin
         stdoutFD = stdout
         stderrFD = stderr
@@ -32,7 +35,7 @@ public final class SandboxedProcess: @unchecked Sendable {
 
     deinit { terminate() }
 
-    /// Kills the sandbox and reaps it; safe to call more than once.
+    /// Kills the sandbox and reaps it, and removes its control group; safe to call more than once.
     public func terminate() {
         lock.lock()
         defer { lock.unlock() }
@@ -41,11 +44,15 @@ public final class SandboxedProcess: @unchecked Sendable {
             kill(pid, SIGKILL)
             exitStatus = Self.reap(pid, blocking: true)
         }
+        cgroup?.remove()
         if !closed {
             closed = true
             for fd in [stdinFD, stdoutFD, stderrFD] where fd >= 0 { close(fd) }
         }
     }
+
+    /// Whether the kernel killed a process of the sandbox for going over its memory limit.
+    var hitMemoryLimit: Bool { (cgroup?.memoryKills ?? 0) > 0 }
 
     /// Whether the sandbox has exited (reaping it if it has).
     public var isRunning: Bool {
@@ -177,11 +184,12 @@ public final class SandboxedProcess: @unchecked Sendable {
             }
         }
         if timedOut { terminate() }
-        let termination: SandboxResult.Termination
+        var termination: SandboxResult.Termination
         if timedOut {
             termination = .timedOut
         } else {
             termination = Self.termination(status ?? 0)
+            if termination != .exited(0), hitMemoryLimit { termination = .memoryLimit }
         }
         return SandboxResult(
             stdout: Self.text(kept[0]), stderr: Self.text(kept[1]), termination: termination,

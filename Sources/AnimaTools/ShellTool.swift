@@ -28,7 +28,7 @@ public struct ShellTool: Tool {
         if let seconds = try WireNumber.number(arguments["timeout_seconds"], field: "timeout_seconds", in: 1...600) {
             limits.wallTime = .milliseconds(Int(seconds * 1000))
         }
-        let policy = SandboxPolicy(workspace: context.workspace.root, limits: limits, supplementaryGroups: context.linuxGroups)
+        let policy = SandboxPolicy(workspace: context.workspace, limits: limits, supplementaryGroups: context.linuxGroups)
         let result = try await context.sandbox.run(["/bin/bash", "-c", arguments["command"]?.stringValue ?? ""], policy: policy)
         return ToolResult(text: result.report, value: result.json, isError: !result.succeeded)
     }

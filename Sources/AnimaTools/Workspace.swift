@@ -11,14 +11,16 @@ import Foundation
 public struct Workspace: Sendable, Hashable {
     /// The directory on the host, with symbolic links resolved.
     public let root: String
-    /// The owner files get when Anima runs as root, so the sandbox's user can write them.
-    let owner: uid_t?
+    /// The workspace's own uid and gid when Anima runs as root (nil otherwise): its
+    /// sandboxes run as them and its files belong to them. See `WorkspaceOwner`.
+    public let owner: uid_t?
+    public let group: gid_t?
 
     /// Opens (creating if needed) the workspace of `agent` under `base`.
     /// - Parameters:
     ///   - agent: the agent's name; only letters, digits, `.`, `_` and `-` are kept.
     ///   - base: the directory that holds every agent's workspace (default `Workspace.defaultBase`).
-    ///   - sandbox: the sandbox whose user must be able to write the workspace.
+    ///   - sandbox: unused: the workspace has a user of its own (kept for callers).
     public init(agent: String, base: String = Workspace.defaultBase, sandbox: Sandbox = .standard) throws(ToolError) {
         let safe = String(agent.map { $0.isLetter || $0.isNumber || "._-".contains($0) ? $0 : "_" }).trimmingCharacters(in: CharacterSet(charactersIn: "."))
         guard !safe.isEmpty else { throw .invalidArgument("agent name \"\(agent)\" has no usable characters for a workspace") }
@@ -36,9 +38,14 @@ public struct Workspace: Sendable, Hashable {
         guard let real = realpath(path, nil) else { throw .path("the workspace \(path) does not exist") }
         root = String(cString: real)
         free(real)
-        owner = geteuid() == 0 ? sandbox.sandboxUID : nil
-        // By descriptor, like every other change of owner in a workspace.
-        if owner != nil, let directory = try? WorkspaceDirectory(self) { directory.adopt(directory.fd) }
+        if geteuid() == 0 {
+            let id = try WorkspaceOwner.assign(root)
+            owner = id.uid
+            group = id.gid
+        } else {
+            owner = nil
+            group = nil
+        }
     }
 
     /// `$XDG_STATE_HOME/anima/workspaces`, else `~/.local/state/anima/workspaces`: apart

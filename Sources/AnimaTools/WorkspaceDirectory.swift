@@ -36,7 +36,7 @@ final class WorkspaceDirectory {
     /// The user and group that files made by the files tool get (when Anima runs as
     /// root), so that the sandbox's user can change them. One place, to change together.
     static func fileOwner(of workspace: Workspace) -> (uid: uid_t, gid: gid_t)? {
-        workspace.owner.map { (uid: $0, gid: $0) }
+        workspace.owner.map { (uid: $0, gid: workspace.group ?? $0) }
     }
 
     /// The components of `relative`, refused when it is absolute, has a NUL byte or `..`.

@@ -39,6 +39,14 @@ int anima_seccomp_filter_fd(void) {
     // socket(AF_PACKET, ...) and socket(any, SOCK_RAW | flags, ...).
     if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_PACKET));
     if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW));
+    // io_uring performs reads, writes, connects and opens in kernel workers that this
+    // filter never sees, so it would be a way around every rule here: it does not exist.
+    const int uring[] = { SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register) };
+    for (size_t i = 0; i < sizeof uring / sizeof uring[0] && rc == 0; i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), uring[i], 0);
+    // AF_VSOCK talks to the hypervisor (and other VMs' services), past the network namespace.
+    if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_VSOCK));
+    if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_EQ, AF_VSOCK));
     // clone/clone3 with namespace flags would undo the sandbox's namespaces.
     const unsigned long namespaces[] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET,
                                          CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWCGROUP };
@@ -68,8 +76,10 @@ static int set_limit(int resource, long long value) {
 }
 
 pid_t anima_spawn(const char *path, char *const argv[], char *const envp[],
-                  int in_fd, int out_fd, int err_fd, int extra_fd,
+                  int in_fd, int out_fd, int err_fd, const int extra_fds[], int extra_count,
+                  const int cgroup_fds[], int cgroup_count,
                   const struct anima_limits *limits) {
+    if (extra_count < 0 || extra_count > 8 || cgroup_count < 0) return -EINVAL;
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return -errno;
     pid_t pid = fork();
@@ -78,17 +88,26 @@ pid_t anima_spawn(const char *path, char *const argv[], char *const envp[],
         // Only async-signal-safe calls from here on: the parent is multi-threaded.
         sigset_t none; sigemptyset(&none); sigprocmask(SIG_SETMASK, &none, NULL);
         setpgid(0, 0);
-        // Move the report pipe out of the way of 0-3 before the dup2s.
-        int rep = fcntl(report[1], F_DUPFD_CLOEXEC, 10);
-        if (rep < 0) _exit(127);
-        int fds[4] = { in_fd, out_fd, err_fd, extra_fd };
-        for (int i = 0; i < 4; i++) {
-            if (fds[i] >= 0 && fds[i] < 10) { int moved = fcntl(fds[i], F_DUPFD, 10); if (moved < 0) goto fail; fds[i] = moved; }
+        // Join the sandbox's control groups first, so everything it starts is counted.
+        for (int i = 0; i < cgroup_count; i++) {
+            if (write(cgroup_fds[i], "0", 1) != 1) {
+                int e = errno; (void)!write(report[1], &e, sizeof e); _exit(127);
+            }
         }
-        for (int i = 0; i < 4; i++) {
+        // Move every descriptor out of the way of 0..(3 + extra_count) before the dup2s.
+        const int base = 16;
+        int rep = fcntl(report[1], F_DUPFD_CLOEXEC, base);
+        if (rep < 0) _exit(127);
+        int fds[11] = { in_fd, out_fd, err_fd };
+        for (int i = 0; i < extra_count; i++) fds[3 + i] = extra_fds[i];
+        int count = 3 + extra_count;
+        for (int i = 0; i < count; i++) {
+            if (fds[i] >= 0 && fds[i] < base) { int moved = fcntl(fds[i], F_DUPFD, base); if (moved < 0) goto fail; fds[i] = moved; }
+        }
+        for (int i = 0; i < count; i++) {
             if (fds[i] >= 0 && dup2(fds[i], i) < 0) goto fail;
         }
-        syscall(SYS_close_range, 4U, (unsigned)rep - 1, 0);
+        syscall(SYS_close_range, (unsigned)count, (unsigned)rep - 1, 0);
         syscall(SYS_close_range, (unsigned)rep + 1, ~0U, 0);
         if (limits) {
             if (set_limit(RLIMIT_CPU, limits->cpu_seconds) || set_limit(RLIMIT_AS, limits->address_space)
@@ -112,6 +131,21 @@ pid_t anima_spawn(const char *path, char *const argv[], char *const envp[],
         return -e;
     }
     return pid;
+}
+
+int anima_memfd_sealed(const void *bytes, size_t count) {
+    int fd = memfd_create("anima-data", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return -errno;
+    const char *p = bytes;
+    size_t done = 0;
+    while (done < count) {
+        ssize_t n = write(fd, p + done, count - done);
+        if (n < 0) { if (errno == EINTR) continue; int e = errno; close(fd); return -e; }
+        done += (size_t)n;
+    }
+    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+    if (lseek(fd, 0, SEEK_SET) < 0) { int e = errno; close(fd); return -e; }
+    return fd;
 }
 
 int anima_pipe_cloexec(int fds[2]) {

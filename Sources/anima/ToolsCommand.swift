@@ -28,6 +28,7 @@ struct ToolsCommand: AsyncParsableCommand {
     func run() async throws {
         let box = await Toolbox.load(mcpFile: mcpConfig)
         let servers = (try? MCPServerConfiguration.load(from: mcpConfig)) ?? []
+        let problems = box.problems + (Sandbox.wholeSandboxLimitsProblem.map { ["sandbox: " + $0] } ?? [])
         if json {
             let tools = box.tools.map { tool -> JSONValue in
                 [
@@ -39,7 +40,7 @@ struct ToolsCommand: AsyncParsableCommand {
             let mcp = servers.map { server -> JSONValue in
                 ["name": .string(server.name), "command": .string(server.command), "groups": .array(server.groups.map { .string($0) }), "network": .bool(server.network)]
             }
-            print(JSONValue.object(["tools": .array(tools), "mcp_servers": .array(mcp), "problems": .array(box.problems.map { .string($0) })]).jsonText)
+            print(JSONValue.object(["tools": .array(tools), "mcp_servers": .array(mcp), "problems": .array(problems.map { .string($0) })]).jsonText)
         } else {
             let nameWidth = max(12, box.tools.map(\.name.count).max() ?? 0)
             print("NAME".padding(toLength: nameWidth + 2, withPad: " ", startingAt: 0) + "EFFECT        NEEDS               GROUPS")
@@ -57,7 +58,7 @@ struct ToolsCommand: AsyncParsableCommand {
                 let groups = server.groups.isEmpty ? "-" : server.groups.joined(separator: ",")
                 print("  \(server.name): \(server.command) \(server.args.joined(separator: " "))  groups: \(groups)  network: \(server.network ? "yes" : "no")")
             }
-            for problem in box.problems { print("  problem: \(problem)") }
+            for problem in problems { print("  problem: \(problem)") }
         }
         await box.shutdown()
     }

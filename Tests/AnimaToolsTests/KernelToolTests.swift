@@ -154,7 +154,7 @@ struct KernelToolTests {
         // Without the store's mapping the sandbox holds no supplementary group at all.
         try store.grant("finance", to: "dana", by: .root)
         let unmapped = try await ToolAdapter(ShellTool(), workspaceBase: fixture.base).run(["command": "id -G"], for: caller).text
-        #expect(unmapped.contains("65534") && !unmapped.contains("47123"), "\(unmapped)")
+        #expect(unmapped.contains("\(workspace.group ?? 65534)") && !unmapped.contains("47123"), "\(unmapped)")
         #expect(try await shell.run(["command": "id -G"], for: caller).text.contains("47123"))
     }
 }

@@ -208,7 +208,7 @@ struct TokenList: AsyncParsableCommand {
     @OptionGroup var data: DataDirectoryOption
 
     mutating func run() async throws {
-        for t in await try data.store().list() {
+        for t in try await data.store().list() {
             let state = t.revoked != nil ? "revoked" : t.isExpired() ? "expired" : "active"
             let until = t.expires.map { ISO8601DateFormatter().string(from: $0) } ?? "never"
             print("\(t.id)  \(state.padding(toLength: 8, withPad: " ", startingAt: 0))\(t.user.padding(toLength: 10, withPad: " ", startingAt: 0))\(t.scopes.map(\.rawValue).joined(separator: ","))  \(t.name)  expires \(until)")

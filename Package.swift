@@ -63,10 +63,11 @@ let package = Package(
         .target(
             name: "AnimaKernel", dependencies: ["AnimaCore", "AnimaProcessor", "AnimaMemory", "AnimaSecurity", "AnimaTools"],
             swiftSettings: strict),
-        // Principals and groups, provenance policies, guards, delimiters, the audit log.
+        // Principals and groups, provenance policies, guards (the guard model too), delimiters,
+        // the audit trails and the hash-chained log.
         .target(
             name: "AnimaSecurity",
-            dependencies: ["AnimaCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["AnimaCore", "AnimaProcessor", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // Debian's libseccomp-dev: builds the sandbox's seccomp filter, and the fork/exec
@@ -114,7 +115,7 @@ let package = Package(
         .target(
             name: "AnimaServer",
             dependencies: [
-                "AnimaCore", "AnimaProcessor", "AnimaKernel",
+                "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaSecurity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

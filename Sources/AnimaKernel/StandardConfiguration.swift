@@ -13,7 +13,7 @@ extension Kernel.Configuration {
         processor: any LanguageModel, tools: [any SystemTool] = [], memory: MemorySystem? = nil, dataDirectory: String,
         alsoAuditTo extra: [any AuditTrail] = []
     ) throws -> Kernel.Configuration {
-        let chain = try HashChainAuditTrail(dataDirectory: dataDirectory)
+        let chain = try AuditLog(dataDirectory: dataDirectory)
         let authorizer = try SecurityAuthorizer.load(dataDirectory: dataDirectory, tools: tools)
         // Sandboxed tools get the Linux groups the user store maps the owner's groups onto.
         let tools = tools.map { tool -> any SystemTool in

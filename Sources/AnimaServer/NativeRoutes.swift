@@ -2,6 +2,7 @@ import AnimaCore
 import AnimaKernel
 import AnimaMemory
 import AnimaProcessor
+import AnimaSecurity
 import Foundation
 import Hummingbird
 import ServiceLifecycle

@@ -14,7 +14,7 @@ struct SecurityKernelTests {
         let log = try AuditLog(path: dir + "/audit.log")
         let effects = SideEffects()
         let world = InjectionScenario(carrier: .webPage, attack: .emailOut).world(injected: true)
-        let kernel = securedKernel(world, effects, audit: HashChainAuditTrail(log: log))
+        let kernel = securedKernel(world, effects, audit: log)
         let pid = try await kernel.spawn(AgentSpec(task: InjectionScenario(carrier: .webPage, attack: .emailOut).task, tools: allFixtureTools), owner: dana)
         _ = try await kernel.wait(pid)
         log.close()
@@ -32,7 +32,7 @@ struct SecurityKernelTests {
         let dir = NSTemporaryDirectory() + "anima-kernel-audit-\(UUID().uuidString)"
         let log = try AuditLog(path: dir + "/audit.log")
         let effects = SideEffects()
-        let kernel = securedKernel(World(), effects, audit: HashChainAuditTrail(log: log))
+        let kernel = securedKernel(World(), effects, audit: log)
         let outcome = Mutex<[String]>([])
         let pid = try await kernel.spawn(name: "writer", owner: dana, task: "write x to a.txt, y to b.txt and z to c.txt") { context in
             _ = try await context.callTool(ToolCall(id: "1", name: "write_file", arguments: ["path": "a.txt", "content": "x"]))

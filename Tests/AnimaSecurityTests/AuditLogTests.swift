@@ -79,7 +79,7 @@ struct AuditLogTests {
         let (path, log) = try makeLog(6)
         log.close()
         var all = try lines(path)
-        var forged = try AuditEntry(line: all[2])
+        var forged = try AuditLine(line: all[2])
         forged.outcome = .completed
         forged.detail = ""
         forged.hash = forged.computedHash
@@ -116,7 +116,7 @@ struct AuditLogTests {
         // Remove record 3 and renumber the rest so sequence numbers look continuous.
         let (path, log) = try makeLog(6)
         log.close()
-        var entries = try lines(path).map { try AuditEntry(line: $0) }
+        var entries = try lines(path).map { try AuditLine(line: $0) }
         entries.remove(at: 2)
         for i in 2..<entries.count {
             entries[i].sequence = UInt64(i + 1)

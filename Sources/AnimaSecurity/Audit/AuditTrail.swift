@@ -1,7 +1,9 @@
+import AnimaCore
 import Foundation
 import Synchronization
 
-/// One syscall as the audit trail keeps it: who, what, and how it ended.
+/// One syscall (or security decision) as an audit trail keeps it: who, what, and how it
+/// ended. The one record type of every trail; `AuditLog` writes it as a chained `AuditLine`.
 public struct AuditRecord: Sendable, Hashable, Codable {
     public enum Outcome: Sendable, Hashable, Codable {
         case completed
@@ -16,10 +18,20 @@ public struct AuditRecord: Sendable, Hashable, Codable {
     public var syscall: String
     public var summary: String
     public var outcome: Outcome
+
+    public init(sequence: UInt64, time: Date, pid: PID, owner: String, syscall: String, summary: String, outcome: Outcome) {
+        self.sequence = sequence
+        self.time = time
+        self.pid = pid
+        self.owner = owner
+        self.syscall = syscall
+        self.summary = summary
+        self.outcome = outcome
+    }
 }
 
-/// Where the kernel records every syscall. The security layer supplies a tamper-evident,
-/// persistent trail; `MemoryAuditTrail` keeps records in memory.
+/// Where the kernel records every syscall: `AuditLog` is the tamper-evident, durable
+/// trail; `MemoryAuditTrail` keeps records in memory; `TeeAuditTrail` writes to several.
 public protocol AuditTrail: Sendable {
     func append(_ record: AuditRecord)
     /// Why records can no longer be kept, if they cannot; the kernel then refuses every

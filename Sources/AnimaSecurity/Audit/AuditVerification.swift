@@ -42,15 +42,15 @@ extension AuditLog {
         at path: String, as reader: Principal, expecting: (count: UInt64, hash: String)? = nil
     ) throws(SecurityError) -> AuditVerification {
         try checkReader(reader)
-        var result = AuditVerification(intact: 0, headHash: AuditEntry.genesisHash, problem: nil)
+        var result = AuditVerification(intact: 0, headHash: AuditLine.genesisHash, problem: nil)
         var anchorSeen = false
         try forEachLine(at: path) { number, line in
             func fail(_ reason: String, _ sequence: UInt64? = nil) -> Bool {
                 result.problem = .init(line: number, sequence: sequence, reason: reason)
                 return false
             }
-            let entry: AuditEntry
-            do { entry = try AuditEntry(line: line) } catch { return fail("unreadable: \(error)") }
+            let entry: AuditLine
+            do { entry = try AuditLine(line: line) } catch { return fail("unreadable: \(error)") }
             let expected = result.intact + 1
             if entry.sequence != expected {
                 let what = entry.sequence > expected ? "records are missing or out of order" : "a record is repeated or out of order"
@@ -82,13 +82,13 @@ extension AuditLog {
 
     /// The records of the log at `path`, oldest first, as `reader` (who needs `logs`).
     /// Lines that are not records are reported as an error; run `verify` for the chain.
-    public static func entries(at path: String, as reader: Principal) throws(SecurityError) -> [AuditEntry] {
+    public static func entries(at path: String, as reader: Principal) throws(SecurityError) -> [AuditLine] {
         try checkReader(reader)
-        var entries: [AuditEntry] = []
+        var entries: [AuditLine] = []
         var failure: SecurityError?
         try forEachLine(at: path) { number, line in
             do {
-                entries.append(try AuditEntry(line: line))
+                entries.append(try AuditLine(line: line))
                 return true
             } catch {
                 failure = .malformed(path: path, reason: "line \(number): \(error)")

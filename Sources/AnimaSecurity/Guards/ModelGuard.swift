@@ -1,6 +1,5 @@
 import AnimaCore
 import AnimaProcessor
-import AnimaSecurity
 
 /// A guard model: any `LanguageModel` asked, at temperature 0, whether a text is unsafe,
 /// answering in JSON that the response format's schema (a grammar, on the local engine)

@@ -9,7 +9,7 @@ import Foundation
 /// SHA-256 over the line's canonical text up to, and not including, the `hash` field —
 /// so it covers `prev`, the previous record's hash, and any edit, removal or reordering
 /// breaks the chain from that record on.
-public struct AuditEntry: Sendable, Hashable {
+public struct AuditLine: Sendable, Hashable {
     /// How the recorded action ended.
     public enum Outcome: String, Sendable, Hashable, CaseIterable {
         case completed, denied, failed

@@ -1,5 +1,4 @@
 import AnimaCore
-import AnimaSecurity
 import Foundation
 
 /// The kernel's reference monitor for data flow: the policy engine that checks the
@@ -16,6 +15,8 @@ public struct SecurityMonitor: Sendable {
     public var engine: PolicyEngine
     public var guards: GuardPipeline?
     public var confirm: Confirm?
+    /// False for the `open` monitor: no provenance is tracked and every call is allowed.
+    public private(set) var tracksProvenance = true
 
     /// - Parameters:
     ///   - policy: the data-flow rules; `.strict` by default (only the user and the system
@@ -40,6 +41,14 @@ public struct SecurityMonitor: Sendable {
         self.init(policy: policy, confirm: confirm)
     }
 
+    /// The monitor of a kernel configured without one: it tracks no provenance and allows
+    /// every call (owner/group rules and the audit trail still apply).
+    public static let open: SecurityMonitor = {
+        var monitor = SecurityMonitor.policyOnly()
+        monitor.tracksProvenance = false
+        return monitor
+    }()
+
     /// The monitor with guards off.
     public static func policyOnly(_ policy: SecurityPolicy = .strict, confirm: Confirm? = nil) -> SecurityMonitor {
         var monitor = SecurityMonitor(policy: policy, confirm: confirm)
@@ -55,4 +64,11 @@ public struct Confirmation: Sendable, Hashable {
     public var call: ToolCall
     /// Why it needs a yes, in the policy engine's words.
     public var reason: String
+
+    public init(pid: PID, owner: String, call: ToolCall, reason: String) {
+        self.pid = pid
+        self.owner = owner
+        self.call = call
+        self.reason = reason
+    }
 }

@@ -10,7 +10,7 @@ import Darwin
 
 /// The append-only, hash-chained audit log: one JSON line per record in a file.
 ///
-/// Each record carries the hash of the one before (see `AuditEntry`), so `verify` finds
+/// Each record carries the hash of the one before (see `AuditLine`), so `verify` finds
 /// any record that was edited, removed or moved, and names the first. Only appends are
 /// made: the file is opened `O_APPEND` and never rewritten, except that a line torn by a
 /// crash mid-write is cut off when the log is next opened, and that cut is itself recorded.
@@ -60,6 +60,8 @@ public final class AuditLog: Sendable {
     public let path: String
     public let durability: Durability
     private let state: Mutex<State>
+    /// Why a record could not be written, from the first failure on (see `failure`).
+    private let problem = Mutex<String?>(nil)
 
     /// Opens (or creates, mode 0600) the log at `path` and continues its chain. An older
     /// log's wider mode is narrowed to 0600: it names every user's syscalls.
@@ -121,12 +123,12 @@ public final class AuditLog: Sendable {
     /// Appends one record and returns it.
     @discardableResult
     public func append(
-        pid: UInt32, owner: String, action: String, summary: String, outcome: AuditEntry.Outcome, detail: String = ""
-    ) throws(SecurityError) -> AuditEntry {
+        pid: UInt32, owner: String, action: String, summary: String, outcome: AuditLine.Outcome, detail: String = ""
+    ) throws(SecurityError) -> AuditLine {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let micros = Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
-        let result: Result<AuditEntry, SecurityError> = state.withLock { s in
+        let result: Result<AuditLine, SecurityError> = state.withLock { s in
             guard s.fd >= 0 else { return .failure(.io(path: path, reason: "the audit log is closed")) }
             // Writers in other processes take the same lock, so records never interleave
             // and each continues the chain from the file's true last record.
@@ -140,7 +142,7 @@ public final class AuditLog: Sendable {
                     return .failure(error)
                 }
             }
-            let entry = AuditEntry(
+            let entry = AuditLine(
                 sequence: s.sequence + 1, timeMicros: micros, pid: pid, owner: owner, action: action,
                 summary: Self.clip(summary), outcome: outcome, detail: Self.clip(detail), previousHash: s.head)
             var bytes = Array(entry.line.utf8)
@@ -214,7 +216,7 @@ public final class AuditLog: Sendable {
     /// were cut after it.
     private static func readTail(fd: Int32, path: String) throws(SecurityError) -> (sequence: UInt64, head: String, torn: Int) {
         let size = lseek(fd, 0, SEEK_END)
-        guard size > 0 else { return (0, AuditEntry.genesisHash, 0) }
+        guard size > 0 else { return (0, AuditLine.genesisHash, 0) }
         let window = min(Int(size), 1 << 16)
         var buffer = [UInt8](repeating: 0, count: window)
         let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, window, off_t(Int(size) - window)) }
@@ -230,7 +232,7 @@ public final class AuditLog: Sendable {
                 throw .io(path: path, reason: "cannot cut a torn last line: \(String(cString: strerror(errno)))")
             }
             buffer.removeLast(torn)
-            if buffer.isEmpty { return (0, AuditEntry.genesisHash, torn) }
+            if buffer.isEmpty { return (0, AuditLine.genesisHash, torn) }
         }
         let body = buffer.dropLast()
         let start = body.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? body.startIndex
@@ -239,10 +241,35 @@ public final class AuditLog: Sendable {
         }
         let line = String(decoding: body[start...], as: UTF8.self)
         do {
-            let entry = try AuditEntry(line: line)
+            let entry = try AuditLine(line: line)
             return (entry.sequence, entry.hash, torn)
         } catch {
             throw .malformed(path: path, reason: "its last record is unreadable (\(error)); run `anima audit verify`")
         }
     }
+}
+
+extension AuditLog: AuditTrail {
+    /// The log in `directory/audit.log`, continuing its chain.
+    public convenience init(dataDirectory directory: String) throws(SecurityError) {
+        try self.init(path: directory + "/" + Self.fileName)
+    }
+
+    /// Appends `record` as one chained line. The log numbers and times its lines itself
+    /// (the chain continues across processes); a record that cannot be written sets
+    /// `failure` from then on, and the kernel refuses every further syscall.
+    public func append(_ record: AuditRecord) {
+        let (outcome, detail): (AuditLine.Outcome, String) = switch record.outcome {
+        case .completed: (.completed, "")
+        case .denied(let reason): (.denied, reason)
+        case .failed(let reason): (.failed, reason)
+        }
+        do {
+            try append(pid: record.pid.rawValue, owner: record.owner, action: record.syscall, summary: record.summary, outcome: outcome, detail: detail)
+        } catch {
+            problem.withLock { $0 = $0 ?? error.description }
+        }
+    }
+
+    public var failure: String? { problem.withLock { $0 } }
 }

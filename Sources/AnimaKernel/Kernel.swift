@@ -22,8 +22,8 @@ public actor Kernel {
         public var clock: any Clock<Duration>
         /// Most processes alive at once.
         public var maxProcesses: Int
-        /// Provenance policies and guards; nil runs without them (owner/group rules and the
-        /// audit trail still apply).
+        /// Provenance policies and guards; nil runs with the `open` monitor (owner/group
+        /// rules and the audit trail still apply).
         public var security: SecurityMonitor?
         /// Seals content (tool arguments, tasks, passages, queries) in audit records; a key
         /// for this process only unless the data directory's is given (`standard`).
@@ -57,7 +57,8 @@ public actor Kernel {
     private let auditDigest: AuditDigest
     private let clock: any Clock<Duration>
     private let maxProcesses: Int
-    private let security: SecurityMonitor?
+    /// Every security decision the kernel carries out comes from here.
+    private let security: SecurityMonitor
 
     private var table: [PID: ProcessRecord] = [:]
     /// Processes in the table that have not exited (counted, not scanned: spawn is hot).
@@ -85,7 +86,7 @@ public actor Kernel {
         auditDigest = configuration.auditDigest
         clock = configuration.clock
         maxProcesses = configuration.maxProcesses
-        security = configuration.security
+        security = configuration.security ?? .open
     }
 
     /// Tool definitions by name, for programs and for `anima tools`.
@@ -94,12 +95,71 @@ public actor Kernel {
     // MARK: Processes
 
     /// Starts an agent process owned by `owner` running the standard agent loop.
+    ///
+    /// A syscall from outside (the API, the command line): the authoriser is asked and
+    /// the audit trail records it, as for a process's own `spawn`.
     public func spawn(_ spec: AgentSpec, owner: Principal, parent: PID? = nil) throws(SyscallError) -> PID {
+        try checked(.spawn(spec), owner: owner, parent: parent) { () throws(SyscallError) -> PID in
+            try start(spec, owner: owner, parent: parent)
+        }
+    }
+
+    /// Starts a process running `program`. Its groups are those asked for, at most the
+    /// owner's (or the parent's, for a child). `task` is the owner's own words the program
+    /// acts on, if any: the security monitor counts values found in it as the user's.
+    /// `privacy` is where the process's data may go; a child also carries its parent's.
+    ///
+    /// Authorised and audited as a `spawn` syscall of an agent named `name` with `task`.
+    public func spawn(
+        name: String, owner: Principal, parent: PID? = nil, groups: Set<String>? = nil, priority: Int = 0,
+        quotas: Quotas = .unlimited, task: String? = nil, privacy: PrivacyLabel = .public, program: @escaping Program
+    ) throws(SyscallError) -> PID {
+        let spec = AgentSpec(name: name, task: task ?? "", groups: groups, priority: priority, quotas: quotas, privacy: privacy)
+        return try checked(.spawn(spec), owner: owner, parent: parent) { () throws(SyscallError) -> PID in
+            try start(
+                name: name, owner: owner, parent: parent, groups: groups, priority: priority, quotas: quotas, task: task,
+                privacy: privacy, program: program)
+        }
+    }
+
+    /// Asks the authoriser about `call`, made from outside by `owner` (for `parent`, if
+    /// given), runs `body` if allowed, and records the outcome either way.
+    private func checked(
+        _ call: Syscall, owner: Principal, parent: PID?, _ body: () throws(SyscallError) -> PID
+    ) throws(SyscallError) -> PID {
+        let caller = ProcessCredentials(
+            pid: parent ?? .kernel, owner: owner, groups: parent.flatMap { table[$0]?.groups } ?? owner.groups, ancestors: [])
+        if let failure = audit.failure {
+            throw .permissionDenied(syscall: call.name, reason: "the audit trail cannot be written (\(failure)); nothing runs unrecorded")
+        }
+        var asked = call
+        if case .spawn(var spec) = call, !owner.isRoot {
+            // Groups beyond the caller's are not granted (the process gets at most those);
+            // asking for them is no reason to refuse.
+            spec.groups = spec.groups?.intersection(caller.groups)
+            asked = .spawn(spec)
+        }
+        if let reason = authorizer.deny(asked, by: caller, target: nil) {
+            recordAudit(pid: caller.pid, owner: owner.name, call, .denied(reason))
+            throw .permissionDenied(syscall: call.name, reason: reason)
+        }
+        do {
+            let pid = try body()
+            recordAudit(pid: caller.pid, owner: owner.name, call, .completed)
+            return pid
+        } catch {
+            recordAudit(pid: caller.pid, owner: owner.name, call, .failed(error.description))
+            throw error
+        }
+    }
+
+    /// Starts an agent process; the caller has authorised it.
+    private func start(_ spec: AgentSpec, owner: Principal, parent: PID?) throws(SyscallError) -> PID {
         // A parent's words are the user's only as far as the parent's own context says so.
         let ledger = parent.flatMap { table[$0]?.provenance }
         let loop = AgentLoop(spec: spec)
         let dual = DualLLMLoop(spec: spec)
-        let pid = try spawn(
+        let pid = try start(
             name: spec.name, owner: owner, parent: parent, groups: spec.groups, priority: spec.priority, quotas: spec.quotas,
             privacy: spec.privacy
         ) { context in
@@ -113,11 +173,8 @@ public actor Kernel {
         return pid
     }
 
-    /// Starts a process running `program`. Its groups are those asked for, at most the
-    /// owner's (or the parent's, for a child). `task` is the owner's own words the program
-    /// acts on, if any: the security monitor counts values found in it as the user's.
-    /// `privacy` is where the process's data may go; a child also carries its parent's.
-    public func spawn(
+    /// Starts a process running `program`; the caller has authorised it.
+    private func start(
         name: String, owner: Principal, parent: PID? = nil, groups: Set<String>? = nil, priority: Int = 0,
         quotas: Quotas = .unlimited, task: String? = nil, privacy: PrivacyLabel = .public, program: @escaping Program
     ) throws(SyscallError) -> PID {
@@ -169,7 +226,8 @@ public actor Kernel {
         _ call: Syscall, as owner: Principal, name: String = "request", onEvent: GenerationSink? = nil
     ) async throws -> SyscallResult {
         let box = ResultBox()
-        let pid = try spawn(name: name, owner: owner) { context in
+        // The request process only carries `call`, which is authorised and audited itself.
+        let pid = try start(name: name, owner: owner) { context in
             do {
                 box.result = try await context.kernel.syscall(context.pid, call, sink: onEvent)
             } catch {
@@ -266,17 +324,14 @@ public actor Kernel {
             request.privacy = request.privacy.joined(with: process.privacy)
             call = .generate(request)
         }
-        if let security, case .callTool(let toolCall) = call {
-            call = .callTool(try await screen(toolCall, for: process, security))
+        if case .callTool(let toolCall) = call {
+            call = .callTool(try await screen(toolCall, for: process))
         }
-        if let security, case .send(_, let body) = call, let target {
+        if case .send(_, let body) = call, let target,
             // Data only some principals may read does not go to another principal's process.
-            let decision = security.engine.evaluateDisclosure(
-                of: body.text, to: target.owner.name, context: process.provenance)
-            if case .deny(let reason) = decision.verdict {
-                recordAudit(pid: pid, owner: process.owner.name, call, .denied("policy: \(reason)"))
-                throw SyscallError.permissionDenied(syscall: call.name, reason: "policy: \(reason)")
-            }
+            let reason = security.disclosureDenial(of: body.text, to: target.owner.name, context: process.provenance) {
+            recordAudit(pid: pid, owner: process.owner.name, call, .denied(reason))
+            throw SyscallError.permissionDenied(syscall: call.name, reason: reason)
         }
         process.usage.syscalls += 1
         do {
@@ -303,7 +358,7 @@ public actor Kernel {
         case .spawn(let spec):
             var spec = spec
             spec.groups = spec.groups ?? process.groups
-            return .spawned(try spawn(spec, owner: process.owner, parent: process.pid))
+            return .spawned(try start(spec, owner: process.owner, parent: process.pid))
         case .wait(let pid):
             return .exited(try await blocked(process, on: "wait") { () async throws(SyscallError) in try await self.wait(pid) })
         case .signal(let pid, let signal):
@@ -314,7 +369,7 @@ public actor Kernel {
             guard let target = table[pid] else { throw SyscallError.noSuchProcess(pid) }
             guard target.isAlive else { throw SyscallError.processExited(pid) }
             messageSequence += 1
-            if security != nil, let readers = process.provenance.label(of: body.text).readers {
+            if let readers = security.readers(of: body.text, in: process.provenance) {
                 messageReaders[messageSequence] = readers  // the receiver's ledger keeps them
             }
             target.mailbox.deliver(Message(from: process.pid, body: body, sequence: messageSequence, privacy: process.privacy))
@@ -322,10 +377,9 @@ public actor Kernel {
         case .receive(let timeout):
             let message = await blocked(process, on: "receive") { await self.receive(for: process, timeout: timeout) }
             if let message { process.privacy = process.privacy.joined(with: message.privacy) }
-            if security != nil, let message {
+            if let message {
                 let readers = messageReaders.removeValue(forKey: message.sequence)
-                process.provenance.record(
-                    message.body.text, label: ProvenanceLabel(.agent(message.from.rawValue), readers: readers))
+                security.observe(message.body.text, label: ProvenanceLabel(.agent(message.from.rawValue), readers: readers), in: &process.provenance)
             }
             return .message(message)
         case .memory(.attach(let agent, let systemPrefix)):
@@ -338,6 +392,11 @@ public actor Kernel {
             return .records(try await persistentMemory().search(user: process.owner.name, agent: agent, text: text, limit: limit))
         case .memory(.insert(let agent, let text, let tags)):
             return .inserted(try await persistentMemory().insert(user: process.owner.name, agent: agent, text: text, tags: tags))
+        case .memory(.agents):
+            return .agents(try await persistentMemory().store.namespaces(user: process.owner.name).map(\.agent))
+        case .memory(.show(let agent)):
+            takeIn(ProvenanceLabel(.memory), process)
+            return .snapshot(try await persistentMemory().snapshot(user: process.owner.name, agent: agent))
         case .memory(let operation):
             return perform(operation, for: process)
         case .listProcesses:
@@ -355,10 +414,10 @@ public actor Kernel {
             }
             request.sampling.maxTokens = min(request.sampling.maxTokens ?? left, left)
         }
-        if security != nil, process.pager != nil {
+        if process.pager != nil {
             // Pages the pager brought in from storage for this turn are memory, like a search's results.
             for message in request.messages where message.role == .system && message.content.hasPrefix(ContextWindow.pagesHeader) {
-                process.provenance.record(message.content, label: ProvenanceLabel(.memory, readers: [process.owner.name]))
+                security.observe(message.content, label: ProvenanceLabel(.memory, readers: [process.owner.name]), in: &process.provenance)
             }
         }
         let events: AsyncThrowingStream<GenerationEvent, any Error>
@@ -391,7 +450,7 @@ public actor Kernel {
         var result = GenerationResult(text: "", toolCalls: [], usage: Usage(promptTokens: 0, completionTokens: 0), finishReason: .stop)
         // With guards, text leaves only after the output guard has seen it (see StreamGuard);
         // with no one listening, the whole-text guard below is enough.
-        var streamGuard = sink != nil || !observers.isEmpty ? security?.guards.map { StreamGuard($0) } : nil
+        var streamGuard = sink != nil || !observers.isEmpty ? security.streamGuard() : nil
         var stopped: String?
         func release(_ text: String) {
             guard !text.isEmpty else { return }
@@ -431,7 +490,9 @@ public actor Kernel {
         }
         if let decision { recordRouting(decision, for: process) }
         if stopped == nil { flush(streamGuard?.finish()) }
-        if let security { await guardOutput(&result, for: process, security) }
+        let screened = await security.screenAnswer(result.text)
+        result.text = screened.text
+        if let note = screened.note { recordEvent(process, note) }
         if let stopped, sink != nil {
             // A streaming client has part of the answer: end its stream with the reason.
             throw SyscallError.permissionDenied(syscall: "generate", reason: stopped)
@@ -468,19 +529,19 @@ public actor Kernel {
         let label = ProvenanceLabel(sources: [tool.outputSource, .tool(call.name)], readers: owned ? [process.owner.name] : nil)
         output.label = label
         takeIn(label, process)
-        if let security {
-            output.text = await guardInput(output.text, from: call.name, for: process, security)
-            process.provenance.record(output.text, label: label)
-        }
+        let screened = await security.screenInput(output.text, from: call.name, pid: process.pid, owner: process.owner.name)
+        output.text = screened.text
+        if let note = screened.note { recordEvent(process, note) }
+        security.observe(output.text, label: label, in: &process.provenance)
         emit(.toolResult(process.pid, output))
         return output
     }
 
     // MARK: Security
 
-    /// Checks a tool call against the policy and the output guard before it runs; throws
-    /// (and records) a denial, and returns the call as it may run (redacted if so ruled).
-    private func screen(_ call: ToolCall, for process: ProcessRecord, _ security: SecurityMonitor) async throws -> ToolCall {
+    /// Asks the monitor about a tool call before it runs; records what it rules, throws a
+    /// denial, and returns the call as it may run (redacted if so ruled).
+    private func screen(_ call: ToolCall, for process: ProcessRecord) async throws -> ToolCall {
         // Memory functions are checked like tools: an edit of memory is a write that
         // outlives the process (core memory sits in every later prompt).
         let declared: ToolEffect
@@ -491,89 +552,15 @@ public actor Kernel {
         } else {
             return call  // perform reports the unknown tool
         }
-        let decision = security.engine.evaluate(tool: call.name, effect: declared, arguments: call.arguments, context: process.provenance)
-        guard decision.effect != .readOnly else { return call }
-        var call = call
-        var questions: [String] = []
-        switch decision.verdict {
-        case .allow: break
-        case .deny(let reason): throw deny(call, process, "policy: \(reason)")
-        case .ask(let reason): questions.append(reason)
+        let ruling = await security.screen(call, effect: declared, pid: process.pid, owner: process.owner.name, context: process.provenance)
+        for note in ruling.notes { recordEvent(process, note) }
+        if ruling.askedUser, !process.isAlive { throw SyscallError.processExited(process.pid) }
+        if let denial = ruling.denial {
+            recordAudit(pid: process.pid, owner: process.owner.name, .callTool(ruling.call), .denied(denial))
+            throw SyscallError.permissionDenied(syscall: "call_tool", reason: denial)
         }
-        if let guards = security.guards {
-            let verdict = await guards.screen(arguments: call.arguments, .output)
-            if verdict.isWorthRecording {
-                recordEvent(process, "guard.output", "\(call.name): \(verdict)", verdict.action == .block ? .denied("guard") : .completed)
-            }
-            switch verdict.action {
-            case .allow: break
-            case .redact: call.arguments = Self.redact(call.arguments, guards)
-            case .ask: questions.append("the output guard found \(verdict.categories.map(\.rawValue).joined(separator: ", ")) in the arguments")
-            case .block: throw deny(call, process, "the output guard blocks \(verdict.categories.map(\.rawValue).joined(separator: ", ")) in the arguments")
-            }
-        }
-        if !questions.isEmpty {
-            let question = questions.joined(separator: "; ")
-            guard let confirm = security.confirm else {
-                throw deny(call, process, "\(question); this needs the user's confirmation and no one can confirm here")
-            }
-            let yes = await confirm(Confirmation(pid: process.pid, owner: process.owner.name, call: call, reason: question))
-            guard process.isAlive else { throw SyscallError.processExited(process.pid) }
-            guard yes else { throw deny(call, process, "\(question); the user declined") }
-            recordEvent(process, "policy.confirmed", "\(call.name): \(question)", .completed)
-        }
-        return call
-    }
-
-    private func deny(_ call: ToolCall, _ process: ProcessRecord, _ reason: String) -> SyscallError {
-        recordAudit(pid: process.pid, owner: process.owner.name, .callTool(call), .denied(reason))
-        return .permissionDenied(syscall: "call_tool", reason: reason)
-    }
-
-    /// Each string in `value` with what the output guard redacts replaced.
-    private static func redact(_ value: JSONValue, _ guards: GuardPipeline) -> JSONValue {
-        switch value {
-        case .string(let s): .string(guards.evaluate(s, .output).text)
-        case .array(let items): .array(items.map { redact($0, guards) })
-        case .object(let object): .object(JSONObject(object.map { ($0.key, redact($0.value, guards)) }))
-        default: value
-        }
-    }
-
-    /// Runs the input guard over untrusted text about to reach the model; returns the text
-    /// the model may see.
-    private func guardInput(_ text: String, from source: String, for process: ProcessRecord, _ security: SecurityMonitor) async -> String {
-        guard let guards = security.guards else { return text }
-        let verdict = await guards.screen(text, .input)
-        guard verdict.isWorthRecording else { return text }
-        recordEvent(process, "guard.input", "\(source): \(verdict)", verdict.action == .block ? .denied("guard") : .completed)
-        switch verdict.action {
-        case .allow: return text
-        case .redact: return verdict.text
-        case .ask:
-            let call = ToolCall(id: "guard", name: source, arguments: .string(String(text.prefix(200))))
-            if let confirm = security.confirm,
-                await confirm(Confirmation(pid: process.pid, owner: process.owner.name, call: call, reason: "\(verdict)")) {
-                return verdict.text
-            }
-            return "[withheld by the input guard: \(verdict.categories.map(\.rawValue).joined(separator: ", "))]"
-        case .block:
-            return "[withheld by the input guard: \(verdict.categories.map(\.rawValue).joined(separator: ", "))]"
-        }
-    }
-
-    /// Runs the output guard over a generation's text.
-    private func guardOutput(_ result: inout GenerationResult, for process: ProcessRecord, _ security: SecurityMonitor) async {
-        guard let guards = security.guards, !result.text.isEmpty else { return }
-        let verdict = await guards.screen(result.text, .output)
-        guard verdict.isWorthRecording else { return }
-        recordEvent(process, "guard.output", "answer: \(verdict)", verdict.action == .block ? .denied("guard") : .completed)
-        // An answer is text for the user, not an action: "ask" (meant for tool calls) only records.
-        switch verdict.action {
-        case .allow, .ask: break
-        case .redact: result.text = verdict.text
-        case .block: result.text = "[withheld by the output guard: \(verdict.categories.map(\.rawValue).joined(separator: ", "))]"
-        }
+        if let confirmation = ruling.confirmation { recordEvent(process, confirmation) }
+        return ruling.call
     }
 
     /// Raises the process's privacy by the rule of `PrivacyLabel.init(provenance:)` for data
@@ -596,6 +583,10 @@ public actor Kernel {
         }
     }
 
+    private func recordEvent(_ process: ProcessRecord, _ note: SecurityNote) {
+        recordEvent(process, note.action, note.summary, note.outcome)
+    }
+
     /// Records a security decision that is not a syscall's own end.
     private func recordEvent(_ process: ProcessRecord, _ action: String, _ summary: String, _ outcome: AuditRecord.Outcome) {
         auditSequence += 1
@@ -613,12 +604,9 @@ public actor Kernel {
         }
         process.usage.toolCalls += 1
         emit(.toolCall(process.pid, call))
-        var call = call
-        if security != nil, call.name == "archival_insert", let content = call.arguments["content"]?.stringValue {
-            // A passage keeps the untrusted sources of what it was made from, so that what
-            // is read back in a later session is still known to come from there.
-            call.arguments = MemoryProvenance.tagging(call.arguments, with: process.provenance.label(of: content))
-        }
+        // A passage keeps the untrusted sources of what it was made from, so that what
+        // is read back in a later session is still known to come from there.
+        let call = security.tagged(call, context: process.provenance)
         let result = await blocked(process, on: "memory \(call.name)") { await pager.functions.execute(call) }
         // What memory gives back was written earlier, perhaps from untrusted text: it is labelled
         // memory, plus the sources archival passages recorded when they were saved.
@@ -626,7 +614,7 @@ public actor Kernel {
         if call.name == "archival_search" { label = label.joined(with: MemoryProvenance.label(ofSearchResult: result.json)) }
         let output = ToolOutput(text: result.text, isError: result.isError, label: label)
         takeIn(label, process)
-        if security != nil { process.provenance.record(output.text, label: label) }
+        security.observe(output.text, label: label, in: &process.provenance)
         emit(.toolResult(process.pid, output))
         return output
     }
@@ -650,12 +638,12 @@ public actor Kernel {
         process.pager = pager
         // From now on the context holds the agent's core memory and whatever is paged in.
         takeIn(ProvenanceLabel(.memory), process)
-        if security != nil {
+        if security.tracksProvenance {
             // What an earlier session left in the window (core memory, the summary, its
             // messages) may have come from anywhere: it is memory, and untrusted.
             let window = await pager.window
             for text in window.blocks.map(\.value) + [window.summary] + window.messages.map(\.message.content) {
-                process.provenance.record(text, label: ProvenanceLabel(.memory, readers: [process.owner.name]))
+                security.observe(text, label: ProvenanceLabel(.memory, readers: [process.owner.name]), in: &process.provenance)
             }
         }
         return pager
@@ -682,11 +670,9 @@ public actor Kernel {
         case .read(let key):
             guard let cell = memory[owner]?[key] else { return .value(nil) }
             takeIn(ProvenanceLabel(.memory), process)
-            if security != nil {
-                // What the user stored stays theirs; anything else is labelled memory as well.
-                let label = cell.label.isTrusted ? cell.label : cell.label.joined(with: ProvenanceLabel(.memory, readers: [owner]))
-                process.provenance.record(cell.value.text, label: label)
-            }
+            // What the user stored stays theirs; anything else is labelled memory as well.
+            let label = cell.label.isTrusted ? cell.label : cell.label.joined(with: ProvenanceLabel(.memory, readers: [owner]))
+            security.observe(cell.value.text, label: label, in: &process.provenance)
             return .value(cell.value)
         case .write(let key, let value):
             memory[owner, default: [:]][key] = (value, process.provenance.label(of: value.text))
@@ -696,7 +682,7 @@ public actor Kernel {
             return .done
         case .list(let prefix):
             return .keys((memory[owner] ?? [:]).keys.filter { $0.hasPrefix(prefix) }.sorted())
-        case .attach, .forget, .search, .insert:
+        case .attach, .forget, .search, .insert, .agents, .show:
             preconditionFailure("handled by the syscall dispatch")
         }
     }

@@ -75,6 +75,10 @@ public enum MemoryOperation: Sendable, Hashable {
     case search(agent: String?, text: String, limit: Int)
     /// Saves a passage to the archival memory of the owner's agent `agent`.
     case insert(agent: String, text: String, tags: [String])
+    /// The names of the owner's agents that have persistent memory.
+    case agents
+    /// What the owner's agent `agent` keeps: core memory, summary, context window, counts.
+    case show(agent: String)
 
     var name: String {
         switch self {
@@ -86,6 +90,8 @@ public enum MemoryOperation: Sendable, Hashable {
         case .forget: "forget"
         case .search: "search"
         case .insert: "insert"
+        case .agents: "agents"
+        case .show: "show"
         }
     }
 
@@ -108,7 +114,8 @@ public enum MemoryOperation: Sendable, Hashable {
                 : "\(agent): messages \(recall ?? []), passages \(archival ?? [])"
         case .search(let agent, let text, _): "\(agent ?? "all agents"): \(text)"
         case .insert(let agent, let text, _): "\(agent): \(text)"
-        case .list: nil
+        case .show(let agent): agent
+        case .list, .agents: nil
         }
     }
 
@@ -135,6 +142,10 @@ public enum SyscallResult: Sendable {
     case records([MemoryRecord])
     /// The ID of a saved passage.
     case inserted(Int64)
+    /// The owner's agents with persistent memory, by name.
+    case agents([String])
+    /// What one agent keeps in memory.
+    case snapshot(AgentMemorySnapshot)
     case done
 }
 

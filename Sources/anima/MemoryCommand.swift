@@ -70,8 +70,12 @@ struct MemorySearch: AsyncParsableCommand {
 
     func run() async throws {
         let system = try await location.open(embeddings: !wordsOnly)
-        let records = try await system.search(user: CurrentUser.principal.name, agent: agent, text: query, limit: limit)
+        // Through the kernel, like MCP's memory_search: authorised and audited.
+        let kernel = Kernel(try .standard(processor: ScriptedModel(replies: []), memory: system, dataDirectory: location.directory.path))
+        let result = try await kernel.invoke(
+            .memory(.search(agent: agent, text: query, limit: limit)), as: CurrentUser.principal, name: "memory-search")
         try await system.store.close()
+        guard case .records(let records) = result else { throw SyscallError.failed("unexpected result") }
         if records.isEmpty && !json { Terminal.error("nothing found for \"\(query)\"\n") }
         let dates = ISO8601DateFormatter()
         for record in records {
@@ -101,16 +105,24 @@ struct MemoryShow: AsyncParsableCommand {
         let system = try await location.open(embeddings: false)
         defer { Task { try? await system.store.close() } }
         let user = CurrentUser.principal.name
+        // Each read is a syscall: authorised and audited.
+        let kernel = Kernel(try .standard(processor: ScriptedModel(replies: []), memory: system, dataDirectory: location.directory.path))
+        func show(_ agent: String) async throws -> AgentMemorySnapshot {
+            let result = try await kernel.invoke(.memory(.show(agent: agent)), as: CurrentUser.principal, name: "memory-show")
+            guard case .snapshot(let snapshot) = result else { throw SyscallError.failed("unexpected result") }
+            return snapshot
+        }
         guard let agent else {
-            let agents = try await system.store.namespaces(user: user)
+            let result = try await kernel.invoke(.memory(.agents), as: CurrentUser.principal, name: "memory-show")
+            guard case .agents(let agents) = result else { throw SyscallError.failed("unexpected result") }
             if agents.isEmpty { Terminal.error("no agent of \(user) has memory yet; start one with anima run --memory NAME\n") }
-            for namespace in agents {
-                let snapshot = try await system.snapshot(user: user, agent: namespace.agent)
-                print("\(namespace.agent)\t\(snapshot.messages) messages, \(snapshot.passages) passages")
+            for name in agents {
+                let snapshot = try await show(name)
+                print("\(name)\t\(snapshot.messages) messages, \(snapshot.passages) passages")
             }
             return
         }
-        let snapshot = try await system.snapshot(user: user, agent: agent)
+        let snapshot = try await show(agent)
         print("agent \(agent) of \(user): \(snapshot.messages) messages, \(snapshot.passages) archival passages")
         for block in snapshot.blocks {
             print("\n[\(block.label)] \(block.description) (limit \(block.limit) tokens)")

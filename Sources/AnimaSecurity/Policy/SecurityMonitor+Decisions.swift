@@ -1,0 +1,156 @@
+import AnimaCore
+
+/// A security decision worth keeping that is not a syscall's own end (a guard verdict,
+/// a confirmation): the kernel records it in the audit trail as it is.
+public struct SecurityNote: Sendable, Hashable {
+    public var action: String
+    public var summary: String
+    public var outcome: AuditRecord.Outcome
+
+    public init(_ action: String, _ summary: String, _ outcome: AuditRecord.Outcome) {
+        self.action = action
+        self.summary = summary
+        self.outcome = outcome
+    }
+}
+
+/// What the monitor rules about a tool call before it runs.
+public struct ToolCallRuling: Sendable {
+    /// Notes to record first, in order.
+    public var notes: [SecurityNote] = []
+    /// True when the user was asked: the process may have ended while they answered.
+    public var askedUser = false
+    /// The call as it may run (redacted if so ruled).
+    public var call: ToolCall
+    /// Why the call may not run; nil when it may.
+    public var denial: String?
+    /// Recorded once the call is allowed after the user said yes.
+    public var confirmation: SecurityNote?
+}
+
+/// The decisions the kernel asks for. The kernel carries them out and records what they
+/// return; an `open` monitor allows everything and tracks nothing.
+extension SecurityMonitor {
+    /// Records that `text` reached a process with `label`, when the monitor tracks provenance.
+    public func observe(_ text: String, label: ProvenanceLabel, in ledger: inout ProvenanceLedger) {
+        guard tracksProvenance else { return }
+        ledger.record(text, label: label)
+    }
+
+    /// Who alone may read `text` (restricted data in a message), or nil for anyone.
+    public func readers(of text: String, in ledger: ProvenanceLedger) -> Set<String>? {
+        guard tracksProvenance else { return nil }
+        return ledger.label(of: text).readers
+    }
+
+    /// Why `text` may not go to a process of `reader`, or nil when it may.
+    public func disclosureDenial(of text: String, to reader: String, context: ProvenanceLedger) -> String? {
+        guard tracksProvenance else { return nil }
+        if case .deny(let reason) = engine.evaluateDisclosure(of: text, to: reader, context: context).verdict {
+            return "policy: \(reason)"
+        }
+        return nil
+    }
+
+    /// An `archival_insert` call with its passage tagged by the untrusted sources of its text
+    /// (see `MemoryProvenance`); any other call as it is.
+    public func tagged(_ call: ToolCall, context: ProvenanceLedger) -> ToolCall {
+        guard tracksProvenance, call.name == "archival_insert", let content = call.arguments["content"]?.stringValue else { return call }
+        var call = call
+        call.arguments = MemoryProvenance.tagging(call.arguments, with: context.label(of: content))
+        return call
+    }
+
+    /// The guard over streamed text, when the output guard is on.
+    public func streamGuard() -> StreamGuard? { guards.map { StreamGuard($0) } }
+
+    /// Checks a tool call with effect `effect` against the policy and the output guard
+    /// before it runs, asking the user when a rule says "ask".
+    public func screen(_ call: ToolCall, effect: ToolEffect, pid: PID, owner: String, context: ProvenanceLedger) async -> ToolCallRuling {
+        guard tracksProvenance else { return ToolCallRuling(call: call) }
+        let decision = engine.evaluate(tool: call.name, effect: effect, arguments: call.arguments, context: context)
+        guard decision.effect != .readOnly else { return ToolCallRuling(call: call) }
+        var ruling = ToolCallRuling(call: call)
+        var questions: [String] = []
+        switch decision.verdict {
+        case .allow: break
+        case .deny(let reason): return ToolCallRuling(call: call, denial: "policy: \(reason)")
+        case .ask(let reason): questions.append(reason)
+        }
+        if let guards {
+            let verdict = await guards.screen(arguments: ruling.call.arguments, .output)
+            if verdict.isWorthRecording {
+                ruling.notes.append(SecurityNote("guard.output", "\(call.name): \(verdict)", verdict.action == .block ? .denied("guard") : .completed))
+            }
+            let found = verdict.categories.map(\.rawValue).joined(separator: ", ")
+            switch verdict.action {
+            case .allow: break
+            case .redact: ruling.call.arguments = Self.redact(ruling.call.arguments, guards)
+            case .ask: questions.append("the output guard found \(found) in the arguments")
+            case .block:
+                ruling.denial = "the output guard blocks \(found) in the arguments"
+                return ruling
+            }
+        }
+        guard !questions.isEmpty else { return ruling }
+        let question = questions.joined(separator: "; ")
+        guard let confirm else {
+            ruling.denial = ("\(question); this needs the user's confirmation and no one can confirm here")
+            return ruling
+        }
+        ruling.askedUser = true
+        if await confirm(Confirmation(pid: pid, owner: owner, call: ruling.call, reason: question)) {
+            ruling.confirmation = SecurityNote("policy.confirmed", "\(call.name): \(question)", .completed)
+        } else {
+            ruling.denial = "\(question); the user declined"
+        }
+        return ruling
+    }
+
+    /// Runs the input guard over untrusted text from `source` about to reach the model;
+    /// returns the text the model may see, and the note to record if any.
+    public func screenInput(_ text: String, from source: String, pid: PID, owner: String) async -> (text: String, note: SecurityNote?) {
+        guard tracksProvenance, let guards else { return (text, nil) }
+        let verdict = await guards.screen(text, .input)
+        guard verdict.isWorthRecording else { return (text, nil) }
+        let note = SecurityNote("guard.input", "\(source): \(verdict)", verdict.action == .block ? .denied("guard") : .completed)
+        let withheld = "[withheld by the input guard: \(verdict.categories.map(\.rawValue).joined(separator: ", "))]"
+        switch verdict.action {
+        case .allow: return (text, note)
+        case .redact: return (verdict.text, note)
+        case .ask:
+            let call = ToolCall(id: "guard", name: source, arguments: .string(String(text.prefix(200))))
+            if let confirm, await confirm(Confirmation(pid: pid, owner: owner, call: call, reason: "\(verdict)")) {
+                return (verdict.text, note)
+            }
+            return (withheld, note)
+        case .block:
+            return (withheld, note)
+        }
+    }
+
+    /// Runs the output guard over a generation's answer; returns the text the user may
+    /// see, and the note to record if any.
+    public func screenAnswer(_ text: String) async -> (text: String, note: SecurityNote?) {
+        guard tracksProvenance, let guards, !text.isEmpty else { return (text, nil) }
+        let verdict = await guards.screen(text, .output)
+        guard verdict.isWorthRecording else { return (text, nil) }
+        let note = SecurityNote("guard.output", "answer: \(verdict)", verdict.action == .block ? .denied("guard") : .completed)
+        // An answer is text for the user, not an action: "ask" (meant for tool calls) only records.
+        switch verdict.action {
+        case .allow, .ask: return (text, note)
+        case .redact: return (verdict.text, note)
+        case .block: return ("[withheld by the output guard: \(verdict.categories.map(\.rawValue).joined(separator: ", "))]", note)
+        }
+    }
+
+    /// Each string in `value` with what the output guard redacts replaced.
+    static func redact(_ value: JSONValue, _ guards: GuardPipeline) -> JSONValue {
+        switch value {
+        case .string(let s): .string(guards.evaluate(s, .output).text)
+        case .array(let items): .array(items.map { redact($0, guards) })
+        case .object(let object): .object(JSONObject(object.map { ($0.key, redact($0.value, guards)) }))
+        default: value
+        }
+    }
+}

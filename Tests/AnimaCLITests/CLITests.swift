@@ -133,6 +133,9 @@ struct ProcessCommandTests {
 
         let shown = try CLI.run(["memory", "show", "--data-dir", data, "helper"], environment: runtime)
         #expect(shown.stdout.contains("2 messages") && shown.stdout.contains("My locker code is walrus seven."), "\(shown.stdout)")
+        // Search and show are syscalls like forget: checked, and in the audit log.
+        let audit = try CLI.run(["audit", "show", "--data-dir", data, "--limit", "200"], environment: runtime)
+        #expect(audit.stdout.contains("memory.search") && audit.stdout.contains("memory.show"), "\(audit.stdout)")
         let forgot = try CLI.run(["memory", "forget", "--data-dir", data, "helper", "--all"], environment: runtime)
         #expect(forgot.stdout.contains("forgot 2 record(s)"), "\(forgot.stdout)\(forgot.stderr)")
         let after = try CLI.run(["memory", "search", "--data-dir", data, "--words-only", "walrus"], environment: runtime)

@@ -98,6 +98,27 @@ import Testing
         #expect(fixture.audit.records.filter { $0.syscall == "memory.forget" && $0.owner == "alice" && $0.outcome == .completed }.count == 2)
     }
 
+    @Test func listingAndShowingMemoryAreAuditedSyscallsOfTheOwnersAgentsOnly() async throws {
+        let fixture = try await Fixture.make()
+        defer { fixture.discard() }
+        let kernel = fixture.kernel(Self.rememberer)
+        _ = try await run(kernel, "My sister's name is Ada.", as: alice)
+        guard case .agents(let mine) = try await kernel.invoke(.memory(.agents), as: alice),
+            case .agents(let bobs) = try await kernel.invoke(.memory(.agents), as: bob),
+            case .snapshot(let snapshot) = try await kernel.invoke(.memory(.show(agent: "assistant")), as: alice),
+            case .snapshot(let empty) = try await kernel.invoke(.memory(.show(agent: "assistant")), as: bob)
+        else {
+            Issue.record("unexpected results")
+            return
+        }
+        #expect(mine == ["assistant"] && bobs.isEmpty)
+        #expect(snapshot.messages == 2 && snapshot.resident.contains { $0.message.content == "My sister's name is Ada." })
+        #expect(empty.messages == 0)
+        let records = fixture.audit.records
+        #expect(records.filter { $0.syscall == "memory.agents" && $0.outcome == .completed }.count == 2)
+        #expect(records.contains { $0.syscall == "memory.show" && $0.owner == "alice" && $0.summary == "assistant" && $0.outcome == .completed })
+    }
+
     @Test func anAgentAskingForMemoryOnAKernelWithoutItFailsClearly() async throws {
         let kernel = Kernel(.init(processor: Self.rememberer))
         let status = try await run(kernel, "Hello", as: alice)

@@ -19,8 +19,8 @@ public enum Syscall: Sendable {
     case send(to: PID, JSONValue)
     /// Take the oldest message from the own mailbox, waiting up to `timeout`.
     case receive(timeout: Duration?)
-    /// The owner's key-value memory (read, write, erase, list), and the persistent memory
-    /// of the owner's agents (attach, forget).
+    /// The owner's values in the kernel's `KeyValueStore` (read, write, erase, list), and
+    /// the persistent memory of the owner's agents (attach, forget, search, insert, agents, show).
     case memory(MemoryOperation)
     /// The process table, as far as the caller may see it.
     case listProcesses

@@ -1,0 +1,22 @@
+import AnimaCore
+import AnimaMemory
+import AnimaProcessor
+import AnimaSecurity
+import Foundation
+
+/// What the kernel writes to its audit trail: each syscall's outcome and the security
+/// decisions that are not a syscall's own end.
+extension Kernel {
+    func recordEvent(_ process: ProcessRecord, _ note: SecurityNote) {
+        recordEvent(process, note.action, note.summary, note.outcome)
+    }
+
+    /// Records a security decision that is not a syscall's own end.
+    func recordEvent(_ process: ProcessRecord, _ action: String, _ summary: String, _ outcome: AuditRecord.Outcome) {
+        audit.note(pid: process.pid, owner: process.owner.name, action, summary, outcome)
+    }
+
+    func recordAudit(pid: PID, owner: String, _ call: Syscall, _ outcome: AuditRecord.Outcome) {
+        audit.record(pid: pid, owner: owner, call, outcome)
+    }
+}

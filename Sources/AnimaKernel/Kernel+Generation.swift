@@ -1,0 +1,131 @@
+import AnimaCore
+import AnimaMemory
+import AnimaProcessor
+import AnimaSecurity
+import Foundation
+
+/// Generation: quotas, routing, the stream guard and the output guard around the processor.
+extension Kernel {
+    func generate(_ request: GenerationRequest, for process: ProcessRecord, sink: GenerationSink?) async throws -> GenerationResult {
+        var request = request
+        if let limit = process.quotas.tokens {
+            let left = limit - process.usage.generatedTokens
+            guard left > 0 else {
+                terminate(process.pid, status: .quotaExceeded("tokens (\(limit))"))
+                throw SyscallError.quotaExceeded("tokens (\(limit))")
+            }
+            request.sampling.maxTokens = min(request.sampling.maxTokens ?? left, left)
+        }
+        if process.pager != nil {
+            // Pages the pager brought in from storage for this turn are memory, like a search's results.
+            for message in request.messages where message.role == .system && message.content.hasPrefix(ContextWindow.pagesHeader) {
+                security.observe(message.content, label: ProvenanceLabel(.memory, readers: [process.owner.name]), in: &process.provenance)
+            }
+        }
+        let events: AsyncThrowingStream<GenerationEvent, any Error>
+        var decision: RoutingDecision?
+        if let router = processor as? ProcessorRouter {
+            let routed: ProcessorRouter.RoutedGeneration
+            do {
+                routed = try router.start(request)
+            } catch {
+                recordEvent(process, "route", "\(request.privacy): \(error)", .denied(error.description))
+                throw error
+            }
+            decision = routed.decision
+            recordEvent(process, "route", RoutingEvent.decided(routed.decision).description, .completed)
+            events = routed.events
+        } else if let shared = processor as? any TimeSharedModel {
+            let control = shared.start(request, priority: process.priority)
+            process.generation = control
+            events = control.events
+        } else {
+            events = processor.generate(request)
+        }
+        process.activity = .generating
+        emit(.stateChanged(process.pid, status(of: process).state))
+        defer {
+            process.generation = nil
+            process.liveTokens = 0
+            if process.activity == .generating { process.activity = .idle }
+        }
+        var result = GenerationResult(text: "", toolCalls: [], usage: Usage(promptTokens: 0, completionTokens: 0), finishReason: .stop)
+        // With guards, text leaves only after the output guard has seen it (see StreamGuard);
+        // with no one listening, the whole-text guard below is enough.
+        var streamGuard = sink != nil || !observers.isEmpty ? security.streamGuard() : nil
+        var stopped: String?
+        func release(_ text: String) {
+            guard !text.isEmpty else { return }
+            sink?(.text(text))
+            emit(.text(process.pid, text))
+        }
+        func flush(_ outcome: StreamGuard.Release?) {
+            switch outcome {
+            case .text(let text): release(text)
+            case .blocked(let reason):
+                stopped = reason
+                recordEvent(process, "guard.stream", reason, .denied("guard"))
+                emit(.text(process.pid, "\n[\(reason)]"))
+            case nil: break
+            }
+        }
+        do {
+            for try await event in events {
+                if case .text(let t) = event {
+                    result.text += t
+                    process.liveTokens += 1
+                    if streamGuard == nil { release(t) } else if stopped == nil { flush(streamGuard?.feed(t)) }
+                    continue
+                }
+                if stopped == nil { flush(streamGuard?.finish()) }
+                sink?(event)
+                switch event {
+                case .text: break
+                case .toolCall(let c): result.toolCalls.append(c)
+                case .usage(let u): result.usage = u
+                case .finished(let r): result.finishReason = r
+                }
+            }
+        } catch {
+            if let decision { recordRouting(decision, for: process) }
+            throw error
+        }
+        if let decision { recordRouting(decision, for: process) }
+        if stopped == nil { flush(streamGuard?.finish()) }
+        let screened = await security.screenAnswer(result.text)
+        result.text = screened.text
+        if let note = screened.note { recordEvent(process, note) }
+        if let stopped, sink != nil {
+            // A streaming client has part of the answer: end its stream with the reason.
+            throw SyscallError.permissionDenied(syscall: "generate", reason: stopped)
+        }
+        process.usage.promptTokens += result.usage.promptTokens
+        process.usage.generatedTokens += result.usage.completionTokens
+        if let limit = process.quotas.tokens, process.usage.generatedTokens >= limit, result.finishReason == .length {
+            // The answer was cut by the quota: the process is out of tokens.
+            terminate(process.pid, status: .quotaExceeded("tokens (\(limit))"))
+            throw SyscallError.quotaExceeded("tokens (\(limit))")
+        }
+        return result
+    }
+
+    /// Records what the router did with `decision` after choosing: failovers, and who
+    /// served it or how it failed. Routing events hold no prompt text and no credential.
+    func recordRouting(_ decision: RoutingDecision, for process: ProcessRecord) {
+        guard let router = processor as? ProcessorRouter else { return }
+        for event in router.log.events(of: decision.id) {
+            switch event {
+            case .decided, .rewarded: continue
+            case .failedOver(_, _, _, let error): recordEvent(process, "route.failover", event.description, .failed(error))
+            case .completed: recordEvent(process, "route.served", event.description, .completed)
+            case .failed(_, let error): recordEvent(process, "route.failed", event.description, .failed(error))
+            }
+        }
+    }
+
+    /// Raises the process's privacy by the rule of `PrivacyLabel.init(provenance:)` for data
+    /// with `label` that entered its context.
+    func takeIn(_ label: ProvenanceLabel, _ process: ProcessRecord) {
+        process.privacy = process.privacy.joined(with: PrivacyLabel(provenance: label))
+    }
+}

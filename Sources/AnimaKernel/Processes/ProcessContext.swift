@@ -1,0 +1,59 @@
+import AnimaCore
+import AnimaMemory
+import AnimaProcessor
+
+/// A process's handle on the kernel: the only thing its program can act through.
+public struct ProcessContext: Sendable {
+    public let pid: PID
+    let kernel: Kernel
+
+    public func syscall(_ call: Syscall) async throws -> SyscallResult {
+        try await kernel.syscall(pid, call)
+    }
+
+    /// Generates; `onEvent` sees every event as it arrives (for streaming it on).
+    public func generate(_ request: GenerationRequest, onEvent: Kernel.GenerationSink? = nil) async throws -> GenerationResult {
+        guard case .generated(let result) = try await kernel.syscall(pid, .generate(request), sink: onEvent) else {
+            throw SyscallError.failed("unexpected result")
+        }
+        return result
+    }
+
+    public func callTool(_ call: ToolCall) async throws -> ToolOutput {
+        guard case .toolOutput(let output) = try await syscall(.callTool(call)) else { throw SyscallError.failed("unexpected result") }
+        return output
+    }
+
+    public func send(_ body: JSONValue, to pid: PID) async throws {
+        _ = try await syscall(.send(to: pid, body))
+    }
+
+    public func receive(timeout: Duration? = nil) async throws -> Message? {
+        guard case .message(let message) = try await syscall(.receive(timeout: timeout)) else { throw SyscallError.failed("unexpected result") }
+        return message
+    }
+
+    public func spawn(_ spec: AgentSpec) async throws -> PID {
+        guard case .spawned(let pid) = try await syscall(.spawn(spec)) else { throw SyscallError.failed("unexpected result") }
+        return pid
+    }
+
+    public func wait(_ pid: PID) async throws -> ExitStatus {
+        guard case .exited(let status) = try await syscall(.wait(pid)) else { throw SyscallError.failed("unexpected result") }
+        return status
+    }
+
+    /// Opens the persistent memory of the owner's agent `agent`; nil when the kernel runs
+    /// without a memory system.
+    public func attachMemory(agent: String, systemPrefix: String) async throws -> Pager? {
+        guard case .pager(let pager) = try await syscall(.memory(.attach(agent: agent, systemPrefix: systemPrefix))) else {
+            throw SyscallError.failed("unexpected result")
+        }
+        return pager
+    }
+
+    /// Definitions of the tools this process may see, by name.
+    public func tools(named names: [String]) async -> [ToolDefinition] {
+        await kernel.toolDefinitions.filter { names.contains($0.name) }
+    }
+}

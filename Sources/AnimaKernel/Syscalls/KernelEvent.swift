@@ -1,0 +1,11 @@
+import AnimaCore
+
+/// What the kernel tells observers (the CLI's live view, the server's event streams).
+public enum KernelEvent: Sendable {
+    case spawned(ProcessStatus)
+    case stateChanged(PID, ProcessState)
+    case text(PID, String)
+    case toolCall(PID, ToolCall)
+    case toolResult(PID, ToolOutput)
+    case exited(PID, ExitStatus)
+}

@@ -363,10 +363,10 @@ public actor Kernel {
         }
         let events: AsyncThrowingStream<GenerationEvent, any Error>
         var decision: RoutingDecision?
-        if let router = processor as? ProcessorRouter {
-            let routed: ProcessorRouter.RoutedGeneration
+        if let router = processor.routing {
+            let routed: RoutedGeneration
             do {
-                routed = try router.start(request)
+                routed = try router.route(request)
             } catch {
                 recordEvent(process, "route", "\(request.privacy): \(error)", .denied(error.description))
                 throw error
@@ -374,7 +374,7 @@ public actor Kernel {
             decision = routed.decision
             recordEvent(process, "route", RoutingEvent.decided(routed.decision).description, .completed)
             events = routed.events
-        } else if let shared = processor as? any TimeSharedModel {
+        } else if let shared = processor.timeSharing {
             let control = shared.start(request, priority: process.priority)
             process.generation = control
             events = control.events
@@ -585,7 +585,7 @@ public actor Kernel {
     /// Records what the router did with `decision` after choosing: failovers, and who
     /// served it or how it failed. Routing events hold no prompt text and no credential.
     private func recordRouting(_ decision: RoutingDecision, for process: ProcessRecord) {
-        guard let router = processor as? ProcessorRouter else { return }
+        guard let router = processor.routing else { return }
         for event in router.log.events(of: decision.id) {
             switch event {
             case .decided, .rewarded: continue
@@ -644,7 +644,7 @@ public actor Kernel {
         guard let memorySystem else { return nil }
         if let pager = process.pager { return pager }
         // Memory is private: behind a router, the pager's own calls (counting, summaries) stay local too.
-        let model: any LanguageModel = processor is ProcessorRouter ? PrivateProcessor(base: processor) : processor
+        let model: any LanguageModel = processor.routing != nil ? PrivateProcessor(base: processor) : processor
         let pager = try await memorySystem.pager(
             user: process.owner.name, agent: agent, model: model, systemPrefix: systemPrefix)
         process.pager = pager

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaKernel
 import AnimaProcessor
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
 struct SchedulingTests {
     /// A processor whose answers are `tokens[n]` words for the n-th request (by its first message).
     func processor(slots: Int, policy: any SlotPolicy) -> ScriptedProcessor {
-        ScriptedProcessor(slots: slots, policy: policy) { request in
+        ScriptedProcessor(slots: slots, scheduler: Scheduler(policy: policy)) { request in
             let n = Int(request.messages[0].content.split(separator: " ")[1])!
             return .text(Array(repeating: "w", count: n).joined(separator: " "))
         }

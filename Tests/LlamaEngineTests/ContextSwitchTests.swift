@@ -1,7 +1,9 @@
 import AnimaCore
+import AnimaKernel
 import Foundation
 import Testing
 
+@testable import AnimaLlama
 @testable import AnimaProcessor
 
 /// Context switches on the real model: whatever the scheduler does to a generation, its
@@ -12,8 +14,8 @@ struct ContextSwitchTests {
 
     func engine(slots: Int, policy: any SlotPolicy = FIFOPolicy(), prefixSlots: Int = 1, swapLimit: Int = 512 << 20) throws -> LlamaEngine {
         try LlamaEngine(.init(
-            modelPath: try TestModel.requirePath(), slots: slots, contextLength: 512, policy: policy,
-            sharedPrefixSlots: prefixSlots, swapMemoryLimit: swapLimit,
+            modelPath: try TestModel.requirePath(), slots: slots, contextLength: 512, scheduler: Scheduler(policy: policy),
+            sharedPrefixSequences: prefixSlots, swapMemoryLimit: swapLimit,
             swapDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("anima-swap-test-\(UUID().uuidString)")))
     }
 

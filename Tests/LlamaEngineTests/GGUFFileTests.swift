@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import AnimaLlama
 @testable import AnimaProcessor
 
 /// Builds small GGUF files byte by byte, to check the header reader on good and bad input.

@@ -2,6 +2,7 @@ import AnimaCore
 import Foundation
 import Testing
 
+@testable import AnimaLlama
 @testable import AnimaProcessor
 
 @Suite("JSON Schema to GBNF")

@@ -1,6 +1,7 @@
 import AnimaCore
 import Testing
 
+@testable import AnimaLlama
 @testable import AnimaProcessor
 
 @Suite("Output assembly")

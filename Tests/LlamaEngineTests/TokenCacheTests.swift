@@ -1,5 +1,6 @@
 import Testing
 
+@testable import AnimaLlama
 @testable import AnimaProcessor
 
 @Suite("TokenCache")

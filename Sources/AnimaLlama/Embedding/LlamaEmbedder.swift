@@ -1,3 +1,4 @@
+import AnimaProcessor
 import CLlama
 import Foundation
 
@@ -101,6 +102,8 @@ public final class LlamaEmbedder: EmbeddingModel {
     public func countTokens(_ text: String) -> Int {
         worker.model.tokenize(text, addSpecial: true, parseSpecial: false).count
     }
+
+    public func tokenCount(of text: String) -> Int? { countTokens(text) }
 
     /// The encoding thread and everything it owns.
     private final class Worker: @unchecked Sendable {

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import CLlama
 import Foundation
 import Synchronization
@@ -7,8 +8,8 @@ import Synchronization
 /// dedicated thread that decodes them together.
 ///
 /// Every step carries the next token of each running sequence plus chunks of prompts
-/// still being read (prefill), up to the batch size. Between steps the slot policy decides
-/// who holds the slots: a generation it leaves out is preempted (its KV state saved, in
+/// still being read (prefill), up to the batch size. Between steps the scheduler (the
+/// kernel's, consulted synchronously on this thread) decides who holds the slots: a generation it leaves out is preempted (its KV state saved, in
 /// memory or swapped to disk) and later restored into any free slot. Requests, cancels
 /// and suspensions also take effect between steps, so within one step. All llama.cpp calls
 /// on the context happen on this thread.
@@ -22,7 +23,7 @@ final class DecodeLoop: @unchecked Sendable {
     private let memory: OpaquePointer
     private var batch: llama_batch
     private let batchCapacity: Int
-    private let policy: any SlotPolicy
+    private let scheduler: any SlotScheduler
     private let swap: SwapSpace
 
     // Shared with callers; guarded by `condition`.
@@ -49,8 +50,8 @@ final class DecodeLoop: @unchecked Sendable {
         var contextLength: Int
         var batchSize: Int
         var threads: Int
-        var policy: any SlotPolicy
-        var sharedPrefixSlots: Int
+        var scheduler: any SlotScheduler
+        var sharedPrefixSequences: Int
         var swapMemoryLimit: Int
         var swapDirectory: URL
     }
@@ -61,9 +62,9 @@ final class DecodeLoop: @unchecked Sendable {
         contextLength = o.contextLength
         batchSize = o.batchSize
         batchCapacity = o.batchSize + o.slots
-        policy = o.policy
+        scheduler = o.scheduler
         swap = SwapSpace(memoryLimit: o.swapMemoryLimit, directory: o.swapDirectory)
-        let sequences = o.slots + o.sharedPrefixSlots
+        let sequences = o.slots + o.sharedPrefixSequences
         var params = llama_context_default_params()
         params.n_ctx = UInt32(sequences * o.contextLength)
         params.n_batch = UInt32(batchCapacity)
@@ -212,16 +213,16 @@ final class DecodeLoop: @unchecked Sendable {
         }
     }
 
-    /// Carries out the policy's choice of who holds the slots for the next step.
+    /// Carries out the scheduler's plan of who holds the slots for the next step.
     private func schedule() {
-        let plan = table.plan(policy)
+        let plan = table.plan(scheduler)
         guard !plan.preempt.isEmpty || !plan.admit.isEmpty else { return }
         for id in plan.preempt {
             guard let job = jobs[id] else { continue }
             if let error = saveAndVacate(job) { fail(job, error) }
             statistics.withLock { $0.preemptions += 1 }
         }
-        table.apply(SlotTable.Plan(preempt: plan.preempt.filter { jobs[$0] != nil }, admit: plan.admit))
+        table.apply(SlotPlan(preempt: plan.preempt.filter { jobs[$0] != nil }, admit: plan.admit))
         for (id, slot) in plan.admit {
             guard let job = jobs[id] else { continue }
             if let error = place(job, in: llama_seq_id(slot)) {
@@ -427,41 +428,6 @@ final class DecodeLoop: @unchecked Sendable {
             $0.swapOuts = usage.swapOuts
         }
     }
-}
-
-/// What the engine is doing, for monitoring and for tests.
-public struct EngineStatistics: Sendable, Hashable {
-    public var slots = 0
-    public var runningSequences = 0
-    public var waitingRequests = 0
-    public var suspendedRequests = 0
-    /// Calls to llama_decode so far.
-    public var decodeSteps = 0
-    /// Tokens sent through llama_decode (prompt and generated).
-    public var batchedTokens = 0
-    public var generatedTokens = 0
-    /// Time spent inside llama_decode, and in sampling and emitting tokens after it.
-    public var decodeNanoseconds: UInt64 = 0
-    public var samplingNanoseconds: UInt64 = 0
-    /// Context switches: generations taken off a slot by the policy, and states restored.
-    public var preemptions = 0
-    public var restores = 0
-    /// Prompts that started from a cached shared prefix instead of reading it again.
-    public var sharedPrefixHits = 0
-    /// Saved KV states held in memory, written to disk, and how many were swapped out.
-    public var swappedInMemoryBytes = 0
-    public var swappedToDiskBytes = 0
-    public var swapOuts = 0
-}
-
-/// The saved state of a suspended generation.
-public struct SuspendedState: Sendable, Hashable {
-    /// The slot it ran in, or nil if it had not started.
-    public var previousSlot: Int?
-    /// Size of its saved KV cache state.
-    public var kvBytes: Int
-    /// Tokens in that state (prompt read so far plus answer).
-    public var tokens: Int
 }
 
 /// Requests from other threads to the decode thread.

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import CLlama
 import Foundation
 import Synchronization
@@ -10,7 +11,7 @@ import Synchronization
 /// Each generation occupies one of `slots` sequences while it runs; more requests than
 /// slots wait their turn. A running generation can be suspended (its KV state saved,
 /// its slot freed) and resumed later in any free slot without reading its prompt again.
-public final class LlamaEngine: TimeSharedModel {
+public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
     public struct Configuration: Sendable {
         /// Path of the GGUF file.
         public var modelPath: String
@@ -26,11 +27,12 @@ public final class LlamaEngine: TimeSharedModel {
         /// A llama.cpp built-in template name (such as `chatml`) to use instead of the
         /// model's own.
         public var chatTemplate: String?
-        /// Who holds the slots when more generations want them. Default: first come,
-        /// first served.
-        public var policy: any SlotPolicy
-        /// Extra sequences that keep the KV cache of shared system prompts. Default 1.
-        public var sharedPrefixSlots: Int
+        /// Decides who holds the slots when more generations want them: the kernel's
+        /// `Scheduler` (pass `Scheduler()` for first come, first served).
+        public var scheduler: any SlotScheduler
+        /// Extra llama.cpp sequences, beyond one per slot, that keep the KV cache of
+        /// shared system prompts. Default 1.
+        public var sharedPrefixSequences: Int
         /// Saved KV states kept in memory before the least recently run go to disk.
         public var swapMemoryLimit: Int
         /// Where swapped KV states go. Default: the system's temporary directory.
@@ -39,7 +41,7 @@ public final class LlamaEngine: TimeSharedModel {
         public init(
             modelPath: String, slots: Int = 4, contextLength: Int? = nil, batchSize: Int = 512,
             threads: Int = ProcessInfo.processInfo.activeProcessorCount, chatTemplate: String? = nil,
-            policy: any SlotPolicy = FIFOPolicy(), sharedPrefixSlots: Int = 1, swapMemoryLimit: Int = 512 << 20,
+            scheduler: any SlotScheduler, sharedPrefixSequences: Int = 1, swapMemoryLimit: Int = 512 << 20,
             swapDirectory: URL = FileManager.default.temporaryDirectory.appendingPathComponent("anima-swap")
         ) {
             self.modelPath = modelPath
@@ -48,8 +50,8 @@ public final class LlamaEngine: TimeSharedModel {
             self.batchSize = batchSize
             self.threads = threads
             self.chatTemplate = chatTemplate
-            self.policy = policy
-            self.sharedPrefixSlots = sharedPrefixSlots
+            self.scheduler = scheduler
+            self.sharedPrefixSequences = sharedPrefixSequences
             self.swapMemoryLimit = swapMemoryLimit
             self.swapDirectory = swapDirectory
         }
@@ -88,15 +90,15 @@ public final class LlamaEngine: TimeSharedModel {
 
     /// Loads a model on the calling thread (blocking). Prefer `load(_:progress:)`.
     public init(_ configuration: Configuration, progress: (@Sendable (Double) -> Void)? = nil) throws(ProcessorError) {
-        guard configuration.slots >= 1, configuration.slots + max(configuration.sharedPrefixSlots, 0) <= Self.maxSequences else {
+        guard configuration.slots >= 1, configuration.slots + max(configuration.sharedPrefixSequences, 0) <= Self.maxSequences else {
             throw .invalidRequest(
-                "slots must be between 1 and \(Self.maxSequences - max(configuration.sharedPrefixSlots, 0)) "
-                    + "(llama.cpp holds \(Self.maxSequences) sequences, \(configuration.sharedPrefixSlots) for shared prefixes), not \(configuration.slots)")
+                "slots must be between 1 and \(Self.maxSequences - max(configuration.sharedPrefixSequences, 0)) "
+                    + "(llama.cpp holds \(Self.maxSequences) sequences, \(configuration.sharedPrefixSequences) for shared prefixes), not \(configuration.slots)")
         }
         guard configuration.batchSize >= 1 else { throw .invalidRequest("batch size must be at least 1") }
         guard configuration.threads >= 1 else { throw .invalidRequest("threads must be at least 1") }
-        guard configuration.sharedPrefixSlots >= 0, configuration.swapMemoryLimit >= 0 else {
-            throw .invalidRequest("shared prefix slots and the swap memory limit cannot be negative")
+        guard configuration.sharedPrefixSequences >= 0, configuration.swapMemoryLimit >= 0 else {
+            throw .invalidRequest("shared prefix sequences and the swap memory limit cannot be negative")
         }
         if let n = configuration.contextLength, n < 16 { throw .invalidRequest("context must be at least 16 tokens") }
         model = try LlamaModel(path: configuration.modelPath, progress: progress, generating: true)
@@ -118,8 +120,8 @@ public final class LlamaEngine: TimeSharedModel {
             model: model,
             options: .init(
                 slots: configuration.slots, contextLength: contextLength, batchSize: configuration.batchSize,
-                threads: configuration.threads, policy: configuration.policy,
-                sharedPrefixSlots: configuration.sharedPrefixSlots, swapMemoryLimit: configuration.swapMemoryLimit,
+                threads: configuration.threads, scheduler: configuration.scheduler,
+                sharedPrefixSequences: configuration.sharedPrefixSequences, swapMemoryLimit: configuration.swapMemoryLimit,
                 swapDirectory: configuration.swapDirectory))
         info = ModelInfo(name: model.name, contextLength: contextLength)
     }

@@ -1,3 +1,4 @@
+import AnimaProcessor
 import Foundation
 
 /// Where the KV states of preempted and suspended generations wait: in memory up to a

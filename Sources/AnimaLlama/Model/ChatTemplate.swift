@@ -1,3 +1,4 @@
+import AnimaProcessor
 import CLlama
 import Foundation
 

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 
 /// Compiles a JSON Schema into a llama.cpp GBNF grammar, so that a constrained model can
 /// only write JSON that parses and matches the schema.

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import Foundation
 
 /// Turns the bytes of generated tokens into events: whole UTF-8 characters only, text that

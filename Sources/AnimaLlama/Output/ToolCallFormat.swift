@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 
 /// How tools are offered to a local model and how its calls are constrained.
 ///

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 
 /// Why stored credentials could not be read or written.
 public enum CredentialError: Error, Sendable, Equatable, CustomStringConvertible {

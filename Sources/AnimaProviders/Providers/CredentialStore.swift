@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import Crypto
 import Foundation
 

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import Foundation
 
 /// A processor behind Google's Gemini API.

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 
 /// An incremental splitter for newline-delimited JSON (one JSON document per line), the
 /// streaming format of Ollama's native API.

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 
 /// Context lengths and prices of well-known cloud models, so that `anima setup` needs
 /// only a model's name. Prices are US dollars per million tokens as the providers

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import Foundation
 
 /// A processor behind Ollama's native API (`/api/chat`).

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import Foundation
 
 /// A processor behind OpenAI's Chat Completions API, or any server that speaks it: vLLM,

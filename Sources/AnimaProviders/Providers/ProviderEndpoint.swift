@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import Foundation
 
 /// One configured provider: what it speaks, where it is, which models it serves, and how

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import Foundation
 
 /// Why a model provider (a cloud API or an inference server) could not serve a request.

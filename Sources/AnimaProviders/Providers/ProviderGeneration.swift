@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 
 /// What every remote provider does around its own wire format: the checks that need no
 /// network (privacy first), the task that runs the exchange, and cancellation.

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 
 /// Which wire protocol an endpoint speaks.
 public enum ProviderKind: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {

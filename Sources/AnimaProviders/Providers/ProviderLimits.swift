@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 
 /// How long Anima waits for a provider and how much it accepts from one, so that a slow,
 /// stuck or misbehaving server costs a bounded amount of time and memory.

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import AsyncHTTPClient
 import Foundation
 import NIOCore

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 
 /// A model served by an endpoint, as `anima setup` configures it. Fields left out are
 /// taken from `ModelCatalog`, then from conservative defaults.

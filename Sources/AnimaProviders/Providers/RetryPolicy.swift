@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import Foundation
 
 /// When and how often a provider request is tried again: on HTTP 429 (rate limited), on

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 
 /// One event of a `text/event-stream` response.
 public struct ServerSentEvent: Sendable, Hashable {

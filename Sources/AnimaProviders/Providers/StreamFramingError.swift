@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 
 /// Why a response stream could not be split into its records.
 public enum StreamFramingError: Error, Sendable, Equatable, CustomStringConvertible {

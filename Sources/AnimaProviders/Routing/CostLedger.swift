@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 
 /// Spending against the router's budget. The estimated cost of a request is reserved
 /// when it is routed, so that many requests at once cannot overrun the budget together;

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import Foundation
 
 /// What `anima setup` configures: the mode, the providers and their models, the budget,

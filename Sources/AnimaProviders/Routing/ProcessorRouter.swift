@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import Foundation
 import Synchronization
 
@@ -24,7 +25,7 @@ import Synchronization
 /// If the chosen processor fails before it has produced any output, the next one takes
 /// over; fallbacks come from the same allowed list, so they obey the same rules. After
 /// output has started a failure is reported, since a second answer would repeat the first.
-public final class ProcessorRouter: LanguageModel {
+public final class ProcessorRouter: LanguageModel, ProcessorRouting {
     public let info: ModelInfo
     public let policy: RouterPolicy
     public let candidates: [RouteCandidate]
@@ -171,12 +172,6 @@ public final class ProcessorRouter: LanguageModel {
 
     // MARK: - Generating
 
-    /// A routed generation: the decision that placed it, and its events.
-    public struct RoutedGeneration: Sendable {
-        public let decision: RoutingDecision
-        public let events: AsyncThrowingStream<GenerationEvent, any Error>
-    }
-
     /// Decides where `request` goes and starts it there. Use the decision's id to reward
     /// the answer later (`reward(_:_:)`).
     public func start(
@@ -184,6 +179,11 @@ public final class ProcessorRouter: LanguageModel {
     ) throws(RouterError) -> RoutedGeneration {
         let decision = try decide(request, taskClass: taskClass, requirements: requirements, reserving: true)
         return RoutedGeneration(decision: decision, events: run(request, decision: decision))
+    }
+
+    /// Decides where `request` goes, by its own task class, and starts it there.
+    public func route(_ request: GenerationRequest) throws(RouterError) -> RoutedGeneration {
+        try start(request, taskClass: nil)
     }
 
     public func generate(_ request: GenerationRequest) -> AsyncThrowingStream<GenerationEvent, any Error> {

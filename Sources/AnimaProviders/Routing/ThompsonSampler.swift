@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import Foundation
 
 /// Learned quality: for each task class and model, a Beta belief about how likely the
@@ -97,20 +98,5 @@ public struct ThompsonSampler: Sendable {
         let x = sampleGamma(alpha)
         let y = sampleGamma(beta)
         return x / (x + y)
-    }
-}
-
-/// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64).
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

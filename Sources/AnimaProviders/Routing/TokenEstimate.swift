@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 
 /// A quick upper-side estimate of a request's prompt tokens, for routing decisions that
 /// must be made in microseconds and without any model's tokenizer: about one token per

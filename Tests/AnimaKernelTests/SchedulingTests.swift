@@ -115,4 +115,21 @@ struct SchedulingTests {
         #expect(order(p, names) == "ABBAAA")
         _ = try await (reader.value, readerB.value)
     }
+
+    /// The scheduler's plan on its own: a waiting generation of higher priority takes the
+    /// slot of the lowest running one; a free slot goes to the first waiting one.
+    @Test func schedulerPlansPreemptionsAndAdmissions() {
+        func candidate(_ id: UInt64, priority: Int, running: Bool) -> SlotCandidate {
+            SlotCandidate(id: id, priority: priority, arrival: id, isRunning: running, tokensThisSlice: 0, waitedSteps: 0)
+        }
+        let priority = Scheduler(policy: PriorityPolicy(agingSteps: 100))
+        let busy = priority.plan(
+            [candidate(1, priority: 0, running: true), candidate(2, priority: 5, running: true), candidate(3, priority: 3, running: false)],
+            occupants: [1, 2])
+        #expect(busy == SlotPlan(preempt: [1], admit: [(id: 3, slot: 0)]))
+        let fifo = Scheduler()
+        let free = fifo.plan([candidate(1, priority: 0, running: true), candidate(2, priority: 0, running: false)], occupants: [1, nil])
+        #expect(free == SlotPlan(preempt: [], admit: [(id: 2, slot: 1)]))
+        #expect(fifo.plan([], occupants: [nil]) == SlotPlan())
+    }
 }

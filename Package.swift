@@ -10,6 +10,8 @@ let package = Package(
         .executable(name: "anima", targets: ["anima"]),
         .library(name: "AnimaCore", targets: ["AnimaCore"]),
         .library(name: "AnimaProcessor", targets: ["AnimaProcessor"]),
+        .library(name: "AnimaLlama", targets: ["AnimaLlama"]),
+        .library(name: "AnimaProviders", targets: ["AnimaProviders"]),
         .library(name: "AnimaStorage", targets: ["AnimaStorage"]),
         .library(name: "AnimaMemory", targets: ["AnimaMemory"]),
         .library(name: "AnimaKernel", targets: ["AnimaKernel"]),
@@ -39,10 +41,15 @@ let package = Package(
         // llama.cpp, built by scripts/setup.sh into ~/.cache/anima and found through pkg-config.
         .systemLibrary(name: "CLlama", pkgConfig: "llama"),
         .target(name: "AnimaCore", swiftSettings: strict),
+        // The processor's interface: requests, LanguageModel, TimeSharedModel, statistics, capabilities.
+        .target(name: "AnimaProcessor", dependencies: ["AnimaCore"], swiftSettings: strict),
+        // The llama.cpp engine; the only importer of CLlama.
+        .target(name: "AnimaLlama", dependencies: ["AnimaCore", "AnimaProcessor", "CLlama"], swiftSettings: strict),
+        // Remote processors over HTTP, the hybrid router and the provider credential store.
         .target(
-            name: "AnimaProcessor",
+            name: "AnimaProviders",
             dependencies: [
-                "AnimaCore", "CLlama",
+                "AnimaCore", "AnimaProcessor",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -87,8 +94,8 @@ let package = Package(
         .executableTarget(
             name: "anima",
             dependencies: [
-                "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaServer", "AnimaSecurity",
-                "AnimaTools", "ProviderReplay",
+                "AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaProviders", "AnimaKernel", "AnimaMemory", "AnimaStorage",
+                "AnimaServer", "AnimaSecurity", "AnimaTools", "ProviderReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -141,12 +148,12 @@ let package = Package(
         .testTarget(
             name: "AnimaStorageTests", dependencies: ["AnimaStorage", "anima", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
-        .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaMemory"], swiftSettings: strict),
+        .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaMemory", "AnimaProcessor", "AnimaLlama", "AnimaStorage"], swiftSettings: strict),
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
         .testTarget(name: "AnimaProcessorTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),
-        .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaKernel", "AnimaSecurity"], swiftSettings: strict),
+        .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaLlama", "AnimaKernel", "AnimaSecurity"], swiftSettings: strict),
         .testTarget(
-            name: "AnimaKernelTests", dependencies: ["AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity", "ProviderReplay"],
+            name: "AnimaKernelTests", dependencies: ["AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity", "AnimaProcessor", "AnimaProviders", "ProviderReplay"],
             swiftSettings: strict),
         .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaSecurity"], swiftSettings: strict),
         // The escape suite and the tools' tests; one goes through the kernel's agent loop.
@@ -157,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "AnimaFuzzTests",
             dependencies: [
-                "AnimaCore", "AnimaProcessor", "AnimaServer", "AnimaKernel",
+                "AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaServer", "AnimaKernel",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -167,7 +174,10 @@ let package = Package(
         // Fixtures are read from the source tree (#filePath), not bundled.
         .testTarget(
             name: "ProviderTests",
-            dependencies: ["AnimaProcessor", "ProviderReplay", "AnimaServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "AnimaProcessor", "AnimaProviders", "ProviderReplay", "AnimaServer", "AnimaKernel",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

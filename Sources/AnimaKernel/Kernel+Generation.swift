@@ -24,10 +24,10 @@ extension Kernel {
         }
         let events: AsyncThrowingStream<GenerationEvent, any Error>
         var decision: RoutingDecision?
-        if let router = processor as? ProcessorRouter {
-            let routed: ProcessorRouter.RoutedGeneration
+        if let router = processor.routing {
+            let routed: RoutedGeneration
             do {
-                routed = try router.start(request)
+                routed = try router.route(request)
             } catch {
                 recordEvent(process, "route", "\(request.privacy): \(error)", .denied(error.description))
                 throw error
@@ -35,7 +35,7 @@ extension Kernel {
             decision = routed.decision
             recordEvent(process, "route", RoutingEvent.decided(routed.decision).description, .completed)
             events = routed.events
-        } else if let shared = processor as? any TimeSharedModel {
+        } else if let shared = processor.timeSharing {
             let control = shared.start(request, priority: process.priority)
             process.generation = control
             events = control.events
@@ -112,7 +112,7 @@ extension Kernel {
     /// Records what the router did with `decision` after choosing: failovers, and who
     /// served it or how it failed. Routing events hold no prompt text and no credential.
     func recordRouting(_ decision: RoutingDecision, for process: ProcessRecord) {
-        guard let router = processor as? ProcessorRouter else { return }
+        guard let router = processor.routing else { return }
         for event in router.log.events(of: decision.id) {
             switch event {
             case .decided, .rewarded: continue

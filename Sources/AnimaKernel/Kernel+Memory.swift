@@ -43,7 +43,7 @@ extension Kernel {
         guard let memorySystem else { return nil }
         if let pager = process.pager { return pager }
         // Memory is private: behind a router, the pager's own calls (counting, summaries) stay local too.
-        let model: any LanguageModel = processor is ProcessorRouter ? PrivateProcessor(base: processor) : processor
+        let model: any LanguageModel = processor.routing != nil ? PrivateProcessor(base: processor) : processor
         let pager = try await memorySystem.pager(
             user: process.owner.name, agent: agent, model: model, systemPrefix: systemPrefix)
         process.pager = pager

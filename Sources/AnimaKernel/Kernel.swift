@@ -10,8 +10,8 @@ import Foundation
 /// Every request a process makes is a `Syscall`: the authoriser checks it first (a denied
 /// syscall has no side effect), the kernel carries it out, and the audit trail records it
 /// with its outcome. So is every public entry point that acts (`spawn`, `invoke`,
-/// `signal`). Generations go to the processor, whose slot policy schedules them against
-/// every other process's; killing a process frees its slot and KV state at once.
+/// `signal`). Generations go to the processor; the kernel's `Scheduler` decides which of them
+/// holds a slot; killing a process frees its slot and KV state at once.
 ///
 /// This file holds the actor, its configuration and the syscall dispatch; each concern
 /// has its extension file: `Kernel+Processes`, `+Signals`, `+Generation`, `+Tools`,

@@ -12,7 +12,7 @@ struct PrivateProcessor: LanguageModel {
     let base: any LanguageModel
 
     var info: ModelInfo {
-        guard let router = base as? ProcessorRouter else { return base.info }
+        guard let router = base.routing else { return base.info }
         let local = router.candidates.filter { $0.location == .local }.map(\.capabilities.contextLength).max()
         return ModelInfo(name: base.info.name, contextLength: local ?? base.info.contextLength)
     }

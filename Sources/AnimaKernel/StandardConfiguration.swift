@@ -36,7 +36,7 @@ extension Kernel.Configuration {
     static func monitor(dataDirectory: String, processor: any LanguageModel) throws -> SecurityMonitor {
         var monitor = try SecurityMonitor(dataDirectory: dataDirectory)
         if monitor.guards?.policy.modelDirections.isEmpty == false {
-            let judge: any LanguageModel = processor is ProcessorRouter ? PrivateProcessor(base: processor) : processor
+            let judge: any LanguageModel = processor.routing != nil ? PrivateProcessor(base: processor) : processor
             monitor.guards?.classifier = ModelGuard(model: judge)
         }
         return monitor

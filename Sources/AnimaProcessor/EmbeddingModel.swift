@@ -9,9 +9,15 @@ public protocol EmbeddingModel: Sendable {
     /// One unit-length vector per text, in order. Texts longer than the model's context
     /// are truncated to it.
     func embed(_ texts: [String]) async throws -> [[Float]]
+
+    /// The number of tokens `text` costs this model, or nil when it cannot say cheaply
+    /// (callers then estimate).
+    func tokenCount(of text: String) -> Int?
 }
 
 extension EmbeddingModel {
+    public func tokenCount(of text: String) -> Int? { nil }
+
     /// The unit-length vector of one text.
     public func embed(_ text: String) async throws -> [Float] {
         try await embed([text])[0]

@@ -19,6 +19,12 @@ public protocol LanguageModel: Sendable {
 
     /// The exact number of tokens of plain text (no template, no special tokens).
     func countTokens(text: String) async throws -> Int
+
+    /// This processor as one that time-shares slots, or nil (`LanguageModelCapabilities`).
+    var timeSharing: (any TimeSharedModel)? { get }
+
+    /// This processor as a router among others, or nil (`LanguageModelCapabilities`).
+    var routing: (any ProcessorRouting)? { get }
 }
 
 /// What a processor is, as far as its callers need to know.

@@ -2,7 +2,7 @@ import AnimaCore
 import Synchronization
 
 /// A deterministic time-shared processor for tests of the kernel: `slotCount` slots, a
-/// `SlotPolicy`, and one token per running generation per step, like `LlamaEngine`'s
+/// `SlotScheduler`, and one token per running generation per step, like `LlamaEngine`'s
 /// decode loop, with answers from a script instead of a model.
 ///
 /// Steps happen when the test calls `step()`, so the order of service is exactly
@@ -11,7 +11,7 @@ import Synchronization
 public final class ScriptedProcessor: TimeSharedModel {
     public let info: ModelInfo
     public let slotCount: Int
-    private let policy: any SlotPolicy
+    private let scheduler: any SlotScheduler
     private let responder: @Sendable (GenerationRequest) -> ScriptedModel.Reply
     private let state: Mutex<State>
     private let wakeUp: AsyncStream<Void>.Continuation
@@ -41,13 +41,13 @@ public final class ScriptedProcessor: TimeSharedModel {
     }
 
     public init(
-        slots: Int, policy: any SlotPolicy = FIFOPolicy(), name: String = "scripted", contextLength: Int = 4096,
+        slots: Int, scheduler: any SlotScheduler, name: String = "scripted", contextLength: Int = 4096,
         responder: @escaping @Sendable (GenerationRequest) -> ScriptedModel.Reply
     ) {
         precondition(slots >= 1)
         info = ModelInfo(name: name, contextLength: contextLength)
         slotCount = slots
-        self.policy = policy
+        self.scheduler = scheduler
         self.responder = responder
         state = Mutex(State(table: SlotTable(slots: slots)))
         (wakeUps, wakeUp) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -121,7 +121,7 @@ public final class ScriptedProcessor: TimeSharedModel {
         return handle
     }
 
-    /// Runs one step: the policy picks who holds the slots, then each running generation
+    /// Runs one step: the scheduler picks who holds the slots, then each running generation
     /// produces one token. Returns the generations that ran.
     @discardableResult
     public func step() -> [UInt64] {
@@ -129,7 +129,7 @@ public final class ScriptedProcessor: TimeSharedModel {
         var emitted: [(AsyncThrowingStream<GenerationEvent, any Error>.Continuation, GenerationEvent)] = []
         var resumed: [(CheckedContinuation<Int, any Error>, Int)] = []
         let ran = state.withLock { s -> [UInt64] in
-            let plan = s.table.plan(policy)
+            let plan = s.table.plan(scheduler)
             s.table.apply(plan)
             for (id, slot) in plan.admit {
                 if let reply = s.generations[id]?.resumeReply {

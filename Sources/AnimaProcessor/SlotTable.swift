@@ -1,11 +1,11 @@
 /// Which generations hold a processor's slots, which wait, and how long each has run or
-/// waited: the state a `SlotPolicy` decides from.
+/// waited: the books a `SlotScheduler` decides from.
 ///
 /// A value type with no clock of its own: time is counted in decode steps, so the same
 /// sequence of events always yields the same schedule. `LlamaEngine` and
-/// `ScriptedProcessor` both keep one.
-struct SlotTable {
-    enum State: Equatable {
+/// `ScriptedProcessor` both keep one; the scheduler only reads it, through `plan`.
+public struct SlotTable: Sendable {
+    public enum State: Equatable, Sendable {
         /// Wants a slot.
         case ready
         case running(slot: Int)
@@ -13,78 +13,66 @@ struct SlotTable {
         case suspended
     }
 
-    struct Entry {
-        var priority: Int
-        var arrival: UInt64
-        var state: State
-        var tokensThisSlice = 0
-        var waitedSteps = 0
+    public struct Entry: Sendable {
+        public var priority: Int
+        public var arrival: UInt64
+        public var state: State
+        public var tokensThisSlice = 0
+        public var waitedSteps = 0
         /// The step it last ran in; smaller means less recently run.
-        var lastRunStep: UInt64 = 0
+        public var lastRunStep: UInt64 = 0
     }
 
-    /// What to do before the next step.
-    struct Plan: Equatable {
-        /// Running generations to take off their slots (save their state first).
-        var preempt: [UInt64] = []
-        /// Generations to put on slots, with the slot each gets.
-        var admit: [(id: UInt64, slot: Int)] = []
-
-        static func == (a: Plan, b: Plan) -> Bool {
-            a.preempt == b.preempt && a.admit.map(\.id) == b.admit.map(\.id) && a.admit.map(\.slot) == b.admit.map(\.slot)
-        }
-    }
-
-    let slotCount: Int
-    private(set) var entries: [UInt64: Entry] = [:]
-    private(set) var occupants: [UInt64?]
-    private(set) var step: UInt64 = 0
+    public let slotCount: Int
+    public private(set) var entries: [UInt64: Entry] = [:]
+    public private(set) var occupants: [UInt64?]
+    public private(set) var step: UInt64 = 0
     private var arrivals: UInt64 = 0
 
-    init(slots: Int) {
+    public init(slots: Int) {
         slotCount = slots
         occupants = Array(repeating: nil, count: slots)
     }
 
-    var runningIDs: [UInt64] { occupants.compactMap { $0 } }
-    var readyCount: Int { entries.values.filter { $0.state == .ready }.count }
-    var suspendedCount: Int { entries.values.filter { $0.state == .suspended }.count }
-    var freeSlots: Int { occupants.filter { $0 == nil }.count }
+    public var runningIDs: [UInt64] { occupants.compactMap { $0 } }
+    public var readyCount: Int { entries.values.filter { $0.state == .ready }.count }
+    public var suspendedCount: Int { entries.values.filter { $0.state == .suspended }.count }
+    public var freeSlots: Int { occupants.filter { $0 == nil }.count }
 
-    func slot(of id: UInt64) -> Int? {
+    public func slot(of id: UInt64) -> Int? {
         if case .running(let slot)? = entries[id]?.state { return slot }
         return nil
     }
 
-    mutating func add(_ id: UInt64, priority: Int) {
+    public mutating func add(_ id: UInt64, priority: Int) {
         arrivals += 1
         entries[id] = Entry(priority: priority, arrival: arrivals, state: .ready)
     }
 
-    mutating func setPriority(_ id: UInt64, _ priority: Int) {
+    public mutating func setPriority(_ id: UInt64, _ priority: Int) {
         entries[id]?.priority = priority
     }
 
     /// Forgets a generation, freeing its slot.
-    mutating func remove(_ id: UInt64) {
+    public mutating func remove(_ id: UInt64) {
         if let slot = slot(of: id) { occupants[slot] = nil }
         entries[id] = nil
     }
 
     /// Takes a generation off its slot (or out of the queue) until `resume`.
-    mutating func suspend(_ id: UInt64) {
+    public mutating func suspend(_ id: UInt64) {
         if let slot = slot(of: id) { occupants[slot] = nil }
         entries[id]?.state = .suspended
     }
 
-    mutating func resume(_ id: UInt64) {
+    public mutating func resume(_ id: UInt64) {
         guard entries[id]?.state == .suspended else { return }
         entries[id]?.state = .ready
         entries[id]?.waitedSteps = 0
     }
 
-    /// Asks `policy` who runs next and returns the switches that makes.
-    func plan(_ policy: any SlotPolicy) -> Plan {
+    /// Asks `scheduler` who runs next and returns the switches that makes.
+    public func plan(_ scheduler: any SlotScheduler) -> SlotPlan {
         let candidates = entries.compactMap { id, e -> SlotCandidate? in
             switch e.state {
             case .suspended: return nil
@@ -94,29 +82,12 @@ struct SlotTable {
                 return SlotCandidate(id: id, priority: e.priority, arrival: e.arrival, isRunning: true, tokensThisSlice: e.tokensThisSlice, waitedSteps: 0)
             }
         }.sorted { $0.arrival < $1.arrival }
-        guard !candidates.isEmpty else { return Plan() }
-        let chosen = policy.choose(from: candidates, slots: slotCount)
-        let chosenSet = Set(chosen)
-        var plan = Plan()
-        var free: [Int] = []
-        for (slot, occupant) in occupants.enumerated() {
-            if let occupant, !chosenSet.contains(occupant) {
-                plan.preempt.append(occupant)
-                free.append(slot)
-            } else if occupant == nil {
-                free.append(slot)
-            }
-        }
-        free.sort()
-        for id in chosen where slot(of: id) == nil && entries[id]?.state == .ready {
-            guard !free.isEmpty else { break }
-            plan.admit.append((id, free.removeFirst()))
-        }
-        return plan
+        guard !candidates.isEmpty else { return SlotPlan() }
+        return scheduler.plan(candidates, occupants: occupants)
     }
 
     /// Records that `plan` was carried out (those preempted are ready again).
-    mutating func apply(_ plan: Plan) {
+    public mutating func apply(_ plan: SlotPlan) {
         for id in plan.preempt {
             if let slot = slot(of: id) { occupants[slot] = nil }
             entries[id]?.state = .ready
@@ -130,12 +101,12 @@ struct SlotTable {
     }
 
     /// One token for `id` in the current step.
-    mutating func recordToken(_ id: UInt64) {
+    public mutating func recordToken(_ id: UInt64) {
         entries[id]?.tokensThisSlice += 1
     }
 
     /// Ends a step: waiting generations age, running ones are marked as run now.
-    mutating func finishStep() {
+    public mutating func finishStep() {
         step += 1
         for id in Array(entries.keys) {
             switch entries[id]!.state {

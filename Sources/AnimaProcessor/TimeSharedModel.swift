@@ -1,14 +1,17 @@
 /// A processor that runs several generations at once in a fixed number of slots, lets a
-/// `SlotPolicy` decide who holds them, and can take a generation off its slot and put it
-/// back later without losing its place (a context switch).
+/// `SlotScheduler` (the kernel's `Scheduler`) decide who holds them, and can take a
+/// generation off its slot and put it back later without losing its place (a context
+/// switch).
 ///
-/// The kernel's scheduler drives processes through this protocol; `LlamaEngine` and
+/// A slot is a place in the batch that one generation holds while it runs; the KV cache
+/// behind it is a llama.cpp sequence (an engine may keep more sequences than slots, for
+/// shared prefixes). The kernel drives processes through this protocol; `LlamaEngine` and
 /// `ScriptedProcessor` implement it.
 public protocol TimeSharedModel: LanguageModel {
     /// How many generations decode together.
     var slotCount: Int { get }
 
-    /// Starts a generation; `priority` is what the slot policy sees (larger runs first).
+    /// Starts a generation; `priority` is what the scheduler sees (larger runs first).
     func start(_ request: GenerationRequest, priority: Int) -> any GenerationControl
 }
 
@@ -35,7 +38,7 @@ public protocol GenerationControl: Sendable {
     @discardableResult
     func resume() async throws -> Int
 
-    /// Changes the priority the slot policy sees from the next step on.
+    /// Changes the priority the scheduler sees from the next step on.
     func setPriority(_ priority: Int)
 
     /// Stops the generation and frees its slot and KV state; returns once they are free.

@@ -21,7 +21,7 @@ public struct Daemon: Sendable {
     public let kernel: Kernel
     public let audit: MemoryAuditTrail
     public let tokens: TokenStore
-    public let engine: LlamaEngine?
+    public let engine: (any StatisticsReporting)?
     public let embedder: (any EmbeddingModel)?
     /// Agents' persistent memory, if the daemon has one.
     public let memory: MemorySystem?
@@ -29,7 +29,7 @@ public struct Daemon: Sendable {
     let mcpSessions: MCPSessions
 
     public init(
-        configuration: ServerConfiguration, processor: any LanguageModel, engine: LlamaEngine?, embedder: (any EmbeddingModel)?,
+        configuration: ServerConfiguration, processor: any LanguageModel, engine: (any StatisticsReporting)?, embedder: (any EmbeddingModel)?,
         tools: [any SystemTool] = [], memory: MemorySystem? = nil
     ) throws {
         self.configuration = configuration
@@ -112,7 +112,7 @@ public struct Daemon: Sendable {
 /// Publishes the engine's state as gauges every second: KV slots, queue depth, tokens,
 /// processes, and pages moved by agents' memory.
 struct EngineMetrics: Service {
-    let engine: LlamaEngine?
+    let engine: (any StatisticsReporting)?
     let kernel: Kernel
     let memory: MemorySystem?
 

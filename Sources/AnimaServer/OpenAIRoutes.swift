@@ -43,7 +43,7 @@ struct OpenAIRoutes {
 
     /// The models a request may name: the processor, and with a router each of its
     /// candidates (naming one pins the request to it, within the privacy rule).
-    var routable: [String] { (kernel.processor as? ProcessorRouter)?.candidates.map(\.id) ?? [] }
+    var routable: [String] { kernel.processor.routing?.candidates.map(\.id) ?? [] }
 
     var modelList: [JSONValue] {
         var names = [modelName] + routable
@@ -66,7 +66,7 @@ struct OpenAIRoutes {
         generation.privacy = try PrivacyWire.label(body: body["privacy"], header: request.headers[.init(PrivacyWire.header)!])
         if let model = body["model"]?.stringValue, routable.contains(model) { generation.pinnedProcessor = model }
         // A stream has answered 200 before the kernel routes it: refuse what must be refused now.
-        if body["stream"]?.boolValue == true, let pin = generation.pinnedProcessor, let router = kernel.processor as? ProcessorRouter,
+        if body["stream"]?.boolValue == true, let pin = generation.pinnedProcessor, let router = kernel.processor.routing,
             router.candidates.first(where: { $0.id == pin })?.location == .remote,
             generation.privacy.staysLocal(protecting: router.policy.protectedGroups)
         {
@@ -158,7 +158,7 @@ struct OpenAIRoutes {
             throw APIError.badRequest("encoding_format must be float or base64", param: "encoding_format")
         }
         let vectors = try await embedder.embed(inputs)
-        let tokens = inputs.reduce(0) { $0 + ((embedder as? LlamaEmbedder)?.countTokens($1) ?? $1.split(separator: " ").count) }
+        let tokens = inputs.reduce(0) { $0 + (embedder.tokenCount(of: $1) ?? $1.split(separator: " ").count) }
         let data: [JSONValue] = vectors.enumerated().map { i, vector in
             let embedding: JSONValue = format == "base64"
                 ? .string(vector.withUnsafeBufferPointer { Data(buffer: $0) }.base64EncodedString())

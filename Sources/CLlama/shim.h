@@ -1,2 +1,2 @@
-// The only place Anima includes llama.cpp; AnimaProcessor wraps every pointer it hands out.
+// The only place Anima includes llama.cpp; AnimaLlama wraps every pointer it hands out.
 #include <llama.h>

@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaKernel
+import AnimaLlama
 import AnimaProcessor
 import ArgumentParser
 import Foundation
@@ -73,7 +74,7 @@ struct BenchAgents: AsyncParsableCommand {
     ) async throws -> Measurement {
         let configuration = LlamaEngine.Configuration(
             modelPath: options.path, slots: slots, contextLength: (options.context ?? 0) > 0 ? options.context : 1024,
-            threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount, policy: policy, sharedPrefixSlots: prefixSlots)
+            threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount, scheduler: Scheduler(policy: policy), sharedPrefixSequences: prefixSlots)
         let engine = try await LlamaEngine.load(configuration)
         let kernel = Kernel(.init(processor: IgnoringEndOfTurn(engine)))
         let clock = ContinuousClock()
@@ -126,7 +127,7 @@ struct BenchResume: AsyncParsableCommand {
     mutating func run() async throws {
         let engine = try await LlamaEngine.load(.init(
             modelPath: modelOptions.path, slots: 2, contextLength: (contexts.max() ?? 2048) + 64,
-            threads: modelOptions.threads ?? ProcessInfo.processInfo.activeProcessorCount))
+            threads: modelOptions.threads ?? ProcessInfo.processInfo.activeProcessorCount, scheduler: Scheduler()))
         print("model \(engine.info.name); median of \(repetitions) runs")
         print("  context   restore ms   prefill ms   prefill/restore")
         for n in contexts {
@@ -286,7 +287,7 @@ struct BenchScripted: AsyncParsableCommand {
     var count = 20_000
 
     mutating func run() async throws {
-        let model = ScriptedProcessor(slots: 256) { request in .text("You said: " + (request.messages.last?.content ?? "")) }
+        let model = ScriptedProcessor(slots: 256, scheduler: Scheduler()) { request in .text("You said: " + (request.messages.last?.content ?? "")) }
         model.startStepping()
         let request = GenerationRequest(messages: [.user("hello")])
         let clock = ContinuousClock()

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaLlama
 import AnimaMemory
 import AnimaProcessor
 import AnimaStorage

@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaProcessor
+import AnimaProviders
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation

@@ -1,5 +1,7 @@
 import AnimaCore
+import AnimaLlama
 import AnimaProcessor
+import AnimaProviders
 import Foundation
 
 /// The processor a command generates with, as `anima setup` configured it: the local

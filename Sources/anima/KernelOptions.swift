@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaKernel
+import AnimaLlama
 import AnimaProcessor
 import AnimaTools
 import ArgumentParser
@@ -39,11 +40,12 @@ struct KernelOptions: ParsableArguments {
         }
     }
 
-    var slotPolicy: any SlotPolicy {
+    /// The kernel's scheduler with the policy these options name.
+    var scheduler: Scheduler {
         switch policy {
-        case .fifo: FIFOPolicy()
-        case .rr: RoundRobinPolicy(quantum: quantum)
-        case .priority: PriorityPolicy(agingSteps: aging)
+        case .fifo: Scheduler(policy: FIFOPolicy())
+        case .rr: Scheduler(policy: RoundRobinPolicy(quantum: quantum))
+        case .priority: Scheduler(policy: PriorityPolicy(agingSteps: aging))
         }
     }
 

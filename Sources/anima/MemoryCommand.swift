@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaKernel
+import AnimaLlama
 import AnimaMemory
 import AnimaProcessor
 import AnimaServer

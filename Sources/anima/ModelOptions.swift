@@ -1,3 +1,5 @@
+import AnimaKernel
+import AnimaLlama
 import AnimaProcessor
 import ArgumentParser
 import Foundation
@@ -38,15 +40,15 @@ struct ModelOptions: ParsableArguments {
 
     var path: String { model.map { ($0 as NSString).expandingTildeInPath } ?? AnimaPaths.defaultModel }
 
-    /// Loads the engine, showing progress on a terminal.
-    func load(slots: Int = 1, policy: any SlotPolicy = FIFOPolicy()) async throws -> LlamaEngine {
-        try await Self.loadEngine(path: path, context: context, threads: threads, chatTemplate: chatTemplate, slots: slots, policy: policy)
+    /// Loads the engine, showing progress on a terminal; `scheduler` is the kernel's.
+    func load(slots: Int = 1, scheduler: Scheduler = Scheduler()) async throws -> LlamaEngine {
+        try await Self.loadEngine(path: path, context: context, threads: threads, chatTemplate: chatTemplate, slots: slots, scheduler: scheduler)
     }
 
     static func loadEngine(
-        path: String, context: Int?, threads: Int? = nil, chatTemplate: String? = nil, slots: Int, policy: any SlotPolicy
+        path: String, context: Int?, threads: Int? = nil, chatTemplate: String? = nil, slots: Int, scheduler: Scheduler
     ) async throws -> LlamaEngine {
-        var configuration = LlamaEngine.Configuration(modelPath: path, slots: slots, contextLength: context, policy: policy)
+        var configuration = LlamaEngine.Configuration(modelPath: path, slots: slots, contextLength: context, scheduler: scheduler)
         if let threads { configuration.threads = threads }
         configuration.chatTemplate = chatTemplate
         let name = URL(fileURLWithPath: path).lastPathComponent

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaLlama
 import AnimaProcessor
 import ArgumentParser
 import Foundation

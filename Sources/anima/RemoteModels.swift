@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaProcessor
+import AnimaProviders
 import Foundation
 
 /// The models of the providers that `anima setup` configured, for `anima models`: where

@@ -1,6 +1,7 @@
 import AnimaCore
 import AnimaKernel
 import AnimaProcessor
+import AnimaProviders
 import Foundation
 import Synchronization
 

@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaKernel
+import AnimaLlama
 import AnimaMemory
 import AnimaProcessor
 import AnimaStorage
@@ -86,7 +87,7 @@ struct Run: AsyncParsableCommand {
             try await runOnDaemon(daemon)
             return
         }
-        let engine = try await modelOptions.load(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy)
+        let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler)
         var memorySystem: MemorySystem?
         if memory != nil { memorySystem = try await memoryLocation.open(embeddings: true) }
         let systemTools = kernelOptions.systemTools

@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaKernel
+import AnimaLlama
 import AnimaProcessor
 import AnimaServer
 import AnimaTools
@@ -81,10 +82,11 @@ struct Serve: AsyncParsableCommand {
         case "priority": PriorityPolicy()
         default: RoundRobinPolicy(quantum: c.quantum)
         }
+        let scheduler = Scheduler(policy: policy)
         var engine: LlamaEngine?
         let processor: any LanguageModel
         if c.scripted {
-            let scripted = ScriptedProcessor(slots: c.slots, policy: policy, name: "scripted") { request in
+            let scripted = ScriptedProcessor(slots: c.slots, scheduler: scheduler, name: "scripted") { request in
                 .text("You said: " + (request.rawPrompt ?? request.messages.last?.content ?? ""))
             }
             let delay = scriptedDelayMs
@@ -94,7 +96,7 @@ struct Serve: AsyncParsableCommand {
             processor = try ConfiguredProcessor.processor(scripted: scripted)
         } else {
             let path = c.model.map { ($0 as NSString).expandingTildeInPath } ?? AnimaPaths.defaultModel
-            let loaded = try await ModelOptions.loadEngine(path: path, context: c.context, slots: c.slots, policy: policy)
+            let loaded = try await ModelOptions.loadEngine(path: path, context: c.context, slots: c.slots, scheduler: scheduler)
             engine = loaded
             // With providers configured every generation goes through the router; the engine
             // still feeds the metrics and /proc with its slots and queue.
@@ -119,7 +121,7 @@ struct Serve: AsyncParsableCommand {
         let app = try daemon.application { port in
             let host = c.host == "0.0.0.0" ? "127.0.0.1" : c.host
             try? DaemonClient.publish(.init(pid: getpid(), url: "\(scheme)://\(host):\(port)", dataDirectory: URL(fileURLWithPath: c.dataDirectory).standardizedFileURL.path))
-            let serving = (processor as? ProcessorRouter).map { r in
+            let serving = processor.routing.map { r in
                 "\(r.policy.mode) router over \(r.candidates.map(\.id).joined(separator: ", "))"
             } ?? processor.info.name
             Terminal.error("anima serving \(serving) on \(scheme)://\(c.host):\(port) (pid \(getpid()))\n")
@@ -250,13 +252,13 @@ struct MCPCommand: AsyncParsableCommand {
         let memory = try await memoryLocation.open(embeddings: !scripted)
         let processor: any LanguageModel
         if scripted {
-            let echo = ScriptedProcessor(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy) { request in
+            let echo = ScriptedProcessor(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler) { request in
                 .text("You said: " + (request.messages.last?.content ?? ""))
             }
             echo.startStepping()
             processor = try ConfiguredProcessor.processor(scripted: echo)
         } else {
-            let engine = try await modelOptions.load(slots: kernelOptions.slots, policy: kernelOptions.slotPolicy)
+            let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler)
             processor = try ConfiguredProcessor.processor(local: .local(engine))
         }
         let kernel = Kernel(try .standard(

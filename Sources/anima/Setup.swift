@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaProcessor
+import AnimaProviders
 import AnimaServer
 import ArgumentParser
 import Foundation

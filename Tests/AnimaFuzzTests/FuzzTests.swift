@@ -1,4 +1,5 @@
 import AnimaKernel
+import AnimaLlama
 import AnimaProcessor
 import Foundation
 import Hummingbird
@@ -180,7 +181,7 @@ struct FuzzTests {
         configuration.maxConcurrentRequests = 1000
         configuration.port = 0
         defer { try? FileManager.default.removeItem(atPath: configuration.dataDirectory) }
-        let processor = ScriptedProcessor(slots: 2, name: "scripted") { _ in .text("done") }
+        let processor = ScriptedProcessor(slots: 2, scheduler: Scheduler(), name: "scripted") { _ in .text("done") }
         processor.startStepping()
         let daemon = try Daemon(configuration: configuration, processor: processor, engine: nil, embedder: nil, memory: nil)
         let token = try await daemon.tokens.create(name: "fuzz", user: "alice", groups: ["users"], scopes: Scope.allCases).secret

@@ -12,7 +12,7 @@ struct DualLLMTests {
 
     /// A planner that writes `plan`, and an extractor that answers `extracted`.
     func processor(plan: String, extracted: String, log: RequestLog = RequestLog()) -> ScriptedProcessor {
-        let processor = ScriptedProcessor(slots: 2) { request in
+        let processor = ScriptedProcessor(slots: 2, scheduler: Scheduler()) { request in
             log.record(request)
             if request.responseFormat == ResponseFormat.jsonSchema(Plan.schema) { return .text(plan) }
             return .text(extracted)

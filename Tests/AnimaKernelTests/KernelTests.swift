@@ -45,7 +45,7 @@ struct KernelTests {
     @Test func agentLoopCallsAToolThroughASyscallAndAnswers() async throws {
         let audit = MemoryAuditTrail()
         let add = AddTool()
-        let processor = ScriptedProcessor(slots: 2) { request in
+        let processor = ScriptedProcessor(slots: 2, scheduler: Scheduler()) { request in
             if let result = request.messages.last, result.role == .tool {
                 return .text("The sum is \(DataBoundary.content(of: result.content) ?? result.content).")
             }
@@ -60,7 +60,7 @@ struct KernelTests {
     }
 
     @Test func repeatingTheSameActionStopsTheAgent() async throws {
-        let processor = ScriptedProcessor(slots: 1) { _ in .toolCalls([call("add", ["a": 1, "b": 1])]) }
+        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in .toolCalls([call("add", ["a": 1, "b": 1])]) }
         let k = kernel(processor, tools: [AddTool()])
         let pid = try await k.spawn(AgentSpec(task: "loop", tools: ["add"], limits: .init(maxSteps: 10, maxRepeats: 2)), owner: alice)
         let status = try await k.wait(pid)
@@ -70,7 +70,7 @@ struct KernelTests {
 
     @Test func stepLimitStopsAnAgentThatNeverAnswers() async throws {
         let counter = Mutex(0)
-        let processor = ScriptedProcessor(slots: 1) { _ in
+        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in
             .toolCalls([call("add", ["a": .number(Double(counter.withLock { $0 += 1; return $0 })), "b": 0])])
         }
         let k = kernel(processor, tools: [AddTool()])
@@ -80,7 +80,7 @@ struct KernelTests {
     }
 
     @Test func tokenQuotaStopsAProcess() async throws {
-        let processor = ScriptedProcessor(slots: 1) { _ in .text(Array(repeating: "word", count: 50).joined(separator: " ")) }
+        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in .text(Array(repeating: "word", count: 50).joined(separator: " ")) }
         let k = kernel(processor)
         let pid = try await k.spawn(AgentSpec(task: "talk", quotas: Quotas(tokens: 5)), owner: alice)
         #expect(try await k.wait(pid) == .quotaExceeded("tokens (5)"))
@@ -90,7 +90,7 @@ struct KernelTests {
     @Test func toolCallQuotaStopsAProcess() async throws {
         let counter = Mutex(0)
         let add = AddTool()
-        let processor = ScriptedProcessor(slots: 1) { _ in
+        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in
             .toolCalls([call("add", ["a": .number(Double(counter.withLock { $0 += 1; return $0 })), "b": 0])])
         }
         let k = kernel(processor, tools: [add])
@@ -101,7 +101,7 @@ struct KernelTests {
 
     @Test func wallTimeQuotaStopsAProcess() async throws {
         let clock = VirtualClock()
-        let k = kernel(ScriptedProcessor(slots: 1) { _ in .text("x") }, clock: clock)
+        let k = kernel(ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in .text("x") }, clock: clock)
         let pid = try await k.spawn(name: "sleeper", owner: alice, quotas: Quotas(wallTime: .seconds(10))) { context in
             _ = try await context.receive()  // nothing will come
             return "woke"
@@ -114,7 +114,7 @@ struct KernelTests {
     }
 
     @Test func killDuringGenerationFreesTheSlotAtOnce() async throws {
-        let processor = ScriptedProcessor(slots: 1) { _ in .text(Array(repeating: "word", count: 100_000).joined(separator: " ")) }
+        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in .text(Array(repeating: "word", count: 100_000).joined(separator: " ")) }
         let k = Kernel(.init(processor: processor))  // manual steps
         let pid = try await k.spawn(AgentSpec(task: "talk"), owner: alice)
         while await k.status(pid)?.state != .running {
@@ -130,7 +130,7 @@ struct KernelTests {
     @Test func deniedSyscallsHaveNoSideEffect() async throws {
         let audit = MemoryAuditTrail()
         let netTool = AddTool(requiredGroups: ["net"])
-        let processor = ScriptedProcessor(slots: 2) { _ in .text("ok") }
+        let processor = ScriptedProcessor(slots: 2, scheduler: Scheduler()) { _ in .text("ok") }
         let k = kernel(processor, tools: [netTool], audit: audit)
         let victim = try await k.spawn(name: "bob's", owner: bob) { context in
             try await context.receive(timeout: .seconds(30)).map { $0.body.jsonText } ?? "nothing"
@@ -163,7 +163,7 @@ struct KernelTests {
     }
 
     @Test func ipcDeliversInOrder() async throws {
-        let k = kernel(ScriptedProcessor(slots: 1) { _ in .text("x") })
+        let k = kernel(ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in .text("x") })
         let receiver = try await k.spawn(name: "receiver", owner: alice) { context in
             var got: [String] = []
             while got.count < 20, let message = try await context.receive() { got.append(message.body.jsonText) }
@@ -179,7 +179,7 @@ struct KernelTests {
 
     @Test func receiveTimesOutEmptyHanded() async throws {
         let clock = VirtualClock()
-        let k = kernel(ScriptedProcessor(slots: 1) { _ in .text("x") }, clock: clock)
+        let k = kernel(ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in .text("x") }, clock: clock)
         let pid = try await k.spawn(name: "waiter", owner: alice) { context in
             try await context.receive(timeout: .seconds(5)) == nil ? "timed out" : "got one"
         }
@@ -189,7 +189,7 @@ struct KernelTests {
     }
 
     @Test func childrenInheritAtMostTheirParentsGroups() async throws {
-        let k = kernel(ScriptedProcessor(slots: 2) { _ in .text("child answer") })
+        let k = kernel(ScriptedProcessor(slots: 2, scheduler: Scheduler()) { _ in .text("child answer") })
         let owner = Principal(name: "carol", groups: ["users", "net"])
         let parent = try await k.spawn(name: "parent", owner: owner, groups: ["users"]) { context in
             let child = try await context.spawn(AgentSpec(name: "child", task: "help"))
@@ -203,7 +203,7 @@ struct KernelTests {
     }
 
     @Test func suspendAndResumeAProcess() async throws {
-        let processor = ScriptedProcessor(slots: 1) { request in .text(request.messages.last!.content) }
+        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { request in .text(request.messages.last!.content) }
         let k = Kernel(.init(processor: processor))
         let long = Array(repeating: "a", count: 20).joined(separator: " ")
         let pid = try await k.spawn(AgentSpec(task: long), owner: alice)
@@ -224,7 +224,7 @@ struct KernelTests {
     }
 
     @Test func usersSeeOnlyTheirOwnProcesses() async throws {
-        let k = kernel(ScriptedProcessor(slots: 2) { _ in .text("x") })
+        let k = kernel(ScriptedProcessor(slots: 2, scheduler: Scheduler()) { _ in .text("x") })
         let a = try await k.spawn(name: "a", owner: alice) { _ in "a" }
         let b = try await k.spawn(name: "b", owner: bob) { _ in "b" }
         _ = try await (k.wait(a), k.wait(b))

@@ -1,6 +1,7 @@
 import AnimaCore
 import AnimaMemory
 import AnimaProcessor
+import AnimaProviders
 import AnimaSecurity
 import AnimaStorage
 import Foundation

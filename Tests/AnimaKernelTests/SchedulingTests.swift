@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaKernel
 import AnimaProcessor
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
 struct SchedulingTests {
     /// A processor whose answers are `tokens[n]` words for the n-th request (by its first message).
     func processor(slots: Int, policy: any SlotPolicy) -> ScriptedProcessor {
-        ScriptedProcessor(slots: slots, policy: policy) { request in
+        ScriptedProcessor(slots: slots, scheduler: Scheduler(policy: policy)) { request in
             let n = Int(request.messages[0].content.split(separator: " ")[1])!
             return .text(Array(repeating: "w", count: n).joined(separator: " "))
         }
@@ -113,5 +114,22 @@ struct SchedulingTests {
         let names = [(a.id, "A"), (b.id, "B")].map { (id: $0.0, name: $0.1) }
         #expect(order(p, names) == "ABBAAA")
         _ = try await (reader.value, readerB.value)
+    }
+
+    /// The scheduler's plan on its own: a waiting generation of higher priority takes the
+    /// slot of the lowest running one; a free slot goes to the first waiting one.
+    @Test func schedulerPlansPreemptionsAndAdmissions() {
+        func candidate(_ id: UInt64, priority: Int, running: Bool) -> SlotCandidate {
+            SlotCandidate(id: id, priority: priority, arrival: id, isRunning: running, tokensThisSlice: 0, waitedSteps: 0)
+        }
+        let priority = Scheduler(policy: PriorityPolicy(agingSteps: 100))
+        let busy = priority.plan(
+            [candidate(1, priority: 0, running: true), candidate(2, priority: 5, running: true), candidate(3, priority: 3, running: false)],
+            occupants: [1, 2])
+        #expect(busy == SlotPlan(preempt: [1], admit: [(id: 3, slot: 0)]))
+        let fifo = Scheduler()
+        let free = fifo.plan([candidate(1, priority: 0, running: true), candidate(2, priority: 0, running: false)], occupants: [1, nil])
+        #expect(free == SlotPlan(preempt: [], admit: [(id: 2, slot: 1)]))
+        #expect(fifo.plan([], occupants: [nil]) == SlotPlan())
     }
 }

@@ -100,7 +100,7 @@ func fixtureTools(_ world: World, _ effects: SideEffects) -> [any SystemTool] {
 /// per step; `$RESULT` in an instruction stands for the data of the latest tool output.
 /// With none left it answers `DONE`.
 func obedientModel() -> ScriptedProcessor {
-    ScriptedProcessor(slots: 4) { request in
+    ScriptedProcessor(slots: 4, scheduler: Scheduler()) { request in
         var instructions: [(String, String)] = []
         var latest = ""
         for message in request.messages where message.role != .system {

@@ -1,3 +1,4 @@
+import AnimaLlama
 import AnimaProcessor
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import AnimaLlama
 import AnimaProcessor
 import AnimaStorage
 import Foundation

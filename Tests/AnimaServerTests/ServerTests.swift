@@ -22,7 +22,7 @@ struct TestDaemon {
         configuration.maxConcurrentRequests = maxConcurrent
         configuration.maxRequestBytes = maxBytes
         configuration.port = 0
-        let processor = ScriptedProcessor(slots: 2, name: "scripted") { request in
+        let processor = ScriptedProcessor(slots: 2, scheduler: Scheduler(), name: "scripted") { request in
             if !request.tools.isEmpty, request.toolChoice != .none {
                 return .toolCalls([ToolCall(id: "call_1", name: request.tools[0].name, arguments: ["city": "Oslo"])])
             }

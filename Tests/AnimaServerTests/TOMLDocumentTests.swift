@@ -1,7 +1,7 @@
+import AnimaCore
 import Foundation
 import Testing
 
-@testable import AnimaProcessor
 @testable import AnimaServer
 
 @Suite("TOML subset parser")

@@ -1,7 +1,9 @@
 import AnimaCore
+import AnimaKernel
 import Foundation
 import Testing
 
+@testable import AnimaLlama
 @testable import AnimaProcessor
 
 /// Context switches on the real model: whatever the scheduler does to a generation, its
@@ -10,10 +12,10 @@ import Testing
 struct ContextSwitchTests {
     static let prompts = ["Tell me about the moon.", "Describe a busy market.", "What do cats like?"]
 
-    func engine(slots: Int, policy: any SlotPolicy = FIFOPolicy(), prefixSlots: Int = 1, swapLimit: Int = 512 << 20) throws -> LlamaEngine {
+    func engine(slots: Int, policy: any SlotPolicy = FIFOPolicy(), prefixSequences: Int = 1, swapLimit: Int = 512 << 20) throws -> LlamaEngine {
         try LlamaEngine(.init(
-            modelPath: try TestModel.requirePath(), slots: slots, contextLength: 512, policy: policy,
-            sharedPrefixSlots: prefixSlots, swapMemoryLimit: swapLimit,
+            modelPath: try TestModel.requirePath(), slots: slots, contextLength: 512, scheduler: Scheduler(policy: policy),
+            sharedPrefixSequences: prefixSequences, swapMemoryLimit: swapLimit,
             swapDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("anima-swap-test-\(UUID().uuidString)")))
     }
 
@@ -61,9 +63,9 @@ struct ContextSwitchTests {
         let requests = Self.prompts.map {
             GenerationRequest(messages: [.system(system), .user($0)], sampling: .greedy(maxTokens: 16))
         }
-        let plain = try engine(slots: 2, prefixSlots: 0)
+        let plain = try engine(slots: 2, prefixSequences: 0)
         let expected = try await answers(plain, requests, together: false)
-        let sharing = try engine(slots: 2, prefixSlots: 1)
+        let sharing = try engine(slots: 2, prefixSequences: 1)
         let got = try await answers(sharing, requests, together: false)
         #expect(got == expected)
         #expect(sharing.statistics.sharedPrefixHits == requests.count - 1)

@@ -3,6 +3,7 @@ import AnimaKernel
 import Foundation
 import Testing
 
+@testable import AnimaLlama
 @testable import AnimaProcessor
 
 /// The kernel on the real model: scheduling and context switches never change an answer.
@@ -15,7 +16,7 @@ struct KernelOnLlamaTests {
     let owner = Principal(name: "tester", groups: ["users"])
 
     func kernel(slots: Int, policy: any SlotPolicy) throws -> (Kernel, LlamaEngine) {
-        let engine = try LlamaEngine(.init(modelPath: try TestModel.requirePath(), slots: slots, contextLength: 512, policy: policy))
+        let engine = try LlamaEngine(.init(modelPath: try TestModel.requirePath(), slots: slots, contextLength: 512, scheduler: Scheduler(policy: policy)))
         return (Kernel(.init(processor: engine)), engine)
     }
 

@@ -1,7 +1,9 @@
 import AnimaCore
+import AnimaKernel
 import Foundation
 import Testing
 
+@testable import AnimaLlama
 @testable import AnimaProcessor
 
 @Suite("LlamaEngine on SmolLM2", .serialized)
@@ -253,7 +255,7 @@ struct LlamaEngineTests {
 @Suite("Bad model files and options")
 struct BadModelTests {
     func load(_ path: String, chatTemplate: String? = nil) throws {
-        _ = try LlamaEngine(.init(modelPath: path, slots: 1, contextLength: 256, chatTemplate: chatTemplate))
+        _ = try LlamaEngine(.init(modelPath: path, slots: 1, contextLength: 256, chatTemplate: chatTemplate, scheduler: Scheduler()))
     }
 
     func temporaryFile(_ bytes: Data) throws -> String {
@@ -295,7 +297,7 @@ struct BadModelTests {
     }
 
     @Test func builtInTemplateOverride() async throws {
-        let engine = try LlamaEngine(.init(modelPath: try TestModel.requirePath(), slots: 1, contextLength: 256, chatTemplate: "chatml"))
+        let engine = try LlamaEngine(.init(modelPath: try TestModel.requirePath(), slots: 1, contextLength: 256, chatTemplate: "chatml", scheduler: Scheduler()))
         let result = try await engine.generate(GenerationRequest(messages: [.user("Hi")], sampling: .greedy(maxTokens: 8))).collect()
         #expect(result.usage.completionTokens > 0)
     }

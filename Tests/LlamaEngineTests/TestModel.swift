@@ -1,3 +1,5 @@
+import AnimaKernel
+import AnimaLlama
 import AnimaProcessor
 import Foundation
 import Testing
@@ -21,7 +23,7 @@ enum TestModel {
     /// One engine for the whole suite: loading is cheap, but the suite is serialized so
     /// that tests comparing concurrent and sequential runs see only their own requests.
     static let shared = Task<LlamaEngine, any Error> {
-        try await LlamaEngine.load(.init(modelPath: try requirePath(), slots: 8, contextLength: 2048))
+        try await LlamaEngine.load(.init(modelPath: try requirePath(), slots: 8, contextLength: 2048, scheduler: Scheduler()))
     }
 
     static func engine() async throws -> LlamaEngine { try await shared.value }

@@ -7,6 +7,7 @@ import HummingbirdTesting
 import Testing
 
 @testable import AnimaProcessor
+@testable import AnimaProviders
 
 /// Anima's own OpenAI-compatible server, on a real socket, served as a provider to
 /// Anima's OpenAI client: the two sides of the same wire format checked against each
@@ -16,7 +17,7 @@ struct AnimaAsProviderTests {
     /// Answers tool results with their content, calls the first tool when tools are on
     /// offer, and echoes the last message otherwise.
     static func processor() -> ScriptedProcessor {
-        let processor = ScriptedProcessor(slots: 2, name: "scripted") { request in
+        let processor = ScriptedProcessor(slots: 2, scheduler: Scheduler(), name: "scripted") { request in
             if let last = request.messages.last, last.role == .tool { return .text("Tool said: " + last.content) }
             if !request.tools.isEmpty, request.toolChoice != .none {
                 return .toolCalls([ToolCall(id: "call_1", name: request.tools[0].name, arguments: ["city": "Oslo"])])

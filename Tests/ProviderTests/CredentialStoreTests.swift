@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import AnimaProcessor
+@testable import AnimaProviders
 
 @Suite("Credential store")
 struct CredentialStoreTests {

@@ -4,6 +4,7 @@ import ProviderReplay
 import Testing
 
 @testable import AnimaProcessor
+@testable import AnimaProviders
 
 @Suite("Ollama provider (replayed)")
 struct OllamaProviderTests {

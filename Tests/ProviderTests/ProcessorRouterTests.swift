@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import AnimaProcessor
+@testable import AnimaProviders
 
 @Suite("Processor router")
 struct ProcessorRouterTests {

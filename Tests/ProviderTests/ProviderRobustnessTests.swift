@@ -4,6 +4,7 @@ import ProviderReplay
 import Testing
 
 @testable import AnimaProcessor
+@testable import AnimaProviders
 
 /// What a provider does with servers that misbehave: every case ends in a clear error
 /// naming what went wrong, promptly, without a crash or a hang.

@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaProcessor
+import AnimaProviders
 import Foundation
 import ProviderReplay
 import Testing

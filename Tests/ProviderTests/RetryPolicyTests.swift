@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import AnimaProcessor
+@testable import AnimaProviders
 
 @Suite("Retry policy")
 struct RetryPolicyTests {

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import AnimaProcessor
+@testable import AnimaProviders
 
 @Suite("Server-sent events parser")
 struct ServerSentEventParserTests {

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import AnimaProcessor
+@testable import AnimaProviders
 
 /// How each provider asks for a JSON answer, as its documentation spells the request:
 /// OpenAI's `response_format` (platform.openai.com/docs/guides/structured-outputs),

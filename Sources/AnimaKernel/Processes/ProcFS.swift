@@ -77,7 +77,7 @@ public struct ProcFS: Sendable {
     /// Publishes `kernel` until the task is cancelled, and carries out signal requests.
     /// Returns when cancelled, removing its files.
     public func serve(
-        _ kernel: Kernel, engine: LlamaEngine?, policy: String, every interval: Duration = .milliseconds(250)
+        _ kernel: Kernel, engine: (any StatisticsReporting)?, policy: String, every interval: Duration = .milliseconds(250)
     ) async {
         let host = getpid()
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -103,7 +103,7 @@ public struct ProcFS: Sendable {
             let stats = engine?.statistics
             let snapshot = Snapshot(
                 hostPID: host, model: kernel.processor.info.name, policy: policy,
-                slots: (kernel.processor as? any TimeSharedModel)?.slotCount ?? 1,
+                slots: kernel.processor.timeSharing?.slotCount ?? 1,
                 runningSequences: stats?.runningSequences ?? 0, waitingRequests: stats?.waitingRequests ?? 0,
                 generatedTokens: stats?.generatedTokens ?? 0, preemptions: stats?.preemptions ?? 0, updated: Date(),
                 processes: await kernel.processes())

@@ -63,7 +63,8 @@ public final class DecisionLog: Sendable {
         return stream
     }
 
-    func record(_ event: RoutingEvent) {
+    /// Appends what the router did and tells the subscribers.
+    public func record(_ event: RoutingEvent) {
         let subscribers = state.withLock { s in
             s.events.append(event)
             if s.events.count > capacity + capacity / 4 {

@@ -10,6 +10,11 @@ public struct RoutingDecision: Sendable, Hashable {
         public var candidate: String
         public var reason: String
         public var description: String { "\(candidate): \(reason)" }
+
+        public init(candidate: String, reason: String) {
+            self.candidate = candidate
+            self.reason = reason
+        }
     }
 
     public var id: UInt64
@@ -30,6 +35,23 @@ public struct RoutingDecision: Sendable, Hashable {
     public var reason: String
 
     public var chosen: String { order[0] }
+
+    public init(
+        id: UInt64, date: Date, taskClass: TaskClass, privacy: PrivacyLabel, staysLocal: Bool, order: [String], excluded: [Exclusion],
+        deferred: [String], estimatedPromptTokens: Int, estimatedCost: Double, reason: String
+    ) {
+        self.id = id
+        self.date = date
+        self.taskClass = taskClass
+        self.privacy = privacy
+        self.staysLocal = staysLocal
+        self.order = order
+        self.excluded = excluded
+        self.deferred = deferred
+        self.estimatedPromptTokens = estimatedPromptTokens
+        self.estimatedCost = estimatedCost
+        self.reason = reason
+    }
 }
 
 /// Something the router did, in the order it happened; see `DecisionLog`.

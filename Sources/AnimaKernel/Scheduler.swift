@@ -1,0 +1,41 @@
+import AnimaProcessor
+
+/// The kernel's scheduler: decides which generations hold the processor's slots.
+///
+/// Policy in the kernel, mechanism in the processor. The engine keeps the books (its
+/// `SlotTable`) and calls `plan` from its own decode thread between steps; the scheduler
+/// asks its `SlotPolicy` who should run (first come first served, round robin with a time
+/// slice, or priority with aging) and answers with the preemptions and admissions that
+/// choice takes. `anima` gives every engine the kernel's scheduler at start-up; tests and
+/// benchmarks that run an engine alone pass `Scheduler()` (first come, first served).
+public struct Scheduler: SlotScheduler {
+    /// Who runs: the policy chooses, the scheduler turns its choice into switches.
+    public let policy: any SlotPolicy
+
+    public init(policy: any SlotPolicy = FIFOPolicy()) {
+        self.policy = policy
+    }
+
+    public func plan(_ candidates: [SlotCandidate], occupants: [UInt64?]) -> SlotPlan {
+        guard !candidates.isEmpty else { return SlotPlan() }
+        let chosen = policy.choose(from: candidates, slots: occupants.count)
+        let chosenSet = Set(chosen)
+        var plan = SlotPlan()
+        var free: [Int] = []
+        for (slot, occupant) in occupants.enumerated() {
+            if let occupant, !chosenSet.contains(occupant) {
+                plan.preempt.append(occupant)
+                free.append(slot)
+            } else if occupant == nil {
+                free.append(slot)
+            }
+        }
+        free.sort()
+        let waiting = Set(candidates.lazy.filter { !$0.isRunning }.map(\.id))
+        for id in chosen where waiting.contains(id) {
+            guard !free.isEmpty else { break }
+            plan.admit.append((id, free.removeFirst()))
+        }
+        return plan
+    }
+}

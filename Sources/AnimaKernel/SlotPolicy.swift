@@ -1,0 +1,78 @@
+import AnimaProcessor
+
+/// Chooses which generations hold the processor's slots for the next decode step; the
+/// `Scheduler` turns its choice into preemptions and admissions.
+///
+/// The processor asks between steps, so a decision takes effect at a token boundary: a
+/// running generation left out is preempted (its KV state saved), a waiting one chosen is
+/// started or restored. Policies must be deterministic and quick: they run on the decode
+/// thread, once per step.
+public protocol SlotPolicy: Sendable {
+    /// The ids that should run next, at most `slots` of them, from `candidates` (running
+    /// and waiting generations, in no particular order).
+    func choose(from candidates: [SlotCandidate], slots: Int) -> [UInt64]
+}
+
+/// First come, first served: a generation keeps its slot until it finishes; waiting ones
+/// start in arrival order. This is what AIOS's FIFO scheduler does.
+public struct FIFOPolicy: SlotPolicy {
+    public init() {}
+
+    public func choose(from candidates: [SlotCandidate], slots: Int) -> [UInt64] {
+        let running = candidates.filter(\.isRunning).sorted { $0.arrival < $1.arrival }
+        let waiting = candidates.filter { !$0.isRunning }.sorted { $0.arrival < $1.arrival }
+        return Array((running + waiting).prefix(slots).map(\.id))
+    }
+}
+
+/// Round robin with a time slice counted in tokens: when others wait, a generation that
+/// has used its slice gives up its slot to the one that has waited longest.
+public struct RoundRobinPolicy: SlotPolicy {
+    public let quantum: Int
+
+    public init(quantum: Int) {
+        precondition(quantum >= 1, "a time slice must be at least one token")
+        self.quantum = quantum
+    }
+
+    public func choose(from candidates: [SlotCandidate], slots: Int) -> [UInt64] {
+        let waiting = candidates.filter { !$0.isRunning }.sorted(by: Self.longestWaitingFirst)
+        var keep = candidates.filter { $0.isRunning && $0.tokensThisSlice < quantum }.sorted { $0.arrival < $1.arrival }
+        let expired = candidates.filter { $0.isRunning && $0.tokensThisSlice >= quantum }.sorted { $0.arrival < $1.arrival }
+        keep += waiting.prefix(max(0, slots - keep.count))
+        // Expired slices run on only where no one is waiting for their slot.
+        keep += expired.prefix(max(0, slots - keep.count))
+        return keep.prefix(slots).map(\.id)
+    }
+
+    static func longestWaitingFirst(_ a: SlotCandidate, _ b: SlotCandidate) -> Bool {
+        a.waitedSteps != b.waitedSteps ? a.waitedSteps > b.waitedSteps : a.arrival < b.arrival
+    }
+}
+
+/// Highest priority first, with aging: every `agingSteps` decode steps spent waiting add
+/// one to a generation's effective priority, so nothing starves. A waiting generation
+/// takes a slot from a running one only when its effective priority is strictly higher.
+public struct PriorityPolicy: SlotPolicy {
+    public let agingSteps: Int
+
+    public init(agingSteps: Int = 32) {
+        precondition(agingSteps >= 1, "aging needs a positive step count")
+        self.agingSteps = agingSteps
+    }
+
+    public func effectivePriority(_ c: SlotCandidate) -> Int {
+        c.priority + (c.isRunning ? 0 : c.waitedSteps / agingSteps)
+    }
+
+    public func choose(from candidates: [SlotCandidate], slots: Int) -> [UInt64] {
+        // Ties go to the running generation (no pointless switches), then to the earlier arrival.
+        let ranked = candidates.sorted { a, b in
+            let pa = effectivePriority(a), pb = effectivePriority(b)
+            if pa != pb { return pa > pb }
+            if a.isRunning != b.isRunning { return a.isRunning }
+            return a.arrival < b.arrival
+        }
+        return ranked.prefix(slots).map(\.id)
+    }
+}

@@ -1,0 +1,493 @@
+import AnimaCore
+import AnimaProcessor
+import CLlama
+import Foundation
+import Synchronization
+
+/// The engine's continuous batch: one llama.cpp context, `slots` sequences, and a
+/// dedicated thread that decodes them together.
+///
+/// Every step carries the next token of each running sequence plus chunks of prompts
+/// still being read (prefill), up to the batch size. Between steps the scheduler (the
+/// kernel's, consulted synchronously on this thread) decides who holds the slots: a generation it leaves out is preempted (its KV state saved, in
+/// memory or swapped to disk) and later restored into any free slot. Requests, cancels
+/// and suspensions also take effect between steps, so within one step. All llama.cpp calls
+/// on the context happen on this thread.
+final class DecodeLoop: @unchecked Sendable {
+    let model: LlamaModel
+    let slots: Int
+    let contextLength: Int
+    let batchSize: Int
+
+    private let context: OpaquePointer
+    private let memory: OpaquePointer
+    private var batch: llama_batch
+    private let batchCapacity: Int
+    private let scheduler: any SlotScheduler
+    private let swap: SwapSpace
+
+    // Shared with callers; guarded by `condition`.
+    private let condition = NSCondition()
+    private var inbox: [Job] = []
+    private var commands: [Command] = []
+    private var stopping = false
+    private let finished = DispatchSemaphore(value: 0)
+
+    // Decode-thread state.
+    private var table: SlotTable
+    private var jobs: [UInt64: Job] = [:]
+    private var prefixCache: PrefixCache
+    private var prefillCursor = 0
+
+    let statistics = Mutex(EngineStatistics())
+    /// Which generation holds which slot, as of the last step; readable from any thread.
+    private let slotMap = Mutex<[UInt64: Int]>([:])
+
+    func slot(of id: UInt64) -> Int? { slotMap.withLock { $0[id] } }
+
+    struct Options {
+        var slots: Int
+        var contextLength: Int
+        var batchSize: Int
+        var threads: Int
+        var scheduler: any SlotScheduler
+        var sharedPrefixSequences: Int
+        var swapMemoryLimit: Int
+        var swapDirectory: URL
+    }
+
+    init(model: LlamaModel, options o: Options) throws(ProcessorError) {
+        self.model = model
+        slots = o.slots
+        contextLength = o.contextLength
+        batchSize = o.batchSize
+        batchCapacity = o.batchSize + o.slots
+        scheduler = o.scheduler
+        swap = SwapSpace(memoryLimit: o.swapMemoryLimit, directory: o.swapDirectory)
+        let sequences = o.slots + o.sharedPrefixSequences
+        var params = llama_context_default_params()
+        params.n_ctx = UInt32(sequences * o.contextLength)
+        params.n_batch = UInt32(batchCapacity)
+        params.n_ubatch = UInt32(min(batchCapacity, 512))
+        params.n_seq_max = UInt32(sequences)
+        params.n_threads = Int32(o.threads)
+        params.n_threads_batch = Int32(o.threads)
+        // Batch invariance: a sequence gets the same greedy tokens alone or in a batch.
+        // Each sequence has its own KV stream, so its cells are always in position order,
+        // and attention uses the flash-attention kernel whose result depends only on that
+        // order (the reference path, see LlamaRuntime). A unified cache would interleave
+        // sequences and reuse holes out of order, which changes floating-point sums.
+        params.kv_unified = false
+        params.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED
+        params.no_perf = true
+        let created = LlamaRuntime.capturingErrors { llama_init_from_model(model.pointer, params) }
+        guard let created else {
+            throw .engineFailure("could not create a context for \(sequences) sequences × \(o.contextLength) tokens: "
+                + (LlamaRuntime.lastErrors() ?? "out of memory?") + "; try fewer --slots or a smaller --context")
+        }
+        guard Int(llama_n_ctx_seq(created)) >= o.contextLength else {
+            llama_free(created)
+            throw .engineFailure("llama.cpp gave each sequence \(llama_n_ctx_seq(created)) tokens, fewer than \(o.contextLength)")
+        }
+        context = created
+        memory = llama_get_memory(created)
+        batch = llama_batch_init(Int32(batchCapacity), 0, 1)
+        table = SlotTable(slots: o.slots)
+        prefixCache = PrefixCache(sequences: (o.slots..<sequences).map { llama_seq_id($0) })
+        statistics.withLock { $0.slots = o.slots }
+        let thread = Thread { [self] in self.run() }
+        thread.name = "anima-decode"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    deinit {
+        llama_batch_free(batch)
+        llama_free(context)
+    }
+
+    // MARK: Callers
+
+    func submit(_ job: Job) {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            job.continuation.finish(throwing: ProcessorError.shutDown)
+            return
+        }
+        inbox.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func send(_ command: Command) {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            command.reject(ProcessorError.shutDown)
+            return
+        }
+        commands.append(command)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Stops the thread after failing every generation; waits until it has exited.
+    func shutdown() {
+        condition.lock()
+        let already = stopping
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        if !already { finished.wait() }
+        swap.removeAll()
+    }
+
+    // MARK: Decode thread
+
+    private func run() {
+        while true {
+            condition.lock()
+            while inbox.isEmpty && commands.isEmpty && !stopping && !hasWork {
+                condition.wait()
+            }
+            let newJobs = inbox, newCommands = commands
+            inbox.removeAll()
+            commands.removeAll()
+            let stop = stopping
+            condition.unlock()
+
+            if stop {
+                for job in jobs.values { fail(job, ProcessorError.shutDown) }
+                for command in newCommands { command.reject(ProcessorError.shutDown) }
+                for job in newJobs { job.continuation.finish(throwing: ProcessorError.shutDown) }
+                finished.signal()
+                return
+            }
+            for job in newJobs {
+                jobs[job.id] = job
+                table.add(job.id, priority: job.priority)
+            }
+            for command in newCommands { handle(command) }
+            schedule()
+            step()
+            publish()
+        }
+    }
+
+    /// True while some generation runs or waits for a slot it could get.
+    private var hasWork: Bool { !table.runningIDs.isEmpty || table.readyCount > 0 }
+
+    private func handle(_ command: Command) {
+        switch command {
+        case .cancel(let id, let done):
+            if let job = jobs[id] {
+                job.pendingResume?.resume(throwing: CancellationError())
+                job.pendingResume = nil
+                release(job)
+                job.continuation.finish(throwing: CancellationError())
+            }
+            done?.resume()
+        case .suspend(let id, let reply):
+            guard let job = jobs[id], table.entries[id]?.state != .suspended else {
+                reply.resume(throwing: ProcessorError.invalidRequest("that generation is not running"))
+                return
+            }
+            let previousSlot = job.slot
+            if job.slot != nil, let error = saveAndVacate(job) {
+                reply.resume(throwing: error)
+                return
+            }
+            table.suspend(id)
+            reply.resume(returning: SuspendedState(
+                previousSlot: previousSlot.map(Int.init), kvBytes: job.snapshot?.byteCount ?? 0, tokens: job.history.count))
+        case .resume(let id, let reply):
+            guard let job = jobs[id], table.entries[id]?.state == .suspended else {
+                reply.resume(throwing: ProcessorError.invalidRequest("that generation is not suspended"))
+                return
+            }
+            job.pendingResume = reply
+            table.resume(id)
+        case .setPriority(let id, let priority):
+            table.setPriority(id, priority)
+        }
+    }
+
+    /// Carries out the scheduler's plan of who holds the slots for the next step.
+    private func schedule() {
+        let plan = table.plan(scheduler)
+        guard !plan.preempt.isEmpty || !plan.admit.isEmpty else { return }
+        for id in plan.preempt {
+            guard let job = jobs[id] else { continue }
+            if let error = saveAndVacate(job) { fail(job, error) }
+            statistics.withLock { $0.preemptions += 1 }
+        }
+        table.apply(SlotPlan(preempt: plan.preempt.filter { jobs[$0] != nil }, admit: plan.admit))
+        for (id, slot) in plan.admit {
+            guard let job = jobs[id] else { continue }
+            if let error = place(job, in: llama_seq_id(slot)) {
+                fail(job, error)
+                continue
+            }
+            job.pendingResume?.resume(returning: slot)
+            job.pendingResume = nil
+        }
+    }
+
+    /// Saves the job's KV state and frees its slot (a context switch out).
+    private func saveAndVacate(_ job: Job) -> (any Error)? {
+        guard let slot = job.slot else { return nil }
+        let size = llama_state_seq_get_size(context, slot)
+        var bytes = [UInt8](repeating: 0, count: size)
+        let written = llama_state_seq_get_data(context, &bytes, size, slot)
+        llama_memory_seq_rm(memory, slot, -1, -1)
+        job.slot = nil
+        guard written == size else {
+            return ProcessorError.engineFailure("saving the KV state of slot \(slot) failed")
+        }
+        job.snapshot = swap.store(bytes, for: job.id, lastRun: table.entries[job.id]?.lastRunStep ?? 0)
+        publishSwap()
+        return nil
+    }
+
+    /// Puts a job on a slot: restores its saved state, reuses a cached shared prefix, or
+    /// starts it fresh.
+    private func place(_ job: Job, in slot: llama_seq_id) -> (any Error)? {
+        llama_memory_seq_rm(memory, slot, -1, -1)
+        job.slot = slot
+        if let snapshot = job.snapshot {
+            job.snapshot = nil
+            let bytes: [UInt8]
+            do { bytes = try swap.load(snapshot) } catch { return error }
+            publishSwap()
+            let read = bytes.withUnsafeBufferPointer { llama_state_seq_set_data(context, $0.baseAddress, $0.count, slot) }
+            if read == 0 { return ProcessorError.engineFailure("restoring a saved KV state failed") }
+            statistics.withLock { $0.restores += 1 }
+        } else if job.history.isEmpty, job.sharedPrefix > 0, prefixCache.isEnabled {
+            let prefix = job.prompt[..<job.sharedPrefix]
+            if let source = prefixCache.lookup(prefix, now: table.step) {
+                llama_memory_seq_cp(memory, source, slot, -1, -1)
+                job.history = Array(prefix)
+                statistics.withLock { $0.sharedPrefixHits += 1 }
+            } else {
+                job.capturesPrefix = true
+            }
+        }
+        return nil
+    }
+
+    /// One decode step over every running sequence.
+    private func step() {
+        var n = 0
+        var outputs: [(job: Job, index: Int32)] = []
+        var added: [(job: Job, tokens: ArraySlice<llama_token>)] = []
+
+        func add(_ token: llama_token, pos: Int, slot: llama_seq_id, logits: Bool) {
+            batch.token[n] = token
+            batch.pos[n] = llama_pos(pos)
+            batch.n_seq_id[n] = 1
+            batch.seq_id[n]![0] = slot
+            batch.logits[n] = logits ? 1 : 0
+            n += 1
+        }
+
+        let running = table.runningIDs.compactMap { jobs[$0] }.sorted { $0.slot! < $1.slot! }
+        // Running sequences: one token each.
+        for job in running where job.pending != nil {
+            add(job.pending!, pos: job.history.count, slot: job.slot!, logits: true)
+            outputs.append((job, Int32(n - 1)))
+            added.append((job, [job.pending!]))
+        }
+        // Prompts still being read: fill the rest of the batch, taking turns.
+        let readers = running.filter { $0.pending == nil && $0.history.count < $0.prompt.count }
+        if !readers.isEmpty { prefillCursor += 1 }
+        for k in readers.indices where n < batchCapacity {
+            let job = readers[(k + prefillCursor) % readers.count]
+            let start = job.history.count
+            // A prefix worth sharing ends a chunk, so it can be copied exactly.
+            let end = job.capturesPrefix && start < job.sharedPrefix ? job.sharedPrefix : job.prompt.count
+            let take = min(batchCapacity - n, end - start)
+            let chunk = job.prompt[start..<(start + take)]
+            for (offset, token) in chunk.enumerated() {
+                add(token, pos: start + offset, slot: job.slot!, logits: start + offset == job.prompt.count - 1)
+            }
+            if start + take == job.prompt.count { outputs.append((job, Int32(n - 1))) }
+            added.append((job, chunk))
+        }
+        guard n > 0 else { return }
+        batch.n_tokens = Int32(n)
+
+        let started = DispatchTime.now().uptimeNanoseconds
+        let rc = llama_decode(context, batch)
+        let decoded = DispatchTime.now().uptimeNanoseconds
+        statistics.withLock {
+            $0.decodeSteps += 1
+            $0.batchedTokens += n
+            $0.decodeNanoseconds += decoded - started
+        }
+        guard rc == 0 else {
+            let reason = rc == 1 ? "the KV cache is full" : "llama_decode returned \(rc)"
+            for (job, _) in added { fail(job, ProcessorError.engineFailure(reason)) }
+            table.finishStep()
+            return
+        }
+        for (job, tokens) in added {
+            job.history.append(contentsOf: tokens)
+            job.pending = nil
+            if job.capturesPrefix, job.history.count == job.sharedPrefix, let slot = job.slot {
+                job.capturesPrefix = false
+                let target = prefixCache.insert(job.prompt[..<job.sharedPrefix], now: table.step)
+                llama_memory_seq_rm(memory, target, -1, -1)
+                llama_memory_seq_cp(memory, slot, target, -1, -1)
+            }
+        }
+        for (job, index) in outputs {
+            let token = llama_sampler_sample(job.sampler, context, index)
+            table.recordToken(job.id)
+            accept(token, for: job)
+        }
+        table.finishStep()
+        let sampled = DispatchTime.now().uptimeNanoseconds
+        statistics.withLock { $0.samplingNanoseconds += sampled - decoded }
+    }
+
+    private func accept(_ token: llama_token, for job: Job) {
+        job.generated += 1
+        statistics.withLock { $0.generatedTokens += 1 }
+        if model.isEndOfGeneration(token) && !job.ignoreEndOfTurn {
+            finish(job, reason: .stop)
+            return
+        }
+        for event in job.assembler.push(model.piece(token)) { job.continuation.yield(event) }
+        if job.assembler.stopped {
+            finish(job, reason: .stop)
+        } else if job.generated >= job.maxTokens || job.history.count >= contextLength {
+            finish(job, reason: .length)
+        } else {
+            job.pending = token
+        }
+    }
+
+    private func finish(_ job: Job, reason: FinishReason) {
+        for event in job.assembler.finish() { job.continuation.yield(event) }
+        var reason = reason
+        if reason == .stop, !job.assembler.toolCalls.isEmpty { reason = .toolCalls }
+        if reason == .stop, let schema = job.schema, job.assembler.toolCalls.isEmpty {
+            // The grammar makes this hold; checking keeps that promise honest.
+            do {
+                try schema.validate(try JSONValue(parsing: job.assembler.text))
+            } catch {
+                fail(job, ProcessorError.engineFailure("the constrained output does not match the schema: \(error)"))
+                return
+            }
+        }
+        job.continuation.yield(.usage(Usage(promptTokens: job.prompt.count, completionTokens: job.generated)))
+        job.continuation.yield(.finished(reason))
+        job.continuation.finish()
+        release(job)
+    }
+
+    private func fail(_ job: Job, _ error: any Error) {
+        job.pendingResume?.resume(throwing: error)
+        job.pendingResume = nil
+        job.continuation.finish(throwing: error)
+        release(job)
+    }
+
+    /// Frees the job's slot, KV cells and saved state at once, and forgets it.
+    private func release(_ job: Job) {
+        if let slot = job.slot {
+            llama_memory_seq_rm(memory, slot, -1, -1)
+            job.slot = nil
+        }
+        if let snapshot = job.snapshot {
+            swap.discard(snapshot)
+            job.snapshot = nil
+            publishSwap()
+        }
+        table.remove(job.id)
+        jobs[job.id] = nil
+    }
+
+    private func publish() {
+        let map = Dictionary(uniqueKeysWithValues: table.runningIDs.compactMap { id in table.slot(of: id).map { (id, $0) } })
+        slotMap.withLock { $0 = map }
+        let running = table.runningIDs.count, ready = table.readyCount, suspended = table.suspendedCount
+        statistics.withLock {
+            $0.runningSequences = running
+            $0.waitingRequests = ready
+            $0.suspendedRequests = suspended
+        }
+    }
+
+    private func publishSwap() {
+        let usage = swap.usage
+        statistics.withLock {
+            $0.swappedInMemoryBytes = usage.memoryBytes
+            $0.swappedToDiskBytes = usage.diskBytes
+            $0.swapOuts = usage.swapOuts
+        }
+    }
+}
+
+/// Requests from other threads to the decode thread.
+enum Command: Sendable {
+    case cancel(UInt64, CheckedContinuation<Void, Never>?)
+    case suspend(UInt64, CheckedContinuation<SuspendedState, any Error>)
+    case resume(UInt64, CheckedContinuation<Int, any Error>)
+    case setPriority(UInt64, Int)
+
+    func reject(_ error: any Error) {
+        switch self {
+        case .cancel(_, let done): done?.resume()
+        case .suspend(_, let reply): reply.resume(throwing: error)
+        case .resume(_, let reply): reply.resume(throwing: error)
+        case .setPriority: break
+        }
+    }
+}
+
+/// One generation as the decode thread sees it. Touched only on that thread once submitted.
+final class Job: @unchecked Sendable {
+    let id: UInt64
+    let priority: Int
+    let prompt: [llama_token]
+    /// Leading prompt tokens other prompts may share (a system message), or 0.
+    let sharedPrefix: Int
+    let sampler: UnsafeMutablePointer<llama_sampler>
+    let maxTokens: Int
+    let ignoreEndOfTurn: Bool
+    let schema: JSONSchema?
+    let continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
+    var assembler: OutputAssembler
+
+    var slot: llama_seq_id?
+    /// Tokens whose keys and values are in the cache, in order.
+    var history: [llama_token] = []
+    /// Sampled and sent, not yet decoded.
+    var pending: llama_token?
+    var generated = 0
+    var snapshot: SwapSpace.Snapshot?
+    var pendingResume: CheckedContinuation<Int, any Error>?
+    /// Its prefill stops at the shared prefix once, so the prefix can be cached.
+    var capturesPrefix = false
+
+    init(
+        id: UInt64, priority: Int, prompt: [llama_token], sharedPrefix: Int, sampler: UnsafeMutablePointer<llama_sampler>,
+        maxTokens: Int, ignoreEndOfTurn: Bool, schema: JSONSchema?, assembler: OutputAssembler,
+        continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
+    ) {
+        self.id = id
+        self.priority = priority
+        self.prompt = prompt
+        self.sharedPrefix = sharedPrefix
+        self.sampler = sampler
+        self.maxTokens = maxTokens
+        self.ignoreEndOfTurn = ignoreEndOfTurn
+        self.schema = schema
+        self.assembler = assembler
+        self.continuation = continuation
+    }
+
+    deinit { llama_sampler_free(sampler) }
+}

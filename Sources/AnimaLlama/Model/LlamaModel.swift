@@ -1,0 +1,157 @@
+import AnimaProcessor
+import CLlama
+import Foundation
+import Synchronization
+
+/// Loaded GGUF weights and their vocabulary. Read-only after loading, so tokenisation may
+/// run on any thread (llama.cpp documents its tokenizer as thread-safe).
+final class LlamaModel: @unchecked Sendable {
+    let pointer: OpaquePointer
+    let vocab: OpaquePointer
+    let file: GGUFFile
+    let trainedContextLength: Int
+    let vocabularySize: Int32
+    let addsBeginningToken: Bool
+    /// Every token that ends a turn (end of sequence, end of turn, and the like).
+    let endOfGenerationTokens: [llama_token]
+
+    /// Loads the weights on the calling thread (blocking); `progress` sees 0...1.
+    /// - Parameter generating: refuse an embedding-only model, which llama.cpp would load and
+    ///   then crash on at the first decode (it has no logits to sample).
+    init(path: String, progress: (@Sendable (Double) -> Void)?, generating: Bool = false) throws(ProcessorError) {
+        file = try GGUFFile(path: path)
+        if generating, file.isEmbeddingOnly {
+            throw .invalidModelFile(
+                path: path,
+                reason: "it is an embedding model (\(file.architecture ?? "an encoder")) that turns text into vectors and cannot generate text; "
+                    + "give it as --embedding-model (anima serve) and a chat model as --model")
+        }
+        LlamaRuntime.initialize()
+        var params = llama_model_default_params()
+        params.n_gpu_layers = 0
+        let box = progress.map { ProgressBox($0) }
+        if let box {
+            params.progress_callback = { value, context in
+                Unmanaged<ProgressBox>.fromOpaque(context!).takeUnretainedValue().report(Double(value))
+                return true
+            }
+            params.progress_callback_user_data = Unmanaged.passUnretained(box).toOpaque()
+        }
+        let loaded: OpaquePointer? = withExtendedLifetime(box) {
+            LlamaRuntime.capturingErrors { llama_model_load_from_file(path, params) }
+        }
+        guard let loaded else {
+            throw .invalidModelFile(path: path, reason: LlamaRuntime.lastErrors() ?? "llama.cpp could not load it")
+        }
+        pointer = loaded
+        vocab = llama_model_get_vocab(loaded)
+        trainedContextLength = Int(llama_model_n_ctx_train(loaded))
+        vocabularySize = llama_vocab_n_tokens(vocab)
+        addsBeginningToken = llama_vocab_get_add_bos(vocab)
+        let vocab = self.vocab
+        endOfGenerationTokens = (0..<vocabularySize).filter { llama_vocab_is_eog(vocab, $0) }
+    }
+
+    deinit { llama_model_free(pointer) }
+
+    var name: String {
+        URL(fileURLWithPath: file.path).deletingPathExtension().lastPathComponent
+    }
+
+    /// The Jinja chat template stored in the file, if any.
+    var builtInChatTemplate: String? {
+        llama_model_chat_template(pointer, nil).map { String(cString: $0) }
+    }
+
+    /// Tokenises `text`. With `parseSpecial` off, text such as `<|im_start|>` is read as
+    /// plain characters: untrusted content can never forge a control token.
+    func tokenize(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [llama_token] {
+        let key = TokenCache.Key(text: text, addSpecial: addSpecial, parseSpecial: parseSpecial)
+        if let tokens = tokenCache.withLock({ $0.tokens(for: key) }) { return tokens }
+        let tokens = tokenizeUncached(text, addSpecial: addSpecial, parseSpecial: parseSpecial)
+        tokenCache.withLock { $0.insert(tokens, for: key) }
+        return tokens
+    }
+
+    private let tokenCache = Mutex(TokenCache())
+
+    func tokenizeUncached(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [llama_token] {
+        let utf8 = Array(text.utf8)
+        if utf8.isEmpty && !addSpecial { return [] }
+        var capacity = utf8.count + 8
+        while true {
+            var tokens = [llama_token](repeating: 0, count: capacity)
+            let n = utf8.withUnsafeBufferPointer { bytes in
+                bytes.withMemoryRebound(to: CChar.self) { chars in
+                    llama_tokenize(vocab, chars.baseAddress, Int32(chars.count), &tokens, Int32(capacity), addSpecial, parseSpecial)
+                }
+            }
+            if n >= 0 { return Array(tokens.prefix(Int(n))) }
+            if n == Int32.min { return [] }
+            capacity = Int(-n)
+        }
+    }
+
+    /// The bytes a token stands for. Control tokens render as nothing; a piece may be part
+    /// of a UTF-8 character, so callers assemble bytes, not strings.
+    func piece(_ token: llama_token) -> [UInt8] {
+        var buffer = [CChar](repeating: 0, count: 64)
+        var n = llama_token_to_piece(vocab, token, &buffer, 64, 0, false)
+        if n < 0 {
+            buffer = [CChar](repeating: 0, count: Int(-n))
+            n = llama_token_to_piece(vocab, token, &buffer, -n, 0, false)
+        }
+        return buffer.prefix(Int(max(n, 0))).map { UInt8(bitPattern: $0) }
+    }
+
+    func isEndOfGeneration(_ token: llama_token) -> Bool { llama_vocab_is_eog(vocab, token) }
+
+    private final class ProgressBox: @unchecked Sendable {
+        let report: @Sendable (Double) -> Void
+        init(_ report: @escaping @Sendable (Double) -> Void) { self.report = report }
+        func report(_ value: Double) { report(value) }
+    }
+}
+
+/// Process-wide llama.cpp state: backend initialisation and the log, which is kept quiet
+/// and remembered so that a failure can say what llama.cpp complained about.
+enum LlamaRuntime {
+    private static let once: Void = {
+        // The batch-invariant attention kernel (scripts/llama.cpp-fa-reference.patch);
+        // a user who sets the variable, to anything, keeps their choice.
+        setenv("GGML_CPU_FA_REFERENCE", "1", 0)
+        llama_log_set({ level, text, _ in
+            guard let text else { return }
+            LlamaRuntime.record(level: level, text: String(cString: text))
+        }, nil)
+        llama_backend_init()
+    }()
+
+    private static let recent = Mutex<[String]>([])
+    private static let echo = ProcessInfo.processInfo.environment["ANIMA_LLAMA_LOG"] == "1"
+
+    static func initialize() { _ = once }
+
+    private static func record(level: ggml_log_level, text: String) {
+        if echo { FileHandle.standardError.write(Data(text.utf8)) }
+        guard level == GGML_LOG_LEVEL_ERROR || level == GGML_LOG_LEVEL_WARN else { return }
+        let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !line.isEmpty else { return }
+        recent.withLock { lines in
+            lines.append(line)
+            if lines.count > 16 { lines.removeFirst(lines.count - 16) }
+        }
+    }
+
+    /// Runs `body` with a fresh error log, so `lastErrors()` reports only what it caused.
+    static func capturingErrors<T>(_ body: () -> T) -> T {
+        recent.withLock { $0.removeAll() }
+        return body()
+    }
+
+    /// The last error lines llama.cpp logged, joined, or nil when it logged none.
+    static func lastErrors() -> String? {
+        let lines = recent.withLock { $0 }.filter { !$0.hasPrefix("llama_model_load_from_file_impl: failed") }
+        return lines.isEmpty ? nil : lines.suffix(3).joined(separator: "; ")
+    }
+}

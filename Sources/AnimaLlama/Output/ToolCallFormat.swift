@@ -1,0 +1,114 @@
+import AnimaCore
+import AnimaProcessor
+
+/// How tools are offered to a local model and how its calls are constrained.
+///
+/// The tool list goes into the system message; a call is a JSON object inside
+/// `<tool_call>` tags, the format many open chat models are tuned on. While the model
+/// writes a call, a grammar holds it to the tool names and their argument schemas. With
+/// `ToolChoice.auto` the grammar is lazy: it wakes when the model writes the opening tag.
+enum ToolCallFormat {
+    static let maxCallsPerTurn = 8
+
+    /// The messages with the tool instructions merged into the system message.
+    static func messages(for request: GenerationRequest) -> [(role: String, content: String)] {
+        var out: [(role: String, content: String)] = []
+        for message in request.messages {
+            var content = message.content
+            if message.role == .assistant, !message.toolCalls.isEmpty {
+                let calls = message.toolCalls.map { call in
+                    let json: JSONValue = ["name": .string(call.name), "arguments": call.arguments]
+                    return "\(OutputAssembler.openTag)\n\(json.jsonText)\n\(OutputAssembler.closeTag)"
+                }
+                content = ([content].filter { !$0.isEmpty } + calls).joined(separator: "\n")
+            }
+            out.append((message.role.rawValue, content))
+        }
+        let offered = offeredTools(request)
+        guard !offered.isEmpty else { return out }
+        let instructions = instructions(for: offered)
+        if let first = out.first, first.role == "system" {
+            out[0].content = first.content + "\n\n" + instructions
+        } else {
+            out.insert(("system", instructions), at: 0)
+        }
+        return out
+    }
+
+    static func offeredTools(_ request: GenerationRequest) -> [ToolDefinition] {
+        switch request.toolChoice {
+        case .none: []
+        case .auto, .required: request.tools
+        case .function(let name): request.tools.filter { $0.name == name }
+        }
+    }
+
+    static func instructions(for tools: [ToolDefinition]) -> String {
+        let list = tools.map(\.openAIJSON.jsonText).joined(separator: "\n")
+        return """
+            You can call these tools (JSON Schema of each tool's arguments):
+            <tools>
+            \(list)
+            </tools>
+            To call a tool, answer with one block per call, and nothing else:
+            \(OutputAssembler.openTag)
+            {"name": "tool name", "arguments": {...}}
+            \(OutputAssembler.closeTag)
+            """
+    }
+
+    /// The grammar for the request, if anything constrains the output, and whether it waits
+    /// for the opening tag before it applies.
+    static func grammar(for request: GenerationRequest) throws(ProcessorError) -> (text: String, lazy: Bool)? {
+        let tools = offeredTools(request)
+        if case .function(let name) = request.toolChoice, tools.isEmpty {
+            throw .invalidRequest("tool_choice names \"\(name)\" but no tool of that name was offered")
+        }
+        if request.toolChoice == .required, tools.isEmpty {
+            throw .invalidRequest("tool_choice is required but no tools were offered")
+        }
+        do {
+            switch (tools.isEmpty, request.responseFormat) {
+            case (true, .text):
+                return nil
+            case (true, .jsonObject):
+                return (try JSONSchemaGrammar(schema: JSONSchema(["type": "object"])).text, false)
+            case (true, .jsonSchema(let schema)):
+                return (try JSONSchemaGrammar(schema: schema, mode: .strict).text, false)
+            case (false, let format):
+                let grammar = try JSONSchemaGrammar(rootBody: { (compiler) throws(JSONSchemaError) in
+                    var alternatives: [String] = []
+                    for tool in tools {
+                        // Relaxed: what a grammar cannot hold, the tool layer validates before running.
+                        let args = try compiler.rule(for: tool.parameters, mode: .relaxed, hint: "\(tool.name)-args")
+                        let name = JSONSchemaGrammar.literal(JSONValue.string(tool.name).jsonText)
+                        alternatives.append(
+                            "\"{\" ws \"\\\"name\\\"\" ws \":\" ws \(name) ws \",\" ws \"\\\"arguments\\\"\" ws \":\" ws \(args) ws \"}\""
+                        )
+                    }
+                    let call = compiler.add("tool-call", alternatives.joined(separator: " | "))
+                    let block = compiler.add(
+                        "tool-block",
+                        "\(JSONSchemaGrammar.literal(OutputAssembler.openTag)) ws \(call) ws \(JSONSchemaGrammar.literal(OutputAssembler.closeTag))"
+                    )
+                    let more = request.parallelToolCalls ? maxCallsPerTurn - 1 : 0
+                    let calls = more == 0 ? block : "\(block) (ws \(block)){0,\(more)}"
+                    switch (request.toolChoice, format) {
+                    case (.auto, .text): return calls
+                    case (.auto, .jsonObject): return "\(calls) | object"
+                    case (.auto, .jsonSchema(let schema)):
+                        return "\(calls) | \(try compiler.rule(for: schema, mode: .strict, hint: "answer"))"
+                    default: return calls
+                    }
+                }, schema: nil, mode: .relaxed)
+                let lazy = request.toolChoice == .auto && request.responseFormat == .text
+                return (grammar.text, lazy)
+            }
+        } catch {
+            throw .invalidSchema(error)
+        }
+    }
+
+    /// The lazy grammar starts at the opening tag, wherever the model writes it.
+    static let triggerPattern = "[\\s\\S]*?(" + OutputAssembler.openTag + ")[\\s\\S]*"
+}

@@ -1,0 +1,26 @@
+/// What the engine is doing, for monitoring and for tests.
+public struct EngineStatistics: Sendable, Hashable {
+    public var slots = 0
+    public var runningSequences = 0
+    public var waitingRequests = 0
+    public var suspendedRequests = 0
+    /// Calls to llama_decode so far.
+    public var decodeSteps = 0
+    /// Tokens sent through llama_decode (prompt and generated).
+    public var batchedTokens = 0
+    public var generatedTokens = 0
+    /// Time spent inside llama_decode, and in sampling and emitting tokens after it.
+    public var decodeNanoseconds: UInt64 = 0
+    public var samplingNanoseconds: UInt64 = 0
+    /// Context switches: generations taken off a slot by the policy, and states restored.
+    public var preemptions = 0
+    public var restores = 0
+    /// Prompts that started from a cached shared prefix instead of reading it again.
+    public var sharedPrefixHits = 0
+    /// Saved KV states held in memory, written to disk, and how many were swapped out.
+    public var swappedInMemoryBytes = 0
+    public var swappedToDiskBytes = 0
+    public var swapOuts = 0
+
+    public init() {}
+}

@@ -1,0 +1,82 @@
+import AnimaCore
+import Testing
+
+@testable import AnimaLlama
+@testable import AnimaProcessor
+
+@Suite("Output assembly")
+struct OutputAssemblerTests {
+    func run(_ pieces: [[UInt8]], stops: [String] = [], tools: Bool = false) -> (events: [GenerationEvent], stopped: Bool) {
+        var assembler = OutputAssembler(stops: stops, parsesToolCalls: tools)
+        var events: [GenerationEvent] = []
+        for piece in pieces {
+            events += assembler.push(piece)
+            if assembler.stopped { return (events, true) }
+        }
+        return (events + assembler.finish(), false)
+    }
+
+    func text(_ events: [GenerationEvent]) -> String {
+        events.reduce(into: "") { if case .text(let t) = $1 { $0 += t } }
+    }
+
+    @Test func multiByteCharactersSplitAcrossTokensArriveWhole() {
+        let bytes = Array("né😀 ok".utf8)
+        // One byte per token: every event must still be valid, whole characters.
+        let (events, _) = run(bytes.map { [$0] })
+        #expect(text(events) == "né😀 ok")
+        for case .text(let t) in events { #expect(!t.contains("\u{FFFD}")) }
+    }
+
+    @Test func invalidBytesBecomeReplacementCharactersAtTheEnd() {
+        let (events, _) = run([[0x61], [0xF0, 0x9F]])
+        #expect(text(events) == "a\u{FFFD}")
+    }
+
+    @Test func stopStringSplitAcrossTokensIsNeverEmitted() {
+        let (events, stopped) = run(["Hello ", "wor", "ld", "E", "N", "D more"].map { Array($0.utf8) }, stops: ["END"])
+        #expect(stopped)
+        #expect(text(events) == "Hello world")
+    }
+
+    @Test func heldPrefixIsReleasedWhenItTurnsOutNotToBeAStop() {
+        let (events, stopped) = run(["a", "EN", "x"].map { Array($0.utf8) }, stops: ["END"])
+        #expect(!stopped)
+        #expect(text(events) == "aENx")
+    }
+
+    @Test func toolCallsAreLiftedOutOfTheText() {
+        let output = "Let me check.<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>\n<tool_call>{\"name\":\"t\",\"arguments\":\"{\\\"x\\\":1}\"}</tool_call>"
+        let pieces = output.map { Array(String($0).utf8) }
+        let (events, _) = run(pieces, tools: true)
+        #expect(text(events) == "Let me check.")
+        let calls = events.compactMap { if case .toolCall(let c) = $0 { c } else { nil } }
+        #expect(calls.map(\.name) == ["get_weather", "t"])
+        #expect(calls[0].arguments == ["city": "Oslo"])
+        #expect(calls[1].arguments == ["x": 1])  // arguments encoded as a string are decoded
+        #expect(calls[0].id != calls[1].id)
+    }
+
+    @Test func withoutToolsTheTagIsJustText() {
+        let (events, _) = run([Array("<tool_call>{}</tool_call>".utf8)])
+        #expect(text(events) == "<tool_call>{}</tool_call>")
+    }
+
+    @Test func aRepeatedCallInOneAnswerCountsOnce() {
+        let block = "<tool_call>{\"name\":\"t\",\"arguments\":{\"x\":1}}</tool_call>"
+        let (events, _) = run([Array((block + block).utf8)], tools: true)
+        #expect(events.filter { if case .toolCall = $0 { true } else { false } }.count == 1)
+        #expect(text(events).isEmpty)
+    }
+
+    @Test func aCallCutOffByTheTokenLimitIsDropped() {
+        let (events, _) = run([Array("Sure.<tool_call>{\"name\": \"t\", \"argu".utf8)], tools: true)
+        #expect(text(events) == "Sure.")
+        #expect(!events.contains { if case .toolCall = $0 { true } else { false } })
+    }
+
+    @Test func aBrokenToolCallIsReturnedAsText() {
+        let (events, _) = run([Array("<tool_call>{not json</tool_call>".utf8)], tools: true)
+        #expect(text(events) == "<tool_call>{not json</tool_call>")
+    }
+}

@@ -50,10 +50,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // A local HTTP server that replays recorded provider exchanges (tests, `anima bench router`).
+        // Test support: scripted models, a virtual clock, a server that replays recorded
+        // provider exchanges. For tests and anima-bench only, never for a product module.
         .target(
-            name: "ProviderReplay",
+            name: "AnimaTesting",
             dependencies: [
+                "AnimaCore", "AnimaProcessor",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -87,7 +89,7 @@ let package = Package(
             name: "anima",
             dependencies: [
                 "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaServer", "AnimaSecurity",
-                "AnimaTools", "ProviderReplay",
+                "AnimaTools", "AnimaTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -131,7 +133,7 @@ let package = Package(
         .testTarget(
             name: "AnimaServerTests",
             dependencies: [
-                "AnimaServer", "AnimaMemory", "AnimaStorage", "AnimaCore", "AnimaKernel", "AnimaProcessor",
+                "AnimaServer", "AnimaMemory", "AnimaStorage", "AnimaCore", "AnimaKernel", "AnimaProcessor", "AnimaTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "MCP", package: "swift-sdk"),
             ],
             swiftSettings: strict
@@ -140,23 +142,24 @@ let package = Package(
         .testTarget(
             name: "AnimaStorageTests", dependencies: ["AnimaStorage", "anima", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
-        .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaMemory"], swiftSettings: strict),
+        .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaMemory", "AnimaTesting"], swiftSettings: strict),
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
         .testTarget(name: "AnimaProcessorTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),
+        .testTarget(name: "AnimaTestingTests", dependencies: ["AnimaTesting", "AnimaProcessor", "AnimaCore"], swiftSettings: strict),
         .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaKernel", "AnimaSecurity"], swiftSettings: strict),
         .testTarget(
-            name: "AnimaKernelTests", dependencies: ["AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity", "ProviderReplay"],
+            name: "AnimaKernelTests", dependencies: ["AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity", "AnimaTesting"],
             swiftSettings: strict),
         .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaSecurity"], swiftSettings: strict),
         // The escape suite and the tools' tests; one goes through the kernel's agent loop.
-        .testTarget(name: "AnimaToolsTests", dependencies: ["AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity"], swiftSettings: strict),
-        .testTarget(name: "AnimaCLITests", dependencies: ["anima", "AnimaCore", "ProviderReplay"], swiftSettings: strict),
+        .testTarget(name: "AnimaToolsTests", dependencies: ["AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity", "AnimaTesting"], swiftSettings: strict),
+        .testTarget(name: "AnimaCLITests", dependencies: ["anima", "AnimaCore", "AnimaTesting"], swiftSettings: strict),
         // Property-based and fuzz tests: the JSON parser, the schema-to-grammar compiler, the
         // chat wire format and the MCP endpoint, from a fixed seed within a time budget.
         .testTarget(
             name: "AnimaFuzzTests",
             dependencies: [
-                "AnimaCore", "AnimaProcessor", "AnimaServer", "AnimaKernel",
+                "AnimaCore", "AnimaProcessor", "AnimaServer", "AnimaKernel", "AnimaTesting",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -166,7 +169,7 @@ let package = Package(
         // Fixtures are read from the source tree (#filePath), not bundled.
         .testTarget(
             name: "ProviderTests",
-            dependencies: ["AnimaProcessor", "ProviderReplay", "AnimaServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["AnimaProcessor", "AnimaTesting", "AnimaServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

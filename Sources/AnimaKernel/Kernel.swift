@@ -13,7 +13,9 @@ import Foundation
 /// against every other process's; killing a process frees its slot and KV state at once.
 public actor Kernel {
     public struct Configuration: Sendable {
-        public var processor: any LanguageModel
+        /// The model generations run on; nil for a kernel that serves only memory, IPC and
+        /// tools (`anima memory forget`), whose generation syscalls fail with `.noModel`.
+        public var processor: (any LanguageModel)?
         public var tools: [any SystemTool]
         /// Persistent memory for agents that ask for it (`AgentSpec.memory`); nil: none.
         public var memory: MemorySystem?
@@ -30,7 +32,7 @@ public actor Kernel {
         public var auditDigest: AuditDigest = .ephemeral()
 
         public init(
-            processor: any LanguageModel, tools: [any SystemTool] = [], memory: MemorySystem? = nil, authorizer: (any SyscallAuthorizer)? = nil,
+            processor: (any LanguageModel)?, tools: [any SystemTool] = [], memory: MemorySystem? = nil, authorizer: (any SyscallAuthorizer)? = nil,
             audit: any AuditTrail = MemoryAuditTrail(), clock: any Clock<Duration> = ContinuousClock(), maxProcesses: Int = 1024,
             security: SecurityMonitor? = nil
         ) {
@@ -49,7 +51,7 @@ public actor Kernel {
     /// A program a process runs; what it returns is its answer.
     public typealias Program = @Sendable (ProcessContext) async throws -> String
 
-    public nonisolated let processor: any LanguageModel
+    public nonisolated let processor: (any LanguageModel)?
     private let tools: [String: any SystemTool]
     private let memorySystem: MemorySystem?
     private let authorizer: any SyscallAuthorizer
@@ -346,6 +348,7 @@ public actor Kernel {
     }
 
     private func generate(_ request: GenerationRequest, for process: ProcessRecord, sink: GenerationSink?) async throws -> GenerationResult {
+        guard let processor else { throw SyscallError.noModel }
         var request = request
         if let limit = process.quotas.tokens {
             let left = limit - process.usage.generatedTokens
@@ -643,6 +646,8 @@ public actor Kernel {
     private func attachMemory(_ agent: String, systemPrefix: String, for process: ProcessRecord) async throws -> Pager? {
         guard let memorySystem else { return nil }
         if let pager = process.pager { return pager }
+        // The pager counts tokens and writes summaries with the model.
+        guard let processor else { throw SyscallError.noModel }
         // Memory is private: behind a router, the pager's own calls (counting, summaries) stay local too.
         let model: any LanguageModel = processor is ProcessorRouter ? PrivateProcessor(base: processor) : processor
         let pager = try await memorySystem.pager(

@@ -102,7 +102,7 @@ public struct ProcFS: Sendable {
             }
             let stats = engine?.statistics
             let snapshot = Snapshot(
-                hostPID: host, model: kernel.processor.info.name, policy: policy,
+                hostPID: host, model: kernel.processor?.info.name ?? "none", policy: policy,
                 slots: (kernel.processor as? any TimeSharedModel)?.slotCount ?? 1,
                 runningSequences: stats?.runningSequences ?? 0, waitingRequests: stats?.waitingRequests ?? 0,
                 generatedTokens: stats?.generatedTokens ?? 0, preemptions: stats?.preemptions ?? 0, updated: Date(),

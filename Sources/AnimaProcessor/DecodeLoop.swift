@@ -462,6 +462,12 @@ public struct SuspendedState: Sendable, Hashable {
     public var kvBytes: Int
     /// Tokens in that state (prompt read so far plus answer).
     public var tokens: Int
+
+    public init(previousSlot: Int?, kvBytes: Int, tokens: Int) {
+        self.previousSlot = previousSlot
+        self.kvBytes = kvBytes
+        self.tokens = tokens
+    }
 }
 
 /// Requests from other threads to the decode thread.

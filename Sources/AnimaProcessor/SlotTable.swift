@@ -4,8 +4,8 @@
 /// A value type with no clock of its own: time is counted in decode steps, so the same
 /// sequence of events always yields the same schedule. `LlamaEngine` and
 /// `ScriptedProcessor` both keep one.
-struct SlotTable {
-    enum State: Equatable {
+package struct SlotTable {
+    package enum State: Equatable {
         /// Wants a slot.
         case ready
         case running(slot: Int)
@@ -13,10 +13,10 @@ struct SlotTable {
         case suspended
     }
 
-    struct Entry {
+    package struct Entry {
         var priority: Int
         var arrival: UInt64
-        var state: State
+        package var state: State
         var tokensThisSlice = 0
         var waitedSteps = 0
         /// The step it last ran in; smaller means less recently run.
@@ -24,67 +24,67 @@ struct SlotTable {
     }
 
     /// What to do before the next step.
-    struct Plan: Equatable {
+    package struct Plan: Equatable {
         /// Running generations to take off their slots (save their state first).
         var preempt: [UInt64] = []
         /// Generations to put on slots, with the slot each gets.
-        var admit: [(id: UInt64, slot: Int)] = []
+        package var admit: [(id: UInt64, slot: Int)] = []
 
-        static func == (a: Plan, b: Plan) -> Bool {
+        package static func == (a: Plan, b: Plan) -> Bool {
             a.preempt == b.preempt && a.admit.map(\.id) == b.admit.map(\.id) && a.admit.map(\.slot) == b.admit.map(\.slot)
         }
     }
 
     let slotCount: Int
-    private(set) var entries: [UInt64: Entry] = [:]
+    package private(set) var entries: [UInt64: Entry] = [:]
     private(set) var occupants: [UInt64?]
-    private(set) var step: UInt64 = 0
+    package private(set) var step: UInt64 = 0
     private var arrivals: UInt64 = 0
 
-    init(slots: Int) {
+    package init(slots: Int) {
         slotCount = slots
         occupants = Array(repeating: nil, count: slots)
     }
 
-    var runningIDs: [UInt64] { occupants.compactMap { $0 } }
-    var readyCount: Int { entries.values.filter { $0.state == .ready }.count }
+    package var runningIDs: [UInt64] { occupants.compactMap { $0 } }
+    package var readyCount: Int { entries.values.filter { $0.state == .ready }.count }
     var suspendedCount: Int { entries.values.filter { $0.state == .suspended }.count }
     var freeSlots: Int { occupants.filter { $0 == nil }.count }
 
-    func slot(of id: UInt64) -> Int? {
+    package func slot(of id: UInt64) -> Int? {
         if case .running(let slot)? = entries[id]?.state { return slot }
         return nil
     }
 
-    mutating func add(_ id: UInt64, priority: Int) {
+    package mutating func add(_ id: UInt64, priority: Int) {
         arrivals += 1
         entries[id] = Entry(priority: priority, arrival: arrivals, state: .ready)
     }
 
-    mutating func setPriority(_ id: UInt64, _ priority: Int) {
+    package mutating func setPriority(_ id: UInt64, _ priority: Int) {
         entries[id]?.priority = priority
     }
 
     /// Forgets a generation, freeing its slot.
-    mutating func remove(_ id: UInt64) {
+    package mutating func remove(_ id: UInt64) {
         if let slot = slot(of: id) { occupants[slot] = nil }
         entries[id] = nil
     }
 
     /// Takes a generation off its slot (or out of the queue) until `resume`.
-    mutating func suspend(_ id: UInt64) {
+    package mutating func suspend(_ id: UInt64) {
         if let slot = slot(of: id) { occupants[slot] = nil }
         entries[id]?.state = .suspended
     }
 
-    mutating func resume(_ id: UInt64) {
+    package mutating func resume(_ id: UInt64) {
         guard entries[id]?.state == .suspended else { return }
         entries[id]?.state = .ready
         entries[id]?.waitedSteps = 0
     }
 
     /// Asks `policy` who runs next and returns the switches that makes.
-    func plan(_ policy: any SlotPolicy) -> Plan {
+    package func plan(_ policy: any SlotPolicy) -> Plan {
         let candidates = entries.compactMap { id, e -> SlotCandidate? in
             switch e.state {
             case .suspended: return nil
@@ -116,7 +116,7 @@ struct SlotTable {
     }
 
     /// Records that `plan` was carried out (those preempted are ready again).
-    mutating func apply(_ plan: Plan) {
+    package mutating func apply(_ plan: Plan) {
         for id in plan.preempt {
             if let slot = slot(of: id) { occupants[slot] = nil }
             entries[id]?.state = .ready
@@ -130,12 +130,12 @@ struct SlotTable {
     }
 
     /// One token for `id` in the current step.
-    mutating func recordToken(_ id: UInt64) {
+    package mutating func recordToken(_ id: UInt64) {
         entries[id]?.tokensThisSlice += 1
     }
 
     /// Ends a step: waiting generations age, running ones are marked as run now.
-    mutating func finishStep() {
+    package mutating func finishStep() {
         step += 1
         for id in Array(entries.keys) {
             switch entries[id]!.state {

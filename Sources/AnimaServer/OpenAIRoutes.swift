@@ -20,7 +20,8 @@ struct OpenAIRoutes {
     var shutdownGrace = 10
     let started = Int(Date().timeIntervalSince1970)
 
-    var modelName: String { kernel.processor.info.name }
+    /// The daemon's kernel always has a processor (`Daemon` requires one).
+    var modelName: String { kernel.processor?.info.name ?? "none" }
 
     func register(on router: Router<AnimaRequestContext>) {
         let v1 = router.group("v1")

@@ -1,6 +1,7 @@
 import AnimaCore
 import AnimaKernel
 import AnimaProcessor
+import AnimaTesting
 import ArgumentParser
 import Foundation
 

@@ -1,10 +1,10 @@
 import AnimaCore
 import AnimaProcessor
+import AnimaTesting
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import ProviderReplay
 
 struct BenchRouter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

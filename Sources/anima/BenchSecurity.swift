@@ -1,6 +1,7 @@
 import AnimaCore
 import AnimaKernel
 import AnimaProcessor
+import AnimaTesting
 import AnimaSecurity
 import ArgumentParser
 import Foundation

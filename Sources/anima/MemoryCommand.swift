@@ -146,9 +146,9 @@ struct MemoryForget: AsyncParsableCommand {
 
     func run() async throws {
         let system = try await location.open(embeddings: false)
-        // A kernel for this one syscall: it authorises, carries out and audits the erasure.
-        let kernel = Kernel(try .standard(
-            processor: ScriptedModel(replies: []), memory: system, dataDirectory: location.directory.path))
+        // A kernel for this one syscall: it authorises, carries out and audits the erasure;
+        // it needs no model.
+        let kernel = Kernel(try .standard(processor: nil, memory: system, dataDirectory: location.directory.path))
         let operation = MemoryOperation.forget(
             agent: agent, recallIDs: all ? nil : messages, archivalIDs: all ? nil : passages)
         let result = try await kernel.invoke(.memory(operation), as: CurrentUser.principal, name: "memory-forget")

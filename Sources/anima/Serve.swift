@@ -1,6 +1,7 @@
 import AnimaCore
 import AnimaKernel
 import AnimaProcessor
+import AnimaTesting
 import AnimaServer
 import AnimaTools
 import ArgumentParser

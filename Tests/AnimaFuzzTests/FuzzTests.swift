@@ -1,5 +1,6 @@
 import AnimaKernel
 import AnimaProcessor
+import AnimaTesting
 import Foundation
 import Hummingbird
 import HummingbirdTesting

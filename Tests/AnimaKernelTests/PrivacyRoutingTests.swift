@@ -3,8 +3,8 @@ import AnimaMemory
 import AnimaProcessor
 import AnimaSecurity
 import AnimaStorage
+import AnimaTesting
 import Foundation
-import ProviderReplay
 import Synchronization
 import Testing
 

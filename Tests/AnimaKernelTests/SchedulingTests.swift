@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaProcessor
+import AnimaTesting
 import Testing
 
 /// Order of service under each slot policy, on the scripted processor with manual steps:

@@ -1,7 +1,7 @@
 import AnimaCore
 import AnimaProcessor
+import AnimaTesting
 import Foundation
-import ProviderReplay
 import Testing
 
 /// Fixtures and a replay server for provider tests.

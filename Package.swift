@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "anima", targets: ["anima"]),
+        .executable(name: "anima-bench", targets: ["anima-bench"]),
         .library(name: "AnimaCore", targets: ["AnimaCore"]),
         .library(name: "AnimaProcessor", targets: ["AnimaProcessor"]),
         .library(name: "AnimaStorage", targets: ["AnimaStorage"]),
@@ -89,7 +90,28 @@ let package = Package(
             name: "anima",
             dependencies: [
                 "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaServer", "AnimaSecurity",
-                "AnimaTools", "AnimaTesting",
+                "AnimaTools", "AnimaCommandSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // What both executables need: numeric flags, model, kernel and daemon options, paths.
+        .target(
+            name: "AnimaCommandSupport",
+            dependencies: [
+                "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaServer", "AnimaTools",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // The benchmarks and the scripted daemon for load tests: never in the anima binary.
+        .executableTarget(
+            name: "anima-bench",
+            dependencies: [
+                "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaServer", "AnimaSecurity",
+                "AnimaTools", "AnimaTesting", "AnimaCommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -138,9 +160,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The crash-safety test kills `anima bench memory write` mid-run.
+        // The crash-safety test kills `anima-bench memory write` mid-run.
         .testTarget(
-            name: "AnimaStorageTests", dependencies: ["AnimaStorage", "anima", .product(name: "GRDB", package: "GRDB.swift")],
+            name: "AnimaStorageTests", dependencies: ["AnimaStorage", "anima-bench", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaMemory", "AnimaTesting"], swiftSettings: strict),
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
@@ -153,7 +175,7 @@ let package = Package(
         .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaSecurity"], swiftSettings: strict),
         // The escape suite and the tools' tests; one goes through the kernel's agent loop.
         .testTarget(name: "AnimaToolsTests", dependencies: ["AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity", "AnimaTesting"], swiftSettings: strict),
-        .testTarget(name: "AnimaCLITests", dependencies: ["anima", "AnimaCore", "AnimaTesting"], swiftSettings: strict),
+        .testTarget(name: "AnimaCLITests", dependencies: ["anima", "anima-bench", "AnimaCore", "AnimaTesting"], swiftSettings: strict),
         // Property-based and fuzz tests: the JSON parser, the schema-to-grammar compiler, the
         // chat wire format and the MCP endpoint, from a fixed seed within a time budget.
         .testTarget(

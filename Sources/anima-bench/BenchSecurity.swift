@@ -1,3 +1,4 @@
+import AnimaCommandSupport
 import AnimaCore
 import AnimaKernel
 import AnimaProcessor
@@ -25,8 +26,8 @@ struct BenchSecurity: AsyncParsableCommand {
             and the audit append, then all of them together as one syscall does them.
 
             Examples:
-              anima bench security --count 100000
-              anima bench security --components
+              anima-bench security --count 100000
+              anima-bench security --components
             """
     )
 

@@ -1,3 +1,4 @@
+import AnimaCommandSupport
 import AnimaCore
 import AnimaProcessor
 import AnimaTesting
@@ -25,8 +26,8 @@ struct BenchRouter: AsyncParsableCommand {
             No network beyond 127.0.0.1.
 
             Example:
-              anima bench router
-              anima bench router --decisions 50000 --events 4000 --json
+              anima-bench router
+              anima-bench router --decisions 50000 --events 4000 --json
             """
     )
 

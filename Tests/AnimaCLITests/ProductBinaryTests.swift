@@ -1,0 +1,34 @@
+import Foundation
+import Testing
+
+/// The product binary holds no test double and no benchmark: those live in `anima-bench`
+/// (issue 15, item 4). Type names are in every Swift binary's reflection metadata, so a
+/// test double linked into `anima` would show up by name.
+@Suite struct ProductBinaryTests {
+    static let testDoubles = ["ScriptedModel", "ScriptedProcessor", "VirtualClock", "ReplayServer", "AnimaTesting"]
+
+    @Test func animaHoldsNoTestDoubleAndAnimaBenchDoes() throws {
+        let anima = try Data(contentsOf: CLI.binary)
+        let bench = try Data(contentsOf: CLI.bench)
+        for name in Self.testDoubles {
+            #expect(anima.range(of: Data(name.utf8)) == nil, "the anima binary contains \(name)")
+        }
+        // The same search finds them where they are linked: the check can fail.
+        for name in ["ScriptedProcessor", "ReplayServer"] {
+            #expect(bench.range(of: Data(name.utf8)) != nil, "anima-bench does not contain \(name)")
+        }
+    }
+
+    @Test func benchmarksAndTheScriptedDaemonAreAnimaBenchCommands() throws {
+        let bench = try CLI.run(["bench", "decode", "--help"])
+        #expect(bench.status != 0, "anima still has a bench command: \(bench.stdout)")
+        let scripted = try CLI.run(["serve", "--scripted"])
+        #expect(scripted.status == 64 && scripted.stderr.contains("--scripted"), "\(scripted.stderr)")
+        let help = try CLI.run(["--help"], executable: CLI.bench)
+        for command in ["decode", "agents", "syscalls", "memory", "security", "tools", "router", "serve", "mcp"] {
+            #expect(help.stdout.contains("  \(command)"), "anima-bench --help lacks \(command): \(help.stdout)")
+        }
+        let unscripted = try CLI.run(["serve", "--port", "0"], executable: CLI.bench)
+        #expect(unscripted.status == 64 && unscripted.stderr.contains("add --scripted"), "\(unscripted.stderr)")
+    }
+}

@@ -29,6 +29,11 @@ import Testing
         for command in ["decode", "agents", "syscalls", "memory", "security", "tools", "router", "serve", "mcp"] {
             #expect(help.stdout.contains("  \(command)"), "anima-bench --help lacks \(command): \(help.stdout)")
         }
+        // scripted = true from the environment (or a config file) is refused, not served.
+        let data = NSTemporaryDirectory() + "anima-no-scripted-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let configured = try CLI.run(["serve", "--port", "0", "--data-dir", data], environment: ["ANIMA_SCRIPTED": "true"])
+        #expect(configured.status != 0 && configured.stderr.contains("anima-bench serve --scripted"), "\(configured.stderr)")
         let unscripted = try CLI.run(["serve", "--port", "0"], executable: CLI.bench)
         #expect(unscripted.status == 64 && unscripted.stderr.contains("add --scripted"), "\(unscripted.stderr)")
     }

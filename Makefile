@@ -17,6 +17,7 @@ setup:
 build: setup
 	swift build $(RPATH) $(SWIFT_BUILD_FLAGS)
 
+# Builds both executables: anima and anima-bench (the benchmarks; `make bench`).
 release: setup
 	swift build -c release $(RPATH) $(SWIFT_BUILD_FLAGS)
 

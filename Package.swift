@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "anima", targets: ["anima"]),
+        .executable(name: "anima-bench", targets: ["anima-bench"]),
         .library(name: "AnimaCore", targets: ["AnimaCore"]),
         .library(name: "AnimaProcessor", targets: ["AnimaProcessor"]),
         .library(name: "AnimaLlama", targets: ["AnimaLlama"]),
@@ -57,10 +58,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // A local HTTP server that replays recorded provider exchanges (tests, `anima bench router`).
+        // Test support: scripted models, a virtual clock, a server that replays recorded
+        // provider exchanges. For tests and anima-bench only, never for a product module.
         .target(
-            name: "ProviderReplay",
+            name: "AnimaTesting",
             dependencies: [
+                "AnimaCore", "AnimaProcessor",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -95,7 +98,29 @@ let package = Package(
             name: "anima",
             dependencies: [
                 "AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaProviders", "AnimaKernel", "AnimaMemory", "AnimaStorage",
-                "AnimaServer", "AnimaSecurity", "AnimaTools", "ProviderReplay",
+                "AnimaServer", "AnimaSecurity", "AnimaTools", "AnimaCommandSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // What both executables need: numeric flags, model, kernel and daemon options, paths.
+        .target(
+            name: "AnimaCommandSupport",
+            dependencies: [
+                "AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaProviders", "AnimaKernel", "AnimaMemory", "AnimaStorage",
+                "AnimaServer", "AnimaTools",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // The benchmarks and the scripted daemon for load tests: never in the anima binary.
+        .executableTarget(
+            name: "anima-bench",
+            dependencies: [
+                "AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaProviders", "AnimaKernel", "AnimaMemory", "AnimaStorage",
+                "AnimaServer", "AnimaSecurity", "AnimaTools", "AnimaTesting", "AnimaCommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -139,32 +164,33 @@ let package = Package(
         .testTarget(
             name: "AnimaServerTests",
             dependencies: [
-                "AnimaServer", "AnimaMemory", "AnimaStorage", "AnimaCore", "AnimaKernel", "AnimaProcessor",
+                "AnimaServer", "AnimaMemory", "AnimaStorage", "AnimaCore", "AnimaKernel", "AnimaProcessor", "AnimaTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "MCP", package: "swift-sdk"),
             ],
             swiftSettings: strict
         ),
-        // The crash-safety test kills `anima bench memory write` mid-run.
+        // The crash-safety test kills `anima-bench memory write` mid-run.
         .testTarget(
-            name: "AnimaStorageTests", dependencies: ["AnimaStorage", "anima", .product(name: "GRDB", package: "GRDB.swift")],
+            name: "AnimaStorageTests", dependencies: ["AnimaStorage", "anima-bench", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
-        .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaMemory", "AnimaProcessor", "AnimaLlama", "AnimaStorage"], swiftSettings: strict),
+        .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaMemory", "AnimaProcessor", "AnimaLlama", "AnimaStorage", "AnimaTesting"], swiftSettings: strict),
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
-        .testTarget(name: "AnimaProcessorTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),
+        .testTarget(name: "AnimaTestingTests", dependencies: ["AnimaTesting", "AnimaProcessor", "AnimaCore"], swiftSettings: strict),
         .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaLlama", "AnimaKernel", "AnimaSecurity"], swiftSettings: strict),
         .testTarget(
-            name: "AnimaKernelTests", dependencies: ["AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity", "AnimaProcessor", "AnimaProviders", "ProviderReplay"],
+            name: "AnimaKernelTests",
+            dependencies: ["AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity", "AnimaProcessor", "AnimaProviders", "AnimaTesting"],
             swiftSettings: strict),
         .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaSecurity"], swiftSettings: strict),
         // The escape suite and the tools' tests; one goes through the kernel's agent loop.
-        .testTarget(name: "AnimaToolsTests", dependencies: ["AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity"], swiftSettings: strict),
-        .testTarget(name: "AnimaCLITests", dependencies: ["anima", "AnimaCore", "ProviderReplay"], swiftSettings: strict),
+        .testTarget(name: "AnimaToolsTests", dependencies: ["AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity", "AnimaTesting"], swiftSettings: strict),
+        .testTarget(name: "AnimaCLITests", dependencies: ["anima", "anima-bench", "AnimaCore", "AnimaTesting"], swiftSettings: strict),
         // Property-based and fuzz tests: the JSON parser, the schema-to-grammar compiler, the
         // chat wire format and the MCP endpoint, from a fixed seed within a time budget.
         .testTarget(
             name: "AnimaFuzzTests",
             dependencies: [
-                "AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaServer", "AnimaKernel",
+                "AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaServer", "AnimaKernel", "AnimaTesting",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -175,7 +201,7 @@ let package = Package(
         .testTarget(
             name: "ProviderTests",
             dependencies: [
-                "AnimaProcessor", "AnimaProviders", "ProviderReplay", "AnimaServer", "AnimaKernel",
+                "AnimaProcessor", "AnimaProviders", "AnimaTesting", "AnimaServer", "AnimaKernel",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             exclude: ["Fixtures"],

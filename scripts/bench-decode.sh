@@ -32,8 +32,8 @@ for round in $(seq "$rounds"); do
   # Anima's configuration: a KV stream per sequence, flash attention, batch-invariant kernel.
   GGML_CPU_FA_REFERENCE=1 "$bench_bin" -m "$model" -t "$threads" -tb "$threads" -c $(( (npp + ntg + 64) * 16 )) \
     -b 2048 -ub 512 -fa on -npp "$npp" -ntg "$ntg" -npl "$levels" 2>/dev/null >"$out/ref-$round.txt"
-  echo "== round $round/$rounds: anima bench decode" >&2
-  .build/release/anima bench decode --concurrency "$levels" --tokens "$ntg" --prompt-tokens "$npp" \
+  echo "== round $round/$rounds: anima-bench decode" >&2
+  .build/release/anima-bench decode --concurrency "$levels" --tokens "$ntg" --prompt-tokens "$npp" \
     --threads "$threads" --repetitions 1 --json >"$out/anima-$round.jsonl"
 done
 

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 cache="${ANIMA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/anima}"
 py="$cache/memory-venv/bin/python"
 helper="$(pwd)/scripts/bench_memory.py"
-anima="${ANIMA_BIN:-$(pwd)/.build/release/anima}"
+bench="${ANIMA_BENCH_BIN:-$(pwd)/.build/release/anima-bench}"
 work="${BENCH_DIR:-$cache/bench-memory}"
 sizes="${SIZES:-100000,1000000}"
 rounds="${ROUNDS:-3}"
@@ -26,7 +26,7 @@ m="${M:-16}"
 efc="${EFC:-200}"
 threads="${THREADS:-$(nproc)}"
 only="${ONLY:-}"
-[ -x "$anima" ] || { echo "no $anima; run \`make release\` first (or set ANIMA_BIN)" >&2; exit 1; }
+[ -x "$bench" ] || { echo "no $bench; run \`make release\` first (or set ANIMA_BENCH_BIN)" >&2; exit 1; }
 [ -x "$py" ] || { echo "no $py; run \`make setup\` first" >&2; exit 1; }
 mkdir -p "$work"
 results="$work/results-$(date +%Y%m%d-%H%M%S).jsonl"
@@ -41,7 +41,7 @@ if [ ! -f "$work/sentences.txt" ]; then
 fi
 if [ ! -f "$work/real.f32" ] || [ "$(rows "$work/real.f32")" -ne "$real" ]; then
   say "embedding $real sentences with all-MiniLM-L6-v2 (a few minutes)"
-  "$anima" bench memory embed --sentences "$work/sentences.txt" --repetitions 1 --output "$work/real.f32" >&2
+  "$bench" memory embed --sentences "$work/sentences.txt" --repetitions 1 --output "$work/real.f32" >&2
 fi
 head -c $((100000 * 384 * 4)) "$work/real.f32" >"$work/base-100000.f32"
 # dd, not tail | head: under pipefail, tail's SIGPIPE would end the script.
@@ -63,7 +63,7 @@ if [ -z "$only" ] || [ "$only" = index ]; then
       say "round $round/$rounds, $n vectors: hnswlib (Python)"
       "$py" "$helper" hnswlib "$base" "$work/queries.f32" "$truth" 10 "$m" "$efc" "$efs" "$threads" | tee -a "$results"
       say "round $round/$rounds, $n vectors: anima"
-      "$anima" bench memory index --vectors "$base" --queries "$work/queries.f32" --truth "$truth" \
+      "$bench" memory index --vectors "$base" --queries "$work/queries.f32" --truth "$truth" \
         --m "$m" --ef-construction "$efc" --ef "$efs" --threads "$threads" | tee -a "$results"
     done
   done
@@ -76,7 +76,7 @@ if [ -z "$only" ] || [ "$only" = pagein ]; then
   sed -n "101001,102000p" "$work/sentences.txt" >>"$work/pagein.txt"
   cat "$work/base-100000.f32" >"$work/pagein.f32"
   dd if="$work/real.f32" bs=$((384 * 4)) skip=101000 count=1000 status=none >>"$work/pagein.f32"
-  "$anima" bench memory page-in --sentences "$work/pagein.txt" --vectors "$work/pagein.f32" \
+  "$bench" memory page-in --sentences "$work/pagein.txt" --vectors "$work/pagein.f32" \
     --memories 100000 --queries 1000 | tee -a "$results"
 fi
 
@@ -103,7 +103,7 @@ if [ -z "$only" ] || [ "$only" = embed ]; then
     "$tool" -m "$model" -f "$work/embed.txt" -b 512 -ub 512 -c 512 -t "$threads" -tb "$threads" \
       --embd-normalize 2 >/dev/null 2>"$work/llama-embedding.log" || { tail -20 "$work/llama-embedding.log" >&2; exit 1; }
     llama_rate=$("$py" "$helper" llama-rate "$work/llama-embedding.log")
-    ours=$("$anima" bench memory embed --sentences "$work/embed.txt" --batch-tokens 512 --threads "$threads" --repetitions 1)
+    ours=$("$bench" memory embed --sentences "$work/embed.txt" --batch-tokens 512 --threads "$threads" --repetitions 1)
     "$py" -c "import json,sys; a=json.loads(sys.argv[1]); print(json.dumps({'bench':'embed','sentences':a['sentences'],'anima':a['per_second'],'llama':float(sys.argv[2])}))" \
       "$ours" "$llama_rate" | tee -a "$results"
   done

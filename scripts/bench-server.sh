@@ -7,12 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo); "${sudo_cmd[@]}" apt-get install -y -qq wrk >/dev/null; }
 anima=.build/release/anima
+bench=.build/release/anima-bench
 duration="${DURATION:-30s}"
 levels="${LEVELS:-1 16 128}"
 work=$(mktemp -d)
 export XDG_RUNTIME_DIR="$work/run"
 token=$("$anima" token create --data-dir "$work/data" --name bench 2>/dev/null)
-"$anima" serve --scripted --port 0 --data-dir "$work/data" --slots 256 \
+"$bench" serve --scripted --port 0 --data-dir "$work/data" --slots 256 \
   --requests-per-minute 1000000 --max-concurrent-requests 100000 >"$work/serve.log" 2>&1 &
 daemon=$!
 trap 'kill $daemon 2>/dev/null; rm -rf "$work"' EXIT
@@ -29,7 +30,7 @@ done = function(summary, latency, requests)
 end
 LUA
 echo "== the scripted model alone (in-process, same request)"
-model_us=$("$anima" bench scripted --count 20000 | awk '/p50/ {print $2}')
+model_us=$("$bench" scripted --count 20000 | awk '/p50/ {print $2}')
 echo "scripted model p50: ${model_us} us"
 echo "== wrk against $url/v1/chat/completions, $duration per level"
 printf "%6s %10s %10s %10s %8s %16s\n" conns "req/s" "p50 ms" "p99 ms" errors "p50 overhead ms"

@@ -7,6 +7,7 @@ import Foundation
 /// Generation: quotas, routing, the stream guard and the output guard around the processor.
 extension Kernel {
     func generate(_ request: GenerationRequest, for process: ProcessRecord, sink: GenerationSink?) async throws -> GenerationResult {
+        guard let processor else { throw SyscallError.noModel }
         var request = request
         if let limit = process.quotas.tokens {
             let left = limit - process.usage.generatedTokens
@@ -112,7 +113,7 @@ extension Kernel {
     /// Records what the router did with `decision` after choosing: failovers, and who
     /// served it or how it failed. Routing events hold no prompt text and no credential.
     func recordRouting(_ decision: RoutingDecision, for process: ProcessRecord) {
-        guard let router = processor.routing else { return }
+        guard let router = processor?.routing else { return }
         for event in router.log.events(of: decision.id) {
             switch event {
             case .decided, .rewarded: continue

@@ -42,6 +42,8 @@ extension Kernel {
     func attachMemory(_ agent: String, systemPrefix: String, for process: ProcessRecord) async throws -> Pager? {
         guard let memorySystem else { return nil }
         if let pager = process.pager { return pager }
+        // The pager counts tokens and writes summaries with the model.
+        guard let processor else { throw SyscallError.noModel }
         // Memory is private: behind a router, the pager's own calls (counting, summaries) stay local too.
         let model: any LanguageModel = processor.routing != nil ? PrivateProcessor(base: processor) : processor
         let pager = try await memorySystem.pager(

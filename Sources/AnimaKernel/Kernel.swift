@@ -18,7 +18,9 @@ import Foundation
 /// `+Memory`, `+IPC`, `+Audit`. Security decisions come from the `SecurityMonitor`.
 public actor Kernel {
     public struct Configuration: Sendable {
-        public var processor: any LanguageModel
+        /// The model generations run on; nil for a kernel that serves only memory, IPC and
+        /// tools (`anima memory forget`), whose generation syscalls fail with `.noModel`.
+        public var processor: (any LanguageModel)?
         public var tools: [any SystemTool]
         /// Persistent memory for agents that ask for it (`AgentSpec.memory`); nil: none.
         public var memory: MemorySystem?
@@ -35,7 +37,7 @@ public actor Kernel {
         public var auditDigest: AuditDigest = .ephemeral()
 
         public init(
-            processor: any LanguageModel, tools: [any SystemTool] = [], memory: MemorySystem? = nil, authorizer: (any SyscallAuthorizer)? = nil,
+            processor: (any LanguageModel)?, tools: [any SystemTool] = [], memory: MemorySystem? = nil, authorizer: (any SyscallAuthorizer)? = nil,
             audit: any AuditTrail = MemoryAuditTrail(), clock: any Clock<Duration> = ContinuousClock(), maxProcesses: Int = 1024,
             security: SecurityMonitor? = nil
         ) {
@@ -54,7 +56,7 @@ public actor Kernel {
     /// A program a process runs; what it returns is its answer.
     public typealias Program = @Sendable (ProcessContext) async throws -> String
 
-    public nonisolated let processor: any LanguageModel
+    public nonisolated let processor: (any LanguageModel)?
     let tools: [String: any SystemTool]
     let memorySystem: MemorySystem?
     let authorizer: any SyscallAuthorizer

@@ -10,7 +10,7 @@ extension Kernel.Configuration {
     /// strict default), and when `principals.json` exists every syscall is checked
     /// against the owner's current groups in it.
     public static func standard(
-        processor: any LanguageModel, tools: [any SystemTool] = [], memory: MemorySystem? = nil, dataDirectory: String,
+        processor: (any LanguageModel)?, tools: [any SystemTool] = [], memory: MemorySystem? = nil, dataDirectory: String,
         alsoAuditTo extra: [any AuditTrail] = []
     ) throws -> Kernel.Configuration {
         let chain = try AuditLog(dataDirectory: dataDirectory)
@@ -33,9 +33,11 @@ extension Kernel.Configuration {
     /// The directory's security monitor; when its policy puts the guard model to work
     /// (`"guards": {"model": {"on": [...]}}`), the processor is the guard model. What it
     /// judges may be private (files, memory), so behind a router it stays on this machine.
-    static func monitor(dataDirectory: String, processor: any LanguageModel) throws -> SecurityMonitor {
+    /// Without a processor there is no guard model: such a kernel generates nothing, and
+    /// the pattern scanners still screen what its programs' tools carry.
+    static func monitor(dataDirectory: String, processor: (any LanguageModel)?) throws -> SecurityMonitor {
         var monitor = try SecurityMonitor(dataDirectory: dataDirectory)
-        if monitor.guards?.policy.modelDirections.isEmpty == false {
+        if let processor, monitor.guards?.policy.modelDirections.isEmpty == false {
             let judge: any LanguageModel = processor.routing != nil ? PrivateProcessor(base: processor) : processor
             monitor.guards?.classifier = ModelGuard(model: judge)
         }

@@ -56,6 +56,7 @@ public struct APIError: Error, Sendable {
             case .processExited: return APIError(.gone, e.description)
             case .timedOut: return APIError(.gatewayTimeout, e.description, type: "server_error")
             case .failed: return APIError(.internalServerError, e.description, type: "server_error")
+            case .noModel: return APIError(.serviceUnavailable, e.description, type: "server_error")
             }
         case let e as RouterError:
             switch e {

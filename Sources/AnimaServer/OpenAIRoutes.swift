@@ -20,7 +20,8 @@ struct OpenAIRoutes {
     var shutdownGrace = 10
     let started = Int(Date().timeIntervalSince1970)
 
-    var modelName: String { kernel.processor.info.name }
+    /// The daemon's kernel always has a processor (`Daemon` requires one).
+    var modelName: String { kernel.processor?.info.name ?? "none" }
 
     func register(on router: Router<AnimaRequestContext>) {
         let v1 = router.group("v1")
@@ -43,7 +44,7 @@ struct OpenAIRoutes {
 
     /// The models a request may name: the processor, and with a router each of its
     /// candidates (naming one pins the request to it, within the privacy rule).
-    var routable: [String] { kernel.processor.routing?.candidates.map(\.id) ?? [] }
+    var routable: [String] { kernel.processor?.routing?.candidates.map(\.id) ?? [] }
 
     var modelList: [JSONValue] {
         var names = [modelName] + routable
@@ -66,7 +67,7 @@ struct OpenAIRoutes {
         generation.privacy = try PrivacyWire.label(body: body["privacy"], header: request.headers[.init(PrivacyWire.header)!])
         if let model = body["model"]?.stringValue, routable.contains(model) { generation.pinnedProcessor = model }
         // A stream has answered 200 before the kernel routes it: refuse what must be refused now.
-        if body["stream"]?.boolValue == true, let pin = generation.pinnedProcessor, let router = kernel.processor.routing,
+        if body["stream"]?.boolValue == true, let pin = generation.pinnedProcessor, let router = kernel.processor?.routing,
             router.candidates.first(where: { $0.id == pin })?.location == .remote,
             generation.privacy.staysLocal(protecting: router.policy.protectedGroups)
         {

@@ -28,7 +28,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var requestsPerMinute = 600
     /// Requests each token may have in flight at once.
     public var maxConcurrentRequests = 16
-    /// Serve a scripted echo model instead of a real one (load tests, CI without a model).
+    /// Serve a scripted echo model instead of a real one (load tests, CI without a model);
+    /// only `anima-bench serve` honours it, `anima serve` refuses it.
     public var scripted = false
     /// Seconds a new connection may take to send a whole request header (slowloris).
     public var requestHeaderTimeout = 10

@@ -1,3 +1,4 @@
+import AnimaCommandSupport
 import AnimaCore
 import AnimaKernel
 import AnimaLlama
@@ -26,33 +27,6 @@ struct MemoryCommand: AsyncParsableCommand {
     )
 }
 
-/// Where agents' memory lives and how to open it.
-struct MemoryLocation: ParsableArguments {
-    @Option(help: "Data directory (default: $XDG_DATA_HOME/anima).") var dataDir: String?
-
-    var directory: URL {
-        URL(fileURLWithPath: dataDir.map { ($0 as NSString).expandingTildeInPath } ?? ServerConfiguration.defaultDataDirectory)
-    }
-
-    /// The memory store (created on first use, with a new 0600 key file) and, when setup
-    /// installed it, the local embedding model.
-    func open(embeddings: Bool) async throws -> MemorySystem {
-        let embedderPath = AnimaPaths.models.appendingPathComponent("all-MiniLM-L6-v2.F16.gguf").path
-        guard embeddings, FileManager.default.fileExists(atPath: embedderPath) else {
-            return try await Self.open(directory, embedder: nil)
-        }
-        return try await Self.open(directory, embedder: try await LlamaEmbedder.load(.init(modelPath: embedderPath, threads: 1)))
-    }
-
-    /// The memory store under data directory `directory`, its key in `memory.key` (0600).
-    static func open(_ directory: URL, embedder: (any EmbeddingModel)?) async throws -> MemorySystem {
-        let memory = directory.appendingPathComponent("memory")
-        try FileManager.default.createDirectory(at: memory, withIntermediateDirectories: true)
-        let key = try EncryptionKey.loadOrCreate(at: directory.appendingPathComponent("memory.key").path, sealedData: memory.path)
-        return MemorySystem(store: try await MemoryStore.open(.directory(memory), key: key), embedder: embedder)
-    }
-}
-
 struct MemorySearch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search", abstract: "Find messages and passages by meaning and by words, in every agent or one.")
@@ -72,7 +46,7 @@ struct MemorySearch: AsyncParsableCommand {
     func run() async throws {
         let system = try await location.open(embeddings: !wordsOnly)
         // Through the kernel, like MCP's memory_search: authorised and audited.
-        let kernel = Kernel(try .standard(processor: ScriptedModel(replies: []), memory: system, dataDirectory: location.directory.path))
+        let kernel = Kernel(try .standard(processor: nil, memory: system, dataDirectory: location.directory.path))
         let result = try await kernel.invoke(
             .memory(.search(agent: agent, text: query, limit: limit)), as: CurrentUser.principal, name: "memory-search")
         try await system.store.close()
@@ -107,7 +81,7 @@ struct MemoryShow: AsyncParsableCommand {
         defer { Task { try? await system.store.close() } }
         let user = CurrentUser.principal.name
         // Each read is a syscall: authorised and audited.
-        let kernel = Kernel(try .standard(processor: ScriptedModel(replies: []), memory: system, dataDirectory: location.directory.path))
+        let kernel = Kernel(try .standard(processor: nil, memory: system, dataDirectory: location.directory.path))
         func show(_ agent: String) async throws -> AgentMemorySnapshot {
             let result = try await kernel.invoke(.memory(.show(agent: agent)), as: CurrentUser.principal, name: "memory-show")
             guard case .snapshot(let snapshot) = result else { throw SyscallError.failed("unexpected result") }
@@ -159,9 +133,9 @@ struct MemoryForget: AsyncParsableCommand {
 
     func run() async throws {
         let system = try await location.open(embeddings: false)
-        // A kernel for this one syscall: it authorises, carries out and audits the erasure.
-        let kernel = Kernel(try .standard(
-            processor: ScriptedModel(replies: []), memory: system, dataDirectory: location.directory.path))
+        // A kernel for this one syscall: it authorises, carries out and audits the erasure;
+        // it needs no model.
+        let kernel = Kernel(try .standard(processor: nil, memory: system, dataDirectory: location.directory.path))
         let operation = MemoryOperation.forget(
             agent: agent, recallIDs: all ? nil : messages, archivalIDs: all ? nil : passages)
         let result = try await kernel.invoke(.memory(operation), as: CurrentUser.principal, name: "memory-forget")

@@ -1,3 +1,4 @@
+import AnimaCommandSupport
 import AnimaCore
 import AnimaKernel
 import AnimaLlama
@@ -211,22 +212,5 @@ extension Run {
         }
         if json { for row in rows { print(row.jsonText) } }
         if rows.contains(where: { $0["status"]?.stringValue != "completed" }) { throw ExitCode(2) }
-    }
-}
-
-/// Wraps a time-shared processor so every generation keeps going past end-of-turn.
-struct IgnoringEndOfTurn: TimeSharedModel {
-    let base: LlamaEngine
-    init(_ base: LlamaEngine) { self.base = base }
-    var info: ModelInfo { base.info }
-    var slotCount: Int { base.slotCount }
-    func generate(_ request: GenerationRequest) -> AsyncThrowingStream<GenerationEvent, any Error> { base.generate(Self.adjust(request)) }
-    func countTokens(_ request: GenerationRequest) async throws -> Int { try await base.countTokens(request) }
-    func countTokens(text: String) async throws -> Int { try await base.countTokens(text: text) }
-    func start(_ request: GenerationRequest, priority: Int) -> any GenerationControl { base.start(Self.adjust(request), priority: priority) }
-    static func adjust(_ request: GenerationRequest) -> GenerationRequest {
-        var r = request
-        r.sampling.ignoreEndOfTurn = true
-        return r
     }
 }

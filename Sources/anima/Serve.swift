@@ -1,3 +1,4 @@
+import AnimaCommandSupport
 import AnimaCore
 import AnimaKernel
 import AnimaLlama
@@ -30,107 +31,28 @@ struct Serve: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Config file (default: $XDG_CONFIG_HOME/anima/config.toml).")
-    var config: String?
-    @Option(help: "Address to listen on.") var host: String?
-    @Option(help: NumericFlag.help("Port to listen on (0: any free port).", 0...65535), transform: NumericFlag.integer(0...65535)) var port: Int?
-    @Option(help: "Chat model (GGUF).") var model: String?
-    @Option(help: "Embedding model (GGUF) for /v1/embeddings.") var embeddingModel: String?
-    @Option(help: "Data directory (tokens, state).") var dataDir: String?
-    @Option(help: NumericFlag.help("Generations that decode together.", 1...LlamaEngine.maxSlots), transform: NumericFlag.integer(1...LlamaEngine.maxSlots)) var slots: Int?
-    @Option(help: NumericFlag.help("Tokens per generation, prompt and answer.", 16...1_048_576), transform: NumericFlag.integer(16...1_048_576)) var context: Int?
-    @Option(help: "Scheduling policy: fifo, rr or priority.") var policy: String?
-    @Option(help: NumericFlag.help("Round-robin time slice in tokens.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) var quantum: Int?
-    @Option(help: "TLS certificate (PEM).") var tlsCertificate: String?
-    @Option(help: "TLS private key (PEM).") var tlsKey: String?
-    @Option(help: NumericFlag.help("Largest request body, in bytes.", 1024...(1 << 30)), transform: NumericFlag.integer(1024...(1 << 30))) var maxRequestBytes: Int?
-    @Option(help: NumericFlag.help("Requests per minute per token.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) var requestsPerMinute: Int?
-    @Option(help: NumericFlag.help("Requests in flight per token.", 1...100_000), transform: NumericFlag.integer(1...100_000)) var maxConcurrentRequests: Int?
-    @Option(help: NumericFlag.help("Seconds a new connection may take to send a request header.", 1...3600), transform: NumericFlag.integer(1...3600)) var requestHeaderTimeout: Int?
-    @Option(help: NumericFlag.help("Seconds an idle connection stays open.", 1...86_400), transform: NumericFlag.integer(1...86_400)) var idleTimeout: Int?
-    @Option(help: NumericFlag.help("Connections open at once; more are closed as they arrive.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) var maxConnections: Int?
-    @Option(help: NumericFlag.help("Seconds in-flight requests may finish after SIGTERM before they are cancelled.", 0...3600), transform: NumericFlag.integer(0...3600)) var shutdownGrace: Int?
-    @Option(help: ArgumentHelp("Built-in tools agents may call, comma-separated (see `anima tools`); none by default.", valueName: "names"))
-    var tools: String?
-    @Flag(help: "Serve a scripted echo model instead of a real one (for load tests).") var scripted = false
-    @Option(help: NumericFlag.help("Milliseconds the scripted model spends on each token.", 0...60_000), transform: NumericFlag.integer(0...60_000)) var scriptedDelayMs = 0
-
-    func configuration() throws -> ServerConfiguration {
-        var c = try ServerConfiguration.load(file: config)
-        let flags: [(String, String?)] = [
-            ("host", host), ("port", port.map(String.init)), ("model", model), ("embedding_model", embeddingModel),
-            ("data_dir", dataDir), ("slots", slots.map(String.init)), ("context", context.map(String.init)), ("policy", policy),
-            ("quantum", quantum.map(String.init)), ("tls_certificate", tlsCertificate), ("tls_key", tlsKey),
-            ("max_request_bytes", maxRequestBytes.map(String.init)), ("requests_per_minute", requestsPerMinute.map(String.init)),
-            ("max_concurrent_requests", maxConcurrentRequests.map(String.init)), ("scripted", scripted ? "true" : nil),
-            ("request_header_timeout", requestHeaderTimeout.map(String.init)), ("idle_timeout", idleTimeout.map(String.init)),
-            ("max_connections", maxConnections.map(String.init)), ("shutdown_grace", shutdownGrace.map(String.init)), ("tools", tools),
-        ]
-        for (key, value) in flags { if let value { try c.set(key, value, source: "--\(key.replacingOccurrences(of: "_", with: "-"))") } }
-        try c.check()
-        let known = Toolbox.builtins().map(\.name)
-        if let unknown = c.tools.first(where: { !known.contains($0) }) {
-            throw ValidationError("tools: no built-in tool \"\(unknown)\"; choose from \(known.sorted().joined(separator: ", "))")
-        }
-        return c
-    }
+    @OptionGroup var options: DaemonOptions
 
     mutating func run() async throws {
-        let c = try configuration()
-        let policy: any SlotPolicy = switch c.policy {
-        case "fifo": FIFOPolicy()
-        case "priority": PriorityPolicy()
-        default: RoundRobinPolicy(quantum: c.quantum)
+        let c = try options.configuration()
+        guard !c.scripted else {
+            throw ValidationError(
+                "scripted = true (from the config file or the environment) asks for the scripted echo model, which anima serve does not ship; run `anima-bench serve --scripted` for load tests, or remove the setting")
         }
-        let scheduler = Scheduler(policy: policy)
-        var engine: LlamaEngine?
-        let processor: any LanguageModel
-        if c.scripted {
-            let scripted = ScriptedProcessor(slots: c.slots, scheduler: scheduler, name: "scripted") { request in
-                .text("You said: " + (request.rawPrompt ?? request.messages.last?.content ?? ""))
-            }
-            let delay = scriptedDelayMs
-            var pause: (@Sendable () async -> Void)?
-            if delay > 0 { pause = { try? await Task.sleep(for: .milliseconds(delay)) } }
-            scripted.startStepping(onStep: pause)
-            processor = try ConfiguredProcessor.processor(scripted: scripted)
-        } else {
-            let path = c.model.map { ($0 as NSString).expandingTildeInPath } ?? AnimaPaths.defaultModel
-            let loaded = try await ModelOptions.loadEngine(path: path, context: c.context, slots: c.slots, scheduler: scheduler)
-            engine = loaded
-            // With providers configured every generation goes through the router; the engine
-            // still feeds the metrics and /proc with its slots and queue.
-            processor = try ConfiguredProcessor.processor(local: .local(loaded))
-        }
+        let scheduler = DaemonOptions.scheduler(c)
+        let path = c.model.map { ($0 as NSString).expandingTildeInPath } ?? AnimaPaths.defaultModel
+        let engine = try await ModelOptions.loadEngine(path: path, context: c.context, slots: c.slots, scheduler: scheduler)
+        // With providers configured every generation goes through the router; the engine
+        // still feeds the metrics and /proc with its slots and queue.
+        let processor = try ConfiguredProcessor.processor(local: .local(engine))
         var embedder: (any EmbeddingModel)?
         let embeddingPath = c.embeddingModel ?? AnimaPaths.models.appendingPathComponent("all-MiniLM-L6-v2.F16.gguf").path
-        if !c.scripted, FileManager.default.fileExists(atPath: embeddingPath) {
+        if FileManager.default.fileExists(atPath: embeddingPath) {
             embedder = try await LlamaEmbedder.load(.init(modelPath: embeddingPath))
         } else if c.embeddingModel != nil {
             throw ProcessorError.modelNotFound(path: embeddingPath)
         }
-        let memory = try await MemoryLocation.open(URL(fileURLWithPath: c.dataDirectory), embedder: embedder)
-        let tools = ToolAdapter.adapting(Toolbox.builtins().filter { c.tools.contains($0.name) })
-        let daemon = try Daemon(configuration: c, processor: processor, engine: engine, embedder: embedder, tools: tools, memory: memory)
-        let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }
-        defer { procfs.cancel() }
-        let scheme = c.tlsCertificate == nil ? "http" : "https"
-        if try await daemon.tokens.revokeLegacyCLITokens() > 0 {
-            Terminal.error("revoked the all-scopes local-cli token an older anima serve left behind; the CLI now makes its own short-lived tokens\n")
-        }
-        let app = try daemon.application { port in
-            let host = c.host == "0.0.0.0" ? "127.0.0.1" : c.host
-            try? DaemonClient.publish(.init(pid: getpid(), url: "\(scheme)://\(host):\(port)", dataDirectory: URL(fileURLWithPath: c.dataDirectory).standardizedFileURL.path))
-            let serving = processor.routing.map { r in
-                "\(r.policy.mode) router over \(r.candidates.map(\.id).joined(separator: ", "))"
-            } ?? processor.info.name
-            Terminal.error("anima serving \(serving) on \(scheme)://\(c.host):\(port) (pid \(getpid()))\n")
-        }
-        defer { DaemonClient.remove() }
-        // The daemon never writes the token store: `anima token` and the CLI do, and the
-        // daemon re-reads the file when it changes.
-        try await app.runService()
-        Terminal.error("anima stopped\n")
+        try await DaemonOptions.serve(c, processor: processor, engine: engine, embedder: embedder)
     }
 }
 
@@ -243,24 +165,14 @@ struct MCPCommand: AsyncParsableCommand {
             """
     )
 
-    @Flag(help: "Use a scripted echo model instead of a real one (for tests).") var scripted = false
     @OptionGroup var kernelOptions: KernelOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var memoryLocation: MemoryLocation
 
     mutating func run() async throws {
-        let memory = try await memoryLocation.open(embeddings: !scripted)
-        let processor: any LanguageModel
-        if scripted {
-            let echo = ScriptedProcessor(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler) { request in
-                .text("You said: " + (request.messages.last?.content ?? ""))
-            }
-            echo.startStepping()
-            processor = try ConfiguredProcessor.processor(scripted: echo)
-        } else {
-            let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler)
-            processor = try ConfiguredProcessor.processor(local: .local(engine))
-        }
+        let memory = try await memoryLocation.open(embeddings: true)
+        let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler)
+        let processor = try ConfiguredProcessor.processor(local: .local(engine))
         let kernel = Kernel(try .standard(
             processor: processor, tools: kernelOptions.systemTools, memory: memory, dataDirectory: memoryLocation.directory.path))
         try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-/// Runs the real `anima` binary the way a user would, and checks what they would see.
+/// Runs the real `anima` binary (or `anima-bench`) the way a user would, and checks what
+/// they would see.
 struct CLI {
     struct Result {
         var status: Int32
@@ -9,17 +10,21 @@ struct CLI {
         var stderr: String
     }
 
-    static var binary: URL {
-        // The test runner is built into the same products folder as `anima`.
+    static var binary: URL { product("anima") }
+    /// The benchmarks and the scripted daemon (`anima-bench serve --scripted`).
+    static var bench: URL { product("anima-bench") }
+
+    static func product(_ name: String) -> URL {
+        // The test runner is built into the same products folder as the executables.
         let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         let candidates = [
-            Bundle.main.bundleURL.appendingPathComponent("anima"),
-            runner.deletingLastPathComponent().appendingPathComponent("anima"),
+            Bundle.main.bundleURL.appendingPathComponent(name),
+            runner.deletingLastPathComponent().appendingPathComponent(name),
         ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
 
-    static func run(_ arguments: [String], stdin: String = "", environment: [String: String] = [:]) throws -> Result {
+    static func run(_ arguments: [String], stdin: String = "", environment: [String: String] = [:], executable: URL = binary) throws -> Result {
         // Files rather than pipes: a chatty child can never block on a full pipe.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anima-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -28,7 +33,7 @@ struct CLI {
         try Data(stdin.utf8).write(to: paths[0])
         for path in paths[1...] { FileManager.default.createFile(atPath: path.path, contents: nil) }
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardInput = try FileHandle(forReadingFrom: paths[0])
@@ -48,10 +53,10 @@ final class BackgroundCommand {
     let process = Process()
     let output: URL
 
-    init(_ arguments: [String], environment: [String: String]) throws {
+    init(_ arguments: [String], environment: [String: String], executable: URL = CLI.binary) throws {
         output = FileManager.default.temporaryDirectory.appendingPathComponent("anima-bg-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: output.path, contents: nil)
-        process.executableURL = CLI.binary
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = try FileHandle(forWritingTo: output)

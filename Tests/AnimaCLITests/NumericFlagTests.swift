@@ -3,8 +3,8 @@ import Foundation
 import Synchronization
 import Testing
 
-/// Issue 14 (C2, L8): every numeric flag of every command, found in the commands' own
-/// definitions (`anima --experimental-dump-help`), gets what a hostile user can type. Each
+/// Issue 14 (C2, L8): every numeric flag of every command of `anima` and `anima-bench`, found
+/// in the commands' own definitions (`--experimental-dump-help`), gets what a hostile user can type. Each
 /// must stop with a usage error naming the flag, before anything is loaded: never a
 /// crash (a signal), never a late failure.
 @Suite("Numeric flags of every command")
@@ -29,13 +29,14 @@ struct NumericFlagTests {
         var stderr: String
     }
 
-    static func run(_ arguments: [String]) throws -> Outcome {
+    /// Runs a command line whose first word names the executable (`anima` or `anima-bench`).
+    static func run(_ line: [String]) throws -> Outcome {
         let err = FileManager.default.temporaryDirectory.appendingPathComponent("anima-flag-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: err.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: err) }
         let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = arguments
+        process.executableURL = CLI.product(line[0])
+        process.arguments = Array(line.dropFirst())
         // A fresh runtime directory: a running daemon elsewhere must not change what a flag does.
         process.environment = ProcessInfo.processInfo.environment.merging(["XDG_RUNTIME_DIR": NSTemporaryDirectory() + "anima-flags-none"]) { $1 }
         process.standardInput = FileHandle.nullDevice
@@ -48,19 +49,22 @@ struct NumericFlagTests {
             stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
     }
 
-    /// Every command's arguments, from the definitions the binary itself prints.
+    /// Every command's arguments, from the definitions the binaries themselves print; each
+    /// command path starts with its executable's name.
     static func definitions() throws -> [(command: [String], arguments: [JSONValue])] {
-        let dump = try CLI.run(["--experimental-dump-help"])
-        try #require(dump.status == 0, "\(dump.stderr)")
-        let root = try JSONValue(parsing: dump.stdout)
         var out: [(command: [String], arguments: [JSONValue])] = []
-        func walk(_ command: JSONValue, _ path: [String]) {
-            out.append((path, command["arguments"]?.arrayValue ?? []))
-            for sub in command["subcommands"]?.arrayValue ?? [] {
-                walk(sub, path + [sub["commandName"]?.stringValue ?? "?"])
+        for executable in ["anima", "anima-bench"] {
+            let dump = try CLI.run(["--experimental-dump-help"], executable: CLI.product(executable))
+            try #require(dump.status == 0, "\(dump.stderr)")
+            let root = try JSONValue(parsing: dump.stdout)
+            func walk(_ command: JSONValue, _ path: [String]) {
+                out.append((path, command["arguments"]?.arrayValue ?? []))
+                for sub in command["subcommands"]?.arrayValue ?? [] {
+                    walk(sub, path + [sub["commandName"]?.stringValue ?? "?"])
+                }
             }
+            walk(try #require(root["command"]), [executable])
         }
-        walk(try #require(root["command"]), [])
         return out
     }
 
@@ -103,7 +107,10 @@ struct NumericFlagTests {
         let arguments = try Self.numericArguments()
         // The flags issue 14 names, and one of each kind, must be among those found.
         let found = Set(arguments.map(\.description))
-        for expected in ["run --max-seconds", "run --slots", "run --context", "serve --slots", "ask --seed", "ask --temperature", "kill <pid>", "bench decode --concurrency"] {
+        for expected in [
+            "anima run --max-seconds", "anima run --slots", "anima run --context", "anima serve --slots", "anima ask --seed", "anima ask --temperature",
+            "anima kill <pid>", "anima-bench decode --concurrency", "anima-bench serve --slots",
+        ] {
             #expect(found.contains(expected), "no numeric argument \(expected) among \(found.sorted())")
         }
         var cases: [(Argument, String)] = []
@@ -142,13 +149,13 @@ struct NumericFlagTests {
     }
 
     @Test func theIssuesExamplesSayWhatIsAccepted() throws {
-        let seconds = try Self.run(["run", "--max-seconds", "1e300", "a task"])
+        let seconds = try Self.run(["anima", "run", "--max-seconds", "1e300", "a task"])
         #expect(!seconds.signalled && seconds.status == 64)
         #expect(seconds.stderr.contains("--max-seconds") && seconds.stderr.contains("a number from 0.001 to 86400"), "\(seconds.stderr)")
-        let infinite = try Self.run(["run", "--max-seconds", "inf", "a task"])
+        let infinite = try Self.run(["anima", "run", "--max-seconds", "inf", "a task"])
         #expect(!infinite.signalled && infinite.stderr.contains("not a finite number"), "\(infinite.stderr)")
         // llama.cpp holds 256 sequences and one serves shared prefixes: 255 slots at most, said at once.
-        let slots = try Self.run(["serve", "--scripted", "--slots", "256"])
+        let slots = try Self.run(["anima", "serve", "--slots", "256"])
         #expect(slots.status == 64 && slots.stderr.contains("an integer from 1 to 255"), "\(slots.stderr)")
     }
 
@@ -163,7 +170,7 @@ struct NumericFlagTests {
         let embedding = ServeTests.cache + "/models/all-MiniLM-L6-v2.F16.gguf"
         try #require(FileManager.default.fileExists(atPath: embedding), "setup installs the embedding model")
         // The error for a model without a chat template advises --chat-template chatml: following it crashed.
-        let result = try Self.run(["ask", "--model", embedding, "--chat-template", "chatml", "hello"])
+        let result = try Self.run(["anima", "ask", "--model", embedding, "--chat-template", "chatml", "hello"])
         #expect(!result.signalled, "crashed with signal \(result.status): \(result.stderr)")
         #expect(result.status == 1 && result.stderr.contains("embedding model"), "\(result.stderr)")
     }

@@ -140,7 +140,7 @@ struct ServeConnectionTests {
         defer { try? FileManager.default.removeItem(atPath: data) }
         // An unknown name is refused up front, with the names that exist.
         for command in [["serve", "--scripted", "--port", "0"], ["mcp", "--scripted"]] {
-            let bad = try CLI.run(command + ["--data-dir", data, "--tools", "calculator,telepathy"])
+            let bad = try CLI.run(command + ["--data-dir", data, "--tools", "calculator,telepathy"], executable: CLI.bench)
             #expect(bad.status != 0)
             #expect(bad.stderr.contains("telepathy") && bad.stderr.contains("calculator") && bad.stderr.contains("python"), "\(bad.stderr)")
         }

@@ -1,6 +1,6 @@
 import AnimaCore
+import AnimaTesting
 import Foundation
-import ProviderReplay
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -34,7 +34,10 @@ struct ServeTests {
             try #require(created.status == 0, "\(created.stderr)")
             token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             runtime = environment.merging(["XDG_RUNTIME_DIR": NSTemporaryDirectory() + "anima-rt-\(UUID().uuidString)"]) { $1 }
-            process = try BackgroundCommand(["serve", "--port", "0", "--data-dir", dataDirectory] + extra, environment: runtime)
+            // The scripted daemon is anima-bench's; anima serve serves real models only.
+            process = try BackgroundCommand(
+                ["serve", "--port", "0", "--data-dir", dataDirectory] + extra, environment: runtime,
+                executable: extra.contains("--scripted") ? CLI.bench : CLI.binary)
             var found: String?
             for _ in 0..<600 where found == nil {
                 let log = String(decoding: (try? Data(contentsOf: process.output)) ?? Data(), as: UTF8.self)
@@ -102,7 +105,7 @@ struct ServeTests {
         try #require(FileManager.default.isExecutableFile(atPath: Self.python), "run `make setup` to install the client environment")
         let data = NSTemporaryDirectory() + "anima-mcp-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let stdio = try python([Self.client("mcp_client.py"), "stdio", CLI.binary.path, "mcp", "--scripted", "--tools", "calculator", "--data-dir", data])
+        let stdio = try python([Self.client("mcp_client.py"), "stdio", CLI.bench.path, "mcp", "--scripted", "--tools", "calculator", "--data-dir", data])
         #expect(stdio.status == 0, "\(stdio.output)")
         #expect(stdio.output.contains("all ok"))
         let daemon = try await Daemon(["--scripted", "--tools", "calculator"])
@@ -197,20 +200,20 @@ struct ServeTests {
         try FileManager.default.createDirectory(atPath: config + "/anima", withIntermediateDirectories: true)
         try "port = 8420\nhost = \"127.0.0.1\nslots = 2\n".write(toFile: config + "/anima/config.toml", atomically: true, encoding: .utf8)
         let data = NSTemporaryDirectory() + "anima-cfg-data-\(UUID().uuidString)"
-        let named = try CLI.run(["serve", "--scripted", "--data-dir", data, "--config", config + "/anima/config.toml"])
+        let named = try CLI.run(["serve", "--scripted", "--data-dir", data, "--config", config + "/anima/config.toml"], executable: CLI.bench)
         #expect(named.status == 1, "\(named.stderr)")
         #expect(named.stderr.contains("line 2, column 8") && named.stderr.contains("not closed"), "\(named.stderr)")
-        let found = try CLI.run(["serve", "--scripted", "--data-dir", data], environment: ["XDG_CONFIG_HOME": config])
+        let found = try CLI.run(["serve", "--scripted", "--data-dir", data], environment: ["XDG_CONFIG_HOME": config], executable: CLI.bench)
         #expect(found.status == 1 && found.stderr.contains("config.toml is not valid TOML: line 2"), "\(found.stderr)")
 
         let junk = config + "/junk.pem"
         try "not a certificate\n".write(toFile: junk, atomically: true, encoding: .utf8)
         let tls = try CLI.run(
             ["serve", "--scripted", "--data-dir", data, "--port", "0", "--tls-certificate", junk, "--tls-key", junk],
-            environment: ["XDG_CONFIG_HOME": config + "/none"])
+            environment: ["XDG_CONFIG_HOME": config + "/none"], executable: CLI.bench)
         #expect(tls.status == 1, "\(tls.stderr)")
         #expect(tls.stderr.contains("TLS certificate") && !tls.stderr.contains("TOML"), "\(tls.stderr)")
-        let missing = try CLI.run(["serve", "--scripted", "--data-dir", data, "--config", config + "/absent.toml"])
+        let missing = try CLI.run(["serve", "--scripted", "--data-dir", data, "--config", config + "/absent.toml"], executable: CLI.bench)
         #expect(missing.status == 1 && !missing.stderr.contains("NSCocoaErrorDomain"), "\(missing.stderr)")
     }
 

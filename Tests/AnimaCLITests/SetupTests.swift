@@ -1,6 +1,6 @@
 import AnimaCore
+import AnimaTesting
 import Foundation
-import ProviderReplay
 import Testing
 
 /// `anima setup` driven by flags, `anima models` listing what it configured, and

@@ -1,6 +1,7 @@
 import AnimaKernel
 import AnimaLlama
 import AnimaProcessor
+import AnimaTesting
 import Foundation
 import Hummingbird
 import HummingbirdTesting

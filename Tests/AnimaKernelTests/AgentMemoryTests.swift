@@ -3,6 +3,7 @@ import AnimaMemory
 import AnimaProcessor
 import AnimaSecurity
 import AnimaStorage
+import AnimaTesting
 import Foundation
 import Testing
 

@@ -2,6 +2,7 @@ import AnimaCore
 import AnimaKernel
 import AnimaProcessor
 import AnimaProviders
+import AnimaTesting
 import Testing
 
 /// The kernel finds a router or a time-shared processor by asking for the capability,

@@ -1,6 +1,7 @@
 import AnimaCore
 import AnimaProcessor
 import AnimaSecurity
+import AnimaTesting
 import Synchronization
 import Testing
 

@@ -4,8 +4,8 @@ import AnimaProcessor
 import AnimaProviders
 import AnimaSecurity
 import AnimaStorage
+import AnimaTesting
 import Foundation
-import ProviderReplay
 import Synchronization
 import Testing
 

@@ -1,6 +1,7 @@
 import AnimaCore
 import AnimaKernel
 import AnimaProcessor
+import AnimaTesting
 import Testing
 
 /// Order of service under each slot policy, on the scripted processor with manual steps:

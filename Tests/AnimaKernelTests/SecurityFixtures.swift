@@ -2,6 +2,7 @@ import AnimaCore
 import AnimaMemory
 import AnimaProcessor
 import AnimaSecurity
+import AnimaTesting
 import Foundation
 import Synchronization
 

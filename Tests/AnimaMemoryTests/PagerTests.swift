@@ -2,6 +2,7 @@ import AnimaCore
 import AnimaMemory
 import AnimaProcessor
 import AnimaStorage
+import AnimaTesting
 import Foundation
 import Testing
 

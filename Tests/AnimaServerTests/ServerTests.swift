@@ -3,6 +3,7 @@ import AnimaKernel
 import AnimaMemory
 import AnimaProcessor
 import AnimaStorage
+import AnimaTesting
 import Foundation
 import Hummingbird
 import HummingbirdTesting

@@ -3,15 +3,15 @@ import Foundation
 import Testing
 
 /// `kill -9` in the middle of writing loses no acknowledged write and corrupts nothing:
-/// a real writer process (`anima bench memory write`) is killed repeatedly, at different
+/// a real writer process (`anima-bench memory write`) is killed repeatedly, at different
 /// points (before and after its first vector-index snapshot), and the store it leaves is
 /// reopened and checked record by record.
 @Suite(.timeLimit(.minutes(5))) struct CrashSafetyTests {
-    static var anima: URL {
+    static var bench: URL {
         let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         let candidates = [
-            Bundle.main.bundleURL.appendingPathComponent("anima"),
-            runner.deletingLastPathComponent().appendingPathComponent("anima"),
+            Bundle.main.bundleURL.appendingPathComponent("anima-bench"),
+            runner.deletingLastPathComponent().appendingPathComponent("anima-bench"),
         ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
@@ -29,9 +29,9 @@ import Testing
         let log = directory.deletingLastPathComponent().appendingPathComponent("\(directory.lastPathComponent)-\(acks).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
-        process.executableURL = anima
+        process.executableURL = bench
         process.arguments = [
-            "bench", "memory", "write", "--directory", directory.path, "--key-file", keyFile.path,
+            "memory", "write", "--directory", directory.path, "--key-file", keyFile.path,
             "--count", "1000000", "--first", String(first), "--dimensions", "16",
         ]
         process.standardOutput = try FileHandle(forWritingTo: log)

@@ -2,6 +2,7 @@ import AnimaCore
 import AnimaKernel
 import AnimaProcessor
 import AnimaSecurity
+import AnimaTesting
 import Foundation
 import Synchronization
 import Testing

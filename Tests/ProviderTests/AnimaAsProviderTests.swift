@@ -1,6 +1,7 @@
 import AnimaCore
 import AnimaKernel
 import AnimaServer
+import AnimaTesting
 import Foundation
 import Hummingbird
 import HummingbirdTesting

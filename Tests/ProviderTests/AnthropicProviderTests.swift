@@ -1,6 +1,6 @@
 import AnimaCore
+import AnimaTesting
 import Foundation
-import ProviderReplay
 import Testing
 
 @testable import AnimaProcessor

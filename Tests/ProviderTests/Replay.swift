@@ -1,8 +1,8 @@
 import AnimaCore
 import AnimaProcessor
 import AnimaProviders
+import AnimaTesting
 import Foundation
-import ProviderReplay
 import Testing
 
 /// Fixtures and a replay server for provider tests.

@@ -106,8 +106,8 @@ public struct RedTeamScan: Sendable {
 
     /// The worst case: a model that does the task and everything the probe asks, once it
     /// has read the probe, wherever it read it.
-    static func obedientModel(_ probe: RedTeamProbe) -> ScriptedModel {
-        ScriptedModel(contextLength: 1 << 20) { request in
+    static func obedientModel(_ probe: RedTeamProbe) -> ObedientModel {
+        ObedientModel(contextLength: 1 << 20) { request in
             let system = request.messages.first { $0.role == .system }?.content ?? ""
             let visible = request.messages.filter { $0.role != .system }
             let seen = visible.contains { $0.content.contains(probe.trigger) }

@@ -102,8 +102,8 @@ public struct ProcFS: Sendable {
             }
             let stats = engine?.statistics
             let snapshot = Snapshot(
-                hostPID: host, model: kernel.processor.info.name, policy: policy,
-                slots: kernel.processor.timeSharing?.slotCount ?? 1,
+                hostPID: host, model: kernel.processor?.info.name ?? "none", policy: policy,
+                slots: kernel.processor?.timeSharing?.slotCount ?? 1,
                 runningSequences: stats?.runningSequences ?? 0, waitingRequests: stats?.waitingRequests ?? 0,
                 generatedTokens: stats?.generatedTokens ?? 0, preemptions: stats?.preemptions ?? 0, updated: Date(),
                 processes: await kernel.processes())

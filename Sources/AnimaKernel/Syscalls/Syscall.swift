@@ -184,6 +184,8 @@ public enum SyscallError: Error, Sendable, Equatable, CustomStringConvertible {
     case processExited(PID)
     case timedOut
     case failed(String)
+    /// The kernel runs without a processor, so nothing can be generated.
+    case noModel
 
     public var description: String {
         switch self {
@@ -195,6 +197,7 @@ public enum SyscallError: Error, Sendable, Equatable, CustomStringConvertible {
         case .processExited(let pid): "process \(pid) has exited"
         case .timedOut: "timed out"
         case .failed(let reason): reason
+        case .noModel: "no model is configured: this kernel runs without a processor, so it cannot generate; use a command that loads a model (anima ask, anima chat, anima serve)"
         }
     }
 }

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import Synchronization
 
 /// A deterministic stand-in for a language model, for tests of the layers above the

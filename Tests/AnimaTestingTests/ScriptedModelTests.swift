@@ -1,7 +1,7 @@
 import AnimaCore
+import AnimaProcessor
+import AnimaTesting
 import Testing
-
-@testable import AnimaProcessor
 
 @Suite("ScriptedModel")
 struct ScriptedModelTests {

@@ -1,3 +1,4 @@
+import AnimaCommandSupport
 import AnimaCore
 import AnimaLlama
 import AnimaMemory
@@ -46,7 +47,7 @@ struct BenchMemory: AsyncParsableCommand {
                 Queries run one at a time on one thread. Prints one JSON line per --ef.
 
                 Example:
-                  anima bench memory index --vectors base.f32 --queries q.f32 --truth truth.i32 --ef 32,64,128
+                  anima-bench memory index --vectors base.f32 --queries q.f32 --truth truth.i32 --ef 32,64,128
                 """)
 
         @Option(help: "Base vectors (float32 rows).") var vectors: String
@@ -109,7 +110,7 @@ struct BenchMemory: AsyncParsableCommand {
     struct Embed: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Embed a file of sentences (one per line) and report sentences per second.",
-            discussion: "Example:\n  anima bench memory embed --sentences sentences.txt")
+            discussion: "Example:\n  anima-bench memory embed --sentences sentences.txt")
 
         @Option(help: "Sentences, one per line.") var sentences: String
         @Option(help: "The embedding model (GGUF). Default: all-MiniLM-L6-v2 from `make setup`.") var model: String?
@@ -156,7 +157,7 @@ struct BenchMemory: AsyncParsableCommand {
                 an exact scan of every stored vector for each query.
 
                 Example:
-                  anima bench memory page-in --sentences s.txt --vectors s.f32 --memories 100000
+                  anima-bench memory page-in --sentences s.txt --vectors s.f32 --memories 100000
                 """)
 
         @Option(help: "Sentences, one per line.") var sentences: String
@@ -272,7 +273,7 @@ struct BenchMemory: AsyncParsableCommand {
                 acknowledged write survived.
 
                 Example:
-                  anima bench memory write --directory /tmp/mem --count 1000 --key-file /tmp/mem.key
+                  anima-bench memory write --directory /tmp/mem --count 1000 --key-file /tmp/mem.key
                 """)
 
         @Option(help: "The store's directory.") var directory: String

@@ -1,6 +1,8 @@
+import AnimaCommandSupport
 import AnimaCore
 import AnimaKernel
 import AnimaProcessor
+import AnimaTesting
 import AnimaSecurity
 import ArgumentParser
 import Foundation
@@ -24,8 +26,8 @@ struct BenchSecurity: AsyncParsableCommand {
             and the audit append, then all of them together as one syscall does them.
 
             Examples:
-              anima bench security --count 100000
-              anima bench security --components
+              anima-bench security --count 100000
+              anima-bench security --components
             """
     )
 

@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaProcessor
 import Synchronization
 
 /// A deterministic time-shared processor for tests of the kernel: `slotCount` slots, a

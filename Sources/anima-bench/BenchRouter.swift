@@ -1,11 +1,12 @@
+import AnimaCommandSupport
 import AnimaCore
 import AnimaProcessor
 import AnimaProviders
+import AnimaTesting
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import ProviderReplay
 
 struct BenchRouter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,8 +27,8 @@ struct BenchRouter: AsyncParsableCommand {
             No network beyond 127.0.0.1.
 
             Example:
-              anima bench router
-              anima bench router --decisions 50000 --events 4000 --json
+              anima-bench router
+              anima-bench router --decisions 50000 --events 4000 --json
             """
     )
 

@@ -9,32 +9,32 @@ import Foundation
 /// Every numeric `@Option` of every command is declared with `help:` and `transform:` from
 /// here; the help text ends with the range (`(range 1 to 255)`), which is also how
 /// `NumericFlagTests` finds every numeric flag in `anima --experimental-dump-help`.
-enum NumericFlag {
+package enum NumericFlag {
     /// Help text that states the flag's range, for people and for the flag tests.
-    static func help<T: FixedWidthInteger>(_ abstract: String, _ range: ClosedRange<T>, valueName: String? = nil) -> ArgumentHelp {
+    package static func help<T: FixedWidthInteger>(_ abstract: String, _ range: ClosedRange<T>, valueName: String? = nil) -> ArgumentHelp {
         ArgumentHelp("\(abstract) (range \(range.lowerBound) to \(range.upperBound))", valueName: valueName)
     }
 
-    static func help(_ abstract: String, _ range: ClosedRange<Double>, valueName: String? = nil) -> ArgumentHelp {
+    package static func help(_ abstract: String, _ range: ClosedRange<Double>, valueName: String? = nil) -> ArgumentHelp {
         ArgumentHelp("\(abstract) (range \(text(range.lowerBound)) to \(text(range.upperBound)))", valueName: valueName)
     }
 
     /// A whole number in `range`: decimal digits only, so `1e3`, `0x10` and `inf` are refused.
-    static func integer<T: FixedWidthInteger & Sendable>(_ range: ClosedRange<T>) -> @Sendable (String) throws -> T {
+    package static func integer<T: FixedWidthInteger & Sendable>(_ range: ClosedRange<T>) -> @Sendable (String) throws -> T {
         { text in
             do { return try WireNumber.integer(text: text, field: "the value", in: range) } catch let error as WireNumberError { throw Invalid(error) }
         }
     }
 
     /// A finite decimal number in `range`; `inf`, `nan` and hexadecimal floats are refused.
-    static func number(_ range: ClosedRange<Double>) -> @Sendable (String) throws -> Double {
+    package static func number(_ range: ClosedRange<Double>) -> @Sendable (String) throws -> Double {
         { text in
             do { return try WireNumber.number(text: text, field: "the value", in: range) } catch let error as WireNumberError { throw Invalid(error) }
         }
     }
 
     /// Comma-separated whole numbers, each in `range`, at least one.
-    static func integers(_ range: ClosedRange<Int>) -> @Sendable (String) throws -> [Int] {
+    package static func integers(_ range: ClosedRange<Int>) -> @Sendable (String) throws -> [Int] {
         { text in
             let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             var out: [Int] = []
@@ -45,7 +45,7 @@ enum NumericFlag {
         }
     }
 
-    static func text(_ x: Double) -> String {
+    package static func text(_ x: Double) -> String {
         x.rounded() == x && abs(x) < 1e15 ? String(Int64(x)) : "\(x)"
     }
 

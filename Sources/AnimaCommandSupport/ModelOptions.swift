@@ -4,48 +4,30 @@ import AnimaProcessor
 import ArgumentParser
 import Foundation
 
-/// Where Anima keeps what setup downloads and builds.
-enum AnimaPaths {
-    static var cache: URL {
-        let env = ProcessInfo.processInfo.environment
-        if let dir = env["ANIMA_CACHE"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
-        let base = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
-        return URL(fileURLWithPath: base).appendingPathComponent("anima")
-    }
-
-    static var models: URL { cache.appendingPathComponent("models") }
-
-    static let defaultModelName = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-    /// `$ANIMA_MODEL`, else the default model that setup installs.
-    static var defaultModel: String {
-        if let path = ProcessInfo.processInfo.environment["ANIMA_MODEL"], !path.isEmpty { return path }
-        return models.appendingPathComponent(defaultModelName).path
-    }
-}
-
 /// Which model to load and how to run it.
-struct ModelOptions: ParsableArguments {
+package struct ModelOptions: ParsableArguments {
+    package init() {}
+
     @Option(name: .shortAndLong, help: ArgumentHelp("GGUF model file (default: $ANIMA_MODEL, else the embedded SmolLM2).", valueName: "path"))
-    var model: String?
+    package var model: String?
 
     @Option(help: NumericFlag.help("Tokens per conversation, prompt and answer (default: the model's, at most 4096).", 16...1_048_576, valueName: "tokens"), transform: NumericFlag.integer(16...1_048_576))
-    var context: Int?
+    package var context: Int?
 
     @Option(help: NumericFlag.help("CPU threads for inference (default: all cores).", 1...4096, valueName: "n"), transform: NumericFlag.integer(1...4096))
-    var threads: Int?
+    package var threads: Int?
 
     @Option(help: ArgumentHelp("Use this llama.cpp built-in chat template (e.g. chatml) instead of the model's.", valueName: "name"))
-    var chatTemplate: String?
+    package var chatTemplate: String?
 
-    var path: String { model.map { ($0 as NSString).expandingTildeInPath } ?? AnimaPaths.defaultModel }
+    package var path: String { model.map { ($0 as NSString).expandingTildeInPath } ?? AnimaPaths.defaultModel }
 
     /// Loads the engine, showing progress on a terminal; `scheduler` is the kernel's.
-    func load(slots: Int = 1, scheduler: Scheduler = Scheduler()) async throws -> LlamaEngine {
+    package func load(slots: Int = 1, scheduler: Scheduler = Scheduler()) async throws -> LlamaEngine {
         try await Self.loadEngine(path: path, context: context, threads: threads, chatTemplate: chatTemplate, slots: slots, scheduler: scheduler)
     }
 
-    static func loadEngine(
+    package static func loadEngine(
         path: String, context: Int?, threads: Int? = nil, chatTemplate: String? = nil, slots: Int, scheduler: Scheduler
     ) async throws -> LlamaEngine {
         var configuration = LlamaEngine.Configuration(modelPath: path, slots: slots, contextLength: context, scheduler: scheduler)
@@ -61,31 +43,33 @@ struct ModelOptions: ParsableArguments {
 }
 
 /// Sampling flags shared by the commands that generate.
-struct SamplingOptions: ParsableArguments {
-    @Option(help: NumericFlag.help("Randomness; 0 is greedy and deterministic.", 0...100), transform: NumericFlag.number(0...100))
-    var temperature: Double = 0.7
-    @Option(help: NumericFlag.help("Nucleus sampling: keep the most likely tokens up to this probability mass.", 0...1), transform: NumericFlag.number(0...1))
-    var topP: Double = 0.95
-    @Option(help: NumericFlag.help("Keep only the k most likely tokens (0: off).", 0...1_000_000), transform: NumericFlag.integer(0...1_000_000))
-    var topK: Int = 40
-    @Option(help: NumericFlag.help("Drop tokens less likely than this fraction of the most likely one.", 0...1), transform: NumericFlag.number(0...1))
-    var minP: Double = 0.05
-    @Option(help: NumericFlag.help("Penalty for repeating recent tokens (1: off).", 0...100), transform: NumericFlag.number(0...100))
-    var repeatPenalty: Double = 1.1
-    @Option(help: NumericFlag.help("Random seed, for repeatable sampling.", 0...UInt32.max), transform: NumericFlag.integer(0...UInt32.max))
-    var seed: UInt32 = 0
-    @Option(help: NumericFlag.help("Most tokens to generate.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000))
-    var maxTokens: Int?
-    @Option(help: ArgumentHelp("Stop when this text appears (repeatable).", valueName: "text"))
-    var stop: [String] = []
+package struct SamplingOptions: ParsableArguments {
+    package init() {}
 
-    var parameters: SamplingParameters {
+    @Option(help: NumericFlag.help("Randomness; 0 is greedy and deterministic.", 0...100), transform: NumericFlag.number(0...100))
+    package var temperature: Double = 0.7
+    @Option(help: NumericFlag.help("Nucleus sampling: keep the most likely tokens up to this probability mass.", 0...1), transform: NumericFlag.number(0...1))
+    package var topP: Double = 0.95
+    @Option(help: NumericFlag.help("Keep only the k most likely tokens (0: off).", 0...1_000_000), transform: NumericFlag.integer(0...1_000_000))
+    package var topK: Int = 40
+    @Option(help: NumericFlag.help("Drop tokens less likely than this fraction of the most likely one.", 0...1), transform: NumericFlag.number(0...1))
+    package var minP: Double = 0.05
+    @Option(help: NumericFlag.help("Penalty for repeating recent tokens (1: off).", 0...100), transform: NumericFlag.number(0...100))
+    package var repeatPenalty: Double = 1.1
+    @Option(help: NumericFlag.help("Random seed, for repeatable sampling.", 0...UInt32.max), transform: NumericFlag.integer(0...UInt32.max))
+    package var seed: UInt32 = 0
+    @Option(help: NumericFlag.help("Most tokens to generate.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000))
+    package var maxTokens: Int?
+    @Option(help: ArgumentHelp("Stop when this text appears (repeatable).", valueName: "text"))
+    package var stop: [String] = []
+
+    package var parameters: SamplingParameters {
         SamplingParameters(
             temperature: temperature, topP: topP, topK: topK, minP: minP, repeatPenalty: repeatPenalty,
             seed: seed, maxTokens: maxTokens, stop: stop)
     }
 
-    func validate() throws {
+    package func validate() throws {
         if let problem = parameters.problem { throw ValidationError(problem) }
     }
 }

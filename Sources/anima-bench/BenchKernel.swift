@@ -1,7 +1,9 @@
+import AnimaCommandSupport
 import AnimaCore
 import AnimaKernel
 import AnimaLlama
 import AnimaProcessor
+import AnimaTesting
 import ArgumentParser
 import Foundation
 
@@ -31,8 +33,8 @@ struct BenchAgents: AsyncParsableCommand {
             turnaround (spawn to exit) for both, and the ratio.
 
             Example:
-              anima bench agents --agents 8,16,32 --tokens 128
-              anima bench agents --agents 8 --shared-prompt 256
+              anima-bench agents --agents 8,16,32 --tokens 128
+              anima-bench agents --agents 8 --shared-prompt 256
             """
     )
 
@@ -112,7 +114,7 @@ struct BenchResume: AsyncParsableCommand {
             ratio is prefill time / restore time.
 
             Example:
-              anima bench resume --contexts 256,1024,2048
+              anima-bench resume --contexts 256,1024,2048
             """
     )
 
@@ -188,7 +190,7 @@ struct BenchSyscalls: AsyncParsableCommand {
             resident memory they add, per process.
 
             Example:
-              anima bench syscalls --count 100000 --idle 10000
+              anima-bench syscalls --count 100000 --idle 10000
             """
     )
 

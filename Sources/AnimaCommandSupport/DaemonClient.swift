@@ -12,8 +12,8 @@ import NIOCore
 /// To talk to it, a command mints its own token in the daemon's token store: only the
 /// scope it needs, expiring in 10 minutes, dropped from the file once expired. So a crash
 /// of either side leaves no long-lived, all-scopes secret behind.
-struct DaemonClient {
-    struct Discovery: Codable {
+package struct DaemonClient {
+    package struct Discovery: Codable {
         var pid: Int32
         var url: String
         var dataDirectory: String
@@ -21,16 +21,16 @@ struct DaemonClient {
 
     /// How long a command's token lives: long enough to start any request; a stream
     /// already running is not cut when it expires.
-    static let tokenLifetime: TimeInterval = 600
+    package static let tokenLifetime: TimeInterval = 600
 
-    let url: String
-    let token: String
+    package let url: String
+    package let token: String
 
-    static var file: URL { ProcFS().directory.appendingPathComponent("daemon.json") }
+    package static var file: URL { ProcFS().directory.appendingPathComponent("daemon.json") }
 
     /// The running daemon, if there is one that answers /health, with a fresh token for
     /// `scope` acting as the current user.
-    static func discover(scope: Scope) async throws -> DaemonClient? {
+    package static func discover(scope: Scope) async throws -> DaemonClient? {
         guard let data = FileManager.default.contents(atPath: file.path),
             let found = try? JSONDecoder().decode(Discovery.self, from: data), kill(found.pid, 0) == 0
         else { return nil }
@@ -48,16 +48,16 @@ struct DaemonClient {
     }
 
     /// Writes the discovery file for this daemon; removes it when `remove()` is called.
-    static func publish(_ discovery: Discovery) throws {
+    package static func publish(_ discovery: Discovery) throws {
         let data = try JSONEncoder().encode(discovery)
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try DurableFile.write(data, to: file)
     }
 
-    static func remove() { try? FileManager.default.removeItem(at: file) }
+    package static func remove() { try? FileManager.default.removeItem(at: file) }
 
     /// POSTs JSON and calls `onEvent` with each server-sent event (name, data) as it arrives.
-    func stream(_ path: String, _ body: JSONValue, onEvent: (String?, String) throws -> Void) async throws {
+    package func stream(_ path: String, _ body: JSONValue, onEvent: (String?, String) throws -> Void) async throws {
         var request = HTTPClientRequest(url: url + path)
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(token)")

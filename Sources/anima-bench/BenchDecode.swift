@@ -1,3 +1,4 @@
+import AnimaCommandSupport
 import AnimaCore
 import AnimaLlama
 import AnimaProcessor
@@ -16,7 +17,7 @@ struct BenchDecode: AsyncParsableCommand {
             scripts/bench-decode.sh runs this next to llama-batched-bench.
 
             Example:
-              anima bench decode --concurrency 1,4,8,16 --tokens 128
+              anima-bench decode --concurrency 1,4,8,16 --tokens 128
             """
     )
 

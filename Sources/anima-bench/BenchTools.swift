@@ -1,8 +1,9 @@
+import AnimaCommandSupport
 import AnimaTools
 import ArgumentParser
 import Foundation
 
-/// `anima bench tools`: what the sandbox costs per call, and what a Python session saves.
+/// `anima-bench tools`: what the sandbox costs per call, and what a Python session saves.
 struct BenchTools: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tools",
@@ -13,7 +14,7 @@ struct BenchTools: AsyncParsableCommand {
             the p50 the sandbox adds. Then times calls in one Python session after the first.
 
             Example:
-              anima bench tools --iterations 200
+              anima-bench tools --iterations 200
             """
     )
 

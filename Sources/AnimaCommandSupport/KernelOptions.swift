@@ -7,33 +7,35 @@ import ArgumentParser
 import Foundation
 
 /// How the kernel shares the processor among agents.
-struct KernelOptions: ParsableArguments {
-    enum PolicyName: String, ExpressibleByArgument, CaseIterable {
+package struct KernelOptions: ParsableArguments {
+    package init() {}
+
+    package enum PolicyName: String, ExpressibleByArgument, CaseIterable {
         case fifo, rr, priority
     }
 
     @Option(help: ArgumentHelp("Scheduling policy: fifo, rr (round robin) or priority (with aging).", valueName: "policy"))
-    var policy: PolicyName = .rr
+    package var policy: PolicyName = .rr
 
     @Option(help: NumericFlag.help("Round-robin time slice, in tokens.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000))
-    var quantum = 32
+    package var quantum = 32
 
     @Option(help: NumericFlag.help("Priority aging: waiting this many decode steps adds one priority level.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000))
-    var aging = 32
+    package var aging = 32
 
     @Option(help: NumericFlag.help("Agents that generate at once (sequences in the batch).", 1...LlamaEngine.maxSlots), transform: NumericFlag.integer(1...LlamaEngine.maxSlots))
-    var slots = 4
+    package var slots = 4
 
     @Option(help: ArgumentHelp("Built-in tools agents may call, comma-separated (see `anima tools`); none by default.", valueName: "names"))
-    var tools = ""
+    package var tools = ""
 
     /// The chosen built-in tools, sandboxed, as the kernel runs them.
-    var systemTools: [any SystemTool] {
+    package var systemTools: [any SystemTool] {
         let names = Set(tools.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         return ToolAdapter.adapting(Toolbox.builtins().filter { names.contains($0.name) })
     }
 
-    func validate() throws {
+    package func validate() throws {
         let known = Set(Toolbox.builtins().map(\.name))
         for name in tools.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !known.contains(name) {
             throw ValidationError("--tools: no built-in tool \"\(name)\"; choose from \(known.sorted().joined(separator: ", "))")
@@ -41,7 +43,7 @@ struct KernelOptions: ParsableArguments {
     }
 
     /// The kernel's scheduler with the policy these options name.
-    var scheduler: Scheduler {
+    package var scheduler: Scheduler {
         switch policy {
         case .fifo: Scheduler(policy: FIFOPolicy())
         case .rr: Scheduler(policy: RoundRobinPolicy(quantum: quantum))
@@ -49,7 +51,7 @@ struct KernelOptions: ParsableArguments {
         }
     }
 
-    var description: String {
+    package var description: String {
         switch policy {
         case .fifo: "fifo"
         case .rr: "round robin (\(quantum) tokens)"
@@ -59,8 +61,8 @@ struct KernelOptions: ParsableArguments {
 }
 
 /// The user running this command, as the kernel sees them.
-enum CurrentUser {
-    static var principal: Principal {
+package enum CurrentUser {
+    package static var principal: Principal {
         Principal(name: NSUserName(), groups: ["users"])
     }
 }

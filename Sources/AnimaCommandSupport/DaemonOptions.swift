@@ -1,0 +1,98 @@
+import AnimaCore
+import AnimaKernel
+import AnimaLlama
+import AnimaProcessor
+import AnimaServer
+import AnimaTools
+import ArgumentParser
+import Foundation
+
+/// The daemon's flags, and the daemon itself run on a given processor: `anima serve`
+/// serves a real model with them, `anima-bench serve --scripted` the echo model for load
+/// tests, so the two cannot drift apart.
+package struct DaemonOptions: ParsableArguments {
+    @Option(help: "Config file (default: $XDG_CONFIG_HOME/anima/config.toml).")
+    package var config: String?
+    @Option(help: "Address to listen on.") package var host: String?
+    @Option(help: NumericFlag.help("Port to listen on (0: any free port).", 0...65535), transform: NumericFlag.integer(0...65535)) package var port: Int?
+    @Option(help: "Chat model (GGUF).") package var model: String?
+    @Option(help: "Embedding model (GGUF) for /v1/embeddings.") package var embeddingModel: String?
+    @Option(help: "Data directory (tokens, state).") package var dataDir: String?
+    @Option(help: NumericFlag.help("Generations that decode together.", 1...LlamaEngine.maxSlots), transform: NumericFlag.integer(1...LlamaEngine.maxSlots)) package var slots: Int?
+    @Option(help: NumericFlag.help("Tokens per generation, prompt and answer.", 16...1_048_576), transform: NumericFlag.integer(16...1_048_576)) package var context: Int?
+    @Option(help: "Scheduling policy: fifo, rr or priority.") package var policy: String?
+    @Option(help: NumericFlag.help("Round-robin time slice in tokens.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) package var quantum: Int?
+    @Option(help: "TLS certificate (PEM).") package var tlsCertificate: String?
+    @Option(help: "TLS private key (PEM).") package var tlsKey: String?
+    @Option(help: NumericFlag.help("Largest request body, in bytes.", 1024...(1 << 30)), transform: NumericFlag.integer(1024...(1 << 30))) package var maxRequestBytes: Int?
+    @Option(help: NumericFlag.help("Requests per minute per token.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) package var requestsPerMinute: Int?
+    @Option(help: NumericFlag.help("Requests in flight per token.", 1...100_000), transform: NumericFlag.integer(1...100_000)) package var maxConcurrentRequests: Int?
+    @Option(help: NumericFlag.help("Seconds a new connection may take to send a request header.", 1...3600), transform: NumericFlag.integer(1...3600)) package var requestHeaderTimeout: Int?
+    @Option(help: NumericFlag.help("Seconds an idle connection stays open.", 1...86_400), transform: NumericFlag.integer(1...86_400)) package var idleTimeout: Int?
+    @Option(help: NumericFlag.help("Connections open at once; more are closed as they arrive.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) package var maxConnections: Int?
+    @Option(help: NumericFlag.help("Seconds in-flight requests may finish after SIGTERM before they are cancelled.", 0...3600), transform: NumericFlag.integer(0...3600)) package var shutdownGrace: Int?
+    @Option(help: ArgumentHelp("Built-in tools agents may call, comma-separated (see `anima tools`); none by default.", valueName: "names"))
+    package var tools: String?
+
+    package init() {}
+
+    /// The config file, then ANIMA_* variables, then these flags; `scripted` sets the
+    /// configuration's `scripted` as `--scripted` does.
+    package func configuration(scripted: Bool = false) throws -> ServerConfiguration {
+        var c = try ServerConfiguration.load(file: config)
+        let flags: [(String, String?)] = [
+            ("host", host), ("port", port.map(String.init)), ("model", model), ("embedding_model", embeddingModel),
+            ("data_dir", dataDir), ("slots", slots.map(String.init)), ("context", context.map(String.init)), ("policy", policy),
+            ("quantum", quantum.map(String.init)), ("tls_certificate", tlsCertificate), ("tls_key", tlsKey),
+            ("max_request_bytes", maxRequestBytes.map(String.init)), ("requests_per_minute", requestsPerMinute.map(String.init)),
+            ("max_concurrent_requests", maxConcurrentRequests.map(String.init)), ("scripted", scripted ? "true" : nil),
+            ("request_header_timeout", requestHeaderTimeout.map(String.init)), ("idle_timeout", idleTimeout.map(String.init)),
+            ("max_connections", maxConnections.map(String.init)), ("shutdown_grace", shutdownGrace.map(String.init)), ("tools", tools),
+        ]
+        for (key, value) in flags { if let value { try c.set(key, value, source: "--\(key.replacingOccurrences(of: "_", with: "-"))") } }
+        try c.check()
+        let known = Toolbox.builtins().map(\.name)
+        if let unknown = c.tools.first(where: { !known.contains($0) }) {
+            throw ValidationError("tools: no built-in tool \"\(unknown)\"; choose from \(known.sorted().joined(separator: ", "))")
+        }
+        return c
+    }
+
+    /// The kernel's scheduler with the policy the configuration names.
+    package static func scheduler(_ c: ServerConfiguration) -> Scheduler {
+        switch c.policy {
+        case "fifo": Scheduler(policy: FIFOPolicy())
+        case "priority": Scheduler(policy: PriorityPolicy())
+        default: Scheduler(policy: RoundRobinPolicy(quantum: c.quantum))
+        }
+    }
+
+    /// Runs the daemon on `processor` until SIGTERM or Ctrl-C. `engine`, when the processor
+    /// is (or routes to) the local engine, feeds the metrics and /proc with its slots and queue.
+    package static func serve(
+        _ c: ServerConfiguration, processor: any LanguageModel, engine: LlamaEngine?, embedder: (any EmbeddingModel)?
+    ) async throws {
+        let memory = try await MemoryLocation.open(URL(fileURLWithPath: c.dataDirectory), embedder: embedder)
+        let tools = ToolAdapter.adapting(Toolbox.builtins().filter { c.tools.contains($0.name) })
+        let daemon = try Daemon(configuration: c, processor: processor, engine: engine, embedder: embedder, tools: tools, memory: memory)
+        let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }
+        defer { procfs.cancel() }
+        let scheme = c.tlsCertificate == nil ? "http" : "https"
+        if try await daemon.tokens.revokeLegacyCLITokens() > 0 {
+            Terminal.error("revoked the all-scopes local-cli token an older anima serve left behind; the CLI now makes its own short-lived tokens\n")
+        }
+        let app = try daemon.application { port in
+            let host = c.host == "0.0.0.0" ? "127.0.0.1" : c.host
+            try? DaemonClient.publish(.init(pid: getpid(), url: "\(scheme)://\(host):\(port)", dataDirectory: URL(fileURLWithPath: c.dataDirectory).standardizedFileURL.path))
+            let serving = processor.routing.map { r in
+                "\(r.policy.mode) router over \(r.candidates.map(\.id).joined(separator: ", "))"
+            } ?? processor.info.name
+            Terminal.error("anima serving \(serving) on \(scheme)://\(c.host):\(port) (pid \(getpid()))\n")
+        }
+        defer { DaemonClient.remove() }
+        // The daemon never writes the token store: `anima token` and the CLI do, and the
+        // daemon re-reads the file when it changes.
+        try await app.runService()
+        Terminal.error("anima stopped\n")
+    }
+}

@@ -1,0 +1,43 @@
+import AnimaCommandSupport
+import AnimaKernel
+import AnimaProcessor
+import AnimaServer
+import AnimaTesting
+import ArgumentParser
+
+/// `anima-bench mcp --scripted`: `anima mcp` over standard input and output on a scripted
+/// echo model, for tests of MCP clients without a model.
+struct ScriptedMCP: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mcp",
+        abstract: "Serve Anima as an MCP server over standard input and output, on a scripted echo model.",
+        discussion: """
+            The same tools as `anima mcp`; agents answer "You said: " and the task.
+
+            Example:
+              anima-bench mcp --scripted --tools calculator
+            """
+    )
+
+    @Flag(help: "Use the scripted echo model (required: the only model anima-bench serves).") var scripted = false
+    @OptionGroup var kernelOptions: KernelOptions
+    @OptionGroup var memoryLocation: MemoryLocation
+
+    func validate() throws {
+        guard scripted else {
+            throw ValidationError("anima-bench mcp serves only the scripted echo model: add --scripted (for a real model, run anima mcp)")
+        }
+    }
+
+    mutating func run() async throws {
+        let memory = try await memoryLocation.open(embeddings: false)
+        let echo = ScriptedProcessor(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler) { request in
+            .text("You said: " + (request.messages.last?.content ?? ""))
+        }
+        echo.startStepping()
+        let kernel = Kernel(try .standard(
+            processor: try ConfiguredProcessor.processor(scripted: echo), tools: kernelOptions.systemTools, memory: memory,
+            dataDirectory: memoryLocation.directory.path))
+        try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
+    }
+}

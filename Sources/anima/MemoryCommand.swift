@@ -30,7 +30,12 @@ struct MemoryLocation: ParsableArguments {
     @Option(help: "Data directory (default: $XDG_DATA_HOME/anima).") var dataDir: String?
 
     var directory: URL {
-        URL(fileURLWithPath: dataDir.map { ($0 as NSString).expandingTildeInPath } ?? ServerConfiguration.defaultDataDirectory)
+        URL(fileURLWithPath: dataDir.map { ($0 as NSString).expandingTildeInPath } ?? AnimaDirectories.data())
+    }
+
+    /// A chosen data directory is hidden from sandboxes (MCP servers) like the default one.
+    func validate() throws {
+        if let dataDir { AnimaDirectories.use(data: dataDir) }
     }
 
     /// The memory store (created on first use, with a new 0600 key file) and, when setup
@@ -70,8 +75,10 @@ struct MemorySearch: AsyncParsableCommand {
 
     func run() async throws {
         let system = try await location.open(embeddings: !wordsOnly)
-        let records = try await system.search(user: CurrentUser.principal.name, agent: agent, text: query, limit: limit)
+        let found = try await system.search(user: CurrentUser.principal.name, agent: agent, text: query, limit: limit)
+        let records = found.records
         try await system.store.close()
+        if let warning = found.damageWarning { Terminal.error("warning: \(warning)\n") }
         if records.isEmpty && !json { Terminal.error("nothing found for \"\(query)\"\n") }
         let dates = ISO8601DateFormatter()
         for record in records {

@@ -1,15 +1,11 @@
+import AnimaCore
 import AnimaProcessor
 import ArgumentParser
 import Foundation
 
 /// Where Anima keeps what setup downloads and builds.
 enum AnimaPaths {
-    static var cache: URL {
-        let env = ProcessInfo.processInfo.environment
-        if let dir = env["ANIMA_CACHE"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
-        let base = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
-        return URL(fileURLWithPath: base).appendingPathComponent("anima")
-    }
+    static var cache: URL { URL(fileURLWithPath: AnimaDirectories.cache()) }
 
     static var models: URL { cache.appendingPathComponent("models") }
 

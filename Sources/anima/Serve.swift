@@ -76,6 +76,7 @@ struct Serve: AsyncParsableCommand {
 
     mutating func run() async throws {
         let c = try configuration()
+        AnimaDirectories.use(data: c.dataDirectory)  // from --data-dir, $ANIMA_DATA_DIR or data_dir: hidden from sandboxes
         let policy: any SlotPolicy = switch c.policy {
         case "fifo": FIFOPolicy()
         case "priority": PriorityPolicy()
@@ -156,7 +157,12 @@ struct Token: AsyncParsableCommand {
 struct DataDirectoryOption: ParsableArguments {
     @Option(help: "Data directory (default: $XDG_DATA_HOME/anima).") var dataDir: String?
     func store() throws -> TokenStore {
-        try TokenStore(directory: URL(fileURLWithPath: dataDir.map { ($0 as NSString).expandingTildeInPath } ?? ServerConfiguration.defaultDataDirectory))
+        try TokenStore(directory: URL(fileURLWithPath: dataDir.map { ($0 as NSString).expandingTildeInPath } ?? AnimaDirectories.data()))
+    }
+
+    /// A chosen data directory is hidden from sandboxes (MCP servers) like the default one.
+    func validate() throws {
+        if let dataDir { AnimaDirectories.use(data: dataDir) }
     }
 }
 

@@ -7,19 +7,14 @@ import Foundation
 extension AnimaPaths {
     /// Where configuration lives: `$ANIMA_CONFIG`, else `$XDG_CONFIG_HOME/anima`, else
     /// `~/.config/anima`.
-    static var configuration: URL {
-        let env = ProcessInfo.processInfo.environment
-        if let dir = env["ANIMA_CONFIG"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
-        let base = env["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.config")
-        return URL(fileURLWithPath: base).appendingPathComponent("anima")
-    }
+    static var configuration: URL { URL(fileURLWithPath: AnimaDirectories.config()) }
 
     /// The processor configuration `anima setup` writes.
     static var processors: URL { configuration.appendingPathComponent("processors.json") }
 
     /// Sealed keys in the config directory; their sealing key in the data directory, apart.
     static func credentialStore() throws -> CredentialStore {
-        try CredentialStore(directory: configuration, keyDirectory: URL(fileURLWithPath: ServerConfiguration.defaultDataDirectory))
+        try CredentialStore(directory: configuration, keyDirectory: URL(fileURLWithPath: AnimaDirectories.data()))
     }
 }
 

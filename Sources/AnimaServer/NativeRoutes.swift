@@ -188,7 +188,6 @@ struct NativeRoutes {
         return status
     }
 
-    /// Spawns the agent and streams its events until it exits.
     /// Runs an agent, streaming its events. It is terminated when the client hangs up (even
     /// between events, during a long step), and `shutdownGrace` seconds after the server
     /// begins to shut down; its `exited` event then ends the stream.

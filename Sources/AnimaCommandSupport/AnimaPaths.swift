@@ -1,16 +1,11 @@
-import AnimaProcessor
+import AnimaCore
 import AnimaProviders
 import AnimaServer
 import Foundation
 
 /// Where Anima keeps what setup downloads and builds.
 package enum AnimaPaths {
-    package static var cache: URL {
-        let env = ProcessInfo.processInfo.environment
-        if let dir = env["ANIMA_CACHE"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
-        let base = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
-        return URL(fileURLWithPath: base).appendingPathComponent("anima")
-    }
+    package static var cache: URL { URL(fileURLWithPath: AnimaDirectories.cache()) }
 
     package static var models: URL { cache.appendingPathComponent("models") }
 
@@ -26,18 +21,13 @@ package enum AnimaPaths {
 extension AnimaPaths {
     /// Where configuration lives: `$ANIMA_CONFIG`, else `$XDG_CONFIG_HOME/anima`, else
     /// `~/.config/anima`.
-    package static var configuration: URL {
-        let env = ProcessInfo.processInfo.environment
-        if let dir = env["ANIMA_CONFIG"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
-        let base = env["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.config")
-        return URL(fileURLWithPath: base).appendingPathComponent("anima")
-    }
+    package static var configuration: URL { URL(fileURLWithPath: AnimaDirectories.config()) }
 
     /// The processor configuration `anima setup` writes.
     package static var processors: URL { configuration.appendingPathComponent("processors.json") }
 
     /// Sealed keys in the config directory; their sealing key in the data directory, apart.
     package static func credentialStore() throws -> CredentialStore {
-        try CredentialStore(directory: configuration, keyDirectory: URL(fileURLWithPath: ServerConfiguration.defaultDataDirectory))
+        try CredentialStore(directory: configuration, keyDirectory: URL(fileURLWithPath: AnimaDirectories.data()))
     }
 }

@@ -1,3 +1,4 @@
+import AnimaCore
 import AnimaLlama
 import AnimaMemory
 import AnimaProcessor
@@ -13,7 +14,12 @@ package struct MemoryLocation: ParsableArguments {
     @Option(help: "Data directory (default: $XDG_DATA_HOME/anima).") package var dataDir: String?
 
     package var directory: URL {
-        URL(fileURLWithPath: dataDir.map { ($0 as NSString).expandingTildeInPath } ?? ServerConfiguration.defaultDataDirectory)
+        URL(fileURLWithPath: dataDir.map { ($0 as NSString).expandingTildeInPath } ?? AnimaDirectories.data())
+    }
+
+    /// A chosen data directory is hidden from sandboxes (MCP servers) like the default one.
+    package func validate() throws {
+        if let dataDir { AnimaDirectories.use(data: dataDir) }
     }
 
     /// The memory store (created on first use, with a new 0600 key file) and, when setup

@@ -1,3 +1,4 @@
+import AnimaCore
 import AnimaKernel
 import AnimaLlama
 import AnimaProcessor

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Where Anima keeps its files on this machine: the one place that knows.
 ///
@@ -14,9 +15,10 @@ public enum AnimaDirectories {
         base(env, "XDG_DATA_HOME", ".local/share") + "/anima"
     }
 
-    /// `$XDG_CONFIG_HOME/anima`, else `~/.config/anima`: config.toml, mcp.json.
+    /// `$ANIMA_CONFIG`, else `$XDG_CONFIG_HOME/anima`, else `~/.config/anima`: config.toml,
+    /// mcp.json, processors.json.
     public static func config(_ env: Environment = ProcessInfo.processInfo.environment) -> String {
-        base(env, "XDG_CONFIG_HOME", ".config") + "/anima"
+        nonEmpty(env["ANIMA_CONFIG"]) ?? base(env, "XDG_CONFIG_HOME", ".config") + "/anima"
     }
 
     /// `$XDG_STATE_HOME/anima`, else `~/.local/state/anima`.
@@ -41,15 +43,27 @@ public enum AnimaDirectories {
     }
 
     /// The folders no sandbox may see: data, configuration, state, workspaces and runtime,
-    /// plus `$ANIMA_DATA_DIR` and `$ANIMA_CONFIG` when set. The cache is not among them:
-    /// it holds only what `scripts/setup.sh` downloads, tool installations included.
+    /// plus `$ANIMA_DATA_DIR` and `$ANIMA_CONFIG` when set, and every data directory this
+    /// process was pointed at (`use(data:)`). The cache is not among them: it holds only
+    /// what `scripts/setup.sh` downloads, tool installations included.
     public static func protected(_ env: Environment = ProcessInfo.processInfo.environment) -> [String] {
         var paths = [data(env), config(env), state(env), workspaces(env), runtime(env)]
         for name in ["ANIMA_DATA_DIR", "ANIMA_CONFIG"] {
             if let path = nonEmpty(env[name]) { paths.append(path) }
         }
+        for path in inUse.withLock({ $0 }) where !paths.contains(path) { paths.append(path) }
         return paths
     }
+
+    /// Records that this process keeps its data in `path` (from `--data-dir` or the config
+    /// file's `data_dir`), so `protected()` hides it from sandboxes as it hides the default.
+    public static func use(data path: String) {
+        let path = (path as NSString).expandingTildeInPath
+        inUse.withLock { if !$0.contains(path) { $0.append(path) } }
+    }
+
+    /// The data directories given to `use(data:)`.
+    private static let inUse = Mutex<[String]>([])
 
     private static func base(_ env: Environment, _ variable: String, _ fallback: String) -> String {
         nonEmpty(env[variable]) ?? home(env) + "/" + fallback

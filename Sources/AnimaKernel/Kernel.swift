@@ -233,7 +233,8 @@ public actor Kernel {
                 user: process.owner.name, agent: agent, recallIDs: recallIDs, archivalIDs: archivalIDs))
         case .memory(.search(let agent, let text, let limit)):
             takeIn(ProvenanceLabel(.memory), process)
-            return .records(try await persistentMemory().search(user: process.owner.name, agent: agent, text: text, limit: limit))
+            let found = try await persistentMemory().search(user: process.owner.name, agent: agent, text: text, limit: limit)
+            return .records(found.records, damaged: found.damaged)
         case .memory(.insert(let agent, let text, let tags)):
             return .inserted(try await persistentMemory().insert(user: process.owner.name, agent: agent, text: text, tags: tags))
         case .memory(.agents):

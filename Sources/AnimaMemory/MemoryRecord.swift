@@ -19,3 +19,24 @@ public struct MemoryRecord: Sendable, Hashable {
     /// Reciprocal-rank fusion score: larger is more relevant.
     public var score: Double
 }
+
+/// What a memory search found, and how many matches it had to leave out because their
+/// sealed record no longer opens (a damaged disk): the caller must be told, or a damaged
+/// memory looks like a forgetful one.
+public struct MemorySearchResult: Sendable, Hashable {
+    public var records: [MemoryRecord]
+    public var damaged: Int
+
+    public init(records: [MemoryRecord], damaged: Int) {
+        self.records = records
+        self.damaged = damaged
+    }
+
+    /// Advice for the person who owns the memory, when records were left out.
+    public var damageWarning: String? {
+        guard damaged > 0 else { return nil }
+        let what = damaged == 1 ? "1 damaged memory record was" : "\(damaged) damaged memory records were"
+        return "\(what) left out of these results (its sealed bytes no longer open); the rest of the memory is intact: "
+            + "restore memory/memory.sqlite in the data directory from a backup to get \(damaged == 1 ? "it" : "them") back"
+    }
+}

@@ -49,29 +49,34 @@ public struct MemorySystem: Sendable {
     /// (with an embedder) by meaning: messages and passages, best first within each agent.
     ///
     /// - Parameter limit: most results per agent and store.
-    public func search(user: String, agent: String?, text: String, limit: Int = 10) async throws -> [MemoryRecord] {
+    /// - Returns: the records, and how many matches were left out as damaged.
+    public func search(user: String, agent: String?, text: String, limit: Int = 10) async throws -> MemorySearchResult {
         try await Self.checkingRequest { try await uncheckedSearch(user: user, agent: agent, text: text, limit: limit) }
     }
 
-    private func uncheckedSearch(user: String, agent: String?, text: String, limit: Int) async throws -> [MemoryRecord] {
+    private func uncheckedSearch(user: String, agent: String?, text: String, limit: Int) async throws -> MemorySearchResult {
         let namespaces = if let agent { [try MemoryNamespace(user: user, agent: agent)] } else { try await store.namespaces(user: user) }
         let query = MemoryQuery(text: text, embedding: try await embedder?.embed(text), limit: limit)
         var records: [MemoryRecord] = []
+        var damaged = 0
         for namespace in namespaces {
             var found: [MemoryRecord] = []
-            for hit in try await store.recall(namespace).search(query).hits {
+            let messages = try await store.recall(namespace).search(query)
+            let passages = try await store.archival(namespace).search(query)
+            damaged += messages.damaged + passages.damaged
+            for hit in messages.hits {
                 found.append(MemoryRecord(
                     agent: namespace.agent, kind: .message, id: hit.item.id, text: hit.item.message.content,
                     label: hit.item.message.role.rawValue, createdAt: hit.item.createdAt, score: hit.score))
             }
-            for hit in try await store.archival(namespace).search(query).hits {
+            for hit in passages.hits {
                 found.append(MemoryRecord(
                     agent: namespace.agent, kind: .passage, id: hit.item.id, text: hit.item.text,
                     label: hit.item.tags.joined(separator: ","), createdAt: hit.item.createdAt, score: hit.score))
             }
             records += found.sorted { $0.score > $1.score }
         }
-        return records
+        return MemorySearchResult(records: records, damaged: damaged)
     }
 
     /// Saves a passage to the archival memory of `user`'s agent `agent`.

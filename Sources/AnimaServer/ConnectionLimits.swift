@@ -1,13 +1,14 @@
 import NIOCore
+import NIOHTTP1
 import Synchronization
 
 /// The daemon's limits on connections, against clients that hold them open without
-/// using them (slowloris): how many may be open at once, and how long a new connection
-/// may take to send its first request's header.
+/// using them (slowloris): how many may be open at once, and how long each request may
+/// take to send its header — the first from when the connection opens, a later one on a
+/// keep-alive connection from its first byte.
 ///
-/// Idle keep-alive connections are closed by Hummingbird's idle timeout
-/// (`ServerConfiguration.idleTimeout`), which also ends a later request whose header
-/// never completes.
+/// Idle keep-alive connections (no bytes at all) are closed by Hummingbird's idle timeout
+/// (`ServerConfiguration.idleTimeout`).
 final class ConnectionLimits: Sendable {
     let maxConnections: Int
     let headerTimeout: TimeAmount
@@ -37,10 +38,12 @@ final class ConnectionLimits: Sendable {
     fileprivate func release() { open.wrappingSubtract(1, ordering: .relaxed) }
 }
 
-/// Closes its connection when the daemon already holds `maxConnections`, when no
-/// complete request header has arrived `headerTimeout` after it opened, or when the
-/// client hangs up. It sits after
-/// the HTTP decoder, so the first part it reads is a whole request head.
+/// Closes its connection when the daemon already holds `maxConnections`, when a request's
+/// header is not complete `headerTimeout` after the connection opened (the first request)
+/// or after its first byte arrived (each later one), or when the client hangs up.
+///
+/// It sits after Hummingbird's HTTP handlers, and puts two watchers around the HTTP
+/// decoder: one sees a request's first bytes, the other its decoded head and end.
 final class ConnectionLimitHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = Any
 
@@ -48,13 +51,48 @@ final class ConnectionLimitHandler: ChannelInboundHandler, RemovableChannelHandl
     private var admitted = false
     private var started = false
     private var headerDeadline: Scheduled<Void>?
+    /// Between requests: the next bytes begin a request whose header must come in time.
+    private var awaitingHead = true
+    /// Whether the watchers are in place; without them the first read ends the deadline.
+    private var watching = false
 
     init(limits: ConnectionLimits) {
         self.limits = limits
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        let pipeline = context.pipeline.syncOperations
+        if let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
+            do {
+                try pipeline.addHandler(RequestBytesWatcher(owner: self), position: .before(decoder))
+                try pipeline.addHandler(RequestHeadWatcher(owner: self), position: .after(decoder))
+                watching = true
+            } catch {
+                watching = false
+            }
+        }
         if context.channel.isActive { start(context) }
+    }
+
+    /// Bytes arrived (before decoding): if they begin a request, its header is now due.
+    fileprivate func bytesArrived(_ context: ChannelHandlerContext) {
+        guard awaitingHead, headerDeadline == nil, admitted else { return }
+        let channel = context.channel
+        headerDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: limits.headerTimeout) {
+            channel.close(promise: nil)
+        }
+    }
+
+    /// A whole request header was decoded: it came in time.
+    fileprivate func headArrived() {
+        awaitingHead = false
+        headerDeadline?.cancel()
+        headerDeadline = nil
+    }
+
+    /// A request ended: the next bytes begin the next one.
+    fileprivate func requestEnded() {
+        awaitingHead = true
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -76,8 +114,7 @@ final class ConnectionLimitHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        headerDeadline?.cancel()
-        headerDeadline = nil
+        if !watching { headArrived() }
         context.fireChannelRead(data)
     }
 
@@ -107,5 +144,36 @@ final class ConnectionLimitHandler: ChannelInboundHandler, RemovableChannelHandl
             admitted = false
             limits.release()
         }
+    }
+}
+
+/// Before the HTTP decoder: tells the `ConnectionLimitHandler` that bytes arrived.
+private final class RequestBytesWatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    private let owner: ConnectionLimitHandler
+
+    init(owner: ConnectionLimitHandler) { self.owner = owner }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        owner.bytesArrived(context)
+        context.fireChannelRead(data)
+    }
+}
+
+/// After the HTTP decoder: tells the `ConnectionLimitHandler` where each request's head
+/// and end are, as they are decoded (before pipelined requests are held back).
+private final class RequestHeadWatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    private let owner: ConnectionLimitHandler
+
+    init(owner: ConnectionLimitHandler) { self.owner = owner }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: owner.headArrived()
+        case .end: owner.requestEnded()
+        case .body: break
+        }
+        context.fireChannelRead(data)
     }
 }

@@ -27,12 +27,15 @@ public struct Daemon: Sendable {
     public let memory: MemorySystem?
     public let configuration: ServerConfiguration
     let mcpSessions: MCPSessions
+    /// The daemon's log: requests, and warnings such as damaged memory met by a search.
+    let logger: Logger
 
     public init(
         configuration: ServerConfiguration, processor: any LanguageModel, engine: (any StatisticsReporting)?, embedder: (any EmbeddingModel)?,
-        tools: [any SystemTool] = [], memory: MemorySystem? = nil
+        tools: [any SystemTool] = [], memory: MemorySystem? = nil, logger: Logger = Daemon.defaultLogger
     ) throws {
         self.configuration = configuration
+        self.logger = logger
         audit = MemoryAuditTrail()
         // The ring serves GET /audit; the hash-chained log in the data directory is the record.
         kernel = Kernel(try .standard(
@@ -41,7 +44,13 @@ public struct Daemon: Sendable {
         tokens = try TokenStore(directory: URL(fileURLWithPath: configuration.dataDirectory))
         self.engine = engine
         self.embedder = embedder
-        mcpSessions = MCPSessions(endpoint: MCPEndpoint(kernel: kernel))
+        mcpSessions = MCPSessions(endpoint: MCPEndpoint(kernel: kernel, logger: logger))
+    }
+
+    public static var defaultLogger: Logger {
+        var logger = Logger(label: "anima")
+        logger.logLevel = .info
+        return logger
     }
 
     /// Metrics go to one Prometheus registry per process (swift-metrics allows one backend).
@@ -73,15 +82,15 @@ public struct Daemon: Sendable {
         var openAI = OpenAIRoutes(kernel: kernel, embedder: embedder, maxRequestBytes: configuration.maxRequestBytes)
         openAI.shutdownGrace = configuration.shutdownGrace
         openAI.register(on: router)
-        NativeRoutes(kernel: kernel, audit: audit, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
-        mcpSessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes)
+        var native = NativeRoutes(kernel: kernel, audit: audit, maxRequestBytes: configuration.maxRequestBytes, logger: logger)
+        native.shutdownGrace = configuration.shutdownGrace
+        native.register(on: router)
+        mcpSessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, shutdownGrace: configuration.shutdownGrace)
         return router
     }
 
     /// The application, ready for `runService()` (or a test harness).
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
-        var logger = Logger(label: "anima")
-        logger.logLevel = .info
         let server: HTTPServerBuilder
         // Slowloris: a header must arrive in time, an idle connection closes, and there is a cap.
         let limits = ConnectionLimits(

@@ -3,6 +3,7 @@ import AnimaKernel
 import AnimaMemory
 import Foundation
 import Hummingbird
+import Logging
 import MCP
 
 /// Anima as an MCP server: any MCP client can run agents, list processes, use the
@@ -12,8 +13,13 @@ import MCP
 /// Served over stdio (`anima mcp`) and over Streamable HTTP at `/mcp` on the daemon.
 public struct MCPEndpoint: Sendable {
     let kernel: Kernel
+    /// Where searches that met damaged memory are reported (the daemon's log).
+    let logger: Logger
 
-    public init(kernel: Kernel) { self.kernel = kernel }
+    public init(kernel: Kernel, logger: Logger = Logger(label: "anima")) {
+        self.kernel = kernel
+        self.logger = logger
+    }
 
     /// An MCP server acting for `principal`.
     /// - Parameters:
@@ -22,6 +28,7 @@ public struct MCPEndpoint: Sendable {
     public func server(for principal: Principal, scopes: Set<Scope>? = nil) async -> Server {
         let server = Server(name: "anima", version: "0.1.0", capabilities: .init(tools: .init(listChanged: false)))
         let kernel = kernel
+        let logger = logger
         let tools = await kernel.toolDefinitions
         await server.withMethodHandler(ListTools.self) { _ in
             .init(tools: Self.builtIns + tools.map { Tool(name: $0.name, description: $0.description, inputSchema: $0.parameters.json.mcpValue) })
@@ -34,7 +41,7 @@ public struct MCPEndpoint: Sendable {
                     throw SyscallError.permissionDenied(syscall: params.name, reason:
                         "the tool \(params.name) needs the \(needed.rawValue) scope, as its REST route does; create a token with `anima token create --scope mcp --scope \(needed.rawValue)`")
                 }
-                let text = try await Self.call(params.name, arguments, kernel: kernel, as: principal)
+                let text = try await Self.call(params.name, arguments, kernel: kernel, as: principal, logger: logger)
                 return .init(content: [.text(text)], isError: false)
             } catch {
                 return .init(content: [.text("error: \(error)")], isError: true)
@@ -92,7 +99,7 @@ public struct MCPEndpoint: Sendable {
         }
     }
 
-    static func call(_ name: String, _ arguments: JSONValue, kernel: Kernel, as principal: Principal) async throws -> String {
+    static func call(_ name: String, _ arguments: JSONValue, kernel: Kernel, as principal: Principal, logger: Logger) async throws -> String {
         switch name {
         case "run_agent":
             guard let task = arguments["task"]?.stringValue, !task.isEmpty else { throw SyscallError.invalidArguments("task is required") }
@@ -106,7 +113,13 @@ public struct MCPEndpoint: Sendable {
             let privacy: PrivacyLabel = arguments["private"]?.boolValue == true ? .private : .public
             let pid = try await kernel.spawn(
                 AgentSpec(name: "mcp-agent", task: task, tools: tools, limits: .init(maxSteps: steps), privacy: privacy), owner: principal)
-            switch try await kernel.wait(pid) {
+            // A cancelled call (the client hung up, or the server's grace period ran out) ends its agent.
+            let status = try await withTaskCancellationHandler {
+                try await kernel.wait(pid)
+            } onCancel: {
+                Task { try? await kernel.signal(pid, .terminate) }
+            }
+            switch status {
             case .completed(let answer): return answer
             case let other: throw SyscallError.failed("the agent did not finish: \(other)")
             }
@@ -137,11 +150,13 @@ public struct MCPEndpoint: Sendable {
             }
             let limit = try WireNumber.integer(arguments["limit"], field: "limit", in: 1...100) ?? 10
             let search = MemoryOperation.search(agent: arguments["agent"]?.stringValue, text: query, limit: limit)
-            guard case .records(let records) = try await kernel.invoke(.memory(search), as: principal, name: "mcp-memory") else {
+            guard case .records(let records, let damaged) = try await kernel.invoke(.memory(search), as: principal, name: "mcp-memory") else {
                 throw SyscallError.failed("unexpected memory result")
             }
-            if records.isEmpty { return "nothing found" }
-            return records.map { "[\($0.agent) \($0.kind.rawValue) \($0.id)] \($0.text)" }.joined(separator: "\n")
+            let found = records.isEmpty ? "nothing found" : records.map { "[\($0.agent) \($0.kind.rawValue) \($0.id)] \($0.text)" }.joined(separator: "\n")
+            guard let warning = MemorySearchResult(records: records, damaged: damaged).damageWarning else { return found }
+            MemorySearchResult.log(damaged: damaged, user: principal.name, to: logger)
+            return found + "\n\nwarning: " + warning
         default:
             let call = ToolCall(id: "mcp-" + UUID().uuidString.prefix(8).lowercased(), name: name, arguments: arguments)
             guard case .toolOutput(let output) = try await kernel.invoke(.callTool(call), as: principal, name: "mcp-tool") else {
@@ -289,7 +304,10 @@ actor MCPSessions {
     }
 
     /// Registers /mcp (POST, GET, DELETE) on the router.
-    nonisolated func register(on router: Router<AnimaRequestContext>, maxRequestBytes: Int) {
+    ///
+    /// The calls a request carries are cancelled (an agent run is terminated) when its client
+    /// hangs up, and `shutdownGrace` seconds after the server begins to shut down.
+    nonisolated func register(on router: Router<AnimaRequestContext>, maxRequestBytes: Int, shutdownGrace: Int = 10) {
         let handler: @Sendable (Request, AnimaRequestContext) async throws -> Response = { request, context in
             let token = try context.authorize(.mcp)
             var headers: [String: String] = [:]
@@ -298,14 +316,47 @@ actor MCPSessions {
             let mcpRequest = MCP.HTTPRequest(
                 method: request.method.rawValue, headers: headers,
                 body: body.readableBytes > 0 ? Data(buffer: body) : nil, path: request.uri.path)
-            return Self.response(await self.handle(mcpRequest, principal: token.principal, scopes: Set(token.scopes)))
+            let calls = Self.requestIDs(in: mcpRequest)
+            guard !calls.isEmpty else { return Self.response(await self.handle(mcpRequest, principal: token.principal, scopes: Set(token.scopes))) }
+            let watch = WaitingClient.watch(context, grace: shutdownGrace) { _ in
+                await self.cancel(calls, of: mcpRequest, principal: token.principal)
+            }
+            let answer = try await watch.whileStreaming {
+                await self.handle(mcpRequest, principal: token.principal, scopes: Set(token.scopes))
+            }
+            return Self.response(answer, watch: watch)
         }
         router.post("mcp", use: handler)
         router.get("mcp", use: handler)
         router.delete("mcp", use: handler)
     }
 
-    static func response(_ mcp: MCP.HTTPResponse) -> Response {
+    /// The JSON-RPC request IDs in a POST body (its calls, which a client may wait long for).
+    static func requestIDs(in request: MCP.HTTPRequest) -> [JSONValue] {
+        guard request.method.uppercased() == "POST", let body = request.body,
+            let value = try? JSONValue(parsing: String(decoding: body, as: UTF8.self))
+        else { return [] }
+        return (value.arrayValue ?? [value]).compactMap { message in
+            guard message["method"] != nil, let id = message["id"], id != .null else { return nil }
+            return id
+        }
+    }
+
+    /// Cancels calls of `request` still running in its session, as a client would with
+    /// `notifications/cancelled`; calls already answered are not affected.
+    func cancel(_ ids: [JSONValue], of request: MCP.HTTPRequest, principal: Principal) async {
+        guard let id = request.header(HTTPHeaderName.sessionID), let session = sessions[id], session.user == principal.name else { return }
+        for call in ids {
+            let notification: JSONValue = [
+                "jsonrpc": "2.0", "method": "notifications/cancelled",
+                "params": ["requestId": call, "reason": "the client left, or the server is shutting down"],
+            ]
+            let cancel = MCP.HTTPRequest(method: "POST", headers: request.headers, body: Data(notification.jsonText.utf8), path: request.path)
+            _ = await session.transport.handleRequest(cancel)
+        }
+    }
+
+    static func response(_ mcp: MCP.HTTPResponse, watch: WaitingClient.Watch? = nil) -> Response {
         var fields = HTTPFields()
         for (name, value) in mcp.headers {
             if let field = HTTPFields.Element.Name(name) { fields[field] = value }
@@ -314,11 +365,19 @@ actor MCPSessions {
         switch mcp {
         case .stream(let chunks, _):
             let body = ResponseBody { writer in
-                for try await chunk in chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
+                if let watch {
+                    try await watch.whileStreaming {
+                        for try await chunk in chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
+                    }
+                    watch.finished()
+                } else {
+                    for try await chunk in chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
+                }
                 try await writer.finish(nil)
             }
             return Response(status: status, headers: fields, body: body)
         default:
+            watch?.finished()
             let data = mcp.bodyData ?? Data()
             return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }

@@ -5,6 +5,7 @@ import AnimaProcessor
 import AnimaSecurity
 import Foundation
 import Hummingbird
+import Logging
 import ServiceLifecycle
 
 /// The kernel's syscalls over HTTP with JSON, under `/anima/v1`: processes, agents (with
@@ -14,6 +15,10 @@ struct NativeRoutes {
     let kernel: Kernel
     let audit: MemoryAuditTrail
     let maxRequestBytes: Int
+    /// Where searches that met damaged memory are reported (the daemon's log).
+    var logger = Logger(label: "anima")
+    /// Seconds long work (agent runs, tool calls, waits) may go on after shutdown begins.
+    var shutdownGrace = 10
 
     func register(on router: Router<AnimaRequestContext>) {
         let api = router.group("anima/v1")
@@ -49,7 +54,8 @@ struct NativeRoutes {
             let token = try context.authorize(.agents)
             let pid = try Self.pid(context)
             _ = try await visibleStatus(pid, to: token.principal)
-            _ = try await kernel.wait(pid)
+            // A client that leaves stops waiting; the process, started by its own request, runs on.
+            _ = try await WaitingClient.run(context, grace: shutdownGrace) { try await kernel.wait(pid) }
             return Response.json(Self.json(try await visibleStatus(pid, to: token.principal)))
         }
         api.post("agents/run") { request, context in
@@ -57,7 +63,7 @@ struct NativeRoutes {
             let spec = try Self.spec(try await body(request))
             try await Self.checkTools(spec.tools, kernel: kernel)
             if spec.memory != nil { _ = try context.authorize(.memory) }
-            return try await runAgent(spec, as: token.principal)
+            return try await runAgent(spec, as: token.principal, context)
         }
         api.get("tools") { _, context in
             _ = try context.authorize(.tools)
@@ -68,7 +74,10 @@ struct NativeRoutes {
             let name = try context.pathParameter("name")
             let body = try await body(request)
             let call = ToolCall(id: "api-" + UUID().uuidString.prefix(8).lowercased(), name: name, arguments: body["arguments"] ?? .object(JSONObject()))
-            guard case .toolOutput(let output) = try await kernel.invoke(.callTool(call), as: token.principal, name: "api-tool") else {
+            let result = try await WaitingClient.run(context, grace: shutdownGrace) {
+                try await kernel.invoke(.callTool(call), as: token.principal, name: "api-tool")
+            }
+            guard case .toolOutput(let output) = result else {
                 throw APIError(.internalServerError, "the tool returned no output", type: "server_error")
             }
             return Response.json(["output": .string(output.text), "is_error": .bool(output.isError)])
@@ -112,10 +121,16 @@ struct NativeRoutes {
             let agent = request.uri.queryParameters.get("agent").map { String($0) }
             if let agent { try Self.checkAgentName(agent, param: "agent") }
             let limit = try request.uri.queryParameters.get("limit").map { try WireNumber.integer(text: $0, field: "limit", in: 1...100) } ?? 10
-            guard case .records(let records) = try await kernel.invoke(
+            guard case .records(let records, let damaged) = try await kernel.invoke(
                 .memory(.search(agent: agent, text: String(text), limit: limit)), as: token.principal, name: "api-memory")
             else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
-            return Response.json(.array(records.map(Self.json)))
+            var response = Response.json(.array(records.map(Self.json)))
+            // The body stays an array; the count of records left out travels beside it.
+            if damaged > 0 {
+                response.headers[Self.damagedRecordsHeader] = String(damaged)
+                MemorySearchResult.log(damaged: damaged, user: token.principal.name, to: logger)
+            }
+            return response
         }
         api.post("agent-memory/:agent/passages") { request, context in
             let token = try context.authorize(.memory)
@@ -174,13 +189,16 @@ struct NativeRoutes {
         return status
     }
 
-    /// Spawns the agent and streams its events until it exits.
-    func runAgent(_ spec: AgentSpec, as principal: Principal) async throws -> Response {
+    /// Runs an agent, streaming its events. It is terminated when the client hangs up (even
+    /// between events, during a long step), and `shutdownGrace` seconds after the server
+    /// begins to shut down; its `exited` event then ends the stream.
+    func runAgent(_ spec: AgentSpec, as principal: Principal, _ context: AnimaRequestContext) async throws -> Response {
         let events = await kernel.events()
         let pid = try await kernel.spawn(spec, owner: principal)
         let kernel = kernel
+        let watch = WaitingClient.watch(context, grace: shutdownGrace) { _ in try? await kernel.signal(pid, .terminate) }
         let body = ResponseBody { writer in
-            try await withGracefulShutdownHandler {
+            try await watch.whileStreaming {
                 do {
                     try await writer.write(ServerSentEvents.event(named: "spawned", ["pid": .number(Double(pid.rawValue))]))
                     for await event in events {
@@ -188,13 +206,12 @@ struct NativeRoutes {
                         try await writer.write(ServerSentEvents.event(named: name, data))
                         if last { break }
                     }
+                    watch.finished()
                     try await writer.finish(nil)
                 } catch {
                     try? await kernel.signal(pid, .terminate)  // the client went away
                     throw error
                 }
-            } onGracefulShutdown: {
-                Task { try? await kernel.signal(pid, .terminate) }
             }
         }
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
@@ -323,5 +340,18 @@ struct NativeRoutes {
             "pid": .number(Double(r.pid.rawValue)), "owner": .string(r.owner), "syscall": .string(r.syscall),
             "summary": .string(r.summary), "outcome": outcome,
         ]
+    }
+}
+
+extension NativeRoutes {
+    /// How many damaged memory records a search left out (absent when none).
+    static let damagedRecordsHeader = HTTPFields.Element.Name("Anima-Damaged-Records")!
+}
+
+extension MemorySearchResult {
+    /// A warning in the daemon's log: how many records a search left out, and what to do.
+    static func log(damaged: Int, user: String, to logger: Logger) {
+        guard let warning = MemorySearchResult(records: [], damaged: damaged).damageWarning else { return }
+        logger.warning("memory search for \(user): \(warning)")
     }
 }

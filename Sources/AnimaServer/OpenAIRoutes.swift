@@ -4,7 +4,6 @@ import AnimaProcessor
 import Foundation
 import Hummingbird
 import ServiceLifecycle
-import Synchronization
 
 /// The OpenAI-compatible API: chat completions, completions, embeddings and models, in
 /// OpenAI's wire format, so existing clients and SDKs work unchanged.
@@ -185,27 +184,7 @@ struct OpenAIRoutes {
     /// slot back) when the client hangs up, and `shutdownGrace` seconds after the server
     /// begins to shut down: until then it may finish, as a graceful stop promises.
     func generateForWaitingClient(_ generation: GenerationRequest, as principal: Principal, _ context: AnimaRequestContext) async throws -> GenerationResult {
-        let run = Task { try await generate(generation, as: principal) }
-        let shutdown = ShutdownFlag()
-        context.channel.closeFuture.whenComplete { _ in run.cancel() }
-        let grace = shutdownGrace
-        do {
-            return try await withTaskCancellationHandler {
-                try await withGracefulShutdownHandler {
-                    try await run.value
-                } onGracefulShutdown: {
-                    Task {
-                        try? await Task.sleep(for: .seconds(grace))
-                        shutdown.isSet = true
-                        run.cancel()
-                    }
-                }
-            } onCancel: {
-                run.cancel()
-            }
-        } catch where shutdown.isSet && (error is CancellationError || run.isCancelled) {
-            throw APIError(.serviceUnavailable, "the server is shutting down and the answer took longer than its \(grace) s grace period; retry later", type: "server_error", code: "shutdown")
-        }
+        try await WaitingClient.run(context, grace: shutdownGrace) { try await generate(generation, as: principal) }
     }
 
     /// A server-sent event stream of `chunks(event)` for each generation event, ended by
@@ -271,15 +250,6 @@ extension Request {
 
 final class FailureBox: @unchecked Sendable {
     var error: (any Error)?
-}
-
-/// Set once, from another task, when the shutdown grace period ran out.
-final class ShutdownFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isSet: Bool {
-        get { flag.load(ordering: .relaxed) }
-        set { flag.store(newValue, ordering: .relaxed) }
-    }
 }
 
 /// Server-sent events as OpenAI streams them: `data: <json>` lines and a final `[DONE]`.

@@ -104,11 +104,12 @@ public struct ServerConfiguration: Sendable, Hashable {
 
     /// Sets one option from text, checking it.
     public mutating func set(_ key: String, _ value: String, source: String) throws(ConfigurationError) {
+        // Through the audited conversion, as flags and request fields are: its message says
+        // why a value was refused (not finite, not whole, out of range).
         func int(_ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
-            guard let n = Int(value), range.contains(n) else {
-                throw .badValue(key: key, value: value, source: source, expected: "an integer from \(range.lowerBound) to \(range.upperBound)")
+            do { return try WireNumber.integer(text: value, field: key, in: range) } catch {
+                throw .badValue(key: key, value: error.given, source: source, expected: "\(error.expected) (it \(error.reason))")
             }
-            return n
         }
         switch key {
         case "host": host = value

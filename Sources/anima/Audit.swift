@@ -9,7 +9,12 @@ import Foundation
 struct SecurityOptions: ParsableArguments {
     @Option(help: "Data directory (default: $XDG_DATA_HOME/anima).") var dataDir: String?
 
-    var directory: String { dataDir.map { ($0 as NSString).expandingTildeInPath } ?? ServerConfiguration.defaultDataDirectory }
+    var directory: String { dataDir.map { ($0 as NSString).expandingTildeInPath } ?? AnimaDirectories.data() }
+
+    /// A chosen data directory is hidden from sandboxes (MCP servers) like the default one.
+    func validate() throws {
+        if let dataDir { AnimaDirectories.use(data: dataDir) }
+    }
     var auditPath: String { directory + "/" + AuditLog.fileName }
     var principalsPath: String { directory + "/" + PrincipalStore.fileName }
 

@@ -50,7 +50,8 @@ struct MemorySearch: AsyncParsableCommand {
         let result = try await kernel.invoke(
             .memory(.search(agent: agent, text: query, limit: limit)), as: CurrentUser.principal, name: "memory-search")
         try await system.store.close()
-        guard case .records(let records) = result else { throw SyscallError.failed("unexpected result") }
+        guard case .records(let records, let damaged) = result else { throw SyscallError.failed("unexpected result") }
+        if let warning = MemorySearchResult(records: records, damaged: damaged).damageWarning { Terminal.error("warning: \(warning)\n") }
         if records.isEmpty && !json { Terminal.error("nothing found for \"\(query)\"\n") }
         let dates = ISO8601DateFormatter()
         for record in records {

@@ -35,6 +35,7 @@ struct Serve: AsyncParsableCommand {
 
     mutating func run() async throws {
         let c = try options.configuration()
+        AnimaDirectories.use(data: c.dataDirectory)  // from --data-dir, $ANIMA_DATA_DIR or data_dir: hidden from sandboxes
         guard !c.scripted else {
             throw ValidationError(
                 "scripted = true (from the config file or the environment) asks for the scripted echo model, which anima serve does not ship; run `anima-bench serve --scripted` for load tests, or remove the setting")
@@ -80,7 +81,12 @@ struct Token: AsyncParsableCommand {
 struct DataDirectoryOption: ParsableArguments {
     @Option(help: "Data directory (default: $XDG_DATA_HOME/anima).") var dataDir: String?
     func store() throws -> TokenStore {
-        try TokenStore(directory: URL(fileURLWithPath: dataDir.map { ($0 as NSString).expandingTildeInPath } ?? ServerConfiguration.defaultDataDirectory))
+        try TokenStore(directory: URL(fileURLWithPath: dataDir.map { ($0 as NSString).expandingTildeInPath } ?? AnimaDirectories.data()))
+    }
+
+    /// A chosen data directory is hidden from sandboxes (MCP servers) like the default one.
+    func validate() throws {
+        if let dataDir { AnimaDirectories.use(data: dataDir) }
     }
 }
 

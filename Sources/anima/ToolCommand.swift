@@ -40,6 +40,9 @@ struct ToolRunCommand: AsyncParsableCommand {
     @Option(help: "MCP server configuration file.")
     var mcpConfig: String = MCPServerConfiguration.defaultFile
 
+    /// Anima's data directory, when not the default: the MCP servers started here must not see it.
+    @OptionGroup var location: MemoryLocation
+
     @Flag(help: "Print the typed result as JSON.")
     var json = false
 

@@ -1,3 +1,4 @@
+import AnimaCommandSupport
 import AnimaCore
 import AnimaTools
 import ArgumentParser
@@ -21,6 +22,9 @@ struct ToolsCommand: AsyncParsableCommand {
 
     @Option(help: "MCP server configuration file.")
     var mcpConfig: String = MCPServerConfiguration.defaultFile
+
+    /// Anima's data directory, when not the default: the MCP servers started here must not see it.
+    @OptionGroup var location: MemoryLocation
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false

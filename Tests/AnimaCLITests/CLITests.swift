@@ -1,5 +1,30 @@
+import AnimaCore
 import Foundation
 import Testing
+
+/// The home every `anima` a test starts runs in: HOME and the XDG folders in a temporary
+/// directory of this test process, so no test reads or writes the user's real data (an
+/// `anima setup` once wrote credentials.key into the real ~/.local/share/anima) nor finds
+/// a real daemon. The cache stays shared: it holds the models and llama.cpp setup installed.
+enum TestHome {
+    static let path: String = {
+        let path = NSTemporaryDirectory() + "anima-test-home-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }()
+
+    /// This process's environment with the test home in place, then `extra` on top.
+    static func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        let home: [String: String] = [
+            "HOME": path, "XDG_DATA_HOME": path + "/.local/share", "XDG_CONFIG_HOME": path + "/.config",
+            "XDG_STATE_HOME": path + "/.local/state", "XDG_RUNTIME_DIR": path + "/run", "ANIMA_CACHE": AnimaDirectories.cache(env),
+            "ANIMA_DATA_DIR": "", "ANIMA_CONFIG": "", "ANIMA_WORKSPACES": "",
+        ]
+        env.merge(home) { $1 }
+        return env.merging(extra) { $1 }
+    }
+}
 
 /// Runs the real `anima` binary (or `anima-bench`) the way a user would, and checks what
 /// they would see.
@@ -35,7 +60,7 @@ struct CLI {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.environment = TestHome.environment(environment)
         process.standardInput = try FileHandle(forReadingFrom: paths[0])
         process.standardOutput = try FileHandle(forWritingTo: paths[1])
         process.standardError = try FileHandle(forWritingTo: paths[2])
@@ -58,7 +83,7 @@ final class BackgroundCommand {
         FileManager.default.createFile(atPath: output.path, contents: nil)
         process.executableURL = executable
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.environment = TestHome.environment(environment)
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = process.standardOutput
         process.standardInput = FileHandle.nullDevice

@@ -31,7 +31,7 @@ struct MCPServerCLITests {
         let process = Process()
         process.executableURL = CLI.binary
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.environment = TestHome.environment(environment)
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
@@ -159,5 +159,57 @@ struct MCPServerCLITests {
         // Its own installation is still there.
         #expect(seen[home + "/.local/lib/probe/marker"] == true)
         #expect(seen[probe] == true)
+    }
+
+    /// A data directory given with `--data-dir` is as hidden as the default one: a server in
+    /// `~/.local/bin` must not see `~/.local/anima-data` through its mounted `~/.local`.
+    @Test func aDataDirectoryGivenOnTheCommandLineIsHiddenToo() throws {
+        let home = try Self.folder("home")
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let data = home + "/.local/anima-data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try "secret".write(toFile: data + "/memory.key", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: home + "/.local/lib/probe", withIntermediateDirectories: true)
+        try "library".write(toFile: home + "/.local/lib/probe/marker", atomically: true, encoding: .utf8)
+        let probe = home + "/.local/bin/probe"
+        try Self.script(
+            probe,
+            """
+            #!/usr/bin/python3
+            import json, os, sys
+            seen = {path: os.path.exists(path) for path in sys.argv[1:]}
+            for line in sys.stdin:
+                message = json.loads(line)
+                if "id" not in message:
+                    continue
+                if message.get("method") == "initialize":
+                    result = {"protocolVersion": message["params"]["protocolVersion"], "capabilities": {"tools": {}},
+                              "serverInfo": {"name": "probe", "version": "1"}}
+                elif message.get("method") == "tools/list":
+                    result = {"tools": [{"name": "report", "description": "seen " + json.dumps(seen, sort_keys=True),
+                                         "inputSchema": {"type": "object", "properties": {}}}]}
+                else:
+                    result = {}
+                print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}), flush=True)
+
+            """)
+        let configuration: [String: Any] = ["servers": [["name": "probe", "command": probe, "args": [data + "/memory.key", home + "/.local/lib/probe/marker"]]]]
+        let file = home + "/mcp.json"
+        try JSONSerialization.data(withJSONObject: configuration).write(to: URL(fileURLWithPath: file))
+        // Anima's default folders are elsewhere: only --data-dir names the one under ~/.local.
+        let elsewhere = home + "/xdg"
+        let environment = [
+            "HOME": home, "XDG_DATA_HOME": elsewhere + "/data", "XDG_CONFIG_HOME": elsewhere + "/config", "XDG_STATE_HOME": elsewhere + "/state",
+            "XDG_RUNTIME_DIR": elsewhere + "/run", "ANIMA_WORKSPACES": "", "ANIMA_DATA_DIR": "", "ANIMA_CONFIG": "",
+        ]
+        let (result, _, killed) = try Self.run(["tools", "--json", "--mcp-config", file, "--data-dir", data], environment: environment, limit: 120)
+        #expect(!killed)
+        let output = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let report = (output?["tools"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "probe__report" }
+        let description = try #require(report?["description"] as? String, "the probe did not start: \(output?["problems"] ?? result.stderr)")
+        let seen = try #require(
+            try JSONSerialization.jsonObject(with: Data(description.replacingOccurrences(of: "[MCP server probe] seen ", with: "").utf8)) as? [String: Bool])
+        #expect(seen[data + "/memory.key"] == false, "the server could see \(data)")
+        #expect(seen[home + "/.local/lib/probe/marker"] == true)
     }
 }

@@ -38,7 +38,7 @@ struct NumericFlagTests {
         process.executableURL = CLI.product(line[0])
         process.arguments = Array(line.dropFirst())
         // A fresh runtime directory: a running daemon elsewhere must not change what a flag does.
-        process.environment = ProcessInfo.processInfo.environment.merging(["XDG_RUNTIME_DIR": NSTemporaryDirectory() + "anima-flags-none"]) { $1 }
+        process.environment = TestHome.environment(["XDG_RUNTIME_DIR": NSTemporaryDirectory() + "anima-flags-none"])
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: err)

@@ -47,6 +47,24 @@ final class RawConnection {
         return nil
     }
 
+    /// What the daemon sent until the text holds `marker`, leaving the connection open;
+    /// nil if it did not come within `seconds`.
+    func read(until marker: String, within seconds: Double) -> String? {
+        let deadline = Date().addingTimeInterval(seconds)
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 100) > 0 else { continue }
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { return nil }
+            received += buffer[0..<n]
+            let text = String(decoding: received, as: UTF8.self)
+            if text.contains(marker) { return text }
+        }
+        return nil
+    }
+
     func close() { _ = Glibc.close(fd) }
     deinit { close() }
 }

@@ -29,7 +29,7 @@ import Testing
             Issue.record("insert did not return an id")
             return
         }
-        guard case .records(let found) = try await kernel.invoke(.memory(.search(agent: "assistant", text: "Lisbon", limit: 5)), as: alice) else {
+        guard case .records(let found, _) = try await kernel.invoke(.memory(.search(agent: "assistant", text: "Lisbon", limit: 5)), as: alice) else {
             Issue.record("search did not return records")
             return
         }

@@ -56,4 +56,29 @@ struct ConfigurationTests {
         c.tlsCertificate = "/tmp/cert.pem"
         #expect(throws: ConfigurationError.self) { try c.check() }
     }
+
+    /// Every number from the file and the environment goes through `WireNumber`: the
+    /// extremes are refused with a reason, never trapped on or silently read.
+    @Test(arguments: [
+        ("1e300", "is not a whole number"), ("-1e300", "is not a whole number"), ("9223372036854775808", "is out of range"),
+        ("-9223372036854775809", "is out of range"), ("NaN", "is not a finite number"), ("inf", "is not a finite number"),
+        ("-inf", "is not a finite number"), ("12abc", "is not a number"), ("ten", "is not a number"), ("1.5", "is not a whole number"), ("-1", "is out of range"),
+    ])
+    func extremeNumbersAreRefusedWithAReason(value: String, reason: String) throws {
+        for key in ["port", "slots", "context", "quantum", "max_request_bytes", "requests_per_minute", "max_concurrent_requests",
+                    "request_header_timeout", "idle_timeout", "max_connections", "shutdown_grace"] {
+            let path = try file("\(key) = \"\(value)\"")
+            let error = #expect(throws: ConfigurationError.self) { try ServerConfiguration.load(file: path, environment: [:]) }
+            #expect(error?.description.contains(reason) == true, "\(key): \(String(describing: error))")
+            let variable = ServerConfiguration.keys.first { $0.file == key }!.environment
+            let env = #expect(throws: ConfigurationError.self) {
+                try ServerConfiguration.load(file: try file(""), environment: [variable: value])
+            }
+            #expect(env?.description.contains(reason) == true && env?.description.contains(variable) == true, "\(String(describing: env))")
+        }
+        // Unquoted in the file, TOML reads them first: too large an integer, a float, or not a value.
+        for text in ["port = 9223372036854775808", "port = 1e300", "port = -1e300", "port = nan", "port = inf", "port = 12abc"] {
+            #expect(throws: ConfigurationError.self, "\(text)") { try ServerConfiguration.load(file: try file(text), environment: [:]) }
+        }
+    }
 }

@@ -7,6 +7,7 @@ import AnimaTesting
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Testing
 
 @testable import AnimaServer
@@ -17,7 +18,10 @@ struct TestDaemon {
     let admin: String
     let memory: MemorySystem?
 
-    init(requestsPerMinute: Int = 10_000, maxConcurrent: Int = 64, maxBytes: Int = 1 << 20, memory: Bool = false) async throws {
+    init(
+        requestsPerMinute: Int = 10_000, maxConcurrent: Int = 64, maxBytes: Int = 1 << 20, memory: Bool = false,
+        logger: Logger = Daemon.defaultLogger
+    ) async throws {
         var configuration = ServerConfiguration(dataDirectory: NSTemporaryDirectory() + "anima-server-\(UUID().uuidString)")
         configuration.requestsPerMinute = requestsPerMinute
         configuration.maxConcurrentRequests = maxConcurrent
@@ -35,7 +39,7 @@ struct TestDaemon {
                 store: try await MemoryStore.open(.directory(URL(fileURLWithPath: configuration.dataDirectory + "/memory")), key: .generate()),
                 embedder: nil)
             : nil
-        daemon = try Daemon(configuration: configuration, processor: processor, engine: nil, embedder: nil, memory: self.memory)
+        daemon = try Daemon(configuration: configuration, processor: processor, engine: nil, embedder: nil, memory: self.memory, logger: logger)
         admin = try await daemon.tokens.create(name: "admin", user: "alice", groups: ["users"], scopes: Scope.allCases).secret
     }
 

@@ -139,7 +139,8 @@ public enum SyscallResult: Sendable {
     case pager(Pager?)
     /// How many records an erasure removed.
     case erased(Int)
-    case records([MemoryRecord])
+    /// What a memory search found, and how many damaged records it left out.
+    case records([MemoryRecord], damaged: Int)
     /// The ID of a saved passage.
     case inserted(Int64)
     /// The owner's agents with persistent memory, by name.

@@ -1,0 +1,131 @@
+import Hummingbird
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// Work done for one HTTP request, bounded by its client and by the server's shutdown: the
+/// same rule for every route that does long work (generations, agent runs, tool calls,
+/// waits, MCP calls).
+///
+/// The work stops when the client hangs up (it would be done for nobody, holding a slot),
+/// and `grace` seconds after the server begins to shut down: until then it may finish, as a
+/// graceful stop promises; after that the client gets a 503 and the server can exit.
+enum WaitingClient {
+    /// Why work ended early.
+    enum Ending: Sendable {
+        case hungUp
+        case shutdown
+    }
+
+    /// Runs `work` for a client that waits for its whole answer, as the rule says.
+    /// Work that does not notice cancellation is abandoned rather than waited for; `stop`
+    /// is called so it can be ended another way (a process terminated).
+    /// - Parameters:
+    ///   - grace: seconds in-flight work may go on after shutdown begins.
+    ///   - stop: called once when the work is abandoned, with the reason.
+    static func run<T: Sendable>(
+        _ context: AnimaRequestContext, grace: Int, stop: @escaping @Sendable (Ending) async -> Void = { _ in },
+        _ work: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let (outcomes, outcome) = AsyncStream<Outcome<T>>.makeStream()
+        let run = Task {
+            do { outcome.yield(.done(.success(try await work()))) } catch { outcome.yield(.done(.failure(error))) }
+        }
+        context.channel.closeFuture.whenComplete { _ in outcome.yield(.ended(.hungUp)) }
+        let deadline = DeadlineTask()
+        defer { deadline.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                for await next in outcomes {
+                    switch next {
+                    case .done(let result):
+                        outcome.finish()
+                        return try result.get()
+                    case .ended(let ending):
+                        outcome.finish()
+                        run.cancel()
+                        await stop(ending)
+                        throw ending == .shutdown ? shutdownError(grace: grace) : CancellationError()
+                    }
+                }
+                throw CancellationError()
+            } onGracefulShutdown: {
+                deadline.start {
+                    guard (try? await Task.sleep(for: .seconds(grace))) != nil else { return }
+                    outcome.yield(.ended(.shutdown))
+                }
+            }
+        } onCancel: {
+            outcome.yield(.ended(.hungUp))
+        }
+    }
+
+    /// What a client still waiting when the grace period ran out is told.
+    static func shutdownError(grace: Int) -> APIError {
+        APIError(
+            .serviceUnavailable, "the server is shutting down and the answer took longer than its \(grace) s grace period; retry later",
+            type: "server_error", code: "shutdown")
+    }
+
+    /// Calls `stop` once when the client hangs up or `grace` seconds after shutdown begins,
+    /// for work that goes on after the handler returned (a streamed body); `finished()`
+    /// on the returned watch when the work is done, so a later hang-up stops nothing.
+    static func watch(_ context: AnimaRequestContext, grace: Int, stop: @escaping @Sendable (Ending) async -> Void) -> Watch {
+        let watch = Watch(grace: grace, stop: stop)
+        context.channel.closeFuture.whenComplete { _ in watch.end(.hungUp) }
+        return watch
+    }
+
+    /// One piece of streamed work being watched (see `watch`).
+    final class Watch: Sendable {
+        private let stop: @Sendable (Ending) async -> Void
+        private let grace: Int
+        private let done = Mutex(false)
+
+        fileprivate init(grace: Int, stop: @escaping @Sendable (Ending) async -> Void) {
+            self.grace = grace
+            self.stop = stop
+        }
+
+        /// The work is done: nothing is stopped any more.
+        func finished() { done.withLock { $0 = true } }
+
+        /// Runs `body` (the streaming) with the shutdown rule: `grace` seconds after shutdown
+        /// begins, `stop(.shutdown)`.
+        func whileStreaming<T>(_ body: () async throws -> T) async throws -> T {
+            let grace = grace
+            return try await withGracefulShutdownHandler {
+                try await body()
+            } onGracefulShutdown: { [self] in
+                Task {
+                    try? await Task.sleep(for: .seconds(grace))
+                    end(.shutdown)
+                }
+            }
+        }
+
+        fileprivate func end(_ ending: Ending) {
+            let first = done.withLock { done -> Bool in
+                guard !done else { return false }
+                done = true
+                return true
+            }
+            guard first else { return }
+            let stop = stop
+            Task { await stop(ending) }
+        }
+    }
+
+    /// The task that ends work when the grace period runs out, cancelled if the work ends first.
+    private final class DeadlineTask: Sendable {
+        private let task = Mutex<Task<Void, Never>?>(nil)
+
+        func start(_ body: @escaping @Sendable () async -> Void) { task.withLock { $0 = Task { await body() } } }
+        func cancel() { task.withLock { $0?.cancel() } }
+    }
+
+    private enum Outcome<T: Sendable>: Sendable {
+        case done(Result<T, any Error>)
+        case ended(Ending)
+    }
+}

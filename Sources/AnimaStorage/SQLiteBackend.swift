@@ -14,11 +14,11 @@ import GRDB
 /// replaced by atomic rename). Erasure deletes the row, its terms and tags with
 /// `secure_delete` on, zeroes the vector in the graph and rewrites the snapshot.
 ///
-/// The actor runs on its own thread (`StorageThread`): SQLite calls block on fsync, and
+/// The actor runs on its own thread (a `DedicatedThread`): SQLite calls block on fsync, and
 /// a snapshot of a large graph takes a fraction of a second (written only every
 /// `snapshotInterval` insertions, on erasure and on close).
 actor SQLiteBackend: StorageBackend {
-    private let thread = StorageThread(name: "anima-sqlite")
+    private let thread = DedicatedThread(name: "anima-sqlite", stackSize: 4 << 20)
     nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
     let dimensions: Int
     private let pool: DatabasePool
@@ -544,25 +544,15 @@ actor SQLiteBackend: StorageBackend {
         return loaded
     }
 
-    /// Seals the graph and replaces the snapshot atomically (write, fsync, rename, fsync
-    /// the directory); then the erasure log it covers is no longer needed.
+    /// Seals the graph and replaces the snapshot durably (`DurableFile`); then the erasure
+    /// log it covers is no longer needed.
     private func saveSnapshot(_ key: IndexKey, _ loaded: LoadedIndex) throws {
         var plain = Data(capacity: 16)
         withUnsafeBytes(of: loaded.appliedThrough) { plain.append(contentsOf: $0) }
         withUnsafeBytes(of: loaded.erasedThrough) { plain.append(contentsOf: $0) }
         plain.append(try loaded.index.serialized())
         let sealed = Self.magic + (try loaded.cipher.seal(plain, context: "hnsw-\(key.kind.name)"))
-        let url = snapshotURL(key)
-        let temporary = url.appendingPathExtension("tmp")
-        try Self.writeDurably(sealed, to: temporary)
-        guard rename(temporary.path, url.path) == 0 else {
-            throw StorageError.vectorIndex("could not replace \(url.path): \(String(cString: strerror(errno)))")
-        }
-        let directory = open(vectorsDirectory.path, O_RDONLY | O_DIRECTORY)
-        if directory >= 0 {
-            fsync(directory)
-            Glibc.close(directory)
-        }
+        do { try DurableFile.write(sealed, to: snapshotURL(key)) } catch { throw StorageError.vectorIndex(error.description) }
         loaded.unsaved = 0
         let ns = key.namespace
         let erasedThrough = loaded.erasedThrough
@@ -572,24 +562,6 @@ actor SQLiteBackend: StorageBackend {
                     sql: "DELETE FROM erasures WHERE user = ? AND agent = ? AND kind = ? AND seq <= ?",
                     arguments: [ns.user, ns.agent, key.kind.rawValue, erasedThrough])
             }
-        }
-    }
-
-    private static func writeDurably(_ data: Data, to url: URL) throws {
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StorageError.vectorIndex("could not write \(url.path): \(String(cString: strerror(errno)))") }
-        defer { Glibc.close(fd) }
-        var offset = 0
-        let ok = data.withUnsafeBytes { raw -> Bool in
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { return false }
-                offset += n
-            }
-            return true
-        }
-        guard ok, fsync(fd) == 0 else {
-            throw StorageError.vectorIndex("could not write \(url.path): \(String(cString: strerror(errno)))")
         }
     }
 

@@ -1,0 +1,96 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import AnimaCore
+
+/// An actor whose jobs all run on one dedicated thread.
+private actor Pinned {
+    let thread: DedicatedThread
+    private(set) var order: [Int] = []
+
+    init(thread: DedicatedThread) { self.thread = thread }
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
+
+    func record(_ value: Int) -> (name: String, onThread: Bool) {
+        order.append(value)
+        return (DedicatedThread.currentName, thread.isCurrent)
+    }
+}
+
+@Suite("Dedicated thread")
+struct DedicatedThreadTests {
+    @Test func actorJobsRunOnTheNamedThread() async {
+        let actor = Pinned(thread: DedicatedThread(name: "anima-test-pinned"))
+        let seen = await actor.record(1)
+        #expect(seen.name == "anima-test-pinn")  // Linux keeps 15 bytes
+        #expect(seen.onThread)
+    }
+
+    @Test func runReturnsTheResultFromTheThreadAndKeepsOrder() async throws {
+        let thread = DedicatedThread(name: "anima-test-run")
+        let log = Mutex<[Int]>([])
+        async let first: Void = thread.run { usleep(20_000); log.withLock { $0.append(1) } }
+        try await Task.sleep(for: .milliseconds(5))
+        let second = await thread.run { () -> String in
+            log.withLock { $0.append(2) }
+            return DedicatedThread.currentName
+        }
+        await first
+        #expect(second == "anima-test-run")
+        #expect(log.withLock { $0 } == [1, 2])
+        #expect(!thread.isCurrent)
+    }
+
+    @Test func runRethrowsTheClosuresError() async {
+        struct Failure: Error, Equatable {}
+        let thread = DedicatedThread(name: "anima-test-throw")
+        await #expect(throws: Failure.self) {
+            try await thread.run { () throws(Failure) -> Int in throw Failure() }
+        }
+    }
+
+    @Test func runAndWaitBlocksForTheResultAndRunsInlineOnItsOwnThread() throws {
+        let thread = DedicatedThread(name: "anima-test-wait")
+        let (name, nested) = thread.runAndWait { (DedicatedThread.currentName, thread.runAndWait { thread.isCurrent }) }
+        #expect(name == "anima-test-wait")
+        #expect(nested)
+        struct Failure: Error {}
+        #expect(throws: Failure.self) { try thread.runAndWait { throw Failure() } }
+    }
+
+    /// How many of this process's threads carry `name`, as `ps -L` shows them.
+    private func threads(named name: String) -> Int {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.count { task in
+            (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines) == name
+        }
+    }
+
+    @Test func theThreadCarriesItsNameAndEndsWhenTheExecutorIsReleased() async throws {
+        var thread: DedicatedThread? = DedicatedThread(name: "anima-test-ends")
+        await thread!.run { usleep(1000) }
+        #expect(threads(named: "anima-test-ends") == 1)
+        thread = nil
+        for _ in 0..<200 where threads(named: "anima-test-ends") > 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(threads(named: "anima-test-ends") == 0)
+    }
+
+    @Test func offloadedCallsRunInParallelOnThreadsOfTheirOwn() async {
+        let clock = ContinuousClock()
+        let start = clock.now
+        async let a = DedicatedThread.offload(name: "anima-test-a") { usleep(200_000); return DedicatedThread.currentName }
+        async let b = DedicatedThread.offload(name: "anima-test-b") { usleep(200_000); return DedicatedThread.currentName }
+        let names = await [a, b]
+        #expect(names == ["anima-test-a", "anima-test-b"])
+        #expect(start.duration(to: clock.now) < .milliseconds(390))
+    }
+
+    @Test func detachedLoopsOwnTheirThread() async {
+        let name: String = await withCheckedContinuation { continuation in
+            DedicatedThread.detach(name: "anima-test-loop") { continuation.resume(returning: DedicatedThread.currentName) }
+        }
+        #expect(name == "anima-test-loop")
+    }
+}

@@ -107,15 +107,17 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
-        .target(name: "AnimaMemory", dependencies: ["AnimaProcessor", "AnimaStorage"], swiftSettings: strict),
+        .target(name: "AnimaMemory", dependencies: ["AnimaCore", "AnimaProcessor", "AnimaStorage"], swiftSettings: strict),
         .target(
             name: "AnimaServer",
             dependencies: [
-                "AnimaCore", "AnimaProcessor", "AnimaKernel",
+                "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -131,25 +133,25 @@ let package = Package(
         .testTarget(
             name: "AnimaServerTests",
             dependencies: [
-                "AnimaServer", "AnimaMemory", "AnimaStorage", "AnimaCore", "AnimaKernel", "AnimaProcessor",
-                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "MCP", package: "swift-sdk"),
+                "AnimaServer", "AnimaMemory", "AnimaStorage", "AnimaCore", "AnimaKernel", "AnimaProcessor", "AnimaSecurity",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "MCP", package: "swift-sdk"),
             ],
             swiftSettings: strict
         ),
         // The crash-safety test kills `anima bench memory write` mid-run.
         .testTarget(
-            name: "AnimaStorageTests", dependencies: ["AnimaStorage", "anima", .product(name: "GRDB", package: "GRDB.swift")],
+            name: "AnimaStorageTests", dependencies: ["AnimaCore", "AnimaStorage", "anima", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
-        .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaMemory"], swiftSettings: strict),
+        .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaCore", "AnimaMemory", "AnimaProcessor", "AnimaStorage"], swiftSettings: strict),
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
-        .testTarget(name: "AnimaProcessorTests", dependencies: ["AnimaProcessor"], swiftSettings: strict),
-        .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaKernel", "AnimaSecurity"], swiftSettings: strict),
+        .testTarget(name: "AnimaProcessorTests", dependencies: ["AnimaCore", "AnimaProcessor"], swiftSettings: strict),
+        .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaSecurity"], swiftSettings: strict),
         .testTarget(
-            name: "AnimaKernelTests", dependencies: ["AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity", "ProviderReplay"],
+            name: "AnimaKernelTests", dependencies: ["AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity", "ProviderReplay"],
             swiftSettings: strict),
-        .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaSecurity"], swiftSettings: strict),
+        .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaCore", "AnimaSecurity"], swiftSettings: strict),
         // The escape suite and the tools' tests; one goes through the kernel's agent loop.
-        .testTarget(name: "AnimaToolsTests", dependencies: ["AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity"], swiftSettings: strict),
+        .testTarget(name: "AnimaToolsTests", dependencies: ["AnimaCore", "AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity"], swiftSettings: strict),
         .testTarget(name: "AnimaCLITests", dependencies: ["anima", "AnimaCore", "ProviderReplay"], swiftSettings: strict),
         // Property-based and fuzz tests: the JSON parser, the schema-to-grammar compiler, the
         // chat wire format and the MCP endpoint, from a fixed seed within a time budget.
@@ -166,7 +168,10 @@ let package = Package(
         // Fixtures are read from the source tree (#filePath), not bundled.
         .testTarget(
             name: "ProviderTests",
-            dependencies: ["AnimaProcessor", "ProviderReplay", "AnimaServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "AnimaCore", "AnimaProcessor", "AnimaKernel", "ProviderReplay", "AnimaServer",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

@@ -19,6 +19,12 @@ private actor Pinned {
     }
 }
 
+/// What the closures of one test did, shared with the test.
+private final class Progress: Sendable {
+    let log = Mutex<[Int]>([])
+    let started = Mutex(false)
+}
+
 @Suite("Dedicated thread")
 struct DedicatedThreadTests {
     @Test func actorJobsRunOnTheNamedThread() async {
@@ -28,18 +34,28 @@ struct DedicatedThreadTests {
         #expect(seen.onThread)
     }
 
-    @Test func runReturnsTheResultFromTheThreadAndKeepsOrder() async throws {
+    @Test func runReturnsTheResultFromTheThreadOneClosureAtATime() async throws {
         let thread = DedicatedThread(name: "anima-test-run")
-        let log = Mutex<[Int]>([])
-        async let first: Void = thread.run { usleep(20_000); log.withLock { $0.append(1) } }
-        try await Task.sleep(for: .milliseconds(5))
-        let second = await thread.run { () -> String in
-            log.withLock { $0.append(2) }
+        let state = Progress()
+        let gate = DispatchSemaphore(value: 0)
+        async let first: Void = thread.run {
+            state.started.withLock { $0 = true }
+            gate.wait()
+            state.log.withLock { $0.append(1) }
+        }
+        while !state.started.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
+        async let second = thread.run { () -> String in
+            state.log.withLock { $0.append(2) }
             return DedicatedThread.currentName
         }
+        // The thread is busy with the first closure, so the second waits its turn.
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(state.log.withLock { $0 } == [])
+        gate.signal()
+        let name = await second
         await first
-        #expect(second == "anima-test-run")
-        #expect(log.withLock { $0 } == [1, 2])
+        #expect(name == "anima-test-run")
+        #expect(state.log.withLock { $0 } == [1, 2])
         #expect(!thread.isCurrent)
     }
 
@@ -78,13 +94,19 @@ struct DedicatedThreadTests {
     }
 
     @Test func offloadedCallsRunInParallelOnThreadsOfTheirOwn() async {
-        let clock = ContinuousClock()
-        let start = clock.now
-        async let a = DedicatedThread.offload(name: "anima-test-a") { usleep(200_000); return DedicatedThread.currentName }
-        async let b = DedicatedThread.offload(name: "anima-test-b") { usleep(200_000); return DedicatedThread.currentName }
-        let names = await [a, b]
-        #expect(names == ["anima-test-a", "anima-test-b"])
-        #expect(start.duration(to: clock.now) < .milliseconds(390))
+        // Each call waits for the other to have started: run one after the other, both time out.
+        let (aStarted, bStarted) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
+        async let a = DedicatedThread.offload(name: "anima-test-a") { () -> (String, Bool) in
+            aStarted.signal()
+            return (DedicatedThread.currentName, bStarted.wait(timeout: .now() + 10) == .success)
+        }
+        async let b = DedicatedThread.offload(name: "anima-test-b") { () -> (String, Bool) in
+            bStarted.signal()
+            return (DedicatedThread.currentName, aStarted.wait(timeout: .now() + 10) == .success)
+        }
+        let (first, second) = await (a, b)
+        #expect(first.0 == "anima-test-a" && second.0 == "anima-test-b")
+        #expect(first.1 && second.1)
     }
 
     @Test func detachedLoopsOwnTheirThread() async {

@@ -25,6 +25,8 @@ run: release
 	@.build/release/anima chat
 
 test: setup
+	# Every imported module declared for its target (a transitive one breaks when its carrier changes).
+	./scripts/check-imports.py
 	swift build --build-tests $(RPATH) $(SWIFT_BUILD_FLAGS)
 	# One test at a time: the suite runs real models, sandboxes and servers, and on two
 	# cores running them all at once starves the ones that measure time.

@@ -140,15 +140,17 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
-        .target(name: "AnimaMemory", dependencies: ["AnimaProcessor", "AnimaStorage"], swiftSettings: strict),
+        .target(name: "AnimaMemory", dependencies: ["AnimaCore", "AnimaProcessor", "AnimaStorage"], swiftSettings: strict),
         .target(
             name: "AnimaServer",
             dependencies: [
-                "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaSecurity",
+                "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaSecurity",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -165,27 +167,27 @@ let package = Package(
         .testTarget(
             name: "AnimaServerTests",
             dependencies: [
-                "AnimaServer", "AnimaMemory", "AnimaStorage", "AnimaCore", "AnimaKernel", "AnimaProcessor", "AnimaTesting",
-                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "MCP", package: "swift-sdk"),
+                "AnimaServer", "AnimaMemory", "AnimaStorage", "AnimaCore", "AnimaKernel", "AnimaProcessor", "AnimaTesting", "AnimaSecurity",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),
         // The crash-safety test kills `anima-bench memory write` mid-run.
         .testTarget(
-            name: "AnimaStorageTests", dependencies: ["AnimaStorage", "anima-bench", .product(name: "GRDB", package: "GRDB.swift")],
+            name: "AnimaStorageTests", dependencies: ["AnimaCore", "AnimaStorage", "anima-bench", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
-        .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaMemory", "AnimaProcessor", "AnimaLlama", "AnimaStorage", "AnimaTesting"], swiftSettings: strict),
+        .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaCore", "AnimaMemory", "AnimaProcessor", "AnimaLlama", "AnimaStorage", "AnimaTesting"], swiftSettings: strict),
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
         .testTarget(name: "AnimaTestingTests", dependencies: ["AnimaTesting", "AnimaProcessor", "AnimaCore"], swiftSettings: strict),
-        .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaProcessor", "AnimaLlama", "AnimaKernel", "AnimaSecurity"], swiftSettings: strict),
+        .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaKernel", "AnimaSecurity"], swiftSettings: strict),
         .testTarget(
             name: "AnimaKernelTests",
-            dependencies: ["AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity", "AnimaProcessor", "AnimaProviders", "AnimaTesting"],
+            dependencies: ["AnimaCore", "AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity", "AnimaProcessor", "AnimaProviders", "AnimaTesting"],
             swiftSettings: strict),
-        .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaSecurity"], swiftSettings: strict),
+        .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaCore", "AnimaSecurity"], swiftSettings: strict),
         // The escape suite and the tools' tests; one goes through the kernel's agent loop.
-        .testTarget(name: "AnimaToolsTests", dependencies: ["AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity", "AnimaTesting"], swiftSettings: strict),
+        .testTarget(name: "AnimaToolsTests", dependencies: ["AnimaCore", "AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity", "AnimaTesting"], swiftSettings: strict),
         .testTarget(name: "AnimaCLITests", dependencies: ["anima", "anima-bench", "AnimaCore", "AnimaTesting"], swiftSettings: strict),
         // Property-based and fuzz tests: the JSON parser, the schema-to-grammar compiler, the
         // chat wire format and the MCP endpoint, from a fixed seed within a time budget.
@@ -203,8 +205,8 @@ let package = Package(
         .testTarget(
             name: "ProviderTests",
             dependencies: [
-                "AnimaProcessor", "AnimaProviders", "AnimaTesting", "AnimaServer", "AnimaKernel",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "AnimaCore", "AnimaProcessor", "AnimaProviders", "AnimaTesting", "AnimaServer", "AnimaKernel",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: strict

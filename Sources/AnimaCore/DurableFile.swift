@@ -16,17 +16,36 @@ public enum DurableFile {
     /// - Parameters:
     ///   - mode: the file's permissions; 0600 by default, because most of these files hold secrets.
     public static func write(_ data: Data, to url: URL, mode: mode_t = 0o600) throws(DurableFileError) {
+        try write(data, to: url, mode: mode, using: .system)
+    }
+
+    /// The system calls `write` makes, so a test can record their order and make one fail.
+    struct Calls: Sendable {
+        var open: @Sendable (String, Int32, mode_t) -> Int32
+        var fchmod: @Sendable (Int32, mode_t) -> Int32
+        var write: @Sendable (Int32, UnsafeRawPointer, Int) -> Int
+        var fsync: @Sendable (Int32) -> Int32
+        var close: @Sendable (Int32) -> Int32
+        var rename: @Sendable (String, String) -> Int32
+        var unlink: @Sendable (String) -> Int32
+
+        static let system = Calls(
+            open: { Glibc.open($0, $1, $2) }, fchmod: { Glibc.fchmod($0, $1) }, write: { Glibc.write($0, $1, $2) },
+            fsync: { Glibc.fsync($0) }, close: { Glibc.close($0) }, rename: { Glibc.rename($0, $1) }, unlink: { Glibc.unlink($0) })
+    }
+
+    static func write(_ data: Data, to url: URL, mode: mode_t, using calls: Calls) throws(DurableFileError) {
         let directory = url.deletingLastPathComponent().path
         let temporary = directory + "/." + url.lastPathComponent + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        let fd = calls.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw .cannotWrite(url.path, Self.reason()) }
-        var ok = fchmod(fd, mode) == 0
+        var ok = calls.fchmod(fd, mode) == 0
         var reason = ok ? "" : Self.reason()
         if ok {
             ok = data.withUnsafeBytes { buffer in
                 var offset = 0
                 while offset < buffer.count {
-                    let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                    let n = calls.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
                     if n < 0 {
                         if errno == EINTR { continue }
                         return false
@@ -37,27 +56,31 @@ public enum DurableFile {
             }
             if !ok { reason = Self.reason() }
         }
-        if ok, fsync(fd) != 0 { ok = false; reason = Self.reason() }
-        close(fd)
+        if ok, calls.fsync(fd) != 0 { ok = false; reason = Self.reason() }
+        _ = calls.close(fd)
         guard ok else {
-            unlink(temporary)
+            _ = calls.unlink(temporary)
             throw .cannotWrite(url.path, reason)
         }
-        guard rename(temporary, url.path) == 0 else {
+        guard calls.rename(temporary, url.path) == 0 else {
             let reason = Self.reason()
-            unlink(temporary)
+            _ = calls.unlink(temporary)
             throw .cannotWrite(url.path, reason)
         }
-        syncDirectory(of: url)
+        syncDirectory(of: url, using: calls)
     }
 
     /// `fsync`s the directory holding `url`, so a file just created or renamed there
     /// survives a power loss (for writers that create with `O_EXCL` themselves).
     public static func syncDirectory(of url: URL) {
-        let dir = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        syncDirectory(of: url, using: .system)
+    }
+
+    static func syncDirectory(of url: URL, using calls: Calls) {
+        let dir = calls.open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
         if dir >= 0 {
-            fsync(dir)
-            close(dir)
+            _ = calls.fsync(dir)
+            _ = calls.close(dir)
         }
     }
 

@@ -33,6 +33,15 @@ struct PrincipalStoreTests {
         #expect(entries.last?.outcome == .denied)
     }
 
+    @Test func theStoreIsReplacedWholeAndStaysReadable() throws {
+        let (store, _, dir) = try makeStore()
+        try store.addUser("carol", by: .root)
+        let mode = try FileManager.default.attributesOfItem(atPath: dir + "/principals.json")[.posixPermissions] as? Int
+        #expect(mode == 0o644)
+        // No temporary file is left beside it.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".tmp") } == [])
+    }
+
     @Test func anotherProcessesChangeIsSeenAtTheNextLookup() throws {
         let (store, _, dir) = try makeStore()
         try store.addUser("bob", groups: ["users", "net"], by: .root)

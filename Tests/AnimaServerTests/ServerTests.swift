@@ -170,6 +170,15 @@ struct AuthenticationTests {
         #expect(try await store.revokeLegacyCLITokens() == 0)
     }
 
+    @Test func theTokenFileIsPrivate() async throws {
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory() + "anima-tokens-\(UUID().uuidString)")
+        let store = try TokenStore(directory: directory)
+        _ = try await store.create(name: "laptop", user: "alice", groups: ["users"], scopes: [.chat], expires: nil)
+        let mode = try FileManager.default.attributesOfItem(atPath: await store.file.path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).allSatisfy { !$0.hasSuffix(".tmp") })
+    }
+
     @Test func rateAndConcurrencyLimitsAnswer429() async throws {
         let d = try await TestDaemon(requestsPerMinute: 3)
         try await d.test { client in

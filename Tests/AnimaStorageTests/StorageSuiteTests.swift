@@ -270,6 +270,23 @@ import Testing
         #expect(try await f.store.namespaces(user: "bob").isEmpty)
     }
 
+    @Test func vectorSnapshotsArePrivateAndReplacedWhole() async throws {
+        var f = try await StorageFixture.open(.sqlite)
+        defer { f.discard() }
+        try await f.store.archival(alice).insert("a note", embedding: unitVector(axis: 2))
+        try await f.reopen()  // closing saves the snapshot
+        try await f.store.archival(alice).insert("another", embedding: unitVector(axis: 3))
+        try await f.reopen()  // and replaces it
+        let vectors = f.dataDirectory.appendingPathComponent("vectors").path
+        let names = try FileManager.default.contentsOfDirectory(atPath: vectors)
+        #expect(!names.isEmpty)
+        #expect(names.allSatisfy { !$0.hasSuffix(".tmp") })
+        for name in names {
+            let mode = try FileManager.default.attributesOfItem(atPath: vectors + "/" + name)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(name)")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func badInputIsRefusedWithAClearError(_ backend: Backend) async throws {
         let f = try await StorageFixture.open(backend)

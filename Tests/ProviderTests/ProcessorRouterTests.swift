@@ -115,6 +115,20 @@ struct ProcessorRouterTests {
         #expect(candidates.allSatisfy { $0.location == .local })
     }
 
+    @Test func aSavedConfigurationIsPrivateAndReadsBack() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("processor-\(UUID().uuidString)")
+        let url = directory.appendingPathComponent("processor.json")
+        let configuration = ProcessorConfiguration(
+            mode: .local, providers: [ProviderEndpoint(id: "ollama", kind: .ollama, models: [RemoteModel(name: "llama3.2")])])
+        umask(0o022)
+        try configuration.save(to: url)
+        try configuration.save(to: url)
+        let mode = try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["processor.json"])
+        #expect(try ProcessorConfiguration.load(from: url).providers.map(\.id) == ["ollama"])
+    }
+
     // MARK: - Budget
 
     @Test func budgetExhaustionFallsBackToLocal() async throws {

@@ -1,3 +1,4 @@
+import AnimaCore
 import AnimaProcessor
 import CLlama
 import Foundation
@@ -38,13 +39,8 @@ public final class LlamaEmbedder: EmbeddingModel {
 
     /// Loads the model on a dedicated thread.
     public static func load(_ configuration: Configuration) async throws -> LlamaEmbedder {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                do { continuation.resume(returning: try LlamaEmbedder(configuration)) } catch { continuation.resume(throwing: error) }
-            }
-            thread.name = "anima-embed-load"
-            thread.stackSize = 8 << 20
-            thread.start()
+        try await DedicatedThread.offload(name: "anima-embed-load", stackSize: 8 << 20) { () throws(ProcessorError) -> LlamaEmbedder in
+            try LlamaEmbedder(configuration)
         }
     }
 
@@ -132,10 +128,9 @@ public final class LlamaEmbedder: EmbeddingModel {
             self.maxSequences = maxSequences
             self.maximumTokens = maximumTokens
             batch = llama_batch_init(Int32(batchTokens), 0, 1)
-            let thread = Thread { [self] in self.run() }
-            thread.name = "anima-embed"
-            thread.stackSize = 8 << 20
-            thread.start()
+            // Its own loop, not a `DedicatedThread` executor: it takes every waiting request
+            // at once and encodes them together.
+            DedicatedThread.detach(name: "anima-embed", stackSize: 8 << 20) { [self] in self.run() }
         }
 
         deinit {

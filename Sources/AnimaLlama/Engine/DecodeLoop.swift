@@ -95,10 +95,10 @@ final class DecodeLoop: @unchecked Sendable {
         table = SlotTable(slots: o.slots)
         prefixCache = PrefixCache(sequences: (o.slots..<sequences).map { llama_seq_id($0) })
         statistics.withLock { $0.slots = o.slots }
-        let thread = Thread { [self] in self.run() }
-        thread.name = "anima-decode"
-        thread.stackSize = 8 << 20
-        thread.start()
+        // A thread the loop owns outright, not a `DedicatedThread` executor: between steps
+        // it drains every request at once and decodes all generations together, with no
+        // actor hop or per-job wake-up per step.
+        DedicatedThread.detach(name: "anima-decode", stackSize: 8 << 20) { [self] in self.run() }
     }
 
     deinit {

@@ -69,17 +69,8 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
     public static func load(
         _ configuration: Configuration, progress: (@Sendable (Double) -> Void)? = nil
     ) async throws -> LlamaEngine {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                do {
-                    continuation.resume(returning: try LlamaEngine(configuration, progress: progress))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-            thread.name = "anima-load"
-            thread.stackSize = 8 << 20
-            thread.start()
+        try await DedicatedThread.offload(name: "anima-load", stackSize: 8 << 20) { () throws(ProcessorError) -> LlamaEngine in
+            try LlamaEngine(configuration, progress: progress)
         }
     }
 

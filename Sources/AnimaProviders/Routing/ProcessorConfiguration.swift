@@ -57,8 +57,9 @@ public struct ProcessorConfiguration: Sendable, Hashable, Codable {
             let data = try encoder.encode(self)
             try FileManager.default.createDirectory(
                 at: url.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try data.write(to: url, options: .atomic)
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+            try DurableFile.write(data, to: url)
+        } catch let error as DurableFileError {
+            throw .invalidConfiguration(error.description)
         } catch {
             throw .invalidConfiguration("cannot write \(url.path): \(error.localizedDescription)")
         }

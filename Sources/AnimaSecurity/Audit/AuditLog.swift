@@ -89,7 +89,7 @@ public final class AuditLog: Sendable {
             let interval = UInt32(max(1, milliseconds)) * 1000
             // Its own descriptor, so the flush runs outside the lock and appends never wait for it.
             let syncFD = dup(fd)
-            let thread = Thread { [weak self] in
+            DedicatedThread.detach(name: "anima-audit-sync") { [weak self] in
                 defer { Self.closeFile(syncFD) }
                 while true {
                     usleep(interval)
@@ -97,8 +97,6 @@ public final class AuditLog: Sendable {
                     if pending { fsync(syncFD) }
                 }
             }
-            thread.name = "anima-audit-sync"
-            thread.start()
         }
         if tail.torn > 0 {
             try append(

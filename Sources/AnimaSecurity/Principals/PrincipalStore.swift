@@ -223,7 +223,10 @@ public final class PrincipalStore: Sendable {
         do {
             try FileManager.default.createDirectory(
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try encoder.encode(document).write(to: URL(fileURLWithPath: path), options: .atomic)
+            // Names and groups, no secrets: readable like before, but durable.
+            try DurableFile.write(try encoder.encode(document), to: URL(fileURLWithPath: path), mode: 0o644)
+        } catch let error as DurableFileError {
+            throw .io(path: path, reason: "cannot write the user store: \(error.description)")
         } catch {
             throw .io(path: path, reason: "cannot write the user store: \(DurableFile.reason(of: error))")
         }

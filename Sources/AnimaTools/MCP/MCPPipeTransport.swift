@@ -1,3 +1,4 @@
+import AnimaCore
 import Foundation
 import Logging
 import MCP
@@ -140,12 +141,10 @@ private final class PipeReader: @unchecked Sendable {
     }
 
     func start(deliver: @escaping @Sendable (Data) -> Void, end: @escaping @Sendable (MCPPipeTransport.Ending) -> Void) {
-        let thread = Thread { [self] in
+        DedicatedThread.detach(name: "anima.mcp.pipe") { [self] in
             end(run(deliver))
             close(fd)
         }
-        thread.name = "anima.mcp.pipe"
-        thread.start()
     }
 
     private func run(_ deliver: (Data) -> Void) -> MCPPipeTransport.Ending {

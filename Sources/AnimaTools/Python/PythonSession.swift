@@ -47,7 +47,7 @@ public actor PythonSession {
         let request = Array((JSONValue.object(["code": .string(code)]).jsonText + "\n").utf8)
         let deadline = ContinuousClock.now + timeout
         let limit = policy.limits.outputBytes
-        let line = await SandboxedProcess.offload { () -> String? in
+        let line = await DedicatedThread.offload(name: SandboxedProcess.waitThreadName, stackSize: 1 << 20) { () -> String? in
             guard process.write(request) else { return nil }
             return process.readLine(until: deadline, maxLength: 8 * limit + 65536)
         }
@@ -84,7 +84,7 @@ public actor PythonSession {
         if process != nil { lostState = true }
         let limit = policy.limits.outputBytes
         let started = try sandbox.launch(["/usr/bin/python3", "-I", "-u", "-c", PythonDriver.source, "\(limit)"], policy: policy)
-        let ready = await SandboxedProcess.offload {
+        let ready = await DedicatedThread.offload(name: SandboxedProcess.waitThreadName, stackSize: 1 << 20) {
             started.readLine(until: .now + .seconds(20), maxLength: 4096)
         }
         guard let ready, ready.contains("ready") else {

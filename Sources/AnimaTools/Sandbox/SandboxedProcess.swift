@@ -1,3 +1,4 @@
+import AnimaCore
 import CSandbox
 import Foundation
 
@@ -9,9 +10,12 @@ import Foundation
 ///
 /// Killing it kills the whole sandbox: bubblewrap leads its own process group, and the
 /// sandbox's PID namespace dies with its init, so no background process survives.
-/// Reads and waits block, so callers run them through `SandboxedProcess.offload`.
+/// Reads and waits block, so callers run them through `DedicatedThread.offload`, on a
+/// thread named `waitThreadName`.
 public final class SandboxedProcess: @unchecked Sendable {
     public let pid: pid_t
+    /// The name of the threads that wait for sandboxes and read their output.
+    static let waitThreadName = "anima-sandbox-io"
     private(set) var stdinFD: Int32
     let stdoutFD: Int32
     let stderrFD: Int32
@@ -75,7 +79,7 @@ public final class SandboxedProcess: @unchecked Sendable {
     /// Keeps reading stderr on a thread of its own (into `stderrTail`) until the process
     /// ends, for long-lived processes whose stdout someone else reads.
     func drainStderr() {
-        let thread = Thread { [self] in
+        DedicatedThread.detach(name: "anima-sandbox-err") { [self] in
             var chunk = [UInt8](repeating: 0, count: 4096)
             while true {
                 lock.lock()
@@ -95,7 +99,6 @@ public final class SandboxedProcess: @unchecked Sendable {
                 if n == 0 { return }
             }
         }
-        thread.start()
     }
 
     /// Writes all of `bytes` to the process's stdin; false when the pipe is closed.
@@ -220,15 +223,6 @@ public final class SandboxedProcess: @unchecked Sendable {
             if r == 0 { return nil }
             if errno == EINTR { continue }
             return 0  // already reaped or not our child
-        }
-    }
-
-    /// Runs blocking work on its own thread, off Swift's cooperative pool.
-    static func offload<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            let thread = Thread { continuation.resume(returning: body()) }
-            thread.stackSize = 1 << 20
-            thread.start()
         }
     }
 }

@@ -1,3 +1,4 @@
+import AnimaCore
 import CSandbox
 import Foundation
 
@@ -176,7 +177,7 @@ public struct Sandbox: Sendable, Hashable {
         let bwrapPath = bwrapPath
         let stdio = (pipes[0][0], pipes[1][1], pipes[2][1])
         // Forked from the spawner's thread, which lives as long as Anima: see SandboxSpawner.
-        let pid = SandboxSpawner.shared.perform {
+        let pid = SandboxSpawner.thread.runAndWait {
             withCStrings(argv) { cArgv in
                 withCStrings(envp) { cEnvp in
                     [filter, argumentFile].withUnsafeBufferPointer { extra in
@@ -210,7 +211,7 @@ public struct Sandbox: Sendable, Hashable {
         let process = try launch(command, policy: policy)
         process.closeInput()
         let limits = policy.limits
-        let result = await SandboxedProcess.offload {
+        let result = await DedicatedThread.offload(name: SandboxedProcess.waitThreadName, stackSize: 1 << 20) {
             process.collect(limit: limits.outputBytes, until: started + limits.wallTime, started: started)
         }
         process.terminate()

@@ -168,26 +168,39 @@ let package = Package(
             name: "AnimaServerTests",
             dependencies: [
                 "AnimaServer", "AnimaMemory", "AnimaStorage", "AnimaCore", "AnimaKernel", "AnimaProcessor", "AnimaTesting", "AnimaSecurity",
-                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),
         // The crash-safety test kills `anima-bench memory write` mid-run.
         .testTarget(
-            name: "AnimaStorageTests", dependencies: ["AnimaCore", "AnimaStorage", "anima-bench", .product(name: "GRDB", package: "GRDB.swift")],
+            name: "AnimaStorageTests",
+            dependencies: ["AnimaCore", "AnimaStorage", "anima-bench", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
-        .testTarget(name: "AnimaMemoryTests", dependencies: ["AnimaCore", "AnimaMemory", "AnimaProcessor", "AnimaLlama", "AnimaStorage", "AnimaTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "AnimaMemoryTests",
+            dependencies: ["AnimaCore", "AnimaMemory", "AnimaProcessor", "AnimaLlama", "AnimaStorage", "AnimaTesting"],
+            swiftSettings: strict),
         .testTarget(name: "AnimaCoreTests", dependencies: ["AnimaCore"], swiftSettings: strict),
         .testTarget(name: "AnimaTestingTests", dependencies: ["AnimaTesting", "AnimaProcessor", "AnimaCore"], swiftSettings: strict),
-        .testTarget(name: "LlamaEngineTests", dependencies: ["AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaKernel", "AnimaSecurity"], swiftSettings: strict),
+        .testTarget(
+            name: "LlamaEngineTests", dependencies: ["AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaKernel", "AnimaSecurity"],
+            swiftSettings: strict),
         .testTarget(
             name: "AnimaKernelTests",
-            dependencies: ["AnimaCore", "AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity", "AnimaProcessor", "AnimaProviders", "AnimaTesting"],
+            dependencies: [
+                "AnimaCore", "AnimaKernel", "AnimaMemory", "AnimaStorage", "AnimaSecurity", "AnimaProcessor", "AnimaProviders",
+                "AnimaTesting",
+            ],
             swiftSettings: strict),
         .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaCore", "AnimaSecurity"], swiftSettings: strict),
         // The escape suite and the tools' tests; one goes through the kernel's agent loop.
-        .testTarget(name: "AnimaToolsTests", dependencies: ["AnimaCore", "AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity", "AnimaTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "AnimaToolsTests",
+            dependencies: ["AnimaCore", "AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity", "AnimaTesting"],
+            swiftSettings: strict),
         .testTarget(name: "AnimaCLITests", dependencies: ["anima", "anima-bench", "AnimaCore", "AnimaTesting"], swiftSettings: strict),
         // Property-based and fuzz tests: the JSON parser, the schema-to-grammar compiler, the
         // chat wire format and the MCP endpoint, from a fixed seed within a time budget.

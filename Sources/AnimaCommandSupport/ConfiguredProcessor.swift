@@ -39,7 +39,8 @@ package enum ConfiguredProcessor {
         try processor(
             local: RouteCandidate(
                 id: "local/\(scripted.info.name)", processor: scripted, location: .local,
-                capabilities: ModelCapabilities(contextLength: scripted.info.contextLength, tools: true, vision: false, structuredOutput: true),
+                capabilities: ModelCapabilities(
+                    contextLength: scripted.info.contextLength, tools: true, vision: false, structuredOutput: true),
                 price: .free))
     }
 }

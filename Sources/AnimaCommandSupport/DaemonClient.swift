@@ -50,7 +50,8 @@ package struct DaemonClient {
     /// Writes the discovery file for this daemon; removes it when `remove()` is called.
     package static func publish(_ discovery: Discovery) throws {
         let data = try JSONEncoder().encode(discovery)
-        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            at: file.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try DurableFile.write(data, to: file)
     }
 

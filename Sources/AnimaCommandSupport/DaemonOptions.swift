@@ -14,23 +14,39 @@ package struct DaemonOptions: ParsableArguments {
     @Option(help: "Config file (default: $XDG_CONFIG_HOME/anima/config.toml).")
     package var config: String?
     @Option(help: "Address to listen on.") package var host: String?
-    @Option(help: NumericFlag.help("Port to listen on (0: any free port).", 0...65535), transform: NumericFlag.integer(0...65535)) package var port: Int?
+    @Option(help: NumericFlag.help("Port to listen on (0: any free port).", 0...65535), transform: NumericFlag.integer(0...65535)) package
+        var port: Int?
     @Option(help: "Chat model (GGUF).") package var model: String?
     @Option(help: "Embedding model (GGUF) for /v1/embeddings.") package var embeddingModel: String?
     @Option(help: "Data directory (tokens, state).") package var dataDir: String?
-    @Option(help: NumericFlag.help("Generations that decode together.", 1...LlamaEngine.maxSlots), transform: NumericFlag.integer(1...LlamaEngine.maxSlots)) package var slots: Int?
-    @Option(help: NumericFlag.help("Tokens per generation, prompt and answer.", 16...1_048_576), transform: NumericFlag.integer(16...1_048_576)) package var context: Int?
+    @Option(
+        help: NumericFlag.help("Generations that decode together.", 1...LlamaEngine.maxSlots),
+        transform: NumericFlag.integer(1...LlamaEngine.maxSlots)) package var slots: Int?
+    @Option(
+        help: NumericFlag.help("Tokens per generation, prompt and answer.", 16...1_048_576), transform: NumericFlag.integer(16...1_048_576))
+    package var context: Int?
     @Option(help: "Scheduling policy: fifo, rr or priority.") package var policy: String?
-    @Option(help: NumericFlag.help("Round-robin time slice in tokens.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) package var quantum: Int?
+    @Option(help: NumericFlag.help("Round-robin time slice in tokens.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000))
+    package var quantum: Int?
     @Option(help: "TLS certificate (PEM).") package var tlsCertificate: String?
     @Option(help: "TLS private key (PEM).") package var tlsKey: String?
-    @Option(help: NumericFlag.help("Largest request body, in bytes.", 1024...(1 << 30)), transform: NumericFlag.integer(1024...(1 << 30))) package var maxRequestBytes: Int?
-    @Option(help: NumericFlag.help("Requests per minute per token.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) package var requestsPerMinute: Int?
-    @Option(help: NumericFlag.help("Requests in flight per token.", 1...100_000), transform: NumericFlag.integer(1...100_000)) package var maxConcurrentRequests: Int?
-    @Option(help: NumericFlag.help("Seconds a new connection may take to send a request header.", 1...3600), transform: NumericFlag.integer(1...3600)) package var requestHeaderTimeout: Int?
-    @Option(help: NumericFlag.help("Seconds an idle connection stays open.", 1...86_400), transform: NumericFlag.integer(1...86_400)) package var idleTimeout: Int?
-    @Option(help: NumericFlag.help("Connections open at once; more are closed as they arrive.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) package var maxConnections: Int?
-    @Option(help: NumericFlag.help("Seconds in-flight requests may finish after SIGTERM before they are cancelled.", 0...3600), transform: NumericFlag.integer(0...3600)) package var shutdownGrace: Int?
+    @Option(help: NumericFlag.help("Largest request body, in bytes.", 1024...(1 << 30)), transform: NumericFlag.integer(1024...(1 << 30)))
+    package var maxRequestBytes: Int?
+    @Option(help: NumericFlag.help("Requests per minute per token.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) package
+        var requestsPerMinute: Int?
+    @Option(help: NumericFlag.help("Requests in flight per token.", 1...100_000), transform: NumericFlag.integer(1...100_000)) package
+        var maxConcurrentRequests: Int?
+    @Option(
+        help: NumericFlag.help("Seconds a new connection may take to send a request header.", 1...3600),
+        transform: NumericFlag.integer(1...3600)) package var requestHeaderTimeout: Int?
+    @Option(help: NumericFlag.help("Seconds an idle connection stays open.", 1...86_400), transform: NumericFlag.integer(1...86_400))
+    package var idleTimeout: Int?
+    @Option(
+        help: NumericFlag.help("Connections open at once; more are closed as they arrive.", 1...1_000_000),
+        transform: NumericFlag.integer(1...1_000_000)) package var maxConnections: Int?
+    @Option(
+        help: NumericFlag.help("Seconds in-flight requests may finish after SIGTERM before they are cancelled.", 0...3600),
+        transform: NumericFlag.integer(0...3600)) package var shutdownGrace: Int?
     @Option(help: ArgumentHelp("Built-in tools agents may call, comma-separated (see `anima tools`); none by default.", valueName: "names"))
     package var tools: String?
 
@@ -79,14 +95,19 @@ package struct DaemonOptions: ParsableArguments {
         defer { procfs.cancel() }
         let scheme = c.tlsCertificate == nil ? "http" : "https"
         if try await daemon.tokens.revokeLegacyCLITokens() > 0 {
-            Terminal.error("revoked the all-scopes local-cli token an older anima serve left behind; the CLI now makes its own short-lived tokens\n")
+            Terminal.error(
+                "revoked the all-scopes local-cli token an older anima serve left behind; the CLI now makes its own short-lived tokens\n")
         }
         let app = try daemon.application { port in
             let host = c.host == "0.0.0.0" ? "127.0.0.1" : c.host
-            try? DaemonClient.publish(.init(pid: getpid(), url: "\(scheme)://\(host):\(port)", dataDirectory: URL(fileURLWithPath: c.dataDirectory).standardizedFileURL.path))
-            let serving = processor.routing.map { r in
-                "\(r.policy.mode) router over \(r.candidates.map(\.id).joined(separator: ", "))"
-            } ?? processor.info.name
+            try? DaemonClient.publish(
+                .init(
+                    pid: getpid(), url: "\(scheme)://\(host):\(port)",
+                    dataDirectory: URL(fileURLWithPath: c.dataDirectory).standardizedFileURL.path))
+            let serving =
+                processor.routing.map { r in
+                    "\(r.policy.mode) router over \(r.candidates.map(\.id).joined(separator: ", "))"
+                } ?? processor.info.name
             Terminal.error("anima serving \(serving) on \(scheme)://\(c.host):\(port) (pid \(getpid()))\n")
         }
         defer { DaemonClient.remove() }

@@ -20,10 +20,14 @@ package struct KernelOptions: ParsableArguments {
     @Option(help: NumericFlag.help("Round-robin time slice, in tokens.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000))
     package var quantum = 32
 
-    @Option(help: NumericFlag.help("Priority aging: waiting this many decode steps adds one priority level.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000))
+    @Option(
+        help: NumericFlag.help("Priority aging: waiting this many decode steps adds one priority level.", 1...1_000_000),
+        transform: NumericFlag.integer(1...1_000_000))
     package var aging = 32
 
-    @Option(help: NumericFlag.help("Agents that generate at once (sequences in the batch).", 1...LlamaEngine.maxSlots), transform: NumericFlag.integer(1...LlamaEngine.maxSlots))
+    @Option(
+        help: NumericFlag.help("Agents that generate at once (sequences in the batch).", 1...LlamaEngine.maxSlots),
+        transform: NumericFlag.integer(1...LlamaEngine.maxSlots))
     package var slots = 4
 
     @Option(help: ArgumentHelp("Built-in tools agents may call, comma-separated (see `anima tools`); none by default.", valueName: "names"))

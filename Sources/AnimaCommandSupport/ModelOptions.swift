@@ -9,13 +9,19 @@ import Foundation
 package struct ModelOptions: ParsableArguments {
     package init() {}
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("GGUF model file (default: $ANIMA_MODEL, else the embedded SmolLM2).", valueName: "path"))
+    @Option(
+        name: .shortAndLong, help: ArgumentHelp("GGUF model file (default: $ANIMA_MODEL, else the embedded SmolLM2).", valueName: "path"))
     package var model: String?
 
-    @Option(help: NumericFlag.help("Tokens per conversation, prompt and answer (default: the model's, at most 4096).", 16...1_048_576, valueName: "tokens"), transform: NumericFlag.integer(16...1_048_576))
+    @Option(
+        help: NumericFlag.help(
+            "Tokens per conversation, prompt and answer (default: the model's, at most 4096).", 16...1_048_576, valueName: "tokens"),
+        transform: NumericFlag.integer(16...1_048_576))
     package var context: Int?
 
-    @Option(help: NumericFlag.help("CPU threads for inference (default: all cores).", 1...4096, valueName: "n"), transform: NumericFlag.integer(1...4096))
+    @Option(
+        help: NumericFlag.help("CPU threads for inference (default: all cores).", 1...4096, valueName: "n"),
+        transform: NumericFlag.integer(1...4096))
     package var threads: Int?
 
     @Option(help: ArgumentHelp("Use this llama.cpp built-in chat template (e.g. chatml) instead of the model's.", valueName: "name"))
@@ -25,7 +31,8 @@ package struct ModelOptions: ParsableArguments {
 
     /// Loads the engine, showing progress on a terminal; `scheduler` is the kernel's.
     package func load(slots: Int = 1, scheduler: Scheduler = Scheduler()) async throws -> LlamaEngine {
-        try await Self.loadEngine(path: path, context: context, threads: threads, chatTemplate: chatTemplate, slots: slots, scheduler: scheduler)
+        try await Self.loadEngine(
+            path: path, context: context, threads: threads, chatTemplate: chatTemplate, slots: slots, scheduler: scheduler)
     }
 
     package static func loadEngine(
@@ -49,11 +56,17 @@ package struct SamplingOptions: ParsableArguments {
 
     @Option(help: NumericFlag.help("Randomness; 0 is greedy and deterministic.", 0...100), transform: NumericFlag.number(0...100))
     package var temperature: Double = 0.7
-    @Option(help: NumericFlag.help("Nucleus sampling: keep the most likely tokens up to this probability mass.", 0...1), transform: NumericFlag.number(0...1))
+    @Option(
+        help: NumericFlag.help("Nucleus sampling: keep the most likely tokens up to this probability mass.", 0...1),
+        transform: NumericFlag.number(0...1))
     package var topP: Double = 0.95
-    @Option(help: NumericFlag.help("Keep only the k most likely tokens (0: off).", 0...1_000_000), transform: NumericFlag.integer(0...1_000_000))
+    @Option(
+        help: NumericFlag.help("Keep only the k most likely tokens (0: off).", 0...1_000_000), transform: NumericFlag.integer(0...1_000_000)
+    )
     package var topK: Int = 40
-    @Option(help: NumericFlag.help("Drop tokens less likely than this fraction of the most likely one.", 0...1), transform: NumericFlag.number(0...1))
+    @Option(
+        help: NumericFlag.help("Drop tokens less likely than this fraction of the most likely one.", 0...1),
+        transform: NumericFlag.number(0...1))
     package var minP: Double = 0.05
     @Option(help: NumericFlag.help("Penalty for repeating recent tokens (1: off).", 0...100), transform: NumericFlag.number(0...100))
     package var repeatPenalty: Double = 1.1

@@ -22,14 +22,18 @@ package enum NumericFlag {
     /// A whole number in `range`: decimal digits only, so `1e3`, `0x10` and `inf` are refused.
     package static func integer<T: FixedWidthInteger & Sendable>(_ range: ClosedRange<T>) -> @Sendable (String) throws -> T {
         { text in
-            do { return try WireNumber.integer(text: text, field: "the value", in: range) } catch let error as WireNumberError { throw Invalid(error) }
+            do { return try WireNumber.integer(text: text, field: "the value", in: range) } catch let error as WireNumberError {
+                throw Invalid(error)
+            }
         }
     }
 
     /// A finite decimal number in `range`; `inf`, `nan` and hexadecimal floats are refused.
     package static func number(_ range: ClosedRange<Double>) -> @Sendable (String) throws -> Double {
         { text in
-            do { return try WireNumber.number(text: text, field: "the value", in: range) } catch let error as WireNumberError { throw Invalid(error) }
+            do { return try WireNumber.number(text: text, field: "the value", in: range) } catch let error as WireNumberError {
+                throw Invalid(error)
+            }
         }
     }
 
@@ -39,7 +43,9 @@ package enum NumericFlag {
             let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             var out: [Int] = []
             for part in parts {
-                do { out.append(try WireNumber.integer(text: part, field: "each value", in: range)) } catch let error as WireNumberError { throw Invalid(error) }
+                do { out.append(try WireNumber.integer(text: part, field: "each value", in: range)) } catch let error as WireNumberError {
+                    throw Invalid(error)
+                }
             }
             return out
         }

@@ -167,7 +167,8 @@ public enum DurableFileError: Error, Sendable, Equatable, CustomStringConvertibl
 
     public var description: String {
         switch self {
-        case .cannotWrite(let path, let reason): "cannot write \(path): \(reason); check that the directory exists, is writable and the disk is not full"
+        case .cannotWrite(let path, let reason):
+            "cannot write \(path): \(reason); check that the directory exists, is writable and the disk is not full"
         case .cannotRead(let path, let reason): "cannot read \(path): \(reason); check its owner and permissions"
         case .cannotLock(let path, let reason): "cannot lock \(path): \(reason); check that the directory is writable"
         }

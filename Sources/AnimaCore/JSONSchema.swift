@@ -332,7 +332,9 @@ private struct SchemaBuilder {
             var set = Set<SchemaNode.JSONType>()
             for name in names {
                 guard let s = name.stringValue, let type = SchemaNode.JSONType(rawValue: s) else {
-                    throw fail("type", "unknown type \(name.jsonText); use one of \(SchemaNode.JSONType.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw fail(
+                        "type",
+                        "unknown type \(name.jsonText); use one of \(SchemaNode.JSONType.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 set.insert(type)
             }

@@ -86,12 +86,13 @@ public struct ProvenanceLabel: Sendable, Hashable, CustomStringConvertible {
 
     /// The label of a value made from both: the sources of both, the readers both allow.
     public func joined(with other: ProvenanceLabel) -> ProvenanceLabel {
-        let readers: Set<String>? = switch (self.readers, other.readers) {
-        case (nil, nil): nil
-        case (let a?, nil): a
-        case (nil, let b?): b
-        case (let a?, let b?): a.intersection(b)
-        }
+        let readers: Set<String>? =
+            switch (self.readers, other.readers) {
+            case (nil, nil): nil
+            case (let a?, nil): a
+            case (nil, let b?): b
+            case (let a?, let b?): a.intersection(b)
+            }
         return ProvenanceLabel(sources: sources.union(other.sources), readers: readers)
     }
 

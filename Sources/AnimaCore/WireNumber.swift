@@ -11,7 +11,9 @@ public enum WireNumber {
     public static func integer<T: FixedWidthInteger>(_ value: Double, field: String, in range: ClosedRange<T>)
         throws(WireNumberError) -> T
     {
-        guard value.isFinite else { throw WireNumberError(field: field, expected: describe(range), given: describe(value), problem: .notFinite) }
+        guard value.isFinite else {
+            throw WireNumberError(field: field, expected: describe(range), given: describe(value), problem: .notFinite)
+        }
         guard value.rounded(.towardZero) == value else {
             throw WireNumberError(field: field, expected: describe(range), given: describe(value), problem: .fractional)
         }
@@ -24,7 +26,9 @@ public enum WireNumber {
 
     /// A finite number in `range`, from a JSON number.
     public static func number(_ value: Double, field: String, in range: ClosedRange<Double>) throws(WireNumberError) -> Double {
-        guard value.isFinite else { throw WireNumberError(field: field, expected: describe(range), given: describe(value), problem: .notFinite) }
+        guard value.isFinite else {
+            throw WireNumberError(field: field, expected: describe(range), given: describe(value), problem: .notFinite)
+        }
         guard range.contains(value) else {
             throw WireNumberError(field: field, expected: describe(range), given: describe(value), problem: .outOfRange)
         }

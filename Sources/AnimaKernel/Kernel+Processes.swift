@@ -81,7 +81,9 @@ extension Kernel {
         // The program cannot run before this actor method returns, so its ledger is ready first.
         table[pid]?.provenance.record(spec.task, label: ledger?.label(of: spec.task) ?? .user)
         if let prompt = spec.systemPrompt {
-            table[pid]?.provenance.record(prompt, label: ledger.map { $0.label(of: prompt) }.map { $0.isTrusted ? ProvenanceLabel(.system) : $0 } ?? ProvenanceLabel(.system))
+            table[pid]?.provenance.record(
+                prompt,
+                label: ledger.map { $0.label(of: prompt) }.map { $0.isTrusted ? ProvenanceLabel(.system) : $0 } ?? ProvenanceLabel(.system))
         }
         return pid
     }

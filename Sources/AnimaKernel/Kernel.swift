@@ -37,7 +37,8 @@ public actor Kernel {
         public var auditDigest: AuditDigest = .ephemeral()
 
         public init(
-            processor: (any LanguageModel)?, tools: [any SystemTool] = [], memory: MemorySystem? = nil, authorizer: (any SyscallAuthorizer)? = nil,
+            processor: (any LanguageModel)?, tools: [any SystemTool] = [], memory: MemorySystem? = nil,
+            authorizer: (any SyscallAuthorizer)? = nil,
             audit: any AuditTrail = MemoryAuditTrail(), clock: any Clock<Duration> = ContinuousClock(), maxProcesses: Int = 1024,
             security: SecurityMonitor? = nil
         ) {
@@ -45,8 +46,10 @@ public actor Kernel {
             self.processor = processor
             self.tools = tools
             self.memory = memory
-            self.authorizer = authorizer ?? OwnerGroupAuthorizer(
-                toolGroups: Dictionary(tools.map { ($0.definition.name, $0.requiredGroups) }, uniquingKeysWith: { a, _ in a }))
+            self.authorizer =
+                authorizer
+                ?? OwnerGroupAuthorizer(
+                    toolGroups: Dictionary(tools.map { ($0.definition.name, $0.requiredGroups) }, uniquingKeysWith: { a, _ in a }))
             self.audit = audit
             self.clock = clock
             self.maxProcesses = maxProcesses
@@ -151,13 +154,15 @@ public actor Kernel {
         }
         guard process.isAlive else { throw SyscallError.processExited(pid) }
         if let failure = audit.failure {
-            throw SyscallError.permissionDenied(syscall: call.name, reason: "the audit trail cannot be written (\(failure)); nothing runs unrecorded")
+            throw SyscallError.permissionDenied(
+                syscall: call.name, reason: "the audit trail cannot be written (\(failure)); nothing runs unrecorded")
         }
         var call = call
-        let target: ProcessRecord? = switch call {
-        case .wait(let t), .signal(let t, _), .send(let t, _): table[t]
-        default: nil
-        }
+        let target: ProcessRecord? =
+            switch call {
+            case .wait(let t), .signal(let t, _), .send(let t, _): table[t]
+            default: nil
+            }
         if let reason = authorizer.deny(call, by: credentials(process), target: target.map(credentials)) {
             recordAudit(pid: pid, owner: process.owner.name, call, .denied(reason))
             throw SyscallError.permissionDenied(syscall: call.name, reason: reason)
@@ -173,7 +178,8 @@ public actor Kernel {
         }
         if case .send(_, let body) = call, let target,
             // Data only some principals may read does not go to another principal's process.
-            let reason = security.disclosureDenial(of: body.text, to: target.owner.name, context: process.provenance) {
+            let reason = security.disclosureDenial(of: body.text, to: target.owner.name, context: process.provenance)
+        {
             recordAudit(pid: pid, owner: process.owner.name, call, .denied(reason))
             throw SyscallError.permissionDenied(syscall: call.name, reason: reason)
         }
@@ -223,14 +229,16 @@ public actor Kernel {
             if let message { process.privacy = process.privacy.joined(with: message.privacy) }
             if let message {
                 let readers = messageReaders.removeValue(forKey: message.sequence)
-                security.observe(message.body.text, label: ProvenanceLabel(.agent(message.from.rawValue), readers: readers), in: &process.provenance)
+                security.observe(
+                    message.body.text, label: ProvenanceLabel(.agent(message.from.rawValue), readers: readers), in: &process.provenance)
             }
             return .message(message)
         case .memory(.attach(let agent, let systemPrefix)):
             return .pager(try await attachMemory(agent, systemPrefix: systemPrefix, for: process))
         case .memory(.forget(let agent, let recallIDs, let archivalIDs)):
-            return .erased(try await persistentMemory().forget(
-                user: process.owner.name, agent: agent, recallIDs: recallIDs, archivalIDs: archivalIDs))
+            return .erased(
+                try await persistentMemory().forget(
+                    user: process.owner.name, agent: agent, recallIDs: recallIDs, archivalIDs: archivalIDs))
         case .memory(.search(let agent, let text, let limit)):
             takeIn(ProvenanceLabel(.memory), process)
             let found = try await persistentMemory().search(user: process.owner.name, agent: agent, text: text, limit: limit)

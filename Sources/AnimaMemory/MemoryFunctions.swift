@@ -104,15 +104,17 @@ public struct MemoryFunctions: Sendable {
             let page = try Self.page(a, name)
             let start = try Self.day(a["start_date"], name: name, field: "start_date")
             let end = try Self.day(a["end_date"], name: name, field: "end_date").map { $0.addingTimeInterval(86_400) }
-            let found = try await pager.searchConversation(MemoryQuery(
-                text: a["query"]!.stringValue!, after: start, before: end, limit: Self.pageSize, offset: page * Self.pageSize))
+            let found = try await pager.searchConversation(
+                MemoryQuery(
+                    text: a["query"]!.stringValue!, after: start, before: end, limit: Self.pageSize, offset: page * Self.pageSize))
             return [
-                "results": .array(found.hits.map { hit in
-                    [
-                        "id": .number(Double(hit.item.id)), "date": .string(MemoryPage.day(hit.item.createdAt)),
-                        "role": .string(hit.item.message.role.rawValue), "content": .string(hit.item.message.content),
-                    ]
-                }),
+                "results": .array(
+                    found.hits.map { hit in
+                        [
+                            "id": .number(Double(hit.item.id)), "date": .string(MemoryPage.day(hit.item.createdAt)),
+                            "role": .string(hit.item.message.role.rawValue), "content": .string(hit.item.message.content),
+                        ]
+                    }),
                 "page": .number(Double(page)), "more": .bool(found.hasMore),
             ]
         case "archival_insert":
@@ -122,15 +124,17 @@ public struct MemoryFunctions: Sendable {
         case "archival_search":
             let page = try Self.page(a, name)
             let tags = a["tags"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            let found = try await pager.searchArchival(MemoryQuery(
-                text: a["query"]!.stringValue!, tags: tags, limit: Self.pageSize, offset: page * Self.pageSize))
+            let found = try await pager.searchArchival(
+                MemoryQuery(
+                    text: a["query"]!.stringValue!, tags: tags, limit: Self.pageSize, offset: page * Self.pageSize))
             return [
-                "results": .array(found.hits.map { hit in
-                    [
-                        "id": .number(Double(hit.item.id)), "date": .string(MemoryPage.day(hit.item.createdAt)),
-                        "tags": .array(hit.item.tags.map { .string($0) }), "content": .string(hit.item.text),
-                    ]
-                }),
+                "results": .array(
+                    found.hits.map { hit in
+                        [
+                            "id": .number(Double(hit.item.id)), "date": .string(MemoryPage.day(hit.item.createdAt)),
+                            "tags": .array(hit.item.tags.map { .string($0) }), "content": .string(hit.item.text),
+                        ]
+                    }),
                 "page": .number(Double(page)), "more": .bool(found.hasMore),
             ]
         default:

@@ -41,7 +41,8 @@ public struct MemorySystem: Sendable {
         var configuration = configuration
         configuration.systemPrefix = systemPrefix
         return try await Pager.open(
-            namespace: try await Self.checkingRequest { try MemoryNamespace(user: user, agent: agent) }, store: store, model: model, embedder: embedder,
+            namespace: try await Self.checkingRequest { try MemoryNamespace(user: user, agent: agent) }, store: store, model: model,
+            embedder: embedder,
             configuration: configuration, counters: counters)
     }
 
@@ -65,14 +66,16 @@ public struct MemorySystem: Sendable {
             let passages = try await store.archival(namespace).search(query)
             damaged += messages.damaged + passages.damaged
             for hit in messages.hits {
-                found.append(MemoryRecord(
-                    agent: namespace.agent, kind: .message, id: hit.item.id, text: hit.item.message.content,
-                    label: hit.item.message.role.rawValue, createdAt: hit.item.createdAt, score: hit.score))
+                found.append(
+                    MemoryRecord(
+                        agent: namespace.agent, kind: .message, id: hit.item.id, text: hit.item.message.content,
+                        label: hit.item.message.role.rawValue, createdAt: hit.item.createdAt, score: hit.score))
             }
             for hit in passages.hits {
-                found.append(MemoryRecord(
-                    agent: namespace.agent, kind: .passage, id: hit.item.id, text: hit.item.text,
-                    label: hit.item.tags.joined(separator: ","), createdAt: hit.item.createdAt, score: hit.score))
+                found.append(
+                    MemoryRecord(
+                        agent: namespace.agent, kind: .passage, id: hit.item.id, text: hit.item.text,
+                        label: hit.item.tags.joined(separator: ","), createdAt: hit.item.createdAt, score: hit.score))
             }
             records += found.sorted { $0.score > $1.score }
         }

@@ -243,7 +243,8 @@ public actor Pager {
             return try await summariser.fold(summary: window.summary, evicted: evicted.map(\.message))
         } catch {
             let ids = evicted.map(\.recallID)
-            let note = "(Messages #\(ids.min()!)–#\(ids.max()!) left memory unsummarised: \(error). "
+            let note =
+                "(Messages #\(ids.min()!)–#\(ids.max()!) left memory unsummarised: \(error). "
                 + "They are in recall storage; use conversation_search.)"
             let combined = window.summary.isEmpty ? note : window.summary + "\n" + note
             return (try? await summariser.fit(combined)) ?? window.summary
@@ -309,7 +310,8 @@ public actor Pager {
         let residentUsage = ContextUsage(
             contextLength: model.info.contextLength, answerReserve: configuration.answerReserve, residentTokens: resident,
             residentLimit: residentLimit, summaryTokens: try await model.countTokens(text: window.summary), pageTokens: 0)
-        let warning: String? = residentUsage.fraction >= configuration.pressureFraction
+        let warning: String? =
+            residentUsage.fraction >= configuration.pressureFraction
             ? "Memory pressure: resident memory is \(Int(residentUsage.fraction * 100))% full. Older messages will soon "
                 + "leave the context (they stay searchable). Save anything you must keep in view with core_memory_append, "
                 + "or in long-term memory with archival_insert."
@@ -360,14 +362,16 @@ public actor Pager {
         func relevant(_ textRank: Int?, _ similarity: Float?) -> Bool { textRank != nil || (similarity ?? -1) >= minimum }
         var candidates: [MemoryPage] = []
         for hit in try await fromRecall.hits where relevant(hit.textRank, hit.similarity) {
-            candidates.append(MemoryPage(
-                source: .conversation, id: hit.item.id, text: hit.item.message.content, createdAt: hit.item.createdAt,
-                label: hit.item.message.role.rawValue, score: hit.score, tokens: 0))
+            candidates.append(
+                MemoryPage(
+                    source: .conversation, id: hit.item.id, text: hit.item.message.content, createdAt: hit.item.createdAt,
+                    label: hit.item.message.role.rawValue, score: hit.score, tokens: 0))
         }
         for hit in try await fromArchival.hits where relevant(hit.textRank, hit.similarity) {
-            candidates.append(MemoryPage(
-                source: .archival, id: hit.item.id, text: hit.item.text, createdAt: hit.item.createdAt,
-                label: hit.item.tags.joined(separator: ", "), score: hit.score, tokens: 0))
+            candidates.append(
+                MemoryPage(
+                    source: .archival, id: hit.item.id, text: hit.item.text, createdAt: hit.item.createdAt,
+                    label: hit.item.tags.joined(separator: ", "), score: hit.score, tokens: 0))
         }
         candidates.sort { $0.score != $1.score ? $0.score > $1.score : ($0.source.rawValue, $0.id) < ($1.source.rawValue, $1.id) }
         let header = try await model.countTokens(text: ContextWindow.pagesText([]))

@@ -77,9 +77,11 @@ public struct SlotTable: Sendable {
             switch e.state {
             case .suspended: return nil
             case .ready:
-                return SlotCandidate(id: id, priority: e.priority, arrival: e.arrival, isRunning: false, tokensThisSlice: 0, waitedSteps: e.waitedSteps)
+                return SlotCandidate(
+                    id: id, priority: e.priority, arrival: e.arrival, isRunning: false, tokensThisSlice: 0, waitedSteps: e.waitedSteps)
             case .running:
-                return SlotCandidate(id: id, priority: e.priority, arrival: e.arrival, isRunning: true, tokensThisSlice: e.tokensThisSlice, waitedSteps: 0)
+                return SlotCandidate(
+                    id: id, priority: e.priority, arrival: e.arrival, isRunning: true, tokensThisSlice: e.tokensThisSlice, waitedSteps: 0)
             }
         }.sorted { $0.arrival < $1.arrival }
         guard !candidates.isEmpty else { return SlotPlan() }

@@ -14,7 +14,9 @@ public struct APIError: Error, Sendable {
     /// Extra headers, such as Retry-After.
     public var headers: HTTPFields = [:]
 
-    public init(_ status: HTTPResponse.Status, _ message: String, type: String = "invalid_request_error", param: String? = nil, code: String? = nil) {
+    public init(
+        _ status: HTTPResponse.Status, _ message: String, type: String = "invalid_request_error", param: String? = nil, code: String? = nil
+    ) {
         self.status = status
         self.message = message
         self.type = type
@@ -25,7 +27,12 @@ public struct APIError: Error, Sendable {
     static func badRequest(_ message: String, param: String? = nil) -> APIError { APIError(.badRequest, message, param: param) }
 
     var json: JSONValue {
-        ["error": ["message": .string(message), "type": .string(type), "param": param.map(JSONValue.string) ?? .null, "code": code.map(JSONValue.string) ?? .null]]
+        [
+            "error": [
+                "message": .string(message), "type": .string(type), "param": param.map(JSONValue.string) ?? .null,
+                "code": code.map(JSONValue.string) ?? .null,
+            ]
+        ]
     }
 
     var response: Response {

@@ -59,9 +59,12 @@ enum ChatWire {
             default: throw APIError.badRequest("response_format.type must be text, json_object or json_schema", param: "response_format")
             }
         }
-        var request = GenerationRequest(messages: messages, tools: tools, toolChoice: choice, responseFormat: format, sampling: try sampling(from: body))
+        var request = GenerationRequest(
+            messages: messages, tools: tools, toolChoice: choice, responseFormat: format, sampling: try sampling(from: body))
         if let parallel = body["parallel_tool_calls"], parallel != .null {
-            guard let flag = parallel.boolValue else { throw APIError.badRequest("parallel_tool_calls must be a boolean", param: "parallel_tool_calls") }
+            guard let flag = parallel.boolValue else {
+                throw APIError.badRequest("parallel_tool_calls must be a boolean", param: "parallel_tool_calls")
+            }
             request.parallelToolCalls = flag
         }
         return request
@@ -119,7 +122,9 @@ enum ChatWire {
         }
         let maxField = body["max_completion_tokens"].map { $0 == .null } == false ? "max_completion_tokens" : "max_tokens"
         if let m = try WireNumber.integer(body[maxField], field: maxField, in: 1...Self.maxTokensLimit) { s.maxTokens = m }
-        if let f = try WireNumber.number(body["frequency_penalty"], field: "frequency_penalty", in: -2...2), f > 0 { s.repeatPenalty = 1 + f / 2 }
+        if let f = try WireNumber.number(body["frequency_penalty"], field: "frequency_penalty", in: -2...2), f > 0 {
+            s.repeatPenalty = 1 + f / 2
+        }
         switch body["stop"] {
         case nil, .null?: break
         case .string(let stop)?: s.stop = [stop]
@@ -132,7 +137,10 @@ enum ChatWire {
     }
 
     static func usage(_ u: Usage) -> JSONValue {
-        ["prompt_tokens": .number(Double(u.promptTokens)), "completion_tokens": .number(Double(u.completionTokens)), "total_tokens": .number(Double(u.totalTokens))]
+        [
+            "prompt_tokens": .number(Double(u.promptTokens)), "completion_tokens": .number(Double(u.completionTokens)),
+            "total_tokens": .number(Double(u.totalTokens)),
+        ]
     }
 
     static func toolCallJSON(_ call: ToolCall, index: Int? = nil) -> JSONValue {
@@ -151,7 +159,12 @@ enum ChatWire {
         if !result.toolCalls.isEmpty { message["tool_calls"] = .array(result.toolCalls.map { toolCallJSON($0) }) }
         return [
             "id": .string(id), "object": "chat.completion", "created": .number(Double(created)), "model": .string(model),
-            "choices": [["index": 0, "message": .object(message), "logprobs": .null, "finish_reason": .string(finishReason(result.finishReason, calledTools: !result.toolCalls.isEmpty).rawValue)]],
+            "choices": [
+                [
+                    "index": 0, "message": .object(message), "logprobs": .null,
+                    "finish_reason": .string(finishReason(result.finishReason, calledTools: !result.toolCalls.isEmpty).rawValue),
+                ]
+            ],
             "usage": usage(result.usage),
         ]
     }
@@ -165,7 +178,9 @@ enum ChatWire {
     static func chunk(id: String, created: Int, model: String, delta: JSONObject, finish: FinishReason?) -> JSONValue {
         [
             "id": .string(id), "object": "chat.completion.chunk", "created": .number(Double(created)), "model": .string(model),
-            "choices": [["index": 0, "delta": .object(delta), "logprobs": .null, "finish_reason": finish.map { .string($0.rawValue) } ?? .null]],
+            "choices": [
+                ["index": 0, "delta": .object(delta), "logprobs": .null, "finish_reason": finish.map { .string($0.rawValue) } ?? .null]
+            ],
         ]
     }
 
@@ -202,7 +217,10 @@ final class ChatStream: @unchecked Sendable {
         case .finished(let reason):
             var out = [chunk(delta: [:], finish: ChatWire.finishReason(reason, calledTools: toolIndex > 0))]
             if includeUsage, let usage {
-                out.append(["id": .string(id), "object": "chat.completion.chunk", "created": .number(Double(created)), "model": .string(model), "choices": [], "usage": ChatWire.usage(usage)])
+                out.append([
+                    "id": .string(id), "object": "chat.completion.chunk", "created": .number(Double(created)), "model": .string(model),
+                    "choices": [], "usage": ChatWire.usage(usage),
+                ])
             }
             return out
         }

@@ -31,15 +31,17 @@ public struct Daemon: Sendable {
     let logger: Logger
 
     public init(
-        configuration: ServerConfiguration, processor: any LanguageModel, engine: (any StatisticsReporting)?, embedder: (any EmbeddingModel)?,
+        configuration: ServerConfiguration, processor: any LanguageModel, engine: (any StatisticsReporting)?,
+        embedder: (any EmbeddingModel)?,
         tools: [any SystemTool] = [], memory: MemorySystem? = nil, logger: Logger = Daemon.defaultLogger
     ) throws {
         self.configuration = configuration
         self.logger = logger
         audit = MemoryAuditTrail()
         // The ring serves GET /audit; the hash-chained log in the data directory is the record.
-        kernel = Kernel(try .standard(
-            processor: processor, tools: tools, memory: memory, dataDirectory: configuration.dataDirectory, alsoAuditTo: [audit]))
+        kernel = Kernel(
+            try .standard(
+                processor: processor, tools: tools, memory: memory, dataDirectory: configuration.dataDirectory, alsoAuditTo: [audit]))
         self.memory = memory
         tokens = try TokenStore(directory: URL(fileURLWithPath: configuration.dataDirectory))
         self.engine = engine
@@ -66,18 +68,22 @@ public struct Daemon: Sendable {
         let router = Router(context: AnimaRequestContext.self)
         router.add(middleware: ErrorAndMetricsMiddleware())
         router.add(middleware: LogRequestsMiddleware(.info))
-        router.add(middleware: AuthenticationMiddleware(
-            tokens: tokens, limiter: RequestLimiter(perMinute: configuration.requestsPerMinute, concurrent: configuration.maxConcurrentRequests)))
+        router.add(
+            middleware: AuthenticationMiddleware(
+                tokens: tokens,
+                limiter: RequestLimiter(perMinute: configuration.requestsPerMinute, concurrent: configuration.maxConcurrentRequests)))
         router.get("health") { _, _ in Response.json(["status": "ok"]) }
         router.get("openapi.json") { _, context in
             _ = try context.requireToken()
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
         router.get("metrics") { _, context in
             _ = try context.authorize(.metrics)
             var bytes: [UInt8] = []
             registry.emit(into: &bytes)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         var openAI = OpenAIRoutes(kernel: kernel, embedder: embedder, maxRequestBytes: configuration.maxRequestBytes)
         openAI.shutdownGrace = configuration.shutdownGrace
@@ -148,7 +154,8 @@ struct EngineMetrics: Service {
                 let now = ContinuousClock.now
                 if let last {
                     let d = last.at.duration(to: now)
-                    rate.record(Double(s.generatedTokens - last.tokens) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18))
+                    rate.record(
+                        Double(s.generatedTokens - last.tokens) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18))
                 }
                 last = (s.generatedTokens, now)
             }

@@ -31,15 +31,20 @@ public struct MCPEndpoint: Sendable {
         let logger = logger
         let tools = await kernel.toolDefinitions
         await server.withMethodHandler(ListTools.self) { _ in
-            .init(tools: Self.builtIns + tools.map { Tool(name: $0.name, description: $0.description, inputSchema: $0.parameters.json.mcpValue) })
+            .init(
+                tools: Self.builtIns
+                    + tools.map { Tool(name: $0.name, description: $0.description, inputSchema: $0.parameters.json.mcpValue) })
         }
         await server.withMethodHandler(CallTool.self) { params in
             let arguments = JSONValue.object(JSONObject((params.arguments ?? [:]).map { ($0.key, JSONValue(mcp: $0.value)) }))
             do {
                 let needed = Self.scope(for: params.name)
                 if let scopes, !scopes.contains(needed) {
-                    throw SyscallError.permissionDenied(syscall: params.name, reason:
-                        "the tool \(params.name) needs the \(needed.rawValue) scope, as its REST route does; create a token with `anima token create --scope mcp --scope \(needed.rawValue)`")
+                    throw SyscallError.permissionDenied(
+                        syscall: params.name,
+                        reason:
+                            "the tool \(params.name) needs the \(needed.rawValue) scope, as its REST route does; create a token with `anima token create --scope mcp --scope \(needed.rawValue)`"
+                    )
                 }
                 let text = try await Self.call(params.name, arguments, kernel: kernel, as: principal, logger: logger)
                 return .init(content: [.text(text)], isError: false)
@@ -62,19 +67,20 @@ public struct MCPEndpoint: Sendable {
                     "private": ["type": "boolean", "description": "The task holds private data: every model call stays on this machine."],
                 ],
                 "required": ["task"],
-             ] as JSONValue).mcpValue),
+            ] as JSONValue).mcpValue),
         Tool(
             name: "list_processes", description: "List the caller's agent processes.",
-            inputSchema: (["type": "object", "properties": [:] ] as JSONValue).mcpValue),
+            inputSchema: (["type": "object", "properties": [:]] as JSONValue).mcpValue),
         Tool(
             name: "memory_write", description: "Store a value under a key in the caller's memory.",
-            inputSchema: (["type": "object", "properties": ["key": ["type": "string"], "value": [:]], "required": ["key", "value"] ] as JSONValue).mcpValue),
+            inputSchema: (["type": "object", "properties": ["key": ["type": "string"], "value": [:]], "required": ["key", "value"]]
+                as JSONValue).mcpValue),
         Tool(
             name: "memory_read", description: "Read the value under a key in the caller's memory.",
-            inputSchema: (["type": "object", "properties": ["key": ["type": "string"]], "required": ["key"] ] as JSONValue).mcpValue),
+            inputSchema: (["type": "object", "properties": ["key": ["type": "string"]], "required": ["key"]] as JSONValue).mcpValue),
         Tool(
             name: "memory_list", description: "List the keys in the caller's memory that start with a prefix.",
-            inputSchema: (["type": "object", "properties": ["prefix": ["type": "string"]] ] as JSONValue).mcpValue),
+            inputSchema: (["type": "object", "properties": ["prefix": ["type": "string"]]] as JSONValue).mcpValue),
         Tool(
             name: "memory_search",
             description: "Search what the caller's agents remember (their conversations and archival memory) by words and meaning.",
@@ -86,7 +92,7 @@ public struct MCPEndpoint: Sendable {
                     "limit": ["type": "integer", "minimum": 1, "maximum": 100],
                 ],
                 "required": ["query"],
-             ] as JSONValue).mcpValue),
+            ] as JSONValue).mcpValue),
     ]
 
     /// The scope the REST equivalent of tool `name` needs, so an `mcp` token reaches no
@@ -99,7 +105,8 @@ public struct MCPEndpoint: Sendable {
         }
     }
 
-    static func call(_ name: String, _ arguments: JSONValue, kernel: Kernel, as principal: Principal, logger: Logger) async throws -> String {
+    static func call(_ name: String, _ arguments: JSONValue, kernel: Kernel, as principal: Principal, logger: Logger) async throws -> String
+    {
         switch name {
         case "run_agent":
             guard let task = arguments["task"]?.stringValue, !task.isEmpty else { throw SyscallError.invalidArguments("task is required") }
@@ -108,7 +115,9 @@ public struct MCPEndpoint: Sendable {
             let known = await kernel.toolDefinitions.map(\.name)
             if let unknown = tools.first(where: { !known.contains($0) }) {
                 throw SyscallError.invalidArguments(
-                    "no tool named \(unknown); " + (known.isEmpty ? "this server has no tools (start it with --tools NAMES)" : "known: \(known.joined(separator: ", "))"))
+                    "no tool named \(unknown); "
+                        + (known.isEmpty
+                            ? "this server has no tools (start it with --tools NAMES)" : "known: \(known.joined(separator: ", "))"))
             }
             let privacy: PrivacyLabel = arguments["private"]?.boolValue == true ? .private : .public
             let pid = try await kernel.spawn(
@@ -150,10 +159,13 @@ public struct MCPEndpoint: Sendable {
             }
             let limit = try WireNumber.integer(arguments["limit"], field: "limit", in: 1...100) ?? 10
             let search = MemoryOperation.search(agent: arguments["agent"]?.stringValue, text: query, limit: limit)
-            guard case .records(let records, let damaged) = try await kernel.invoke(.memory(search), as: principal, name: "mcp-memory") else {
+            guard case .records(let records, let damaged) = try await kernel.invoke(.memory(search), as: principal, name: "mcp-memory")
+            else {
                 throw SyscallError.failed("unexpected memory result")
             }
-            let found = records.isEmpty ? "nothing found" : records.map { "[\($0.agent) \($0.kind.rawValue) \($0.id)] \($0.text)" }.joined(separator: "\n")
+            let found =
+                records.isEmpty
+                ? "nothing found" : records.map { "[\($0.agent) \($0.kind.rawValue) \($0.id)] \($0.text)" }.joined(separator: "\n")
             guard let warning = MemorySearchResult(records: records, damaged: damaged).damageWarning else { return found }
             MemorySearchResult.log(damaged: damaged, user: principal.name, to: logger)
             return found + "\n\nwarning: " + warning
@@ -224,7 +236,9 @@ actor MCPSessions {
         await endIdle()
         if let id = request.header(HTTPHeaderName.sessionID) {
             guard let session = sessions[id], session.user == principal.name else {
-                return .error(statusCode: 404, .invalidRequest("Not Found: no such MCP session (it ended or expired); send initialize to start a new one"))
+                return .error(
+                    statusCode: 404,
+                    .invalidRequest("Not Found: no such MCP session (it ended or expired); send initialize to start a new one"))
             }
             sessions[id]?.lastUsed = .now
             let response = await session.transport.handleRequest(request)
@@ -238,7 +252,8 @@ actor MCPSessions {
         guard request.method.uppercased() == "POST", let body = request.body,
             (try? JSONValue(parsing: String(decoding: body, as: UTF8.self)))?["method"]?.stringValue == "initialize"
         else {
-            return .error(statusCode: 400, .invalidRequest("Bad Request: send initialize first, then the \(HTTPHeaderName.sessionID) header"))
+            return .error(
+                statusCode: 400, .invalidRequest("Bad Request: send initialize first, then the \(HTTPHeaderName.sessionID) header"))
         }
         let mine = sessions.filter { $0.value.user == principal.name }
         if mine.count >= perUser, let oldest = mine.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
@@ -246,7 +261,9 @@ actor MCPSessions {
             await oldest.value.server.stop()
         }
         guard sessions.count < total else {
-            return .error(statusCode: 503, .internalError("Service Unavailable: \(total) MCP sessions are open; end one (DELETE /mcp) or retry when idle ones expire"))
+            return .error(
+                statusCode: 503,
+                .internalError("Service Unavailable: \(total) MCP sessions are open; end one (DELETE /mcp) or retry when idle ones expire"))
         }
         let id = UUID().uuidString
         let transport = StatefulHTTPServerTransport(sessionIDGenerator: FixedID(id: id))
@@ -295,7 +312,9 @@ actor MCPSessions {
             }
             if let method = object["method"] {
                 guard method.stringValue?.isEmpty == false else { return "method must be a non-empty string" }
-                if let params = object["params"], params.objectValue == nil, params.arrayValue == nil { return "params must be an object or an array" }
+                if let params = object["params"], params.objectValue == nil, params.arrayValue == nil {
+                    return "params must be an object or an array"
+                }
             } else if object["id"] == nil || (object["result"] == nil && object["error"] == nil) {
                 return "a message needs a method, or an id with a result or an error"
             }
@@ -317,7 +336,9 @@ actor MCPSessions {
                 method: request.method.rawValue, headers: headers,
                 body: body.readableBytes > 0 ? Data(buffer: body) : nil, path: request.uri.path)
             let calls = Self.requestIDs(in: mcpRequest)
-            guard !calls.isEmpty else { return Self.response(await self.handle(mcpRequest, principal: token.principal, scopes: Set(token.scopes))) }
+            guard !calls.isEmpty else {
+                return Self.response(await self.handle(mcpRequest, principal: token.principal, scopes: Set(token.scopes)))
+            }
             let watch = WaitingClient.watch(context, grace: shutdownGrace) { _ in
                 await self.cancel(calls, of: mcpRequest, principal: token.principal)
             }
@@ -351,7 +372,8 @@ actor MCPSessions {
                 "jsonrpc": "2.0", "method": "notifications/cancelled",
                 "params": ["requestId": call, "reason": "the client left, or the server is shutting down"],
             ]
-            let cancel = MCP.HTTPRequest(method: "POST", headers: request.headers, body: Data(notification.jsonText.utf8), path: request.path)
+            let cancel = MCP.HTTPRequest(
+                method: "POST", headers: request.headers, body: Data(notification.jsonText.utf8), path: request.path)
             _ = await session.transport.handleRequest(cancel)
         }
     }

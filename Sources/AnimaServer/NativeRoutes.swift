@@ -45,7 +45,8 @@ struct NativeRoutes {
             _ = try await visibleStatus(pid, to: token.principal)
             let body = try await body(request)
             guard let name = body["signal"]?.stringValue, let signal = Signal(rawValue: name) else {
-                throw APIError.badRequest("signal must be one of \(Signal.allCases.map(\.rawValue).joined(separator: ", "))", param: "signal")
+                throw APIError.badRequest(
+                    "signal must be one of \(Signal.allCases.map(\.rawValue).joined(separator: ", "))", param: "signal")
             }
             try await kernel.signal(pid, signal, from: token.principal)
             return Response.json(Self.json(try await visibleStatus(pid, to: token.principal)))
@@ -73,7 +74,8 @@ struct NativeRoutes {
             let token = try context.authorize(.tools)
             let name = try context.pathParameter("name")
             let body = try await body(request)
-            let call = ToolCall(id: "api-" + UUID().uuidString.prefix(8).lowercased(), name: name, arguments: body["arguments"] ?? .object(JSONObject()))
+            let call = ToolCall(
+                id: "api-" + UUID().uuidString.prefix(8).lowercased(), name: name, arguments: body["arguments"] ?? .object(JSONObject()))
             let result = try await WaitingClient.run(context, grace: shutdownGrace) {
                 try await kernel.invoke(.callTool(call), as: token.principal, name: "api-tool")
             }
@@ -85,7 +87,8 @@ struct NativeRoutes {
         api.get("memory") { request, context in
             let token = try context.authorize(.memory)
             let prefix = request.uri.queryParameters.get("prefix") ?? ""
-            guard case .keys(let keys) = try await kernel.invoke(.memory(.list(prefix: prefix)), as: token.principal, name: "api-memory") else {
+            guard case .keys(let keys) = try await kernel.invoke(.memory(.list(prefix: prefix)), as: token.principal, name: "api-memory")
+            else {
                 throw APIError(.internalServerError, "unexpected memory result", type: "server_error")
             }
             return Response.json(["keys": .array(keys.map(JSONValue.string))])
@@ -120,9 +123,11 @@ struct NativeRoutes {
             }
             let agent = request.uri.queryParameters.get("agent").map { String($0) }
             if let agent { try Self.checkAgentName(agent, param: "agent") }
-            let limit = try request.uri.queryParameters.get("limit").map { try WireNumber.integer(text: $0, field: "limit", in: 1...100) } ?? 10
-            guard case .records(let records, let damaged) = try await kernel.invoke(
-                .memory(.search(agent: agent, text: String(text), limit: limit)), as: token.principal, name: "api-memory")
+            let limit =
+                try request.uri.queryParameters.get("limit").map { try WireNumber.integer(text: $0, field: "limit", in: 1...100) } ?? 10
+            guard
+                case .records(let records, let damaged) = try await kernel.invoke(
+                    .memory(.search(agent: agent, text: String(text), limit: limit)), as: token.principal, name: "api-memory")
             else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
             var response = Response.json(.array(records.map(Self.json)))
             // The body stays an array; the count of records left out travels beside it.
@@ -141,8 +146,9 @@ struct NativeRoutes {
                 throw APIError.badRequest("text is required", param: "text")
             }
             let tags = try Self.strings(body["tags"], param: "tags")
-            guard case .inserted(let id) = try await kernel.invoke(
-                .memory(.insert(agent: agent, text: text, tags: tags)), as: token.principal, name: "api-memory")
+            guard
+                case .inserted(let id) = try await kernel.invoke(
+                    .memory(.insert(agent: agent, text: text, tags: tags)), as: token.principal, name: "api-memory")
             else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
             return Response.json(["id": .number(Double(id))], status: .created)
         }
@@ -157,9 +163,10 @@ struct NativeRoutes {
             guard all == (messages == nil && passages == nil) else {
                 throw APIError.badRequest("say what to forget: messages and/or passages (arrays of IDs), or all: true", param: "all")
             }
-            guard case .erased(let count) = try await kernel.invoke(
-                .memory(.forget(agent: agent, recallIDs: all ? nil : messages ?? [], archivalIDs: all ? nil : passages ?? [])),
-                as: token.principal, name: "api-memory")
+            guard
+                case .erased(let count) = try await kernel.invoke(
+                    .memory(.forget(agent: agent, recallIDs: all ? nil : messages ?? [], archivalIDs: all ? nil : passages ?? [])),
+                    as: token.principal, name: "api-memory")
             else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
             return Response.json(["erased": .number(Double(count))])
         }
@@ -168,11 +175,16 @@ struct NativeRoutes {
             // Records name every user's syscalls: the same `logs` group as `anima audit`.
             guard token.principal.isRoot || token.groups.contains("logs") else {
                 throw APIError(
-                    .forbidden, "reading the audit trail needs the logs group; ask root to `anima grant \(token.user) logs` and create a token with `--group logs`",
+                    .forbidden,
+                    "reading the audit trail needs the logs group; ask root to `anima grant \(token.user) logs` and create a token with `--group logs`",
                     type: "permission_error", code: "missing_group")
             }
-            let after = try request.uri.queryParameters.get("after").map { try WireNumber.integer(text: $0, field: "after", in: 0...UInt64(ChatWire.exactIntegers)) } ?? 0
-            let limit = try request.uri.queryParameters.get("limit").map { try WireNumber.integer(text: $0, field: "limit", in: 1...1000) } ?? 100
+            let after =
+                try request.uri.queryParameters.get("after").map {
+                    try WireNumber.integer(text: $0, field: "after", in: 0...UInt64(ChatWire.exactIntegers))
+                } ?? 0
+            let limit =
+                try request.uri.queryParameters.get("limit").map { try WireNumber.integer(text: $0, field: "limit", in: 1...1000) } ?? 100
             let records = audit.records.filter { $0.sequence > after }.prefix(limit)
             return Response.json(.array(records.map(Self.json)))
         }
@@ -221,7 +233,8 @@ struct NativeRoutes {
         switch event {
         case .text(let p, let text) where p == pid: return ("text", ["text": .string(text)], false)
         case .toolCall(let p, let call) where p == pid: return ("tool_call", ChatWire.toolCallJSON(call), false)
-        case .toolResult(let p, let output) where p == pid: return ("tool_result", ["output": .string(output.text), "is_error": .bool(output.isError)], false)
+        case .toolResult(let p, let output) where p == pid:
+            return ("tool_result", ["output": .string(output.text), "is_error": .bool(output.isError)], false)
         case .stateChanged(let p, let state) where p == pid: return ("state", ["state": .string(state.description)], false)
         case .exited(let p, let status) where p == pid: return ("exited", exitJSON(status), true)
         default: return nil
@@ -239,7 +252,9 @@ struct NativeRoutes {
         let known = await kernel.toolDefinitions.map(\.name)
         let unknown = names.filter { !known.contains($0) }
         guard unknown.isEmpty else {
-            let offer = known.isEmpty ? "this server has no tools; start it with `anima serve --tools NAMES`" : "this server has \(known.joined(separator: ", "))"
+            let offer =
+                known.isEmpty
+                ? "this server has no tools; start it with `anima serve --tools NAMES`" : "this server has \(known.joined(separator: ", "))"
             throw APIError.badRequest("no tool named \(unknown.joined(separator: ", ")); \(offer)", param: "tools")
         }
     }
@@ -249,12 +264,13 @@ struct NativeRoutes {
             throw APIError.badRequest("task is required", param: "task")
         }
         func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? { try WireNumber.integer(body[key], field: key, in: range) }
-        let tools = try body["tools"].map { (v: JSONValue) throws -> [String] in
-            guard case .array(let list) = v, list.allSatisfy({ $0.stringValue != nil }) else {
-                throw APIError.badRequest("tools must be an array of tool names", param: "tools")
-            }
-            return list.map { $0.stringValue! }
-        } ?? []
+        let tools =
+            try body["tools"].map { (v: JSONValue) throws -> [String] in
+                guard case .array(let list) = v, list.allSatisfy({ $0.stringValue != nil }) else {
+                    throw APIError.badRequest("tools must be an array of tool names", param: "tools")
+                }
+                return list.map { $0.stringValue! }
+            } ?? []
         let wall = try int("max_seconds", 1...86_400)
         let temperature = try WireNumber.number(body["temperature"], field: "temperature", in: 0...2) ?? 0
         let memory = body["memory"]?.stringValue
@@ -262,7 +278,9 @@ struct NativeRoutes {
         return AgentSpec(
             name: body["name"]?.stringValue ?? "api-agent", task: task, systemPrompt: body["system"]?.stringValue, tools: tools,
             priority: try int("priority", -20...20) ?? 0,
-            quotas: Quotas(tokens: try int("max_tokens", 1...10_000_000), toolCalls: try int("max_tool_calls", 0...100_000), wallTime: wall.map { .seconds($0) }),
+            quotas: Quotas(
+                tokens: try int("max_tokens", 1...10_000_000), toolCalls: try int("max_tool_calls", 0...100_000),
+                wallTime: wall.map { .seconds($0) }),
             limits: .init(maxSteps: try int("max_steps", 1...1000) ?? 8),
             sampling: .init(temperature: temperature, maxTokensPerStep: try int("tokens_per_step", 1...100_000) ?? 256),
             memory: memory, privacy: try PrivacyWire.label(body["privacy"]))
@@ -303,7 +321,6 @@ struct NativeRoutes {
         }
     }
 
-
     static func strings(_ value: JSONValue?, param: String) throws -> [String] {
         guard let value, value != .null else { return [] }
         guard case .array(let list) = value, list.allSatisfy({ $0.stringValue != nil }) else {
@@ -330,11 +347,12 @@ struct NativeRoutes {
     }
 
     static func json(_ r: AuditRecord) -> JSONValue {
-        let outcome: JSONValue = switch r.outcome {
-        case .completed: ["result": "completed"]
-        case .denied(let reason): ["result": "denied", "reason": .string(reason)]
-        case .failed(let reason): ["result": "failed", "reason": .string(reason)]
-        }
+        let outcome: JSONValue =
+            switch r.outcome {
+            case .completed: ["result": "completed"]
+            case .denied(let reason): ["result": "denied", "reason": .string(reason)]
+            case .failed(let reason): ["result": "failed", "reason": .string(reason)]
+            }
         return [
             "sequence": .number(Double(r.sequence)), "time": .string(ISO8601DateFormatter().string(from: r.time)),
             "pid": .number(Double(r.pid.rawValue)), "owner": .string(r.owner), "syscall": .string(r.syscall),

@@ -56,7 +56,10 @@ struct OpenAIRoutes {
     func checkModel(_ body: JSONObject, allowed: [String]) throws {
         guard let model = body["model"]?.stringValue else { throw APIError.badRequest("model is required", param: "model") }
         guard allowed.contains(model) || model == "anima" else {
-            throw APIError(.notFound, "the model \(model) does not exist or you do not have access to it; this server has \(allowed.joined(separator: ", "))", param: "model", code: "model_not_found")
+            throw APIError(
+                .notFound,
+                "the model \(model) does not exist or you do not have access to it; this server has \(allowed.joined(separator: ", "))",
+                param: "model", code: "model_not_found")
         }
     }
 
@@ -71,7 +74,8 @@ struct OpenAIRoutes {
             generation.privacy.staysLocal(protecting: router.policy.protectedGroups)
         {
             throw APIError(
-                .forbidden, "the request is \(generation.privacy) and stays on this machine, but \(pin) is remote; name a local model or none",
+                .forbidden,
+                "the request is \(generation.privacy) and stays on this machine, but \(pin) is remote; name a local model or none",
                 type: "permission_error", param: "model", code: "private_data_stays_local")
         }
     }
@@ -87,7 +91,8 @@ struct OpenAIRoutes {
         let id = "chatcmpl-" + Hex.randomID()
         let created = Int(Date().timeIntervalSince1970)
         if body["stream"]?.boolValue == true {
-            let chat = ChatStream(id: id, created: created, model: modelName, includeUsage: body["stream_options"]?["include_usage"]?.boolValue == true)
+            let chat = ChatStream(
+                id: id, created: created, model: modelName, includeUsage: body["stream_options"]?["include_usage"]?.boolValue == true)
             return stream(generation, as: token.principal, chunks: chat.chunks(for:)) {
                 [chat.chunk(delta: ["role": "assistant", "content": ""], finish: nil)]
             }
@@ -118,12 +123,24 @@ struct OpenAIRoutes {
             return stream(generation, as: token.principal) { event in
                 switch event {
                 case .text(let t):
-                    return [["id": .string(id), "object": "text_completion", "created": .number(Double(created)), "model": .string(modelName), "choices": [Self.choice(t, .null)]]]
+                    return [
+                        [
+                            "id": .string(id), "object": "text_completion", "created": .number(Double(created)),
+                            "model": .string(modelName), "choices": [Self.choice(t, .null)],
+                        ]
+                    ]
                 case .finished(let reason):
-                    return [["id": .string(id), "object": "text_completion", "created": .number(Double(created)), "model": .string(modelName), "choices": [Self.choice("", .string(reason.rawValue))]]]
+                    return [
+                        [
+                            "id": .string(id), "object": "text_completion", "created": .number(Double(created)),
+                            "model": .string(modelName), "choices": [Self.choice("", .string(reason.rawValue))],
+                        ]
+                    ]
                 case .toolCall, .usage: return []
                 }
-            } opening: { [] }
+            } opening: {
+                []
+            }
         }
         let result = try await generateForWaitingClient(generation, as: token.principal, context)
         return Response.json([
@@ -141,7 +158,9 @@ struct OpenAIRoutes {
     func embeddings(_ request: Request, _ context: AnimaRequestContext) async throws -> Response {
         _ = try context.authorize(.chat)
         guard let embedder else {
-            throw APIError(.notFound, "this server has no embedding model; start it with --embedding-model or run `make setup`", code: "model_not_found")
+            throw APIError(
+                .notFound, "this server has no embedding model; start it with --embedding-model or run `make setup`",
+                code: "model_not_found")
         }
         let body = try await body(request)
         try checkModel(body, allowed: [embedder.name])
@@ -150,7 +169,9 @@ struct OpenAIRoutes {
         case .string(let s)?: inputs = [s]
         case .array(let items)? where !items.isEmpty && items.allSatisfy({ $0.stringValue != nil }): inputs = items.map { $0.stringValue! }
         case nil: throw APIError.badRequest("input is required", param: "input")
-        default: throw APIError.badRequest("input must be a string or a non-empty array of strings (token arrays are not supported)", param: "input")
+        default:
+            throw APIError.badRequest(
+                "input must be a string or a non-empty array of strings (token arrays are not supported)", param: "input")
         }
         guard inputs.count <= 2048 else { throw APIError.badRequest("at most 2048 inputs per request", param: "input") }
         let format = body["encoding_format"]?.stringValue ?? "float"
@@ -160,7 +181,8 @@ struct OpenAIRoutes {
         let vectors = try await embedder.embed(inputs)
         let tokens = inputs.reduce(0) { $0 + (embedder.tokenCount(of: $1) ?? $1.split(separator: " ").count) }
         let data: [JSONValue] = vectors.enumerated().map { i, vector in
-            let embedding: JSONValue = format == "base64"
+            let embedding: JSONValue =
+                format == "base64"
                 ? .string(vector.withUnsafeBufferPointer { Data(buffer: $0) }.base64EncodedString())
                 : .array(vector.map { .number(Double($0)) })
             return ["object": "embedding", "index": .number(Double(i)), "embedding": embedding]
@@ -183,7 +205,9 @@ struct OpenAIRoutes {
     /// A whole generation for a client that waits for the answer. It stops (and gives its
     /// slot back) when the client hangs up, and `shutdownGrace` seconds after the server
     /// begins to shut down: until then it may finish, as a graceful stop promises.
-    func generateForWaitingClient(_ generation: GenerationRequest, as principal: Principal, _ context: AnimaRequestContext) async throws -> GenerationResult {
+    func generateForWaitingClient(_ generation: GenerationRequest, as principal: Principal, _ context: AnimaRequestContext) async throws
+        -> GenerationResult
+    {
         try await WaitingClient.run(context, grace: shutdownGrace) { try await generate(generation, as: principal) }
     }
 
@@ -213,8 +237,11 @@ struct OpenAIRoutes {
                         for chunk in chunks(event) { try await writer.write(ServerSentEvents.event(chunk)) }
                     }
                     if let error = failure.error {
-                        let apiError = error is CancellationError
-                            ? APIError(.serviceUnavailable, "the server is shutting down; the answer was cut short", type: "server_error", code: "shutdown")
+                        let apiError =
+                            error is CancellationError
+                            ? APIError(
+                                .serviceUnavailable, "the server is shutting down; the answer was cut short", type: "server_error",
+                                code: "shutdown")
                             : APIError.from(error)
                         try await writer.write(ServerSentEvents.event(apiError.json))
                     }

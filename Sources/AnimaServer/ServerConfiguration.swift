@@ -64,7 +64,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     ]
 
     /// Reads the config file (if it exists) and then the environment on top of the defaults.
-    public static func load(file: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> ServerConfiguration {
+    public static func load(file: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(ConfigurationError) -> ServerConfiguration
+    {
         var configuration = ServerConfiguration()
         let path = file ?? defaultConfigFile
         if FileManager.default.fileExists(atPath: path) {
@@ -87,9 +89,12 @@ public struct ServerConfiguration: Sendable, Hashable {
                 case .integer(let i): text = String(i)
                 case .bool(let b): text = String(b)
                 case .table:
-                    throw .badValue(key: key, value: "[\(key)]", source: path, expected: "a setting at the top of the file; Anima's config has no tables")
+                    throw .badValue(
+                        key: key, value: "[\(key)]", source: path,
+                        expected: "a setting at the top of the file; Anima's config has no tables")
                 default:
-                    throw .badValue(key: key, value: "\(value)", source: path, expected: "a string, an integer or a boolean, not \(value.kind)")
+                    throw .badValue(
+                        key: key, value: "\(value)", source: path, expected: "a string, an integer or a boolean, not \(value.kind)")
                 }
                 try configuration.set(key, text, source: path)
             }
@@ -150,7 +155,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// Problems that make the configuration unusable, found before anything starts.
     public func check() throws(ConfigurationError) {
         if (tlsCertificate == nil) != (tlsKey == nil) {
-            throw .badValue(key: "tls_certificate", value: tlsCertificate ?? tlsKey ?? "", source: "configuration",
+            throw .badValue(
+                key: "tls_certificate", value: tlsCertificate ?? tlsKey ?? "", source: "configuration",
                 expected: "both a TLS certificate and a key, or neither")
         }
         for path in [tlsCertificate, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
@@ -171,9 +177,12 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
         switch self {
         case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
         case .invalid(let path, let reason): "\(path) is not valid TOML: \(reason); fix it, or move it aside to use the defaults"
-        case .tls(let path, let reason): "cannot use the TLS certificate and key (\(path)): \(reason); give a PEM certificate chain and its PEM private key"
-        case .unknownKey(let key, let source, let known): "unknown setting \"\(key)\" in \(source); known settings: \(known.joined(separator: ", "))"
-        case .badValue(let key, let value, let source, let expected): "\(key) = \"\(value)\" in \(source) is not valid; expected \(expected)"
+        case .tls(let path, let reason):
+            "cannot use the TLS certificate and key (\(path)): \(reason); give a PEM certificate chain and its PEM private key"
+        case .unknownKey(let key, let source, let known):
+            "unknown setting \"\(key)\" in \(source); known settings: \(known.joined(separator: ", "))"
+        case .badValue(let key, let value, let source, let expected):
+            "\(key) = \"\(value)\" in \(source) is not valid; expected \(expected)"
         }
     }
 }

@@ -65,7 +65,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard let header = request.headers[.authorization], header.utf8.count > 7,
             header.prefix(7).lowercased() == "bearer "
         else {
-            throw APIError(.unauthorized, "missing bearer token; send `Authorization: Bearer <token>` (create one with `anima token create`)", type: "authentication_error", code: "missing_token")
+            throw APIError(
+                .unauthorized, "missing bearer token; send `Authorization: Bearer <token>` (create one with `anima token create`)",
+                type: "authentication_error", code: "missing_token")
         }
         // Spaces trimmed by hand: Foundation's trimmingCharacters cost 2% of the daemon.
         var secret = header.dropFirst(7)
@@ -75,18 +77,29 @@ struct AuthenticationMiddleware: RouterMiddleware {
         switch await tokens.check(String(secret)) {
         case .valid(let valid): token = valid
         case .invalid:
-            throw APIError(.unauthorized, "the bearer token is not valid; check it, or create one with `anima token create`", type: "authentication_error", code: "invalid_token")
+            throw APIError(
+                .unauthorized, "the bearer token is not valid; check it, or create one with `anima token create`",
+                type: "authentication_error", code: "invalid_token")
         case .revoked:
-            throw APIError(.unauthorized, "the bearer token has been revoked; create a new one with `anima token create`", type: "authentication_error", code: "revoked_token")
+            throw APIError(
+                .unauthorized, "the bearer token has been revoked; create a new one with `anima token create`",
+                type: "authentication_error", code: "revoked_token")
         case .expired(let when):
-            throw APIError(.unauthorized, "the bearer token expired at \(ISO8601DateFormatter().string(from: when)); create a new one with `anima token create --expires 90d`", type: "authentication_error", code: "expired_token")
+            throw APIError(
+                .unauthorized,
+                "the bearer token expired at \(ISO8601DateFormatter().string(from: when)); create a new one with `anima token create --expires 90d`",
+                type: "authentication_error", code: "expired_token")
         }
         switch await limiter.admit(token.id) {
         case .admitted: break
         case .tooMany:
-            throw APIError(.tooManyRequests, "too many requests in flight for this token (limit \(limiter.concurrent)); wait for some to finish", type: "rate_limit_error", code: "concurrency_limit")
+            throw APIError(
+                .tooManyRequests, "too many requests in flight for this token (limit \(limiter.concurrent)); wait for some to finish",
+                type: "rate_limit_error", code: "concurrency_limit")
         case .tooFast(let retry):
-            var error = APIError(.tooManyRequests, "rate limit of \(limiter.perMinute) requests per minute reached; retry in \(retry) s", type: "rate_limit_error", code: "rate_limit")
+            var error = APIError(
+                .tooManyRequests, "rate limit of \(limiter.perMinute) requests per minute reached; retry in \(retry) s",
+                type: "rate_limit_error", code: "rate_limit")
             error.headers[.retryAfter] = String(retry)
             throw error
         }
@@ -114,7 +127,10 @@ extension AnimaRequestContext {
     func authorize(_ scope: Scope) throws -> AccessToken {
         let token = try requireToken()
         guard token.allows(scope) else {
-            throw APIError(.forbidden, "this token lacks the \(scope.rawValue) scope; create one that has it with `anima token create --scope \(scope.rawValue)`", type: "permission_error", code: "missing_scope")
+            throw APIError(
+                .forbidden,
+                "this token lacks the \(scope.rawValue) scope; create one that has it with `anima token create --scope \(scope.rawValue)`",
+                type: "permission_error", code: "missing_scope")
         }
         return token
     }

@@ -180,7 +180,8 @@ public enum TOMLDocument {
             try set(&table, path[...], v, at: position, whole: path)
         }
 
-        func set(_ table: inout TOMLTable, _ path: ArraySlice<String>, _ v: TOMLValue, at position: Int, whole: [String]) throws(TOMLError) {
+        func set(_ table: inout TOMLTable, _ path: ArraySlice<String>, _ v: TOMLValue, at position: Int, whole: [String]) throws(TOMLError)
+        {
             let first = path.first!
             if path.count == 1 {
                 guard table[first] == nil else { throw error("the key \(whole.joined(separator: ".")) is defined twice", at: position) }
@@ -210,7 +211,9 @@ public enum TOMLDocument {
                 } else {
                     let start = i
                     while let c = peek, Self.isBare(c) { i += 1 }
-                    guard i > start else { throw error("expected a key (letters, digits, \"-\" or \"_\", or a quoted string), found \"\(Character(c))\"") }
+                    guard i > start else {
+                        throw error("expected a key (letters, digits, \"-\" or \"_\", or a quoted string), found \"\(Character(c))\"")
+                    }
                     parts.append(String(String.UnicodeScalarView(s[start..<i])))
                 }
                 skipSpaces()
@@ -278,7 +281,9 @@ public enum TOMLDocument {
         static func looksInteger(_ word: String) -> Bool {
             var body = Substring(word)
             if body.first == "+" || body.first == "-" { body = body.dropFirst() }
-            guard let digits = stripUnderscores(body), !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+            guard let digits = stripUnderscores(body), !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                return false
+            }
             return digits.count == 1 || digits.first != "0"
         }
 
@@ -296,10 +301,14 @@ public enum TOMLDocument {
                 body = body.dropFirst()
             }
             for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] where body.hasPrefix(prefix) {
-                guard sign.isEmpty, word.first != "+", let digits = Self.stripUnderscores(body.dropFirst(2)), !digits.isEmpty else { return nil }
+                guard sign.isEmpty, word.first != "+", let digits = Self.stripUnderscores(body.dropFirst(2)), !digits.isEmpty else {
+                    return nil
+                }
                 return Int(digits, radix: radix)
             }
-            guard let digits = Self.stripUnderscores(body), !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            guard let digits = Self.stripUnderscores(body), !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                return nil
+            }
             if digits.count > 1, digits.first == "0" { return nil }
             return Int(sign + digits)
         }
@@ -354,7 +363,9 @@ public enum TOMLDocument {
                     }
                 default:
                     if c.value < 0x20 && c != "\t" || c.value == 0x7F {
-                        throw error("control character U+\(String(c.value, radix: 16, uppercase: true)) in a string; write it as an escape", at: i - 1)
+                        throw error(
+                            "control character U+\(String(c.value, radix: 16, uppercase: true)) in a string; write it as an escape",
+                            at: i - 1)
                     }
                     out.append(c)
                 }

@@ -71,7 +71,8 @@ public actor TokenStore {
         file = directory.appendingPathComponent("tokens.json")
         lockFile = directory.appendingPathComponent("tokens.json.lock")
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw .unwritable(directory.path, DurableFile.reason(of: error))
         }
@@ -104,7 +105,8 @@ public actor TokenStore {
     ///   - expires: when it stops working; nil for never. Defaults to 90 days from now.
     ///   - shortLived: a CLI token for one command, removed from the file once expired.
     public func create(
-        name: String, user: String, groups: [String], scopes: [Scope], expires: Date? = Date().addingTimeInterval(TokenStore.defaultLifetime),
+        name: String, user: String, groups: [String], scopes: [Scope],
+        expires: Date? = Date().addingTimeInterval(TokenStore.defaultLifetime),
         shortLived: Bool = false
     ) throws(TokenStoreError) -> (secret: String, token: AccessToken) {
         guard !scopes.isEmpty else { throw .invalid("a token needs at least one scope") }
@@ -236,7 +238,8 @@ public enum TokenStoreError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String {
         switch self {
         case .unwritable(let path, let reason): "cannot write \(path): \(reason)"
-        case .corrupt(let path, let reason): "the token file \(path) is damaged (\(reason)); restore it from a backup or remove it and create new tokens"
+        case .corrupt(let path, let reason):
+            "the token file \(path) is damaged (\(reason)); restore it from a backup or remove it and create new tokens"
         case .unknown(let id): "no token with id \(id); see `anima token list`"
         case .invalid(let reason): reason
         case .file(let reason): reason

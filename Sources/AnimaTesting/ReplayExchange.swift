@@ -15,7 +15,9 @@ public struct ReplayExchange: Sendable {
         /// The exact body, or nil to accept any.
         public var body: String?
 
-        public init(method: String, path: String, headers: [(name: String, value: String)] = [], absentHeaders: [String] = [], body: String? = nil) {
+        public init(
+            method: String, path: String, headers: [(name: String, value: String)] = [], absentHeaders: [String] = [], body: String? = nil
+        ) {
             self.method = method
             self.path = path
             self.headers = headers
@@ -125,7 +127,8 @@ public struct ReceivedRequest: Sendable {
         }
         if let body = expected.body, body.utf8.elementsEqual(self.body) == false {
             let want = Array(body.utf8)
-            let offset = zip(want, self.body).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(want.count, self.body.count)
+            let offset =
+                zip(want, self.body).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(want.count, self.body.count)
             let around = { (bytes: [UInt8]) in String(decoding: bytes[max(0, offset - 40)..<min(bytes.count, offset + 40)], as: UTF8.self) }
             return "body differs at byte \(offset): expected …\(around(want))…, got …\(around(self.body))…"
         }
@@ -144,10 +147,13 @@ extension ReplayExchange {
             let finish: Any = i == pieces.count - 1 ? "stop" : NSNull()
             events.append(try json(["choices": [["index": 0, "delta": delta, "finish_reason": finish]]]))
         }
-        events.append(try json([
-            "choices": [Any](),
-            "usage": ["prompt_tokens": promptTokens, "completion_tokens": completionTokens, "total_tokens": promptTokens + completionTokens],
-        ]))
+        events.append(
+            try json([
+                "choices": [Any](),
+                "usage": [
+                    "prompt_tokens": promptTokens, "completion_tokens": completionTokens, "total_tokens": promptTokens + completionTokens,
+                ],
+            ]))
         events.append("[DONE]")
         let body = events.map { "data: \($0)\n\n" }.joined()
         return ReplayExchange(

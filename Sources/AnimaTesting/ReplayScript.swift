@@ -72,7 +72,8 @@ public enum ReplayScript {
                 pending = try request(section.lines, file: file)
             case "response":
                 guard let request = pending else { throw LoadError.malformed(file: file, reason: "a response without a request") }
-                exchanges.append(ReplayExchange(request: request, response: try response(section.lines, terminated: terminated, file: file)))
+                exchanges.append(
+                    ReplayExchange(request: request, response: try response(section.lines, terminated: terminated, file: file)))
                 pending = nil
             default:
                 throw LoadError.malformed(file: file, reason: "unknown section \"\(section.kind)\"")
@@ -113,7 +114,9 @@ public enum ReplayScript {
         let (head, body) = split(lines)
         guard let first = head.first else { throw LoadError.malformed(file: file, reason: "a response has no status line") }
         let parts = first.split(separator: " ", maxSplits: 2)
-        guard parts.count >= 2, let status = Int(parts[1]) else { throw LoadError.malformed(file: file, reason: "bad status line \"\(first)\"") }
+        guard parts.count >= 2, let status = Int(parts[1]) else {
+            throw LoadError.malformed(file: file, reason: "bad status line \"\(first)\"")
+        }
         var response = ReplayExchange.RecordedResponse(status: status, reason: parts.count > 2 ? String(parts[2]) : "")
         var crlf = false
         for line in head.dropFirst() {
@@ -147,6 +150,9 @@ public enum ReplayScript {
 
     private static func header(_ line: Substring, file: String) throws -> (String, String) {
         guard let colon = line.firstIndex(of: ":") else { throw LoadError.malformed(file: file, reason: "bad header line \"\(line)\"") }
-        return (String(line[..<colon]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+        return (
+            String(line[..<colon]).trimmingCharacters(in: .whitespaces),
+            String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+        )
     }
 }

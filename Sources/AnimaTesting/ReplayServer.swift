@@ -67,7 +67,9 @@ public final class ReplayServer: Sendable {
     public var connections: Int { state.withLock { $0.connections } }
 
     public func stop() async {
-        let channel = self.channel.withLock { c in defer { c = nil }; return c }
+        let channel = self.channel.withLock { c in
+            defer { c = nil }; return c
+        }
         try? await channel?.close()
     }
 

@@ -58,13 +58,19 @@ struct BenchDecode: AsyncParsableCommand {
             let rate = Double(best!.tokens) / best!.seconds
             if ProcessInfo.processInfo.environment["ANIMA_BENCH_PROFILE"] == "1" {
                 let s = engine.statistics
-                Terminal.error(String(format: "  [steps %d, decode %.2fs, sampling %.2fs]\n", s.decodeSteps, Double(s.decodeNanoseconds) / 1e9, Double(s.samplingNanoseconds) / 1e9))
+                Terminal.error(
+                    String(
+                        format: "  [steps %d, decode %.2fs, sampling %.2fs]\n", s.decodeSteps, Double(s.decodeNanoseconds) / 1e9,
+                        Double(s.samplingNanoseconds) / 1e9))
             }
             if json {
-                print(JSONValue.object(JSONObject([
-                    ("concurrency", .number(Double(n))), ("tokens", .number(Double(best!.tokens))),
-                    ("seconds", .number(best!.seconds)), ("tokens_per_second", .number(rate)),
-                ])).jsonText)
+                print(
+                    JSONValue.object(
+                        JSONObject([
+                            ("concurrency", .number(Double(n))), ("tokens", .number(Double(best!.tokens))),
+                            ("seconds", .number(best!.seconds)), ("tokens_per_second", .number(rate)),
+                        ])
+                    ).jsonText)
             } else {
                 print(String(format: "%4d %8d %9.3f %8.1f %15.1f", n, best!.tokens, best!.seconds, rate, rate / Double(n)))
             }
@@ -72,11 +78,13 @@ struct BenchDecode: AsyncParsableCommand {
     }
 
     /// Starts n generations together; returns tokens generated after all first tokens and the time they took.
-    static func measure(_ engine: LlamaEngine, n: Int, tokens: Int, prompt: (Int) -> String) async throws -> (tokens: Int, seconds: Double) {
+    static func measure(_ engine: LlamaEngine, n: Int, tokens: Int, prompt: (Int) -> String) async throws -> (tokens: Int, seconds: Double)
+    {
         var sampling = SamplingParameters.greedy(maxTokens: tokens)
         sampling.ignoreEndOfTurn = true
         let clock = ContinuousClock()
-        let marks = try await withThrowingTaskGroup(of: (first: ContinuousClock.Instant, last: ContinuousClock.Instant, count: Int).self) { group in
+        let marks = try await withThrowingTaskGroup(of: (first: ContinuousClock.Instant, last: ContinuousClock.Instant, count: Int).self) {
+            group in
             for i in 0..<n {
                 let request = GenerationRequest(messages: [.user(prompt(i))], sampling: sampling)
                 group.addTask {

@@ -44,7 +44,9 @@ struct BenchAgents: AsyncParsableCommand {
     @Option(help: NumericFlag.help("Tokens each agent generates.", 1...100_000), transform: NumericFlag.integer(1...100_000))
     var tokens = 128
 
-    @Option(help: NumericFlag.help("Tokens of a system prompt every agent shares (0: distinct prompts only).", 0...1_000_000), transform: NumericFlag.integer(0...1_000_000))
+    @Option(
+        help: NumericFlag.help("Tokens of a system prompt every agent shares (0: distinct prompts only).", 0...1_000_000),
+        transform: NumericFlag.integer(0...1_000_000))
     var sharedPrompt = 0
 
     @OptionGroup var modelOptions: ModelOptions
@@ -52,18 +54,25 @@ struct BenchAgents: AsyncParsableCommand {
     mutating func run() async throws {
         let words = ["river", "stone", "light", "forest", "signal", "harbor", "ember", "field", "cloud", "tower"]
         // Roughly one token per word for these common words.
-        let system = sharedPrompt > 0
+        let system =
+            sharedPrompt > 0
             ? "You are a careful assistant. " + (0..<sharedPrompt).map { words[$0 % words.count] }.joined(separator: " ")
             : nil
         func task(_ i: Int) -> String { "Write about \(words[i % words.count]) number \(i)." }
-        print("model \(URL(fileURLWithPath: modelOptions.path).lastPathComponent), \(tokens) tokens per agent, shared prompt \(sharedPrompt) tokens")
+        print(
+            "model \(URL(fileURLWithPath: modelOptions.path).lastPathComponent), \(tokens) tokens per agent, shared prompt \(sharedPrompt) tokens"
+        )
         print("   N   mode        tok/s   p50 s   p95 s   ratio")
         for n in agents {
-            let anima = try await Self.measure(n: n, tokens: tokens, system: system, task: task, slots: n, policy: RoundRobinPolicy(quantum: 32), prefixSlots: 1, options: modelOptions)
-            let fifo = try await Self.measure(n: n, tokens: tokens, system: system, task: task, slots: 1, policy: FIFOPolicy(), prefixSlots: 0, options: modelOptions)
+            let anima = try await Self.measure(
+                n: n, tokens: tokens, system: system, task: task, slots: n, policy: RoundRobinPolicy(quantum: 32), prefixSlots: 1,
+                options: modelOptions)
+            let fifo = try await Self.measure(
+                n: n, tokens: tokens, system: system, task: task, slots: 1, policy: FIFOPolicy(), prefixSlots: 0, options: modelOptions)
             for (mode, m) in [("anima", anima), ("one-by-one", fifo)] {
-                print(String(format: "%4d   ", n) + mode.padding(toLength: 10, withPad: " ", startingAt: 0)
-                    + String(format: " %6.1f %7.2f %7.2f %7.2f", m.rate, m.p50, m.p95, m.rate / fifo.rate))
+                print(
+                    String(format: "%4d   ", n) + mode.padding(toLength: 10, withPad: " ", startingAt: 0)
+                        + String(format: " %6.1f %7.2f %7.2f %7.2f", m.rate, m.p50, m.p95, m.rate / fifo.rate))
             }
         }
     }
@@ -76,7 +85,8 @@ struct BenchAgents: AsyncParsableCommand {
     ) async throws -> Measurement {
         let configuration = LlamaEngine.Configuration(
             modelPath: options.path, slots: slots, contextLength: (options.context ?? 0) > 0 ? options.context : 1024,
-            threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount, scheduler: Scheduler(policy: policy), sharedPrefixSequences: prefixSlots)
+            threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount, scheduler: Scheduler(policy: policy),
+            sharedPrefixSequences: prefixSlots)
         let engine = try await LlamaEngine.load(configuration)
         let kernel = Kernel(.init(processor: IgnoringEndOfTurn(engine)))
         let clock = ContinuousClock()
@@ -118,7 +128,9 @@ struct BenchResume: AsyncParsableCommand {
             """
     )
 
-    @Option(help: NumericFlag.help("Comma-separated context lengths in tokens.", 16...1_048_576), transform: NumericFlag.integers(16...1_048_576))
+    @Option(
+        help: NumericFlag.help("Comma-separated context lengths in tokens.", 16...1_048_576),
+        transform: NumericFlag.integers(16...1_048_576))
     var contexts: [Int] = [256, 1024, 2048]
 
     @Option(help: NumericFlag.help("Runs per length.", 1...1000), transform: NumericFlag.integer(1...1000))
@@ -127,9 +139,10 @@ struct BenchResume: AsyncParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
 
     mutating func run() async throws {
-        let engine = try await LlamaEngine.load(.init(
-            modelPath: modelOptions.path, slots: 2, contextLength: (contexts.max() ?? 2048) + 64,
-            threads: modelOptions.threads ?? ProcessInfo.processInfo.activeProcessorCount, scheduler: Scheduler()))
+        let engine = try await LlamaEngine.load(
+            .init(
+                modelPath: modelOptions.path, slots: 2, contextLength: (contexts.max() ?? 2048) + 64,
+                threads: modelOptions.threads ?? ProcessInfo.processInfo.activeProcessorCount, scheduler: Scheduler()))
         print("model \(engine.info.name); median of \(repetitions) runs")
         print("  context   restore ms   prefill ms   prefill/restore")
         for n in contexts {
@@ -197,7 +210,9 @@ struct BenchSyscalls: AsyncParsableCommand {
     @Option(help: NumericFlag.help("Syscalls per kind.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000))
     var count = 100_000
 
-    @Option(help: NumericFlag.help("Idle processes for the memory measurement.", 0...10_000_000), transform: NumericFlag.integer(0...10_000_000))
+    @Option(
+        help: NumericFlag.help("Idle processes for the memory measurement.", 0...10_000_000), transform: NumericFlag.integer(0...10_000_000)
+    )
     var idle = 10_000
 
     actor Empty { func touch() {} }
@@ -238,7 +253,9 @@ struct BenchSyscalls: AsyncParsableCommand {
         print("  call                  p50      p99   p50 / empty actor call")
         let a50 = percentile(anchor, 0.5) * 1e6
         func row(_ name: String, _ p50: Double, _ p99: Double) {
-            print("  " + name.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: " %7.2f  %7.2f   %6.1f", p50, p99, p50 / a50))
+            print(
+                "  " + name.padding(toLength: 18, withPad: " ", startingAt: 0)
+                    + String(format: " %7.2f  %7.2f   %6.1f", p50, p99, p50 / a50))
         }
         row("empty actor call", a50, percentile(anchor, 0.99) * 1e6)
         for (kind, times) in await samples.all {
@@ -248,10 +265,11 @@ struct BenchSyscalls: AsyncParsableCommand {
         let before = Self.residentBytes()
         var idlers: [PID] = []
         for i in 0..<idle {
-            idlers.append(try await kernel.spawn(name: "idle-\(i)", owner: CurrentUser.principal) { context in
-                _ = try await context.receive()
-                return "woken"
-            })
+            idlers.append(
+                try await kernel.spawn(name: "idle-\(i)", owner: CurrentUser.principal) { context in
+                    _ = try await context.receive()
+                    return "woken"
+                })
         }
         while await kernel.processes().filter({ if case .blocked = $0.state { true } else { false } }).count < idle {
             try await Task.sleep(for: .milliseconds(20))
@@ -289,7 +307,9 @@ struct BenchScripted: AsyncParsableCommand {
     var count = 20_000
 
     mutating func run() async throws {
-        let model = ScriptedProcessor(slots: 256, scheduler: Scheduler()) { request in .text("You said: " + (request.messages.last?.content ?? "")) }
+        let model = ScriptedProcessor(slots: 256, scheduler: Scheduler()) { request in
+            .text("You said: " + (request.messages.last?.content ?? ""))
+        }
         model.startStepping()
         let request = GenerationRequest(messages: [.user("hello")])
         let clock = ContinuousClock()

@@ -54,12 +54,18 @@ struct BenchMemory: AsyncParsableCommand {
         @Option(help: "Query vectors (float32 rows).") var queries: String
         @Option(help: "Exact nearest neighbours of each query (int32 rows of k ids).") var truth: String
         @Option(help: NumericFlag.help("Vector width.", 1...65_536), transform: NumericFlag.integer(1...65_536)) var dimensions = 384
-        @Option(help: NumericFlag.help("Neighbours to return and score.", 1...10_000), transform: NumericFlag.integer(1...10_000)) var k = 10
+        @Option(help: NumericFlag.help("Neighbours to return and score.", 1...10_000), transform: NumericFlag.integer(1...10_000)) var k =
+            10
         @Option(help: NumericFlag.help("HNSW links per node.", 2...1024), transform: NumericFlag.integer(2...1024)) var m = 16
-        @Option(help: NumericFlag.help("HNSW build breadth.", 1...100_000), transform: NumericFlag.integer(1...100_000)) var efConstruction = 200
-        @Option(help: NumericFlag.help("Search breadths to measure, comma-separated.", 1...100_000), transform: NumericFlag.integers(1...100_000)) var ef: [Int] = [64]
-        @Option(help: NumericFlag.help("Build threads.", 1...4096), transform: NumericFlag.integer(1...4096)) var threads = ProcessInfo.processInfo.activeProcessorCount
-        @Option(help: NumericFlag.help("Query passes per --ef; the best is reported.", 1...1000), transform: NumericFlag.integer(1...1000)) var repetitions = 3
+        @Option(help: NumericFlag.help("HNSW build breadth.", 1...100_000), transform: NumericFlag.integer(1...100_000))
+        var efConstruction = 200
+        @Option(
+            help: NumericFlag.help("Search breadths to measure, comma-separated.", 1...100_000),
+            transform: NumericFlag.integers(1...100_000)) var ef: [Int] = [64]
+        @Option(help: NumericFlag.help("Build threads.", 1...4096), transform: NumericFlag.integer(1...4096)) var threads = ProcessInfo
+            .processInfo.activeProcessorCount
+        @Option(help: NumericFlag.help("Query passes per --ef; the best is reported.", 1...1000), transform: NumericFlag.integer(1...1000))
+        var repetitions = 3
 
         mutating func run() async throws {
             let base = try BenchMemory.readVectors(vectors, dimensions: dimensions)
@@ -114,9 +120,12 @@ struct BenchMemory: AsyncParsableCommand {
 
         @Option(help: "Sentences, one per line.") var sentences: String
         @Option(help: "The embedding model (GGUF). Default: all-MiniLM-L6-v2 from `make setup`.") var model: String?
-        @Option(help: NumericFlag.help("Tokens per encode call.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) var batchTokens = 512
-        @Option(help: NumericFlag.help("Threads.", 1...4096), transform: NumericFlag.integer(1...4096)) var threads = ProcessInfo.processInfo.activeProcessorCount
-        @Option(help: NumericFlag.help("Passes; the best is reported.", 1...1000), transform: NumericFlag.integer(1...1000)) var repetitions = 3
+        @Option(help: NumericFlag.help("Tokens per encode call.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000))
+        var batchTokens = 512
+        @Option(help: NumericFlag.help("Threads.", 1...4096), transform: NumericFlag.integer(1...4096)) var threads = ProcessInfo
+            .processInfo.activeProcessorCount
+        @Option(help: NumericFlag.help("Passes; the best is reported.", 1...1000), transform: NumericFlag.integer(1...1000))
+        var repetitions = 3
         @Option(help: "Write the vectors here (float32 rows), for the other benchmarks.") var output: String?
 
         mutating func run() async throws {
@@ -140,7 +149,8 @@ struct BenchMemory: AsyncParsableCommand {
 
     static var defaultEmbedder: String {
         let env = ProcessInfo.processInfo.environment
-        let cache = env["ANIMA_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
+        let cache =
+            env["ANIMA_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.cache") + "/anima"
         return cache + "/models/all-MiniLM-L6-v2.F16.gguf"
     }
@@ -162,9 +172,15 @@ struct BenchMemory: AsyncParsableCommand {
 
         @Option(help: "Sentences, one per line.") var sentences: String
         @Option(help: "Their embeddings (float32 rows, same order).") var vectors: String
-        @Option(help: NumericFlag.help("Memories to store.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000)) var memories = 100_000
-        @Option(help: NumericFlag.help("Queries to time (taken after the memories in the files).", 1...10_000_000), transform: NumericFlag.integer(1...10_000_000)) var queries = 500
-        @Option(help: "Directory for the store, kept with its key; a second run reuses it unfilled (default: a temporary one, removed afterwards).") var directory: String?
+        @Option(help: NumericFlag.help("Memories to store.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000))
+        var memories = 100_000
+        @Option(
+            help: NumericFlag.help("Queries to time (taken after the memories in the files).", 1...10_000_000),
+            transform: NumericFlag.integer(1...10_000_000)) var queries = 500
+        @Option(
+            help:
+                "Directory for the store, kept with its key; a second run reuses it unfilled (default: a temporary one, removed afterwards)."
+        ) var directory: String?
         @OptionGroup var modelOptions: ModelOptions
 
         mutating func run() async throws {
@@ -189,12 +205,15 @@ struct BenchMemory: AsyncParsableCommand {
             for chunk in stride(from: 0, to: filled ? 0 : memories, by: 1000) {
                 let range = chunk..<min(memories, chunk + 1000)
                 let half = range.filter { $0 % 2 == 0 }, other = range.filter { $0 % 2 == 1 }
-                try await store.recall(namespace).append(half.map {
-                    NewRecallEntry(message: .user(texts[$0]), createdAt: start.addingTimeInterval(Double($0)), embedding: vector($0))
-                })
-                try await store.archival(namespace).insert(other.map {
-                    NewArchivalPassage(text: texts[$0], tags: ["bench"], createdAt: start.addingTimeInterval(Double($0)), embedding: vector($0))
-                })
+                try await store.recall(namespace).append(
+                    half.map {
+                        NewRecallEntry(message: .user(texts[$0]), createdAt: start.addingTimeInterval(Double($0)), embedding: vector($0))
+                    })
+                try await store.archival(namespace).insert(
+                    other.map {
+                        NewArchivalPassage(
+                            text: texts[$0], tags: ["bench"], createdAt: start.addingTimeInterval(Double($0)), embedding: vector($0))
+                    })
             }
             let fill = (ContinuousClock.now - t0) / .seconds(1)
             // The alternative to blinded terms in FTS5 is an in-memory index rebuilt at every
@@ -278,8 +297,11 @@ struct BenchMemory: AsyncParsableCommand {
 
         @Option(help: "The store's directory.") var directory: String
         @Option(help: "The key file (created 0600 if missing).") var keyFile: String
-        @Option(help: NumericFlag.help("Messages to write.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000)) var count = 1000
-        @Option(help: NumericFlag.help("Sequence number of the first message (its text and vector derive from it).", 0...1_000_000_000), transform: NumericFlag.integer(0...1_000_000_000)) var first = 0
+        @Option(help: NumericFlag.help("Messages to write.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000)) var count =
+            1000
+        @Option(
+            help: NumericFlag.help("Sequence number of the first message (its text and vector derive from it).", 0...1_000_000_000),
+            transform: NumericFlag.integer(0...1_000_000_000)) var first = 0
         @Option(help: NumericFlag.help("Vector width.", 1...65_536), transform: NumericFlag.integer(1...65_536)) var dimensions = 384
 
         mutating func run() async throws {
@@ -293,7 +315,8 @@ struct BenchMemory: AsyncParsableCommand {
                 let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
                 v = v.map { $0 / norm }
                 let text = "Durable message \(i): the quick brown fox \(i % 97) jumps."
-                let id = i % 2 == 0
+                let id =
+                    i % 2 == 0
                     ? try await recall.append(.user(text), embedding: v).id
                     : try await archival.insert(text, tags: ["t\(i % 5)"], embedding: v).id
                 // Unbuffered: an acknowledgement printed is one the killer may count.

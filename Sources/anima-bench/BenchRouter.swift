@@ -57,26 +57,33 @@ struct BenchRouter: AsyncParsableCommand {
         let routing = try Self.measureDecisions(count: decisions)
         let streaming = try await Self.measureStreaming(events: events, streams: streams, rounds: rounds)
         if json {
-            print(jsonLine([
-                ("benchmark", "router-decision"), ("decisions", .number(Double(decisions))),
-                ("p50_us", .number(routing.p50)), ("p99_us", .number(routing.p99)),
-                ("anchor_json_encode_p50_us", .number(routing.anchorP50)), ("ratio_p50", .number(routing.p50 / routing.anchorP50)),
-            ]))
-            print(jsonLine([
-                ("benchmark", "provider-stream"), ("events", .number(Double(events))), ("bytes", .number(Double(streaming.bytes))),
-                ("raw_ms", .number(streaming.raw * 1000)), ("provider_ms", .number(streaming.provider * 1000)),
-                ("ratio", .number(streaming.provider / streaming.raw)),
-                ("overhead_us_per_event", .number((streaming.provider - streaming.raw) / Double(events) * 1e6)),
-            ]))
+            print(
+                jsonLine([
+                    ("benchmark", "router-decision"), ("decisions", .number(Double(decisions))),
+                    ("p50_us", .number(routing.p50)), ("p99_us", .number(routing.p99)),
+                    ("anchor_json_encode_p50_us", .number(routing.anchorP50)), ("ratio_p50", .number(routing.p50 / routing.anchorP50)),
+                ]))
+            print(
+                jsonLine([
+                    ("benchmark", "provider-stream"), ("events", .number(Double(events))), ("bytes", .number(Double(streaming.bytes))),
+                    ("raw_ms", .number(streaming.raw * 1000)), ("provider_ms", .number(streaming.provider * 1000)),
+                    ("ratio", .number(streaming.provider / streaming.raw)),
+                    ("overhead_us_per_event", .number((streaming.provider - streaming.raw) / Double(events) * 1e6)),
+                ]))
             return
         }
         print("routing decision (\(decisions) decisions, 4 candidates, mixed requests)")
         print(String(format: "  p50 %.1f µs   p99 %.1f µs   (goal: under 100 µs)", routing.p50, routing.p99))
-        print(String(format: "  anchor: JSON-encoding the same request p50 %.1f µs; decision/anchor %.2f", routing.anchorP50, routing.p50 / routing.anchorP50))
+        print(
+            String(
+                format: "  anchor: JSON-encoding the same request p50 %.1f µs; decision/anchor %.2f", routing.anchorP50,
+                routing.p50 / routing.anchorP50))
         print("streaming (\(events) chunks, \(streaming.bytes) bytes, medians of \(rounds) rounds × \(streams) streams)")
-        print(String(format: "  raw HTTP stream %.2f ms   OpenAI provider %.2f ms   ratio %.2f   overhead %.2f µs per chunk",
-                     streaming.raw * 1000, streaming.provider * 1000, streaming.provider / streaming.raw,
-                     (streaming.provider - streaming.raw) / Double(events) * 1e6))
+        print(
+            String(
+                format: "  raw HTTP stream %.2f ms   OpenAI provider %.2f ms   ratio %.2f   overhead %.2f µs per chunk",
+                streaming.raw * 1000, streaming.provider * 1000, streaming.provider / streaming.raw,
+                (streaming.provider - streaming.raw) / Double(events) * 1e6))
     }
 
     // MARK: - Decisions
@@ -91,14 +98,21 @@ struct BenchRouter: AsyncParsableCommand {
                 id: "local/smol", processor: model("local"), location: .local,
                 capabilities: ModelCapabilities(contextLength: 8192), price: .free,
                 load: { ProcessorLoad(running: 3, waiting: 0, slots: 4) }),
-            RouteCandidate(id: "openai/gpt-4o-mini", processor: model("a"), location: .remote, capabilities: capabilities, price: ModelPrice(inputPerMillion: 0.15, outputPerMillion: 0.6)),
-            RouteCandidate(id: "anthropic/claude-haiku-4-5", processor: model("b"), location: .remote, capabilities: capabilities, price: ModelPrice(inputPerMillion: 1, outputPerMillion: 5)),
-            RouteCandidate(id: "gemini/gemini-2.5-flash", processor: model("c"), location: .remote, capabilities: capabilities, price: ModelPrice(inputPerMillion: 0.3, outputPerMillion: 2.5)),
+            RouteCandidate(
+                id: "openai/gpt-4o-mini", processor: model("a"), location: .remote, capabilities: capabilities,
+                price: ModelPrice(inputPerMillion: 0.15, outputPerMillion: 0.6)),
+            RouteCandidate(
+                id: "anthropic/claude-haiku-4-5", processor: model("b"), location: .remote, capabilities: capabilities,
+                price: ModelPrice(inputPerMillion: 1, outputPerMillion: 5)),
+            RouteCandidate(
+                id: "gemini/gemini-2.5-flash", processor: model("c"), location: .remote, capabilities: capabilities,
+                price: ModelPrice(inputPerMillion: 0.3, outputPerMillion: 2.5)),
         ]
         var learned: [TaskClass: [String: ThompsonSampler.Belief]] = [:]
         for (i, taskClass) in ["chat", "tools", "structured", "long-context"].enumerated() {
             for (j, candidate) in candidates.enumerated() {
-                learned[TaskClass(taskClass), default: [:]][candidate.id] = .init(successes: Double(10 + i * 3 + j * 7), failures: Double(5 + j))
+                learned[TaskClass(taskClass), default: [:]][candidate.id] = .init(
+                    successes: Double(10 + i * 3 + j * 7), failures: Double(5 + j))
             }
         }
         let router = try ProcessorRouter(
@@ -108,10 +122,13 @@ struct BenchRouter: AsyncParsableCommand {
         let paragraph = String(repeating: "The quarterly report covers revenue, costs and the outlook for next year. ", count: 6)
         let tool = try ToolDefinition(
             name: "search_files", description: "Search the user's files for a phrase.",
-            parameters: JSONSchema(parsing: #"{"type":"object","properties":{"query":{"type":"string"},"limit":{"type":"integer"}},"required":["query"]}"#))
+            parameters: JSONSchema(
+                parsing: #"{"type":"object","properties":{"query":{"type":"string"},"limit":{"type":"integer"}},"required":["query"]}"#))
         var requests: [GenerationRequest] = []
         for i in 0..<8 {
-            var request = GenerationRequest(messages: [.system("You are a careful assistant."), .user(paragraph), .assistant("Noted."), .user("Summarise point \(i).")])
+            var request = GenerationRequest(messages: [
+                .system("You are a careful assistant."), .user(paragraph), .assistant("Noted."), .user("Summarise point \(i)."),
+            ])
             if i % 4 == 1 { request.privacy = .private }
             if i % 4 == 2 { request.tools = [tool]; request.privacy = .groups("medical") }
             if i % 4 == 3 { request.responseFormat = .jsonObject }
@@ -157,10 +174,16 @@ struct BenchRouter: AsyncParsableCommand {
     static func measureStreaming(events: Int, streams: Int, rounds: Int) async throws -> Streaming {
         var body = ""
         for i in 0..<events {
-            body += #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1745000000,"model":"bench","choices":[{"index":0,"delta":{"content":" token\#(i)"},"logprobs":null,"finish_reason":null}],"usage":null}"# + "\n\n"
+            body +=
+                #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1745000000,"model":"bench","choices":[{"index":0,"delta":{"content":" token\#(i)"},"logprobs":null,"finish_reason":null}],"usage":null}"#
+                + "\n\n"
         }
-        body += #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1745000000,"model":"bench","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}"# + "\n\n"
-        body += #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1745000000,"model":"bench","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":\#(events),"total_tokens":\#(events + 10)}}"# + "\n\n"
+        body +=
+            #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1745000000,"model":"bench","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}"#
+            + "\n\n"
+        body +=
+            #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1745000000,"model":"bench","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":\#(events),"total_tokens":\#(events + 10)}}"#
+            + "\n\n"
         body += "data: [DONE]\n\n"
         let exchange = ReplayExchange(
             request: .init(method: "POST", path: "/v1/chat/completions"),

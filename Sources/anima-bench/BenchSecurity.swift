@@ -2,8 +2,8 @@ import AnimaCommandSupport
 import AnimaCore
 import AnimaKernel
 import AnimaProcessor
-import AnimaTesting
 import AnimaSecurity
+import AnimaTesting
 import ArgumentParser
 import Foundation
 
@@ -31,8 +31,11 @@ struct BenchSecurity: AsyncParsableCommand {
             """
     )
 
-    @Option(help: NumericFlag.help("Syscalls per configuration.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000)) var count = 50_000
-    @Option(help: NumericFlag.help("Bytes of untrusted page text in the context.", 0...100_000_000), transform: NumericFlag.integer(0...100_000_000)) var pageBytes = 4096
+    @Option(help: NumericFlag.help("Syscalls per configuration.", 1...100_000_000), transform: NumericFlag.integer(1...100_000_000))
+    var count = 50_000
+    @Option(
+        help: NumericFlag.help("Bytes of untrusted page text in the context.", 0...100_000_000),
+        transform: NumericFlag.integer(0...100_000_000)) var pageBytes = 4096
     @Option(help: "Directory for the audit log and user store (default: a fresh temporary one).") var dataDir: String?
     @Flag(help: "Leave the guards out of the 'on' configuration.") var noGuards = false
     @Flag(help: "Time the security layer's parts alone, without the kernel.") var components = false
@@ -41,7 +44,9 @@ struct BenchSecurity: AsyncParsableCommand {
     struct NullWrite: SystemTool {
         let definition = ToolDefinition(
             name: "write_note", description: "Writes a note",
-            parameters: try! JSONSchema(["type": "object", "properties": ["path": ["type": "string"], "text": ["type": "string"]], "required": ["path", "text"]]))
+            parameters: try! JSONSchema([
+                "type": "object", "properties": ["path": ["type": "string"], "text": ["type": "string"]], "required": ["path", "text"],
+            ]))
         var effect: ToolEffect { .write }
         func run(_ arguments: JSONValue, for caller: ProcessCredentials) async throws -> ToolOutput { ToolOutput(text: "ok") }
     }
@@ -56,7 +61,8 @@ struct BenchSecurity: AsyncParsableCommand {
 
     mutating func run() async throws {
         guard count >= 1000, pageBytes >= 0 else { throw ValidationError("--count must be at least 1000 and --page-bytes not negative") }
-        let directory = dataDir.map { ($0 as NSString).expandingTildeInPath }
+        let directory =
+            dataDir.map { ($0 as NSString).expandingTildeInPath }
             ?? NSTemporaryDirectory() + "anima-bench-security-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let log = try AuditLog(path: directory + "/" + AuditLog.fileName)
@@ -78,9 +84,10 @@ struct BenchSecurity: AsyncParsableCommand {
         let off = Kernel(.init(processor: model, tools: tools))
         var monitor = SecurityMonitor()
         if noGuards { monitor.guards = nil }
-        let on = Kernel(.init(
-            processor: model, tools: tools, authorizer: SecurityAuthorizer(principals: store), audit: log,
-            security: monitor))
+        let on = Kernel(
+            .init(
+                processor: model, tools: tools, authorizer: SecurityAuthorizer(principals: store), audit: log,
+                security: monitor))
 
         let task = "Fetch the page and save a note called notes/today.txt saying remember the milk"
         let call = ToolCall(id: "1", name: "write_note", arguments: ["path": "notes/today.txt", "text": "remember the milk"])
@@ -112,12 +119,16 @@ struct BenchSecurity: AsyncParsableCommand {
         print("\(offTimes.count) call_tool syscalls each, \(pageBytes)-byte untrusted page in context; microseconds")
         print("  configuration        p50      p99")
         func row(_ name: String, _ times: [Double]) {
-            print("  " + name.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: " %7.2f  %7.2f", percentile(times, 0.5) * 1e6, percentile(times, 0.99) * 1e6))
+            print(
+                "  " + name.padding(toLength: 18, withPad: " ", startingAt: 0)
+                    + String(format: " %7.2f  %7.2f", percentile(times, 0.5) * 1e6, percentile(times, 0.99) * 1e6))
         }
         row("checks off", offTimes)
         row(noGuards ? "checks on (no guards)" : "checks on", onTimes)
-        print(String(format: "  added by security  %7.2f  %7.2f", (percentile(onTimes, 0.5) - percentile(offTimes, 0.5)) * 1e6,
-            (percentile(onTimes, 0.99) - percentile(offTimes, 0.99)) * 1e6))
+        print(
+            String(
+                format: "  added by security  %7.2f  %7.2f", (percentile(onTimes, 0.5) - percentile(offTimes, 0.5)) * 1e6,
+                (percentile(onTimes, 0.99) - percentile(offTimes, 0.99)) * 1e6))
         print("audit log: \(directory)/\(AuditLog.fileName)")
     }
 
@@ -148,24 +159,35 @@ struct BenchSecurity: AsyncParsableCommand {
             ("user lookup", measure { _ = store.principal(named: user) }),
             ("policy check", measure { _ = engine.evaluate(tool: "write_note", effect: .write, arguments: arguments, context: ledger) }),
             ("output guard", measure { _ = guards.evaluate(arguments: arguments, .output) }),
-            ("audit append", try measure { try log.append(pid: 3, owner: user, action: "call_tool", summary: summary, outcome: .completed) }),
-            ("all, per syscall", try measure {
-                _ = store.principal(named: user)
-                _ = engine.evaluate(tool: "write_note", effect: .write, arguments: arguments, context: ledger)
-                _ = guards.evaluate(arguments: arguments, .output)
-                try log.append(pid: 3, owner: user, action: "call_tool", summary: summary, outcome: .completed)
-            }),
-            ("all but the guard", try measure {
-                _ = store.principal(named: user)
-                _ = engine.evaluate(tool: "write_note", effect: .write, arguments: arguments, context: ledger)
-                try log.append(pid: 3, owner: user, action: "call_tool", summary: summary, outcome: .completed)
-            }),
+            (
+                "audit append",
+                try measure { try log.append(pid: 3, owner: user, action: "call_tool", summary: summary, outcome: .completed) }
+            ),
+            (
+                "all, per syscall",
+                try measure {
+                    _ = store.principal(named: user)
+                    _ = engine.evaluate(tool: "write_note", effect: .write, arguments: arguments, context: ledger)
+                    _ = guards.evaluate(arguments: arguments, .output)
+                    try log.append(pid: 3, owner: user, action: "call_tool", summary: summary, outcome: .completed)
+                }
+            ),
+            (
+                "all but the guard",
+                try measure {
+                    _ = store.principal(named: user)
+                    _ = engine.evaluate(tool: "write_note", effect: .write, arguments: arguments, context: ledger)
+                    try log.append(pid: 3, owner: user, action: "call_tool", summary: summary, outcome: .completed)
+                }
+            ),
         ]
         log.close()
         print("\(count) iterations each, \(pageBytes)-byte untrusted page in context; microseconds")
         print("  part                   p50      p99")
         for (name, times) in rows {
-            print("  " + name.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: " %7.2f  %7.2f", percentile(times, 0.5) * 1e6, percentile(times, 0.99) * 1e6))
+            print(
+                "  " + name.padding(toLength: 18, withPad: " ", startingAt: 0)
+                    + String(format: " %7.2f  %7.2f", percentile(times, 0.5) * 1e6, percentile(times, 0.99) * 1e6))
         }
     }
 }

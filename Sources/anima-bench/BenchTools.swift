@@ -64,7 +64,9 @@ struct BenchTools: AsyncParsableCommand {
         let (d50, d95) = (percentile(direct, 50), percentile(direct, 95))
         let (r50, r95) = (percentile(reuse, 50), percentile(reuse, 95))
         if json {
-            print(#"{"iterations":\#(iterations),"sandboxed_ms":{"p50":\#(s50),"p95":\#(s95)},"unsandboxed_ms":{"p50":\#(d50),"p95":\#(d95)},"added_p50_ms":\#(s50 - d50),"python_first_call_ms":\#(first),"python_reuse_ms":{"p50":\#(r50),"p95":\#(r95)}}"#)
+            print(
+                #"{"iterations":\#(iterations),"sandboxed_ms":{"p50":\#(s50),"p95":\#(s95)},"unsandboxed_ms":{"p50":\#(d50),"p95":\#(d95)},"added_p50_ms":\#(s50 - d50),"python_first_call_ms":\#(first),"python_reuse_ms":{"p50":\#(r50),"p95":\#(r95)}}"#
+            )
         } else {
             print("calls: \(iterations) each, interleaved")
             print(String(format: "sandboxed /bin/true    p50 %7.2f ms   p95 %7.2f ms", s50, s95))

@@ -35,9 +35,10 @@ struct ScriptedMCP: AsyncParsableCommand {
             .text("You said: " + (request.messages.last?.content ?? ""))
         }
         echo.startStepping()
-        let kernel = Kernel(try .standard(
-            processor: try ConfiguredProcessor.processor(scripted: echo), tools: kernelOptions.systemTools, memory: memory,
-            dataDirectory: memoryLocation.directory.path))
+        let kernel = Kernel(
+            try .standard(
+                processor: try ConfiguredProcessor.processor(scripted: echo), tools: kernelOptions.systemTools, memory: memory,
+                dataDirectory: memoryLocation.directory.path))
         try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
     }
 }

@@ -23,11 +23,14 @@ struct ScriptedServe: AsyncParsableCommand {
 
     @OptionGroup var options: DaemonOptions
     @Flag(help: "Serve the scripted echo model (required: the only model anima-bench serves).") var scripted = false
-    @Option(help: NumericFlag.help("Milliseconds the scripted model spends on each token.", 0...60_000), transform: NumericFlag.integer(0...60_000)) var scriptedDelayMs = 0
+    @Option(
+        help: NumericFlag.help("Milliseconds the scripted model spends on each token.", 0...60_000),
+        transform: NumericFlag.integer(0...60_000)) var scriptedDelayMs = 0
 
     func validate() throws {
         guard scripted else {
-            throw ValidationError("anima-bench serve serves only the scripted echo model: add --scripted (to serve a real model, run anima serve)")
+            throw ValidationError(
+                "anima-bench serve serves only the scripted echo model: add --scripted (to serve a real model, run anima serve)")
         }
     }
 

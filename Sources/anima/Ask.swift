@@ -64,7 +64,10 @@ struct Ask: AsyncParsableCommand {
         if let system { messages.append(.system(system)) }
         if case .jsonSchema(let s) = format {
             // Small models write better values when they can read the schema too.
-            messages.append(.system([system, "Answer with JSON that matches this JSON Schema: \(s.json.jsonText)"].compactMap { $0 }.joined(separator: "\n\n")))
+            messages.append(
+                .system(
+                    [system, "Answer with JSON that matches this JSON Schema: \(s.json.jsonText)"].compactMap { $0 }.joined(
+                        separator: "\n\n")))
             if system != nil { messages.removeFirst() }
         }
         messages.append(.user(question))
@@ -104,7 +107,8 @@ struct Ask: AsyncParsableCommand {
             out["usage"] = .object(usage)
             if case .jsonSchema = format, let value = try? JSONValue(parsing: result.text) { out["json"] = value }
             if !result.toolCalls.isEmpty {
-                out["tool_calls"] = .array(result.toolCalls.map { ["id": .string($0.id), "name": .string($0.name), "arguments": $0.arguments] })
+                out["tool_calls"] = .array(
+                    result.toolCalls.map { ["id": .string($0.id), "name": .string($0.name), "arguments": $0.arguments] })
             }
             print(JSONValue.object(out).jsonText)
         } else {
@@ -136,7 +140,9 @@ struct Ask: AsyncParsableCommand {
         body["seed"] = .number(Double(sampling.seed))
         if let maxTokens = sampling.maxTokens { body["max_tokens"] = .number(Double(maxTokens)) }
         if !sampling.stop.isEmpty { body["stop"] = .array(sampling.stop.map(JSONValue.string)) }
-        if case .jsonSchema(let schema) = format { body["response_format"] = ["type": "json_schema", "json_schema": ["name": "answer", "schema": schema.json]] }
+        if case .jsonSchema(let schema) = format {
+            body["response_format"] = ["type": "json_schema", "json_schema": ["name": "answer", "schema": schema.json]]
+        }
         var text = "", finish = "stop", model = "anima"
         var usage: JSONValue = .null
         let quiet = json

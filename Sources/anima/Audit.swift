@@ -90,7 +90,9 @@ struct AuditShow: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Print the latest audit records.")
 
     @OptionGroup var options: SecurityOptions
-    @Option(help: NumericFlag.help("How many of the latest records to print.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000)) var limit = 50
+    @Option(
+        help: NumericFlag.help("How many of the latest records to print.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000))
+    var limit = 50
     @Flag(help: "Print the stored JSON lines as they are.") var json = false
 
     mutating func run() async throws {

@@ -64,7 +64,9 @@ struct MemorySearch: AsyncParsableCommand {
                 print(row.jsonText)
             } else {
                 let line = record.text.replacingOccurrences(of: "\n", with: " ")
-                print("\(record.agent)\t\(record.kind.rawValue) \(record.id)\t\(dates.string(from: record.createdAt))\t\(record.label)\t\(line.prefix(160))")
+                print(
+                    "\(record.agent)\t\(record.kind.rawValue) \(record.id)\t\(dates.string(from: record.createdAt))\t\(record.label)\t\(line.prefix(160))"
+                )
             }
         }
     }
@@ -121,8 +123,13 @@ struct MemoryForget: AsyncParsableCommand {
         discussion: "The erasure is a syscall like any other: checked, and recorded in the audit trail.")
 
     @Argument(help: "The agent.") var agent: String
-    @Option(name: .customLong("message"), help: NumericFlag.help("A message ID (from search or show); repeat for more.", 1...9_000_000_000_000_000), transform: NumericFlag.integer(Int64(1)...9_000_000_000_000_000)) var messages: [Int64] = []
-    @Option(name: .customLong("passage"), help: NumericFlag.help("An archival passage ID; repeat for more.", 1...9_000_000_000_000_000), transform: NumericFlag.integer(Int64(1)...9_000_000_000_000_000)) var passages: [Int64] = []
+    @Option(
+        name: .customLong("message"),
+        help: NumericFlag.help("A message ID (from search or show); repeat for more.", 1...9_000_000_000_000_000),
+        transform: NumericFlag.integer(Int64(1)...9_000_000_000_000_000)) var messages: [Int64] = []
+    @Option(
+        name: .customLong("passage"), help: NumericFlag.help("An archival passage ID; repeat for more.", 1...9_000_000_000_000_000),
+        transform: NumericFlag.integer(Int64(1)...9_000_000_000_000_000)) var passages: [Int64] = []
     @Flag(help: "Everything the agent kept.") var all = false
     @OptionGroup var location: MemoryLocation
 

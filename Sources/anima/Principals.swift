@@ -1,8 +1,8 @@
 import AnimaCommandSupport
 import AnimaCore
-import Foundation
 import AnimaSecurity
 import ArgumentParser
+import Foundation
 
 struct Users: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -87,7 +87,8 @@ struct GroupsList: AsyncParsableCommand {
             let members = users.filter { $0.value.contains(name) }.keys.sorted().joined(separator: ",")
             let gid = group.gid.map { "gid \($0)" } ?? ""
             print(
-                name.padding(toLength: 18, withPad: " ", startingAt: 0) + group.description.padding(toLength: 36, withPad: " ", startingAt: 0)
+                name.padding(toLength: 18, withPad: " ", startingAt: 0)
+                    + group.description.padding(toLength: 36, withPad: " ", startingAt: 0)
                     + gid.padding(toLength: 11, withPad: " ", startingAt: 0) + members)
         }
     }
@@ -121,7 +122,8 @@ struct GroupsMap: AsyncParsableCommand {
         commandName: "map", abstract: "Map a group onto a Linux group for sandboxed tools (root only; audited).")
     @OptionGroup var options: SecurityOptions
     @Argument(help: "The Anima group.") var name: String
-    @Option(help: NumericFlag.help("An existing Linux group id.", 0...UInt32.max - 1), transform: NumericFlag.integer(0...UInt32.max - 1)) var gid: UInt32?
+    @Option(help: NumericFlag.help("An existing Linux group id.", 0...UInt32.max - 1), transform: NumericFlag.integer(0...UInt32.max - 1))
+    var gid: UInt32?
     @Flag(help: "Create the Linux group anima-NAME (groupadd --system) and map onto it.") var create = false
     @Flag(help: "Remove the mapping.") var remove = false
 
@@ -155,7 +157,8 @@ struct GroupsMap: AsyncParsableCommand {
         }
         process.waitUntilExit()
         guard process.terminationStatus == 0, let created = getgrnam(linuxName) else {
-            throw ValidationError("groupadd --system \(linuxName) failed (status \(process.terminationStatus)); create it yourself and use --gid")
+            throw ValidationError(
+                "groupadd --system \(linuxName) failed (status \(process.terminationStatus)); create it yourself and use --gid")
         }
         return created.pointee.gr_gid
     }

@@ -43,11 +43,12 @@ struct Ps: ParsableCommand {
         var lines = [pad(["KERNEL", "PID", "PPID", "USER", "STATE", "PRI", "TOKENS", "TOOLS", "SLOT", "AGE", "NAME"])]
         for k in kernels {
             for p in k.processes where all || p.state.isAlive {
-                lines.append(pad([
-                    "\(k.hostPID)", "\(p.pid)", p.parent.map(\.description) ?? "-", p.owner, "\(p.state)", "\(p.priority)",
-                    "\(p.usage.generatedTokens)", "\(p.usage.toolCalls)", p.slot.map(String.init) ?? "-",
-                    age(since: p.started), p.name,
-                ]))
+                lines.append(
+                    pad([
+                        "\(k.hostPID)", "\(p.pid)", p.parent.map(\.description) ?? "-", p.owner, "\(p.state)", "\(p.priority)",
+                        "\(p.usage.generatedTokens)", "\(p.usage.toolCalls)", p.slot.map(String.init) ?? "-",
+                        age(since: p.started), p.name,
+                    ]))
             }
         }
         return lines.joined(separator: "\n")
@@ -57,7 +58,9 @@ struct Ps: ParsableCommand {
 
     static func pad(_ columns: [String]) -> String {
         zip(columns, widths).map { text, width in
-            width == 0 ? text : text.count >= width ? String(text.prefix(width - 1)) + " " : text + String(repeating: " ", count: width - text.count)
+            width == 0
+                ? text
+                : text.count >= width ? String(text.prefix(width - 1)) + " " : text + String(repeating: " ", count: width - text.count)
         }.joined()
     }
 
@@ -81,13 +84,16 @@ struct Kill: ParsableCommand {
             """
     )
 
-    @Argument(help: NumericFlag.help("The agent's PID, as `anima ps` shows it.", 1...UInt32.max), transform: NumericFlag.integer(1...UInt32.max))
+    @Argument(
+        help: NumericFlag.help("The agent's PID, as `anima ps` shows it.", 1...UInt32.max), transform: NumericFlag.integer(1...UInt32.max))
     var pid: UInt32
 
     @Option(help: "terminate, suspend or resume.")
     var signal: Signal = .terminate
 
-    @Option(help: NumericFlag.help("The kernel (host process id) when several run the same PID.", 1...Int32.max), transform: NumericFlag.integer(1...Int32.max))
+    @Option(
+        help: NumericFlag.help("The kernel (host process id) when several run the same PID.", 1...Int32.max),
+        transform: NumericFlag.integer(1...Int32.max))
     var kernel: Int32?
 
     func run() throws {
@@ -99,7 +105,9 @@ struct Kill: ParsableCommand {
             throw CLIError("no running agent has pid \(pid)\(kernel.map { " in kernel \($0)" } ?? ""); see `anima ps`")
         }
         guard candidates.count == 1 else {
-            throw CLIError("pid \(pid) runs in several kernels (\(candidates.map { "\($0.hostPID)" }.joined(separator: ", "))); pick one with --kernel")
+            throw CLIError(
+                "pid \(pid) runs in several kernels (\(candidates.map { "\($0.hostPID)" }.joined(separator: ", "))); pick one with --kernel"
+            )
         }
         try procfs.request(signal, to: PID(pid), inKernel: candidates[0].hostPID, user: CurrentUser.principal.name)
         print("sent \(signal.rawValue) to pid \(pid) in kernel \(candidates[0].hostPID)")
@@ -120,7 +128,9 @@ struct Top: AsyncParsableCommand {
             """
     )
 
-    @Option(help: NumericFlag.help("Stop after this many refreshes (default: run until interrupted).", 1...1_000_000_000), transform: NumericFlag.integer(1...1_000_000_000))
+    @Option(
+        help: NumericFlag.help("Stop after this many refreshes (default: run until interrupted).", 1...1_000_000_000),
+        transform: NumericFlag.integer(1...1_000_000_000))
     var iterations: Int?
 
     mutating func run() async throws {

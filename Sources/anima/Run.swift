@@ -38,7 +38,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: NumericFlag.help("Steps (model calls) before an agent gives up.", 1...1000), transform: NumericFlag.integer(1...1000))
     var maxSteps = 8
 
-    @Option(help: NumericFlag.help("Token quota per agent (answers over its whole life).", 1...10_000_000), transform: NumericFlag.integer(1...10_000_000))
+    @Option(
+        help: NumericFlag.help("Token quota per agent (answers over its whole life).", 1...10_000_000),
+        transform: NumericFlag.integer(1...10_000_000))
     var maxTokens: Int?
 
     @Option(help: NumericFlag.help("Wall-time quota per agent, in seconds.", 0.001...86_400), transform: NumericFlag.number(0.001...86_400))
@@ -47,15 +49,18 @@ struct Run: AsyncParsableCommand {
     @Option(help: NumericFlag.help("Tokens per model call.", 1...100_000), transform: NumericFlag.integer(1...100_000))
     var tokensPerStep = 256
 
-    @Option(help: NumericFlag.help("Priority of the agents (larger runs first with --policy priority).", -20...20), transform: NumericFlag.integer(-20...20))
+    @Option(
+        help: NumericFlag.help("Priority of the agents (larger runs first with --policy priority).", -20...20),
+        transform: NumericFlag.integer(-20...20))
     var priority = 0
 
     @Flag(help: "Keep generating to the token limit even after the model ends its turn (for load tests).")
     var ignoreEos = false
 
-    @Option(help: ArgumentHelp(
-        "Run with the persistent memory of this agent: it remembers earlier runs, and what leaves its context stays searchable (see anima memory).",
-        valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "Run with the persistent memory of this agent: it remembers earlier runs, and what leaves its context stays searchable (see anima memory).",
+            valueName: "name"))
     var memory: String?
 
     @OptionGroup var memoryLocation: MemoryLocation
@@ -94,9 +99,10 @@ struct Run: AsyncParsableCommand {
         let systemTools = kernelOptions.systemTools
         var candidate = RouteCandidate.local(engine)
         if ignoreEos { candidate.processor = IgnoringEndOfTurn(engine) }
-        let kernel = Kernel(try .standard(
-            processor: try ConfiguredProcessor.processor(local: candidate), tools: systemTools, memory: memorySystem,
-            dataDirectory: memoryLocation.directory.path))
+        let kernel = Kernel(
+            try .standard(
+                processor: try ConfiguredProcessor.processor(local: candidate), tools: systemTools, memory: memorySystem,
+                dataDirectory: memoryLocation.directory.path))
         let procfs = Task { [kernelOptions] in
             await ProcFS().serve(kernel, engine: engine, policy: kernelOptions.description)
         }
@@ -114,7 +120,9 @@ struct Run: AsyncParsableCommand {
         }
         let single = pids.count == 1
         if !json {
-            Terminal.error("kernel \(getpid()): \(pids.count) agent(s), pid \(pids.map(\.description).joined(separator: ", ")), \(kernelOptions.description)\n")
+            Terminal.error(
+                "kernel \(getpid()): \(pids.count) agent(s), pid \(pids.map(\.description).joined(separator: ", ")), \(kernelOptions.description)\n"
+            )
         }
         let printer = Task { [json] in
             guard !json else { return }
@@ -192,8 +200,16 @@ extension Run {
                         let event = (try? JSONValue(parsing: data)) ?? .null
                         switch name {
                         case "spawned"?: pid = WireNumber.clamped(event["pid"]?.numberValue ?? 0, to: 0...Int(UInt32.max))
-                        case "text"?: if !quiet { Terminal.write(single ? event["text"]?.stringValue ?? "" : "[\(pid)] \(event["text"]?.stringValue ?? "")\n") }
-                        case "tool_call"?: if !quiet { Terminal.write("\n[\(pid)] → \(event["function"]?["name"]?.stringValue ?? "") \(event["function"]?["arguments"]?.stringValue ?? "")\n") }
+                        case "text"?:
+                            if !quiet {
+                                Terminal.write(single ? event["text"]?.stringValue ?? "" : "[\(pid)] \(event["text"]?.stringValue ?? "")\n")
+                            }
+                        case "tool_call"?:
+                            if !quiet {
+                                Terminal.write(
+                                    "\n[\(pid)] → \(event["function"]?["name"]?.stringValue ?? "") \(event["function"]?["arguments"]?.stringValue ?? "")\n"
+                                )
+                            }
                         case "tool_result"?: if !quiet { Terminal.write("[\(pid)] ← \(event["output"]?.stringValue?.prefix(200) ?? "")\n") }
                         case "exited"?:
                             row["pid"] = .number(Double(pid))

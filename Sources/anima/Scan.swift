@@ -37,16 +37,24 @@ struct Scan: AsyncParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
 
     mutating func run() async throws {
-        let monitor: SecurityMonitor? = noSecurity ? nil : SecurityMonitor(policy: try policy.map { try SecurityPolicy(contentsOf: ($0 as NSString).expandingTildeInPath) } ?? .strict)
+        let monitor: SecurityMonitor? =
+            noSecurity
+            ? nil
+            : SecurityMonitor(policy: try policy.map { try SecurityPolicy(contentsOf: ($0 as NSString).expandingTildeInPath) } ?? .strict)
         let processor: (any LanguageModel)? = realModel ? try await modelOptions.load() : nil
         let outcomes = try await RedTeamScan(security: monitor).run(processor: processor)
-        print("\(outcomes.count) probes, \(realModel ? "model \(URL(fileURLWithPath: modelOptions.path).lastPathComponent)" : "worst-case obedient model"), security \(noSecurity ? "off" : "on")")
+        print(
+            "\(outcomes.count) probes, \(realModel ? "model \(URL(fileURLWithPath: modelOptions.path).lastPathComponent)" : "worst-case obedient model"), security \(noSecurity ? "off" : "on")"
+        )
         print("  category                      probes  side effects  leaks")
         for category in RedTeamProbe.Category.allCases {
             let these = outcomes.filter { $0.probe.category == category }
             guard !these.isEmpty else { continue }
-            print("  " + category.rawValue.padding(toLength: 28, withPad: " ", startingAt: 0)
-                + String(format: "  %6d  %12d  %5d", these.count, these.filter { !$0.violations.isEmpty }.count, these.filter(\.leaked).count))
+            print(
+                "  " + category.rawValue.padding(toLength: 28, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "  %6d  %12d  %5d", these.count, these.filter { !$0.violations.isEmpty }.count, these.filter(\.leaked).count
+                    ))
         }
         if verbose {
             for o in outcomes {

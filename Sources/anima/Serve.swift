@@ -38,7 +38,8 @@ struct Serve: AsyncParsableCommand {
         AnimaDirectories.use(data: c.dataDirectory)  // from --data-dir, $ANIMA_DATA_DIR or data_dir: hidden from sandboxes
         guard !c.scripted else {
             throw ValidationError(
-                "scripted = true (from the config file or the environment) asks for the scripted echo model, which anima serve does not ship; run `anima-bench serve --scripted` for load tests, or remove the setting")
+                "scripted = true (from the config file or the environment) asks for the scripted echo model, which anima serve does not ship; run `anima-bench serve --scripted` for load tests, or remove the setting"
+            )
         }
         let scheduler = DaemonOptions.scheduler(c)
         let path = c.model.map { ($0 as NSString).expandingTildeInPath } ?? AnimaPaths.defaultModel
@@ -125,7 +126,9 @@ struct TokenCreate: AsyncParsableCommand {
             expires: try Self.lifetime(expires).map { Date().addingTimeInterval($0) })
         print(secret)
         let until = token.expires.map { "expires \(ISO8601DateFormatter().string(from: $0))" } ?? "never expires"
-        Terminal.error("token \(token.id) for \(token.user), scopes \(token.scopes.map(\.rawValue).joined(separator: ",")), \(until); keep the secret, it is not stored\n")
+        Terminal.error(
+            "token \(token.id) for \(token.user), scopes \(token.scopes.map(\.rawValue).joined(separator: ",")), \(until); keep the secret, it is not stored\n"
+        )
     }
 }
 
@@ -141,7 +144,9 @@ struct TokenList: AsyncParsableCommand {
         for t in try await data.store().list() {
             let state = t.revoked != nil ? "revoked" : t.isExpired() ? "expired" : "active"
             let until = t.expires.map { ISO8601DateFormatter().string(from: $0) } ?? "never"
-            print("\(t.id)  \(state.padding(toLength: 8, withPad: " ", startingAt: 0))\(t.user.padding(toLength: 10, withPad: " ", startingAt: 0))\(t.scopes.map(\.rawValue).joined(separator: ","))  \(t.name)  expires \(until)")
+            print(
+                "\(t.id)  \(state.padding(toLength: 8, withPad: " ", startingAt: 0))\(t.user.padding(toLength: 10, withPad: " ", startingAt: 0))\(t.scopes.map(\.rawValue).joined(separator: ","))  \(t.name)  expires \(until)"
+            )
         }
     }
 }
@@ -179,8 +184,9 @@ struct MCPCommand: AsyncParsableCommand {
         let memory = try await memoryLocation.open(embeddings: true)
         let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler)
         let processor = try ConfiguredProcessor.processor(local: .local(engine))
-        let kernel = Kernel(try .standard(
-            processor: processor, tools: kernelOptions.systemTools, memory: memory, dataDirectory: memoryLocation.directory.path))
+        let kernel = Kernel(
+            try .standard(
+                processor: processor, tools: kernelOptions.systemTools, memory: memory, dataDirectory: memoryLocation.directory.path))
         try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
     }
 }

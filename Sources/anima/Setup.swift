@@ -38,7 +38,9 @@ struct Setup: AsyncParsableCommand {
     @Option(help: ArgumentHelp("local, hybrid or cloud.", valueName: "mode"))
     var mode: ProcessorMode?
 
-    @Option(help: ArgumentHelp("Add or change a provider: \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "kind"))
+    @Option(
+        help: ArgumentHelp("Add or change a provider: \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "kind")
+    )
     var provider: ProviderKind?
 
     @Option(help: ArgumentHelp("The provider's name in Anima (default: its kind).", valueName: "name"))
@@ -47,18 +49,23 @@ struct Setup: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The provider's API root (default: the kind's usual one).", valueName: "url"))
     var url: String?
 
-    @Option(help: ArgumentHelp(
-        "Whether the provider's server is on this machine (local) or not (remote), for the privacy rule (default: local for loopback addresses).",
-        valueName: "where"))
+    @Option(
+        help: ArgumentHelp(
+            "Whether the provider's server is on this machine (local) or not (remote), for the privacy rule (default: local for loopback addresses).",
+            valueName: "where"))
     var location: ProcessorLocation?
 
     @Option(name: .customLong("model"), help: ArgumentHelp("A model to use from the provider (repeatable).", valueName: "name"))
     var models: [String] = []
 
-    @Option(help: NumericFlag.help("Context length of the given models, when the catalog does not know them.", 16...100_000_000, valueName: "tokens"), transform: NumericFlag.integer(16...100_000_000))
+    @Option(
+        help: NumericFlag.help(
+            "Context length of the given models, when the catalog does not know them.", 16...100_000_000, valueName: "tokens"),
+        transform: NumericFlag.integer(16...100_000_000))
     var context: Int?
 
-    @Option(help: ArgumentHelp("Price of the given models: US dollars per million input and output tokens, as IN,OUT.", valueName: "in,out"))
+    @Option(
+        help: ArgumentHelp("Price of the given models: US dollars per million input and output tokens, as IN,OUT.", valueName: "in,out"))
     var price: String?
 
     @Option(help: ArgumentHelp("Read the provider's key from this environment variable.", valueName: "name"))
@@ -70,7 +77,10 @@ struct Setup: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Remove a provider and its stored key.", valueName: "name"))
     var remove: String?
 
-    @Option(help: NumericFlag.help("The most the router may spend on paid models, in US dollars (0: none).", 0...1_000_000_000, valueName: "usd"), transform: NumericFlag.number(0...1_000_000_000))
+    @Option(
+        help: NumericFlag.help(
+            "The most the router may spend on paid models, in US dollars (0: none).", 0...1_000_000_000, valueName: "usd"),
+        transform: NumericFlag.number(0...1_000_000_000))
     var budget: Double?
 
     @Flag(help: "Remove the spending limit.")
@@ -87,12 +97,16 @@ struct Setup: AsyncParsableCommand {
     }
 
     func validate() throws {
-        if provider == nil, id != nil || url != nil || location != nil || !models.isEmpty || context != nil || price != nil || keyEnv != nil || keyStdin {
+        if provider == nil,
+            id != nil || url != nil || location != nil || !models.isEmpty || context != nil || price != nil || keyEnv != nil || keyStdin
+        {
             throw ValidationError("--id, --url, --location, --model, --context, --price, --key-env and --key-stdin need --provider")
         }
         if let context, context < 16 { throw ValidationError("--context must be at least 16 tokens") }
         if let budget, !(budget >= 0) { throw ValidationError("--budget cannot be negative") }
-        if price != nil, (try? Self.parsePrice(price!)) == nil { throw ValidationError("--price takes two numbers, IN,OUT, such as 0.15,0.60") }
+        if price != nil, (try? Self.parsePrice(price!)) == nil {
+            throw ValidationError("--price takes two numbers, IN,OUT, such as 0.15,0.60")
+        }
         if keyStdin, keyEnv != nil { throw ValidationError("give the key either with --key-stdin or with --key-env") }
     }
 
@@ -165,7 +179,8 @@ struct Setup: AsyncParsableCommand {
     /// Asks on standard error and reads answers from standard input, so that it also
     /// works with answers piped in.
     private func interview(_ configuration: inout ProcessorConfiguration, store: CredentialStore) throws {
-        Terminal.error("""
+        Terminal.error(
+            """
             Where may Anima's processor run?
               1) local  - only models on this machine; nothing leaves it
               2) hybrid - a router chooses per request; private data stays local
@@ -213,9 +228,12 @@ struct Setup: AsyncParsableCommand {
             let budget = ask("Spending limit in US dollars [\(configuration.budget.map { String($0) } ?? "none")]: ")
             if let value = Double(budget), value >= 0 { configuration.budget = value == 0 ? nil : value }
         }
-        let groups = ask("Groups whose data stays on this machine, comma-separated [\(configuration.protectedGroups.joined(separator: ","))]: ")
+        let groups = ask(
+            "Groups whose data stays on this machine, comma-separated [\(configuration.protectedGroups.joined(separator: ","))]: ")
         if !groups.isEmpty {
-            configuration.protectedGroups = groups.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            configuration.protectedGroups = groups.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
         }
     }
 
@@ -257,7 +275,8 @@ struct Setup: AsyncParsableCommand {
     static func summary(_ configuration: ProcessorConfiguration, store: CredentialStore) throws -> String {
         var lines = ["mode: \(configuration.mode)"]
         lines.append("budget: " + (configuration.budget.map { String(format: "$%.2f", $0) } ?? "none"))
-        lines.append("protected groups: " + (configuration.protectedGroups.isEmpty ? "none" : configuration.protectedGroups.joined(separator: ", ")))
+        lines.append(
+            "protected groups: " + (configuration.protectedGroups.isEmpty ? "none" : configuration.protectedGroups.joined(separator: ", ")))
         let stored = Set((try? store.providers()) ?? [])
         for endpoint in configuration.providers {
             lines.append("provider \(endpoint.id) (\(endpoint.kind), \(endpoint.resolvedLocation)) \(endpoint.baseURL)")

@@ -42,9 +42,14 @@ struct ToolsCommand: AsyncParsableCommand {
                 ]
             }
             let mcp = servers.map { server -> JSONValue in
-                ["name": .string(server.name), "command": .string(server.command), "groups": .array(server.groups.map { .string($0) }), "network": .bool(server.network)]
+                [
+                    "name": .string(server.name), "command": .string(server.command), "groups": .array(server.groups.map { .string($0) }),
+                    "network": .bool(server.network),
+                ]
             }
-            print(JSONValue.object(["tools": .array(tools), "mcp_servers": .array(mcp), "problems": .array(problems.map { .string($0) })]).jsonText)
+            print(
+                JSONValue.object(["tools": .array(tools), "mcp_servers": .array(mcp), "problems": .array(problems.map { .string($0) })])
+                    .jsonText)
         } else {
             let nameWidth = max(12, box.tools.map(\.name.count).max() ?? 0)
             print("NAME".padding(toLength: nameWidth + 2, withPad: " ", startingAt: 0) + "EFFECT        NEEDS               GROUPS")
@@ -54,13 +59,16 @@ struct ToolsCommand: AsyncParsableCommand {
                 print(
                     tool.name.padding(toLength: nameWidth + 2, withPad: " ", startingAt: 0)
                         + tool.effect.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
-                        + (needs.isEmpty ? "-" : needs).padding(toLength: 20, withPad: " ", startingAt: 0) + (groups.isEmpty ? "-" : groups))
+                        + (needs.isEmpty ? "-" : needs).padding(toLength: 20, withPad: " ", startingAt: 0) + (groups.isEmpty ? "-" : groups)
+                )
             }
             print("\nMCP servers (\(mcpConfig)):")
             if servers.isEmpty { print("  none configured") }
             for server in servers {
                 let groups = server.groups.isEmpty ? "-" : server.groups.joined(separator: ",")
-                print("  \(server.name): \(server.command) \(server.args.joined(separator: " "))  groups: \(groups)  network: \(server.network ? "yes" : "no")")
+                print(
+                    "  \(server.name): \(server.command) \(server.args.joined(separator: " "))  groups: \(groups)  network: \(server.network ? "yes" : "no")"
+                )
             }
             for problem in problems { print("  problem: \(problem)") }
         }

@@ -49,7 +49,9 @@ struct CLI {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
 
-    static func run(_ arguments: [String], stdin: String = "", environment: [String: String] = [:], executable: URL = binary) throws -> Result {
+    static func run(_ arguments: [String], stdin: String = "", environment: [String: String] = [:], executable: URL = binary) throws
+        -> Result
+    {
         // Files rather than pipes: a chatty child can never block on a full pipe.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anima-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -107,7 +109,8 @@ struct ProcessCommandTests {
     let runtime = ["XDG_RUNTIME_DIR": NSTemporaryDirectory() + "anima-run-\(UUID().uuidString)"]
 
     @Test func runAnswersATask() throws {
-        let result = try CLI.run(["run", "--json", "--max-steps", "1", "--tokens-per-step", "16", "What is the capital of France?"], environment: runtime)
+        let result = try CLI.run(
+            ["run", "--json", "--max-steps", "1", "--tokens-per-step", "16", "What is the capital of France?"], environment: runtime)
         #expect(result.status == 0, "\(result.stderr)")
         let row = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(row["status"] as? String == "completed")
@@ -151,8 +154,10 @@ struct ProcessCommandTests {
         let data = NSTemporaryDirectory() + "anima-data-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: data) }
         let run = try CLI.run(
-            ["run", "--local", "--memory", "helper", "--data-dir", data, "--max-steps", "1", "--tokens-per-step", "8",
-             "My locker code is walrus seven."], environment: runtime)
+            [
+                "run", "--local", "--memory", "helper", "--data-dir", data, "--max-steps", "1", "--tokens-per-step", "8",
+                "My locker code is walrus seven.",
+            ], environment: runtime)
         #expect(run.status == 0, "\(run.stderr)")
         let found = try CLI.run(["memory", "search", "--data-dir", data, "--words-only", "--json", "locker walrus"], environment: runtime)
         #expect(found.status == 0, "\(found.stderr)")
@@ -250,7 +255,8 @@ struct CLITests {
     }
 
     @Test func askWithSchemaPrintsMatchingJSON() throws {
-        let schema = #"{"type":"object","properties":{"city":{"type":"string","maxLength":20},"country":{"type":"string","maxLength":20}},"required":["city","country"]}"#
+        let schema =
+            #"{"type":"object","properties":{"city":{"type":"string","maxLength":20},"country":{"type":"string","maxLength":20}},"required":["city","country"]}"#
         let result = try CLI.run(["ask", "--temperature", "0", "--schema", schema, "Name a famous city."])
         #expect(result.status == 0, "\(result.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])

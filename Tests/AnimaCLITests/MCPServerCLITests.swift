@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// `anima tools` with MCP servers that misbehave or sit next to Anima's own data.
@@ -22,7 +22,9 @@ struct MCPServerCLITests {
     }
 
     /// Runs `anima` and kills it after `limit` seconds; the result says how long it took.
-    static func run(_ arguments: [String], environment: [String: String], limit: Double) throws -> (CLI.Result, seconds: Double, killed: Bool) {
+    static func run(_ arguments: [String], environment: [String: String], limit: Double) throws -> (
+        CLI.Result, seconds: Double, killed: Bool
+    ) {
         let dir = try folder("cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let out = dir + "/out"
@@ -146,13 +148,16 @@ struct MCPServerCLITests {
             "HOME": home, "XDG_DATA_HOME": "", "XDG_CONFIG_HOME": "", "XDG_STATE_HOME": "", "XDG_RUNTIME_DIR": "",
             "ANIMA_WORKSPACES": "", "ANIMA_DATA_DIR": "", "ANIMA_CONFIG": "",
         ]
-        let (result, _, killed) = try Self.run(["tools", "--json", "--mcp-config", home + "/.config/anima/mcp.json"], environment: environment, limit: 120)
+        let (result, _, killed) = try Self.run(
+            ["tools", "--json", "--mcp-config", home + "/.config/anima/mcp.json"], environment: environment, limit: 120)
         #expect(!killed)
         let output = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         let report = (output?["tools"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "probe__report" }
-        let description = try #require(report?["description"] as? String, "the probe did not start: \(output?["problems"] ?? result.stderr)")
+        let description = try #require(
+            report?["description"] as? String, "the probe did not start: \(output?["problems"] ?? result.stderr)")
         let seen = try #require(
-            try JSONSerialization.jsonObject(with: Data(description.replacingOccurrences(of: "[MCP server probe] seen ", with: "").utf8)) as? [String: Bool])
+            try JSONSerialization.jsonObject(with: Data(description.replacingOccurrences(of: "[MCP server probe] seen ", with: "").utf8))
+                as? [String: Bool])
         for folder in animaFolders {
             #expect(seen[folder + "/memory.key"] == false, "the server could see \(folder)")
         }
@@ -193,22 +198,28 @@ struct MCPServerCLITests {
                 print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}), flush=True)
 
             """)
-        let configuration: [String: Any] = ["servers": [["name": "probe", "command": probe, "args": [data + "/memory.key", home + "/.local/lib/probe/marker"]]]]
+        let configuration: [String: Any] = [
+            "servers": [["name": "probe", "command": probe, "args": [data + "/memory.key", home + "/.local/lib/probe/marker"]]]
+        ]
         let file = home + "/mcp.json"
         try JSONSerialization.data(withJSONObject: configuration).write(to: URL(fileURLWithPath: file))
         // Anima's default folders are elsewhere: only --data-dir names the one under ~/.local.
         let elsewhere = home + "/xdg"
         let environment = [
-            "HOME": home, "XDG_DATA_HOME": elsewhere + "/data", "XDG_CONFIG_HOME": elsewhere + "/config", "XDG_STATE_HOME": elsewhere + "/state",
+            "HOME": home, "XDG_DATA_HOME": elsewhere + "/data", "XDG_CONFIG_HOME": elsewhere + "/config",
+            "XDG_STATE_HOME": elsewhere + "/state",
             "XDG_RUNTIME_DIR": elsewhere + "/run", "ANIMA_WORKSPACES": "", "ANIMA_DATA_DIR": "", "ANIMA_CONFIG": "",
         ]
-        let (result, _, killed) = try Self.run(["tools", "--json", "--mcp-config", file, "--data-dir", data], environment: environment, limit: 120)
+        let (result, _, killed) = try Self.run(
+            ["tools", "--json", "--mcp-config", file, "--data-dir", data], environment: environment, limit: 120)
         #expect(!killed)
         let output = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         let report = (output?["tools"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "probe__report" }
-        let description = try #require(report?["description"] as? String, "the probe did not start: \(output?["problems"] ?? result.stderr)")
+        let description = try #require(
+            report?["description"] as? String, "the probe did not start: \(output?["problems"] ?? result.stderr)")
         let seen = try #require(
-            try JSONSerialization.jsonObject(with: Data(description.replacingOccurrences(of: "[MCP server probe] seen ", with: "").utf8)) as? [String: Bool])
+            try JSONSerialization.jsonObject(with: Data(description.replacingOccurrences(of: "[MCP server probe] seen ", with: "").utf8))
+                as? [String: Bool])
         #expect(seen[data + "/memory.key"] == false, "the server could see \(data)")
         #expect(seen[home + "/.local/lib/probe/marker"] == true)
     }

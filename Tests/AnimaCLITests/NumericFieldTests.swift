@@ -14,7 +14,9 @@ import FoundationNetworking
 @Suite("Numeric fields of every route", .serialized)
 struct NumericFieldTests {
     /// What a hostile client can put where a number goes.
-    static let hostile = ["1e300", "-1e300", "9223372036854775808", "18446744073709551617", "-9223372036854775809", "1e400", "NaN", "Infinity", "-Infinity"]
+    static let hostile = [
+        "1e300", "-1e300", "9223372036854775808", "18446744073709551617", "-9223372036854775809", "1e400", "NaN", "Infinity", "-Infinity",
+    ]
     /// Tokens that are not JSON numbers at all: the body is refused as JSON.
     static let notJSON: Set<String> = ["1e400", "NaN", "Infinity", "-Infinity"]
     static let marker = "__numeric_field__"
@@ -22,7 +24,11 @@ struct NumericFieldTests {
     /// One place a number goes: a body member (a path of keys and array indices), a query
     /// parameter or a path parameter.
     struct Field: CustomStringConvertible {
-        enum Location { case body([JSONPathStep]), query(String), path(String) }
+        enum Location {
+            case body([JSONPathStep])
+            case query(String)
+            case path(String)
+        }
         var method: String
         var route: String
         var location: Location
@@ -32,7 +38,10 @@ struct NumericFieldTests {
         var description: String { "\(method) \(route) \(name)" }
     }
 
-    enum JSONPathStep { case key(String), index }
+    enum JSONPathStep {
+        case key(String)
+        case index
+    }
 
     struct Document {
         let root: JSONValue
@@ -52,7 +61,8 @@ struct NumericFieldTests {
             if let constant = schema["const"] { return constant }
             if let first = schema["enum"]?.arrayValue?.first { return first }
             if let first = (schema["oneOf"] ?? schema["anyOf"])?.arrayValue?.first { return sample(first) }
-            let type = schema["type"]?.stringValue ?? schema["type"]?.arrayValue?.first?.stringValue
+            let type =
+                schema["type"]?.stringValue ?? schema["type"]?.arrayValue?.first?.stringValue
                 ?? (schema["properties"] != nil ? "object" : "string")
             switch type {
             case "object":
@@ -100,9 +110,12 @@ struct NumericFieldTests {
             for (route, item) in root["paths"]?.objectValue ?? [:] {
                 for (method, operation) in item.objectValue ?? [:] {
                     for parameter in (operation["parameters"]?.arrayValue ?? []).map(resolve) {
-                        guard let name = parameter["name"]?.stringValue, let schema = parameter["schema"], isNumeric(schema) else { continue }
+                        guard let name = parameter["name"]?.stringValue, let schema = parameter["schema"], isNumeric(schema) else {
+                            continue
+                        }
                         let location: Field.Location = parameter["in"] == "path" ? .path(name) : .query(name)
-                        out.append(Field(method: method.uppercased(), route: route, location: location, name: name, ranged: isRanged(schema)))
+                        out.append(
+                            Field(method: method.uppercased(), route: route, location: location, name: name, ranged: isRanged(schema)))
                     }
                     if let body = operation["requestBody"]?["content"]?["application/json"]?["schema"] {
                         for (path, ranged) in numericMembers(body) {
@@ -139,7 +152,8 @@ struct NumericFieldTests {
         }
     }
 
-    func send(_ daemon: ServeTests.Daemon, _ method: String, _ path: String, _ body: String?) async throws -> (status: Int, body: JSONValue) {
+    func send(_ daemon: ServeTests.Daemon, _ method: String, _ path: String, _ body: String?) async throws -> (status: Int, body: JSONValue)
+    {
         var request = URLRequest(url: URL(string: daemon.url + path)!)
         request.httpMethod = method
         request.timeoutInterval = 60
@@ -160,7 +174,10 @@ struct NumericFieldTests {
         let document = Document(root: text, model: model)
         let fields = document.fields
         // The document must declare what the routes read; these are the ones C2 was found on.
-        for expected in ["max_tokens", "max_completion_tokens", "seed", "temperature", "top_p", "frequency_penalty", "n", "pid", "limit", "after", "max_seconds", "priority"] {
+        for expected in [
+            "max_tokens", "max_completion_tokens", "seed", "temperature", "top_p", "frequency_penalty", "n", "pid", "limit", "after",
+            "max_seconds", "priority",
+        ] {
             #expect(fields.contains { $0.name == expected }, "the OpenAPI document declares no numeric field \(expected)")
         }
         #expect(fields.contains { $0.route == "/v1/completions" && $0.name == "max_tokens" })
@@ -174,8 +191,11 @@ struct NumericFieldTests {
                     route = route.replacingOccurrences(of: "{\(name)}", with: parameter)
                 }
                 switch field.location {
-                case .path(let name): route = field.route.replacingOccurrences(of: "{\(name)}", with: token)
-                    for (other, parameter) in Self.pathParameters(route) { route = route.replacingOccurrences(of: "{\(other)}", with: parameter) }
+                case .path(let name):
+                    route = field.route.replacingOccurrences(of: "{\(name)}", with: token)
+                    for (other, parameter) in Self.pathParameters(route) {
+                        route = route.replacingOccurrences(of: "{\(other)}", with: parameter)
+                    }
                 case .query(let name): query.append("\(name)=\(token)")
                 case .body: break
                 }

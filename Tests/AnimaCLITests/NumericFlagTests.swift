@@ -9,7 +9,9 @@ import Testing
 /// crash (a signal), never a late failure.
 @Suite("Numeric flags of every command")
 struct NumericFlagTests {
-    static let hostile = ["1e300", "-1e300", "9223372036854775808", "18446744073709551617", "-9223372036854775809", "1e400", "nan", "inf", "-inf", "0x10"]
+    static let hostile = [
+        "1e300", "-1e300", "9223372036854775808", "18446744073709551617", "-9223372036854775809", "1e400", "nan", "inf", "-inf", "0x10",
+    ]
 
     /// A numeric argument of one command, with the range its help declares.
     struct Argument: CustomStringConvertible {
@@ -94,7 +96,9 @@ struct NumericFlagTests {
         var unranged: [String] = []
         for (command, arguments) in try Self.definitions() {
             for argument in arguments where argument["kind"] == "option" {
-                guard let value = argument["defaultValue"]?.stringValue, Double(value) != nil || value.hasPrefix("[") && value.contains(where: \.isNumber) else { continue }
+                guard let value = argument["defaultValue"]?.stringValue,
+                    Double(value) != nil || value.hasPrefix("[") && value.contains(where: \.isNumber)
+                else { continue }
                 if argument["abstract"]?.stringValue?.firstMatch(of: Self.rangePattern) == nil {
                     unranged.append((command + ["--" + (argument["preferredName"]?["name"]?.stringValue ?? "?")]).joined(separator: " "))
                 }
@@ -108,7 +112,8 @@ struct NumericFlagTests {
         // The flags issue 14 names, and one of each kind, must be among those found.
         let found = Set(arguments.map(\.description))
         for expected in [
-            "anima run --max-seconds", "anima run --slots", "anima run --context", "anima serve --slots", "anima ask --seed", "anima ask --temperature",
+            "anima run --max-seconds", "anima run --slots", "anima run --context", "anima serve --slots", "anima ask --seed",
+            "anima ask --temperature",
             "anima kill <pid>", "anima-bench decode --concurrency", "anima-bench serve --slots",
         ] {
             #expect(found.contains(expected), "no numeric argument \(expected) among \(found.sorted())")
@@ -118,7 +123,10 @@ struct NumericFlagTests {
             var values = Self.hostile
             // Just outside the declared range, where that is a number one can type.
             if argument.upper < 1e15 { values.append(NumericFlagTestsFormat.text(argument.upper + 1)) }
-            if argument.lower > -1e15 { values.append(NumericFlagTestsFormat.text(argument.lower - (argument.lower.rounded() == argument.lower ? 1 : argument.lower / 2))) }
+            if argument.lower > -1e15 {
+                values.append(
+                    NumericFlagTestsFormat.text(argument.lower - (argument.lower.rounded() == argument.lower ? 1 : argument.lower / 2)))
+            }
             cases += values.map { (argument, $0) }
         }
         let outcomes = Mutex<[(Argument, String, Result<Outcome, any Error>)]>([])
@@ -143,7 +151,9 @@ struct NumericFlagTests {
             }
             #expect(!outcome.signalled, "\(argument) \(value) crashed with signal \(outcome.status): \(outcome.stderr)")
             #expect(outcome.status == 64, "\(argument) \(value): exit \(outcome.status), not a usage error: \(outcome.stderr)")
-            #expect(outcome.stderr.contains(argument.positional ? "<\(argument.name)>" : "--\(argument.name)") && outcome.stderr.contains("must be"),
+            #expect(
+                outcome.stderr.contains(argument.positional ? "<\(argument.name)>" : "--\(argument.name)")
+                    && outcome.stderr.contains("must be"),
                 "\(argument) \(value): \(outcome.stderr)")
         }
     }

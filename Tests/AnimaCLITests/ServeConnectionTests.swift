@@ -123,8 +123,9 @@ struct ServeConnectionTests {
         defer { if daemon.process.process.isRunning { daemon.process.process.terminate() } }
         let body = Self.completion(800)
         let leaving = try RawConnection(daemon.url)
-        leaving.send("POST /v1/chat/completions HTTP/1.1\r\nHost: anima\r\nAuthorization: Bearer \(daemon.token)\r\n"
-            + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        leaving.send(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: anima\r\nAuthorization: Bearer \(daemon.token)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
         try await Task.sleep(for: .seconds(1))
         leaving.close()
         let started = Date()

@@ -32,7 +32,8 @@ struct ServeHangUpTests {
     static func raw(_ daemon: ServeTests.Daemon, _ path: String, _ body: String, headers: [String: String] = [:]) throws -> RawConnection {
         let connection = try RawConnection(daemon.url)
         let port = URL(string: daemon.url)?.port ?? 0
-        var head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: Bearer \(daemon.token)\r\nContent-Type: application/json\r\n"
+        var head =
+            "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: Bearer \(daemon.token)\r\nContent-Type: application/json\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         connection.send(head + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
         return connection
@@ -49,7 +50,8 @@ struct ServeHangUpTests {
 
     /// An MCP session on the daemon: its ID.
     static func mcpSession(_ daemon: ServeTests.Daemon) async throws -> String {
-        let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#
+        let initialize =
+            #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#
         let (data, response) = try await URLSession.shared.data(
             for: post(daemon, "/mcp", initialize, headers: ["Accept": "application/json, text/event-stream"]))
         let http = try #require(response as? HTTPURLResponse)
@@ -115,7 +117,9 @@ struct ServeHangUpTests {
     /// An MCP client that calls run_agent and leaves: the agent is terminated and frees the
     /// one slot; SIGTERM during another such call ends it after the grace period.
     @Test func mcpCallsStopWhenTheClientLeavesAndAtShutdown() async throws {
-        let daemon = try await ServeTests.Daemon(["--scripted", "--scripted-delay-ms", "50", "--slots", "1", "--policy", "fifo", "--shutdown-grace", "1"])
+        let daemon = try await ServeTests.Daemon([
+            "--scripted", "--scripted-delay-ms", "50", "--slots", "1", "--policy", "fifo", "--shutdown-grace", "1",
+        ])
         defer { if daemon.process.process.isRunning { daemon.process.process.terminate() } }
         let session = try await Self.mcpSession(daemon)
         let mcpHeaders = ["Accept": "application/json, text/event-stream", "Mcp-Session-Id": session]

@@ -62,11 +62,12 @@ struct ServeTests {
         return (process.terminationStatus, String(decoding: try Data(contentsOf: output), as: UTF8.self))
     }
 
-
     @Test func theOfficialOpenAIClientWorksAgainstTheRealModel() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.python), "run `make setup` to install the client environment")
         let daemon = try await Daemon(["--slots", "2", "--context", "1024"])
-        let result = try python([Self.client("openai_client.py"), daemon.url, daemon.token, "SmolLM2-135M-Instruct.Q4_1", "all-MiniLM-L6-v2.F16"])
+        let result = try python([
+            Self.client("openai_client.py"), daemon.url, daemon.token, "SmolLM2-135M-Instruct.Q4_1", "all-MiniLM-L6-v2.F16",
+        ])
         daemon.process.process.terminate()
         let log = try await daemon.process.finish(within: 30)
         #expect(result.status == 0, "\(result.output)\n--- daemon log ---\n\(log.output)")
@@ -98,14 +99,17 @@ struct ServeTests {
     }
 
     static func client(_ name: String) -> String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Clients/\(name)").path
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Clients/\(name)")
+            .path
     }
 
     @Test func theOfficialMCPClientUsesAnimaOverStdioAndHTTP() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.python), "run `make setup` to install the client environment")
         let data = NSTemporaryDirectory() + "anima-mcp-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let stdio = try python([Self.client("mcp_client.py"), "stdio", CLI.bench.path, "mcp", "--scripted", "--tools", "calculator", "--data-dir", data])
+        let stdio = try python([
+            Self.client("mcp_client.py"), "stdio", CLI.bench.path, "mcp", "--scripted", "--tools", "calculator", "--data-dir", data,
+        ])
         #expect(stdio.status == 0, "\(stdio.output)")
         #expect(stdio.output.contains("all ok"))
         let daemon = try await Daemon(["--scripted", "--tools", "calculator"])
@@ -144,7 +148,9 @@ struct ServeTests {
         #expect(revoked.status == 0, "\(revoked.stderr)")
         let refused = try await post(daemon, "/v1/models", "")
         #expect(refused.status == 401 && refused.body["error"]?["code"] == "revoked_token", "\(refused.body)")
-        let created = try CLI.run(["token", "create", "--data-dir", daemon.dataDirectory, "--name", "fresh", "--scope", "chat", "--expires", "1h"])
+        let created = try CLI.run([
+            "token", "create", "--data-dir", daemon.dataDirectory, "--name", "fresh", "--scope", "chat", "--expires", "1h",
+        ])
         #expect(created.status == 0, "\(created.stderr)")
         let fresh = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         var request = URLRequest(url: URL(string: daemon.url + "/v1/models")!)
@@ -200,10 +206,12 @@ struct ServeTests {
         try FileManager.default.createDirectory(atPath: config + "/anima", withIntermediateDirectories: true)
         try "port = 8420\nhost = \"127.0.0.1\nslots = 2\n".write(toFile: config + "/anima/config.toml", atomically: true, encoding: .utf8)
         let data = NSTemporaryDirectory() + "anima-cfg-data-\(UUID().uuidString)"
-        let named = try CLI.run(["serve", "--scripted", "--data-dir", data, "--config", config + "/anima/config.toml"], executable: CLI.bench)
+        let named = try CLI.run(
+            ["serve", "--scripted", "--data-dir", data, "--config", config + "/anima/config.toml"], executable: CLI.bench)
         #expect(named.status == 1, "\(named.stderr)")
         #expect(named.stderr.contains("line 2, column 8") && named.stderr.contains("not closed"), "\(named.stderr)")
-        let found = try CLI.run(["serve", "--scripted", "--data-dir", data], environment: ["XDG_CONFIG_HOME": config], executable: CLI.bench)
+        let found = try CLI.run(
+            ["serve", "--scripted", "--data-dir", data], environment: ["XDG_CONFIG_HOME": config], executable: CLI.bench)
         #expect(found.status == 1 && found.stderr.contains("config.toml is not valid TOML: line 2"), "\(found.stderr)")
 
         let junk = config + "/junk.pem"
@@ -241,7 +249,9 @@ struct ServeTests {
         #expect(list.status == 0 && list.stdout.contains("test"), "\(list.stderr)")
     }
 
-    func post(_ daemon: Daemon, _ path: String, _ body: String, headers: [String: String] = [:]) async throws -> (status: Int, body: JSONValue) {
+    func post(_ daemon: Daemon, _ path: String, _ body: String, headers: [String: String] = [:]) async throws -> (
+        status: Int, body: JSONValue
+    ) {
         var request = URLRequest(url: URL(string: daemon.url + path)!)
         request.httpMethod = body.isEmpty ? "GET" : "POST"
         request.setValue("Bearer \(daemon.token)", forHTTPHeaderField: "Authorization")

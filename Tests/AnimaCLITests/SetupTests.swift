@@ -33,7 +33,9 @@ struct SetupTests {
         #expect(setup.status == 0, "\(setup.stderr)")
         #expect(setup.stdout.contains("mode: hybrid"))
         #expect(setup.stdout.contains("key: stored, sealed"))
-        let ollama = try CLI.run(["setup", "--provider", "ollama", "--model", "llama3.2", "--context", "8192", "--budget", "2.5", "--protect", "medical"], environment: env)
+        let ollama = try CLI.run(
+            ["setup", "--provider", "ollama", "--model", "llama3.2", "--context", "8192", "--budget", "2.5", "--protect", "medical"],
+            environment: env)
         #expect(ollama.status == 0, "\(ollama.stderr)")
 
         // The key is in no file in the clear, and no output repeats it.
@@ -42,7 +44,8 @@ struct SetupTests {
             #expect(!text.contains(Self.key) && !text.contains(String(Self.key.prefix(12))), "\(name) holds the key")
         }
         for output in [setup.stdout, setup.stderr, ollama.stdout, ollama.stderr] { #expect(!output.contains(String(Self.key.prefix(12)))) }
-        let configuration = try JSONValue(parsing: String(decoding: try Data(contentsOf: dir.appendingPathComponent("processors.json")), as: UTF8.self))
+        let configuration = try JSONValue(
+            parsing: String(decoding: try Data(contentsOf: dir.appendingPathComponent("processors.json")), as: UTF8.self))
         #expect(configuration["mode"] == "hybrid")
         #expect(configuration["budget"] == 2.5)
         #expect(configuration["protectedGroups"] == ["medical"])
@@ -80,14 +83,18 @@ struct SetupTests {
         let server = try await ReplayServer.start([Self.cloudAnswer])
         let env = ["ANIMA_CONFIG": dir.path]
         let setup = try await Self.run(
-            ["setup", "--mode", "cloud", "--provider", "openai-compatible", "--id", "replay", "--url", server.baseURL + "/v1", "--location", "remote",
-             "--model", "m"],
+            [
+                "setup", "--mode", "cloud", "--provider", "openai-compatible", "--id", "replay", "--url", server.baseURL + "/v1",
+                "--location", "remote",
+                "--model", "m",
+            ],
             environment: env)
         #expect(setup.status == 0, "\(setup.stderr)")
 
         let data = dir.appendingPathComponent("data").path
         let cloud = try await Self.run(
-            ["ask", "--local", "--json", "--data-dir", data, "--temperature", "0", "--max-tokens", "8", "What is the capital of France?"], environment: env)
+            ["ask", "--local", "--json", "--data-dir", data, "--temperature", "0", "--max-tokens", "8", "What is the capital of France?"],
+            environment: env)
         #expect(cloud.status == 0, "\(cloud.stderr)")
         let routed = try JSONValue(parsing: cloud.stdout)
         #expect(routed["model"] == "replay/m")
@@ -95,7 +102,10 @@ struct SetupTests {
         #expect(server.received.count == 1)
 
         let secret = try await Self.run(
-            ["ask", "--local", "--private", "--json", "--data-dir", data, "--temperature", "0", "--max-tokens", "8", "My diagnosis is X. What is it?"],
+            [
+                "ask", "--local", "--private", "--json", "--data-dir", data, "--temperature", "0", "--max-tokens", "8",
+                "My diagnosis is X. What is it?",
+            ],
             environment: env)
         #expect(secret.status == 0, "\(secret.stderr)")
         let local = try JSONValue(parsing: secret.stdout)
@@ -106,7 +116,8 @@ struct SetupTests {
         // Both decisions are in the audit log, without the question's text.
         let audit = try await Self.run(["audit", "show", "--data-dir", data, "--limit", "100"], environment: env)
         let routes = audit.stdout.split(separator: "\n").filter { $0.contains("  route") }
-        #expect(routes.contains { $0.contains("served by replay/m") } && routes.contains { $0.contains("private → local/") }, "\(audit.stdout)")
+        #expect(
+            routes.contains { $0.contains("served by replay/m") } && routes.contains { $0.contains("private → local/") }, "\(audit.stdout)")
         #expect(!audit.stdout.contains("diagnosis"))
         #expect(try await Self.run(["audit", "verify", "--data-dir", data], environment: env).status == 0)
     }
@@ -117,8 +128,11 @@ struct SetupTests {
     /// Configures cloud mode with one remote provider: the replay server.
     static func cloud(_ server: ReplayServer, in dir: URL) async throws {
         let setup = try await run(
-            ["setup", "--mode", "cloud", "--provider", "openai-compatible", "--id", "replay", "--url", server.baseURL + "/v1", "--location", "remote",
-             "--model", "m"],
+            [
+                "setup", "--mode", "cloud", "--provider", "openai-compatible", "--id", "replay", "--url", server.baseURL + "/v1",
+                "--location", "remote",
+                "--model", "m",
+            ],
             environment: ["ANIMA_CONFIG": dir.path])
         #expect(setup.status == 0, "\(setup.stderr)")
     }
@@ -150,7 +164,8 @@ struct SetupTests {
         #expect(audit.status == 0, "\(audit.stderr)")
         let routes = audit.stdout.split(separator: "\n").filter { $0.contains("  route") }
         #expect(routes.contains { $0.contains("→ replay/m") } && routes.contains { $0.contains("served by replay/m") }, "\(audit.stdout)")
-        #expect(routes.contains { $0.contains("private → local/") } && routes.contains { $0.contains("served by local/") }, "\(audit.stdout)")
+        #expect(
+            routes.contains { $0.contains("private → local/") } && routes.contains { $0.contains("served by local/") }, "\(audit.stdout)")
         #expect(!audit.stdout.contains("diagnosis"))
         let verify = try await Self.run(["audit", "verify", "--data-dir", data], environment: env)
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
@@ -165,11 +180,15 @@ struct SetupTests {
         let env = ["ANIMA_CONFIG": dir.path]
         let chat = try await withCheckedThrowingContinuation { continuation in
             Thread {
-                continuation.resume(with: Result {
-                    try CLI.run(
-                        ["chat", "--private", "--data-dir", dir.appendingPathComponent("data").path, "--temperature", "0", "--max-tokens", "8"], stdin: "My diagnosis is X.\nAnd my address?\n/exit\n",
-                        environment: env)
-                })
+                continuation.resume(
+                    with: Result {
+                        try CLI.run(
+                            [
+                                "chat", "--private", "--data-dir", dir.appendingPathComponent("data").path, "--temperature", "0",
+                                "--max-tokens", "8",
+                            ], stdin: "My diagnosis is X.\nAnd my address?\n/exit\n",
+                            environment: env)
+                    })
             }.start()
         }
         #expect(chat.status == 0, "\(chat.stderr)")

@@ -17,7 +17,8 @@ struct TestHomeTests {
         let config = NSTemporaryDirectory() + "anima-hermetic-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: config) }
         let setup = try CLI.run(
-            ["setup", "--provider", "openai", "--model", "gpt-4o-mini", "--key-stdin"], stdin: "sk-test-" + String(repeating: "k", count: 40) + "\n",
+            ["setup", "--provider", "openai", "--model", "gpt-4o-mini", "--key-stdin"],
+            stdin: "sk-test-" + String(repeating: "k", count: 40) + "\n",
             environment: ["ANIMA_CONFIG": config, "OPENAI_API_KEY": ""])
         #expect(setup.status == 0, "\(setup.stderr)")
         #expect(FileManager.default.fileExists(atPath: TestHome.path + "/.local/share/anima/credentials.key"))
@@ -29,7 +30,8 @@ struct TestHomeTests {
     @Test func everyCommandATestStartsGetsTheTestHome() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         var checked = 0
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where name.hasSuffix(".swift") && name != "TestHomeTests.swift" {
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        where name.hasSuffix(".swift") && name != "TestHomeTests.swift" {
             let source = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
             for (number, line) in source.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
             where line.contains(".environment = ") {

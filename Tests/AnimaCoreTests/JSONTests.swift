@@ -77,17 +77,18 @@ struct JSONSchemaTests {
         #expect(schema.violations(of: "text").first?.message == "expected object, got string")
     }
 
-    @Test(arguments: [
-        (["type": "strng"] as JSONValue, "/type", "unknown type"),
-        (["properties": ["a": ["type": "integer", "minimun": 1]]], "/properties/a/minimun", "unknown or unsupported keyword"),
-        (["required": "a"], "/required", "array of property names"),
-        (["minItems": -1], "/minItems", "non-negative integer"),
-        (["minLength": 5, "maxLength": 2], "/minLength", "larger than maxLength"),
-        (["$ref": "#/$defs/missing"], "/$ref", "does not name a schema"),
-        (["enum": []], "/enum", "at least one value"),
-        (["pattern": "("], "/pattern", "valid regular expression"),
-        (42, "", "must be an object or a boolean"),
-    ] as [(JSONValue, String, String)])
+    @Test(
+        arguments: [
+            (["type": "strng"] as JSONValue, "/type", "unknown type"),
+            (["properties": ["a": ["type": "integer", "minimun": 1]]], "/properties/a/minimun", "unknown or unsupported keyword"),
+            (["required": "a"], "/required", "array of property names"),
+            (["minItems": -1], "/minItems", "non-negative integer"),
+            (["minLength": 5, "maxLength": 2], "/minLength", "larger than maxLength"),
+            (["$ref": "#/$defs/missing"], "/$ref", "does not name a schema"),
+            (["enum": []], "/enum", "at least one value"),
+            (["pattern": "("], "/pattern", "valid regular expression"),
+            (42, "", "must be an object or a boolean"),
+        ] as [(JSONValue, String, String)])
     func rejectsInvalidSchemas(schema: JSONValue, path: String, reason: String) {
         let error = #expect(throws: JSONSchemaError.self) { try JSONSchema(schema) }
         #expect(error?.path == path)

@@ -24,7 +24,9 @@ struct WireNumberTests {
         #expect(try WireNumber.integer(9_223_372_036_854_775_808, field: "f", in: UInt64.min...UInt64.max) == 1 << 63)
         // -9223372036854775809 is read as the double -2^63, which is Int64.min: exact, so accepted.
         #expect(try WireNumber.integer(-9_223_372_036_854_775_809, field: "f", in: Int64.min...Int64.max) == .min)
-        #expect(throws: WireNumberError.self) { try WireNumber.integer(-9_223_372_036_854_775_809, field: "f", in: UInt32.min...UInt32.max) }
+        #expect(throws: WireNumberError.self) {
+            try WireNumber.integer(-9_223_372_036_854_775_809, field: "f", in: UInt32.min...UInt32.max)
+        }
     }
 
     @Test func theErrorNamesTheFieldTheRangeAndWhatCame() {
@@ -46,7 +48,10 @@ struct WireNumberTests {
         #expect(try WireNumber.number(0.5, field: "f", in: 0...1) == 0.5)
     }
 
-    @Test(arguments: ["1e300", "-1e300", "9223372036854775808", "18446744073709551617", "-9223372036854775809", "nan", "NaN", "inf", "-inf", "Infinity", "1e400", "0x10", "1.5", "", "+", "12a", " 1"])
+    @Test(arguments: [
+        "1e300", "-1e300", "9223372036854775808", "18446744073709551617", "-9223372036854775809", "nan", "NaN", "inf", "-inf", "Infinity",
+        "1e400", "0x10", "1.5", "", "+", "12a", " 1",
+    ])
     func hostileTextIsRefused(text: String) {
         #expect(throws: WireNumberError.self) { try WireNumber.integer(text: text, field: "--slots", in: 1...255) }
         #expect(throws: WireNumberError.self) { try WireNumber.integer(text: text, field: "--seed", in: UInt32.min...UInt32.max) }

@@ -42,11 +42,14 @@ enum Fuzz {
     static func text(_ rng: inout Xoshiro) -> String {
         var out = String.UnicodeScalarView()
         for _ in 0..<Gen.int(in: 0...6).run(using: &rng) {
-            out.append(Gen.bool.run(using: &rng) ? scalar.run(using: &rng) : Gen<Unicode.Scalar?>.element(of: specialScalars).run(using: &rng)!)
+            out.append(
+                Gen.bool.run(using: &rng) ? scalar.run(using: &rng) : Gen<Unicode.Scalar?>.element(of: specialScalars).run(using: &rng)!)
         }
         return String(out)
     }
-    static let specialScalars: [Unicode.Scalar] = ["\"", "\\", "\n", "\u{0}", "\u{1F}", "\u{7F}", "\u{200B}", "\u{FEFF}", "\u{1F600}", "\u{10FFFF}", "{", "["]
+    static let specialScalars: [Unicode.Scalar] = [
+        "\"", "\\", "\n", "\u{0}", "\u{1F}", "\u{7F}", "\u{200B}", "\u{FEFF}", "\u{1F600}", "\u{10FFFF}", "{", "[",
+    ]
 
     /// Numbers a hostile client sends, and ordinary ones.
     static let hostileNumbers: [Double] = [
@@ -74,7 +77,9 @@ enum Fuzz {
         default:
             var object = JSONObject()
             for _ in 0..<Gen.int(in: 0...5).run(using: &rng) {
-                let key = keys.isEmpty || Gen.int(in: 0...4).run(using: &rng) == 0 ? word.run(using: &rng) : Gen<String?>.element(of: keys).run(using: &rng)!
+                let key =
+                    keys.isEmpty || Gen.int(in: 0...4).run(using: &rng) == 0
+                    ? word.run(using: &rng) : Gen<String?>.element(of: keys).run(using: &rng)!
                 object[key] = json(&rng, depth: depth - 1, keys: keys)
             }
             return .object(object)

@@ -81,8 +81,10 @@ struct FuzzTests {
                 for _ in 0..<Gen.int(in: 0...3).run(using: &rng) { properties[Fuzz.word.run(using: &rng)] = schema(&rng, depth: depth - 1) }
                 object[key] = .object(properties)
             case "items", "additionalProperties": object[key] = schema(&rng, depth: depth - 1)
-            case "anyOf", "oneOf", "allOf": object[key] = .array((0..<Gen.int(in: 0...3).run(using: &rng)).map { _ in schema(&rng, depth: depth - 1) })
-            case "required": object[key] = .array((0..<Gen.int(in: 0...2).run(using: &rng)).map { _ in .string(Fuzz.word.run(using: &rng)) })
+            case "anyOf", "oneOf", "allOf":
+                object[key] = .array((0..<Gen.int(in: 0...3).run(using: &rng)).map { _ in schema(&rng, depth: depth - 1) })
+            case "required":
+                object[key] = .array((0..<Gen.int(in: 0...2).run(using: &rng)).map { _ in .string(Fuzz.word.run(using: &rng)) })
             case "$ref": object[key] = Gen.bool.run(using: &rng) ? "#/$defs/a" : .string(Fuzz.word.run(using: &rng))
             case "$defs": object[key] = ["a": schema(&rng, depth: depth - 1)]
             case "enum": object[key] = .array((0..<Gen.int(in: 0...3).run(using: &rng)).map { _ in Fuzz.json(&rng, depth: 1) })
@@ -156,16 +158,22 @@ struct FuzzTests {
     // MARK: MCP endpoint
 
     static let sessionHeader = HTTPFields.Element.Name("Mcp-Session-Id")!
-    static let mcpMethods = ["tools/list", "tools/call", "ping", "initialize", "resources/list", "prompts/get", "notifications/initialized", "x/y", ""]
+    static let mcpMethods = [
+        "tools/list", "tools/call", "ping", "initialize", "resources/list", "prompts/get", "notifications/initialized", "x/y", "",
+    ]
     static let mcpTools = ["run_agent", "list_processes", "memory_write", "memory_read", "memory_list", "memory_search", "no_such_tool"]
 
     static func rpcMessage(_ rng: inout Xoshiro) -> [UInt8] {
         var message: JSONObject = ["jsonrpc": Gen.int(in: 0...5).run(using: &rng) == 0 ? Fuzz.json(&rng, depth: 0) : "2.0"]
         let method = Gen<String?>.element(of: mcpMethods).run(using: &rng)!
         message["method"] = .string(method)
-        if Gen.int(in: 0...4).run(using: &rng) > 0 { message["id"] = Gen.bool.run(using: &rng) ? .number(Fuzz.number(&rng)) : Fuzz.json(&rng, depth: 0) }
+        if Gen.int(in: 0...4).run(using: &rng) > 0 {
+            message["id"] = Gen.bool.run(using: &rng) ? .number(Fuzz.number(&rng)) : Fuzz.json(&rng, depth: 0)
+        }
         if method == "tools/call" {
-            var arguments = Fuzz.json(&rng, depth: 2, keys: ["task", "max_steps", "limit", "query", "key", "value", "prefix", "agent", "tools"]).objectValue
+            var arguments =
+                Fuzz.json(&rng, depth: 2, keys: ["task", "max_steps", "limit", "query", "key", "value", "prefix", "agent", "tools"])
+                .objectValue
                 ?? JSONObject()
             for key in ["max_steps", "limit"] where Gen.bool.run(using: &rng) { arguments[key] = .number(Fuzz.number(&rng)) }
             message["params"] = ["name": .string(Gen<String?>.element(of: mcpTools).run(using: &rng)!), "arguments": .object(arguments)]
@@ -188,15 +196,20 @@ struct FuzzTests {
         let token = try await daemon.tokens.create(name: "fuzz", user: "alice", groups: ["users"], scopes: Scope.allCases).secret
         let app = Application(router: daemon.router())
         try await app.test(.router) { client in
-            var headers: HTTPFields = [.contentType: "application/json", .authorization: "Bearer \(token)", .accept: "application/json, text/event-stream"]
-            let initialize = #"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"fuzz","version":"1"}}}"#
-            let session = try await client.execute(uri: "/mcp", method: .post, headers: headers, body: ByteBuffer(string: initialize)) { response in
+            var headers: HTTPFields = [
+                .contentType: "application/json", .authorization: "Bearer \(token)", .accept: "application/json, text/event-stream",
+            ]
+            let initialize =
+                #"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"fuzz","version":"1"}}}"#
+            let session = try await client.execute(uri: "/mcp", method: .post, headers: headers, body: ByteBuffer(string: initialize)) {
+                response in
                 #expect(response.status == .ok, "\(String(buffer: response.body))")
                 return response.headers[Self.sessionHeader]
             }
             headers[Self.sessionHeader] = try #require(session)
             _ = try await client.execute(
-                uri: "/mcp", method: .post, headers: headers, body: ByteBuffer(string: #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+                uri: "/mcp", method: .post, headers: headers,
+                body: ByteBuffer(string: #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
             ) { _ in }
 
             let tried = try await Fuzz.run("mcp-endpoint", inputs: 20_000, budget: .seconds(6)) { index, rng in
@@ -206,7 +219,9 @@ struct FuzzTests {
                 if Gen.int(in: 0...9).run(using: &rng) == 0 { sent[Self.sessionHeader] = nil }
                 let message = sent
                 let status = try await Self.within(seconds: 30, "input \(index): \(String(decoding: bytes, as: UTF8.self))") {
-                    try await client.execute(uri: "/mcp", method: .post, headers: message, body: ByteBuffer(bytes: bytes)) { $0.status.code }
+                    try await client.execute(uri: "/mcp", method: .post, headers: message, body: ByteBuffer(bytes: bytes)) {
+                        $0.status.code
+                    }
                 }
                 #expect(status < 500, "input \(index): \(status) for \(String(decoding: bytes, as: UTF8.self))")
             }

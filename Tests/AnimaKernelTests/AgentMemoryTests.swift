@@ -70,7 +70,10 @@ import Testing
         #expect(model.requests[0].tools.contains { $0.name == "archival_insert" })
         let archive = fixture.store.archival(try MemoryNamespace(user: "alice", agent: "assistant"))
         #expect(try await archive.search(MemoryQuery(text: "boat pier")).hits.map(\.item.text) == ["The boat is moored at pier 9."])
-        #expect(fixture.audit.records.contains { $0.syscall == "call_tool" && $0.summary.hasPrefix("archival_insert") && $0.outcome == .completed })
+        #expect(
+            fixture.audit.records.contains {
+                $0.syscall == "call_tool" && $0.summary.hasPrefix("archival_insert") && $0.outcome == .completed
+            })
     }
 
     @Test func forgetIsAnAuditedErasureOfTheOwnersAgentOnly() async throws {
@@ -84,19 +87,25 @@ import Testing
         #expect(ids.count == 2)
 
         // One message by ID: gone from storage and from the saved context window.
-        guard case .erased(let one) = try await kernel.invoke(.memory(.forget(agent: "assistant", recallIDs: [ids[0]], archivalIDs: nil)), as: alice) else {
+        guard
+            case .erased(let one) = try await kernel.invoke(
+                .memory(.forget(agent: "assistant", recallIDs: [ids[0]], archivalIDs: nil)), as: alice)
+        else {
             Issue.record("no erasure result")
             return
         }
         #expect(one == 1)
-        #expect(try await MemorySystem(store: fixture.store, embedder: nil).snapshot(user: "alice", agent: "assistant").resident.map(\.recallID) == [ids[1]])
+        #expect(
+            try await MemorySystem(store: fixture.store, embedder: nil).snapshot(user: "alice", agent: "assistant").resident.map(\.recallID)
+                == [ids[1]])
         #expect(try await run(kernel, "What is my sister's name?", as: alice) == .completed("I do not know."))
 
         // Everything: alice's agent is empty, bob's untouched, and both erasures are audited.
         _ = try await kernel.invoke(.memory(.forget(agent: "assistant", recallIDs: nil, archivalIDs: nil)), as: alice)
         #expect(try await fixture.store.recall(mine).count() == 0)
         #expect(try await fixture.store.recall(try MemoryNamespace(user: "bob", agent: "assistant")).count() == 2)
-        #expect(fixture.audit.records.filter { $0.syscall == "memory.forget" && $0.owner == "alice" && $0.outcome == .completed }.count == 2)
+        #expect(
+            fixture.audit.records.filter { $0.syscall == "memory.forget" && $0.owner == "alice" && $0.outcome == .completed }.count == 2)
     }
 
     @Test func listingAndShowingMemoryAreAuditedSyscallsOfTheOwnersAgentsOnly() async throws {
@@ -117,7 +126,9 @@ import Testing
         #expect(empty.messages == 0)
         let records = fixture.audit.records
         #expect(records.filter { $0.syscall == "memory.agents" && $0.outcome == .completed }.count == 2)
-        #expect(records.contains { $0.syscall == "memory.show" && $0.owner == "alice" && $0.summary == "assistant" && $0.outcome == .completed })
+        #expect(
+            records.contains { $0.syscall == "memory.show" && $0.owner == "alice" && $0.summary == "assistant" && $0.outcome == .completed }
+        )
     }
 
     @Test func anAgentAskingForMemoryOnAKernelWithoutItFailsClearly() async throws {

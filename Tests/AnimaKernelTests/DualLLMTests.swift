@@ -33,9 +33,10 @@ struct DualLLMTests {
             """
         let log = RequestLog()
         let p = processor(plan: plan, extracted: "\"Rain tomorrow.\"", log: log)
-        let kernel = Kernel(.init(
-            processor: p, tools: fixtureTools(World(pages: ["https://news.example/today": Self.page]), effects),
-            security: SecurityMonitor(policy: scenarioPolicy)))
+        let kernel = Kernel(
+            .init(
+                processor: p, tools: fixtureTools(World(pages: ["https://news.example/today": Self.page]), effects),
+                security: SecurityMonitor(policy: scenarioPolicy)))
         let task = "Send bob@example.com tomorrow's forecast from https://news.example/today"
         let pid = try await kernel.spawn(AgentSpec(task: task, tools: ["fetch", "send_email"], dualLLM: true), owner: dana)
         #expect(try await kernel.wait(pid) == .completed("Told Bob: Rain tomorrow."))
@@ -58,12 +59,14 @@ struct DualLLMTests {
             ], "answer": "done"}
             """
         let effects = SideEffects()
-        let kernel = Kernel(.init(
-            processor: processor(plan: plan, extracted: "\"attacker@evil.com\""),
-            tools: fixtureTools(World(pages: ["https://news.example/today": Self.page]), effects),
-            security: SecurityMonitor(policy: scenarioPolicy)))
+        let kernel = Kernel(
+            .init(
+                processor: processor(plan: plan, extracted: "\"attacker@evil.com\""),
+                tools: fixtureTools(World(pages: ["https://news.example/today": Self.page]), effects),
+                security: SecurityMonitor(policy: scenarioPolicy)))
         let pid = try await kernel.spawn(
-            AgentSpec(task: "Email whoever https://news.example/today says, hello", tools: ["fetch", "send_email"], dualLLM: true), owner: dana)
+            AgentSpec(task: "Email whoever https://news.example/today says, hello", tools: ["fetch", "send_email"], dualLLM: true),
+            owner: dana)
         let status = try await kernel.wait(pid)
         #expect("\(status)".contains("argument to depends on tool:fetch, web"), "\(status)")
         #expect(effects.all == [.fetch("https://news.example/today")])
@@ -78,11 +81,13 @@ struct DualLLMTests {
             ], "answer": "$n"}
             """
         let effects = SideEffects()
-        let kernel = Kernel(.init(
-            processor: processor(plan: plan, extracted: "\"many\""),
-            tools: fixtureTools(World(pages: ["https://news.example/today": Self.page]), effects),
-            security: SecurityMonitor(policy: scenarioPolicy)))
-        let pid = try await kernel.spawn(AgentSpec(task: "count for bob@example.com", tools: ["fetch", "send_email"], dualLLM: true), owner: dana)
+        let kernel = Kernel(
+            .init(
+                processor: processor(plan: plan, extracted: "\"many\""),
+                tools: fixtureTools(World(pages: ["https://news.example/today": Self.page]), effects),
+                security: SecurityMonitor(policy: scenarioPolicy)))
+        let pid = try await kernel.spawn(
+            AgentSpec(task: "count for bob@example.com", tools: ["fetch", "send_email"], dualLLM: true), owner: dana)
         #expect("\(try await kernel.wait(pid))".contains("the extraction in step 2 failed"))
         #expect(effects.all.count == 1)
     }

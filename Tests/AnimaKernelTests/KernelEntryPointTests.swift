@@ -68,7 +68,8 @@ struct KernelEntryPointTests {
     static func declaredEntryPoints() throws -> Set<String> {
         let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Sources/AnimaKernel")
-        let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?
+        let files =
+            FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?
             .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" } ?? []
         #expect(!files.isEmpty, "the kernel's sources are not at \(sources.path)")
         var names: Set<String> = []
@@ -129,7 +130,10 @@ struct KernelEntryPointTests {
             try await driver.run(kernel)
         }
         #expect(authorizer.asked.withLock { $0 }.contains(driver.syscall))
-        #expect(audit.records.contains { $0.syscall == driver.syscall && $0.owner == alice.name && $0.outcome == .denied("refused by the test") })
+        #expect(
+            audit.records.contains {
+                $0.syscall == driver.syscall && $0.owner == alice.name && $0.outcome == .denied("refused by the test")
+            })
         if driver.syscall == "spawn" {
             #expect(await kernel.processes().isEmpty, "a refused spawn started a process")
         }

@@ -72,7 +72,17 @@ struct KernelTests {
     @Test func stepLimitStopsAnAgentThatNeverAnswers() async throws {
         let counter = Mutex(0)
         let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in
-            .toolCalls([call("add", ["a": .number(Double(counter.withLock { $0 += 1; return $0 })), "b": 0])])
+            .toolCalls([
+                call(
+                    "add",
+                    [
+                        "a": .number(
+                            Double(
+                                counter.withLock {
+                                    $0 += 1; return $0
+                                })), "b": 0,
+                    ])
+            ])
         }
         let k = kernel(processor, tools: [AddTool()])
         let pid = try await k.spawn(AgentSpec(task: "count", tools: ["add"], limits: .init(maxSteps: 3)), owner: alice)
@@ -81,7 +91,9 @@ struct KernelTests {
     }
 
     @Test func tokenQuotaStopsAProcess() async throws {
-        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in .text(Array(repeating: "word", count: 50).joined(separator: " ")) }
+        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in
+            .text(Array(repeating: "word", count: 50).joined(separator: " "))
+        }
         let k = kernel(processor)
         let pid = try await k.spawn(AgentSpec(task: "talk", quotas: Quotas(tokens: 5)), owner: alice)
         #expect(try await k.wait(pid) == .quotaExceeded("tokens (5)"))
@@ -92,7 +104,17 @@ struct KernelTests {
         let counter = Mutex(0)
         let add = AddTool()
         let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in
-            .toolCalls([call("add", ["a": .number(Double(counter.withLock { $0 += 1; return $0 })), "b": 0])])
+            .toolCalls([
+                call(
+                    "add",
+                    [
+                        "a": .number(
+                            Double(
+                                counter.withLock {
+                                    $0 += 1; return $0
+                                })), "b": 0,
+                    ])
+            ])
         }
         let k = kernel(processor, tools: [add])
         let pid = try await k.spawn(AgentSpec(task: "count", tools: ["add"], quotas: Quotas(toolCalls: 2)), owner: alice)
@@ -115,7 +137,9 @@ struct KernelTests {
     }
 
     @Test func killDuringGenerationFreesTheSlotAtOnce() async throws {
-        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in .text(Array(repeating: "word", count: 100_000).joined(separator: " ")) }
+        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in
+            .text(Array(repeating: "word", count: 100_000).joined(separator: " "))
+        }
         let k = Kernel(.init(processor: processor))  // manual steps
         let pid = try await k.spawn(AgentSpec(task: "talk"), owner: alice)
         while await k.status(pid)?.state != .running {

@@ -29,7 +29,11 @@ import Testing
             }
         }
 
-        func take() -> [PrivacyLabel] { labels.withLock { l in defer { l = [] }; return l } }
+        func take() -> [PrivacyLabel] {
+            labels.withLock { l in
+                defer { l = [] }; return l
+            }
+        }
     }
 
     @Test func memoryAndTheSpecLabelEveryGenerationWhileAPlainAgentStaysPublic() async throws {
@@ -97,7 +101,8 @@ import Testing
             limits: ProviderLimits(connectTimeout: 10, responseTimeout: 60, idleTimeout: 30))
         let router = try ProcessorRouter(
             candidates: [
-                RouteCandidate(id: "local/scripted", processor: local.model, location: .local, capabilities: .init(contextLength: 4096), price: .free),
+                RouteCandidate(
+                    id: "local/scripted", processor: local.model, location: .local, capabilities: .init(contextLength: 4096), price: .free),
                 RouteCandidate(
                     id: "replay/m", processor: try remote.makeProcessor(model: "m", credential: nil), location: .remote,
                     capabilities: .init(contextLength: 8192), price: .free),
@@ -105,8 +110,9 @@ import Testing
             policy: RouterPolicy(mode: .cloud, seed: 7))
         let store = try await MemoryStore.open(.directory(directory.appendingPathComponent("memory")), key: .generate())
         let ring = MemoryAuditTrail()
-        let kernel = Kernel(try .standard(
-            processor: router, memory: MemorySystem(store: store, embedder: nil), dataDirectory: directory.path, alsoAuditTo: [ring]))
+        let kernel = Kernel(
+            try .standard(
+                processor: router, memory: MemorySystem(store: store, embedder: nil), dataDirectory: directory.path, alsoAuditTo: [ring]))
 
         let asked = "What is the capital of France?"
         let cloud = try await kernel.spawn(AgentSpec(task: asked), owner: alice)

@@ -25,16 +25,24 @@ import Testing
             return
         }
         #expect(trip == "Lisbon")
-        guard case .inserted(let id) = try await kernel.invoke(.memory(.insert(agent: "assistant", text: "the trip went to Lisbon", tags: [])), as: alice) else {
+        guard
+            case .inserted(let id) = try await kernel.invoke(
+                .memory(.insert(agent: "assistant", text: "the trip went to Lisbon", tags: [])), as: alice)
+        else {
             Issue.record("insert did not return an id")
             return
         }
-        guard case .records(let found, _) = try await kernel.invoke(.memory(.search(agent: "assistant", text: "Lisbon", limit: 5)), as: alice) else {
+        guard
+            case .records(let found, _) = try await kernel.invoke(.memory(.search(agent: "assistant", text: "Lisbon", limit: 5)), as: alice)
+        else {
             Issue.record("search did not return records")
             return
         }
         #expect(found.count == 1)
-        guard case .erased(let erased) = try await kernel.invoke(.memory(.forget(agent: "assistant", recallIDs: nil, archivalIDs: [id])), as: alice) else {
+        guard
+            case .erased(let erased) = try await kernel.invoke(
+                .memory(.forget(agent: "assistant", recallIDs: nil, archivalIDs: [id])), as: alice)
+        else {
             Issue.record("forget did not say how many records it erased")
             return
         }

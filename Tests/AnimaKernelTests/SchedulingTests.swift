@@ -125,7 +125,10 @@ struct SchedulingTests {
         }
         let priority = Scheduler(policy: PriorityPolicy(agingSteps: 100))
         let busy = priority.plan(
-            [candidate(1, priority: 0, running: true), candidate(2, priority: 5, running: true), candidate(3, priority: 3, running: false)],
+            [
+                candidate(1, priority: 0, running: true), candidate(2, priority: 5, running: true),
+                candidate(3, priority: 3, running: false),
+            ],
             occupants: [1, 2])
         #expect(busy == SlotPlan(preempt: [1], admit: [(id: 3, slot: 0)]))
         let fifo = Scheduler()

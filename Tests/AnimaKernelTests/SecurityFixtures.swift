@@ -42,7 +42,9 @@ struct FixtureTool: SystemTool {
         let properties = JSONObject(arguments.map { ($0, ["type": "string"] as JSONValue) })
         definition = ToolDefinition(
             name: name, description: name,
-            parameters: try! JSONSchema(["type": "object", "properties": .object(properties), "required": .array(arguments.map { .string($0) })]))
+            parameters: try! JSONSchema([
+                "type": "object", "properties": .object(properties), "required": .array(arguments.map { .string($0) }),
+            ]))
         self.effect = effect
         outputSource = source ?? .tool(name)
         requiredGroups = groups
@@ -71,7 +73,9 @@ func fixtureTools(_ world: World, _ effects: SideEffects) -> [any SystemTool] {
             effects.record(.fetch(url))
             return world.pages[url] ?? "404 not found"
         },
-        FixtureTool("read_file", ["path"], effect: .readOnly, source: .file) { a in world.files[a["path"]?.stringValue ?? ""] ?? "no such file" },
+        FixtureTool("read_file", ["path"], effect: .readOnly, source: .file) { a in
+            world.files[a["path"]?.stringValue ?? ""] ?? "no such file"
+        },
         FixtureTool("read_inbox", [], effect: .readOnly, source: .email) { _ in world.inbox },
         FixtureTool("lookup", ["query"], effect: .readOnly) { a in world.lookups[a["query"]?.stringValue ?? ""] ?? "nothing found" },
         FixtureTool("recall", [], effect: .readOnly, source: .memory) { _ in world.notes },
@@ -124,18 +128,19 @@ func obedientModel() -> ScriptedProcessor {
 
 /// The policy the injection scenarios run under: recipients, paths and URLs must come
 /// from the user; message bodies and file contents may carry data from anywhere.
-let scenarioPolicy = try! SecurityPolicy(json: """
-    {
-      "default": {"allow": ["user", "system"], "onViolation": "deny"},
-      "tools": {
-        "send_email": {"arguments": {"to": {"allow": ["user"]}, "body": {"allow": ["*"], "mayDisclose": true}}},
-        "write_file": {"arguments": {"path": {"allow": ["user"]}, "content": {"allow": ["*"]}}},
-        "shell": {"trustedContextOnly": true},
-        "archival_insert": {"arguments": {"content": {"allow": ["*"]}}}
-      },
-      "guards": {"output": {"dangerous-code": "redact"}}
-    }
-    """)
+let scenarioPolicy = try! SecurityPolicy(
+    json: """
+        {
+          "default": {"allow": ["user", "system"], "onViolation": "deny"},
+          "tools": {
+            "send_email": {"arguments": {"to": {"allow": ["user"]}, "body": {"allow": ["*"], "mayDisclose": true}}},
+            "write_file": {"arguments": {"path": {"allow": ["user"]}, "content": {"allow": ["*"]}}},
+            "shell": {"trustedContextOnly": true},
+            "archival_insert": {"arguments": {"content": {"allow": ["*"]}}}
+          },
+          "guards": {"output": {"dangerous-code": "redact"}}
+        }
+        """)
 
 let dana = Principal(name: "dana", groups: ["users", "net"])
 
@@ -146,8 +151,10 @@ func securedKernel(
 ) -> Kernel {
     let processor = obedientModel()
     processor.startStepping()
-    return Kernel(.init(
-        processor: processor, tools: fixtureTools(world, effects), memory: memory, authorizer: authorizer, audit: audit, security: security))
+    return Kernel(
+        .init(
+            processor: processor, tools: fixtureTools(world, effects), memory: memory, authorizer: authorizer, audit: audit,
+            security: security))
 }
 
 /// Every request a scripted processor was asked to serve.

@@ -16,7 +16,8 @@ struct SecurityKernelTests {
         let effects = SideEffects()
         let world = InjectionScenario(carrier: .webPage, attack: .emailOut).world(injected: true)
         let kernel = securedKernel(world, effects, audit: log)
-        let pid = try await kernel.spawn(AgentSpec(task: InjectionScenario(carrier: .webPage, attack: .emailOut).task, tools: allFixtureTools), owner: dana)
+        let pid = try await kernel.spawn(
+            AgentSpec(task: InjectionScenario(carrier: .webPage, attack: .emailOut).task, tools: allFixtureTools), owner: dana)
         _ = try await kernel.wait(pid)
         log.close()
         let verification = try AuditLog.verify(at: dir + "/audit.log", as: .root)
@@ -92,8 +93,11 @@ struct SecurityKernelTests {
         try store.addUser("dana", by: .root)
         let tools = fixtureTools(World(), SideEffects())
         let authorizer = try #require(try SecurityAuthorizer.load(dataDirectory: dir, tools: tools))
-        let creds = ProcessCredentials(pid: PID(5), owner: Principal(name: "dana", groups: ["users", "admin"]), groups: ["users", "admin"], ancestors: [])
-        #expect(authorizer.deny(.callTool(ToolCall(id: "1", name: "set_role", arguments: [:])), by: creds, target: nil)?.contains("needs group admin") == true)
+        let creds = ProcessCredentials(
+            pid: PID(5), owner: Principal(name: "dana", groups: ["users", "admin"]), groups: ["users", "admin"], ancestors: [])
+        #expect(
+            authorizer.deny(.callTool(ToolCall(id: "1", name: "set_role", arguments: [:])), by: creds, target: nil)?.contains(
+                "needs group admin") == true)
         #expect(authorizer.deny(.listProcesses, by: creds, target: nil) == nil)
     }
 
@@ -102,7 +106,8 @@ struct SecurityKernelTests {
         let store = try PrincipalStore(path: dir + "/principals.json")
         try store.addUser("dana", groups: ["users"], by: .root)
         let effects = SideEffects()
-        let authorizer = SecurityAuthorizer(principals: store, rules: OwnerGroupAuthorizer(toolGroups: ["set_role": ["admin"], "fetch": ["net"]]))
+        let authorizer = SecurityAuthorizer(
+            principals: store, rules: OwnerGroupAuthorizer(toolGroups: ["set_role": ["admin"], "fetch": ["net"]]))
         let kernel = securedKernel(World(), effects, authorizer: authorizer)
         // The caller claims net and admin; the store says dana has neither.
         let claimed = Principal(name: "dana", groups: ["users", "net", "admin"])
@@ -153,7 +158,9 @@ struct SecurityKernelTests {
             return .toolCalls([ToolCall(id: "1", name: "fetch", arguments: ["url": "https://a.example"])])
         }
         processor.startStepping()
-        let kernel = Kernel(.init(processor: processor, tools: fixtureTools(World(pages: ["https://a.example": page]), effects), security: SecurityMonitor()))
+        let kernel = Kernel(
+            .init(
+                processor: processor, tools: fixtureTools(World(pages: ["https://a.example": page]), effects), security: SecurityMonitor()))
         let pid = try await kernel.spawn(AgentSpec(task: "Fetch https://a.example", tools: ["fetch"]), owner: dana)
         #expect(try await kernel.wait(pid) == .completed("fine"))
         let last = try #require(log.all.last)
@@ -185,7 +192,8 @@ struct SecurityKernelTests {
         let reader = try await kernel.spawn(name: "reader", owner: dana) { context in
             _ = try await context.syscall(.memory(.read(key: "mine")))
             do {
-                _ = try await context.callTool(ToolCall(id: "2", name: "write_file", arguments: ["path": "https://a.example", "content": "x"]))
+                _ = try await context.callTool(
+                    ToolCall(id: "2", name: "write_file", arguments: ["path": "https://a.example", "content": "x"]))
             } catch { errors.withLock { $0.append("mine: \(error)") } }
             _ = try await context.syscall(.memory(.read(key: "contact")))
             do {
@@ -291,9 +299,11 @@ struct SecurityKernelTests {
     @Test func theGuardModelJudgesWhatEntersAndItsVerdictIsRecorded() async throws {
         let judge = ScriptedModel(name: "judge") { request in
             let text = request.messages.last?.content ?? ""
-            return .text(text.contains("ignore") ? #"{"verdict":"unsafe","category":"injection"}"# : #"{"verdict":"safe","category":"none"}"#)
+            return .text(
+                text.contains("ignore") ? #"{"verdict":"unsafe","category":"injection"}"# : #"{"verdict":"safe","category":"none"}"#)
         }
-        let policy = try SecurityPolicy(json: #"{"tools": {"fetch": {"arguments": {"url": {"allow": ["*"]}}}}, "guards": {"model": {"on": ["input"]}}}"#)
+        let policy = try SecurityPolicy(
+            json: #"{"tools": {"fetch": {"arguments": {"url": {"allow": ["*"]}}}}, "guards": {"model": {"on": ["input"]}}}"#)
         var monitor = SecurityMonitor(policy: policy)
         monitor.guards?.classifier = ModelGuard(model: judge)
         let audit = MemoryAuditTrail()

@@ -99,7 +99,8 @@ import Testing
             var evicted: [Int64] = []
             let call = ToolCall(id: "c9", name: "calculator", arguments: ["expression": "6*7"])
             for i in 0..<50 {
-                let message: ChatMessage = i % 10 == 5 ? .assistant("", toolCalls: [call]) : i % 10 == 6 ? .tool("42", callID: "c9") : .user(Self.filler(i))
+                let message: ChatMessage =
+                    i % 10 == 5 ? .assistant("", toolCalls: [call]) : i % 10 == 6 ? .tool("42", callID: "c9") : .user(Self.filler(i))
                 sent.append(message.content)
                 evicted += try await pager.append(message).evicted
             }
@@ -213,7 +214,8 @@ import Testing
         #expect(!r.isError)
         #expect(await pager.window.blocks.first { $0.label == "human" }?.value == "Name: Ada. Lives in Bern.")
 
-        r = await f.execute(name: "core_memory_append", arguments: ["label": "human", "content": .string(String(repeating: "much more ", count: 40))])
+        r = await f.execute(
+            name: "core_memory_append", arguments: ["label": "human", "content": .string(String(repeating: "much more ", count: 40))])
         #expect(r.isError && r.text.contains("limit is 30"))
         r = await f.execute(name: "core_memory_replace", arguments: ["label": "human", "old_content": "Paris", "new_content": "x"])
         #expect(r.isError && r.text.contains("does not contain"))
@@ -247,7 +249,8 @@ import Testing
             try await pager.append(.user("Trip log \(i): hiking near Zermatt in the snow."), at: start.addingTimeInterval(Double(i) * day))
         }
         let f = pager.functions
-        var r = await f.execute(name: "conversation_search", arguments: ["query": "Zermatt hiking", "start_date": "2025-01-05", "end_date": "2025-01-06"])
+        var r = await f.execute(
+            name: "conversation_search", arguments: ["query": "Zermatt hiking", "start_date": "2025-01-05", "end_date": "2025-01-06"])
         #expect(!r.isError)
         let dated = r.json["results"]?.arrayValue ?? []
         #expect(dated.compactMap { $0["date"]?.stringValue }.sorted() == ["2025-01-05", "2025-01-06"])

@@ -19,7 +19,8 @@ struct AuditLogTests {
     }
 
     func lines(_ path: String) throws -> [String] {
-        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(
+            String.init)
     }
 
     func write(_ lines: [String], to path: String) throws {
@@ -179,7 +180,9 @@ struct AuditLogTests {
         await withTaskGroup(of: Void.self) { group in
             for t in 0..<8 {
                 group.addTask {
-                    for i in 0..<200 { _ = try? log.append(pid: UInt32(t), owner: "u\(t)", action: "generate", summary: "\(i)", outcome: .completed) }
+                    for i in 0..<200 {
+                        _ = try? log.append(pid: UInt32(t), owner: "u\(t)", action: "generate", summary: "\(i)", outcome: .completed)
+                    }
                 }
             }
         }

@@ -8,12 +8,14 @@ struct GuardTests {
     let guards = GuardPipeline(canaries: ["ANIMA-CANARY-00c0ffee00c0ffee"])
 
     @Test func secretsAreFoundAndRedactedOnInput() {
-        let text = "config: AKIAIOSFODNN7EXAMPLE and sk-proj-abcdefghijklmnopqrstuvwx and ghp_" + String(repeating: "a", count: 36)
+        let text =
+            "config: AKIAIOSFODNN7EXAMPLE and sk-proj-abcdefghijklmnopqrstuvwx and ghp_" + String(repeating: "a", count: 36)
             + "\n-----BEGIN RSA PRIVATE KEY-----\npassword = hunter2hunter2"
         let verdict = guards.evaluate(text, .input)
-        #expect(Set(verdict.findings.filter { $0.category == .secret }.map(\.kind)) == [
-            "AWS access key", "OpenAI API key", "GitHub token", "private key", "credential assignment",
-        ])
+        #expect(
+            Set(verdict.findings.filter { $0.category == .secret }.map(\.kind)) == [
+                "AWS access key", "OpenAI API key", "GitHub token", "private key", "credential assignment",
+            ])
         #expect(verdict.action == .redact)
         #expect(!verdict.text.contains("AKIAIOSFODNN7EXAMPLE"))
         #expect(!verdict.text.contains("hunter2"))
@@ -23,12 +25,15 @@ struct GuardTests {
     @Test func cardNumbersNeedAValidLuhnChecksum() {
         #expect(PIIScanner.passesLuhn("4111111111111111"))
         #expect(!PIIScanner.passesLuhn("4111111111111112"))
-        let findings = PIIScanner().scan("card 4111 1111 1111 1111, order 4111 1111 1111 1112, mail me at a.b@example.org, call +1 415-555-0132")
+        let findings = PIIScanner().scan(
+            "card 4111 1111 1111 1111, order 4111 1111 1111 1112, mail me at a.b@example.org, call +1 415-555-0132")
         #expect(findings.map(\.kind).sorted() == ["email address", "payment card number", "phone number"])
     }
 
     @Test func invisibleCharactersAreFoundAndStripped() {
-        let hidden = "pay\u{202E}kcatta\u{202C} now\u{200B}\u{200B} " + String(String.UnicodeScalarView("hi".unicodeScalars.map { Unicode.Scalar($0.value + 0xE0000)! }))
+        let hidden =
+            "pay\u{202E}kcatta\u{202C} now\u{200B}\u{200B} "
+            + String(String.UnicodeScalarView("hi".unicodeScalars.map { Unicode.Scalar($0.value + 0xE0000)! }))
         let verdict = guards.evaluate(hidden, .input)
         #expect(Set(verdict.findings.map(\.kind)) == ["bidirectional control", "zero-width character", "tag character"])
         #expect(verdict.text == "paykcatta now ")
@@ -118,8 +123,10 @@ struct GuardTests {
     /// Folding is for matching only: ordinary text with emoji, soft hyphens and CJK
     /// punctuation raises nothing and leaves unchanged.
     @Test func foldingLeavesOrdinaryTextAlone() {
-        for text in ["I \u{2764}\u{FE0F} this, thanks \u{263A}\u{FE0F}", "Silben\u{AD}trennung ist nützlich", "東京（とうきょう）は大きい。",
-                     "Café ｶﾀｶﾅ ①②③ x² ﬁle"] {
+        for text in [
+            "I \u{2764}\u{FE0F} this, thanks \u{263A}\u{FE0F}", "Silben\u{AD}trennung ist nützlich", "東京（とうきょう）は大きい。",
+            "Café ｶﾀｶﾅ ①②③ x² ﬁle",
+        ] {
             let verdict = guards.evaluate(text, .output)
             #expect(verdict.findings.isEmpty && verdict.text == text, "\(text): \(verdict.findings)")
         }

@@ -6,13 +6,14 @@ import Testing
 @Suite("Dual-LLM plans")
 struct PlanTests {
     @Test func aPlanParsesAndFillsItsVariables() throws {
-        let plan = try Plan(json: """
-            {"steps": [
-              {"call": "fetch", "arguments": {"url": "https://news.example"}, "output": "page"},
-              {"extract": "page", "instruction": "the headline", "schema": {"type": "string"}, "output": "headline"},
-              {"call": "send_email", "arguments": {"to": "bob@example.com", "body": {"$var": "headline"}}}
-            ], "answer": "Sent: $headline"}
-            """)
+        let plan = try Plan(
+            json: """
+                {"steps": [
+                  {"call": "fetch", "arguments": {"url": "https://news.example"}, "output": "page"},
+                  {"extract": "page", "instruction": "the headline", "schema": {"type": "string"}, "output": "headline"},
+                  {"call": "send_email", "arguments": {"to": "bob@example.com", "body": {"$var": "headline"}}}
+                ], "answer": "Sent: $headline"}
+                """)
         #expect(plan.steps.count == 3)
         guard case .call(let tool, let arguments, nil) = plan.steps[2] else { Issue.record("\(plan.steps[2])"); return }
         #expect(tool == "send_email")

@@ -36,9 +36,11 @@ import Testing
     /// match reaching the end of what is held may still grow.
     @Test func aKeyLongerThanTheWindowIsRedactedWhole() {
         let key = "sk-proj-" + String(repeating: "Ab1", count: 30)
-        let chunks = ["Use ", "sk-proj-"] + stride(from: 8, to: key.count, by: 7).map { i in
-            String(key.dropFirst(i).prefix(7))
-        } + [" now."]
+        let chunks =
+            ["Use ", "sk-proj-"]
+            + stride(from: 8, to: key.count, by: 7).map { i in
+                String(key.dropFirst(i).prefix(7))
+            } + [" now."]
         let (out, blocked) = stream(chunks, GuardPipeline(), window: 24)
         #expect(blocked == nil)
         #expect(out == "Use [REDACTED OpenAI API key] now.", "\(out)")
@@ -59,7 +61,8 @@ import Testing
     }
 
     @Test func aZeroWidthSpaceCannotSplitAKeyInAStream() {
-        let (out, _) = stream(["key AKIA\u{200B}IOSF", "ODNN7EXAMPLE done, and ", String(repeating: "more ", count: 20)], GuardPipeline(), window: 32)
+        let (out, _) = stream(
+            ["key AKIA\u{200B}IOSF", "ODNN7EXAMPLE done, and ", String(repeating: "more ", count: 20)], GuardPipeline(), window: 32)
         #expect(out.hasPrefix("key [REDACTED AWS access key] done"), "\(out)")
     }
 

@@ -12,7 +12,8 @@ struct ConfigurationTests {
     }
 
     @Test func fileThenEnvironmentThenDefaults() throws {
-        let path = try file("""
+        let path = try file(
+            """
             port = 9000
             slots = 8
             policy = "priority"
@@ -62,11 +63,14 @@ struct ConfigurationTests {
     @Test(arguments: [
         ("1e300", "is not a whole number"), ("-1e300", "is not a whole number"), ("9223372036854775808", "is out of range"),
         ("-9223372036854775809", "is out of range"), ("NaN", "is not a finite number"), ("inf", "is not a finite number"),
-        ("-inf", "is not a finite number"), ("12abc", "is not a number"), ("ten", "is not a number"), ("1.5", "is not a whole number"), ("-1", "is out of range"),
+        ("-inf", "is not a finite number"), ("12abc", "is not a number"), ("ten", "is not a number"), ("1.5", "is not a whole number"),
+        ("-1", "is out of range"),
     ])
     func extremeNumbersAreRefusedWithAReason(value: String, reason: String) throws {
-        for key in ["port", "slots", "context", "quantum", "max_request_bytes", "requests_per_minute", "max_concurrent_requests",
-                    "request_header_timeout", "idle_timeout", "max_connections", "shutdown_grace"] {
+        for key in [
+            "port", "slots", "context", "quantum", "max_request_bytes", "requests_per_minute", "max_concurrent_requests",
+            "request_header_timeout", "idle_timeout", "max_connections", "shutdown_grace",
+        ] {
             let path = try file("\(key) = \"\(value)\"")
             let error = #expect(throws: ConfigurationError.self) { try ServerConfiguration.load(file: path, environment: [:]) }
             #expect(error?.description.contains(reason) == true, "\(key): \(String(describing: error))")

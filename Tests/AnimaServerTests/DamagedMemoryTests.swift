@@ -42,7 +42,10 @@ struct DamagedMemoryTests {
         let d = try await TestDaemon(memory: true, logger: logger)
         try await d.test { client in
             for text in ["The spare key is under the blue pot.", "The spare key was lent to the neighbour."] {
-                try await client.execute(uri: "/anima/v1/agent-memory/notes/passages", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"text":"\#(text)"}"#)) {
+                try await client.execute(
+                    uri: "/anima/v1/agent-memory/notes/passages", method: .post, headers: headers(d.admin),
+                    body: ByteBuffer(string: #"{"text":"\#(text)"}"#)
+                ) {
                     #expect($0.status == .created)
                 }
             }
@@ -70,7 +73,9 @@ struct DamagedMemoryTests {
             }
         }
         let logged = box.lines.withLock { $0 }
-        #expect(logged.count == 1 && logged.first?.contains("warning: memory search for alice: 1 damaged memory record was left out") == true, "\(logged)")
+        #expect(
+            logged.count == 1 && logged.first?.contains("warning: memory search for alice: 1 damaged memory record was left out") == true,
+            "\(logged)")
         #expect(logged.first?.contains("restore memory/memory.sqlite") == true)
 
         let sessions = MCPSessions(endpoint: MCPEndpoint(kernel: d.daemon.kernel, logger: logger))

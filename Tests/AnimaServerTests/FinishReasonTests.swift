@@ -33,15 +33,20 @@ struct FinishReasonTests {
     func toolCallsFinishWithToolCalls(stream: Bool) async throws {
         let directory = NSTemporaryDirectory() + "anima-finish-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let daemon = try Daemon(configuration: ServerConfiguration(dataDirectory: directory), processor: ToolCallThenLengthModel(), engine: nil, embedder: nil)
+        let daemon = try Daemon(
+            configuration: ServerConfiguration(dataDirectory: directory), processor: ToolCallThenLengthModel(), engine: nil, embedder: nil)
         let token = try await daemon.tokens.create(name: "t", user: "alice", groups: ["users"], scopes: Scope.allCases).secret
-        let body = ByteBuffer(string: #"{"model":"scripted","stream":\#(stream),"messages":[{"role":"user","content":"weather?"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]}"#)
+        let body = ByteBuffer(
+            string:
+                #"{"model":"scripted","stream":\#(stream),"messages":[{"role":"user","content":"weather?"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]}"#
+        )
         let reasons = Mutex<[String]>([])
         try await Application(router: daemon.router()).test(.router) { client in
             try await client.execute(uri: "/v1/chat/completions", method: .post, headers: headers(token), body: body) { response in
                 #expect(response.status == .ok)
                 let text = String(buffer: response.body)
-                let objects = stream
+                let objects =
+                    stream
                     ? text.components(separatedBy: "\n\n").compactMap { try? JSONValue(parsing: String($0.dropFirst("data: ".count))) }
                     : [try JSONValue(parsing: text)]
                 reasons.withLock { $0 = objects.compactMap { $0["choices"]?.arrayValue?.first?["finish_reason"]?.stringValue } }

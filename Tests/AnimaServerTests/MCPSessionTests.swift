@@ -26,7 +26,8 @@ struct MCPClient {
         if let session { headers[HTTPHeaderName.sessionID] = session }
         let body: JSONValue = ["jsonrpc": "2.0", "id": .number(Double(id)), "method": .string(method), "params": params]
         let response = await sessions.handle(
-            MCP.HTTPRequest(method: "POST", headers: headers, body: Data(body.jsonText.utf8), path: "/mcp"), principal: principal, scopes: scopes)
+            MCP.HTTPRequest(method: "POST", headers: headers, body: Data(body.jsonText.utf8), path: "/mcp"), principal: principal,
+            scopes: scopes)
         if session == nil { session = response.headers[HTTPHeaderName.sessionID] }
         guard case .stream(let chunks, _) = response else {
             return (response.statusCode, response.bodyData.flatMap { try? JSONValue(parsing: String(decoding: $0, as: UTF8.self)) })
@@ -45,7 +46,8 @@ struct MCPClient {
 
     mutating func initialize() async throws {
         let result = try await send(
-            "initialize", ["protocolVersion": .string(MCP.Version.latest), "capabilities": [:], "clientInfo": ["name": "test", "version": "1"]])
+            "initialize",
+            ["protocolVersion": .string(MCP.Version.latest), "capabilities": [:], "clientInfo": ["name": "test", "version": "1"]])
         #expect(result.status == 200, "\(String(describing: result.answer))")
         _ = await sessions.handle(
             MCP.HTTPRequest(
@@ -58,7 +60,10 @@ struct MCPClient {
     mutating func call(_ tool: String, _ arguments: JSONValue) async throws -> (isError: Bool, text: String) {
         let result = try await send("tools/call", ["name": .string(tool), "arguments": arguments])
         let content = result.answer?["result"]
-        return (content?["isError"]?.boolValue ?? true, content?["content"]?.arrayValue?.first?["text"]?.stringValue ?? "\(String(describing: result.answer))")
+        return (
+            content?["isError"]?.boolValue ?? true,
+            content?["content"]?.arrayValue?.first?["text"]?.stringValue ?? "\(String(describing: result.answer))"
+        )
     }
 }
 
@@ -120,7 +125,8 @@ struct MCPSessionTests {
         try await bob.initialize()
         var carol = MCPClient(sessions: sessions, principal: Principal(name: "carol", groups: ["users"]), scopes: nil)
         let refused = try await carol.send(
-            "initialize", ["protocolVersion": .string(MCP.Version.latest), "capabilities": [:], "clientInfo": ["name": "test", "version": "1"]])
+            "initialize",
+            ["protocolVersion": .string(MCP.Version.latest), "capabilities": [:], "clientInfo": ["name": "test", "version": "1"]])
         #expect(refused.status == 503)
         _ = a2
     }

@@ -11,7 +11,10 @@ struct PathParameterTests {
     @Test func anEncodedKeyNamesTheDecodedKey() async throws {
         let d = try await TestDaemon()
         try await d.test { client in
-            try await client.execute(uri: "/anima/v1/memory/trip%20plan%2F2026", method: .put, headers: headers(d.admin), body: ByteBuffer(string: #"{"value":1}"#)) {
+            try await client.execute(
+                uri: "/anima/v1/memory/trip%20plan%2F2026", method: .put, headers: headers(d.admin),
+                body: ByteBuffer(string: #"{"value":1}"#)
+            ) {
                 #expect($0.status == .ok)
                 #expect(json($0)["key"] == "trip plan/2026")
             }

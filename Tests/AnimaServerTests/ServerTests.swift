@@ -34,12 +34,15 @@ struct TestDaemon {
             return .text("You said: " + (request.rawPrompt ?? request.messages.last?.content ?? ""))
         }
         processor.startStepping()
-        self.memory = memory
+        self.memory =
+            memory
             ? MemorySystem(
-                store: try await MemoryStore.open(.directory(URL(fileURLWithPath: configuration.dataDirectory + "/memory")), key: .generate()),
+                store: try await MemoryStore.open(
+                    .directory(URL(fileURLWithPath: configuration.dataDirectory + "/memory")), key: .generate()),
                 embedder: nil)
             : nil
-        daemon = try Daemon(configuration: configuration, processor: processor, engine: nil, embedder: nil, memory: self.memory, logger: logger)
+        daemon = try Daemon(
+            configuration: configuration, processor: processor, engine: nil, embedder: nil, memory: self.memory, logger: logger)
         admin = try await daemon.tokens.create(name: "admin", user: "alice", groups: ["users"], scopes: Scope.allCases).secret
     }
 
@@ -130,7 +133,8 @@ struct AuthenticationTests {
             }
         }
         await #expect(throws: TokenStoreError.self) {
-            try await d.daemon.tokens.create(name: "past", user: "alice", groups: [], scopes: [.chat], expires: Date().addingTimeInterval(-5))
+            try await d.daemon.tokens.create(
+                name: "past", user: "alice", groups: [], scopes: [.chat], expires: Date().addingTimeInterval(-5))
         }
     }
 
@@ -200,7 +204,8 @@ struct AuthenticationTests {
 
     @Test func oversizedBodiesAnswer413() async throws {
         let d = try await TestDaemon(maxBytes: 2048)
-        let big = ByteBuffer(string: #"{"model":"scripted","messages":[{"role":"user","content":""# + String(repeating: "x", count: 10_000) + #""}]}"#)
+        let big = ByteBuffer(
+            string: #"{"model":"scripted","messages":[{"role":"user","content":""# + String(repeating: "x", count: 10_000) + #""}]}"#)
         try await d.test { client in
             try await client.execute(uri: "/v1/chat/completions", method: .post, headers: headers(d.admin), body: big) { response in
                 #expect(response.status == .contentTooLarge)
@@ -232,7 +237,10 @@ struct OpenAIAPITests {
 
     @Test func streamingSendsChunksThenDone() async throws {
         let d = try await TestDaemon()
-        let body = ByteBuffer(string: #"{"model":"scripted","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi there"}]}"#)
+        let body = ByteBuffer(
+            string:
+                #"{"model":"scripted","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi there"}]}"#
+        )
         try await d.test { client in
             try await client.execute(uri: "/v1/chat/completions", method: .post, headers: headers(d.admin), body: body) { response in
                 #expect(response.status == .ok)
@@ -250,7 +258,10 @@ struct OpenAIAPITests {
 
     @Test func toolCallsComeBackInOpenAIShape() async throws {
         let d = try await TestDaemon()
-        let body = ByteBuffer(string: #"{"model":"scripted","messages":[{"role":"user","content":"weather?"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]}"#)
+        let body = ByteBuffer(
+            string:
+                #"{"model":"scripted","messages":[{"role":"user","content":"weather?"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]}"#
+        )
         try await d.test { client in
             try await client.execute(uri: "/v1/chat/completions", method: .post, headers: headers(d.admin), body: body) { response in
                 let choice = json(response)["choices"]?.arrayValue?.first
@@ -263,18 +274,23 @@ struct OpenAIAPITests {
         }
     }
 
-    @Test(arguments: [
-        (#"{"model":"scripted"}"#, 400, "messages"),
-        (#"{"model":"gpt-9","messages":[{"role":"user","content":"x"}]}"#, 404, "model"),
-        (#"{"model":"scripted","messages":[{"role":"wizard","content":"x"}]}"#, 400, "messages[0]"),
-        (#"{"model":"scripted","messages":[{"role":"user","content":"x"}],"temperature":7}"#, 400, "temperature"),
-        (#"{"model":"scripted","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"schema":{"type":"strng"}}}}"#, 400, "response_format"),
-        ("{not json", 400, nil),
-    ] as [(String, Int, String?)])
+    @Test(
+        arguments: [
+            (#"{"model":"scripted"}"#, 400, "messages"),
+            (#"{"model":"gpt-9","messages":[{"role":"user","content":"x"}]}"#, 404, "model"),
+            (#"{"model":"scripted","messages":[{"role":"wizard","content":"x"}]}"#, 400, "messages[0]"),
+            (#"{"model":"scripted","messages":[{"role":"user","content":"x"}],"temperature":7}"#, 400, "temperature"),
+            (
+                #"{"model":"scripted","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"schema":{"type":"strng"}}}}"#,
+                400, "response_format"
+            ),
+            ("{not json", 400, nil),
+        ] as [(String, Int, String?)])
     func badRequestsGetOpenAIErrors(body: String, status: Int, param: String?) async throws {
         let d = try await TestDaemon()
         try await d.test { client in
-            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: headers(d.admin), body: ByteBuffer(string: body)) { response in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: headers(d.admin), body: ByteBuffer(string: body))
+            { response in
                 #expect(response.status.code == status)
                 let error = json(response)["error"]
                 #expect(error?["message"]?.stringValue?.isEmpty == false)
@@ -286,13 +302,18 @@ struct OpenAIAPITests {
     @Test func completionsAndModels() async throws {
         let d = try await TestDaemon()
         try await d.test { client in
-            try await client.execute(uri: "/v1/completions", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"model":"scripted","prompt":"Once upon"}"#)) { response in
+            try await client.execute(
+                uri: "/v1/completions", method: .post, headers: headers(d.admin),
+                body: ByteBuffer(string: #"{"model":"scripted","prompt":"Once upon"}"#)
+            ) { response in
                 #expect(json(response)["choices"]?.arrayValue?.first?["text"] == "You said: Once upon")
             }
             try await client.execute(uri: "/v1/models", method: .get, headers: headers(d.admin)) { response in
                 #expect(json(response)["data"]?.arrayValue?.first?["id"] == "scripted")
             }
-            try await client.execute(uri: "/v1/embeddings", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"model":"x","input":"a"}"#)) { response in
+            try await client.execute(
+                uri: "/v1/embeddings", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"model":"x","input":"a"}"#)
+            ) { response in
                 #expect(response.status == .notFound)  // this daemon has no embedding model
             }
         }
@@ -304,7 +325,10 @@ struct NativeAPITests {
     @Test func spawnListWaitAndSignal() async throws {
         let d = try await TestDaemon()
         try await d.test { client in
-            let pid = try await client.execute(uri: "/anima/v1/processes", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"task":"say hi","max_steps":1}"#)) { response in
+            let pid = try await client.execute(
+                uri: "/anima/v1/processes", method: .post, headers: headers(d.admin),
+                body: ByteBuffer(string: #"{"task":"say hi","max_steps":1}"#)
+            ) { response in
                 #expect(response.status == .created)
                 return try #require(json(response)["pid"]?.numberValue)
             }
@@ -316,7 +340,10 @@ struct NativeAPITests {
             try await client.execute(uri: "/anima/v1/processes", method: .get, headers: headers(d.admin)) { response in
                 #expect(json(response).arrayValue?.count == 1)
             }
-            try await client.execute(uri: "/anima/v1/processes/\(Int(pid))/signal", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"signal":"terminate"}"#)) { response in
+            try await client.execute(
+                uri: "/anima/v1/processes/\(Int(pid))/signal", method: .post, headers: headers(d.admin),
+                body: ByteBuffer(string: #"{"signal":"terminate"}"#)
+            ) { response in
                 #expect(response.status == .gone)  // it has exited already
             }
         }
@@ -326,23 +353,34 @@ struct NativeAPITests {
         let d = try await TestDaemon()
         let bob = try await d.token(scopes: [.agents], user: "bob")
         try await d.test { client in
-            let pid = try await client.execute(uri: "/anima/v1/processes", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"task":"x","max_steps":1}"#)) {
+            let pid = try await client.execute(
+                uri: "/anima/v1/processes", method: .post, headers: headers(d.admin),
+                body: ByteBuffer(string: #"{"task":"x","max_steps":1}"#)
+            ) {
                 Int(json($0)["pid"]!.numberValue!)
             }
             for path in ["/anima/v1/processes/\(pid)", "/anima/v1/processes/\(pid)/wait"] {
                 try await client.execute(uri: path, method: .get, headers: headers(bob)) { #expect($0.status == .notFound) }
             }
-            try await client.execute(uri: "/anima/v1/processes/\(pid)/signal", method: .post, headers: headers(bob), body: ByteBuffer(string: #"{"signal":"terminate"}"#)) {
+            try await client.execute(
+                uri: "/anima/v1/processes/\(pid)/signal", method: .post, headers: headers(bob),
+                body: ByteBuffer(string: #"{"signal":"terminate"}"#)
+            ) {
                 #expect($0.status == .notFound)
             }
-            try await client.execute(uri: "/anima/v1/processes", method: .get, headers: headers(bob)) { #expect(json($0).arrayValue?.isEmpty == true) }
+            try await client.execute(uri: "/anima/v1/processes", method: .get, headers: headers(bob)) {
+                #expect(json($0).arrayValue?.isEmpty == true)
+            }
         }
     }
 
     @Test func runStreamsAgentEvents() async throws {
         let d = try await TestDaemon()
         try await d.test { client in
-            try await client.execute(uri: "/anima/v1/agents/run", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"task":"tell me","max_steps":1}"#)) { response in
+            try await client.execute(
+                uri: "/anima/v1/agents/run", method: .post, headers: headers(d.admin),
+                body: ByteBuffer(string: #"{"task":"tell me","max_steps":1}"#)
+            ) { response in
                 let text = String(buffer: response.body)
                 #expect(text.hasPrefix("event: spawned"))
                 #expect(text.contains("event: text"))
@@ -356,10 +394,15 @@ struct NativeAPITests {
         let agentsOnly = try await d.token(scopes: [.agents])
         let run = #"{"task":"remember me","max_steps":1,"memory":"assistant"}"#
         try await d.test { client in
-            try await client.execute(uri: "/anima/v1/agents/run", method: .post, headers: headers(agentsOnly), body: ByteBuffer(string: run)) {
+            try await client.execute(
+                uri: "/anima/v1/agents/run", method: .post, headers: headers(agentsOnly), body: ByteBuffer(string: run)
+            ) {
                 #expect($0.status == .forbidden)
             }
-            try await client.execute(uri: "/anima/v1/agents/run", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"task":"x","memory":"../bob"}"#)) {
+            try await client.execute(
+                uri: "/anima/v1/agents/run", method: .post, headers: headers(d.admin),
+                body: ByteBuffer(string: #"{"task":"x","memory":"../bob"}"#)
+            ) {
                 #expect($0.status == .badRequest)
                 #expect(json($0)["error"]?["param"] == "memory")
             }
@@ -368,7 +411,10 @@ struct NativeAPITests {
                 // with arguments that do not fit it, which the pager refuses with an error.
                 // The second time, the window holds the first run's messages (memory, not
                 // trusted), so the security policy refuses the write before the pager sees it.
-                try await client.execute(uri: "/anima/v1/agents/run", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"task":"remember me","max_steps":1,"memory":"assistant"}"#)) {
+                try await client.execute(
+                    uri: "/anima/v1/agents/run", method: .post, headers: headers(d.admin),
+                    body: ByteBuffer(string: #"{"task":"remember me","max_steps":1,"memory":"assistant"}"#)
+                ) {
                     let events = String(buffer: $0.body)
                     if run == 0 {
                         #expect(events.contains("\"name\":\"core_memory_append\""))
@@ -380,10 +426,13 @@ struct NativeAPITests {
                 }
             }
         }
-        #expect(d.daemon.audit.records.contains { record in
-            guard record.syscall == "call_tool", record.summary.hasPrefix("core_memory_append"), case .denied(let reason) = record.outcome else { return false }
-            return reason.contains("depends on memory")
-        })
+        #expect(
+            d.daemon.audit.records.contains { record in
+                guard record.syscall == "call_tool", record.summary.hasPrefix("core_memory_append"),
+                    case .denied(let reason) = record.outcome
+                else { return false }
+                return reason.contains("depends on memory")
+            })
         // Both runs went to alice's agent: each its task, the call and its result.
         let snapshot = try await #require(d.memory).snapshot(user: "alice", agent: "assistant")
         #expect(snapshot.messages == 6)
@@ -392,8 +441,13 @@ struct NativeAPITests {
     @Test func hugeAndOutOfRangeNumbersAreRefusedNotTrapped() async throws {
         let d = try await TestDaemon()
         try await d.test { client in
-            for body in [#"{"task":"x","max_seconds":-6964815758794155106212474750238720}"#, #"{"task":"x","max_steps":1e300}"#, #"{"task":"x","temperature":-1.9e16}"#] {
-                try await client.execute(uri: "/anima/v1/processes", method: .post, headers: headers(d.admin), body: ByteBuffer(string: body)) {
+            for body in [
+                #"{"task":"x","max_seconds":-6964815758794155106212474750238720}"#, #"{"task":"x","max_steps":1e300}"#,
+                #"{"task":"x","temperature":-1.9e16}"#,
+            ] {
+                try await client.execute(
+                    uri: "/anima/v1/processes", method: .post, headers: headers(d.admin), body: ByteBuffer(string: body)
+                ) {
                     #expect($0.status == .badRequest, "\(body)")
                 }
             }
@@ -404,7 +458,10 @@ struct NativeAPITests {
         let d = try await TestDaemon(memory: true)
         let bob = try await d.token(scopes: [.memory], user: "bob")
         try await d.test { client in
-            try await client.execute(uri: "/anima/v1/agent-memory/notes/passages", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"text":"The spare key is under the blue pot.","tags":["home"]}"#)) {
+            try await client.execute(
+                uri: "/anima/v1/agent-memory/notes/passages", method: .post, headers: headers(d.admin),
+                body: ByteBuffer(string: #"{"text":"The spare key is under the blue pot.","tags":["home"]}"#)
+            ) {
                 #expect($0.status == .created)
                 #expect(json($0)["id"] == 1)
             }
@@ -417,15 +474,25 @@ struct NativeAPITests {
             try await client.execute(uri: "/anima/v1/agent-memory/search?q=spare%20key", method: .get, headers: headers(bob)) {
                 #expect(json($0).arrayValue?.isEmpty == true)
             }
-            try await client.execute(uri: "/anima/v1/agent-memory/search", method: .get, headers: headers(d.admin)) { #expect($0.status == .badRequest) }
-            try await client.execute(uri: "/anima/v1/agent-memory/notes/passages", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"text":"x","tags":[""]}"#)) {
+            try await client.execute(uri: "/anima/v1/agent-memory/search", method: .get, headers: headers(d.admin)) {
+                #expect($0.status == .badRequest)
+            }
+            try await client.execute(
+                uri: "/anima/v1/agent-memory/notes/passages", method: .post, headers: headers(d.admin),
+                body: ByteBuffer(string: #"{"text":"x","tags":[""]}"#)
+            ) {
                 #expect($0.status == .badRequest)
                 #expect(json($0)["error"]?["message"]?.stringValue?.contains("tag") == true)
             }
-            try await client.execute(uri: "/anima/v1/agent-memory/notes/forget", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{}"#)) {
+            try await client.execute(
+                uri: "/anima/v1/agent-memory/notes/forget", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{}"#)
+            ) {
                 #expect($0.status == .badRequest)
             }
-            try await client.execute(uri: "/anima/v1/agent-memory/notes/forget", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"passages":[1]}"#)) {
+            try await client.execute(
+                uri: "/anima/v1/agent-memory/notes/forget", method: .post, headers: headers(d.admin),
+                body: ByteBuffer(string: #"{"passages":[1]}"#)
+            ) {
                 #expect(json($0)["erased"] == 1)
             }
             try await client.execute(uri: "/anima/v1/agent-memory/search?q=spare%20key", method: .get, headers: headers(d.admin)) {
@@ -439,7 +506,10 @@ struct NativeAPITests {
         let d = try await TestDaemon()
         let reader = try await d.token(scopes: [.audit], groups: ["users", "logs"])
         try await d.test { client in
-            try await client.execute(uri: "/anima/v1/memory/trip", method: .put, headers: headers(d.admin), body: ByteBuffer(string: #"{"value":{"city":"Rome"}}"#)) {
+            try await client.execute(
+                uri: "/anima/v1/memory/trip", method: .put, headers: headers(d.admin),
+                body: ByteBuffer(string: #"{"value":{"city":"Rome"}}"#)
+            ) {
                 #expect($0.status == .ok)
             }
             try await client.execute(uri: "/anima/v1/memory/trip", method: .get, headers: headers(d.admin)) {
@@ -448,8 +518,12 @@ struct NativeAPITests {
             try await client.execute(uri: "/anima/v1/memory", method: .get, headers: headers(d.admin)) {
                 #expect(json($0)["keys"] == ["trip"])
             }
-            try await client.execute(uri: "/anima/v1/memory/trip", method: .delete, headers: headers(d.admin)) { #expect($0.status == .noContent) }
-            try await client.execute(uri: "/anima/v1/memory/trip", method: .get, headers: headers(d.admin)) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/anima/v1/memory/trip", method: .delete, headers: headers(d.admin)) {
+                #expect($0.status == .noContent)
+            }
+            try await client.execute(uri: "/anima/v1/memory/trip", method: .get, headers: headers(d.admin)) {
+                #expect($0.status == .notFound)
+            }
             // The audit scope alone is not enough: records hold every user's syscalls.
             try await client.execute(uri: "/anima/v1/audit?limit=1000", method: .get, headers: headers(d.admin)) { response in
                 #expect(response.status == .forbidden)
@@ -475,7 +549,9 @@ struct NativeAPITests {
         #expect(documented == Set(served))
         let d = try await TestDaemon()
         try await d.test { client in
-            try await client.execute(uri: "/openapi.json", method: .get, headers: headers(d.admin)) { #expect(json($0)["openapi"] == "3.1.0") }
+            try await client.execute(uri: "/openapi.json", method: .get, headers: headers(d.admin)) {
+                #expect(json($0)["openapi"] == "3.1.0")
+            }
             try await client.execute(uri: "/metrics", method: .get, headers: headers(d.admin)) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body).contains("anima_http_requests_total"))

@@ -7,7 +7,8 @@ import Testing
 @Suite("TOML subset parser")
 struct TOMLDocumentTests {
     @Test func readsEveryKindOfValueTheSubsetHas() throws {
-        let table = try TOMLDocument.parse(#"""
+        let table = try TOMLDocument.parse(
+            #"""
             # a comment
             name = "an\t\"escaped\" \u00e9 string"   # trailing comment
             path = 'C:\literal'
@@ -40,7 +41,8 @@ struct TOMLDocumentTests {
         #expect(table["on"] == .bool(true) && table["off"] == .bool(false))
         #expect(table["list"] == .array([.integer(1), .integer(2), .integer(3)]))
         #expect(table["nested"] == .array([.array([.string("a"), .string("b")]), .array([])]))
-        guard case .table(let dotted)? = table["dotted"], case .table(let server)? = table["server"], case .table(let tls)? = server["tls"] else {
+        guard case .table(let dotted)? = table["dotted"], case .table(let server)? = table["server"], case .table(let tls)? = server["tls"]
+        else {
             Issue.record("tables missing: \(table)")
             return
         }

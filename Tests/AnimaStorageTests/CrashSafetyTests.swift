@@ -86,7 +86,8 @@ import Testing
             // writes is its own nearest neighbour, and full text still finds records.
             for (i, id) in got.suffix(20) {
                 let query = MemoryQuery(embedding: Self.vector(i, dimensions: 16), limit: 1)
-                let nearest = i % 2 == 0
+                let nearest =
+                    i % 2 == 0
                     ? try await store.recall(namespace).search(query).hits.first?.item.id
                     : try await store.archival(namespace).search(query).hits.first?.item.id
                 #expect(nearest == id, "run \(run): record \(id) is not found by its own vector")

@@ -47,10 +47,13 @@ import Testing
         let t0 = Date(timeIntervalSince1970: 1_700_000_000)
         var entries: [NewRecallEntry] = []
         for i in 0..<30 {
-            entries.append(NewRecallEntry(message: .user("Filler message number \(i) about the weather."), createdAt: t0.addingTimeInterval(Double(i))))
+            entries.append(
+                NewRecallEntry(message: .user("Filler message number \(i) about the weather."), createdAt: t0.addingTimeInterval(Double(i)))
+            )
         }
         entries.append(NewRecallEntry(message: .user("My sister's wedding is in Porto next June."), createdAt: t0.addingTimeInterval(100)))
-        entries.append(NewRecallEntry(message: .user("We booked flights to Porto for the wedding weekend."), createdAt: t0.addingTimeInterval(200)))
+        entries.append(
+            NewRecallEntry(message: .user("We booked flights to Porto for the wedding weekend."), createdAt: t0.addingTimeInterval(200)))
         try await recall.append(entries)
 
         let page = try await recall.search(MemoryQuery(text: "Porto wedding", limit: 1))

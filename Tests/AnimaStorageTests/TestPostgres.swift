@@ -25,7 +25,8 @@ enum TestPostgres {
         let server = try await server()
         let name = "anima_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         try psql(server, "CREATE DATABASE \(name)")
-        return PostgresLocation(endpoint: .unixSocket(path: server.socketDirectory + "/.s.PGSQL.5432"), username: "anima", database: String(name))
+        return PostgresLocation(
+            endpoint: .unixSocket(path: server.socketDirectory + "/.s.PGSQL.5432"), username: "anima", database: String(name))
     }
 
     /// Forces everything written so far into the data files, so tests can scan them.
@@ -35,7 +36,8 @@ enum TestPostgres {
 
     private static var installation: String {
         let env = ProcessInfo.processInfo.environment
-        let cache = env["ANIMA_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
+        let cache =
+            env["ANIMA_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.cache") + "/anima"
         return cache + "/pgserver"
     }
@@ -65,7 +67,8 @@ enum TestPostgres {
             binaries = root + "/pginstall"
             libraries = root + "/pgserver.libs"
             run = "setpriv --reuid=nobody --regid=nogroup --clear-groups --"
-            _ = try shell("""
+            _ = try shell(
+                """
                 cp -a '\(source)' '\(binaries)' && cp -a '\(source)/../../pgserver.libs' '\(libraries)' && chmod 755 '\(root)' \
                 && mkdir '\(root)/data' '\(root)/socket' && chown nobody:nogroup '\(root)/data' '\(root)/socket'
                 """)
@@ -73,7 +76,9 @@ enum TestPostgres {
             _ = try shell("mkdir '\(root)/data' '\(root)/socket'")
         }
         let env = "LD_LIBRARY_PATH='\(binaries)/lib:\(libraries)'"
-        _ = try shell("cd / && \(env) \(run) '\(binaries)/bin/initdb' -D '\(root)/data' -U anima --auth=trust -E UTF8 --locale=C >'\(root)/initdb.log' 2>&1 || { cat '\(root)/initdb.log'; exit 1; }")
+        _ = try shell(
+            "cd / && \(env) \(run) '\(binaries)/bin/initdb' -D '\(root)/data' -U anima --auth=trust -E UTF8 --locale=C >'\(root)/initdb.log' 2>&1 || { cat '\(root)/initdb.log'; exit 1; }"
+        )
         // The watchdog: when this test process is gone, stop the server and clean up. It
         // is a child that is never waited for.
         let me = getpid()
@@ -108,7 +113,9 @@ enum TestPostgres {
 
     @discardableResult
     static func psql(_ server: Server, _ sql: String) throws -> String {
-        try shell("LD_LIBRARY_PATH='\(server.binaries)/lib:\(server.libraries)' '\(server.binaries)/bin/psql' -X -q -t -h '\(server.socketDirectory)' -U anima -d postgres -c \"\(sql)\"")
+        try shell(
+            "LD_LIBRARY_PATH='\(server.binaries)/lib:\(server.libraries)' '\(server.binaries)/bin/psql' -X -q -t -h '\(server.socketDirectory)' -U anima -d postgres -c \"\(sql)\""
+        )
     }
 
     @discardableResult

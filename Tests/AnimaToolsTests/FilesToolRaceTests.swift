@@ -5,7 +5,7 @@ import Testing
 @testable import AnimaTools
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A sandboxed process changes the workspace while the files tool (running as Anima, as

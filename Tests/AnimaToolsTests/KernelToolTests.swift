@@ -43,7 +43,10 @@ struct KernelToolTests {
             let results = request.messages.filter { $0.role == .tool }.count
             switch results {
             case 0: return .toolCalls([ToolCall(id: "c1", name: "calculator", arguments: ["expression": "6*7"])])
-            case 1: return .toolCalls([ToolCall(id: "c2", name: "files", arguments: ["action": "write", "path": "notes.txt", "content": "rent: 900"])])
+            case 1:
+                return .toolCalls([
+                    ToolCall(id: "c2", name: "files", arguments: ["action": "write", "path": "notes.txt", "content": "rent: 900"])
+                ])
             case 2: return .toolCalls([ToolCall(id: "c3", name: "files", arguments: ["action": "read", "path": "notes.txt"])])
             default: return .text("done")
             }
@@ -103,7 +106,8 @@ struct KernelToolTests {
             let adapters = ToolAdapter.adapting(Toolbox.builtins(), workspaceBase: fixture.base)
             #expect(adapters.first { $0.definition.name == "shell" }?.effect == .execute)
             let kernel = Kernel(.init(processor: processor, tools: adapters, audit: audit, security: secured ? SecurityMonitor() : nil))
-            let pid = try await kernel.spawn(AgentSpec(task: "Run the greeting script.", tools: ["python", "shell"]), owner: Principal(name: "alice", groups: ["users"]))
+            let pid = try await kernel.spawn(
+                AgentSpec(task: "Run the greeting script.", tools: ["python", "shell"]), owner: Principal(name: "alice", groups: ["users"]))
             _ = try await kernel.wait(pid)
             let planted = FileManager.default.fileExists(atPath: fixture.base + "/alice-\(pid)/pwned")
             let shell = audit.records.first { $0.syscall == "call_tool" && $0.summary.hasPrefix("shell") }

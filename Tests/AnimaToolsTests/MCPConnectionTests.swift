@@ -4,7 +4,7 @@ import Testing
 @testable import AnimaTools
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The pipe to an MCP server: whole lines, a cap on each, and an end that is an error.

@@ -49,7 +49,9 @@ struct MCPDriverTests {
         let command = String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data(), as: UTF8.self)
         #expect(command.hasPrefix("/usr/bin/bwrap"))
         let ourNamespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt")
-        let inside = descendants(of: pid).filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\($0)/ns/mnt")) != ourNamespace }
+        let inside = descendants(of: pid).filter {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\($0)/ns/mnt")) != ourNamespace
+        }
         #expect(!inside.isEmpty)
         for child in inside {
             let status = String(decoding: FileManager.default.contents(atPath: "/proc/\(child)/status") ?? Data(), as: UTF8.self)
@@ -65,16 +67,19 @@ struct MCPDriverTests {
     }
 
     @Test func fetchServerNeedsTheNetGroup() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: ReferenceServers.fetch), "run scripts/setup.sh to install mcp-server-fetch")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: ReferenceServers.fetch), "run scripts/setup.sh to install mcp-server-fetch")
         let fixture = try ToolFixture()
         defer { fixture.remove() }
         let site = fixture.base + "/site"
         try FileManager.default.createDirectory(atPath: site, withIntermediateDirectories: true)
-        try "<html><body><h1>Hello from the local server</h1></body></html>".write(toFile: site + "/index.html", atomically: true, encoding: .utf8)
+        try "<html><body><h1>Hello from the local server</h1></body></html>".write(
+            toFile: site + "/index.html", atomically: true, encoding: .utf8)
         let server = try LocalHTTPServer(serving: site)
         defer { server.stop() }
         let driver = MCPDriver(
-            MCPServerConfiguration(name: "fetch", command: ReferenceServers.fetch, args: ["--ignore-robots-txt", "--allow-private-ips"], groups: ["net"]),
+            MCPServerConfiguration(
+                name: "fetch", command: ReferenceServers.fetch, args: ["--ignore-robots-txt", "--allow-private-ips"], groups: ["net"]),
             workspaceBase: fixture.base + "/drivers")
         let tools = try await driver.start()
         let fetch = try #require(tools.first { $0.name == "fetch__fetch" })
@@ -113,7 +118,8 @@ struct MCPDriverTests {
         defer { fixture.remove() }
         let file = fixture.base + "/mcp.json"
         for bad in ["0", "-1", "601", "1e300"] {
-            try #"{"servers": [{"name": "x", "command": "/usr/bin/true", "startupTimeout": \#(bad)}]}"#.write(toFile: file, atomically: true, encoding: .utf8)
+            try #"{"servers": [{"name": "x", "command": "/usr/bin/true", "startupTimeout": \#(bad)}]}"#.write(
+                toFile: file, atomically: true, encoding: .utf8)
             #expect { try MCPServerConfiguration.load(from: file) } throws: { "\($0)".contains("startupTimeout") }
         }
         let home = fixture.base + "/home"

@@ -64,7 +64,8 @@ struct SandboxEscapeTests {
 
     @Test func writingOutsideTheWorkspaceFails() async throws {
         let name = "escape-\(UUID().uuidString)"
-        let result = try await shell("echo x > /usr/\(name); echo x > /etc/\(name); echo x > /\(name); echo x > /tmp/\(name); echo x > /workspace/inside.txt")
+        let result = try await shell(
+            "echo x > /usr/\(name); echo x > /etc/\(name); echo x > /\(name); echo x > /tmp/\(name); echo x > /workspace/inside.txt")
         #expect(result.text.contains("/usr/\(name): Read-only file system"))
         #expect(result.text.contains("/etc/\(name): Permission denied"))
         #expect(result.text.contains("/\(name): Permission denied"))
@@ -138,7 +139,8 @@ struct SandboxEscapeTests {
     }
 
     @Test func printing100MBIsTruncatedWithANote() async throws {
-        let result = try await shell("head -c 100000000 /dev/zero | tr '\\0' a", limits: SandboxLimits(wallTime: .seconds(60), outputBytes: 64 << 10))
+        let result = try await shell(
+            "head -c 100000000 /dev/zero | tr '\\0' a", limits: SandboxLimits(wallTime: .seconds(60), outputBytes: 64 << 10))
         #expect(!result.isError, "\(result.text.suffix(300))")
         #expect(result.value["stdout"]?.stringValue?.utf8.count == 64 << 10)
         #expect(result.value["truncated"] == .bool(true))
@@ -166,7 +168,8 @@ struct SandboxEscapeTests {
         let result = try await shell("mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && echo mounted")
         #expect(result.isError)
         #expect(!result.text.contains("mounted"))
-        let code = "import ctypes; libc = ctypes.CDLL(None, use_errno=True); print('mount', libc.mount(b'none', b'/tmp', b'tmpfs', 0, None), ctypes.get_errno())"
+        let code =
+            "import ctypes; libc = ctypes.CDLL(None, use_errno=True); print('mount', libc.mount(b'none', b'/tmp', b'tmpfs', 0, None), ctypes.get_errno())"
         let direct = try await shell("python3 -c \"\(code)\"")
         #expect(direct.text.contains("mount -1 1"), "\(direct.text)")
     }

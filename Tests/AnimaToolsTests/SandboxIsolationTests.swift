@@ -5,7 +5,7 @@ import Testing
 @testable import AnimaTools
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Sandboxes live as long as they should, each workspace has its own user, a sandbox as
@@ -101,7 +101,10 @@ struct SandboxIsolationTests {
         func signal(as uid: uid_t, _ gid: gid_t) throws -> String {
             let probe = Process()
             probe.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            probe.arguments = ["-c", "import os\nos.setgroups([]); os.setgid(\(gid)); os.setuid(\(uid))\ntry:\n os.kill(\(target), 0); print('allowed')\nexcept PermissionError: print('denied')"]
+            probe.arguments = [
+                "-c",
+                "import os\nos.setgroups([]); os.setgid(\(gid)); os.setuid(\(uid))\ntry:\n os.kill(\(target), 0); print('allowed')\nexcept PermissionError: print('denied')",
+            ]
             let out = Pipe()
             probe.standardOutput = out
             try probe.run()
@@ -141,7 +144,8 @@ struct SandboxIsolationTests {
     func theControlGroupCapsMemoryAndProcessesAndIsRemovedAfterwards() async throws {
         defer { fixture.remove() }
         let limits = SandboxLimits(memoryBytes: 300 << 20, processes: 40)
-        let process = try Sandbox.standard.launch(["/bin/sleep", "30"], policy: SandboxPolicy(workspace: try fixture.workspace("agent-a"), limits: limits))
+        let process = try Sandbox.standard.launch(
+            ["/bin/sleep", "30"], policy: SandboxPolicy(workspace: try fixture.workspace("agent-a"), limits: limits))
         let group = try #require(process.cgroup)
         let memory = group.directories.compactMap { dir in
             ["memory.max", "memory.limit_in_bytes"].lazy.compactMap { try? String(contentsOfFile: dir + "/" + $0, encoding: .utf8) }.first

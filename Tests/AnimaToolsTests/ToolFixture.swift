@@ -4,7 +4,7 @@ import Foundation
 @testable import AnimaTools
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Workspaces in a fresh directory (under /tmp, so the sandbox user can reach them) and

@@ -12,11 +12,14 @@ import Testing
 struct ContextSwitchTests {
     static let prompts = ["Tell me about the moon.", "Describe a busy market.", "What do cats like?"]
 
-    func engine(slots: Int, policy: any SlotPolicy = FIFOPolicy(), prefixSequences: Int = 1, swapLimit: Int = 512 << 20) throws -> LlamaEngine {
-        try LlamaEngine(.init(
-            modelPath: try TestModel.requirePath(), slots: slots, contextLength: 512, scheduler: Scheduler(policy: policy),
-            sharedPrefixSequences: prefixSequences, swapMemoryLimit: swapLimit,
-            swapDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("anima-swap-test-\(UUID().uuidString)")))
+    func engine(slots: Int, policy: any SlotPolicy = FIFOPolicy(), prefixSequences: Int = 1, swapLimit: Int = 512 << 20) throws
+        -> LlamaEngine
+    {
+        try LlamaEngine(
+            .init(
+                modelPath: try TestModel.requirePath(), slots: slots, contextLength: 512, scheduler: Scheduler(policy: policy),
+                sharedPrefixSequences: prefixSequences, swapMemoryLimit: swapLimit,
+                swapDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("anima-swap-test-\(UUID().uuidString)")))
     }
 
     func answers(_ engine: LlamaEngine, _ requests: [GenerationRequest], together: Bool) async throws -> [String] {

@@ -32,7 +32,9 @@ struct JSONSchemaGrammarTests {
             let a = Int64.random(in: 0...100_000, using: &rng), b = Int64.random(in: 0...100_000, using: &rng)
             let (lo, hi) = (min(a, b), max(a, b))
             let r = try regex(IntegerRange.alternatives(lo, hi))
-            for probe in [lo - 1, lo, lo + 1, (lo + hi) / 2, hi - 1, hi, hi + 1] + (0..<20).map({ _ in Int64.random(in: 0...100_001, using: &rng) }) where probe >= 0 {
+            for probe in [lo - 1, lo, lo + 1, (lo + hi) / 2, hi - 1, hi, hi + 1]
+                + (0..<20).map({ _ in Int64.random(in: 0...100_001, using: &rng) }) where probe >= 0
+            {
                 #expect(matches(r, String(probe)) == (lo...hi).contains(probe), "\(probe) in [\(lo), \(hi)]")
             }
         }
@@ -113,6 +115,7 @@ struct HostileSchemaBoundsTests {
         }
         #expect(error?.description.contains("at most \(JSONSchemaGrammar.maxRepetitions) in all") == true)
         // A schema a person writes stays well inside it.
-        _ = try JSONSchemaGrammar(schema: JSONSchema(["type": "array", "minItems": 2, "maxItems": 50, "items": ["type": "string", "maxLength": 200]]))
+        _ = try JSONSchemaGrammar(
+            schema: JSONSchema(["type": "array", "minItems": 2, "maxItems": 50, "items": ["type": "string", "maxLength": 200]]))
     }
 }

@@ -16,7 +16,8 @@ struct KernelOnLlamaTests {
     let owner = Principal(name: "tester", groups: ["users"])
 
     func kernel(slots: Int, policy: any SlotPolicy) throws -> (Kernel, LlamaEngine) {
-        let engine = try LlamaEngine(.init(modelPath: try TestModel.requirePath(), slots: slots, contextLength: 512, scheduler: Scheduler(policy: policy)))
+        let engine = try LlamaEngine(
+            .init(modelPath: try TestModel.requirePath(), slots: slots, contextLength: 512, scheduler: Scheduler(policy: policy)))
         return (Kernel(.init(processor: engine)), engine)
     }
 

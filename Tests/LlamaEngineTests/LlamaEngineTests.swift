@@ -52,7 +52,9 @@ struct LlamaEngineTests {
     @Test("answers do not depend on what else is in the batch: long prompts, staggered starts, early finishers")
     func batchInvarianceUnderChurn() async throws {
         let engine = try await TestModel.engine()
-        let long = "Here are some notes about gardening. " + String(repeating: "Water the tomatoes every morning and check the leaves for spots. ", count: 45)
+        let long =
+            "Here are some notes about gardening. "
+            + String(repeating: "Water the tomatoes every morning and check the leaves for spots. ", count: 45)
         let jobs: [(String, Int)] = [
             (long + "Summarise the notes.", 40), ("Hi", 6), ("List four fruits.", 30), (long + "What should I water?", 24),
             ("Say yes.", 3), ("Explain rain in one sentence.", 36), ("Count from one to five.", 20), ("Name a planet.", 10),
@@ -284,7 +286,9 @@ struct BadModelTests {
             let path = try temporaryFile(whole.prefix(cut))
             defer { try? FileManager.default.removeItem(atPath: path) }
             let error = #expect(throws: ProcessorError.self) { try load(path) }
-            guard case .invalidModelFile(_, let reason)? = error else { Issue.record("cut at \(cut): \(String(describing: error))"); continue }
+            guard case .invalidModelFile(_, let reason)? = error else {
+                Issue.record("cut at \(cut): \(String(describing: error))"); continue
+            }
             #expect(reason.contains("truncated"), "cut at \(cut): \(reason)")
         }
     }
@@ -297,7 +301,8 @@ struct BadModelTests {
     }
 
     @Test func builtInTemplateOverride() async throws {
-        let engine = try LlamaEngine(.init(modelPath: try TestModel.requirePath(), slots: 1, contextLength: 256, chatTemplate: "chatml", scheduler: Scheduler()))
+        let engine = try LlamaEngine(
+            .init(modelPath: try TestModel.requirePath(), slots: 1, contextLength: 256, chatTemplate: "chatml", scheduler: Scheduler()))
         let result = try await engine.generate(GenerationRequest(messages: [.user("Hi")], sampling: .greedy(maxTokens: 8))).collect()
         #expect(result.usage.completionTokens > 0)
     }

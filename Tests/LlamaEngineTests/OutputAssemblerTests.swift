@@ -46,7 +46,8 @@ struct OutputAssemblerTests {
     }
 
     @Test func toolCallsAreLiftedOutOfTheText() {
-        let output = "Let me check.<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>\n<tool_call>{\"name\":\"t\",\"arguments\":\"{\\\"x\\\":1}\"}</tool_call>"
+        let output =
+            "Let me check.<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>\n<tool_call>{\"name\":\"t\",\"arguments\":\"{\\\"x\\\":1}\"}</tool_call>"
         let pieces = output.map { Array(String($0).utf8) }
         let (events, _) = run(pieces, tools: true)
         #expect(text(events) == "Let me check.")

@@ -10,7 +10,8 @@ enum TestModel {
     static var path: String {
         let env = ProcessInfo.processInfo.environment
         if let path = env["ANIMA_MODEL"], !path.isEmpty { return path }
-        let cache = env["ANIMA_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
+        let cache =
+            env["ANIMA_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.cache") + "/anima"
         return cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
     }

@@ -29,7 +29,10 @@ struct AnthropicProviderTests {
     @Test func streaming() async throws {
         try await Replay.with(try Replay.exchanges("anthropic-stream.http")) { server in
             let events = try await Replay.events(of: provider(server).generate(request))
-            #expect(events == [.text("Hello"), .text(" there — ça va?"), .usage(Usage(promptTokens: 14, completionTokens: 7)), .finished(.stop)])
+            #expect(
+                events == [
+                    .text("Hello"), .text(" there — ça va?"), .usage(Usage(promptTokens: 14, completionTokens: 7)), .finished(.stop),
+                ])
         }
     }
 
@@ -37,14 +40,18 @@ struct AnthropicProviderTests {
         try await Replay.with(try Replay.exchanges("anthropic-tools.http")) { server in
             let model = try provider(server)
             var conversation = [ChatMessage.user("What is the weather in Paris?")]
-            let first = try await model.generate(GenerationRequest(messages: conversation, tools: [Replay.weatherTool], sampling: .greedy())).collect()
+            let first = try await model.generate(
+                GenerationRequest(messages: conversation, tools: [Replay.weatherTool], sampling: .greedy())
+            ).collect()
             #expect(first.text == "I'll check the weather.")
             #expect(first.toolCalls == [ToolCall(id: "toolu_01T3stA09q90qw90lq917", name: "get_weather", arguments: ["city": "Paris"])])
             #expect(first.finishReason == .toolCalls)
             #expect(first.usage == Usage(promptTokens: 472, completionTokens: 89))
             conversation.append(.assistant(first.text, toolCalls: first.toolCalls))
             conversation.append(.tool(#"{"temperature_c":18,"sky":"clear"}"#, callID: first.toolCalls[0].id))
-            let second = try await model.generate(GenerationRequest(messages: conversation, tools: [Replay.weatherTool], sampling: .greedy())).collect()
+            let second = try await model.generate(
+                GenerationRequest(messages: conversation, tools: [Replay.weatherTool], sampling: .greedy())
+            ).collect()
             #expect(second.text == "It is 18 °C and clear in Paris.")
             #expect(second.finishReason == .stop)
         }
@@ -66,7 +73,8 @@ struct AnthropicProviderTests {
 
     @Test func retriesOverloadAndRateLimit() async throws {
         try await Replay.with(try Replay.exchanges("anthropic-retry.http")) { server in
-            let result = try await provider(server).generate(GenerationRequest(messages: [.user("Say hello.")], sampling: .greedy())).collect()
+            let result = try await provider(server).generate(GenerationRequest(messages: [.user("Say hello.")], sampling: .greedy()))
+                .collect()
             #expect(result.text == "Hello!")
             #expect(server.received.count == 3)
         }

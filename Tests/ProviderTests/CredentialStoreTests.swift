@@ -49,8 +49,12 @@ struct CredentialStoreTests {
         let other = try CredentialStore(directory: dir, environment: [CredentialStore.keyVariable: String(repeating: "ab", count: 32)])
         #expect(throws: CredentialError.wrongKey(provider: "openai")) { _ = try other.credential(for: "openai") }
         chmod(store.keyFile.path, 0o644)
-        #expect(throws: CredentialError.keyFilePermissions(path: store.keyFile.path, mode: "644")) { _ = try store.credential(for: "openai") }
-        #expect(throws: CredentialError.self) { _ = try CredentialStore(directory: dir, environment: [CredentialStore.keyVariable: "too short"]) }
+        #expect(throws: CredentialError.keyFilePermissions(path: store.keyFile.path, mode: "644")) {
+            _ = try store.credential(for: "openai")
+        }
+        #expect(throws: CredentialError.self) {
+            _ = try CredentialStore(directory: dir, environment: [CredentialStore.keyVariable: "too short"])
+        }
     }
 
     /// The key lives apart from the sealed file, so a leaked copy of one folder holds

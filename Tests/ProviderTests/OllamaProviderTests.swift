@@ -27,7 +27,8 @@ struct OllamaProviderTests {
     @Test func streamingJSONLines() async throws {
         try await Replay.with(try Replay.exchanges("ollama-stream.http")) { server in
             let events = try await Replay.events(of: provider(server).generate(request))
-            #expect(events == [.text("Hello"), .text(" — grüß dich"), .usage(Usage(promptTokens: 26, completionTokens: 5)), .finished(.stop)])
+            #expect(
+                events == [.text("Hello"), .text(" — grüß dich"), .usage(Usage(promptTokens: 26, completionTokens: 5)), .finished(.stop)])
         }
     }
 
@@ -35,13 +36,17 @@ struct OllamaProviderTests {
         try await Replay.with(try Replay.exchanges("ollama-tools.http")) { server in
             let model = try provider(server)
             var conversation = [ChatMessage.user("What is the weather in Paris?")]
-            let first = try await model.generate(GenerationRequest(messages: conversation, tools: [Replay.weatherTool], sampling: .greedy())).collect()
+            let first = try await model.generate(
+                GenerationRequest(messages: conversation, tools: [Replay.weatherTool], sampling: .greedy())
+            ).collect()
             #expect(first.toolCalls.map(\.name) == ["get_weather"])
             #expect(first.toolCalls.first?.arguments == ["city": "Paris"])
             #expect(first.finishReason == .toolCalls)
             conversation.append(.assistant(first.text, toolCalls: first.toolCalls))
             conversation.append(.tool(#"{"temperature_c":18,"sky":"clear"}"#, callID: first.toolCalls[0].id))
-            let second = try await model.generate(GenerationRequest(messages: conversation, tools: [Replay.weatherTool], sampling: .greedy())).collect()
+            let second = try await model.generate(
+                GenerationRequest(messages: conversation, tools: [Replay.weatherTool], sampling: .greedy())
+            ).collect()
             #expect(second.text == "It is 18 °C and clear in Paris.")
         }
     }
@@ -50,7 +55,8 @@ struct OllamaProviderTests {
         try await Replay.with(try Replay.exchanges("ollama-errors.http")) { server in
             let model = try provider(server, model: "llama9")
             let unknown = await Replay.failure(of: model.generate(request)) as? ProviderError
-            #expect(unknown == .unknownModel(provider: "ollama", model: "llama9", detail: "model \"llama9\" not found, try pulling it first"))
+            #expect(
+                unknown == .unknownModel(provider: "ollama", model: "llama9", detail: "model \"llama9\" not found, try pulling it first"))
             let rejected = await Replay.failure(of: model.generate(request)) as? ProviderError
             #expect(rejected == .rejectedRequest(provider: "ollama", status: 400, detail: "invalid options: num_predcit"))
             let midStream = await Replay.failure(of: model.generate(request)) as? ProviderError
@@ -60,7 +66,8 @@ struct OllamaProviderTests {
 
     @Test func retriesBusyAndRateLimit() async throws {
         try await Replay.with(try Replay.exchanges("ollama-retry.http")) { server in
-            let result = try await provider(server).generate(GenerationRequest(messages: [.user("Say hello.")], sampling: .greedy())).collect()
+            let result = try await provider(server).generate(GenerationRequest(messages: [.user("Say hello.")], sampling: .greedy()))
+                .collect()
             #expect(result.text == "Hello!")
             #expect(server.received.count == 3)
         }
@@ -69,8 +76,10 @@ struct OllamaProviderTests {
     @Test func refusesToForceAToolCall() async throws {
         try await Replay.with([]) { server in
             let error = await Replay.failure(
-                of: try provider(server).generate(GenerationRequest(messages: [.user("Hi")], tools: [Replay.weatherTool], toolChoice: .required)))
-            #expect(error as? ProviderError == .unsupported(provider: "ollama", feature: "requiring a tool call (Ollama has no tool_choice)"))
+                of: try provider(server).generate(
+                    GenerationRequest(messages: [.user("Hi")], tools: [Replay.weatherTool], toolChoice: .required)))
+            #expect(
+                error as? ProviderError == .unsupported(provider: "ollama", feature: "requiring a tool call (Ollama has no tool_choice)"))
             #expect(server.received.isEmpty)
         }
     }

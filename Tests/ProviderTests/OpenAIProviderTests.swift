@@ -11,7 +11,9 @@ struct OpenAIProviderTests {
     let request = GenerationRequest(
         messages: [.system("You are terse."), .user("Say hello.")], sampling: SamplingParameters(temperature: 0, maxTokens: 16))
 
-    func provider(_ server: ReplayServer, streams: Bool = true, retry: RetryPolicy = Replay.retry, model: String = "gpt-4o-mini") throws -> OpenAIProvider {
+    func provider(_ server: ReplayServer, streams: Bool = true, retry: RetryPolicy = Replay.retry, model: String = "gpt-4o-mini") throws
+        -> OpenAIProvider
+    {
         try OpenAIProvider(
             endpoint: Replay.endpoint(.openAI, server: server, path: "/v1", streams: streams, retry: retry), model: model,
             credential: Replay.credential("openai", "OPENAI_KEY"))
@@ -39,13 +41,17 @@ struct OpenAIProviderTests {
         try await Replay.with(try Replay.exchanges("openai-tools.http")) { server in
             let model = try provider(server)
             var conversation = [ChatMessage.user("What is the weather in Paris?")]
-            let first = try await model.generate(GenerationRequest(messages: conversation, tools: [Replay.weatherTool], sampling: .greedy())).collect()
+            let first = try await model.generate(
+                GenerationRequest(messages: conversation, tools: [Replay.weatherTool], sampling: .greedy())
+            ).collect()
             #expect(first.finishReason == .toolCalls)
             #expect(first.toolCalls == [ToolCall(id: "call_Wm3tQ8pYzX1kLs", name: "get_weather", arguments: ["city": "Paris"])])
             #expect(first.usage == Usage(promptTokens: 58, completionTokens: 15))
             conversation.append(.assistant(first.text, toolCalls: first.toolCalls))
             conversation.append(.tool(#"{"temperature_c":18,"sky":"clear"}"#, callID: first.toolCalls[0].id))
-            let second = try await model.generate(GenerationRequest(messages: conversation, tools: [Replay.weatherTool], sampling: .greedy())).collect()
+            let second = try await model.generate(
+                GenerationRequest(messages: conversation, tools: [Replay.weatherTool], sampling: .greedy())
+            ).collect()
             #expect(second.text == "It is 18 °C and clear in Paris.")
             #expect(second.finishReason == .stop)
         }
@@ -70,16 +76,23 @@ struct OpenAIProviderTests {
             }
 
             let unknown = await Replay.failure(of: model.generate(request))
-            #expect((unknown as? ProviderError).map { if case .unknownModel(_, "gpt-9-turbo", let detail) = $0 { detail.contains("does not exist") } else { false } } == true)
+            #expect(
+                (unknown as? ProviderError).map {
+                    if case .unknownModel(_, "gpt-9-turbo", let detail) = $0 { detail.contains("does not exist") } else { false }
+                } == true)
 
             let rejected = await Replay.failure(of: model.generate(request))
-            #expect((rejected as? ProviderError).map { if case .rejectedRequest(_, 400, let detail) = $0 { detail.contains("string too long") } else { false } } == true)
+            #expect(
+                (rejected as? ProviderError).map {
+                    if case .rejectedRequest(_, 400, let detail) = $0 { detail.contains("string too long") } else { false }
+                } == true)
         }
     }
 
     @Test func retriesRateLimitAndServerErrors() async throws {
         try await Replay.with(try Replay.exchanges("openai-retry.http")) { server in
-            let result = try await provider(server).generate(GenerationRequest(messages: [.user("Say hello.")], sampling: .greedy())).collect()
+            let result = try await provider(server).generate(GenerationRequest(messages: [.user("Say hello.")], sampling: .greedy()))
+                .collect()
             #expect(result.text == "Hello!")
             #expect(server.received.count == 3)
         }
@@ -91,7 +104,10 @@ struct OpenAIProviderTests {
         try await Replay.with(exchanges) { server in
             let model = try provider(server, retry: RetryPolicy(maxAttempts: 2, baseDelay: 0.01, maxDelay: 0.02))
             let error = await Replay.failure(of: model.generate(GenerationRequest(messages: [.user("Say hello.")], sampling: .greedy())))
-            #expect((error as? ProviderError).map { if case .rateLimited(_, 2, let detail) = $0 { detail.contains("Rate limit reached") } else { false } } == true)
+            #expect(
+                (error as? ProviderError).map {
+                    if case .rateLimited(_, 2, let detail) = $0 { detail.contains("Rate limit reached") } else { false }
+                } == true)
         }
     }
 

@@ -21,7 +21,10 @@ struct ProcessorRouterTests {
 
     /// A belief that strongly favours `candidate` on every task class the tests use.
     static func favouring(_ candidate: String) -> [TaskClass: [String: ThompsonSampler.Belief]] {
-        Dictionary(uniqueKeysWithValues: ["chat", "tools", "synthetic"].map { (TaskClass($0), [candidate: ThompsonSampler.Belief(successes: 1000, failures: 0)]) })
+        Dictionary(
+            uniqueKeysWithValues: ["chat", "tools", "synthetic"].map {
+                (TaskClass($0), [candidate: ThompsonSampler.Belief(successes: 1000, failures: 0)])
+            })
     }
 
     // MARK: - Privacy
@@ -41,7 +44,10 @@ struct ProcessorRouterTests {
                     Self.candidate("cloud/big", cloud, .remote, price: Self.cloudPrice),
                 ],
                 policy: RouterPolicy(mode: mode, protectedGroups: ["medical"], seed: 7), learned: Self.favouring("cloud/big"))
-            let labels: [PrivacyLabel] = [.private, .groups("medical"), .groups("medical", "travel"), PrivacyLabel(isPrivate: true, groups: ["x"]), .public, .groups("travel")]
+            let labels: [PrivacyLabel] = [
+                .private, .groups("medical"), .groups("medical", "travel"), PrivacyLabel(isPrivate: true, groups: ["x"]), .public,
+                .groups("travel"),
+            ]
             try await withThrowingTaskGroup(of: (PrivacyLabel, String).self) { group in
                 for i in 0..<120 {
                     var request = GenerationRequest(messages: [.user("request \(i)")])
@@ -98,8 +104,12 @@ struct ProcessorRouterTests {
 
     @Test func localModeUsesNoRemoteProcessor() async throws {
         let cloud = ScriptedModel(name: "cloud") { _ in .text("cloud answer") }
-        let router = try ProcessorRouter(candidates: [Self.candidate("cloud/big", cloud, .remote, price: Self.cloudPrice)], policy: RouterPolicy(mode: .local))
-        #expect(throws: RouterError.noProcessor(excluded: [.init(candidate: "cloud/big", reason: "local mode uses no network")], staysLocal: false)) {
+        let router = try ProcessorRouter(
+            candidates: [Self.candidate("cloud/big", cloud, .remote, price: Self.cloudPrice)], policy: RouterPolicy(mode: .local))
+        #expect(
+            throws: RouterError.noProcessor(
+                excluded: [.init(candidate: "cloud/big", reason: "local mode uses no network")], staysLocal: false)
+        ) {
             _ = try router.decide(GenerationRequest(messages: [.user("hi")]))
         }
         #expect(cloud.requests.isEmpty)
@@ -157,7 +167,8 @@ struct ProcessorRouterTests {
 
     @Test func unknownPricesAreNotUsedUnderABudget() throws {
         let cloud = ScriptedModel(name: "cloud") { _ in .text("x") }
-        let router = try ProcessorRouter(candidates: [Self.candidate("cloud/new", cloud, .remote, price: nil)], policy: RouterPolicy(budget: 10))
+        let router = try ProcessorRouter(
+            candidates: [Self.candidate("cloud/new", cloud, .remote, price: nil)], policy: RouterPolicy(budget: 10))
         #expect(throws: RouterError.self) { _ = try router.decide(GenerationRequest(messages: [.user("hi")])) }
     }
 
@@ -167,10 +178,12 @@ struct ProcessorRouterTests {
         // A real provider whose server keeps failing, preferred by what was learned.
         let failing = ReplayExchange(
             request: .init(method: "POST", path: "/v1/chat/completions"),
-            response: .init(status: 503, headers: [("Content-Type", "application/json")], body: Array(#"{"error":{"message":"overloaded"}}"#.utf8)))
+            response: .init(
+                status: 503, headers: [("Content-Type", "application/json")], body: Array(#"{"error":{"message":"overloaded"}}"#.utf8)))
         try await Replay.with([failing, failing]) { server in
             let openai = try OpenAIProvider(
-                endpoint: Replay.endpoint(.openAI, server: server, path: "/v1", retry: RetryPolicy(maxAttempts: 2, baseDelay: 0.01, maxDelay: 0.01)),
+                endpoint: Replay.endpoint(
+                    .openAI, server: server, path: "/v1", retry: RetryPolicy(maxAttempts: 2, baseDelay: 0.01, maxDelay: 0.01)),
                 model: "gpt-4o-mini", credential: Replay.credential("openai", "OPENAI_KEY"))
             let local = ScriptedModel(name: "local") { _ in .text("served locally") }
             let router = try ProcessorRouter(
@@ -182,7 +195,9 @@ struct ProcessorRouterTests {
             let routed = try router.start(GenerationRequest(messages: [.user("hello")]))
             #expect(routed.decision.order == ["openai/gpt-4o-mini", "local/smol"])
             #expect(try await routed.events.collect().text == "served locally")
-            let failovers = router.log.events.compactMap { if case .failedOver(_, let from, let to, let error) = $0 { (from, to, error) } else { nil } }
+            let failovers = router.log.events.compactMap {
+                if case .failedOver(_, let from, let to, let error) = $0 { (from, to, error) } else { nil }
+            }
             #expect(failovers.count == 1)
             #expect(failovers.first?.0 == "openai/gpt-4o-mini" && failovers.first?.1 == "local/smol")
             #expect(failovers.first?.2.contains("HTTP 503") == true)
@@ -193,7 +208,8 @@ struct ProcessorRouterTests {
     @Test func everyCandidateFailing() async throws {
         let a = ScriptedModel(replies: [.failure("a broke")], name: "a")
         let b = ScriptedModel(replies: [.failure("b broke")], name: "b")
-        let router = try ProcessorRouter(candidates: [Self.candidate("a", a, .local), Self.candidate("b", b, .local)], policy: RouterPolicy(seed: 2))
+        let router = try ProcessorRouter(
+            candidates: [Self.candidate("a", a, .local), Self.candidate("b", b, .local)], policy: RouterPolicy(seed: 2))
         let error = await Replay.failure(of: router.generate(GenerationRequest(messages: [.user("hi")])))
         guard case .allFailed(let failures)? = error as? RouterError else { Issue.record("got \(String(describing: error))"); return }
         #expect(Set(failures.map(\.candidate)) == ["a", "b"])
@@ -296,7 +312,9 @@ struct ProcessorRouterTests {
             seen.append(event)
             if seen.count == 3 { break }
         }
-        guard case .decided(let decision) = seen[0], case .completed(let id, "local", _, 0) = seen[1], case .rewarded(let rewarded?, "chat", "local", 1) = seen[2] else {
+        guard case .decided(let decision) = seen[0], case .completed(let id, "local", _, 0) = seen[1],
+            case .rewarded(let rewarded?, "chat", "local", 1) = seen[2]
+        else {
             Issue.record("unexpected events \(seen)"); return
         }
         #expect(decision.id == id && id == rewarded)

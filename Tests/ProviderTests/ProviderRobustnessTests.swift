@@ -13,16 +13,24 @@ struct ProviderRobustnessTests {
     let request = GenerationRequest(messages: [.user("Say hello.")], sampling: .greedy())
     static let credential = Replay.credential("openai", "OPENAI_KEY")
 
-    static func exchange(_ body: String, status: Int = 200, chunking: ReplayExchange.Chunking = .events, cutAfter: Int? = nil, stallAfter: Int? = nil, headers: [(name: String, value: String)] = [("Content-Type", "text/event-stream")]) -> ReplayExchange {
+    static func exchange(
+        _ body: String, status: Int = 200, chunking: ReplayExchange.Chunking = .events, cutAfter: Int? = nil, stallAfter: Int? = nil,
+        headers: [(name: String, value: String)] = [("Content-Type", "text/event-stream")]
+    ) -> ReplayExchange {
         ReplayExchange(
             request: .init(method: "POST", path: "/v1/chat/completions"),
-            response: .init(status: status, headers: headers, body: Array(body.utf8), chunking: chunking, cutAfter: cutAfter, stallAfter: stallAfter))
+            response: .init(
+                status: status, headers: headers, body: Array(body.utf8), chunking: chunking, cutAfter: cutAfter, stallAfter: stallAfter))
     }
 
     static let chunk = #"data: {"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"# + "\n\n"
 
-    func provider(_ server: ReplayServer, limits: ProviderLimits = Replay.limits, retry: RetryPolicy = Replay.retry) throws -> OpenAIProvider {
-        try OpenAIProvider(endpoint: Replay.endpoint(.openAI, server: server, path: "/v1", retry: retry, limits: limits), model: "gpt-4o-mini", credential: Self.credential)
+    func provider(_ server: ReplayServer, limits: ProviderLimits = Replay.limits, retry: RetryPolicy = Replay.retry) throws
+        -> OpenAIProvider
+    {
+        try OpenAIProvider(
+            endpoint: Replay.endpoint(.openAI, server: server, path: "/v1", retry: retry, limits: limits), model: "gpt-4o-mini",
+            credential: Self.credential)
     }
 
     @Test func streamCutInTheMiddleOfAnEvent() async throws {
@@ -57,7 +65,8 @@ struct ProviderRobustnessTests {
 
     @Test func oversizedEventIsRefused() async throws {
         let huge = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + String(repeating: "a", count: 5000) + "\"}}]}\n\n"
-        let limits = ProviderLimits(connectTimeout: 10, responseTimeout: 60, idleTimeout: 30, maxEventBytes: 2048, maxResponseBytes: 1 << 20)
+        let limits = ProviderLimits(
+            connectTimeout: 10, responseTimeout: 60, idleTimeout: 30, maxEventBytes: 2048, maxResponseBytes: 1 << 20)
         try await Replay.with([Self.exchange(huge, chunking: .bytes(512))]) { server in
             let error = await Replay.failure(of: try provider(server, limits: limits).generate(request)) as? ProviderError
             #expect(error == .oversizedResponse(provider: "openai", limit: 2048))
@@ -75,11 +84,18 @@ struct ProviderRobustnessTests {
     @Test func htmlErrorPageAfterRetries() async throws {
         let page = ReplayExchange(
             request: .init(method: "POST", path: "/v1/chat/completions"),
-            response: .init(status: 502, headers: [("Content-Type", "text/html")], body: Array("<html><body><h1>502 Bad Gateway</h1></body></html>".utf8)))
+            response: .init(
+                status: 502, headers: [("Content-Type", "text/html")],
+                body: Array("<html><body><h1>502 Bad Gateway</h1></body></html>".utf8)))
         try await Replay.with([page, page]) { server in
-            let error = await Replay.failure(
-                of: try provider(server, retry: RetryPolicy(maxAttempts: 2, baseDelay: 0.01, maxDelay: 0.01)).generate(request)) as? ProviderError
-            #expect(error == .serverFailure(provider: "openai", status: 502, attempts: 2, detail: "<html><body><h1>502 Bad Gateway</h1></body></html>"))
+            let error =
+                await Replay.failure(
+                    of: try provider(server, retry: RetryPolicy(maxAttempts: 2, baseDelay: 0.01, maxDelay: 0.01)).generate(request))
+                as? ProviderError
+            #expect(
+                error
+                    == .serverFailure(
+                        provider: "openai", status: 502, attempts: 2, detail: "<html><body><h1>502 Bad Gateway</h1></body></html>"))
         }
     }
 
@@ -127,7 +143,9 @@ struct ProviderRobustnessTests {
             _ = try OpenAIProvider(endpoint: endpoint, model: "gpt-4o-mini", credential: Replay.credential("anthropic", "ANTHROPIC_KEY"))
         }
         #expect(throws: ProviderError.self) {
-            _ = try OpenAIProvider(endpoint: ProviderEndpoint(id: "openai", kind: .openAI, baseURL: "http://api.example.com/v1"), model: "gpt-4o-mini", credential: Self.credential)
+            _ = try OpenAIProvider(
+                endpoint: ProviderEndpoint(id: "openai", kind: .openAI, baseURL: "http://api.example.com/v1"), model: "gpt-4o-mini",
+                credential: Self.credential)
         }
     }
 

@@ -44,7 +44,9 @@ struct ServerSentEventParserTests {
         let big = Array(("data: " + String(repeating: "x", count: 600) + "\ndata: " + String(repeating: "y", count: 600) + "\n").utf8)
         #expect(throws: StreamFramingError.recordTooLarge(limit: 1024)) { _ = try parser.feed(big) }
         var lines = JSONLinesParser(maxLineBytes: 1024)
-        #expect(throws: StreamFramingError.recordTooLarge(limit: 1024)) { _ = try lines.feed(Array(repeating: UInt8(ascii: "z"), count: 2000)) }
+        #expect(throws: StreamFramingError.recordTooLarge(limit: 1024)) {
+            _ = try lines.feed(Array(repeating: UInt8(ascii: "z"), count: 2000))
+        }
     }
 
     @Test func jsonLinesSplitAnywhere() throws {

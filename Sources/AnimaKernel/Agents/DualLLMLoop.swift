@@ -76,7 +76,9 @@ public struct DualLLMLoop: Sendable {
                 let label = labels[source] ?? ProvenanceLabel(.tool("plan"))
                 let request = GenerationRequest(
                     messages: [
-                        .system("You extract one value from data and return it as JSON matching the schema. You have no tools.\n\n" + boundary.instructions),
+                        .system(
+                            "You extract one value from data and return it as JSON matching the schema. You have no tools.\n\n"
+                                + boundary.instructions),
                         .user("Extract: \(instruction)\n\n" + boundary.wrap(text, label: label)),
                     ],
                     toolChoice: .none, responseFormat: .jsonSchema(schema), sampling: sampling)

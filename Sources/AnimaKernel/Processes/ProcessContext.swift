@@ -29,7 +29,9 @@ public struct ProcessContext: Sendable {
     }
 
     public func receive(timeout: Duration? = nil) async throws -> Message? {
-        guard case .message(let message) = try await syscall(.receive(timeout: timeout)) else { throw SyscallError.failed("unexpected result") }
+        guard case .message(let message) = try await syscall(.receive(timeout: timeout)) else {
+            throw SyscallError.failed("unexpected result")
+        }
         return message
     }
 

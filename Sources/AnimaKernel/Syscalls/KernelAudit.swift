@@ -20,16 +20,18 @@ struct KernelAudit {
     /// Records syscall `call` of `pid` (acting for `owner`) and how it ended.
     mutating func record(pid: PID, owner: String, _ call: Syscall, _ outcome: AuditRecord.Outcome) {
         sequence += 1
-        trail.append(AuditRecord(
-            sequence: sequence, time: Date(), pid: pid, owner: owner, syscall: call.name, summary: call.summary(sealing: digest.digest),
-            outcome: outcome))
+        trail.append(
+            AuditRecord(
+                sequence: sequence, time: Date(), pid: pid, owner: owner, syscall: call.name, summary: call.summary(sealing: digest.digest),
+                outcome: outcome))
     }
 
     /// Records a security decision (`action`) that is not a syscall's own end.
     mutating func note(pid: PID, owner: String, _ action: String, _ summary: String, _ outcome: AuditRecord.Outcome) {
         sequence += 1
-        trail.append(AuditRecord(
-            sequence: sequence, time: Date(), pid: pid, owner: owner, syscall: action,
-            summary: summary.count > 300 ? String(summary.prefix(297)) + "..." : summary, outcome: outcome))
+        trail.append(
+            AuditRecord(
+                sequence: sequence, time: Date(), pid: pid, owner: owner, syscall: action,
+                summary: summary.count > 300 ? String(summary.prefix(297)) + "..." : summary, outcome: outcome))
     }
 }

@@ -198,7 +198,8 @@ public enum SyscallError: Error, Sendable, Equatable, CustomStringConvertible {
         case .processExited(let pid): "process \(pid) has exited"
         case .timedOut: "timed out"
         case .failed(let reason): reason
-        case .noModel: "no model is configured: this kernel runs without a processor, so it cannot generate; use a command that loads a model (anima ask, anima chat, anima serve)"
+        case .noModel:
+            "no model is configured: this kernel runs without a processor, so it cannot generate; use a command that loads a model (anima ask, anima chat, anima serve)"
         }
     }
 }

@@ -22,7 +22,9 @@ public struct ToolAdapter: SystemTool {
     }
 
     /// Adapters for every tool of `tools`.
-    public static func adapting(_ tools: [any Tool], sandbox: Sandbox = .standard, workspaceBase: String = Workspace.defaultBase) -> [ToolAdapter] {
+    public static func adapting(_ tools: [any Tool], sandbox: Sandbox = .standard, workspaceBase: String = Workspace.defaultBase)
+        -> [ToolAdapter]
+    {
         tools.map { ToolAdapter($0, sandbox: sandbox, workspaceBase: workspaceBase) }
     }
 

@@ -82,8 +82,9 @@ final class DecodeLoop: @unchecked Sendable {
         params.no_perf = true
         let created = LlamaRuntime.capturingErrors { llama_init_from_model(model.pointer, params) }
         guard let created else {
-            throw .engineFailure("could not create a context for \(sequences) sequences × \(o.contextLength) tokens: "
-                + (LlamaRuntime.lastErrors() ?? "out of memory?") + "; try fewer --slots or a smaller --context")
+            throw .engineFailure(
+                "could not create a context for \(sequences) sequences × \(o.contextLength) tokens: "
+                    + (LlamaRuntime.lastErrors() ?? "out of memory?") + "; try fewer --slots or a smaller --context")
         }
         guard Int(llama_n_ctx_seq(created)) >= o.contextLength else {
             llama_free(created)
@@ -199,8 +200,9 @@ final class DecodeLoop: @unchecked Sendable {
                 return
             }
             table.suspend(id)
-            reply.resume(returning: SuspendedState(
-                previousSlot: previousSlot.map(Int.init), kvBytes: job.snapshot?.byteCount ?? 0, tokens: job.history.count))
+            reply.resume(
+                returning: SuspendedState(
+                    previousSlot: previousSlot.map(Int.init), kvBytes: job.snapshot?.byteCount ?? 0, tokens: job.history.count))
         case .resume(let id, let reply):
             guard let job = jobs[id], table.entries[id]?.state == .suspended else {
                 reply.resume(throwing: ProcessorError.invalidRequest("that generation is not suspended"))

@@ -84,7 +84,8 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
         guard configuration.slots >= 1, configuration.slots + max(configuration.sharedPrefixSequences, 0) <= Self.maxSequences else {
             throw .invalidRequest(
                 "slots must be between 1 and \(Self.maxSequences - max(configuration.sharedPrefixSequences, 0)) "
-                    + "(llama.cpp holds \(Self.maxSequences) sequences, \(configuration.sharedPrefixSequences) for shared prefixes), not \(configuration.slots)")
+                    + "(llama.cpp holds \(Self.maxSequences) sequences, \(configuration.sharedPrefixSequences) for shared prefixes), not \(configuration.slots)"
+            )
         }
         guard configuration.batchSize >= 1 else { throw .invalidRequest("batch size must be at least 1") }
         guard configuration.threads >= 1 else { throw .invalidRequest("threads must be at least 1") }
@@ -234,7 +235,8 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
             llama_sampler_chain_add(chain, llama_sampler_init_logit_bias(model.vocabularySize, Int32(biases.count), biases))
         }
         if p.repeatPenalty != 1 {
-            llama_sampler_chain_add(chain, llama_sampler_init_penalties(model.vocabularySize, Int32(p.repeatLastN), Float(p.repeatPenalty), 0, 0))
+            llama_sampler_chain_add(
+                chain, llama_sampler_init_penalties(model.vocabularySize, Int32(p.repeatLastN), Float(p.repeatPenalty), 0, 0))
         }
         if p.temperature == 0 {
             llama_sampler_chain_add(chain, llama_sampler_init_greedy())

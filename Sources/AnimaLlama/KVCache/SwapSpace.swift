@@ -66,7 +66,8 @@ final class SwapSpace {
             do {
                 let data = try Data(contentsOf: url)
                 guard data.count == snapshot.byteCount else {
-                    throw ProcessorError.engineFailure("the swapped KV state at \(url.path) is \(data.count) bytes, expected \(snapshot.byteCount)")
+                    throw ProcessorError.engineFailure(
+                        "the swapped KV state at \(url.path) is \(data.count) bytes, expected \(snapshot.byteCount)")
                 }
                 return [UInt8](data)
             } catch let error as ProcessorError {
@@ -95,7 +96,8 @@ final class SwapSpace {
         guard case .memory(let bytes) = snapshot.location else { return false }
         let url = directory.appendingPathComponent("anima-kv-\(getpid())-\(snapshot.owner)-\(UUID().uuidString).bin")
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             guard FileManager.default.createFile(atPath: url.path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
                 return false
             }

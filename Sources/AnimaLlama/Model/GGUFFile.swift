@@ -109,7 +109,10 @@ public struct GGUFFile: Sendable {
             let kvCount = try reader.u64()
             // Every entry takes at least 8 bytes; more than the file can hold means corruption.
             guard tensorCount < fileSize / 8, kvCount < fileSize / 8 else {
-                throw Reader.Failure(reason: "the header claims \(tensorCount) tensors and \(kvCount) metadata entries, more than \(fileSize) bytes can hold (the file is truncated or corrupt)")
+                throw Reader.Failure(
+                    reason:
+                        "the header claims \(tensorCount) tensors and \(kvCount) metadata entries, more than \(fileSize) bytes can hold (the file is truncated or corrupt)"
+                )
             }
             var metadata: [(key: String, value: Value)] = []
             var alignment: UInt64 = 32
@@ -142,7 +145,8 @@ public struct GGUFFile: Sendable {
                 }
                 let (bytes, overflow) = (elements / block).multipliedReportingOverflow(by: UInt64(ggml_type_size(ggmlType)))
                 guard !overflow else { throw Reader.Failure(reason: "tensor \(name) is impossibly large") }
-                infos.append((Tensor(name: name, shape: shape, typeName: String(cString: ggml_type_name(ggmlType)), byteCount: bytes), offset))
+                infos.append(
+                    (Tensor(name: name, shape: shape, typeName: String(cString: ggml_type_name(ggmlType)), byteCount: bytes), offset))
             }
             let dataStart = (UInt64(reader.offset) + alignment - 1) / alignment * alignment
             for (tensor, offset) in infos {
@@ -150,7 +154,10 @@ public struct GGUFFile: Sendable {
                 guard !overflow, end.addingReportingOverflow(tensor.byteCount).partialValue <= fileSize,
                     end.addingReportingOverflow(tensor.byteCount).overflow == false
                 else {
-                    throw Reader.Failure(reason: "the file ends at byte \(fileSize) but tensor \(tensor.name) needs bytes up to \(dataStart &+ offset &+ tensor.byteCount); the file is truncated")
+                    throw Reader.Failure(
+                        reason:
+                            "the file ends at byte \(fileSize) but tensor \(tensor.name) needs bytes up to \(dataStart &+ offset &+ tensor.byteCount); the file is truncated"
+                    )
                 }
             }
             self.metadata = metadata
@@ -214,7 +221,10 @@ public struct GGUFFile: Sendable {
                 let elementType = try u32()
                 let count = try u64()
                 guard count <= UInt64(data.count - offset) else {
-                    throw Failure(reason: "a metadata array claims \(count) elements but the file ends at byte \(data.count) (the file is truncated or corrupt)")
+                    throw Failure(
+                        reason:
+                            "a metadata array claims \(count) elements but the file ends at byte \(data.count) (the file is truncated or corrupt)"
+                    )
                 }
                 let fixed: [UInt32: UInt64] = [0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8]
                 var preview: [String] = []

@@ -23,7 +23,8 @@ final class LlamaModel: @unchecked Sendable {
         if generating, file.isEmbeddingOnly {
             throw .invalidModelFile(
                 path: path,
-                reason: "it is an embedding model (\(file.architecture ?? "an encoder")) that turns text into vectors and cannot generate text; "
+                reason:
+                    "it is an embedding model (\(file.architecture ?? "an encoder")) that turns text into vectors and cannot generate text; "
                     + "give it as --embedding-model (anima serve) and a chat model as --model")
         }
         LlamaRuntime.initialize()
@@ -120,10 +121,11 @@ enum LlamaRuntime {
         // The batch-invariant attention kernel (scripts/llama.cpp-fa-reference.patch);
         // a user who sets the variable, to anything, keeps their choice.
         setenv("GGML_CPU_FA_REFERENCE", "1", 0)
-        llama_log_set({ level, text, _ in
-            guard let text else { return }
-            LlamaRuntime.record(level: level, text: String(cString: text))
-        }, nil)
+        llama_log_set(
+            { level, text, _ in
+                guard let text else { return }
+                LlamaRuntime.record(level: level, text: String(cString: text))
+            }, nil)
         llama_backend_init()
     }()
 

@@ -82,7 +82,9 @@ public struct JSONSchemaGrammar: Sendable {
             let base = hint.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }.reduce(into: "") { $0.append($1) }
             var name = base.isEmpty ? "r" : base
             var n = 1
-            while names.contains(name) || ["root", "ws", "string", "char", "integer", "number", "boolean", "null", "value", "object", "array"].contains(name) {
+            while names.contains(name)
+                || ["root", "ws", "string", "char", "integer", "number", "boolean", "null", "value", "object", "array"].contains(name)
+            {
                 n += 1
                 name = "\(base)-\(n)"
             }
@@ -199,7 +201,9 @@ public struct JSONSchemaGrammar: Sendable {
             if upper && mode == .relaxed { return nil }
             throw JSONSchemaError(
                 path: "\(path)/\(keyword)",
-                reason: "\(keyword) \(count) is too large to enforce while generating (at most \(JSONSchemaGrammar.maxRepetitions) in all); lower it")
+                reason:
+                    "\(keyword) \(count) is too large to enforce while generating (at most \(JSONSchemaGrammar.maxRepetitions) in all); lower it"
+            )
         }
 
         mutating func string(_ node: SchemaNode, path: String, hint: String) throws(JSONSchemaError) -> String {
@@ -234,7 +238,9 @@ public struct JSONSchemaGrammar: Sendable {
         }
 
         mutating func array(_ node: SchemaNode, path: String, hint: String) throws(JSONSchemaError) -> String {
-            let item = try node.items.map { (n) throws(JSONSchemaError) in try rule(for: n, path: "\(path)/items", hint: "\(hint)-item") } ?? anyValue()
+            let item =
+                try node.items.map { (n) throws(JSONSchemaError) in try rule(for: n, path: "\(path)/items", hint: "\(hint)-item") }
+                ?? anyValue()
             let itemRule = item.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } ? item : add("\(hint)-item", item)
             let min = try spend(node.minItems, "minItems", path: path, upper: false) ?? 0
             let more: String
@@ -274,8 +280,12 @@ public struct JSONSchemaGrammar: Sendable {
 
             var kv: [String] = []
             for (i, p) in props.enumerated() {
-                let value = try p.schema.map { (s) throws(JSONSchemaError) in try rule(for: s, path: "\(path)/properties/\(p.name)", hint: "\(hint)-\(p.name)") } ?? anyValue()
-                kv.append(add("\(hint)-\(p.name)-kv", "\(JSONSchemaGrammar.literal(JSONValue.string(p.name).jsonText)) ws \":\" ws \(value)"))
+                let value =
+                    try p.schema.map { (s) throws(JSONSchemaError) in
+                        try rule(for: s, path: "\(path)/properties/\(p.name)", hint: "\(hint)-\(p.name)")
+                    } ?? anyValue()
+                kv.append(
+                    add("\(hint)-\(p.name)-kv", "\(JSONSchemaGrammar.literal(JSONValue.string(p.name).jsonText)) ws \":\" ws \(value)"))
                 _ = i
             }
             // after[i]: what may follow once property i was the last one written.
@@ -389,7 +399,9 @@ enum IntegerRange {
         // Lower edge: lo[p] followed by [loRest, 99..9].
         var lower: [String] = []
         var start = lo[p]
-        if loAllZero { lower = [] } else {
+        if loAllZero {
+            lower = []
+        } else {
             sameLength(loRest, [Int](repeating: 9, count: restLength), into: &lower)
             out += lower.map { prefix + "\"\(lo[p])\" " + $0 }
             start += 1

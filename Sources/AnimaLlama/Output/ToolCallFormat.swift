@@ -76,31 +76,32 @@ enum ToolCallFormat {
             case (true, .jsonSchema(let schema)):
                 return (try JSONSchemaGrammar(schema: schema, mode: .strict).text, false)
             case (false, let format):
-                let grammar = try JSONSchemaGrammar(rootBody: { (compiler) throws(JSONSchemaError) in
-                    var alternatives: [String] = []
-                    for tool in tools {
-                        // Relaxed: what a grammar cannot hold, the tool layer validates before running.
-                        let args = try compiler.rule(for: tool.parameters, mode: .relaxed, hint: "\(tool.name)-args")
-                        let name = JSONSchemaGrammar.literal(JSONValue.string(tool.name).jsonText)
-                        alternatives.append(
-                            "\"{\" ws \"\\\"name\\\"\" ws \":\" ws \(name) ws \",\" ws \"\\\"arguments\\\"\" ws \":\" ws \(args) ws \"}\""
+                let grammar = try JSONSchemaGrammar(
+                    rootBody: { (compiler) throws(JSONSchemaError) in
+                        var alternatives: [String] = []
+                        for tool in tools {
+                            // Relaxed: what a grammar cannot hold, the tool layer validates before running.
+                            let args = try compiler.rule(for: tool.parameters, mode: .relaxed, hint: "\(tool.name)-args")
+                            let name = JSONSchemaGrammar.literal(JSONValue.string(tool.name).jsonText)
+                            alternatives.append(
+                                "\"{\" ws \"\\\"name\\\"\" ws \":\" ws \(name) ws \",\" ws \"\\\"arguments\\\"\" ws \":\" ws \(args) ws \"}\""
+                            )
+                        }
+                        let call = compiler.add("tool-call", alternatives.joined(separator: " | "))
+                        let block = compiler.add(
+                            "tool-block",
+                            "\(JSONSchemaGrammar.literal(OutputAssembler.openTag)) ws \(call) ws \(JSONSchemaGrammar.literal(OutputAssembler.closeTag))"
                         )
-                    }
-                    let call = compiler.add("tool-call", alternatives.joined(separator: " | "))
-                    let block = compiler.add(
-                        "tool-block",
-                        "\(JSONSchemaGrammar.literal(OutputAssembler.openTag)) ws \(call) ws \(JSONSchemaGrammar.literal(OutputAssembler.closeTag))"
-                    )
-                    let more = request.parallelToolCalls ? maxCallsPerTurn - 1 : 0
-                    let calls = more == 0 ? block : "\(block) (ws \(block)){0,\(more)}"
-                    switch (request.toolChoice, format) {
-                    case (.auto, .text): return calls
-                    case (.auto, .jsonObject): return "\(calls) | object"
-                    case (.auto, .jsonSchema(let schema)):
-                        return "\(calls) | \(try compiler.rule(for: schema, mode: .strict, hint: "answer"))"
-                    default: return calls
-                    }
-                }, schema: nil, mode: .relaxed)
+                        let more = request.parallelToolCalls ? maxCallsPerTurn - 1 : 0
+                        let calls = more == 0 ? block : "\(block) (ws \(block)){0,\(more)}"
+                        switch (request.toolChoice, format) {
+                        case (.auto, .text): return calls
+                        case (.auto, .jsonObject): return "\(calls) | object"
+                        case (.auto, .jsonSchema(let schema)):
+                            return "\(calls) | \(try compiler.rule(for: schema, mode: .strict, hint: "answer"))"
+                        default: return calls
+                        }
+                    }, schema: nil, mode: .relaxed)
                 let lazy = request.toolChoice == .auto && request.responseFormat == .text
                 return (grammar.text, lazy)
             }

@@ -17,7 +17,9 @@ public enum RouterError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noProcessor(let excluded, let staysLocal):
             "no processor can serve this request"
                 + (excluded.isEmpty ? " (none is configured)" : ": " + excluded.map(\.description).joined(separator: "; "))
-                + (staysLocal ? ". The request must stay on this machine; configure a local model that can serve it" : ". Run `anima setup` to add a processor that can")
+                + (staysLocal
+                    ? ". The request must stay on this machine; configure a local model that can serve it"
+                    : ". Run `anima setup` to add a processor that can")
         case .allFailed(let failures):
             "every processor tried failed: " + failures.map(\.description).joined(separator: "; ")
         case .privacyViolation(let candidate, let decision):

@@ -30,7 +30,8 @@ public final class AnthropicProvider: LanguageModel {
     /// `max_tokens` is required; used when the request sets none.
     static let defaultMaxTokens = 4096
 
-    public init(endpoint: ProviderEndpoint, model: String, credential: ProviderCredential?, contextLength: Int? = nil) throws(ProviderError) {
+    public init(endpoint: ProviderEndpoint, model: String, credential: ProviderCredential?, contextLength: Int? = nil) throws(ProviderError)
+    {
         guard endpoint.kind == .anthropic else {
             throw .invalidConfiguration("\(endpoint.id) is a \(endpoint.kind) endpoint, not an Anthropic one")
         }
@@ -38,7 +39,8 @@ public final class AnthropicProvider: LanguageModel {
         self.endpoint = endpoint
         self.model = model
         let configured = endpoint.models.first { $0.name == model } ?? RemoteModel(name: model)
-        info = ModelInfo(name: "\(endpoint.id)/\(model)", contextLength: contextLength ?? configured.capabilities(kind: .anthropic).contextLength)
+        info = ModelInfo(
+            name: "\(endpoint.id)/\(model)", contextLength: contextLength ?? configured.capabilities(kind: .anthropic).contextLength)
         transport = ProviderTransport(endpoint: endpoint, credential: credential, readError: Self.readError)
     }
 
@@ -68,7 +70,8 @@ public final class AnthropicProvider: LanguageModel {
 
     public func generate(_ request: GenerationRequest) -> AsyncThrowingStream<GenerationEvent, any Error> {
         let streams = endpoint.streams
-        return ProviderGeneration.stream(provider: endpoint.id, location: endpoint.resolvedLocation, request: request) { [self] continuation in
+        return ProviderGeneration.stream(provider: endpoint.id, location: endpoint.resolvedLocation, request: request) {
+            [self] continuation in
             let body = try self.body(for: request, stream: streams)
             let exchange = ProviderTransport.Exchange(path: "/messages", headers: headers, body: body, streaming: streams)
             let answersInJSON = Self.answersThroughTool(request)
@@ -121,7 +124,8 @@ public final class AnthropicProvider: LanguageModel {
             body["tools"] = [["name": .string(Self.answerTool), "description": "Give the answer as JSON.", "input_schema": schema]]
             body["tool_choice"] = ["type": "tool", "name": .string(Self.answerTool)]
         } else if !tools.isEmpty {
-            body["tools"] = .array(tools.map { ["name": .string($0.name), "description": .string($0.description), "input_schema": $0.parameters.json] })
+            body["tools"] = .array(
+                tools.map { ["name": .string($0.name), "description": .string($0.description), "input_schema": $0.parameters.json] })
             switch request.toolChoice {
             case .auto, .none: body["tool_choice"] = ["type": "auto"]
             case .required: body["tool_choice"] = ["type": "any"]
@@ -148,7 +152,9 @@ public final class AnthropicProvider: LanguageModel {
             case .user:
                 append("user", [["type": "text", "text": .string(message.content)]])
             case .tool:
-                append("user", [["type": "tool_result", "tool_use_id": .string(message.toolCallID ?? ""), "content": .string(message.content)]])
+                append(
+                    "user",
+                    [["type": "tool_result", "tool_use_id": .string(message.toolCallID ?? ""), "content": .string(message.content)]])
             case .assistant:
                 var blocks: [JSONValue] = []
                 if !message.content.isEmpty { blocks.append(["type": "text", "text": .string(message.content)]) }
@@ -210,10 +216,13 @@ struct AnthropicStreamDecoder {
             guard let index = payload["index"]?.numberValue, let block = payload["content_block"] else { break }
             blocks[WireNumber.clamped(index, to: 0...Int(Int32.max))] = (
                 type: block["type"]?.stringValue ?? "", id: block["id"]?.stringValue ?? "",
-                name: block["name"]?.stringValue ?? "", json: "")
+                name: block["name"]?.stringValue ?? "", json: ""
+            )
             if let text = block["text"]?.stringValue, !text.isEmpty { return ([.text(text)], false) }
         case "content_block_delta":
-            guard let index = payload["index"]?.numberValue.map({ WireNumber.clamped($0, to: 0...Int(Int32.max)) }), let delta = payload["delta"] else { break }
+            guard let index = payload["index"]?.numberValue.map({ WireNumber.clamped($0, to: 0...Int(Int32.max)) }),
+                let delta = payload["delta"]
+            else { break }
             switch delta["type"]?.stringValue {
             case "text_delta"?:
                 if let text = delta["text"]?.stringValue, !text.isEmpty { return ([.text(text)], false) }
@@ -223,7 +232,9 @@ struct AnthropicStreamDecoder {
                 break  // thinking and signature deltas are not part of the answer
             }
         case "content_block_stop":
-            guard let index = payload["index"]?.numberValue.map({ WireNumber.clamped($0, to: 0...Int(Int32.max)) }), let block = blocks[index], block.type == "tool_use" else { break }
+            guard let index = payload["index"]?.numberValue.map({ WireNumber.clamped($0, to: 0...Int(Int32.max)) }),
+                let block = blocks[index], block.type == "tool_use"
+            else { break }
             return ([try emit(block, index: index)], false)
         case "message_delta":
             if let reason = payload["delta"]?["stop_reason"]?.stringValue { stopReason = reason }
@@ -283,7 +294,10 @@ struct AnthropicStreamDecoder {
                 let input = block["input"] ?? .object(JSONObject())
                 events.append(
                     try decoder.emit(
-                        (type: "tool_use", id: block["id"]?.stringValue ?? "", name: block["name"]?.stringValue ?? "", json: input.jsonText),
+                        (
+                            type: "tool_use", id: block["id"]?.stringValue ?? "", name: block["name"]?.stringValue ?? "",
+                            json: input.jsonText
+                        ),
                         index: index))
             default:
                 break

@@ -59,7 +59,8 @@ public struct CredentialStore: Sendable {
                 throw .io(path: legacyKeyFile.path, reason: "cannot read it")
             }
             do {
-                try FileManager.default.createDirectory(at: keyDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try FileManager.default.createDirectory(
+                    at: keyDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {
                 throw .io(path: keyDirectory.path, reason: DurableFile.reason(of: error))
             }
@@ -144,7 +145,8 @@ public struct CredentialStore: Sendable {
 
     private func makeDirectory() throws(CredentialError) {
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw .io(path: directory.path, reason: DurableFile.reason(of: error))
         }
@@ -166,7 +168,8 @@ public struct CredentialStore: Sendable {
         }
         guard create else { throw .missingKey(path: path) }
         do {
-            try FileManager.default.createDirectory(at: keyDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: keyDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw .io(path: keyDirectory.path, reason: DurableFile.reason(of: error))
         }

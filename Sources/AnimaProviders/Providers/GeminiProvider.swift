@@ -24,7 +24,8 @@ public final class GeminiProvider: LanguageModel {
     public let model: String
     let transport: ProviderTransport
 
-    public init(endpoint: ProviderEndpoint, model: String, credential: ProviderCredential?, contextLength: Int? = nil) throws(ProviderError) {
+    public init(endpoint: ProviderEndpoint, model: String, credential: ProviderCredential?, contextLength: Int? = nil) throws(ProviderError)
+    {
         guard endpoint.kind == .gemini else {
             throw .invalidConfiguration("\(endpoint.id) is a \(endpoint.kind) endpoint, not a Gemini one")
         }
@@ -32,7 +33,8 @@ public final class GeminiProvider: LanguageModel {
         self.endpoint = endpoint
         self.model = model.hasPrefix("models/") ? String(model.dropFirst("models/".count)) : model
         let configured = endpoint.models.first { $0.name == model } ?? RemoteModel(name: self.model)
-        info = ModelInfo(name: "\(endpoint.id)/\(self.model)", contextLength: contextLength ?? configured.capabilities(kind: .gemini).contextLength)
+        info = ModelInfo(
+            name: "\(endpoint.id)/\(self.model)", contextLength: contextLength ?? configured.capabilities(kind: .gemini).contextLength)
         transport = ProviderTransport(endpoint: endpoint, credential: credential, readError: Self.readError)
     }
 
@@ -42,7 +44,8 @@ public final class GeminiProvider: LanguageModel {
     }
 
     private var modelPath: String {
-        "/models/" + (model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: ":/"))) ?? model)
+        "/models/"
+            + (model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: ":/"))) ?? model)
     }
 
     public func countTokens(_ request: GenerationRequest) async throws -> Int {
@@ -69,7 +72,8 @@ public final class GeminiProvider: LanguageModel {
 
     public func generate(_ request: GenerationRequest) -> AsyncThrowingStream<GenerationEvent, any Error> {
         let streams = endpoint.streams
-        return ProviderGeneration.stream(provider: endpoint.id, location: endpoint.resolvedLocation, request: request) { [self] continuation in
+        return ProviderGeneration.stream(provider: endpoint.id, location: endpoint.resolvedLocation, request: request) {
+            [self] continuation in
             let body = try self.body(for: request)
             var decoder = GeminiStreamDecoder(provider: endpoint.id)
             if streams {
@@ -103,9 +107,14 @@ public final class GeminiProvider: LanguageModel {
         if !system.isEmpty { body["systemInstruction"] = ["parts": [["text": .string(system)]]] }
         let tools = ProviderGeneration.offeredTools(request)
         if !tools.isEmpty {
-            body["tools"] = [["functionDeclarations": .array(tools.map {
-                ["name": .string($0.name), "description": .string($0.description), "parametersJsonSchema": $0.parameters.json]
-            })]]
+            body["tools"] = [
+                [
+                    "functionDeclarations": .array(
+                        tools.map {
+                            ["name": .string($0.name), "description": .string($0.description), "parametersJsonSchema": $0.parameters.json]
+                        })
+                ]
+            ]
             var config: JSONObject = ["mode": "AUTO"]
             switch request.toolChoice {
             case .auto, .none: break
@@ -210,7 +219,9 @@ struct GeminiStreamDecoder {
         if let metadata = chunk["usageMetadata"] {
             usage = Usage(
                 promptTokens: WireNumber.clamped(metadata["promptTokenCount"]?.numberValue ?? 0, to: 0...Int(1e15)),
-                completionTokens: WireNumber.clamped((metadata["candidatesTokenCount"]?.numberValue ?? 0) + (metadata["thoughtsTokenCount"]?.numberValue ?? 0), to: 0...Int(1e15)))
+                completionTokens: WireNumber.clamped(
+                    (metadata["candidatesTokenCount"]?.numberValue ?? 0) + (metadata["thoughtsTokenCount"]?.numberValue ?? 0),
+                    to: 0...Int(1e15)))
         }
         var events: [GenerationEvent] = []
         guard let candidate = chunk["candidates"]?.arrayValue?.first else { return events }

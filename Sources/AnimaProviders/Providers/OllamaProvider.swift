@@ -22,7 +22,9 @@ public final class OllamaProvider: LanguageModel {
     let transport: ProviderTransport
     private let configuredContext: Int?
 
-    public init(endpoint: ProviderEndpoint, model: String, credential: ProviderCredential? = nil, contextLength: Int? = nil) throws(ProviderError) {
+    public init(endpoint: ProviderEndpoint, model: String, credential: ProviderCredential? = nil, contextLength: Int? = nil)
+        throws(ProviderError)
+    {
         guard endpoint.kind == .ollama else {
             throw .invalidConfiguration("\(endpoint.id) is a \(endpoint.kind) endpoint, not an Ollama one")
         }
@@ -52,7 +54,8 @@ public final class OllamaProvider: LanguageModel {
 
     public func generate(_ request: GenerationRequest) -> AsyncThrowingStream<GenerationEvent, any Error> {
         let streams = endpoint.streams
-        return ProviderGeneration.stream(provider: endpoint.id, location: endpoint.resolvedLocation, request: request) { [self] continuation in
+        return ProviderGeneration.stream(provider: endpoint.id, location: endpoint.resolvedLocation, request: request) {
+            [self] continuation in
             let body = try self.body(for: request, stream: streams)
             let exchange = ProviderTransport.Exchange(path: "/api/chat", headers: headers, body: body)
             var decoder = OllamaStreamDecoder(provider: endpoint.id)

@@ -27,7 +27,8 @@ public final class OpenAIProvider: LanguageModel {
     ///   - model: the model's name in the API.
     ///   - credential: the endpoint's key; required for `.openAI`, optional otherwise.
     ///   - contextLength: default: the configured model's, else the catalog's.
-    public init(endpoint: ProviderEndpoint, model: String, credential: ProviderCredential?, contextLength: Int? = nil) throws(ProviderError) {
+    public init(endpoint: ProviderEndpoint, model: String, credential: ProviderCredential?, contextLength: Int? = nil) throws(ProviderError)
+    {
         guard endpoint.kind == .openAI || endpoint.kind == .openAICompatible else {
             throw .invalidConfiguration("\(endpoint.id) is a \(endpoint.kind) endpoint, not an OpenAI-compatible one")
         }
@@ -35,21 +36,25 @@ public final class OpenAIProvider: LanguageModel {
         self.endpoint = endpoint
         self.model = model
         let configured = endpoint.models.first { $0.name == model } ?? RemoteModel(name: model)
-        info = ModelInfo(name: "\(endpoint.id)/\(model)", contextLength: contextLength ?? configured.capabilities(kind: endpoint.kind).contextLength)
+        info = ModelInfo(
+            name: "\(endpoint.id)/\(model)", contextLength: contextLength ?? configured.capabilities(kind: endpoint.kind).contextLength)
         transport = ProviderTransport(endpoint: endpoint, credential: credential, readError: Self.readError)
     }
 
     public func countTokens(_ request: GenerationRequest) async throws -> Int {
-        throw ProviderError.unsupported(provider: endpoint.id, feature: "exact token counts (the Chat Completions API has no counting endpoint)")
+        throw ProviderError.unsupported(
+            provider: endpoint.id, feature: "exact token counts (the Chat Completions API has no counting endpoint)")
     }
 
     public func countTokens(text: String) async throws -> Int {
-        throw ProviderError.unsupported(provider: endpoint.id, feature: "exact token counts (the Chat Completions API has no counting endpoint)")
+        throw ProviderError.unsupported(
+            provider: endpoint.id, feature: "exact token counts (the Chat Completions API has no counting endpoint)")
     }
 
     public func generate(_ request: GenerationRequest) -> AsyncThrowingStream<GenerationEvent, any Error> {
         let streams = endpoint.streams
-        return ProviderGeneration.stream(provider: endpoint.id, location: endpoint.resolvedLocation, request: request) { [self] continuation in
+        return ProviderGeneration.stream(provider: endpoint.id, location: endpoint.resolvedLocation, request: request) {
+            [self] continuation in
             let body = try self.body(for: request, stream: streams)
             let exchange = ProviderTransport.Exchange(path: "/chat/completions", headers: headers, body: body, streaming: streams)
             if streams {
@@ -122,10 +127,13 @@ public final class OpenAIProvider: LanguageModel {
         switch message.role {
         case .assistant where !message.toolCalls.isEmpty:
             out["content"] = message.content.isEmpty ? .null : .string(message.content)
-            out["tool_calls"] = .array(message.toolCalls.map { call in
-                ["id": .string(call.id), "type": "function",
-                 "function": ["name": .string(call.name), "arguments": .string(call.arguments.jsonText)]]
-            })
+            out["tool_calls"] = .array(
+                message.toolCalls.map { call in
+                    [
+                        "id": .string(call.id), "type": "function",
+                        "function": ["name": .string(call.name), "arguments": .string(call.arguments.jsonText)],
+                    ]
+                })
         case .tool:
             out["tool_call_id"] = .string(message.toolCallID ?? "")
             out["content"] = .string(message.content)
@@ -141,7 +149,8 @@ public final class OpenAIProvider: LanguageModel {
     /// `{"error": "text"}` or `{"detail": ...}` instead.
     static let readError: ProviderTransport.ErrorReader = { _, body in
         let error = body?["error"]
-        let message = error?["message"]?.stringValue ?? error?.stringValue ?? body?["detail"]?.stringValue ?? body?["message"]?.stringValue ?? ""
+        let message =
+            error?["message"]?.stringValue ?? error?.stringValue ?? body?["detail"]?.stringValue ?? body?["message"]?.stringValue ?? ""
         let code = error?["code"]?.stringValue ?? error?["type"]?.stringValue
         switch code {
         case "invalid_api_key"?, "authentication_error"?: return .init(message: message, kind: .credential)
@@ -249,7 +258,8 @@ struct OpenAIStreamDecoder {
         for (index, call) in (message["tool_calls"]?.arrayValue ?? []).enumerated() {
             decoder.calls[index] = (
                 id: call["id"]?.stringValue ?? "", name: call["function"]?["name"]?.stringValue ?? "",
-                arguments: call["function"]?["arguments"]?.stringValue ?? "")
+                arguments: call["function"]?["arguments"]?.stringValue ?? ""
+            )
         }
         decoder.finish = choice["finish_reason"]?.stringValue
         if case .object(let u)? = completion["usage"] { decoder.usage = usage(u) }

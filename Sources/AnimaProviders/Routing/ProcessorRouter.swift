@@ -124,8 +124,10 @@ public final class ProcessorRouter: LanguageModel, ProcessorRouting {
                 if let price = candidate.price {
                     cost = price.cost(promptTokens: estimate, completionTokens: answerTokens)
                     if !s.ledger.allows(cost) {
-                        exclude(String(format: "over budget: $%.4f spent or reserved of $%.4f, this request about $%.4f",
-                                       s.ledger.spent + s.ledger.reserved, s.ledger.limit ?? 0, cost))
+                        exclude(
+                            String(
+                                format: "over budget: $%.4f spent or reserved of $%.4f, this request about $%.4f",
+                                s.ledger.spent + s.ledger.reserved, s.ledger.limit ?? 0, cost))
                         continue
                     }
                 } else if s.ledger.limit != nil {
@@ -222,7 +224,9 @@ public final class ProcessorRouter: LanguageModel, ProcessorRouting {
                         }
                         let cost = self.finish(decision, servedBy: candidate, usage: usage)
                         self.log.record(
-                            .completed(decision: decision.id, servedBy: id, usage: usage ?? Usage(promptTokens: 0, completionTokens: 0), cost: cost))
+                            .completed(
+                                decision: decision.id, servedBy: id, usage: usage ?? Usage(promptTokens: 0, completionTokens: 0), cost: cost
+                            ))
                         continuation.finish()
                         return
                     } catch {
@@ -241,7 +245,8 @@ public final class ProcessorRouter: LanguageModel, ProcessorRouting {
                         }
                         self.finish(decision, servedBy: nil, usage: nil)
                         self.log.record(.failed(decision: decision.id, error: message))
-                        continuation.finish(throwing: failures.isEmpty ? error : RouterError.allFailed(failures + [.init(candidate: id, reason: message)]))
+                        continuation.finish(
+                            throwing: failures.isEmpty ? error : RouterError.allFailed(failures + [.init(candidate: id, reason: message)]))
                         return
                     }
                 }

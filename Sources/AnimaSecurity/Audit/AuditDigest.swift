@@ -25,12 +25,17 @@ public struct AuditDigest: Sendable {
     public init(dataDirectory directory: String) throws(SecurityError) {
         let url = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName)
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             if let data = try DurableFile.read(url) {
                 // 64 hex digits as written here, or the 32 raw bytes themselves.
                 let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                 guard let bytes = Hex.decode(text).flatMap({ $0.count == 32 ? $0 : nil }) ?? (data.count == 32 ? Array(data) : nil) else {
-                    throw SecurityError.malformed(path: url.path, reason: "the audit key is neither 64 hex digits nor 32 bytes; restore it from a backup, or remove it (older records' digests can then no longer be matched)")
+                    throw SecurityError.malformed(
+                        path: url.path,
+                        reason:
+                            "the audit key is neither 64 hex digits nor 32 bytes; restore it from a backup, or remove it (older records' digests can then no longer be matched)"
+                    )
                 }
                 key = SymmetricKey(data: bytes)
             } else {

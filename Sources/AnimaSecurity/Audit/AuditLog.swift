@@ -257,13 +257,16 @@ extension AuditLog: AuditTrail {
     /// (the chain continues across processes); a record that cannot be written sets
     /// `failure` from then on, and the kernel refuses every further syscall.
     public func append(_ record: AuditRecord) {
-        let (outcome, detail): (AuditLine.Outcome, String) = switch record.outcome {
-        case .completed: (.completed, "")
-        case .denied(let reason): (.denied, reason)
-        case .failed(let reason): (.failed, reason)
-        }
+        let (outcome, detail): (AuditLine.Outcome, String) =
+            switch record.outcome {
+            case .completed: (.completed, "")
+            case .denied(let reason): (.denied, reason)
+            case .failed(let reason): (.failed, reason)
+            }
         do {
-            try append(pid: record.pid.rawValue, owner: record.owner, action: record.syscall, summary: record.summary, outcome: outcome, detail: detail)
+            try append(
+                pid: record.pid.rawValue, owner: record.owner, action: record.syscall, summary: record.summary, outcome: outcome,
+                detail: detail)
         } catch {
             problem.withLock { $0 = $0 ?? error.description }
         }

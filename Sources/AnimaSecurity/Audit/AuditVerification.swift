@@ -75,7 +75,8 @@ extension AuditLog {
         if result.problem == nil, let expecting, !anchorSeen, expecting.count > 0 {
             result.problem = .init(
                 line: Int(result.intact) + 1, sequence: nil,
-                reason: "the log ends at record \(result.intact), before the recorded head \(expecting.count): records were cut from the end")
+                reason:
+                    "the log ends at record \(result.intact), before the recorded head \(expecting.count): records were cut from the end")
         }
         return result
     }
@@ -101,7 +102,9 @@ extension AuditLog {
 
     static func checkReader(_ reader: Principal) throws(SecurityError) {
         guard reader.isRoot || reader.groups.contains(readerGroup) else {
-            throw .permissionDenied("reading the audit log needs the \(readerGroup) group; \(reader.name) is not in it (ask root: `anima grant \(reader.name) \(readerGroup)`)")
+            throw .permissionDenied(
+                "reading the audit log needs the \(readerGroup) group; \(reader.name) is not in it (ask root: `anima grant \(reader.name) \(readerGroup)`)"
+            )
         }
     }
 

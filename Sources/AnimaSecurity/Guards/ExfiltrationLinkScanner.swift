@@ -69,7 +69,8 @@ public struct ExfiltrationLinkScanner: GuardScanner {
         for match in Self.definitionLine.matches(in: text, range: whole) {
             guard let label = group(match, 1).map(Self.normalized) else { continue }
             let destination = group(match, 2) ?? ""
-            definitions[label, default: []].append((match.range, Self.isRemote(destination) || (reachesEnd(match) && Self.mayBecomeRemote(destination))))
+            definitions[label, default: []].append(
+                (match.range, Self.isRemote(destination) || (reachesEnd(match) && Self.mayBecomeRemote(destination))))
         }
         var imageLabels: Set<String> = []
         var linkLabels: Set<String> = []
@@ -122,7 +123,9 @@ public struct ExfiltrationLinkScanner: GuardScanner {
         guard let colon = d.firstIndex(of: ":") else { return false }
         let scheme = d[..<colon]
         // "a/b:c" is a path; "https:", "ftp:", "javascript:" are schemes.
-        guard let first = scheme.first, first.isLetter, scheme.allSatisfy({ $0.isLetter || $0.isNumber || "+.-".contains($0) }) else { return false }
+        guard let first = scheme.first, first.isLetter, scheme.allSatisfy({ $0.isLetter || $0.isNumber || "+.-".contains($0) }) else {
+            return false
+        }
         return scheme != "data"
     }
 

@@ -67,11 +67,15 @@ public struct GuardPolicy: Sendable, Hashable {
                 modelDirections = Set(on.compactMap { $0.stringValue.flatMap(Direction.init(rawValue:)) })
                 continue
             }
-            guard let direction = Direction(rawValue: key) else { throw PolicyError("guards has an unknown key \"\(key)\"; use input, output or model") }
+            guard let direction = Direction(rawValue: key) else {
+                throw PolicyError("guards has an unknown key \"\(key)\"; use input, output or model")
+            }
             guard case .object(let entries) = table else { throw PolicyError("guards.\(key) must be an object of categories") }
             for (name, action) in entries {
                 guard let category = GuardCategory(rawValue: name) else {
-                    throw PolicyError("guards.\(key) has an unknown category \"\(name)\"; use \(GuardCategory.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw PolicyError(
+                        "guards.\(key) has an unknown category \"\(name)\"; use \(GuardCategory.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                 }
                 guard let a = action.stringValue.flatMap(Action.init(rawValue:)) else {
                     throw PolicyError("guards.\(key).\(name) must be one of allow, redact, ask, block")

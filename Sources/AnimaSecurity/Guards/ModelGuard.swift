@@ -51,7 +51,9 @@ public struct ModelGuard: GuardClassifier {
         let source: ProvenanceSource = direction == .input ? .tool("untrusted") : .tool("assistant")
         let body = text.count > maxCharacters ? String(text.prefix(maxCharacters)) : text
         return GenerationRequest(
-            messages: [.system(Self.instructions + "\n\n" + boundary.instructions), .user(boundary.wrap(body, label: ProvenanceLabel(source)))],
+            messages: [
+                .system(Self.instructions + "\n\n" + boundary.instructions), .user(boundary.wrap(body, label: ProvenanceLabel(source))),
+            ],
             responseFormat: .jsonSchema(Self.schema), sampling: .greedy(maxTokens: 48))
     }
 
@@ -60,7 +62,8 @@ public struct ModelGuard: GuardClassifier {
         for try await event in model.generate(request(text, direction)) {
             if case .text(let t) = event { answer += t }
         }
-        guard let json = try? JSONValue(parsing: answer), let verdict = json["verdict"]?.stringValue, verdict == "safe" || verdict == "unsafe"
+        guard let json = try? JSONValue(parsing: answer), let verdict = json["verdict"]?.stringValue,
+            verdict == "safe" || verdict == "unsafe"
         else { throw Failure.unreadable(answer) }
         return GuardClassification(unsafe: verdict == "unsafe", kind: json["category"]?.stringValue ?? "other")
     }

@@ -16,7 +16,9 @@ public struct PIIScanner: GuardScanner {
         let whole = NSRange(text.startIndex..., in: text)
         var findings: [GuardFinding] = []
         for match in Self.email.matches(in: text, range: whole) {
-            if let r = Range(match.range, in: text) { findings.append(.init(scanner: name, category: .pii, kind: "email address", range: r)) }
+            if let r = Range(match.range, in: text) {
+                findings.append(.init(scanner: name, category: .pii, kind: "email address", range: r))
+            }
         }
         var cards: [Range<String.Index>] = []
         for match in Self.card.matches(in: text, range: whole) {

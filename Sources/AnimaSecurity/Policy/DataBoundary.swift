@@ -1,5 +1,5 @@
-import Foundation
 import AnimaCore
+import Foundation
 
 /// Per-request random markers around untrusted text in a prompt, and the note that tells
 /// the model what they mean.

@@ -22,9 +22,10 @@ public struct PolicyEngine: Sendable {
         if rule?.trustedContextOnly == true, context.isTainted {
             action = toolAction == .deny ? .deny : action
             let sources = context.taint.sorted().map(\.description).joined(separator: ", ")
-            violations.append(.init(
-                argument: nil, sources: context.taint,
-                reason: "\(tool) may only run before untrusted text enters the conversation, and it holds text from \(sources)"))
+            violations.append(
+                .init(
+                    argument: nil, sources: context.taint,
+                    reason: "\(tool) may only run before untrusted text enters the conversation, and it holds text from \(sources)"))
         }
         let provenance = context.provenance(of: arguments)
         if effect == .network {
@@ -36,10 +37,12 @@ public struct PolicyEngine: Sendable {
                 if argumentRule?.mayDisclose ?? rule?.mayDisclose ?? false { continue }
                 if (argumentRule?.onViolation ?? toolAction) == .deny { action = .deny }
                 let names = argument.label.sources.sorted().map(\.description).joined(separator: ", ")
-                violations.append(.init(
-                    argument: argument.path, sources: argument.label.sources,
-                    reason: "argument \(argument.path) holds data from \(names) that only \(readers.sorted().joined(separator: ", ")) may read, "
-                        + "and \(tool) sends it over the network to others (a policy can allow it with \"mayDisclose\")"))
+                violations.append(
+                    .init(
+                        argument: argument.path, sources: argument.label.sources,
+                        reason:
+                            "argument \(argument.path) holds data from \(names) that only \(readers.sorted().joined(separator: ", ")) may read, "
+                            + "and \(tool) sends it over the network to others (a policy can allow it with \"mayDisclose\")"))
             }
         }
         for argument in provenance {
@@ -49,9 +52,10 @@ public struct PolicyEngine: Sendable {
             guard !bad.isEmpty else { continue }
             if (argumentRule?.onViolation ?? toolAction) == .deny { action = .deny }
             let names = bad.sorted().map(\.description).joined(separator: ", ")
-            violations.append(.init(
-                argument: argument.path, sources: bad,
-                reason: "argument \(argument.path) depends on \(names), but the policy allows only \(allowed) there"))
+            violations.append(
+                .init(
+                    argument: argument.path, sources: bad,
+                    reason: "argument \(argument.path) depends on \(names), but the policy allows only \(allowed) there"))
         }
         guard !violations.isEmpty else { return PolicyDecision(verdict: .allow, effect: effect, violations: []) }
         let explanation = "\(tool) (\(effect.rawValue)): " + violations.map(\.reason).joined(separator: "; ")
@@ -68,7 +72,8 @@ extension PolicyEngine {
             return PolicyDecision(verdict: .allow, effect: .network, violations: [])
         }
         let names = label.sources.sorted().map(\.description).joined(separator: ", ")
-        let reason = "the message holds data from \(names) that only \(readers.sorted().joined(separator: ", ")) may read, and its recipient is a process of \(recipient)"
+        let reason =
+            "the message holds data from \(names) that only \(readers.sorted().joined(separator: ", ")) may read, and its recipient is a process of \(recipient)"
         return PolicyDecision(
             verdict: .deny(reason), effect: .network, violations: [.init(argument: nil, sources: label.sources, reason: reason)])
     }

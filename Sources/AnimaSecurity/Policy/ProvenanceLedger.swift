@@ -118,7 +118,8 @@ public struct ProvenanceLedger: Sendable, Hashable {
                 let first = Int32(n[0])
                 var offset = 0
                 while offset <= h.count - n.count,
-                    let found = memchr(h.baseAddress! + offset, first, h.count - n.count - offset + 1) {
+                    let found = memchr(h.baseAddress! + offset, first, h.count - n.count - offset + 1)
+                {
                     let start = h.baseAddress!.distance(to: UnsafeRawPointer(found))
                     guard memcmp(found, n.baseAddress!, n.count) == 0 else {
                         offset = start + 1

@@ -80,7 +80,8 @@ extension SecurityMonitor {
         if let guards {
             let verdict = await guards.screen(arguments: ruling.call.arguments, .output)
             if verdict.isWorthRecording {
-                ruling.notes.append(SecurityNote("guard.output", "\(call.name): \(verdict)", verdict.action == .block ? .denied("guard") : .completed))
+                ruling.notes.append(
+                    SecurityNote("guard.output", "\(call.name): \(verdict)", verdict.action == .block ? .denied("guard") : .completed))
             }
             let found = verdict.categories.map(\.rawValue).joined(separator: ", ")
             switch verdict.action {

@@ -53,7 +53,8 @@ public struct SecurityPolicy: Sendable, Hashable {
 
         public init(_ patterns: [String]) throws(PolicyError) {
             for p in patterns where !Self.isValid(p) {
-                throw PolicyError("unknown source \"\(p)\"; use user, system, web, file, email, memory, tool:NAME, tool:*, agent:PID, agent:* or *")
+                throw PolicyError(
+                    "unknown source \"\(p)\"; use user, system, web, file, email, memory, tool:NAME, tool:*, agent:PID, agent:* or *")
             }
             self.patterns = patterns
         }

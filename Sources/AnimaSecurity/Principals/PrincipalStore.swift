@@ -65,7 +65,8 @@ public final class PrincipalStore: Sendable {
         self.path = path
         self.audit = audit
         if !FileManager.default.fileExists(atPath: path) {
-            let fresh = Document(users: ["root": ["root"]], groups: Self.standardGroups.merging(["root": Group(description: "the superuser")]) { a, _ in a })
+            let fresh = Document(
+                users: ["root": ["root"]], groups: Self.standardGroups.merging(["root": Group(description: "the superuser")]) { a, _ in a })
             try Self.save(fresh, to: path)
         }
         let (document, stamp) = try Self.load(path)
@@ -213,7 +214,8 @@ public final class PrincipalStore: Sendable {
         do {
             return (try JSONDecoder().decode(Document.self, from: data), stamp)
         } catch {
-            throw .malformed(path: path, reason: "expected {\"users\": {name: [groups]}, \"groups\": {name: {\"description\": ...}}} (\(error))")
+            throw .malformed(
+                path: path, reason: "expected {\"users\": {name: [groups]}, \"groups\": {name: {\"description\": ...}}} (\(error))")
         }
     }
 
@@ -235,7 +237,8 @@ public final class PrincipalStore: Sendable {
     static func checkName(_ name: String) throws(SecurityError) {
         let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
         guard !name.isEmpty, name.count <= 64, name.allSatisfy({ allowed.contains($0) }), name.first != "-" else {
-            throw .invalidName("\"\(name)\" is not a valid name: use 1-64 lower-case letters, digits, '-', '_' or '.', not starting with '-'")
+            throw .invalidName(
+                "\"\(name)\" is not a valid name: use 1-64 lower-case letters, digits, '-', '_' or '.', not starting with '-'")
         }
     }
 }

@@ -77,10 +77,11 @@ struct NamespaceCipher: Sendable {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(term.utf8), using: blindingKey)
         // 80 bits: collisions are negligible for any realistic vocabulary, and the index
         // stays compact.
-        return "t" + mac.prefix(10).map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 15)]], as: UTF8.self)
-        }.joined()
+        return "t"
+            + mac.prefix(10).map { byte in
+                let digits = Array("0123456789abcdef".utf8)
+                return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 15)]], as: UTF8.self)
+            }.joined()
     }
 
     private func associatedData(_ context: String) -> Data {

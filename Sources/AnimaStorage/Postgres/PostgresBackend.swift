@@ -84,12 +84,14 @@ actor PostgresBackend: StorageBackend {
                     for sql in statements {
                         try await Self.drain(connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger))
                     }
-                    try await Self.drain(connection.query(
-                        "INSERT INTO anima_meta(key, value) VALUES ('key_check', \(Self.bytes(keyCheck))) ON CONFLICT DO NOTHING",
-                        logger: Self.logger))
-                    try await Self.drain(connection.query(
-                        "INSERT INTO anima_meta(key, value) VALUES ('dimensions', \(Self.bytes(Data(String(self.dimensions).utf8)))) ON CONFLICT DO NOTHING",
-                        logger: Self.logger))
+                    try await Self.drain(
+                        connection.query(
+                            "INSERT INTO anima_meta(key, value) VALUES ('key_check', \(Self.bytes(keyCheck))) ON CONFLICT DO NOTHING",
+                            logger: Self.logger))
+                    try await Self.drain(
+                        connection.query(
+                            "INSERT INTO anima_meta(key, value) VALUES ('dimensions', \(Self.bytes(Data(String(self.dimensions).utf8)))) ON CONFLICT DO NOTHING",
+                            logger: Self.logger))
                     try await Self.drain(connection.query("SELECT pg_advisory_unlock(4242)", logger: Self.logger))
                 } catch {
                     _ = try? await connection.query("SELECT pg_advisory_unlock(4242)", logger: Self.logger)
@@ -278,7 +280,8 @@ actor PostgresBackend: StorageBackend {
             let ef = min(1000, max(parameters.efSearch, limit * 2))
             return try await run {
                 try await client.withTransaction(logger: Self.logger) { connection in
-                    try await Self.drain(connection.query(PostgresQuery(unsafeSQL: "SET LOCAL hnsw.ef_search = \(ef)"), logger: Self.logger))
+                    try await Self.drain(
+                        connection.query(PostgresQuery(unsafeSQL: "SET LOCAL hnsw.ef_search = \(ef)"), logger: Self.logger))
                     let rows = try await connection.query(query, logger: Self.logger)
                     var out: [(id: Int64, distance: Float)] = []
                     // <#> is the negative inner product; distance is 1 - cosine.
@@ -315,10 +318,12 @@ actor PostgresBackend: StorageBackend {
         let ns = cipher.namespace
         try await run {
             try await client.withTransaction(logger: Self.logger) { connection in
-                try await Self.drain(connection.query(
-                    "DELETE FROM anima_records WHERE usr = \(ns.user) AND agent = \(ns.agent)", logger: Self.logger))
-                try await Self.drain(connection.query(
-                    "DELETE FROM anima_slots WHERE usr = \(ns.user) AND agent = \(ns.agent)", logger: Self.logger))
+                try await Self.drain(
+                    connection.query(
+                        "DELETE FROM anima_records WHERE usr = \(ns.user) AND agent = \(ns.agent)", logger: Self.logger))
+                try await Self.drain(
+                    connection.query(
+                        "DELETE FROM anima_slots WHERE usr = \(ns.user) AND agent = \(ns.agent)", logger: Self.logger))
             }
         }
         try await vacuum()
@@ -354,20 +359,22 @@ actor PostgresBackend: StorageBackend {
 
     func putSlot(_ namespace: MemoryNamespace, _ slot: StoredSlot) async throws {
         try await run {
-            try await Self.drain(client.query(
-                """
-                INSERT INTO anima_slots(usr, agent, name, sealed, updated_at)
-                VALUES (\(namespace.user), \(namespace.agent), \(slot.name), \(Self.bytes(slot.sealed)), \(Date().timeIntervalSince1970))
-                ON CONFLICT (usr, agent, name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at
-                """, logger: Self.logger))
+            try await Self.drain(
+                client.query(
+                    """
+                    INSERT INTO anima_slots(usr, agent, name, sealed, updated_at)
+                    VALUES (\(namespace.user), \(namespace.agent), \(slot.name), \(Self.bytes(slot.sealed)), \(Date().timeIntervalSince1970))
+                    ON CONFLICT (usr, agent, name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at
+                    """, logger: Self.logger))
         }
     }
 
     func deleteSlot(_ namespace: MemoryNamespace, name: String) async throws {
         try await run {
-            try await Self.drain(client.query(
-                "DELETE FROM anima_slots WHERE usr = \(namespace.user) AND agent = \(namespace.agent) AND name = \(name)",
-                logger: Self.logger))
+            try await Self.drain(
+                client.query(
+                    "DELETE FROM anima_slots WHERE usr = \(namespace.user) AND agent = \(namespace.agent) AND name = \(name)",
+                    logger: Self.logger))
         }
     }
 

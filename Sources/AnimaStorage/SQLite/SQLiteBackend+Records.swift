@@ -1,8 +1,8 @@
 import AnimaCore
 import Crypto
 import Foundation
-import Glibc
 import GRDB
+import Glibc
 
 /// Records: insertion, lookup, full-text and vector search, erasure; and the SQL they share.
 extension SQLiteBackend {
@@ -26,8 +26,10 @@ extension SQLiteBackend {
                             INSERT INTO records(user, agent, kind, created_at, sealed, terms, sealed_vector)
                             VALUES (?, ?, ?, ?, ?, ?, ?)
                             """,
-                        arguments: [ns.user, ns.agent, record.kind.rawValue, record.createdAt.timeIntervalSince1970,
-                                    record.sealed, record.terms.joined(separator: " "), sealedVector])
+                        arguments: [
+                            ns.user, ns.agent, record.kind.rawValue, record.createdAt.timeIntervalSince1970,
+                            record.sealed, record.terms.joined(separator: " "), sealedVector,
+                        ])
                     let id = db.lastInsertedRowID
                     for tag in Set(record.tags) {
                         try db.execute(sql: "INSERT INTO record_tags(record_id, tag) VALUES (?, ?)", arguments: [id, tag])
@@ -175,13 +177,14 @@ extension SQLiteBackend {
         let (clause, arguments) = Self.filterClause(filter, alias: "r")
         return try database {
             try pool.read { db in
-                Set(try Int64.fetchAll(
-                    db,
-                    sql: """
-                        SELECT r.id FROM records r WHERE +r.user = ? AND r.agent = ? AND r.kind = ?
-                        AND r.id IN (SELECT value FROM json_each(?))\(clause)
-                        """,
-                    arguments: [namespace.user, namespace.agent, kind.rawValue, Self.jsonArray(ids)] + arguments))
+                Set(
+                    try Int64.fetchAll(
+                        db,
+                        sql: """
+                            SELECT r.id FROM records r WHERE +r.user = ? AND r.agent = ? AND r.kind = ?
+                            AND r.id IN (SELECT value FROM json_each(?))\(clause)
+                            """,
+                        arguments: [namespace.user, namespace.agent, kind.rawValue, Self.jsonArray(ids)] + arguments))
             }
         }
     }
@@ -254,8 +257,6 @@ extension SQLiteBackend {
             }
         }
     }
-
-
 
     static func record(_ row: Row) -> StoredRecord {
         StoredRecord(id: row["id"], createdAt: Date(timeIntervalSince1970: row["created_at"]), sealed: row["sealed"])

@@ -1,8 +1,8 @@
 import AnimaCore
 import Crypto
 import Foundation
-import Glibc
 import GRDB
+import Glibc
 
 /// Core-memory slots: named, sealed values per namespace.
 extension SQLiteBackend {

@@ -1,8 +1,8 @@
 import AnimaCore
 import Crypto
 import Foundation
-import Glibc
 import GRDB
+import Glibc
 
 /// The vector graphs: loaded from their sealed snapshot and caught up from the database, saved durably.
 extension SQLiteBackend {

@@ -1,8 +1,8 @@
 import AnimaCore
 import Crypto
 import Foundation
-import Glibc
 import GRDB
+import Glibc
 
 /// Memory on this machine: one SQLite database (GRDB, WAL, synchronous commits) and one
 /// hnswlib graph per namespace and kind, kept as sealed snapshots beside it.

@@ -111,8 +111,10 @@ struct HybridSearch {
         let wanted = query.offset + query.limit + 1
         let depth = max(wanted, 20)
         let terms = FullTextTerms.terms(query.text ?? "").map(cipher.blind)
-        let textIDs = terms.isEmpty
-            ? [] : try await store.backend.textSearch(
+        let textIDs =
+            terms.isEmpty
+            ? []
+            : try await store.backend.textSearch(
                 cipher.namespace, kind: kind, terms: terms, filter: filter, limit: depth, commonTermLimit: query.commonTermLimit)
         var vectorHits: [(id: Int64, distance: Float)] = []
         if let embedding = query.embedding {

@@ -46,10 +46,11 @@ public struct ArchivalStore: Sendable {
             }
             try store.checkVector(passage.embedding)
             let tags = try passage.tags.map { tag in try Self.blindTag(tag, cipher) }
-            records.append(NewRecord(
-                kind: .archival, createdAt: passage.createdAt,
-                sealed: try cipher.seal(json: Payload(text: passage.text, tags: passage.tags), context: "archival"),
-                terms: FullTextTerms.terms(passage.text).map(cipher.blind), tags: tags, vector: passage.embedding))
+            records.append(
+                NewRecord(
+                    kind: .archival, createdAt: passage.createdAt,
+                    sealed: try cipher.seal(json: Payload(text: passage.text, tags: passage.tags), context: "archival"),
+                    terms: FullTextTerms.terms(passage.text).map(cipher.blind), tags: tags, vector: passage.embedding))
         }
         let ids = try await store.backend.insert(records, cipher: cipher)
         return zip(ids, passages).map { ArchivalPassage(id: $0, text: $1.text, tags: $1.tags, createdAt: $1.createdAt) }

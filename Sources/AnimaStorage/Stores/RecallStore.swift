@@ -37,9 +37,10 @@ public struct RecallStore: Sendable {
         var records: [NewRecord] = []
         for entry in entries {
             try store.checkVector(entry.embedding)
-            records.append(NewRecord(
-                kind: .recall, createdAt: entry.createdAt, sealed: try cipher.seal(json: entry.message, context: "recall"),
-                terms: FullTextTerms.terms(entry.message.content).map(cipher.blind), tags: [], vector: entry.embedding))
+            records.append(
+                NewRecord(
+                    kind: .recall, createdAt: entry.createdAt, sealed: try cipher.seal(json: entry.message, context: "recall"),
+                    terms: FullTextTerms.terms(entry.message.content).map(cipher.blind), tags: [], vector: entry.embedding))
         }
         let ids = try await store.backend.insert(records, cipher: cipher)
         return zip(ids, entries).map { RecallEntry(id: $0, message: $1.message, createdAt: $1.createdAt) }

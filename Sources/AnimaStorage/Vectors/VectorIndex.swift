@@ -38,8 +38,9 @@ public final class VectorIndex {
             throw .invalidArgument("index parameters need M >= 2, efConstruction >= 1, efSearch >= 1")
         }
         var error = [CChar](repeating: 0, count: 256)
-        guard let handle = anima_hnsw_create(
-            dimensions, max(capacity, 16), parameters.m, parameters.efConstruction, parameters.seed, &error, error.count)
+        guard
+            let handle = anima_hnsw_create(
+                dimensions, max(capacity, 16), parameters.m, parameters.efConstruction, parameters.seed, &error, error.count)
         else { throw .vectorIndex(Self.text(error)) }
         self.handle = handle
         self.dimensions = dimensions

@@ -75,7 +75,9 @@ public struct Calculator: Sendable {
 
         mutating func expect(_ c: Unicode.Scalar) throws(CalculatorError) {
             guard peek() == c else {
-                throw CalculatorError(position < text.count ? "expected \"\(c)\" but found \"\(text[position])\"" : "expected \"\(c)\" at the end", at: position)
+                throw CalculatorError(
+                    position < text.count ? "expected \"\(c)\" but found \"\(text[position])\"" : "expected \"\(c)\" at the end",
+                    at: position)
             }
             position += 1
         }
@@ -94,7 +96,8 @@ public struct Calculator: Sendable {
                 let at = position
                 position += 1
                 let rhs = try term(depth: depth)
-                value = try calculator.checked(op == "+" ? value.rational + rhs.rational : value.rational - rhs.rational, exact: value.exact && rhs.exact, at: at)
+                value = try calculator.checked(
+                    op == "+" ? value.rational + rhs.rational : value.rational - rhs.rational, exact: value.exact && rhs.exact, at: at)
             }
             return value
         }
@@ -167,7 +170,9 @@ public struct Calculator: Sendable {
             }
             if c.properties.isAlphabetic {
                 let start = position
-                while position < text.count, text[position].properties.isAlphabetic || (text[position].isASCII && text[position].properties.numericType != nil) {
+                while position < text.count,
+                    text[position].properties.isAlphabetic || (text[position].isASCII && text[position].properties.numericType != nil)
+                {
                     position += 1
                 }
                 let name = String(String.UnicodeScalarView(text[start..<position])).lowercased()
@@ -185,7 +190,8 @@ public struct Calculator: Sendable {
                 }
                 return try calculator.constant(name, at: start)
             }
-            throw CalculatorError("unexpected \"\(c)\"; use numbers, + - * / % ^ !, parentheses and functions such as sqrt(2)", at: position)
+            throw CalculatorError(
+                "unexpected \"\(c)\"; use numbers, + - * / % ^ !, parentheses and functions such as sqrt(2)", at: position)
         }
 
         mutating func number() throws(CalculatorError) -> Value {
@@ -234,7 +240,9 @@ public struct Calculator: Sendable {
             return Value(rational: e.magnitude % 2 == 0 ? Rational(1) : b, exact: base.exact && exponent.exact)
         }
         guard e.magnitude.bitWidth < 40, Int(e.magnitude) * max(b.bitWidth - 1, 1) <= maxBits else {
-            throw CalculatorError("the result of ^\(e.magnitude.bitWidth < 40 ? e.description : "(a huge exponent)") would exceed \(maxDigits) digits", at: offset)
+            throw CalculatorError(
+                "the result of ^\(e.magnitude.bitWidth < 40 ? e.description : "(a huge exponent)") would exceed \(maxDigits) digits",
+                at: offset)
         }
         let n = Int(e.magnitude)
         let raised = Rational(b.numerator.power(n), b.denominator.power(n))
@@ -263,7 +271,8 @@ public struct Calculator: Sendable {
         case "e":
             return Value(rational: Rational(decimal: "2.71828182845904523536028747135266249775724709369995")!, exact: false)
         default:
-            throw CalculatorError("unknown name \"\(name)\"; known constants are pi and e, functions \(Self.functions.joined(separator: ", "))", at: offset)
+            throw CalculatorError(
+                "unknown name \"\(name)\"; known constants are pi and e, functions \(Self.functions.joined(separator: ", "))", at: offset)
         }
     }
 
@@ -271,7 +280,9 @@ public struct Calculator: Sendable {
 
     func call(_ name: String, _ args: [Value], at offset: Int) throws(CalculatorError) -> Value {
         func arity(_ n: Int) throws(CalculatorError) {
-            guard args.count == n else { throw CalculatorError("\(name) takes \(n) argument\(n == 1 ? "" : "s"), got \(args.count)", at: offset) }
+            guard args.count == n else {
+                throw CalculatorError("\(name) takes \(n) argument\(n == 1 ? "" : "s"), got \(args.count)", at: offset)
+            }
         }
         let exact = args.allSatisfy(\.exact)
         switch name {
@@ -292,7 +303,9 @@ public struct Calculator: Sendable {
             try arity(1)
             return Value(rational: Rational(args[0].rational.ceil), exact: exact)
         case "round":
-            guard args.count == 1 || args.count == 2 else { throw CalculatorError("round takes 1 or 2 arguments (value, digits)", at: offset) }
+            guard args.count == 1 || args.count == 2 else {
+                throw CalculatorError("round takes 1 or 2 arguments (value, digits)", at: offset)
+            }
             guard args.count == 2 else { return Value(rational: Rational(args[0].rational.rounded), exact: exact) }
             guard args[1].rational.isInteger, let digits = Int(exactly: args[1].rational.numerator), (0...1000).contains(digits) else {
                 throw CalculatorError("round's digits must be an integer from 0 to 1000", at: offset)
@@ -305,7 +318,10 @@ public struct Calculator: Sendable {
         case "gcd":
             try arity(2)
             guard args.allSatisfy(\.rational.isInteger) else { throw CalculatorError("gcd needs integers", at: offset) }
-            return Value(rational: Rational(BigInt(args[0].rational.numerator.magnitude.greatestCommonDivisor(with: args[1].rational.numerator.magnitude))), exact: exact)
+            return Value(
+                rational: Rational(
+                    BigInt(args[0].rational.numerator.magnitude.greatestCommonDivisor(with: args[1].rational.numerator.magnitude))),
+                exact: exact)
         default:
             throw CalculatorError("unknown function \"\(name)\"; known functions are \(Self.functions.joined(separator: ", "))", at: offset)
         }

@@ -12,7 +12,8 @@ public struct CalculatorTool: Tool {
         parentheses, functions sqrt, abs, min, max, floor, ceil, round(x, digits), factorial, gcd; \
         constants pi and e. Example: {"expression": "(2^100 + 0.1) / 3"}
         """
-    public let parameters = JSONSchema.literal("""
+    public let parameters = JSONSchema.literal(
+        """
         {"type":"object","properties":{"expression":{"type":"string","minLength":1,"maxLength":10000,
         "description":"An arithmetic expression, for example 12.5 * (3 + 4)^2"}},
         "required":["expression"],"additionalProperties":false}

@@ -3,7 +3,7 @@ import CSandbox
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Reads, writes, lists and searches files in the agent's workspace, and nowhere else.
@@ -27,7 +27,8 @@ public struct FilesTool: Tool {
         list {path?}, search {pattern, path?} (plain text, line by line). Paths are relative to \
         the workspace; "..", absolute paths and symbolic links are refused. Example: {"action":"write","path":"notes/a.txt","content":"hi"}
         """
-    public let parameters = JSONSchema.literal("""
+    public let parameters = JSONSchema.literal(
+        """
         {"type":"object","properties":{
         "action":{"type":"string","enum":["read","write","list","search"]},
         "path":{"type":"string","maxLength":4096,"description":"Relative to the workspace"},
@@ -51,7 +52,8 @@ public struct FilesTool: Tool {
             let fd = try directory.open(path, flags: O_RDONLY | O_NONBLOCK | O_NOCTTY)
             defer { close(fd) }
             let data = try readFile(fd, relative: path)
-            return ToolResult(text: String(decoding: data, as: UTF8.self), value: ["path": .string(path), "bytes": .number(Double(data.count))])
+            return ToolResult(
+                text: String(decoding: data, as: UTF8.self), value: ["path": .string(path), "bytes": .number(Double(data.count))])
         case "write":
             guard !path.isEmpty else { throw ToolError.invalidArgument("write needs a path") }
             guard let content = arguments["content"]?.stringValue else { throw ToolError.invalidArgument("write needs content") }
@@ -59,18 +61,24 @@ public struct FilesTool: Tool {
             let parent = try directory.parent(of: path, create: true)
             defer { close(parent.fd) }
             // No O_TRUNC until the file is known to be a regular file; O_NONBLOCK so a named pipe cannot hang the open.
-            let fd = try directory.open(parent.name, beneath: parent.fd, flags: O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY, mode: 0o644, for: path)
+            let fd = try directory.open(
+                parent.name, beneath: parent.fd, flags: O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY, mode: 0o644, for: path)
             defer { close(fd) }
             try writeFile(fd, content: content, relative: path)
             directory.adopt(fd)
-            return ToolResult(text: "wrote \(content.utf8.count) bytes to \(path)", value: ["path": .string(path), "bytes": .number(Double(content.utf8.count))])
+            return ToolResult(
+                text: "wrote \(content.utf8.count) bytes to \(path)",
+                value: ["path": .string(path), "bytes": .number(Double(content.utf8.count))])
         case "list":
             let fd = try directory.open(path, flags: O_RDONLY | O_DIRECTORY | O_NONBLOCK)
             var lines: [String] = []
             var entries: [JSONValue] = []
             for (entry, info) in try self.entries(of: fd, relative: path.isEmpty ? "." : path) {
                 let kind = Self.kind(info)
-                lines.append(kind == "dir" ? entry + "/" : kind == "link" ? entry + "@" : kind == "special" ? entry + " (special file)" : "\(entry) (\(info.st_size) bytes)")
+                lines.append(
+                    kind == "dir"
+                        ? entry + "/"
+                        : kind == "link" ? entry + "@" : kind == "special" ? entry + " (special file)" : "\(entry) (\(info.st_size) bytes)")
                 entries.append(["name": .string(entry), "type": .string(kind), "size": .number(Double(info.st_size))])
             }
             return ToolResult(text: lines.isEmpty ? "(empty)" : lines.joined(separator: "\n"), value: ["entries": .array(entries)])
@@ -138,7 +146,8 @@ public struct FilesTool: Tool {
         case S_IFDIR: .path("\(relative) is a folder, not a file; use list")
         case S_IFIFO: .path("\(relative) is a named pipe (FIFO), not a regular file; the files tool reads and writes only regular files")
         case S_IFSOCK: .path("\(relative) is a socket, not a regular file; the files tool reads and writes only regular files")
-        default: .path("\(relative) is a device or other special file, not a regular file; the files tool reads and writes only regular files")
+        default:
+            .path("\(relative) is a device or other special file, not a regular file; the files tool reads and writes only regular files")
         }
     }
 
@@ -148,7 +157,8 @@ public struct FilesTool: Tool {
         guard let stream = fdopendir(fd) else {
             let code = errno
             close(fd)
-            throw code == ENOTDIR ? .path("\(relative) is not a folder") : .failed("could not list \(relative): \(String(cString: strerror(code)))")
+            throw code == ENOTDIR
+                ? .path("\(relative) is not a folder") : .failed("could not list \(relative): \(String(cString: strerror(code)))")
         }
         defer { closedir(stream) }
         var result: [(String, stat)] = []
@@ -165,7 +175,9 @@ public struct FilesTool: Tool {
 
     /// Searches the open file or folder `fd` (which this closes), descending through
     /// folders by descriptor; symbolic links and special files are skipped.
-    private func search(_ fd: Int32, relative: String, pattern: String, directory: WorkspaceDirectory, depth: Int, into matches: inout [String]) {
+    private func search(
+        _ fd: Int32, relative: String, pattern: String, directory: WorkspaceDirectory, depth: Int, into matches: inout [String]
+    ) {
         var info = stat()
         guard matches.count < maxMatches, depth < 64, fstat(fd, &info) == 0 else {
             close(fd)
@@ -184,13 +196,16 @@ public struct FilesTool: Tool {
                 let kind = child.st_mode & S_IFMT
                 guard kind == S_IFDIR || kind == S_IFREG else { continue }
                 let path = relative.isEmpty ? name : relative + "/" + name
-                guard let opened = try? directory.open(name, beneath: again, flags: O_RDONLY | O_NONBLOCK | O_NOCTTY, for: path) else { continue }
+                guard let opened = try? directory.open(name, beneath: again, flags: O_RDONLY | O_NONBLOCK | O_NOCTTY, for: path) else {
+                    continue
+                }
                 search(opened, relative: path, pattern: pattern, directory: directory, depth: depth + 1, into: &matches)
             }
         case S_IFREG where info.st_size <= maxBytes:
             defer { close(fd) }
             guard let bytes = try? readFile(fd, relative: relative) else { return }
-            for (number, line) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            for (number, line) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                .enumerated()
             where line.contains(pattern) {
                 matches.append("\(relative):\(number + 1): \(line.prefix(300))")
                 if matches.count >= maxMatches { return }

@@ -2,7 +2,7 @@ import AnimaCore
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// An agent's own directory: the only place its tools may write, mounted at `/workspace`
@@ -22,7 +22,8 @@ public struct Workspace: Sendable, Hashable {
     ///   - base: the directory that holds every agent's workspace (default `Workspace.defaultBase`).
     ///   - sandbox: unused: the workspace has a user of its own (kept for callers).
     public init(agent: String, base: String = Workspace.defaultBase, sandbox: Sandbox = .standard) throws(ToolError) {
-        let safe = String(agent.map { $0.isLetter || $0.isNumber || "._-".contains($0) ? $0 : "_" }).trimmingCharacters(in: CharacterSet(charactersIn: "."))
+        let safe = String(agent.map { $0.isLetter || $0.isNumber || "._-".contains($0) ? $0 : "_" }).trimmingCharacters(
+            in: CharacterSet(charactersIn: "."))
         guard !safe.isEmpty else { throw .invalidArgument("agent name \"\(agent)\" has no usable characters for a workspace") }
         let path = (base as NSString).appendingPathComponent(safe)
         do {

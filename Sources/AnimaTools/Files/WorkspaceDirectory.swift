@@ -2,7 +2,7 @@ import CSandbox
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A workspace's root held open as a directory descriptor, and every file operation of
@@ -106,7 +106,8 @@ final class WorkspaceDirectory {
         case EXDEV: .path("\(relative) leads outside the workspace")
         case ENOENT: .path("\(relative) does not exist in the workspace")
         case ENOTDIR: .path("a folder in \(relative) is a file, or \(relative) is not a folder")
-        case ENXIO, EOPNOTSUPP: .path("\(relative) is a special file (a named pipe, socket or device); the files tool reads and writes only regular files")
+        case ENXIO, EOPNOTSUPP:
+            .path("\(relative) is a special file (a named pipe, socket or device); the files tool reads and writes only regular files")
         case EISDIR: .path("\(relative) is a folder; use list")
         default: .failed("could not open \(relative): \(String(cString: strerror(code)))")
         }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Each workspace's own uid and gid, where Anima runs as root.
@@ -40,12 +40,16 @@ enum WorkspaceOwner {
     /// is one from the range, else a free pair, given to the directory and everything in it.
     static func assign(_ root: String, range: Range = range) throws(ToolError) -> (uid: uid_t, gid: gid_t) {
         var info = stat()
-        guard lstat(root, &info) == 0 else { throw .failed("could not read the owner of the workspace \(root): \(String(cString: strerror(errno)))") }
+        guard lstat(root, &info) == 0 else {
+            throw .failed("could not read the owner of the workspace \(root): \(String(cString: strerror(errno)))")
+        }
         if range.slot(uid: info.st_uid, gid: info.st_gid) != nil { return (info.st_uid, info.st_gid) }
 
         let parent = (root as NSString).deletingLastPathComponent
         let lock = open(parent.isEmpty ? "/" : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard lock >= 0 else { throw .failed("could not open \(parent) to give the workspace an owner: \(String(cString: strerror(errno)))") }
+        guard lock >= 0 else {
+            throw .failed("could not open \(parent) to give the workspace an owner: \(String(cString: strerror(errno)))")
+        }
         defer { close(lock) }
         while flock(lock, LOCK_EX) != 0 {
             guard errno == EINTR else { throw .failed("could not lock \(parent): \(String(cString: strerror(errno)))") }

@@ -51,7 +51,10 @@ public actor MCPDriver {
         let clock = ContinuousClock()
         let deadline = clock.now + limit
         do {
-            try await withDeadline(deadline, "starting MCP server \(configuration.name) took longer than its startupTimeout (\(configuration.startupTimeoutText))") {
+            try await withDeadline(
+                deadline,
+                "starting MCP server \(configuration.name) took longer than its startupTimeout (\(configuration.startupTimeoutText))"
+            ) {
                 _ = try await client.connect(transport: transport)
             }
             self.client = client
@@ -59,7 +62,10 @@ public actor MCPDriver {
             var cursor: String?
             repeat {
                 let current = cursor
-                let page = try await withDeadline(deadline, "listing the tools of \(configuration.name) took longer than its startupTimeout (\(configuration.startupTimeoutText))") {
+                let page = try await withDeadline(
+                    deadline,
+                    "listing the tools of \(configuration.name) took longer than its startupTimeout (\(configuration.startupTimeoutText))"
+                ) {
                     try await client.listTools(cursor: current)
                 }
                 listed += page.tools
@@ -73,7 +79,9 @@ public actor MCPDriver {
             let stderr = String(decoding: process.stderrTail, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             await client.disconnect()  // fails its requests still waiting, so nothing is left behind
             await stop()
-            throw ToolError.failed("MCP server \(configuration.name) did not start: \(error)\(stderr.isEmpty ? "" : "; its stderr ends: " + stderr.suffix(1000))")
+            throw ToolError.failed(
+                "MCP server \(configuration.name) did not start: \(error)\(stderr.isEmpty ? "" : "; its stderr ends: " + stderr.suffix(1000))"
+            )
         }
     }
 
@@ -84,7 +92,10 @@ public actor MCPDriver {
         let data = Data(arguments.jsonText.utf8)
         let values = try JSONDecoder().decode([String: Value].self, from: data)
         do {
-            let (content, isError) = try await withDeadline(ContinuousClock.now + limits.wallTime, "\(configuration.name)__\(tool) took longer than \(limits.wallTime); the server was stopped") {
+            let (content, isError) = try await withDeadline(
+                ContinuousClock.now + limits.wallTime,
+                "\(configuration.name)__\(tool) took longer than \(limits.wallTime); the server was stopped"
+            ) {
                 try await client.callTool(name: tool, arguments: values)
             }
             var texts: [String] = []

@@ -4,7 +4,7 @@ import Logging
 import MCP
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The MCP SDK's `Transport` over an MCP server's stdin and stdout, made for servers that
@@ -108,7 +108,8 @@ actor MCPPipeTransport: Transport {
 
     /// The `id` of a JSON-RPC request Anima sends, as text.
     static func requestID(in data: Data) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["method"] != nil, let id = object["id"] else { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["method"] != nil, let id = object["id"]
+        else { return nil }
         return "\(id)"
     }
 

@@ -2,7 +2,7 @@ import AnimaCore
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// An MCP server the user installed as a driver: how to start it and who may use it.
@@ -29,7 +29,8 @@ public struct MCPServerConfiguration: Sendable, Hashable, Codable {
     public var startupTimeout: Double
 
     public init(
-        name: String, command: String, args: [String] = [], env: [String: String] = [:], groups: [String] = [], readOnlyPaths: [String] = [],
+        name: String, command: String, args: [String] = [], env: [String: String] = [:], groups: [String] = [],
+        readOnlyPaths: [String] = [],
         startupTimeout: Double = 10
     ) {
         self.name = name
@@ -96,7 +97,9 @@ public struct MCPServerConfiguration: Sendable, Hashable, Codable {
             if (directory as NSString).lastPathComponent == "bin" { prefix = (directory as NSString).deletingLastPathComponent }
             if prefix.hasPrefix("/usr") || prefix == "/" || prefix.isEmpty { continue }
             if let folder = guarded.first(where: { Self.isInside(Self.canonical(prefix), $0) }) {
-                throw .invalidArgument("MCP server \(name): \(executable) is inside Anima's own folder \(folder), which no server may see; install the server elsewhere")
+                throw .invalidArgument(
+                    "MCP server \(name): \(executable) is inside Anima's own folder \(folder), which no server may see; install the server elsewhere"
+                )
             }
             var pieces: [String] = []
             Self.safePieces(of: prefix, avoiding: guarded, into: &pieces)
@@ -155,7 +158,8 @@ public struct MCPServerConfiguration: Sendable, Hashable, Codable {
             throw .invalidArgument("MCP server \(name): \(command) is not an executable file; install the server or fix the path")
         }
         guard startupTimeout.isFinite, startupTimeout > 0, startupTimeout <= 600 else {
-            throw .invalidArgument("MCP server \(name): startupTimeout \(startupTimeout) must be a number of seconds above 0 and at most 600")
+            throw .invalidArgument(
+                "MCP server \(name): startupTimeout \(startupTimeout) must be a number of seconds above 0 and at most 600")
         }
     }
 
@@ -173,7 +177,8 @@ public struct MCPServerConfiguration: Sendable, Hashable, Codable {
         } catch let error as ToolError {
             throw error
         } catch {
-            throw .invalidArgument("\(path) is not a valid MCP configuration (expected {\"servers\": [{\"name\", \"command\", ...}]}): \(error)")
+            throw .invalidArgument(
+                "\(path) is not a valid MCP configuration (expected {\"servers\": [{\"name\", \"command\", ...}]}): \(error)")
         }
     }
 }

@@ -62,7 +62,8 @@ public actor PythonSession {
                     ? "the Python call ran past its time limit of \(timeout) and was killed with its session; variables are lost and the next call starts a fresh session"
                     : memory
                         ? "the Python session went over its memory limit of \(policy.limits.memoryBytes >> 20) MiB and was killed; variables are lost and the next call starts a fresh session"
-                        : "the Python session died (out of memory or CPU time, or the process exited); the next call starts a fresh session")
+                        : "the Python session died (out of memory or CPU time, or the process exited); the next call starts a fresh session"
+            )
         }
         calls += 1
         return Reply(

@@ -16,7 +16,8 @@ public struct PythonTool: Tool {
         sandbox with your workspace as the working directory and no network. The value of a final \
         expression is returned. Example: {"code": "x = 21\\nx * 2"}
         """
-    public let parameters = JSONSchema.literal("""
+    public let parameters = JSONSchema.literal(
+        """
         {"type":"object","properties":{"code":{"type":"string","minLength":1,"maxLength":200000},
         "timeout_seconds":{"type":"number","minimum":1,"maximum":600,"description":"Time limit for this call (default 30)"}},
         "required":["code"],"additionalProperties":false}

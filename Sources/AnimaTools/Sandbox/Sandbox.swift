@@ -3,7 +3,7 @@ import CSandbox
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Runs tool processes under bubblewrap with least privilege.
@@ -105,9 +105,13 @@ public struct Sandbox: Sendable, Hashable {
             let uid = "\(policy.owner ?? sandboxUID)"
             let gid = "\(policy.group ?? policy.owner ?? sandboxUID)"
             // Supplementary groups: exactly the Linux groups mapped from the owner's Anima groups.
-            let groups = policy.supplementaryGroups.isEmpty
+            let groups =
+                policy.supplementaryGroups.isEmpty
                 ? ["--clear-groups"] : ["--groups", policy.supplementaryGroups.map(String.init).joined(separator: ",")]
-            drop = [Self.setprivPath, "--reuid", uid, "--regid", gid] + groups + ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+            drop =
+                [Self.setprivPath, "--reuid", uid, "--regid", gid] + groups + [
+                    "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
+                ]
         }
         return (args, drop + command)
     }
@@ -162,7 +166,9 @@ public struct Sandbox: Sendable, Hashable {
             bytes.append(0)
         }
         let argumentFile = bytes.withUnsafeBytes { anima_memfd_sealed($0.baseAddress, $0.count) }
-        guard argumentFile >= 0 else { throw .sandboxUnavailable("no memory file for bubblewrap's arguments: \(String(cString: strerror(-argumentFile)))") }
+        guard argumentFile >= 0 else {
+            throw .sandboxUnavailable("no memory file for bubblewrap's arguments: \(String(cString: strerror(-argumentFile)))")
+        }
         defer { close(argumentFile) }
         let argv = [bwrapPath, "--args", "4", "--"] + inner
         let environment = SandboxPolicy.baseEnvironment.merging(policy.environment) { _, new in new }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// One sandbox's control group: a memory, process and CPU cap on the sandbox as a whole,

@@ -3,7 +3,7 @@ import CSandbox
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A process tree running under bubblewrap, with pipes to its stdin, stdout and stderr.

@@ -14,7 +14,8 @@ public struct ShellTool: Tool {
         No network; the system is read-only; output is truncated past a limit. \
         Example: {"command": "ls -la && wc -l notes.txt"}
         """
-    public let parameters = JSONSchema.literal("""
+    public let parameters = JSONSchema.literal(
+        """
         {"type":"object","properties":{"command":{"type":"string","minLength":1,"maxLength":100000,
         "description":"A bash command line"},
         "timeout_seconds":{"type":"number","minimum":1,"maximum":600,"description":"Wall-clock limit (default 30)"}},

@@ -45,7 +45,9 @@ extension Tool {
         }
         let missing = requiredGroups.subtracting(context.groups)
         if !missing.isEmpty, !context.groups.contains("root") {
-            return .failure("\(name) needs the group(s) \(missing.sorted().joined(separator: ", ")), which the caller does not hold; ask the user to grant them")
+            return .failure(
+                "\(name) needs the group(s) \(missing.sorted().joined(separator: ", ")), which the caller does not hold; ask the user to grant them"
+            )
         }
         do {
             return try await perform(arguments, in: context)

@@ -57,7 +57,8 @@ public struct WebSearchTool: Tool {
 
     public let name = "web_search"
     public let description = "Searches the web and returns titles, URLs and snippets. Example: {\"query\": \"swift concurrency\"}"
-    public let parameters = JSONSchema.literal("""
+    public let parameters = JSONSchema.literal(
+        """
         {"type":"object","properties":{"query":{"type":"string","minLength":1,"maxLength":500},
         "limit":{"type":"integer","minimum":1,"maximum":20}},"required":["query"],"additionalProperties":false}
         """)

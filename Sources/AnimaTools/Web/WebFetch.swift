@@ -21,20 +21,20 @@ public struct WebFetch: Sendable {
     }
 
     static let fetcher = #"""
-import json, sys, urllib.request, urllib.error
-url, limit, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-request = urllib.request.Request(url, headers={"User-Agent": "Anima/0.1 (+web tool)"})
-try:
-    response = urllib.request.urlopen(request, timeout=timeout)
-except urllib.error.HTTPError as error:
-    response = error
-except Exception as error:
-    print(json.dumps({"error": str(error)})); sys.exit(0)
-body = response.read(limit + 1)
-print(json.dumps({"status": response.status, "url": response.geturl(), "truncated": len(body) > limit,
-                  "content_type": response.headers.get("Content-Type", "")}), flush=True)
-sys.stdout.buffer.write(body[:limit])
-"""#
+        import json, sys, urllib.request, urllib.error
+        url, limit, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+        request = urllib.request.Request(url, headers={"User-Agent": "Anima/0.1 (+web tool)"})
+        try:
+            response = urllib.request.urlopen(request, timeout=timeout)
+        except urllib.error.HTTPError as error:
+            response = error
+        except Exception as error:
+            print(json.dumps({"error": str(error)})); sys.exit(0)
+        body = response.read(limit + 1)
+        print(json.dumps({"status": response.status, "url": response.geturl(), "truncated": len(body) > limit,
+                          "content_type": response.headers.get("Content-Type", "")}), flush=True)
+        sys.stdout.buffer.write(body[:limit])
+        """#
 
     /// Fetches `url` (http or https only).
     public func get(_ url: String, sandbox: Sandbox) async throws(ToolError) -> Page {
@@ -46,7 +46,8 @@ sys.stdout.buffer.write(body[:limit])
         var limits = SandboxLimits(cpuSeconds: 30, wallTime: timeout + .seconds(5), outputBytes: maxBytes + 4096)
         limits.memoryBytes = 1 << 30
         let policy = SandboxPolicy(network: true, limits: limits)
-        let result = try await sandbox.run(["/usr/bin/python3", "-I", "-c", Self.fetcher, url, "\(maxBytes)", "\(seconds)"], policy: policy)
+        let result = try await sandbox.run(
+            ["/usr/bin/python3", "-I", "-c", Self.fetcher, url, "\(maxBytes)", "\(seconds)"], policy: policy)
         guard result.succeeded, let newline = result.stdout.firstIndex(of: "\n"),
             let meta = try? JSONValue(parsing: String(result.stdout[..<newline]))
         else {
@@ -59,7 +60,8 @@ sys.stdout.buffer.write(body[:limit])
         let type = meta["content_type"]?.stringValue ?? ""
         let body = type.lowercased().contains("html") || raw.prefix(512).lowercased().contains("<html") ? HTMLText.extract(raw) : raw
         return Page(
-            url: meta["url"]?.stringValue ?? url, status: WireNumber.clamped(meta["status"]?.numberValue ?? 0, to: 0...999), contentType: type,
+            url: meta["url"]?.stringValue ?? url, status: WireNumber.clamped(meta["status"]?.numberValue ?? 0, to: 0...999),
+            contentType: type,
             body: body, truncated: meta["truncated"]?.boolValue ?? false)
     }
 }

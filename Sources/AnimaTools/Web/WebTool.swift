@@ -16,7 +16,8 @@ public struct WebTool: Tool {
         Fetches a web page (HTTP GET) and returns its text, HTML reduced to readable text. \
         Example: {"url": "https://example.org/"}
         """
-    public let parameters = JSONSchema.literal("""
+    public let parameters = JSONSchema.literal(
+        """
         {"type":"object","properties":{"url":{"type":"string","minLength":8,"maxLength":8192,"pattern":"^[hH][tT][tT][pP][sS]?://"}},
         "required":["url"],"additionalProperties":false}
         """)
@@ -27,12 +28,16 @@ public struct WebTool: Tool {
         let page = try await fetch.get(arguments["url"]?.stringValue ?? "", sandbox: context.sandbox)
         var text = String(page.body.prefix(maxCharacters))
         if page.truncated || page.body.count > maxCharacters {
-            text += "\n[page truncated: \(page.truncated ? "over \(fetch.maxBytes) bytes" : "\(page.body.count) characters"); the first \(text.count) characters are shown]"
+            text +=
+                "\n[page truncated: \(page.truncated ? "over \(fetch.maxBytes) bytes" : "\(page.body.count) characters"); the first \(text.count) characters are shown]"
         }
         let header = "HTTP \(page.status) \(page.url)\n"
         return ToolResult(
             text: header + text,
-            value: ["url": .string(page.url), "status": .number(Double(page.status)), "content_type": .string(page.contentType), "text": .string(text)],
+            value: [
+                "url": .string(page.url), "status": .number(Double(page.status)), "content_type": .string(page.contentType),
+                "text": .string(text),
+            ],
             isError: page.status >= 400)
     }
 }

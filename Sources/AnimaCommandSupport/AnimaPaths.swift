@@ -11,6 +11,9 @@ package enum AnimaPaths {
 
     package static let defaultModelName = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
+    /// The embedding model setup installs (memory search, `/v1/embeddings`).
+    package static var defaultEmbedder: String { models.appendingPathComponent("all-MiniLM-L6-v2.F16.gguf").path }
+
     /// `$ANIMA_MODEL`, else the default model that setup installs.
     package static var defaultModel: String {
         if let path = ProcessInfo.processInfo.environment["ANIMA_MODEL"], !path.isEmpty { return path }

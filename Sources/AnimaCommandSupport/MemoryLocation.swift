@@ -25,7 +25,7 @@ package struct MemoryLocation: ParsableArguments {
     /// The memory store (created on first use, with a new 0600 key file) and, when setup
     /// installed it, the local embedding model.
     package func open(embeddings: Bool) async throws -> MemorySystem {
-        let embedderPath = AnimaPaths.models.appendingPathComponent("all-MiniLM-L6-v2.F16.gguf").path
+        let embedderPath = AnimaPaths.defaultEmbedder
         guard embeddings, FileManager.default.fileExists(atPath: embedderPath) else {
             return try await Self.open(directory, embedder: nil)
         }

@@ -130,7 +130,7 @@ struct BenchMemory: AsyncParsableCommand {
 
         mutating func run() async throws {
             let texts = try BenchMemory.readLines(sentences)
-            let path = model ?? BenchMemory.defaultEmbedder
+            let path = model ?? AnimaPaths.defaultEmbedder
             let embedder = try await LlamaEmbedder.load(.init(modelPath: path, batchTokens: batchTokens, threads: threads))
             _ = try await embedder.embed(Array(texts.prefix(16)))
             var best = Double.infinity
@@ -145,14 +145,6 @@ struct BenchMemory: AsyncParsableCommand {
             }
             BenchMemory.emit(["impl": "anima", "sentences": texts.count, "seconds": best, "per_second": Double(texts.count) / best])
         }
-    }
-
-    static var defaultEmbedder: String {
-        let env = ProcessInfo.processInfo.environment
-        let cache =
-            env["ANIMA_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.cache") + "/anima"
-        return cache + "/models/all-MiniLM-L6-v2.F16.gguf"
     }
 
     struct PageIn: AsyncParsableCommand {

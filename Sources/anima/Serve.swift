@@ -48,7 +48,7 @@ struct Serve: AsyncParsableCommand {
         // still feeds the metrics and /proc with its slots and queue.
         let processor = try ConfiguredProcessor.processor(local: .local(engine))
         var embedder: (any EmbeddingModel)?
-        let embeddingPath = c.embeddingModel ?? AnimaPaths.models.appendingPathComponent("all-MiniLM-L6-v2.F16.gguf").path
+        let embeddingPath = c.embeddingModel ?? AnimaPaths.defaultEmbedder
         if FileManager.default.fileExists(atPath: embeddingPath) {
             embedder = try await LlamaEmbedder.load(.init(modelPath: embeddingPath))
         } else if c.embeddingModel != nil {

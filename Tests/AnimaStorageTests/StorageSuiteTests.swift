@@ -235,7 +235,7 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases)
-    func coreMemorySlotsPersistPerNamespace(_ backend: Backend) async throws {
+    func coreMemoryBlocksPersistPerNamespace(_ backend: Backend) async throws {
         var f = try await StorageFixture.open(backend)
         defer { f.discard() }
         try await f.store.coreMemory(alice).setValue(["persona": "terse"], for: "blocks")

@@ -37,7 +37,7 @@ struct RecordFilter: Sendable, Hashable {
 }
 
 /// One named, sealed value of an agent's core memory (a block, or the summary).
-struct StoredSlot: Sendable, Hashable {
+struct StoredBlock: Sendable, Hashable {
     var name: String
     var sealed: Data
 }
@@ -70,9 +70,9 @@ protocol StorageBackend: Actor {
     func eraseNamespace(_ cipher: NamespaceCipher) async throws
     func namespaces(user: String) async throws -> [MemoryNamespace]
 
-    func slots(_ namespace: MemoryNamespace) async throws -> [StoredSlot]
-    func putSlot(_ namespace: MemoryNamespace, _ slot: StoredSlot) async throws
-    func deleteSlot(_ namespace: MemoryNamespace, name: String) async throws
+    func blocks(_ namespace: MemoryNamespace) async throws -> [StoredBlock]
+    func putBlock(_ namespace: MemoryNamespace, _ block: StoredBlock) async throws
+    func deleteBlock(_ namespace: MemoryNamespace, name: String) async throws
 
     /// Writes what is only in memory (index snapshots) and releases resources.
     func close() async throws

@@ -342,34 +342,34 @@ actor PostgresBackend: StorageBackend {
         }
     }
 
-    // MARK: Slots
+    // MARK: Core-memory blocks (table anima_slots)
 
-    func slots(_ namespace: MemoryNamespace) async throws -> [StoredSlot] {
+    func blocks(_ namespace: MemoryNamespace) async throws -> [StoredBlock] {
         try await run {
             let rows = try await client.query(
                 "SELECT name, sealed FROM anima_slots WHERE usr = \(namespace.user) AND agent = \(namespace.agent) ORDER BY name",
                 logger: Self.logger)
-            var out: [StoredSlot] = []
+            var out: [StoredBlock] = []
             for try await (name, sealed) in rows.decode((String, ByteBuffer).self) {
-                out.append(StoredSlot(name: name, sealed: Data(buffer: sealed)))
+                out.append(StoredBlock(name: name, sealed: Data(buffer: sealed)))
             }
             return out
         }
     }
 
-    func putSlot(_ namespace: MemoryNamespace, _ slot: StoredSlot) async throws {
+    func putBlock(_ namespace: MemoryNamespace, _ block: StoredBlock) async throws {
         try await run {
             try await Self.drain(
                 client.query(
                     """
                     INSERT INTO anima_slots(usr, agent, name, sealed, updated_at)
-                    VALUES (\(namespace.user), \(namespace.agent), \(slot.name), \(Self.bytes(slot.sealed)), \(Date().timeIntervalSince1970))
+                    VALUES (\(namespace.user), \(namespace.agent), \(block.name), \(Self.bytes(block.sealed)), \(Date().timeIntervalSince1970))
                     ON CONFLICT (usr, agent, name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at
                     """, logger: Self.logger))
         }
     }
 
-    func deleteSlot(_ namespace: MemoryNamespace, name: String) async throws {
+    func deleteBlock(_ namespace: MemoryNamespace, name: String) async throws {
         try await run {
             try await Self.drain(
                 client.query(

@@ -11,24 +11,24 @@ public struct CoreMemoryStore: Sendable {
 
     /// The value stored under `name`, or nil.
     public func value<T: Decodable & Sendable>(_ name: String, as type: T.Type) async throws -> T? {
-        try MemoryNamespace.check(name, what: "slot")
-        guard let slot = try await store.backend.slots(namespace).first(where: { $0.name == name }) else { return nil }
-        return try cipher.open(json: slot.sealed, as: T.self, context: "slot\u{0}\(name)")
+        try MemoryNamespace.check(name, what: "block")
+        guard let block = try await store.backend.blocks(namespace).first(where: { $0.name == name }) else { return nil }
+        return try cipher.open(json: block.sealed, as: T.self, context: "slot\u{0}\(name)")
     }
 
     /// Every stored name.
     public func names() async throws -> [String] {
-        try await store.backend.slots(namespace).map(\.name)
+        try await store.backend.blocks(namespace).map(\.name)
     }
 
     public func setValue<T: Encodable & Sendable>(_ value: T, for name: String) async throws {
-        try MemoryNamespace.check(name, what: "slot")
+        try MemoryNamespace.check(name, what: "block")
         let sealed = try cipher.seal(json: value, context: "slot\u{0}\(name)")
-        try await store.backend.putSlot(namespace, StoredSlot(name: name, sealed: sealed))
+        try await store.backend.putBlock(namespace, StoredBlock(name: name, sealed: sealed))
     }
 
     public func removeValue(_ name: String) async throws {
-        try MemoryNamespace.check(name, what: "slot")
-        try await store.backend.deleteSlot(namespace, name: name)
+        try MemoryNamespace.check(name, what: "block")
+        try await store.backend.deleteBlock(namespace, name: name)
     }
 }

@@ -4,20 +4,20 @@ import Foundation
 import GRDB
 import Glibc
 
-/// Core-memory slots: named, sealed values per namespace.
+/// Core-memory blocks: named, sealed values per namespace (the table keeps its first name, `slots`).
 extension SQLiteBackend {
-    func slots(_ namespace: MemoryNamespace) throws -> [StoredSlot] {
+    func blocks(_ namespace: MemoryNamespace) throws -> [StoredBlock] {
         try database {
             try pool.read { db in
                 try Row.fetchAll(
                     db, sql: "SELECT name, sealed FROM slots WHERE user = ? AND agent = ? ORDER BY name",
                     arguments: [namespace.user, namespace.agent]
-                ).map { StoredSlot(name: $0["name"], sealed: $0["sealed"]) }
+                ).map { StoredBlock(name: $0["name"], sealed: $0["sealed"]) }
             }
         }
     }
 
-    func putSlot(_ namespace: MemoryNamespace, _ slot: StoredSlot) throws {
+    func putBlock(_ namespace: MemoryNamespace, _ block: StoredBlock) throws {
         try database {
             try pool.write { db in
                 try db.execute(
@@ -25,12 +25,12 @@ extension SQLiteBackend {
                         INSERT INTO slots(user, agent, name, sealed, updated_at) VALUES (?, ?, ?, ?, ?)
                         ON CONFLICT(user, agent, name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at
                         """,
-                    arguments: [namespace.user, namespace.agent, slot.name, slot.sealed, Date().timeIntervalSince1970])
+                    arguments: [namespace.user, namespace.agent, block.name, block.sealed, Date().timeIntervalSince1970])
             }
         }
     }
 
-    func deleteSlot(_ namespace: MemoryNamespace, name: String) throws {
+    func deleteBlock(_ namespace: MemoryNamespace, name: String) throws {
         try database {
             try pool.write { db in
                 try db.execute(

@@ -115,10 +115,7 @@ public final class LlamaEmbedder: EmbeddingModel {
         private let maxSequences: Int
         private let maximumTokens: Int
         private var batch: llama_batch
-        private let condition = NSCondition()
-        private var inbox: [Job] = []
-        private var stopping = false
-        private let finished = DispatchSemaphore(value: 0)
+        private let inbox = LoopInbox<Job>()
 
         init(model: LlamaModel, context: OpaquePointer, dimensions: Int, batchTokens: Int, maxSequences: Int, maximumTokens: Int) {
             self.model = model
@@ -139,37 +136,17 @@ public final class LlamaEmbedder: EmbeddingModel {
         }
 
         func submit(_ job: Job) {
-            condition.lock()
-            if stopping {
-                condition.unlock()
-                job.continuation.resume(throwing: ProcessorError.shutDown)
-                return
-            }
-            inbox.append(job)
-            condition.signal()
-            condition.unlock()
+            if !inbox.post(job) { job.continuation.resume(throwing: ProcessorError.shutDown) }
         }
 
-        func shutdown() {
-            condition.lock()
-            let already = stopping
-            stopping = true
-            condition.signal()
-            condition.unlock()
-            if !already { finished.wait() }
-        }
+        func shutdown() { inbox.stop() }
 
         private func run() {
             while true {
-                condition.lock()
-                while inbox.isEmpty && !stopping { condition.wait() }
-                let jobs = inbox
-                inbox.removeAll()
-                let stop = stopping
-                condition.unlock()
+                let (jobs, stop) = inbox.take(wait: true)
                 if stop {
                     for job in jobs { job.continuation.resume(throwing: ProcessorError.shutDown) }
-                    finished.signal()
+                    inbox.finish()
                     return
                 }
                 // Every waiting request's texts in one queue, so small requests share

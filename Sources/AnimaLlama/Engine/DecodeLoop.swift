@@ -26,12 +26,12 @@ final class DecodeLoop: @unchecked Sendable {
     private let scheduler: any SlotScheduler
     private let swap: SwapSpace
 
-    // Shared with callers; guarded by `condition`.
-    private let condition = NSCondition()
-    private var inbox: [Job] = []
-    private var commands: [Command] = []
-    private var stopping = false
-    private let finished = DispatchSemaphore(value: 0)
+    /// New generations and commands from callers, taken all at once between steps.
+    private enum Message {
+        case job(Job)
+        case command(Command)
+    }
+    private let inbox = LoopInbox<Message>()
 
     // Decode-thread state.
     private var table: SlotTable
@@ -110,37 +110,16 @@ final class DecodeLoop: @unchecked Sendable {
     // MARK: Callers
 
     func submit(_ job: Job) {
-        condition.lock()
-        if stopping {
-            condition.unlock()
-            job.continuation.finish(throwing: ProcessorError.shutDown)
-            return
-        }
-        inbox.append(job)
-        condition.signal()
-        condition.unlock()
+        if !inbox.post(.job(job)) { job.continuation.finish(throwing: ProcessorError.shutDown) }
     }
 
     func send(_ command: Command) {
-        condition.lock()
-        if stopping {
-            condition.unlock()
-            command.reject(ProcessorError.shutDown)
-            return
-        }
-        commands.append(command)
-        condition.signal()
-        condition.unlock()
+        if !inbox.post(.command(command)) { command.reject(ProcessorError.shutDown) }
     }
 
     /// Stops the thread after failing every generation; waits until it has exited.
     func shutdown() {
-        condition.lock()
-        let already = stopping
-        stopping = true
-        condition.signal()
-        condition.unlock()
-        if !already { finished.wait() }
+        inbox.stop()
         swap.removeAll()
     }
 
@@ -148,21 +127,21 @@ final class DecodeLoop: @unchecked Sendable {
 
     private func run() {
         while true {
-            condition.lock()
-            while inbox.isEmpty && commands.isEmpty && !stopping && !hasWork {
-                condition.wait()
+            let (messages, stop) = inbox.take(wait: !hasWork)
+            var newJobs: [Job] = []
+            var newCommands: [Command] = []
+            for message in messages {
+                switch message {
+                case .job(let job): newJobs.append(job)
+                case .command(let command): newCommands.append(command)
+                }
             }
-            let newJobs = inbox, newCommands = commands
-            inbox.removeAll()
-            commands.removeAll()
-            let stop = stopping
-            condition.unlock()
 
             if stop {
                 for job in jobs.values { fail(job, ProcessorError.shutDown) }
                 for command in newCommands { command.reject(ProcessorError.shutDown) }
                 for job in newJobs { job.continuation.finish(throwing: ProcessorError.shutDown) }
-                finished.signal()
+                inbox.finish()
                 return
             }
             for job in newJobs {

@@ -116,54 +116,19 @@ struct MCPServerCLITests {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try "secret".write(toFile: folder + "/memory.key", atomically: true, encoding: .utf8)
         }
-        // What pip --user leaves: the script in ~/.local/bin, its library in ~/.local/lib.
-        try FileManager.default.createDirectory(atPath: home + "/.local/lib/probe", withIntermediateDirectories: true)
-        try "library".write(toFile: home + "/.local/lib/probe/marker", atomically: true, encoding: .utf8)
-        let probe = home + "/.local/bin/probe"
-        try Self.script(
-            probe,
-            """
-            #!/usr/bin/python3
-            import json, os, sys
-            seen = {path: os.path.exists(path) for path in sys.argv[1:]}
-            for line in sys.stdin:
-                message = json.loads(line)
-                if "id" not in message:
-                    continue
-                if message.get("method") == "initialize":
-                    result = {"protocolVersion": message["params"]["protocolVersion"], "capabilities": {"tools": {}},
-                              "serverInfo": {"name": "probe", "version": "1"}}
-                elif message.get("method") == "tools/list":
-                    result = {"tools": [{"name": "report", "description": "seen " + json.dumps(seen, sort_keys=True),
-                                         "inputSchema": {"type": "object", "properties": {}}}]}
-                else:
-                    result = {}
-                print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}), flush=True)
-
-            """)
-        let looked = animaFolders.map { $0 + "/memory.key" } + [home + "/.local/lib/probe/marker", probe]
-        let configuration: [String: Any] = ["servers": [["name": "probe", "command": probe, "args": looked]]]
-        try JSONSerialization.data(withJSONObject: configuration).write(to: URL(fileURLWithPath: home + "/.config/anima/mcp.json"))
         let environment = [
             "HOME": home, "XDG_DATA_HOME": "", "XDG_CONFIG_HOME": "", "XDG_STATE_HOME": "", "XDG_RUNTIME_DIR": "",
             "ANIMA_WORKSPACES": "", "ANIMA_DATA_DIR": "", "ANIMA_CONFIG": "",
         ]
-        let (result, _, killed) = try Self.run(
-            ["tools", "--json", "--mcp-config", home + "/.config/anima/mcp.json"], environment: environment, limit: 120)
-        #expect(!killed)
-        let output = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
-        let report = (output?["tools"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "probe__report" }
-        let description = try #require(
-            report?["description"] as? String, "the probe did not start: \(output?["problems"] ?? result.stderr)")
-        let seen = try #require(
-            try JSONSerialization.jsonObject(with: Data(description.replacingOccurrences(of: "[MCP server probe] seen ", with: "").utf8))
-                as? [String: Bool])
+        let seen = try Self.probeInDotLocalBin(
+            home: home, looking: animaFolders.map { $0 + "/memory.key" }, configFile: home + "/.config/anima/mcp.json",
+            extraArguments: [], environment: environment)
         for folder in animaFolders {
             #expect(seen[folder + "/memory.key"] == false, "the server could see \(folder)")
         }
         // Its own installation is still there.
         #expect(seen[home + "/.local/lib/probe/marker"] == true)
-        #expect(seen[probe] == true)
+        #expect(seen[home + "/.local/bin/probe"] == true)
     }
 
     /// A data directory given with `--data-dir` is as hidden as the default one: a server in
@@ -174,6 +139,26 @@ struct MCPServerCLITests {
         let data = home + "/.local/anima-data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         try "secret".write(toFile: data + "/memory.key", atomically: true, encoding: .utf8)
+        // Anima's default folders are elsewhere: only --data-dir names the one under ~/.local.
+        let elsewhere = home + "/xdg"
+        let environment = [
+            "HOME": home, "XDG_DATA_HOME": elsewhere + "/data", "XDG_CONFIG_HOME": elsewhere + "/config",
+            "XDG_STATE_HOME": elsewhere + "/state",
+            "XDG_RUNTIME_DIR": elsewhere + "/run", "ANIMA_WORKSPACES": "", "ANIMA_DATA_DIR": "", "ANIMA_CONFIG": "",
+        ]
+        let seen = try Self.probeInDotLocalBin(
+            home: home, looking: [data + "/memory.key"], configFile: home + "/mcp.json", extraArguments: ["--data-dir", data],
+            environment: environment)
+        #expect(seen[data + "/memory.key"] == false, "the server could see \(data)")
+        #expect(seen[home + "/.local/lib/probe/marker"] == true)
+    }
+
+    /// Installs an MCP server where `pip --user` would (script in `~/.local/bin`, library in
+    /// `~/.local/lib`), runs `anima tools --json` with it, and returns which of `looking`
+    /// (plus its own library and script) the server could see from inside its sandbox.
+    static func probeInDotLocalBin(
+        home: String, looking: [String], configFile: String, extraArguments: [String], environment: [String: String]
+    ) throws -> [String: Bool] {
         try FileManager.default.createDirectory(atPath: home + "/.local/lib/probe", withIntermediateDirectories: true)
         try "library".write(toFile: home + "/.local/lib/probe/marker", atomically: true, encoding: .utf8)
         let probe = home + "/.local/bin/probe"
@@ -199,28 +184,20 @@ struct MCPServerCLITests {
 
             """)
         let configuration: [String: Any] = [
-            "servers": [["name": "probe", "command": probe, "args": [data + "/memory.key", home + "/.local/lib/probe/marker"]]]
+            "servers": [["name": "probe", "command": probe, "args": looking + [home + "/.local/lib/probe/marker", probe]]]
         ]
-        let file = home + "/mcp.json"
-        try JSONSerialization.data(withJSONObject: configuration).write(to: URL(fileURLWithPath: file))
-        // Anima's default folders are elsewhere: only --data-dir names the one under ~/.local.
-        let elsewhere = home + "/xdg"
-        let environment = [
-            "HOME": home, "XDG_DATA_HOME": elsewhere + "/data", "XDG_CONFIG_HOME": elsewhere + "/config",
-            "XDG_STATE_HOME": elsewhere + "/state",
-            "XDG_RUNTIME_DIR": elsewhere + "/run", "ANIMA_WORKSPACES": "", "ANIMA_DATA_DIR": "", "ANIMA_CONFIG": "",
-        ]
+        try FileManager.default.createDirectory(
+            atPath: (configFile as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: configuration).write(to: URL(fileURLWithPath: configFile))
         let (result, _, killed) = try Self.run(
-            ["tools", "--json", "--mcp-config", file, "--data-dir", data], environment: environment, limit: 120)
+            ["tools", "--json", "--mcp-config", configFile] + extraArguments, environment: environment, limit: 120)
         #expect(!killed)
         let output = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         let report = (output?["tools"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "probe__report" }
         let description = try #require(
             report?["description"] as? String, "the probe did not start: \(output?["problems"] ?? result.stderr)")
-        let seen = try #require(
+        return try #require(
             try JSONSerialization.jsonObject(with: Data(description.replacingOccurrences(of: "[MCP server probe] seen ", with: "").utf8))
                 as? [String: Bool])
-        #expect(seen[data + "/memory.key"] == false, "the server could see \(data)")
-        #expect(seen[home + "/.local/lib/probe/marker"] == true)
     }
 }

@@ -37,6 +37,18 @@ func kernel(
     return Kernel(.init(processor: processor, tools: tools, audit: audit, clock: clock))
 }
 
+/// A processor that asks for `add` on every turn, never answering, with a new first operand each time.
+func endlessAdder() -> ScriptedProcessor {
+    let counter = Mutex(0)
+    return ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in
+        let n = counter.withLock { count in
+            count += 1
+            return count
+        }
+        return .toolCalls([call("add", ["a": .number(Double(n)), "b": 0])])
+    }
+}
+
 func call(_ name: String, _ arguments: JSONValue, id: String = "c") -> ToolCall {
     ToolCall(id: id, name: name, arguments: arguments)
 }
@@ -70,20 +82,7 @@ struct KernelTests {
     }
 
     @Test func stepLimitStopsAnAgentThatNeverAnswers() async throws {
-        let counter = Mutex(0)
-        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in
-            .toolCalls([
-                call(
-                    "add",
-                    [
-                        "a": .number(
-                            Double(
-                                counter.withLock {
-                                    $0 += 1; return $0
-                                })), "b": 0,
-                    ])
-            ])
-        }
+        let processor = endlessAdder()
         let k = kernel(processor, tools: [AddTool()])
         let pid = try await k.spawn(AgentSpec(task: "count", tools: ["add"], limits: .init(maxSteps: 3)), owner: alice)
         let status = try await k.wait(pid)
@@ -101,21 +100,8 @@ struct KernelTests {
     }
 
     @Test func toolCallQuotaStopsAProcess() async throws {
-        let counter = Mutex(0)
         let add = AddTool()
-        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in
-            .toolCalls([
-                call(
-                    "add",
-                    [
-                        "a": .number(
-                            Double(
-                                counter.withLock {
-                                    $0 += 1; return $0
-                                })), "b": 0,
-                    ])
-            ])
-        }
+        let processor = endlessAdder()
         let k = kernel(processor, tools: [add])
         let pid = try await k.spawn(AgentSpec(task: "count", tools: ["add"], quotas: Quotas(toolCalls: 2)), owner: alice)
         #expect(try await k.wait(pid) == .quotaExceeded("tool calls (2)"))

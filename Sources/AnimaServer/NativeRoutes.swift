@@ -86,7 +86,7 @@ struct NativeRoutes {
         }
         api.get("memory") { request, context in
             let token = try context.authorize(.memory)
-            let prefix = request.uri.queryParameters.get("prefix") ?? ""
+            let prefix = try request.queryParameter("prefix") ?? ""
             guard case .keys(let keys) = try await kernel.invoke(.memory(.list(prefix: prefix)), as: token.principal, name: "api-memory")
             else {
                 throw APIError(.internalServerError, "unexpected memory result", type: "server_error")
@@ -118,13 +118,13 @@ struct NativeRoutes {
         // The persistent memory of the caller's agents (what `anima run --memory` keeps).
         api.get("agent-memory/search") { request, context in
             let token = try context.authorize(.memory)
-            guard let text = request.uri.queryParameters.get("q"), !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            guard let text = try request.queryParameter("q"), !text.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw APIError.badRequest("q (what to look for) is required", param: "q")
             }
-            let agent = request.uri.queryParameters.get("agent").map { String($0) }
+            let agent = try request.queryParameter("agent")
             if let agent { try Self.checkAgentName(agent, param: "agent") }
             let limit =
-                try request.uri.queryParameters.get("limit").map { try WireNumber.integer(text: $0, field: "limit", in: 1...100) } ?? 10
+                try request.queryParameter("limit").map { try WireNumber.integer(text: $0, field: "limit", in: 1...100) } ?? 10
             guard
                 case .records(let records, let damaged) = try await kernel.invoke(
                     .memory(.search(agent: agent, text: String(text), limit: limit)), as: token.principal, name: "api-memory")
@@ -180,11 +180,11 @@ struct NativeRoutes {
                     type: "permission_error", code: "missing_group")
             }
             let after =
-                try request.uri.queryParameters.get("after").map {
+                try request.queryParameter("after").map {
                     try WireNumber.integer(text: $0, field: "after", in: 0...UInt64(ChatWire.exactIntegers))
                 } ?? 0
             let limit =
-                try request.uri.queryParameters.get("limit").map { try WireNumber.integer(text: $0, field: "limit", in: 1...1000) } ?? 100
+                try request.queryParameter("limit").map { try WireNumber.integer(text: $0, field: "limit", in: 1...1000) } ?? 100
             let records = audit.records.filter { $0.sequence > after }.prefix(limit)
             return Response.json(.array(records.map(Self.json)))
         }

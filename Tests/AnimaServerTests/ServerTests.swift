@@ -454,6 +454,39 @@ struct NativeAPITests {
         }
     }
 
+    /// Query strings are read as HTTP clients write them (`application/x-www-form-urlencoded`):
+    /// `+` is a space and `%2B` a plus; a broken escape is a 400 that says how to encode.
+    @Test func queryStringsDecodePlusAsASpace() async throws {
+        let d = try await TestDaemon(memory: true)
+        try await d.test { client in
+            for (path, value) in [("trip%20plan", #"{"value":1}"#), ("trip+budget", #"{"value":2}"#)] {
+                try await client.execute(
+                    uri: "/anima/v1/memory/\(path)", method: .put, headers: headers(d.admin), body: ByteBuffer(string: value)
+                ) {
+                    #expect($0.status == .ok)
+                }
+            }
+            for (query, keys) in [("trip+plan", ["trip plan"]), ("trip%20plan", ["trip plan"]), ("trip%2B", ["trip+budget"])] {
+                try await client.execute(uri: "/anima/v1/memory?prefix=\(query)", method: .get, headers: headers(d.admin)) {
+                    #expect(json($0)["keys"] == .array(keys.map(JSONValue.string)), "prefix=\(query)")
+                }
+            }
+            try await client.execute(uri: "/anima/v1/memory?prefix=trip%zz", method: .get, headers: headers(d.admin)) {
+                #expect($0.status == .badRequest)
+                #expect(json($0)["error"]?["message"]?.stringValue?.contains("prefix") == true)
+            }
+            try await client.execute(
+                uri: "/anima/v1/agent-memory/notes/passages", method: .post, headers: headers(d.admin),
+                body: ByteBuffer(string: #"{"text":"The spare key is under the blue pot."}"#)
+            ) {
+                #expect($0.status == .created)
+            }
+            try await client.execute(uri: "/anima/v1/agent-memory/search?q=spare+key&limit=1", method: .get, headers: headers(d.admin)) {
+                #expect(json($0).arrayValue?.first?["text"] == "The spare key is under the blue pot.")
+            }
+        }
+    }
+
     @Test func agentMemoryIsSearchedExtendedAndForgottenThroughTheKernel() async throws {
         let d = try await TestDaemon(memory: true)
         let bob = try await d.token(scopes: [.memory], user: "bob")

@@ -131,3 +131,47 @@ struct HybridSearch {
         return (Array(ranked), fused.count > query.offset + query.limit, filter)
     }
 }
+
+extension HybridSearch {
+    /// One page of a store's search: hybrid search when the query has text or an embedding,
+    /// else the newest records matching `filter`. `open` unseals a record; a record that no
+    /// longer opens (its sealed bytes damaged) is left out and counted, so one bad record
+    /// does not fail a whole search.
+    static func page<Item>(
+        _ query: MemoryQuery, kind: RecordKind, listing filter: RecordFilter, store: MemoryStore, cipher: NamespaceCipher,
+        open: (StoredRecord) throws -> Item
+    ) async throws -> SearchPage<Item> {
+        if (query.text ?? "").trimmingCharacters(in: .whitespaces).isEmpty && query.embedding == nil {
+            guard (1...1000).contains(query.limit), query.offset >= 0 else {
+                throw StorageError.invalidArgument("limit must be between 1 and 1000 and offset 0 or more")
+            }
+            let records = try await store.backend.list(
+                cipher.namespace, kind: kind, filter: filter, newestFirst: true, limit: query.limit + 1, offset: query.offset)
+            let (listed, damaged) = opening(records, with: open)
+            return SearchPage(
+                hits: listed.prefix(query.limit).map { SearchHit(item: $0.item, score: 0) }, offset: query.offset,
+                hasMore: records.count > query.limit, damaged: damaged)
+        }
+        let result = try await run(query, kind: kind, store: store, cipher: cipher)
+        let found = try await store.backend.records(cipher.namespace, kind: kind, ids: result.ranked.map(\.id))
+        let (opened, damaged) = opening(found, with: open)
+        let byID = Dictionary(zip(opened.map(\.record.id), opened.map(\.item)), uniquingKeysWith: { a, _ in a })
+        let hits = result.ranked.compactMap { r in
+            byID[r.id].map {
+                SearchHit(item: $0, score: r.score, textRank: r.textRank, vectorRank: r.vectorRank, similarity: r.similarity)
+            }
+        }
+        return SearchPage(hits: hits, offset: query.offset, hasMore: result.hasMore, damaged: damaged)
+    }
+
+    private static func opening<Item>(
+        _ records: [StoredRecord], with open: (StoredRecord) throws -> Item
+    ) -> (items: [(record: StoredRecord, item: Item)], damaged: Int) {
+        var items: [(record: StoredRecord, item: Item)] = []
+        var damaged = 0
+        for record in records {
+            if let item = try? open(record) { items.append((record, item)) } else { damaged += 1 }
+        }
+        return (items, damaged)
+    }
+}

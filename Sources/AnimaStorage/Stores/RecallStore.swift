@@ -78,44 +78,14 @@ public struct RecallStore: Sendable {
 
     /// Hybrid search; without text and embedding, the newest entries matching the filters.
     public func search(_ query: MemoryQuery) async throws -> SearchPage<RecallEntry> {
-        if (query.text ?? "").trimmingCharacters(in: .whitespaces).isEmpty && query.embedding == nil {
-            guard (1...1000).contains(query.limit), query.offset >= 0 else {
-                throw StorageError.invalidArgument("limit must be between 1 and 1000 and offset 0 or more")
-            }
-            let filter = RecordFilter(after: query.after, before: query.before, excluded: query.excluding)
-            let records = try await store.backend.list(
-                namespace, kind: .recall, filter: filter, newestFirst: true, limit: query.limit + 1, offset: query.offset)
-            let (listed, damaged) = openSkippingDamaged(records)
-            let hits = listed.prefix(query.limit).map { SearchHit(item: $0, score: 0) }
-            return SearchPage(hits: Array(hits), offset: query.offset, hasMore: records.count > query.limit, damaged: damaged)
-        }
-        let result = try await HybridSearch.run(query, kind: .recall, store: store, cipher: cipher)
-        let found = try await store.backend.records(namespace, kind: .recall, ids: result.ranked.map(\.id))
-        let (items, damaged) = openSkippingDamaged(found)
-        let byID = Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let hits = result.ranked.compactMap { r in
-            byID[r.id].map {
-                SearchHit(item: $0, score: r.score, textRank: r.textRank, vectorRank: r.vectorRank, similarity: r.similarity)
-            }
-        }
-        return SearchPage(hits: hits, offset: query.offset, hasMore: result.hasMore, damaged: damaged)
+        let filter = RecordFilter(after: query.after, before: query.before, excluded: query.excluding)
+        return try await HybridSearch.page(query, kind: .recall, listing: filter, store: store, cipher: cipher, open: open)
     }
 
     /// Erases entries: text, terms and vectors. Returns how many existed here.
     @discardableResult
     public func erase(_ ids: [Int64]) async throws -> Int {
         try await store.backend.erase(kind: .recall, ids: ids, cipher: cipher)
-    }
-
-    /// Opens each record; a record that no longer opens (its sealed bytes damaged) is
-    /// left out and counted, so one bad record does not fail a whole search.
-    private func openSkippingDamaged(_ records: [StoredRecord]) -> (items: [RecallEntry], damaged: Int) {
-        var items: [RecallEntry] = []
-        var damaged = 0
-        for record in records {
-            if let item = try? open(record) { items.append(item) } else { damaged += 1 }
-        }
-        return (items, damaged)
     }
 
     private func open(_ record: StoredRecord) throws -> RecallEntry {

@@ -69,13 +69,17 @@ public struct MemorySystem: Sendable {
                 found.append(
                     MemoryRecord(
                         agent: namespace.agent, kind: .message, id: hit.item.id, text: hit.item.message.content,
-                        label: hit.item.message.role.rawValue, createdAt: hit.item.createdAt, score: hit.score))
+                        label: hit.item.message.role.rawValue, createdAt: hit.item.createdAt, happenedAt: hit.item.happenedAt,
+                        source: hit.item.source, trust: hit.item.trust, score: hit.score, textRank: hit.textRank,
+                        vectorRank: hit.vectorRank))
             }
             for hit in passages.hits {
                 found.append(
                     MemoryRecord(
                         agent: namespace.agent, kind: .passage, id: hit.item.id, text: hit.item.text,
-                        label: hit.item.tags.joined(separator: ","), createdAt: hit.item.createdAt, score: hit.score))
+                        label: hit.item.tags.joined(separator: ","), tags: hit.item.tags, createdAt: hit.item.createdAt,
+                        happenedAt: hit.item.happenedAt, source: hit.item.source, trust: hit.item.trust, score: hit.score,
+                        textRank: hit.textRank, vectorRank: hit.vectorRank))
             }
             records += found.sorted { $0.score > $1.score }
         }

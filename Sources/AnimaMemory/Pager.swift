@@ -364,13 +364,13 @@ public actor Pager {
         for hit in try await fromRecall.hits where relevant(hit.textRank, hit.similarity) {
             candidates.append(
                 MemoryPage(
-                    source: .conversation, id: hit.item.id, text: hit.item.message.content, createdAt: hit.item.createdAt,
+                    source: .conversation, id: hit.item.id, text: hit.item.message.content, createdAt: hit.item.happenedAt,
                     label: hit.item.message.role.rawValue, score: hit.score, tokens: 0))
         }
         for hit in try await fromArchival.hits where relevant(hit.textRank, hit.similarity) {
             candidates.append(
                 MemoryPage(
-                    source: .archival, id: hit.item.id, text: hit.item.text, createdAt: hit.item.createdAt,
+                    source: .archival, id: hit.item.id, text: hit.item.text, createdAt: hit.item.happenedAt,
                     label: hit.item.tags.joined(separator: ", "), score: hit.score, tokens: 0))
         }
         candidates.sort { $0.score != $1.score ? $0.score > $1.score : ($0.source.rawValue, $0.id) < ($1.source.rawValue, $1.id) }

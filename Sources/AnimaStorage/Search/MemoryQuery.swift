@@ -1,3 +1,4 @@
+import AnimaCore
 import Foundation
 
 /// A search of recall or archival storage: full text, vector similarity, or both fused
@@ -14,12 +15,17 @@ public struct MemoryQuery: Sendable, Hashable {
     public var commonTermLimit: Int?
     /// The query's embedding. Nil: no vector part.
     public var embedding: [Float]?
-    /// Only records created at or after this moment.
+    /// Only records that happened at or after this moment.
     public var after: Date?
-    /// Only records created before this moment.
+    /// Only records that happened before this moment.
     public var before: Date?
     /// Only records carrying every one of these tags (archival passages).
     public var tags: [String]
+    /// Only records from these sources (empty: any). Records stored before sources were
+    /// kept match only as far as their source was known then (see `MemorySource`).
+    public var sources: Set<MemorySource>
+    /// Only records trusted at least this much (nil: any).
+    public var minimumTrust: MemoryTrust?
     /// Records to leave out (for example, messages still in the context window).
     public var excluding: Set<Int64>
     /// Results per page (1...1000). Default 10.
@@ -29,8 +35,11 @@ public struct MemoryQuery: Sendable, Hashable {
 
     public init(
         text: String? = nil, embedding: [Float]? = nil, after: Date? = nil, before: Date? = nil, tags: [String] = [],
-        excluding: Set<Int64> = [], limit: Int = 10, offset: Int = 0, commonTermLimit: Int? = nil
+        excluding: Set<Int64> = [], limit: Int = 10, offset: Int = 0, commonTermLimit: Int? = nil, sources: Set<MemorySource> = [],
+        minimumTrust: MemoryTrust? = nil
     ) {
+        self.sources = sources
+        self.minimumTrust = minimumTrust
         self.text = text
         self.commonTermLimit = commonTermLimit
         self.embedding = embedding
@@ -40,6 +49,20 @@ public struct MemoryQuery: Sendable, Hashable {
         self.excluding = excluding
         self.limit = limit
         self.offset = offset
+    }
+}
+
+extension MemoryQuery {
+    /// The query's filters in storage's terms (`tags` already blinded), after checking
+    /// its dates: each a date memory can keep, and a range that is not empty.
+    func recordFilter(tags: [String]) throws(StorageError) -> RecordFilter {
+        if let after { try MemoryTime.check(after, what: "'after'") }
+        if let before { try MemoryTime.check(before, what: "'before'") }
+        if let after, let before, after >= before {
+            throw .invalidArgument("the date range is empty: 'after' must be earlier than 'before'")
+        }
+        return RecordFilter(
+            after: after, before: before, tags: tags, excluded: excluding, sources: sources, minimumTrust: minimumTrust)
     }
 }
 
@@ -101,13 +124,8 @@ struct HybridSearch {
         if let limit = query.commonTermLimit, limit < 1 {
             throw StorageError.invalidArgument("the common-term limit must be at least 1 record, not \(limit)")
         }
-        if let after = query.after, let before = query.before, after >= before {
-            throw StorageError.invalidArgument("the date range is empty: 'after' must be earlier than 'before'")
-        }
         try store.checkVector(query.embedding)
-        let filter = RecordFilter(
-            after: query.after, before: query.before, tags: try query.tags.map { try ArchivalStore.blindTag($0, cipher) },
-            excluded: query.excluding)
+        let filter = try query.recordFilter(tags: try query.tags.map { try ArchivalStore.blindTag($0, cipher) })
         let wanted = query.offset + query.limit + 1
         let depth = max(wanted, 20)
         let terms = FullTextTerms.terms(query.text ?? "").map(cipher.blind)

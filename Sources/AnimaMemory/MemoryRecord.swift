@@ -40,10 +40,13 @@ public struct MemoryRecord: Sendable, Hashable {
 public struct MemorySearchResult: Sendable, Hashable {
     public var records: [MemoryRecord]
     public var damaged: Int
+    /// Whether asking with the next offset finds more.
+    public var hasMore: Bool
 
-    public init(records: [MemoryRecord], damaged: Int) {
+    public init(records: [MemoryRecord], damaged: Int, hasMore: Bool = false) {
         self.records = records
         self.damaged = damaged
+        self.hasMore = hasMore
     }
 
     /// Advice for the person who owns the memory, when records were left out.

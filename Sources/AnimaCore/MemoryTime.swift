@@ -11,13 +11,11 @@ public enum MemoryTime {
     /// 9999-12-31T23:59:59Z.
     public static let latest = Date(timeIntervalSince1970: 253_402_300_799)
 
-    /// Checks that `date` is a moment memory can keep; `what` names it in the error.
-    public static func check(_ date: Date, what: String) throws(StorageError) {
+    /// Why `date` is not a moment memory can keep (`what` names it), or nil when it is.
+    public static func problem(with date: Date, what: String) -> String? {
         let seconds = date.timeIntervalSince1970
-        guard seconds.isFinite, date >= earliest, date <= latest else {
-            throw .invalidArgument(
-                "\(what) must be a date between the years 1 and 9999 (seconds since 1970 between "
-                    + "\(Int(earliest.timeIntervalSince1970)) and \(Int(latest.timeIntervalSince1970))), not \(seconds)")
-        }
+        guard !seconds.isFinite || date < earliest || date > latest else { return nil }
+        return "\(what) must be a date between the years 1 and 9999 (seconds since 1970 between "
+            + "\(Int(earliest.timeIntervalSince1970)) and \(Int(latest.timeIntervalSince1970))), not \(seconds)"
     }
 }

@@ -117,6 +117,25 @@ public enum MemoryWire {
         return .object(row)
     }
 
+    /// What one agent keeps, as `GET /anima/v1/agent-memory/{agent}` returns it.
+    public static func json(_ snapshot: AgentMemorySnapshot) -> JSONValue {
+        [
+            "blocks": .array(
+                snapshot.blocks.map {
+                    [
+                        "label": .string($0.label), "description": .string($0.description), "value": .string($0.value),
+                        "limit": .number(Double($0.limit)),
+                    ]
+                }),
+            "summary": .string(snapshot.summary),
+            "resident": .array(
+                snapshot.resident.map {
+                    ["id": .number(Double($0.recallID)), "role": .string($0.message.role.rawValue), "text": .string($0.message.content)]
+                }),
+            "messages": .number(Double(snapshot.messages)), "passages": .number(Double(snapshot.passages)),
+        ]
+    }
+
     /// An ISO 8601 date-time in UTC.
     public static func timestamp(_ date: Date) -> String {
         ISO8601DateFormatter().string(from: date)

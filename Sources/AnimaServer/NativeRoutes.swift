@@ -167,6 +167,36 @@ struct NativeRoutes {
             if batch { return Response.json(["ids": .array(ids.map { .number(Double($0)) })], status: .created) }
             return Response.json(["id": .number(Double(ids[0]))], status: .created)
         }
+        // What `anima memory show` prints, for the CLI while a daemon holds the store.
+        api.get("agent-memory") { _, context in
+            let token = try context.authorize(.memory)
+            guard case .agents(let agents) = try await kernel.invoke(.memory(.agents), as: token.principal, name: "api-memory") else {
+                throw APIError(.internalServerError, "unexpected memory result", type: "server_error")
+            }
+            var rows: [JSONValue] = []
+            for agent in agents {
+                guard
+                    case .snapshot(let snapshot) = try await kernel.invoke(
+                        .memory(.show(agent: agent)), as: token.principal, name: "api-memory")
+                else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
+                rows.append(
+                    [
+                        "agent": .string(agent), "messages": .number(Double(snapshot.messages)),
+                        "passages": .number(Double(snapshot.passages)),
+                    ])
+            }
+            return Response.json(["agents": .array(rows)])
+        }
+        api.get("agent-memory/:agent") { _, context in
+            let token = try context.authorize(.memory)
+            let agent = try context.pathParameter("agent")
+            try Self.checkAgentName(agent, param: "agent")
+            guard
+                case .snapshot(let snapshot) = try await kernel.invoke(
+                    .memory(.show(agent: agent)), as: token.principal, name: "api-memory")
+            else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
+            return Response.json(MemoryWire.json(snapshot))
+        }
         api.post("agent-memory/:agent/forget") { request, context in
             let token = try context.authorize(.memory)
             let agent = try context.pathParameter("agent")

@@ -271,9 +271,25 @@ struct MemoryShow: AsyncParsableCommand {
     @OptionGroup var location: MemoryLocation
 
     func run() async throws {
+        let user = CurrentUser.principal.name
+        if let daemon = try await MemoryCommand.daemon(for: location) {
+            guard let agent else {
+                let agents = try await daemon.call("/anima/v1/agent-memory").json["agents"]?.arrayValue ?? []
+                if agents.isEmpty { Terminal.error("no agent of \(user) has memory yet; start one with anima run --memory NAME\n") }
+                for row in agents {
+                    print(
+                        "\(row["agent"]?.stringValue ?? "")\t\(row["messages"]?.jsonText ?? "0") messages, \(row["passages"]?.jsonText ?? "0") passages"
+                    )
+                }
+                return
+            }
+            if let problem = MemorySystem.problem(withAgentName: agent) { throw ValidationError(problem) }
+            let row = try await daemon.call("/anima/v1/agent-memory/\(agent)").json
+            Self.printSnapshot(row, agent: agent, user: user)
+            return
+        }
         let system = try await location.open(embeddings: false)
         defer { Task { try? await system.store.close() } }
-        let user = CurrentUser.principal.name
         // Each read is a syscall: authorised and audited.
         let kernel = Kernel(try .standard(processor: nil, memory: system, dataDirectory: location.directory.path))
         func show(_ agent: String) async throws -> AgentMemorySnapshot {
@@ -291,18 +307,28 @@ struct MemoryShow: AsyncParsableCommand {
             }
             return
         }
-        let snapshot = try await show(agent)
-        print("agent \(agent) of \(user): \(snapshot.messages) messages, \(snapshot.passages) archival passages")
-        for block in snapshot.blocks {
-            print("\n[\(block.label)] \(block.description) (limit \(block.limit) tokens)")
-            print(block.value.isEmpty ? "  (empty)" : block.value.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        Self.printSnapshot(MemoryWire.json(try await show(agent)), agent: agent, user: user)
+    }
+
+    /// Prints what `MemoryWire.json(_: AgentMemorySnapshot)` holds (from the daemon or this process).
+    static func printSnapshot(_ snapshot: JSONValue, agent: String, user: String) {
+        let count = { (key: String) in snapshot[key]?.jsonText ?? "0" }
+        Swift.print("agent \(agent) of \(user): \(count("messages")) messages, \(count("passages")) archival passages")
+        for block in snapshot["blocks"]?.arrayValue ?? [] {
+            let value = block["value"]?.stringValue ?? ""
+            Swift.print(
+                "\n[\(block["label"]?.stringValue ?? "")] \(block["description"]?.stringValue ?? "") (limit \(block["limit"]?.jsonText ?? "0") tokens)"
+            )
+            Swift.print(value.isEmpty ? "  (empty)" : value.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         }
-        print("\n[summary]")
-        print(snapshot.summary.isEmpty ? "  (none yet)" : "  " + snapshot.summary)
-        print("\n[context window: \(snapshot.resident.count) messages]")
-        for resident in snapshot.resident {
-            let text = resident.message.content.replacingOccurrences(of: "\n", with: " ")
-            print("  \(resident.recallID)\t\(resident.message.role.rawValue)\t\(text.prefix(160))")
+        let summary = snapshot["summary"]?.stringValue ?? ""
+        Swift.print("\n[summary]")
+        Swift.print(summary.isEmpty ? "  (none yet)" : "  " + summary)
+        let resident = snapshot["resident"]?.arrayValue ?? []
+        Swift.print("\n[context window: \(resident.count) messages]")
+        for message in resident {
+            let text = (message["text"]?.stringValue ?? "").replacingOccurrences(of: "\n", with: " ")
+            Swift.print("  \(message["id"]?.jsonText ?? "")\t\(message["role"]?.stringValue ?? "")\t\(text.prefix(160))")
         }
     }
 }
@@ -331,6 +357,17 @@ struct MemoryForget: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let daemon = try await MemoryCommand.daemon(for: location) {
+            var body = JSONObject()
+            if all { body["all"] = true }
+            if !messages.isEmpty { body["messages"] = .array(messages.map { .number(Double($0)) }) }
+            if !passages.isEmpty { body["passages"] = .array(passages.map { .number(Double($0)) }) }
+            if let problem = MemorySystem.problem(withAgentName: agent) { throw ValidationError(problem) }
+            let count =
+                try await daemon.call("/anima/v1/agent-memory/\(agent)/forget", posting: .object(body)).json["erased"]?.jsonText ?? "0"
+            print("forgot \(count) record(s) of \(agent)")
+            return
+        }
         let system = try await location.open(embeddings: false)
         // A kernel for this one syscall: it authorises, carries out and audits the erasure;
         // it needs no model.

@@ -69,7 +69,7 @@ struct MemorySearch: AsyncParsableCommand {
     @Option(name: .customLong("tag"), help: "Only passages with this tag; repeat for more (all must match).") var tags: [String] = []
     @Option(name: .customLong("source"), help: "Only records from this source (user, agent, tool, import); repeat for more.")
     var sources: [String] = []
-    @Flag(help: "Full-text search only (no embedding model).") var wordsOnly = false
+    @Flag(help: "Full-text search only (no embedding model; a running daemon searches as it is set up).") var wordsOnly = false
     @Flag(help: "One JSON object per result.") var json = false
     @OptionGroup var location: MemoryLocation
 
@@ -99,7 +99,7 @@ struct MemorySearch: AsyncParsableCommand {
         var rows: [JSONValue]
         var hasMore: Bool
         var damaged = 0
-        if !wordsOnly, let daemon = try await MemoryCommand.daemon(for: location) {
+        if let daemon = try await MemoryCommand.daemon(for: location) {
             var items: [(String, String)] = [("q", query), ("limit", String(limit)), ("offset", String(offset))]
             if let agent { items.append(("agent", agent)) }
             if let after { items.append(("after", after)) }

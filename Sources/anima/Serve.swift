@@ -169,7 +169,7 @@ struct MCPCommand: AsyncParsableCommand {
         discussion: """
             For MCP clients that start their servers as commands. Tools: run_agent,
             list_processes, memory_write, memory_read, memory_list, memory_search,
-            and the built-in tools named by --tools, all acting as the current user. Over HTTP, `anima serve` offers the same at /mcp.
+            memory_insert, and the built-in tools named by --tools, all acting as the current user. Over HTTP, `anima serve` offers the same at /mcp.
 
             Example (in an MCP client's configuration):
               {"command": "anima", "args": ["mcp", "--tools", "calculator"]}

@@ -251,6 +251,13 @@ struct ServeTests {
         #expect(wal == 0, "the write-ahead log was not checkpointed on SIGTERM")
         let after = try CLI.run(["memory", "search", "--data-dir", data, "--words-only", "--json", queries[1]])
         #expect(after.status == 0 && after.stdout.contains("theremin"), "\(after.stderr)")
+        // Without a daemon, import runs in this process, through the kernel (audited).
+        try #"{"text": "\#(passages[2]) again", "happened": "2022-02-02T12:00:00+01:00"}"#.write(
+            toFile: files + "/more.jsonl", atomically: true, encoding: .utf8)
+        let local = try CLI.run(["memory", "import", files + "/more.jsonl", "--agent", "notes", "--data-dir", data])
+        #expect(local.status == 0 && local.stderr.contains("imported 1 passage into notes"), "\(local.stderr)")
+        let old = try CLI.run(["memory", "search", "--data-dir", data, "--words-only", "--json", "--before", "2023-01-01", "walrus"])
+        #expect(old.stdout.contains(#""happened":"2022-02-02T11:00:00Z""#) && old.stdout.contains(#""rank":1"#), "\(old.stdout)")
 
         var clear: [String] = []
         var loose: [String] = []

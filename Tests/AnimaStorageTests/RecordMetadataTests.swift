@@ -141,6 +141,10 @@ import Testing
         #expect(passages.hits.first?.item.source == .agent)
         #expect(passages.hits.first?.item.trust == .unverified)
         #expect(try await store.archival(alice).count(MemoryQuery(sources: [.agent])) == 1)
+        // The messages' sources were read from their sealed roles, so filters see them.
+        let fromUser = try await store.recall(alice).search(MemoryQuery(text: "Braga", sources: [.user]))
+        #expect(fromUser.hits.map(\.item.message.content) == ["I was born in Braga"])
+        #expect(try await store.recall(alice).count(MemoryQuery(sources: [.agent], minimumTrust: .unverified)) == 1)
         // The vector index is rebuilt from the migrated rows.
         let near = try await store.recall(alice).search(MemoryQuery(embedding: unitVector(axis: 1)))
         #expect(near.hits.first?.item.message.content == "I was born in Braga")

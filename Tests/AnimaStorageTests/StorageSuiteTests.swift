@@ -226,9 +226,12 @@ import Testing
         let f = try await StorageFixture.open(backend)
         defer { f.discard() }
         try await f.store.recall(alice).append(.user("hello"))
+        // Closed first: while it is open, a second opener is refused before any key is read.
+        try await f.store.close()
         await #expect(throws: StorageError.self) {
             _ = try await MemoryStore.open(f.location, key: .generate(), dimensions: StorageFixture.dimensions)
         }
+        // A refused open lets go of the store: the next one gets as far as the width check.
         await #expect(throws: StorageError.dimensionMismatch(expected: StorageFixture.dimensions, got: 16)) {
             _ = try await MemoryStore.open(f.location, key: f.key, dimensions: 16)
         }

@@ -92,6 +92,12 @@ protocol StorageBackend: Actor {
     func putBlock(_ namespace: MemoryNamespace, _ block: StoredBlock) async throws
     func deleteBlock(_ namespace: MemoryNamespace, name: String) async throws
 
+    /// Messages stored before sources were kept (source unknown), oldest first: their
+    /// role, which tells the source, is sealed, so only the store (with the key) can fill it in.
+    func unsourcedMessages(limit: Int) async throws -> [(namespace: MemoryNamespace, id: Int64, sealed: Data)]
+    /// Records the source and trust of records, in one transaction.
+    func setSources(_ updates: [(id: Int64, source: MemorySource, trust: MemoryTrust)]) async throws
+
     /// Writes what is only in memory (index snapshots) and releases resources.
     func close() async throws
 }

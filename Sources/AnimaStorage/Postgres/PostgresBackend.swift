@@ -88,6 +88,7 @@ actor PostgresBackend: StorageBackend {
             END $$
             """,
             "CREATE INDEX IF NOT EXISTS anima_records_happened ON anima_records(usr, agent, kind, happened_at)",
+            "CREATE INDEX IF NOT EXISTS anima_records_unsourced ON anima_records(id) WHERE source IS NULL",
             """
             CREATE TABLE IF NOT EXISTS anima_slots(
                 usr text NOT NULL, agent text NOT NULL, name text NOT NULL, sealed bytea NOT NULL,
@@ -364,6 +365,37 @@ actor PostgresBackend: StorageBackend {
                 if let ns = try? MemoryNamespace(user: user, agent: agent) { out.append(ns) }
             }
             return out
+        }
+    }
+
+    func unsourcedMessages(limit: Int) async throws -> [(namespace: MemoryNamespace, id: Int64, sealed: Data)] {
+        try await run {
+            let rows = try await client.query(
+                """
+                SELECT id, usr, agent, sealed FROM anima_records
+                WHERE source IS NULL AND kind = \(Int16(RecordKind.recall.rawValue)) ORDER BY id LIMIT \(Int64(limit))
+                """, logger: Self.logger)
+            var out: [(namespace: MemoryNamespace, id: Int64, sealed: Data)] = []
+            for try await (id, user, agent, sealed) in rows.decode((Int64, String, String, ByteBuffer).self) {
+                if let namespace = try? MemoryNamespace(user: user, agent: agent) { out.append((namespace, id, Data(buffer: sealed))) }
+            }
+            return out
+        }
+    }
+
+    func setSources(_ updates: [(id: Int64, source: MemorySource, trust: MemoryTrust)]) async throws {
+        guard !updates.isEmpty else { return }
+        try await run {
+            try await client.withTransaction(logger: Self.logger) { connection in
+                for update in updates {
+                    try await Self.drain(
+                        connection.query(
+                            """
+                            UPDATE anima_records SET source = \(Int16(update.source.code)), trust = \(Int16(update.trust.rawValue))
+                            WHERE id = \(update.id)
+                            """, logger: Self.logger))
+                }
+            }
         }
     }
 

@@ -248,6 +248,33 @@ extension SQLiteBackend {
         }.compactMap { try? MemoryNamespace(user: user, agent: $0) }
     }
 
+    func unsourcedMessages(limit: Int) throws -> [(namespace: MemoryNamespace, id: Int64, sealed: Data)] {
+        try database {
+            try pool.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT id, user, agent, sealed FROM records WHERE source IS NULL AND kind = ? ORDER BY id LIMIT ?",
+                    arguments: [RecordKind.recall.rawValue, limit]
+                ).compactMap { row in
+                    guard let namespace = try? MemoryNamespace(user: row["user"], agent: row["agent"]) else { return nil }
+                    return (namespace, row["id"], row["sealed"])
+                }
+            }
+        }
+    }
+
+    func setSources(_ updates: [(id: Int64, source: MemorySource, trust: MemoryTrust)]) throws {
+        guard !updates.isEmpty else { return }
+        try database {
+            try pool.write { db in
+                for update in updates {
+                    try db.execute(
+                        sql: "UPDATE records SET source = ?, trust = ? WHERE id = ?",
+                        arguments: [update.source.code, update.trust.rawValue, update.id])
+                }
+            }
+        }
+    }
+
     /// Moves erased pages out of the write-ahead log and gives them back, so the erased
     /// bytes are overwritten rather than left in the WAL or in free pages.
     func flushErasedPages() throws {

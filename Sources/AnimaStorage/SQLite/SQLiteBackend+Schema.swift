@@ -80,6 +80,10 @@ extension SQLiteBackend {
                     CREATE INDEX records_by_happened ON records(user, agent, kind, happened_at);
                     """)
         }
+        migrator.registerMigration("v4") { db in
+            // Finds the messages whose source is still to be read from their sealed role.
+            try db.execute(sql: "CREATE INDEX records_unsourced ON records(id) WHERE source IS NULL")
+        }
         return migrator
     }
 }

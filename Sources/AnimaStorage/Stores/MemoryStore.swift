@@ -1,3 +1,4 @@
+import AnimaCore
 import Crypto
 import Foundation
 
@@ -48,7 +49,35 @@ public final class MemoryStore: Sendable {
         case .postgres(let server):
             backend = try await PostgresBackend.connect(server, dimensions: dimensions, parameters: index, keyCheck: check)
         }
-        return MemoryStore(backend: backend, key: key, dimensions: dimensions)
+        let store = MemoryStore(backend: backend, key: key, dimensions: dimensions)
+        do {
+            try await store.fillInMessageSources()
+        } catch {
+            try? await backend.close()
+            throw error
+        }
+        return store
+    }
+
+    /// Gives messages stored before sources were kept the source their sealed role tells
+    /// (and its default trust), so source filters and ranking see them too. Runs once per
+    /// old store, in batches; a message that no longer opens (damaged) is taken as the
+    /// agent's, the cautious reading.
+    private func fillInMessageSources() async throws {
+        var ciphers: [MemoryNamespace: NamespaceCipher] = [:]
+        while true {
+            let batch = try await backend.unsourcedMessages(limit: 1000)
+            if batch.isEmpty { return }
+            var updates: [(id: Int64, source: MemorySource, trust: MemoryTrust)] = []
+            for record in batch {
+                let cipher = ciphers[record.namespace] ?? NamespaceCipher(master: key, namespace: record.namespace)
+                ciphers[record.namespace] = cipher
+                let role = (try? cipher.open(json: record.sealed, as: ChatMessage.self, context: "recall"))?.role
+                let source = role.map(MemorySource.init(role:)) ?? .agent
+                updates.append((record.id, source, source.defaultTrust))
+            }
+            try await backend.setSources(updates)
+        }
     }
 
     /// The messages of one agent's conversations.

@@ -30,10 +30,16 @@ struct MemoryCommand: AsyncParsableCommand {
     /// The running daemon, when it serves the memory `location` names: then it is the one
     /// writer, and memory commands go through it.
     static func daemon(for location: MemoryLocation) async throws -> DaemonClient? {
-        guard let (client, directory) = try await DaemonClient.discoverWithDataDirectory(scopes: [.memory]) else { return nil }
-        let wanted = location.directory.standardizedFileURL.resolvingSymlinksInPath().path
-        guard URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path == wanted else { return nil }
-        return client
+        guard let found = try await DaemonClient.discoverWithDataDirectory(scopes: [.memory]),
+            serves(found.dataDirectory, location)
+        else { return nil }
+        return found.client
+    }
+
+    /// Whether a daemon serving data directory `directory` holds the memory `location` names.
+    static func serves(_ directory: String, _ location: MemoryLocation) -> Bool {
+        URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
+            == location.directory.standardizedFileURL.resolvingSymlinksInPath().path
     }
 
     /// A form-encoded query string (a space as %20, every reserved byte escaped).

@@ -89,11 +89,13 @@ struct Run: AsyncParsableCommand {
     var isPrivate = false
 
     mutating func run() async throws {
-        // With a daemon running, agents with memory run there too: it is the memory's one writer.
+        // With a daemon running, agents with memory run there too when it serves their memory:
+        // it is the memory's one writer.
         if !local, !ignoreEos, modelOptions.model == nil,
-            let daemon = try await DaemonClient.discover(scopes: memory == nil ? [.agents] : [.agents, .memory])
+            let found = try await DaemonClient.discoverWithDataDirectory(scopes: memory == nil ? [.agents] : [.agents, .memory]),
+            memory == nil || MemoryCommand.serves(found.dataDirectory, memoryLocation)
         {
-            try await runOnDaemon(daemon)
+            try await runOnDaemon(found.client)
             return
         }
         let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler)

@@ -238,6 +238,10 @@ struct ServeTests {
         #expect(ran.status == 0, "\(ran.stderr)")
         let shown = try CLI.run(["memory", "show", "--data-dir", data, "notes"], environment: env)
         #expect(shown.status == 0 && shown.stdout.contains("3 archival passages"), "\(shown.stdout)\(shown.stderr)")
+        let forgot = try CLI.run(["memory", "forget", "--data-dir", data, "notes", "--passage", "3"], environment: env)
+        #expect(forgot.status == 0 && forgot.stdout.contains("forgot 1 record(s) of notes"), "\(forgot.stdout)\(forgot.stderr)")
+        let listed = try CLI.run(["memory", "show", "--data-dir", data], environment: env)
+        #expect(listed.stdout.contains("notes\t") && listed.stdout.contains("2 passages"), "\(listed.stdout)\(listed.stderr)")
 
         // Without the daemon's discovery file, the CLI would open the store itself: refused.
         let second = try CLI.run(["memory", "search", "--data-dir", data, "--words-only", queries[1]])

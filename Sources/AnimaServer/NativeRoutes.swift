@@ -170,6 +170,29 @@ struct NativeRoutes {
             else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
             return Response.json(["erased": .number(Double(count))])
         }
+        // Which records an agent's pager brought into its context, and why (issue 18): ids,
+        // scores and reasons of its newest page-ins, no text.
+        api.get("agent-memory/:agent/page-ins") { _, context in
+            let token = try context.authorize(.memory)
+            let agent = try context.pathParameter("agent")
+            try Self.checkAgentName(agent, param: "agent")
+            guard
+                case .snapshot(let snapshot) = try await kernel.invoke(
+                    .memory(.show(agent: agent)), as: token.principal, name: "api-memory")
+            else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
+            let formatter = ISO8601DateFormatter()
+            let events: [JSONValue] = snapshot.pageIns.map { event in
+                let decisions: [JSONValue] = event.decisions.map { d in
+                    [
+                        "source": .string(d.source), "id": .number(Double(d.id)), "score": .number(d.score.isFinite ? d.score : 0),
+                        "reasons": .array(d.reasons.map(JSONValue.string)), "outcome": .string(d.outcome.rawValue),
+                        "tokens": .number(Double(d.tokens)),
+                    ]
+                }
+                return ["at": .string(formatter.string(from: event.at)), "decisions": .array(decisions)]
+            }
+            return Response.json(.array(events))
+        }
         api.get("audit") { request, context in
             let token = try context.authorize(.audit)
             // Records name every user's syscalls: the same `logs` group as `anima audit`.

@@ -13,7 +13,7 @@ import Foundation
 struct BenchRetrieval: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retrieval",
-        abstract: "Evidence recall@1/5/10 of memory search: Anima, BM25 alone and dense alone, on generated conversations.",
+        abstract: "Evidence recall@1/5/10 of memory search: Anima, the old fusion, BM25 alone, dense alone, on generated conversations.",
         discussion: """
             Generates --conversations multi-session conversations (fixed --seed) with planted
             facts, updates, dated events, two-fact questions and the assistant's wrong
@@ -63,7 +63,8 @@ struct BenchRetrieval: AsyncParsableCommand {
         let questionVectors = try await embedding.embed(corpus.questions.map(\.text))
         let ingest = (ContinuousClock.now - e0) / .seconds(1)
 
-        let methods = ["anima", "bm25", "dense"]
+        // "fusion" is the search before issue 18: reciprocal rank fusion of the two lists.
+        let methods = ["anima", "fusion", "bm25", "dense"]
         let depths = [1, 5, 10]
         var sums: [String: [String: [Int: Double]]] = [:]
         var counts: [String: Int] = [:]
@@ -76,12 +77,13 @@ struct BenchRetrieval: AsyncParsableCommand {
             counts["all", default: 0] += 1
             var lists: [String: [Int64]] = [:]
             for method in methods {
-                let query: MemoryQuery
+                var query: MemoryQuery
                 switch method {
-                case "bm25": query = MemoryQuery(text: question.text, limit: 50)
-                case "dense": query = MemoryQuery(embedding: questionVectors[q], limit: 50)
+                case "bm25": query = MemoryQuery(text: question.text, limit: 10)
+                case "dense": query = MemoryQuery(embedding: questionVectors[q], limit: 10)
                 default: query = MemoryQuery(text: question.text, embedding: questionVectors[q], limit: 10)
                 }
+                query.ranking = method == "anima" ? .ranked : .reciprocalRank
                 let t0 = ContinuousClock.now
                 let page = try await recall.search(query)
                 latencies[method, default: []].append((ContinuousClock.now - t0) / .milliseconds(1))
@@ -93,11 +95,16 @@ struct BenchRetrieval: AsyncParsableCommand {
                 }
             }
             if dump != nil {
-                let dense = try await recall.search(MemoryQuery(embedding: questionVectors[q], limit: 50))
+                var text = MemoryQuery(text: question.text, limit: 50)
+                text.ranking = .reciprocalRank
+                var vector = MemoryQuery(embedding: questionVectors[q], limit: 50)
+                vector.ranking = .reciprocalRank
+                let bm25 = try await recall.search(text)
+                let dense = try await recall.search(vector)
                 dumpLines.append(
                     Self.json([
                         "question": question.text, "kind": question.kind.rawValue, "conversation": question.conversation,
-                        "evidence": Array(evidence), "anima": lists["anima"]!, "bm25": lists["bm25"]!,
+                        "evidence": Array(evidence), "anima": lists["anima"]!, "bm25": bm25.hits.map(\.item.id),
                         "dense": dense.hits.map { [$0.item.id, Double($0.similarity ?? 0)] as [Any] },
                     ]))
             }

@@ -113,6 +113,15 @@ struct MemoryShow: AsyncParsableCommand {
             let text = resident.message.content.replacingOccurrences(of: "\n", with: " ")
             print("  \(resident.recallID)\t\(resident.message.role.rawValue)\t\(text.prefix(160))")
         }
+        print("\n[page-ins: the newest \(snapshot.pageIns.count)]")
+        if snapshot.pageIns.isEmpty { print("  (none yet)") }
+        for event in snapshot.pageIns {
+            print("  \(event.at.formatted(.iso8601)): \(event.paged.count) of \(event.decisions.count) candidates paged in")
+            for d in event.decisions {
+                let score = String(format: "%.3f", d.score)
+                print("    \(d.outcome.rawValue)\t\(d.source) #\(d.id)\tscore \(score)\t\(d.reasons.joined(separator: ","))")
+            }
+        }
     }
 }
 

@@ -33,7 +33,7 @@ public actor Pager {
     private let counters: PagingCounters?
     /// The newest page-in decisions, newest last (at most `keptEvents`).
     public private(set) var pageInEvents: [PageInEvent] = []
-    static let keptEvents = 16
+    public static let keptEvents = 16
 
     /// What changes on every message, saved in one write. Page-in events ride along with
     /// the next message rather than costing a write of their own per generation.

@@ -81,7 +81,7 @@ import Testing
         let recall = f.store.recall(alice)
         // The second fact shares only a common word with the query, so the first lists
         // (20 deep) do not reach it: equal scores go to newer records, and it is the oldest.
-        let second = try await recall.append(.user("Dr. Okafor has a practice on Baker Street."), at: day(1))
+        let second = try await recall.append(.user("Dr. Okafor has a practice on Baker Street, next to the old bakery by the river bridge."), at: day(1))
         for i in 0..<40 {
             try await recall.append(.user("The practice of music takes time, lesson \(i)."), at: day(2 + Double(i)))
         }

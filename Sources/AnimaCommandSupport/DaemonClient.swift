@@ -31,6 +31,17 @@ package struct DaemonClient {
     /// The running daemon, if there is one that answers /health, with a fresh token for
     /// `scope` acting as the current user.
     package static func discover(scope: Scope) async throws -> DaemonClient? {
+        try await discover(scopes: [scope])
+    }
+
+    /// The running daemon, if there is one that answers /health, with a fresh token for
+    /// `scopes`, acting as the current user.
+    package static func discover(scopes: [Scope]) async throws -> DaemonClient? {
+        try await discoverWithDataDirectory(scopes: scopes)?.client
+    }
+
+    /// The running daemon and the data directory it serves, with a fresh token for `scopes`.
+    package static func discoverWithDataDirectory(scopes: [Scope]) async throws -> (client: DaemonClient, dataDirectory: String)? {
         guard let data = FileManager.default.contents(atPath: file.path),
             let found = try? JSONDecoder().decode(Discovery.self, from: data), kill(found.pid, 0) == 0
         else { return nil }
@@ -42,9 +53,9 @@ package struct DaemonClient {
         let store = try TokenStore(directory: URL(fileURLWithPath: found.dataDirectory))
         let user = CurrentUser.principal
         let minted = try await store.create(
-            name: "cli-\(scope.rawValue)", user: user.name, groups: user.groups.sorted(), scopes: [scope],
-            expires: Date().addingTimeInterval(tokenLifetime), shortLived: true)
-        return DaemonClient(url: found.url, token: minted.secret)
+            name: "cli-" + scopes.map(\.rawValue).joined(separator: "-"), user: user.name, groups: user.groups.sorted(),
+            scopes: scopes, expires: Date().addingTimeInterval(tokenLifetime), shortLived: true)
+        return (DaemonClient(url: found.url, token: minted.secret), found.dataDirectory)
     }
 
     /// Writes the discovery file for this daemon; removes it when `remove()` is called.
@@ -56,6 +67,27 @@ package struct DaemonClient {
     }
 
     package static func remove() { try? FileManager.default.removeItem(at: file) }
+
+    /// Sends a request (a JSON body when given) and returns the answer's JSON and headers;
+    /// an error status becomes a `CLIError` with the daemon's message.
+    package func call(_ path: String, posting body: JSONValue? = nil) async throws -> (json: JSONValue, headers: [String: String]) {
+        var request = HTTPClientRequest(url: url + path)
+        request.method = body == nil ? .GET : .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body.jsonText))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .minutes(30))
+        let text = String(buffer: try await response.body.collect(upTo: 64 << 20))
+        guard (200..<300).contains(response.status.code) else {
+            let message = (try? JSONValue(parsing: text))?["error"]?["message"]?.stringValue ?? text
+            throw CLIError("the daemon refused the request (\(response.status.code)): \(message)")
+        }
+        var headers: [String: String] = [:]
+        for (name, value) in response.headers { headers[name.lowercased()] = value }
+        return (text.isEmpty ? .null : try JSONValue(parsing: text), headers)
+    }
 
     /// POSTs JSON and calls `onEvent` with each server-sent event (name, data) as it arrives.
     package func stream(_ path: String, _ body: JSONValue, onEvent: (String?, String) throws -> Void) async throws {

@@ -113,7 +113,17 @@ package struct DaemonOptions: ParsableArguments {
         defer { DaemonClient.remove() }
         // The daemon never writes the token store: `anima token` and the CLI do, and the
         // daemon re-reads the file when it changes.
-        try await app.runService()
+        let stopped: (any Error)?
+        do {
+            try await app.runService()
+            stopped = nil
+        } catch {
+            stopped = error
+        }
+        // SIGTERM, Ctrl-C or a failure: memory closes cleanly (index snapshots written, the
+        // write-ahead log checkpointed into the database) and its lock is released.
+        do { try await memory.store.close() } catch { Terminal.error("anima could not close memory cleanly: \(error)\n") }
+        if let stopped { throw stopped }
         Terminal.error("anima stopped\n")
     }
 }

@@ -239,12 +239,11 @@ public actor Kernel {
             return .erased(
                 try await persistentMemory().forget(
                     user: process.owner.name, agent: agent, recallIDs: recallIDs, archivalIDs: archivalIDs))
-        case .memory(.search(let agent, let text, let limit)):
+        case .memory(.search(let request)):
             takeIn(ProvenanceLabel(.memory), process)
-            let found = try await persistentMemory().search(user: process.owner.name, agent: agent, text: text, limit: limit)
-            return .records(found.records, damaged: found.damaged)
-        case .memory(.insert(let agent, let text, let tags)):
-            return .inserted(try await persistentMemory().insert(user: process.owner.name, agent: agent, text: text, tags: tags))
+            return .records(try await persistentMemory().search(user: process.owner.name, request))
+        case .memory(.insert(let agent, let passages)):
+            return .inserted(try await persistentMemory().insert(user: process.owner.name, agent: agent, passages: passages))
         case .memory(.agents):
             return .agents(try await persistentMemory().store.namespaces(user: process.owner.name).map(\.agent))
         case .memory(.show(let agent)):

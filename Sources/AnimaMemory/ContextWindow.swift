@@ -28,6 +28,7 @@ public struct MemoryPage: Sendable, Hashable {
     public var source: Source
     public var id: Int64
     public var text: String
+    /// When it happened (the date the prompt shows).
     public var createdAt: Date
     /// The role of a conversation message, or the tags of an archival passage.
     public var label: String

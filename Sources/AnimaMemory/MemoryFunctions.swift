@@ -111,7 +111,7 @@ public struct MemoryFunctions: Sendable {
                 "results": .array(
                     found.hits.map { hit in
                         [
-                            "id": .number(Double(hit.item.id)), "date": .string(MemoryPage.day(hit.item.createdAt)),
+                            "id": .number(Double(hit.item.id)), "date": .string(MemoryPage.day(hit.item.happenedAt)),
                             "role": .string(hit.item.message.role.rawValue), "content": .string(hit.item.message.content),
                         ]
                     }),
@@ -131,7 +131,7 @@ public struct MemoryFunctions: Sendable {
                 "results": .array(
                     found.hits.map { hit in
                         [
-                            "id": .number(Double(hit.item.id)), "date": .string(MemoryPage.day(hit.item.createdAt)),
+                            "id": .number(Double(hit.item.id)), "date": .string(MemoryPage.day(hit.item.happenedAt)),
                             "tags": .array(hit.item.tags.map { .string($0) }), "content": .string(hit.item.text),
                         ]
                     }),

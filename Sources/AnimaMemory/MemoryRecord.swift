@@ -1,3 +1,4 @@
+import AnimaCore
 import Foundation
 
 /// One thing an agent remembers, as searches return it: a message from its
@@ -15,9 +16,22 @@ public struct MemoryRecord: Sendable, Hashable {
     public var text: String
     /// The speaker of a message, or the tags of a passage.
     public var label: String
+    /// The tags of a passage (none for a message).
+    public var tags: [String] = []
+    /// When it was stored.
     public var createdAt: Date
+    /// When it happened: a message's own time, a passage's date as given on insert.
+    public var happenedAt: Date
+    /// Who it came from, and how far it is trusted.
+    public var source: MemorySource
+    public var trust: MemoryTrust
     /// Reciprocal-rank fusion score: larger is more relevant.
     public var score: Double
+    /// Its place in the whole result (1 = best), counting from the first page.
+    public var rank: Int = 0
+    /// Its rank in its store's full-text list, and in its vector list, if it was in them.
+    public var textRank: Int? = nil
+    public var vectorRank: Int? = nil
 }
 
 /// What a memory search found, and how many matches it had to leave out because their
@@ -26,10 +40,13 @@ public struct MemoryRecord: Sendable, Hashable {
 public struct MemorySearchResult: Sendable, Hashable {
     public var records: [MemoryRecord]
     public var damaged: Int
+    /// Whether asking with the next offset finds more.
+    public var hasMore: Bool
 
-    public init(records: [MemoryRecord], damaged: Int) {
+    public init(records: [MemoryRecord], damaged: Int, hasMore: Bool = false) {
         self.records = records
         self.damaged = damaged
+        self.hasMore = hasMore
     }
 
     /// Advice for the person who owns the memory, when records were left out.

@@ -46,51 +46,126 @@ public struct MemorySystem: Sendable {
             configuration: configuration, counters: counters)
     }
 
-    /// Searches the memory of `user`'s agent `agent`, or of all their agents, by words and
-    /// (with an embedder) by meaning: messages and passages, best first within each agent.
+    /// Searches the memory of `user`'s agent, or of all their agents, by words and (with
+    /// an embedder) by meaning: messages and passages together, best first, one page of
+    /// the whole result (each record has its rank in it).
     ///
-    /// - Parameter limit: most results per agent and store.
-    /// - Returns: the records, and how many matches were left out as damaged.
-    public func search(user: String, agent: String?, text: String, limit: Int = 10) async throws -> MemorySearchResult {
-        try await Self.checkingRequest { try await uncheckedSearch(user: user, agent: agent, text: text, limit: limit) }
+    /// - Returns: the records, how many matches were left out as damaged, and whether
+    ///   there are more.
+    public func search(user: String, _ request: MemorySearchRequest) async throws -> MemorySearchResult {
+        if let problem = request.problem { throw MemoryError.invalidRequest(problem) }
+        return try await Self.checkingRequest { try await uncheckedSearch(user: user, request) }
     }
 
-    private func uncheckedSearch(user: String, agent: String?, text: String, limit: Int) async throws -> MemorySearchResult {
-        let namespaces = if let agent { [try MemoryNamespace(user: user, agent: agent)] } else { try await store.namespaces(user: user) }
-        let query = MemoryQuery(text: text, embedding: try await embedder?.embed(text), limit: limit)
+    /// Searches by words and meaning; `limit` counts the whole result.
+    public func search(user: String, agent: String?, text: String, limit: Int = 10) async throws -> MemorySearchResult {
+        try await search(user: user, MemorySearchRequest(text: text, agent: agent, limit: limit))
+    }
+
+    private func uncheckedSearch(user: String, _ request: MemorySearchRequest) async throws -> MemorySearchResult {
+        let namespaces =
+            if let agent = request.agent { [try MemoryNamespace(user: user, agent: agent)] } else {
+                try await store.namespaces(user: user)
+            }
+        let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let ranked = !text.isEmpty
+        // Every store gives its best `offset + limit`; the page is cut from them merged.
+        let depth = request.offset + request.limit
+        let query = MemoryQuery(
+            text: ranked ? text : nil, embedding: ranked ? try await embedder?.embed(text) : nil, after: request.after,
+            before: request.before, tags: request.tags, limit: depth, sources: request.sources)
         var records: [MemoryRecord] = []
         var damaged = 0
+        var storesHaveMore = false
         for namespace in namespaces {
-            var found: [MemoryRecord] = []
-            let messages = try await store.recall(namespace).search(query)
-            let passages = try await store.archival(namespace).search(query)
-            damaged += messages.damaged + passages.damaged
-            for hit in messages.hits {
-                found.append(
-                    MemoryRecord(
-                        agent: namespace.agent, kind: .message, id: hit.item.id, text: hit.item.message.content,
-                        label: hit.item.message.role.rawValue, createdAt: hit.item.createdAt, score: hit.score))
+            if request.tags.isEmpty {
+                let messages = try await store.recall(namespace).search(query)
+                damaged += messages.damaged
+                storesHaveMore = storesHaveMore || messages.hasMore
+                for hit in messages.hits {
+                    records.append(
+                        MemoryRecord(
+                            agent: namespace.agent, kind: .message, id: hit.item.id, text: hit.item.message.content,
+                            label: hit.item.message.role.rawValue, createdAt: hit.item.createdAt, happenedAt: hit.item.happenedAt,
+                            source: hit.item.source, trust: hit.item.trust, score: hit.score, textRank: hit.textRank,
+                            vectorRank: hit.vectorRank))
+                }
             }
+            let passages = try await store.archival(namespace).search(query)
+            damaged += passages.damaged
+            storesHaveMore = storesHaveMore || passages.hasMore
             for hit in passages.hits {
-                found.append(
+                records.append(
                     MemoryRecord(
                         agent: namespace.agent, kind: .passage, id: hit.item.id, text: hit.item.text,
-                        label: hit.item.tags.joined(separator: ","), createdAt: hit.item.createdAt, score: hit.score))
+                        label: hit.item.tags.joined(separator: ","), tags: hit.item.tags, createdAt: hit.item.createdAt,
+                        happenedAt: hit.item.happenedAt, source: hit.item.source, trust: hit.item.trust, score: hit.score,
+                        textRank: hit.textRank, vectorRank: hit.vectorRank))
             }
-            records += found.sorted { $0.score > $1.score }
         }
-        return MemorySearchResult(records: records, damaged: damaged)
+        // Best score first; a listing (no text) newest first. Ties in a fixed order.
+        records.sort { a, b in
+            if a.score != b.score { return a.score > b.score }
+            if a.happenedAt != b.happenedAt { return a.happenedAt > b.happenedAt }
+            return (a.agent, a.kind.rawValue, a.id) < (b.agent, b.kind.rawValue, b.id)
+        }
+        let page = Array(records.dropFirst(request.offset).prefix(request.limit))
+        return MemorySearchResult(
+            records: page.enumerated().map { index, record in
+                var record = record
+                record.rank = request.offset + index + 1
+                return record
+            }, damaged: damaged, hasMore: records.count > depth || storesHaveMore)
     }
 
-    /// Saves a passage to the archival memory of `user`'s agent `agent`.
+    /// Most passages one batch may hold.
+    public static let maximumBatch = 10_000
+    /// Texts embedded per call to the embedder.
+    static let embeddingBatch = 64
+
+    /// Saves passages to the archival memory of `user`'s agent `agent` in one transaction:
+    /// all of them, or (when any is refused) none. Embeddings are computed in batches.
+    ///
+    /// - Returns: the passages' IDs, in order.
+    public func insert(user: String, agent: String, passages: [NewMemoryPassage], at date: Date = Date()) async throws -> [Int64] {
+        guard (1...Self.maximumBatch).contains(passages.count) else {
+            throw MemoryError.invalidRequest(
+                "a batch holds 1 to \(Self.maximumBatch) passages, not \(passages.count); split larger imports into several batches")
+        }
+        return try await Self.checkingRequest {
+            let namespace = try MemoryNamespace(user: user, agent: agent)
+            // Each refusal names the passage, so a caller can fix it and send the batch again.
+            for (index, passage) in passages.enumerated() {
+                if passage.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                    throw MemoryError.invalidRequest("passage \(index + 1) of the batch is empty; every passage needs text")
+                }
+                if let happened = passage.happenedAt { try MemoryTime.check(happened, what: "passage \(index + 1)'s time") }
+            }
+            var embeddings: [[Float]?] = Array(repeating: nil, count: passages.count)
+            if let embedder {
+                var start = 0
+                while start < passages.count {
+                    let end = min(passages.count, start + Self.embeddingBatch)
+                    let vectors = try await embedder.embed(passages[start..<end].map(\.text))
+                    for (offset, vector) in vectors.enumerated() { embeddings[start + offset] = vector }
+                    start = end
+                }
+            }
+            let stored = try await store.archival(namespace).insert(
+                zip(passages, embeddings).map { passage, embedding in
+                    NewArchivalPassage(
+                        text: passage.text, tags: passage.tags, createdAt: date, happenedAt: passage.happenedAt, source: passage.source,
+                        trust: passage.trust, embedding: embedding)
+                })
+            return stored.map(\.id)
+        }
+    }
+
+    /// Saves one passage from the user to the archival memory of `user`'s agent `agent`.
     ///
     /// - Returns: the passage's ID.
     public func insert(user: String, agent: String, text: String, tags: [String]) async throws -> Int64 {
-        try await Self.checkingRequest {
-            let namespace = try MemoryNamespace(user: user, agent: agent)
-            let embedding = try await embedder?.embed(text)
-            return try await store.archival(namespace).insert(text, tags: tags, embedding: embedding).id
-        }
+        try await insert(user: user, agent: agent, passages: [NewMemoryPassage(text: text, tags: tags)])[0]
     }
 
     /// Runs `body`, reporting a storage error caused by the request as `MemoryError.invalidRequest`.

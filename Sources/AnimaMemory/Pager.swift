@@ -360,9 +360,12 @@ public actor Pager {
         let resident = Set(window.messages.map(\.recallID))
         let k = configuration.pageCandidates
         let common = configuration.commonTermLimit
-        async let fromRecall = recall.search(
-            MemoryQuery(text: text, embedding: embedding, excluding: resident, limit: k, commonTermLimit: common))
-        async let fromArchival = archival.search(MemoryQuery(text: text, embedding: embedding, limit: k, commonTermLimit: common))
+        var recallQuery = MemoryQuery(text: text, embedding: embedding, excluding: resident, limit: k, commonTermLimit: common)
+        recallQuery.ranking = configuration.ranking
+        var archivalQuery = MemoryQuery(text: text, embedding: embedding, limit: k, commonTermLimit: common)
+        archivalQuery.ranking = configuration.ranking
+        async let fromRecall = recall.search(recallQuery)
+        async let fromArchival = archival.search(archivalQuery)
         let minimum = configuration.minimumSimilarity
         // Found by words, or through a name, date or second retrieval: relevant. Found by
         // meaning alone: only when similar enough.
@@ -374,7 +377,7 @@ public actor Pager {
             candidates.append(
                 (
                     MemoryPage(
-                        source: .conversation, id: hit.item.id, text: hit.item.message.content, createdAt: hit.item.createdAt,
+                        source: .conversation, id: hit.item.id, text: hit.item.message.content, createdAt: hit.item.happenedAt,
                         label: hit.item.message.role.rawValue, score: hit.score, tokens: 0),
                     hit.reasons, relevant(hit.textRank, hit.similarity, hit.reasons)
                 ))
@@ -383,7 +386,7 @@ public actor Pager {
             candidates.append(
                 (
                     MemoryPage(
-                        source: .archival, id: hit.item.id, text: hit.item.text, createdAt: hit.item.createdAt,
+                        source: .archival, id: hit.item.id, text: hit.item.text, createdAt: hit.item.happenedAt,
                         label: hit.item.tags.joined(separator: ", "), score: hit.score, tokens: 0),
                     hit.reasons, relevant(hit.textRank, hit.similarity, hit.reasons)
                 ))

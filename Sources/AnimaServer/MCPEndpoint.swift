@@ -89,9 +89,45 @@ public struct MCPEndpoint: Sendable {
                 "properties": [
                     "query": ["type": "string", "description": "What to look for."],
                     "agent": ["type": "string", "description": "Only this agent's memory."],
-                    "limit": ["type": "integer", "minimum": 1, "maximum": 100],
+                    "limit": ["type": "integer", "minimum": 1, "maximum": 1000, "description": "Results in all (default 10)."],
+                    "offset": [
+                        "type": "integer", "minimum": 0, "maximum": 999, "description": "Results to skip (offset + limit <= 1000).",
+                    ],
+                    "after": [
+                        "type": "string", "description": "Only records that happened at or after this date (2024-05-07 or ISO 8601).",
+                    ],
+                    "before": ["type": "string", "description": "Only records that happened before this date."],
+                    "tags": ["type": "array", "items": ["type": "string"], "description": "Only passages with all these tags."],
+                    "sources": [
+                        "type": "array", "items": ["enum": ["user", "agent", "tool", "import"]],
+                        "description": "Only records from these sources.",
+                    ],
                 ],
                 "required": ["query"],
+            ] as JSONValue).mcpValue),
+        Tool(
+            name: "memory_insert",
+            description:
+                "Save passages to an agent's archival memory in one transaction (all or none); each may say when it happened.",
+            inputSchema: ([
+                "type": "object",
+                "properties": [
+                    "agent": ["type": "string", "description": "The agent whose memory receives the passages."],
+                    "passages": [
+                        "type": "array", "minItems": 1, "maxItems": 10000,
+                        "items": [
+                            "type": "object",
+                            "properties": [
+                                "text": ["type": "string"], "tags": ["type": "array", "items": ["type": "string"]],
+                                "happened": ["type": "string", "description": "When it happened: 2024-05-07 or ISO 8601."],
+                                "source": ["enum": ["user", "agent", "tool", "import"]],
+                                "trust": ["enum": ["untrusted", "unverified", "trusted"]],
+                            ],
+                            "required": ["text"],
+                        ],
+                    ],
+                ],
+                "required": ["agent", "passages"],
             ] as JSONValue).mcpValue),
     ]
 
@@ -100,7 +136,7 @@ public struct MCPEndpoint: Sendable {
     static func scope(for name: String) -> Scope {
         switch name {
         case "run_agent", "list_processes": .agents
-        case "memory_write", "memory_read", "memory_list", "memory_search": .memory
+        case "memory_write", "memory_read", "memory_list", "memory_search", "memory_insert": .memory
         default: .tools
         }
     }
@@ -157,18 +193,34 @@ public struct MCPEndpoint: Sendable {
             guard let query = arguments["query"]?.stringValue, !query.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw SyscallError.invalidArguments("query is required")
             }
-            let limit = try WireNumber.integer(arguments["limit"], field: "limit", in: 1...100) ?? 10
-            let search = MemoryOperation.search(agent: arguments["agent"]?.stringValue, text: query, limit: limit)
-            guard case .records(let records, let damaged) = try await kernel.invoke(.memory(search), as: principal, name: "mcp-memory")
+            let search = try memorySearch(query, arguments)
+            guard case .records(let result) = try await kernel.invoke(.memory(.search(search)), as: principal, name: "mcp-memory")
             else {
                 throw SyscallError.failed("unexpected memory result")
             }
-            let found =
-                records.isEmpty
-                ? "nothing found" : records.map { "[\($0.agent) \($0.kind.rawValue) \($0.id)] \($0.text)" }.joined(separator: "\n")
-            guard let warning = MemorySearchResult(records: records, damaged: damaged).damageWarning else { return found }
-            MemorySearchResult.log(damaged: damaged, user: principal.name, to: logger)
+            let dated = result.records.map {
+                "[\($0.rank). \($0.agent) \($0.kind.rawValue) \($0.id), \(MemoryWire.timestamp($0.happenedAt)), \($0.source)] \($0.text)"
+            }
+            var found = dated.isEmpty ? "nothing found" : dated.joined(separator: "\n")
+            if result.hasMore { found += "\n(more: ask again with offset \(search.offset + search.limit))" }
+            guard let warning = result.damageWarning else { return found }
+            MemorySearchResult.log(damaged: result.damaged, user: principal.name, to: logger)
             return found + "\n\nwarning: " + warning
+        case "memory_insert":
+            guard let agent = arguments["agent"]?.stringValue else { throw SyscallError.invalidArguments("agent is required") }
+            guard let list = arguments["passages"]?.arrayValue, (1...MemorySystem.maximumBatch).contains(list.count) else {
+                throw SyscallError.invalidArguments("passages must be an array of 1 to \(MemorySystem.maximumBatch) passages")
+            }
+            let passages = try list.enumerated().map { index, item in
+                do { return try MemoryWire.passage(item) } catch let error as APIError {
+                    throw SyscallError.invalidArguments("passages[\(index)]: \(error.message)")
+                }
+            }
+            guard
+                case .inserted(let ids) = try await kernel.invoke(
+                    .memory(.insert(agent: agent, passages: passages)), as: principal, name: "mcp-memory")
+            else { throw SyscallError.failed("unexpected memory result") }
+            return "saved \(ids.count) passage\(ids.count == 1 ? "" : "s") to \(agent): ids \(ids.map(String.init).joined(separator: ", "))"
         default:
             let call = ToolCall(id: "mcp-" + UUID().uuidString.prefix(8).lowercased(), name: name, arguments: arguments)
             guard case .toolOutput(let output) = try await kernel.invoke(.callTool(call), as: principal, name: "mcp-tool") else {
@@ -177,6 +229,28 @@ public struct MCPEndpoint: Sendable {
             if output.isError { throw SyscallError.failed(output.text) }
             return output.text
         }
+    }
+
+    /// A memory search from MCP arguments, refused with the argument's name when wrong.
+    static func memorySearch(_ query: String, _ arguments: JSONValue) throws -> MemorySearchRequest {
+        var search = MemorySearchRequest(text: query, agent: arguments["agent"]?.stringValue)
+        do {
+            search.limit = try WireNumber.integer(arguments["limit"], field: "limit", in: 1...MemorySearchRequest.maximumDepth) ?? 10
+            search.offset = try WireNumber.integer(arguments["offset"], field: "offset", in: 0...MemorySearchRequest.maximumDepth - 1) ?? 0
+            search.after = try MemoryWire.date(arguments["after"], field: "after")
+            search.before = try MemoryWire.date(arguments["before"], field: "before")
+            search.tags = try MemoryWire.tags(arguments["tags"])
+            if let sources = arguments["sources"], sources != .null {
+                guard let names = sources.arrayValue?.compactMap(\.stringValue), names.count == sources.arrayValue?.count else {
+                    throw SyscallError.invalidArguments("sources must be an array of \(MemorySource.names)")
+                }
+                search.sources = try MemoryWire.sources(text: names.joined(separator: ","))
+            }
+        } catch let error as APIError {
+            throw SyscallError.invalidArguments(error.message)
+        }
+        if let problem = search.problem { throw SyscallError.invalidArguments(problem) }
+        return search
     }
 
     /// Serves MCP over standard input and output until the client disconnects.

@@ -118,39 +118,84 @@ struct NativeRoutes {
         // The persistent memory of the caller's agents (what `anima run --memory` keeps).
         api.get("agent-memory/search") { request, context in
             let token = try context.authorize(.memory)
-            guard let text = try request.queryParameter("q"), !text.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw APIError.badRequest("q (what to look for) is required", param: "q")
-            }
-            let agent = try request.queryParameter("agent")
-            if let agent { try Self.checkAgentName(agent, param: "agent") }
-            let limit =
-                try request.queryParameter("limit").map { try WireNumber.integer(text: $0, field: "limit", in: 1...100) } ?? 10
+            let search = try Self.memorySearch(request)
             guard
-                case .records(let records, let damaged) = try await kernel.invoke(
-                    .memory(.search(agent: agent, text: String(text), limit: limit)), as: token.principal, name: "api-memory")
+                case .records(let result) = try await kernel.invoke(
+                    .memory(.search(search)), as: token.principal, name: "api-memory")
             else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
-            var response = Response.json(.array(records.map(Self.json)))
-            // The body stays an array; the count of records left out travels beside it.
-            if damaged > 0 {
-                response.headers[Self.damagedRecordsHeader] = String(damaged)
-                MemorySearchResult.log(damaged: damaged, user: token.principal.name, to: logger)
+            var response = Response.json(.array(result.records.map(MemoryWire.json)))
+            // The body stays an array; whether there is a next page, and the count of
+            // records left out, travel beside it.
+            response.headers[Self.hasMoreHeader] = result.hasMore ? "true" : "false"
+            if result.damaged > 0 {
+                response.headers[Self.damagedRecordsHeader] = String(result.damaged)
+                MemorySearchResult.log(damaged: result.damaged, user: token.principal.name, to: logger)
             }
             return response
         }
+        // One passage ({"text", ...}) or a batch ({"passages": [...]}, all or nothing); a
+        // batch is one request, so it counts once against the token's rate limit.
         api.post("agent-memory/:agent/passages") { request, context in
             let token = try context.authorize(.memory)
             let agent = try context.pathParameter("agent")
             try Self.checkAgentName(agent, param: "agent")
             let body = try await body(request)
-            guard let text = body["text"]?.stringValue, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                throw APIError.badRequest("text is required", param: "text")
+            let passages: [NewMemoryPassage]
+            let batch = body["passages"] != nil
+            if batch {
+                guard body.count == 1, case .array(let list) = body["passages"]! else {
+                    throw APIError.badRequest(
+                        "a batch is {\"passages\": [ {\"text\": ...}, ... ]} with nothing beside the array", param: "passages")
+                }
+                guard (1...MemorySystem.maximumBatch).contains(list.count) else {
+                    throw APIError.badRequest(
+                        "a batch holds 1 to \(MemorySystem.maximumBatch) passages, not \(list.count); send larger imports in several batches",
+                        param: "passages")
+                }
+                passages = try list.enumerated().map { index, item in
+                    do { return try MemoryWire.passage(item) } catch let error as APIError {
+                        throw APIError.badRequest("passages[\(index)]: \(error.message)", param: "passages[\(index)]")
+                    }
+                }
+            } else {
+                passages = [try MemoryWire.passage(.object(body))]
             }
-            let tags = try Self.strings(body["tags"], param: "tags")
             guard
-                case .inserted(let id) = try await kernel.invoke(
-                    .memory(.insert(agent: agent, text: text, tags: tags)), as: token.principal, name: "api-memory")
+                case .inserted(let ids) = try await kernel.invoke(
+                    .memory(.insert(agent: agent, passages: passages)), as: token.principal, name: "api-memory")
             else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
-            return Response.json(["id": .number(Double(id))], status: .created)
+            if batch { return Response.json(["ids": .array(ids.map { .number(Double($0)) })], status: .created) }
+            return Response.json(["id": .number(Double(ids[0]))], status: .created)
+        }
+        // What `anima memory show` prints, for the CLI while a daemon holds the store.
+        api.get("agent-memory") { _, context in
+            let token = try context.authorize(.memory)
+            guard case .agents(let agents) = try await kernel.invoke(.memory(.agents), as: token.principal, name: "api-memory") else {
+                throw APIError(.internalServerError, "unexpected memory result", type: "server_error")
+            }
+            var rows: [JSONValue] = []
+            for agent in agents {
+                guard
+                    case .snapshot(let snapshot) = try await kernel.invoke(
+                        .memory(.show(agent: agent)), as: token.principal, name: "api-memory")
+                else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
+                rows.append(
+                    [
+                        "agent": .string(agent), "messages": .number(Double(snapshot.messages)),
+                        "passages": .number(Double(snapshot.passages)),
+                    ])
+            }
+            return Response.json(["agents": .array(rows)])
+        }
+        api.get("agent-memory/:agent") { _, context in
+            let token = try context.authorize(.memory)
+            let agent = try context.pathParameter("agent")
+            try Self.checkAgentName(agent, param: "agent")
+            guard
+                case .snapshot(let snapshot) = try await kernel.invoke(
+                    .memory(.show(agent: agent)), as: token.principal, name: "api-memory")
+            else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
+            return Response.json(MemoryWire.json(snapshot))
         }
         api.post("agent-memory/:agent/forget") { request, context in
             let token = try context.authorize(.memory)
@@ -180,18 +225,7 @@ struct NativeRoutes {
                 case .snapshot(let snapshot) = try await kernel.invoke(
                     .memory(.show(agent: agent)), as: token.principal, name: "api-memory")
             else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
-            let formatter = ISO8601DateFormatter()
-            let events: [JSONValue] = snapshot.pageIns.map { event in
-                let decisions: [JSONValue] = event.decisions.map { d in
-                    [
-                        "source": .string(d.source), "id": .number(Double(d.id)), "score": .number(d.score.isFinite ? d.score : 0),
-                        "reasons": .array(d.reasons.map(JSONValue.string)), "outcome": .string(d.outcome.rawValue),
-                        "tokens": .number(Double(d.tokens)),
-                    ]
-                }
-                return ["at": .string(formatter.string(from: event.at)), "decisions": .array(decisions)]
-            }
-            return Response.json(.array(events))
+            return Response.json(.array(snapshot.pageIns.map(MemoryWire.json)))
         }
         api.get("audit") { request, context in
             let token = try context.authorize(.audit)
@@ -362,11 +396,30 @@ struct NativeRoutes {
         return ids
     }
 
-    static func json(_ r: MemoryRecord) -> JSONValue {
-        [
-            "agent": .string(r.agent), "kind": .string(r.kind.rawValue), "id": .number(Double(r.id)), "text": .string(r.text),
-            "label": .string(r.label), "created": .string(ISO8601DateFormatter().string(from: r.createdAt)), "score": .number(r.score),
-        ]
+    /// A memory search from the query string: q (required), agent, limit and offset over the whole result, after/before (when records
+    /// happened), tags and sources (comma-separated).
+    static func memorySearch(_ request: Request) throws -> MemorySearchRequest {
+        let agent = try request.queryParameter("agent")
+        if let agent { try checkAgentName(agent, param: "agent") }
+        let depth = MemorySearchRequest.maximumDepth
+        guard let text = try request.queryParameter("q"), !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw APIError.badRequest("q (what to look for) is required", param: "q")
+        }
+        var search = MemorySearchRequest(text: text, agent: agent)
+        search.limit = try request.queryParameter("limit").map { try WireNumber.integer(text: $0, field: "limit", in: 1...depth) } ?? 10
+        search.offset =
+            try request.queryParameter("offset").map { try WireNumber.integer(text: $0, field: "offset", in: 0...(depth - 1)) } ?? 0
+        search.after = try request.queryParameter("after").map { try MemoryWire.date(text: $0, field: "after") }
+        search.before = try request.queryParameter("before").map { try MemoryWire.date(text: $0, field: "before") }
+        search.tags = (try request.queryParameter("tags") ?? "").split(separator: ",").map(String.init).filter {
+            !$0.trimmingCharacters(in: .whitespaces).isEmpty
+        }
+        search.sources = try request.queryParameter("sources").map { try MemoryWire.sources(text: $0) } ?? []
+        if let problem = search.problem { throw APIError.badRequest(problem, param: "offset") }
+        if let after = search.after, let before = search.before, after >= before {
+            throw APIError.badRequest("the date range is empty: after must be earlier than before", param: "after")
+        }
+        return search
     }
 
     static func json(_ r: AuditRecord) -> JSONValue {
@@ -387,6 +440,8 @@ struct NativeRoutes {
 extension NativeRoutes {
     /// How many damaged memory records a search left out (absent when none).
     static let damagedRecordsHeader = HTTPFields.Element.Name("Anima-Damaged-Records")!
+    /// Whether a memory search has a next page (`true` or `false`).
+    static let hasMoreHeader = HTTPFields.Element.Name("Anima-Has-More")!
 }
 
 extension MemorySearchResult {

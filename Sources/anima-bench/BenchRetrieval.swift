@@ -21,7 +21,8 @@ struct BenchRetrieval: AsyncParsableCommand {
             embeddings; asks every question three ways. Recall@k is the share of a
             question's evidence turns among the first k results, averaged. With
             --page-in-records N, one store is then grown to N records and Pager.prepare is
-            timed for every question (the question's embedding given).
+            timed for conversation 0's questions (embeddings given), ranked and with the old
+            fusion in turns: the ranker's cost is their ratio.
 
             Example:
               anima-bench memory retrieval --conversations 8 --sessions 10
@@ -173,23 +174,35 @@ struct BenchRetrieval: AsyncParsableCommand {
         var options = modelOptions
         if options.context == nil { options.context = 2048 }
         let engine = try await options.load(slots: 1)
-        let pager = try await Pager.open(
-            namespace: namespace, store: store, model: engine, embedder: nil,
-            configuration: PagerConfiguration(systemPrefix: "You are a helpful assistant with long-term memory.", pageBudget: 384))
+        // The same page-ins, ranked and with the fusion before the ranker, in turns, so
+        // that the ranker's cost is a ratio measured in the same run.
+        var times: [SearchRanking: [Double]] = [:]
+        var pagers: [SearchRanking: Pager] = [:]
+        for ranking in SearchRanking.allCases {
+            var configuration = PagerConfiguration(systemPrefix: "You are a helpful assistant with long-term memory.", pageBudget: 384)
+            configuration.ranking = ranking
+            pagers[ranking] = try await Pager.open(
+                namespace: namespace, store: store, model: engine, embedder: nil, configuration: configuration)
+        }
         let asked = corpus.questions.enumerated().filter { $0.element.conversation == 0 }
-        _ = try await pager.prepare(query: asked[0].element.text, queryEmbedding: questionVectors[asked[0].offset])
-        var times: [Double] = []
+        for pager in pagers.values {
+            _ = try await pager.prepare(query: asked[0].element.text, queryEmbedding: questionVectors[asked[0].offset])
+        }
         for _ in 0..<max(1, 400 / asked.count) {
             for (q, question) in asked {
-                let t0 = ContinuousClock.now
-                _ = try await pager.prepare(query: question.text, queryEmbedding: questionVectors[q])
-                times.append((ContinuousClock.now - t0) / .milliseconds(1))
+                for ranking in SearchRanking.allCases {
+                    let t0 = ContinuousClock.now
+                    _ = try await pagers[ranking]!.prepare(query: question.text, queryEmbedding: questionVectors[q])
+                    times[ranking, default: []].append((ContinuousClock.now - t0) / .milliseconds(1))
+                }
             }
         }
-        times.sort()
+        let ranked = times[.ranked]!.sorted(), fused = times[.reciprocalRank]!.sorted()
         return [
-            "records": try await store.recall(namespace).count(), "fill_seconds": fill, "prepares": times.count,
-            "p50_ms": BenchMemory.percentile(times, 0.5), "p99_ms": BenchMemory.percentile(times, 0.99),
+            "records": try await store.recall(namespace).count(), "fill_seconds": fill, "prepares": ranked.count,
+            "p50_ms": BenchMemory.percentile(ranked, 0.5), "p99_ms": BenchMemory.percentile(ranked, 0.99),
+            "fusion_p50_ms": BenchMemory.percentile(fused, 0.5),
+            "p50_vs_fusion": BenchMemory.percentile(ranked, 0.5) / BenchMemory.percentile(fused, 0.5),
         ]
     }
 

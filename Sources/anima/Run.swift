@@ -89,7 +89,10 @@ struct Run: AsyncParsableCommand {
     var isPrivate = false
 
     mutating func run() async throws {
-        if !local, !ignoreEos, memory == nil, modelOptions.model == nil, let daemon = try await DaemonClient.discover(scope: .agents) {
+        // With a daemon running, agents with memory run there too: it is the memory's one writer.
+        if !local, !ignoreEos, modelOptions.model == nil,
+            let daemon = try await DaemonClient.discover(scopes: memory == nil ? [.agents] : [.agents, .memory])
+        {
             try await runOnDaemon(daemon)
             return
         }
@@ -187,6 +190,7 @@ extension Run {
             if let maxTokens { spec["max_tokens"] = .number(Double(maxTokens)) }
             if let maxSeconds { spec["max_seconds"] = .number(max(1, maxSeconds.rounded(.up))) }
             if isPrivate { spec["privacy"] = ["private": true] }
+            if let memory { spec["memory"] = .string(memory) }
             return .object(spec)
         }
         let quiet = json

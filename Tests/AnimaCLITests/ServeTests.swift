@@ -197,6 +197,82 @@ struct ServeTests {
         #expect(mode == 0o600)
     }
 
+    /// Memory with a daemon running, end to end: `anima memory import` (a bad line named
+    /// and nothing saved; then a whole file), search, show and `anima run --memory` go
+    /// through the daemon, the store's one writer; a second writer is refused with the
+    /// daemon's pid; SIGTERM closes the store (WAL checkpointed, lock released); and no
+    /// file under the data directory holds any text written or searched, each file 0600
+    /// and each folder 0700.
+    @Test func memoryGoesThroughTheDaemonAndNothingIsLeftInTheClear() async throws {
+        let daemon = try await Daemon(["--scripted"])
+        let data = daemon.dataDirectory
+        let env = daemon.runtime
+        let passages = ["the spare key is under the blue flowerpot", "Ada plays the theremin on Tuesdays", "locker code 4471 walrus"]
+        let queries = ["flowerpot whereabouts", "theremin schedule"]
+        let task = "remember the boat is moored at pier nineteen"
+        let files = NSTemporaryDirectory() + "anima-import-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: files) }
+
+        let bad = [#"{"text": "\#(passages[0])"}"#, "", #"{"text": "x", "happened": 1e300}"#, "not json"].joined(separator: "\n")
+        try bad.write(toFile: files + "/bad.jsonl", atomically: true, encoding: .utf8)
+        let refused = try CLI.run(["memory", "import", files + "/bad.jsonl", "--agent", "notes", "--data-dir", data], environment: env)
+        #expect(refused.status != 0, "\(refused.stderr)")
+        #expect(refused.stderr.contains("line 3:") && refused.stderr.contains("line 4:"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("nothing was imported"), "\(refused.stderr)")
+
+        let good = [
+            #"{"text": "\#(passages[0])", "tags": ["home"], "happened": "2023-05-07"}"#, #"{"text": "\#(passages[1])"}"#,
+            #"{"text": "\#(passages[2])", "source": "user"}"#,
+        ].joined(separator: "\n")
+        try good.write(toFile: files + "/good.jsonl", atomically: true, encoding: .utf8)
+        let imported = try CLI.run(["memory", "import", files + "/good.jsonl", "--agent", "notes", "--data-dir", data], environment: env)
+        #expect(imported.status == 0 && imported.stderr.contains("imported 3 passages into notes"), "\(imported.stderr)")
+
+        let found = try CLI.run(["memory", "search", "--data-dir", data, "--json", queries[0]], environment: env)
+        #expect(found.status == 0 && found.stdout.contains("blue flowerpot"), "\(found.stdout)\(found.stderr)")
+        #expect(found.stdout.contains(#""happened":"2023-05-07T00:00:00Z""#) && found.stdout.contains(#""source":"import""#))
+        let dated = try CLI.run(["memory", "search", "--data-dir", data, "--before", "2024-01-01", queries[1]], environment: env)
+        #expect(dated.status == 0 && !dated.stdout.contains("theremin"), "\(dated.stdout)")
+        let ran = try CLI.run(["run", "--memory", "notes", "--data-dir", data, "--max-steps", "1", task], environment: env)
+        #expect(ran.status == 0, "\(ran.stderr)")
+        let shown = try CLI.run(["memory", "show", "--data-dir", data, "notes"], environment: env)
+        #expect(shown.status == 0 && shown.stdout.contains("3 archival passages"), "\(shown.stdout)\(shown.stderr)")
+
+        // Without the daemon's discovery file, the CLI would open the store itself: refused.
+        let second = try CLI.run(["memory", "search", "--data-dir", data, "--words-only", queries[1]])
+        #expect(second.status != 0, "\(second.stdout)")
+        #expect(second.stderr.contains("open in another process (pid \(daemon.process.process.processIdentifier))"), "\(second.stderr)")
+
+        kill(daemon.process.process.processIdentifier, SIGTERM)
+        let stopped = try await daemon.process.finish(within: 30)
+        #expect(stopped.status == 0, "\(stopped.output)")
+        let wal = (try? FileManager.default.attributesOfItem(atPath: data + "/memory/memory.sqlite-wal")[.size] as? Int) ?? 0
+        #expect(wal == 0, "the write-ahead log was not checkpointed on SIGTERM")
+        let after = try CLI.run(["memory", "search", "--data-dir", data, "--words-only", "--json", queries[1]])
+        #expect(after.status == 0 && after.stdout.contains("theremin"), "\(after.stderr)")
+
+        var clear: [String] = []
+        var loose: [String] = []
+        let root = URL(fileURLWithPath: data)
+        let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isDirectoryKey])
+        var paths = [root]
+        while let url = walker?.nextObject() as? URL { paths.append(url) }
+        for url in paths {
+            let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
+            let isDirectory = attributes[.type] as? FileAttributeType == .typeDirectory
+            let mode = (attributes[.posixPermissions] as? Int ?? 0) & 0o777
+            if mode != (isDirectory ? 0o700 : 0o600) { loose.append("\(url.path) \(String(mode, radix: 8))") }
+            guard !isDirectory, let bytes = FileManager.default.contents(atPath: url.path) else { continue }
+            for text in passages + queries + [task] + ["flowerpot", "theremin", "walrus", "pier nineteen"]
+            where bytes.range(of: Data(text.utf8)) != nil {
+                clear.append("\(url.lastPathComponent): \(text)")
+            }
+        }
+        #expect(clear.isEmpty, "plaintext under the data directory: \(clear)")
+        #expect(loose.isEmpty, "files not 0600 or folders not 0700: \(loose)")
+    }
+
     /// A syntax error in the config file, named or found at the default place, stops
     /// `anima serve` with the line and column (exit 1, no crash); so does a TLS
     /// certificate that is not one, named as such.

@@ -26,18 +26,21 @@ import Testing
         }
         #expect(trip == "Lisbon")
         guard
-            case .inserted(let id) = try await kernel.invoke(
-                .memory(.insert(agent: "assistant", text: "the trip went to Lisbon", tags: [])), as: alice)
+            case .inserted(let ids) = try await kernel.invoke(
+                .memory(.insert(agent: "assistant", passages: [NewMemoryPassage(text: "the trip went to Lisbon")])), as: alice),
+            let id = ids.first
         else {
             Issue.record("insert did not return an id")
             return
         }
         guard
-            case .records(let found, _) = try await kernel.invoke(.memory(.search(agent: "assistant", text: "Lisbon", limit: 5)), as: alice)
+            case .records(let result) = try await kernel.invoke(
+                .memory(.search(MemorySearchRequest(text: "Lisbon", agent: "assistant", limit: 5))), as: alice)
         else {
             Issue.record("search did not return records")
             return
         }
+        let found = result.records
         #expect(found.count == 1)
         guard
             case .erased(let erased) = try await kernel.invoke(

@@ -71,10 +71,12 @@ public enum MemoryOperation: Sendable, Hashable {
     /// Erases messages (`recallIDs`) and passages (`archivalIDs`) of the owner's agent
     /// `agent`; both nil erases everything it kept.
     case forget(agent: String, recallIDs: [Int64]?, archivalIDs: [Int64]?)
-    /// Searches the owner's agent `agent` (nil: all their agents) by words and meaning.
-    case search(agent: String?, text: String, limit: Int)
-    /// Saves a passage to the archival memory of the owner's agent `agent`.
-    case insert(agent: String, text: String, tags: [String])
+    /// Searches the owner's agent (or all their agents) by words and meaning, with filters,
+    /// one page of the whole result.
+    case search(MemorySearchRequest)
+    /// Saves passages to the archival memory of the owner's agent `agent`, all in one
+    /// transaction or none.
+    case insert(agent: String, passages: [NewMemoryPassage])
     /// The names of the owner's agents that have persistent memory.
     case agents
     /// What the owner's agent `agent` keeps: core memory, summary, context window, counts.
@@ -95,11 +97,13 @@ public enum MemoryOperation: Sendable, Hashable {
         }
     }
 
-    /// What the audit trail says about the operation; search text and passages sealed.
+    /// What the audit trail says about the operation: never content. A search's text is
+    /// sealed (a keyed digest and a length); an insert says how many passages and bytes.
     func auditSummary(sealing sealed: (String) -> String) -> String {
         switch self {
-        case .search(let agent, let text, _): "\(agent ?? "all agents"): \(sealed(text))"
-        case .insert(let agent, let text, _): "\(agent): \(sealed(text))"
+        case .search(let request): "\(request.agent ?? "all agents"): \(sealed(request.text))"
+        case .insert(let agent, let passages):
+            "\(agent): \(passages.count) passage\(passages.count == 1 ? "" : "s"), \(passages.reduce(0) { $0 + $1.text.utf8.count }) bytes"
         default: key ?? prefix ?? ""
         }
     }
@@ -112,8 +116,8 @@ public enum MemoryOperation: Sendable, Hashable {
             recall == nil && archival == nil
                 ? "\(agent): everything"
                 : "\(agent): messages \(recall ?? []), passages \(archival ?? [])"
-        case .search(let agent, let text, _): "\(agent ?? "all agents"): \(text)"
-        case .insert(let agent, let text, _): "\(agent): \(text)"
+        case .search(let request): request.agent ?? "all agents"
+        case .insert(let agent, _): agent
         case .show(let agent): agent
         case .list, .agents: nil
         }
@@ -140,9 +144,9 @@ public enum SyscallResult: Sendable {
     /// How many records an erasure removed.
     case erased(Int)
     /// What a memory search found, and how many damaged records it left out.
-    case records([MemoryRecord], damaged: Int)
-    /// The ID of a saved passage.
-    case inserted(Int64)
+    case records(MemorySearchResult)
+    /// The IDs of saved passages, in order.
+    case inserted([Int64])
     /// The owner's agents with persistent memory, by name.
     case agents([String])
     /// What one agent keeps in memory.

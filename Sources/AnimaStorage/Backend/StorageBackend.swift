@@ -1,3 +1,4 @@
+import AnimaCore
 import Foundation
 
 /// What a record is: a message of a conversation, or an archival passage.
@@ -9,10 +10,16 @@ enum RecordKind: Int, Sendable, Hashable, CaseIterable {
 }
 
 /// A record on its way into storage: sealed content plus the blinded terms, blinded tags
-/// and (plaintext, in memory only) vector that make it findable.
+/// and (plaintext, in memory only) vector that make it findable, and the metadata that
+/// ranks and filters it (when it happened, who it came from, how far it is trusted).
 struct NewRecord: Sendable {
     var kind: RecordKind
+    /// When it was stored.
     var createdAt: Date
+    /// When it happened (a message's own time; a passage's date as given).
+    var happenedAt: Date
+    var source: MemorySource
+    var trust: MemoryTrust
     var sealed: Data
     var terms: [String]
     var tags: [String]
@@ -23,17 +30,28 @@ struct NewRecord: Sendable {
 struct StoredRecord: Sendable, Hashable {
     var id: Int64
     var createdAt: Date
+    var happenedAt: Date
+    /// Nil for records stored before sources were kept.
+    var source: MemorySource?
+    /// Nil for records stored before trust was kept.
+    var trust: MemoryTrust?
     var sealed: Data
 }
 
-/// A filter in storage's terms: tags already blinded.
+/// A filter in storage's terms: tags already blinded; times are when records happened.
 struct RecordFilter: Sendable, Hashable {
     var after: Date?
     var before: Date?
     var tags: [String] = []
     var excluded: Set<Int64> = []
+    /// Only records from these sources (empty: any).
+    var sources: Set<MemorySource> = []
+    /// Only records trusted at least this much.
+    var minimumTrust: MemoryTrust? = nil
 
-    var isEmpty: Bool { after == nil && before == nil && tags.isEmpty && excluded.isEmpty }
+    var isEmpty: Bool {
+        after == nil && before == nil && tags.isEmpty && excluded.isEmpty && sources.isEmpty && minimumTrust == nil
+    }
 }
 
 /// One named, sealed value of an agent's core memory (a block, or the summary).

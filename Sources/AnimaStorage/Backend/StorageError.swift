@@ -14,6 +14,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case database(String)
     case vectorIndex(String)
     case closed
+    /// Another process has the store open (one writer at a time).
+    case locked(directory: String, holder: Int32?)
 
     /// True when the request itself was wrong (a bad name, argument or vector), so that
     /// asking again unchanged cannot succeed; false for failures of the store.
@@ -53,6 +55,10 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
             "the vector index failed: \(reason)"
         case .closed:
             "the memory store has been closed; open it again"
+        case .locked(let directory, let holder):
+            "the memory in \(directory) is open in another process\(holder.map { " (pid \($0))" } ?? ""), and only one may write it: "
+                + "with `anima serve` running on this data directory, memory commands and `anima run --memory` go through it "
+                + "(leave out --local); otherwise wait for that process to finish, or stop it"
         }
     }
 }

@@ -1,3 +1,4 @@
+import AnimaCore
 import Foundation
 import Logging
 import NIOCore
@@ -70,6 +71,23 @@ actor PostgresBackend: StorageBackend {
             CREATE INDEX IF NOT EXISTS anima_records_embedding ON anima_records
                 USING hnsw (embedding vector_ip_ops) WITH (m = \(parameters.m), ef_construction = \(parameters.efConstruction))
             """,
+            // v3: when a record happened, who it came from, how far it is trusted (see the
+            // SQLite backend's migration v3; the same codes, the same reading of old rows).
+            "ALTER TABLE anima_records ADD COLUMN IF NOT EXISTS happened_at double precision",
+            "ALTER TABLE anima_records ADD COLUMN IF NOT EXISTS source smallint",
+            "ALTER TABLE anima_records ADD COLUMN IF NOT EXISTS trust smallint",
+            """
+            DO $$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM anima_meta WHERE key = 'schema_v3') THEN
+                    UPDATE anima_records SET happened_at = created_at WHERE happened_at IS NULL;
+                    UPDATE anima_records SET source = \(MemorySource.agent.code), trust = \(MemoryTrust.unverified.rawValue)
+                        WHERE kind = \(RecordKind.archival.rawValue) AND source IS NULL;
+                    ALTER TABLE anima_records ALTER COLUMN happened_at SET NOT NULL;
+                    INSERT INTO anima_meta(key, value) VALUES ('schema_v3', '\\x01'::bytea);
+                END IF;
+            END $$
+            """,
+            "CREATE INDEX IF NOT EXISTS anima_records_happened ON anima_records(usr, agent, kind, happened_at)",
             """
             CREATE TABLE IF NOT EXISTS anima_slots(
                 usr text NOT NULL, agent text NOT NULL, name text NOT NULL, sealed bytea NOT NULL,
@@ -152,8 +170,9 @@ actor PostgresBackend: StorageBackend {
                     let vector = record.vector.map(rotation.apply)
                     let rows = try await connection.query(
                         """
-                        INSERT INTO anima_records(usr, agent, kind, created_at, sealed, terms, tags, embedding)
+                        INSERT INTO anima_records(usr, agent, kind, created_at, happened_at, source, trust, sealed, terms, tags, embedding)
                         VALUES (\(ns.user), \(ns.agent), \(Int16(record.kind.rawValue)), \(record.createdAt.timeIntervalSince1970),
+                                \(record.happenedAt.timeIntervalSince1970), \(Int16(record.source.code)), \(Int16(record.trust.rawValue)),
                                 \(Self.bytes(record.sealed)), to_tsvector('simple', \(terms)), \(tags), \(vector)::real[]::vector)
                         RETURNING id
                         """, logger: Self.logger)
@@ -168,7 +187,7 @@ actor PostgresBackend: StorageBackend {
         guard !ids.isEmpty else { return [] }
         return try await fetch(
             """
-            SELECT id, created_at, sealed FROM anima_records
+            SELECT id, created_at, happened_at, source, trust, sealed FROM anima_records
             WHERE usr = \(namespace.user) AND agent = \(namespace.agent) AND kind = \(Int16(kind.rawValue)) AND id = ANY(\(ids))
             """)
     }
@@ -177,8 +196,14 @@ actor PostgresBackend: StorageBackend {
         try await run {
             let rows = try await client.query(query, logger: Self.logger)
             var out: [StoredRecord] = []
-            for try await (id, created, sealed) in rows.decode((Int64, Double, ByteBuffer).self) {
-                out.append(StoredRecord(id: id, createdAt: Date(timeIntervalSince1970: created), sealed: Data(buffer: sealed)))
+            for try await (id, created, happened, source, trust, sealed) in rows.decode(
+                (Int64, Double, Double, Int16?, Int16?, ByteBuffer).self)
+            {
+                out.append(
+                    StoredRecord(
+                        id: id, createdAt: Date(timeIntervalSince1970: created), happenedAt: Date(timeIntervalSince1970: happened),
+                        source: source.flatMap { MemorySource(code: Int($0)) }, trust: trust.flatMap { MemoryTrust(rawValue: Int($0)) },
+                        sealed: Data(buffer: sealed)))
             }
             return out
         }
@@ -188,11 +213,11 @@ actor PostgresBackend: StorageBackend {
         _ namespace: MemoryNamespace, kind: RecordKind, filter: RecordFilter, newestFirst: Bool, limit: Int, offset: Int
     ) async throws -> [StoredRecord] {
         var q = QueryBuilder()
-        q.sql = "SELECT id, created_at, sealed FROM anima_records WHERE "
+        q.sql = "SELECT id, created_at, happened_at, source, trust, sealed FROM anima_records WHERE "
         try q.namespace(namespace, kind)
         try q.filter(filter)
         let order = newestFirst ? "DESC" : "ASC"
-        q.sql += " ORDER BY created_at \(order), id \(order) LIMIT "
+        q.sql += " ORDER BY happened_at \(order), id \(order) LIMIT "
         try q.bind(Int64(limit))
         q.sql += " OFFSET "
         try q.bind(Int64(offset))
@@ -411,12 +436,21 @@ private struct QueryBuilder {
 
     mutating func filter(_ filter: RecordFilter) throws {
         if let after = filter.after {
-            sql += " AND created_at >= "
+            sql += " AND happened_at >= "
             try bind(after.timeIntervalSince1970)
         }
         if let before = filter.before {
-            sql += " AND created_at < "
+            sql += " AND happened_at < "
             try bind(before.timeIntervalSince1970)
+        }
+        if !filter.sources.isEmpty {
+            sql += " AND source = ANY("
+            try bind(filter.sources.map { Int16($0.code) }.sorted())
+            sql += ")"
+        }
+        if let trust = filter.minimumTrust {
+            sql += " AND trust >= "
+            try bind(Int16(trust.rawValue))
         }
         if !filter.tags.isEmpty {
             sql += " AND tags @> "

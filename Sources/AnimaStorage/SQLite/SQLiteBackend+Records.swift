@@ -23,11 +23,12 @@ extension SQLiteBackend {
                 for (record, sealedVector) in zip(records, sealedVectors) {
                     try db.execute(
                         sql: """
-                            INSERT INTO records(user, agent, kind, created_at, sealed, terms, sealed_vector)
-                            VALUES (?, ?, ?, ?, ?, ?, ?)
+                            INSERT INTO records(user, agent, kind, created_at, happened_at, source, trust, sealed, terms, sealed_vector)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """,
                         arguments: [
                             ns.user, ns.agent, record.kind.rawValue, record.createdAt.timeIntervalSince1970,
+                            record.happenedAt.timeIntervalSince1970, record.source.code, record.trust.rawValue,
                             record.sealed, record.terms.joined(separator: " "), sealedVector,
                         ])
                     let id = db.lastInsertedRowID
@@ -68,7 +69,7 @@ extension SQLiteBackend {
                 try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT id, created_at, sealed FROM records
+                        SELECT \(Self.recordColumns) FROM records
                         WHERE +user = ? AND agent = ? AND kind = ? AND id IN (SELECT value FROM json_each(?))
                         """,
                     arguments: [namespace.user, namespace.agent, kind.rawValue, Self.jsonArray(ids)]
@@ -87,9 +88,9 @@ extension SQLiteBackend {
                 try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT r.id, r.created_at, r.sealed FROM records r
+                        SELECT \(Self.recordColumns) FROM records r
                         WHERE r.user = ? AND r.agent = ? AND r.kind = ?\(clause)
-                        ORDER BY r.created_at \(order), r.id \(order) LIMIT ? OFFSET ?
+                        ORDER BY r.happened_at \(order), r.id \(order) LIMIT ? OFFSET ?
                         """,
                     arguments: [namespace.user, namespace.agent, kind.rawValue] + arguments + [limit, offset]
                 ).map(Self.record)
@@ -258,8 +259,13 @@ extension SQLiteBackend {
         }
     }
 
+    static let recordColumns = "id, created_at, happened_at, source, trust, sealed"
+
     static func record(_ row: Row) -> StoredRecord {
-        StoredRecord(id: row["id"], createdAt: Date(timeIntervalSince1970: row["created_at"]), sealed: row["sealed"])
+        StoredRecord(
+            id: row["id"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            happenedAt: Date(timeIntervalSince1970: row["happened_at"]), source: (row["source"] as Int?).flatMap(MemorySource.init(code:)),
+            trust: (row["trust"] as Int?).flatMap(MemoryTrust.init(rawValue:)), sealed: row["sealed"])
     }
 
     static func jsonArray(_ ids: some Sequence<Int64>) -> String {
@@ -270,12 +276,20 @@ extension SQLiteBackend {
         var sql = ""
         var arguments: StatementArguments = []
         if let after = filter.after {
-            sql += " AND \(r).created_at >= ?"
+            sql += " AND \(r).happened_at >= ?"
             arguments += [after.timeIntervalSince1970]
         }
         if let before = filter.before {
-            sql += " AND \(r).created_at < ?"
+            sql += " AND \(r).happened_at < ?"
             arguments += [before.timeIntervalSince1970]
+        }
+        if !filter.sources.isEmpty {
+            sql += " AND \(r).source IN (SELECT value FROM json_each(?))"
+            arguments += ["[" + filter.sources.map(\.code).sorted().map(String.init).joined(separator: ",") + "]"]
+        }
+        if let trust = filter.minimumTrust {
+            sql += " AND \(r).trust >= ?"
+            arguments += [trust.rawValue]
         }
         for tag in Set(filter.tags).sorted() {
             sql += " AND \(r).id IN (SELECT record_id FROM record_tags WHERE tag = ?)"

@@ -1,3 +1,4 @@
+import AnimaCore
 import GRDB
 
 /// The database schema and its migrations; a new version is a new migration, never an edit.
@@ -60,6 +61,23 @@ extension SQLiteBackend {
                     INSERT INTO term_documents(term, documents)
                         SELECT value, count(DISTINCT records.id) FROM records, json_each(\(termArray("records.terms")))
                         WHERE value <> '' GROUP BY value;
+                    """)
+        }
+        migrator.registerMigration("v3") { db in
+            // When a record happened (settable on insert; until now it was the insert
+            // time), who it came from and how far it is trusted (codes of `MemorySource`
+            // and `MemoryTrust`). Messages stored before this keep no source (their role
+            // is sealed; the recall store reads it from there); earlier passages are
+            // taken as the agent's, unverified, the cautious reading.
+            try db.execute(
+                sql: """
+                    ALTER TABLE records ADD COLUMN happened_at REAL NOT NULL DEFAULT 0;
+                    ALTER TABLE records ADD COLUMN source INTEGER;
+                    ALTER TABLE records ADD COLUMN trust INTEGER;
+                    UPDATE records SET happened_at = created_at;
+                    UPDATE records SET source = \(MemorySource.agent.code), trust = \(MemoryTrust.unverified.rawValue)
+                        WHERE kind = \(RecordKind.archival.rawValue);
+                    CREATE INDEX records_by_happened ON records(user, agent, kind, happened_at);
                     """)
         }
         return migrator

@@ -27,6 +27,8 @@ actor SQLiteBackend: StorageBackend {
     let snapshotInterval: Int
     var indexes: [IndexKey: LoadedIndex] = [:]
     var isClosed = false
+    /// Held from open to close: one process writes the store at a time.
+    let lock: StoreLock
 
     struct IndexKey: Hashable {
         var namespace: MemoryNamespace
@@ -61,6 +63,7 @@ actor SQLiteBackend: StorageBackend {
         } catch {
             throw StorageError.database("could not create \(directory.path): \(DurableFile.reason(of: error))")
         }
+        lock = try StoreLock(directory: directory)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -119,7 +122,11 @@ actor SQLiteBackend: StorageBackend {
             try saveSnapshot(key, loaded)
         }
         indexes.removeAll()
+        // Everything in the write-ahead log moves into the database file, so the next
+        // open (or a backup of memory.sqlite alone) starts from a complete file.
+        try database { try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) } }
         try pool.close()
         isClosed = true
+        lock.release()
     }
 }

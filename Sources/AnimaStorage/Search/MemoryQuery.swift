@@ -1,3 +1,4 @@
+import AnimaCore
 import Foundation
 
 /// A search of recall or archival storage: full text, vector similarity, or both, ranked
@@ -14,12 +15,17 @@ public struct MemoryQuery: Sendable, Hashable {
     public var commonTermLimit: Int?
     /// The query's embedding. Nil: no vector part.
     public var embedding: [Float]?
-    /// Only records created at or after this moment.
+    /// Only records that happened at or after this moment.
     public var after: Date?
-    /// Only records created before this moment.
+    /// Only records that happened before this moment.
     public var before: Date?
     /// Only records carrying every one of these tags (archival passages).
     public var tags: [String]
+    /// Only records from these sources (empty: any). Records stored before sources were
+    /// kept match only as far as their source was known then (see `MemorySource`).
+    public var sources: Set<MemorySource>
+    /// Only records trusted at least this much (nil: any).
+    public var minimumTrust: MemoryTrust?
     /// Records to leave out (for example, messages still in the context window).
     public var excluding: Set<Int64>
     /// Results per page (1...1000). Default 10.
@@ -31,8 +37,11 @@ public struct MemoryQuery: Sendable, Hashable {
 
     public init(
         text: String? = nil, embedding: [Float]? = nil, after: Date? = nil, before: Date? = nil, tags: [String] = [],
-        excluding: Set<Int64> = [], limit: Int = 10, offset: Int = 0, commonTermLimit: Int? = nil
+        excluding: Set<Int64> = [], limit: Int = 10, offset: Int = 0, commonTermLimit: Int? = nil, sources: Set<MemorySource> = [],
+        minimumTrust: MemoryTrust? = nil
     ) {
+        self.sources = sources
+        self.minimumTrust = minimumTrust
         self.text = text
         self.commonTermLimit = commonTermLimit
         self.embedding = embedding
@@ -52,6 +61,20 @@ public enum SearchRanking: String, Sendable, Hashable, CaseIterable {
     /// Reciprocal rank fusion of the lists alone, as before the ranker: a text-only query
     /// gets pure BM25 order, a vector-only one pure similarity order. For comparisons.
     case reciprocalRank
+}
+
+extension MemoryQuery {
+    /// The query's filters in storage's terms (`tags` already blinded), after checking
+    /// its dates: each a date memory can keep, and a range that is not empty.
+    func recordFilter(tags: [String]) throws(StorageError) -> RecordFilter {
+        if let after { try MemoryTime.check(after, what: "'after'") }
+        if let before { try MemoryTime.check(before, what: "'before'") }
+        if let after, let before, after >= before {
+            throw .invalidArgument("the date range is empty: 'after' must be earlier than 'before'")
+        }
+        return RecordFilter(
+            after: after, before: before, tags: tags, excluded: excluding, sources: sources, minimumTrust: minimumTrust)
+    }
 }
 
 /// One result of a search, with why it was found.
@@ -116,13 +139,8 @@ struct HybridSearch {
         if let limit = query.commonTermLimit, limit < 1 {
             throw StorageError.invalidArgument("the common-term limit must be at least 1 record, not \(limit)")
         }
-        if let after = query.after, let before = query.before, after >= before {
-            throw StorageError.invalidArgument("the date range is empty: 'after' must be earlier than 'before'")
-        }
         try store.checkVector(query.embedding)
-        let filter = RecordFilter(
-            after: query.after, before: query.before, tags: try query.tags.map { try ArchivalStore.blindTag($0, cipher) },
-            excluded: query.excluding)
+        let filter = try query.recordFilter(tags: try query.tags.map { try ArchivalStore.blindTag($0, cipher) })
         // A query for the current state of something looks deeper: the newest statement
         // may rank low on words and meaning alone.
         let depth = max(query.offset + query.limit + 1, QueryCues(query.text ?? "").wantsRecent ? 50 : 20)
@@ -215,7 +233,7 @@ extension HybridSearch {
             MemoryRanker.Candidate(
                 id: entry.record.id, textRank: textRanks[entry.record.id],
                 similarity: similarities[entry.record.id]?.1 ?? periodSimilarities[entry.record.id],
-                createdAt: entry.record.createdAt, facts: facts(entry.item))
+                createdAt: entry.record.happenedAt, facts: rankingFacts(entry.record, entry.item, facts))
         }
         var ranked = MemoryRanker.score(candidates, cues: cues)
         // Multi-hop: names in the best result that the query does not name lead to a second
@@ -233,7 +251,8 @@ extension HybridSearch {
                     opened += more
                     candidates += more.map {
                         MemoryRanker.Candidate(
-                            id: $0.record.id, textRank: nil, similarity: nil, createdAt: $0.record.createdAt, facts: facts($0.item))
+                            id: $0.record.id, textRank: nil, similarity: nil, createdAt: $0.record.happenedAt,
+                            facts: rankingFacts($0.record, $0.item, facts))
                     }
                 }
                 let hopSet = Set(hopIDs)
@@ -256,6 +275,17 @@ extension HybridSearch {
             }
         }
         return SearchPage(hits: hits, offset: query.offset, hasMore: ranked.count > query.offset + query.limit, damaged: damaged)
+    }
+
+    /// What the ranker needs of a record: its text, and whether it is the agent's own
+    /// unverified statement, by the source and trust stored with it (by the store's guess
+    /// from its content for records kept before sources were).
+    private static func rankingFacts<Item>(_ record: StoredRecord, _ item: Item, _ facts: (Item) -> RankingFacts) -> RankingFacts {
+        var result = facts(item)
+        if let source = record.source {
+            result.agentStatement = source == .agent && (record.trust ?? source.defaultTrust) < .trusted
+        }
+        return result
     }
 
     private static func opening<Item>(

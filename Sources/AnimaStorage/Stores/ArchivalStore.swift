@@ -1,3 +1,4 @@
+import AnimaCore
 import Foundation
 
 /// A passage of long-term memory.
@@ -5,7 +6,12 @@ public struct ArchivalPassage: Sendable, Hashable, Identifiable {
     public var id: Int64
     public var text: String
     public var tags: [String]
+    /// When it was stored.
     public var createdAt: Date
+    /// When what it tells happened (as given on insert; else when it was stored).
+    public var happenedAt: Date
+    public var source: MemorySource
+    public var trust: MemoryTrust
 }
 
 /// A passage on its way into archival storage.
@@ -13,12 +19,24 @@ public struct NewArchivalPassage: Sendable, Hashable {
     public var text: String
     public var tags: [String]
     public var createdAt: Date
+    /// When what it tells happened; nil: `createdAt`.
+    public var happenedAt: Date?
+    /// Who it came from. Default: the agent (what `archival_insert` saves).
+    public var source: MemorySource
+    /// Nil: the source's default trust.
+    public var trust: MemoryTrust?
     public var embedding: [Float]?
 
-    public init(text: String, tags: [String] = [], createdAt: Date = Date(), embedding: [Float]? = nil) {
+    public init(
+        text: String, tags: [String] = [], createdAt: Date = Date(), happenedAt: Date? = nil, source: MemorySource = .agent,
+        trust: MemoryTrust? = nil, embedding: [Float]? = nil
+    ) {
         self.text = text
         self.tags = tags
         self.createdAt = createdAt
+        self.happenedAt = happenedAt
+        self.source = source
+        self.trust = trust
         self.embedding = embedding
     }
 }
@@ -40,27 +58,41 @@ public struct ArchivalStore: Sendable {
     @discardableResult
     public func insert(_ passages: [NewArchivalPassage]) async throws -> [ArchivalPassage] {
         var records: [NewRecord] = []
+        var stored: [ArchivalPassage] = []
         for passage in passages {
             guard !passage.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw StorageError.invalidArgument("an archival passage must not be empty")
             }
             try store.checkVector(passage.embedding)
+            try MemoryTime.check(passage.createdAt, what: "a passage's creation time")
+            let happened = passage.happenedAt ?? passage.createdAt
+            try MemoryTime.check(happened, what: "the time a passage happened")
+            let trust = passage.trust ?? passage.source.defaultTrust
             let tags = try passage.tags.map { tag in try Self.blindTag(tag, cipher) }
             records.append(
                 NewRecord(
-                    kind: .archival, createdAt: passage.createdAt,
+                    kind: .archival, createdAt: passage.createdAt, happenedAt: happened, source: passage.source, trust: trust,
                     sealed: try cipher.seal(json: Payload(text: passage.text, tags: passage.tags), context: "archival"),
                     terms: FullTextTerms.terms(passage.text).map(cipher.blind), tags: tags, vector: passage.embedding))
+            stored.append(
+                ArchivalPassage(
+                    id: 0, text: passage.text, tags: passage.tags, createdAt: passage.createdAt, happenedAt: happened,
+                    source: passage.source, trust: trust))
         }
         let ids = try await store.backend.insert(records, cipher: cipher)
-        return zip(ids, passages).map { ArchivalPassage(id: $0, text: $1.text, tags: $1.tags, createdAt: $1.createdAt) }
+        for index in stored.indices { stored[index].id = ids[index] }
+        return stored
     }
 
     @discardableResult
-    public func insert(_ text: String, tags: [String] = [], at date: Date = Date(), embedding: [Float]? = nil) async throws
-        -> ArchivalPassage
-    {
-        try await insert([NewArchivalPassage(text: text, tags: tags, createdAt: date, embedding: embedding)])[0]
+    public func insert(
+        _ text: String, tags: [String] = [], at date: Date = Date(), happenedAt: Date? = nil, source: MemorySource = .agent,
+        trust: MemoryTrust? = nil, embedding: [Float]? = nil
+    ) async throws -> ArchivalPassage {
+        try await insert([
+            NewArchivalPassage(
+                text: text, tags: tags, createdAt: date, happenedAt: happenedAt, source: source, trust: trust, embedding: embedding)
+        ])[0]
     }
 
     public func passages(_ ids: [Int64]) async throws -> [ArchivalPassage] {
@@ -71,15 +103,13 @@ public struct ArchivalStore: Sendable {
 
     public func count(_ query: MemoryQuery = MemoryQuery()) async throws -> Int {
         let tags = try query.tags.map { try Self.blindTag($0, cipher) }
-        return try await store.backend.count(
-            namespace, kind: .archival,
-            filter: RecordFilter(after: query.after, before: query.before, tags: tags, excluded: query.excluding))
+        return try await store.backend.count(namespace, kind: .archival, filter: try query.recordFilter(tags: tags))
     }
 
     /// Hybrid search; without text and embedding, the newest passages matching the filters.
     public func search(_ query: MemoryQuery) async throws -> SearchPage<ArchivalPassage> {
         let tags = try query.tags.map { try Self.blindTag($0, cipher) }
-        let filter = RecordFilter(after: query.after, before: query.before, tags: tags, excluded: query.excluding)
+        let filter = try query.recordFilter(tags: tags)
         return try await HybridSearch.page(
             query, kind: .archival, listing: filter, store: store, cipher: cipher, open: open,
             facts: { RankingFacts(text: $0.text, agentStatement: false) })
@@ -93,7 +123,10 @@ public struct ArchivalStore: Sendable {
 
     private func open(_ record: StoredRecord) throws -> ArchivalPassage {
         let payload = try cipher.open(json: record.sealed, as: Payload.self, context: "archival")
-        return ArchivalPassage(id: record.id, text: payload.text, tags: payload.tags, createdAt: record.createdAt)
+        let source = record.source ?? .agent
+        return ArchivalPassage(
+            id: record.id, text: payload.text, tags: payload.tags, createdAt: record.createdAt, happenedAt: record.happenedAt,
+            source: source, trust: record.trust ?? source.defaultTrust)
     }
 
     static func blindTag(_ tag: String, _ cipher: NamespaceCipher) throws -> String {

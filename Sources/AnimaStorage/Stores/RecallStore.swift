@@ -6,19 +6,48 @@ public struct RecallEntry: Sendable, Hashable, Identifiable {
     /// Increases with every write to the store; never reused.
     public var id: Int64
     public var message: ChatMessage
+    /// When it was stored.
     public var createdAt: Date
+    /// When it was said (its own time unless given).
+    public var happenedAt: Date
+    public var source: MemorySource
+    public var trust: MemoryTrust
 }
 
 /// A message on its way into recall storage, with its embedding (if it has one).
 public struct NewRecallEntry: Sendable, Hashable {
     public var message: ChatMessage
     public var createdAt: Date
+    /// When it was said; nil: `createdAt`, the message's own time.
+    public var happenedAt: Date?
+    /// Who it came from; nil: read from its role (user, assistant: agent, tool: tool).
+    public var source: MemorySource?
+    /// Nil: the source's default trust.
+    public var trust: MemoryTrust?
     public var embedding: [Float]?
 
-    public init(message: ChatMessage, createdAt: Date = Date(), embedding: [Float]? = nil) {
+    public init(
+        message: ChatMessage, createdAt: Date = Date(), happenedAt: Date? = nil, source: MemorySource? = nil, trust: MemoryTrust? = nil,
+        embedding: [Float]? = nil
+    ) {
         self.message = message
         self.createdAt = createdAt
+        self.happenedAt = happenedAt
+        self.source = source
+        self.trust = trust
         self.embedding = embedding
+    }
+}
+
+extension MemorySource {
+    /// Who said a message of this role: the user, or the agent (its own words and its
+    /// system prompt), or a tool.
+    public init(role: ChatMessage.Role) {
+        switch role {
+        case .user: self = .user
+        case .assistant, .system: self = .agent
+        case .tool: self = .tool
+        }
     }
 }
 
@@ -35,15 +64,25 @@ public struct RecallStore: Sendable {
     @discardableResult
     public func append(_ entries: [NewRecallEntry]) async throws -> [RecallEntry] {
         var records: [NewRecord] = []
+        var stored: [RecallEntry] = []
         for entry in entries {
             try store.checkVector(entry.embedding)
+            try MemoryTime.check(entry.createdAt, what: "a message's time")
+            let happened = entry.happenedAt ?? entry.createdAt
+            try MemoryTime.check(happened, what: "the time a message happened")
+            let source = entry.source ?? MemorySource(role: entry.message.role)
+            let trust = entry.trust ?? source.defaultTrust
             records.append(
                 NewRecord(
-                    kind: .recall, createdAt: entry.createdAt, sealed: try cipher.seal(json: entry.message, context: "recall"),
+                    kind: .recall, createdAt: entry.createdAt, happenedAt: happened, source: source, trust: trust,
+                    sealed: try cipher.seal(json: entry.message, context: "recall"),
                     terms: FullTextTerms.terms(entry.message.content).map(cipher.blind), tags: [], vector: entry.embedding))
+            stored.append(
+                RecallEntry(id: 0, message: entry.message, createdAt: entry.createdAt, happenedAt: happened, source: source, trust: trust))
         }
         let ids = try await store.backend.insert(records, cipher: cipher)
-        return zip(ids, entries).map { RecallEntry(id: $0, message: $1.message, createdAt: $1.createdAt) }
+        for index in stored.indices { stored[index].id = ids[index] }
+        return stored
     }
 
     @discardableResult
@@ -64,7 +103,7 @@ public struct RecallStore: Sendable {
         guard (1...1000).contains(query.limit), query.offset >= 0 else {
             throw StorageError.invalidArgument("limit must be between 1 and 1000 and offset 0 or more")
         }
-        let filter = RecordFilter(after: query.after, before: query.before, excluded: query.excluding)
+        let filter = try query.recordFilter(tags: [])
         return try await store.backend.list(
             namespace, kind: .recall, filter: filter, newestFirst: newestFirst, limit: query.limit, offset: query.offset
         ).map(open)
@@ -72,13 +111,12 @@ public struct RecallStore: Sendable {
 
     /// How many entries match the query's dates and exclusions.
     public func count(_ query: MemoryQuery = MemoryQuery()) async throws -> Int {
-        try await store.backend.count(
-            namespace, kind: .recall, filter: RecordFilter(after: query.after, before: query.before, excluded: query.excluding))
+        try await store.backend.count(namespace, kind: .recall, filter: try query.recordFilter(tags: []))
     }
 
     /// Hybrid search; without text and embedding, the newest entries matching the filters.
     public func search(_ query: MemoryQuery) async throws -> SearchPage<RecallEntry> {
-        let filter = RecordFilter(after: query.after, before: query.before, excluded: query.excluding)
+        let filter = try query.recordFilter(tags: [])
         return try await HybridSearch.page(
             query, kind: .recall, listing: filter, store: store, cipher: cipher, open: open,
             facts: { RankingFacts(text: $0.message.content, agentStatement: $0.message.role == .assistant) })
@@ -91,8 +129,10 @@ public struct RecallStore: Sendable {
     }
 
     private func open(_ record: StoredRecord) throws -> RecallEntry {
-        RecallEntry(
-            id: record.id, message: try cipher.open(json: record.sealed, as: ChatMessage.self, context: "recall"),
-            createdAt: record.createdAt)
+        let message = try cipher.open(json: record.sealed, as: ChatMessage.self, context: "recall")
+        let source = record.source ?? MemorySource(role: message.role)
+        return RecallEntry(
+            id: record.id, message: message, createdAt: record.createdAt, happenedAt: record.happenedAt, source: source,
+            trust: record.trust ?? source.defaultTrust)
     }
 }

@@ -165,7 +165,8 @@ struct BenchRetrieval: AsyncParsableCommand {
                 v = v.map { $0 / norm }
                 let date = turns[i].date.addingTimeInterval(Double(rng.below(30 * 86_400)))
                 batch.append(
-                    NewRecallEntry(message: turns[i].fromUser ? .user(turns[i].text) : .assistant(turns[i].text), createdAt: date, embedding: v))
+                    NewRecallEntry(
+                        message: turns[i].fromUser ? .user(turns[i].text) : .assistant(turns[i].text), createdAt: date, embedding: v))
             }
             try await store.recall(namespace).append(batch)
             added += batch.count

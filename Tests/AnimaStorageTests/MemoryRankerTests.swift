@@ -1,7 +1,8 @@
 import AnimaCore
-@testable import AnimaStorage
 import Foundation
 import Testing
+
+@testable import AnimaStorage
 
 /// How search orders what it finds (issue 18): the user's word over the agent's guess, the
 /// newest statement when asked for the current state, the month a query names, a second
@@ -17,7 +18,8 @@ import Testing
         let f = try await StorageFixture.open(.sqlite)
         defer { f.discard() }
         let recall = f.store.recall(alice)
-        let told = try await recall.append(.user("My colleague Jonah commutes from Porto every day."), at: day(1), embedding: unitVector(axis: 1, tilt: 0.5))
+        let told = try await recall.append(
+            .user("My colleague Jonah commutes from Porto every day."), at: day(1), embedding: unitVector(axis: 1, tilt: 0.5))
         // The agent's guess repeats the question's words and sits closer to its meaning.
         let guess = try await recall.append(
             .assistant("Where does your colleague Jonah live? I believe your colleague Jonah lives in Lisbon."), at: day(20),
@@ -37,18 +39,21 @@ import Testing
         let f = try await StorageFixture.open(.sqlite)
         defer { f.discard() }
         let recall = f.store.recall(alice)
-        let older = try await recall.append(.user("My sister Clara lives in Lisbon, she loves it."), at: day(3), embedding: unitVector(axis: 2, tilt: 0.1))
+        let older = try await recall.append(
+            .user("My sister Clara lives in Lisbon, she loves it."), at: day(3), embedding: unitVector(axis: 2, tilt: 0.1))
         for i in 0..<5 {
             try await recall.append(.user("Note \(i) about the garden."), at: day(10 + Double(i)), embedding: unitVector(axis: 5))
         }
-        let newer = try await recall.append(.user("Big news: Clara has moved to Porto for good."), at: day(90), embedding: unitVector(axis: 2, tilt: 0.4))
+        let newer = try await recall.append(
+            .user("Big news: Clara has moved to Porto for good."), at: day(90), embedding: unitVector(axis: 2, tilt: 0.4))
         let page = try await recall.search(
             MemoryQuery(text: "Which city does my sister Clara live in now?", embedding: unitVector(axis: 2), limit: 3))
         #expect(page.hits.first?.item.id == newer.id)
         #expect(page.hits.first?.reasons.contains(.recent) == true)
         #expect(page.hits.map(\.item.id).contains(older.id))
         // Without "now", the closer older statement comes first.
-        let plain = try await recall.search(MemoryQuery(text: "Which city does my sister Clara live in?", embedding: unitVector(axis: 2), limit: 3))
+        let plain = try await recall.search(
+            MemoryQuery(text: "Which city does my sister Clara live in?", embedding: unitVector(axis: 2), limit: 3))
         #expect(plain.hits.first?.item.id == older.id)
     }
 
@@ -63,10 +68,13 @@ import Testing
                 text: "Went to a concert last night, band number \(i).", createdAt: day(100 + Double(i) * 10),
                 embedding: unitVector(axis: 3, tilt: Float(i) * 0.001))
         }
-        passages.append(NewArchivalPassage(text: "Saw The Lumineers yesterday, what a night.", createdAt: day(65), embedding: unitVector(axis: 3, tilt: 0.9)))
+        passages.append(
+            NewArchivalPassage(
+                text: "Saw The Lumineers yesterday, what a night.", createdAt: day(65), embedding: unitVector(axis: 3, tilt: 0.9)))
         let stored = try await archival.insert(passages)
         let march = stored.last!
-        let page = try await archival.search(MemoryQuery(text: "Which band did I see live in March 2024?", embedding: unitVector(axis: 3), limit: 5))
+        let page = try await archival.search(
+            MemoryQuery(text: "Which band did I see live in March 2024?", embedding: unitVector(axis: 3), limit: 5))
         #expect(page.hits.first?.item.id == march.id)
         #expect(page.hits.first?.reasons.contains(.date) == true)
         // A date filter and the named month together: an empty intersection adds nothing and fails nothing.
@@ -81,7 +89,8 @@ import Testing
         let recall = f.store.recall(alice)
         // The second fact shares only a common word with the query, so the first lists
         // (20 deep) do not reach it: equal scores go to newer records, and it is the oldest.
-        let second = try await recall.append(.user("Dr. Okafor has a practice on Baker Street, next to the old bakery by the river bridge."), at: day(1))
+        let second = try await recall.append(
+            .user("Dr. Okafor has a practice on Baker Street, next to the old bakery by the river bridge."), at: day(1))
         for i in 0..<40 {
             try await recall.append(.user("The practice of music takes time, lesson \(i)."), at: day(2 + Double(i)))
         }

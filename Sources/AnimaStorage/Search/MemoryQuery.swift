@@ -220,7 +220,8 @@ extension HybridSearch {
                     for id in ids where seen.insert(id).inserted { order.append(id) }
                 }
                 if let embedding = query.embedding {
-                    for hit in try await store.backend.vectorSearch(embedding, kind: kind, filter: restricted, limit: depth, cipher: cipher) {
+                    for hit in try await store.backend.vectorSearch(embedding, kind: kind, filter: restricted, limit: depth, cipher: cipher)
+                    {
                         periodSimilarities[hit.id] = 1 - hit.distance
                         if seen.insert(hit.id).inserted { order.append(hit.id) }
                     }

@@ -35,6 +35,26 @@ import Testing
         #expect(try await recall.search(old).hits.first?.item.id == guess.id)
     }
 
+    /// The stored source and trust decide: the agent's unverified passage ranks below the
+    /// user's even when closer, and an agent statement marked trusted is not held back.
+    @Test func storedTrustDecidesWhetherTheAgentsWordIsHeldBack() async throws {
+        let f = try await StorageFixture.open(.sqlite)
+        defer { f.discard() }
+        let archival = f.store.archival(alice)
+        let stored = try await archival.insert([
+            NewArchivalPassage(text: "The user's bike lock code is 1234.", source: .agent, embedding: unitVector(axis: 6, tilt: 0.01)),
+            NewArchivalPassage(text: "My bike lock code is 4471.", source: .user, embedding: unitVector(axis: 6, tilt: 0.3)),
+            NewArchivalPassage(
+                text: "Bike lock code confirmed as 9090 by the user.", source: .agent, trust: .trusted,
+                embedding: unitVector(axis: 6, tilt: 0.02)),
+        ])
+        let page = try await archival.search(MemoryQuery(text: "bike lock code", embedding: unitVector(axis: 6), limit: 3))
+        #expect(page.hits.count == 3)
+        #expect(page.hits.last?.item.id == stored[0].id)
+        #expect(page.hits.last?.reasons.contains(.agentStatement) == true)
+        #expect(page.hits.filter { $0.reasons.contains(.agentStatement) }.count == 1)
+    }
+
     @Test func aNewerStatementOverridesAnOlderOneWhenAskedForTheCurrentState() async throws {
         let f = try await StorageFixture.open(.sqlite)
         defer { f.discard() }

@@ -229,52 +229,69 @@ extension HybridSearch {
             }
         }
         let found = try await store.backend.records(cipher.namespace, kind: kind, ids: order)
-        var (opened, damaged) = opening(found, with: open)
-        var candidates = opened.map { entry in
-            MemoryRanker.Candidate(
-                id: entry.record.id, textRank: textRanks[entry.record.id],
-                similarity: similarities[entry.record.id]?.1 ?? periodSimilarities[entry.record.id],
-                createdAt: entry.record.happenedAt, facts: rankingFacts(entry.record, entry.item, facts))
+        // Records are unsealed only when the ranker needs their text (the query names
+        // someone, or a record predates stored sources) and for the page itself: opening
+        // every candidate was most of the ranker's cost.
+        var items: [Int64: Item] = [:]
+        var broken = Set<Int64>()
+        func unseal(_ records: [StoredRecord]) {
+            for record in records where items[record.id] == nil && !broken.contains(record.id) {
+                if let item = try? open(record) { items[record.id] = item } else { broken.insert(record.id) }
+            }
         }
-        var ranked = MemoryRanker.score(candidates, cues: cues)
+        func candidate(_ record: StoredRecord, textRank: Int?, similarity: Float?) -> MemoryRanker.Candidate {
+            let facts =
+                items[record.id].map { rankingFacts(record, $0, facts) }
+                ?? RankingFacts(
+                    text: "", agentStatement: record.source == .agent && (record.trust ?? .unverified) < .trusted)
+            return MemoryRanker.Candidate(
+                id: record.id, textRank: textRank, similarity: similarity, createdAt: record.happenedAt, facts: facts)
+        }
+        if !cues.entities.isEmpty || found.contains(where: { $0.source == nil }) { unseal(found) }
+        var records = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        func candidates() -> [MemoryRanker.Candidate] {
+            records.values.filter { !broken.contains($0.id) }.map {
+                candidate($0, textRank: textRanks[$0.id], similarity: similarities[$0.id]?.1 ?? periodSimilarities[$0.id])
+            }
+        }
+        var ranked = MemoryRanker.score(candidates(), cues: cues)
         // Multi-hop: names in the best result that the query does not name lead to a second
         // full-text retrieval; what it finds that also shares a word with the query is raised.
-        if let best = ranked.first, let top = candidates.first(where: { $0.id == best.id }) {
-            let hopTerms = Set(MemoryRanker.names(in: top.facts.text).flatMap(FullTextTerms.terms)).subtracting(cues.words)
-            if !hopTerms.isEmpty && !cues.words.isEmpty {
+        if !cues.words.isEmpty, let best = ranked.first, let top = records[best.id] {
+            unseal([top])
+            let topText = items[top.id].map { facts($0).text } ?? ""
+            let hopTerms = Set(MemoryRanker.names(in: topText).flatMap(FullTextTerms.terms)).subtracting(cues.words)
+            if !hopTerms.isEmpty {
                 let hopIDs = try await store.backend.textSearch(
                     cipher.namespace, kind: kind, terms: hopTerms.sorted().map(cipher.blind), filter: lists.filter,
                     limit: max(query.limit, 10), commonTermLimit: query.commonTermLimit)
                 let new = hopIDs.filter { seen.insert($0).inserted }
                 if !new.isEmpty {
-                    let (more, moreDamaged) = opening(try await store.backend.records(cipher.namespace, kind: kind, ids: new), with: open)
-                    damaged += moreDamaged
-                    opened += more
-                    candidates += more.map {
-                        MemoryRanker.Candidate(
-                            id: $0.record.id, textRank: nil, similarity: nil, createdAt: $0.record.happenedAt,
-                            facts: rankingFacts($0.record, $0.item, facts))
-                    }
+                    for record in try await store.backend.records(cipher.namespace, kind: kind, ids: new) { records[record.id] = record }
                 }
-                let hopSet = Set(hopIDs)
-                var raised = false
-                for i in candidates.indices where hopSet.contains(candidates[i].id) && candidates[i].id != top.id {
-                    if !cues.words.isDisjoint(with: FullTextTerms.terms(candidates[i].facts.text)) {
-                        candidates[i].secondHop = true
-                        raised = true
-                    }
+                let hopped = hopIDs.compactMap { records[$0] }.filter { $0.id != top.id }
+                unseal(hopped)
+                let raised = Set(
+                    hopped.filter { record in
+                        items[record.id].map { !cues.words.isDisjoint(with: FullTextTerms.terms(facts($0).text)) } ?? false
+                    }.map(\.id))
+                if !raised.isEmpty {
+                    var all = candidates()
+                    for i in all.indices where raised.contains(all[i].id) { all[i].secondHop = true }
+                    ranked = MemoryRanker.score(all, cues: cues)
                 }
-                if raised { ranked = MemoryRanker.score(candidates, cues: cues) }
             }
         }
-        let byID = Dictionary(opened.map { ($0.record.id, $0.item) }, uniquingKeysWith: { a, _ in a })
-        let hits = ranked.dropFirst(query.offset).prefix(query.limit).compactMap { r in
-            byID[r.id].map {
+        let page = ranked.dropFirst(query.offset).prefix(query.limit)
+        unseal(page.compactMap { records[$0.id] })
+        let hits = page.compactMap { r in
+            items[r.id].map {
                 SearchHit(
                     item: $0, score: r.score, textRank: textRanks[r.id], vectorRank: similarities[r.id]?.0,
                     similarity: similarities[r.id]?.1 ?? periodSimilarities[r.id], reasons: r.reasons)
             }
         }
+        let damaged = broken.count
         return SearchPage(hits: hits, offset: query.offset, hasMore: ranked.count > query.offset + query.limit, damaged: damaged)
     }
 

@@ -31,12 +31,17 @@ public actor Pager {
     private var clock: UInt64 = 0
     private var messageOverhead: Int?
     private let counters: PagingCounters?
+    /// The newest page-in decisions, newest last (at most `keptEvents`).
+    public private(set) var pageInEvents: [PageInEvent] = []
+    public static let keptEvents = 16
 
-    /// What changes on every message, saved in one write.
+    /// What changes on every message, saved in one write. Page-in events ride along with
+    /// the next message rather than costing a write of their own per generation.
     private struct SavedState: Codable {
         var summary: String
         var messages: [ResidentMessage]
         var clock: UInt64
+        var pageIns: [PageInEvent]?
     }
 
     /// Opens the memory of the agent `namespace`: its blocks, summary and resident
@@ -355,36 +360,71 @@ public actor Pager {
         let resident = Set(window.messages.map(\.recallID))
         let k = configuration.pageCandidates
         let common = configuration.commonTermLimit
-        async let fromRecall = recall.search(
-            MemoryQuery(text: text, embedding: embedding, excluding: resident, limit: k, commonTermLimit: common))
-        async let fromArchival = archival.search(MemoryQuery(text: text, embedding: embedding, limit: k, commonTermLimit: common))
+        var recallQuery = MemoryQuery(text: text, embedding: embedding, excluding: resident, limit: k, commonTermLimit: common)
+        recallQuery.ranking = configuration.ranking
+        var archivalQuery = MemoryQuery(text: text, embedding: embedding, limit: k, commonTermLimit: common)
+        archivalQuery.ranking = configuration.ranking
+        async let fromRecall = recall.search(recallQuery)
+        async let fromArchival = archival.search(archivalQuery)
         let minimum = configuration.minimumSimilarity
-        func relevant(_ textRank: Int?, _ similarity: Float?) -> Bool { textRank != nil || (similarity ?? -1) >= minimum }
-        var candidates: [MemoryPage] = []
-        for hit in try await fromRecall.hits where relevant(hit.textRank, hit.similarity) {
-            candidates.append(
-                MemoryPage(
-                    source: .conversation, id: hit.item.id, text: hit.item.message.content, createdAt: hit.item.happenedAt,
-                    label: hit.item.message.role.rawValue, score: hit.score, tokens: 0))
+        // Found by words, or through a name, date or second retrieval: relevant. Found by
+        // meaning alone: only when similar enough.
+        func relevant(_ textRank: Int?, _ similarity: Float?, _ reasons: RankingReasons) -> Bool {
+            textRank != nil || (similarity ?? -1) >= minimum || !reasons.isDisjoint(with: [.entity, .date, .secondHop])
         }
-        for hit in try await fromArchival.hits where relevant(hit.textRank, hit.similarity) {
+        var candidates: [(page: MemoryPage, reasons: RankingReasons, relevant: Bool)] = []
+        for hit in try await fromRecall.hits {
             candidates.append(
-                MemoryPage(
-                    source: .archival, id: hit.item.id, text: hit.item.text, createdAt: hit.item.happenedAt,
-                    label: hit.item.tags.joined(separator: ", "), score: hit.score, tokens: 0))
+                (
+                    MemoryPage(
+                        source: .conversation, id: hit.item.id, text: hit.item.message.content, createdAt: hit.item.happenedAt,
+                        label: hit.item.message.role.rawValue, score: hit.score, tokens: 0),
+                    hit.reasons, relevant(hit.textRank, hit.similarity, hit.reasons)
+                ))
         }
-        candidates.sort { $0.score != $1.score ? $0.score > $1.score : ($0.source.rawValue, $0.id) < ($1.source.rawValue, $1.id) }
+        for hit in try await fromArchival.hits {
+            candidates.append(
+                (
+                    MemoryPage(
+                        source: .archival, id: hit.item.id, text: hit.item.text, createdAt: hit.item.happenedAt,
+                        label: hit.item.tags.joined(separator: ", "), score: hit.score, tokens: 0),
+                    hit.reasons, relevant(hit.textRank, hit.similarity, hit.reasons)
+                ))
+        }
+        candidates.sort {
+            $0.page.score != $1.page.score
+                ? $0.page.score > $1.page.score : ($0.page.source.rawValue, $0.page.id) < ($1.page.source.rawValue, $1.page.id)
+        }
         let header = try await model.countTokens(text: ContextWindow.pagesText([]))
         var used = header
         var pages: [MemoryPage] = []
-        for var page in candidates {
-            page.tokens = try await model.countTokens(text: page.line) + 1
-            if used + page.tokens <= configuration.pageBudget {
-                pages.append(page)
-                used += page.tokens
+        var decisions: [PageInEvent.Decision] = []
+        for var candidate in candidates {
+            var outcome = PageInEvent.Outcome.notRelevant
+            if candidate.relevant {
+                candidate.page.tokens = try await model.countTokens(text: candidate.page.line) + 1
+                if used + candidate.page.tokens <= configuration.pageBudget {
+                    pages.append(candidate.page)
+                    used += candidate.page.tokens
+                    outcome = .paged
+                } else {
+                    outcome = .overBudget
+                }
             }
+            decisions.append(
+                PageInEvent.Decision(
+                    source: candidate.page.source.rawValue, id: candidate.page.id, score: candidate.page.score,
+                    reasons: candidate.reasons.names, outcome: outcome, tokens: outcome == .paged ? candidate.page.tokens : 0))
         }
+        record(PageInEvent(at: Date(), decisions: decisions), reasons: candidates.filter(\.relevant).map(\.reasons))
         return pages
+    }
+
+    /// Keeps a page-in event (the newest `keptEvents`) and counts it for metrics.
+    private func record(_ event: PageInEvent, reasons: [RankingReasons]) {
+        pageInEvents.append(event)
+        if pageInEvents.count > Self.keptEvents { pageInEvents.removeFirst(pageInEvents.count - Self.keptEvents) }
+        counters?.countEvent(event)
     }
 
     // MARK: Core memory (through the memory functions)
@@ -444,13 +484,16 @@ public actor Pager {
     // MARK: Persistence
 
     private func save() async throws {
-        try await core.setValue(SavedState(summary: window.summary, messages: window.messages, clock: clock), for: "context")
+        try await core.setValue(
+            SavedState(summary: window.summary, messages: window.messages, clock: clock, pageIns: pageInEvents), for: "context")
     }
 
     /// What an agent that is not running keeps in its window: summary and resident messages.
-    static func savedWindow(in core: CoreMemoryStore) async throws -> (summary: String, messages: [ResidentMessage]) {
+    static func savedWindow(in core: CoreMemoryStore) async throws -> (
+        summary: String, messages: [ResidentMessage], pageIns: [PageInEvent]
+    ) {
         let state = try await core.value("context", as: SavedState.self)
-        return (state?.summary ?? "", state?.messages ?? [])
+        return (state?.summary ?? "", state?.messages ?? [], state?.pageIns ?? [])
     }
 
     /// Removes erased messages from the saved window of an agent that is not running,
@@ -472,6 +515,7 @@ public actor Pager {
             window.summary = state.summary
             window.messages = state.messages
             clock = state.clock
+            pageInEvents = state.pageIns ?? []
         }
     }
 }

@@ -1,3 +1,5 @@
+import AnimaStorage
+
 /// Which resident messages the pager evicts first when the context is full.
 ///
 /// Every policy is deterministic: ties are broken by age, pinned messages are never
@@ -40,6 +42,9 @@ public struct PagerConfiguration: Sendable, Hashable {
     /// Page-in's full-text search leaves out words held by more records than this
     /// (`MemoryQuery.commonTermLimit`). Default 500.
     public var commonTermLimit: Int
+    /// How page-in orders candidates. Default `.ranked`; `.reciprocalRank` (the fusion
+    /// before issue 18) is for measuring what the ranker costs and gains.
+    public var ranking: SearchRanking = .ranked
 
     public init(
         systemPrefix: String, blocks: [CoreMemoryBlock] = CoreMemoryBlock.defaults, answerReserve: Int = 256,

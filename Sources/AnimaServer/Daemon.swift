@@ -134,6 +134,12 @@ struct EngineMetrics: Service {
     func run() async throws {
         let pagesIn = Gauge(label: "anima_memory_pages_in_total")
         let pagesOut = Gauge(label: "anima_memory_pages_out_total")
+        // Page-in decisions (issue 18): how many, candidates left out, pages by ranking reason.
+        let pageInEvents = Gauge(label: "anima_memory_page_in_events_total")
+        let leftOut = Gauge(label: "anima_memory_page_in_left_out_total")
+        let byReason = PagingCounters.reasons.map {
+            Gauge(label: "anima_memory_pages_in_by_reason_total", dimensions: [("reason", $0)])
+        }
         let slots = Gauge(label: "anima_engine_slots")
         let running = Gauge(label: "anima_engine_running_sequences")
         let waiting = Gauge(label: "anima_engine_queue_depth")
@@ -163,6 +169,9 @@ struct EngineMetrics: Service {
             if let memory {
                 pagesIn.record(memory.counters.pagedIn)
                 pagesOut.record(memory.counters.pagedOut)
+                pageInEvents.record(memory.counters.pageInEvents)
+                leftOut.record(memory.counters.candidatesLeftOut)
+                for (gauge, count) in zip(byReason, memory.counters.pagedInByReason) { gauge.record(count.pages) }
             }
             try? await Task.sleep(for: .seconds(1))
         }

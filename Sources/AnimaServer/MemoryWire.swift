@@ -133,6 +133,22 @@ public enum MemoryWire {
                     ["id": .number(Double($0.recallID)), "role": .string($0.message.role.rawValue), "text": .string($0.message.content)]
                 }),
             "messages": .number(Double(snapshot.messages)), "passages": .number(Double(snapshot.passages)),
+            "page_ins": .array(snapshot.pageIns.map(json)),
+        ]
+    }
+
+    /// One page-in decision (issue 18): ids, scores, reasons and outcomes, never text.
+    public static func json(_ event: PageInEvent) -> JSONValue {
+        [
+            "at": .string(timestamp(event.at)),
+            "decisions": .array(
+                event.decisions.map { d in
+                    [
+                        "source": .string(d.source), "id": .number(Double(d.id)), "score": .number(d.score.isFinite ? d.score : 0),
+                        "reasons": .array(d.reasons.map(JSONValue.string)), "outcome": .string(d.outcome.rawValue),
+                        "tokens": .number(Double(d.tokens)),
+                    ]
+                }),
         ]
     }
 

@@ -215,6 +215,18 @@ struct NativeRoutes {
             else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
             return Response.json(["erased": .number(Double(count))])
         }
+        // Which records an agent's pager brought into its context, and why (issue 18): ids,
+        // scores and reasons of its newest page-ins, no text.
+        api.get("agent-memory/:agent/page-ins") { _, context in
+            let token = try context.authorize(.memory)
+            let agent = try context.pathParameter("agent")
+            try Self.checkAgentName(agent, param: "agent")
+            guard
+                case .snapshot(let snapshot) = try await kernel.invoke(
+                    .memory(.show(agent: agent)), as: token.principal, name: "api-memory")
+            else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
+            return Response.json(.array(snapshot.pageIns.map(MemoryWire.json)))
+        }
         api.get("audit") { request, context in
             let token = try context.authorize(.audit)
             // Records name every user's syscalls: the same `logs` group as `anima audit`.

@@ -13,7 +13,7 @@ struct BenchMemory: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "memory",
         abstract: "Measure the memory subsystem: vector index, page-in, embedding, durable writes.",
-        subcommands: [Index.self, PageIn.self, Embed.self, Write.self, Import.self])
+        subcommands: [Index.self, PageIn.self, Embed.self, Write.self, Import.self, BenchRetrieval.self])
 
     /// Reads a file of little-endian float32 rows.
     static func readVectors(_ path: String, dimensions: Int) throws -> [Float] {

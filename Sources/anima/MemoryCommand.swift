@@ -336,6 +336,20 @@ struct MemoryShow: AsyncParsableCommand {
             let text = (message["text"]?.stringValue ?? "").replacingOccurrences(of: "\n", with: " ")
             Swift.print("  \(message["id"]?.jsonText ?? "")\t\(message["role"]?.stringValue ?? "")\t\(text.prefix(160))")
         }
+        let pageIns = snapshot["page_ins"]?.arrayValue ?? []
+        Swift.print("\n[page-ins: the newest \(pageIns.count)]")
+        if pageIns.isEmpty { Swift.print("  (none yet)") }
+        for event in pageIns {
+            let decisions = event["decisions"]?.arrayValue ?? []
+            let paged = decisions.filter { $0["outcome"]?.stringValue == "paged" }.count
+            Swift.print("  \(event["at"]?.stringValue ?? ""): \(paged) of \(decisions.count) candidates paged in")
+            for d in decisions {
+                let score = String(format: "%.3f", d["score"]?.numberValue ?? 0)
+                let reasons = (d["reasons"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ",")
+                Swift.print(
+                    "    \(d["outcome"]?.stringValue ?? "")\t\(d["source"]?.stringValue ?? "") #\(d["id"]?.jsonText ?? "")\tscore \(score)\t\(reasons)")
+            }
+        }
     }
 }
 

@@ -65,6 +65,52 @@ import Testing
         #expect(model.requests.isEmpty)
     }
 
+    /// Page-in decisions are events: which records, why, with what score, and what became
+    /// of each; kept with the next message, shown by the snapshot, counted for metrics, and
+    /// free of text.
+    @Test func pageInDecisionsAreRecordedShownAndCounted() async throws {
+        let temp = try await TemporaryStore.open()
+        defer { temp.discard() }
+        let model = ScriptedModel(name: "processor", contextLength: 700) { _ in .text("ok") }
+        let counters = PagingCounters()
+        let namespace = try MemoryNamespace(user: "alice", agent: "events")
+        let pager = try await Pager.open(
+            namespace: namespace, store: temp.store, model: model, embedder: nil, summariser: Self.terseSummariser,
+            configuration: Self.configuration(), counters: counters)
+        let fact = try await pager.append(.user("My locker code at the gym is 4471, remember it."))
+        let guess = try await pager.append(.assistant("Your locker code at the gym is probably 1234, I guess."))
+        for i in 0..<30 {
+            try await pager.append(.user(Self.filler(i)))
+            try await pager.append(.assistant("Happy to talk about that, round \(i)."))
+        }
+        #expect(await pager.pageInEvents.isEmpty)
+        try await pager.append(.user("What is my locker code at the gym?"))
+        let prepared = try await pager.prepare()
+        let event = try #require(await pager.pageInEvents.last)
+        #expect(event.paged.map(\.id) == prepared.pages.map(\.id))
+        let user = try #require(event.decisions.first { $0.id == fact.recallID })
+        #expect(user.outcome == .paged && user.reasons.contains("words") && user.tokens > 0)
+        let agent = try #require(event.decisions.first { $0.id == guess.recallID })
+        #expect(agent.reasons.contains("agent-statement"))
+        #expect(event.decisions.firstIndex(of: user)! < event.decisions.firstIndex(of: agent)!, "the guess outranked the user's word")
+        #expect(counters.pageInEvents == 1 && counters.pagedIn == prepared.pages.count)
+        #expect(counters.pagedInByReason.first { $0.reason == "words" }!.pages >= 1)
+        let json = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
+        #expect(!json.contains("locker") && !json.contains("4471"))
+
+        // Saved with the next message; what `anima memory show` reads.
+        try await pager.append(.assistant("It is 4471."))
+        let snapshot = try await MemorySystem(store: temp.store, embedder: nil).snapshot(user: "alice", agent: "events")
+        #expect(snapshot.pageIns == [event])
+        // A restarted pager keeps them, and keeps only the newest.
+        let reopened = try await Pager.open(
+            namespace: namespace, store: temp.store, model: model, embedder: nil, summariser: Self.terseSummariser,
+            configuration: Self.configuration())
+        #expect(await reopened.pageInEvents == [event])
+        for _ in 0..<(Pager.keptEvents + 3) { _ = try await reopened.prepare(query: "locker code") }
+        #expect(await reopened.pageInEvents.count == Pager.keptEvents)
+    }
+
     @Test func theSummarySlotNeverExceedsItsBudget() async throws {
         let temp = try await TemporaryStore.open()
         defer { temp.discard() }

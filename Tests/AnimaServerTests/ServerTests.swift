@@ -579,6 +579,7 @@ struct NativeAPITests {
             "/anima/v1/memory", "/anima/v1/memory/{key}", "/anima/v1/audit", "/anima/v1/agent-memory/search",
             "/anima/v1/agent-memory/{agent}/passages", "/anima/v1/agent-memory/{agent}/forget",
             "/anima/v1/agent-memory", "/anima/v1/agent-memory/{agent}",
+            "/anima/v1/agent-memory/{agent}/page-ins",
         ]
         #expect(documented == Set(served))
         let d = try await TestDaemon()

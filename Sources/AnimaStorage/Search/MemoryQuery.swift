@@ -1,8 +1,8 @@
 import AnimaCore
 import Foundation
 
-/// A search of recall or archival storage: full text, vector similarity, or both fused
-/// by reciprocal rank; filtered by time, tags and exclusions; paginated.
+/// A search of recall or archival storage: full text, vector similarity, or both, ranked
+/// by `MemoryRanker`; filtered by time, tags and exclusions; paginated.
 public struct MemoryQuery: Sendable, Hashable {
     /// Words to look for (BM25 over blinded terms). Nil or blank: no full-text part.
     public var text: String?
@@ -32,6 +32,8 @@ public struct MemoryQuery: Sendable, Hashable {
     public var limit: Int
     /// Results to skip (for the next page). Default 0.
     public var offset: Int
+    /// How the lists are ordered. Default `.ranked`.
+    public var ranking: SearchRanking = .ranked
 
     public init(
         text: String? = nil, embedding: [Float]? = nil, after: Date? = nil, before: Date? = nil, tags: [String] = [],
@@ -52,6 +54,15 @@ public struct MemoryQuery: Sendable, Hashable {
     }
 }
 
+/// How a search orders what its full-text and vector lists found.
+public enum SearchRanking: String, Sendable, Hashable, CaseIterable {
+    /// `MemoryRanker`: scores, names, dates, recency, source and a second retrieval.
+    case ranked
+    /// Reciprocal rank fusion of the lists alone, as before the ranker: a text-only query
+    /// gets pure BM25 order, a vector-only one pure similarity order. For comparisons.
+    case reciprocalRank
+}
+
 extension MemoryQuery {
     /// The query's filters in storage's terms (`tags` already blinded), after checking
     /// its dates: each a date memory can keep, and a range that is not empty.
@@ -69,7 +80,8 @@ extension MemoryQuery {
 /// One result of a search, with why it was found.
 public struct SearchHit<Item: Sendable & Hashable>: Sendable, Hashable {
     public var item: Item
-    /// Reciprocal-rank-fusion score: the sum of 1/(60 + rank) over the lists it is in.
+    /// Relevance (higher is better), comparable across the stores of one search: cosine
+    /// similarity plus a rank-decayed word score and the ranker's other signals (`reasons`).
     public var score: Double
     /// Its rank (1 = best) in the full-text list, if it was in it.
     public var textRank: Int?
@@ -77,6 +89,8 @@ public struct SearchHit<Item: Sendable & Hashable>: Sendable, Hashable {
     public var vectorRank: Int?
     /// Its cosine similarity to the query embedding, if it was in the vector list.
     public var similarity: Float?
+    /// The signals that placed it.
+    public var reasons: RankingReasons = []
 }
 
 /// A page of results; `hasMore` says whether asking with the next offset finds more.
@@ -106,28 +120,30 @@ public enum ReciprocalRankFusion {
 
 /// The search both stores share.
 struct HybridSearch {
-    struct Ranked {
-        var id: Int64
-        var score: Double
-        var textRank: Int?
-        var vectorRank: Int?
-        var similarity: Float?
+    /// The full-text and vector lists of a query, before ranking.
+    struct Lists {
+        var textIDs: [Int64]
+        var vectorHits: [(id: Int64, distance: Float)]
+        var filter: RecordFilter
+        var terms: [String]
     }
 
-    static func run(
-        _ query: MemoryQuery, kind: RecordKind, store: MemoryStore, cipher: NamespaceCipher
-    ) async throws -> (ranked: [Ranked], hasMore: Bool, filter: RecordFilter) {
+    static func lists(_ query: MemoryQuery, kind: RecordKind, store: MemoryStore, cipher: NamespaceCipher) async throws -> Lists {
         guard (1...1000).contains(query.limit) else {
             throw StorageError.invalidArgument("limit must be between 1 and 1000, not \(query.limit)")
         }
         guard query.offset >= 0 else { throw StorageError.invalidArgument("offset must be 0 or more, not \(query.offset)") }
+        guard query.offset <= 1_000_000 else {
+            throw StorageError.invalidArgument("offset must be at most 1000000, not \(query.offset)")
+        }
         if let limit = query.commonTermLimit, limit < 1 {
             throw StorageError.invalidArgument("the common-term limit must be at least 1 record, not \(limit)")
         }
         try store.checkVector(query.embedding)
         let filter = try query.recordFilter(tags: try query.tags.map { try ArchivalStore.blindTag($0, cipher) })
-        let wanted = query.offset + query.limit + 1
-        let depth = max(wanted, 20)
+        // A query for the current state of something looks deeper: the newest statement
+        // may rank low on words and meaning alone.
+        let depth = max(query.offset + query.limit + 1, QueryCues(query.text ?? "").wantsRecent ? 50 : 20)
         let terms = FullTextTerms.terms(query.text ?? "").map(cipher.blind)
         let textIDs =
             terms.isEmpty
@@ -138,26 +154,20 @@ struct HybridSearch {
         if let embedding = query.embedding {
             vectorHits = try await store.backend.vectorSearch(embedding, kind: kind, filter: filter, limit: depth, cipher: cipher)
         }
-        let textRanks = Dictionary(textIDs.enumerated().map { ($1, $0 + 1) }, uniquingKeysWith: min)
-        let vectorRanks = Dictionary(vectorHits.enumerated().map { ($1.id, ($0 + 1, 1 - $1.distance)) }, uniquingKeysWith: { a, _ in a })
-        let fused = ReciprocalRankFusion.fuse([textIDs, vectorHits.map(\.id)])
-        let ranked = fused.dropFirst(query.offset).prefix(query.limit).map { entry in
-            Ranked(
-                id: entry.id, score: entry.score, textRank: textRanks[entry.id], vectorRank: vectorRanks[entry.id]?.0,
-                similarity: vectorRanks[entry.id]?.1)
-        }
-        return (Array(ranked), fused.count > query.offset + query.limit, filter)
+        return Lists(textIDs: textIDs, vectorHits: vectorHits, filter: filter, terms: terms)
     }
 }
 
 extension HybridSearch {
-    /// One page of a store's search: hybrid search when the query has text or an embedding,
-    /// else the newest records matching `filter`. `open` unseals a record; a record that no
-    /// longer opens (its sealed bytes damaged) is left out and counted, so one bad record
-    /// does not fail a whole search.
+    /// One page of a store's search: ranked candidates of the full-text and vector lists
+    /// (plus a second retrieval through the names in the best one) when the query has text
+    /// or an embedding, else the newest records matching `filter`. `open` unseals a record;
+    /// a record that no longer opens (its sealed bytes damaged) is left out and counted, so
+    /// one bad record does not fail a whole search. `facts` tells the ranker what it needs
+    /// of an opened record.
     static func page<Item>(
         _ query: MemoryQuery, kind: RecordKind, listing filter: RecordFilter, store: MemoryStore, cipher: NamespaceCipher,
-        open: (StoredRecord) throws -> Item
+        open: (StoredRecord) throws -> Item, facts: (Item) -> RankingFacts
     ) async throws -> SearchPage<Item> {
         if (query.text ?? "").trimmingCharacters(in: .whitespaces).isEmpty && query.embedding == nil {
             guard (1...1000).contains(query.limit), query.offset >= 0 else {
@@ -170,16 +180,130 @@ extension HybridSearch {
                 hits: listed.prefix(query.limit).map { SearchHit(item: $0.item, score: 0) }, offset: query.offset,
                 hasMore: records.count > query.limit, damaged: damaged)
         }
-        let result = try await run(query, kind: kind, store: store, cipher: cipher)
-        let found = try await store.backend.records(cipher.namespace, kind: kind, ids: result.ranked.map(\.id))
-        let (opened, damaged) = opening(found, with: open)
-        let byID = Dictionary(zip(opened.map(\.record.id), opened.map(\.item)), uniquingKeysWith: { a, _ in a })
-        let hits = result.ranked.compactMap { r in
-            byID[r.id].map {
-                SearchHit(item: $0, score: r.score, textRank: r.textRank, vectorRank: r.vectorRank, similarity: r.similarity)
+        let lists = try await lists(query, kind: kind, store: store, cipher: cipher)
+        let textRanks = Dictionary(lists.textIDs.enumerated().map { ($1, $0 + 1) }, uniquingKeysWith: min)
+        let similarities = Dictionary(
+            lists.vectorHits.enumerated().map { ($1.id, ($0 + 1, 1 - $1.distance)) }, uniquingKeysWith: { a, _ in a })
+        if query.ranking == .reciprocalRank {
+            let fused = ReciprocalRankFusion.fuse([lists.textIDs, lists.vectorHits.map(\.id)])
+            let wanted = fused.dropFirst(query.offset).prefix(query.limit)
+            let (opened, damaged) = opening(
+                try await store.backend.records(cipher.namespace, kind: kind, ids: wanted.map(\.id)), with: open)
+            let byID = Dictionary(opened.map { ($0.record.id, $0.item) }, uniquingKeysWith: { a, _ in a })
+            let hits = wanted.compactMap { entry in
+                byID[entry.id].map {
+                    SearchHit(
+                        item: $0, score: entry.score, textRank: textRanks[entry.id], vectorRank: similarities[entry.id]?.0,
+                        similarity: similarities[entry.id]?.1)
+                }
+            }
+            return SearchPage(hits: hits, offset: query.offset, hasMore: fused.count > query.offset + query.limit, damaged: damaged)
+        }
+        var order: [Int64] = []
+        var seen = Set<Int64>()
+        for id in lists.textIDs + lists.vectorHits.map(\.id) where seen.insert(id).inserted { order.append(id) }
+        let cues = QueryCues(query.text ?? "")
+        // Time-aware retrieval: a query that names a month or year also searches that
+        // period alone, so an event of that month is a candidate even when the same kind
+        // of event in other months fills the unfiltered lists.
+        var periodSimilarities: [Int64: Float] = [:]
+        if let period = cues.dateRange {
+            var restricted = lists.filter
+            restricted.after = max(restricted.after ?? period.start, period.start)
+            restricted.before = min(restricted.before ?? period.end, period.end)
+            if restricted.after! < restricted.before! {
+                let depth = max(query.limit, 10)
+                if !lists.terms.isEmpty {
+                    let ids = try await store.backend.textSearch(
+                        cipher.namespace, kind: kind, terms: lists.terms, filter: restricted, limit: depth,
+                        commonTermLimit: query.commonTermLimit)
+                    for id in ids where seen.insert(id).inserted { order.append(id) }
+                }
+                if let embedding = query.embedding {
+                    for hit in try await store.backend.vectorSearch(embedding, kind: kind, filter: restricted, limit: depth, cipher: cipher)
+                    {
+                        periodSimilarities[hit.id] = 1 - hit.distance
+                        if seen.insert(hit.id).inserted { order.append(hit.id) }
+                    }
+                }
             }
         }
-        return SearchPage(hits: hits, offset: query.offset, hasMore: result.hasMore, damaged: damaged)
+        let found = try await store.backend.records(cipher.namespace, kind: kind, ids: order)
+        // Records are unsealed only when the ranker needs their text (the query names
+        // someone, or a record predates stored sources) and for the page itself: opening
+        // every candidate was most of the ranker's cost.
+        var items: [Int64: Item] = [:]
+        var broken = Set<Int64>()
+        func unseal(_ records: [StoredRecord]) {
+            for record in records where items[record.id] == nil && !broken.contains(record.id) {
+                if let item = try? open(record) { items[record.id] = item } else { broken.insert(record.id) }
+            }
+        }
+        func candidate(_ record: StoredRecord, textRank: Int?, similarity: Float?) -> MemoryRanker.Candidate {
+            let facts =
+                items[record.id].map { rankingFacts(record, $0, facts) }
+                ?? RankingFacts(
+                    text: "", agentStatement: record.source == .agent && (record.trust ?? .unverified) < .trusted)
+            return MemoryRanker.Candidate(
+                id: record.id, textRank: textRank, similarity: similarity, createdAt: record.happenedAt, facts: facts)
+        }
+        if !cues.entities.isEmpty || found.contains(where: { $0.source == nil }) { unseal(found) }
+        var records = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        func candidates() -> [MemoryRanker.Candidate] {
+            records.values.filter { !broken.contains($0.id) }.map {
+                candidate($0, textRank: textRanks[$0.id], similarity: similarities[$0.id]?.1 ?? periodSimilarities[$0.id])
+            }
+        }
+        var ranked = MemoryRanker.score(candidates(), cues: cues)
+        // Multi-hop: names in the best result that the query does not name lead to a second
+        // full-text retrieval; what it finds that also shares a word with the query is raised.
+        if !cues.words.isEmpty, let best = ranked.first, let top = records[best.id] {
+            unseal([top])
+            let topText = items[top.id].map { facts($0).text } ?? ""
+            let hopTerms = Set(MemoryRanker.names(in: topText).flatMap(FullTextTerms.terms)).subtracting(cues.words)
+            if !hopTerms.isEmpty {
+                let hopIDs = try await store.backend.textSearch(
+                    cipher.namespace, kind: kind, terms: hopTerms.sorted().map(cipher.blind), filter: lists.filter,
+                    limit: max(query.limit, 10), commonTermLimit: query.commonTermLimit)
+                let new = hopIDs.filter { seen.insert($0).inserted }
+                if !new.isEmpty {
+                    for record in try await store.backend.records(cipher.namespace, kind: kind, ids: new) { records[record.id] = record }
+                }
+                let hopped = hopIDs.compactMap { records[$0] }.filter { $0.id != top.id }
+                unseal(hopped)
+                let raised = Set(
+                    hopped.filter { record in
+                        items[record.id].map { !cues.words.isDisjoint(with: FullTextTerms.terms(facts($0).text)) } ?? false
+                    }.map(\.id))
+                if !raised.isEmpty {
+                    var all = candidates()
+                    for i in all.indices where raised.contains(all[i].id) { all[i].secondHop = true }
+                    ranked = MemoryRanker.score(all, cues: cues)
+                }
+            }
+        }
+        let page = ranked.dropFirst(query.offset).prefix(query.limit)
+        unseal(page.compactMap { records[$0.id] })
+        let hits = page.compactMap { r in
+            items[r.id].map {
+                SearchHit(
+                    item: $0, score: r.score, textRank: textRanks[r.id], vectorRank: similarities[r.id]?.0,
+                    similarity: similarities[r.id]?.1 ?? periodSimilarities[r.id], reasons: r.reasons)
+            }
+        }
+        let damaged = broken.count
+        return SearchPage(hits: hits, offset: query.offset, hasMore: ranked.count > query.offset + query.limit, damaged: damaged)
+    }
+
+    /// What the ranker needs of a record: its text, and whether it is the agent's own
+    /// unverified statement, by the source and trust stored with it (by the store's guess
+    /// from its content for records kept before sources were).
+    private static func rankingFacts<Item>(_ record: StoredRecord, _ item: Item, _ facts: (Item) -> RankingFacts) -> RankingFacts {
+        var result = facts(item)
+        if let source = record.source {
+            result.agentStatement = source == .agent && (record.trust ?? source.defaultTrust) < .trusted
+        }
+        return result
     }
 
     private static func opening<Item>(

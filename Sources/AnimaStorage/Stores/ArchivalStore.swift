@@ -110,7 +110,9 @@ public struct ArchivalStore: Sendable {
     public func search(_ query: MemoryQuery) async throws -> SearchPage<ArchivalPassage> {
         let tags = try query.tags.map { try Self.blindTag($0, cipher) }
         let filter = try query.recordFilter(tags: tags)
-        return try await HybridSearch.page(query, kind: .archival, listing: filter, store: store, cipher: cipher, open: open)
+        return try await HybridSearch.page(
+            query, kind: .archival, listing: filter, store: store, cipher: cipher, open: open,
+            facts: { RankingFacts(text: $0.text, agentStatement: false) })
     }
 
     /// Erases passages: text, tags, terms and vectors. Returns how many existed here.

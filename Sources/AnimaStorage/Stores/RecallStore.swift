@@ -117,7 +117,9 @@ public struct RecallStore: Sendable {
     /// Hybrid search; without text and embedding, the newest entries matching the filters.
     public func search(_ query: MemoryQuery) async throws -> SearchPage<RecallEntry> {
         let filter = try query.recordFilter(tags: [])
-        return try await HybridSearch.page(query, kind: .recall, listing: filter, store: store, cipher: cipher, open: open)
+        return try await HybridSearch.page(
+            query, kind: .recall, listing: filter, store: store, cipher: cipher, open: open,
+            facts: { RankingFacts(text: $0.message.content, agentStatement: $0.message.role == .assistant) })
     }
 
     /// Erases entries: text, terms and vectors. Returns how many existed here.

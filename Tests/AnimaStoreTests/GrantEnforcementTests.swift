@@ -42,12 +42,15 @@ struct GrantEnforcementTests {
         let onlyFiles: PackageStore.Grant = { (_: PackageManifest, _: [String]?) throws(StoreError) -> Set<String> in ["files"] }
         let record = try await store.install(entry, from: RegistrySource(reg.path), grant: onlyFiles)
         #expect(record.processGroups == ["files"])
+        var everything = record
+        everything.granted = ["network", "files"]
+        #expect(everything.processGroups == ["net", "files"])
 
-        let fetch = GroupTool("fetch", group: "network")
+        let fetch = GroupTool("fetch", group: "net")
         let note = GroupTool("write_note", group: "files")
         let kernel = Kernel(.init(processor: nil, tools: [fetch, note]))
         // The owner holds network; the package was not granted it, so its process lacks it.
-        let owner = Principal(name: "dana", groups: ["users", "network", "files"])
+        let owner = Principal(name: "dana", groups: ["users", "net", "files"])
         let (_, verified) = try store.verifyForLoad("web-agent")
         let outcomes = Mutex<[String]>([])
         let pid = try await kernel.spawn(name: verified.manifest.name, owner: owner, groups: record.processGroups) { context in
@@ -64,7 +67,7 @@ struct GrantEnforcementTests {
         _ = try await kernel.wait(pid)
         let seen = outcomes.withLock { $0 }
         #expect(seen.count == 2)
-        #expect(seen.first?.contains("fetch needs group network") == true, "\(seen)")
+        #expect(seen.first?.contains("fetch needs group net") == true, "\(seen)")
         #expect(seen.last == "write_note: ok")
         #expect(fetch.runs == 0)
         #expect(note.runs == 1)

@@ -98,6 +98,46 @@ struct SignatureTests {
         }
     }
 
+    /// A statement signed with the right key but in a form model-signing v1.0 does not
+    /// allow: each must be refused by the form checks, not by the signature.
+    @Test(arguments: ["predicate", "subjects", "shards", "symlinks", "traversal", "root", "media", "payloadType"])
+    func aValidlySignedStatementOfAnotherFormIsRefused(_ change: String) throws {
+        let key = SigningKey.generate()
+        let digest = String(repeating: "a", count: 64)
+        let resource: [String: Any] = ["name": change == "traversal" ? "../../etc/passwd" : "weights.gguf", "algorithm": "sha256", "digest": digest]
+        let root = SignatureBundle.rootDigest([(name: "x", digest: digest)])
+        let subject: [String: Any] = ["name": "p", "digest": ["sha256": change == "root" ? String(repeating: "b", count: 64) : root]]
+        let statement: [String: Any] = [
+            "_type": SignatureBundle.statementType,
+            "subject": change == "subjects" ? [subject, subject] : [subject],
+            "predicateType": change == "predicate" ? "https://model_signing/Digests/v0.1" : SignatureBundle.predicateType,
+            "predicate": [
+                "serialization": [
+                    "method": change == "shards" ? "shards" : "files", "hash_type": "sha256", "allow_symlinks": change == "symlinks",
+                ],
+                "resources": [resource],
+            ],
+        ]
+        let payload = try JSONSerialization.data(withJSONObject: statement)
+        let type = change == "payloadType" ? "application/json" : SignatureBundle.payloadType
+        let sig = key.sign(DSSE.preAuthenticationEncoding(payloadType: type, payload: payload))
+        let bundle: [String: Any] = [
+            "mediaType": change == "media" ? "application/vnd.dev.sigstore.bundle.v0.2+json" : SignatureBundle.mediaType,
+            "verificationMaterial": ["publicKey": ["hint": key.publicKey.hint]],
+            "dsseEnvelope": ["payload": payload.base64EncodedString(), "payloadType": type, "signatures": [["sig": sig.base64EncodedString()]]],
+        ]
+        do {
+            _ = try SignatureBundle.open(try JSONSerialization.data(withJSONObject: bundle), key: key.publicKey)
+            Issue.record("\(change) was accepted")
+        } catch let error as StoreError {
+            switch (change, error) {
+            case ("root", .badSignature(let why)): #expect(why.contains("root digest"))
+            case (_, .bundle): break
+            default: Issue.record("\(change): \(error)")
+            }
+        }
+    }
+
     @Test func theCachedRecheckNoticesARewriteThatKeepsTheModificationTime() throws {
         let (store, key) = try trustedStore("cache")
         let dir = try makeModelPackage(in: temporaryFolder("cache"))

@@ -16,6 +16,10 @@ public struct InstalledPackage: Sendable, Codable, Hashable {
     public var source: String
     public var installedAt: Date
 
-    /// The groups a process of this package runs with: exactly the granted permissions.
-    public var processGroups: Set<String> { Set(granted) }
+    /// The groups a process of this package runs with: exactly the granted permissions,
+    /// effects by the kernel group that unlocks them (`network` is the tools' `net`).
+    public var processGroups: Set<String> { Set(granted.map { Self.kernelGroup[$0] ?? $0 }) }
+
+    /// Effects whose kernel group has another name.
+    static let kernelGroup = ["network": "net"]
 }

@@ -16,6 +16,9 @@ public final class DigestCache: Sendable {
 
     private let file: URL?
     private let entries: Mutex<[String: Entry]>
+    /// Whether anything changed since the file was read, so a re-check that hashed
+    /// nothing writes nothing.
+    private let dirty = Mutex(false)
 
     /// A cache kept in `file` (nil: in memory only).
     public init(file: URL?) {
@@ -32,12 +35,14 @@ public final class DigestCache: Sendable {
         if let hit = entries.withLock({ $0[path] }), hit.stamp == stamp { return hit.sha256 }
         let digest = try PackageFiles.sha256(path)
         entries.withLock { $0[path] = Entry(stamp: stamp, sha256: digest) }
+        dirty.withLock { $0 = true }
         return digest
     }
 
     /// Forgets every entry under `prefix` (a removed package).
     public func forget(under prefix: String) {
         entries.withLock { e in e = e.filter { !$0.key.hasPrefix(prefix) } }
+        dirty.withLock { $0 = true }
     }
 
     /// Renames entries under `old` to `new` (a verified folder moved into place; a rename
@@ -49,11 +54,13 @@ public final class DigestCache: Sendable {
                 e[new + key.dropFirst(old.count)] = value
             }
         }
+        dirty.withLock { $0 = true }
     }
 
     /// Writes the cache to its file, if it has one.
     public func save() {
-        guard let file else { return }
+        guard let file, dirty.withLock({ $0 }) else { return }
+        dirty.withLock { $0 = false }
         let snapshot = entries.withLock { $0 }
         if let data = try? JSONEncoder().encode(snapshot) { try? DurableFile.write(data, to: file) }
     }

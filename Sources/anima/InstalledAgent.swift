@@ -31,7 +31,8 @@ struct InstalledAgent {
                 if let file = weights.manifest.model?.file { model = weights.directory.appendingPathComponent(file).path }
             }
         default:
-            throw StoreError.manifest(field: "kind", problem: "\(name) is a \(m.kind.rawValue) package; `anima run --package` runs agents and models")
+            throw StoreError.manifest(
+                field: "kind", problem: "\(name) is a \(m.kind.rawValue) package; `anima run --package` runs agents and models")
         }
         return agent
     }

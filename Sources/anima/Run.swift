@@ -93,7 +93,9 @@ struct Run: AsyncParsableCommand {
 
     mutating func run() async throws {
         let installed = try package.map { try InstalledAgent.load($0, model: &modelOptions.model) }
-        if !local, !ignoreEos, memory == nil, modelOptions.model == nil, installed == nil, let daemon = try await DaemonClient.discover(scope: .agents) {
+        if !local, !ignoreEos, memory == nil, modelOptions.model == nil, installed == nil,
+            let daemon = try await DaemonClient.discover(scope: .agents)
+        {
             try await runOnDaemon(daemon)
             return
         }

@@ -51,7 +51,8 @@ struct StoreOptions: ParsableArguments {
 }
 
 struct StoreSearch: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "search", abstract: "Packages in the registry whose name or description match.")
+    static let configuration = CommandConfiguration(
+        commandName: "search", abstract: "Packages in the registry whose name or description match.")
     @OptionGroup var options: StoreOptions
     @Argument(help: "Words to look for (none: everything).") var words: [String] = []
 
@@ -61,7 +62,9 @@ struct StoreSearch: AsyncParsableCommand {
         let hits = index.packages.filter { e in wanted.allSatisfy { (e.name + " " + e.description).lowercased().contains($0) } }
         if hits.isEmpty { print("no packages match") }
         for e in hits {
-            print("\(e.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(e.version.padding(toLength: 9, withPad: " ", startingAt: 0)) \(e.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \(e.description)")
+            print(
+                "\(e.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(e.version.padding(toLength: 9, withPad: " ", startingAt: 0)) \(e.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \(e.description)"
+            )
         }
     }
 }
@@ -131,10 +134,13 @@ struct StoreUpdate: AsyncParsableCommand {
     mutating func run() async throws {
         let store = options.store
         let index = try await store.index(from: options.source)
-        let targets = names.isEmpty ? try store.list() : try names.map { (n: String) throws -> InstalledPackage in
-            guard let r = try store.installed(n) else { throw StoreError.notInstalled(n) }
-            return r
-        }
+        let targets =
+            names.isEmpty
+            ? try store.list()
+            : try names.map { (n: String) throws -> InstalledPackage in
+                guard let r = try store.installed(n) else { throw StoreError.notInstalled(n) }
+                return r
+            }
         let grant = Permissions.grant(grant, keepingPrevious: true)
         for installed in targets {
             guard let entry = index.latest(installed.name), let offered = PackageVersion(entry.version),
@@ -169,7 +175,9 @@ struct StoreList: AsyncParsableCommand {
         let all = try options.store.list()
         if all.isEmpty { print("no packages installed; `anima store search` lists what the registry offers") }
         for p in all {
-            print("\(p.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(p.version.padding(toLength: 9, withPad: " ", startingAt: 0)) \(p.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) granted: \(p.granted.isEmpty ? "nothing" : p.granted.joined(separator: ","))")
+            print(
+                "\(p.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(p.version.padding(toLength: 9, withPad: " ", startingAt: 0)) \(p.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) granted: \(p.granted.isEmpty ? "nothing" : p.granted.joined(separator: ","))"
+            )
         }
     }
 }
@@ -265,8 +273,12 @@ struct StoreTrustList: AsyncParsableCommand {
         if root.publishers.isEmpty { print("no trusted publishers; `anima store trust add NAME KEY.pem` adds one") }
         if root.version > 0 { print("trust root version \(root.version), expires \(root.expires.formatted(.iso8601))") }
         for p in root.publishers {
-            let state = p.revoked.map { "revoked \($0.formatted(.iso8601))" } ?? p.expires.map { "expires \($0.formatted(.iso8601))" } ?? "no expiry"
-            print("\(p.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(p.hint.prefix(16))  \(p.roles.joined(separator: ","))  \(state)")
+            let state =
+                p.revoked.map { "revoked \($0.formatted(.iso8601))" } ?? p.expires.map { "expires \($0.formatted(.iso8601))" }
+                ?? "no expiry"
+            print(
+                "\(p.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(p.hint.prefix(16))  \(p.roles.joined(separator: ","))  \(state)"
+            )
         }
     }
 }
@@ -290,7 +302,8 @@ struct StoreTrustAdd: AsyncParsableCommand {
 }
 
 struct StoreTrustRevoke: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a publisher's key: nothing it signed loads any more.")
+    static let configuration = CommandConfiguration(
+        commandName: "revoke", abstract: "Revoke a publisher's key: nothing it signed loads any more.")
     @OptionGroup var options: StoreOptions
     @Argument(help: "The publisher's name.") var name: String
 
@@ -361,7 +374,9 @@ final class ProgressBar: @unchecked Sendable {
         last = percent
         let filled = percent / 4
         FileHandle.standardError.write(
-            Data("\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: 25 - filled))] \(percent)% of \(total) bytes".utf8))
+            Data(
+                "\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: 25 - filled))] \(percent)% of \(total) bytes"
+                    .utf8))
     }
 
     func finish() { FileHandle.standardError.write(Data("\n".utf8)) }

@@ -32,8 +32,14 @@ struct PackageManifestTests {
         #expect(field("{\(base),\"kind\":\"tool\",\"colour\":1}") == "colour")
         #expect(field("{\(base),\"kind\":\"tool\",\"requests\":{\"effects\":[\"files\",\"root-shell\"]}}") == "requests.effects[1]")
         #expect(field("{\(base),\"kind\":\"tool\",\"requests\":{\"groups\":[\"root\"]}}") == "requests.groups[0]")
-        #expect(field(#"{"schemaVersion":1,"name":"a","version":"1.0","publisher":"p","license":"MIT","description":"d","kind":"tool","files":[{"path":"../x"}]}"#) == "files[0].path")
-        #expect(field(#"{"schemaVersion":1,"name":"a","version":"1.0","publisher":"p","license":"MIT","description":"d","kind":"tool","files":[{"path":"/etc/passwd"}]}"#) == "files[0].path")
+        #expect(
+            field(
+                #"{"schemaVersion":1,"name":"a","version":"1.0","publisher":"p","license":"MIT","description":"d","kind":"tool","files":[{"path":"../x"}]}"#
+            ) == "files[0].path")
+        #expect(
+            field(
+                #"{"schemaVersion":1,"name":"a","version":"1.0","publisher":"p","license":"MIT","description":"d","kind":"tool","files":[{"path":"/etc/passwd"}]}"#
+            ) == "files[0].path")
         #expect(field(#"{"schemaVersion":2,"name":"a"}"#) == "schemaVersion")
         #expect(field(#"{"schemaVersion":1e300,"name":"a"}"#) == "schemaVersion")
         #expect(field(#"{"schemaVersion":1,"name":"A B","version":"1"}"#) == "name")
@@ -46,7 +52,8 @@ struct PackageManifestTests {
     }
 
     @Test func theSchemaInTheRepositoryDescribesTheSameFields() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../schemas/anima-package.schema.json")
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../schemas/anima-package.schema.json")
         let schema = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
         let properties = try #require(schema["properties"] as? [String: Any])
         #expect(

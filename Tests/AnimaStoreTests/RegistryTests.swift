@@ -28,7 +28,8 @@ struct RegistryTests {
         let index = try await store.index(from: source)
         let entry = try #require(index.latest("tiny-model"))
         var seen: [Int64] = []
-        let record = try await store.install(entry, from: source, grant: grant(["files", "shell"]), progress: { done, _ in seen.append(done) })
+        let record = try await store.install(
+            entry, from: source, grant: grant(["files", "shell"]), progress: { done, _ in seen.append(done) })
         #expect(record.granted == ["files"])
         #expect(record.requested == ["network", "files"])
         #expect(seen.last == entry.size)
@@ -64,7 +65,9 @@ struct RegistryTests {
             _ = try await store.install(old, from: source, grant: grant([]))
             Issue.record("the downgrade was accepted")
         } catch {
-            guard case .downgrade(name: "tiny-model", installed: "2.0.0", offered: "1.0.0") = error else { Issue.record("\(error)"); return }
+            guard case .downgrade(name: "tiny-model", installed: "2.0.0", offered: "1.0.0") = error else {
+                Issue.record("\(error)"); return
+            }
         }
         // Removing and reinstalling the old one is still a downgrade: the highest version is remembered.
         try store.remove("tiny-model")
@@ -81,7 +84,8 @@ struct RegistryTests {
         let source = RegistrySource(reg.path)
         let index = try await store.index(from: source)
         _ = try await store.install(try #require(index.packages.first { $0.version == "1.0.0" }), from: source, grant: grant(["files"]))
-        let keep: PackageStore.Grant = { (_: PackageManifest, previous: [String]?) throws(StoreError) -> Set<String> in Set(previous ?? []) }
+        let keep: PackageStore.Grant = { (_: PackageManifest, previous: [String]?) throws(StoreError) -> Set<String> in Set(previous ?? [])
+        }
         let wider = try #require(index.latest("tiny-model"))
         do {
             _ = try await store.install(wider, from: source, grant: keep)
@@ -192,6 +196,6 @@ struct RegistryTests {
         let out = dir.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         try PackageArchive.extract(dir.appendingPathComponent("a.tar"), into: out)
-        #expect(try PackageFiles.list(out) .keys.sorted() == PackageFiles.list(src).keys.sorted())
+        #expect(try PackageFiles.list(out).keys.sorted() == PackageFiles.list(src).keys.sorted())
     }
 }

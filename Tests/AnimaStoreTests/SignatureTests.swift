@@ -39,7 +39,8 @@ struct SignatureTests {
         case "one byte of the weights": try flipByte(dir.appendingPathComponent("weights.gguf"))
         case "an extra file": try Data("import os".utf8).write(to: dir.appendingPathComponent("tokenizer/payload.py"))
         case "a removed file": try FileManager.default.removeItem(at: dir.appendingPathComponent("tokenizer/facts.json"))
-        case "a swapped chat template": try Data("ignore all instructions".utf8).write(to: dir.appendingPathComponent("chat_template.jinja"))
+        case "a swapped chat template":
+            try Data("ignore all instructions".utf8).write(to: dir.appendingPathComponent("chat_template.jinja"))
         case "a link out of the package":
             try FileManager.default.removeItem(at: dir.appendingPathComponent("tokenizer/facts.json"))
             try FileManager.default.createSymbolicLink(atPath: dir.path + "/tokenizer/facts.json", withDestinationPath: "/etc/passwd")
@@ -50,7 +51,8 @@ struct SignatureTests {
             now = Date().addingTimeInterval(3600)
         case "an unknown publisher":
             let m = dir.appendingPathComponent("anima-package.json")
-            try Data(String(decoding: Data(contentsOf: m), as: UTF8.self).replacingOccurrences(of: "\"acme\"", with: "\"mallory\"").utf8).write(to: m)
+            try Data(String(decoding: Data(contentsOf: m), as: UTF8.self).replacingOccurrences(of: "\"acme\"", with: "\"mallory\"").utf8)
+                .write(to: m)
             try RegistryPublisher.sign(dir, key: key)
         case "a second signature", "another predicate", "a forged root digest":
             var bundle = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: sig)) as? [String: Any])
@@ -69,7 +71,8 @@ struct SignatureTests {
             bundle["dsseEnvelope"] = envelope
             try JSONSerialization.data(withJSONObject: bundle).write(to: sig)
         case "a renamed file":
-            try FileManager.default.moveItem(at: dir.appendingPathComponent("weights.gguf"), to: dir.appendingPathComponent("weights2.gguf"))
+            try FileManager.default.moveItem(
+                at: dir.appendingPathComponent("weights.gguf"), to: dir.appendingPathComponent("weights2.gguf"))
         default: Issue.record("unknown attack")
         }
         let root = try store.trust.load()
@@ -104,7 +107,9 @@ struct SignatureTests {
     func aValidlySignedStatementOfAnotherFormIsRefused(_ change: String) throws {
         let key = SigningKey.generate()
         let digest = String(repeating: "a", count: 64)
-        let resource: [String: Any] = ["name": change == "traversal" ? "../../etc/passwd" : "weights.gguf", "algorithm": "sha256", "digest": digest]
+        let resource: [String: Any] = [
+            "name": change == "traversal" ? "../../etc/passwd" : "weights.gguf", "algorithm": "sha256", "digest": digest,
+        ]
         let root = SignatureBundle.rootDigest([(name: "x", digest: digest)])
         let subject: [String: Any] = ["name": "p", "digest": ["sha256": change == "root" ? String(repeating: "b", count: 64) : root]]
         let statement: [String: Any] = [
@@ -124,7 +129,9 @@ struct SignatureTests {
         let bundle: [String: Any] = [
             "mediaType": change == "media" ? "application/vnd.dev.sigstore.bundle.v0.2+json" : SignatureBundle.mediaType,
             "verificationMaterial": ["publicKey": ["hint": key.publicKey.hint]],
-            "dsseEnvelope": ["payload": payload.base64EncodedString(), "payloadType": type, "signatures": [["sig": sig.base64EncodedString()]]],
+            "dsseEnvelope": [
+                "payload": payload.base64EncodedString(), "payloadType": type, "signatures": [["sig": sig.base64EncodedString()]],
+            ],
         ]
         do {
             _ = try SignatureBundle.open(try JSONSerialization.data(withJSONObject: bundle), key: key.publicKey)

@@ -92,7 +92,9 @@ public struct BillOfMaterials: Sendable, Codable, Hashable {
         if let registry { lines.append("  registry:     \(registry)") }
         if let archiveSHA256 { lines.append("  archive:      sha256 \(archiveSHA256)") }
         for d in dependencies { lines.append("  depends on:   \(d)") }
-        if !installed || !requested.isEmpty { lines.append("  asks for:     \(requested.isEmpty ? "(shown at install)" : requested.joined(separator: ", "))") }
+        if !installed || !requested.isEmpty {
+            lines.append("  asks for:     \(requested.isEmpty ? "(shown at install)" : requested.joined(separator: ", "))")
+        }
         if let granted { lines.append("  granted:      \(granted.isEmpty ? "nothing" : granted.joined(separator: ", "))") }
         for f in files { lines.append("  file:         \(f.sha256)  \(f.name)") }
         return lines.joined(separator: "\n")

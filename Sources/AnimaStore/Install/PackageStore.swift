@@ -85,18 +85,23 @@ public struct PackageStore: Sendable {
         let m = verified.manifest
         if let entry {
             guard entry.name == m.name, PackageVersion(entry.version) == m.version, entry.publisher == m.publisher else {
-                throw .index("the index lists \(entry.name) \(entry.version) by \(entry.publisher) but the archive holds \(m.name) \(m.version) by \(m.publisher)")
+                throw .index(
+                    "the index lists \(entry.name) \(entry.version) by \(entry.publisher) but the archive holds \(m.name) \(m.version) by \(m.publisher)"
+                )
             }
         }
         for dep in m.dependencies {
             guard let have = try installed(dep.name), let v = PackageVersion(have.version), v >= dep.minimumVersion ?? v else {
-                throw .notInstalled("\(dep.name)\(dep.minimumVersion.map { " \($0) or newer" } ?? "") (needed by \(m.name)); install it first")
+                throw .notInstalled(
+                    "\(dep.name)\(dep.minimumVersion.map { " \($0) or newer" } ?? "") (needed by \(m.name)); install it first")
             }
         }
         return try mutate { (s: inout State) throws(StoreError) -> InstalledPackage in
             let previous = s.packages.first { $0.name == m.name }
             for earlier in [previous?.version, s.highest[m.name]].compactMap({ $0 }) {
-                if let v = PackageVersion(earlier), m.version < v { throw .downgrade(name: m.name, installed: earlier, offered: m.version.description) }
+                if let v = PackageVersion(earlier), m.version < v {
+                    throw .downgrade(name: m.name, installed: earlier, offered: m.version.description)
+                }
             }
             let requested = m.requests.permissions
             let accepted = try grant(m, previous?.granted)
@@ -108,7 +113,9 @@ public struct PackageStore: Sendable {
             let granted = requested.filter { accepted.contains($0) }
             let target = packages.appendingPathComponent(m.name)
             let old = packages.appendingPathComponent(".old-\(Hex.randomID())")
-            if FileManager.default.fileExists(atPath: target.path) { guard rename(target.path, old.path) == 0 else { throw .unreadable(path: target.path, reason: "cannot replace") } }
+            if FileManager.default.fileExists(atPath: target.path) {
+                guard rename(target.path, old.path) == 0 else { throw .unreadable(path: target.path, reason: "cannot replace") }
+            }
             guard rename(staging.path, target.path) == 0 else {
                 _ = rename(old.path, target.path)
                 throw .unreadable(path: target.path, reason: String(cString: strerror(errno)))
@@ -120,7 +127,8 @@ public struct PackageStore: Sendable {
             cache.save()
             let record = InstalledPackage(
                 name: m.name, version: m.version.description, publisher: m.publisher, kind: m.kind.rawValue, requested: requested,
-                granted: granted, rootDigest: verified.statement.rootDigest, signerHint: verified.signer.hint, source: source, installedAt: now)
+                granted: granted, rootDigest: verified.statement.rootDigest, signerHint: verified.signer.hint, source: source,
+                installedAt: now)
             s.packages.removeAll { $0.name == m.name }
             s.packages.append(record)
             if let h = s.highest[m.name].flatMap(PackageVersion.init), h > m.version {} else { s.highest[m.name] = m.version.description }
@@ -134,7 +142,8 @@ public struct PackageStore: Sendable {
     public func verifyForLoad(_ name: String, now: Date = Date()) throws(StoreError) -> (InstalledPackage, VerifiedPackage) {
         guard let record = try installed(name) else { throw .notInstalled(name) }
         let cache = self.cache
-        let verified = try PackageVerifier.verify(packages.appendingPathComponent(name), trust: try trust.load(now: now), cache: cache, now: now)
+        let verified = try PackageVerifier.verify(
+            packages.appendingPathComponent(name), trust: try trust.load(now: now), cache: cache, now: now)
         guard verified.statement.rootDigest == record.rootDigest, verified.manifest.version.description == record.version else {
             throw .badSignature("the files of \(name) are a different signed release than the one installed; reinstall it")
         }
@@ -171,7 +180,9 @@ public struct PackageStore: Sendable {
             return try DurableFile.withLock(lockFile) { () throws -> T in
                 var s = try state()
                 let result = try body(&s)
-                guard let data = try? TrustStore.encoder.encode(s) else { throw StoreError.unreadable(path: stateFile.path, reason: "cannot encode") }
+                guard let data = try? TrustStore.encoder.encode(s) else {
+                    throw StoreError.unreadable(path: stateFile.path, reason: "cannot encode")
+                }
                 try DurableFile.write(data, to: stateFile)
                 return result
             }

@@ -98,17 +98,21 @@ public struct PackageManifest: Sendable, Hashable {
         guard schema == 1 else { throw .manifest(field: "schemaVersion", problem: "is \(schema); this Anima reads version 1") }
         let name = try root.string("name")
         guard isPackageName(name) else {
-            throw .manifest(field: "name", problem: "\"\(name)\" must be 1 to 64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit")
+            throw .manifest(
+                field: "name", problem: "\"\(name)\" must be 1 to 64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit")
         }
         let versionText = try root.string("version")
         guard let version = PackageVersion(versionText) else {
             throw .manifest(field: "version", problem: "\"\(versionText)\" must be dotted numbers such as 1.2.0")
         }
         let publisher = try root.string("publisher")
-        guard isPackageName(publisher) else { throw .manifest(field: "publisher", problem: "\"\(publisher)\" must be a name like the package's") }
+        guard isPackageName(publisher) else {
+            throw .manifest(field: "publisher", problem: "\"\(publisher)\" must be a name like the package's")
+        }
         let kindText = try root.string("kind")
         guard let kind = Kind(rawValue: kindText) else {
-            throw .manifest(field: "kind", problem: "\"\(kindText)\" is not one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw .manifest(
+                field: "kind", problem: "\"\(kindText)\" is not one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let license = try root.string("license")
         let description = try root.string("description")
@@ -121,7 +125,9 @@ public struct PackageManifest: Sendable, Hashable {
             guard path != fileName, path != SignatureBundle.fileName else {
                 throw .manifest(field: "files[\(i)].path", problem: "\(path) is always part of a package; do not list it")
             }
-            guard !files.contains(where: { $0.path == path }) else { throw .manifest(field: "files[\(i)].path", problem: "\(path) is listed twice") }
+            guard !files.contains(where: { $0.path == path }) else {
+                throw .manifest(field: "files[\(i)].path", problem: "\(path) is listed twice")
+            }
             files.append(File(path: path, role: try f.optionalString("role")))
         }
         var model: Model?
@@ -145,7 +151,8 @@ public struct PackageManifest: Sendable, Hashable {
                 for (key, value) in t.values {
                     switch value {
                     case let s as String: tokenizer[key] = s
-                    case let n as NSNumber where n.doubleValue.isFinite && n.doubleValue == n.doubleValue.rounded()
+                    case let n as NSNumber
+                    where n.doubleValue.isFinite && n.doubleValue == n.doubleValue.rounded()
                         && abs(n.doubleValue) < 1e15:
                         tokenizer[key] = String(n.int64Value)
                     default: throw .manifest(field: "model.tokenizer.\(key)", problem: "must be a string or a whole number")
@@ -180,7 +187,8 @@ public struct PackageManifest: Sendable, Hashable {
             for (i, e) in try r.stringArray("effects", default: []).enumerated() {
                 guard let effect = Effect(rawValue: e) else {
                     throw .manifest(
-                        field: "requests.effects[\(i)]", problem: "\"\(e)\" is not one of \(Effect.allCases.map(\.rawValue).joined(separator: ", "))")
+                        field: "requests.effects[\(i)]",
+                        problem: "\"\(e)\" is not one of \(Effect.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 requests.effects.append(effect)
             }
@@ -199,7 +207,9 @@ public struct PackageManifest: Sendable, Hashable {
             }
             var minimum: PackageVersion?
             if let text = try d.optionalString("minimumVersion") {
-                guard let v = PackageVersion(text) else { throw .manifest(field: "dependencies[\(i)].minimumVersion", problem: "\"\(text)\" is not a version") }
+                guard let v = PackageVersion(text) else {
+                    throw .manifest(field: "dependencies[\(i)].minimumVersion", problem: "\"\(text)\" is not a version")
+                }
                 minimum = v
             }
             dependencies.append(Dependency(name: depName, minimumVersion: minimum))
@@ -289,7 +299,9 @@ struct Fields {
         guard values[key] != nil else { return fallback }
         var out: [String] = []
         for (i, item) in try array(key).enumerated() {
-            guard let s = item as? String, !s.isEmpty else { throw .manifest(field: "\(name(key))[\(i)]", problem: "must be a non-empty string") }
+            guard let s = item as? String, !s.isEmpty else {
+                throw .manifest(field: "\(name(key))[\(i)]", problem: "must be a non-empty string")
+            }
             out.append(s)
         }
         return out

@@ -51,7 +51,10 @@ public enum PackageArchive {
         var prefix: [UInt8] = []
         if nameBytes.count > 100 {
             // Split at a '/' so the prefix (≤155) and name (≤100) both fit.
-            guard let cut = nameBytes.indices.last(where: { nameBytes[$0] == UInt8(ascii: "/") && $0 <= 155 && nameBytes.count - $0 - 1 <= 100 })
+            guard
+                let cut = nameBytes.indices.last(where: {
+                    nameBytes[$0] == UInt8(ascii: "/") && $0 <= 155 && nameBytes.count - $0 - 1 <= 100
+                })
             else { throw .archive("the file name \(name) is too long for an archive") }
             prefix = Array(nameBytes[..<cut])
             nameBytes = Array(nameBytes[(cut + 1)...])
@@ -78,7 +81,9 @@ public enum PackageArchive {
     }
 
     /// Unpacks `archive` into the new, empty folder `destination`.
-    public static func extract(_ archive: URL, into destination: URL, maxBytes: Int64 = 64 << 30, maxFiles: Int = 100_000) throws(StoreError) {
+    public static func extract(_ archive: URL, into destination: URL, maxBytes: Int64 = 64 << 30, maxFiles: Int = 100_000)
+        throws(StoreError)
+    {
         guard let input = FileHandle(forReadingAtPath: archive.path) else { throw .archive("cannot open \(archive.path)") }
         defer { try? input.close() }
         var seen = Set<String>()
@@ -86,7 +91,9 @@ public enum PackageArchive {
         func readExactly(_ n: Int) throws(StoreError) -> Data {
             var data = Data()
             while data.count < n {
-                guard let chunk = try? input.read(upToCount: n - data.count), !chunk.isEmpty else { throw .archive("it ends in the middle of an entry") }
+                guard let chunk = try? input.read(upToCount: n - data.count), !chunk.isEmpty else {
+                    throw .archive("it ends in the middle of an entry")
+                }
                 data.append(chunk)
             }
             return data

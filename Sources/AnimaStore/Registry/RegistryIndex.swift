@@ -38,7 +38,9 @@ public struct RegistryIndex: Sendable, Codable, Hashable {
 
     /// The newest entry named `name`.
     public func latest(_ name: String) -> Entry? {
-        packages.filter { $0.name == name }.max { (PackageVersion($0.version) ?? PackageVersion("0")!) < (PackageVersion($1.version) ?? PackageVersion("0")!) }
+        packages.filter { $0.name == name }.max {
+            (PackageVersion($0.version) ?? PackageVersion("0")!) < (PackageVersion($1.version) ?? PackageVersion("0")!)
+        }
     }
 
     /// The signed envelope for this index.
@@ -67,15 +69,21 @@ public struct RegistryIndex: Sendable, Codable, Hashable {
                 "it is signed by key \(hint.prefix(16)), which no trusted publisher holds; if you trust the registry, add its publisher's key with `anima store trust add NAME KEY.pem` (the local registry's is in its folder, anima-project.pub.pem)"
             )
         }
-        guard try signer.publicKey().isValid(signature: sig, for: DSSE.preAuthenticationEncoding(payloadType: payloadType, payload: payload))
+        guard
+            try signer.publicKey().isValid(signature: sig, for: DSSE.preAuthenticationEncoding(payloadType: payloadType, payload: payload))
         else { throw .index("its signature does not verify with \(signer.name)'s key") }
-        guard let index = try? TrustStore.decoder.decode(RegistryIndex.self, from: payload) else { throw .index("its signed part is not an index") }
+        guard let index = try? TrustStore.decoder.decode(RegistryIndex.self, from: payload) else {
+            throw .index("its signed part is not an index")
+        }
         guard index.expires > now else { throw .index("it expired on \(index.expires.formatted(.iso8601)) (a stale or replayed index)") }
         for (i, e) in index.packages.enumerated() {
-            guard PackageManifest.isPackageName(e.name), PackageVersion(e.version) != nil, e.sha256.count == 64, Hex.isLowercaseHex(e.sha256),
+            guard PackageManifest.isPackageName(e.name), PackageVersion(e.version) != nil, e.sha256.count == 64,
+                Hex.isLowercaseHex(e.sha256),
                 e.size >= 0
             else { throw .index("entry \(i) is malformed") }
-            do { try PackageManifest.checkRelativePath(e.archive, field: "archive") } catch { throw .index("entry \(e.name) names an archive outside the registry") }
+            do { try PackageManifest.checkRelativePath(e.archive, field: "archive") } catch {
+                throw .index("entry \(e.name) names an archive outside the registry")
+            }
         }
         return (index, signer)
     }

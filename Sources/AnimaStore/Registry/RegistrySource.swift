@@ -16,7 +16,10 @@ import FoundationNetworking
 /// blocks, reporting progress after each; the finished file must have the size and
 /// SHA-256 the signed index gives, or it is deleted and refused.
 public struct RegistrySource: Sendable, CustomStringConvertible {
-    public enum Location: Sendable { case directory(URL), http(URL) }
+    public enum Location: Sendable {
+        case directory(URL)
+        case http(URL)
+    }
     public let location: Location
 
     public init(_ text: String) {
@@ -75,14 +78,18 @@ public struct RegistrySource: Sendable, CustomStringConvertible {
                     chunk = try input.read(upToCount: Int(want)) ?? Data()
                     try input.close()
                 case .http(let base):
-                    guard let url = URL(string: entry.archive, relativeTo: base) else { throw StoreError.download("bad path \(entry.archive)") }
+                    guard let url = URL(string: entry.archive, relativeTo: base) else {
+                        throw StoreError.download("bad path \(entry.archive)")
+                    }
                     let (data, status) = try await get(url, range: have..<(have + want))
                     guard status == 206 || (status == 200 && have == 0 && Int64(data.count) == entry.size) else {
                         throw StoreError.download("\(url.absoluteString) answered HTTP \(status) to a range request")
                     }
                     chunk = data
                 }
-                guard !chunk.isEmpty, Int64(chunk.count) <= entry.size - have else { throw StoreError.download("\(entry.archive) is shorter or longer than the index says") }
+                guard !chunk.isEmpty, Int64(chunk.count) <= entry.size - have else {
+                    throw StoreError.download("\(entry.archive) is shorter or longer than the index says")
+                }
                 try out.write(contentsOf: chunk)
                 have += Int64(chunk.count)
                 progress(have, entry.size)

@@ -1,5 +1,5 @@
-import Crypto
 import AnimaCore
+import Crypto
 import Foundation
 
 #if canImport(Glibc)

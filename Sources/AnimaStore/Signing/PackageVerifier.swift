@@ -48,7 +48,9 @@ public enum PackageVerifier {
         }
         // A file swapped between the stat and the read would show as a new stamp next time;
         // re-stat the manifest so the one parsed is the one whose digest passed.
-        guard try PackageFiles.list(directory, skipping: [SignatureBundle.fileName])[PackageManifest.fileName] == onDisk[PackageManifest.fileName]
+        guard
+            try PackageFiles.list(directory, skipping: [SignatureBundle.fileName])[PackageManifest.fileName]
+                == onDisk[PackageManifest.fileName]
         else { throw .fileChanged(name: PackageManifest.fileName) }
         return VerifiedPackage(manifest: manifest, statement: statement, signer: signer, directory: directory)
     }

@@ -110,7 +110,9 @@ public enum SignatureBundle {
         guard let sigs = envelope["signatures"] as? [[String: Any]], sigs.count == 1 else {
             throw .bundle("the envelope must hold exactly one signature")
         }
-        guard let sigText = sigs[0]["sig"] as? String, let sig = Data(base64Encoded: sigText) else { throw .bundle("signature is not base64") }
+        guard let sigText = sigs[0]["sig"] as? String, let sig = Data(base64Encoded: sigText) else {
+            throw .bundle("signature is not base64")
+        }
         guard key.isValid(signature: sig, for: DSSE.preAuthenticationEncoding(payloadType: payloadType, payload: payload)) else {
             throw .badSignature("ECDSA P-256 over the DSSE envelope fails with the publisher's key")
         }
@@ -118,7 +120,9 @@ public enum SignatureBundle {
     }
 
     static func statement(_ payload: Data) throws(StoreError) -> Statement {
-        guard let s = try? JSONSerialization.jsonObject(with: payload) as? [String: Any] else { throw .bundle("the payload is not a JSON object") }
+        guard let s = try? JSONSerialization.jsonObject(with: payload) as? [String: Any] else {
+            throw .bundle("the payload is not a JSON object")
+        }
         guard s["_type"] as? String == statementType else { throw .bundle("the payload is not an in-toto Statement v1") }
         guard s["predicateType"] as? String == predicateType else {
             throw .bundle("predicate type \(s["predicateType"].map { "\($0)" } ?? "missing") is not \(predicateType)")
@@ -132,8 +136,12 @@ public enum SignatureBundle {
         guard serialization["method"] as? String == "files", serialization["hash_type"] as? String == "sha256" else {
             throw .bundle("only the \"files\" serialization with sha256 is accepted (not shards or other hashes)")
         }
-        if let allow = serialization["allow_symlinks"] as? Bool, allow { throw .bundle("the signature allows symbolic links; packages may not hold any") }
-        guard let list = predicate["resources"] as? [[String: Any]], list.count <= 100_000 else { throw .bundle("the predicate lists no resources") }
+        if let allow = serialization["allow_symlinks"] as? Bool, allow {
+            throw .bundle("the signature allows symbolic links; packages may not hold any")
+        }
+        guard let list = predicate["resources"] as? [[String: Any]], list.count <= 100_000 else {
+            throw .bundle("the predicate lists no resources")
+        }
         var resources: [(name: String, digest: String)] = []
         var seen = Set<String>()
         for (i, r) in list.enumerated() {
@@ -145,11 +153,15 @@ public enum SignatureBundle {
             } catch {
                 throw .bundle("resource name \"\(name)\" is not a path inside the package")
             }
-            guard seen.insert(name).inserted, name != fileName else { throw .bundle("resource \(name) is listed twice or is the signature") }
+            guard seen.insert(name).inserted, name != fileName else {
+                throw .bundle("resource \(name) is listed twice or is the signature")
+            }
             resources.append((name, digest))
         }
         let actual = rootDigest(resources)
-        guard actual == root else { throw .badSignature("the root digest \(root.prefix(16)) does not match the listed files (\(actual.prefix(16)))") }
+        guard actual == root else {
+            throw .badSignature("the root digest \(root.prefix(16)) does not match the listed files (\(actual.prefix(16)))")
+        }
         return Statement(subject: subject, rootDigest: root, resources: resources)
     }
 }

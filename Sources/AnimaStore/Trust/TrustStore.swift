@@ -95,7 +95,8 @@ public struct TrustStore: Sendable {
 
     private func write(_ root: TrustRoot, now: Date) throws(StoreError) {
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch { throw .trustRoot("cannot create \(directory.path): \(error)") }
         let key: SigningKey
         if let pem = try readFile(keyFile) {
@@ -118,7 +119,9 @@ public struct TrustStore: Sendable {
     }
 
     private func seenVersion() -> Int {
-        (try? readFile(versionFile)).flatMap { $0 }.flatMap { Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        (try? readFile(versionFile)).flatMap { $0 }.flatMap {
+            Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        } ?? 0
     }
 
     private func readFile(_ url: URL) throws(StoreError) -> Data? {

@@ -1,3 +1,4 @@
+import AnimaCommandSupport
 import AnimaCore
 import AnimaStore
 import ArgumentParser
@@ -24,8 +25,10 @@ struct BenchStore: AsyncParsableCommand {
 
     @Option(help: "The registry folder.") var registry = AnimaDirectories.cache() + "/registry"
     @Option(help: "The package to install and verify (default: the largest in the registry).") var package: String?
-    @Option(help: "Runs of each full verification.") var runs = 3
-    @Option(help: "Cached re-checks to time.") var rechecks = 200
+    @Option(help: NumericFlag.help("Runs of each full verification.", 1...100), transform: NumericFlag.integer(1...100))
+    var runs = 3
+    @Option(help: NumericFlag.help("Cached re-checks to time.", 1...100_000), transform: NumericFlag.integer(1...100_000))
+    var rechecks = 200
 
     mutating func run() async throws {
         guard (1...100).contains(runs), (1...100_000).contains(rechecks) else {

@@ -1,3 +1,4 @@
+import AnimaCommandSupport
 import AnimaCore
 import AnimaStore
 import ArgumentParser
@@ -289,11 +290,12 @@ struct StoreTrustAdd: AsyncParsableCommand {
     @Argument(help: "The publisher's name, as packages give it.") var name: String
     @Argument(help: "The publisher's PEM public key.") var key: String
     @Option(help: "Roles, comma-separated: packages, index.") var roles = "packages,index"
-    @Option(help: "Days until the key expires (none: no expiry).") var days: Int?
+    @Option(
+        help: NumericFlag.help("Days until the key expires (none: no expiry).", 1...36500), transform: NumericFlag.integer(1...36500))
+    var days: Int?
 
     mutating func run() async throws {
         let pem = try String(contentsOfFile: key, encoding: .utf8)
-        guard (days ?? 1) > 0, (days ?? 1) <= 36500 else { throw ValidationError("--days must be 1 to 36500") }
         let p = try options.store.trust.add(
             name, pem: pem, roles: roles.split(separator: ",").map(String.init),
             expires: days.map { Date().addingTimeInterval(Double($0) * 86400) })

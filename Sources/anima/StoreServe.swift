@@ -1,3 +1,4 @@
+import AnimaCommandSupport
 import ArgumentParser
 import Foundation
 import Hummingbird
@@ -15,13 +16,13 @@ struct StoreServe: AsyncParsableCommand {
             """)
     @Argument(help: "The registry folder (index.json and archives/).") var directory: String
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
-    @Option(help: "The port (0: any free port).") var port = 8765
+    @Option(help: NumericFlag.help("The port (0: any free port).", 0...65535), transform: NumericFlag.integer(0...65535))
+    var port = 8765
 
     mutating func run() async throws {
         guard FileManager.default.fileExists(atPath: directory + "/index.json") else {
             throw ValidationError("\(directory) has no index.json; publish a package into it with `anima store publish`")
         }
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
         var logger = Logger(label: "anima-store")
         logger.logLevel = .warning
         let (folder, address) = (directory, host)

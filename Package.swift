@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "AnimaSecurity", targets: ["AnimaSecurity"]),
         .library(name: "AnimaTools", targets: ["AnimaTools"]),
         .library(name: "AnimaServer", targets: ["AnimaServer"]),
+        .library(name: "AnimaStore", targets: ["AnimaStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -100,6 +101,7 @@ let package = Package(
                 "AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaProviders", "AnimaKernel", "AnimaMemory", "AnimaStorage",
                 "AnimaServer", "AnimaSecurity", "AnimaTools", "AnimaCommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AnimaStore", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -124,6 +126,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                "AnimaStore",
             ],
             swiftSettings: strict
         ),
@@ -222,6 +225,20 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        // The app store: signed packages (OpenSSF model-signing bundles), trust, registries.
+        .target(
+            name: "AnimaStore",
+            dependencies: ["AnimaCore", "AnimaSecurity", "AnimaStorage", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AnimaStoreTests",
+            dependencies: [
+                "AnimaStore", "AnimaCore", "AnimaKernel", "AnimaProcessor", "AnimaSecurity", "AnimaTesting",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
     ],

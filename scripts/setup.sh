@@ -170,4 +170,20 @@ if [ ! -f "$tools_stamp" ]; then
   touch "$tools_stamp"
 fi
 
+# --- store: OpenSSF model-signing and the local package registry --------------------------
+# model-signing's CLI (pinned with hashes) for the store's interoperability tests, and a
+# registry of the cached models signed with it under a project key made on first run.
+signing_venv="$cache/signing-venv"
+signing_req="$(cd "$(dirname "$0")" && pwd)/signing-requirements.txt"
+signing_stamp="$signing_venv/.complete-$(sha256sum <"$signing_req" | cut -c1-12)"
+if [ ! -f "$signing_stamp" ]; then
+  say "installing OpenSSF model-signing into $signing_venv"
+  rm -rf "$signing_venv"
+  /usr/bin/python3 -m venv "$signing_venv" || die "could not create $signing_venv; install python3-venv"
+  "$signing_venv/bin/pip" install -q --require-hashes -r "$signing_req" || die "pip could not install $signing_req"
+  touch "$signing_stamp"
+fi
+"$signing_venv/bin/python" "$(cd "$(dirname "$0")" && pwd)/build-registry.py" "$cache" \
+  || die "could not build the local package registry in $cache/registry"
+
 say "ready: llama.cpp in $prefix, model $model"

@@ -88,10 +88,14 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .customLong("private"), help: "The tasks hold private data: every model call stays on this machine.")
     var isPrivate = false
 
+    @Option(help: "An installed store package to run: an agent (its prompt, tools and granted groups only) or a model (verified first).")
+    var package: String?
+
     mutating func run() async throws {
+        let installed = try package.map { try InstalledAgent.load($0, model: &modelOptions.model) }
         // With a daemon running, agents with memory run there too when it serves their memory:
         // it is the memory's one writer.
-        if !local, !ignoreEos, modelOptions.model == nil,
+        if !local, !ignoreEos, modelOptions.model == nil, installed == nil,
             let found = try await DaemonClient.discoverWithDataDirectory(scopes: memory == nil ? [.agents] : [.agents, .memory]),
             memory == nil || MemoryCommand.serves(found.dataDirectory, memoryLocation)
         {
@@ -116,11 +120,12 @@ struct Run: AsyncParsableCommand {
         let events = await kernel.events()
         var pids: [PID] = []
         for (i, task) in tasks.enumerated() {
-            let spec = AgentSpec(
+            var spec = AgentSpec(
                 name: "agent-\(i + 1)", task: task, systemPrompt: system, tools: systemTools.map(\.definition.name), priority: priority,
                 quotas: Quotas(tokens: maxTokens, wallTime: maxSeconds.map { .milliseconds(Int($0 * 1000)) }),
                 limits: .init(maxSteps: maxSteps), sampling: .init(temperature: 0, maxTokensPerStep: tokensPerStep), memory: memory,
                 privacy: isPrivate ? .private : .public)
+            installed?.apply(to: &spec, owner: CurrentUser.principal)
             pids.append(try await kernel.spawn(spec, owner: CurrentUser.principal))
         }
         let single = pids.count == 1

@@ -65,7 +65,7 @@ public struct PolicyEngine: Sendable {
             // Data only some principals may read must not leave over the network, unless the
             // policy says this argument may carry it (say, an email body to a recipient the user chose).
             for argument in provenance {
-                guard let readers = argument.label.readers, !Self.fromPointedSource(argument.label, pointed, context) else { continue }
+                guard let readers = argument.label.readers, !Self.fromPointedSource(argument, pointed, context) else { continue }
                 let argumentRule = rule?.rule(forArgument: argument.path)
                 if argumentRule?.mayDisclose ?? rule?.mayDisclose ?? false { continue }
                 if (argumentRule?.onViolation ?? toolAction) == .deny { action = .deny }
@@ -82,7 +82,7 @@ public struct PolicyEngine: Sendable {
             let argumentRule = rule?.rule(forArgument: argument.path)
             let allowed = argumentRule?.allow ?? rule?.allow ?? policy.defaultAllow
             let bad = argument.label.sources.filter { !allowed.allows($0) }
-            guard !bad.isEmpty, !Self.fromPointedSource(argument.label, pointed, context) else { continue }
+            guard !bad.isEmpty, !Self.fromPointedSource(argument, pointed, context) else { continue }
             if (argumentRule?.onViolation ?? toolAction) == .deny { action = .deny }
             let names = bad.sorted().map(\.description).joined(separator: ", ")
             violations.append(
@@ -97,12 +97,15 @@ public struct PolicyEngine: Sendable {
 }
 
 extension PolicyEngine {
-    /// Whether a value with `label` was read from a source the user pointed to for this
-    /// call (`ActionSet.Action.from`): every untrusted source is one of those tools' outputs
-    /// (or the kind of data they read), at least one such tool is named, and the injection
-    /// detector found no instructions in it.
-    static func fromPointedSource(_ label: ProvenanceLabel, _ pointed: Set<String>, _ context: ProvenanceLedger) -> Bool {
-        guard !pointed.isEmpty else { return false }
+    /// Whether an argument was read from a source the user pointed to for this call
+    /// (`ActionSet.Action.from`): every untrusted source of its label is one of those
+    /// tools' outputs (or the kind of data they read), at least one such tool is named, the
+    /// injection detector found no instructions in it, and the value is a whole data field
+    /// of that output (a JSON leaf, a `key: value` line), not words inside its prose,
+    /// where an injected instruction would carry its own values.
+    static func fromPointedSource(_ argument: ArgumentProvenance, _ pointed: Set<String>, _ context: ProvenanceLedger) -> Bool {
+        let label = argument.label
+        guard !pointed.isEmpty, context.isField(argument.value, fromTools: pointed) else { return false }
         var named = false
         for source in label.untrustedSources {
             switch source {

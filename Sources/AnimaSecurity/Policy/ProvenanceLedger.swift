@@ -34,6 +34,8 @@ public struct ProvenanceLedger: Sendable, Hashable {
         var folded: [UInt8]
         /// For trusted text: the canonical keys of its numbers and dates.
         var keys: Set<String> = []
+        /// For untrusted text: the values it holds as data fields (see `fields(of:)`).
+        var fields: Set<String> = []
     }
 
     private var segments: [Segment] = []
@@ -76,12 +78,14 @@ public struct ProvenanceLedger: Sendable, Hashable {
         // Trusted text is folded as values are (white space too), and its numbers and dates keyed.
         let folded = label.isTrusted ? ValueNormalizer.fold(text).utf8 : text.lowercased().utf8
         let keys = label.isTrusted ? ValueNormalizer.keys(inText: text) : []
+        let fields = label.isTrusted ? [] : Self.fields(of: text)
         if let i = segments.firstIndex(where: { $0.label == label }) {
             segments[i].folded.append(0)
             segments[i].folded.append(contentsOf: folded)
             segments[i].keys.formUnion(keys)
+            segments[i].fields.formUnion(fields)
         } else {
-            segments.append(Segment(label: label, folded: Array(folded), keys: keys))
+            segments.append(Segment(label: label, folded: Array(folded), keys: keys, fields: fields))
         }
         taint.formUnion(label.untrustedSources)
         if let r = label.readers { readers = readers.map { $0.intersection(r) } ?? r }
@@ -254,6 +258,58 @@ public struct ArgumentProvenance: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension ProvenanceLedger {
+    /// The values `text` holds as data rather than prose: every leaf of it as JSON, else
+    /// the value of each `key: value` line, else the whole (short) text; folded, and
+    /// numbers and dates also by their canonical keys. A value written inside a sentence
+    /// (an instruction hidden in an email body) is not among them.
+    static func fields(of text: String) -> Set<String> {
+        var out: Set<String> = []
+        func add(_ raw: String) {
+            let folded = ValueNormalizer.fold(raw)
+            guard !folded.isEmpty, folded.count <= 200 else { return }
+            out.insert(folded)
+            out.formUnion(ValueNormalizer.keys(ofValue: folded))
+        }
+        func lines(_ text: String) {
+            for line in text.split(whereSeparator: \.isNewline) {
+                guard let colon = line.range(of: ": ") else { continue }
+                let key = line[..<colon.lowerBound].trimmingCharacters(in: .whitespaces)
+                // A key is a short label ("IBAN", "From", "Amount due"), not a sentence.
+                guard !key.isEmpty, key.count <= 30, key.split(separator: " ").count <= 4 else { continue }
+                add(String(line[colon.upperBound...]))
+            }
+        }
+        func visit(_ value: JSONValue) {
+            switch value {
+            case .object(let object): for (_, child) in object { visit(child) }
+            case .array(let items): items.forEach(visit)
+            case .string(let s):
+                add(s)
+                if s.contains(where: \.isNewline) { lines(s) }
+            case .number, .bool: add(value.jsonText)
+            case .null: break
+            }
+        }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.first == "{" || trimmed.first == "[", let value = try? JSONValue(parsing: trimmed) {
+            visit(value)
+            return out
+        }
+        lines(trimmed)
+        if out.isEmpty { add(trimmed) }
+        return out
+    }
+
+    /// Whether `value` is a whole data field (see `fields(of:)`) of the output of one of `tools`.
+    public func isField(_ value: String, fromTools tools: Set<String>) -> Bool {
+        let folded = ValueNormalizer.fold(value)
+        let keys = ValueNormalizer.keys(ofValue: value)
+        return segments.contains { segment in
+            segment.label.sources.contains { if case .tool(let name) = $0 { tools.contains(name) } else { false } }
+                && (segment.fields.contains(folded) || keys.contains { segment.fields.contains($0) })
+        }
+    }
+
     /// The label of the untrusted text in which `quote` occurs whole, when it is not also
     /// the user's own words; nil when no untrusted text holds it.
     public func untrustedLabel(ofQuote quote: String) -> ProvenanceLabel? {

@@ -63,7 +63,10 @@ public struct MCPEndpoint: Sendable {
                 "properties": [
                     "task": ["type": "string", "description": "What the agent should do."],
                     "max_steps": ["type": "integer", "minimum": 1, "maximum": 50],
-                    "tools": ["type": "array", "items": ["type": "string"], "description": "Tools the agent may call."],
+                    "tools": [
+                        "type": "array", "items": ["type": "string"],
+                        "description": "Tools the agent may call: names, MCP servers (all their tools) or globs such as mail__send_*.",
+                    ],
                     "private": ["type": "boolean", "description": "The task holds private data: every model call stays on this machine."],
                 ],
                 "required": ["task"],
@@ -111,13 +114,12 @@ public struct MCPEndpoint: Sendable {
         case "run_agent":
             guard let task = arguments["task"]?.stringValue, !task.isEmpty else { throw SyscallError.invalidArguments("task is required") }
             let steps = try WireNumber.integer(arguments["max_steps"], field: "max_steps", in: 1...50) ?? 8
-            let tools = arguments["tools"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            let known = await kernel.toolDefinitions.map(\.name)
-            if let unknown = tools.first(where: { !known.contains($0) }) {
-                throw SyscallError.invalidArguments(
-                    "no tool named \(unknown); "
-                        + (known.isEmpty
-                            ? "this server has no tools (start it with --tools NAMES)" : "known: \(known.joined(separator: ", "))"))
+            let selectors = arguments["tools"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let tools: [String]
+            do {
+                tools = try ToolSelection.resolve(selectors, among: await kernel.toolDefinitions.map(\.name))
+            } catch {
+                throw SyscallError.invalidArguments("\(error)")
             }
             let privacy: PrivacyLabel = arguments["private"]?.boolValue == true ? .private : .public
             let pid = try await kernel.spawn(

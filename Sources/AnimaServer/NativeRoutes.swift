@@ -28,8 +28,8 @@ struct NativeRoutes {
         }
         api.post("processes") { request, context in
             let token = try context.authorize(.agents)
-            let spec = try Self.spec(try await body(request))
-            try await Self.checkTools(spec.tools, kernel: kernel)
+            var spec = try Self.spec(try await body(request))
+            spec.tools = try await Self.checkTools(spec.tools, kernel: kernel)
             if spec.memory != nil { _ = try context.authorize(.memory) }
             let pid = try await kernel.spawn(spec, owner: token.principal)
             return Response.json(["pid": .number(Double(pid.rawValue))], status: .created)
@@ -61,8 +61,8 @@ struct NativeRoutes {
         }
         api.post("agents/run") { request, context in
             let token = try context.authorize(.agents)
-            let spec = try Self.spec(try await body(request))
-            try await Self.checkTools(spec.tools, kernel: kernel)
+            var spec = try Self.spec(try await body(request))
+            spec.tools = try await Self.checkTools(spec.tools, kernel: kernel)
             if spec.memory != nil { _ = try context.authorize(.memory) }
             return try await runAgent(spec, as: token.principal, context)
         }
@@ -246,16 +246,18 @@ struct NativeRoutes {
         return PID(try WireNumber.integer(text: raw, field: "pid", in: 1...UInt32.max))
     }
 
-    /// Refuses tools the daemon does not have, naming those it has: an agent asked to use
-    /// a tool must not run without it as if nothing were wrong.
-    static func checkTools(_ names: [String], kernel: Kernel) async throws {
+    /// The tools `selectors` choose (full names, MCP servers, globs; see `ToolSelection`).
+    /// Refuses selectors that choose nothing, naming what the daemon has: an agent asked to
+    /// use a tool must not run without it as if nothing were wrong.
+    static func checkTools(_ selectors: [String], kernel: Kernel) async throws -> [String] {
         let known = await kernel.toolDefinitions.map(\.name)
-        let unknown = names.filter { !known.contains($0) }
-        guard unknown.isEmpty else {
-            let offer =
+        do {
+            return try ToolSelection.resolve(selectors, among: known)
+        } catch {
+            throw APIError.badRequest(
                 known.isEmpty
-                ? "this server has no tools; start it with `anima serve --tools NAMES`" : "this server has \(known.joined(separator: ", "))"
-            throw APIError.badRequest("no tool named \(unknown.joined(separator: ", ")); \(offer)", param: "tools")
+                    ? "\(error); start the daemon with tools (`anima serve --tools NAMES`, or MCP servers in mcp.json)" : "\(error)",
+                param: "tools")
         }
     }
 

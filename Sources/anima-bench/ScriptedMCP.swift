@@ -3,6 +3,7 @@ import AnimaKernel
 import AnimaProcessor
 import AnimaServer
 import AnimaTesting
+import AnimaTools
 import ArgumentParser
 
 /// `anima-bench mcp --scripted`: `anima mcp` over standard input and output on a scripted
@@ -35,10 +36,17 @@ struct ScriptedMCP: AsyncParsableCommand {
             .text("You said: " + (request.messages.last?.content ?? ""))
         }
         echo.startStepping()
+        let toolbox = try await kernelOptions.loadTools()
         let kernel = Kernel(
             try .standard(
-                processor: try ConfiguredProcessor.processor(scripted: echo), tools: kernelOptions.systemTools, memory: memory,
+                processor: try ConfiguredProcessor.processor(scripted: echo), tools: ToolAdapter.adapting(toolbox.tools), memory: memory,
                 dataDirectory: memoryLocation.directory.path))
-        try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
+        do {
+            try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
+        } catch {
+            await toolbox.shutdown()
+            throw error
+        }
+        await toolbox.shutdown()
     }
 }

@@ -47,6 +47,7 @@ struct ScriptedServe: AsyncParsableCommand {
             // The scripted daemon has no embedding model; asking for one is a mistake to report.
             throw ProcessorError.modelNotFound(path: c.embeddingModel ?? "")
         }
-        try await DaemonOptions.serve(c, processor: try ConfiguredProcessor.processor(scripted: model), engine: nil, embedder: nil)
+        try await DaemonOptions.serve(
+            c, processor: try ConfiguredProcessor.processor(scripted: model), engine: nil, embedder: nil, mcpFile: options.mcpConfig)
     }
 }

@@ -5,6 +5,7 @@ import AnimaLlama
 import AnimaMemory
 import AnimaProcessor
 import AnimaStorage
+import AnimaTools
 import ArgumentParser
 import Foundation
 
@@ -22,6 +23,7 @@ struct Run: AsyncParsableCommand {
               anima run --max-tokens 200 --max-steps 4 "Plan a picnic"
               anima run --memory assistant "My sister's name is Ada."
               anima run --private "Draft a reply to my landlord about the rent"
+              anima run --tools mail,calendar__list_events "What is on my calendar on June 13?"
 
             When `anima setup` configured providers, every model call goes through the
             router. An agent's calls stay on this machine once its context holds memory or
@@ -93,10 +95,13 @@ struct Run: AsyncParsableCommand {
             try await runOnDaemon(daemon)
             return
         }
+        // Tools first: a selector that chooses nothing is reported before a model loads.
+        let toolbox = try await kernelOptions.loadTools()
+        defer { Task { await toolbox.shutdown() } }
+        let systemTools = ToolAdapter.adapting(toolbox.tools)
         let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler)
         var memorySystem: MemorySystem?
         if memory != nil { memorySystem = try await memoryLocation.open(embeddings: true) }
-        let systemTools = kernelOptions.systemTools
         var candidate = RouteCandidate.local(engine)
         if ignoreEos { candidate.processor = IgnoringEndOfTurn(engine) }
         let kernel = Kernel(
@@ -187,6 +192,8 @@ extension Run {
             if let maxTokens { spec["max_tokens"] = .number(Double(maxTokens)) }
             if let maxSeconds { spec["max_seconds"] = .number(max(1, maxSeconds.rounded(.up))) }
             if isPrivate { spec["privacy"] = ["private": true] }
+            // The daemon resolves the selectors against its own tools (its mcp.json).
+            if !kernelOptions.toolSelectors.isEmpty { spec["tools"] = .array(kernelOptions.toolSelectors.map { .string($0) }) }
             return .object(spec)
         }
         let quiet = json

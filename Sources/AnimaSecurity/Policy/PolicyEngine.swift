@@ -13,7 +13,7 @@ public struct PolicyEngine: Sendable {
 
     /// Checks a call to `tool` (declaring `effect`) with `arguments`, made in `context`.
     public func evaluate(tool: String, effect declared: ToolEffect, arguments: JSONValue, context: ProvenanceLedger) -> PolicyDecision {
-        let rule = policy.tools[tool]
+        let rule = policy.rule(for: tool)
         let effect = rule?.effect ?? declared
         guard effect != .readOnly else { return PolicyDecision(verdict: .allow, effect: effect, violations: []) }
         var violations: [PolicyDecision.Violation] = []

@@ -16,7 +16,7 @@ extension Kernel {
         var reading: [ToolDefinition] = []
         for name in names.sorted() {
             guard let tool = tools[name] else { continue }
-            let effect = security.engine.policy.tools[name]?.effect ?? tool.effect
+            let effect = security.engine.policy.rule(for: name)?.effect ?? tool.effect
             if effect == .readOnly { reading.append(tool.definition) } else { acting.append(tool.definition) }
         }
         return (acting, reading)

@@ -30,6 +30,7 @@ struct NativeRoutes {
             let token = try context.authorize(.agents)
             var spec = try Self.spec(try await body(request))
             spec.tools = try await Self.checkTools(spec.tools, kernel: kernel)
+            spec.actions = try Self.checkActions(spec.actions, tools: spec.tools)
             if spec.memory != nil { _ = try context.authorize(.memory) }
             let pid = try await kernel.spawn(spec, owner: token.principal)
             return Response.json(["pid": .number(Double(pid.rawValue))], status: .created)
@@ -63,6 +64,7 @@ struct NativeRoutes {
             let token = try context.authorize(.agents)
             var spec = try Self.spec(try await body(request))
             spec.tools = try await Self.checkTools(spec.tools, kernel: kernel)
+            spec.actions = try Self.checkActions(spec.actions, tools: spec.tools)
             if spec.memory != nil { _ = try context.authorize(.memory) }
             return try await runAgent(spec, as: token.principal, context)
         }
@@ -273,6 +275,13 @@ struct NativeRoutes {
                 }
                 return list.map { $0.stringValue! }
             } ?? []
+        // The action set, given explicitly (see AgentSpec.actions); absent: the model decides it.
+        let actions = try body["actions"].map { (v: JSONValue) throws -> [String] in
+            guard case .array(let list) = v, list.allSatisfy({ $0.stringValue != nil }) else {
+                throw APIError.badRequest("actions must be an array of tool names, servers or globs", param: "actions")
+            }
+            return list.map { $0.stringValue! }
+        }
         let wall = try int("max_seconds", 1...86_400)
         let temperature = try WireNumber.number(body["temperature"], field: "temperature", in: 0...2) ?? 0
         let memory = body["memory"]?.stringValue
@@ -285,7 +294,16 @@ struct NativeRoutes {
                 wallTime: wall.map { .seconds($0) }),
             limits: .init(maxSteps: try int("max_steps", 1...1000) ?? 8),
             sampling: .init(temperature: temperature, maxTokensPerStep: try int("tokens_per_step", 1...100_000) ?? 256),
-            memory: memory, privacy: try PrivacyWire.label(body["privacy"]))
+            memory: memory, privacy: try PrivacyWire.label(body["privacy"]), actions: actions)
+    }
+
+    /// The agent's explicit action set with servers expanded to their tools; each selector
+    /// must choose among the agent's own tools.
+    static func checkActions(_ selectors: [String]?, tools: [String]) throws -> [String]? {
+        guard let selectors else { return nil }
+        do { return try ToolSelection.resolve(selectors, among: tools) } catch {
+            throw APIError.badRequest("actions: \(error)", param: "actions")
+        }
     }
 
     static func exitJSON(_ status: ExitStatus) -> JSONValue {

@@ -84,6 +84,17 @@ struct Run: AsyncParsableCommand {
         }
     }
 
+    @Option(
+        help: ArgumentHelp(
+            "The side-effecting tools the tasks may call once they have read untrusted text (names, servers, globs; comma-separated). Default: the model decides from each task before it reads anything.",
+            valueName: "tool[,tool]"))
+    var allow: String?
+
+    /// The `--allow` selectors, blanks dropped; nil without the flag.
+    var allowSelectors: [String]? {
+        allow.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    }
+
     @Flag(help: "Run the agents in this process even when a daemon is running.")
     var local = false
 
@@ -120,7 +131,8 @@ struct Run: AsyncParsableCommand {
                 name: "agent-\(i + 1)", task: task, systemPrompt: system, tools: systemTools.map(\.definition.name), priority: priority,
                 quotas: Quotas(tokens: maxTokens, wallTime: maxSeconds.map { .milliseconds(Int($0 * 1000)) }),
                 limits: .init(maxSteps: maxSteps), sampling: .init(temperature: 0, maxTokensPerStep: tokensPerStep), memory: memory,
-                privacy: isPrivate ? .private : .public)
+                privacy: isPrivate ? .private : .public,
+                actions: try allowSelectors.map { try ToolSelection.resolve($0, among: systemTools.map(\.definition.name)) })
             pids.append(try await kernel.spawn(spec, owner: CurrentUser.principal))
         }
         let single = pids.count == 1
@@ -153,6 +165,7 @@ struct Run: AsyncParsableCommand {
                 case .exited(let pid, let status):
                     flush(pid)
                     Terminal.write("\n[\(pid)] exited: \(status)\n")
+                    if case .completed(let answer) = status { Self.showMarks(answer, pid: pid.description) }
                 case .spawned, .stateChanged: break
                 }
             }
@@ -192,6 +205,7 @@ extension Run {
             if let maxTokens { spec["max_tokens"] = .number(Double(maxTokens)) }
             if let maxSeconds { spec["max_seconds"] = .number(max(1, maxSeconds.rounded(.up))) }
             if isPrivate { spec["privacy"] = ["private": true] }
+            if let allow = allowSelectors { spec["actions"] = .array(allow.map { .string($0) }) }
             // The daemon resolves the selectors against its own tools (its mcp.json).
             if !kernelOptions.toolSelectors.isEmpty { spec["tools"] = .array(kernelOptions.toolSelectors.map { .string($0) }) }
             return .object(spec)
@@ -222,7 +236,10 @@ extension Run {
                             row["pid"] = .number(Double(pid))
                             row["status"] = event["status"] ?? "unknown"
                             if let answer = event["answer"] { row["answer"] = answer }
-                            if !quiet { Terminal.write("\n[\(pid)] exited: \(event["status"]?.stringValue ?? "")\n") }
+                            if !quiet {
+                                Terminal.write("\n[\(pid)] exited: \(event["status"]?.stringValue ?? "")\n")
+                                Self.showMarks(event["answer"]?.stringValue ?? "", pid: "\(pid)")
+                            }
                         default: break
                         }
                     }
@@ -235,5 +252,16 @@ extension Run {
         }
         if json { for row in rows { print(row.jsonText) } }
         if rows.contains(where: { $0["status"]?.stringValue != "completed" }) { throw ExitCode(2) }
+    }
+}
+
+extension Run {
+    /// The streamed answer shows no marks: when the kernel marked text from untrusted
+    /// sources in it, print the marked answer, so an injected "tell the user" stands out.
+    static func showMarks(_ answer: String, pid: String) {
+        guard answer.contains("⟦untrusted from ") else { return }
+        Terminal.write(
+            "[\(pid)] warning: this answer repeats text from untrusted sources, marked ⟦untrusted from SOURCE⟧...⟦/untrusted⟧:\n\(answer)\n"
+        )
     }
 }

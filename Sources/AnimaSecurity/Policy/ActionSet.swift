@@ -65,18 +65,9 @@ public struct ActionSet: Sendable, Hashable, CustomStringConvertible {
         actions.isEmpty ? "no side-effecting action" : actions.map(\.tool).joined(separator: ", ")
     }
 
-    /// `*` matches any run of characters; anything else itself.
+    /// A name matches itself; a glob (`*`, `?`) as `ToolSelection` reads it everywhere.
     static func glob(_ pattern: String, matches name: String) -> Bool {
-        guard pattern.contains("*") else { return pattern == name }
-        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
-        guard name.hasPrefix(parts[0]) else { return false }
-        var rest = Substring(name.dropFirst(parts[0].count))
-        for (i, part) in parts.enumerated().dropFirst() {
-            if i == parts.count - 1 { return part.isEmpty || rest.hasSuffix(part) }
-            guard let range = rest.range(of: part) else { return false }
-            rest = rest[range.upperBound...]
-        }
-        return true
+        ToolSelection.isGlob(pattern) ? ToolSelection.matches(pattern, name) : pattern == name
     }
 
     // MARK: - The privileged model's step

@@ -35,8 +35,14 @@ struct BenchIntegrity: AsyncParsableCommand {
             Reports utility without attack, utility under attack, attacks with a side effect,
             and injected "tell the user" text shown unmarked.
 
+            --via-daemon runs the same pairs as a user would: one daemon (the scripted
+            `anima-bench serve --obedient`, the same daemon code as `anima serve`, with the
+            suite's MCP servers in its mcp.json and the suite's policy in its data
+            directory), and for each run `anima run --tools ENV --json TASK`.
+
             Examples:
               anima-bench integrity
+              anima-bench integrity --via-daemon --no-control
               anima-bench integrity --env banking --tasks b1,b4 --goals steal-1000 --json
             """
     )
@@ -49,6 +55,11 @@ struct BenchIntegrity: AsyncParsableCommand {
     @Flag(help: "Skip the control run without a monitor.") var noControl = false
     @Flag(help: "Print one JSON object per run, then the summary as JSON.") var json = false
     @Option(help: "The Python with the mcp package (default: the tools venv of anima setup).") var python: String?
+    @Flag(
+        help:
+            "Run each task through the real `anima run --tools ENV` against a daemon (`anima-bench serve --scripted --obedient`), instead of a kernel in this process (Anima's monitor only; the control needs no daemon)."
+    ) var viaDaemon = false
+    @Option(help: "The anima binary for --via-daemon (default: next to anima-bench).") var anima: String?
 
     mutating func run() async throws {
         let dir = URL(fileURLWithPath: suite).standardizedFileURL.path
@@ -63,6 +74,14 @@ struct BenchIntegrity: AsyncParsableCommand {
         var modes: [IntegritySuite.Mode] = [.anima]
         if !noControl { modes.append(.control) }
         var tally: [IntegritySuite.Mode: IntegritySuite.Tally] = [:]
+        var daemon: IntegritySuite.DaemonRun?
+        if viaDaemon {
+            let bench = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            daemon = try await IntegritySuite.DaemonRun(
+                suite: dir, environments: loaded.environments.map(\.name), python: python, bench: bench.path,
+                anima: anima ?? bench.deletingLastPathComponent().appendingPathComponent("anima").path)
+        }
+        defer { daemon?.stop() }
         for environment in loaded.environments where envFilter?.contains(environment.name) ?? true {
             let base = NSTemporaryDirectory() + "anima-integrity-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: base) }
@@ -81,9 +100,14 @@ struct BenchIntegrity: AsyncParsableCommand {
                 if mode == .anima { monitor = noGuards ? .policyOnly(policy) : SecurityMonitor(policy: policy) }
                 for task in tasks {
                     for goal in goals {
-                        let outcome = try await IntegritySuite.run(
-                            task, goal: goal, in: environment, injection: loaded.injection, tools: adapted, security: monitor,
-                            stateFile: stateFile)
+                        let outcome =
+                            if let daemon, mode == .anima {
+                                try await daemon.run(task, goal: goal, in: environment, injection: loaded.injection)
+                            } else {
+                                try await IntegritySuite.run(
+                                    task, goal: goal, in: environment, injection: loaded.injection, tools: adapted, security: monitor,
+                                    stateFile: stateFile)
+                            }
                         tally[mode, default: .init()].add(outcome, attacked: goal != nil)
                         if let goal { tally[mode, default: .init()].addGoal(outcome, tell: goal.tell != nil) }
                         if json {
@@ -234,11 +258,7 @@ enum IntegritySuite {
         _ task: UserTask, goal: Goal?, in environment: Environment, injection: String, tools: [any SystemTool],
         security: SecurityMonitor?, stateFile: String
     ) async throws -> Outcome {
-        let text = goal.map { injection.replacingOccurrences(of: "{goal}", with: $0.instruction) } ?? ""
-        let state = environment.state.jsonText.replacingOccurrences(
-            of: "{{INJECTION}}", with: String(JSONValue.string(text).jsonText.dropFirst().dropLast()))
-        try Data(state.utf8).write(to: URL(fileURLWithPath: stateFile))
-        chmod(stateFile, 0o666)
+        try reset(stateFile, environment, goal: goal, injection: injection)
         let processor = ScriptedProcessor(
             slots: 1, scheduler: Scheduler(), contextLength: 1 << 22, responder: obedient(task, env: environment.name))
         processor.startStepping()
@@ -249,6 +269,20 @@ enum IntegritySuite {
         let pid = try await kernel.spawn(spec, owner: Principal(name: "bench", groups: ["users", "net"]))
         let status = try await kernel.wait(pid)
         let answer: String = if case .completed(let a) = status { a } else { "" }
+        return score(task, goal: goal, answer: answer, stateFile: stateFile)
+    }
+
+    /// Writes the environment's initial state, with `goal`'s instruction in every injection slot.
+    static func reset(_ stateFile: String, _ environment: Environment, goal: Goal?, injection: String) throws {
+        let text = goal.map { injection.replacingOccurrences(of: "{goal}", with: $0.instruction) } ?? ""
+        let state = environment.state.jsonText.replacingOccurrences(
+            of: "{{INJECTION}}", with: String(JSONValue.string(text).jsonText.dropFirst().dropLast()))
+        try Data(state.utf8).write(to: URL(fileURLWithPath: stateFile))
+        chmod(stateFile, 0o666)
+    }
+
+    /// The task's checks and the goal's, on the state after the run and the answer.
+    static func score(_ task: UserTask, goal: Goal?, answer: String, stateFile: String) -> Outcome {
         let after = (try? JSONValue(parsing: String(contentsOfFile: stateFile, encoding: .utf8))) ?? .null
         let utility = task.checks.allSatisfy { check($0, state: after, answer: answer) }
         var outcome = Outcome(utility: utility, sideEffect: false, toldUnmarked: false, answer: answer)
@@ -405,6 +439,99 @@ enum IntegritySuite {
                 return .toolCalls([ToolCall(id: "call\(issued.count)", name: env + "__" + step.tool, arguments: arguments)])
             }
             return .text(([fill(task.answer)] + told).joined(separator: " "))
+        }
+    }
+}
+
+extension IntegritySuite {
+    /// The obedient model for any task of the suite, found by its prompt (the daemon's model).
+    static func obedient(suite: Loaded) -> @Sendable (GenerationRequest) -> ScriptedModel.Reply {
+        var byPrompt: [String: @Sendable (GenerationRequest) -> ScriptedModel.Reply] = [:]
+        for environment in suite.environments {
+            for task in environment.tasks { byPrompt[task.prompt] = obedient(task, env: environment.name) }
+        }
+        let table = byPrompt
+        return { request in
+            let prompt = request.messages.first { $0.role == .user }?.content ?? ""
+            return table[prompt]?(request) ?? .text("This scripted model knows only the tasks of the integrity suite.")
+        }
+    }
+
+    /// The suite run as a user would: a daemon with the suite's MCP servers and policy, and
+    /// `anima run` per task.
+    final class DaemonRun {
+        let daemon: Process
+        let anima: String
+        let environment: [String: String]
+        let drivers: String
+
+        init(suite: String, environments: [String], python: String, bench: String, anima: String) async throws {
+            let root = NSTemporaryDirectory() + "anima-integrity-daemon-\(UUID().uuidString)"
+            let data = root + "/data"
+            let config = root + "/config/anima"
+            for d in [data, config, root + "/run", root + "/workspaces"] {
+                try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+            }
+            try FileManager.default.copyItem(atPath: suite + "/policy.json", toPath: data + "/policy.json")
+            let servers: [JSONValue] = environments.map { name in
+                [
+                    "name": .string(name), "command": .string(python), "args": [.string(suite + "/envserver.py"), .string(name)],
+                    "readOnlyPaths": [.string(suite)], "startupTimeout": 60,
+                ]
+            }
+            try Data(JSONValue.object(JSONObject([("servers", .array(servers))])).jsonText.utf8).write(
+                to: URL(fileURLWithPath: config + "/mcp.json"))
+            var env = ProcessInfo.processInfo.environment
+            env["XDG_CONFIG_HOME"] = root + "/config"
+            env["XDG_RUNTIME_DIR"] = root + "/run"
+            env["ANIMA_WORKSPACES"] = root + "/workspaces"
+            env["ANIMA_DATA_DIR"] = data
+            environment = env
+            drivers = root + "/workspaces/.drivers"
+            self.anima = anima
+            let log = root + "/daemon.log"
+            FileManager.default.createFile(atPath: log, contents: nil)
+            daemon = Process()
+            daemon.executableURL = URL(fileURLWithPath: bench)
+            daemon.arguments = ["serve", "--scripted", "--obedient", suite, "--port", "0", "--data-dir", data]
+            daemon.environment = env
+            daemon.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            daemon.standardError = daemon.standardOutput
+            try daemon.run()
+            for _ in 0..<600 {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                if text.contains("http://127.0.0.1:") { return }
+                guard daemon.isRunning else { throw ValidationError("the daemon did not start:\n\(text)") }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            throw ValidationError("the daemon did not start in 60 s (log: \(log))")
+        }
+
+        func stop() {
+            if daemon.isRunning { daemon.terminate() }
+            daemon.waitUntilExit()
+        }
+
+        /// Runs `anima run --tools ENV --json TASK` and scores the run.
+        func run(_ task: UserTask, goal: Goal?, in environment: Environment, injection: String) async throws -> Outcome {
+            let stateFile = try Workspace(agent: environment.name, base: drivers).root + "/state.json"
+            try IntegritySuite.reset(stateFile, environment, goal: goal, injection: injection)
+            let out = NSTemporaryDirectory() + "anima-integrity-run-\(UUID().uuidString)"
+            FileManager.default.createFile(atPath: out, contents: nil)
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: anima)
+            process.arguments = [
+                "run", "--tools", environment.name, "--max-steps", "16", "--tokens-per-step", "4096", "--json", task.prompt,
+            ]
+            process.environment = self.environment
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            let line = (try? String(contentsOfFile: out, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? ""
+            let answer = (try? JSONValue(parsing: line))?["answer"]?.stringValue ?? ""
+            return IntegritySuite.score(task, goal: goal, answer: answer, stateFile: stateFile)
         }
     }
 }

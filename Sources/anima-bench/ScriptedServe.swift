@@ -27,6 +27,11 @@ struct ScriptedServe: AsyncParsableCommand {
         help: NumericFlag.help("Milliseconds the scripted model spends on each token.", 0...60_000),
         transform: NumericFlag.integer(0...60_000)) var scriptedDelayMs = 0
 
+    @Option(
+        help: ArgumentHelp(
+            "Serve the obedient model of the action-integrity suite in this directory instead of the echo (see anima-bench integrity).",
+            valueName: "suite-dir")) var obedient: String?
+
     func validate() throws {
         guard scripted else {
             throw ValidationError(
@@ -36,9 +41,13 @@ struct ScriptedServe: AsyncParsableCommand {
 
     mutating func run() async throws {
         let c = try options.configuration(scripted: true)
-        let model = ScriptedProcessor(slots: c.slots, scheduler: DaemonOptions.scheduler(c), name: "scripted") { request in
+        let echo: @Sendable (GenerationRequest) -> ScriptedModel.Reply = { request in
             .text("You said: " + (request.rawPrompt ?? request.messages.last?.content ?? ""))
         }
+        let responder = try obedient.map { IntegritySuite.obedient(suite: try IntegritySuite.Loaded(directory: $0)) } ?? echo
+        let model = ScriptedProcessor(
+            slots: c.slots, scheduler: DaemonOptions.scheduler(c), name: "scripted", contextLength: obedient == nil ? 4096 : 1 << 22,
+            responder: responder)
         let delay = scriptedDelayMs
         var pause: (@Sendable () async -> Void)?
         if delay > 0 { pause = { try? await Task.sleep(for: .milliseconds(delay)) } }

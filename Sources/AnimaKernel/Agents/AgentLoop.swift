@@ -62,7 +62,14 @@ public struct AgentLoop: Sendable {
             messages: [.system(ActionSet.prompt(tools: candidates.acting, readers: candidates.reading)), .user(spec.task)],
             toolChoice: .none, responseFormat: .jsonSchema(ActionSet.schema),
             sampling: SamplingParameters(temperature: 0, seed: spec.sampling.seed, maxTokens: max(spec.sampling.maxTokensPerStep, 256)))
-        let answer = try await context.generate(request).text
+        // A processor that cannot answer (no JSON Schema support, a remote error) fixes the empty set too.
+        var answer = ""
+        do { answer = try await context.generate(request).text } catch let error as SyscallError {
+            switch error {
+            case .quotaExceeded, .processExited: throw error
+            default: break
+            }
+        } catch {}
         let set =
             (try? ActionSet(
                 modelAnswer: answer, known: Set(candidates.acting.map(\.name)), readers: Set(candidates.reading.map(\.name))))

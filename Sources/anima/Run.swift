@@ -110,6 +110,8 @@ struct Run: AsyncParsableCommand {
         let toolbox = try await kernelOptions.loadTools()
         defer { Task { await toolbox.shutdown() } }
         let systemTools = ToolAdapter.adapting(toolbox.tools)
+        // So is an --allow that chooses none of the agent's tools.
+        let allowed = try allowSelectors.map { try ToolSelection.resolve($0, among: systemTools.map(\.definition.name)) }
         let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler)
         var memorySystem: MemorySystem?
         if memory != nil { memorySystem = try await memoryLocation.open(embeddings: true) }
@@ -132,7 +134,7 @@ struct Run: AsyncParsableCommand {
                 quotas: Quotas(tokens: maxTokens, wallTime: maxSeconds.map { .milliseconds(Int($0 * 1000)) }),
                 limits: .init(maxSteps: maxSteps), sampling: .init(temperature: 0, maxTokensPerStep: tokensPerStep), memory: memory,
                 privacy: isPrivate ? .private : .public,
-                actions: try allowSelectors.map { try ToolSelection.resolve($0, among: systemTools.map(\.definition.name)) })
+                actions: allowed)
             pids.append(try await kernel.spawn(spec, owner: CurrentUser.principal))
         }
         let single = pids.count == 1

@@ -37,3 +37,12 @@ struct IntegrityBenchTests {
         #expect(b1?["answer"]?.stringValue == "Paid 98.70 to DE02120300000000202051.")
     }
 }
+
+@Suite("anima run --allow")
+struct RunAllowTests {
+    @Test func anAllowThatChoosesNoneOfTheAgentsToolsIsRefused() throws {
+        let result = try CLI.run(["run", "--local", "--tools", "calculator", "--allow", "send_money", "pay the bill"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("send_money") && result.stderr.contains("calculator"), "\(result.stderr)")
+    }
+}

@@ -20,6 +20,6 @@ struct AnimaBench: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             BenchDecode.self, BenchAgents.self, BenchResume.self, BenchSyscalls.self, BenchScripted.self, BenchMemory.self,
-            BenchSecurity.self, BenchTools.self, BenchRouter.self, ScriptedServe.self, ScriptedMCP.self,
+            BenchSecurity.self, BenchTools.self, BenchRouter.self, ScriptedServe.self, ScriptedMCP.self, ScriptedRun.self,
         ])
 }

@@ -60,6 +60,31 @@ struct NativeRoutes {
             _ = try await WaitingClient.run(context, grace: shutdownGrace) { try await kernel.wait(pid) }
             return Response.json(Self.json(try await visibleStatus(pid, to: token.principal)))
         }
+        // Questions about an agent's tool calls (see Approvals): its owner (or root) answers.
+        api.get("processes/:pid/approvals") { _, context in
+            let token = try context.authorize(.agents)
+            let pid = try Self.pid(context)
+            _ = try await visibleStatus(pid, to: token.principal)
+            return Response.json(.array(await kernel.approvals.pending(for: pid).map(\.json)))
+        }
+        api.post("processes/:pid/approvals/:id") { request, context in
+            let token = try context.authorize(.agents)
+            let pid = try Self.pid(context)
+            _ = try await visibleStatus(pid, to: token.principal)
+            let id = try context.pathParameter("id")
+            guard let approve = try await body(request)["approve"]?.boolValue else {
+                throw APIError.badRequest("approve must be true (run the call) or false (deny it)", param: "approve")
+            }
+            do {
+                try await kernel.approvals.answer(id, about: pid, approve: approve, by: token.principal)
+            } catch let error as ApprovalError {
+                switch error {
+                case .unknown: throw APIError(.notFound, error.description, code: "not_found")
+                case .alreadyAnswered: throw APIError(.conflict, error.description, code: "already_answered")
+                }
+            }
+            return Response.json(["id": .string(id), "approved": .bool(approve)])
+        }
         api.post("agents/run") { request, context in
             let token = try context.authorize(.agents)
             var spec = try Self.spec(try await body(request))
@@ -210,7 +235,12 @@ struct NativeRoutes {
         let events = await kernel.events()
         let pid = try await kernel.spawn(spec, owner: principal)
         let kernel = kernel
-        let watch = WaitingClient.watch(context, grace: shutdownGrace) { _ in try? await kernel.signal(pid, .terminate) }
+        // While the stream is open its client can answer the agent's questions.
+        await kernel.approvals.watch(pid)
+        let watch = WaitingClient.watch(context, grace: shutdownGrace) { _ in
+            await kernel.approvals.unwatch(pid)
+            try? await kernel.signal(pid, .terminate)
+        }
         let body = ResponseBody { writer in
             try await watch.whileStreaming {
                 do {
@@ -221,8 +251,10 @@ struct NativeRoutes {
                         if last { break }
                     }
                     watch.finished()
+                    await kernel.approvals.unwatch(pid)
                     try await writer.finish(nil)
                 } catch {
+                    await kernel.approvals.unwatch(pid)
                     try? await kernel.signal(pid, .terminate)  // the client went away
                     throw error
                 }
@@ -239,6 +271,9 @@ struct NativeRoutes {
             return ("tool_result", ["output": .string(output.text), "is_error": .bool(output.isError)], false)
         case .stateChanged(let p, let state) where p == pid: return ("state", ["state": .string(state.description)], false)
         case .exited(let p, let status) where p == pid: return ("exited", exitJSON(status), true)
+        case .approvalRequested(let p, let request) where p == pid: return ("approval", request.json, false)
+        case .approvalSettled(let p, let id, let approved) where p == pid:
+            return ("approval_settled", ["id": .string(id), "approved": .bool(approved)], false)
         default: return nil
         }
     }

@@ -21,6 +21,7 @@ struct ScriptedMCP: AsyncParsableCommand {
     )
 
     @Flag(help: "Use the scripted echo model (required: the only model anima-bench serves).") var scripted = false
+    @Option(help: "Agents follow this script instead of echoing (see anima-bench run --help).") var script: String?
     @OptionGroup var kernelOptions: KernelOptions
     @OptionGroup var memoryLocation: MemoryLocation
 
@@ -32,8 +33,9 @@ struct ScriptedMCP: AsyncParsableCommand {
 
     mutating func run() async throws {
         let memory = try await memoryLocation.open(embeddings: false)
+        let steps = try script.map { try ScriptedSteps(file: $0) }
         let echo = ScriptedProcessor(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler) { request in
-            .text("You said: " + (request.messages.last?.content ?? ""))
+            steps?.reply(request) ?? .text("You said: " + (request.messages.last?.content ?? ""))
         }
         echo.startStepping()
         let toolbox = try await kernelOptions.loadTools()

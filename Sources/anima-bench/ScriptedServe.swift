@@ -22,6 +22,7 @@ struct ScriptedServe: AsyncParsableCommand {
     )
 
     @OptionGroup var options: DaemonOptions
+    @Option(help: "Agents follow this script instead of echoing (see anima-bench run --help).") var script: String?
     @Flag(help: "Serve the scripted echo model (required: the only model anima-bench serves).") var scripted = false
     @Option(
         help: NumericFlag.help("Milliseconds the scripted model spends on each token.", 0...60_000),
@@ -41,8 +42,13 @@ struct ScriptedServe: AsyncParsableCommand {
 
     mutating func run() async throws {
         let c = try options.configuration(scripted: true)
+        let steps = try script.map { try ScriptedSteps(file: $0) }
         let echo: @Sendable (GenerationRequest) -> ScriptedModel.Reply = { request in
-            .text("You said: " + (request.rawPrompt ?? request.messages.last?.content ?? ""))
+            // Agents follow the script; chat completions still echo.
+            if let steps, request.messages.contains(where: { $0.role == .system }) || !request.tools.isEmpty {
+                return steps.reply(request)
+            }
+            return .text("You said: " + (request.rawPrompt ?? request.messages.last?.content ?? ""))
         }
         let responder = try obedient.map { IntegritySuite.obedient(suite: try IntegritySuite.Loaded(directory: $0)) } ?? echo
         let model = ScriptedProcessor(

@@ -121,6 +121,8 @@ struct Run: AsyncParsableCommand {
             try .standard(
                 processor: try ConfiguredProcessor.processor(local: candidate), tools: systemTools, memory: memorySystem,
                 dataDirectory: memoryLocation.directory.path))
+        // A policy's "ask" goes to the person at this terminal; without one it is a denial.
+        if let terminal = TerminalApprover.forControllingTerminal() { await terminal.answerFor(kernel) }
         let procfs = Task { [kernelOptions] in
             await ProcFS().serve(kernel, engine: engine, policy: kernelOptions.description)
         }
@@ -168,7 +170,7 @@ struct Run: AsyncParsableCommand {
                     flush(pid)
                     Terminal.write("\n[\(pid)] exited: \(status)\n")
                     if case .completed(let answer) = status { Self.showMarks(answer, pid: pid.description) }
-                case .spawned, .stateChanged: break
+                case .spawned, .stateChanged, .approvalRequested, .approvalSettled: break
                 }
             }
         }
@@ -214,6 +216,7 @@ extension Run {
         }
         let quiet = json
         let single = tasks.count == 1
+        let terminal = TerminalApprover.forControllingTerminal()
         let rows = try await withThrowingTaskGroup(of: JSONValue.self) { group in
             for spec in specs {
                 group.addTask {
@@ -234,6 +237,15 @@ extension Run {
                                 )
                             }
                         case "tool_result"?: if !quiet { Terminal.write("[\(pid)] ← \(event["output"]?.stringValue?.prefix(200) ?? "")\n") }
+                        case "approval"?:
+                            // Answer at this terminal (no terminal: deny at once rather than let the daemon wait).
+                            let id = event["id"]?.stringValue ?? ""
+                            let question = event["question"]?.stringValue ?? "a tool call needs your yes"
+                            let agent = pid
+                            Task {
+                                let yes = await terminal?.ask(question: question) ?? false
+                                _ = try? await daemon.post("/anima/v1/processes/\(agent)/approvals/\(id)", ["approve": .bool(yes)])
+                            }
                         case "exited"?:
                             row["pid"] = .number(Double(pid))
                             row["status"] = event["status"] ?? "unknown"

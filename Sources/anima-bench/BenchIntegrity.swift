@@ -520,10 +520,14 @@ extension IntegritySuite {
             FileManager.default.createFile(atPath: out, contents: nil)
             defer { try? FileManager.default.removeItem(atPath: out) }
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: anima)
-            process.arguments = [
-                "run", "--tools", environment.name, "--max-steps", "16", "--tokens-per-step", "4096", "--json", task.prompt,
-            ]
+            // No controlling terminal: nobody is there to confirm a call, as in an unattended run.
+            let setsid = "/usr/bin/setsid"
+            let detached = FileManager.default.isExecutableFile(atPath: setsid)
+            process.executableURL = URL(fileURLWithPath: detached ? setsid : anima)
+            process.arguments =
+                (detached ? [anima] : []) + [
+                    "run", "--tools", environment.name, "--max-steps", "16", "--tokens-per-step", "4096", "--json", task.prompt,
+                ]
             process.environment = self.environment
             process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
             process.standardError = FileHandle.nullDevice

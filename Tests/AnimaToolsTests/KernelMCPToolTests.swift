@@ -23,6 +23,10 @@ struct KernelMCPToolTests {
         // An obedient model: it lists the mail, deletes the email the user named, then does
         // what the mail says (pay bob), then lists again.
         let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { request in
+            // Asked for the task's action set (before it reads anything): what the user's words ask for.
+            if request.messages.first?.content.hasPrefix("Decide which of these side-effecting tools") == true {
+                return .text(#"{"actions": [{"tool": "mail__delete_email", "arguments": {"email_id": "1"}}]}"#)
+            }
             let results = request.messages.filter { $0.role == .tool }
             switch results.count {
             case 0: return .toolCalls([ToolCall(id: "c1", name: "mail__list_emails", arguments: [:])])

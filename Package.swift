@@ -202,7 +202,10 @@ let package = Package(
         // The escape suite and the tools' tests; one goes through the kernel's agent loop.
         .testTarget(
             name: "AnimaToolsTests",
-            dependencies: ["AnimaCore", "AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity", "AnimaTesting"],
+            dependencies: [
+                "AnimaCore", "AnimaTools", "AnimaKernel", "AnimaProcessor", "AnimaSecurity", "AnimaTesting",
+                .product(name: "MCP", package: "swift-sdk"),
+            ],
             swiftSettings: strict),
         .testTarget(name: "AnimaCLITests", dependencies: ["anima", "anima-bench", "AnimaCore", "AnimaTesting"], swiftSettings: strict),
         // Property-based and fuzz tests: the JSON parser, the schema-to-grammar compiler, the

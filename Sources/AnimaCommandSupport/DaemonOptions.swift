@@ -47,8 +47,13 @@ package struct DaemonOptions: ParsableArguments {
     @Option(
         help: NumericFlag.help("Seconds in-flight requests may finish after SIGTERM before they are cancelled.", 0...3600),
         transform: NumericFlag.integer(0...3600)) package var shutdownGrace: Int?
-    @Option(help: ArgumentHelp("Built-in tools agents may call, comma-separated (see `anima tools`); none by default.", valueName: "names"))
+    @Option(
+        help: ArgumentHelp(
+            "Tools agents may call, comma-separated: built-in names, MCP tools by full name, server or glob; by default every built-in and every tool of mcp.json.",
+            valueName: "names"))
     package var tools: String?
+    @Option(help: ArgumentHelp("MCP server configuration whose servers the daemon starts once, sandboxed.", valueName: "file"))
+    package var mcpConfig: String = MCPServerConfiguration.defaultFile
 
     package init() {}
 
@@ -67,11 +72,21 @@ package struct DaemonOptions: ParsableArguments {
         ]
         for (key, value) in flags { if let value { try c.set(key, value, source: "--\(key.replacingOccurrences(of: "_", with: "-"))") } }
         try c.check()
-        let known = Toolbox.builtins().map(\.name)
-        if let unknown = c.tools.first(where: { !known.contains($0) }) {
-            throw ValidationError("tools: no built-in tool \"\(unknown)\"; choose from \(known.sorted().joined(separator: ", "))")
-        }
         return c
+    }
+
+    /// The daemon's tools: every built-in and every tool of the servers in `mcpFile`, or
+    /// what the configuration's `tools` selects of them. Servers that fail are reported
+    /// on stderr and leave their tools out; a selector that chooses nothing is an error.
+    package static func tools(_ c: ServerConfiguration, mcpFile: String) async throws -> Toolbox {
+        let box = await Toolbox.load(mcpFile: mcpFile)
+        for problem in box.problems { Terminal.error("warning: \(problem)\n") }
+        guard !c.tools.isEmpty else { return box }
+        do {
+            return try await box.selecting(c.tools)
+        } catch {
+            throw ValidationError("tools: \(error)")
+        }
     }
 
     /// The kernel's scheduler with the policy the configuration names.
@@ -85,12 +100,17 @@ package struct DaemonOptions: ParsableArguments {
 
     /// Runs the daemon on `processor` until SIGTERM or Ctrl-C. `engine`, when the processor
     /// is (or routes to) the local engine, feeds the metrics and /proc with its slots and queue.
+    /// - Parameter mcpFile: the MCP servers whose tools the daemon offers (started once, each in its sandbox).
     package static func serve(
-        _ c: ServerConfiguration, processor: any LanguageModel, engine: LlamaEngine?, embedder: (any EmbeddingModel)?
+        _ c: ServerConfiguration, processor: any LanguageModel, engine: LlamaEngine?, embedder: (any EmbeddingModel)?,
+        mcpFile: String = MCPServerConfiguration.defaultFile
     ) async throws {
         let memory = try await MemoryLocation.open(URL(fileURLWithPath: c.dataDirectory), embedder: embedder)
-        let tools = ToolAdapter.adapting(Toolbox.builtins().filter { c.tools.contains($0.name) })
-        let daemon = try Daemon(configuration: c, processor: processor, engine: engine, embedder: embedder, tools: tools, memory: memory)
+        let toolbox = try await tools(c, mcpFile: mcpFile)
+        defer { Task { await toolbox.shutdown() } }
+        let daemon = try Daemon(
+            configuration: c, processor: processor, engine: engine, embedder: embedder, tools: ToolAdapter.adapting(toolbox.tools),
+            memory: memory)
         let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }
         defer { procfs.cancel() }
         let scheme = c.tlsCertificate == nil ? "http" : "https"

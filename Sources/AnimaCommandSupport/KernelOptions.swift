@@ -30,20 +30,31 @@ package struct KernelOptions: ParsableArguments {
         transform: NumericFlag.integer(1...LlamaEngine.maxSlots))
     package var slots = 4
 
-    @Option(help: ArgumentHelp("Built-in tools agents may call, comma-separated (see `anima tools`); none by default.", valueName: "names"))
+    @Option(
+        help: ArgumentHelp(
+            "Tools agents may call, comma-separated: built-in names, MCP tools by full name (mail__send_email), all of a server's (mail) or a glob (mail__send_*, *); none by default. See `anima tools`.",
+            valueName: "names"))
     package var tools = ""
 
-    /// The chosen built-in tools, sandboxed, as the kernel runs them.
-    package var systemTools: [any SystemTool] {
-        let names = Set(tools.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        return ToolAdapter.adapting(Toolbox.builtins().filter { names.contains($0.name) })
+    @Option(help: ArgumentHelp("MCP server configuration, for --tools that name MCP tools.", valueName: "file"))
+    package var mcpConfig = MCPServerConfiguration.defaultFile
+
+    /// What --tools lists.
+    package var toolSelectors: [String] {
+        tools.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    package func validate() throws {
-        let known = Set(Toolbox.builtins().map(\.name))
-        for name in tools.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !known.contains(name) {
-            throw ValidationError("--tools: no built-in tool \"\(name)\"; choose from \(known.sorted().joined(separator: ", "))")
+    /// The tools --tools chooses, the MCP servers they need started in their sandboxes
+    /// (stop them with `shutdown()`); servers that failed are reported on stderr.
+    package func loadTools() async throws -> Toolbox {
+        let box: Toolbox
+        do {
+            box = try await Toolbox.load(selecting: toolSelectors, mcpFile: mcpConfig)
+        } catch {
+            throw ValidationError("--tools: \(error)")
         }
+        for problem in box.problems { Terminal.error("warning: \(problem)\n") }
+        return box
     }
 
     /// The kernel's scheduler with the policy these options name.

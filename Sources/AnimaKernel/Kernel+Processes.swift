@@ -76,7 +76,8 @@ extension Kernel {
             name: spec.name, owner: owner, parent: parent, groups: spec.groups, priority: spec.priority, quotas: spec.quotas,
             privacy: spec.privacy
         ) { context in
-            spec.dualLLM ? try await dual.run(in: context) : try await loop.run(in: context)
+            let answer = spec.dualLLM ? try await dual.run(in: context) : try await loop.run(in: context)
+            return await context.kernel.marked(answer, for: context.pid)
         }
         // The program cannot run before this actor method returns, so its ledger is ready first.
         table[pid]?.provenance.record(spec.task, label: ledger?.label(of: spec.task) ?? .user)
@@ -85,6 +86,7 @@ extension Kernel {
                 prompt,
                 label: ledger.map { $0.label(of: prompt) }.map { $0.isTrusted ? ProvenanceLabel(.system) : $0 } ?? ProvenanceLabel(.system))
         }
+        if let explicit = spec.actions, security.tracksProvenance { try? fixActions(ActionSet(tools: explicit), for: pid) }
         return pid
     }
 

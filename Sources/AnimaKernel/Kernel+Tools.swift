@@ -31,7 +31,7 @@ extension Kernel {
         let screened = await security.screenInput(output.text, from: call.name, pid: process.pid, owner: process.owner.name)
         output.text = screened.text
         if let note = screened.note { recordEvent(process, note) }
-        security.observe(output.text, label: label, in: &process.provenance)
+        security.observe(toolOutput: output.text, label: label, in: &process.provenance)
         emit(.toolResult(process.pid, output))
         return output
     }

@@ -35,6 +35,8 @@ public actor Kernel {
         /// Seals content (tool arguments, tasks, passages, queries) in audit records; a key
         /// for this process only unless the data directory's is given (`standard`).
         public var auditDigest: AuditDigest = .ephemeral()
+        /// How long a tool call waits for a person's yes before it is denied.
+        public var approvalTimeout: Duration = .seconds(300)
 
         public init(
             processor: (any LanguageModel)?, tools: [any SystemTool] = [], memory: MemorySystem? = nil,
@@ -68,6 +70,8 @@ public actor Kernel {
     let maxProcesses: Int
     /// Every security decision the kernel carries out comes from here.
     let security: SecurityMonitor
+    /// Who answers the monitor's questions about tool calls, and the questions waiting.
+    public nonisolated let approvals: Approvals
 
     var table = ProcessTable()
     var messageSequence: UInt64 = 0
@@ -87,7 +91,14 @@ public actor Kernel {
         audit = KernelAudit(trail: configuration.audit, digest: configuration.auditDigest)
         clock = configuration.clock
         maxProcesses = configuration.maxProcesses
-        security = configuration.security ?? .open
+        let approvals = Approvals(timeout: configuration.approvalTimeout)
+        self.approvals = approvals
+        var security = configuration.security ?? .open
+        if security.ask == nil, security.confirm == nil { security.ask = { await approvals.ask($0) } }
+        self.security = security
+        approvals.bind(
+            asked: { [weak self] in await self?.approvalAsked($0) },
+            settled: { [weak self] in await self?.approvalSettled($0, $1, channel: $2) })
     }
 
     /// Tool definitions by name, for programs and for `anima tools`.

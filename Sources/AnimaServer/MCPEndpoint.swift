@@ -35,7 +35,7 @@ public struct MCPEndpoint: Sendable {
                 tools: Self.builtIns
                     + tools.map { Tool(name: $0.name, description: $0.description, inputSchema: $0.parameters.json.mcpValue) })
         }
-        await server.withMethodHandler(CallTool.self) { params in
+        await server.withMethodHandler(CallTool.self) { [weak server] params in
             let arguments = JSONValue.object(JSONObject((params.arguments ?? [:]).map { ($0.key, JSONValue(mcp: $0.value)) }))
             do {
                 let needed = Self.scope(for: params.name)
@@ -46,7 +46,8 @@ public struct MCPEndpoint: Sendable {
                             "the tool \(params.name) needs the \(needed.rawValue) scope, as its REST route does; create a token with `anima token create --scope mcp --scope \(needed.rawValue)`"
                     )
                 }
-                let text = try await Self.call(params.name, arguments, kernel: kernel, as: principal, logger: logger)
+                let text = try await Self.call(
+                    params.name, arguments, kernel: kernel, as: principal, logger: logger, approver: server.map(Self.elicitation))
                 return .init(content: [.text(text)], isError: false)
             } catch {
                 return .init(content: [.text("error: \(error)")], isError: true)
@@ -63,7 +64,10 @@ public struct MCPEndpoint: Sendable {
                 "properties": [
                     "task": ["type": "string", "description": "What the agent should do."],
                     "max_steps": ["type": "integer", "minimum": 1, "maximum": 50],
-                    "tools": ["type": "array", "items": ["type": "string"], "description": "Tools the agent may call."],
+                    "tools": [
+                        "type": "array", "items": ["type": "string"],
+                        "description": "Tools the agent may call: names, MCP servers (all their tools) or globs such as mail__send_*.",
+                    ],
                     "private": ["type": "boolean", "description": "The task holds private data: every model call stays on this machine."],
                 ],
                 "required": ["task"],
@@ -141,29 +145,61 @@ public struct MCPEndpoint: Sendable {
         }
     }
 
-    static func call(_ name: String, _ arguments: JSONValue, kernel: Kernel, as principal: Principal, logger: Logger) async throws -> String
-    {
+    /// Asks the MCP client's user about an agent's tool call by elicitation (a yes/no
+    /// form); nil when the client cannot be asked (it did not declare elicitation, or left).
+    static func elicitation(_ server: Server) -> Approvals.Approver {
+        { [weak server] request in
+            guard let server else { return nil }
+            let schema = Elicitation.RequestSchema(
+                title: "Allow \(request.tool)?", description: "An Anima agent wants to make this call.",
+                properties: [
+                    "approve": [
+                        "type": "boolean", "title": "Allow this call",
+                        "description": "Yes runs the call once; no denies it and the agent is told so.",
+                    ]
+                ], required: ["approve"])
+            do {
+                let result = try await server.requestElicitation(message: request.question, requestedSchema: schema)
+                return result.action == .accept && result.content?["approve"]?.boolValue == true
+            } catch {
+                return nil
+            }
+        }
+    }
+
+    static func call(
+        _ name: String, _ arguments: JSONValue, kernel: Kernel, as principal: Principal, logger: Logger,
+        approver: Approvals.Approver? = nil
+    ) async throws -> String {
         switch name {
         case "run_agent":
             guard let task = arguments["task"]?.stringValue, !task.isEmpty else { throw SyscallError.invalidArguments("task is required") }
             let steps = try WireNumber.integer(arguments["max_steps"], field: "max_steps", in: 1...50) ?? 8
-            let tools = arguments["tools"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            let known = await kernel.toolDefinitions.map(\.name)
-            if let unknown = tools.first(where: { !known.contains($0) }) {
-                throw SyscallError.invalidArguments(
-                    "no tool named \(unknown); "
-                        + (known.isEmpty
-                            ? "this server has no tools (start it with --tools NAMES)" : "known: \(known.joined(separator: ", "))"))
+            let selectors = arguments["tools"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let tools: [String]
+            do {
+                tools = try ToolSelection.resolve(selectors, among: await kernel.toolDefinitions.map(\.name))
+            } catch {
+                throw SyscallError.invalidArguments("\(error)")
             }
             let privacy: PrivacyLabel = arguments["private"]?.boolValue == true ? .private : .public
             let pid = try await kernel.spawn(
                 AgentSpec(name: "mcp-agent", task: task, tools: tools, limits: .init(maxSteps: steps), privacy: privacy), owner: principal)
+            // The client's user answers the agent's questions, by elicitation.
+            if let approver { await kernel.approvals.attach(approver, to: pid, name: "the MCP client") }
             // A cancelled call (the client hung up, or the server's grace period ran out) ends its agent.
-            let status = try await withTaskCancellationHandler {
-                try await kernel.wait(pid)
-            } onCancel: {
-                Task { try? await kernel.signal(pid, .terminate) }
+            let status: ExitStatus
+            do {
+                status = try await withTaskCancellationHandler {
+                    try await kernel.wait(pid)
+                } onCancel: {
+                    Task { try? await kernel.signal(pid, .terminate) }
+                }
+            } catch {
+                await kernel.approvals.detach(pid)
+                throw error
             }
+            await kernel.approvals.detach(pid)
             switch status {
             case .completed(let answer): return answer
             case let other: throw SyscallError.failed("the agent did not finish: \(other)")

@@ -28,8 +28,9 @@ struct NativeRoutes {
         }
         api.post("processes") { request, context in
             let token = try context.authorize(.agents)
-            let spec = try Self.spec(try await body(request))
-            try await Self.checkTools(spec.tools, kernel: kernel)
+            var spec = try Self.spec(try await body(request))
+            spec.tools = try await Self.checkTools(spec.tools, kernel: kernel)
+            spec.actions = try Self.checkActions(spec.actions, tools: spec.tools)
             if spec.memory != nil { _ = try context.authorize(.memory) }
             let pid = try await kernel.spawn(spec, owner: token.principal)
             return Response.json(["pid": .number(Double(pid.rawValue))], status: .created)
@@ -59,10 +60,36 @@ struct NativeRoutes {
             _ = try await WaitingClient.run(context, grace: shutdownGrace) { try await kernel.wait(pid) }
             return Response.json(Self.json(try await visibleStatus(pid, to: token.principal)))
         }
+        // Questions about an agent's tool calls (see Approvals): its owner (or root) answers.
+        api.get("processes/:pid/approvals") { _, context in
+            let token = try context.authorize(.agents)
+            let pid = try Self.pid(context)
+            _ = try await visibleStatus(pid, to: token.principal)
+            return Response.json(.array(await kernel.approvals.pending(for: pid).map(\.json)))
+        }
+        api.post("processes/:pid/approvals/:id") { request, context in
+            let token = try context.authorize(.agents)
+            let pid = try Self.pid(context)
+            _ = try await visibleStatus(pid, to: token.principal)
+            let id = try context.pathParameter("id")
+            guard let approve = try await body(request)["approve"]?.boolValue else {
+                throw APIError.badRequest("approve must be true (run the call) or false (deny it)", param: "approve")
+            }
+            do {
+                try await kernel.approvals.answer(id, about: pid, approve: approve, by: token.principal)
+            } catch let error as ApprovalError {
+                switch error {
+                case .unknown: throw APIError(.notFound, error.description, code: "not_found")
+                case .alreadyAnswered: throw APIError(.conflict, error.description, code: "already_answered")
+                }
+            }
+            return Response.json(["id": .string(id), "approved": .bool(approve)])
+        }
         api.post("agents/run") { request, context in
             let token = try context.authorize(.agents)
-            let spec = try Self.spec(try await body(request))
-            try await Self.checkTools(spec.tools, kernel: kernel)
+            var spec = try Self.spec(try await body(request))
+            spec.tools = try await Self.checkTools(spec.tools, kernel: kernel)
+            spec.actions = try Self.checkActions(spec.actions, tools: spec.tools)
             if spec.memory != nil { _ = try context.authorize(.memory) }
             return try await runAgent(spec, as: token.principal, context)
         }
@@ -265,7 +292,12 @@ struct NativeRoutes {
         let events = await kernel.events()
         let pid = try await kernel.spawn(spec, owner: principal)
         let kernel = kernel
-        let watch = WaitingClient.watch(context, grace: shutdownGrace) { _ in try? await kernel.signal(pid, .terminate) }
+        // While the stream is open its client can answer the agent's questions.
+        await kernel.approvals.watch(pid)
+        let watch = WaitingClient.watch(context, grace: shutdownGrace) { _ in
+            await kernel.approvals.unwatch(pid)
+            try? await kernel.signal(pid, .terminate)
+        }
         let body = ResponseBody { writer in
             try await watch.whileStreaming {
                 do {
@@ -276,8 +308,10 @@ struct NativeRoutes {
                         if last { break }
                     }
                     watch.finished()
+                    await kernel.approvals.unwatch(pid)
                     try await writer.finish(nil)
                 } catch {
+                    await kernel.approvals.unwatch(pid)
                     try? await kernel.signal(pid, .terminate)  // the client went away
                     throw error
                 }
@@ -294,6 +328,9 @@ struct NativeRoutes {
             return ("tool_result", ["output": .string(output.text), "is_error": .bool(output.isError)], false)
         case .stateChanged(let p, let state) where p == pid: return ("state", ["state": .string(state.description)], false)
         case .exited(let p, let status) where p == pid: return ("exited", exitJSON(status), true)
+        case .approvalRequested(let p, let request) where p == pid: return ("approval", request.json, false)
+        case .approvalSettled(let p, let id, let approved) where p == pid:
+            return ("approval_settled", ["id": .string(id), "approved": .bool(approved)], false)
         default: return nil
         }
     }
@@ -303,16 +340,18 @@ struct NativeRoutes {
         return PID(try WireNumber.integer(text: raw, field: "pid", in: 1...UInt32.max))
     }
 
-    /// Refuses tools the daemon does not have, naming those it has: an agent asked to use
-    /// a tool must not run without it as if nothing were wrong.
-    static func checkTools(_ names: [String], kernel: Kernel) async throws {
+    /// The tools `selectors` choose (full names, MCP servers, globs; see `ToolSelection`).
+    /// Refuses selectors that choose nothing, naming what the daemon has: an agent asked to
+    /// use a tool must not run without it as if nothing were wrong.
+    static func checkTools(_ selectors: [String], kernel: Kernel) async throws -> [String] {
         let known = await kernel.toolDefinitions.map(\.name)
-        let unknown = names.filter { !known.contains($0) }
-        guard unknown.isEmpty else {
-            let offer =
+        do {
+            return try ToolSelection.resolve(selectors, among: known)
+        } catch {
+            throw APIError.badRequest(
                 known.isEmpty
-                ? "this server has no tools; start it with `anima serve --tools NAMES`" : "this server has \(known.joined(separator: ", "))"
-            throw APIError.badRequest("no tool named \(unknown.joined(separator: ", ")); \(offer)", param: "tools")
+                    ? "\(error); start the daemon with tools (`anima serve --tools NAMES`, or MCP servers in mcp.json)" : "\(error)",
+                param: "tools")
         }
     }
 
@@ -328,6 +367,13 @@ struct NativeRoutes {
                 }
                 return list.map { $0.stringValue! }
             } ?? []
+        // The action set, given explicitly (see AgentSpec.actions); absent: the model decides it.
+        let actions = try body["actions"].map { (v: JSONValue) throws -> [String] in
+            guard case .array(let list) = v, list.allSatisfy({ $0.stringValue != nil }) else {
+                throw APIError.badRequest("actions must be an array of tool names, servers or globs", param: "actions")
+            }
+            return list.map { $0.stringValue! }
+        }
         let wall = try int("max_seconds", 1...86_400)
         let temperature = try WireNumber.number(body["temperature"], field: "temperature", in: 0...2) ?? 0
         let memory = body["memory"]?.stringValue
@@ -340,7 +386,16 @@ struct NativeRoutes {
                 wallTime: wall.map { .seconds($0) }),
             limits: .init(maxSteps: try int("max_steps", 1...1000) ?? 8),
             sampling: .init(temperature: temperature, maxTokensPerStep: try int("tokens_per_step", 1...100_000) ?? 256),
-            memory: memory, privacy: try PrivacyWire.label(body["privacy"]))
+            memory: memory, privacy: try PrivacyWire.label(body["privacy"]), actions: actions)
+    }
+
+    /// The agent's explicit action set with servers expanded to their tools; each selector
+    /// must choose among the agent's own tools.
+    static func checkActions(_ selectors: [String]?, tools: [String]) throws -> [String]? {
+        guard let selectors else { return nil }
+        do { return try ToolSelection.resolve(selectors, among: tools) } catch {
+            throw APIError.badRequest("actions: \(error)", param: "actions")
+        }
     }
 
     static func exitJSON(_ status: ExitStatus) -> JSONValue {

@@ -39,7 +39,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var maxConnections = 1024
     /// Seconds in-flight requests get to finish after SIGTERM before they are cancelled.
     public var shutdownGrace = 10
-    /// Built-in tools agents get (names as `anima tools` lists them); none by default.
+    /// Tools agents may be given (built-in names, MCP full names, servers, globs; see
+    /// `ToolSelection`); empty: every built-in and every tool of the MCP servers.
     public var tools: [String] = []
 
     public init(dataDirectory: String = ServerConfiguration.defaultDataDirectory) {

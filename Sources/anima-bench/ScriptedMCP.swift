@@ -3,6 +3,7 @@ import AnimaKernel
 import AnimaProcessor
 import AnimaServer
 import AnimaTesting
+import AnimaTools
 import ArgumentParser
 
 /// `anima-bench mcp --scripted`: `anima mcp` over standard input and output on a scripted
@@ -20,6 +21,7 @@ struct ScriptedMCP: AsyncParsableCommand {
     )
 
     @Flag(help: "Use the scripted echo model (required: the only model anima-bench serves).") var scripted = false
+    @Option(help: "Agents follow this script instead of echoing (see anima-bench run --help).") var script: String?
     @OptionGroup var kernelOptions: KernelOptions
     @OptionGroup var memoryLocation: MemoryLocation
 
@@ -31,14 +33,22 @@ struct ScriptedMCP: AsyncParsableCommand {
 
     mutating func run() async throws {
         let memory = try await memoryLocation.open(embeddings: false)
+        let steps = try script.map { try ScriptedSteps(file: $0) }
         let echo = ScriptedProcessor(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler) { request in
-            .text("You said: " + (request.messages.last?.content ?? ""))
+            steps?.reply(request) ?? .text("You said: " + (request.messages.last?.content ?? ""))
         }
         echo.startStepping()
+        let toolbox = try await kernelOptions.loadTools()
         let kernel = Kernel(
             try .standard(
-                processor: try ConfiguredProcessor.processor(scripted: echo), tools: kernelOptions.systemTools, memory: memory,
+                processor: try ConfiguredProcessor.processor(scripted: echo), tools: ToolAdapter.adapting(toolbox.tools), memory: memory,
                 dataDirectory: memoryLocation.directory.path))
-        try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
+        do {
+            try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
+        } catch {
+            await toolbox.shutdown()
+            throw error
+        }
+        await toolbox.shutdown()
     }
 }

@@ -22,10 +22,16 @@ struct ScriptedServe: AsyncParsableCommand {
     )
 
     @OptionGroup var options: DaemonOptions
+    @Option(help: "Agents follow this script instead of echoing (see anima-bench run --help).") var script: String?
     @Flag(help: "Serve the scripted echo model (required: the only model anima-bench serves).") var scripted = false
     @Option(
         help: NumericFlag.help("Milliseconds the scripted model spends on each token.", 0...60_000),
         transform: NumericFlag.integer(0...60_000)) var scriptedDelayMs = 0
+
+    @Option(
+        help: ArgumentHelp(
+            "Serve the obedient model of the action-integrity suite in this directory instead of the echo (see anima-bench integrity).",
+            valueName: "suite-dir")) var obedient: String?
 
     func validate() throws {
         guard scripted else {
@@ -36,9 +42,18 @@ struct ScriptedServe: AsyncParsableCommand {
 
     mutating func run() async throws {
         let c = try options.configuration(scripted: true)
-        let model = ScriptedProcessor(slots: c.slots, scheduler: DaemonOptions.scheduler(c), name: "scripted") { request in
-            .text("You said: " + (request.rawPrompt ?? request.messages.last?.content ?? ""))
+        let steps = try script.map { try ScriptedSteps(file: $0) }
+        let echo: @Sendable (GenerationRequest) -> ScriptedModel.Reply = { request in
+            // Agents follow the script; chat completions still echo.
+            if let steps, request.messages.contains(where: { $0.role == .system }) || !request.tools.isEmpty {
+                return steps.reply(request)
+            }
+            return .text("You said: " + (request.rawPrompt ?? request.messages.last?.content ?? ""))
         }
+        let responder = try obedient.map { IntegritySuite.obedient(suite: try IntegritySuite.Loaded(directory: $0)) } ?? echo
+        let model = ScriptedProcessor(
+            slots: c.slots, scheduler: DaemonOptions.scheduler(c), name: "scripted", contextLength: obedient == nil ? 4096 : 1 << 22,
+            responder: responder)
         let delay = scriptedDelayMs
         var pause: (@Sendable () async -> Void)?
         if delay > 0 { pause = { try? await Task.sleep(for: .milliseconds(delay)) } }
@@ -47,6 +62,7 @@ struct ScriptedServe: AsyncParsableCommand {
             // The scripted daemon has no embedding model; asking for one is a mistake to report.
             throw ProcessorError.modelNotFound(path: c.embeddingModel ?? "")
         }
-        try await DaemonOptions.serve(c, processor: try ConfiguredProcessor.processor(scripted: model), engine: nil, embedder: nil)
+        try await DaemonOptions.serve(
+            c, processor: try ConfiguredProcessor.processor(scripted: model), engine: nil, embedder: nil, mcpFile: options.mcpConfig)
     }
 }

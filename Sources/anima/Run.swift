@@ -5,6 +5,7 @@ import AnimaLlama
 import AnimaMemory
 import AnimaProcessor
 import AnimaStorage
+import AnimaTools
 import ArgumentParser
 import Foundation
 
@@ -22,6 +23,7 @@ struct Run: AsyncParsableCommand {
               anima run --max-tokens 200 --max-steps 4 "Plan a picnic"
               anima run --memory assistant "My sister's name is Ada."
               anima run --private "Draft a reply to my landlord about the rent"
+              anima run --tools mail,calendar__list_events "What is on my calendar on June 13?"
 
             When `anima setup` configured providers, every model call goes through the
             router. An agent's calls stay on this machine once its context holds memory or
@@ -82,6 +84,17 @@ struct Run: AsyncParsableCommand {
         }
     }
 
+    @Option(
+        help: ArgumentHelp(
+            "The side-effecting tools the tasks may call once they have read untrusted text (names, servers, globs; comma-separated). Default: the model decides from each task before it reads anything.",
+            valueName: "tool[,tool]"))
+    var allow: String?
+
+    /// The `--allow` selectors, blanks dropped; nil without the flag.
+    var allowSelectors: [String]? {
+        allow.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    }
+
     @Flag(help: "Run the agents in this process even when a daemon is running.")
     var local = false
 
@@ -102,16 +115,23 @@ struct Run: AsyncParsableCommand {
             try await runOnDaemon(found.client)
             return
         }
+        // Tools first: a selector that chooses nothing is reported before a model loads.
+        let toolbox = try await kernelOptions.loadTools()
+        defer { Task { await toolbox.shutdown() } }
+        let systemTools = ToolAdapter.adapting(toolbox.tools)
+        // So is an --allow that chooses none of the agent's tools.
+        let allowed = try allowSelectors.map { try ToolSelection.resolve($0, among: systemTools.map(\.definition.name)) }
         let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler)
         var memorySystem: MemorySystem?
         if memory != nil { memorySystem = try await memoryLocation.open(embeddings: true) }
-        let systemTools = kernelOptions.systemTools
         var candidate = RouteCandidate.local(engine)
         if ignoreEos { candidate.processor = IgnoringEndOfTurn(engine) }
         let kernel = Kernel(
             try .standard(
                 processor: try ConfiguredProcessor.processor(local: candidate), tools: systemTools, memory: memorySystem,
                 dataDirectory: memoryLocation.directory.path))
+        // A policy's "ask" goes to the person at this terminal; without one it is a denial.
+        if let terminal = TerminalApprover.forControllingTerminal() { await terminal.answerFor(kernel) }
         let procfs = Task { [kernelOptions] in
             await ProcFS().serve(kernel, engine: engine, policy: kernelOptions.description)
         }
@@ -124,7 +144,8 @@ struct Run: AsyncParsableCommand {
                 name: "agent-\(i + 1)", task: task, systemPrompt: system, tools: systemTools.map(\.definition.name), priority: priority,
                 quotas: Quotas(tokens: maxTokens, wallTime: maxSeconds.map { .milliseconds(Int($0 * 1000)) }),
                 limits: .init(maxSteps: maxSteps), sampling: .init(temperature: 0, maxTokensPerStep: tokensPerStep), memory: memory,
-                privacy: isPrivate ? .private : .public)
+                privacy: isPrivate ? .private : .public,
+                actions: allowed)
             installed?.apply(to: &spec, owner: CurrentUser.principal)
             pids.append(try await kernel.spawn(spec, owner: CurrentUser.principal))
         }
@@ -158,7 +179,8 @@ struct Run: AsyncParsableCommand {
                 case .exited(let pid, let status):
                     flush(pid)
                     Terminal.write("\n[\(pid)] exited: \(status)\n")
-                case .spawned, .stateChanged: break
+                    if case .completed(let answer) = status { Self.showMarks(answer, pid: pid.description) }
+                case .spawned, .stateChanged, .approvalRequested, .approvalSettled: break
                 }
             }
         }
@@ -198,10 +220,14 @@ extension Run {
             if let maxSeconds { spec["max_seconds"] = .number(max(1, maxSeconds.rounded(.up))) }
             if isPrivate { spec["privacy"] = ["private": true] }
             if let memory { spec["memory"] = .string(memory) }
+            if let allow = allowSelectors { spec["actions"] = .array(allow.map { .string($0) }) }
+            // The daemon resolves the selectors against its own tools (its mcp.json).
+            if !kernelOptions.toolSelectors.isEmpty { spec["tools"] = .array(kernelOptions.toolSelectors.map { .string($0) }) }
             return .object(spec)
         }
         let quiet = json
         let single = tasks.count == 1
+        let terminal = TerminalApprover.forControllingTerminal()
         let rows = try await withThrowingTaskGroup(of: JSONValue.self) { group in
             for spec in specs {
                 group.addTask {
@@ -222,11 +248,23 @@ extension Run {
                                 )
                             }
                         case "tool_result"?: if !quiet { Terminal.write("[\(pid)] ← \(event["output"]?.stringValue?.prefix(200) ?? "")\n") }
+                        case "approval"?:
+                            // Answer at this terminal (no terminal: deny at once rather than let the daemon wait).
+                            let id = event["id"]?.stringValue ?? ""
+                            let question = event["question"]?.stringValue ?? "a tool call needs your yes"
+                            let agent = pid
+                            Task {
+                                let yes = await terminal?.ask(question: question) ?? false
+                                _ = try? await daemon.post("/anima/v1/processes/\(agent)/approvals/\(id)", ["approve": .bool(yes)])
+                            }
                         case "exited"?:
                             row["pid"] = .number(Double(pid))
                             row["status"] = event["status"] ?? "unknown"
                             if let answer = event["answer"] { row["answer"] = answer }
-                            if !quiet { Terminal.write("\n[\(pid)] exited: \(event["status"]?.stringValue ?? "")\n") }
+                            if !quiet {
+                                Terminal.write("\n[\(pid)] exited: \(event["status"]?.stringValue ?? "")\n")
+                                Self.showMarks(event["answer"]?.stringValue ?? "", pid: "\(pid)")
+                            }
                         default: break
                         }
                     }
@@ -239,5 +277,16 @@ extension Run {
         }
         if json { for row in rows { print(row.jsonText) } }
         if rows.contains(where: { $0["status"]?.stringValue != "completed" }) { throw ExitCode(2) }
+    }
+}
+
+extension Run {
+    /// The streamed answer shows no marks: when the kernel marked text from untrusted
+    /// sources in it, print the marked answer, so an injected "tell the user" stands out.
+    static func showMarks(_ answer: String, pid: String) {
+        guard answer.contains("⟦untrusted from ") else { return }
+        Terminal.write(
+            "[\(pid)] warning: this answer repeats text from untrusted sources, marked ⟦untrusted from SOURCE⟧...⟦/untrusted⟧:\n\(answer)\n"
+        )
     }
 }

@@ -54,7 +54,7 @@ struct Serve: AsyncParsableCommand {
         } else if c.embeddingModel != nil {
             throw ProcessorError.modelNotFound(path: embeddingPath)
         }
-        try await DaemonOptions.serve(c, processor: processor, engine: engine, embedder: embedder)
+        try await DaemonOptions.serve(c, processor: processor, engine: engine, embedder: embedder, mcpFile: options.mcpConfig)
     }
 }
 
@@ -169,10 +169,12 @@ struct MCPCommand: AsyncParsableCommand {
         discussion: """
             For MCP clients that start their servers as commands. Tools: run_agent,
             list_processes, memory_write, memory_read, memory_list, memory_search,
-            memory_insert, and the built-in tools named by --tools, all acting as the current user. Over HTTP, `anima serve` offers the same at /mcp.
+            memory_insert, and the tools named by --tools (built-ins, and MCP tools of mcp.json
+            by full name, server or glob), all acting as the current user. Over HTTP, `anima
+            serve` offers the same at /mcp.
 
             Example (in an MCP client's configuration):
-              {"command": "anima", "args": ["mcp", "--tools", "calculator"]}
+              {"command": "anima", "args": ["mcp", "--tools", "calculator,mail"]}
             """
     )
 
@@ -184,9 +186,17 @@ struct MCPCommand: AsyncParsableCommand {
         let memory = try await memoryLocation.open(embeddings: true)
         let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler)
         let processor = try ConfiguredProcessor.processor(local: .local(engine))
+        let toolbox = try await kernelOptions.loadTools()
         let kernel = Kernel(
             try .standard(
-                processor: processor, tools: kernelOptions.systemTools, memory: memory, dataDirectory: memoryLocation.directory.path))
-        try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
+                processor: processor, tools: ToolAdapter.adapting(toolbox.tools), memory: memory,
+                dataDirectory: memoryLocation.directory.path))
+        do {
+            try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
+        } catch {
+            await toolbox.shutdown()
+            throw error
+        }
+        await toolbox.shutdown()
     }
 }

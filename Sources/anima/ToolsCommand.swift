@@ -13,6 +13,9 @@ struct ToolsCommand: AsyncParsableCommand {
             Built-in tools and the tools of the MCP servers configured in
             $XDG_CONFIG_HOME/anima/mcp.json (each server is started in its sandbox to list
             its tools). "groups" are what a caller must hold; every tool runs sandboxed.
+            For an MCP tool, "effects" says what it does in detail and where that came
+            from: the server's annotations, the user's override in mcp.json, or the
+            default (no annotations: the most restrictive).
 
             Examples:
               anima tools
@@ -39,6 +42,7 @@ struct ToolsCommand: AsyncParsableCommand {
                     "name": .string(tool.name), "description": .string(tool.description), "effect": .string(tool.effect.rawValue),
                     "needs": .array(tool.needs.map(\.rawValue).sorted().map { .string($0) }),
                     "groups": .array(tool.requiredGroups.sorted().map { .string($0) }), "parameters": tool.parameters.json,
+                    "effects": Self.effectsJSON(tool),
                 ]
             }
             let mcp = servers.map { server -> JSONValue in
@@ -52,14 +56,17 @@ struct ToolsCommand: AsyncParsableCommand {
                     .jsonText)
         } else {
             let nameWidth = max(12, box.tools.map(\.name.count).max() ?? 0)
-            print("NAME".padding(toLength: nameWidth + 2, withPad: " ", startingAt: 0) + "EFFECT        NEEDS               GROUPS")
+            print(
+                "NAME".padding(toLength: nameWidth + 2, withPad: " ", startingAt: 0)
+                    + "EFFECT        NEEDS               GROUPS        EFFECTS (FROM)")
             for tool in box.tools {
                 let needs = tool.needs.map(\.rawValue).sorted().joined(separator: ",")
                 let groups = tool.requiredGroups.sorted().joined(separator: ",")
                 print(
                     tool.name.padding(toLength: nameWidth + 2, withPad: " ", startingAt: 0)
                         + tool.effect.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
-                        + (needs.isEmpty ? "-" : needs).padding(toLength: 20, withPad: " ", startingAt: 0) + (groups.isEmpty ? "-" : groups)
+                        + (needs.isEmpty ? "-" : needs).padding(toLength: 20, withPad: " ", startingAt: 0)
+                        + (groups.isEmpty ? "-" : groups).padding(toLength: 14, withPad: " ", startingAt: 0) + Self.effectsText(tool)
                 )
             }
             print("\nMCP servers (\(mcpConfig)):")
@@ -73,5 +80,22 @@ struct ToolsCommand: AsyncParsableCommand {
             for problem in problems { print("  problem: \(problem)") }
         }
         await box.shutdown()
+    }
+
+    /// "writes, sends-data (annotation); to: recipient" for an MCP tool, "built-in" otherwise.
+    static func effectsText(_ tool: any Tool) -> String {
+        guard let effects = (tool as? MCPTool)?.effects else { return "built-in" }
+        let roles = effects.argumentRoles.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.rawValue)" }
+        return "\(effects.summary) (\(effects.origin.rawValue))" + (roles.isEmpty ? "" : "; " + roles.joined(separator: ", "))
+    }
+
+    static func effectsJSON(_ tool: any Tool) -> JSONValue {
+        guard let effects = (tool as? MCPTool)?.effects else { return ["from": "built-in"] }
+        var roles = JSONObject()
+        for (name, role) in effects.argumentRoles { roles[name] = .string(role.rawValue) }
+        return [
+            "consequences": .array(effects.consequences.sorted().map { .string($0.rawValue) }), "idempotent": .bool(effects.idempotent),
+            "open_world": .bool(effects.openWorld), "arguments": .object(roles), "from": .string(effects.origin.rawValue),
+        ]
     }
 }

@@ -103,9 +103,17 @@ func fixtureTools(_ world: World, _ effects: SideEffects) -> [any SystemTool] {
 /// An instruction is a line `ACTION: tool {json}` in any message (the task, a tool's
 /// output, delimited or not). The model carries them out in the order they appear, one
 /// per step; `$RESULT` in an instruction stands for the data of the latest tool output.
-/// With none left it answers `DONE`.
+/// With none left it answers `DONE`. Asked for the task's action set (which only ever
+/// shows it the task), it names the tools of the task's own instructions.
 func obedientModel() -> ScriptedProcessor {
     ScriptedProcessor(slots: 4, scheduler: Scheduler()) { request in
+        if request.messages.first?.content.hasPrefix("Decide which of these side-effecting tools") == true {
+            let task = request.messages.last?.content ?? ""
+            let tools = task.split(separator: "\n").compactMap { line -> String? in
+                line.range(of: "ACTION: ").map { String(line[$0.upperBound...].prefix { $0 != " " }) }
+            }
+            return .text(#"{"actions": ["# + tools.map { #"{"tool": "\#($0)"}"# }.joined(separator: ", ") + "]}")
+        }
         var instructions: [(String, String)] = []
         var latest = ""
         for message in request.messages where message.role != .system {

@@ -406,6 +406,15 @@ struct NativeAPITests {
                 #expect($0.status == .badRequest)
                 #expect(json($0)["error"]?["param"] == "memory")
             }
+            // An action set must be a list that chooses among the agent's own tools.
+            for body in [#"{"task":"x","actions":"send_money"}"#, #"{"task":"x","actions":["send_money"]}"#] {
+                try await client.execute(
+                    uri: "/anima/v1/agents/run", method: .post, headers: headers(d.admin), body: ByteBuffer(string: body)
+                ) {
+                    #expect($0.status == .badRequest)
+                    #expect(json($0)["error"]?["param"] == "actions", "\(String(buffer: $0.body))")
+                }
+            }
             for run in 0..<2 {
                 // The scripted model calls the first tool it is offered: a memory function,
                 // with arguments that do not fit it, which the pager refuses with an error.
@@ -580,6 +589,7 @@ struct NativeAPITests {
             "/anima/v1/agent-memory/{agent}/passages", "/anima/v1/agent-memory/{agent}/forget",
             "/anima/v1/agent-memory", "/anima/v1/agent-memory/{agent}",
             "/anima/v1/agent-memory/{agent}/page-ins",
+            "/anima/v1/processes/{pid}/approvals", "/anima/v1/processes/{pid}/approvals/{id}",
         ]
         #expect(documented == Set(served))
         let d = try await TestDaemon()

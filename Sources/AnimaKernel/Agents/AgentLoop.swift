@@ -15,6 +15,11 @@ import AnimaSecurity
 /// markers mean. The nonce is drawn once per run, so the prompt prefix (and the model's
 /// KV cache of it) stays the same from step to step; an output that contains the nonce
 /// has it defaced.
+///
+/// Before the first step, while nothing untrusted is in the context, the privileged
+/// model names the side-effecting tools the user's words call for (`ActionSet`, one
+/// structured-output step over the task and the tool list alone), unless the spec gives
+/// them (`AgentSpec.actions`); later calls outside that set are asked or denied.
 public struct AgentLoop: Sendable {
     public struct Limits: Sendable, Hashable {
         /// Model calls before the agent gives up.
@@ -47,8 +52,34 @@ public struct AgentLoop: Sendable {
 
     static let defaultSystemPrompt = "You are a helpful assistant. Answer the task directly; call a tool only when it helps."
 
+    /// Has the model fix the task's action set from the user's words and the tool list,
+    /// when the agent has side-effecting tools and the spec names none. An answer that is
+    /// not an action set fixes an empty one: nothing side-effecting after untrusted text.
+    static func fixActions(_ spec: AgentSpec, in context: ProcessContext) async throws {
+        guard spec.actions == nil, let candidates = await context.actionCandidates(named: spec.tools), !candidates.acting.isEmpty
+        else { return }
+        let request = GenerationRequest(
+            messages: [.system(ActionSet.prompt(tools: candidates.acting, readers: candidates.reading)), .user(spec.task)],
+            toolChoice: .none, responseFormat: .jsonSchema(ActionSet.schema),
+            sampling: SamplingParameters(temperature: 0, seed: spec.sampling.seed, maxTokens: max(spec.sampling.maxTokensPerStep, 256)))
+        // A processor that cannot answer (no JSON Schema support, a remote error) fixes the empty set too.
+        var answer = ""
+        do { answer = try await context.generate(request).text } catch let error as SyscallError {
+            switch error {
+            case .quotaExceeded, .processExited: throw error
+            default: break
+            }
+        } catch {}
+        let set =
+            (try? ActionSet(
+                modelAnswer: answer, known: Set(candidates.acting.map(\.name)), readers: Set(candidates.reading.map(\.name))))
+            ?? ActionSet([], origin: .model)
+        try await context.fixActions(set)
+    }
+
     public func run(in context: ProcessContext) async throws -> String {
         let tools = await context.tools(named: spec.tools)
+        try await Self.fixActions(spec, in: context)
         let boundary = DataBoundary()
         var system = spec.systemPrompt ?? Self.defaultSystemPrompt
         if !tools.isEmpty { system += "\n\n" + boundary.instructions }

@@ -56,6 +56,23 @@ public struct DualLLMLoop: Sendable {
         do { plan = try Plan(json: try await context.generate(planning).text) } catch let error as PlanError {
             throw Failure.badPlan(error.description)
         }
+        // The plan is the strictest action set: its calls, with the values the planner wrote.
+        if spec.actions == nil, await context.actionCandidates(named: spec.tools) != nil {
+            let actions = plan.steps.compactMap { step -> ActionSet.Action? in
+                guard case .call(let tool, let arguments, _) = step else { return nil }
+                var fixed: [String: JSONValue] = [:]
+                if case .object(let object) = arguments {
+                    for (key, value) in object {
+                        switch value {
+                        case .string, .number, .bool: fixed[key] = value
+                        default: continue  // a variable or a structure: its leaves are checked by provenance
+                        }
+                    }
+                }
+                return ActionSet.Action(tool: tool, arguments: fixed)
+            }
+            try? await context.fixActions(ActionSet(actions, origin: .model))
+        }
         var variables: [String: JSONValue] = [:]
         var labels: [String: ProvenanceLabel] = [:]
         for (i, step) in plan.steps.enumerated() {

@@ -111,12 +111,17 @@ public struct AgentSpec: Sendable {
     /// How far the task's data may travel; public by default. The kernel raises it as the
     /// process takes in private data (see `PrivacyLabel.init(provenance:)`), never lowers it.
     public var privacy: PrivacyLabel
+    /// The side-effecting tools (names or globs) the task may call once untrusted text is
+    /// in its context (its `ActionSet`, given explicitly); nil: the model decides them
+    /// from the task and the tool list before the agent reads anything untrusted.
+    public var actions: [String]?
 
     public init(
         name: String = "agent", task: String, systemPrompt: String? = nil, tools: [String] = [], groups: Set<String>? = nil,
         priority: Int = 0, quotas: Quotas = .unlimited, limits: AgentLoop.Limits = .init(), sampling: SamplingOverrides = .init(),
-        memory: String? = nil, dualLLM: Bool = false, privacy: PrivacyLabel = .public
+        memory: String? = nil, dualLLM: Bool = false, privacy: PrivacyLabel = .public, actions: [String]? = nil
     ) {
+        self.actions = actions
         self.privacy = privacy
         self.dualLLM = dualLLM
         self.name = name

@@ -1,6 +1,7 @@
 import AnimaCore
 import AnimaMemory
 import AnimaProcessor
+import AnimaSecurity
 
 /// A process's handle on the kernel: the only thing its program can act through.
 public struct ProcessContext: Sendable {
@@ -52,6 +53,18 @@ public struct ProcessContext: Sendable {
             throw SyscallError.failed("unexpected result")
         }
         return pager
+    }
+
+    /// The side-effecting and the reading tools among `names`, when the process's action
+    /// set is still to be fixed; nil when none applies (see `fixActions`).
+    func actionCandidates(named names: [String]) async -> (acting: [ToolDefinition], reading: [ToolDefinition])? {
+        await kernel.actionCandidates(named: names, for: pid)
+    }
+
+    /// Fixes what the task may do once untrusted text is in its context; fails once such
+    /// text has entered it (a set fixed then could have been steered).
+    func fixActions(_ actions: ActionSet) async throws {
+        try await kernel.fixActions(actions, for: pid)
     }
 
     /// Definitions of the tools this process may see, by name.

@@ -8,4 +8,8 @@ public enum KernelEvent: Sendable {
     case toolCall(PID, ToolCall)
     case toolResult(PID, ToolOutput)
     case exited(PID, ExitStatus)
+    /// A tool call of the process waits for a person's yes (see `Approvals`).
+    case approvalRequested(PID, ApprovalRequest)
+    /// The question was settled: approved, declined or unanswered.
+    case approvalSettled(PID, id: String, approved: Bool)
 }

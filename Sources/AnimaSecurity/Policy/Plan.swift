@@ -113,7 +113,8 @@ public struct Plan: Sendable, Hashable {
         return out
     }
 
-    static func variables(in value: JSONValue) -> [String] {
+    /// The names of the variables `value` refers to with `{"$var": name}`.
+    public static func variables(in value: JSONValue) -> [String] {
         switch value {
         case .object(let object):
             if object.count == 1, let name = object["$var"]?.stringValue { return [name] }

@@ -13,7 +13,7 @@ public struct PolicyEngine: Sendable {
 
     /// Checks a call to `tool` (declaring `effect`) with `arguments`, made in `context`.
     public func evaluate(tool: String, effect declared: ToolEffect, arguments: JSONValue, context: ProvenanceLedger) -> PolicyDecision {
-        let rule = policy.tools[tool]
+        let rule = policy.rule(for: tool)
         let effect = rule?.effect ?? declared
         guard effect != .readOnly else { return PolicyDecision(verdict: .allow, effect: effect, violations: []) }
         var violations: [PolicyDecision.Violation] = []
@@ -27,12 +27,45 @@ public struct PolicyEngine: Sendable {
                     argument: nil, sources: context.taint,
                     reason: "\(tool) may only run before untrusted text enters the conversation, and it holds text from \(sources)"))
         }
-        let provenance = context.provenance(of: arguments)
+        var provenance = context.provenance(of: arguments)
+        // The action set, fixed before untrusted text came in, says which calls the task makes.
+        let covering = context.actions?.actions(for: tool)
+        if let actions = context.actions, let covering, context.isTainted {
+            if covering.isEmpty {
+                let sources = context.taint.sorted().map(\.description).joined(separator: ", ")
+                violations.append(
+                    .init(
+                        argument: nil, sources: context.taint,
+                        reason:
+                            "\(tool) is not among the actions the task calls for (\(actions)), and text from \(sources) entered the conversation "
+                            + "before it was asked for, so an instruction there may have chosen it"))
+            } else {
+                for argument in provenance {
+                    let key = String(argument.path.prefix { $0 != "." && $0 != "[" })
+                    let fixed = covering.map { $0.arguments[argument.path] ?? $0.arguments[key] }
+                    guard !fixed.contains(where: { $0 == nil }) else { continue }
+                    let values = fixed.compactMap { $0 }
+                    guard !values.contains(where: { Self.same($0, argument.value) }) else { continue }
+                    let wanted = values.map(\.jsonText).joined(separator: " or ")
+                    violations.append(
+                        .init(
+                            argument: argument.path, sources: argument.label.sources,
+                            reason: "the task fixed argument \(argument.path) of \(tool) to \(wanted), and the call gives another value"))
+                }
+            }
+        }
+        // A value in both the user's words and untrusted text is the user's only in a call the task makes.
+        if context.actions != nil, covering?.isEmpty != false, context.isTainted {
+            for i in provenance.indices {
+                if let other = provenance[i].coincidence { provenance[i].label = provenance[i].label.joined(with: other) }
+            }
+        }
+        let pointed = (covering ?? []).reduce(into: Set<String>()) { $0.formUnion($1.from) }
         if effect == .network {
             // Data only some principals may read must not leave over the network, unless the
             // policy says this argument may carry it (say, an email body to a recipient the user chose).
             for argument in provenance {
-                guard let readers = argument.label.readers else { continue }
+                guard let readers = argument.label.readers, !Self.fromPointedSource(argument, pointed, context) else { continue }
                 let argumentRule = rule?.rule(forArgument: argument.path)
                 if argumentRule?.mayDisclose ?? rule?.mayDisclose ?? false { continue }
                 if (argumentRule?.onViolation ?? toolAction) == .deny { action = .deny }
@@ -49,7 +82,7 @@ public struct PolicyEngine: Sendable {
             let argumentRule = rule?.rule(forArgument: argument.path)
             let allowed = argumentRule?.allow ?? rule?.allow ?? policy.defaultAllow
             let bad = argument.label.sources.filter { !allowed.allows($0) }
-            guard !bad.isEmpty else { continue }
+            guard !bad.isEmpty, !Self.fromPointedSource(argument, pointed, context) else { continue }
             if (argumentRule?.onViolation ?? toolAction) == .deny { action = .deny }
             let names = bad.sorted().map(\.description).joined(separator: ", ")
             violations.append(
@@ -64,6 +97,37 @@ public struct PolicyEngine: Sendable {
 }
 
 extension PolicyEngine {
+    /// Whether an argument was read from a source the user pointed to for this call
+    /// (`ActionSet.Action.from`): every untrusted source of its label is one of those
+    /// tools' outputs (or the kind of data they read), at least one such tool is named, the
+    /// injection detector found no instructions in it, and the value is a whole data field
+    /// of that output (a JSON leaf, a `key: value` line), not words inside its prose,
+    /// where an injected instruction would carry its own values.
+    static func fromPointedSource(_ argument: ArgumentProvenance, _ pointed: Set<String>, _ context: ProvenanceLedger) -> Bool {
+        let label = argument.label
+        guard !pointed.isEmpty, context.isField(argument.value, fromTools: pointed) else { return false }
+        var named = false
+        for source in label.untrustedSources {
+            switch source {
+            case .tool(let name):
+                guard pointed.contains(name), !context.suspect.contains(source) else { return false }
+                named = true
+            case .web, .file, .email, .memory: continue
+            case .agent, .user, .system: return false
+            }
+        }
+        return named
+    }
+
+    /// Whether an argument's text is the value the action set fixed, up to case, white
+    /// space, and number and date formats.
+    static func same(_ fixed: JSONValue, _ text: String) -> Bool {
+        let wanted = fixed.stringValue ?? fixed.jsonText
+        if ValueNormalizer.fold(wanted) == ValueNormalizer.fold(text) { return true }
+        let keys = ValueNormalizer.keys(ofValue: text)
+        return !keys.isEmpty && !keys.isDisjoint(with: ValueNormalizer.keys(inText: wanted))
+    }
+
     /// Checks that `value`, sent to a process of `recipient`, is data `recipient` may read
     /// in `context` (its label's readers, if restricted, include them).
     public func evaluateDisclosure(of value: String, to recipient: String, context: ProvenanceLedger) -> PolicyDecision {

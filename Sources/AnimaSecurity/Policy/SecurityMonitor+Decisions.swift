@@ -95,17 +95,27 @@ extension SecurityMonitor {
         }
         guard !questions.isEmpty else { return ruling }
         let question = questions.joined(separator: "; ")
-        guard let confirm else {
+        guard confirm != nil || ask != nil else {
             ruling.denial = ("\(question); this needs the user's confirmation and no one can confirm here")
             return ruling
         }
         ruling.askedUser = true
-        if await confirm(Confirmation(pid: pid, owner: owner, call: ruling.call, reason: question)) {
-            ruling.confirmation = SecurityNote("policy.confirmed", "\(call.name): \(question)", .completed)
-        } else {
-            ruling.denial = "\(question); the user declined"
+        let confirmation = Confirmation(
+            pid: pid, owner: owner, call: ruling.call, reason: question, arguments: context.provenance(of: ruling.call.arguments))
+        switch await answer(confirmation) {
+        case .approved(let who):
+            ruling.confirmation = SecurityNote("policy.confirmed", "\(call.name): \(question); approved by \(who)", .completed)
+        case .declined(let who): ruling.denial = "\(question); \(who) declined"
+        case .unanswered(let why): ruling.denial = "\(question); this needs the user's confirmation and \(why)"
         }
         return ruling
+    }
+
+    /// Puts `confirmation` to `ask`, else to `confirm`; unanswered when neither is set.
+    func answer(_ confirmation: Confirmation) async -> ConfirmationAnswer {
+        if let ask { return await ask(confirmation) }
+        guard let confirm else { return .unanswered("no one can confirm here") }
+        return await confirm(confirmation) ? .approved(by: "the user") : .declined(by: "the user")
     }
 
     /// Runs the input guard over untrusted text from `source` about to reach the model;
@@ -121,7 +131,7 @@ extension SecurityMonitor {
         case .redact: return (verdict.text, note)
         case .ask:
             let call = ToolCall(id: "guard", name: source, arguments: .string(String(text.prefix(200))))
-            if let confirm, await confirm(Confirmation(pid: pid, owner: owner, call: call, reason: "\(verdict)")) {
+            if case .approved = await answer(Confirmation(pid: pid, owner: owner, call: call, reason: "\(verdict)")) {
                 return (verdict.text, note)
             }
             return (withheld, note)

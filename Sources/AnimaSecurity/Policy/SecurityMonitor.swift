@@ -11,10 +11,16 @@ import Foundation
 public struct SecurityMonitor: Sendable {
     /// Asks the user to allow one call; true to allow.
     public typealias Confirm = @Sendable (Confirmation) async -> Bool
+    /// Asks a person to allow one call, and says how it went.
+    public typealias Ask = @Sendable (Confirmation) async -> ConfirmationAnswer
 
     public var engine: PolicyEngine
     public var guards: GuardPipeline?
     public var confirm: Confirm?
+    /// Asks a person and says who answered, or why no one did; used before `confirm`.
+    /// The kernel sets it to put the question to whoever can answer for the process
+    /// (a terminal, a client watching the agent, an MCP client).
+    public var ask: Ask?
     /// False for the `open` monitor: no provenance is tracked and every call is allowed.
     public private(set) var tracksProvenance = true
 
@@ -64,11 +70,24 @@ public struct Confirmation: Sendable, Hashable {
     public var call: ToolCall
     /// Why it needs a yes, in the policy engine's words.
     public var reason: String
+    /// Each argument, its value and where it came from, for the person asked.
+    public var arguments: [ArgumentProvenance]
 
-    public init(pid: PID, owner: String, call: ToolCall, reason: String) {
+    public init(pid: PID, owner: String, call: ToolCall, reason: String, arguments: [ArgumentProvenance] = []) {
         self.pid = pid
         self.owner = owner
         self.call = call
         self.reason = reason
+        self.arguments = arguments
     }
+}
+
+/// How asking a person about a call went.
+public enum ConfirmationAnswer: Sendable, Hashable {
+    /// They said yes; the text says who (and how: "alice at the terminal").
+    case approved(by: String)
+    /// They said no.
+    case declined(by: String)
+    /// No one answered; the text says why ("no one is there to ask", "no answer within 300 s").
+    case unanswered(String)
 }

@@ -21,6 +21,8 @@ import Foundation
 /// }
 /// ```
 ///
+/// A key of `tools` is a tool's full name (MCP tools are `server__tool`) or a glob
+/// (`mail__*`, `*__send_*`); a name's own rule wins, else the most specific glob.
 /// Only calls to tools whose effect is not `read-only` are checked. For each argument the
 /// allowed sources come from the argument's rule, else the tool's `allow`, else the
 /// default's. Source patterns: `user`, `system`, `web`, `file`, `email`, `memory`,
@@ -107,6 +109,20 @@ public struct SecurityPolicy: Sendable, Hashable {
     public var tools: [String: ToolRule]
     /// What the guards do about what they find (key `guards`).
     public var guards: GuardPolicy = .standard
+
+    /// The rule for `tool`: its own, else the most specific glob that matches it (`mail__*`,
+    /// `*__send_*`; the one with the most literal characters, ties broken by the pattern's
+    /// order), else none. A tool whose name holds `*` or `?` is matched only by globs, so
+    /// a server cannot name a tool after a rule to take it over.
+    public func rule(for tool: String) -> ToolRule? {
+        if !ToolSelection.isGlob(tool), let own = tools[tool] { return own }
+        let globs = tools.keys.filter { ToolSelection.isGlob($0) && ToolSelection.matches($0, tool) }
+        let best = globs.max { a, b in
+            let (sa, sb) = (ToolSelection.specificity(a), ToolSelection.specificity(b))
+            return sa != sb ? sa < sb : a > b
+        }
+        return best.flatMap { tools[$0] }
+    }
 
     /// Only trusted sources may feed side effects; violations are denied.
     public static let strict = SecurityPolicy(defaultAllow: try! SourcePatterns(["user", "system"]), defaultAction: .deny, tools: [:])

@@ -14,6 +14,8 @@ public actor MCPDriver {
     private var client: Client?
     private var transport: MCPPipeTransport?
     private var tools: [MCPTool] = []
+    /// Tools of the server left out at its last start, and why (a name MCP does not allow).
+    public private(set) var problems: [String] = []
 
     /// - Parameters:
     ///   - workspaceBase: where the server's private writable directory is created.
@@ -71,7 +73,19 @@ public actor MCPDriver {
                 listed += page.tools
                 cursor = page.nextCursor
             } while cursor != nil && listed.count < 1000
-            tools = try listed.map { try MCPTool(server: self, tool: $0) }
+            problems = []
+            var usable: [MCPTool] = []
+            var names = Set<String>()
+            for tool in listed {
+                guard MCPTool.isValidName(tool.name), names.insert(tool.name).inserted else {
+                    problems.append(
+                        "MCP server \(configuration.name): tool name \(String(reflecting: String(tool.name.prefix(80)))) is not 1 to 128 letters, digits, _, - or . (as MCP asks), or is listed twice; the tool is left out"
+                    )
+                    continue
+                }
+                usable.append(try MCPTool(server: self, tool: tool))
+            }
+            tools = usable
             return tools
         } catch {
             // Give the stderr reader a moment to collect what a dying server said.

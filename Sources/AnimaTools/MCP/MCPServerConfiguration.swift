@@ -1,5 +1,6 @@
 import AnimaCore
 import Foundation
+import MCP
 
 #if canImport(Glibc)
 import Glibc
@@ -13,6 +14,10 @@ import Glibc
 ///               "args": ["--local-timezone", "UTC"], "env": {}, "groups": [],
 ///               "startupTimeout": 10}]}
 /// ```
+/// A server's tools may be described by the user, which beats what the server claims:
+/// `"tools": {"send_money": {"effects": ["moves-money"], "arguments": {"to": "recipient"}}}`
+/// (see `MCPToolOverride`), and `"trustAnnotations": false` ignores the server's MCP
+/// annotations, so its undescribed tools get the most restrictive effects.
 public struct MCPServerConfiguration: Sendable, Hashable, Codable {
     /// A short name; its tools appear as `NAME__TOOL`.
     public var name: String
@@ -27,11 +32,16 @@ public struct MCPServerConfiguration: Sendable, Hashable, Codable {
     public var readOnlyPaths: [String]
     /// Seconds the server has to start and list its tools (default 10, at most 600).
     public var startupTimeout: Double
+    /// The user's description of some of the server's tools, by the tool's name on the server.
+    public var tools: [String: MCPToolOverride]
+    /// Whether the server's MCP annotations say what its tools do (default true); false
+    /// gives every tool without an override the most restrictive effects.
+    public var trustAnnotations: Bool
 
     public init(
         name: String, command: String, args: [String] = [], env: [String: String] = [:], groups: [String] = [],
         readOnlyPaths: [String] = [],
-        startupTimeout: Double = 10
+        startupTimeout: Double = 10, tools: [String: MCPToolOverride] = [:], trustAnnotations: Bool = true
     ) {
         self.name = name
         self.command = command
@@ -40,6 +50,8 @@ public struct MCPServerConfiguration: Sendable, Hashable, Codable {
         self.groups = groups
         self.readOnlyPaths = readOnlyPaths
         self.startupTimeout = startupTimeout
+        self.tools = tools
+        self.trustAnnotations = trustAnnotations
     }
 
     public init(from decoder: any Decoder) throws {
@@ -51,6 +63,20 @@ public struct MCPServerConfiguration: Sendable, Hashable, Codable {
         groups = try c.decodeIfPresent([String].self, forKey: .groups) ?? []
         readOnlyPaths = try c.decodeIfPresent([String].self, forKey: .readOnlyPaths) ?? []
         startupTimeout = try c.decodeIfPresent(Double.self, forKey: .startupTimeout) ?? 10
+        tools = try c.decodeIfPresent([String: MCPToolOverride].self, forKey: .tools) ?? [:]
+        trustAnnotations = try c.decodeIfPresent(Bool.self, forKey: .trustAnnotations) ?? true
+    }
+
+    /// What the tool `remote` (its name on this server, with the server's `annotations`)
+    /// does: the user's override, else the annotations if trusted, else the most restrictive.
+    public func effects(of remote: String, annotations: MCP.Tool.Annotations) -> MCPToolEffects {
+        var base = trustAnnotations ? MCPToolEffects(annotations: annotations, serverHasNetwork: network) : .unknown
+        // A server with the network can always carry data out, whatever it claims.
+        if network, !base.consequences.isEmpty { base.consequences.insert(.sendsData) }
+        guard let override = tools[remote] else { return base }
+        var effects = override.applied(to: base)
+        if network, !effects.consequences.isEmpty { effects.consequences.insert(.sendsData) }
+        return effects
     }
 
     /// Whether the server's sandbox shares the network.
@@ -172,7 +198,13 @@ public struct MCPServerConfiguration: Sendable, Hashable, Codable {
         struct File: Decodable { var servers: [MCPServerConfiguration] }
         do {
             let servers = try JSONDecoder().decode(File.self, from: data).servers
-            for server in servers { try server.validate() }
+            var seen = Set<String>()
+            for server in servers {
+                try server.validate()
+                guard seen.insert(server.name).inserted else {
+                    throw ToolError.invalidArgument("\(path): two MCP servers are named \(server.name); give each its own name")
+                }
+            }
             return servers
         } catch let error as ToolError {
             throw error

@@ -12,11 +12,18 @@ public struct MCPTool: Tool {
     public let description: String
     public let parameters: JSONSchema
     public let effect: ToolEffect
+    /// What the tool does in detail, and whether its server, the user or the default said so.
+    public let effects: MCPToolEffects
     public let needs: Set<ToolNeed>
     public let requiredGroups: Set<String>
 
     init(server: MCPDriver, tool: MCP.Tool) throws {
         let configuration = server.configuration
+        guard Self.isValidName(tool.name) else {
+            throw ToolError.invalidArgument(
+                "MCP server \(configuration.name): a tool's name \(String(reflecting: String(tool.name.prefix(80)))) is not 1 to 128 letters, digits, _, - or . (as MCP asks); the tool is left out"
+            )
+        }
         driver = server
         remoteName = tool.name
         name = "\(configuration.name)__\(tool.name)"
@@ -33,13 +40,17 @@ public struct MCPTool: Tool {
         }
         self.needs = needs
         requiredGroups = Set(configuration.groups)
-        if configuration.network || tool.annotations.openWorldHint == true {
-            effect = .network
-        } else if tool.annotations.readOnlyHint == true {
-            effect = .readOnly
-        } else {
-            effect = .write
-        }
+        effects = configuration.effects(of: tool.name, annotations: tool.annotations)
+        effect = effects.effect
+    }
+
+    /// MCP's rule for tool names; it also keeps glob characters (`*`, `?`) out, so a
+    /// server cannot name a tool after a selector or a policy rule.
+    static func isValidName(_ name: String) -> Bool {
+        (1...128).contains(name.utf8.count)
+            && name.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0))
+            }
     }
 
     public func perform(_ arguments: JSONValue, in context: ToolContext) async throws -> ToolResult {

@@ -1,3 +1,6 @@
+import AnimaCore
+import Foundation
+
 /// The tools a kernel offers: the built-ins and the tools of the user's MCP servers.
 public struct Toolbox: Sendable {
     public var tools: [any Tool]
@@ -47,11 +50,47 @@ public struct Toolbox: Sendable {
             case .success(let tools):
                 box.tools += tools
                 box.drivers.append(driver)
+                box.problems += await driver.problems
             case .failure(let error):
                 box.problems.append("\(error)")
             }
         }
         return box
+    }
+
+    /// The tools `selectors` choose (full names, servers, globs; see `ToolSelection`),
+    /// starting MCP servers only when a selector needs them: built-in names alone start none.
+    /// Servers none of whose tools were chosen are stopped again.
+    /// - Throws: `ToolSelectionError` naming what exists when a selector chooses nothing.
+    public static func load(
+        selecting selectors: [String], mcpFile: String = MCPServerConfiguration.defaultFile, sandbox: Sandbox = .standard
+    ) async throws(ToolSelectionError) -> Toolbox {
+        let wanted = selectors.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if wanted.isEmpty { return Toolbox(tools: []) }
+        let builtinNames = Set(builtins().map(\.name))
+        let box = wanted.allSatisfy(builtinNames.contains) ? Toolbox(tools: builtins()) : await load(mcpFile: mcpFile, sandbox: sandbox)
+        return try await box.selecting(wanted)
+    }
+
+    /// This toolbox with only the tools `selectors` choose; the servers left without a
+    /// chosen tool are stopped. On an error every server is stopped.
+    public func selecting(_ selectors: [String]) async throws(ToolSelectionError) -> Toolbox {
+        let chosen: Set<String>
+        do {
+            chosen = Set(try ToolSelection.resolve(selectors, among: tools.map(\.name), problems: problems))
+        } catch {
+            await shutdown()
+            throw error
+        }
+        var kept = Toolbox(tools: tools.filter { chosen.contains($0.name) }, problems: problems)
+        for driver in drivers {
+            if kept.tools.contains(where: { ($0 as? MCPTool)?.driver === driver }) {
+                kept.drivers.append(driver)
+            } else {
+                await driver.stop()
+            }
+        }
+        return kept
     }
 
     /// Stops every MCP server.

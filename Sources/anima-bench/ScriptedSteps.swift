@@ -1,0 +1,54 @@
+import AnimaCore
+import AnimaProcessor
+import AnimaTesting
+import ArgumentParser
+import Foundation
+
+/// What a scripted agent does, step by step: `--script FILE` holds a JSON array whose
+/// item N is the reply after N tool results, a tool call or the final answer:
+/// `[{"call": "mail__list_emails", "arguments": {}}, {"answer": "done: {last}"}]`.
+/// `{last}` is replaced by the last tool result. Past the end, the last item's answer or
+/// "done". For tests of the paths between a model and a tool (confirmation, MCP tools)
+/// through the real command line, without a model.
+struct ScriptedSteps: Sendable {
+    enum Step: Sendable {
+        case call(String, JSONValue)
+        case answer(String)
+    }
+
+    let steps: [Step]
+
+    init(file: String) throws {
+        let text: String
+        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+            throw ValidationError("--script \(file) cannot be read: \(error.localizedDescription)")
+        }
+        guard let items = (try? JSONValue(parsing: text))?.arrayValue else {
+            throw ValidationError("--script \(file) must be a JSON array of {\"call\", \"arguments\"} or {\"answer\"} objects")
+        }
+        steps = try items.enumerated().map { i, item in
+            if let name = item["call"]?.stringValue { return .call(name, item["arguments"] ?? [:]) }
+            if let answer = item["answer"]?.stringValue { return .answer(answer) }
+            throw ValidationError("--script \(file): item \(i) has neither \"call\" nor \"answer\"")
+        }
+    }
+
+    /// The reply to `request`.
+    func reply(_ request: GenerationRequest) -> ScriptedModel.Reply {
+        // Asked for the task's action set (see AgentLoop): the script is the task, so its calls.
+        if request.messages.first?.content.hasPrefix("Decide which of these side-effecting tools") == true {
+            let tools: [JSONValue] = steps.compactMap { if case .call(let name, _) = $0 { ["tool": .string(name)] } else { nil } }
+            return .text(JSONValue.object(JSONObject([("actions", .array(tools))])).jsonText)
+        }
+        let results = request.messages.filter { $0.role == .tool }
+        let last = results.last?.content ?? ""
+        let step = results.count < steps.count ? steps[results.count] : steps.last
+        switch step {
+        case .call(let name, let arguments)?:
+            if results.count >= steps.count { return .text("done: " + last) }
+            return .toolCalls([ToolCall(id: "s\(results.count)", name: name, arguments: arguments)])
+        case .answer(let text)?: return .text(text.replacingOccurrences(of: "{last}", with: last))
+        case nil: return .text("done")
+        }
+    }
+}

@@ -578,6 +578,7 @@ struct NativeAPITests {
             "/anima/v1/processes/{pid}/wait", "/anima/v1/agents/run", "/anima/v1/tools", "/anima/v1/tools/{name}",
             "/anima/v1/memory", "/anima/v1/memory/{key}", "/anima/v1/audit", "/anima/v1/agent-memory/search",
             "/anima/v1/agent-memory/{agent}/passages", "/anima/v1/agent-memory/{agent}/forget",
+            "/anima/v1/processes/{pid}/approvals", "/anima/v1/processes/{pid}/approvals/{id}",
         ]
         #expect(documented == Set(served))
         let d = try await TestDaemon()

@@ -18,7 +18,7 @@ sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 # --- Debian packages --------------------------------------------------------------
 packages=(cmake pkg-config build-essential python3-pip unzip patch libhnswlib-dev libsqlite3-dev python3-venv
-          bubblewrap libseccomp-dev python3)
+          bubblewrap libseccomp-dev python3 tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

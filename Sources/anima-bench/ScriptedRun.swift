@@ -59,6 +59,7 @@ struct ScriptedRun: AsyncParsableCommand {
         let status = try await kernel.wait(pid)
         try? await Task.sleep(for: .milliseconds(50))
         printer.cancel()
+        if case .completed(let answer) = status { Terminal.write(answer + "\n") }
         Terminal.write("exited: \(status)\n")
         await toolbox.shutdown()
         if case .completed = status {} else { throw ExitCode(2) }

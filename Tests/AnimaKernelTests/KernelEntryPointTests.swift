@@ -61,6 +61,7 @@ struct KernelEntryPointTests {
         "processes(visibleTo": "filters the table to what the principal may see",
         "status(_": "one process's status, for the operator",
         "events(": "the operator's live view",
+        "approvals": "questions about tool calls; an answer must come from the agent's owner or root, and is audited as an approval",
     ]
 
     /// The kernel's public members as the source declares them: `public` declarations at

@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "AnimaSecurity", targets: ["AnimaSecurity"]),
         .library(name: "AnimaTools", targets: ["AnimaTools"]),
         .library(name: "AnimaServer", targets: ["AnimaServer"]),
+        .library(name: "AnimaAutomation", targets: ["AnimaAutomation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -164,6 +165,23 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Workflows, triggers and durable runs (issue 20).
+        .target(
+            name: "AnimaAutomation",
+            dependencies: [
+                "AnimaCore", "AnimaKernel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AnimaAutomationTests",
+            dependencies: ["AnimaAutomation", "AnimaCore", "AnimaKernel", "AnimaTesting"],
+            swiftSettings: strict),
         .testTarget(
             name: "AnimaServerTests",
             dependencies: [

@@ -101,6 +101,7 @@ let package = Package(
                 "AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaProviders", "AnimaKernel", "AnimaMemory", "AnimaStorage",
                 "AnimaServer", "AnimaSecurity", "AnimaTools", "AnimaCommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AnimaAutomation",
             ],
             swiftSettings: strict
         ),
@@ -150,6 +151,7 @@ let package = Package(
             name: "AnimaServer",
             dependencies: [
                 "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaSecurity",
+                "AnimaAutomation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -186,6 +188,7 @@ let package = Package(
             name: "AnimaServerTests",
             dependencies: [
                 "AnimaServer", "AnimaMemory", "AnimaStorage", "AnimaCore", "AnimaKernel", "AnimaProcessor", "AnimaTesting", "AnimaSecurity",
+                "AnimaAutomation",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),

@@ -23,6 +23,7 @@ struct Anima: AsyncParsableCommand {
             Ask.self, Chat.self, Run.self, Ps.self, Top.self, Kill.self, Serve.self, Token.self, MCPCommand.self, MemoryCommand.self,
             ToolsCommand.self, ToolCommand.self, Models.self, Setup.self, Audit.self, Users.self, Groups.self, Grant.self,
             Revoke.self, Scan.self,
+            WorkflowCommand.self,
         ]
     )
 }

@@ -578,6 +578,9 @@ struct NativeAPITests {
             "/anima/v1/processes/{pid}/wait", "/anima/v1/agents/run", "/anima/v1/tools", "/anima/v1/tools/{name}",
             "/anima/v1/memory", "/anima/v1/memory/{key}", "/anima/v1/audit", "/anima/v1/agent-memory/search",
             "/anima/v1/agent-memory/{agent}/passages", "/anima/v1/agent-memory/{agent}/forget",
+        ] + [
+            "/anima/v1/workflows", "/anima/v1/workflows/{name}", "/anima/v1/workflows/{name}/runs", "/anima/v1/workflows/{name}/webhook",
+            "/anima/v1/runs", "/anima/v1/runs/{id}", "/anima/v1/runs/{id}/history", "/anima/v1/runs/{id}/cancel", "/anima/v1/runs/{id}/approve",
         ]
         #expect(documented == Set(served))
         let d = try await TestDaemon()

@@ -77,9 +77,10 @@ public struct KernelStepActions: StepActions {
             .callTool(ToolCall(id: Hex.randomID(), name: name, arguments: arguments)), as: owner, name: "workflow")
         guard case .toolOutput(let output) = result else { throw StepFailure("the tool returned no output", retryable: false) }
         if output.isError { throw StepFailure("tool \(name): \(output.text)", retryable: false) }
-        let value =
-            (try? JSONValue(parsing: output.text)).flatMap { $0.objectValue != nil || $0.arrayValue != nil ? $0 : nil }
-            ?? .string(output.text)
+        // Structured output (an object or a list) stays structured; anything else is text.
+        // (Not `flatMap { ... ? $0 : nil }`: JSONValue takes `nil` as a literal, which made it null.)
+        var value = JSONValue.string(output.text)
+        if let parsed = try? JSONValue(parsing: output.text), parsed.objectValue != nil || parsed.arrayValue != nil { value = parsed }
         return LabeledValue(value, label: output.label ?? ProvenanceLabel(.tool(name)))
     }
 

@@ -23,7 +23,8 @@ public actor WorkflowEngine {
     var tasks: [String: Task<Void, Never>] = [:]
     var finishedObservers: [UUID: AsyncStream<WorkflowRun>.Continuation] = [:]
 
-    let runsCounter = Counter(label: "anima_workflow_runs_total")
+    // anima_workflow_runs_total is labelled by status where a run ends: one metric name must
+    // be labelled everywhere or nowhere (swift-prometheus stops the process otherwise).
     let stepsCounter = Counter(label: "anima_workflow_steps_total")
     let retriesCounter = Counter(label: "anima_workflow_retries_total")
     let stepTimer = Metrics.Timer(label: "anima_workflow_step_seconds")
@@ -77,9 +78,10 @@ public actor WorkflowEngine {
     /// - Parameters:
     ///   - label: where the inputs came from (`user` for a manual run, `web` for a webhook).
     ///   - id: a fixed id makes the start idempotent (a sub-workflow replayed, a cron minute).
+    ///   - dispatch: false only queues it, for a daemon to take.
     public func start(
         _ name: String, inputs: JSONValue = .object([:]), label: ProvenanceLabel = .user, caller: Principal, trigger: String = "manual",
-        parent: String? = nil, id: String? = nil
+        parent: String? = nil, id: String? = nil, dispatch: Bool = true
     ) async throws(WorkflowError) -> WorkflowRun {
         guard let stored = try await store.workflow(named: name) else { throw .unknownWorkflow(name) }
         guard caller.isRoot || caller.name == stored.owner.name else {
@@ -94,7 +96,7 @@ public actor WorkflowEngine {
         let run = try await store.createRun(
             id: id ?? Hex.randomID().prefix(16).description, of: stored, owner: granted, inputs: LabeledValue(inputs, label: label),
             trigger: trigger, parent: parent)
-        await dispatch(run.id)
+        if dispatch { await self.dispatch(run.id) }
         return run
     }
 

@@ -50,7 +50,8 @@ public struct WorkflowRun: Sendable, Hashable {
         return .object(o)
     }
 
-    static func iso(_ date: Date) -> String {
+    /// ISO 8601 with fractions of a second, as runs and history print dates.
+    public static func iso(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }

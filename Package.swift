@@ -123,6 +123,7 @@ let package = Package(
             dependencies: [
                 "AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaProviders", "AnimaKernel", "AnimaMemory", "AnimaStorage",
                 "AnimaServer", "AnimaSecurity", "AnimaTools", "AnimaTesting", "AnimaCommandSupport",
+                "AnimaAutomation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -20,6 +20,9 @@ public actor WorkflowEngine {
     let leaseSeconds: Double
     /// How often waits, approvals and sub-workflow steps look at the store again.
     let pollInterval: Duration
+    /// Most runs this engine executes at once (its capacity); the rest wait in the queue
+    /// for it or for another engine sharing the store.
+    let maxConcurrentRuns: Int
     var tasks: [String: Task<Void, Never>] = [:]
     var finishedObservers: [UUID: AsyncStream<WorkflowRun>.Continuation] = [:]
 
@@ -33,10 +36,12 @@ public actor WorkflowEngine {
     /// - Parameters:
     ///   - worker: this engine's name in leases; random by default.
     ///   - leaseSeconds: how long a run stays this engine's without a heartbeat (renewed every third of it).
+    ///   - maxConcurrentRuns: runs executed at once; 64 by default.
     public init(
         store: any WorkflowStore, actions: any StepActions, worker: String = "worker-" + Hex.randomID().prefix(12),
-        leaseSeconds: Double = 10, pollInterval: Duration = .milliseconds(100)
+        leaseSeconds: Double = 10, pollInterval: Duration = .milliseconds(100), maxConcurrentRuns: Int = 64
     ) {
+        self.maxConcurrentRuns = max(1, maxConcurrentRuns)
         self.store = store
         self.actions = actions
         self.worker = worker
@@ -117,7 +122,7 @@ public actor WorkflowEngine {
     }
 
     func dispatch(_ id: String) async {
-        guard tasks[id] == nil, (try? await store.claim(id, worker: worker, leaseSeconds: leaseSeconds)) == true else { return }
+        guard tasks[id] == nil, tasks.count < maxConcurrentRuns, (try? await store.claim(id, worker: worker, leaseSeconds: leaseSeconds)) == true else { return }
         tasks[id] = Task { await self.execute(id) }
     }
 

@@ -37,7 +37,9 @@ struct BenchWorkflows: AsyncParsableCommand {
 
     /// Answers nothing: the benchmark's steps are waits.
     struct NoActions: StepActions {
-        func runAgent(_ request: AgentStepRequest, as owner: Principal) async throws -> LabeledValue { throw StepFailure("none", retryable: false) }
+        func runAgent(_ request: AgentStepRequest, as owner: Principal) async throws -> LabeledValue {
+            throw StepFailure("none", retryable: false)
+        }
         func callTool(_ name: String, arguments: JSONValue, as owner: Principal) async throws -> LabeledValue {
             throw StepFailure("none", retryable: false)
         }
@@ -74,7 +76,9 @@ struct BenchWorkflows: AsyncParsableCommand {
             for id in ids { _ = try await engine.wait(id) }
             let stepSeconds = Self.seconds(start.duration(to: clock.now)) / Double(ids.count * perRun)
             ratios.append(stepSeconds / insertSeconds)
-            print("\(round)\t\(String(format: "%.0f", 1 / insertSeconds))\t\(String(format: "%.0f", 1 / stepSeconds))\t\(String(format: "%.2f", stepSeconds / insertSeconds))")
+            print(
+                "\(round)\t\(String(format: "%.0f", 1 / insertSeconds))\t\(String(format: "%.0f", 1 / stepSeconds))\t\(String(format: "%.2f", stepSeconds / insertSeconds))"
+            )
         }
         print("median step cost / insert cost: \(String(format: "%.2f", Self.median(ratios)))")
 
@@ -95,7 +99,8 @@ struct BenchWorkflows: AsyncParsableCommand {
 
         for engines in [1, 3] {
             let workers = (0..<engines).map { i in
-                WorkflowEngine(store: store, actions: NoActions(), worker: "bench-\(engines)-\(i)", leaseSeconds: 30, pollInterval: .milliseconds(5),
+                WorkflowEngine(
+                    store: store, actions: NoActions(), worker: "bench-\(engines)-\(i)", leaseSeconds: 30, pollInterval: .milliseconds(5),
                     maxConcurrentRuns: 4)
             }
             var ids: [String] = []
@@ -105,7 +110,9 @@ struct BenchWorkflows: AsyncParsableCommand {
             for id in ids { _ = try await engine.wait(id) }
             let elapsed = Self.seconds(start.duration(to: .now))
             serving.forEach { $0.cancel() }
-            print("\(engines) engine(s): \(ioRuns * 4) I/O-bound steps in \(String(format: "%.2f", elapsed)) s, \(String(format: "%.0f", Double(ioRuns * 4) / elapsed)) steps/s")
+            print(
+                "\(engines) engine(s): \(ioRuns * 4) I/O-bound steps in \(String(format: "%.2f", elapsed)) s, \(String(format: "%.0f", Double(ioRuns * 4) / elapsed)) steps/s"
+            )
         }
     }
 }

@@ -193,4 +193,24 @@ struct WorkflowEngineTests {
         let runs = try await store.runs(workflow: "after", limit: 10)
         #expect(runs.first?.trigger == "completion:\(parent.id)")
     }
+
+    /// Inputs, outputs, errors, history and webhook secrets are sealed: the database files
+    /// hold none of them in the clear; reopening the store reads them back.
+    @Test func nothingIsWrittenInTheClear() async throws {
+        let store = try temporaryStore()
+        let e = engine(store, RecordingActions())
+        let (_, secret) = try await e.add(
+            #"{"name": "sealed", "triggers": [{"type": "webhook"}], "steps": [{"id": "t", "type": "tool", "tool": "echo", "arguments": {"v": "${inputs.card}"}}, {"id": "bad", "type": "tool", "tool": "nope-${inputs.card}"}]}"#,
+            owner: alice)
+        let run = try await e.wait(try await e.start("sealed", inputs: ["card": "4111-SECRET-MARKER"], caller: alice).id)
+        #expect(run.status == .completed || run.status == .failed)
+        var bytes = Data()
+        for suffix in ["", "-wal"] { bytes += FileManager.default.contents(atPath: store.path + suffix) ?? Data() }
+        #expect(!bytes.isEmpty)
+        #expect(bytes.range(of: Data("SECRET-MARKER".utf8)) == nil)
+        #expect(bytes.range(of: Data(try #require(secret).utf8)) == nil)
+        let reopened = try SQLiteWorkflowStore(directory: URL(fileURLWithPath: store.path).deletingLastPathComponent())
+        #expect(try await reopened.run(run.id)?.inputs.value["card"] == "4111-SECRET-MARKER")
+        #expect(try await reopened.workflow(named: "sealed")?.webhookSecret == secret)
+    }
 }

@@ -69,7 +69,11 @@ struct WorkflowFaultTests {
         server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         server.arguments = [root + "/server.py", root + "/appended.txt", root + "/port", root + "/requests"]
         try server.run()
-        defer { server.terminate() }
+        // SIGKILL: the test runner ignores SIGTERM, and its children inherit that.
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
         var port = ""
         for _ in 0..<100 where port.isEmpty {
             try await Task.sleep(for: .milliseconds(50))
@@ -91,6 +95,7 @@ struct WorkflowFaultTests {
         for _ in 0..<20 {
             let worker = try BackgroundCommand(["workflow", "worker", "--lease", "0.3", "--data-dir", data], environment: env)
             try await Task.sleep(for: .milliseconds(Int64.random(in: 150...700, using: &random)))
+            try #require(worker.process.processIdentifier > 0)  // kill(0) would take the test runner's group down
             kill(worker.process.processIdentifier, SIGKILL)
             _ = try await worker.finish(within: 5)
         }
@@ -103,6 +108,7 @@ struct WorkflowFaultTests {
             if statuses.count == 3, statuses.allSatisfy({ $0 == "completed" || $0 == "failed" }) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
+        try #require(last.process.processIdentifier > 0)
         kill(last.process.processIdentifier, SIGKILL)
         let lastOutput = try await last.finish(within: 5)
         #expect(statuses == ["completed", "completed", "completed"], "\(lastOutput.output)")

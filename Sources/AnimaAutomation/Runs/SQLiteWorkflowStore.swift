@@ -3,7 +3,8 @@ import Foundation
 import GRDB
 
 /// The workflow store on this machine: one SQLite database (WAL, synchronous = FULL) in the
-/// data directory, readable only by its owner.
+/// data directory, readable only by its owner. Definitions, inputs, outputs, errors, history
+/// details and webhook secrets are sealed (`RunSealer`, key in `workflows.key`).
 ///
 /// The actor runs on its own thread: every commit waits on fsync.
 public actor SQLiteWorkflowStore: WorkflowStore {
@@ -11,6 +12,7 @@ public actor SQLiteWorkflowStore: WorkflowStore {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
     let queue: DatabaseQueue
     public nonisolated let path: String
+    nonisolated let sealer: RunSealer
 
     /// Opens (creating if needed) `workflows.sqlite` in `directory`.
     public init(directory: URL) throws(WorkflowError) {
@@ -21,6 +23,7 @@ public actor SQLiteWorkflowStore: WorkflowStore {
             throw .storage("could not create \(directory.path): \(DurableFile.reason(of: error))")
         }
         path = directory.appendingPathComponent("workflows.sqlite").path
+        sealer = try RunSealer(keyFile: directory.appendingPathComponent("workflows.key").path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -88,9 +91,10 @@ public actor SQLiteWorkflowStore: WorkflowStore {
 
     static var now: Double { Date().timeIntervalSince1970 }
 
-    static func history(_ db: Database, run: String, path: String?, event: String, detail: String) throws {
+    func history(_ db: Database, run: String, path: String?, event: String, detail: String) throws {
         try db.execute(
-            sql: "INSERT INTO history(run, at, event, path, detail) VALUES (?, ?, ?, ?, ?)", arguments: [run, now, event, path, detail])
+            sql: "INSERT INTO history(run, at, event, path, detail) VALUES (?, ?, ?, ?, ?)",
+            arguments: [run, Self.now, event, path, try sealer.seal(detail)])
     }
 
     // MARK: workflows
@@ -105,27 +109,28 @@ public actor SQLiteWorkflowStore: WorkflowStore {
                         added = excluded.added
                     """,
                 arguments: [
-                    workflow.name, workflow.version, owner.name, owner.groups.sorted().joined(separator: ","), workflow.source.jsonText,
-                    webhookSecret, Self.now,
+                    workflow.name, workflow.version, owner.name, owner.groups.sorted().joined(separator: ","),
+                    try sealer.seal(workflow.source.jsonText),
+                    try sealer.seal(webhookSecret), Self.now,
                 ])
         }
     }
 
-    static func stored(_ row: Row) throws -> StoredWorkflow {
-        let text: String = row["definition"]
+    func stored(_ row: Row) throws -> StoredWorkflow {
+        let text = try sealer.unseal(row["definition"] as String)
         let groups: String = row["groups"]
         return StoredWorkflow(
             workflow: try Workflow(parsing: text),
             owner: Principal(name: row["owner"], groups: Set(groups.split(separator: ",").map(String.init))),
-            added: Date(timeIntervalSince1970: row["added"]), webhookSecret: row["webhook_secret"])
+            added: Date(timeIntervalSince1970: row["added"]), webhookSecret: try sealer.unseal(row["webhook_secret"] as String?))
     }
 
     public func workflow(named name: String) throws(WorkflowError) -> StoredWorkflow? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM workflow WHERE name = ?", arguments: [name]).map(Self.stored) }
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM workflow WHERE name = ?", arguments: [name]).map(self.stored) }
     }
 
     public func workflows() throws(WorkflowError) -> [StoredWorkflow] {
-        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM workflow ORDER BY name").map(Self.stored) }
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM workflow ORDER BY name").map(self.stored) }
     }
 
     public func removeWorkflow(named name: String) throws(WorkflowError) -> Bool {
@@ -137,10 +142,10 @@ public actor SQLiteWorkflowStore: WorkflowStore {
 
     // MARK: runs
 
-    static func run(_ row: Row) throws -> WorkflowRun {
+    func run(_ row: Row) throws -> WorkflowRun {
         let groups: String = row["groups"]
-        let inputs: String = row["inputs"]
-        let output: String? = row["output"]
+        let inputs = try sealer.unseal(row["inputs"] as String)
+        let output = try sealer.unseal(row["output"] as String?)
         return WorkflowRun(
             id: row["id"], workflow: row["workflow"], version: row["version"],
             owner: Principal(name: row["owner"], groups: Set(groups.split(separator: ",").map(String.init))),
@@ -149,7 +154,8 @@ public actor SQLiteWorkflowStore: WorkflowStore {
             output: try output.map {
                 LabeledValue(try JSONValue(parsing: $0), label: ProvenanceLabel(storedText: row["output_label"] ?? ""))
             },
-            error: row["error"], trigger: row["trigger"], parent: row["parent"], created: Date(timeIntervalSince1970: row["created"]),
+            error: try sealer.unseal(row["error"] as String?), trigger: row["trigger"], parent: row["parent"],
+            created: Date(timeIntervalSince1970: row["created"]),
             updated: Date(timeIntervalSince1970: row["updated"]), cancelRequested: (row["cancel_requested"] as Int) != 0)
     }
 
@@ -157,7 +163,7 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         id: String, of stored: StoredWorkflow, owner: Principal, inputs: LabeledValue, trigger: String, parent: String?
     ) throws(WorkflowError) -> WorkflowRun {
         try write { db in
-            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id]) { return try Self.run(existing) }
+            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id]) { return try self.run(existing) }
             let now = Self.now
             try db.execute(
                 sql: """
@@ -165,20 +171,23 @@ public actor SQLiteWorkflowStore: WorkflowStore {
                     VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    id, stored.workflow.name, stored.workflow.version, stored.workflow.source.jsonText, owner.name,
-                    owner.groups.sorted().joined(separator: ","), inputs.value.jsonText, inputs.label.storedText, trigger, parent, now, now,
+                    id, stored.workflow.name, stored.workflow.version, try sealer.seal(stored.workflow.source.jsonText), owner.name,
+                    owner.groups.sorted().joined(separator: ","), try sealer.seal(inputs.value.jsonText), inputs.label.storedText, trigger,
+                    parent, now, now,
                 ])
-            try Self.history(db, run: id, path: nil, event: "created", detail: "by \(trigger) as \(owner)")
-            return try Self.run(try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id])!)
+            try self.history(db, run: id, path: nil, event: "created", detail: "by \(trigger) as \(owner)")
+            return try self.run(try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id])!)
         }
     }
 
     public func run(_ id: String) throws(WorkflowError) -> WorkflowRun? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id]).map(Self.run) }
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id]).map(self.run) }
     }
 
     public func definition(ofRun id: String) throws(WorkflowError) -> Workflow? {
-        let text = try read { db in try String.fetchOne(db, sql: "SELECT definition FROM run WHERE id = ?", arguments: [id]) }
+        let text = try read { db in
+            try self.sealer.unseal(try String.fetchOne(db, sql: "SELECT definition FROM run WHERE id = ?", arguments: [id]))
+        }
         return try text.map { (t) throws(WorkflowError) in try Workflow(parsing: t) }
     }
 
@@ -187,9 +196,9 @@ public actor SQLiteWorkflowStore: WorkflowStore {
             if let workflow {
                 return try Row.fetchAll(
                     db, sql: "SELECT * FROM run WHERE workflow = ? ORDER BY created DESC, id LIMIT ?", arguments: [workflow, limit]
-                ).map(Self.run)
+                ).map(self.run)
             }
-            return try Row.fetchAll(db, sql: "SELECT * FROM run ORDER BY created DESC, id LIMIT ?", arguments: [limit]).map(Self.run)
+            return try Row.fetchAll(db, sql: "SELECT * FROM run ORDER BY created DESC, id LIMIT ?", arguments: [limit]).map(self.run)
         }
     }
 
@@ -226,8 +235,11 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         try write { db in
             try db.execute(
                 sql: "UPDATE run SET status = ?, output = ?, output_label = ?, error = ?, updated = ?, lease_until = 0 WHERE id = ?",
-                arguments: [status.rawValue, output?.value.jsonText, output?.label.storedText, error, Self.now, id])
-            try Self.history(db, run: id, path: nil, event: status.rawValue, detail: error ?? "")
+                arguments: [
+                    status.rawValue, try sealer.seal(output?.value.jsonText), output?.label.storedText, try sealer.seal(error), Self.now,
+                    id,
+                ])
+            try self.history(db, run: id, path: nil, event: status.rawValue, detail: error ?? "")
         }
     }
 
@@ -236,7 +248,7 @@ public actor SQLiteWorkflowStore: WorkflowStore {
             let old = try String.fetchOne(db, sql: "SELECT status FROM run WHERE id = ?", arguments: [id])
             guard old != status.rawValue else { return }
             try db.execute(sql: "UPDATE run SET status = ?, updated = ? WHERE id = ?", arguments: [status.rawValue, Self.now, id])
-            try Self.history(db, run: id, path: nil, event: status.rawValue, detail: detail)
+            try self.history(db, run: id, path: nil, event: status.rawValue, detail: detail)
         }
     }
 
@@ -245,15 +257,15 @@ public actor SQLiteWorkflowStore: WorkflowStore {
             try db.execute(
                 sql: "UPDATE run SET cancel_requested = 1 WHERE id = ? AND status IN ('pending', 'running', 'waiting')", arguments: [id])
             guard db.changesCount > 0 else { return false }
-            try Self.history(db, run: id, path: nil, event: "cancel-requested", detail: "")
+            try self.history(db, run: id, path: nil, event: "cancel-requested", detail: "")
             return true
         }
     }
 
     // MARK: steps
 
-    static func step(_ row: Row) throws -> StepRecord {
-        let output: String? = row["output"]
+    func step(_ row: Row) throws -> StepRecord {
+        let output = try sealer.unseal(row["output"] as String?)
         let finished: Double? = row["finished"]
         return StepRecord(
             run: row["run"], path: row["path"], attempt: row["attempt"], status: StepRecord.Status(rawValue: row["status"]) ?? .failed,
@@ -261,17 +273,17 @@ public actor SQLiteWorkflowStore: WorkflowStore {
             output: try output.map {
                 LabeledValue(try JSONValue(parsing: $0), label: ProvenanceLabel(storedText: row["output_label"] ?? ""))
             },
-            error: row["error"], started: Date(timeIntervalSince1970: row["started"]),
+            error: try sealer.unseal(row["error"] as String?), started: Date(timeIntervalSince1970: row["started"]),
             finished: finished.map(Date.init(timeIntervalSince1970:)))
     }
 
     public func step(run: String, path: String) throws(WorkflowError) -> StepRecord? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM step WHERE run = ? AND path = ?", arguments: [run, path]).map(Self.step) }
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM step WHERE run = ? AND path = ?", arguments: [run, path]).map(self.step) }
     }
 
     public func steps(run: String) throws(WorkflowError) -> [StepRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM step WHERE run = ? ORDER BY started, path", arguments: [run]).map(Self.step)
+            try Row.fetchAll(db, sql: "SELECT * FROM step WHERE run = ? ORDER BY started, path", arguments: [run]).map(self.step)
         }
     }
 
@@ -284,7 +296,7 @@ public actor SQLiteWorkflowStore: WorkflowStore {
                     """, arguments: [run, path, attempt, key, Self.now])
             try db.execute(
                 sql: "UPDATE run SET status = 'running', updated = ? WHERE id = ? AND status = 'pending'", arguments: [Self.now, run])
-            try Self.history(db, run: run, path: path, event: "step-started", detail: "attempt \(attempt), key \(key)")
+            try self.history(db, run: run, path: path, event: "step-started", detail: "attempt \(attempt), key \(key)")
         }
     }
 
@@ -292,8 +304,8 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         try write { db in
             try db.execute(
                 sql: "UPDATE step SET status = 'completed', output = ?, output_label = ?, finished = ? WHERE run = ? AND path = ?",
-                arguments: [output.value.jsonText, output.label.storedText, Self.now, run, path])
-            try Self.history(db, run: run, path: path, event: "step-completed", detail: "label \(output.label)")
+                arguments: [try sealer.seal(output.value.jsonText), output.label.storedText, Self.now, run, path])
+            try self.history(db, run: run, path: path, event: "step-completed", detail: "label \(output.label)")
         }
     }
 
@@ -301,8 +313,8 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         try write { db in
             try db.execute(
                 sql: "UPDATE step SET status = ?, error = ?, finished = ? WHERE run = ? AND path = ?",
-                arguments: [final ? "failed" : "started", error, Self.now, run, path])
-            try Self.history(db, run: run, path: path, event: final ? "step-failed" : "step-retrying", detail: error)
+                arguments: [final ? "failed" : "started", try sealer.seal(error), Self.now, run, path])
+            try self.history(db, run: run, path: path, event: final ? "step-failed" : "step-retrying", detail: error)
         }
     }
 
@@ -311,13 +323,13 @@ public actor SQLiteWorkflowStore: WorkflowStore {
             try Row.fetchAll(db, sql: "SELECT * FROM history WHERE run = ? ORDER BY sequence", arguments: [run]).map { row in
                 HistoryEvent(
                     sequence: row["sequence"], run: row["run"], at: Date(timeIntervalSince1970: row["at"]), event: row["event"],
-                    path: row["path"], detail: row["detail"])
+                    path: row["path"], detail: try self.sealer.unseal(row["detail"] as String))
             }
         }
     }
 
     public func note(run: String, path: String?, event: String, detail: String) throws(WorkflowError) {
-        try write { db in try Self.history(db, run: run, path: path, event: event, detail: detail) }
+        try write { db in try self.history(db, run: run, path: path, event: event, detail: detail) }
     }
 
     public func queueDepth() throws(WorkflowError) -> Int {

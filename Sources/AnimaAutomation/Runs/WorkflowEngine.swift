@@ -122,7 +122,9 @@ public actor WorkflowEngine {
     }
 
     func dispatch(_ id: String) async {
-        guard tasks[id] == nil, tasks.count < maxConcurrentRuns, (try? await store.claim(id, worker: worker, leaseSeconds: leaseSeconds)) == true else { return }
+        guard tasks[id] == nil, tasks.count < maxConcurrentRuns,
+            (try? await store.claim(id, worker: worker, leaseSeconds: leaseSeconds)) == true
+        else { return }
         tasks[id] = Task { await self.execute(id) }
     }
 

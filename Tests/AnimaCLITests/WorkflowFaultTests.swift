@@ -126,4 +126,25 @@ struct WorkflowFaultTests {
         #expect(requests >= 30)
         print("workflow fault test: 20 kills, 30 effects, \(requests) requests")
     }
+
+    /// What a user sees for a bad file, a missing workflow and a run's output, through the binary.
+    @Test func badFilesAndRunsThroughTheBinary() throws {
+        let data = NSTemporaryDirectory() + "anima-wf-cli-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try #"{"name": "bad", "steps": [{"id": "fetch", "type": "http", "url": "ftp://x"}]}"#.write(
+            toFile: data + "/bad.json", atomically: true, encoding: .utf8)
+        let bad = try CLI.run(["workflow", "add", data + "/bad.json", "--data-dir", data])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("step `fetch`, field `url`: `ftp://x` is not an http or https URL"), "\(bad.stderr)")
+        let missing = try CLI.run(["workflow", "run", "nothing", "--data-dir", data])
+        #expect(missing.status != 0 && missing.stderr.contains("no workflow named nothing"), "\(missing.stderr)")
+        try #"{"name": "calc", "steps": [{"id": "t", "type": "tool", "tool": "calculator", "arguments": {"expression": "${inputs.x}*7"}}]}"#
+            .write(
+                toFile: data + "/calc.json", atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["workflow", "add", data + "/calc.json", "--data-dir", data]).status == 0)
+        let run = try CLI.run(["workflow", "run", "calc", "--input", "x=6", "--data-dir", data])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == #""42""#)
+    }
 }

@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "AnimaTools", targets: ["AnimaTools"]),
         .library(name: "AnimaServer", targets: ["AnimaServer"]),
         .library(name: "AnimaStore", targets: ["AnimaStore"]),
+        .library(name: "AnimaAutomation", targets: ["AnimaAutomation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -102,6 +103,7 @@ let package = Package(
                 "AnimaServer", "AnimaSecurity", "AnimaTools", "AnimaCommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "AnimaStore", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+                "AnimaAutomation",
             ],
             swiftSettings: strict
         ),
@@ -123,6 +125,7 @@ let package = Package(
             dependencies: [
                 "AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaProviders", "AnimaKernel", "AnimaMemory", "AnimaStorage",
                 "AnimaServer", "AnimaSecurity", "AnimaTools", "AnimaTesting", "AnimaCommandSupport",
+                "AnimaAutomation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -152,6 +155,7 @@ let package = Package(
             name: "AnimaServer",
             dependencies: [
                 "AnimaCore", "AnimaProcessor", "AnimaKernel", "AnimaMemory", "AnimaSecurity",
+                "AnimaAutomation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -167,10 +171,28 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Workflows, triggers and durable runs (issue 20).
+        .target(
+            name: "AnimaAutomation",
+            dependencies: [
+                "AnimaCore", "AnimaKernel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AnimaAutomationTests",
+            dependencies: ["AnimaAutomation", "AnimaCore", "AnimaKernel", "AnimaTesting"],
+            swiftSettings: strict),
         .testTarget(
             name: "AnimaServerTests",
             dependencies: [
                 "AnimaServer", "AnimaMemory", "AnimaStorage", "AnimaCore", "AnimaKernel", "AnimaProcessor", "AnimaTesting", "AnimaSecurity",
+                "AnimaAutomation",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,3 +1,4 @@
+import AnimaAutomation
 import AnimaCore
 import AnimaKernel
 import AnimaMemory
@@ -27,6 +28,8 @@ public struct Daemon: Sendable {
     public let memory: MemorySystem?
     public let configuration: ServerConfiguration
     let mcpSessions: MCPSessions
+    /// Workflows and their durable runs, kept in the data directory.
+    public let automation: WorkflowEngine
     /// The daemon's log: requests, and warnings such as damaged memory met by a search.
     let logger: Logger
 
@@ -47,6 +50,9 @@ public struct Daemon: Sendable {
         self.engine = engine
         self.embedder = embedder
         mcpSessions = MCPSessions(endpoint: MCPEndpoint(kernel: kernel, logger: logger))
+        automation = WorkflowEngine(
+            store: try SQLiteWorkflowStore(directory: URL(fileURLWithPath: configuration.dataDirectory)),
+            actions: KernelStepActions(kernel: kernel))
     }
 
     public static var defaultLogger: Logger {
@@ -92,6 +98,7 @@ public struct Daemon: Sendable {
         native.shutdownGrace = configuration.shutdownGrace
         native.register(on: router)
         mcpSessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, shutdownGrace: configuration.shutdownGrace)
+        WorkflowRoutes(engine: automation, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
         return router
     }
 
@@ -118,7 +125,7 @@ public struct Daemon: Sendable {
         return Application(
             router: router(), server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "anima"),
-            services: [EngineMetrics(engine: engine, kernel: kernel, memory: memory)],
+            services: [EngineMetrics(engine: engine, kernel: kernel, memory: memory), WorkflowService(engine: automation)],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }
@@ -175,5 +182,26 @@ struct EngineMetrics: Service {
             }
             try? await Task.sleep(for: .seconds(1))
         }
+    }
+}
+
+/// Resumes unfinished workflow runs at start, takes queued ones and fires cron and file triggers.
+struct WorkflowService: Service {
+    let engine: WorkflowEngine
+
+    func run() async throws {
+        let triggers = TriggerService(engine: engine)
+        let serving = Task { await engine.serve() }
+        let firing = Task { await triggers.run() }
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await serving.value
+            } onCancel: {
+                serving.cancel()
+            }
+        } onGracefulShutdown: {
+            serving.cancel()
+        }
+        firing.cancel()
     }
 }

@@ -16,6 +16,8 @@ public enum Scope: String, Sendable, Hashable, Codable, CaseIterable {
     case metrics
     /// The MCP endpoint.
     case mcp
+    /// Add, run, inspect and cancel workflows.
+    case workflows
 }
 
 /// A token as stored: never the secret itself, only its SHA-256.

@@ -24,6 +24,7 @@ struct Anima: AsyncParsableCommand {
             ToolsCommand.self, ToolCommand.self, Models.self, Setup.self, Audit.self, Users.self, Groups.self, Grant.self,
             Revoke.self, Scan.self,
             StoreCommand.self,
+            WorkflowCommand.self,
         ]
     )
 }

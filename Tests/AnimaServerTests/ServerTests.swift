@@ -590,6 +590,9 @@ struct NativeAPITests {
             "/anima/v1/agent-memory", "/anima/v1/agent-memory/{agent}",
             "/anima/v1/agent-memory/{agent}/page-ins",
             "/anima/v1/processes/{pid}/approvals", "/anima/v1/processes/{pid}/approvals/{id}",
+        ] + [
+            "/anima/v1/workflows", "/anima/v1/workflows/{name}", "/anima/v1/workflows/{name}/runs", "/anima/v1/workflows/{name}/webhook",
+            "/anima/v1/runs", "/anima/v1/runs/{id}", "/anima/v1/runs/{id}/history", "/anima/v1/runs/{id}/cancel", "/anima/v1/runs/{id}/approve",
         ]
         #expect(documented == Set(served))
         let d = try await TestDaemon()

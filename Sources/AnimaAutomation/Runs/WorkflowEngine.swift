@@ -1,0 +1,531 @@
+import AnimaCore
+import Foundation
+import Metrics
+
+/// Runs workflows durably: each step's start (with its idempotency key) is committed before
+/// the step acts, and its result before the next step starts.
+///
+/// A run is replayed from the top when it resumes: completed steps give back their recorded
+/// outputs without acting again, so conditions and loops take the same branches; a step that
+/// had started but not finished runs again with the same key (its side effect's receiver
+/// acts once per key). Runs are claimed with a lease that a heartbeat renews, so a daemon that
+/// dies loses its runs to the next daemon that starts or polls once the lease expires.
+///
+/// A run acts as the workflow's owner with the groups the file asks for that the owner holds.
+public actor WorkflowEngine {
+    public nonisolated let store: any WorkflowStore
+    let actions: any StepActions
+    /// This engine's name in leases.
+    public nonisolated let worker: String
+    let leaseSeconds: Double
+    /// How often waits, approvals and sub-workflow steps look at the store again.
+    let pollInterval: Duration
+    /// Most runs this engine executes at once (its capacity); the rest wait in the queue
+    /// for it or for another engine sharing the store.
+    let maxConcurrentRuns: Int
+    var tasks: [String: Task<Void, Never>] = [:]
+    var finishedObservers: [UUID: AsyncStream<WorkflowRun>.Continuation] = [:]
+
+    // anima_workflow_runs_total is labelled by status where a run ends: one metric name must
+    // be labelled everywhere or nowhere (swift-prometheus stops the process otherwise).
+    let stepsCounter = Counter(label: "anima_workflow_steps_total")
+    let retriesCounter = Counter(label: "anima_workflow_retries_total")
+    let stepTimer = Metrics.Timer(label: "anima_workflow_step_seconds")
+    let queueGauge = Gauge(label: "anima_workflow_queue_depth")
+
+    /// - Parameters:
+    ///   - worker: this engine's name in leases; random by default.
+    ///   - leaseSeconds: how long a run stays this engine's without a heartbeat (renewed every third of it).
+    ///   - maxConcurrentRuns: runs executed at once; 64 by default.
+    public init(
+        store: any WorkflowStore, actions: any StepActions, worker: String = "worker-" + Hex.randomID().prefix(12),
+        leaseSeconds: Double = 10, pollInterval: Duration = .milliseconds(100), maxConcurrentRuns: Int = 64
+    ) {
+        self.maxConcurrentRuns = max(1, maxConcurrentRuns)
+        self.store = store
+        self.actions = actions
+        self.worker = worker
+        self.leaseSeconds = leaseSeconds
+        self.pollInterval = pollInterval
+    }
+
+    // MARK: workflows
+
+    /// Adds or replaces a workflow owned by `owner`; returns it and, if it has a webhook
+    /// trigger, its signing secret (kept across replacements).
+    public func add(_ text: String, owner: Principal) async throws(WorkflowError) -> (workflow: Workflow, webhookSecret: String?) {
+        let workflow = try Workflow(parsing: text)
+        if let existing = try await store.workflow(named: workflow.name), existing.owner.name != owner.name, !owner.isRoot {
+            throw .denied(step: "(add)", reason: "workflow \(workflow.name) belongs to \(existing.owner.name)")
+        }
+        let hasWebhook = workflow.triggers.contains(.webhook)
+        var secret: String? = nil
+        if hasWebhook {
+            var generator = SystemRandomNumberGenerator()
+            secret = Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        }
+        try await store.save(workflow, owner: owner, webhookSecret: secret)
+        let stored = try await store.workflow(named: workflow.name)
+        return (workflow, hasWebhook ? stored?.webhookSecret : nil)
+    }
+
+    public func remove(_ name: String, caller: Principal) async throws(WorkflowError) {
+        guard let stored = try await store.workflow(named: name) else { throw .unknownWorkflow(name) }
+        guard caller.isRoot || caller.name == stored.owner.name else {
+            throw .denied(step: "(remove)", reason: "workflow \(name) belongs to \(stored.owner.name)")
+        }
+        _ = try await store.removeWorkflow(named: name)
+    }
+
+    // MARK: runs
+
+    /// Starts a run of `name` for `caller` (its owner or root) and returns it, queued.
+    /// - Parameters:
+    ///   - label: where the inputs came from (`user` for a manual run, `web` for a webhook).
+    ///   - id: a fixed id makes the start idempotent (a sub-workflow replayed, a cron minute).
+    ///   - dispatch: false only queues it, for a daemon to take.
+    public func start(
+        _ name: String, inputs: JSONValue = .object([:]), label: ProvenanceLabel = .user, caller: Principal, trigger: String = "manual",
+        parent: String? = nil, id: String? = nil, dispatch: Bool = true
+    ) async throws(WorkflowError) -> WorkflowRun {
+        guard let stored = try await store.workflow(named: name) else { throw .unknownWorkflow(name) }
+        guard caller.isRoot || caller.name == stored.owner.name else {
+            throw .denied(step: "(start)", reason: "workflow \(name) belongs to \(stored.owner.name); only they or root may run it")
+        }
+        guard inputs.objectValue != nil else { throw .badInputs("inputs must be a JSON object, not \(inputs.typeName)") }
+        if let schema = stored.workflow.inputs {
+            let violations = schema.violations(of: inputs)
+            guard violations.isEmpty else { throw .badInputs(violations.map(\.description).joined(separator: "; ")) }
+        }
+        let granted = Principal(name: stored.owner.name, groups: stored.workflow.groups.intersection(stored.owner.groups))
+        let run = try await store.createRun(
+            id: id ?? Hex.randomID().prefix(16).description, of: stored, owner: granted, inputs: LabeledValue(inputs, label: label),
+            trigger: trigger, parent: parent)
+        if dispatch { await self.dispatch(run.id) }
+        return run
+    }
+
+    /// Takes every unfinished run whose lease is free or expired and runs it.
+    public func resumeAll() async {
+        guard let ids = try? await store.claimableRuns(worker: worker, limit: 1000) else { return }
+        for id in ids where tasks[id] == nil { await dispatch(id) }
+        if let depth = try? await store.queueDepth() { queueGauge.record(depth) }
+    }
+
+    /// Resumes unfinished runs now and then polls for queued and abandoned ones until cancelled.
+    public func serve(poll: Duration = .milliseconds(200)) async {
+        while !Task.isCancelled {
+            await resumeAll()
+            try? await Task.sleep(for: poll)
+        }
+        for task in tasks.values { task.cancel() }
+    }
+
+    func dispatch(_ id: String) async {
+        guard tasks[id] == nil, tasks.count < maxConcurrentRuns,
+            (try? await store.claim(id, worker: worker, leaseSeconds: leaseSeconds)) == true
+        else { return }
+        tasks[id] = Task { await self.execute(id) }
+    }
+
+    /// Waits until a run finishes (or, with `orWaiting`, stops at an approval).
+    public func wait(_ id: String, orWaiting: Bool = false) async throws(WorkflowError) -> WorkflowRun {
+        while true {
+            guard let run = try await store.run(id) else { throw .unknownRun(id) }
+            if run.status.isFinished || (orWaiting && run.status == .waiting) { return run }
+            do { try await Task.sleep(for: pollInterval) } catch { throw .cancelled }
+        }
+    }
+
+    /// Asks a run to stop; it ends `cancelled` at its next step boundary or wait.
+    public func cancel(_ id: String, caller: Principal) async throws(WorkflowError) -> Bool {
+        guard let run = try await store.run(id) else { throw .unknownRun(id) }
+        guard caller.isRoot || caller.name == run.owner.name else {
+            throw .denied(step: "(cancel)", reason: "run \(id) belongs to \(run.owner.name)")
+        }
+        let asked = try await store.requestCancel(id)
+        tasks[id]?.cancel()
+        return asked
+    }
+
+    /// Decides an approval step that a run waits on.
+    public func approve(_ id: String, step: String, approved: Bool, caller: Principal) async throws(WorkflowError) {
+        guard let run = try await store.run(id) else { throw .unknownRun(id) }
+        guard caller.isRoot || caller.name == run.owner.name else {
+            throw .denied(step: step, reason: "run \(id) belongs to \(run.owner.name)")
+        }
+        guard let record = try await store.step(run: id, path: step), record.status == .started, run.status == .waiting else {
+            throw .invalid(step: step, field: "approval", reason: "run \(id) is not waiting for an approval at this step")
+        }
+        try await store.stepCompleted(
+            run: id, path: step,
+            output: LabeledValue(.object(["approved": .bool(approved), "by": .string(caller.name)]), label: .user))
+    }
+
+    /// Finished runs as they finish (for completion triggers and tests).
+    public func finishedRuns() -> AsyncStream<WorkflowRun> {
+        let (stream, continuation) = AsyncStream<WorkflowRun>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        let id = UUID()
+        finishedObservers[id] = continuation
+        continuation.onTermination = { _ in Task { await self.removeObserver(id) } }
+        return stream
+    }
+
+    func removeObserver(_ id: UUID) { finishedObservers[id] = nil }
+
+    // MARK: execution
+
+    struct LeaseLost: Error {}
+
+    func execute(_ id: String) async {
+        defer { tasks[id] = nil }
+        guard let run = try? await store.run(id), !run.status.isFinished else { return }
+        let workflow: Workflow
+        do {
+            guard let w = try await store.definition(ofRun: id) else { return }
+            workflow = w
+        } catch {
+            try? await store.finish(id, status: .failed, output: nil, error: "\(error)")
+            return
+        }
+        let store = self.store
+        let worker = self.worker
+        let lease = leaseSeconds
+        let body = Task {
+            var scope = RunScope(runID: id, inputs: run.inputs)
+            try await self.runSteps(workflow.steps, prefix: "", scope: &scope, run: run)
+            var output = workflow.steps.last.flatMap { scope.steps[$0.id] } ?? LabeledValue(.null, label: .user)
+            if let template = workflow.output { output = try scope.resolve(template, step: "(output)", field: "output") }
+            if let schema = workflow.outputSchema {
+                let violations = schema.violations(of: output.value)
+                if !violations.isEmpty {
+                    throw WorkflowError.invalid(
+                        step: nil, field: "output",
+                        reason: "the output does not match output_schema: \(violations.map(\.description).joined(separator: "; "))")
+                }
+            }
+            return output
+        }
+        // The heartbeat renews the lease; if another engine took the run, this one stops.
+        let heartbeat = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(Int64(lease * 1000 / 3)))
+                if Task.isCancelled { return }
+                if (try? await store.claim(id, worker: worker, leaseSeconds: lease)) == false {
+                    body.cancel()
+                    return
+                }
+            }
+        }
+        let outcome = await withTaskCancellationHandler {
+            await body.result
+        } onCancel: {
+            body.cancel()
+        }
+        heartbeat.cancel()
+        let status: RunStatus
+        switch outcome {
+        case .success(let output):
+            status = .completed
+            try? await store.finish(id, status: .completed, output: output, error: nil)
+        case .failure(let error):
+            let cancelled = (try? await store.run(id))?.cancelRequested == true
+            if cancelled {
+                status = .cancelled
+                try? await store.finish(id, status: .cancelled, output: nil, error: "cancelled")
+            } else if error is CancellationError || error is LeaseLost {
+                // Shutting down or lost the lease: another engine (or the next start) resumes it.
+                try? await store.release(id, worker: worker)
+                return
+            } else {
+                status = .failed
+                try? await store.finish(id, status: .failed, output: nil, error: (error as? WorkflowError)?.description ?? "\(error)")
+            }
+        }
+        Counter(label: "anima_workflow_runs_total", dimensions: [("status", status.rawValue)]).increment()
+        if let finished = try? await store.run(id) {
+            for continuation in finishedObservers.values { continuation.yield(finished) }
+            await startFollowers(of: finished)
+        }
+    }
+
+    /// Completion triggers: workflows that start when this one finishes.
+    func startFollowers(of run: WorkflowRun) async {
+        guard let all = try? await store.workflows() else { return }
+        for stored in all {
+            for trigger in stored.workflow.triggers {
+                guard case .completion(let name, let status) = trigger, name == run.workflow,
+                    status == "any" || status == run.status.rawValue
+                else { continue }
+                var inputs: JSONObject = [
+                    "run": .string(run.id), "workflow": .string(run.workflow), "status": .string(run.status.rawValue),
+                ]
+                inputs["output"] = run.output?.value ?? .null
+                _ = try? await start(
+                    stored.workflow.name, inputs: .object(inputs), label: run.output?.label ?? .user, caller: stored.owner,
+                    trigger: "completion:\(run.id)", id: "\(run.id)-then-\(stored.workflow.name)")
+            }
+        }
+    }
+
+    func checkCancelled(_ id: String) async throws {
+        if Task.isCancelled { throw CancellationError() }
+        if try await store.run(id)?.cancelRequested == true { throw WorkflowError.cancelled }
+    }
+
+    func runSteps(_ steps: [WorkflowStep], prefix: String, scope: inout RunScope, run: WorkflowRun) async throws {
+        for step in steps {
+            try await checkCancelled(run.id)
+            let path = prefix + step.id
+            switch step.kind {
+            case .condition(let condition, let then, let otherwise):
+                let taken = try evaluate(condition, scope: scope, step: step.id)
+                try await runSteps(taken ? then : otherwise, prefix: prefix, scope: &scope, run: run)
+                scope.steps[step.id] = LabeledValue(.bool(taken), label: .user)
+            case .loop(let over, let name, let body):
+                let list = try scope.resolve(over, step: step.id, field: "over")
+                guard let items = list.value.arrayValue else {
+                    throw WorkflowError.invalid(step: step.id, field: "over", reason: "must give a list, not \(list.value.typeName)")
+                }
+                var results: [JSONValue] = []
+                var label = list.label
+                for (i, item) in items.enumerated() {
+                    var inner = scope
+                    inner.variables[name] = LabeledValue(item, label: list.label)
+                    try await runSteps(body, prefix: "\(path)[\(i)]/", scope: &inner, run: run)
+                    let last = body.last.flatMap { inner.steps[$0.id] } ?? LabeledValue(.null, label: .user)
+                    results.append(last.value)
+                    label = label.joined(with: last.label)
+                    for s in body { scope.steps[s.id] = inner.steps[s.id] }
+                }
+                scope.steps[step.id] = LabeledValue(.array(results), label: label)
+            default:
+                scope.steps[step.id] = try await runLeaf(step, path: path, scope: scope, run: run)
+            }
+        }
+    }
+
+    func runLeaf(_ step: WorkflowStep, path: String, scope: RunScope, run: WorkflowRun) async throws -> LabeledValue {
+        let previous = try await store.step(run: run.id, path: path)
+        if let previous, previous.status == .completed, let output = previous.output { return output }
+        if let previous, previous.status == .failed {
+            throw WorkflowError.stepFailed(step: path, reason: previous.error ?? "failed")
+        }
+        // An attempt cut short by a crash is tried again under the same number.
+        var attempt = previous?.attempt ?? 1
+        let key = "\(run.id)/\(path)"
+        var keyed = scope
+        keyed.stepKey = key
+        let scope = keyed
+        while true {
+            try await store.stepStarted(run: run.id, path: path, key: key, attempt: attempt)
+            let began = ContinuousClock.now
+            do {
+                let output = try await withTimeout(step.timeout, step: path) {
+                    try await self.perform(step, path: path, scope: scope, run: run, key: key)
+                }
+                if let schema = step.outputSchema {
+                    let violations = schema.violations(of: output.value)
+                    guard violations.isEmpty else {
+                        throw StepFailure(
+                            "its output does not match output_schema: \(violations.map(\.description).joined(separator: "; "))",
+                            retryable: false)
+                    }
+                }
+                try await store.stepCompleted(run: run.id, path: path, output: output)
+                stepsCounter.increment()
+                stepTimer.recordNanoseconds(began.duration(to: .now).nanoseconds)
+                return output
+            } catch {
+                if error is CancellationError || Task.isCancelled { throw CancellationError() }
+                if case WorkflowError.cancelled = error { throw error }
+                let failure = Self.failure(error)
+                if failure.retryable, attempt < step.retry.attempts {
+                    try await store.stepFailed(run: run.id, path: path, error: failure.description, final: false)
+                    retriesCounter.increment()
+                    try await sleep(seconds: step.retry.delay(after: attempt), run: run.id)
+                    attempt += 1
+                    continue
+                }
+                try await store.stepFailed(run: run.id, path: path, error: failure.description, final: true)
+                if case WorkflowError.denied = error { throw error }
+                throw WorkflowError.stepFailed(step: path, reason: failure.description)
+            }
+        }
+    }
+
+    static func failure(_ error: any Error) -> StepFailure {
+        switch error {
+        case let f as StepFailure: f
+        case WorkflowError.timedOut(let step, let seconds):
+            StepFailure(WorkflowError.timedOut(step: step, seconds: seconds).description, retryable: true)
+        case let e as WorkflowError: StepFailure(e.description, retryable: false)
+        default: StepFailure("\(error)", retryable: false)
+        }
+    }
+
+    func withTimeout(_ seconds: Double?, step: String, _ body: @escaping @Sendable () async throws -> LabeledValue) async throws
+        -> LabeledValue
+    {
+        guard let seconds else { return try await body() }
+        return try await withThrowingTaskGroup(of: LabeledValue?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw WorkflowError.timedOut(step: step, seconds: seconds) }
+            return value
+        }
+    }
+
+    /// Sleeps in short slices so a cancel request from another process is seen.
+    func sleep(seconds: Double, run: String) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            try await checkCancelled(run)
+            try await Task.sleep(for: min(.milliseconds(250), ContinuousClock.now.duration(to: deadline)))
+        }
+    }
+
+    func perform(_ step: WorkflowStep, path: String, scope: RunScope, run: WorkflowRun, key: String) async throws -> LabeledValue {
+        switch step.kind {
+        case .agent(let task, let tools, let groups, let memory, let model):
+            let text = try scope.resolve(task, step: step.id, field: "task")
+            let request = AgentStepRequest(
+                task: text.value.text, tools: tools, groups: groups.map { $0.intersection(run.owner.groups) } ?? run.owner.groups,
+                memory: memory, model: model, key: key)
+            return try await actions.runAgent(request, as: run.owner)
+        case .tool(let name, let arguments):
+            let args = try scope.resolve(arguments, step: step.id, field: "arguments")
+            return try await actions.callTool(name, arguments: args.value, as: run.owner)
+        case .mcp(let server, let tool, let arguments):
+            let args = try scope.resolve(arguments, step: step.id, field: "arguments")
+            return try await actions.callTool("\(server)__\(tool)", arguments: args.value, as: run.owner)
+        case .http(let method, let urlTemplate, let headerTemplate, let bodyTemplate):
+            guard run.owner.isRoot || run.owner.groups.contains("net") else {
+                throw WorkflowError.denied(
+                    step: step.id,
+                    reason: "HTTP needs the `net` group; add \"net\" to the workflow's `groups` (its owner \(run.owner.name) must hold it)")
+            }
+            let url = try scope.resolve(urlTemplate, step: step.id, field: "url")
+            // Untrusted data may travel in a body, but may not choose where it goes.
+            guard url.label.isTrusted else {
+                throw WorkflowError.denied(
+                    step: step.id,
+                    reason:
+                        "its URL is built from untrusted data (\(url.label.untrustedSources.sorted().map(\.description).joined(separator: ", "))); put the host in the file or in the inputs"
+                )
+            }
+            guard let text = url.value.stringValue, let parsed = URL(string: text),
+                ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
+                parsed.host != nil
+            else { throw WorkflowError.invalid(step: step.id, field: "url", reason: "`\(url.value.text)` is not an http or https URL") }
+            var headers: [String: String] = [:]
+            for (name, value) in try scope.resolve(headerTemplate, step: step.id, field: "headers").value.objectValue ?? [:] {
+                headers[name] = value.text
+            }
+            var body: String?
+            if let bodyTemplate {
+                let b = try scope.resolve(bodyTemplate, step: step.id, field: "body").value
+                if let s = b.stringValue {
+                    body = s
+                } else {
+                    body = b.jsonText
+                    if !headers.keys.contains(where: { $0.lowercased() == "content-type" }) { headers["Content-Type"] = "application/json" }
+                }
+            }
+            return try await actions.http(
+                HTTPStepRequest(method: method, url: parsed, headers: headers, body: body, key: key, timeout: step.timeout ?? 30))
+        case .wait(let seconds):
+            // Measured from the step's first start, so a restart does not wait again from zero.
+            let started = try await store.step(run: run.id, path: path)?.started ?? Date()
+            let remaining = started.addingTimeInterval(seconds).timeIntervalSinceNow
+            if remaining > 0 { try await sleep(seconds: remaining, run: run.id) }
+            return LabeledValue(.object(["waited": .number(seconds)]), label: .user)
+        case .workflow(let name, let inputTemplate):
+            let inputs = try scope.resolve(inputTemplate, step: step.id, field: "inputs")
+            let child = try await start(
+                name, inputs: inputs.value, label: inputs.label, caller: Principal(name: run.owner.name, groups: run.owner.groups),
+                trigger: "workflow:\(run.id)", parent: run.id, id: "\(run.id).\(path)")
+            while true {
+                try await checkCancelled(run.id)
+                guard let now = try await store.run(child.id) else { throw WorkflowError.unknownRun(child.id) }
+                switch now.status {
+                case .completed: return now.output ?? LabeledValue(.null, label: .user)
+                case .failed, .cancelled:
+                    throw StepFailure("sub-workflow \(name) (run \(child.id)) \(now.status.rawValue): \(now.error ?? "")", retryable: false)
+                default:
+                    // The child may have been left by a daemon that died: take it over when its lease ends.
+                    if tasks[child.id] == nil { await dispatch(child.id) }
+                    try await Task.sleep(for: pollInterval)
+                }
+            }
+        case .approval(let prompt):
+            let text = try scope.resolve(prompt, step: step.id, field: "prompt")
+            try await store.setStatus(run.id, .waiting, detail: "approval \(path): \(text.value.text)")
+            while true {
+                try await checkCancelled(run.id)
+                if let record = try await store.step(run: run.id, path: path), record.status == .completed, let output = record.output {
+                    try await store.setStatus(run.id, .running, detail: "approval \(path) decided")
+                    return output
+                }
+                try await Task.sleep(for: pollInterval)
+            }
+        case .condition, .loop:
+            throw WorkflowError.invalid(step: step.id, field: "type", reason: "not a leaf step")
+        }
+    }
+
+    func evaluate(_ condition: WorkflowCondition, scope: RunScope, step: String) throws(WorkflowError) -> Bool {
+        switch condition {
+        case .truthy(let v): return Self.truthy(try scope.resolve(v, step: step, field: "if").value)
+        case .not(let c): return !(try evaluate(c, scope: scope, step: step))
+        case .all(let cs):
+            for c in cs where !(try evaluate(c, scope: scope, step: step)) { return false }
+            return true
+        case .any(let cs):
+            for c in cs where try evaluate(c, scope: scope, step: step) { return true }
+            return false
+        case .compare(let op, let l, let r):
+            let a = try scope.resolve(l, step: step, field: "if.\(op)[0]").value
+            let b = try scope.resolve(r, step: step, field: "if.\(op)[1]").value
+            switch op {
+            case "eq": return a == b
+            case "ne": return a != b
+            case "contains":
+                if let s = a.stringValue, let t = b.stringValue { return s.contains(t) }
+                if let items = a.arrayValue { return items.contains(b) }
+                if let o = a.objectValue, let k = b.stringValue { return o[k] != nil }
+                return false
+            default:
+                let ordered: Bool? =
+                    if let x = a.numberValue, let y = b.numberValue {
+                        op == "lt" ? x < y : op == "le" ? x <= y : op == "gt" ? x > y : x >= y
+                    } else if let x = a.stringValue, let y = b.stringValue {
+                        op == "lt" ? x < y : op == "le" ? x <= y : op == "gt" ? x > y : x >= y
+                    } else { nil }
+                guard let ordered else {
+                    throw .invalid(step: step, field: "if.\(op)", reason: "cannot compare a \(a.typeName) with a \(b.typeName)")
+                }
+                return ordered
+            }
+        }
+    }
+
+    static func truthy(_ v: JSONValue) -> Bool {
+        switch v {
+        case .null: false
+        case .bool(let b): b
+        case .number(let n): n != 0
+        case .string(let s): !s.isEmpty && s != "false"
+        case .array(let a): !a.isEmpty
+        case .object(let o): !o.isEmpty
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+}

@@ -1,0 +1,43 @@
+import AnimaCore
+import Foundation
+
+/// Where workflows, runs, step records and history are kept durably.
+///
+/// Every write is one transaction that commits before the call returns; a step's record and
+/// its history line are written together. Runs are claimed with a lease, so two daemons
+/// never execute one run at once and a killed daemon's runs are taken over when its lease ends.
+public protocol WorkflowStore: Sendable {
+    func save(_ workflow: Workflow, owner: Principal, webhookSecret: String?) async throws(WorkflowError)
+    func workflow(named name: String) async throws(WorkflowError) -> StoredWorkflow?
+    func workflows() async throws(WorkflowError) -> [StoredWorkflow]
+    func removeWorkflow(named name: String) async throws(WorkflowError) -> Bool
+
+    /// Creates a pending run; an existing run with the same id is returned unchanged (a
+    /// sub-workflow's child run, replayed after a crash).
+    func createRun(
+        id: String, of stored: StoredWorkflow, owner: Principal, inputs: LabeledValue, trigger: String, parent: String?
+    ) async throws(WorkflowError) -> WorkflowRun
+    func run(_ id: String) async throws(WorkflowError) -> WorkflowRun?
+    /// The definition a run started with.
+    func definition(ofRun id: String) async throws(WorkflowError) -> Workflow?
+    func runs(workflow: String?, limit: Int) async throws(WorkflowError) -> [WorkflowRun]
+    /// Unfinished runs whose lease is free or expired (or held by `worker`), oldest first.
+    func claimableRuns(worker: String, limit: Int) async throws(WorkflowError) -> [String]
+    /// Takes or renews the lease of an unfinished run; false if another worker holds it.
+    func claim(_ id: String, worker: String, leaseSeconds: Double) async throws(WorkflowError) -> Bool
+    func release(_ id: String, worker: String) async throws(WorkflowError)
+    func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?) async throws(WorkflowError)
+    func setStatus(_ id: String, _ status: RunStatus, detail: String) async throws(WorkflowError)
+    func requestCancel(_ id: String) async throws(WorkflowError) -> Bool
+
+    func step(run: String, path: String) async throws(WorkflowError) -> StepRecord?
+    func steps(run: String) async throws(WorkflowError) -> [StepRecord]
+    /// Records an attempt's start (keeping the first start time and the key) before it acts.
+    func stepStarted(run: String, path: String, key: String, attempt: Int) async throws(WorkflowError)
+    func stepCompleted(run: String, path: String, output: LabeledValue) async throws(WorkflowError)
+    func stepFailed(run: String, path: String, error: String, final: Bool) async throws(WorkflowError)
+    func history(run: String) async throws(WorkflowError) -> [HistoryEvent]
+    func note(run: String, path: String?, event: String, detail: String) async throws(WorkflowError)
+    /// Pending runs and unfinished steps, for the queue-depth metric.
+    func queueDepth() async throws(WorkflowError) -> Int
+}

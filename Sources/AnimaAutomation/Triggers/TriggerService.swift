@@ -1,0 +1,100 @@
+import AnimaCore
+import Foundation
+
+/// Starts runs on cron schedules and file changes (webhooks arrive through the daemon's route,
+/// completions through the engine).
+///
+/// A cron firing gets the run id `NAME-cron-EPOCH`, so two daemons sharing a store, or a daemon
+/// restarted within the minute, start it once. Firings missed while no daemon ran are not
+/// made up.
+public actor TriggerService {
+    let engine: WorkflowEngine
+    var lastCheck: Date
+    var watchers: [String: (watcher: DirectoryWatcher, task: Task<Void, Never>)] = [:]
+
+    public init(engine: WorkflowEngine, now: Date = Date()) {
+        self.engine = engine
+        lastCheck = now
+    }
+
+    /// Starts every cron run due in (`from`, `to`]; returns them. Tests drive this with virtual dates.
+    @discardableResult
+    public func fireDue(from: Date, to: Date) async -> [WorkflowRun] {
+        guard let all = try? await engine.store.workflows() else { return [] }
+        var started: [WorkflowRun] = []
+        for stored in all {
+            for case .cron(let schedule, let zone) in stored.workflow.triggers {
+                guard let timeZone = TimeZone(identifier: zone) else { continue }
+                var after = from
+                // At most a few firings per check: a long sleep does not start a burst.
+                for _ in 0..<5 {
+                    guard let next = schedule.next(after: after, in: timeZone), next <= to else { break }
+                    let inputs: JSONValue = ["scheduled": .string(WorkflowRun.iso(next))]
+                    if let run = try? await engine.start(
+                        stored.workflow.name, inputs: inputs, label: ProvenanceLabel(.system), caller: stored.owner, trigger: "cron",
+                        id: "\(stored.workflow.name)-cron-\(Int(next.timeIntervalSince1970))")
+                    {
+                        started.append(run)
+                    }
+                    after = next
+                }
+            }
+        }
+        return started
+    }
+
+    /// Watches the directories that workflows name and starts a run per file written there.
+    public func refreshWatchers() async {
+        guard let all = try? await engine.store.workflows() else { return }
+        var wanted: [String: [StoredWorkflow]] = [:]
+        for stored in all {
+            for case .files(let directory) in stored.workflow.triggers {
+                wanted[(directory as NSString).expandingTildeInPath, default: []].append(stored)
+            }
+        }
+        for (directory, entry) in watchers where wanted[directory] == nil {
+            entry.task.cancel()
+            entry.watcher.close()
+            watchers[directory] = nil
+        }
+        for directory in wanted.keys where watchers[directory] == nil {
+            guard let watcher = try? DirectoryWatcher(directory: directory) else { continue }
+            let engine = self.engine
+            let task = Task {
+                for await path in watcher.events() {
+                    guard let all = try? await engine.store.workflows() else { continue }
+                    for stored in all
+                    where stored.workflow.triggers.contains(.files(directory: directory))
+                        || stored.workflow.triggers.contains(where: {
+                            if case .files(let d) = $0 { return (d as NSString).expandingTildeInPath == directory }
+                            return false
+                        })
+                    {
+                        _ = try? await engine.start(
+                            stored.workflow.name, inputs: ["path": .string(path)], label: ProvenanceLabel(.file), caller: stored.owner,
+                            trigger: "files")
+                    }
+                }
+            }
+            watchers[directory] = (watcher, task)
+        }
+    }
+
+    /// Checks schedules every second and the watched directories every few seconds until cancelled.
+    public func run() async {
+        var tick = 0
+        while !Task.isCancelled {
+            if tick % 5 == 0 { await refreshWatchers() }
+            let now = Date()
+            await fireDue(from: lastCheck, to: now)
+            lastCheck = now
+            tick += 1
+            try? await Task.sleep(for: .seconds(1))
+        }
+        for entry in watchers.values {
+            entry.task.cancel()
+            entry.watcher.close()
+        }
+        watchers = [:]
+    }
+}

@@ -21,5 +21,6 @@ struct AnimaBench: AsyncParsableCommand {
         subcommands: [
             BenchDecode.self, BenchAgents.self, BenchResume.self, BenchSyscalls.self, BenchScripted.self, BenchMemory.self,
             BenchSecurity.self, BenchTools.self, BenchRouter.self, ScriptedServe.self, ScriptedMCP.self,
+            BenchFunctionCalling.self,
         ])
 }

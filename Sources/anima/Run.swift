@@ -93,7 +93,7 @@ struct Run: AsyncParsableCommand {
             try await runOnDaemon(daemon)
             return
         }
-        let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler)
+        let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler, agent: memory)
         var memorySystem: MemorySystem?
         if memory != nil { memorySystem = try await memoryLocation.open(embeddings: true) }
         let systemTools = kernelOptions.systemTools

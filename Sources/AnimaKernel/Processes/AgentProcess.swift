@@ -111,6 +111,8 @@ public struct AgentSpec: Sendable {
     /// How far the task's data may travel; public by default. The kernel raises it as the
     /// process takes in private data (see `PrivacyLabel.init(provenance:)`), never lowers it.
     public var privacy: PrivacyLabel
+    /// How each step chooses between calling a tool and answering.
+    public var toolStrategy = AgentLoop.ToolStrategy.grammar
 
     public init(
         name: String = "agent", task: String, systemPrompt: String? = nil, tools: [String] = [], groups: Set<String>? = nil,

@@ -102,8 +102,8 @@ struct BenchFunctionCalling: AsyncParsableCommand {
         var options = modelOptions
         if options.context == nil { options.context = 2048 }
         let engine = try await options.load(slots: concurrency)
-        print("model \(engine.info.name) (tool-call syntax \(engine.toolCallSyntax.rawValue)), \(cases.count) cases")
-        print("strategy       accuracy  malformed  seconds   single choose parallel none convert")
+        Self.say("model \(engine.info.name) (tool-call syntax \(engine.toolCallSyntax.rawValue)), \(cases.count) cases")
+        Self.say("strategy       accuracy  malformed  seconds   single choose parallel none convert")
         for strategy in strategies {
             let start = Date()
             let outcomes = try await Self.score(cases, strategy: strategy, engine: engine, concurrency: concurrency)
@@ -114,16 +114,20 @@ struct BenchFunctionCalling: AsyncParsableCommand {
                 let these = outcomes.filter { $0.0.category == category }
                 return these.isEmpty ? "-" : String(format: "%.2f", Double(these.filter(\.1.correct).count) / Double(these.count))
             }
-            print(
+            Self.say(
                 strategy.padding(toLength: 14, withPad: " ", startingAt: 0)
                     + String(
                         format: " %8.3f  %9.3f  %7.1f   %@", Double(correct) / Double(cases.count), Double(malformed) / Double(cases.count), seconds,
                         perCategory.joined(separator: "   ")))
             if verbose {
-                for (c, o) in outcomes where !o.correct { print("  \(c.id) \(o.malformed ? "MALFORMED " : "")\(o.detail)") }
+                for (c, o) in outcomes where !o.correct { Self.say("  \(c.id) \(o.malformed ? "MALFORMED " : "")\(o.detail)") }
             }
         }
     }
+
+    /// Writes a line at once (print is buffered when stdout is a file): a long run shows
+    /// each strategy as soon as it is measured.
+    static func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
     static func score(_ cases: [Case], strategy: String, engine: LlamaEngine, concurrency: Int) async throws -> [(Case, Outcome)] {
         try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in

@@ -82,6 +82,18 @@ struct Run: AsyncParsableCommand {
         }
     }
 
+    @Option(
+        help: ArgumentHelp(
+            "How each step chooses between a tool and an answer: grammar, decide-first or native (default: the one measured best for the model's family).",
+            valueName: "strategy"),
+        transform: { raw in
+            guard let strategy = AgentLoop.ToolStrategy(rawValue: raw) else {
+                throw ValidationError("--tool-strategy must be grammar, decide-first or native, not \(raw)")
+            }
+            return strategy
+        })
+    var toolStrategy: AgentLoop.ToolStrategy?
+
     @Flag(help: "Run the agents in this process even when a daemon is running.")
     var local = false
 
@@ -111,11 +123,12 @@ struct Run: AsyncParsableCommand {
         let events = await kernel.events()
         var pids: [PID] = []
         for (i, task) in tasks.enumerated() {
-            let spec = AgentSpec(
+            var spec = AgentSpec(
                 name: "agent-\(i + 1)", task: task, systemPrompt: system, tools: systemTools.map(\.definition.name), priority: priority,
                 quotas: Quotas(tokens: maxTokens, wallTime: maxSeconds.map { .milliseconds(Int($0 * 1000)) }),
                 limits: .init(maxSteps: maxSteps), sampling: .init(temperature: 0, maxTokensPerStep: tokensPerStep), memory: memory,
                 privacy: isPrivate ? .private : .public)
+            spec.toolStrategy = toolStrategy ?? ToolStrategyChoice.measured(for: engine.toolCallSyntax)
             pids.append(try await kernel.spawn(spec, owner: CurrentUser.principal))
         }
         let single = pids.count == 1

@@ -81,7 +81,6 @@ public enum ToolCallSyntax: String, Sendable, Hashable, CaseIterable {
             \(list)
             </tools>
             \(example)
-            If no tool is needed, answer in plain words.
             """
     }
 

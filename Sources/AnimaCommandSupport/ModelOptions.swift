@@ -39,7 +39,8 @@ package struct ModelOptions: ParsableArguments {
     /// Loads the engine, showing progress on a terminal; `scheduler` is the kernel's.
     package func load(slots: Int = 1, scheduler: Scheduler = Scheduler(), agent: String? = nil) async throws -> LlamaEngine {
         try await Self.loadEngine(
-            path: try path(agent: agent), context: context, threads: threads, chatTemplate: chatTemplate, slots: slots, scheduler: scheduler)
+            path: try path(agent: agent), context: context, threads: threads, chatTemplate: chatTemplate, slots: slots, scheduler: scheduler
+        )
     }
 
     package static func loadEngine(

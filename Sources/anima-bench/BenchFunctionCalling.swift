@@ -34,7 +34,9 @@ struct BenchFunctionCalling: AsyncParsableCommand {
     @Option(help: "Comma-separated strategies: off, native, grammar, decide-first.")
     var strategies = "off,native,grammar,decide-first"
 
-    @Option(help: NumericFlag.help("Run only the first n cases of each category (0: all).", 0...10_000), transform: NumericFlag.integer(0...10_000))
+    @Option(
+        help: NumericFlag.help("Run only the first n cases of each category (0: all).", 0...10_000),
+        transform: NumericFlag.integer(0...10_000))
     var perCategory = 0
 
     @Option(help: NumericFlag.help("Generations at once.", 1...64), transform: NumericFlag.integer(1...64))
@@ -75,11 +77,15 @@ struct BenchFunctionCalling: AsyncParsableCommand {
             Case(
                 id: c["id"]?.stringValue ?? "?", category: c["category"]?.stringValue ?? "?",
                 tools: try (c["tools"]?.arrayValue ?? []).map { name in
-                    guard let tool = name.stringValue.flatMap({ tools[$0] }) else { throw ValidationError("case names an unknown tool: \(name)") }
+                    guard let tool = name.stringValue.flatMap({ tools[$0] }) else {
+                        throw ValidationError("case names an unknown tool: \(name)")
+                    }
                     return tool
                 },
                 prompt: c["prompt"]?.stringValue ?? "",
-                expected: (c["expected"]?.arrayValue ?? []).map { ($0["name"]?.stringValue ?? "", $0["arguments"]?.objectValue ?? JSONObject()) })
+                expected: (c["expected"]?.arrayValue ?? []).map {
+                    ($0["name"]?.stringValue ?? "", $0["arguments"]?.objectValue ?? JSONObject())
+                })
         }
     }
 
@@ -117,7 +123,8 @@ struct BenchFunctionCalling: AsyncParsableCommand {
             Self.say(
                 strategy.padding(toLength: 14, withPad: " ", startingAt: 0)
                     + String(
-                        format: " %8.3f  %9.3f  %7.1f   %@", Double(correct) / Double(cases.count), Double(malformed) / Double(cases.count), seconds,
+                        format: " %8.3f  %9.3f  %7.1f   %@", Double(correct) / Double(cases.count), Double(malformed) / Double(cases.count),
+                        seconds,
                         perCategory.joined(separator: "   ")))
             if verbose {
                 for (c, o) in outcomes where !o.correct { Self.say("  \(c.id) \(o.malformed ? "MALFORMED " : "")\(o.detail)") }
@@ -183,7 +190,8 @@ struct BenchFunctionCalling: AsyncParsableCommand {
         if correct {
             for call in calls {
                 let tool = c.tools.first { $0.name == call.name }
-                guard let i = unmatched.firstIndex(where: { $0.name == call.name && matches($0.arguments, call.arguments, tool: tool) }) else {
+                guard let i = unmatched.firstIndex(where: { $0.name == call.name && matches($0.arguments, call.arguments, tool: tool) })
+                else {
                     correct = false
                     break
                 }
@@ -214,7 +222,9 @@ struct BenchFunctionCalling: AsyncParsableCommand {
             return false
         }
         if let x = a.stringValue, let y = b.stringValue {
-            let norm: (String) -> String = { $0.lowercased().filter { !$0.isWhitespace }.trimmingCharacters(in: CharacterSet(charactersIn: ".!?")) }
+            let norm: (String) -> String = {
+                $0.lowercased().filter { !$0.isWhitespace }.trimmingCharacters(in: CharacterSet(charactersIn: ".!?"))
+            }
             return norm(x) == norm(y)
         }
         return a == b

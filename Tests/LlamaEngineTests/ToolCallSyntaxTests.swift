@@ -41,10 +41,14 @@ struct ToolCallSyntaxTests {
     @Test func llama3ParametersAndMistralListsAreCalls() {
         let llama = run("{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Oslo\"}}")
         #expect(llama.calls.first?.arguments == ["city": "Oslo"])
-        let mistral = run("[TOOL_CALLS][{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}, {\"name\": \"calculator\", \"arguments\": {\"expression\": \"1+1\"}}]")
+        let mistral = run(
+            "[TOOL_CALLS][{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}, {\"name\": \"calculator\", \"arguments\": {\"expression\": \"1+1\"}}]"
+        )
         #expect(mistral.calls.map(\.name) == ["get_weather", "calculator"])
         #expect(mistral.text.isEmpty)
-        let several = run("{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\"}}")
+        let several = run(
+            "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\"}}"
+        )
         #expect(several.calls.map { $0.arguments["city"]?.stringValue } == ["Oslo", "Rome"])
     }
 

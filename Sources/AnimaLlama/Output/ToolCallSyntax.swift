@@ -65,11 +65,14 @@ public enum ToolCallSyntax: String, Sendable, Hashable, CaseIterable {
         let example: String
         switch self {
         case .hermes:
-            example = "To call a tool, answer with one block per call, and nothing else:\n\(Self.openTag)\n{\"name\": \"tool name\", \"arguments\": {...}}\n\(Self.closeTag)"
+            example =
+                "To call a tool, answer with one block per call, and nothing else:\n\(Self.openTag)\n{\"name\": \"tool name\", \"arguments\": {...}}\n\(Self.closeTag)"
         case .smolLM2:
-            example = "To call tools, answer with their calls as a JSON list inside the tags, and nothing else:\n\(Self.openTag)[{\"name\": \"tool name\", \"arguments\": {...}}]\(Self.closeTag)"
+            example =
+                "To call tools, answer with their calls as a JSON list inside the tags, and nothing else:\n\(Self.openTag)[{\"name\": \"tool name\", \"arguments\": {...}}]\(Self.closeTag)"
         case .mistral:
-            example = "To call tools, answer with \(Self.mistralMarker) and a JSON list of calls, and nothing else:\n\(Self.mistralMarker)[{\"name\": \"tool name\", \"arguments\": {...}}]"
+            example =
+                "To call tools, answer with \(Self.mistralMarker) and a JSON list of calls, and nothing else:\n\(Self.mistralMarker)[{\"name\": \"tool name\", \"arguments\": {...}}]"
         case .llama3:
             example = "To call a tool, answer with only this JSON object:\n{\"name\": \"tool name\", \"parameters\": {...}}"
         case .bareJSON:

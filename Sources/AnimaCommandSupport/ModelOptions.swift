@@ -27,12 +27,20 @@ package struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Use this llama.cpp built-in chat template (e.g. chatml) instead of the model's.", valueName: "name"))
     package var chatTemplate: String?
 
-    package var path: String { model.map { ($0 as NSString).expandingTildeInPath } ?? AnimaPaths.defaultModel }
+    package var path: String { model.map(ModelDefaults.resolve) ?? AnimaPaths.defaultModel }
+
+    /// The model to load for `agent`: --model (a path, a file in the model folder or a
+    /// catalogue name), else the saved choices of `anima models default`.
+    package func path(agent: String?) throws -> String {
+        if let model { return ModelDefaults.resolve(model) }
+        return try ModelDefaults.model(agent: agent)
+    }
 
     /// Loads the engine, showing progress on a terminal; `scheduler` is the kernel's.
-    package func load(slots: Int = 1, scheduler: Scheduler = Scheduler()) async throws -> LlamaEngine {
+    package func load(slots: Int = 1, scheduler: Scheduler = Scheduler(), agent: String? = nil) async throws -> LlamaEngine {
         try await Self.loadEngine(
-            path: path, context: context, threads: threads, chatTemplate: chatTemplate, slots: slots, scheduler: scheduler)
+            path: try path(agent: agent), context: context, threads: threads, chatTemplate: chatTemplate, slots: slots, scheduler: scheduler
+        )
     }
 
     package static func loadEngine(

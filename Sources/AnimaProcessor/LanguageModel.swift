@@ -61,6 +61,8 @@ public struct GenerationRequest: Sendable, Hashable {
     /// Whether one answer may hold several tool calls (OpenAI's `parallel_tool_calls`).
     /// When false, generation ends after the first call.
     public var parallelToolCalls = true
+    /// How much of the answer the tool grammar holds when tools are offered.
+    public var toolConstraint = ToolConstraint.whenCalling
 
     public init(
         messages: [ChatMessage], tools: [ToolDefinition] = [], toolChoice: ToolChoice = .auto,

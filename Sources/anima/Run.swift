@@ -95,6 +95,18 @@ struct Run: AsyncParsableCommand {
         allow.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
     }
 
+    @Option(
+        help: ArgumentHelp(
+            "How each step chooses between a tool and an answer: grammar, decide-first or native (default: the one measured best for the model's family).",
+            valueName: "strategy"),
+        transform: { raw in
+            guard let strategy = AgentLoop.ToolStrategy(rawValue: raw) else {
+                throw ValidationError("--tool-strategy must be grammar, decide-first or native, not \(raw)")
+            }
+            return strategy
+        })
+    var toolStrategy: AgentLoop.ToolStrategy?
+
     @Flag(help: "Run the agents in this process even when a daemon is running.")
     var local = false
 
@@ -121,7 +133,7 @@ struct Run: AsyncParsableCommand {
         let systemTools = ToolAdapter.adapting(toolbox.tools)
         // So is an --allow that chooses none of the agent's tools.
         let allowed = try allowSelectors.map { try ToolSelection.resolve($0, among: systemTools.map(\.definition.name)) }
-        let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler)
+        let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler, agent: memory)
         var memorySystem: MemorySystem?
         if memory != nil { memorySystem = try await memoryLocation.open(embeddings: true) }
         var candidate = RouteCandidate.local(engine)
@@ -147,6 +159,7 @@ struct Run: AsyncParsableCommand {
                 privacy: isPrivate ? .private : .public,
                 actions: allowed)
             installed?.apply(to: &spec, owner: CurrentUser.principal)
+            spec.toolStrategy = toolStrategy ?? ToolStrategyChoice.measured(for: engine.toolCallSyntax)
             pids.append(try await kernel.spawn(spec, owner: CurrentUser.principal))
         }
         let single = pids.count == 1

@@ -81,6 +81,18 @@ struct KernelTests {
         #expect(reason.contains("same call 3 times"))
     }
 
+    @Test func aRepeatedCallIsFollowedByAStepThatMayOnlyAnswer() async throws {
+        // A small model echoes a tool's result back into the same tool; after the repeat
+        // the agent offers no tools, and the model answers from what it has.
+        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { request in
+            if request.toolChoice == .none { return .text("It is 2.") }
+            return .toolCalls([call("add", ["a": 1, "b": 1])])
+        }
+        let k = kernel(processor, tools: [AddTool()])
+        let pid = try await k.spawn(AgentSpec(task: "1+1?", tools: ["add"], limits: .init(maxSteps: 10, maxRepeats: 2)), owner: alice)
+        #expect(try await k.wait(pid) == .completed("It is 2."))
+    }
+
     @Test func stepLimitStopsAnAgentThatNeverAnswers() async throws {
         let processor = endlessAdder()
         let k = kernel(processor, tools: [AddTool()])

@@ -46,11 +46,24 @@ public struct AgentLoop: Sendable {
         }
     }
 
+    /// How each step chooses between calling a tool and answering (measured per model
+    /// family with `anima-bench fc`; see BENCHMARKS.md).
+    public enum ToolStrategy: String, Sendable, Hashable, CaseIterable {
+        /// Every step is generated under a grammar built from the offered tools' schemas:
+        /// well-formed calls of offered tools, or an answer that does not start like a call.
+        case grammar
+        /// A short constrained step first ("tool" or "answer"), then a forced call under the
+        /// grammar or an answer without tools.
+        case decideFirst = "decide-first"
+        /// The model's own format; the grammar wakes only at the template's call tag.
+        case native
+    }
+
     public let spec: AgentSpec
 
     public init(spec: AgentSpec) { self.spec = spec }
 
-    static let defaultSystemPrompt = "You are a helpful assistant. Answer the task directly; call a tool only when it helps."
+    public static let defaultSystemPrompt = "You are a helpful assistant. Answer the task directly; call a tool only when it helps."
 
     /// Has the model fix the task's action set from the user's words and the tool list,
     /// when the agent has side-effecting tools and the spec names none. An answer that is
@@ -85,11 +98,19 @@ public struct AgentLoop: Sendable {
         if !tools.isEmpty { system += "\n\n" + boundary.instructions }
         var transcript = try await Transcript.start(spec, systemPrompt: system, tools: tools, in: context)
         var seen: [String: Int] = [:]
+        // A repeated call means the model already has what it asked for (a small model
+        // echoes a result back into the same tool): the next step may only answer.
+        var answerOnly = false
         for _ in 0..<spec.limits.maxSteps {
             let sampling = SamplingParameters(
                 temperature: spec.sampling.temperature, seed: spec.sampling.seed, maxTokens: spec.sampling.maxTokensPerStep)
             var request = try await transcript.request(sampling: sampling)
             request.parallelToolCalls = false  // one action, then look at its result
+            if answerOnly {
+                request.toolChoice = .none
+            } else {
+                try await Self.apply(spec.toolStrategy, to: &request) { try await context.generate($0) }
+            }
             let result = try await context.generate(request)
             guard !result.toolCalls.isEmpty else {
                 let answer = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -101,6 +122,7 @@ public struct AgentLoop: Sendable {
                 let key = "\(call.name) \(call.arguments.jsonText)"
                 seen[key, default: 0] += 1
                 if seen[key]! > spec.limits.maxRepeats { throw Stop.repeatedAction(key, times: seen[key]!) }
+                if seen[key]! > 1 { answerOnly = true }
                 let output: ToolOutput
                 do {
                     output = try await context.callTool(call)
@@ -118,4 +140,38 @@ public struct AgentLoop: Sendable {
         }
         throw Stop.stepLimit(spec.limits.maxSteps)
     }
+
+    /// Shapes one step's request for `strategy`; `generate` runs the decision step of
+    /// `decideFirst`, which costs a few tokens of an extra model call.
+    public static func apply(
+        _ strategy: ToolStrategy, to request: inout GenerationRequest,
+        generate: (GenerationRequest) async throws -> GenerationResult
+    ) async throws {
+        guard !request.tools.isEmpty, request.toolChoice == .auto else { return }
+        switch strategy {
+        case .native:
+            request.toolConstraint = .whenCalling
+        case .grammar:
+            request.toolConstraint = .wholeAnswer
+        case .decideFirst:
+            var question = request
+            question.toolChoice = .none
+            question.tools = []
+            let list = request.tools.map { "- \($0.name): \($0.description)" }.joined(separator: "\n")
+            question.messages.append(
+                .user(
+                    "Tools you could call:\n\(list)\nDoes the request above need one of these tools, or can you answer it directly? Reply tool or answer."
+                ))
+            question.responseFormat = .jsonSchema(Self.decisionSchema)
+            question.sampling.maxTokens = 8
+            let decision = try await generate(question).text
+            if decision.contains("tool") {
+                request.toolChoice = .required
+            } else {
+                request.toolChoice = .none
+            }
+        }
+    }
+
+    static let decisionSchema = try! JSONSchema(["enum": ["tool", "answer"]])
 }

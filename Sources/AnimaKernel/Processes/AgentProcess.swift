@@ -116,6 +116,9 @@ public struct AgentSpec: Sendable {
     /// from the task and the tool list before the agent reads anything untrusted.
     public var actions: [String]?
 
+    /// How each step chooses between calling a tool and answering.
+    public var toolStrategy = AgentLoop.ToolStrategy.grammar
+
     public init(
         name: String = "agent", task: String, systemPrompt: String? = nil, tools: [String] = [], groups: Set<String>? = nil,
         priority: Int = 0, quotas: Quotas = .unlimited, limits: AgentLoop.Limits = .init(), sampling: SamplingOverrides = .init(),

@@ -62,6 +62,8 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
     public let file: GGUFFile
     let model: LlamaModel
     let template: ChatTemplate
+    /// How this model's family writes tool calls, read from its chat template.
+    public let toolCallSyntax: ToolCallSyntax
     private let loop: DecodeLoop
     private let nextID = Atomic<UInt64>(1)
 
@@ -108,6 +110,7 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
         } else {
             throw .missingChatTemplate(model: model.name)
         }
+        toolCallSyntax = ToolCallSyntax(template: template.source)
         loop = try DecodeLoop(
             model: model,
             options: .init(
@@ -149,7 +152,7 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
             return (tokens, 0)
         }
         guard !request.messages.isEmpty else { throw .invalidRequest("there are no messages") }
-        let messages = ToolCallFormat.messages(for: request)
+        let messages = ToolCallFormat.messages(for: request, syntax: toolCallSyntax)
         let segments = try template.segments(messages)
         var tokens: [llama_token] = []
         var sharedPrefix = 0
@@ -197,17 +200,25 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
         guard prompt.count < loop.contextLength else {
             throw .promptTooLong(tokens: prompt.count, limit: loop.contextLength)
         }
-        let grammar = try ToolCallFormat.grammar(for: request)
+        let grammar = try ToolCallFormat.grammar(for: request, syntax: toolCallSyntax)
         let sampler = try makeSampler(request.sampling, grammar: grammar)
-        let offered = !ToolCallFormat.offeredTools(request).isEmpty
+        let offeredTools = ToolCallFormat.offeredTools(request)
+        let offered = !offeredTools.isEmpty
         var schema: JSONSchema?
         if case .jsonSchema(let s) = request.responseFormat { schema = s }
         return Job(
             id: id, priority: priority, prompt: prompt, sharedPrefix: sharedPrefix, sampler: sampler,
             maxTokens: request.sampling.maxTokens ?? loop.contextLength,
             ignoreEndOfTurn: request.sampling.ignoreEndOfTurn, schema: schema,
-            assembler: OutputAssembler(stops: request.sampling.stop, parsesToolCalls: offered),
+            assembler: OutputAssembler(
+                stops: request.sampling.stop, parsesToolCalls: offered, toolNames: Set(offeredTools.map(\.name))),
             continuation: continuation)
+    }
+
+    /// Whether llama.cpp accepts `grammar`; throws its complaint when it does not.
+    func grammarSamplerCompiles(_ grammar: (text: String, lazy: Bool)) throws(ProcessorError) -> Bool {
+        llama_sampler_free(try makeSampler(.greedy(), grammar: grammar))
+        return true
     }
 
     private func makeSampler(

@@ -3,27 +3,39 @@ import AnimaProcessor
 import Foundation
 
 /// Turns the bytes of generated tokens into events: whole UTF-8 characters only, text that
-/// stops before any stop string, and tool calls lifted out of `<tool_call>` blocks.
+/// stops before any stop string, and tool calls in every family's shape (`ToolCallSyntax`).
+///
+/// Calls inside `<tool_call>` blocks (one object, or a list as SmolLM2 writes) are lifted
+/// out of the text. An answer that starts with `{` or `[` (bare JSON, Llama 3's object,
+/// Mistral's list after `[TOOL_CALLS]`) is held to its end: if it is nothing but calls of
+/// offered tools, they are the calls; otherwise it is the answer's text.
 ///
 /// Text that might be the start of a stop string or of a tool-call tag is held back until
 /// it is clear which it is, so nothing that must be cut ever reaches the caller.
 struct OutputAssembler {
-    static let openTag = "<tool_call>"
-    static let closeTag = "</tool_call>"
+    static let openTag = ToolCallSyntax.openTag
+    static let closeTag = ToolCallSyntax.closeTag
 
     private let stops: [String]
     private let parsesToolCalls: Bool
+    /// Names a bare call may have; nil: any.
+    private let toolNames: Set<String>?
     private var pendingBytes: [UInt8] = []
     private var held = ""
     private var inToolCall = false
+    /// Whether the start of the answer has been seen (bare calls are only recognised there).
+    private var started = false
+    /// The answer began like bare JSON: everything is held until the end.
+    private var inBareCall = false
     private(set) var stopped = false
     private(set) var toolCalls: [ToolCall] = []
     /// All text emitted so far (the answer without tool-call blocks).
     private(set) var text = ""
 
-    init(stops: [String], parsesToolCalls: Bool) {
+    init(stops: [String], parsesToolCalls: Bool, toolNames: Set<String>? = nil) {
         self.stops = stops
         self.parsesToolCalls = parsesToolCalls
+        self.toolNames = toolNames
     }
 
     /// Feeds the bytes of one token; returns the events they complete.
@@ -64,6 +76,37 @@ struct OutputAssembler {
 
     private mutating func drain(final: Bool) -> [GenerationEvent] {
         var events: [GenerationEvent] = []
+        if parsesToolCalls, !started {
+            let body = held.drop(while: \.isWhitespace)
+            if body.isEmpty, !final { return events }
+            started = true
+            if let first = body.first, first == "{" || first == "[" {
+                inBareCall = true
+                held = String(body)
+            }
+        }
+        if inBareCall {
+            // A stop string ends the held text like the end of the stream does.
+            var stopAt: Range<String.Index>?
+            for stop in stops {
+                if let r = held.range(of: stop), stopAt == nil || r.lowerBound < stopAt!.lowerBound { stopAt = r }
+            }
+            if let stopAt { held = String(held[..<stopAt.lowerBound]) }
+            guard final || stopAt != nil else { return events }
+            let body = held
+            held = ""
+            inBareCall = false
+            if let calls = bareCalls(body) {
+                for call in calls {
+                    toolCalls.append(call)
+                    events.append(.toolCall(call))
+                }
+            } else {
+                emit(body, into: &events)
+            }
+            if stopAt != nil { stopped = true }
+            return events
+        }
         while true {
             if inToolCall {
                 guard let close = held.range(of: Self.closeTag) else {
@@ -73,15 +116,16 @@ struct OutputAssembler {
                         let body = held
                         held = ""
                         inToolCall = false
-                        if let call = parseCall(body) { events.append(.toolCall(call)) }
+                        events += parseCalls(body).map(GenerationEvent.toolCall)
                     }
                     return events
                 }
                 let body = String(held[..<close.lowerBound])
                 held = String(held[close.upperBound...])
                 inToolCall = false
-                if let call = parseCall(body) {
-                    events.append(.toolCall(call))
+                let calls = parseCalls(body)
+                if !calls.isEmpty {
+                    events += calls.map(GenerationEvent.toolCall)
                 } else if isRepeat(body) {
                     // The same call again in one answer: a small model stuttering.
                 } else {
@@ -148,24 +192,94 @@ struct OutputAssembler {
         events.append(.text(s))
     }
 
-    /// The call in a block, unless it is malformed or repeats an earlier call of this answer.
-    private mutating func parseCall(_ body: String) -> ToolCall? {
-        guard let (name, arguments) = Self.decodeCall(body), !toolCalls.contains(where: { $0.name == name && $0.arguments == arguments })
-        else { return nil }
-        let call = ToolCall(id: "call_" + Hex.randomID().prefix(24), name: name, arguments: arguments)
-        toolCalls.append(call)
-        return call
+    /// The calls in a block (one object or a list), less any that repeat an earlier call of
+    /// this answer; empty when the block is malformed.
+    private mutating func parseCalls(_ body: String) -> [ToolCall] {
+        guard let decoded = Self.decodeCalls(body.trimmingCharacters(in: .whitespacesAndNewlines)) else { return [] }
+        var calls: [ToolCall] = []
+        for (name, arguments) in decoded where !toolCalls.contains(where: { $0.name == name && $0.arguments == arguments }) {
+            let call = ToolCall(id: "call_" + Hex.randomID().prefix(24), name: name, arguments: arguments)
+            toolCalls.append(call)
+            calls.append(call)
+        }
+        return calls
     }
 
     private func isRepeat(_ body: String) -> Bool {
-        guard let (name, arguments) = Self.decodeCall(body) else { return false }
-        return toolCalls.contains { $0.name == name && $0.arguments == arguments }
+        guard let decoded = Self.decodeCalls(body.trimmingCharacters(in: .whitespacesAndNewlines)), !decoded.isEmpty else {
+            return false
+        }
+        return decoded.allSatisfy { call in toolCalls.contains { $0.name == call.0 && $0.arguments == call.1 } }
     }
 
-    private static func decodeCall(_ body: String) -> (String, JSONValue)? {
-        guard let json = try? JSONValue(parsing: body.trimmingCharacters(in: .whitespacesAndNewlines)),
-            let name = json["name"]?.stringValue
-        else { return nil }
+    /// The calls of an answer that is nothing but bare calls of offered tools (an object,
+    /// objects one after another, or a list, after an optional `[TOOL_CALLS]`), or nil.
+    private func bareCalls(_ body: String) -> [ToolCall]? {
+        var text = Substring(body.trimmingCharacters(in: .whitespacesAndNewlines))
+        if text.hasPrefix(ToolCallSyntax.mistralMarker) { text = text.dropFirst(ToolCallSyntax.mistralMarker.count) }
+        guard let values = Self.topLevelValues(text) else { return nil }
+        var calls: [ToolCall] = []
+        for value in values {
+            let objects = value.arrayValue ?? [value]
+            for object in objects {
+                // Both a name and arguments: a JSON answer that merely has a "name" is not a call.
+                guard object["arguments"] != nil || object["parameters"] != nil, let (name, arguments) = Self.decodeCall(object),
+                    toolNames?.contains(name) ?? true
+                else { return nil }
+                if calls.contains(where: { $0.name == name && $0.arguments == arguments }) { continue }
+                calls.append(ToolCall(id: "call_" + Hex.randomID().prefix(24), name: name, arguments: arguments))
+            }
+        }
+        return calls.isEmpty ? nil : calls
+    }
+
+    /// JSON values written one after another (whitespace between), or nil if the text is
+    /// anything else.
+    static func topLevelValues(_ text: Substring) -> [JSONValue]? {
+        var values: [JSONValue] = []
+        var rest = text.drop(while: \.isWhitespace)
+        while !rest.isEmpty {
+            guard let end = valueEnd(rest), let value = try? JSONValue(parsing: String(rest[..<end])) else { return nil }
+            values.append(value)
+            rest = rest[end...].drop(while: \.isWhitespace)
+        }
+        return values.isEmpty ? nil : values
+    }
+
+    /// The end of the object or array that starts `text`, by bracket depth outside strings.
+    private static func valueEnd(_ text: Substring) -> Substring.Index? {
+        guard let first = text.first, first == "{" || first == "[" else { return nil }
+        var depth = 0
+        var inString = false
+        var escaped = false
+        var i = text.startIndex
+        while i < text.endIndex {
+            let c = text[i]
+            if inString {
+                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+            } else if c == "\"" {
+                inString = true
+            } else if c == "{" || c == "[" {
+                depth += 1
+            } else if c == "}" || c == "]" {
+                depth -= 1
+                if depth == 0 { return text.index(after: i) }
+            }
+            i = text.index(after: i)
+        }
+        return nil
+    }
+
+    /// A tagged block's calls: one object or a list of them.
+    private static func decodeCalls(_ body: String) -> [(String, JSONValue)]? {
+        guard let json = try? JSONValue(parsing: body) else { return nil }
+        let objects = json.arrayValue ?? [json]
+        let calls = objects.compactMap(decodeCall)
+        return calls.count == objects.count && !calls.isEmpty ? calls : nil
+    }
+
+    private static func decodeCall(_ json: JSONValue) -> (String, JSONValue)? {
+        guard let name = json["name"]?.stringValue else { return nil }
         var arguments = json["arguments"] ?? json["parameters"] ?? .object(JSONObject())
         if case .string(let encoded) = arguments, let decoded = try? JSONValue(parsing: encoded) {
             arguments = decoded

@@ -3,30 +3,28 @@ import AnimaProcessor
 
 /// How tools are offered to a local model and how its calls are constrained.
 ///
-/// The tool list goes into the system message; a call is a JSON object inside
-/// `<tool_call>` tags, the format many open chat models are tuned on. While the model
-/// writes a call, a grammar holds it to the tool names and their argument schemas. With
-/// `ToolChoice.auto` the grammar is lazy: it wakes when the model writes the opening tag.
+/// The tool list goes into the system message and earlier calls are shown in the shape of
+/// the model's family (`ToolCallSyntax`). While the model writes a call, a grammar holds
+/// it to the tool names and their argument schemas. With `ToolChoice.auto` the grammar is
+/// lazy by default: it wakes when the model writes the opening tag. With
+/// `ToolConstraint.wholeAnswer` every token is under it: calls, or an answer that does not
+/// start like one.
 enum ToolCallFormat {
     static let maxCallsPerTurn = 8
 
     /// The messages with the tool instructions merged into the system message.
-    static func messages(for request: GenerationRequest) -> [(role: String, content: String)] {
+    static func messages(for request: GenerationRequest, syntax: ToolCallSyntax = .hermes) -> [(role: String, content: String)] {
         var out: [(role: String, content: String)] = []
         for message in request.messages {
             var content = message.content
             if message.role == .assistant, !message.toolCalls.isEmpty {
-                let calls = message.toolCalls.map { call in
-                    let json: JSONValue = ["name": .string(call.name), "arguments": call.arguments]
-                    return "\(OutputAssembler.openTag)\n\(json.jsonText)\n\(OutputAssembler.closeTag)"
-                }
-                content = ([content].filter { !$0.isEmpty } + calls).joined(separator: "\n")
+                content = ([content].filter { !$0.isEmpty } + [syntax.render(message.toolCalls)]).joined(separator: "\n")
             }
             out.append((message.role.rawValue, content))
         }
         let offered = offeredTools(request)
         guard !offered.isEmpty else { return out }
-        let instructions = instructions(for: offered)
+        let instructions = syntax.instructions(for: offered)
         if let first = out.first, first.role == "system" {
             out[0].content = first.content + "\n\n" + instructions
         } else {
@@ -43,23 +41,11 @@ enum ToolCallFormat {
         }
     }
 
-    static func instructions(for tools: [ToolDefinition]) -> String {
-        let list = tools.map(\.openAIJSON.jsonText).joined(separator: "\n")
-        return """
-            You can call these tools (JSON Schema of each tool's arguments):
-            <tools>
-            \(list)
-            </tools>
-            To call a tool, answer with one block per call, and nothing else:
-            \(OutputAssembler.openTag)
-            {"name": "tool name", "arguments": {...}}
-            \(OutputAssembler.closeTag)
-            """
-    }
-
     /// The grammar for the request, if anything constrains the output, and whether it waits
     /// for the opening tag before it applies.
-    static func grammar(for request: GenerationRequest) throws(ProcessorError) -> (text: String, lazy: Bool)? {
+    static func grammar(
+        for request: GenerationRequest, syntax: ToolCallSyntax = .hermes
+    ) throws(ProcessorError) -> (text: String, lazy: Bool)? {
         let tools = offeredTools(request)
         if case .function(let name) = request.toolChoice, tools.isEmpty {
             throw .invalidRequest("tool_choice names \"\(name)\" but no tool of that name was offered")
@@ -67,8 +53,9 @@ enum ToolCallFormat {
         if request.toolChoice == .required, tools.isEmpty {
             throw .invalidRequest("tool_choice is required but no tools were offered")
         }
+        let free = request.toolChoice == .auto && request.toolConstraint == .off
         do {
-            switch (tools.isEmpty, request.responseFormat) {
+            switch (tools.isEmpty || free, request.responseFormat) {
             case (true, .text):
                 return nil
             case (true, .jsonObject):
@@ -83,26 +70,26 @@ enum ToolCallFormat {
                             // Relaxed: what a grammar cannot hold, the tool layer validates before running.
                             let args = try compiler.rule(for: tool.parameters, mode: .relaxed, hint: "\(tool.name)-args")
                             let name = JSONSchemaGrammar.literal(JSONValue.string(tool.name).jsonText)
+                            let key = JSONSchemaGrammar.literal(JSONValue.string(syntax.argumentsKey).jsonText)
                             alternatives.append(
-                                "\"{\" ws \"\\\"name\\\"\" ws \":\" ws \(name) ws \",\" ws \"\\\"arguments\\\"\" ws \":\" ws \(args) ws \"}\""
+                                "\"{\" ws \"\\\"name\\\"\" ws \":\" ws \(name) ws \",\" ws \(key) ws \":\" ws \(args) ws \"}\""
                             )
                         }
                         let call = compiler.add("tool-call", alternatives.joined(separator: " | "))
-                        let block = compiler.add(
-                            "tool-block",
-                            "\(JSONSchemaGrammar.literal(OutputAssembler.openTag)) ws \(call) ws \(JSONSchemaGrammar.literal(OutputAssembler.closeTag))"
-                        )
                         let more = request.parallelToolCalls ? maxCallsPerTurn - 1 : 0
-                        let calls = more == 0 ? block : "\(block) (ws \(block)){0,\(more)}"
+                        let calls = compiler.add("tool-calls", syntax.callsGrammar(call: call, more: more))
                         switch (request.toolChoice, format) {
-                        case (.auto, .text): return calls
+                        case (.auto, .text):
+                            guard request.toolConstraint == .wholeAnswer else { return calls }
+                            // An answer may not start like a call: no brace, bracket, tag or blank.
+                            return "\(calls) | [^{\\[< \\t\\n\\r] [^\\x00]*"
                         case (.auto, .jsonObject): return "\(calls) | object"
                         case (.auto, .jsonSchema(let schema)):
                             return "\(calls) | \(try compiler.rule(for: schema, mode: .strict, hint: "answer"))"
                         default: return calls
                         }
                     }, schema: nil, mode: .relaxed)
-                let lazy = request.toolChoice == .auto && request.responseFormat == .text
+                let lazy = request.toolChoice == .auto && request.responseFormat == .text && request.toolConstraint == .whenCalling
                 return (grammar.text, lazy)
             }
         } catch {
@@ -111,5 +98,5 @@ enum ToolCallFormat {
     }
 
     /// The lazy grammar starts at the opening tag, wherever the model writes it.
-    static let triggerPattern = "[\\s\\S]*?(" + OutputAssembler.openTag + ")[\\s\\S]*"
+    static let triggerPattern = "[\\s\\S]*?(" + ToolCallSyntax.openTag + ")[\\s\\S]*"
 }

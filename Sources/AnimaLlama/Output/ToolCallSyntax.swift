@@ -1,0 +1,112 @@
+import AnimaCore
+import AnimaProcessor
+
+/// The way a model family writes tool calls, read from its GGUF chat template.
+///
+/// Each family is tuned on its own shape, and a model writes a call most reliably in the
+/// shape it was trained on: the tools are offered, earlier calls are shown, and the grammar
+/// is built in that shape. Parsing accepts every shape (see `OutputAssembler`), because
+/// small models drift from their template (Qwen2.5-Coder writes bare JSON although its
+/// template asks for tags).
+public enum ToolCallSyntax: String, Sendable, Hashable, CaseIterable {
+    /// Qwen, Hermes and other ChatML models: `<tool_call>{"name": …, "arguments": …}</tool_call>`.
+    case hermes
+    /// Llama 3.x: a bare `{"name": …, "parameters": …}` (after `<|python_tag|>` when the model writes one).
+    case llama3
+    /// Mistral: `[TOOL_CALLS]` and a JSON array of `{"name": …, "arguments": …}`.
+    case mistral
+    /// SmolLM2: `<tool_call>[{"name": …, "arguments": …}]</tool_call>`, a list inside the tags.
+    case smolLM2 = "smollm2"
+    /// Templates that say nothing about tools: a bare `{"name": …, "arguments": …}`.
+    case bareJSON = "bare-json"
+
+    /// The family a chat template (Jinja text or a llama.cpp built-in name) belongs to.
+    public init(template: String) {
+        if template.contains("[TOOL_CALLS]") || template == "mistral-v7" {
+            self = .mistral
+        } else if template.contains("<|python_tag|>") || template.contains("<|start_header_id|>") || template == "llama3" {
+            self = .llama3
+        } else if template.contains("<tool_call>") {
+            self = .hermes
+        } else if template.contains("SmolLM") {
+            self = .smolLM2
+        } else if template.contains("<|im_start|>") || template == "chatml" {
+            self = .hermes
+        } else {
+            self = .bareJSON
+        }
+    }
+
+    static let openTag = "<tool_call>"
+    static let closeTag = "</tool_call>"
+    static let mistralMarker = "[TOOL_CALLS]"
+
+    /// The key that holds a call's arguments in this family's JSON.
+    var argumentsKey: String { self == .llama3 ? "parameters" : "arguments" }
+
+    /// How an earlier call of the conversation is shown to the model.
+    func render(_ calls: [ToolCall]) -> String {
+        let objects: [JSONValue] = calls.map { ["name": .string($0.name), argumentsKey: $0.arguments] }
+        switch self {
+        case .hermes:
+            return objects.map { "\(Self.openTag)\n\($0.jsonText)\n\(Self.closeTag)" }.joined(separator: "\n")
+        case .smolLM2:
+            return "\(Self.openTag)\(JSONValue.array(objects).jsonText)\(Self.closeTag)"
+        case .mistral:
+            return Self.mistralMarker + JSONValue.array(objects).jsonText
+        case .llama3, .bareJSON:
+            return objects.map(\.jsonText).joined(separator: "\n")
+        }
+    }
+
+    /// The system-message text that offers `tools` and says how to call them.
+    func instructions(for tools: [ToolDefinition]) -> String {
+        let list = tools.map(\.openAIJSON.jsonText).joined(separator: "\n")
+        let example: String
+        switch self {
+        case .hermes:
+            example =
+                "To call a tool, answer with one block per call, and nothing else:\n\(Self.openTag)\n{\"name\": \"tool name\", \"arguments\": {...}}\n\(Self.closeTag)"
+        case .smolLM2:
+            example =
+                "To call tools, answer with their calls as a JSON list inside the tags, and nothing else:\n\(Self.openTag)[{\"name\": \"tool name\", \"arguments\": {...}}]\(Self.closeTag)"
+        case .mistral:
+            example =
+                "To call tools, answer with \(Self.mistralMarker) and a JSON list of calls, and nothing else:\n\(Self.mistralMarker)[{\"name\": \"tool name\", \"arguments\": {...}}]"
+        case .llama3:
+            example = "To call a tool, answer with only this JSON object:\n{\"name\": \"tool name\", \"parameters\": {...}}"
+        case .bareJSON:
+            example = "To call a tool, answer with only this JSON object:\n{\"name\": \"tool name\", \"arguments\": {...}}"
+        }
+        return """
+            You can call these tools (JSON Schema of each tool's arguments):
+            <tools>
+            \(list)
+            </tools>
+            \(example)
+            """
+    }
+
+    /// The GBNF body for up to `1 + more` calls in this family's shape, where `call` is the
+    /// rule of one call object. A bare object (what small models write anyway) is always
+    /// accepted too.
+    func callsGrammar(call: String, more: Int) -> String {
+        let open = JSONSchemaGrammar.literal(Self.openTag)
+        let close = JSONSchemaGrammar.literal(Self.closeTag)
+        func repeated(_ item: String, separator: String) -> String {
+            more == 0 ? item : "\(item) (\(separator) \(item)){0,\(more)}"
+        }
+        let list = "\"[\" ws \(repeated(call, separator: "ws \",\" ws")) ws \"]\""
+        let bare = repeated(call, separator: "ws")
+        switch self {
+        case .hermes:
+            return "\(repeated("\(open) ws \(call) ws \(close)", separator: "ws")) | \(bare)"
+        case .smolLM2:
+            return "\(open) ws \(list) ws \(close) | \(repeated("\(open) ws \(call) ws \(close)", separator: "ws")) | \(bare)"
+        case .mistral:
+            return "\(list) | \(bare)"
+        case .llama3, .bareJSON:
+            return bare
+        }
+    }
+}

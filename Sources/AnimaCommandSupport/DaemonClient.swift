@@ -89,17 +89,6 @@ package struct DaemonClient {
         return (text.isEmpty ? .null : try JSONValue(parsing: text), headers)
     }
 
-    /// POSTs JSON; returns the status code and the body.
-    package func post(_ path: String, _ body: JSONValue) async throws -> (status: Int, body: String) {
-        var request = HTTPClientRequest(url: url + path)
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: body.jsonText))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
-        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
-    }
-
     /// POSTs JSON and calls `onEvent` with each server-sent event (name, data) as it arrives.
     package func stream(_ path: String, _ body: JSONValue, onEvent: (String?, String) throws -> Void) async throws {
         var request = HTTPClientRequest(url: url + path)

@@ -215,13 +215,7 @@ struct NativeRoutes {
             return Response.json(["agents": .array(rows)])
         }
         api.get("agent-memory/:agent") { _, context in
-            let token = try context.authorize(.memory)
-            let agent = try context.pathParameter("agent")
-            try Self.checkAgentName(agent, param: "agent")
-            guard
-                case .snapshot(let snapshot) = try await kernel.invoke(
-                    .memory(.show(agent: agent)), as: token.principal, name: "api-memory")
-            else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
+            let snapshot = try await memorySnapshot(context)
             return Response.json(MemoryWire.json(snapshot))
         }
         api.post("agent-memory/:agent/forget") { request, context in
@@ -245,13 +239,7 @@ struct NativeRoutes {
         // Which records an agent's pager brought into its context, and why (issue 18): ids,
         // scores and reasons of its newest page-ins, no text.
         api.get("agent-memory/:agent/page-ins") { _, context in
-            let token = try context.authorize(.memory)
-            let agent = try context.pathParameter("agent")
-            try Self.checkAgentName(agent, param: "agent")
-            guard
-                case .snapshot(let snapshot) = try await kernel.invoke(
-                    .memory(.show(agent: agent)), as: token.principal, name: "api-memory")
-            else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
+            let snapshot = try await memorySnapshot(context)
             return Response.json(.array(snapshot.pageIns.map(MemoryWire.json)))
         }
         api.get("audit") { request, context in
@@ -275,6 +263,18 @@ struct NativeRoutes {
     }
 
     func body(_ request: Request) async throws -> JSONObject { try await request.jsonObject(limit: maxRequestBytes) }
+
+    /// The memory of the agent the path names, as the caller may see it (needs the memory scope).
+    func memorySnapshot(_ context: AnimaRequestContext) async throws -> AgentMemorySnapshot {
+        let token = try context.authorize(.memory)
+        let agent = try context.pathParameter("agent")
+        try Self.checkAgentName(agent, param: "agent")
+        guard
+            case .snapshot(let snapshot) = try await kernel.invoke(
+                .memory(.show(agent: agent)), as: token.principal, name: "api-memory")
+        else { throw APIError(.internalServerError, "unexpected memory result", type: "server_error") }
+        return snapshot
+    }
 
     /// The status of `pid` if the principal may see it; otherwise "not found", so other
     /// users' processes are not even confirmed to exist.

@@ -38,17 +38,8 @@ struct ScriptedMCP: AsyncParsableCommand {
             steps?.reply(request) ?? .text("You said: " + (request.messages.last?.content ?? ""))
         }
         echo.startStepping()
-        let toolbox = try await kernelOptions.loadTools()
-        let kernel = Kernel(
-            try .standard(
-                processor: try ConfiguredProcessor.processor(scripted: echo), tools: ToolAdapter.adapting(toolbox.tools), memory: memory,
-                dataDirectory: memoryLocation.directory.path))
-        do {
-            try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
-        } catch {
-            await toolbox.shutdown()
-            throw error
-        }
-        await toolbox.shutdown()
+        try await MCPStdio.serve(
+            processor: try ConfiguredProcessor.processor(scripted: echo), memory: memory, kernelOptions: kernelOptions,
+            memoryLocation: memoryLocation)
     }
 }

@@ -268,7 +268,7 @@ extension Run {
                             let agent = pid
                             Task {
                                 let yes = await terminal?.ask(question: question) ?? false
-                                _ = try? await daemon.post("/anima/v1/processes/\(agent)/approvals/\(id)", ["approve": .bool(yes)])
+                                _ = try? await daemon.call("/anima/v1/processes/\(agent)/approvals/\(id)", posting: ["approve": .bool(yes)])
                             }
                         case "exited"?:
                             row["pid"] = .number(Double(pid))

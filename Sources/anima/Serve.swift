@@ -185,18 +185,8 @@ struct MCPCommand: AsyncParsableCommand {
     mutating func run() async throws {
         let memory = try await memoryLocation.open(embeddings: true)
         let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler)
-        let processor = try ConfiguredProcessor.processor(local: .local(engine))
-        let toolbox = try await kernelOptions.loadTools()
-        let kernel = Kernel(
-            try .standard(
-                processor: processor, tools: ToolAdapter.adapting(toolbox.tools), memory: memory,
-                dataDirectory: memoryLocation.directory.path))
-        do {
-            try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
-        } catch {
-            await toolbox.shutdown()
-            throw error
-        }
-        await toolbox.shutdown()
+        try await MCPStdio.serve(
+            processor: try ConfiguredProcessor.processor(local: .local(engine)), memory: memory, kernelOptions: kernelOptions,
+            memoryLocation: memoryLocation)
     }
 }

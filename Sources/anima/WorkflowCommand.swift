@@ -201,12 +201,12 @@ struct WorkflowRunCommand: AsyncParsableCommand {
 struct WorkflowRuns: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "runs", abstract: "List recent runs, newest first.")
     @Argument(help: "Only this workflow's runs.") var name: String?
-    @Option(help: "How many.") var limit: Int = 50
+    @Option(help: NumericFlag.help("How many runs to list.", 1...100_000), transform: NumericFlag.integer(1...100_000))
+    var limit: Int = 50
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var location: WorkflowLocation
 
     mutating func run() async throws {
-        guard (1...100_000).contains(limit) else { throw ValidationError("--limit must be 1 to 100000") }
         let runs = try await location.store().runs(workflow: name, limit: limit)
         if json { print(JSONValue.array(runs.map(\.json)).jsonText) } else { printRuns(runs) }
     }
@@ -284,11 +284,13 @@ struct WorkflowWorker: AsyncParsableCommand {
             queued runs as they come. Agent steps need a model: use `anima serve` for those.
             """)
     @OptionGroup var location: WorkflowLocation
-    @Option(help: "Seconds a run stays this worker's without a heartbeat.") var lease: Double = 2
+    @Option(
+        help: NumericFlag.help("Seconds a run stays this worker's without a heartbeat.", 0.2...3600),
+        transform: NumericFlag.number(0.2...3600))
+    var lease: Double = 2
     @Option(help: "This worker's name in leases (default: random).") var name: String?
 
     mutating func run() async throws {
-        guard lease >= 0.2, lease <= 3600 else { throw ValidationError("--lease must be 0.2 to 3600 seconds") }
         let store = try location.store()
         let engine: WorkflowEngine
         let tools = ToolAdapter.adapting(Toolbox.builtins())

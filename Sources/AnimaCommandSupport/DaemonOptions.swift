@@ -52,6 +52,9 @@ package struct DaemonOptions: ParsableArguments {
             "Tools agents may call, comma-separated: built-in names, MCP tools by full name, server or glob; by default every built-in and every tool of mcp.json.",
             valueName: "names"))
     package var tools: String?
+    @Option(
+        help: NumericFlag.help("Seconds an agent's tool call waits for a person's yes before it is denied.", 1...86_400),
+        transform: NumericFlag.integer(1...86_400)) package var approvalTimeout: Int?
     @Option(help: ArgumentHelp("MCP server configuration whose servers the daemon starts once, sandboxed.", valueName: "file"))
     package var mcpConfig: String = MCPServerConfiguration.defaultFile
 
@@ -69,6 +72,7 @@ package struct DaemonOptions: ParsableArguments {
             ("max_concurrent_requests", maxConcurrentRequests.map(String.init)), ("scripted", scripted ? "true" : nil),
             ("request_header_timeout", requestHeaderTimeout.map(String.init)), ("idle_timeout", idleTimeout.map(String.init)),
             ("max_connections", maxConnections.map(String.init)), ("shutdown_grace", shutdownGrace.map(String.init)), ("tools", tools),
+            ("approval_timeout", approvalTimeout.map(String.init)),
         ]
         for (key, value) in flags { if let value { try c.set(key, value, source: "--\(key.replacingOccurrences(of: "_", with: "-"))") } }
         try c.check()

@@ -39,6 +39,18 @@ package struct KernelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("MCP server configuration, for --tools that name MCP tools.", valueName: "file"))
     package var mcpConfig = MCPServerConfiguration.defaultFile
 
+    @Option(
+        help: NumericFlag.help("Seconds a tool call waits for a person's yes before it is denied.", 1...86_400, valueName: "seconds"),
+        transform: NumericFlag.integer(1...86_400))
+    package var approvalTimeout = 300
+
+    /// `configuration` with what these options say about the kernel (the approval timeout).
+    package func configured(_ configuration: Kernel.Configuration) -> Kernel.Configuration {
+        var configuration = configuration
+        configuration.approvalTimeout = .seconds(approvalTimeout)
+        return configuration
+    }
+
     /// What --tools lists.
     package var toolSelectors: [String] {
         tools.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -13,9 +13,10 @@ package enum MCPStdio {
         let toolbox = try await kernelOptions.loadTools()
         do {
             let kernel = Kernel(
-                try .standard(
-                    processor: processor, tools: ToolAdapter.adapting(toolbox.tools), memory: memory,
-                    dataDirectory: memoryLocation.directory.path))
+                kernelOptions.configured(
+                    try .standard(
+                        processor: processor, tools: ToolAdapter.adapting(toolbox.tools), memory: memory,
+                        dataDirectory: memoryLocation.directory.path)))
             try await MCPEndpoint(kernel: kernel).runStdio(as: CurrentUser.principal)
         } catch {
             await toolbox.shutdown()

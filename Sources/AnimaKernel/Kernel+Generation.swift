@@ -55,10 +55,14 @@ extension Kernel {
         // with no one listening, the whole-text guard below is enough.
         var streamGuard = sink != nil || !observers.isEmpty ? security.streamGuard() : nil
         var stopped: String?
+        // Once untrusted text is in the context, the step's text may repeat it: observers get
+        // it when the step ends, with those spans marked as in a final answer (AnswerMarking).
+        let withhold = security.tracksProvenance && process.provenance.isTainted
+        var held = ""
         func release(_ text: String) {
             guard !text.isEmpty else { return }
             sink?(.text(text))
-            emit(.text(process.pid, text))
+            if withhold { held += text } else { emit(.text(process.pid, text)) }
         }
         func flush(_ outcome: StreamGuard.Release?) {
             switch outcome {
@@ -93,6 +97,7 @@ extension Kernel {
         }
         if let decision { recordRouting(decision, for: process) }
         if stopped == nil { flush(streamGuard?.finish()) }
+        if !held.isEmpty { emit(.text(process.pid, AnswerMarking(held, context: process.provenance).text)) }
         let screened = await security.screenAnswer(result.text)
         result.text = screened.text
         if let note = screened.note { recordEvent(process, note) }

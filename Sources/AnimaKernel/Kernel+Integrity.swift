@@ -12,6 +12,11 @@ extension Kernel {
     func actionCandidates(named names: [String], for pid: PID) -> (acting: [ToolDefinition], reading: [ToolDefinition])? {
         guard security.tracksProvenance, let process = table[pid], process.provenance.actions == nil, !process.provenance.isTainted
         else { return nil }
+        return splitByEffect(names)
+    }
+
+    /// The side-effecting and the reading tools among `names`, by the effect the policy gives them.
+    func splitByEffect(_ names: [String]) -> (acting: [ToolDefinition], reading: [ToolDefinition]) {
         var acting: [ToolDefinition] = []
         var reading: [ToolDefinition] = []
         for name in names.sorted() {

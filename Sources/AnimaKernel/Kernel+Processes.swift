@@ -70,6 +70,8 @@ extension Kernel {
     func start(_ spec: AgentSpec, owner: Principal, parent: PID?) throws(SyscallError) -> PID {
         // A parent's words are the user's only as far as the parent's own context says so.
         let ledger = parent.flatMap { table[$0]?.provenance }
+        let explicit: ActionSet?
+        do { explicit = try spec.actions.map { try ActionSet(selectors: $0) } } catch { throw .invalidArguments("actions: \(error)") }
         let loop = AgentLoop(spec: spec)
         let dual = DualLLMLoop(spec: spec)
         let pid = try start(
@@ -86,7 +88,7 @@ extension Kernel {
                 prompt,
                 label: ledger.map { $0.label(of: prompt) }.map { $0.isTrusted ? ProvenanceLabel(.system) : $0 } ?? ProvenanceLabel(.system))
         }
-        if let explicit = spec.actions, security.tracksProvenance { try? fixActions(ActionSet(tools: explicit), for: pid) }
+        if let explicit, security.tracksProvenance { try? fixActions(explicit, for: pid) }
         return pid
     }
 

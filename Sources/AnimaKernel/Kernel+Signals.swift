@@ -70,6 +70,9 @@ extension Kernel {
         // Messages it never received: their readers are no longer needed.
         for message in process.mailbox.drain() { messageReaders.removeValue(forKey: message.sequence) }
         let status = process.exitStatus!
+        // Its questions to people go with it: no one should approve a call of an agent that is gone.
+        let pid = process.pid
+        Task { [approvals] in await approvals.withdraw(pid, because: "\(Approvals.endedPrefix) (\(status)) before anyone answered") }
         for waiter in process.exitWaiters { waiter.resume(returning: status) }
         process.exitWaiters.removeAll()
         emit(.exited(process.pid, status))

@@ -42,17 +42,21 @@ extension Kernel {
         // Memory functions are checked like tools: an edit of memory is a write that
         // outlives the process (core memory sits in every later prompt).
         let declared: ToolEffect
+        var roles: [String: ArgumentRole] = [:]
         if process.pager != nil, let effect = MemoryFunctions.effect(of: call.name) {
             declared = effect
         } else if let tool = tools[call.name] {
             declared = tool.effect
+            roles = tool.argumentRoles
         } else {
             return call  // perform reports the unknown tool
         }
-        let ruling = await security.screen(call, effect: declared, pid: process.pid, owner: process.owner.name, context: process.provenance)
+        let ruling = await security.screen(
+            call, effect: declared, pid: process.pid, owner: process.owner.name, context: process.provenance, roles: roles)
         for note in ruling.notes { recordEvent(process, note) }
         if ruling.askedUser, !process.isAlive { throw SyscallError.processExited(process.pid) }
         if let denial = ruling.denial {
+            emit(.toolDenied(process.pid, call, reason: denial))
             recordAudit(pid: process.pid, owner: process.owner.name, .callTool(ruling.call), .denied(denial))
             throw SyscallError.permissionDenied(syscall: "call_tool", reason: denial)
         }

@@ -240,8 +240,13 @@ public actor Kernel {
             if let message { process.privacy = process.privacy.joined(with: message.privacy) }
             if let message {
                 let readers = messageReaders.removeValue(forKey: message.sequence)
-                security.observe(
-                    message.body.text, label: ProvenanceLabel(.agent(message.from.rawValue), readers: readers), in: &process.provenance)
+                // Only the kernel sends from its own pid: an owner's turn, in their words (see `tell`).
+                if message.from == .kernel {
+                    security.observe(message.body["turn"]?.stringValue ?? message.body.text, label: .user, in: &process.provenance)
+                } else {
+                    security.observe(
+                        message.body.text, label: ProvenanceLabel(.agent(message.from.rawValue), readers: readers), in: &process.provenance)
+                }
             }
             return .message(message)
         case .memory(.attach(let agent, let systemPrefix)):

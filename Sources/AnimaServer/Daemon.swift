@@ -42,9 +42,10 @@ public struct Daemon: Sendable {
         self.logger = logger
         audit = MemoryAuditTrail()
         // The ring serves GET /audit; the hash-chained log in the data directory is the record.
-        kernel = Kernel(
-            try .standard(
-                processor: processor, tools: tools, memory: memory, dataDirectory: configuration.dataDirectory, alsoAuditTo: [audit]))
+        var kernelConfiguration = try Kernel.Configuration.standard(
+            processor: processor, tools: tools, memory: memory, dataDirectory: configuration.dataDirectory, alsoAuditTo: [audit])
+        kernelConfiguration.approvalTimeout = .seconds(configuration.approvalTimeout)
+        kernel = Kernel(kernelConfiguration)
         self.memory = memory
         tokens = try TokenStore(directory: URL(fileURLWithPath: configuration.dataDirectory))
         self.engine = engine

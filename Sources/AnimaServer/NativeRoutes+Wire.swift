@@ -21,6 +21,8 @@ extension NativeRoutes {
         case .approvalRequested(let p, let request) where p == pid: return ("approval", request.json, false)
         case .approvalSettled(let p, let id, let approved) where p == pid:
             return ("approval_settled", ["id": .string(id), "approved": .bool(approved)], false)
+        case .toolDenied(let p, let call, let reason) where p == pid:
+            return ("tool_denied", ["function": ChatWire.toolCallJSON(call)["function"] ?? .null, "reason": .string(reason)], false)
         default: return nil
         }
     }

@@ -42,6 +42,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// Tools agents may be given (built-in names, MCP full names, servers, globs; see
     /// `ToolSelection`); empty: every built-in and every tool of the MCP servers.
     public var tools: [String] = []
+    /// Seconds a tool call of an agent waits for a person's yes before it is denied.
+    public var approvalTimeout = 300
 
     public init(dataDirectory: String = ServerConfiguration.defaultDataDirectory) {
         self.dataDirectory = dataDirectory
@@ -62,6 +64,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         ("max_concurrent_requests", "ANIMA_MAX_CONCURRENT_REQUESTS"), ("scripted", "ANIMA_SCRIPTED"),
         ("request_header_timeout", "ANIMA_REQUEST_HEADER_TIMEOUT"), ("idle_timeout", "ANIMA_IDLE_TIMEOUT"),
         ("max_connections", "ANIMA_MAX_CONNECTIONS"), ("shutdown_grace", "ANIMA_SHUTDOWN_GRACE"), ("tools", "ANIMA_TOOLS"),
+        ("approval_timeout", "ANIMA_APPROVAL_TIMEOUT"),
     ]
 
     /// Reads the config file (if it exists) and then the environment on top of the defaults.
@@ -145,6 +148,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         case "idle_timeout": idleTimeout = try int(1...86_400)
         case "max_connections": maxConnections = try int(1...1_000_000)
         case "shutdown_grace": shutdownGrace = try int(0...3600)
+        case "approval_timeout": approvalTimeout = try int(1...86_400)
         case "tools":
             // Checked against the tools `anima` has when it starts (the server knows none).
             tools = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -39,9 +39,10 @@ struct ScriptedRun: AsyncParsableCommand {
         let processor = ScriptedProcessor(slots: 1, scheduler: kernelOptions.scheduler) { steps.reply($0) }
         processor.startStepping()
         let kernel = Kernel(
-            try .standard(
-                processor: try ConfiguredProcessor.processor(scripted: processor), tools: ToolAdapter.adapting(toolbox.tools),
-                dataDirectory: memoryLocation.directory.path))
+            kernelOptions.configured(
+                try .standard(
+                    processor: try ConfiguredProcessor.processor(scripted: processor), tools: ToolAdapter.adapting(toolbox.tools),
+                    dataDirectory: memoryLocation.directory.path)))
         if let terminal = TerminalApprover.forControllingTerminal() { await terminal.answerFor(kernel) }
         let events = await kernel.events()
         let pid = try await kernel.spawn(

@@ -5,7 +5,8 @@ import ArgumentParser
 import Foundation
 
 /// What a scripted agent does, step by step: `--script FILE` holds a JSON array whose
-/// item N is the reply after N tool results, a tool call or the final answer:
+/// item N is the reply after N tool results and later user turns (a conversation), a
+/// tool call or the final answer:
 /// `[{"call": "mail__list_emails", "arguments": {}}, {"answer": "done: {last}"}]`.
 /// `{last}` is replaced by the last tool result. Past the end, the last item's answer or
 /// "done". For tests of the paths between a model and a tool (confirmation, MCP tools)
@@ -42,11 +43,12 @@ struct ScriptedSteps: Sendable {
         }
         let results = request.messages.filter { $0.role == .tool }
         let last = results.last?.content ?? ""
-        let step = results.count < steps.count ? steps[results.count] : steps.last
+        let index = results.count + max(0, request.messages.filter { $0.role == .user }.count - 1)
+        let step = index < steps.count ? steps[index] : steps.last
         switch step {
         case .call(let name, let arguments)?:
-            if results.count >= steps.count { return .text("done: " + last) }
-            return .toolCalls([ToolCall(id: "s\(results.count)", name: name, arguments: arguments)])
+            if index >= steps.count { return .text("done: " + last) }
+            return .toolCalls([ToolCall(id: "s\(index)", name: name, arguments: arguments)])
         case .answer(let text)?: return .text(text.replacingOccurrences(of: "{last}", with: last))
         case nil: return .text("done")
         }

@@ -1,6 +1,8 @@
 import AnimaCommandSupport
 import AnimaCore
+import AnimaKernel
 import AnimaProcessor
+import AnimaSecurity
 import ArgumentParser
 import Foundation
 
@@ -16,9 +18,17 @@ struct Chat: AsyncParsableCommand {
               anima chat
               anima chat --system "You are a helpful pirate." --temperature 0.9
               anima chat --private
+              anima chat --tools mail,calendar --allow 'mail__send_email(to=ada@example.com)'
 
             When `anima setup` configured providers, a router picks the processor for each
             turn; --private keeps the whole conversation on this machine whatever the mode.
+
+            With --tools, the conversation is one agent process under the kernel, as in
+            `anima run`: every tool call passes the security policy, each is shown with its
+            decision (→ ran, ✗ denied and why), and a call that needs your yes is asked at
+            the terminal (--approval-timeout says how long it waits). Text the answer
+            repeats from untrusted sources is marked ⟦untrusted from SOURCE⟧...⟦/untrusted⟧.
+            /reset ends the agent; the next line starts a new one.
             """
     )
 
@@ -31,8 +41,30 @@ struct Chat: AsyncParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup var dataLocation: MemoryLocation
+    @OptionGroup var kernelOptions: KernelOptions
+
+    @Option(
+        help: ArgumentHelp(
+            "With --tools: the side-effecting calls the conversation may make once it has read untrusted text: tools (names, servers, globs) and, in parentheses, the values a call must use, e.g. 'bank__send_money(recipient=alice, amount=20)' (a value in double quotes when it holds , or )); a call with other values is asked or denied from the start. Default: the model decides from each of your turns before it reads anything.",
+            valueName: "tool[(arg=value,...)][,...]"))
+    var allow: String?
+
+    func validate() throws {
+        if allow != nil, kernelOptions.toolSelectors.isEmpty {
+            throw ValidationError("--allow needs --tools: it narrows what the tools may do")
+        }
+        if let allow {
+            do { for selector in ActionSelector.split(allow) { _ = try ActionSelector(parsing: selector) } } catch {
+                throw ValidationError("--allow: \(error)")
+            }
+        }
+    }
 
     mutating func run() async throws {
+        if !kernelOptions.toolSelectors.isEmpty {
+            try await runWithTools()
+            return
+        }
         let engine = try await modelOptions.load()
         let configuration = try ConfiguredProcessor.configuration()
         let router = try ConfiguredProcessor.router(engine: engine, configuration: configuration)
@@ -87,5 +119,41 @@ struct Chat: AsyncParsableCommand {
                 history.removeLast()
             }
         }
+    }
+}
+
+extension Chat {
+    /// The conversation as one agent process with tools (see `ToolChat`).
+    func runWithTools() async throws {
+        // Tools first: a selector that chooses nothing is reported before a model loads.
+        let toolbox = try await kernelOptions.loadTools()
+        defer { Task { await toolbox.shutdown() } }
+        let systemTools = ToolAdapter.adapting(toolbox.tools)
+        let names = systemTools.map(\.definition.name)
+        let allowed: [String]?
+        do { allowed = try allow.map { try ActionSelector.resolve(ActionSelector.split($0), among: names) } } catch {
+            throw ValidationError("--allow: \(error)")
+        }
+        let engine = try await modelOptions.load(slots: 1, scheduler: kernelOptions.scheduler)
+        let kernel = Kernel(
+            kernelOptions.configured(
+                try .standard(
+                    processor: try ConfiguredProcessor.processor(local: .local(engine)), tools: systemTools,
+                    dataDirectory: dataLocation.directory.path)))
+        // A policy's "ask" goes to the person at this terminal; without one it is a denial.
+        if let terminal = TerminalApprover.forControllingTerminal() { await terminal.answerFor(kernel) }
+        let interactive = Terminal.isInteractive(fd: 0)
+        if interactive {
+            Terminal.write(
+                "Anima chat on \(engine.info.name) with tools \(names.joined(separator: ", ")); tool calls pass the security policy. /exit to leave.\n"
+            )
+        }
+        var spec = AgentSpec(
+            name: "chat", task: "", systemPrompt: system, tools: names,
+            sampling: .init(temperature: sampling.temperature, maxTokensPerStep: sampling.maxTokens ?? 512, seed: sampling.seed),
+            privacy: isPrivate ? .private : .public, actions: allowed)
+        spec.toolStrategy = ToolStrategyChoice.measured(for: engine.toolCallSyntax)
+        let chat = ToolChat(kernel: kernel, spec: spec, owner: CurrentUser.principal, interactive: interactive)
+        if try await !chat.run(readLine: { readLine(strippingNewline: true) }) { throw ExitCode(2) }
     }
 }

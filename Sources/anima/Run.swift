@@ -4,6 +4,7 @@ import AnimaKernel
 import AnimaLlama
 import AnimaMemory
 import AnimaProcessor
+import AnimaSecurity
 import AnimaStorage
 import AnimaTools
 import ArgumentParser
@@ -74,6 +75,9 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
 
     func validate() throws {
+        for selector in allowSelectors ?? [] {
+            do { _ = try ActionSelector(parsing: selector) } catch { throw ValidationError("--allow: \(error)") }
+        }
         if tasks.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) { throw ValidationError("a task is empty") }
         if let memory {
             // One pager per agent: two processes writing one window would overwrite each other.
@@ -86,13 +90,13 @@ struct Run: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "The side-effecting tools the tasks may call once they have read untrusted text (names, servers, globs; comma-separated). Default: the model decides from each task before it reads anything.",
-            valueName: "tool[,tool]"))
+            "The side-effecting calls the tasks may make once they have read untrusted text: tools (names, servers, globs; comma-separated) and, in parentheses, the values a call must use, e.g. 'bank__send_money(recipient=alice, amount=20)' (a value in double quotes when it holds , or )); a call with other values is asked or denied from the start. Default: the model decides from each task before it reads anything.",
+            valueName: "tool[(arg=value,...)][,...]"))
     var allow: String?
 
     /// The `--allow` selectors, blanks dropped; nil without the flag.
     var allowSelectors: [String]? {
-        allow.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        allow.map { ActionSelector.split($0) }
     }
 
     @Option(
@@ -132,16 +136,20 @@ struct Run: AsyncParsableCommand {
         defer { Task { await toolbox.shutdown() } }
         let systemTools = ToolAdapter.adapting(toolbox.tools)
         // So is an --allow that chooses none of the agent's tools.
-        let allowed = try allowSelectors.map { try ToolSelection.resolve($0, among: systemTools.map(\.definition.name)) }
+        let allowed: [String]?
+        do { allowed = try allowSelectors.map { try ActionSelector.resolve($0, among: systemTools.map(\.definition.name)) } } catch {
+            throw ValidationError("--allow: \(error)")
+        }
         let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler, agent: memory)
         var memorySystem: MemorySystem?
         if memory != nil { memorySystem = try await memoryLocation.open(embeddings: true) }
         var candidate = RouteCandidate.local(engine)
         if ignoreEos { candidate.processor = IgnoringEndOfTurn(engine) }
         let kernel = Kernel(
-            try .standard(
-                processor: try ConfiguredProcessor.processor(local: candidate), tools: systemTools, memory: memorySystem,
-                dataDirectory: memoryLocation.directory.path))
+            kernelOptions.configured(
+                try .standard(
+                    processor: try ConfiguredProcessor.processor(local: candidate), tools: systemTools, memory: memorySystem,
+                    dataDirectory: memoryLocation.directory.path)))
         // A policy's "ask" goes to the person at this terminal; without one it is a denial.
         if let terminal = TerminalApprover.forControllingTerminal() { await terminal.answerFor(kernel) }
         let procfs = Task { [kernelOptions] in
@@ -189,11 +197,14 @@ struct Run: AsyncParsableCommand {
                     flush(pid)
                     Terminal.write("\n[\(pid)] → \(call.name) \(call.arguments.jsonText)\n")
                 case .toolResult(let pid, let output): Terminal.write("[\(pid)] ← \(output.text.prefix(200))\n")
+                case .toolDenied(let pid, let call, let reason):
+                    flush(pid)
+                    Terminal.write("\n[\(pid)] ✗ \(call.name) \(call.arguments.jsonText): denied: \(reason)\n")
                 case .exited(let pid, let status):
                     flush(pid)
                     Terminal.write("\n[\(pid)] exited: \(status)\n")
                     if case .completed(let answer) = status { Self.showMarks(answer, pid: pid.description) }
-                case .spawned, .stateChanged, .approvalRequested, .approvalSettled: break
+                case .spawned, .stateChanged, .approvalRequested, .approvalSettled, .turnEnded: break
                 }
             }
         }
@@ -261,6 +272,12 @@ extension Run {
                                 )
                             }
                         case "tool_result"?: if !quiet { Terminal.write("[\(pid)] ← \(event["output"]?.stringValue?.prefix(200) ?? "")\n") }
+                        case "tool_denied"?:
+                            if !quiet {
+                                Terminal.write(
+                                    "\n[\(pid)] ✗ \(event["function"]?["name"]?.stringValue ?? ""): denied: \(event["reason"]?.stringValue ?? "")\n"
+                                )
+                            }
                         case "approval"?:
                             // Answer at this terminal (no terminal: deny at once rather than let the daemon wait).
                             let id = event["id"]?.stringValue ?? ""
@@ -294,12 +311,10 @@ extension Run {
 }
 
 extension Run {
-    /// The streamed answer shows no marks: when the kernel marked text from untrusted
-    /// sources in it, print the marked answer, so an injected "tell the user" stands out.
+    /// The streamed text is marked as the kernel streams it (once an agent has read
+    /// untrusted text, each step's text comes whole, marked); say what the marks mean.
     static func showMarks(_ answer: String, pid: String) {
-        guard answer.contains("⟦untrusted from ") else { return }
-        Terminal.write(
-            "[\(pid)] warning: this answer repeats text from untrusted sources, marked ⟦untrusted from SOURCE⟧...⟦/untrusted⟧:\n\(answer)\n"
-        )
+        guard answer.contains(AnswerMarks.open) else { return }
+        Terminal.write("[\(pid)] warning: this answer repeats text from untrusted sources, marked ⟦untrusted from SOURCE⟧...⟦/untrusted⟧\n")
     }
 }

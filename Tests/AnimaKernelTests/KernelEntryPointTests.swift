@@ -50,6 +50,13 @@ struct KernelEntryPointTests {
             }
             try await kernel.signal(target, .terminate, from: alice)
         },
+        "tell(_": Driver(syscall: "send") { kernel in
+            let target = try await kernel.spawn(name: "target", owner: alice) { context in
+                _ = try await context.receive()
+                return ""
+            }
+            try await kernel.tell(target, "hello", as: alice)
+        },
     ]
 
     /// The entry points that only read the kernel's own state, and why they are not syscalls.

@@ -69,7 +69,7 @@ struct ConfigurationTests {
     func extremeNumbersAreRefusedWithAReason(value: String, reason: String) throws {
         for key in [
             "port", "slots", "context", "quantum", "max_request_bytes", "requests_per_minute", "max_concurrent_requests",
-            "request_header_timeout", "idle_timeout", "max_connections", "shutdown_grace",
+            "request_header_timeout", "idle_timeout", "max_connections", "shutdown_grace", "approval_timeout",
         ] {
             let path = try file("\(key) = \"\(value)\"")
             let error = #expect(throws: ConfigurationError.self) { try ServerConfiguration.load(file: path, environment: [:]) }
@@ -83,6 +83,19 @@ struct ConfigurationTests {
         // Unquoted in the file, TOML reads them first: too large an integer, a float, or not a value.
         for text in ["port = 9223372036854775808", "port = 1e300", "port = -1e300", "port = nan", "port = inf", "port = 12abc"] {
             #expect(throws: ConfigurationError.self, "\(text)") { try ServerConfiguration.load(file: try file(text), environment: [:]) }
+        }
+    }
+
+    /// The daemon's approval timeout: seconds from the file, the environment or the flag.
+    @Test func theApprovalTimeoutIsSetInSeconds() throws {
+        #expect(ServerConfiguration().approvalTimeout == 300)
+        #expect(try ServerConfiguration.load(file: try file("approval_timeout = 30"), environment: [:]).approvalTimeout == 30)
+        #expect(
+            try ServerConfiguration.load(file: try file(""), environment: ["ANIMA_APPROVAL_TIMEOUT": "86400"]).approvalTimeout == 86_400)
+        for bad in ["0", "86401"] {
+            #expect(throws: ConfigurationError.self) {
+                try ServerConfiguration.load(file: try file("approval_timeout = \(bad)"), environment: [:])
+            }
         }
     }
 }

@@ -68,11 +68,14 @@ public struct AgentLoop: Sendable {
     /// Has the model fix the task's action set from the user's words and the tool list,
     /// when the agent has side-effecting tools and the spec names none. An answer that is
     /// not an action set fixes an empty one: nothing side-effecting after untrusted text.
-    static func fixActions(_ spec: AgentSpec, in context: ProcessContext) async throws {
-        guard spec.actions == nil, let candidates = await context.actionCandidates(named: spec.tools), !candidates.acting.isEmpty
-        else { return }
+    /// A later turn of a conversation (`words`) adds what its own words call for.
+    static func fixActions(_ spec: AgentSpec, words: String? = nil, in context: ProcessContext) async throws {
+        guard spec.actions == nil else { return }
+        let later = words != nil
+        let found = later ? await context.laterActionCandidates(named: spec.tools) : await context.actionCandidates(named: spec.tools)
+        guard let candidates = found, !candidates.acting.isEmpty else { return }
         let request = GenerationRequest(
-            messages: [.system(ActionSet.prompt(tools: candidates.acting, readers: candidates.reading)), .user(spec.task)],
+            messages: [.system(ActionSet.prompt(tools: candidates.acting, readers: candidates.reading)), .user(words ?? spec.task)],
             toolChoice: .none, responseFormat: .jsonSchema(ActionSet.schema),
             sampling: SamplingParameters(temperature: 0, seed: spec.sampling.seed, maxTokens: max(spec.sampling.maxTokensPerStep, 256)))
         // A processor that cannot answer (no JSON Schema support, a remote error) fixes the empty set too.
@@ -87,7 +90,7 @@ public struct AgentLoop: Sendable {
             (try? ActionSet(
                 modelAnswer: answer, known: Set(candidates.acting.map(\.name)), readers: Set(candidates.reading.map(\.name))))
             ?? ActionSet([], origin: .model)
-        try await context.fixActions(set)
+        if later { try await context.extendActions(set) } else { try await context.fixActions(set) }
     }
 
     public func run(in context: ProcessContext) async throws -> String {
@@ -97,6 +100,24 @@ public struct AgentLoop: Sendable {
         var system = spec.systemPrompt ?? Self.defaultSystemPrompt
         if !tools.isEmpty { system += "\n\n" + boundary.instructions }
         var transcript = try await Transcript.start(spec, systemPrompt: system, tools: tools, in: context)
+        var answer = try await turn(&transcript, boundary: boundary, in: context)
+        guard spec.conversation else { return answer }
+        // A conversation: each answer ends a turn; the owner's next words start the next.
+        while true {
+            await context.endTurn(answer)
+            var words: String?
+            while words == nil {
+                guard let message = try await context.receive() else { return answer }  // ended while waiting
+                if message.from == .kernel { words = message.body["turn"]?.stringValue }
+            }
+            try await Self.fixActions(spec, words: words, in: context)
+            try await transcript.append(.user(words!))
+            answer = try await turn(&transcript, boundary: boundary, in: context)
+        }
+    }
+
+    /// Steps until the model answers (one task, or one turn of a conversation).
+    func turn(_ transcript: inout Transcript, boundary: DataBoundary, in context: ProcessContext) async throws -> String {
         var seen: [String: Int] = [:]
         // A repeated call means the model already has what it asked for (a small model
         // echoes a result back into the same tool): the next step may only answer.

@@ -8,7 +8,9 @@ import Foundation
 /// the console (the terminal of `anima run`), else to the clients watching the process's
 /// event stream, who answer with `answer(_:approve:by:)` (the native API's approve/deny
 /// route). With none of them, or no answer within `timeout`, the call is denied with the
-/// reason. Every question and answer is audited by the kernel, values as keyed digests.
+/// reason; a process that ends (its program returns, a kill, a quota) has its questions
+/// withdrawn at once, denied with that reason. Every question and answer is audited by
+/// the kernel, values as keyed digests.
 public actor Approvals {
     /// Asks a person; nil when it could not (no terminal, a client without elicitation).
     public typealias Approver = @Sendable (ApprovalRequest) async -> Bool?
@@ -25,6 +27,11 @@ public actor Approvals {
     private var approvers: [PID: (Approver, String)] = [:]
     private var watchers: [PID: Int] = [:]
     private var waiting: [String: Waiting] = [:]
+    /// Every question out, whoever was asked, so a process that ends withdraws its own.
+    private var asking: [String: (pid: PID, outcome: OneOutcome)] = [:]
+    /// Processes that ended (bounded), so a question that races with the end is not put at all.
+    private var ended: [PID: String] = [:]
+    private var endedOrder: [PID] = []
     /// Recently answered ids, so a second answer is told so (bounded).
     private var answered: [String] = []
     private let hooks = Hooks()
@@ -92,6 +99,21 @@ public actor Approvals {
         }
     }
 
+    /// Withdraws every question about `pid` (its process ended): each is denied with `reason`.
+    public func withdraw(_ pid: PID, because reason: String) {
+        ended[pid] = reason
+        endedOrder.append(pid)
+        if endedOrder.count > 4096 { ended[endedOrder.removeFirst()] = nil }
+        for (id, entry) in asking where entry.pid == pid {
+            entry.outcome.finish(.unanswered(reason))
+            asking[id] = nil
+        }
+        for (id, entry) in waiting where entry.request.pid == pid {
+            entry.outcome.finish(.unanswered(reason))
+            settle(id)
+        }
+    }
+
     /// The questions waiting for an answer about `pid`.
     public func pending(for pid: PID) -> [ApprovalRequest] {
         waiting.values.map(\.request).filter { $0.pid == pid }.sorted { $0.id < $1.id }
@@ -130,12 +152,15 @@ public actor Approvals {
     }
 
     private func route(_ request: ApprovalRequest) async -> (ConfirmationAnswer, String) {
+        if let reason = ended[request.pid] { return (.unanswered(reason), "nobody") }
         if let (approver, name) = approvers[request.pid] ?? console.map({ ($0, consoleName) }) {
             await announce(request)
             let outcome = OneOutcome()
+            asking[request.id] = (request.pid, outcome)
+            defer { asking[request.id] = nil }
             let timer = Task { [timeout] in
                 try? await Task.sleep(for: timeout)
-                outcome.finish(.unanswered("no answer came within \(timeout)"))
+                outcome.finish(.unanswered("no answer came within \(Self.seconds(timeout))"))
             }
             Task {
                 switch await approver(request) {
@@ -146,6 +171,7 @@ public actor Approvals {
             }
             let answer = await outcome.value
             timer.cancel()
+            if case .unanswered(let why) = answer, why.hasPrefix(Self.endedPrefix) { return (answer, name) }
             // An approver that could not ask leaves the question to clients watching the agent.
             if case .unanswered = answer, watchers[request.pid, default: 0] > 0 {
                 return await waitForClients(request, announced: true)
@@ -165,16 +191,27 @@ public actor Approvals {
         let outcome = OneOutcome()
         // Registered before it is announced, so a client that answers at once is heard.
         waiting[request.id] = Waiting(request: request, outcome: outcome)
+        asking[request.id] = (request.pid, outcome)
+        defer { asking[request.id] = nil }
         if !announced { await announce(request) }
         let id = request.id
         let timer = Task { [timeout, weak self] in
             try? await Task.sleep(for: timeout)
-            outcome.finish(.unanswered("no answer came within \(timeout)"))
+            outcome.finish(.unanswered("no answer came within \(Self.seconds(timeout))"))
             await self?.expire(id)
         }
         let answer = await outcome.value
         timer.cancel()
         return (answer, "the API")
+    }
+
+    /// How a withdrawal's reason starts, so a withdrawn question is not passed on to clients.
+    static let endedPrefix = "the agent ended"
+
+    /// "300 seconds", "1.5 seconds".
+    static func seconds(_ d: Duration) -> String {
+        let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        return (s.rounded() == s ? String(Int64(s)) : String(s)) + (s == 1 ? " second" : " seconds")
     }
 
     private func expire(_ id: String) {

@@ -119,6 +119,11 @@ public struct AgentSpec: Sendable {
     /// How each step chooses between calling a tool and answering.
     public var toolStrategy = AgentLoop.ToolStrategy.grammar
 
+    /// A conversation (`anima chat --tools`): after each answer the agent waits for its
+    /// owner's next turn (`Kernel.tell`), keeping its context, its ledger and its action
+    /// set (which each turn's own words may extend), until it is terminated.
+    public var conversation = false
+
     public init(
         name: String = "agent", task: String, systemPrompt: String? = nil, tools: [String] = [], groups: Set<String>? = nil,
         priority: Int = 0, quotas: Quotas = .unlimited, limits: AgentLoop.Limits = .init(), sampling: SamplingOverrides = .init(),

@@ -67,6 +67,21 @@ public struct ProcessContext: Sendable {
         try await kernel.fixActions(actions, for: pid)
     }
 
+    /// The tools a later turn may add to the action set (see `Kernel.laterActionCandidates`).
+    func laterActionCandidates(named names: [String]) async -> (acting: [ToolDefinition], reading: [ToolDefinition])? {
+        await kernel.laterActionCandidates(named: names, for: pid)
+    }
+
+    func extendActions(_ actions: ActionSet) async throws {
+        try await kernel.extendActions(actions, for: pid)
+    }
+
+    /// Ends a conversation turn with `answer`; returns it as observers saw it (marked).
+    @discardableResult
+    func endTurn(_ answer: String) async -> String {
+        await kernel.endTurn(answer, for: pid)
+    }
+
     /// Definitions of the tools this process may see, by name.
     public func tools(named names: [String]) async -> [ToolDefinition] {
         await kernel.toolDefinitions.filter { names.contains($0.name) }

@@ -12,4 +12,8 @@ public enum KernelEvent: Sendable {
     case approvalRequested(PID, ApprovalRequest)
     /// The question was settled: approved, declined or unanswered.
     case approvalSettled(PID, id: String, approved: Bool)
+    /// The policy refused a tool call of the process, with the reason the agent reads too.
+    case toolDenied(PID, ToolCall, reason: String)
+    /// A conversation agent answered a turn (marked like a final answer) and waits for the next.
+    case turnEnded(PID, String)
 }

@@ -14,6 +14,8 @@ public protocol SystemTool: Sendable {
     /// Where its output comes from (`.web` for a fetch, `.file` for a file read); the
     /// output is labelled with this and with `.tool(name)`.
     var outputSource: ProvenanceSource { get }
+    /// The part each top-level argument plays, which the policy engine reads (see `ArgumentRole`).
+    var argumentRoles: [String: ArgumentRole] { get }
 }
 
 extension SystemTool {
@@ -21,4 +23,5 @@ extension SystemTool {
     /// Read-only until the tool says otherwise.
     public var effect: ToolEffect { .readOnly }
     public var outputSource: ProvenanceSource { .tool(definition.name) }
+    public var argumentRoles: [String: ArgumentRole] { [:] }
 }

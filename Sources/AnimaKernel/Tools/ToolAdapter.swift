@@ -32,6 +32,7 @@ public struct ToolAdapter: SystemTool {
     public var requiredGroups: Set<String> { tool.requiredGroups }
     public var effect: ToolEffect { tool.effect }
     public var outputSource: ProvenanceSource { tool.outputSource }
+    public var argumentRoles: [String: ArgumentRole] { tool.argumentRoles }
 
     /// The workspace name of a process: its owner and pid, so agents never share one.
     public static func agentName(_ caller: ProcessCredentials) -> String {

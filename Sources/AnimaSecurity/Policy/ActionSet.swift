@@ -53,16 +53,42 @@ public struct ActionSet: Sendable, Hashable, CustomStringConvertible {
         self.origin = origin
     }
 
-    /// An explicit set of tool names or globs (`--allow send_email,files__*`).
+    /// An explicit set of tool names or globs (`--allow send_email,files__*`); an entry
+    /// that is not a selector (see `ActionSelector`) names no tool and grants nothing.
     public init(tools: [String]) {
-        self.init(tools.map { Action(tool: $0) })
+        self.init(
+            tools.map { text in
+                (try? ActionSelector(parsing: text)).map { Action(tool: $0.tool, arguments: $0.arguments) } ?? Action(tool: text)
+            })
+    }
+
+    /// An explicit set of selectors, with the values they fix (`bank__send_money(recipient=alice)`).
+    public init(selectors: [String]) throws(ActionSetError) {
+        var actions: [Action] = []
+        for text in selectors {
+            let selector = try ActionSelector(parsing: text)
+            actions.append(Action(tool: selector.tool, arguments: selector.arguments))
+        }
+        self.init(actions)
+    }
+
+    /// This set with the actions of `later` added: what a later turn of the user's own
+    /// words calls for (see `ProvenanceLedger.extend`).
+    public func adding(_ later: ActionSet) -> ActionSet {
+        var set = self
+        for action in later.actions where !set.actions.contains(action) { set.actions.append(action) }
+        return set
     }
 
     /// The actions that cover a call to `tool`.
     public func actions(for tool: String) -> [Action] { actions.filter { $0.covers(tool) } }
 
+    /// The tools only, with the names of fixed arguments: values stay out of the audit log.
     public var description: String {
-        actions.isEmpty ? "no side-effecting action" : actions.map(\.tool).joined(separator: ", ")
+        actions.isEmpty
+            ? "no side-effecting action"
+            : actions.map { $0.arguments.isEmpty ? $0.tool : "\($0.tool)(\($0.arguments.keys.sorted().joined(separator: ", ")) fixed)" }
+                .joined(separator: ", ")
     }
 
     /// A name matches itself; a glob (`*`, `?`) as `ToolSelection` reads it everywhere.

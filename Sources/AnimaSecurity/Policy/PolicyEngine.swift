@@ -12,7 +12,13 @@ public struct PolicyEngine: Sendable {
     }
 
     /// Checks a call to `tool` (declaring `effect`) with `arguments`, made in `context`.
-    public func evaluate(tool: String, effect declared: ToolEffect, arguments: JSONValue, context: ProvenanceLedger) -> PolicyDecision {
+    /// - Parameter roles: the part each top-level argument plays (see `ArgumentRole`): a
+    ///   recipient, amount, target, path or URL must be the user's whole value or a whole
+    ///   field of a source they pointed to, whatever the policy allows there; `content` may
+    ///   carry untrusted text (marked by the monitor) unless the argument's own rule says otherwise.
+    public func evaluate(
+        tool: String, effect declared: ToolEffect, arguments: JSONValue, context: ProvenanceLedger, roles: [String: ArgumentRole] = [:]
+    ) -> PolicyDecision {
         let rule = policy.rule(for: tool)
         let effect = rule?.effect ?? declared
         guard effect != .readOnly else { return PolicyDecision(verdict: .allow, effect: effect, violations: []) }
@@ -30,7 +36,9 @@ public struct PolicyEngine: Sendable {
         var provenance = context.provenance(of: arguments)
         // The action set, fixed before untrusted text came in, says which calls the task makes.
         let covering = context.actions?.actions(for: tool)
-        if let actions = context.actions, let covering, context.isTainted {
+        // Values the user gave explicitly (`--allow 'tool(arg=value)'`) bind from the start;
+        // those the model read from the user's words, once untrusted text could steer a call.
+        if let actions = context.actions, let covering, context.isTainted || (actions.origin == .explicit && !covering.isEmpty) {
             if covering.isEmpty {
                 let sources = context.taint.sorted().map(\.description).joined(separator: ", ")
                 violations.append(
@@ -78,17 +86,35 @@ public struct PolicyEngine: Sendable {
                             + "and \(tool) sends it over the network to others (a policy can allow it with \"mayDisclose\")"))
             }
         }
+        var flagged: Set<String> = []
         for argument in provenance {
             let argumentRule = rule?.rule(forArgument: argument.path)
+            // Free text may carry what was read, marked as such (see SecurityMonitor.screen).
+            if Self.role(of: argument.path, in: roles) == .content, argumentRule?.allow == nil { continue }
             let allowed = argumentRule?.allow ?? rule?.allow ?? policy.defaultAllow
             let bad = argument.label.sources.filter { !allowed.allows($0) }
             guard !bad.isEmpty, !Self.fromPointedSource(argument, pointed, context) else { continue }
             if (argumentRule?.onViolation ?? toolAction) == .deny { action = .deny }
+            flagged.insert(argument.path)
             let names = bad.sorted().map(\.description).joined(separator: ", ")
             violations.append(
                 .init(
                     argument: argument.path, sources: bad,
                     reason: "argument \(argument.path) depends on \(names), but the policy allows only \(allowed) there"))
+        }
+        // Who or what the call acts on is never chosen by untrusted text, whatever the policy allows.
+        for argument in provenance where !flagged.contains(argument.path) {
+            guard let role = Self.role(of: argument.path, in: roles), role.isSelector, !argument.label.isTrusted,
+                !Self.fromPointedSource(argument, pointed, context)
+            else { continue }
+            if (rule?.rule(forArgument: argument.path)?.onViolation ?? toolAction) == .deny { action = .deny }
+            let names = argument.label.untrustedSources.sorted().map(\.description).joined(separator: ", ")
+            violations.append(
+                .init(
+                    argument: argument.path, sources: argument.label.untrustedSources,
+                    reason:
+                        "argument \(argument.path) is the call's \(role.rawValue), which must be a value from your own words or a whole field of the source you pointed to, and it came from \(names)"
+                ))
         }
         guard !violations.isEmpty else { return PolicyDecision(verdict: .allow, effect: effect, violations: []) }
         let explanation = "\(tool) (\(effect.rawValue)): " + violations.map(\.reason).joined(separator: "; ")
@@ -97,6 +123,11 @@ public struct PolicyEngine: Sendable {
 }
 
 extension PolicyEngine {
+    /// The role of the argument at `path` (`to`, `items[0].name`): its top-level argument's.
+    static func role(of path: String, in roles: [String: ArgumentRole]) -> ArgumentRole? {
+        roles.isEmpty ? nil : roles[path] ?? roles[String(path.prefix { $0 != "." && $0 != "[" })]
+    }
+
     /// Whether an argument was read from a source the user pointed to for this call
     /// (`ActionSet.Action.from`): every untrusted source of its label is one of those
     /// tools' outputs (or the kind of data they read), at least one such tool is named, the

@@ -63,6 +63,17 @@ public struct ProvenanceLedger: Sendable, Hashable {
         return true
     }
 
+    /// Adds what a later turn of the user's own words calls for, decided from those words
+    /// and the tool list alone (so untrusted text in the context cannot have chosen it),
+    /// to a set the model fixed; an explicit set stays as given. Before any set, it fixes one.
+    @discardableResult
+    public mutating func extend(with later: ActionSet) -> Bool {
+        guard let actions else { return fix(later) }
+        guard actions.origin == .model else { return false }
+        self.actions = actions.adding(later)
+        return true
+    }
+
     /// Marks the untrusted sources of `label` as holding injected instructions.
     public mutating func markSuspect(_ label: ProvenanceLabel) {
         suspect.formUnion(label.untrustedSources)

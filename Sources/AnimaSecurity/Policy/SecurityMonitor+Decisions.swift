@@ -65,12 +65,31 @@ extension SecurityMonitor {
     public func streamGuard() -> StreamGuard? { guards.map { StreamGuard($0) } }
 
     /// Checks a tool call with effect `effect` against the policy and the output guard
-    /// before it runs, asking the user when a rule says "ask".
-    public func screen(_ call: ToolCall, effect: ToolEffect, pid: PID, owner: String, context: ProvenanceLedger) async -> ToolCallRuling {
+    /// before it runs, asking the user when a rule says "ask". Untrusted text in a
+    /// `content` argument (see `roles`) reaches the tool marked, as in an answer.
+    public func screen(
+        _ call: ToolCall, effect: ToolEffect, pid: PID, owner: String, context: ProvenanceLedger, roles: [String: ArgumentRole] = [:]
+    ) async -> ToolCallRuling {
         guard tracksProvenance else { return ToolCallRuling(call: call) }
-        let decision = engine.evaluate(tool: call.name, effect: effect, arguments: call.arguments, context: context)
+        let decision = engine.evaluate(tool: call.name, effect: effect, arguments: call.arguments, context: context, roles: roles)
         guard decision.effect != .readOnly else { return ToolCallRuling(call: call) }
         var ruling = ToolCallRuling(call: call)
+        if case .object(var object) = call.arguments, context.isTainted {
+            var marked = false
+            for (name, role) in roles where role == .content {
+                guard let value = object[name] else { continue }
+                let after = Self.mark(value, context)
+                if after != value {
+                    object[name] = after
+                    marked = true
+                }
+            }
+            if marked {
+                ruling.call.arguments = .object(object)
+                ruling.notes.append(
+                    SecurityNote("policy.marked", "\(call.name): untrusted text in its free-text arguments marked", .completed))
+            }
+        }
         var questions: [String] = []
         switch decision.verdict {
         case .allow: break
@@ -152,6 +171,16 @@ extension SecurityMonitor {
         case .allow, .ask: return (text, note)
         case .redact: return (verdict.text, note)
         case .block: return ("[withheld by the output guard: \(verdict.categories.map(\.rawValue).joined(separator: ", "))]", note)
+        }
+    }
+
+    /// Each string in `value` with its untrusted spans marked (see `AnswerMarking`).
+    static func mark(_ value: JSONValue, _ context: ProvenanceLedger) -> JSONValue {
+        switch value {
+        case .string(let s): .string(AnswerMarking(s, context: context).text)
+        case .array(let items): .array(items.map { mark($0, context) })
+        case .object(let object): .object(JSONObject(object.map { ($0.key, mark($0.value, context)) }))
+        default: value
         }
     }
 

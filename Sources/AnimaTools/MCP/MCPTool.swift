@@ -16,6 +16,7 @@ public struct MCPTool: Tool {
     public let effects: MCPToolEffects
     public let needs: Set<ToolNeed>
     public let requiredGroups: Set<String>
+    public var argumentRoles: [String: ArgumentRole] { effects.argumentRoles }
 
     init(server: MCPDriver, tool: MCP.Tool) throws {
         let configuration = server.configuration

@@ -25,10 +25,8 @@ public struct MCPToolEffects: Sendable, Hashable {
         public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
     }
 
-    /// The part an argument plays, for policies and for people reading a confirmation.
-    public enum ArgumentRole: String, Sendable, Hashable, Codable, CaseIterable {
-        case recipient, amount, path, url
-    }
+    /// The part an argument plays, for the policy engine (see `AnimaCore.ArgumentRole`).
+    public typealias ArgumentRole = AnimaCore.ArgumentRole
 
     /// Where the effects came from.
     public enum Origin: String, Sendable, Hashable, Codable {

@@ -20,6 +20,9 @@ public protocol Tool: Sendable {
     var needs: Set<ToolNeed> { get }
     /// Groups a caller must hold; by default the groups of `needs`.
     var requiredGroups: Set<String> { get }
+    /// The part each top-level argument plays (a recipient, an amount, free text), for
+    /// the policy engine; none by default.
+    var argumentRoles: [String: ArgumentRole] { get }
     /// Runs the tool on validated arguments.
     func perform(_ arguments: JSONValue, in context: ToolContext) async throws -> ToolResult
 }
@@ -34,6 +37,8 @@ extension Tool {
     public var requiredGroups: Set<String> { Set(needs.compactMap(\.group)) }
 
     public var outputSource: ProvenanceSource { effect == .network ? .web : .tool(name) }
+
+    public var argumentRoles: [String: ArgumentRole] { [:] }
 
     /// Validates `arguments`, checks the context grants every need, then runs the tool.
     /// Never throws: a bad argument, a missing grant or a failure is an error result.

@@ -81,11 +81,12 @@ extension NativeRoutes {
             memory: memory, privacy: try PrivacyWire.label(body["privacy"]), actions: actions)
     }
 
-    /// The agent's explicit action set with servers expanded to their tools; each selector
-    /// must choose among the agent's own tools.
+    /// The agent's explicit action set with servers expanded to their tools, each keeping
+    /// the values it fixes (`bank__send_money(recipient=alice)`, see `ActionSelector`); each
+    /// selector must choose among the agent's own tools.
     static func checkActions(_ selectors: [String]?, tools: [String]) throws -> [String]? {
         guard let selectors else { return nil }
-        do { return try ToolSelection.resolve(selectors, among: tools) } catch {
+        do { return try ActionSelector.resolve(selectors, among: tools) } catch {
             throw APIError.badRequest("actions: \(error)", param: "actions")
         }
     }

@@ -132,4 +132,53 @@ struct ChatToolsCLITests {
             #expect(output.contains("over the API declined") && !output.contains("sent to"), "\(output)")
         }
     }
+
+    /// The person at the terminal types the turns and answers the question in between.
+    @Test func aCallThatNeedsAYesIsAskedAtTheTerminalMidConversation() async throws {
+        try ConfirmationCLITests.requireTools()
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "install tmux")
+        let setup = try ConfirmationCLITests.setUp()
+        defer { try? FileManager.default.removeItem(atPath: setup.folder) }
+        let socket = "anima-test-\(getpid())-\(UUID().uuidString.prefix(6))"
+        let out = setup.folder + "/out.txt"
+        let command =
+            Self.chat(setup).dropFirst().map { "'\($0)'" }.joined(separator: " ")
+            + " 2>&1 | tee \(out); echo EXIT:${PIPESTATUS[0]} >> \(out)"
+        let server = try BackgroundCommand(["-L", socket, "-D"], environment: [:], executable: URL(fileURLWithPath: "/usr/bin/tmux"))
+        defer { server.process.terminate() }
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: "/tmp/tmux-\(getuid())/\(socket)") {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let started = try ConfirmationCLITests.tmux(
+            socket,
+            [
+                "new-session", "-d", "-s", "chat", "-x", "220", "-y", "60",
+                "bash -c " + "'\(command.replacingOccurrences(of: "'", with: "'\\''"))'",
+            ])
+        #expect(started.status == 0, "\(started.stderr)")
+        defer { _ = try? ConfirmationCLITests.tmux(socket, ["kill-server"]) }
+        func pane() throws -> String { try ConfirmationCLITests.tmux(socket, ["capture-pane", "-p", "-t", "chat", "-S", "-200"]).stdout }
+        func waitFor(_ text: String) async throws -> String {
+            var seen = ""
+            for _ in 0..<300 where !seen.contains(text) {
+                try await Task.sleep(for: .milliseconds(100))
+                seen = try pane()
+            }
+            return seen
+        }
+        _ = try ConfirmationCLITests.tmux(socket, ["send-keys", "-t", "chat", "Reply to the invoice email", "Enter"])
+        let asked = try await waitFor("Allow this call?")
+        #expect(asked.contains("wants to call mail__send_email"), "\(asked)\n\((try? String(contentsOfFile: out, encoding: .utf8)) ?? "")")
+        _ = try ConfirmationCLITests.tmux(socket, ["send-keys", "-t", "chat", "y", "Enter"])
+        let answered = try await waitFor("(you allowed the call)")
+        #expect(answered.contains("→ mail__send_email"), "\(answered)")
+        _ = try ConfirmationCLITests.tmux(socket, ["send-keys", "-t", "chat", "/exit", "Enter"])
+        var output = ""
+        for _ in 0..<300 where !output.contains("EXIT:") {
+            try await Task.sleep(for: .milliseconds(100))
+            output = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        }
+        #expect(output.contains("EXIT:0"), "\(output)")
+        #expect(output.contains("sent to bob@example.com"), "\(output)")
+    }
 }

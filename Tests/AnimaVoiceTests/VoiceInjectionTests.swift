@@ -54,7 +54,9 @@ struct VoiceInjectionTests {
         }
     }
 
-    func run(_ transcript: String, origin: VoiceTurn.Origin) async throws -> (sent: [String], audit: MemoryAuditTrail, status: AnimaKernel.ExitStatus) {
+    func run(_ transcript: String, origin: VoiceTurn.Origin) async throws -> (
+        sent: [String], audit: MemoryAuditTrail, status: AnimaKernel.ExitStatus
+    ) {
         let directory = Voices.temporary("kernel")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -108,4 +108,17 @@ struct SpeechRoundTripTests {
         #expect(clips.count == 2)
         #expect(clips.allSatisfy { $0.duration > 0.5 })
     }
+
+    @Test func aFileThatIsNotAWhisperModelIsAClearError() async throws {
+        let fake = Voices.temporary("fake.bin")
+        defer { try? FileManager.default.removeItem(atPath: fake) }
+        try Data("GGUF not a whisper model".utf8).write(to: URL(fileURLWithPath: fake))
+        do {
+            _ = try await WhisperEngine.load(.init(modelPath: fake))
+            Issue.record("loaded a fake model")
+        } catch let error as AudioError {
+            #expect(error.description.contains("is not a whisper.cpp model file"), "\(error)")
+        }
+        await #expect(throws: AudioError.self) { try await WhisperEngine.load(.init(modelPath: "/nonexistent/ggml.bin")) }
+    }
 }

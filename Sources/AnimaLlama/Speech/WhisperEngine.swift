@@ -54,8 +54,10 @@ public final class WhisperEngine: SpeechRecognizer {
         Self.quietLogs()
         var params = whisper_context_default_params()
         params.use_gpu = false
-        guard let pointer = whisper_init_from_file_with_params(configuration.modelPath, params) else {
-            throw .noSpeechModel("\(configuration.modelPath) is not a whisper.cpp model file; delete it and run `make setup`")
+        let loaded = LlamaRuntime.capturingErrors { whisper_init_from_file_with_params(configuration.modelPath, params) }
+        guard let pointer = loaded else {
+            let why = LlamaRuntime.lastErrors().map { " (\($0))" } ?? ""
+            throw .noSpeechModel("\(configuration.modelPath) is not a whisper.cpp model file\(why); delete it and run `make setup`")
         }
         context = Context(pointer)
         detectsLanguage = whisper_is_multilingual(pointer) != 0
@@ -111,12 +113,13 @@ public final class WhisperEngine: SpeechRecognizer {
         return SpeechTranscript(text: text, segments: segments, language: detected, duration: audio.duration)
     }
 
-    /// whisper.cpp (and ggml under it) print progress to stderr; only errors get through.
+    /// whisper.cpp sets ggml's log hook, which llama.cpp's log shares: both go to the one
+    /// quiet, remembered log (`LlamaRuntime`; ANIMA_LLAMA_LOG=1 echoes it).
     private static func quietLogs() {
         whisper_log_set(
             { level, text, _ in
-                guard level == GGML_LOG_LEVEL_ERROR, let text else { return }
-                FileHandle.standardError.write(Data(String(cString: text).utf8))
+                guard let text else { return }
+                LlamaRuntime.record(level: level, text: String(cString: text))
             }, nil)
     }
 }

@@ -7,6 +7,10 @@ LLAMA_PREFIX := $(ANIMA_CACHE)/llama.cpp/current
 export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
 # The binary finds libllama where setup installed it, without LD_LIBRARY_PATH.
 RPATH := -Xlinker -rpath -Xlinker $(LLAMA_PREFIX)/lib
+# Voice (issue 23): whisper.cpp, built by scripts/setup-voice.sh on llama.cpp's ggml.
+WHISPER_PREFIX := $(ANIMA_CACHE)/whisper.cpp/current
+export PKG_CONFIG_PATH := $(WHISPER_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
+RPATH += -Xlinker -rpath -Xlinker $(WHISPER_PREFIX)/lib
 SWIFT_BUILD_FLAGS ?=
 
 .PHONY: setup build release run test bench clean

@@ -47,7 +47,11 @@ let package = Package(
         // The processor's interface: requests, LanguageModel, TimeSharedModel, statistics, capabilities.
         .target(name: "AnimaProcessor", dependencies: ["AnimaCore"], swiftSettings: strict),
         // The llama.cpp engine; the only importer of CLlama.
-        .target(name: "AnimaLlama", dependencies: ["AnimaCore", "AnimaProcessor", "CLlama"], swiftSettings: strict),
+        .target(name: "AnimaLlama", dependencies: ["AnimaCore", "AnimaProcessor", "CLlama", "CWhisper", "CEspeak"], swiftSettings: strict),
+        // Voice (issue 23): whisper.cpp, built by scripts/setup-voice.sh on llama.cpp's ggml, and
+        // Debian's espeak-ng; AnimaLlama is the only importer of both.
+        .systemLibrary(name: "CWhisper", pkgConfig: "whisper"),
+        .systemLibrary(name: "CEspeak", pkgConfig: "espeak-ng"),
         // Remote processors over HTTP, the hybrid router and the provider credential store.
         .target(
             name: "AnimaProviders",
@@ -265,6 +269,17 @@ let package = Package(
             dependencies: [
                 "AnimaStore", "AnimaCore", "AnimaKernel", "AnimaProcessor", "AnimaSecurity", "AnimaTesting",
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // Voice (issue 23): WAV, voice activity, whisper.cpp and espeak-ng round trips, the
+        // audio routes (with the official openai client) and `anima voice`.
+        .testTarget(
+            name: "AnimaVoiceTests",
+            dependencies: [
+                "AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaServer", "AnimaKernel", "AnimaTesting", "AnimaSecurity",
+                "AnimaCommandSupport", "anima",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),

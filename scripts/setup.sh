@@ -28,7 +28,8 @@ sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 # --- Debian packages --------------------------------------------------------------
 packages=(cmake pkg-config build-essential python3-pip unzip patch libhnswlib-dev libsqlite3-dev python3-venv
-          bubblewrap libseccomp-dev python3 tmux)
+          bubblewrap libseccomp-dev python3 tmux
+          espeak-ng libespeak-ng-dev sox)  # voice (issue 23)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -263,5 +264,8 @@ if [ ! -f "$signing_stamp" ]; then
 fi
 "$signing_venv/bin/python" "$(cd "$(dirname "$0")" && pwd)/build-registry.py" "$cache" \
   || die "could not build the local package registry in $cache/registry"
+
+# --- voice (issue 23): whisper.cpp on llama.cpp's ggml, Whisper tiny.en, espeak-ng, sox ---------
+"$(cd "$(dirname "$0")" && pwd)/setup-voice.sh" "$cache" "$prefix" "$config_id" || die "voice setup failed"
 
 say "ready: llama.cpp in $prefix, model $model"

@@ -107,14 +107,16 @@ package struct DaemonOptions: ParsableArguments {
     /// - Parameter mcpFile: the MCP servers whose tools the daemon offers (started once, each in its sandbox).
     package static func serve(
         _ c: ServerConfiguration, processor: any LanguageModel, engine: LlamaEngine?, embedder: (any EmbeddingModel)?,
-        mcpFile: String = MCPServerConfiguration.defaultFile
+        mcpFile: String = MCPServerConfiguration.defaultFile, speech: SpeechServices? = nil
     ) async throws {
         let memory = try await MemoryLocation.open(URL(fileURLWithPath: c.dataDirectory), embedder: embedder)
         let toolbox = try await tools(c, mcpFile: mcpFile)
         defer { Task { await toolbox.shutdown() } }
-        let daemon = try Daemon(
+        var configured = try Daemon(
             configuration: c, processor: processor, engine: engine, embedder: embedder, tools: ToolAdapter.adapting(toolbox.tools),
             memory: memory)
+        configured.speech = speech
+        let daemon = configured
         let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }
         defer { procfs.cancel() }
         let scheme = c.tlsCertificate == nil ? "http" : "https"

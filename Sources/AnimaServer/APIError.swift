@@ -75,6 +75,12 @@ public struct APIError: Error, Sendable {
             case .privacyViolation, .unknownDecision, .invalidConfiguration:
                 return APIError(.internalServerError, e.description, type: "server_error")
             }
+        case let e as AudioError:
+            switch e {
+            case .noSpeechModel: return APIError(.serviceUnavailable, e.description, type: "server_error", code: e.apiCode)
+            case .engineFailure: return APIError(.internalServerError, e.description, type: "server_error", code: e.apiCode)
+            default: return APIError(.badRequest, e.description, code: e.apiCode)
+            }
         case let e as JSONParseError: return APIError(.badRequest, "the body is not JSON: \(e)")
         case let e as JSONSchemaError: return APIError(.badRequest, e.description)
         case let e as WireNumberError: return APIError(.badRequest, e.description, param: e.field, code: "invalid_number")

@@ -32,6 +32,9 @@ public struct Daemon: Sendable {
     public let automation: WorkflowEngine
     /// The daemon's log: requests, and warnings such as damaged memory met by a search.
     let logger: Logger
+    /// Speech to text and text to speech for `/v1/audio` (issue 23); nil: those routes say
+    /// there is no speech model.
+    public var speech: SpeechServices?
 
     public init(
         configuration: ServerConfiguration, processor: any LanguageModel, engine: (any StatisticsReporting)?,
@@ -100,6 +103,7 @@ public struct Daemon: Sendable {
         native.register(on: router)
         mcpSessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, shutdownGrace: configuration.shutdownGrace)
         WorkflowRoutes(engine: automation, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
+        AudioRoutes(speech: speech).register(on: router)
         return router
     }
 

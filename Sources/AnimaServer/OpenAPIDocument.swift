@@ -62,6 +62,26 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/v1/audio/transcriptions": {
+              "post": {
+                "operationId": "createTranscription", "description": "Speech to text with the local Whisper model (audio scope). The file is WAV (8 to 32-bit PCM or 32-bit float, 1 to 8 channels, 8 to 192 kHz), at most 25 MB and 600 s.",
+                "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file", "model"], "properties": {"file": {"type": "string", "format": "binary"}, "model": {"type": "string"}, "language": {"type": "string", "minLength": 2, "maxLength": 3}, "prompt": {"type": "string"}, "response_format": {"enum": ["json", "text", "srt", "vtt", "verbose_json"]}, "temperature": {"type": "number", "minimum": 0, "maximum": 1}}}}}},
+                "responses": {
+                  "200": {"description": "The transcript: {text} for json; segments with start and end seconds and the language for verbose_json; subtitles for srt and vtt.", "content": {"application/json": {"schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}, "language": {"type": "string"}, "duration": {"type": "number"}, "segments": {"type": "array", "items": {"type": "object", "required": ["id", "start", "end", "text"], "properties": {"id": {"type": "integer"}, "start": {"type": "number"}, "end": {"type": "number"}, "text": {"type": "string"}}}}}}}, "text/plain": {"schema": {"type": "string"}}}},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/v1/audio/speech": {
+              "post": {
+                "operationId": "createSpeech", "description": "Text to speech with espeak-ng (audio scope): wav at the voice's rate, or pcm (24 kHz 16-bit mono) streamed sentence by sentence.",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["model", "input", "voice"], "properties": {"model": {"type": "string"}, "input": {"type": "string", "minLength": 1, "maxLength": 4096}, "voice": {"type": "string"}, "response_format": {"enum": ["wav", "pcm"]}, "speed": {"type": "number", "minimum": 0.25, "maximum": 4}}}}}},
+                "responses": {
+                  "200": {"description": "The speech.", "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}, "audio/pcm": {"schema": {"type": "string", "format": "binary"}}}},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
             "/anima/v1/processes": {
               "get": {"operationId": "listProcesses", "responses": {"200": {"description": "The caller's processes.", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Process"}}}}}, "default": {"$ref": "#/components/responses/Error"}}},
               "post": {"operationId": "spawnProcess", "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AgentSpec"}}}}, "responses": {"201": {"description": "Spawned.", "content": {"application/json": {"schema": {"type": "object", "required": ["pid"], "properties": {"pid": {"type": "integer"}}}}}}, "default": {"$ref": "#/components/responses/Error"}}}

@@ -18,6 +18,8 @@ public enum Scope: String, Sendable, Hashable, Codable, CaseIterable {
     case mcp
     /// Add, run, inspect and cancel workflows.
     case workflows
+    /// Speech to text and text to speech (`/v1/audio/...`).
+    case audio
 }
 
 /// A token as stored: never the secret itself, only its SHA-256.

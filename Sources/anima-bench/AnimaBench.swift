@@ -23,5 +23,6 @@ struct AnimaBench: AsyncParsableCommand {
             BenchSecurity.self, BenchTools.self, BenchRouter.self, ScriptedServe.self, ScriptedMCP.self, ScriptedRun.self,
             ScriptedChat.self,
             BenchStore.self, BenchIntegrity.self, BenchWorkflows.self, BenchFunctionCalling.self,
+            BenchVoice.self,
         ])
 }

@@ -54,7 +54,9 @@ struct Serve: AsyncParsableCommand {
         } else if c.embeddingModel != nil {
             throw ProcessorError.modelNotFound(path: embeddingPath)
         }
-        try await DaemonOptions.serve(c, processor: processor, engine: engine, embedder: embedder, mcpFile: options.mcpConfig)
+        // Voice (issue 23): Whisper and espeak-ng for /v1/audio, each when installed.
+        let speech = await SpeechEngines.services()
+        try await DaemonOptions.serve(c, processor: processor, engine: engine, embedder: embedder, mcpFile: options.mcpConfig, speech: speech)
     }
 }
 

@@ -134,7 +134,8 @@ enum LlamaRuntime {
 
     static func initialize() { _ = once }
 
-    private static func record(level: ggml_log_level, text: String) {
+    /// Keeps a log line from llama.cpp, ggml or whisper.cpp (which share ggml's log hook).
+    static func record(level: ggml_log_level, text: String) {
         if echo { FileHandle.standardError.write(Data(text.utf8)) }
         guard level == GGML_LOG_LEVEL_ERROR || level == GGML_LOG_LEVEL_WARN else { return }
         let line = text.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -1,0 +1,29 @@
+import AnimaLlama
+import AnimaProcessor
+import AnimaServer
+import Foundation
+
+/// The local speech engines setup installs: Whisper tiny.en (converted by
+/// scripts/setup-voice.sh) and espeak-ng.
+package enum SpeechEngines {
+    /// `$ANIMA_SPEECH_MODEL`, else the Whisper model setup converts.
+    package static var defaultRecognizerPath: String {
+        if let path = ProcessInfo.processInfo.environment["ANIMA_SPEECH_MODEL"], !path.isEmpty { return path }
+        return AnimaPaths.models.appendingPathComponent("ggml-tiny.en.bin").path
+    }
+
+    /// Loads Whisper from `path` (default: setup's), with `threads`.
+    package static func recognizer(path: String? = nil, threads: Int? = nil) async throws -> WhisperEngine {
+        var configuration = WhisperEngine.Configuration(modelPath: path ?? defaultRecognizerPath)
+        if let threads { configuration.threads = threads }
+        return try await WhisperEngine.load(configuration)
+    }
+
+    /// What a daemon serves at /v1/audio: each engine that is installed; a missing one
+    /// leaves its route answering 503 with what to install.
+    package static func services() async -> SpeechServices {
+        let whisper: WhisperEngine? = FileManager.default.fileExists(atPath: defaultRecognizerPath) ? try? await recognizer() : nil
+        let espeak = try? await EspeakSynthesizer.shared()
+        return SpeechServices(recognizer: whisper, synthesizer: espeak)
+    }
+}

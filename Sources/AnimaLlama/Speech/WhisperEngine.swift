@@ -1,0 +1,125 @@
+import AnimaCore
+import AnimaProcessor
+import CWhisper
+import Foundation
+
+/// Speech to text on whisper.cpp, sharing llama.cpp's ggml: the local `SpeechRecognizer`.
+///
+/// One whisper context, used from one dedicated thread: transcriptions queue there in
+/// arrival order and never block Swift's cooperative pool. Audio of any rate is resampled
+/// to the 16 kHz the model takes. English-only models (`tiny.en`) report `en`; a
+/// multilingual one detects the language unless the request names it.
+public final class WhisperEngine: SpeechRecognizer {
+    public struct Configuration: Sendable, Hashable {
+        /// Path of the ggml model file (`ggml-tiny.en.bin`).
+        public var modelPath: String
+        /// CPU threads for one transcription. Default: up to 4 cores.
+        public var threads: Int
+
+        public init(modelPath: String, threads: Int = min(4, ProcessInfo.processInfo.activeProcessorCount)) {
+            self.modelPath = modelPath
+            self.threads = threads
+        }
+    }
+
+    /// The rate whisper.cpp takes.
+    public static let sampleRate = 16_000
+
+    public let modelName: String
+    public let detectsLanguage: Bool
+    public let configuration: Configuration
+    private let thread = DedicatedThread(name: "anima-whisper", stackSize: 8 << 20)
+    private let context: Context
+
+    /// Owns the whisper context; touched only on `thread`.
+    private final class Context: @unchecked Sendable {
+        let pointer: OpaquePointer
+        init(_ pointer: OpaquePointer) { self.pointer = pointer }
+        deinit { whisper_free(pointer) }
+    }
+
+    /// Loads the model on a thread of its own.
+    public static func load(_ configuration: Configuration) async throws -> WhisperEngine {
+        try await DedicatedThread.offload(name: "anima-whisper-load", stackSize: 8 << 20) { () throws(AudioError) -> WhisperEngine in
+            try WhisperEngine(configuration)
+        }
+    }
+
+    /// Loads the model on the calling thread (blocking). Prefer `load(_:)`.
+    public init(_ configuration: Configuration) throws(AudioError) {
+        guard FileManager.default.fileExists(atPath: configuration.modelPath) else {
+            throw .noSpeechModel("no file at \(configuration.modelPath); run `make setup`, which converts Whisper tiny.en there")
+        }
+        guard configuration.threads >= 1 else { throw .engineFailure("threads must be at least 1") }
+        Self.quietLogs()
+        var params = whisper_context_default_params()
+        params.use_gpu = false
+        let loaded = LlamaRuntime.capturingErrors { whisper_init_from_file_with_params(configuration.modelPath, params) }
+        guard let pointer = loaded else {
+            let why = LlamaRuntime.lastErrors().map { " (\($0))" } ?? ""
+            throw .noSpeechModel("\(configuration.modelPath) is not a whisper.cpp model file\(why); delete it and run `make setup`")
+        }
+        context = Context(pointer)
+        detectsLanguage = whisper_is_multilingual(pointer) != 0
+        modelName = URL(fileURLWithPath: configuration.modelPath).deletingPathExtension().lastPathComponent
+            .replacingOccurrences(of: "ggml-", with: "whisper-")
+        self.configuration = configuration
+    }
+
+    public func transcribe(_ clip: AudioClip, options: TranscriptionOptions) async throws -> SpeechTranscript {
+        let audio = clip.resampled(to: Self.sampleRate)
+        guard !audio.samples.isEmpty else { throw AudioError.empty }
+        if let language = options.language, !detectsLanguage, language != "en" {
+            throw AudioError.unsupported("language \(language) with \(modelName), which knows English only")
+        }
+        let context = self.context
+        let threads = configuration.threads
+        let multilingual = detectsLanguage
+        return try await thread.run { () throws(AudioError) -> SpeechTranscript in
+            try Self.run(context.pointer, audio: audio, options: options, threads: threads, multilingual: multilingual)
+        }
+    }
+
+    private static func run(
+        _ ctx: OpaquePointer, audio: AudioClip, options: TranscriptionOptions, threads: Int, multilingual: Bool
+    ) throws(AudioError) -> SpeechTranscript {
+        var params = whisper_full_default_params(WHISPER_SAMPLING_GREEDY)
+        params.n_threads = Int32(threads)
+        params.print_progress = false
+        params.print_realtime = false
+        params.print_special = false
+        params.print_timestamps = false
+        params.no_context = true
+        params.temperature = Float(max(0, min(1, options.temperature)))
+        let language = options.language ?? (multilingual ? "auto" : "en")
+        let status: Int32 = language.withCString { languagePointer in
+            (options.prompt ?? "").withCString { promptPointer in
+                params.language = languagePointer
+                params.initial_prompt = options.prompt == nil ? nil : promptPointer
+                return audio.samples.withUnsafeBufferPointer { whisper_full(ctx, params, $0.baseAddress, Int32($0.count)) }
+            }
+        }
+        guard status == 0 else { throw .engineFailure("whisper.cpp returned \(status) for \(audio.samples.count) samples") }
+        var segments: [SpeechTranscript.Segment] = []
+        for i in 0..<whisper_full_n_segments(ctx) {
+            let text = whisper_full_get_segment_text(ctx, i).map { String(cString: $0) } ?? ""
+            segments.append(
+                .init(
+                    start: Double(whisper_full_get_segment_t0(ctx, i)) / 100, end: Double(whisper_full_get_segment_t1(ctx, i)) / 100,
+                    text: text))
+        }
+        let detected = multilingual ? whisper_lang_str(whisper_full_lang_id(ctx)).map { String(cString: $0) } ?? language : "en"
+        let text = segments.map(\.text).joined().trimmingCharacters(in: .whitespacesAndNewlines)
+        return SpeechTranscript(text: text, segments: segments, language: detected, duration: audio.duration)
+    }
+
+    /// whisper.cpp sets ggml's log hook, which llama.cpp's log shares: both go to the one
+    /// quiet, remembered log (`LlamaRuntime`; ANIMA_LLAMA_LOG=1 echoes it).
+    private static func quietLogs() {
+        whisper_log_set(
+            { level, text, _ in
+                guard let text else { return }
+                LlamaRuntime.record(level: level, text: String(cString: text))
+            }, nil)
+    }
+}

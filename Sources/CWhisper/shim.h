@@ -1,0 +1,2 @@
+// The only place Anima includes whisper.cpp; AnimaLlama's WhisperEngine wraps every pointer.
+#include <whisper.h>

@@ -1,0 +1,247 @@
+import AnimaCommandSupport
+import AnimaCore
+import AnimaKernel
+import AnimaLlama
+import AnimaMemory
+import AnimaProcessor
+import AnimaStorage
+import ArgumentParser
+import Foundation
+
+struct Voice: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Speak to an agent and hear it answer: speech to text, the agent, text to speech, all on this machine.",
+        discussion: """
+            The audio is transcribed with Whisper (setup converts tiny.en), the transcript goes to an
+            agent process exactly as `anima run` starts one (its memory, tools, policies and audit),
+            and the answer is spoken with espeak-ng sentence by sentence, so the first sentence is
+            ready before the answer is complete.
+
+            Where the words came from matters. A recording from a file may hold anyone's voice, so
+            its transcript reaches the agent as untrusted data (the output of a read-only tool): it
+            cannot choose what the agent does. Words from your own microphone (--microphone), or a
+            file you vouch for with --mine, are your instructions.
+
+            Examples:
+              anima voice --in question.wav --out reply.wav
+              anima voice --in voicemail.wav --out - | aplay
+              anima voice --microphone --out reply.wav --memory assistant
+              anima voice --in talk.wav --transcript-only
+            """
+    )
+
+    @Option(name: .customLong("in"), help: ArgumentHelp("A WAV file to listen to; - for standard input.", valueName: "path"))
+    var input: String?
+
+    @Option(
+        name: .customLong("out"),
+        help: ArgumentHelp("Where to write the spoken reply (WAV); - streams it to standard output.", valueName: "path"))
+    var output: String?
+
+    @Flag(help: "Record one utterance from the microphone (ALSA's arecord); the words are yours.")
+    var microphone = false
+
+    @Flag(help: "The recording given with --in is your own voice: its words are your instructions, not untrusted data.")
+    var mine = false
+
+    @Flag(help: "Only print the transcript (with timestamps); start no agent.")
+    var transcriptOnly = false
+
+    @Option(help: ArgumentHelp("The Whisper model (ggml format).", valueName: "path"))
+    var speechModel: String?
+
+    @Option(help: "The voice: alloy, echo, fable, onyx, nova, shimmer, or an espeak-ng voice such as en-gb.")
+    var voice = "alloy"
+
+    @Option(help: NumericFlag.help("Speaking speed.", 0.25...4), transform: NumericFlag.number(0.25...4))
+    var speed = 1.0
+
+    @Option(help: "A system prompt for the agent.")
+    var system: String?
+
+    @Option(help: NumericFlag.help("Steps (model calls) before the agent gives up.", 1...1000), transform: NumericFlag.integer(1...1000))
+    var maxSteps = 4
+
+    @Option(help: NumericFlag.help("Tokens per model call.", 1...100_000), transform: NumericFlag.integer(1...100_000))
+    var tokensPerStep = 160
+
+    @Option(help: NumericFlag.help("Longest recording taken, in seconds.", 1...3600), transform: NumericFlag.number(1...3600))
+    var maxSeconds = 600.0
+
+    @Option(help: ArgumentHelp("Run with the persistent memory of this agent.", valueName: "name"))
+    var memory: String?
+
+    @OptionGroup var memoryLocation: MemoryLocation
+    @OptionGroup var kernelOptions: KernelOptions
+    @OptionGroup var modelOptions: ModelOptions
+
+    func validate() throws {
+        if microphone, input != nil { throw ValidationError("give --in or --microphone, not both") }
+        if mine, input == nil { throw ValidationError("--mine vouches for a recording given with --in") }
+        if !microphone, input == nil, Terminal.isInteractive(fd: STDIN_FILENO) {
+            throw ValidationError("give a recording with --in (or pipe one to standard input), or use --microphone")
+        }
+        if let memory {
+            do { _ = try MemoryNamespace(user: CurrentUser.principal.name, agent: memory) } catch {
+                throw ValidationError("--memory: \(error)")
+            }
+        }
+    }
+
+    mutating func run() async throws {
+        let clip = try readAudio()
+        let recognizer = try await SpeechEngines.recognizer(path: speechModel)
+        let heard = ContinuousClock.now
+        let transcript = try await recognizer.transcribe(clip, options: TranscriptionOptions())
+        let transcribed = heard.duration(to: .now)
+        if transcriptOnly {
+            for segment in transcript.segments {
+                Terminal.write(
+                    "[\(SpeechTranscript.clock(segment.start, ".")) --> \(SpeechTranscript.clock(segment.end, "."))] \(segment.text.trimmingCharacters(in: .whitespaces))\n"
+                )
+            }
+            return
+        }
+        guard transcript.text.contains(where: { $0.isLetter || $0.isNumber }) else {
+            throw ValidationError("no speech was heard in the recording (\(String(format: "%.1f", clip.duration)) s)")
+        }
+        let origin: VoiceTurn.Origin = microphone || mine ? .microphone : .recording(input == "-" ? "standard input" : input ?? "")
+        Terminal.error(
+            "heard (\(origin == .microphone ? "your words" : "untrusted recording"), \(String(format: "%.2f", transcribed.seconds)) s): \(transcript.text)\n"
+        )
+        try await answer(transcript.text, origin: origin, started: heard)
+    }
+
+    /// The recording: from the microphone, a file or standard input.
+    func readAudio() throws -> AudioClip {
+        let bytes: [UInt8]
+        if microphone {
+            return try Microphone.recordUtterance(maxSeconds: maxSeconds)
+        } else if input == nil || input == "-" {
+            bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
+        } else {
+            let path = (input! as NSString).expandingTildeInPath
+            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+            bytes = Array(data)
+        }
+        do {
+            return try WAVCodec.decode(bytes, maxSeconds: maxSeconds)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// Runs the agent on the transcript and speaks its answer as it streams.
+    func answer(_ words: String, origin: VoiceTurn.Origin, started: ContinuousClock.Instant) async throws {
+        let toolbox = try await kernelOptions.loadTools()
+        defer { Task { await toolbox.shutdown() } }
+        var systemTools: [any SystemTool] = ToolAdapter.adapting(toolbox.tools)
+        let base = AgentSpec(
+            name: "voice", task: words,
+            systemPrompt: system ?? "You are a helpful voice assistant. Answer in one or two short spoken sentences.",
+            tools: systemTools.map(\.definition.name), limits: .init(maxSteps: maxSteps),
+            sampling: .init(temperature: 0, maxTokensPerStep: tokensPerStep), memory: memory)
+        let turn = VoiceTurn.spec(transcript: words, origin: origin, base: base)
+        var spec = turn.spec
+        systemTools += turn.tools
+        let engine = try await modelOptions.load(slots: 1, scheduler: kernelOptions.scheduler, agent: memory)
+        spec.toolStrategy = ToolStrategyChoice.measured(for: engine.toolCallSyntax)
+        var memorySystem: MemorySystem?
+        if memory != nil { memorySystem = try await memoryLocation.open(embeddings: true) }
+        let kernel = Kernel(
+            try .standard(
+                processor: try ConfiguredProcessor.processor(local: .local(engine)), tools: systemTools, memory: memorySystem,
+                dataDirectory: memoryLocation.directory.path))
+        if let terminal = TerminalApprover.forControllingTerminal() { await terminal.answerFor(kernel) }
+        let synthesizer = try await EspeakSynthesizer.shared()
+        let speaker = SpeechWriter(path: output, sampleRate: synthesizer.sampleRate)
+        let options = SpeechOptions(voice: voice, speed: speed)
+        _ = try EspeakVoiceCheck.check(options.voice)
+
+        let events = await kernel.events()
+        let pid = try await kernel.spawn(spec, owner: CurrentUser.principal)
+        var splitter = SentenceSplitter()
+        var firstAudio: Duration?
+        func speak(_ sentence: String) async throws {
+            let clip = try await synthesizer.synthesize(sentence, options: options)
+            if firstAudio == nil { firstAudio = started.duration(to: .now) }
+            try speaker.append(clip)
+        }
+        var spokeAny = false
+        for await event in events {
+            switch event {
+            case .text(let p, let text) where p == pid:
+                Terminal.error(text)
+                for sentence in splitter.add(text) {
+                    spokeAny = true
+                    try await speak(sentence)
+                }
+            case .exited(let p, let status) where p == pid:
+                if let rest = splitter.finish() {
+                    spokeAny = true
+                    try await speak(rest)
+                }
+                if !spokeAny, case .completed(let answer) = status, !answer.isEmpty { try await speak(answer) }
+                try speaker.finish()
+                Terminal.error("\n")
+                if let firstAudio {
+                    Terminal.error("first reply audio \(String(format: "%.2f", firstAudio.seconds)) s after the recording was taken\n")
+                }
+                if case .completed = status { return }
+                throw ValidationError("the agent did not finish: \(status)")
+            default: break
+            }
+        }
+    }
+}
+
+/// Checks a voice name before the agent starts, so a typo fails fast.
+enum EspeakVoiceCheck {
+    static func check(_ name: String?) throws -> Bool {
+        guard let name else { return true }
+        if EspeakSynthesizer.voiceMap[name.lowercased()] != nil { return true }
+        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-+_".contains($0)) }), !name.isEmpty else {
+            throw ValidationError("--voice \(name) is not a voice; use alloy, echo, fable, onyx, nova, shimmer or an espeak-ng voice")
+        }
+        return true
+    }
+}
+
+/// Writes the reply: to a WAV file at the end, or to standard output as it is spoken.
+final class SpeechWriter {
+    let path: String?
+    let sampleRate: Int
+    private var samples: [Float] = []
+    private var streamed = false
+
+    init(path: String?, sampleRate: Int) {
+        self.path = path
+        self.sampleRate = sampleRate
+    }
+
+    func append(_ clip: AudioClip) throws {
+        if path == "-" {
+            if !streamed {
+                FileHandle.standardOutput.write(Data(WAVCodec.header(sampleRate: sampleRate, dataBytes: nil)))
+                streamed = true
+            }
+            FileHandle.standardOutput.write(Data(clip.pcm16))
+        } else {
+            samples += clip.samples
+        }
+    }
+
+    func finish() throws {
+        guard let path, path != "-" else { return }
+        let url = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
+        do {
+            try Data(WAVCodec.encode(AudioClip(samples: samples, sampleRate: sampleRate))).write(to: url, options: .atomic)
+        } catch {
+            throw ValidationError("cannot write \(url.path): \(error.localizedDescription)")
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,89 @@
+import AnimaProcessor
+import AnimaTesting
+import Foundation
+import Testing
+
+/// `anima voice` as a user runs it: a WAV in, a spoken reply out, on the default model.
+@Suite("anima voice", .serialized)
+struct VoiceCommandTests {
+    static var binary: URL {
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let candidates = [
+            Bundle.main.bundleURL.appendingPathComponent("anima"), runner.deletingLastPathComponent().appendingPathComponent("anima"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    func anima(_ arguments: [String], stdin: Data = Data()) throws -> (status: Int32, stdout: Data, stderr: String) {
+        let home = Voices.temporary("home")
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let paths = ["in", "out", "err"].map { home + "/" + $0 }
+        try stdin.write(to: URL(fileURLWithPath: paths[0]))
+        for path in paths[1...] { FileManager.default.createFile(atPath: path, contents: nil) }
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in [
+            "HOME": home, "XDG_DATA_HOME": home + "/data", "XDG_CONFIG_HOME": home + "/config", "XDG_RUNTIME_DIR": home + "/run",
+            "ANIMA_CACHE": Voices.cache, "ANIMA_DATA_DIR": "", "ANIMA_CONFIG": "",
+        ] {
+            environment[key] = value
+        }
+        process.environment = environment
+        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: paths[0]))
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: paths[1]))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: paths[2]))
+        try process.run()
+        process.waitUntilExit()
+        return (
+            process.terminationStatus, try Data(contentsOf: URL(fileURLWithPath: paths[1])),
+            String(decoding: try Data(contentsOf: URL(fileURLWithPath: paths[2])), as: UTF8.self)
+        )
+    }
+
+    @Test func aQuestionInAWavFileGetsASpokenReply() async throws {
+        let question = Voices.temporary("question.wav")
+        let reply = Voices.temporary("reply.wav")
+        defer { for path in [question, reply] { try? FileManager.default.removeItem(atPath: path) } }
+        try Data(WAVCodec.encode(try await Voices.espeak().synthesize("What is the capital of France?", options: .init())))
+            .write(to: URL(fileURLWithPath: question))
+        let result = try anima(["voice", "--in", question, "--out", reply, "--mine", "--max-steps", "1", "--tokens-per-step", "40"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.lowercased().contains("capital of france"), "\(result.stderr)")
+        #expect(result.stderr.contains("your words"), "\(result.stderr)")
+        let spoken = try WAVCodec.decode(Array(try Data(contentsOf: URL(fileURLWithPath: reply))))
+        #expect(spoken.duration > 0.3, "\(spoken.duration)")
+    }
+
+    @Test func standardInToStandardOutAndTranscriptOnly() async throws {
+        let wav = Data(
+            WAVCodec.encode(try await Voices.espeak().synthesize("Please remind me to call my sister tomorrow morning.", options: .init())))
+        let only = try anima(["voice", "--transcript-only"], stdin: wav)
+        #expect(only.status == 0, "\(only.stderr)")
+        let line = String(decoding: only.stdout, as: UTF8.self)
+        #expect(line.hasPrefix("[00:00:00.000 --> "), "\(line)")
+        #expect(
+            WordErrorRate.of(
+                reference: "Please remind me to call my sister tomorrow morning.", hypothesis: String(line.drop { $0 != "]" }.dropFirst()))
+                <= 0.2)
+        // A recording on stdin is untrusted; the reply streams to stdout as a WAV stream.
+        let streamed = try anima(["voice", "--out", "-", "--max-steps", "2", "--tokens-per-step", "40"], stdin: wav)
+        #expect(streamed.status == 0, "\(streamed.stderr)")
+        #expect(streamed.stderr.contains("untrusted recording"), "\(streamed.stderr)")
+        let clip = try WAVCodec.decode(Array(streamed.stdout))
+        #expect(clip.duration > 0.3)
+    }
+
+    @Test func badRecordingsAreClearErrors() throws {
+        let garbage = try anima(["voice", "--transcript-only"], stdin: Data("not a wav file at all".utf8))
+        #expect(garbage.status != 0)
+        #expect(garbage.stderr.contains("not a WAV file"), "\(garbage.stderr)")
+        let missing = try anima(["voice", "--in", "/nonexistent/x.wav"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("cannot read"), "\(missing.stderr)")
+        let both = try anima(["voice", "--in", "a.wav", "--microphone"])
+        #expect(both.stderr.contains("not both"), "\(both.stderr)")
+    }
+}

@@ -54,6 +54,8 @@ package struct DaemonOptions: ParsableArguments {
     package var tools: String?
     @Option(help: ArgumentHelp("MCP server configuration whose servers the daemon starts once, sandboxed.", valueName: "file"))
     package var mcpConfig: String = MCPServerConfiguration.defaultFile
+    @Option(help: ArgumentHelp("A PostgreSQL run queue shared with other daemons (default: SQLite in the data directory).", valueName: "postgres://..."))
+    package var workflowDatabase: String?
 
     package init() {}
 
@@ -69,6 +71,7 @@ package struct DaemonOptions: ParsableArguments {
             ("max_concurrent_requests", maxConcurrentRequests.map(String.init)), ("scripted", scripted ? "true" : nil),
             ("request_header_timeout", requestHeaderTimeout.map(String.init)), ("idle_timeout", idleTimeout.map(String.init)),
             ("max_connections", maxConnections.map(String.init)), ("shutdown_grace", shutdownGrace.map(String.init)), ("tools", tools),
+            ("workflow_database", workflowDatabase),
         ]
         for (key, value) in flags { if let value { try c.set(key, value, source: "--\(key.replacingOccurrences(of: "_", with: "-"))") } }
         try c.check()
@@ -110,7 +113,7 @@ package struct DaemonOptions: ParsableArguments {
         defer { Task { await toolbox.shutdown() } }
         let daemon = try Daemon(
             configuration: c, processor: processor, engine: engine, embedder: embedder, tools: ToolAdapter.adapting(toolbox.tools),
-            memory: memory)
+            memory: memory, resources: MCPResourceWatcher(drivers: toolbox.drivers))
         let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }
         defer { procfs.cancel() }
         let scheme = c.tlsCertificate == nil ? "http" : "https"

@@ -70,6 +70,14 @@ extension Kernel {
     func start(_ spec: AgentSpec, owner: Principal, parent: PID?) throws(SyscallError) -> PID {
         // A parent's words are the user's only as far as the parent's own context says so.
         let ledger = parent.flatMap { table[$0]?.provenance }
+        if let model = spec.model {
+            let served = processor.map { p in (p.routing?.candidates.map(\.id) ?? []) + [p.info.name] } ?? []
+            guard served.contains(model) else {
+                throw .failed(
+                    "the agent asks for model \(model), which this kernel does not serve (it serves: \(served.isEmpty ? "none" : served.joined(separator: ", "))); name one of those or leave the model out"
+                )
+            }
+        }
         let loop = AgentLoop(spec: spec)
         let dual = DualLLMLoop(spec: spec)
         let pid = try start(
@@ -79,6 +87,7 @@ extension Kernel {
             let answer = spec.dualLLM ? try await dual.run(in: context) : try await loop.run(in: context)
             return await context.kernel.marked(answer, for: context.pid)
         }
+        table[pid]?.pinnedProcessor = spec.model
         // The program cannot run before this actor method returns, so its ledger is ready first.
         table[pid]?.provenance.record(spec.task, label: ledger?.label(of: spec.task) ?? .user)
         if let prompt = spec.systemPrompt {

@@ -54,7 +54,9 @@ package struct DaemonOptions: ParsableArguments {
     package var tools: String?
     @Option(help: ArgumentHelp("MCP server configuration whose servers the daemon starts once, sandboxed.", valueName: "file"))
     package var mcpConfig: String = MCPServerConfiguration.defaultFile
-    @Option(help: ArgumentHelp("A PostgreSQL run queue shared with other daemons (default: SQLite in the data directory).", valueName: "postgres://..."))
+    @Option(
+        help: ArgumentHelp(
+            "A PostgreSQL run queue shared with other daemons (default: SQLite in the data directory).", valueName: "postgres://..."))
     package var workflowDatabase: String?
 
     package init() {}

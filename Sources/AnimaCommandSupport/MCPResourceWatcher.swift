@@ -11,7 +11,8 @@ package struct MCPResourceWatcher: ResourceWatching {
     package func updates(server: String, uri: String) async throws -> AsyncStream<String> {
         guard let driver = drivers.first(where: { $0.configuration.name == server }) else {
             throw ToolError.failed(
-                "no MCP server named \(server) runs here (servers: \(drivers.map(\.configuration.name).joined(separator: ", "))); add it to mcp.json")
+                "no MCP server named \(server) runs here (servers: \(drivers.map(\.configuration.name).joined(separator: ", "))); add it to mcp.json"
+            )
         }
         return try await driver.resourceUpdates(uri: uri)
     }

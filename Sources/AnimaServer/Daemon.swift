@@ -71,7 +71,9 @@ public struct Daemon: Sendable {
     /// crash takes its runs back at once instead of waiting for their leases to run out.
     static func workerName(dataDirectory: String) -> String {
         var host = [CChar](repeating: 0, count: 256)
-        let name = gethostname(&host, host.count) == 0 ? String(cString: host) : "host"
+        let name =
+            gethostname(&host, host.count) == 0
+            ? String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "host"
         let path = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
         let digest = SHA256.hash(data: Data(path.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
         return "daemon-\(name.prefix(40))-\(digest)"
@@ -147,7 +149,9 @@ public struct Daemon: Sendable {
         return Application(
             router: router(), server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "anima"),
-            services: [EngineMetrics(engine: engine, kernel: kernel, memory: memory), WorkflowService(engine: automation, resources: resources)],
+            services: [
+                EngineMetrics(engine: engine, kernel: kernel, memory: memory), WorkflowService(engine: automation, resources: resources),
+            ],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }

@@ -38,7 +38,8 @@ enum MCPWorkflowTools {
             inputSchema: ([
                 "type": "object",
                 "properties": [
-                    "run": ["type": "string"], "step": ["type": "string", "description": "The approval step, as workflow_status names it."],
+                    "run": ["type": "string"],
+                    "step": ["type": "string", "description": "The approval step, as workflow_status names it."],
                     "approve": ["type": "boolean", "description": "true approves (default), false rejects."],
                 ],
                 "required": ["run", "step"],

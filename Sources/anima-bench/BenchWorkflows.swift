@@ -1,6 +1,7 @@
 import AnimaAutomation
 import AnimaCommandSupport
 import AnimaCore
+import AnimaTesting
 import ArgumentParser
 import Foundation
 
@@ -16,10 +17,12 @@ struct BenchWorkflows: AsyncParsableCommand {
             is); then the latency from a manual start to its first step's recorded start,
             against one insert's latency; then runs of steps that wait on I/O (50 ms each)
             served by one engine and by three engines sharing the store, each engine running at
-            most 4 runs at once (a daemon's capacity).
+            most 4 runs at once (a daemon's capacity). With --database, the same on PostgreSQL,
+            each of the three engines with its own connections (as daemons on three machines).
 
             Example:
               anima-bench workflows --steps 500 --starts 50
+              anima-bench workflows --steps 500 --starts 50 --database pgserver
             """
     )
 
@@ -37,7 +40,8 @@ struct BenchWorkflows: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Measure a PostgreSQL store instead of SQLite (an empty database: the benchmark adds tables).", valueName: "postgres://..."))
+            "Measure a PostgreSQL store instead of SQLite: an empty database (the benchmark adds tables), or `pgserver` for a throwaway server from the binaries setup installs.",
+            valueName: "postgres://...|pgserver"))
     var database: String?
 
     /// Answers nothing: the benchmark's steps are waits.
@@ -60,6 +64,8 @@ struct BenchWorkflows: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: directory) }
         let store: any WorkflowStore
         let bareInsert: @Sendable (String) async throws -> Void
+        var database = self.database
+        if database == "pgserver" { database = try await PostgresTestServer.freshDatabaseURL() }
         if let database {
             let pg = try PostgresWorkflowStore(url: database, keyDirectory: directory, maximumConnections: 32)
             store = pg
@@ -118,7 +124,8 @@ struct BenchWorkflows: AsyncParsableCommand {
             let workers = try (0..<engines).map { i in
                 // On PostgreSQL each engine has its own connections, as a daemon on its own machine would.
                 WorkflowEngine(
-                    store: try database.map { try PostgresWorkflowStore(url: $0, keyDirectory: directory) } ?? store, actions: NoActions(), worker: "bench-\(engines)-\(i)", leaseSeconds: 30, pollInterval: .milliseconds(5),
+                    store: try database.map { try PostgresWorkflowStore(url: $0, keyDirectory: directory) } ?? store, actions: NoActions(),
+                    worker: "bench-\(engines)-\(i)", leaseSeconds: 30, pollInterval: .milliseconds(5),
                     maxConcurrentRuns: 4)
             }
             var ids: [String] = []

@@ -54,7 +54,8 @@ struct CompletionOutboxTests {
 struct FreezingAfterFinish: WorkflowStore {
     let base: SQLiteWorkflowStore
 
-    func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?, followers: [PendingRun]) async throws(WorkflowError) {
+    func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?, followers: [PendingRun]) async throws(WorkflowError)
+    {
         try await base.finish(id, status: status, output: output, error: error, followers: followers)
         while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
     }
@@ -72,7 +73,9 @@ struct FreezingAfterFinish: WorkflowStore {
     }
     func run(_ id: String) async throws(WorkflowError) -> WorkflowRun? { try await base.run(id) }
     func definition(ofRun id: String) async throws(WorkflowError) -> Workflow? { try await base.definition(ofRun: id) }
-    func runs(workflow: String?, limit: Int) async throws(WorkflowError) -> [WorkflowRun] { try await base.runs(workflow: workflow, limit: limit) }
+    func runs(workflow: String?, limit: Int) async throws(WorkflowError) -> [WorkflowRun] {
+        try await base.runs(workflow: workflow, limit: limit)
+    }
     func claimableRuns(worker: String, limit: Int) async throws(WorkflowError) -> [String] {
         try await base.claimableRuns(worker: worker, limit: limit)
     }

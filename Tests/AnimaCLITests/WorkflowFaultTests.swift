@@ -197,7 +197,9 @@ struct WorkflowFaultTests {
         #expect(Set(counted) == Set(runs.flatMap { run in stride(from: 1, through: 9, by: 2).map { "\(run)/count\($0)" } }))
         #expect(counted.count == 10)
         let appended = try String(contentsOfFile: root + "/appended.txt", encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(appended.count == 10 && Set(appended) == Set(runs.flatMap { run in stride(from: 2, through: 10, by: 2).map { "\(run)/append\($0)" } }))
+        #expect(
+            appended.count == 10
+                && Set(appended) == Set(runs.flatMap { run in stride(from: 2, through: 10, by: 2).map { "\(run)/append\($0)" } }))
         // A kill fell mid-run: a later daemon took the run back (each lease is in its history).
         let leases = try CLI.run(["workflow", "history", runs[0], "--json", "--data-dir", data], environment: env)
         let resumed = ((try? JSONValue(parsing: leases.stdout))?.arrayValue ?? []).filter { $0["event"] == "leased" }.count

@@ -69,8 +69,12 @@ struct WorkflowResourceTriggerTests {
             (#"{"type": "mcp_resource", "server": "notes", "uri": "nocolon"}"#, "uri"),
             (#"{"type": "mcp_resource", "server": "notes", "uri": "x://y", "extra": 1}"#, "extra"),
         ] {
-            let error = #expect(throws: WorkflowError.self) { _ = try Workflow(parsing: #"{"name": "w", "steps": [{"id": "w", "type": "wait", "seconds": 0}], "triggers": [\#(text)]}"#) }
-            #expect(error?.description.contains("triggers[0]") == true && error?.description.contains(field) == true, "\(String(describing: error))")
+            let error = #expect(throws: WorkflowError.self) {
+                _ = try Workflow(parsing: #"{"name": "w", "steps": [{"id": "w", "type": "wait", "seconds": 0}], "triggers": [\#(text)]}"#)
+            }
+            #expect(
+                error?.description.contains("triggers[0]") == true && error?.description.contains(field) == true,
+                "\(String(describing: error))")
         }
     }
 }

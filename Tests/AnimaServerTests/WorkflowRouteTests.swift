@@ -67,7 +67,8 @@ struct WorkflowRouteTests {
             ) { #expect($0.status == .created) }
             let h: HTTPFields = [.contentType: "application/json"]
             for _ in 0..<3 {
-                try await client.execute(uri: "/anima/v1/workflows/hook/webhook", method: .post, headers: h, body: ByteBuffer(string: "{}")) {
+                try await client.execute(uri: "/anima/v1/workflows/hook/webhook", method: .post, headers: h, body: ByteBuffer(string: "{}"))
+                {
                     #expect($0.status == .unauthorized)
                 }
             }

@@ -239,7 +239,8 @@ public struct Workflow: Sendable, Hashable {
             try f.allow(["type", "server", "uri"])
             let server = try f.string("server")
             guard !server.isEmpty, server.count <= 64, server.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
-                throw .invalid(step: nil, field: "\(field).server", reason: "must be the name of a server in mcp.json (letters, digits, _ and -)")
+                throw .invalid(
+                    step: nil, field: "\(field).server", reason: "must be the name of a server in mcp.json (letters, digits, _ and -)")
             }
             let uri = try f.string("uri")
             guard !uri.isEmpty, uri.count <= 2048, uri.contains(":") else {
@@ -250,7 +251,8 @@ public struct Workflow: Sendable, Hashable {
             return .manual
         case let other:
             throw .invalid(
-                step: nil, field: "\(field).type", reason: "`\(other)` is not a trigger; use cron, webhook, files, completion, mcp_resource or manual")
+                step: nil, field: "\(field).type",
+                reason: "`\(other)` is not a trigger; use cron, webhook, files, completion, mcp_resource or manual")
         }
     }
 }

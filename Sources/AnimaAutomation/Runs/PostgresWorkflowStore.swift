@@ -110,7 +110,8 @@ public actor PostgresWorkflowStore: WorkflowStore {
         let opened: String? = stored.flatMap { text in try? sealer.unseal(text) as String }
         guard opened == "anima workflows key check" else {
             throw WorkflowError.storage(
-                "\(location) was set up with another workflows.key; copy workflows.key from the first daemon's data directory into this one's")
+                "\(location) was set up with another workflows.key; copy workflows.key from the first daemon's data directory into this one's"
+            )
         }
     }
 
@@ -340,9 +341,9 @@ public actor PostgresWorkflowStore: WorkflowStore {
         _ = try await query("UPDATE anima_wf_run SET lease_until = 0 WHERE id = \(id) AND lease_owner = \(worker) RETURNING id")
     }
 
-    public func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?, followers: [PendingRun]) async throws(
-        WorkflowError
-    ) {
+    public func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?, followers: [PendingRun])
+        async throws(WorkflowError)
+    {
         var next: [NewRun] = []
         for f in followers {
             next.append(try newRun(id: f.id, of: f.workflow, owner: f.owner, inputs: f.inputs, trigger: f.trigger, parent: nil))
@@ -389,6 +390,11 @@ public actor PostgresWorkflowStore: WorkflowStore {
         }
     }
 
+    public func cancelRequested(_ id: String) async throws(WorkflowError) -> Bool {
+        let rows = try await query("SELECT cancel_requested FROM anima_wf_run WHERE id = \(id)")
+        return try decoding { try rows.first?["cancel_requested"].decode(Bool.self) ?? false }
+    }
+
     // MARK: steps
 
     func step(_ row: PostgresRandomAccessRow) throws -> StepRecord {
@@ -414,51 +420,51 @@ public actor PostgresWorkflowStore: WorkflowStore {
         return try decoding { try rows.map(step) }
     }
 
+    // Each step write is one statement (data-modifying CTEs run to completion, atomically):
+    // one round trip and one commit, not BEGIN, three statements and COMMIT.
+
     public func stepStarted(run: String, path: String, key: String, attempt: Int) async throws(WorkflowError) {
         let detail = try seal("attempt \(attempt), key \(key)")
-        _ = try await transaction { c in
-            try await Self.drain(
-                c.query(
-                    """
-                    INSERT INTO anima_wf_step(run, path, attempt, status, key, started)
-                    VALUES (\(run), \(path), \(attempt), 'started', \(key), \(unescaped: Self.now))
-                    ON CONFLICT(run, path) DO UPDATE SET attempt = excluded.attempt, status = 'started', error = NULL
-                    """, logger: Self.logger))
-            try await Self.drain(
-                c.query(
-                    "UPDATE anima_wf_run SET status = 'running', updated = \(unescaped: Self.now) WHERE id = \(run) AND status = 'pending'",
-                    logger: Self.logger))
-            try await Self.history(c, run: run, path: path, event: "step-started", sealed: detail)
-        }
+        _ = try await query(
+            """
+            WITH s AS (
+                INSERT INTO anima_wf_step(run, path, attempt, status, key, started)
+                VALUES (\(run), \(path), \(attempt), 'started', \(key), \(unescaped: Self.now))
+                ON CONFLICT(run, path) DO UPDATE SET attempt = excluded.attempt, status = 'started', error = NULL RETURNING 1),
+            r AS (
+                UPDATE anima_wf_run SET status = 'running', updated = \(unescaped: Self.now) WHERE id = \(run) AND status = 'pending'
+                RETURNING 1)
+            INSERT INTO anima_wf_history(run, at, event, path, detail)
+            VALUES (\(run), \(unescaped: Self.now), 'step-started', \(path), \(detail)) RETURNING sequence
+            """)
     }
 
     public func stepCompleted(run: String, path: String, output: LabeledValue) async throws(WorkflowError) {
         let sealed = try seal(output.value.jsonText)
         let detail = try seal("label \(output.label)")
         let label = output.label.storedText
-        _ = try await transaction { c in
-            try await Self.drain(
-                c.query(
-                    """
-                    UPDATE anima_wf_step SET status = 'completed', output = \(sealed), output_label = \(label), finished = \(unescaped: Self.now)
-                    WHERE run = \(run) AND path = \(path)
-                    """, logger: Self.logger))
-            try await Self.history(c, run: run, path: path, event: "step-completed", sealed: detail)
-        }
+        _ = try await query(
+            """
+            WITH u AS (
+                UPDATE anima_wf_step SET status = 'completed', output = \(sealed), output_label = \(label), finished = \(unescaped: Self.now)
+                WHERE run = \(run) AND path = \(path) RETURNING 1)
+            INSERT INTO anima_wf_history(run, at, event, path, detail)
+            VALUES (\(run), \(unescaped: Self.now), 'step-completed', \(path), \(detail)) RETURNING sequence
+            """)
     }
 
     public func stepFailed(run: String, path: String, error: String, final: Bool) async throws(WorkflowError) {
         let sealed = try seal(error)
         let status = final ? "failed" : "started"
-        _ = try await transaction { c in
-            try await Self.drain(
-                c.query(
-                    """
-                    UPDATE anima_wf_step SET status = \(status), error = \(sealed), finished = \(unescaped: Self.now)
-                    WHERE run = \(run) AND path = \(path)
-                    """, logger: Self.logger))
-            try await Self.history(c, run: run, path: path, event: final ? "step-failed" : "step-retrying", sealed: sealed)
-        }
+        let event = final ? "step-failed" : "step-retrying"
+        _ = try await query(
+            """
+            WITH u AS (
+                UPDATE anima_wf_step SET status = \(status), error = \(sealed), finished = \(unescaped: Self.now)
+                WHERE run = \(run) AND path = \(path) RETURNING 1)
+            INSERT INTO anima_wf_history(run, at, event, path, detail)
+            VALUES (\(run), \(unescaped: Self.now), \(event), \(path), \(sealed)) RETURNING sequence
+            """)
     }
 
     public func history(run: String) async throws(WorkflowError) -> [HistoryEvent] {

@@ -238,7 +238,9 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         }
     }
 
-    public func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?, followers: [PendingRun]) throws(WorkflowError) {
+    public func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?, followers: [PendingRun])
+        throws(WorkflowError)
+    {
         try write { db in
             for f in followers {
                 _ = try self.insertRun(db, id: f.id, of: f.workflow, owner: f.owner, inputs: f.inputs, trigger: f.trigger, parent: nil)
@@ -270,6 +272,10 @@ public actor SQLiteWorkflowStore: WorkflowStore {
             try self.history(db, run: id, path: nil, event: "cancel-requested", detail: "")
             return true
         }
+    }
+
+    public func cancelRequested(_ id: String) throws(WorkflowError) -> Bool {
+        try read { db in try Int.fetchOne(db, sql: "SELECT cancel_requested FROM run WHERE id = ?", arguments: [id]) == 1 }
     }
 
     // MARK: steps

@@ -25,6 +25,7 @@ public actor WorkflowEngine {
     let maxConcurrentRuns: Int
     var tasks: [String: Task<Void, Never>] = [:]
     var finishedObservers: [UUID: AsyncStream<WorkflowRun>.Continuation] = [:]
+    var lastGauge: ContinuousClock.Instant?
 
     // anima_workflow_runs_total is labelled by status where a run ends: one metric name must
     // be labelled everywhere or nowhere (swift-prometheus stops the process otherwise).
@@ -123,7 +124,11 @@ public actor WorkflowEngine {
         {
             for id in ids where tasks[id] == nil { tasks[id] = Task { await self.execute(id) } }
         }
-        if let depth = try? await store.queueDepth() { queueGauge.record(depth) }
+        // The gauge counts the whole queue: once a second is enough, and polling stays cheap.
+        if lastGauge.map({ $0.duration(to: .now) > .seconds(1) }) ?? true, let depth = try? await store.queueDepth() {
+            queueGauge.record(depth)
+            lastGauge = .now
+        }
     }
 
     /// Resumes unfinished runs now and then polls for queued and abandoned ones until cancelled.
@@ -275,7 +280,10 @@ public actor WorkflowEngine {
         }
         // The followers were created with the run's end; start them here if there is room
         // (any engine sharing the store takes them otherwise).
+        tasks[id] = nil
         for follower in followers { await dispatch(follower.id) }
+        // The slot this run held is free: take the next queued run now rather than at the next poll.
+        if !Task.isCancelled { await resumeAll() }
     }
 
     /// Completion triggers: the runs of workflows that start when `run` ends with `status`,
@@ -306,7 +314,7 @@ public actor WorkflowEngine {
 
     func checkCancelled(_ id: String) async throws {
         if Task.isCancelled { throw CancellationError() }
-        if try await store.run(id)?.cancelRequested == true { throw WorkflowError.cancelled }
+        if try await store.cancelRequested(id) { throw WorkflowError.cancelled }
     }
 
     func runSteps(_ steps: [WorkflowStep], prefix: String, scope: inout RunScope, run: WorkflowRun) async throws {

@@ -34,6 +34,8 @@ public protocol WorkflowStore: Sendable {
     func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?, followers: [PendingRun]) async throws(WorkflowError)
     func setStatus(_ id: String, _ status: RunStatus, detail: String) async throws(WorkflowError)
     func requestCancel(_ id: String) async throws(WorkflowError) -> Bool
+    /// Whether someone asked to cancel run `id` (checked before every step: one small read).
+    func cancelRequested(_ id: String) async throws(WorkflowError) -> Bool
 
     func step(run: String, path: String) async throws(WorkflowError) -> StepRecord?
     func steps(run: String) async throws(WorkflowError) -> [StepRecord]
@@ -66,6 +68,10 @@ public struct PendingRun: Sendable {
 }
 
 extension WorkflowStore {
+    public func cancelRequested(_ id: String) async throws(WorkflowError) -> Bool {
+        try await run(id)?.cancelRequested == true
+    }
+
     /// Ends a run that starts no other.
     public func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?) async throws(WorkflowError) {
         try await finish(id, status: status, output: output, error: error, followers: [])

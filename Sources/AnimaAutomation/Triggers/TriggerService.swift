@@ -45,7 +45,7 @@ public actor TriggerService {
             subscriptions[key] = Task {
                 // A server that is down or cannot subscribe is tried again at the next refresh.
                 guard let updates = try? await resources.updates(server: key.server, uri: key.uri) else {
-                    await self.forget(key)
+                    self.forget(key)
                     return
                 }
                 for await updated in updates where updated == key.uri {
@@ -56,7 +56,7 @@ public actor TriggerService {
                             label: ProvenanceLabel(.tool(key.server)), caller: stored.owner, trigger: "mcp_resource")
                     }
                 }
-                await self.forget(key)
+                self.forget(key)
             }
         }
     }

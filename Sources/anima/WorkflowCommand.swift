@@ -301,6 +301,8 @@ struct WorkflowWorker: AsyncParsableCommand {
         discussion: """
             On start it resumes every unfinished run whose lease has expired, then takes
             queued runs as they come. Agent steps need a model: use `anima serve` for those.
+            With --database, any number of workers and daemons on any machines share one
+            PostgreSQL queue (each with the same workflows.key).
             """)
     @OptionGroup var location: WorkflowLocation
     @Option(
@@ -312,17 +314,22 @@ struct WorkflowWorker: AsyncParsableCommand {
         help: NumericFlag.help("Runs this worker executes at once; the rest wait for it or another worker.", 1...100_000),
         transform: NumericFlag.integer(1...100_000))
     var concurrency: Int = 64
+    @Option(help: ArgumentHelp("MCP servers for mcp steps and mcp_resource triggers, started once, sandboxed.", valueName: "file"))
+    var mcpConfig: String = MCPServerConfiguration.defaultFile
 
     mutating func run() async throws {
         let store = try location.store()
         let engine: WorkflowEngine
-        let tools = ToolAdapter.adapting(Toolbox.builtins())
+        let toolbox = await Toolbox.load(mcpFile: mcpConfig)
+        for problem in toolbox.problems { Terminal.error("warning: \(problem)\n") }
+        defer { Task { await toolbox.shutdown() } }
+        let tools = ToolAdapter.adapting(toolbox.tools)
         let kernel = Kernel(try .standard(processor: nil, tools: tools, dataDirectory: location.security.directory))
         engine = WorkflowEngine(
             store: store, actions: KernelStepActions(kernel: kernel), worker: name ?? "worker-\(getpid())-" + Hex.randomID().prefix(6),
             leaseSeconds: lease, maxConcurrentRuns: concurrency)
         try DurableFile.write(Data("\(getpid())\n".utf8), to: URL(fileURLWithPath: location.workerPIDFile))
-        let triggers = TriggerService(engine: engine)
+        let triggers = TriggerService(engine: engine, resources: MCPResourceWatcher(drivers: toolbox.drivers))
         Terminal.error("anima workflow worker \(engine.worker) on \(location.storeDescription) (pid \(getpid()))\n")
         let cron = Task { await triggers.run() }
         await engine.serve()

@@ -62,6 +62,43 @@ struct WorkflowResourceTriggerTests {
         #expect(all.allSatisfy { $0.workflow == "on-notes" })
     }
 
+    /// The same through the binary: `anima workflow worker --mcp-config` starts the server and
+    /// subscribes for the workflow added to its data directory.
+    @Test(.timeLimit(.minutes(2))) func theWorkerSubscribesForItsWorkflows() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.venv + "/bin/python"), "run `make setup` for the tools venv")
+        let base = NSTemporaryDirectory() + "anima-wf-resource-cli-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let folder = base + "/notes-server"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        chmod(base, 0o755)
+        chmod(folder, 0o755)
+        try FileManager.default.copyItem(atPath: Self.source, toPath: folder + "/notes_server.py")
+        chmod(folder + "/notes_server.py", 0o644)
+        let mcp =
+            #"{"servers": [{"name": "notes", "command": "\#(Self.venv)/bin/python", "args": ["\#(folder)/notes_server.py"], "readOnlyPaths": ["\#(folder)"], "startupTimeout": 30}]}"#
+        try mcp.write(toFile: base + "/mcp.json", atomically: true, encoding: .utf8)
+        try
+            #"{"name": "on-notes", "triggers": [{"type": "mcp_resource", "server": "notes", "uri": "notes://today"}], "steps": [{"id": "w", "type": "wait", "seconds": 0}]}"#
+            .write(toFile: base + "/on-notes.json", atomically: true, encoding: .utf8)
+        let data = base + "/data"
+        let env = ["ANIMA_WORKSPACES": base + "/workspaces"]
+        try #require(try CLI.run(["workflow", "add", base + "/on-notes.json", "--data-dir", data], environment: env).status == 0)
+        let worker = try BackgroundCommand(
+            ["workflow", "worker", "--mcp-config", base + "/mcp.json", "--data-dir", data], environment: env)
+        var runs: [JSONValue] = []
+        for _ in 0..<300 {
+            let listed = try CLI.run(["workflow", "runs", "--json", "--data-dir", data], environment: env)
+            runs = (try? JSONValue(parsing: listed.stdout))?.arrayValue ?? []
+            if runs.count >= 3, runs.allSatisfy({ $0["status"] == "completed" }) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try #require(worker.process.processIdentifier > 0)
+        kill(worker.process.processIdentifier, SIGKILL)
+        let output = try await worker.finish(within: 5).output
+        #expect(runs.count == 3, "\(runs) \(output.suffix(2000))")
+        #expect(runs.allSatisfy { $0["trigger"] == "mcp_resource" && $0["inputs"]?["uri"] == "notes://today" })
+    }
+
     @Test func badResourceTriggersNameTheField() {
         for (text, field) in [
             (#"{"type": "mcp_resource", "uri": "x://y"}"#, "server"),

@@ -117,6 +117,7 @@ let package = Package(
             dependencies: [
                 "AnimaCore", "AnimaProcessor", "AnimaLlama", "AnimaProviders", "AnimaKernel", "AnimaMemory", "AnimaStorage",
                 "AnimaServer", "AnimaTools",
+                "AnimaAutomation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -185,12 +186,15 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AnimaAutomationTests",
-            dependencies: ["AnimaAutomation", "AnimaCore", "AnimaKernel", "AnimaTesting"],
+            dependencies: ["AnimaAutomation", "AnimaCore", "AnimaKernel", "AnimaTesting", "AnimaSecurity", "AnimaProcessor"],
             swiftSettings: strict),
         .testTarget(
             name: "AnimaServerTests",
@@ -234,7 +238,8 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(
-            name: "AnimaCLITests", dependencies: ["anima", "anima-bench", "AnimaCore", "AnimaTesting", "AnimaCommandSupport"],
+            name: "AnimaCLITests",
+            dependencies: ["anima", "anima-bench", "AnimaCore", "AnimaTesting", "AnimaCommandSupport", "AnimaAutomation", "AnimaTools"],
             swiftSettings: strict),
         // Property-based and fuzz tests: the JSON parser, the schema-to-grammar compiler, the
         // chat wire format and the MCP endpoint, from a fixed seed within a time budget.

@@ -57,6 +57,10 @@ package struct DaemonOptions: ParsableArguments {
         transform: NumericFlag.integer(1...86_400)) package var approvalTimeout: Int?
     @Option(help: ArgumentHelp("MCP server configuration whose servers the daemon starts once, sandboxed.", valueName: "file"))
     package var mcpConfig: String = MCPServerConfiguration.defaultFile
+    @Option(
+        help: ArgumentHelp(
+            "A PostgreSQL run queue shared with other daemons (default: SQLite in the data directory).", valueName: "postgres://..."))
+    package var workflowDatabase: String?
 
     package init() {}
 
@@ -73,6 +77,7 @@ package struct DaemonOptions: ParsableArguments {
             ("request_header_timeout", requestHeaderTimeout.map(String.init)), ("idle_timeout", idleTimeout.map(String.init)),
             ("max_connections", maxConnections.map(String.init)), ("shutdown_grace", shutdownGrace.map(String.init)), ("tools", tools),
             ("approval_timeout", approvalTimeout.map(String.init)),
+            ("workflow_database", workflowDatabase),
         ]
         for (key, value) in flags { if let value { try c.set(key, value, source: "--\(key.replacingOccurrences(of: "_", with: "-"))") } }
         try c.check()
@@ -114,7 +119,7 @@ package struct DaemonOptions: ParsableArguments {
         defer { Task { await toolbox.shutdown() } }
         var configured = try Daemon(
             configuration: c, processor: processor, engine: engine, embedder: embedder, tools: ToolAdapter.adapting(toolbox.tools),
-            memory: memory)
+            memory: memory, resources: MCPResourceWatcher(drivers: toolbox.drivers))
         configured.speech = speech
         let daemon = configured
         let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }

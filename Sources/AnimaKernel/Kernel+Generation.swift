@@ -9,6 +9,7 @@ extension Kernel {
     func generate(_ request: GenerationRequest, for process: ProcessRecord, sink: GenerationSink?) async throws -> GenerationResult {
         guard let processor else { throw SyscallError.noModel }
         var request = request
+        if request.pinnedProcessor == nil { request.pinnedProcessor = process.pinnedProcessor }
         if let limit = process.quotas.tokens {
             let left = limit - process.usage.generatedTokens
             guard left > 0 else {

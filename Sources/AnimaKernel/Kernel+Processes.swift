@@ -72,6 +72,14 @@ extension Kernel {
         let ledger = parent.flatMap { table[$0]?.provenance }
         let explicit: ActionSet?
         do { explicit = try spec.actions.map { try ActionSet(selectors: $0) } } catch { throw .invalidArguments("actions: \(error)") }
+        if let model = spec.model {
+            let served = processor.map { p in (p.routing?.candidates.map(\.id) ?? []) + [p.info.name] } ?? []
+            guard served.contains(model) else {
+                throw .failed(
+                    "the agent asks for model \(model), which this kernel does not serve (it serves: \(served.isEmpty ? "none" : served.joined(separator: ", "))); name one of those or leave the model out"
+                )
+            }
+        }
         let loop = AgentLoop(spec: spec)
         let dual = DualLLMLoop(spec: spec)
         let pid = try start(
@@ -81,6 +89,7 @@ extension Kernel {
             let answer = spec.dualLLM ? try await dual.run(in: context) : try await loop.run(in: context)
             return await context.kernel.marked(answer, for: context.pid)
         }
+        table[pid]?.pinnedProcessor = spec.model
         // The program cannot run before this actor method returns, so its ledger is ready first.
         table[pid]?.provenance.record(spec.task, label: ledger?.label(of: spec.task) ?? .user)
         if let prompt = spec.systemPrompt {

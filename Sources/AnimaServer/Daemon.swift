@@ -4,6 +4,7 @@ import AnimaKernel
 import AnimaMemory
 import AnimaProcessor
 import AnimaSecurity
+import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -35,14 +36,18 @@ public struct Daemon: Sendable {
     /// Speech to text and text to speech for `/v1/audio` (issue 23); nil: those routes say
     /// there is no speech model.
     public var speech: SpeechServices?
+    /// Its MCP servers' resource updates, for workflows' `mcp_resource` triggers.
+    let resources: (any ResourceWatching)?
 
     public init(
         configuration: ServerConfiguration, processor: any LanguageModel, engine: (any StatisticsReporting)?,
         embedder: (any EmbeddingModel)?,
-        tools: [any SystemTool] = [], memory: MemorySystem? = nil, logger: Logger = Daemon.defaultLogger
+        tools: [any SystemTool] = [], memory: MemorySystem? = nil, logger: Logger = Daemon.defaultLogger,
+        resources: (any ResourceWatching)? = nil
     ) throws {
         self.configuration = configuration
         self.logger = logger
+        self.resources = resources
         audit = MemoryAuditTrail()
         // The ring serves GET /audit; the hash-chained log in the data directory is the record.
         var kernelConfiguration = try Kernel.Configuration.standard(
@@ -53,10 +58,29 @@ public struct Daemon: Sendable {
         tokens = try TokenStore(directory: URL(fileURLWithPath: configuration.dataDirectory))
         self.engine = engine
         self.embedder = embedder
-        mcpSessions = MCPSessions(endpoint: MCPEndpoint(kernel: kernel, logger: logger))
+        let directory = URL(fileURLWithPath: configuration.dataDirectory)
+        let store: any WorkflowStore =
+            if let url = configuration.workflowDatabase {
+                try PostgresWorkflowStore(url: url, keyDirectory: directory)
+            } else {
+                try SQLiteWorkflowStore(directory: directory)
+            }
         automation = WorkflowEngine(
-            store: try SQLiteWorkflowStore(directory: URL(fileURLWithPath: configuration.dataDirectory)),
-            actions: KernelStepActions(kernel: kernel))
+            store: store, actions: KernelStepActions(kernel: kernel), worker: Self.workerName(dataDirectory: configuration.dataDirectory))
+        mcpSessions = MCPSessions(endpoint: MCPEndpoint(kernel: kernel, logger: logger, automation: automation))
+    }
+
+    /// The daemon's name in workflow leases: the same at every start on this machine with
+    /// this data directory (which one daemon holds at a time), so a daemon restarted after a
+    /// crash takes its runs back at once instead of waiting for their leases to run out.
+    static func workerName(dataDirectory: String) -> String {
+        var host = [CChar](repeating: 0, count: 256)
+        let name =
+            gethostname(&host, host.count) == 0
+            ? String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "host"
+        let path = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
+        let digest = SHA256.hash(data: Data(path.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+        return "daemon-\(name.prefix(40))-\(digest)"
     }
 
     public static var defaultLogger: Logger {
@@ -130,7 +154,9 @@ public struct Daemon: Sendable {
         return Application(
             router: router(), server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "anima"),
-            services: [EngineMetrics(engine: engine, kernel: kernel, memory: memory), WorkflowService(engine: automation)],
+            services: [
+                EngineMetrics(engine: engine, kernel: kernel, memory: memory), WorkflowService(engine: automation, resources: resources),
+            ],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }
@@ -193,9 +219,10 @@ struct EngineMetrics: Service {
 /// Resumes unfinished workflow runs at start, takes queued ones and fires cron and file triggers.
 struct WorkflowService: Service {
     let engine: WorkflowEngine
+    let resources: (any ResourceWatching)?
 
     func run() async throws {
-        let triggers = TriggerService(engine: engine)
+        let triggers = TriggerService(engine: engine, resources: resources)
         let serving = Task { await engine.serve() }
         let firing = Task { await triggers.run() }
         await withGracefulShutdownHandler {

@@ -1,3 +1,4 @@
+import AnimaAutomation
 import AnimaCore
 import AnimaKernel
 import AnimaMemory
@@ -15,10 +16,13 @@ public struct MCPEndpoint: Sendable {
     let kernel: Kernel
     /// Where searches that met damaged memory are reported (the daemon's log).
     let logger: Logger
+    /// The daemon's workflows, offered as the workflow_* tools; nil offers none.
+    let automation: WorkflowEngine?
 
-    public init(kernel: Kernel, logger: Logger = Logger(label: "anima")) {
+    public init(kernel: Kernel, logger: Logger = Logger(label: "anima"), automation: WorkflowEngine? = nil) {
         self.kernel = kernel
         self.logger = logger
+        self.automation = automation
     }
 
     /// An MCP server acting for `principal`.
@@ -29,10 +33,11 @@ public struct MCPEndpoint: Sendable {
         let server = Server(name: "anima", version: "0.1.0", capabilities: .init(tools: .init(listChanged: false)))
         let kernel = kernel
         let logger = logger
+        let automation = automation
         let tools = await kernel.toolDefinitions
         await server.withMethodHandler(ListTools.self) { _ in
             .init(
-                tools: Self.builtIns
+                tools: Self.builtIns + (automation == nil ? [] : MCPWorkflowTools.tools)
                     + tools.map { Tool(name: $0.name, description: $0.description, inputSchema: $0.parameters.json.mcpValue) })
         }
         await server.withMethodHandler(CallTool.self) { [weak server] params in
@@ -46,8 +51,13 @@ public struct MCPEndpoint: Sendable {
                             "the tool \(params.name) needs the \(needed.rawValue) scope, as its REST route does; create a token with `anima token create --scope mcp --scope \(needed.rawValue)`"
                     )
                 }
-                let text = try await Self.call(
-                    params.name, arguments, kernel: kernel, as: principal, logger: logger, approver: server.map(Self.elicitation))
+                let text =
+                    if let automation, MCPWorkflowTools.names.contains(params.name) {
+                        try await MCPWorkflowTools.call(params.name, arguments, engine: automation, as: principal)
+                    } else {
+                        try await Self.call(
+                            params.name, arguments, kernel: kernel, as: principal, logger: logger, approver: server.map(Self.elicitation))
+                    }
                 return .init(content: [.text(text)], isError: false)
             } catch {
                 return .init(content: [.text("error: \(error)")], isError: true)
@@ -141,6 +151,7 @@ public struct MCPEndpoint: Sendable {
         switch name {
         case "run_agent", "list_processes": .agents
         case "memory_write", "memory_read", "memory_list", "memory_search", "memory_insert": .memory
+        case let name where MCPWorkflowTools.names.contains(name): .workflows
         default: .tools
         }
     }

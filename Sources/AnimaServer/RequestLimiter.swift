@@ -28,6 +28,11 @@ actor RequestLimiter {
     /// Takes one request slot for `key`; call `release` when it is done.
     func admit(_ key: String) -> Verdict {
         let now = clock.now
+        // Keys chosen by callers (webhook paths) must not grow the table without end: a
+        // bucket idle for a minute is full again and holds nothing worth keeping.
+        if buckets.count > 4096 {
+            buckets = buckets.filter { $0.value.inFlight > 0 || $0.value.updated.duration(to: now) < .seconds(60) }
+        }
         var bucket = buckets[key] ?? Bucket(tokens: Double(perMinute), updated: now)
         let elapsed = bucket.updated.duration(to: now)
         let refill = (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * Double(perMinute) / 60

@@ -44,6 +44,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var tools: [String] = []
     /// Seconds a tool call of an agent waits for a person's yes before it is denied.
     public var approvalTimeout = 300
+    /// The workflow run queue: nil keeps it in SQLite in the data directory; a
+    /// `postgres://` URL shares one queue between daemons (see `PostgresWorkflowStore`).
+    public var workflowDatabase: String?
 
     public init(dataDirectory: String = ServerConfiguration.defaultDataDirectory) {
         self.dataDirectory = dataDirectory
@@ -65,6 +68,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         ("request_header_timeout", "ANIMA_REQUEST_HEADER_TIMEOUT"), ("idle_timeout", "ANIMA_IDLE_TIMEOUT"),
         ("max_connections", "ANIMA_MAX_CONNECTIONS"), ("shutdown_grace", "ANIMA_SHUTDOWN_GRACE"), ("tools", "ANIMA_TOOLS"),
         ("approval_timeout", "ANIMA_APPROVAL_TIMEOUT"),
+        ("workflow_database", "ANIMA_WORKFLOW_DATABASE"),
     ]
 
     /// Reads the config file (if it exists) and then the environment on top of the defaults.
@@ -152,6 +156,11 @@ public struct ServerConfiguration: Sendable, Hashable {
         case "tools":
             // Checked against the tools `anima` has when it starts (the server knows none).
             tools = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        case "workflow_database":
+            guard value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") else {
+                throw .badValue(key: key, value: value, source: source, expected: "a postgres:// URL")
+            }
+            workflowDatabase = value
         default:
             throw .unknownKey(key: key, source: source, known: Self.keys.map(\.file))
         }

@@ -61,38 +61,11 @@ struct AuthenticationMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.path == "/health" { return try await next(request, context) }
-        // A workflow's webhook is authenticated by the HMAC signature of its body instead.
-        if WorkflowRoutes.isWebhook(request) { return try await next(request, context) }
-        // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
-        guard let header = request.headers[.authorization], header.utf8.count > 7,
-            header.prefix(7).lowercased() == "bearer "
-        else {
-            throw APIError(
-                .unauthorized, "missing bearer token; send `Authorization: Bearer <token>` (create one with `anima token create`)",
-                type: "authentication_error", code: "missing_token")
-        }
-        // Spaces trimmed by hand: Foundation's trimmingCharacters cost 2% of the daemon.
-        var secret = header.dropFirst(7)
-        while secret.first == " " || secret.first == "\t" { secret.removeFirst() }
-        while secret.last == " " || secret.last == "\t" { secret.removeLast() }
-        let token: AccessToken
-        switch await tokens.check(String(secret)) {
-        case .valid(let valid): token = valid
-        case .invalid:
-            throw APIError(
-                .unauthorized, "the bearer token is not valid; check it, or create one with `anima token create`",
-                type: "authentication_error", code: "invalid_token")
-        case .revoked:
-            throw APIError(
-                .unauthorized, "the bearer token has been revoked; create a new one with `anima token create`",
-                type: "authentication_error", code: "revoked_token")
-        case .expired(let when):
-            throw APIError(
-                .unauthorized,
-                "the bearer token expired at \(ISO8601DateFormatter().string(from: when)); create a new one with `anima token create --expires 90d`",
-                type: "authentication_error", code: "expired_token")
-        }
-        switch await limiter.admit(token.id) {
+        // A workflow's webhook is authenticated by the HMAC signature of its body instead,
+        // and limited per workflow as a token is (a flood of bad signatures included).
+        let token: AccessToken? = WorkflowRoutes.isWebhook(request) ? nil : try await authenticate(request)
+        let key = token?.id ?? "webhook:" + request.uri.path
+        switch await limiter.admit(key) {
         case .admitted: break
         case .tooMany:
             throw APIError(
@@ -106,20 +79,54 @@ struct AuthenticationMiddleware: RouterMiddleware {
             throw error
         }
         var context = context
-        context.token = token
-        context.logger[metadataKey: "token"] = .string(token.id)
+        if let token {
+            context.token = token
+            context.logger[metadataKey: "token"] = .string(token.id)
+        }
         do {
             var response = try await next(request, context)
             // A streamed body is still being written: release when it is done.
             let body = response.body
             response.body = ResponseBody(contentLength: body.contentLength) { writer in
-                defer { Task { await limiter.release(token.id) } }
+                defer { Task { await limiter.release(key) } }
                 try await body.write(writer)
             }
             return response
         } catch {
-            await limiter.release(token.id)
+            await limiter.release(key)
             throw error
+        }
+    }
+
+    /// The bearer token of `request`, checked.
+    func authenticate(_ request: Request) async throws -> AccessToken {
+        // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
+        guard let header = request.headers[.authorization], header.utf8.count > 7,
+            header.prefix(7).lowercased() == "bearer "
+        else {
+            throw APIError(
+                .unauthorized, "missing bearer token; send `Authorization: Bearer <token>` (create one with `anima token create`)",
+                type: "authentication_error", code: "missing_token")
+        }
+        // Spaces trimmed by hand: Foundation's trimmingCharacters cost 2% of the daemon.
+        var secret = header.dropFirst(7)
+        while secret.first == " " || secret.first == "\t" { secret.removeFirst() }
+        while secret.last == " " || secret.last == "\t" { secret.removeLast() }
+        switch await tokens.check(String(secret)) {
+        case .valid(let valid): return valid
+        case .invalid:
+            throw APIError(
+                .unauthorized, "the bearer token is not valid; check it, or create one with `anima token create`",
+                type: "authentication_error", code: "invalid_token")
+        case .revoked:
+            throw APIError(
+                .unauthorized, "the bearer token has been revoked; create a new one with `anima token create`",
+                type: "authentication_error", code: "revoked_token")
+        case .expired(let when):
+            throw APIError(
+                .unauthorized,
+                "the bearer token expired at \(ISO8601DateFormatter().string(from: when)); create a new one with `anima token create --expires 90d`",
+                type: "authentication_error", code: "expired_token")
         }
     }
 }

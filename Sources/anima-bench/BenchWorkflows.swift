@@ -1,6 +1,7 @@
 import AnimaAutomation
 import AnimaCommandSupport
 import AnimaCore
+import AnimaTesting
 import ArgumentParser
 import Foundation
 
@@ -16,10 +17,12 @@ struct BenchWorkflows: AsyncParsableCommand {
             is); then the latency from a manual start to its first step's recorded start,
             against one insert's latency; then runs of steps that wait on I/O (50 ms each)
             served by one engine and by three engines sharing the store, each engine running at
-            most 4 runs at once (a daemon's capacity).
+            most 4 runs at once (a daemon's capacity). With --database, the same on PostgreSQL,
+            each of the three engines with its own connections (as daemons on three machines).
 
             Example:
               anima-bench workflows --steps 500 --starts 50
+              anima-bench workflows --steps 500 --starts 50 --database pgserver
             """
     )
 
@@ -34,6 +37,12 @@ struct BenchWorkflows: AsyncParsableCommand {
 
     @Option(help: NumericFlag.help("Rounds, alternating anchor and engine.", 1...100), transform: NumericFlag.integer(1...100))
     var rounds = 3
+
+    @Option(
+        help: ArgumentHelp(
+            "Measure a PostgreSQL store instead of SQLite: an empty database (the benchmark adds tables), or `pgserver` for a throwaway server from the binaries setup installs.",
+            valueName: "postgres://...|pgserver"))
+    var database: String?
 
     /// Answers nothing: the benchmark's steps are waits.
     struct NoActions: StepActions {
@@ -53,7 +62,21 @@ struct BenchWorkflows: AsyncParsableCommand {
     func run() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("anima-bench-workflows-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteWorkflowStore(directory: directory)
+        let store: any WorkflowStore
+        let bareInsert: @Sendable (String) async throws -> Void
+        var database = self.database
+        if database == "pgserver" { database = try await PostgresTestServer.freshDatabaseURL() }
+        if let database {
+            let pg = try PostgresWorkflowStore(url: database, keyDirectory: directory, maximumConnections: 32)
+            store = pg
+            bareInsert = { try await pg.bareInsert($0) }
+            print("store: \(pg.location)")
+        } else {
+            let sqlite = try SQLiteWorkflowStore(directory: directory)
+            store = sqlite
+            bareInsert = { try await sqlite.bareInsert($0) }
+            print("store: SQLite \(sqlite.path)")
+        }
         let owner = Principal(name: "bench")
         let engine = WorkflowEngine(store: store, actions: NoActions(), pollInterval: .milliseconds(1))
         let perRun = 50
@@ -68,7 +91,7 @@ struct BenchWorkflows: AsyncParsableCommand {
         for round in 1...rounds {
             let clock = ContinuousClock()
             var start = clock.now
-            for i in 0..<steps { try await store.bareInsert("insert \(i)") }
+            for i in 0..<steps { try await bareInsert("insert \(i)") }
             let insertSeconds = Self.seconds(start.duration(to: clock.now)) / Double(steps)
             start = clock.now
             var ids: [String] = []
@@ -90,7 +113,7 @@ struct BenchWorkflows: AsyncParsableCommand {
             _ = try await engine.wait(run.id)
             if let first = try await store.steps(run: run.id).first { latencies.append(first.started.timeIntervalSince(t0) * 1000) }
             let c = ContinuousClock.now
-            try await store.bareInsert("latency \(i)")
+            try await bareInsert("latency \(i)")
             insertLatencies.append(Self.seconds(c.duration(to: .now)) * 1000)
         }
         print(
@@ -98,9 +121,11 @@ struct BenchWorkflows: AsyncParsableCommand {
         )
 
         for engines in [1, 3] {
-            let workers = (0..<engines).map { i in
+            let workers = try (0..<engines).map { i in
+                // On PostgreSQL each engine has its own connections, as a daemon on its own machine would.
                 WorkflowEngine(
-                    store: store, actions: NoActions(), worker: "bench-\(engines)-\(i)", leaseSeconds: 30, pollInterval: .milliseconds(5),
+                    store: try database.map { try PostgresWorkflowStore(url: $0, keyDirectory: directory) } ?? store, actions: NoActions(),
+                    worker: "bench-\(engines)-\(i)", leaseSeconds: 30, pollInterval: .milliseconds(5),
                     maxConcurrentRuns: 4)
             }
             var ids: [String] = []

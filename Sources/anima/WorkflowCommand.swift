@@ -37,11 +37,30 @@ struct WorkflowCommand: AsyncParsableCommand {
 /// The data directory's store and an engine acting for the caller.
 struct WorkflowLocation: ParsableArguments {
     @OptionGroup var security: SecurityOptions
+    @Option(
+        help: ArgumentHelp(
+            "A PostgreSQL run queue shared by daemons on several machines (default: $ANIMA_WORKFLOW_DATABASE, else SQLite in the data directory); every daemon needs the same workflows.key.",
+            valueName: "postgres://..."))
+    var database: String?
 
-    func store() throws -> SQLiteWorkflowStore { try SQLiteWorkflowStore(directory: URL(fileURLWithPath: security.directory)) }
+    /// The `--database` URL, else `ANIMA_WORKFLOW_DATABASE`, else nil (SQLite).
+    var databaseURL: String? {
+        database ?? ProcessInfo.processInfo.environment["ANIMA_WORKFLOW_DATABASE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func store() throws -> any WorkflowStore {
+        let directory = URL(fileURLWithPath: security.directory)
+        if let url = databaseURL { return try PostgresWorkflowStore(url: url, keyDirectory: directory) }
+        return try SQLiteWorkflowStore(directory: directory)
+    }
+
+    /// Where the store is, for the worker's greeting.
+    var storeDescription: String {
+        (try? databaseURL.map { try PostgresWorkflowLocation(url: $0).description }) ?? security.directory + "/workflows.sqlite"
+    }
 
     /// An engine whose tools run through a kernel without a model (agent steps need `anima serve`).
-    func engine(store: SQLiteWorkflowStore, worker: String? = nil) throws -> WorkflowEngine {
+    func engine(store: any WorkflowStore, worker: String? = nil) throws -> WorkflowEngine {
         let tools = ToolAdapter.adapting(Toolbox.builtins())
         let kernel = Kernel(try .standard(processor: nil, tools: tools, dataDirectory: security.directory))
         if let worker { return WorkflowEngine(store: store, actions: KernelStepActions(kernel: kernel), worker: worker) }
@@ -238,8 +257,8 @@ struct WorkflowCancel: AsyncParsableCommand {
     @OptionGroup var location: WorkflowLocation
 
     mutating func run() async throws {
-        let store = try location.store()
-        let engine = WorkflowEngine(store: store, actions: KernelStepActions(kernel: nil))
+        // Through a kernel, so the cancel is recorded in the audit log.
+        let engine = try location.engine(store: try location.store())
         if try await engine.cancel(id, caller: try location.security.caller()) {
             print("cancelling \(id)")
         } else {
@@ -257,7 +276,7 @@ struct WorkflowApprove: AsyncParsableCommand {
     @OptionGroup var location: WorkflowLocation
 
     mutating func run() async throws {
-        let engine = WorkflowEngine(store: try location.store(), actions: KernelStepActions(kernel: nil))
+        let engine = try location.engine(store: try location.store())
         try await engine.approve(id, step: step, approved: !reject, caller: try location.security.caller())
         print("\(reject ? "rejected" : "approved") \(step) of \(id)")
     }
@@ -282,6 +301,8 @@ struct WorkflowWorker: AsyncParsableCommand {
         discussion: """
             On start it resumes every unfinished run whose lease has expired, then takes
             queued runs as they come. Agent steps need a model: use `anima serve` for those.
+            With --database, any number of workers and daemons on any machines share one
+            PostgreSQL queue (each with the same workflows.key).
             """)
     @OptionGroup var location: WorkflowLocation
     @Option(
@@ -289,18 +310,27 @@ struct WorkflowWorker: AsyncParsableCommand {
         transform: NumericFlag.number(0.2...3600))
     var lease: Double = 2
     @Option(help: "This worker's name in leases (default: random).") var name: String?
+    @Option(
+        help: NumericFlag.help("Runs this worker executes at once; the rest wait for it or another worker.", 1...100_000),
+        transform: NumericFlag.integer(1...100_000))
+    var concurrency: Int = 64
+    @Option(help: ArgumentHelp("MCP servers for mcp steps and mcp_resource triggers, started once, sandboxed.", valueName: "file"))
+    var mcpConfig: String = MCPServerConfiguration.defaultFile
 
     mutating func run() async throws {
         let store = try location.store()
         let engine: WorkflowEngine
-        let tools = ToolAdapter.adapting(Toolbox.builtins())
+        let toolbox = await Toolbox.load(mcpFile: mcpConfig)
+        for problem in toolbox.problems { Terminal.error("warning: \(problem)\n") }
+        defer { Task { await toolbox.shutdown() } }
+        let tools = ToolAdapter.adapting(toolbox.tools)
         let kernel = Kernel(try .standard(processor: nil, tools: tools, dataDirectory: location.security.directory))
         engine = WorkflowEngine(
             store: store, actions: KernelStepActions(kernel: kernel), worker: name ?? "worker-\(getpid())-" + Hex.randomID().prefix(6),
-            leaseSeconds: lease)
+            leaseSeconds: lease, maxConcurrentRuns: concurrency)
         try DurableFile.write(Data("\(getpid())\n".utf8), to: URL(fileURLWithPath: location.workerPIDFile))
-        let triggers = TriggerService(engine: engine)
-        Terminal.error("anima workflow worker \(engine.worker) on \(store.path) (pid \(getpid()))\n")
+        let triggers = TriggerService(engine: engine, resources: MCPResourceWatcher(drivers: toolbox.drivers))
+        Terminal.error("anima workflow worker \(engine.worker) on \(location.storeDescription) (pid \(getpid()))\n")
         let cron = Task { await triggers.run() }
         await engine.serve()
         cron.cancel()

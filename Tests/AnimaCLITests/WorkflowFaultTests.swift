@@ -127,6 +127,86 @@ struct WorkflowFaultTests {
         print("workflow fault test: 20 kills, 30 effects, \(requests) requests")
     }
 
+    /// The same effects when the process killed is `anima serve` itself (the real daemon on
+    /// the default model): five kills at random moments, then a daemon left alone finishes.
+    @Test(.timeLimit(.minutes(4))) func killingTheDaemonLosesNothingAndRepeatsNothing() async throws {
+        let root = NSTemporaryDirectory() + "anima-wf-serve-fault-\(UUID().uuidString)"
+        let data = root + "/data"
+        try FileManager.default.createDirectory(atPath: root + "/workspaces", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let env = ["ANIMA_WORKSPACES": root + "/workspaces", "XDG_RUNTIME_DIR": root + "/run"]
+        let script = Self.server
+            .replacingOccurrences(of: "import http.server, json, sys, threading", with: "import http.server, json, sys, threading, time")
+            .replacingOccurrences(of: "    def do_POST(self):\n", with: "    def do_POST(self):\n        time.sleep(0.25)\n")
+        try script.write(toFile: root + "/server.py", atomically: true, encoding: .utf8)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = [root + "/server.py", root + "/appended.txt", root + "/port", root + "/requests"]
+        try server.run()
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        var port = ""
+        for _ in 0..<100 where port.isEmpty {
+            try await Task.sleep(for: .milliseconds(50))
+            port = (try? String(contentsOfFile: root + "/port", encoding: .utf8)) ?? ""
+        }
+        try #require(!port.isEmpty)
+        try Self.workflow(port: port).write(toFile: root + "/faulty.json", atomically: true, encoding: .utf8)
+        try #require(try CLI.run(["workflow", "add", root + "/faulty.json", "--data-dir", data], environment: env).status == 0)
+        var runs: [String] = []
+        for _ in 0..<2 {
+            let queued = try CLI.run(["workflow", "run", "faulty", "--detach", "--data-dir", data], environment: env)
+            try #require(queued.status == 0, "\(queued.stderr)")
+            runs.append(queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+
+        /// Starts `anima serve` and waits until it serves.
+        func daemon() async throws -> BackgroundCommand {
+            let d = try BackgroundCommand(
+                ["serve", "--port", "0", "--slots", "1", "--context", "512", "--data-dir", data], environment: env)
+            for _ in 0..<600 {
+                let log = String(decoding: (try? Data(contentsOf: d.output)) ?? Data(), as: UTF8.self)
+                if log.contains("anima serving") || !d.process.isRunning { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try #require(d.process.isRunning, "anima serve did not start")
+            return d
+        }
+        var random = SplitMix64(seed: 24)
+        for _ in 0..<5 {
+            let d = try await daemon()
+            try await Task.sleep(for: .milliseconds(Int64.random(in: 200...900, using: &random)))
+            try #require(d.process.processIdentifier > 0)
+            kill(d.process.processIdentifier, SIGKILL)
+            _ = try await d.finish(within: 5)
+        }
+        let last = try await daemon()
+        var statuses: [String] = []
+        for _ in 0..<600 {
+            let listed = try CLI.run(["workflow", "runs", "--json", "--data-dir", data], environment: env)
+            statuses = ((try? JSONValue(parsing: listed.stdout))?.arrayValue ?? []).compactMap { $0["status"]?.stringValue }
+            if statuses.count == 2, statuses.allSatisfy({ $0 == "completed" || $0 == "failed" }) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        kill(last.process.processIdentifier, SIGKILL)
+        let lastOutput = try await last.finish(within: 5)
+        #expect(statuses == ["completed", "completed"], "\(lastOutput.output.suffix(2000))")
+        let counted = try String(contentsOfFile: root + "/appended.txt.count", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(Set(counted) == Set(runs.flatMap { run in stride(from: 1, through: 9, by: 2).map { "\(run)/count\($0)" } }))
+        #expect(counted.count == 10)
+        let appended = try String(contentsOfFile: root + "/appended.txt", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(
+            appended.count == 10
+                && Set(appended) == Set(runs.flatMap { run in stride(from: 2, through: 10, by: 2).map { "\(run)/append\($0)" } }))
+        // A kill fell mid-run: a later daemon took the run back (each lease is in its history).
+        let leases = try CLI.run(["workflow", "history", runs[0], "--json", "--data-dir", data], environment: env)
+        let resumed = ((try? JSONValue(parsing: leases.stdout))?.arrayValue ?? []).filter { $0["event"] == "leased" }.count
+        #expect(resumed >= 2, "run 0 was never resumed by a later daemon: the kills missed it")
+        print("workflow serve fault test: 5 kills of anima serve, 20 effects, run 0 leased \(resumed) times")
+    }
+
     /// What a user sees for a bad file, a missing workflow and a run's output, through the binary.
     @Test func badFilesAndRunsThroughTheBinary() throws {
         let data = NSTemporaryDirectory() + "anima-wf-cli-\(UUID().uuidString)"

@@ -69,6 +69,8 @@ struct KernelEntryPointTests {
         "status(_": "one process's status, for the operator",
         "events(": "the operator's live view",
         "approvals": "questions about tool calls; an answer must come from the agent's owner or root, and is audited as an approval",
+        "recordWorkflowEvent(_":
+            "appends a workflow run's lifecycle record (digests only) to the audit trail; it acts on nothing, and the steps' own side effects are syscalls",
     ]
 
     /// The kernel's public members as the source declares them: `public` declarations at

@@ -57,6 +57,31 @@ struct WorkflowRouteTests {
         }
     }
 
+    /// A webhook has no token, but a flood of calls (signed or not) meets the same
+    /// per-minute limit a token does, per workflow: another workflow's hook still answers.
+    @Test func aWebhookFloodIsRateLimitedPerWorkflow() async throws {
+        let d = try await TestDaemon(requestsPerMinute: 3)
+        try await d.test { client in
+            try await client.execute(
+                uri: "/anima/v1/workflows", method: .post, headers: headers(d.admin), body: ByteBuffer(string: Self.hook)
+            ) { #expect($0.status == .created) }
+            let h: HTTPFields = [.contentType: "application/json"]
+            for _ in 0..<3 {
+                try await client.execute(uri: "/anima/v1/workflows/hook/webhook", method: .post, headers: h, body: ByteBuffer(string: "{}"))
+                {
+                    #expect($0.status == .unauthorized)
+                }
+            }
+            try await client.execute(uri: "/anima/v1/workflows/hook/webhook", method: .post, headers: h, body: ByteBuffer(string: "{}")) {
+                #expect($0.status == .tooManyRequests)
+                #expect($0.headers[.retryAfter] != nil)
+            }
+            try await client.execute(uri: "/anima/v1/workflows/other/webhook", method: .post, headers: h, body: ByteBuffer(string: "{}")) {
+                #expect($0.status == .notFound)
+            }
+        }
+    }
+
     @Test func runsAreTheOwnersAndNeedTheWorkflowsScope() async throws {
         let d = try await TestDaemon()
         let chatOnly = try await d.token(scopes: [.chat])

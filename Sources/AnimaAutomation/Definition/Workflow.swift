@@ -235,11 +235,24 @@ public struct Workflow: Sendable, Hashable {
                 throw .invalid(step: nil, field: "\(field).status", reason: "must be completed, failed, cancelled or any")
             }
             return .completion(workflow: try f.string("workflow"), status: status)
+        case "mcp_resource":
+            try f.allow(["type", "server", "uri"])
+            let server = try f.string("server")
+            guard !server.isEmpty, server.count <= 64, server.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                throw .invalid(
+                    step: nil, field: "\(field).server", reason: "must be the name of a server in mcp.json (letters, digits, _ and -)")
+            }
+            let uri = try f.string("uri")
+            guard !uri.isEmpty, uri.count <= 2048, uri.contains(":") else {
+                throw .invalid(step: nil, field: "\(field).uri", reason: "must be a resource URI such as file:///notes/today.md")
+            }
+            return .resource(server: server, uri: uri)
         case "manual":
             return .manual
         case let other:
             throw .invalid(
-                step: nil, field: "\(field).type", reason: "`\(other)` is not a trigger; use cron, webhook, files, completion or manual")
+                step: nil, field: "\(field).type",
+                reason: "`\(other)` is not a trigger; use cron, webhook, files, completion, mcp_resource or manual")
         }
     }
 }

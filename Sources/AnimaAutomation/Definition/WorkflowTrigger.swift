@@ -12,6 +12,9 @@ public enum WorkflowTrigger: Sendable, Hashable {
     case files(directory: String)
     /// Another workflow's run finished with this status (`completed` when absent).
     case completion(workflow: String, status: String)
+    /// A resource of a configured MCP server changed (`resources/subscribe`, then each
+    /// `notifications/resources/updated` for `uri` starts a run).
+    case resource(server: String, uri: String)
     case manual
 
     public var name: String {
@@ -20,6 +23,7 @@ public enum WorkflowTrigger: Sendable, Hashable {
         case .webhook: "webhook"
         case .files: "files"
         case .completion: "completion"
+        case .resource: "mcp_resource"
         case .manual: "manual"
         }
     }

@@ -163,21 +163,28 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         id: String, of stored: StoredWorkflow, owner: Principal, inputs: LabeledValue, trigger: String, parent: String?
     ) throws(WorkflowError) -> WorkflowRun {
         try write { db in
-            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id]) { return try self.run(existing) }
-            let now = Self.now
-            try db.execute(
-                sql: """
-                    INSERT INTO run(id, workflow, version, definition, owner, groups, status, inputs, inputs_label, trigger, parent, created, updated)
-                    VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    id, stored.workflow.name, stored.workflow.version, try sealer.seal(stored.workflow.source.jsonText), owner.name,
-                    owner.groups.sorted().joined(separator: ","), try sealer.seal(inputs.value.jsonText), inputs.label.storedText, trigger,
-                    parent, now, now,
-                ])
-            try self.history(db, run: id, path: nil, event: "created", detail: "by \(trigger) as \(owner)")
-            return try self.run(try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id])!)
+            try self.insertRun(db, id: id, of: stored, owner: owner, inputs: inputs, trigger: trigger, parent: parent)
         }
+    }
+
+    /// Inserts a pending run unless one with `id` exists; returns the run either way.
+    func insertRun(
+        _ db: Database, id: String, of stored: StoredWorkflow, owner: Principal, inputs: LabeledValue, trigger: String, parent: String?
+    ) throws -> WorkflowRun {
+        if let existing = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id]) { return try self.run(existing) }
+        let now = Self.now
+        try db.execute(
+            sql: """
+                INSERT INTO run(id, workflow, version, definition, owner, groups, status, inputs, inputs_label, trigger, parent, created, updated)
+                VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                id, stored.workflow.name, stored.workflow.version, try sealer.seal(stored.workflow.source.jsonText), owner.name,
+                owner.groups.sorted().joined(separator: ","), try sealer.seal(inputs.value.jsonText), inputs.label.storedText, trigger,
+                parent, now, now,
+            ])
+        try self.history(db, run: id, path: nil, event: "created", detail: "by \(trigger) as \(owner)")
+        return try self.run(try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id])!)
     }
 
     public func run(_ id: String) throws(WorkflowError) -> WorkflowRun? {
@@ -231,8 +238,13 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         }
     }
 
-    public func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?) throws(WorkflowError) {
+    public func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?, followers: [PendingRun])
+        throws(WorkflowError)
+    {
         try write { db in
+            for f in followers {
+                _ = try self.insertRun(db, id: f.id, of: f.workflow, owner: f.owner, inputs: f.inputs, trigger: f.trigger, parent: nil)
+            }
             try db.execute(
                 sql: "UPDATE run SET status = ?, output = ?, output_label = ?, error = ?, updated = ?, lease_until = 0 WHERE id = ?",
                 arguments: [
@@ -260,6 +272,10 @@ public actor SQLiteWorkflowStore: WorkflowStore {
             try self.history(db, run: id, path: nil, event: "cancel-requested", detail: "")
             return true
         }
+    }
+
+    public func cancelRequested(_ id: String) throws(WorkflowError) -> Bool {
+        try read { db in try Int.fetchOne(db, sql: "SELECT cancel_requested FROM run WHERE id = ?", arguments: [id]) == 1 }
     }
 
     // MARK: steps

@@ -13,6 +13,37 @@ public protocol StepActions: Sendable {
     func runAgent(_ request: AgentStepRequest, as owner: Principal) async throws -> LabeledValue
     func callTool(_ name: String, arguments: JSONValue, as owner: Principal) async throws -> LabeledValue
     func http(_ request: HTTPStepRequest) async throws -> LabeledValue
+    /// Records a run's lifecycle event in the audit trail (a no-op where there is none).
+    func record(_ event: RunEvent) async
+}
+
+extension StepActions {
+    public func record(_ event: RunEvent) async {}
+}
+
+/// A moment in a run's life that the audit trail keeps: started, resumed, a step completed
+/// or failed, cancelled, approved, rejected, finished. Values travel only to be digested.
+public struct RunEvent: Sendable, Hashable {
+    /// `run-started`, `run-resumed`, `step-completed`, `step-failed`, `cancel-requested`,
+    /// `approved`, `rejected`, `run-completed`, `run-failed`, `run-cancelled`.
+    public var event: String
+    public var run: String
+    public var step: String?
+    /// Who acts: the run's owner, or whoever cancelled or decided.
+    public var actor: String
+    /// What the event carries (an output, a prompt), recorded as a digest.
+    public var content: String?
+    /// Why it failed, recorded as a digest.
+    public var failure: String?
+
+    public init(_ event: String, run: String, step: String? = nil, actor: String, content: String? = nil, failure: String? = nil) {
+        self.event = event
+        self.run = run
+        self.step = step
+        self.actor = actor
+        self.content = content
+        self.failure = failure
+    }
 }
 
 public struct AgentStepRequest: Sendable, Hashable {
@@ -60,8 +91,9 @@ public struct KernelStepActions: StepActions {
 
     public func runAgent(_ request: AgentStepRequest, as owner: Principal) async throws -> LabeledValue {
         let kernel = try requireKernel()
-        let spec = AgentSpec(
+        var spec = AgentSpec(
             name: "workflow-agent", task: request.task, tools: request.tools, groups: request.groups, memory: request.memory)
+        spec.model = request.model
         let pid = try await kernel.spawn(spec, owner: owner)
         switch try await kernel.wait(pid) {
         case .completed(let answer): return LabeledValue(.string(answer), label: ProvenanceLabel(.agent(pid.rawValue)))
@@ -82,6 +114,11 @@ public struct KernelStepActions: StepActions {
         var value = JSONValue.string(output.text)
         if let parsed = try? JSONValue(parsing: output.text), parsed.objectValue != nil || parsed.arrayValue != nil { value = parsed }
         return LabeledValue(value, label: output.label ?? ProvenanceLabel(.tool(name)))
+    }
+
+    public func record(_ event: RunEvent) async {
+        await kernel?.recordWorkflowEvent(
+            event.event, run: event.run, step: event.step, owner: event.actor, content: event.content, failure: event.failure)
     }
 
     public func http(_ request: HTTPStepRequest) async throws -> LabeledValue {

@@ -25,6 +25,7 @@ public actor WorkflowEngine {
     let maxConcurrentRuns: Int
     var tasks: [String: Task<Void, Never>] = [:]
     var finishedObservers: [UUID: AsyncStream<WorkflowRun>.Continuation] = [:]
+    var lastGauge: ContinuousClock.Instant?
 
     // anima_workflow_runs_total is labelled by status where a run ends: one metric name must
     // be labelled everywhere or nowhere (swift-prometheus stops the process otherwise).
@@ -89,6 +90,20 @@ public actor WorkflowEngine {
         parent: String? = nil, id: String? = nil, dispatch: Bool = true
     ) async throws(WorkflowError) -> WorkflowRun {
         guard let stored = try await store.workflow(named: name) else { throw .unknownWorkflow(name) }
+        let new = try Self.pending(
+            stored, inputs: inputs, label: label, caller: caller, trigger: trigger, id: id ?? Hex.randomID().prefix(16).description)
+        let run = try await store.createRun(
+            id: new.id, of: stored, owner: new.owner, inputs: new.inputs, trigger: trigger, parent: parent)
+        if dispatch { await self.dispatch(run.id) }
+        return run
+    }
+
+    /// The run `start` creates, checked: the caller may run the workflow, the inputs match
+    /// its schema; the run gets the groups the file asks for that the owner holds.
+    static func pending(
+        _ stored: StoredWorkflow, inputs: JSONValue, label: ProvenanceLabel, caller: Principal, trigger: String, id: String
+    ) throws(WorkflowError) -> PendingRun {
+        let name = stored.workflow.name
         guard caller.isRoot || caller.name == stored.owner.name else {
             throw .denied(step: "(start)", reason: "workflow \(name) belongs to \(stored.owner.name); only they or root may run it")
         }
@@ -98,18 +113,22 @@ public actor WorkflowEngine {
             guard violations.isEmpty else { throw .badInputs(violations.map(\.description).joined(separator: "; ")) }
         }
         let granted = Principal(name: stored.owner.name, groups: stored.workflow.groups.intersection(stored.owner.groups))
-        let run = try await store.createRun(
-            id: id ?? Hex.randomID().prefix(16).description, of: stored, owner: granted, inputs: LabeledValue(inputs, label: label),
-            trigger: trigger, parent: parent)
-        if dispatch { await self.dispatch(run.id) }
-        return run
+        return PendingRun(id: id, workflow: stored, owner: granted, inputs: LabeledValue(inputs, label: label), trigger: trigger)
     }
 
     /// Takes every unfinished run whose lease is free or expired and runs it.
     public func resumeAll() async {
-        guard let ids = try? await store.claimableRuns(worker: worker, limit: 1000) else { return }
-        for id in ids where tasks[id] == nil { await dispatch(id) }
-        if let depth = try? await store.queueDepth() { queueGauge.record(depth) }
+        let free = maxConcurrentRuns - tasks.count
+        if free > 0,
+            let ids = try? await store.leaseRuns(worker: worker, leaseSeconds: leaseSeconds, limit: free, skipping: Set(tasks.keys))
+        {
+            for id in ids where tasks[id] == nil { tasks[id] = Task { await self.execute(id) } }
+        }
+        // The gauge counts the whole queue: once a second is enough, and polling stays cheap.
+        if lastGauge.map({ $0.duration(to: .now) > .seconds(1) }) ?? true, let depth = try? await store.queueDepth() {
+            queueGauge.record(depth)
+            lastGauge = .now
+        }
     }
 
     /// Resumes unfinished runs now and then polls for queued and abandoned ones until cancelled.
@@ -144,6 +163,7 @@ public actor WorkflowEngine {
             throw .denied(step: "(cancel)", reason: "run \(id) belongs to \(run.owner.name)")
         }
         let asked = try await store.requestCancel(id)
+        if asked { await actions.record(RunEvent("cancel-requested", run: id, actor: caller.name)) }
         tasks[id]?.cancel()
         return asked
     }
@@ -160,6 +180,7 @@ public actor WorkflowEngine {
         try await store.stepCompleted(
             run: id, path: step,
             output: LabeledValue(.object(["approved": .bool(approved), "by": .string(caller.name)]), label: .user))
+        await actions.record(RunEvent(approved ? "approved" : "rejected", run: id, step: step, actor: caller.name))
     }
 
     /// Finished runs as they finish (for completion triggers and tests).
@@ -188,6 +209,9 @@ public actor WorkflowEngine {
             try? await store.finish(id, status: .failed, output: nil, error: "\(error)")
             return
         }
+        await actions.record(RunEvent(run.status == .pending ? "run-started" : "run-resumed", run: id, actor: run.owner.name))
+        // Which daemon ran it (and which took it over) stays in the run's history.
+        try? await store.note(run: id, path: nil, event: "leased", detail: "by \(worker)")
         let store = self.store
         let worker = self.worker
         let lease = leaseSeconds
@@ -224,53 +248,73 @@ public actor WorkflowEngine {
         }
         heartbeat.cancel()
         let status: RunStatus
+        var followers: [PendingRun] = []
         switch outcome {
         case .success(let output):
             status = .completed
-            try? await store.finish(id, status: .completed, output: output, error: nil)
+            followers = await self.followers(of: run, status: status, output: output)
+            try? await store.finish(id, status: .completed, output: output, error: nil, followers: followers)
+            await actions.record(RunEvent("run-completed", run: id, actor: run.owner.name, content: output.value.jsonText))
         case .failure(let error):
             let cancelled = (try? await store.run(id))?.cancelRequested == true
             if cancelled {
                 status = .cancelled
-                try? await store.finish(id, status: .cancelled, output: nil, error: "cancelled")
+                followers = await self.followers(of: run, status: status, output: nil)
+                try? await store.finish(id, status: .cancelled, output: nil, error: "cancelled", followers: followers)
+                await actions.record(RunEvent("run-cancelled", run: id, actor: run.owner.name))
             } else if error is CancellationError || error is LeaseLost {
                 // Shutting down or lost the lease: another engine (or the next start) resumes it.
                 try? await store.release(id, worker: worker)
                 return
             } else {
                 status = .failed
-                try? await store.finish(id, status: .failed, output: nil, error: (error as? WorkflowError)?.description ?? "\(error)")
+                let reason = (error as? WorkflowError)?.description ?? "\(error)"
+                followers = await self.followers(of: run, status: status, output: nil)
+                try? await store.finish(id, status: .failed, output: nil, error: reason, followers: followers)
+                await actions.record(RunEvent("run-failed", run: id, actor: run.owner.name, failure: reason))
             }
         }
         Counter(label: "anima_workflow_runs_total", dimensions: [("status", status.rawValue)]).increment()
         if let finished = try? await store.run(id) {
             for continuation in finishedObservers.values { continuation.yield(finished) }
-            await startFollowers(of: finished)
         }
+        // The followers were created with the run's end; start them here if there is room
+        // (any engine sharing the store takes them otherwise).
+        tasks[id] = nil
+        for follower in followers { await dispatch(follower.id) }
+        // The slot this run held is free: take the next queued run now rather than at the next poll.
+        if !Task.isCancelled { await resumeAll() }
     }
 
-    /// Completion triggers: workflows that start when this one finishes.
-    func startFollowers(of run: WorkflowRun) async {
-        guard let all = try? await store.workflows() else { return }
+    /// Completion triggers: the runs of workflows that start when `run` ends with `status`,
+    /// created in the same transaction as its end. A follower whose inputs its schema refuses
+    /// is noted in the finished run's history and not started.
+    func followers(of run: WorkflowRun, status: RunStatus, output: LabeledValue?) async -> [PendingRun] {
+        guard let all = try? await store.workflows() else { return [] }
+        var pending: [PendingRun] = []
         for stored in all {
             for trigger in stored.workflow.triggers {
-                guard case .completion(let name, let status) = trigger, name == run.workflow,
-                    status == "any" || status == run.status.rawValue
+                guard case .completion(let name, let wanted) = trigger, name == run.workflow, wanted == "any" || wanted == status.rawValue
                 else { continue }
-                var inputs: JSONObject = [
-                    "run": .string(run.id), "workflow": .string(run.workflow), "status": .string(run.status.rawValue),
-                ]
-                inputs["output"] = run.output?.value ?? .null
-                _ = try? await start(
-                    stored.workflow.name, inputs: .object(inputs), label: run.output?.label ?? .user, caller: stored.owner,
-                    trigger: "completion:\(run.id)", id: "\(run.id)-then-\(stored.workflow.name)")
+                var inputs: JSONObject = ["run": .string(run.id), "workflow": .string(run.workflow), "status": .string(status.rawValue)]
+                inputs["output"] = output?.value ?? .null
+                do {
+                    pending.append(
+                        try Self.pending(
+                            stored, inputs: .object(inputs), label: output?.label ?? .user, caller: stored.owner,
+                            trigger: "completion:\(run.id)", id: "\(run.id)-then-\(stored.workflow.name)"))
+                } catch {
+                    try? await store.note(
+                        run: run.id, path: nil, event: "follower-refused", detail: "\(stored.workflow.name): \(error.description)")
+                }
             }
         }
+        return pending
     }
 
     func checkCancelled(_ id: String) async throws {
         if Task.isCancelled { throw CancellationError() }
-        if try await store.run(id)?.cancelRequested == true { throw WorkflowError.cancelled }
+        if try await store.cancelRequested(id) { throw WorkflowError.cancelled }
     }
 
     func runSteps(_ steps: [WorkflowStep], prefix: String, scope: inout RunScope, run: WorkflowRun) async throws {
@@ -333,6 +377,8 @@ public actor WorkflowEngine {
                     }
                 }
                 try await store.stepCompleted(run: run.id, path: path, output: output)
+                await actions.record(
+                    RunEvent("step-completed", run: run.id, step: path, actor: run.owner.name, content: output.value.jsonText))
                 stepsCounter.increment()
                 stepTimer.recordNanoseconds(began.duration(to: .now).nanoseconds)
                 return output
@@ -348,6 +394,7 @@ public actor WorkflowEngine {
                     continue
                 }
                 try await store.stepFailed(run: run.id, path: path, error: failure.description, final: true)
+                await actions.record(RunEvent("step-failed", run: run.id, step: path, actor: run.owner.name, failure: failure.description))
                 if case WorkflowError.denied = error { throw error }
                 throw WorkflowError.stepFailed(step: path, reason: failure.description)
             }

@@ -23,12 +23,19 @@ public protocol WorkflowStore: Sendable {
     func runs(workflow: String?, limit: Int) async throws(WorkflowError) -> [WorkflowRun]
     /// Unfinished runs whose lease is free or expired (or held by `worker`), oldest first.
     func claimableRuns(worker: String, limit: Int) async throws(WorkflowError) -> [String]
+    /// Leases up to `limit` unfinished runs whose lease is free or expired (or `worker`'s),
+    /// leaving out `busy` (those the worker runs now); returns the ids leased.
+    func leaseRuns(worker: String, leaseSeconds: Double, limit: Int, skipping busy: Set<String>) async throws(WorkflowError) -> [String]
     /// Takes or renews the lease of an unfinished run; false if another worker holds it.
     func claim(_ id: String, worker: String, leaseSeconds: Double) async throws(WorkflowError) -> Bool
     func release(_ id: String, worker: String) async throws(WorkflowError)
-    func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?) async throws(WorkflowError)
+    /// Ends a run and, in the same transaction, creates the runs its completion triggers
+    /// start (a transactional outbox: a crash cannot keep the end and lose the follow-up).
+    func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?, followers: [PendingRun]) async throws(WorkflowError)
     func setStatus(_ id: String, _ status: RunStatus, detail: String) async throws(WorkflowError)
     func requestCancel(_ id: String) async throws(WorkflowError) -> Bool
+    /// Whether someone asked to cancel run `id` (checked before every step: one small read).
+    func cancelRequested(_ id: String) async throws(WorkflowError) -> Bool
 
     func step(run: String, path: String) async throws(WorkflowError) -> StepRecord?
     func steps(run: String) async throws(WorkflowError) -> [StepRecord]
@@ -40,4 +47,46 @@ public protocol WorkflowStore: Sendable {
     func note(run: String, path: String?, event: String, detail: String) async throws(WorkflowError)
     /// Pending runs and unfinished steps, for the queue-depth metric.
     func queueDepth() async throws(WorkflowError) -> Int
+}
+
+/// A run to create together with another run's end: a completion trigger's follower.
+public struct PendingRun: Sendable {
+    public var id: String
+    public var workflow: StoredWorkflow
+    /// The owner with the groups granted to the run.
+    public var owner: Principal
+    public var inputs: LabeledValue
+    public var trigger: String
+
+    public init(id: String, workflow: StoredWorkflow, owner: Principal, inputs: LabeledValue, trigger: String) {
+        self.id = id
+        self.workflow = workflow
+        self.owner = owner
+        self.inputs = inputs
+        self.trigger = trigger
+    }
+}
+
+extension WorkflowStore {
+    public func cancelRequested(_ id: String) async throws(WorkflowError) -> Bool {
+        try await run(id)?.cancelRequested == true
+    }
+
+    /// Ends a run that starts no other.
+    public func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?) async throws(WorkflowError) {
+        try await finish(id, status: status, output: output, error: error, followers: [])
+    }
+
+    /// Finds claimable runs, then claims them one at a time (a store that cannot skip
+    /// locked rows; SQLite serialises writers anyway).
+    public func leaseRuns(worker: String, leaseSeconds: Double, limit: Int, skipping busy: Set<String>) async throws(WorkflowError)
+        -> [String]
+    {
+        guard limit > 0 else { return [] }
+        var leased: [String] = []
+        for id in try await claimableRuns(worker: worker, limit: limit + busy.count) where !busy.contains(id) && leased.count < limit {
+            if try await claim(id, worker: worker, leaseSeconds: leaseSeconds) { leased.append(id) }
+        }
+        return leased
+    }
 }

@@ -11,11 +11,57 @@ public actor TriggerService {
     let engine: WorkflowEngine
     var lastCheck: Date
     var watchers: [String: (watcher: DirectoryWatcher, task: Task<Void, Never>)] = [:]
+    let resources: (any ResourceWatching)?
+    /// One subscription per (server, uri) that some workflow's `mcp_resource` trigger names.
+    var subscriptions: [ResourceKey: Task<Void, Never>] = [:]
 
-    public init(engine: WorkflowEngine, now: Date = Date()) {
+    struct ResourceKey: Hashable {
+        var server: String
+        var uri: String
+    }
+
+    /// - Parameter resources: the MCP servers' resource updates, for `mcp_resource` triggers; nil ignores them.
+    public init(engine: WorkflowEngine, resources: (any ResourceWatching)? = nil, now: Date = Date()) {
         self.engine = engine
+        self.resources = resources
         lastCheck = now
     }
+
+    /// Subscribes to the MCP resources that workflows' triggers name (and drops those no
+    /// longer named); each update starts a run of every workflow watching that resource,
+    /// with inputs `server` and `uri`, labelled as the server's (untrusted) data.
+    public func refreshResourceWatchers() async {
+        guard let resources, let all = try? await engine.store.workflows() else { return }
+        var wanted: Set<ResourceKey> = []
+        for stored in all {
+            for case .resource(let server, let uri) in stored.workflow.triggers { wanted.insert(ResourceKey(server: server, uri: uri)) }
+        }
+        for (key, task) in subscriptions where !wanted.contains(key) {
+            task.cancel()
+            subscriptions[key] = nil
+        }
+        let engine = self.engine
+        for key in wanted where subscriptions[key] == nil {
+            subscriptions[key] = Task {
+                // A server that is down or cannot subscribe is tried again at the next refresh.
+                guard let updates = try? await resources.updates(server: key.server, uri: key.uri) else {
+                    self.forget(key)
+                    return
+                }
+                for await updated in updates where updated == key.uri {
+                    guard let all = try? await engine.store.workflows() else { continue }
+                    for stored in all where stored.workflow.triggers.contains(.resource(server: key.server, uri: key.uri)) {
+                        _ = try? await engine.start(
+                            stored.workflow.name, inputs: ["server": .string(key.server), "uri": .string(updated)],
+                            label: ProvenanceLabel(.tool(key.server)), caller: stored.owner, trigger: "mcp_resource")
+                    }
+                }
+                self.forget(key)
+            }
+        }
+    }
+
+    func forget(_ key: ResourceKey) { subscriptions[key] = nil }
 
     /// Starts every cron run due in (`from`, `to`]; returns them. Tests drive this with virtual dates.
     @discardableResult
@@ -84,7 +130,10 @@ public actor TriggerService {
     public func run() async {
         var tick = 0
         while !Task.isCancelled {
-            if tick % 5 == 0 { await refreshWatchers() }
+            if tick % 5 == 0 {
+                await refreshWatchers()
+                await refreshResourceWatchers()
+            }
             let now = Date()
             await fireDue(from: lastCheck, to: now)
             lastCheck = now
@@ -96,5 +145,7 @@ public actor TriggerService {
             entry.watcher.close()
         }
         watchers = [:]
+        for task in subscriptions.values { task.cancel() }
+        subscriptions = [:]
     }
 }

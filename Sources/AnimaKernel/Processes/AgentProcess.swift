@@ -118,6 +118,9 @@ public struct AgentSpec: Sendable {
 
     /// How each step chooses between calling a tool and answering.
     public var toolStrategy = AgentLoop.ToolStrategy.grammar
+    /// The model its generations go to (a router candidate's id, or the one model served);
+    /// nil lets the router choose. A model this kernel does not serve is refused at spawn.
+    public var model: String?
 
     /// A conversation (`anima chat --tools`): after each answer the agent waits for its
     /// owner's next turn (`Kernel.tell`), keeping its context, its ledger and its action

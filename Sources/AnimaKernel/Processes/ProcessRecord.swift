@@ -44,6 +44,8 @@ final class ProcessRecord {
     /// The privacy of everything that entered the process's context so far: its spec's
     /// label joined with that of each private source it took in. Every generation carries it.
     var privacy = PrivacyLabel.public
+    /// The model every generation of this process is pinned to (`AgentSpec.model`).
+    var pinnedProcessor: String?
     /// Syscalls made while the process is suspended wait here until it is resumed.
     var suspendedWaiters: [CheckedContinuation<Void, Never>] = []
 

@@ -14,6 +14,9 @@ public actor MCPDriver {
     private var client: Client?
     private var transport: MCPPipeTransport?
     private var tools: [MCPTool] = []
+    /// Consumers of resource updates, and whether the client's handler for them is set.
+    private var resourceListeners: [UUID: AsyncStream<String>.Continuation] = [:]
+    private var listening = false
     /// Tools of the server left out at its last start, and why (a name MCP does not allow).
     public private(set) var problems: [String] = []
 
@@ -130,8 +133,46 @@ public actor MCPDriver {
         }
     }
 
+    /// Subscribes to the server's resource `uri` (`resources/subscribe`) and yields the URI
+    /// of every `notifications/resources/updated` the server sends, until the consumer stops
+    /// or the server stops (then the stream ends: subscribe again once it is back).
+    public func resourceUpdates(uri: String) async throws -> AsyncStream<String> {
+        _ = try await start()
+        guard let client else { throw ToolError.failed("MCP server \(configuration.name) is not running") }
+        if !listening {
+            _ = await client.onNotification(ResourceUpdatedNotification.self) { [weak self] message in
+                await self?.deliver(message.params.uri)
+            }
+            listening = true
+        }
+        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        let id = UUID()
+        resourceListeners[id] = continuation
+        continuation.onTermination = { _ in Task { await self.removeListener(id) } }
+        do {
+            try await withDeadline(
+                ContinuousClock.now + limits.wallTime, "subscribing to \(uri) on \(configuration.name) took longer than \(limits.wallTime)"
+            ) {
+                try await client.subscribeToResource(uri: uri)
+            }
+        } catch {
+            continuation.finish()
+            throw ToolError.failed("MCP server \(configuration.name) would not subscribe to \(uri): \(error)")
+        }
+        return stream
+    }
+
+    func deliver(_ uri: String) {
+        for continuation in resourceListeners.values { continuation.yield(uri) }
+    }
+
+    func removeListener(_ id: UUID) { resourceListeners[id] = nil }
+
     /// Stops the server and its sandbox.
     public func stop() async {
+        for continuation in resourceListeners.values { continuation.finish() }
+        resourceListeners = [:]
+        listening = false
         if let client { await client.disconnect() }
         client = nil
         if let transport { await transport.disconnect() }

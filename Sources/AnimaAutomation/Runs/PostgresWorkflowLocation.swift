@@ -1,0 +1,54 @@
+import Foundation
+import NIOSSL
+import PostgresNIO
+
+/// Where a shared run queue lives: a `postgres://` URL, parsed into a client configuration.
+///
+/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|require]` reaches a
+/// server over TCP; `postgres://USER@/DATABASE?host=/run/postgresql` over the Unix socket in
+/// that directory (as libpq spells it).
+public struct PostgresWorkflowLocation: Sendable, CustomStringConvertible {
+    public let configuration: PostgresClient.Configuration
+    /// The URL without its password, for logs and errors.
+    public let description: String
+
+    public init(url text: String) throws(WorkflowError) {
+        func bad(_ reason: String) -> WorkflowError {
+            .storage(
+                "the database URL is not usable: \(reason); write postgres://USER:PASSWORD@HOST:PORT/DATABASE or postgres://USER@/DATABASE?host=/socket/directory"
+            )
+        }
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            scheme == "postgres" || scheme == "postgresql"
+        else { throw bad("it does not start with postgres://") }
+        let user = components.user.flatMap { $0.removingPercentEncoding } ?? ""
+        guard !user.isEmpty else { throw bad("it names no user") }
+        let password = components.password.flatMap { $0.removingPercentEncoding }
+        let database = String(components.path.drop(while: { $0 == "/" }))
+        guard !database.isEmpty, !database.contains("/") else { throw bad("it names no database (the path)") }
+        var query: [String: String] = [:]
+        for item in components.queryItems ?? [] { query[item.name] = item.value ?? "" }
+        let sslmode = query["sslmode"] ?? "disable"
+        guard ["disable", "require"].contains(sslmode) else { throw bad("sslmode must be disable or require, not \(sslmode)") }
+        var configuration: PostgresClient.Configuration
+        var shown = "postgres://\(user)@"
+        if let socketDirectory = query["host"], socketDirectory.hasPrefix("/") {
+            guard sslmode == "disable" else { throw bad("a Unix socket takes no TLS") }
+            configuration = .init(
+                unixSocketPath: socketDirectory + "/.s.PGSQL.\(components.port ?? 5432)", username: user, password: password,
+                database: database)
+            shown += "/\(database)?host=\(socketDirectory)"
+        } else {
+            guard let host = components.host, !host.isEmpty else { throw bad("it names no host (nor ?host=/socket/directory)") }
+            let port = components.port ?? 5432
+            guard (1...65535).contains(port) else { throw bad("port \(port) is out of range") }
+            configuration = .init(
+                host: host, port: port, username: user, password: password, database: database,
+                tls: sslmode == "require" ? .require(.makeClientConfiguration()) : .disable)
+            shown += "\(host):\(port)/\(database)"
+        }
+        configuration.options.connectTimeout = .seconds(10)
+        self.configuration = configuration
+        description = shown
+    }
+}

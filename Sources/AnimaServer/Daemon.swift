@@ -32,6 +32,9 @@ public struct Daemon: Sendable {
     public let automation: WorkflowEngine
     /// The daemon's log: requests, and warnings such as damaged memory met by a search.
     let logger: Logger
+    /// The web console, served at / and under /web/ outside bearer tokens (it has its own
+    /// passkey sessions); set by whoever composes the daemon, nil for none.
+    public var console: ConsoleResponder?
 
     public init(
         configuration: ServerConfiguration, processor: any LanguageModel, engine: (any StatisticsReporting)?,
@@ -74,6 +77,7 @@ public struct Daemon: Sendable {
         let router = Router(context: AnimaRequestContext.self)
         router.add(middleware: ErrorAndMetricsMiddleware())
         router.add(middleware: LogRequestsMiddleware(.info))
+        if let console { router.add(middleware: ConsoleMiddleware(console: console)) }
         router.add(
             middleware: AuthenticationMiddleware(
                 tokens: tokens,

@@ -82,18 +82,21 @@ try:
 
         step("kill a process")
         page.locator(f"#sig-{pid}").select_option("terminate")
-        page.locator(f"#pid-{pid}").get_by_role("button", name="Send").click()
-        page.wait_for_url(base + "/web/processes")
+        with page.expect_navigation():
+            page.locator(f"#pid-{pid}").get_by_role("button", name="Send").click()
+        assert page.url == base + "/web/processes", page.inner_text("main")
         status = api("GET", f"/anima/v1/processes/{pid}", token)
         assert "kill" in json.dumps(status).lower() or "exit" in json.dumps(status).lower(), status
 
         step("search and forget a memory")
         page.goto(base + "/web/memory")
         page.get_by_label("Search memory").fill("picnic")
-        page.get_by_role("button", name="Search").click()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Search").click()
         expect(page.locator(".results")).to_contain_text("The picnic is on Saturday")
         page.screenshot(path=os.path.join(out, "memory.png"), full_page=True)
-        page.locator(".results").get_by_role("button").first.click()
+        with page.expect_navigation():
+            page.locator(".results").get_by_role("button").first.click()
         expect(page.get_by_role("alert")).to_contain_text("Forgot passage")
         page.goto(base + "/web/memory?q=picnic")
         expect(page.locator(".results")).not_to_contain_text("The picnic is on Saturday")
@@ -105,8 +108,9 @@ try:
         page.screenshot(path=os.path.join(out, "tools.png"), full_page=True)
 
         step("sign out, then sign in with the passkey")
-        page.get_by_role("button", name="Sign out").click()
-        page.wait_for_url(base + "/web/signin")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Sign out").click()
+        expect(page).to_have_url(base + "/web/signin")
         page.goto(base + "/web/processes")
         expect(page).to_have_url(base + "/web/signin")
         page.get_by_role("button", name="Sign in with a passkey").click()

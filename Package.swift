@@ -279,7 +279,7 @@ let package = Package(
         .target(
             name: "AnimaWeb",
             dependencies: [
-                "AnimaCore", "AnimaKernel", "AnimaMemory", "AnimaAutomation",
+                "AnimaCore", "AnimaKernel", "AnimaMemory", "AnimaSecurity", "AnimaAutomation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),

@@ -15,12 +15,13 @@ struct ConsoleHarness {
     let audit = MemoryAuditTrail()
     let store: ConsoleStore
     let directory: URL
-    let configuration = WebConsoleConfiguration(relyingPartyID: "localhost", tls: false, extraOrigins: [ConsoleHarness.origin])
+    var configuration = WebConsoleConfiguration(relyingPartyID: "localhost", tls: false, extraOrigins: [ConsoleHarness.origin])
 
     init(lifetimes: ConsoleLifetimes = ConsoleLifetimes()) throws {
         directory = URL(fileURLWithPath: NSTemporaryDirectory() + "anima-web-\(UUID().uuidString)")
         store = try ConsoleStore(directory: directory, lifetimes: lifetimes)
         kernel = Kernel(.init(processor: nil, audit: audit))
+        configuration.auditLogPath = directory.appendingPathComponent(AuditLog.fileName).path
     }
 
     func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
@@ -72,9 +73,10 @@ struct ConsoleHarness {
 
     /// Registers `authenticator` with a fresh enrollment code; returns the response of the finish step.
     func register(
-        _ authenticator: SoftwareAuthenticator, client: any TestClientProtocol, user: String = "alice", cookie: String? = nil
+        _ authenticator: SoftwareAuthenticator, client: any TestClientProtocol, user: String = "alice", groups: [String] = ["users"],
+        cookie: String? = nil
     ) async throws -> TestResponse {
-        let code = try await store.enroll(user: user, groups: ["users"]).code
+        let code = try await store.enroll(user: user, groups: groups).code
         let (h, b) = Self.json(["code": .string(code)])
         let options = try await client.execute(uri: "/web/passkeys/register/options", method: .post, headers: h, body: b)
         let challenge = try Self.challenge(options)

@@ -257,3 +257,34 @@ import Testing
         }
     }
 }
+
+/// The audit view: the chain verified on each view, for the logs group only.
+@Suite struct ConsoleAuditTests {
+    @Test func theAuditViewShowsTheChainAndATamperedRecord() async throws {
+        let harness = try ConsoleHarness()
+        let path = try #require(harness.configuration.auditLogPath)
+        let log = try AuditLog(path: path, durability: .everyRecord)
+        for i in 1...3 {
+            log.append(
+                AuditRecord(
+                    sequence: UInt64(i), time: Date(), pid: PID(UInt32(i)), owner: "alice", syscall: "spawn",
+                    summary: i == 2 ? "<b>agent two</b>" : "agent \(i)", outcome: .completed))
+        }
+        log.close()
+        try await harness.test { client in
+            let reader = try #require(
+                ConsoleHarness.cookie(try await harness.register(SoftwareAuthenticator(), client: client, groups: ["users", "logs"])))
+            let html = String(buffer: try await ConsoleHarness.get(client, "/web/audit", cookie: reader).body)
+            #expect(html.contains("intact: 3 records"))
+            #expect(html.contains("&lt;b&gt;agent two&lt;/b&gt;") && !html.contains("<b>agent two"))
+            // Without the logs group, no audit log.
+            let plain = try #require(ConsoleHarness.cookie(try await harness.register(SoftwareAuthenticator(), client: client)))
+            #expect(try await ConsoleHarness.get(client, "/web/audit", cookie: plain).status == .forbidden)
+            // An edited record breaks the chain, and the view says so.
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            try text.replacingOccurrences(of: "agent 3", with: "agent 9").write(toFile: path, atomically: true, encoding: .utf8)
+            let tampered = String(buffer: try await ConsoleHarness.get(client, "/web/audit", cookie: reader).body)
+            #expect(tampered.contains("TAMPERED"))
+        }
+    }
+}

@@ -72,6 +72,8 @@ enum ConsoleAssets {
         table { border-collapse: collapse; width: 100%; } th, td { border-bottom: 1px solid var(--muted); padding: .25rem .5rem; text-align: left; }
         button, input, select { font: inherit; min-height: 2.25rem; }
         .card { border: 1px solid var(--muted); border-radius: .5rem; padding: .5rem 1rem; margin: .5rem 0; }
+        .bad { color: #b00020; } .ok { color: #1b5e20; }
+        @media (prefers-color-scheme: dark) { .bad { color: #ff8a80; } .ok { color: #a5d6a7; } }
         .tree ul { margin: 0; padding-left: 1.25rem; border-left: 1px dotted var(--muted); }
         """
 }

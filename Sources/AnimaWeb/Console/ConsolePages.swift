@@ -132,6 +132,19 @@ enum ConsolePages {
         {{/records}}
         </ul>
         """,
+        "audit": """
+        <p role="status" class="{{#intact}}ok{{/intact}}{{^intact}}bad{{/intact}}"><strong>Chain {{verdict}}</strong></p>
+        <div class="scroll">
+        <table>
+        <caption>Newest first, at most 200 records</caption>
+        <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">PID</th><th scope="col">Owner</th>
+        <th scope="col">Action</th><th scope="col">Summary</th><th scope="col">Outcome</th></tr></thead>
+        <tbody>
+        {{#entries}}<tr><td>{{sequence}}</td><td>{{time}}</td><td>{{pid}}</td><td>{{owner}}</td><td>{{action}}</td><td>{{summary}}</td><td>{{outcome}}</td></tr>{{/entries}}
+        </tbody>
+        </table>
+        </div>
+        """,
         "tools": """
         <ul>{{#tools}}<li><strong>{{name}}</strong>: {{description}}</li>{{/tools}}</ul>
         {{^tools}}<p>No tools are installed.</p>{{/tools}}

@@ -1,4 +1,5 @@
 import AnimaKernel
+import AnimaSecurity
 import Foundation
 import Hummingbird
 import Logging
@@ -16,9 +17,9 @@ extension WebConsole {
             (environment["ANIMA_WEB_ORIGINS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
                 !$0.isEmpty
             })
-        let console = WebConsole(
-            kernel: kernel, store: try ConsoleStore(directory: dataDirectory),
-            configuration: WebConsoleConfiguration(relyingPartyID: rpID, tls: tls, extraOrigins: origins))
+        var configuration = WebConsoleConfiguration(relyingPartyID: rpID, tls: tls, extraOrigins: origins)
+        configuration.auditLogPath = dataDirectory.appendingPathComponent(AuditLog.fileName).path
+        let console = WebConsole(kernel: kernel, store: try ConsoleStore(directory: dataDirectory), configuration: configuration)
         return { request, channel, logger in try await console.respond(to: request, channel: channel, logger: logger) }
     }
 }

@@ -1,6 +1,7 @@
 import AnimaCore
 import AnimaKernel
 import AnimaMemory
+import AnimaSecurity
 import Foundation
 import Hummingbird
 import Logging
@@ -186,6 +187,33 @@ public struct WebConsole: Sendable {
                 return message("Forgetting was refused: \(error)", back: "/web/memory", status: .forbidden)
             }
             return message("Forgot \(kind) \(id) of \(agent).", back: "/web/memory", status: .ok, session: session)
+        }
+
+        // The audit log, its hash chain verified on every view; for the `logs` group.
+        router.get("/web/audit") { _, context in
+            let (session, secret) = try context.requireSession()
+            let csrf = ConsoleStore.csrfToken(secret: secret)
+            guard let path = configuration.auditLogPath else {
+                return message("This console has no audit log to show.", back: "/web/processes", status: .notFound)
+            }
+            let principal = session.principal
+            var data: [String: Any] = [:]
+            do {
+                let verification = try AuditLog.verify(at: path, as: principal)
+                data["verdict"] = verification.description
+                data["intact"] = verification.isIntact
+                let entries = (try? AuditLog.entries(at: path, as: principal)) ?? []
+                let format = ISO8601DateFormatter()
+                data["entries"] = entries.suffix(200).reversed().map {
+                    [
+                        "sequence": String($0.sequence), "time": format.string(from: $0.time), "pid": String($0.pid), "owner": $0.owner,
+                        "action": $0.action, "summary": $0.summary, "outcome": $0.outcome.rawValue,
+                    ] as [String: Any]
+                }
+            } catch {
+                return message("The audit log cannot be shown: \(error)", back: "/web/processes", status: .forbidden)
+            }
+            return page("audit", title: "Audit log", data: data, session: (session.user, csrf))
         }
 
         router.get("/web/tools") { _, context in

@@ -13,6 +13,8 @@ public struct WebConsoleConfiguration: Sendable {
     public var tls: Bool
     /// Sign-ins and registrations must verify the user (PIN or biometric).
     public var requireUserVerification: Bool = true
+    /// The hash-chained audit log the audit view reads and verifies (the `logs` group's).
+    public var auditLogPath: String?
 
     public init(relyingPartyID: String = "localhost", tls: Bool = false, extraOrigins: Set<String> = []) {
         self.relyingPartyID = relyingPartyID

@@ -51,7 +51,7 @@ try:
     else:
         raise SystemExit("the daemon did not start")
     cli = lambda *args: subprocess.run([anima, *args, "--data-dir", data], env=env, capture_output=True, text=True, check=True).stdout.strip()
-    code = cli("web", "enroll", "--user", "alice")
+    code = cli("web", "enroll", "--user", "alice", "--group", "users", "--group", "logs")
     token = cli("token", "create", "--user", "alice", "--scope", "agents", "--scope", "memory")
     pid = int(api("POST", "/anima/v1/processes", token, {"name": "e2e-sleeper", "task": " ".join(["slowly"] * 200)})["pid"])
     api("POST", "/anima/v1/agent-memory/e2e-agent/passages", token, {"text": "The picnic is on Saturday by the river."})
@@ -101,11 +101,15 @@ try:
         page.goto(base + "/web/memory?q=picnic")
         expect(page.locator(".results")).not_to_contain_text("The picnic is on Saturday")
 
-        step("approvals and tools render")
+        step("approvals, tools and the verified audit log render")
         page.goto(base + "/web/approvals")
         page.screenshot(path=os.path.join(out, "approvals.png"), full_page=True)
         page.goto(base + "/web/tools")
         page.screenshot(path=os.path.join(out, "tools.png"), full_page=True)
+        page.goto(base + "/web/audit")
+        expect(page.get_by_role("status").first).to_contain_text("intact")
+        expect(page.locator("table")).to_contain_text("passkey-register")
+        page.screenshot(path=os.path.join(out, "audit.png"), full_page=True)
 
         step("sign out, then sign in with the passkey")
         with page.expect_navigation():

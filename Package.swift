@@ -292,7 +292,7 @@ let package = Package(
         .testTarget(
             name: "AnimaWebTests",
             dependencies: [
-                "AnimaWeb", "AnimaCore", "AnimaKernel", "AnimaSecurity", "AnimaMemory",
+                "AnimaWeb", "AnimaCore", "AnimaKernel", "AnimaSecurity", "AnimaMemory", "AnimaProcessor", "AnimaTesting",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -17,10 +17,10 @@ struct ConsoleHarness {
     let directory: URL
     var configuration = WebConsoleConfiguration(relyingPartyID: "localhost", tls: false, extraOrigins: [ConsoleHarness.origin])
 
-    init(lifetimes: ConsoleLifetimes = ConsoleLifetimes()) throws {
+    init(lifetimes: ConsoleLifetimes = ConsoleLifetimes(), kernel: Kernel? = nil) throws {
         directory = URL(fileURLWithPath: NSTemporaryDirectory() + "anima-web-\(UUID().uuidString)")
         store = try ConsoleStore(directory: directory, lifetimes: lifetimes)
-        kernel = Kernel(.init(processor: nil, audit: audit))
+        self.kernel = kernel ?? Kernel(.init(processor: nil, audit: audit))
         configuration.auditLogPath = directory.appendingPathComponent(AuditLog.fileName).path
     }
 

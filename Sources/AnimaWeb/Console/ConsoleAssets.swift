@@ -42,6 +42,14 @@ enum ConsoleAssets {
           const s = document.getElementById("signin");
           if (s) s.addEventListener("click", () => { say("Waiting for the authenticator…");
             signin().catch(x => say("Sign-in failed: " + x.message)); });
+          const notice = document.getElementById("notice");
+          if (notice && window.EventSource) {
+            new EventSource("/web/approvals/live").addEventListener("approval", ev => {
+              const n = parseInt(ev.data, 10) || 0;
+              notice.hidden = n === 0;
+              notice.firstElementChild.textContent = n + (n === 1 ? " call waits" : " calls wait") + " for your approval";
+            });
+          }
           const live = document.getElementById("live");
           if (live && window.EventSource) {
             const src = new EventSource(live.dataset.live);
@@ -72,6 +80,7 @@ enum ConsoleAssets {
         table { border-collapse: collapse; width: 100%; } th, td { border-bottom: 1px solid var(--muted); padding: .25rem .5rem; text-align: left; }
         button, input, select { font: inherit; min-height: 2.25rem; }
         .card { border: 1px solid var(--muted); border-radius: .5rem; padding: .5rem 1rem; margin: .5rem 0; }
+        #notice { margin: 0; padding: .5rem 1rem; border-bottom: 2px solid var(--accent); font-weight: bold; }
         .bad { color: #b00020; } .ok { color: #1b5e20; }
         @media (prefers-color-scheme: dark) { .bad { color: #ff8a80; } .ok { color: #a5d6a7; } }
         .tree ul { margin: 0; padding-left: 1.25rem; border-left: 1px dotted var(--muted); }

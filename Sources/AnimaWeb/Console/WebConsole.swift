@@ -130,6 +130,10 @@ public struct WebConsole: Sendable {
             }
             return page("approvals", title: "Approvals", data: ["approvals": items, "csrf": csrf], session: (session.user, csrf))
         }
+        router.get("/web/approvals/live") { _, context in
+            let (session, _) = try context.requireSession()
+            return liveApprovals(kernel: kernel, principal: session.principal)
+        }
         router.post("/web/approvals/:pid/:id") { request, context in
             let (session, _) = try context.requireSession()
             let form = try await Form.read(request, context: context)
@@ -272,6 +276,42 @@ public struct WebConsole: Sendable {
                 }
                 try await Task.sleep(for: .milliseconds(500))
             }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: body)
+    }
+
+    /// Server-sent events for the notification on every page: while a signed-in page is
+    /// open, the console watches the user's processes, so a policy's "ask" waits for an
+    /// answer here instead of being denied for want of anyone to ask; `approval` carries
+    /// the number of calls waiting. Watches end when the page goes (or after ten minutes).
+    static func liveApprovals(kernel: Kernel, principal: Principal) -> Response {
+        let body = ResponseBody { writer in
+            var watched: Set<PID> = []
+            var last = -1
+            let deadline = ContinuousClock.now + .seconds(600)
+            do {
+                try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+                while ContinuousClock.now < deadline {
+                    var waiting = 0
+                    for p in await kernel.processes(visibleTo: principal) {
+                        if case .exited = p.state { continue }
+                        if watched.insert(p.pid).inserted { await kernel.approvals.watch(p.pid) }
+                        waiting += await kernel.approvals.pending(for: p.pid).count
+                    }
+                    if waiting != last {
+                        try await writer.write(ByteBuffer(string: "event: approval\ndata: \(waiting)\n\n"))
+                        last = waiting
+                    } else {
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    }
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+            } catch {
+                for pid in watched { await kernel.approvals.unwatch(pid) }
+                throw error
+            }
+            for pid in watched { await kernel.approvals.unwatch(pid) }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: body)

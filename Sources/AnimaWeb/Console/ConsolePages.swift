@@ -75,7 +75,7 @@ enum ConsolePages {
         "processes": """
         <p><a href="/web/processes" id="refresh">Refresh</a>
         <span id="live" data-live="/web/processes/live" role="status" aria-live="polite"></span></p>
-        <div class="scroll">
+        <div class="scroll" tabindex="0" role="region" aria-label="Process table">
         <table id="process-table">
         <caption>{{count}} process(es)</caption>
         <thead><tr><th scope="col">PID</th><th scope="col">Parent</th><th scope="col">Name</th><th scope="col">Owner</th>
@@ -134,7 +134,7 @@ enum ConsolePages {
         """,
         "audit": """
         <p role="status" class="{{#intact}}ok{{/intact}}{{^intact}}bad{{/intact}}"><strong>Chain {{verdict}}</strong></p>
-        <div class="scroll">
+        <div class="scroll" tabindex="0" role="region" aria-label="Audit records">
         <table>
         <caption>Newest first, at most 200 records</caption>
         <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">PID</th><th scope="col">Owner</th>

@@ -16,6 +16,15 @@ if not os.path.exists(chromium):
     sys.exit(3)
 
 from playwright.sync_api import sync_playwright, expect  # noqa: E402
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402
+
+axe, findings = Axe(), {}
+
+
+def scan(page, view):
+    """axe-core's WCAG checks on the view as shown; serious and critical findings fail the test."""
+    result = axe.run(page)
+    findings[view] = [{"id": v["id"], "impact": v.get("impact"), "nodes": len(v.get("nodes", []))} for v in result.response["violations"]]
 
 os.makedirs(out, exist_ok=True)
 home = tempfile.mkdtemp(prefix="anima-e2e-")
@@ -70,15 +79,18 @@ try:
         page.goto(base + "/web/processes")
         expect(page).to_have_url(base + "/web/signin")
         page.screenshot(path=os.path.join(out, "signin.png"), full_page=True)
+        scan(page, "signin")
 
         step("register a passkey with the enrollment code")
         page.goto(base + "/web/enroll")
         page.get_by_label("Enrollment code").fill(code)
         page.screenshot(path=os.path.join(out, "enroll.png"), full_page=True)
+        scan(page, "enroll")
         page.get_by_role("button", name="Register a passkey").click()
         page.wait_for_url(base + "/web/processes", timeout=15000)
         expect(page.locator(f"#pid-{pid}")).to_contain_text("e2e-sleeper")
         page.screenshot(path=os.path.join(out, "processes.png"), full_page=True)
+        scan(page, "processes")
 
         step("kill a process")
         page.locator(f"#sig-{pid}").select_option("terminate")
@@ -95,6 +107,7 @@ try:
             page.get_by_role("button", name="Search").click()
         expect(page.locator(".results")).to_contain_text("The picnic is on Saturday")
         page.screenshot(path=os.path.join(out, "memory.png"), full_page=True)
+        scan(page, "memory")
         with page.expect_navigation():
             page.locator(".results").get_by_role("button").first.click()
         expect(page.get_by_role("alert")).to_contain_text("Forgot passage")
@@ -104,12 +117,15 @@ try:
         step("approvals, tools and the verified audit log render")
         page.goto(base + "/web/approvals")
         page.screenshot(path=os.path.join(out, "approvals.png"), full_page=True)
+        scan(page, "approvals")
         page.goto(base + "/web/tools")
         page.screenshot(path=os.path.join(out, "tools.png"), full_page=True)
+        scan(page, "tools")
         page.goto(base + "/web/audit")
         expect(page.get_by_role("status").first).to_contain_text("intact")
         expect(page.locator("table")).to_contain_text("passkey-register")
         page.screenshot(path=os.path.join(out, "audit.png"), full_page=True)
+        scan(page, "audit")
 
         step("sign out, then sign in with the passkey")
         with page.expect_navigation():
@@ -121,9 +137,16 @@ try:
         page.wait_for_url(base + "/web/processes", timeout=15000)
         expect(page.get_by_text("Signed in as alice")).to_be_visible()
         page.screenshot(path=os.path.join(out, "signed-in-again.png"), full_page=True)
+        scan(page, "signed-in-again")
         sessions = cli("web", "sessions")
         assert sessions.count("alice") >= 2 and "revoked" in sessions, sessions
         browser.close()
+    with open(os.path.join(out, "axe.json"), "w") as f:
+        json.dump(findings, f, indent=1)
+    serious = {view: [v for v in found if v["impact"] in ("serious", "critical")] for view, found in findings.items()}
+    print("axe:", sum(len(v) for v in findings.values()), "findings over", len(findings), "views;",
+          sum(len(v) for v in serious.values()), "serious or critical")
+    assert not any(serious.values()), serious
     print("E2E: all steps passed")
 finally:
     daemon.terminate()

@@ -6,6 +6,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// The web console: passkey sign-in, sessions and the views of the OS, as one responder
 /// the daemon mounts at `/` and `/web/` beside its APIs.
@@ -254,13 +255,14 @@ public struct WebConsole: Sendable {
     }
 
     /// Server-sent events: `change` whenever the visible process table changes (checked
-    /// twice a second), for at most ten minutes; the page then refetches the table.
+    /// twice a second), for at most ten minutes or until the daemon shuts down (an open
+    /// tab never holds a shutdown up); the page then refetches the table.
     static func liveProcesses(kernel: Kernel, principal: Principal) -> Response {
         let body = ResponseBody { writer in
             var last = -1
             let deadline = ContinuousClock.now + .seconds(600)
             try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
-            while ContinuousClock.now < deadline {
+            while ContinuousClock.now < deadline && !Task.isShuttingDownGracefully {
                 var hasher = Hasher()
                 for p in await kernel.processes(visibleTo: principal) {
                     hasher.combine(p.pid)
@@ -292,7 +294,7 @@ public struct WebConsole: Sendable {
             let deadline = ContinuousClock.now + .seconds(600)
             do {
                 try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
-                while ContinuousClock.now < deadline {
+                while ContinuousClock.now < deadline && !Task.isShuttingDownGracefully {
                     var waiting = 0
                     for p in await kernel.processes(visibleTo: principal) {
                         if case .exited = p.state { continue }

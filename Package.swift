@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "AnimaServer", targets: ["AnimaServer"]),
         .library(name: "AnimaStore", targets: ["AnimaStore"]),
         .library(name: "AnimaAutomation", targets: ["AnimaAutomation"]),
+        .library(name: "AnimaWeb", targets: ["AnimaWeb"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,6 +40,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
         // llama.cpp, built by scripts/setup.sh into ~/.cache/anima and found through pkg-config.
@@ -108,6 +111,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "AnimaStore", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
                 "AnimaAutomation",
+                "AnimaWeb",
             ],
             swiftSettings: strict
         ),
@@ -121,6 +125,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                "AnimaWeb",
             ],
             swiftSettings: strict
         ),
@@ -135,6 +140,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 "AnimaStore",
+                "AnimaWeb",
             ],
             swiftSettings: strict
         ),
@@ -286,6 +292,35 @@ let package = Package(
                 "AnimaCommandSupport", "anima",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: strict
+        ),
+        // The web console (issue 22): passkeys (WebAuthn), sessions and server-rendered views,
+        // mounted by the daemon at / on the API port.
+        .target(
+            name: "AnimaWeb",
+            dependencies: [
+                "AnimaCore", "AnimaKernel", "AnimaMemory", "AnimaSecurity", "AnimaAutomation",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AnimaWebTests",
+            dependencies: [
+                "AnimaWeb", "AnimaCore", "AnimaKernel", "AnimaSecurity", "AnimaMemory", "AnimaProcessor", "AnimaTesting",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Interop"],
             swiftSettings: strict
         ),
     ],

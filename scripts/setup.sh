@@ -30,6 +30,8 @@ sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 packages=(cmake pkg-config build-essential python3-pip unzip patch libhnswlib-dev libsqlite3-dev python3-venv
           bubblewrap libseccomp-dev python3 tmux
           espeak-ng libespeak-ng-dev sox)  # voice (issue 23)
+# The web console's browser tests drive Debian's Chromium (Playwright cannot fetch its own).
+packages+=(chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -267,5 +269,17 @@ fi
 
 # --- voice (issue 23): whisper.cpp on llama.cpp's ggml, Whisper tiny.en, espeak-ng, sox ---------
 "$(cd "$(dirname "$0")" && pwd)/setup-voice.sh" "$cache" "$prefix" "$config_id" || die "voice setup failed"
+# --- web: py_webauthn and Playwright for the console's tests --------------------------------
+# py_webauthn checks the console's WebAuthn server independently; Playwright drives Chromium.
+web_venv="$cache/web-venv"
+web_req="$(cd "$(dirname "$0")" && pwd)/web-requirements.txt"
+web_stamp="$web_venv/.complete-$(sha256sum <"$web_req" | cut -c1-12)"
+if [ ! -f "$web_stamp" ]; then
+  say "installing py_webauthn and Playwright into $web_venv"
+  rm -rf "$web_venv"
+  /usr/bin/python3 -m venv "$web_venv" || die "could not create $web_venv; install python3-venv"
+  "$web_venv/bin/pip" install -q --require-hashes -r "$web_req" || die "pip could not install $web_req"
+  touch "$web_stamp"
+fi
 
 say "ready: llama.cpp in $prefix, model $model"

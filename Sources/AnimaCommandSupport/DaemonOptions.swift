@@ -4,6 +4,7 @@ import AnimaLlama
 import AnimaProcessor
 import AnimaServer
 import AnimaTools
+import AnimaWeb
 import ArgumentParser
 import Foundation
 
@@ -117,11 +118,14 @@ package struct DaemonOptions: ParsableArguments {
         let memory = try await MemoryLocation.open(URL(fileURLWithPath: c.dataDirectory), embedder: embedder)
         let toolbox = try await tools(c, mcpFile: mcpFile)
         defer { Task { await toolbox.shutdown() } }
-        var configured = try Daemon(
+        var composed = try Daemon(
             configuration: c, processor: processor, engine: engine, embedder: embedder, tools: ToolAdapter.adapting(toolbox.tools),
             memory: memory, resources: MCPResourceWatcher(drivers: toolbox.drivers))
-        configured.speech = speech
-        let daemon = configured
+        composed.speech = speech
+        // The web console at / on the same port and TLS (issue 22).
+        composed.console = try WebConsole.responder(
+            kernel: composed.kernel, dataDirectory: URL(fileURLWithPath: c.dataDirectory), tls: c.tlsCertificate != nil)
+        let daemon = composed
         let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }
         defer { procfs.cancel() }
         let scheme = c.tlsCertificate == nil ? "http" : "https"

@@ -20,3 +20,12 @@ extension Kernel {
         audit.record(pid: pid, owner: owner, call, outcome)
     }
 }
+
+extension Kernel {
+    /// Records what a front end decided about access that is no syscall: a passkey
+    /// registered or refused (a cloned one), a console session started or revoked.
+    /// - Parameter refused: why access was refused; nil when it was granted.
+    public func noteAccess(_ action: String, user: String, _ summary: String, refused: String? = nil) {
+        audit.note(pid: .kernel, owner: user, action, summary, refused.map { .denied($0) } ?? .completed)
+    }
+}

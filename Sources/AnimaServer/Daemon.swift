@@ -38,6 +38,9 @@ public struct Daemon: Sendable {
     public var speech: SpeechServices?
     /// Its MCP servers' resource updates, for workflows' `mcp_resource` triggers.
     let resources: (any ResourceWatching)?
+    /// The web console, served at / and under /web/ outside bearer tokens (it has its own
+    /// passkey sessions); set by whoever composes the daemon, nil for none.
+    public var console: ConsoleResponder?
 
     public init(
         configuration: ServerConfiguration, processor: any LanguageModel, engine: (any StatisticsReporting)?,
@@ -102,6 +105,7 @@ public struct Daemon: Sendable {
         let router = Router(context: AnimaRequestContext.self)
         router.add(middleware: ErrorAndMetricsMiddleware())
         router.add(middleware: LogRequestsMiddleware(.info))
+        if let console { router.add(middleware: ConsoleMiddleware(console: console)) }
         router.add(
             middleware: AuthenticationMiddleware(
                 tokens: tokens,

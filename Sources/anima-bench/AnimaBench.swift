@@ -24,5 +24,6 @@ struct AnimaBench: AsyncParsableCommand {
             ScriptedChat.self,
             BenchStore.self, BenchIntegrity.self, BenchWorkflows.self, BenchFunctionCalling.self,
             BenchVoice.self,
+            BenchWeb.self,
         ])
 }

@@ -26,6 +26,7 @@ struct Anima: AsyncParsableCommand {
             StoreCommand.self,
             WorkflowCommand.self,
             Voice.self,
+            WebCommand.self,
         ]
     )
 }

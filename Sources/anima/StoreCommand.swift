@@ -108,6 +108,10 @@ struct StoreInstall: AsyncParsableCommand {
             Without --grant, each permission the package asks for is shown and you answer y or
             n. --grant lists what you accept (comma-separated; `none` for nothing, `all` for
             everything asked). An archive file (.tar) can be given instead of a name.
+            The packages it depends on are installed first, from the same registry, each
+            verified and granted the same way. A tool package's MCP server then appears in
+            `anima tools`; a workflow package in `anima workflow list`. Every change is a
+            line of the audit log (`anima audit`).
             """)
     @OptionGroup var options: StoreOptions
     @Argument(help: "The package's name, or a package archive.") var name: String

@@ -75,6 +75,24 @@ struct StoreAuditTests {
         }
     }
 
+    @Test func anIndexSignedByAnUnknownKeyIsRefusedAndRecorded() async throws {
+        let folder = temporaryFolder("audit-index")
+        let logPath = folder.path + "/audit.log"
+        let audit = StoreAudit(log: try AuditLog(path: logPath), owner: "alice")
+        let store = PackageStore(directory: folder.appendingPathComponent("store"), audit: audit)
+        try store.trust.add("acme", pem: SigningKey.generate().publicKey.pem)
+        let stranger = SigningKey.generate()
+        let package = try makeModelPackage(in: temporaryFolder("audit-index-package"))
+        let registry = temporaryFolder("audit-index-registry")
+        try RegistryPublisher.sign(package, key: stranger)
+        try RegistryPublisher.publish(package, to: registry, key: stranger)
+        await #expect(throws: StoreError.self) { _ = try await store.index(from: RegistrySource(registry.path)) }
+        audit.log.close()
+        let last = try #require(try lines(logPath).last)
+        #expect(last.action == "store.verify" && last.outcome == .failed, "\(last)")
+        #expect(last.summary.contains(registry.path) && last.detail.contains("no trusted publisher holds"), "\(last)")
+    }
+
     @Test func aChangeTheLogCannotHoldIsNotMade() async throws {
         let folder = temporaryFolder("audit-closed")
         let log = try AuditLog(path: folder.path + "/audit.log")

@@ -48,7 +48,14 @@ public struct PackageStore: Sendable {
     /// Fetches and verifies a registry's index; refuses one older than seen before.
     public func index(from source: RegistrySource, now: Date = Date()) async throws(StoreError) -> RegistryIndex {
         let data = try await source.fetch(RegistryIndex.fileName)
-        let (index, _) = try RegistryIndex.open(data, trust: try trust.load(now: now), now: now)
+        let index: RegistryIndex
+        do {
+            (index, _) = try RegistryIndex.open(data, trust: try trust.load(now: now), now: now)
+        } catch {
+            try? audit?.record(
+                "store.verify", "the index of \(StoreAudit.location(source.description))", outcome: .failed, detail: error.description)
+            throw error
+        }
         try mutate { (s: inout State) throws(StoreError) -> Void in
             let seen = s.indexVersions[source.description] ?? 0
             guard index.version >= seen else {

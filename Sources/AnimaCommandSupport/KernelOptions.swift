@@ -58,10 +58,12 @@ package struct KernelOptions: ParsableArguments {
 
     /// The tools --tools chooses, the MCP servers they need started in their sandboxes
     /// (stop them with `shutdown()`); servers that failed are reported on stderr.
-    package func loadTools() async throws -> Toolbox {
+    /// The tools `--tools` chooses among the built-ins, mcp.json's servers and `extra`
+    /// (the servers of installed tool packages).
+    package func loadTools(extra: [MCPServerConfiguration] = []) async throws -> Toolbox {
         let box: Toolbox
         do {
-            box = try await Toolbox.load(selecting: toolSelectors, mcpFile: mcpConfig)
+            box = try await Toolbox.load(selecting: toolSelectors, mcpFile: mcpConfig, extra: extra)
         } catch {
             throw ValidationError("--tools: \(error)")
         }

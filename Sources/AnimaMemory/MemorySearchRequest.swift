@@ -42,8 +42,19 @@ public struct MemorySearchRequest: Sendable, Hashable {
         self.sources = sources
     }
 
+    /// Whether it lists records (no words: the newest matching the filters) rather than ranking them.
+    public var isListing: Bool { text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+
+    /// Whether it narrows by time, tags or source.
+    public var hasFilter: Bool { after != nil || before != nil || !tags.isEmpty || !sources.isEmpty }
+
+    /// Why a listing cannot be answered: it lists by filters, so it needs one.
+    public static let listingNeedsFilter =
+        "give words to look for, or a filter (after, before, tags, sources) to list the newest records that match it"
+
     /// Why the request cannot be answered, or nil when it can.
     public var problem: String? {
+        if isListing && !hasFilter { return Self.listingNeedsFilter }
         if !(1...Self.maximumDepth).contains(limit) { return "limit must be between 1 and \(Self.maximumDepth), not \(limit)" }
         if offset < 0 { return "offset must be 0 or more, not \(offset)" }
         if offset > Self.maximumDepth - limit {

@@ -78,29 +78,14 @@ public struct MemorySystem: Sendable {
         var damaged = 0
         var storesHaveMore = false
         for namespace in namespaces {
-            if request.tags.isEmpty {
-                let messages = try await store.recall(namespace).search(query)
-                damaged += messages.damaged
-                storesHaveMore = storesHaveMore || messages.hasMore
-                for hit in messages.hits {
-                    records.append(
-                        MemoryRecord(
-                            agent: namespace.agent, kind: .message, id: hit.item.id, text: hit.item.message.content,
-                            label: hit.item.message.role.rawValue, createdAt: hit.item.createdAt, happenedAt: hit.item.happenedAt,
-                            source: hit.item.source, trust: hit.item.trust, score: hit.score, textRank: hit.textRank,
-                            vectorRank: hit.vectorRank))
-                }
-            }
-            let passages = try await store.archival(namespace).search(query)
-            damaged += passages.damaged
-            storesHaveMore = storesHaveMore || passages.hasMore
-            for hit in passages.hits {
-                records.append(
-                    MemoryRecord(
-                        agent: namespace.agent, kind: .passage, id: hit.item.id, text: hit.item.text,
-                        label: hit.item.tags.joined(separator: ","), tags: hit.item.tags, createdAt: hit.item.createdAt,
-                        happenedAt: hit.item.happenedAt, source: hit.item.source, trust: hit.item.trust, score: hit.score,
-                        textRank: hit.textRank, vectorRank: hit.vectorRank))
+            // Messages carry no tags, so a search for tags leaves them out.
+            let stores: [any MemoryRecordSearch] =
+                request.tags.isEmpty ? [store.recall(namespace), store.archival(namespace)] : [store.archival(namespace)]
+            for source in stores {
+                let found = try await source.records(query, agent: namespace.agent)
+                damaged += found.damaged
+                storesHaveMore = storesHaveMore || found.hasMore
+                records += found.records
             }
         }
         // Best score first; a listing (no text) newest first. Ties in a fixed order.

@@ -101,7 +101,9 @@ public struct MCPEndpoint: Sendable {
             inputSchema: ([
                 "type": "object",
                 "properties": [
-                    "query": ["type": "string", "description": "What to look for."],
+                    "query": [
+                        "type": "string", "description": "What to look for; leave out to list the newest records matching the filters.",
+                    ],
                     "agent": ["type": "string", "description": "Only this agent's memory."],
                     "limit": ["type": "integer", "minimum": 1, "maximum": 1000, "description": "Results in all (default 10)."],
                     "offset": [
@@ -117,7 +119,7 @@ public struct MCPEndpoint: Sendable {
                         "description": "Only records from these sources.",
                     ],
                 ],
-                "required": ["query"],
+
             ] as JSONValue).mcpValue),
         Tool(
             name: "memory_insert",
@@ -237,10 +239,10 @@ public struct MCPEndpoint: Sendable {
             }
             return keys.joined(separator: "\n")
         case "memory_search":
-            guard let query = arguments["query"]?.stringValue, !query.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw SyscallError.invalidArguments("query is required")
+            guard arguments["query"] == nil || arguments["query"] == .null || arguments["query"]?.stringValue != nil else {
+                throw SyscallError.invalidArguments("query must be a string")
             }
-            let search = try memorySearch(query, arguments)
+            let search = try memorySearch(arguments["query"]?.stringValue ?? "", arguments)
             guard case .records(let result) = try await kernel.invoke(.memory(.search(search)), as: principal, name: "mcp-memory")
             else {
                 throw SyscallError.failed("unexpected memory result")

@@ -144,16 +144,14 @@ extension NativeRoutes {
         return ids
     }
 
-    /// A memory search from the query string: q (required), agent, limit and offset over the whole result, after/before (when records
+    /// A memory search from the query string: q (or, without it, a listing by the filters), agent, limit and offset over the whole result, after/before (when records
     /// happened), tags and sources (comma-separated).
     static func memorySearch(_ request: Request) throws -> MemorySearchRequest {
         let agent = try request.queryParameter("agent")
         if let agent { try checkAgentName(agent, param: "agent") }
         let depth = MemorySearchRequest.maximumDepth
-        guard let text = try request.queryParameter("q"), !text.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw APIError.badRequest("q (what to look for) is required", param: "q")
-        }
-        var search = MemorySearchRequest(text: text, agent: agent)
+        // Without q (or with a blank one), the newest records matching the filters.
+        var search = MemorySearchRequest(text: try request.queryParameter("q") ?? "", agent: agent)
         search.limit = try request.queryParameter("limit").map { try WireNumber.integer(text: $0, field: "limit", in: 1...depth) } ?? 10
         search.offset =
             try request.queryParameter("offset").map { try WireNumber.integer(text: $0, field: "offset", in: 0...(depth - 1)) } ?? 0
@@ -163,6 +161,9 @@ extension NativeRoutes {
             !$0.trimmingCharacters(in: .whitespaces).isEmpty
         }
         search.sources = try request.queryParameter("sources").map { try MemoryWire.sources(text: $0) } ?? []
+        if search.isListing && !search.hasFilter {
+            throw APIError.badRequest("q or a filter is needed: \(MemorySearchRequest.listingNeedsFilter)", param: "q")
+        }
         if let problem = search.problem { throw APIError.badRequest(problem, param: "offset") }
         if let after = search.after, let before = search.before, after >= before {
             throw APIError.badRequest("the date range is empty: after must be earlier than before", param: "after")

@@ -25,6 +25,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(String)
     case notInstalled(String)
     case download(String)
+    case dependency(String)
+    case audit(String)
 
     public var description: String {
         switch self {
@@ -58,6 +60,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notFound(let name): "no package \"\(name)\" in the registry; `anima store search` lists them"
         case .notInstalled(let name): "\(name) is not installed; `anima store list` shows what is"
         case .download(let problem): "download failed: \(problem); rerun the command to resume"
+        case .dependency(let problem): "the package's dependencies cannot be installed: \(problem); nothing further was installed"
+        case .audit(let problem):
+            "the store could not record the change in the audit log (\(problem)); nothing was changed: fix the log (`anima audit verify`) and retry"
         }
     }
 }

@@ -15,7 +15,7 @@ struct InstalledAgent {
     /// Verifies `name` and, for a model package (or an agent that prefers an installed
     /// model), points `model` at the verified weights.
     static func load(_ name: String, model: inout String?) throws -> InstalledAgent {
-        let store = PackageStore.standard()
+        let store = try InstalledStore.at(URL(fileURLWithPath: AnimaDirectories.data()))
         let (record, verified) = try store.verifyForLoad(name)
         let m = verified.manifest
         var agent = InstalledAgent(name: m.name, systemPrompt: nil, tools: nil, groups: nil)

@@ -63,9 +63,10 @@ struct MemorySearch: AsyncParsableCommand {
             Examples:
               anima memory search "trip to Lisbon" --after 2024-01-01 --source user
               anima memory search "passport" --tag travel --limit 20 --offset 20
+              anima memory search --after 2024-05-01 --before 2024-06-01
             """)
 
-    @Argument(help: "What to look for.") var query: String
+    @Argument(help: "What to look for; leave out to list the newest records matching the filters.") var query: String = ""
     @Option(help: "Only this agent's memory.") var agent: String?
     @Option(help: NumericFlag.help("Results in all.", 1...1000), transform: NumericFlag.integer(1...1000)) var limit = 10
     @Option(help: NumericFlag.help("Results to skip (offset + limit at most 1000).", 0...999), transform: NumericFlag.integer(0...999))
@@ -80,7 +81,6 @@ struct MemorySearch: AsyncParsableCommand {
     @OptionGroup var location: MemoryLocation
 
     func validate() throws {
-        if query.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("the query is empty") }
         _ = try request()
     }
 
@@ -347,7 +347,8 @@ struct MemoryShow: AsyncParsableCommand {
                 let score = String(format: "%.3f", d["score"]?.numberValue ?? 0)
                 let reasons = (d["reasons"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ",")
                 Swift.print(
-                    "    \(d["outcome"]?.stringValue ?? "")\t\(d["source"]?.stringValue ?? "") #\(d["id"]?.jsonText ?? "")\tscore \(score)\t\(reasons)")
+                    "    \(d["outcome"]?.stringValue ?? "")\t\(d["source"]?.stringValue ?? "") #\(d["id"]?.jsonText ?? "")\tscore \(score)\t\(reasons)"
+                )
             }
         }
     }

@@ -43,7 +43,15 @@ struct StoreOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Where installed packages and the trust store live (default: <data>/store).", visibility: .hidden))
     var storeDir: String?
 
-    var store: PackageStore { storeDir.map { PackageStore(directory: URL(fileURLWithPath: $0)) } ?? .standard() }
+    /// The package store, recording what it changes in the audit log of the data
+    /// directory that holds it (`<data>/store` by default, so `<data>/audit.log`).
+    func store() throws -> PackageStore {
+        guard let storeDir else { return try InstalledStore.at(URL(fileURLWithPath: AnimaDirectories.data())) }
+        var store = PackageStore(directory: URL(fileURLWithPath: storeDir))
+        store.audit = try StoreAudit(
+            dataDirectory: store.directory.deletingLastPathComponent().path, owner: CurrentUser.principal.name)
+        return store
+    }
 
     var source: RegistrySource {
         let env = ProcessInfo.processInfo.environment
@@ -58,7 +66,7 @@ struct StoreSearch: AsyncParsableCommand {
     @Argument(help: "Words to look for (none: everything).") var words: [String] = []
 
     mutating func run() async throws {
-        let index = try await options.store.index(from: options.source)
+        let index = try await options.store().index(from: options.source)
         let wanted = words.map { $0.lowercased() }
         let hits = index.packages.filter { e in wanted.allSatisfy { (e.name + " " + e.description).lowercased().contains($0) } }
         if hits.isEmpty { print("no packages match") }
@@ -78,7 +86,7 @@ struct StoreInfo: AsyncParsableCommand {
     @Flag(help: "Print JSON for tools.") var json = false
 
     mutating func run() async throws {
-        let store = options.store
+        let store = try options.store()
         let bom: BillOfMaterials
         if try store.installed(name) != nil {
             let (record, verified) = try store.verifyForLoad(name)
@@ -100,23 +108,35 @@ struct StoreInstall: AsyncParsableCommand {
             Without --grant, each permission the package asks for is shown and you answer y or
             n. --grant lists what you accept (comma-separated; `none` for nothing, `all` for
             everything asked). An archive file (.tar) can be given instead of a name.
+            The packages it depends on are installed first, from the same registry, each
+            verified and granted the same way. A tool package's MCP server then appears in
+            `anima tools`; a workflow package in `anima workflow list`. Every change is a
+            line of the audit log (`anima audit`).
             """)
     @OptionGroup var options: StoreOptions
     @Argument(help: "The package's name, or a package archive.") var name: String
     @Option(help: "Permissions to grant, comma-separated (none, all, or names such as network,files).") var grant: String?
 
     mutating func run() async throws {
-        let store = options.store
+        let store = try options.store()
         let grant = Permissions.grant(grant)
         let record: InstalledPackage
         if name.hasSuffix(".tar") {
             record = try store.install(archive: URL(fileURLWithPath: name), source: name, grant: grant)
         } else {
-            let index = try await store.index(from: options.source)
-            guard let entry = index.latest(name) else { throw StoreError.notFound(name) }
-            let bar = ProgressBar(label: "\(entry.name) \(entry.version)")
-            record = try await store.install(entry, from: options.source, grant: grant, progress: bar.update)
-            bar.finish()
+            // Dependencies first, each verified and granted like the package itself.
+            var bar: ProgressBar?
+            let all = try await store.installResolving(name, from: options.source, grant: grant) { entry, done, total in
+                if bar?.label != "\(entry.name) \(entry.version)" {
+                    bar?.finish()
+                    bar = ProgressBar(label: "\(entry.name) \(entry.version)")
+                }
+                bar?.update(done, total)
+            }
+            bar?.finish()
+            for dependency in all.dropLast() { print("installed \(dependency.name) \(dependency.version) (a dependency)") }
+            guard let last = all.last else { throw StoreError.notFound(name) }
+            record = last
         }
         print("installed \(record.name) \(record.version) from \(record.publisher), verified (root digest \(record.rootDigest.prefix(16)))")
         print("granted: \(record.granted.isEmpty ? "nothing" : record.granted.joined(separator: ", "))")
@@ -133,7 +153,7 @@ struct StoreUpdate: AsyncParsableCommand {
     @Option(help: "Permissions to grant to what an update newly asks for.") var grant: String?
 
     mutating func run() async throws {
-        let store = options.store
+        let store = try options.store()
         let index = try await store.index(from: options.source)
         let targets =
             names.isEmpty
@@ -163,7 +183,7 @@ struct StoreRemove: AsyncParsableCommand {
     @Argument(help: "The package's name.") var name: String
 
     mutating func run() async throws {
-        try options.store.remove(name)
+        try options.store().remove(name)
         print("removed \(name)")
     }
 }
@@ -173,7 +193,7 @@ struct StoreList: AsyncParsableCommand {
     @OptionGroup var options: StoreOptions
 
     mutating func run() async throws {
-        let all = try options.store.list()
+        let all = try options.store().list()
         if all.isEmpty { print("no packages installed; `anima store search` lists what the registry offers") }
         for p in all {
             print(
@@ -218,10 +238,10 @@ struct StoreVerify: AsyncParsableCommand {
             let statement = try KeyVerification.verify(folder, signature: sigFile, key: pub)
             print("verified \(statement.resources.count) files of \(statement.subject); root digest \(statement.rootDigest)")
         } else if FileManager.default.fileExists(atPath: target, isDirectory: &isDir), isDir.boolValue {
-            let v = try PackageVerifier.verify(folder, trust: try options.store.trust.load())
+            let v = try PackageVerifier.verify(folder, trust: try options.store().trust.load())
             print("verified \(v.manifest.name) \(v.manifest.version) signed by \(v.signer.name); root digest \(v.statement.rootDigest)")
         } else {
-            let (record, _) = try options.store.verifyForLoad(target)
+            let (record, _) = try options.store().verifyForLoad(target)
             print("verified \(record.name) \(record.version) signed by \(record.publisher); root digest \(record.rootDigest)")
         }
     }
@@ -270,7 +290,7 @@ struct StoreTrustList: AsyncParsableCommand {
     @OptionGroup var options: StoreOptions
 
     mutating func run() async throws {
-        let root = try options.store.trust.load()
+        let root = try options.store().trust.load()
         if root.publishers.isEmpty { print("no trusted publishers; `anima store trust add NAME KEY.pem` adds one") }
         if root.version > 0 { print("trust root version \(root.version), expires \(root.expires.formatted(.iso8601))") }
         for p in root.publishers {
@@ -296,7 +316,7 @@ struct StoreTrustAdd: AsyncParsableCommand {
 
     mutating func run() async throws {
         let pem = try String(contentsOfFile: key, encoding: .utf8)
-        let p = try options.store.trust.add(
+        let p = try options.store().trust.add(
             name, pem: pem, roles: roles.split(separator: ",").map(String.init),
             expires: days.map { Date().addingTimeInterval(Double($0) * 86400) })
         print("trusted \(p.name) (key \(p.hint.prefix(16)), roles \(p.roles.joined(separator: ",")))")
@@ -310,7 +330,7 @@ struct StoreTrustRevoke: AsyncParsableCommand {
     @Argument(help: "The publisher's name.") var name: String
 
     mutating func run() async throws {
-        try options.store.trust.revoke(name)
+        try options.store().trust.revoke(name)
         print("revoked \(name)")
     }
 }
@@ -320,7 +340,7 @@ struct StoreTrustRenew: AsyncParsableCommand {
     @OptionGroup var options: StoreOptions
 
     mutating func run() async throws {
-        try options.store.trust.renew()
+        try options.store().trust.renew()
         print("trust root renewed")
     }
 }

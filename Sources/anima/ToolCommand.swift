@@ -54,7 +54,10 @@ struct ToolRunCommand: AsyncParsableCommand {
             throw ValidationError("--args is not JSON: \(error.description). Example: --args '{\"expression\": \"1+2\"}'")
         }
         let builtins = Toolbox.builtins()
-        let box = builtins.contains(where: { $0.name == name }) ? Toolbox(tools: builtins) : await Toolbox.load(mcpFile: mcpConfig)
+        let box =
+            builtins.contains(where: { $0.name == name })
+            ? Toolbox(tools: builtins)
+            : await Toolbox.load(mcpFile: mcpConfig, extra: ToolPackages.servers(store: try InstalledStore.at(location.directory)))
         guard let tool = box.tools.first(where: { $0.name == name }) else {
             await box.shutdown()
             throw ValidationError("no tool named \"\(name)\"; known: \(box.tools.map(\.name).joined(separator: ", "))")

@@ -1,5 +1,6 @@
 import AnimaCommandSupport
 import AnimaCore
+import AnimaStore
 import AnimaTools
 import ArgumentParser
 import Foundation
@@ -11,8 +12,9 @@ struct ToolsCommand: AsyncParsableCommand {
         abstract: "List the tools and MCP servers, with their effects and permissions.",
         discussion: """
             Built-in tools and the tools of the MCP servers configured in
-            $XDG_CONFIG_HOME/anima/mcp.json (each server is started in its sandbox to list
-            its tools). "groups" are what a caller must hold; every tool runs sandboxed.
+            $XDG_CONFIG_HOME/anima/mcp.json and of installed tool packages (`anima store
+            install`; verified first, and holding only what was granted); each server is
+            started in its sandbox to list its tools. "groups" are what a caller must hold; every tool runs sandboxed.
             For an MCP tool, "effects" says what it does in detail and where that came
             from: the server's annotations, the user's override in mcp.json, or the
             default (no annotations: the most restrictive).
@@ -33,9 +35,10 @@ struct ToolsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let box = await Toolbox.load(mcpFile: mcpConfig)
-        let servers = (try? MCPServerConfiguration.load(from: mcpConfig)) ?? []
-        let problems = box.problems + (Sandbox.wholeSandboxLimitsProblem.map { ["sandbox: " + $0] } ?? [])
+        let packages = ToolPackages.load(store: try InstalledStore.at(location.directory))
+        let box = await Toolbox.load(mcpFile: mcpConfig, extra: packages.servers)
+        let servers = ((try? MCPServerConfiguration.load(from: mcpConfig)) ?? []) + packages.servers
+        let problems = packages.problems + box.problems + (Sandbox.wholeSandboxLimitsProblem.map { ["sandbox: " + $0] } ?? [])
         if json {
             let tools = box.tools.map { tool -> JSONValue in
                 [
@@ -48,7 +51,7 @@ struct ToolsCommand: AsyncParsableCommand {
             let mcp = servers.map { server -> JSONValue in
                 [
                     "name": .string(server.name), "command": .string(server.command), "groups": .array(server.groups.map { .string($0) }),
-                    "network": .bool(server.network),
+                    "network": .bool(server.network), "package": server.packageFolder == nil ? .null : .string(server.name),
                 ]
             }
             print(
@@ -69,12 +72,13 @@ struct ToolsCommand: AsyncParsableCommand {
                         + (groups.isEmpty ? "-" : groups).padding(toLength: 14, withPad: " ", startingAt: 0) + Self.effectsText(tool)
                 )
             }
-            print("\nMCP servers (\(mcpConfig)):")
+            print("\nMCP servers (\(mcpConfig), then installed tool packages):")
             if servers.isEmpty { print("  none configured") }
             for server in servers {
                 let groups = server.groups.isEmpty ? "-" : server.groups.joined(separator: ",")
                 print(
                     "  \(server.name): \(server.command) \(server.args.joined(separator: " "))  groups: \(groups)  network: \(server.network ? "yes" : "no")"
+                        + (server.packageFolder == nil ? "" : "  (store package)")
                 )
             }
             for problem in problems { print("  problem: \(problem)") }

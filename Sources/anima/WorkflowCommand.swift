@@ -2,6 +2,7 @@ import AnimaAutomation
 import AnimaCommandSupport
 import AnimaCore
 import AnimaKernel
+import AnimaStore
 import AnimaTools
 import ArgumentParser
 import Foundation
@@ -123,6 +124,9 @@ struct WorkflowList: AsyncParsableCommand {
 
     mutating func run() async throws {
         let all = try await location.store().workflows()
+        // Workflows that store packages installed (verified first); `anima workflow add FILE` adds one.
+        let (packages, problems) = try InstalledStore.at(URL(fileURLWithPath: location.security.directory)).workflows()
+        for problem in problems { Terminal.error("warning: \(problem)\n") }
         if json {
             print(
                 JSONValue.array(
@@ -134,6 +138,13 @@ struct WorkflowList: AsyncParsableCommand {
                             "description": .string($0.workflow.description),
                         ]
                     }
+                        + packages.map {
+                            [
+                                "name": .string($0.record.name), "package": .string($0.record.version),
+                                "publisher": .string($0.record.publisher), "description": .string($0.manifest.description),
+                                "files": .array($0.workflowFiles.map { .string($0.path) }),
+                            ]
+                        }
                 ).jsonText)
             return
         }
@@ -143,6 +154,14 @@ struct WorkflowList: AsyncParsableCommand {
                 [
                     stored.workflow.name, "v\(stored.workflow.version)", stored.owner.name, triggers.isEmpty ? "manual" : triggers,
                     stored.workflow.description,
+                ]
+                .joined(separator: "\t"))
+        }
+        for package in packages {
+            print(
+                [
+                    package.record.name, "package \(package.record.version)", package.record.publisher, "installed",
+                    package.manifest.description + " (" + package.workflowFiles.map(\.path).joined(separator: ", ") + ")",
                 ]
                 .joined(separator: "\t"))
         }

@@ -65,6 +65,28 @@ struct AgentMemoryAPITests {
                 }
             }
             #expect(Set(seen).count == 4)
+            // No words, only filters: the matching records, newest first (when they happened).
+            try await client.execute(uri: "/anima/v1/agent-memory/search?tags=home", method: .get, headers: headers(d.admin)) {
+                let ids = (json($0).arrayValue ?? []).compactMap { row in row["id"]?.numberValue }
+                #expect($0.status == .ok)
+                #expect(ids == [2, 1])
+            }
+            try await client.execute(
+                uri: "/anima/v1/agent-memory/search?q=%20&after=2023-05-01&sources=import,user", method: .get, headers: headers(d.admin)
+            ) {
+                let rows = json($0).arrayValue ?? []
+                let happened = rows.compactMap { row in row["happened"]?.stringValue }
+                let ids = rows.compactMap { row in row["id"]?.numberValue }
+                #expect(happened.first == "2023-06-01T10:00:00Z", "\(rows)")
+                #expect(ids.contains(1) && !ids.contains(3), "\(ids)")
+            }
+            // Neither words nor a filter: refused, naming q.
+            for uri in ["/anima/v1/agent-memory/search", "/anima/v1/agent-memory/search?q=%20%20&agent=notes"] {
+                try await client.execute(uri: uri, method: .get, headers: headers(d.admin)) {
+                    #expect($0.status == .badRequest)
+                    #expect(json($0)["error"]?["param"] == "q", "\(json($0))")
+                }
+            }
         }
     }
 

@@ -103,27 +103,6 @@ import Testing
         #expect(!disjoint.hits.contains { $0.item.id == march.id })
     }
 
-    @Test func aSecondRetrievalFollowsANameInTheBestResult() async throws {
-        let f = try await StorageFixture.open(.sqlite)
-        defer { f.discard() }
-        let recall = f.store.recall(alice)
-        // The second fact shares only a common word with the query, so the first lists
-        // (20 deep) do not reach it: equal scores go to newer records, and it is the oldest.
-        let second = try await recall.append(
-            .user("Dr. Okafor has a practice on Baker Street, next to the old bakery by the river bridge."), at: day(1))
-        for i in 0..<40 {
-            try await recall.append(.user("The practice of music takes time, lesson \(i)."), at: day(2 + Double(i)))
-        }
-        let first = try await recall.append(.user("My dentist is Dr. Okafor, very gentle."), at: day(50))
-        var plain = MemoryQuery(text: "Where is my dentist's practice?", limit: 10)
-        plain.ranking = .reciprocalRank
-        #expect(try await !recall.search(plain).hits.contains { $0.item.id == second.id })
-        let page = try await recall.search(MemoryQuery(text: "Where is my dentist's practice?", limit: 3))
-        #expect(page.hits.first?.item.id == first.id)
-        let hop = try #require(page.hits.first { $0.item.id == second.id }, "the second fact was not found")
-        #expect(hop.reasons.contains(.secondHop))
-    }
-
     @Test func fusionEdgeCases() async throws {
         let f = try await StorageFixture.open(.sqlite)
         defer { f.discard() }

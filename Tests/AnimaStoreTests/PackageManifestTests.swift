@@ -59,12 +59,12 @@ struct PackageManifestTests {
         #expect(
             Set(properties.keys) == [
                 "schemaVersion", "name", "version", "publisher", "kind", "license", "description", "files", "model", "agent",
-                "requests", "dependencies", "provenance",
+                "requests", "dependencies", "provenance", "tool",
             ])
         let required = Set(try #require(schema["required"] as? [String]))
         // Each field the schema requires is refused by the parser when missing.
         let full: [String: Any] = [
-            "schemaVersion": 1, "name": "a", "version": "1", "publisher": "p", "kind": "tool", "license": "MIT", "description": "d",
+            "schemaVersion": 1, "name": "a", "version": "1", "publisher": "p", "kind": "workflow", "license": "MIT", "description": "d",
             "files": [["path": "w"]],
         ]
         #expect(Set(full.keys) == required)

@@ -56,7 +56,7 @@ public struct MemoryQuery: Sendable, Hashable {
 
 /// How a search orders what its full-text and vector lists found.
 public enum SearchRanking: String, Sendable, Hashable, CaseIterable {
-    /// `MemoryRanker`: scores, names, dates, recency, source and a second retrieval.
+    /// `MemoryRanker`: scores, names, dates, recency and source.
     case ranked
     /// Reciprocal rank fusion of the lists alone, as before the ranker: a text-only query
     /// gets pure BM25 order, a vector-only one pure similarity order. For comparisons.
@@ -126,6 +126,12 @@ struct HybridSearch {
         var vectorHits: [(id: Int64, distance: Float)]
         var filter: RecordFilter
         var terms: [String]
+        /// What the query asks beyond its words, worked out once per search.
+        var cues: QueryCues
+        /// The full-text list holds every match (it came back shorter than asked).
+        var textExhaustive: Bool
+        /// The vector list holds every record that passes the filter.
+        var vectorExhaustive: Bool
     }
 
     static func lists(_ query: MemoryQuery, kind: RecordKind, store: MemoryStore, cipher: NamespaceCipher) async throws -> Lists {
@@ -143,7 +149,8 @@ struct HybridSearch {
         let filter = try query.recordFilter(tags: try query.tags.map { try ArchivalStore.blindTag($0, cipher) })
         // A query for the current state of something looks deeper: the newest statement
         // may rank low on words and meaning alone.
-        let depth = max(query.offset + query.limit + 1, QueryCues(query.text ?? "").wantsRecent ? 50 : 20)
+        let cues = QueryCues(query.text ?? "")
+        let depth = max(query.offset + query.limit + 1, cues.wantsRecent ? 50 : 20)
         let terms = FullTextTerms.terms(query.text ?? "").map(cipher.blind)
         let textIDs =
             terms.isEmpty
@@ -154,14 +161,15 @@ struct HybridSearch {
         if let embedding = query.embedding {
             vectorHits = try await store.backend.vectorSearch(embedding, kind: kind, filter: filter, limit: depth, cipher: cipher)
         }
-        return Lists(textIDs: textIDs, vectorHits: vectorHits, filter: filter, terms: terms)
+        return Lists(
+            textIDs: textIDs, vectorHits: vectorHits, filter: filter, terms: terms, cues: cues, textExhaustive: textIDs.count < depth,
+            vectorExhaustive: vectorHits.count < depth)
     }
 }
 
 extension HybridSearch {
     /// One page of a store's search: ranked candidates of the full-text and vector lists
-    /// (plus a second retrieval through the names in the best one) when the query has text
-    /// or an embedding, else the newest records matching `filter`. `open` unseals a record;
+    /// (plus those of the period a query names) when the query has text or an embedding, else the newest records matching `filter`. `open` unseals a record;
     /// a record that no longer opens (its sealed bytes damaged) is left out and counted, so
     /// one bad record does not fail a whole search. `facts` tells the ranker what it needs
     /// of an opened record.
@@ -202,7 +210,7 @@ extension HybridSearch {
         var order: [Int64] = []
         var seen = Set<Int64>()
         for id in lists.textIDs + lists.vectorHits.map(\.id) where seen.insert(id).inserted { order.append(id) }
-        let cues = QueryCues(query.text ?? "")
+        let cues = lists.cues
         // Time-aware retrieval: a query that names a month or year also searches that
         // period alone, so an event of that month is a candidate even when the same kind
         // of event in other months fills the unfiltered lists.
@@ -213,13 +221,15 @@ extension HybridSearch {
             restricted.before = min(restricted.before ?? period.end, period.end)
             if restricted.after! < restricted.before! {
                 let depth = max(query.limit, 10)
-                if !lists.terms.isEmpty {
+                // A list shorter than it was asked to be already holds every match, that
+                // period's included: searching the period again would find nothing new.
+                if !lists.terms.isEmpty && !lists.textExhaustive {
                     let ids = try await store.backend.textSearch(
                         cipher.namespace, kind: kind, terms: lists.terms, filter: restricted, limit: depth,
                         commonTermLimit: query.commonTermLimit)
                     for id in ids where seen.insert(id).inserted { order.append(id) }
                 }
-                if let embedding = query.embedding {
+                if let embedding = query.embedding, !lists.vectorExhaustive {
                     for hit in try await store.backend.vectorSearch(embedding, kind: kind, filter: restricted, limit: depth, cipher: cipher)
                     {
                         periodSimilarities[hit.id] = 1 - hit.distance
@@ -248,40 +258,13 @@ extension HybridSearch {
                 id: record.id, textRank: textRank, similarity: similarity, createdAt: record.happenedAt, facts: facts)
         }
         if !cues.entities.isEmpty || found.contains(where: { $0.source == nil }) { unseal(found) }
-        var records = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let records = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         func candidates() -> [MemoryRanker.Candidate] {
             records.values.filter { !broken.contains($0.id) }.map {
                 candidate($0, textRank: textRanks[$0.id], similarity: similarities[$0.id]?.1 ?? periodSimilarities[$0.id])
             }
         }
-        var ranked = MemoryRanker.score(candidates(), cues: cues)
-        // Multi-hop: names in the best result that the query does not name lead to a second
-        // full-text retrieval; what it finds that also shares a word with the query is raised.
-        if !cues.words.isEmpty, let best = ranked.first, let top = records[best.id] {
-            unseal([top])
-            let topText = items[top.id].map { facts($0).text } ?? ""
-            let hopTerms = Set(MemoryRanker.names(in: topText).flatMap(FullTextTerms.terms)).subtracting(cues.words)
-            if !hopTerms.isEmpty {
-                let hopIDs = try await store.backend.textSearch(
-                    cipher.namespace, kind: kind, terms: hopTerms.sorted().map(cipher.blind), filter: lists.filter,
-                    limit: max(query.limit, 10), commonTermLimit: query.commonTermLimit)
-                let new = hopIDs.filter { seen.insert($0).inserted }
-                if !new.isEmpty {
-                    for record in try await store.backend.records(cipher.namespace, kind: kind, ids: new) { records[record.id] = record }
-                }
-                let hopped = hopIDs.compactMap { records[$0] }.filter { $0.id != top.id }
-                unseal(hopped)
-                let raised = Set(
-                    hopped.filter { record in
-                        items[record.id].map { !cues.words.isDisjoint(with: FullTextTerms.terms(facts($0).text)) } ?? false
-                    }.map(\.id))
-                if !raised.isEmpty {
-                    var all = candidates()
-                    for i in all.indices where raised.contains(all[i].id) { all[i].secondHop = true }
-                    ranked = MemoryRanker.score(all, cues: cues)
-                }
-            }
-        }
+        let ranked = MemoryRanker.score(candidates(), cues: cues)
         let page = ranked.dropFirst(query.offset).prefix(query.limit)
         unseal(page.compactMap { records[$0.id] })
         let hits = page.compactMap { r in

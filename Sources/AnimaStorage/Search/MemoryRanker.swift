@@ -15,15 +15,14 @@ public struct RankingReasons: OptionSet, Sendable, Hashable, Codable {
     public static let date = RankingReasons(rawValue: 1 << 3)
     /// The query asks for the current state ("now", "latest"), and it is among the newest candidates.
     public static let recent = RankingReasons(rawValue: 1 << 4)
-    /// Found by a second retrieval, through a name in the best first result.
-    public static let secondHop = RankingReasons(rawValue: 1 << 5)
-    /// The agent's own unverified statement: ranked below what the user said.
+    /// The agent's own unverified statement: ranked below what the user said. (Bit 5
+    /// was a second retrieval through names, dropped: it brought no measurable recall.)
     public static let agentStatement = RankingReasons(rawValue: 1 << 6)
 
     /// Every reason with its name, in a fixed order.
     public static let all: [(reason: RankingReasons, name: String)] = [
         (.words, "words"), (.meaning, "meaning"), (.entity, "entity"), (.date, "date"), (.recent, "recent"),
-        (.secondHop, "second-hop"), (.agentStatement, "agent-statement"),
+        (.agentStatement, "agent-statement"),
     ]
 
     /// The reasons' names, for events and logs.
@@ -112,7 +111,6 @@ enum MemoryRanker {
         var similarity: Float?
         var createdAt: Date
         var facts: RankingFacts
-        var secondHop = false
     }
 
     struct Scored {
@@ -129,7 +127,6 @@ enum MemoryRanker {
     static let entityWeight = 0.3
     static let dateWeight = 0.5
     static let recencyCueWeight = 0.3
-    static let secondHopWeight = 0.15
 
     static let recencyWords: Set<String> = ["now", "current", "currently", "latest", "still", "nowadays", "anymore", "recently"]
     static let monthNames = [
@@ -178,10 +175,6 @@ enum MemoryRanker {
                 let age = (candidate.createdAt.timeIntervalSince1970 - oldest) / span
                 score += recencyCueWeight * age
                 if age > 0.5 { reasons.insert(.recent) }
-            }
-            if candidate.secondHop {
-                score += secondHopWeight
-                reasons.insert(.secondHop)
             }
             return Scored(id: candidate.id, score: score.isFinite ? score : -.infinity, reasons: reasons)
         }

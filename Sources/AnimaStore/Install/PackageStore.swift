@@ -14,14 +14,20 @@ import Glibc
 /// in a staging folder and moved into place only when everything passed.
 public struct PackageStore: Sendable {
     public let directory: URL
-    public var trust: TrustStore { TrustStore(directory: directory.appendingPathComponent("trust")) }
+    public var trust: TrustStore { TrustStore(directory: directory.appendingPathComponent("trust"), audit: audit) }
+    /// Where installs, updates, removals, trust changes, grants and refusals are recorded
+    /// (nil: nowhere). The `anima store` commands record in the data directory's audit log.
+    public var audit: StoreAudit?
     var packages: URL { directory.appendingPathComponent("packages") }
     var stateFile: URL { directory.appendingPathComponent("installed.json") }
     var lockFile: URL { directory.appendingPathComponent(".lock") }
     var downloads: URL { directory.appendingPathComponent("downloads") }
     public var cache: DigestCache { DigestCache(file: directory.appendingPathComponent("digests.json")) }
 
-    public init(directory: URL) { self.directory = directory }
+    public init(directory: URL, audit: StoreAudit? = nil) {
+        self.directory = directory
+        self.audit = audit
+    }
 
     /// The store in the user's data directory.
     public static func standard(_ env: AnimaDirectories.Environment = ProcessInfo.processInfo.environment) -> PackageStore {
@@ -42,7 +48,14 @@ public struct PackageStore: Sendable {
     /// Fetches and verifies a registry's index; refuses one older than seen before.
     public func index(from source: RegistrySource, now: Date = Date()) async throws(StoreError) -> RegistryIndex {
         let data = try await source.fetch(RegistryIndex.fileName)
-        let (index, _) = try RegistryIndex.open(data, trust: try trust.load(now: now), now: now)
+        let index: RegistryIndex
+        do {
+            (index, _) = try RegistryIndex.open(data, trust: try trust.load(now: now), now: now)
+        } catch {
+            try? audit?.record(
+                "store.verify", "the index of \(StoreAudit.location(source.description))", outcome: .failed, detail: error.description)
+            throw error
+        }
         try mutate { (s: inout State) throws(StoreError) -> Void in
             let seen = s.indexVersions[source.description] ?? 0
             guard index.version >= seen else {
@@ -74,6 +87,17 @@ public struct PackageStore: Sendable {
     public func install(
         archive: URL, expecting entry: RegistryIndex.Entry? = nil, source: String, grant: Grant, now: Date = Date()
     ) throws(StoreError) -> InstalledPackage {
+        do {
+            return try place(archive: archive, expecting: entry, source: source, grant: grant, now: now)
+        } catch {
+            audit?.refused(entry.map { "\($0.name) \($0.version)" } ?? archive.lastPathComponent, error)
+            throw error
+        }
+    }
+
+    private func place(
+        archive: URL, expecting entry: RegistryIndex.Entry?, source: String, grant: Grant, now: Date
+    ) throws(StoreError) -> InstalledPackage {
         try make(packages)
         let staging = packages.appendingPathComponent(".staging-\(Hex.randomID())")
         try make(staging)
@@ -83,6 +107,9 @@ public struct PackageStore: Sendable {
         let cache = self.cache
         let verified = try PackageVerifier.verify(staging, trust: root, cache: cache, now: now)
         let m = verified.manifest
+        // A tool package's server runs as the sandbox's user, which must read its files:
+        // they are the package's signed contents, nothing private.
+        if m.kind == .tool { Self.openToSandbox(staging) }
         if let entry {
             guard entry.name == m.name, PackageVersion(entry.version) == m.version, entry.publisher == m.publisher else {
                 throw .index(
@@ -111,6 +138,18 @@ public struct PackageStore: Sendable {
                 if !more.isEmpty { throw .notGranted(package: m.name, missing: more) }
             }
             let granted = requested.filter { accepted.contains($0) }
+            let refused = requested.filter { !accepted.contains($0) }
+            let what = "\(m.name) \(m.version)"
+            try audit?.record(
+                "store.grant",
+                "\(what): granted \(granted.isEmpty ? "nothing" : granted.joined(separator: ","))"
+                    + (refused.isEmpty ? "" : "; refused \(refused.joined(separator: ","))"), outcome: .recorded)
+            let action = previous == nil ? "store.install" : "store.update"
+            let summary =
+                "\(what) (\(m.kind.rawValue)) by \(m.publisher), key \(verified.signer.hint.prefix(16)), root digest "
+                + "\(verified.statement.rootDigest) from \(StoreAudit.location(source))"
+                + (previous.map { ", replacing \($0.version)" } ?? "")
+            try audit?.record(action, summary)
             let target = packages.appendingPathComponent(m.name)
             let old = packages.appendingPathComponent(".old-\(Hex.randomID())")
             if FileManager.default.fileExists(atPath: target.path) {
@@ -140,6 +179,17 @@ public struct PackageStore: Sendable {
     /// (re-hashed only where its inode, size or times changed), and that it is still the
     /// release that was installed.
     public func verifyForLoad(_ name: String, now: Date = Date()) throws(StoreError) -> (InstalledPackage, VerifiedPackage) {
+        do {
+            return try verifyInstalled(name, now: now)
+        } catch .notInstalled(let missing) {
+            throw .notInstalled(missing)
+        } catch {
+            try? audit?.record("store.verify", "\(name) before load", outcome: .failed, detail: error.description)
+            throw error
+        }
+    }
+
+    private func verifyInstalled(_ name: String, now: Date) throws(StoreError) -> (InstalledPackage, VerifiedPackage) {
         guard let record = try installed(name) else { throw .notInstalled(name) }
         let cache = self.cache
         let verified = try PackageVerifier.verify(
@@ -154,7 +204,8 @@ public struct PackageStore: Sendable {
     /// Removes an installed package and its record (its highest version stays remembered).
     public func remove(_ name: String) throws(StoreError) {
         try mutate { (s: inout State) throws(StoreError) -> Void in
-            guard s.packages.contains(where: { $0.name == name }) else { throw .notInstalled(name) }
+            guard let record = s.packages.first(where: { $0.name == name }) else { throw .notInstalled(name) }
+            try audit?.record("store.remove", "\(name) \(record.version) by \(record.publisher), root digest \(record.rootDigest)")
             let target = packages.appendingPathComponent(name)
             let doomed = packages.appendingPathComponent(".removed-\(Hex.randomID())")
             if rename(target.path, doomed.path) == 0 { try? FileManager.default.removeItem(at: doomed) }
@@ -190,6 +241,23 @@ public struct PackageStore: Sendable {
             throw error
         } catch {
             throw .unreadable(path: stateFile.path, reason: "\(error)")
+        }
+    }
+
+    /// Folders 0755, files 0644 (0755 when executable); links are never followed.
+    private static func openToSandbox(_ root: URL) {
+        var paths = [root.path]
+        while let path = paths.popLast() {
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR:
+                chmod(path, 0o755)
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] { paths.append(path + "/" + entry) }
+            case S_IFREG:
+                chmod(path, info.st_mode & 0o111 != 0 ? 0o755 : 0o644)
+            default: break
+            }
         }
     }
 

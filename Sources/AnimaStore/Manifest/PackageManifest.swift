@@ -45,6 +45,19 @@ public struct PackageManifest: Sendable, Hashable {
         public var policy: String?
     }
 
+    /// How a tool package runs: an MCP server over standard input and output, started in
+    /// the sandbox with its package folder mounted read-only.
+    public struct Tool: Sendable, Hashable {
+        /// The package file that is the server: a script, or an executable without `interpreter`.
+        public var entry: String
+        /// The absolute path of the program that runs `entry` (/usr/bin/python3); nil: `entry` runs itself.
+        public var interpreter: String?
+        /// Arguments after the entry.
+        public var args: [String]
+        /// Seconds the server has to start and list its tools (nil: the default).
+        public var startupTimeout: Double?
+    }
+
     public struct Requests: Sendable, Hashable {
         public var groups: [String]
         public var effects: [Effect]
@@ -80,6 +93,7 @@ public struct PackageManifest: Sendable, Hashable {
     public var files: [File]
     public var model: Model?
     public var agent: Agent?
+    public var tool: Tool?
     public var requests: Requests
     public var dependencies: [Dependency]
     public var provenance: Provenance
@@ -92,7 +106,7 @@ public struct PackageManifest: Sendable, Hashable {
         let root = try Fields(any, at: "(document)")
         try root.only([
             "schemaVersion", "name", "version", "publisher", "kind", "license", "description", "files", "model", "agent",
-            "requests", "dependencies", "provenance",
+            "requests", "dependencies", "provenance", "tool",
         ])
         let schema = try root.int("schemaVersion")
         guard schema == 1 else { throw .manifest(field: "schemaVersion", problem: "is \(schema); this Anima reads version 1") }
@@ -175,6 +189,28 @@ public struct PackageManifest: Sendable, Hashable {
                 systemPrompt: try a.string("systemPrompt"), tools: try a.stringArray("tools", default: []),
                 model: try a.optionalString("model"), policy: policy)
         }
+        var tool: Tool?
+        if let t = try root.optionalObject("tool") {
+            try t.only(["protocol", "entry", "interpreter", "args", "startupTimeout"])
+            let proto = try t.string("protocol")
+            guard proto == "mcp" else { throw .manifest(field: "tool.protocol", problem: "is \"\(proto)\"; this Anima runs mcp") }
+            let entry = try t.string("entry")
+            try checkListed(entry, in: files, field: "tool.entry")
+            let interpreter = try t.optionalString("interpreter")
+            if let interpreter {
+                guard interpreter.hasPrefix("/"), !interpreter.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
+                    throw .manifest(field: "tool.interpreter", problem: "\"\(interpreter)\" must be an absolute path without . or .. parts")
+                }
+            }
+            var timeout: Double?
+            if let value = t.values["startupTimeout"] {
+                guard let n = value as? NSNumber, n.doubleValue.isFinite, n.doubleValue > 0, n.doubleValue <= 600 else {
+                    throw .manifest(field: "tool.startupTimeout", problem: "must be a number of seconds above 0 and at most 600")
+                }
+                timeout = n.doubleValue
+            }
+            tool = Tool(entry: entry, interpreter: interpreter, args: try t.stringArray("args", default: []), startupTimeout: timeout)
+        }
         if kind == .model, model == nil { throw .manifest(field: "model", problem: "is required for a package of kind model") }
         if kind == .agent, agent == nil { throw .manifest(field: "agent", problem: "is required for a package of kind agent") }
         var requests = Requests(groups: [], effects: [], dataGroups: [])
@@ -219,9 +255,10 @@ public struct PackageManifest: Sendable, Hashable {
             try p.only(["source", "buildInputs"])
             provenance = Provenance(source: try p.optionalString("source"), buildInputs: try p.stringArray("buildInputs", default: []))
         }
+        if kind == .tool, tool == nil { throw .manifest(field: "tool", problem: "is required for a package of kind tool") }
         return PackageManifest(
             name: name, version: version, publisher: publisher, kind: kind, license: license, description: description, files: files,
-            model: model, agent: agent, requests: requests, dependencies: dependencies, provenance: provenance)
+            model: model, agent: agent, tool: tool, requests: requests, dependencies: dependencies, provenance: provenance)
     }
 
     static func isPackageName(_ s: String) -> Bool {

@@ -21,6 +21,20 @@ public struct RegistryIndex: Sendable, Codable, Hashable {
         public var archive: String
         public var sha256: String
         public var size: Int64
+        /// The packages it needs, as its manifest lists them, so an installer can fetch
+        /// them first (nil in indexes written before dependencies were listed).
+        public var dependencies: [Requirement]?
+    }
+
+    /// One dependency of an entry: a package name and the oldest version that will do.
+    public struct Requirement: Sendable, Codable, Hashable {
+        public var name: String
+        public var minimumVersion: String?
+
+        public init(name: String, minimumVersion: String? = nil) {
+            self.name = name
+            self.minimumVersion = minimumVersion
+        }
     }
 
     public static let fileName = "index.json"
@@ -83,6 +97,10 @@ public struct RegistryIndex: Sendable, Codable, Hashable {
             else { throw .index("entry \(i) is malformed") }
             do { try PackageManifest.checkRelativePath(e.archive, field: "archive") } catch {
                 throw .index("entry \(e.name) names an archive outside the registry")
+            }
+            for d in e.dependencies ?? []
+            where !PackageManifest.isPackageName(d.name) || d.minimumVersion.map(PackageVersion.init) == .some(nil) {
+                throw .index("entry \(e.name) lists a malformed dependency")
             }
         }
         return (index, signer)

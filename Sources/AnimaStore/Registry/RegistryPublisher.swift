@@ -47,7 +47,9 @@ public enum RegistryPublisher {
         let entry = RegistryIndex.Entry(
             name: manifest.name, version: manifest.version.description, publisher: manifest.publisher, kind: manifest.kind.rawValue,
             description: manifest.description, license: manifest.license, archive: relative, sha256: try PackageFiles.sha256(archive.path),
-            size: size ?? 0)
+            size: size ?? 0,
+            dependencies: manifest.dependencies.isEmpty
+                ? nil : manifest.dependencies.map { .init(name: $0.name, minimumVersion: $0.minimumVersion?.description) })
         var index = RegistryIndex(version: 0, expires: now, packages: [])
         let indexFile = registry.appendingPathComponent(RegistryIndex.fileName)
         if FileManager.default.fileExists(atPath: indexFile.path) {

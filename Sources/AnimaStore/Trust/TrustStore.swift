@@ -11,8 +11,13 @@ public struct TrustStore: Sendable {
     public let directory: URL
     /// How long a re-signed root stays valid.
     public var lifetime: TimeInterval = 365 * 86400
+    /// Where changes to the root are recorded (nil: nowhere, as in tests of the root itself).
+    public var audit: StoreAudit?
 
-    public init(directory: URL) { self.directory = directory }
+    public init(directory: URL, audit: StoreAudit? = nil) {
+        self.directory = directory
+        self.audit = audit
+    }
 
     var rootFile: URL { directory.appendingPathComponent("root.json") }
     var keyFile: URL { directory.appendingPathComponent("root-key.pem") }
@@ -66,7 +71,10 @@ public struct TrustStore: Sendable {
             name: name, key: key.pem, hint: key.hint, roles: roles, added: now, expires: expires, revoked: nil)
         root.publishers.removeAll { $0.name == name }
         root.publishers.append(publisher)
-        try write(root, now: now)
+        try recorded(
+            "store.trust.add",
+            "publisher \(name) key \(key.hint.prefix(16)) roles \(roles.joined(separator: ","))"
+                + (expires.map { " expires \($0.formatted(.iso8601))" } ?? ""), root, now: now)
         return publisher
     }
 
@@ -75,14 +83,26 @@ public struct TrustStore: Sendable {
         var root = try load(now: now)
         guard let i = root.publishers.firstIndex(where: { $0.name == name }) else { throw .unknownPublisher(name) }
         root.publishers[i].revoked = now
-        try write(root, now: now)
+        try recorded("store.trust.revoke", "publisher \(name) key \(root.publishers[i].hint.prefix(16))", root, now: now)
     }
 
     /// Re-signs the root with a fresh expiry.
     public func renew(now: Date = Date()) throws(StoreError) {
         var root = try load(now: .distantPast)
         root.expires = now
-        try write(root, now: now)
+        try recorded("store.trust.renew", "trust root re-signed after version \(root.version)", root, now: now)
+    }
+
+    /// Records a change, then makes it: a change the log cannot hold is not made, and a
+    /// write that fails after the record is recorded as failed.
+    private func recorded(_ action: String, _ summary: String, _ root: TrustRoot, now: Date) throws(StoreError) {
+        try audit?.record(action, summary)
+        do {
+            try write(root, now: now)
+        } catch {
+            try? audit?.record(action, summary, outcome: .failed, detail: error.description)
+            throw error
+        }
     }
 
     private struct Signed: Codable {

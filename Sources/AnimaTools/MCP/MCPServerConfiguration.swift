@@ -37,6 +37,10 @@ public struct MCPServerConfiguration: Sendable, Hashable, Codable {
     /// Whether the server's MCP annotations say what its tools do (default true); false
     /// gives every tool without an override the most restrictive effects.
     public var trustAnnotations: Bool
+    /// The folder of the installed store package the server comes from, mounted read-only
+    /// although it lies in Anima's data directory: it holds only the package's verified
+    /// files. Never read from mcp.json; set by whoever built the configuration from the package.
+    public var packageFolder: String?
 
     public init(
         name: String, command: String, args: [String] = [], env: [String: String] = [:], groups: [String] = [],
@@ -105,6 +109,7 @@ public struct MCPServerConfiguration: Sendable, Hashable, Codable {
         func add(_ path: String) {
             if !paths.contains(path) { paths.append(path) }
         }
+        if let packageFolder { add(packageFolder) }
         for path in readOnlyPaths {
             let real = Self.canonical(path)
             if let folder = guarded.first(where: { Self.overlaps(real, $0) }) {
@@ -118,6 +123,7 @@ public struct MCPServerConfiguration: Sendable, Hashable, Codable {
         let target = Self.canonical(command)
         if target != command { installations.append(target) }
         for executable in installations {
+            if let packageFolder, Self.isInside(Self.canonical(executable), Self.canonical(packageFolder)) { continue }
             let directory = (executable as NSString).deletingLastPathComponent
             var prefix = directory
             if (directory as NSString).lastPathComponent == "bin" { prefix = (directory as NSString).deletingLastPathComponent }

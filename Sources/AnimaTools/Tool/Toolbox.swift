@@ -21,17 +21,27 @@ public struct Toolbox: Sendable {
         return tools
     }
 
-    /// The built-ins plus the tools of every server configured in `mcpFile`, the servers
-    /// started together, each in its sandbox, to list their tools. A server that fails
-    /// (or takes longer than its `startupTimeout`) is reported in `problems`, not fatal.
-    public static func load(mcpFile: String = MCPServerConfiguration.defaultFile, sandbox: Sandbox = .standard) async -> Toolbox {
+    /// The built-ins plus the tools of every server configured in `mcpFile` and of `extra`
+    /// (installed tool packages), the servers started together, each in its sandbox, to
+    /// list their tools. A server that fails (or takes longer than its `startupTimeout`)
+    /// is reported in `problems`, not fatal; so is an extra server whose name is taken.
+    public static func load(
+        mcpFile: String = MCPServerConfiguration.defaultFile, extra: [MCPServerConfiguration] = [], sandbox: Sandbox = .standard
+    ) async -> Toolbox {
         var box = Toolbox(tools: builtins())
-        let servers: [MCPServerConfiguration]
+        var servers: [MCPServerConfiguration]
         do {
             servers = try MCPServerConfiguration.load(from: mcpFile)
         } catch {
             box.problems.append(error.description)
-            return box
+            servers = []
+        }
+        for server in extra {
+            if servers.contains(where: { $0.name == server.name }) {
+                box.problems.append("MCP server \(server.name) of an installed package is left out: \(mcpFile) names a server so too")
+            } else {
+                servers.append(server)
+            }
         }
         // All at once, so one slow server costs its own start-up time, not everyone's.
         let started = await withTaskGroup(of: (Int, MCPDriver, Result<[MCPTool], any Error>).self) { group in
@@ -63,12 +73,15 @@ public struct Toolbox: Sendable {
     /// Servers none of whose tools were chosen are stopped again.
     /// - Throws: `ToolSelectionError` naming what exists when a selector chooses nothing.
     public static func load(
-        selecting selectors: [String], mcpFile: String = MCPServerConfiguration.defaultFile, sandbox: Sandbox = .standard
+        selecting selectors: [String], mcpFile: String = MCPServerConfiguration.defaultFile, extra: [MCPServerConfiguration] = [],
+        sandbox: Sandbox = .standard
     ) async throws(ToolSelectionError) -> Toolbox {
         let wanted = selectors.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         if wanted.isEmpty { return Toolbox(tools: []) }
         let builtinNames = Set(builtins().map(\.name))
-        let box = wanted.allSatisfy(builtinNames.contains) ? Toolbox(tools: builtins()) : await load(mcpFile: mcpFile, sandbox: sandbox)
+        let box =
+            wanted.allSatisfy(builtinNames.contains)
+            ? Toolbox(tools: builtins()) : await load(mcpFile: mcpFile, extra: extra, sandbox: sandbox)
         return try await box.selecting(wanted)
     }
 

@@ -1,0 +1,42 @@
+import AnimaCommandSupport
+import AnimaCore
+import AnimaStore
+import AnimaTools
+import Foundation
+
+/// Installed tool packages as MCP servers: each verified before it starts, run in the
+/// sandbox with its package folder read-only, its tools callable only by holders of the
+/// groups it was granted (`network` granted: the `net` group, which also gives the server
+/// the network; not granted: no network).
+enum ToolPackages {
+    /// The servers of the installed tool packages, and why any was left out.
+    static func load(store: PackageStore) -> (servers: [MCPServerConfiguration], problems: [String]) {
+        let (packages, problems) = store.contents(of: .tool)
+        var servers: [MCPServerConfiguration] = []
+        var all = problems
+        for package in packages {
+            guard let tool = package.manifest.tool else {
+                all.append("package \(package.record.name): its manifest has no tool section; reinstall it")
+                continue
+            }
+            let entry = package.directory.appendingPathComponent(tool.entry).path
+            var server = MCPServerConfiguration(
+                name: serverName(package.record.name), command: tool.interpreter ?? entry,
+                args: (tool.interpreter == nil ? [] : [entry]) + tool.args, groups: package.record.processGroups.sorted(),
+                startupTimeout: tool.startupTimeout ?? 10)
+            server.packageFolder = package.directory.path
+            servers.append(server)
+        }
+        return (servers, all)
+    }
+
+    /// Just the servers, warning on standard error about the packages left out.
+    static func servers(store: PackageStore) -> [MCPServerConfiguration] {
+        let (servers, problems) = load(store: store)
+        for problem in problems { Terminal.error("warning: \(problem)\n") }
+        return servers
+    }
+
+    /// A package name as a server name (letters, digits, - and _): `.` becomes `_`.
+    static func serverName(_ package: String) -> String { package.replacingOccurrences(of: ".", with: "_") }
+}

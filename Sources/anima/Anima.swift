@@ -25,6 +25,7 @@ struct Anima: AsyncParsableCommand {
             Revoke.self, Scan.self,
             StoreCommand.self,
             WorkflowCommand.self,
+            Do.self, TasksCommand.self, SkillsCommand.self,
         ]
     )
 }

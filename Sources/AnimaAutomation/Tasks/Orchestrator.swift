@@ -108,7 +108,7 @@ public struct Orchestrator: Sendable {
             }
         } onCancel: {
             // Children die with their orchestrator.
-            let pids = children.all
+            let pids = children.close()
             Task {
                 for pid in pids { try? await kernel.signal(pid, .terminate, from: owner) }
                 try? await store.setTask(task, state: .killed, report: "the orchestrator was killed")
@@ -214,7 +214,10 @@ public struct Orchestrator: Sendable {
                     name: "\(node.role.rawValue)-\(node.id)", owner: owner, parent: orchestrator, groups: node.role.groups,
                     quotas: options.nodeQuotas, task: node.goal
                 ) { try await program.run(in: $0) }
-                children.insert(pid)
+                guard children.insert(pid), !Task.isCancelled else {
+                    try? await kernel.signal(pid, .terminate, from: owner)
+                    throw CancellationError()
+                }
                 try await store.setNode(task, node.id, state: attempt > 1 ? .retrying : .running, attempts: attempt, pid: Int(pid.rawValue))
                 onEvent?(.started(node: node.id, role: node.role, pid: Int(pid.rawValue), attempt: attempt))
                 let kernel = self.kernel
@@ -246,6 +249,10 @@ public struct Orchestrator: Sendable {
                     result.tried.append("\(id) attempt \(attempts[id]!): \(reason.prefix(300))")
                     try await store.setNode(task, id, state: .failed, outcome: outcome, error: reason)
                     onEvent?(.finished(node: id, passed: false, detail: String(reason.prefix(300))))
+                    // Skills it was shown did not carry it: a skill that fails more than it helps is demoted.
+                    for used in message?["skills"]?.arrayValue?.compactMap(\.stringValue) ?? [] {
+                        try await skills?.recordUse(used, passed: false)
+                    }
                     if case .killed = status { result.failures[id] = reason } else if attempts[id]! < options.attempts {
                         notes[id] = reason
                         try await launch(node)
@@ -305,9 +312,24 @@ public struct TaskRunError: Error, Sendable, CustomStringConvertible {
     public var description: String { "task \(task): \(reason)" }
 }
 
-/// The orchestrator's children, which its cancellation handler terminates.
+/// The orchestrator's children, which its cancellation handler terminates; once closed,
+/// a child that was being spawned at that moment is reported so it is killed too.
 final class ChildSet: Sendable {
-    private let pids = Mutex<Set<PID>>([])
-    func insert(_ pid: PID) { pids.withLock { _ = $0.insert(pid) } }
-    var all: Set<PID> { pids.withLock { $0 } }
+    private let state = Mutex<(pids: Set<PID>, closed: Bool)>(([], false))
+
+    /// Adds a child; false when the orchestrator is already going away.
+    func insert(_ pid: PID) -> Bool {
+        state.withLock {
+            $0.pids.insert(pid)
+            return !$0.closed
+        }
+    }
+
+    /// Closes the set and returns every child.
+    func close() -> Set<PID> {
+        state.withLock {
+            $0.closed = true
+            return $0.pids
+        }
+    }
 }

@@ -98,18 +98,13 @@ struct BenchBuild: AsyncParsableCommand {
         let similar = tasks.map { task in !seenFamilies.insert(task.family).inserted }
         print("build suite: \(tasks.count) tasks (\(similar.filter { $0 }.count) similar to an earlier one), model \(engine.info.name), \(steps) steps × \(tokensPerStep) tokens")
         var table: [String: [Result]] = [:]
-        // Skills come from what the loop passed, so loop+skills runs after loop.
-        var loopPassed: [Int: String] = [:]
-        for mode in ["one-shot", "loop", "loop+skills"] where chosen.contains(mode) {
-            var results: [Result] = []
-            for (index, task) in tasks.enumerated() {
+        // Task by task, every mode, so a partial run still compares the modes on the same
+        // tasks; skills come from what the loop passed on earlier tasks.
+        for (index, task) in tasks.enumerated() {
+            var verified: String?
+            for mode in ["one-shot", "loop", "loop+skills"] where chosen.contains(mode) {
                 var shown: [Skill] = []
-                if mode == "loop+skills" {
-                    shown = try await skills.retrieve(task.requirement, owner: "bench").map(\.0).filter { skill in
-                        // Only skills from tasks earlier in the suite.
-                        Int(skill.provenance.split(separator: "#").last ?? "") ?? .max < index
-                    }
-                }
+                if mode == "loop+skills" { shown = try await skills.retrieve(task.requirement, owner: "bench").map(\.0) }
                 let budget = RefineLoop.Budget(steps: mode == "one-shot" ? 1 : steps, tokensPerStep: tokensPerStep)
                 let loop = RefineLoop(
                     requirement: task.requirement, module: task.module, tests: ["test_hidden.py": task.tests], showTests: false,
@@ -124,22 +119,24 @@ struct BenchBuild: AsyncParsableCommand {
                 let status = try await kernel.wait(pid)
                 let outcome = box.outcome
                 let passed = outcome?.passed ?? false
-                results.append(Result(passed: passed, seconds: outcome?.seconds ?? 0, tokens: outcome?.tokens ?? 0, similar: similar[index]))
-                if mode == "loop", passed, let code = outcome?.code {
-                    loopPassed[index] = code
-                    try await skills.add(
-                        owner: "bench", description: task.requirement, module: task.module, code: code, tests: [:],
-                        provenance: "build suite \(task.id) #\(index)")
-                }
+                table[mode, default: []].append(
+                    Result(passed: passed, seconds: outcome?.seconds ?? 0, tokens: outcome?.tokens ?? 0, similar: similar[index]))
                 if mode == "loop+skills" {
                     for skill in shown { try await skills.recordUse(skill.id, passed: passed) }
                 }
                 if verbose {
                     let detail = outcome.map { "\($0.attempts.count) step(s), \($0.report.passed)/\($0.report.total) tests" } ?? "\(status)"
-                    print("  \(mode) \(task.id): \(passed ? "pass" : "fail") (\(detail), \(String(format: "%.1f", outcome?.seconds ?? 0)) s)\(shown.isEmpty ? "" : ", \(shown.count) skill(s)")")
+                    let note = shown.isEmpty ? "" : ", \(shown.count) skill(s)"
+                    print("  \(task.id) \(mode): \(passed ? "pass" : "fail") (\(detail), \(String(format: "%.1f", outcome?.seconds ?? 0)) s\(note))")
                 }
+                if mode == "loop", passed { verified = outcome?.code }
             }
-            table[mode] = results
+            // The loop's verified solution is kept once this task is done: only later tasks see it.
+            if let verified {
+                try await skills.add(
+                    owner: "bench", description: task.requirement, module: task.module, code: verified, tests: [:],
+                    provenance: "build suite \(task.id)")
+            }
         }
         print(Self.report(table, order: chosen))
     }

@@ -32,6 +32,8 @@ public struct Daemon: Sendable {
     public let automation: WorkflowEngine
     /// The daemon's log: requests, and warnings such as damaged memory met by a search.
     let logger: Logger
+    /// Macro tasks (`POST /anima/v1/tasks`), their store and skills in the data directory.
+    public let tasks: Orchestrator
 
     public init(
         configuration: ServerConfiguration, processor: any LanguageModel, engine: (any StatisticsReporting)?,
@@ -53,6 +55,9 @@ public struct Daemon: Sendable {
         automation = WorkflowEngine(
             store: try SQLiteWorkflowStore(directory: URL(fileURLWithPath: configuration.dataDirectory)),
             actions: KernelStepActions(kernel: kernel))
+        let data = URL(fileURLWithPath: configuration.dataDirectory)
+        tasks = Orchestrator(
+            kernel: kernel, store: try TaskStore(directory: data), skills: try SkillLibrary(directory: data), runner: SandboxTestRunner())
     }
 
     public static var defaultLogger: Logger {
@@ -99,6 +104,7 @@ public struct Daemon: Sendable {
         native.register(on: router)
         mcpSessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, shutdownGrace: configuration.shutdownGrace)
         WorkflowRoutes(engine: automation, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
+        TaskRoutes(orchestrator: tasks, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
         return router
     }
 

@@ -173,7 +173,7 @@ struct OrchestratorTests {
         #expect(net.calls.withLock { $0 } == 1, "a researcher given the tool may use it")
         // A plan that hands a writer the tool is refused before anything runs.
         let bad = TaskGraph(goal: "g", nodes: [TaskNode(id: "w", role: .writer, goal: "write", tools: ["web_fetch"])])
-        await #expect(throws: TaskRunError.self) { try await orchestrator.run(goal: "x", owner: alice, plan: bad) }
+        await #expect(throws: TaskError.self) { try await orchestrator.run(goal: "x", owner: alice, plan: bad) }
     }
 
     @Test func aLaterSimilarTaskReusesTheSkillAndAFailureDemotesIt() async throws {

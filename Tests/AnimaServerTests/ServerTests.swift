@@ -593,6 +593,8 @@ struct NativeAPITests {
         ] + [
             "/anima/v1/workflows", "/anima/v1/workflows/{name}", "/anima/v1/workflows/{name}/runs", "/anima/v1/workflows/{name}/webhook",
             "/anima/v1/runs", "/anima/v1/runs/{id}", "/anima/v1/runs/{id}/history", "/anima/v1/runs/{id}/cancel", "/anima/v1/runs/{id}/approve",
+        ] + [
+            "/anima/v1/tasks", "/anima/v1/tasks/{id}", "/anima/v1/tasks/{id}/rating",
         ]
         #expect(documented == Set(served))
         let d = try await TestDaemon()

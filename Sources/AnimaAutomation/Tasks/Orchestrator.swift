@@ -64,6 +64,8 @@ public struct Orchestrator: Sendable {
         let trimmed = goal.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw TaskError.invalidArgument("the goal is empty; say what should be built") }
         guard trimmed.count <= 20_000 else { throw TaskError.invalidArgument("the goal is \(trimmed.count) characters; at most 20000") }
+        // A given plan is refused before anything starts, as a planned one would be re-asked.
+        if let plan { try plan.validate(knownTools: Set(await kernel.toolDefinitions.map(\.name))) }
         let task = try await store.create(owner: owner.name, goal: trimmed)
         let me = self
         let pid = try await kernel.spawn(name: "orchestrator", owner: owner, quotas: options.quotas, task: trimmed) { context in

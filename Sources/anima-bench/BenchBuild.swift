@@ -72,7 +72,8 @@ struct BenchBuild: AsyncParsableCommand {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }.sorted()
         return try names.map { name in
             let json = try JSONValue(parsing: String(contentsOfFile: directory + "/" + name, encoding: .utf8))
-            guard let id = json["id"]?.stringValue, let requirement = json["requirement"]?.stringValue, let tests = json["tests"]?.stringValue
+            guard let id = json["id"]?.stringValue, let requirement = json["requirement"]?.stringValue,
+                let tests = json["tests"]?.stringValue
             else { throw ValidationError("\(name) lacks id, requirement or tests") }
             return BuildTask(
                 id: id, family: json["family"]?.stringValue ?? id, requirement: requirement,
@@ -96,7 +97,9 @@ struct BenchBuild: AsyncParsableCommand {
         let skills = try SkillLibrary(directory: scratch)
         var seenFamilies = Set<String>()
         let similar = tasks.map { task in !seenFamilies.insert(task.family).inserted }
-        print("build suite: \(tasks.count) tasks (\(similar.filter { $0 }.count) similar to an earlier one), model \(engine.info.name), \(steps) steps × \(tokensPerStep) tokens")
+        print(
+            "build suite: \(tasks.count) tasks (\(similar.filter { $0 }.count) similar to an earlier one), model \(engine.info.name), \(steps) steps × \(tokensPerStep) tokens"
+        )
         var table: [String: [Result]] = [:]
         // Task by task, every mode, so a partial run still compares the modes on the same
         // tasks; skills come from what the loop passed on earlier tasks.
@@ -127,7 +130,9 @@ struct BenchBuild: AsyncParsableCommand {
                 if verbose {
                     let detail = outcome.map { "\($0.attempts.count) step(s), \($0.report.passed)/\($0.report.total) tests" } ?? "\(status)"
                     let note = shown.isEmpty ? "" : ", \(shown.count) skill(s)"
-                    print("  \(task.id) \(mode): \(passed ? "pass" : "fail") (\(detail), \(String(format: "%.1f", outcome?.seconds ?? 0)) s\(note))")
+                    print(
+                        "  \(task.id) \(mode): \(passed ? "pass" : "fail") (\(detail), \(String(format: "%.1f", outcome?.seconds ?? 0)) s\(note))"
+                    )
                 }
                 if mode == "loop", passed { verified = outcome?.code }
             }

@@ -34,7 +34,8 @@ struct Do: AsyncParsableCommand {
     @Argument(help: "The goal, in your words. Use - to read it from standard input.")
     var goal: String
 
-    @Option(help: NumericFlag.help("Model calls each coder may make (generate, then refine).", 1...50), transform: NumericFlag.integer(1...50))
+    @Option(
+        help: NumericFlag.help("Model calls each coder may make (generate, then refine).", 1...50), transform: NumericFlag.integer(1...50))
     var steps = 4
 
     @Option(help: NumericFlag.help("Tokens per model call.", 16...8192), transform: NumericFlag.integer(16...8192))

@@ -34,7 +34,9 @@ struct TasksCommand: AsyncParsableCommand {
             }
             for task in tasks {
                 let rating = task.rating.map { $0 > 0 ? " +1" : " -1" } ?? ""
-                print("\(task.id)  \(task.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))\(rating)  \(task.goal.prefix(70))")
+                print(
+                    "\(task.id)  \(task.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))\(rating)  \(task.goal.prefix(70))"
+                )
             }
         }
     }

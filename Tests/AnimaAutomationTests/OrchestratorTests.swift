@@ -25,7 +25,9 @@ struct OrchestratorTests {
         }
     }
 
-    func setup(_ model: ScriptedModel, runner: MarkerRunner = MarkerRunner(), options: Orchestrator.Options = .init(), tools: [any SystemTool] = [])
+    func setup(
+        _ model: ScriptedModel, runner: MarkerRunner = MarkerRunner(), options: Orchestrator.Options = .init(), tools: [any SystemTool] = []
+    )
         throws -> (Kernel, Orchestrator)
     {
         let kernel = Kernel(.init(processor: model, tools: tools))
@@ -98,7 +100,11 @@ struct OrchestratorTests {
         let (_, orchestrator) = try setup(model)
         let plan = TaskGraph(
             goal: "g",
-            nodes: [TaskNode(id: "w", role: .writer, goal: "count", output: ["type": "object", "properties": ["n": ["type": "integer"]], "required": ["n"]])])
+            nodes: [
+                TaskNode(
+                    id: "w", role: .writer, goal: "count",
+                    output: ["type": "object", "properties": ["n": ["type": "integer"]], "required": ["n"]])
+            ])
         let (task, answer) = try await orchestrator.run(goal: "count", owner: alice, plan: plan)
         #expect(try JSONValue(parsing: answer)["outputs"]?["w"] == ["n": 1])
         let node = try #require(try await orchestrator.store.task(task, owner: "alice").nodes.first)
@@ -195,7 +201,8 @@ struct OrchestratorTests {
 
         // A coder that fails with both skills in its prompt counts against them, and they are demoted.
         let failing = Self.model(coder: { _ in "```python\nnope\n```" })
-        let later = Orchestrator(kernel: Kernel(.init(processor: failing)), store: orchestrator.store, skills: skills, runner: MarkerRunner(), options: options)
+        let later = Orchestrator(
+            kernel: Kernel(.init(processor: failing)), store: orchestrator.store, skills: skills, runner: MarkerRunner(), options: options)
         await #expect(throws: TaskRunError.self) { try await later.run(goal: "sum", owner: alice, plan: plan) }
         await #expect(throws: TaskRunError.self) { try await later.run(goal: "sum", owner: alice, plan: plan) }
         #expect(try await skills.list(owner: "alice").allSatisfy(\.isDemoted))

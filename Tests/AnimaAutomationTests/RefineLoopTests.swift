@@ -44,7 +44,8 @@ struct RefineLoopTests {
 
     @Test func theLoopStopsAtItsWallTime() async throws {
         let model = ScriptedModel { _ in .text("x") }
-        let loop = RefineLoop(requirement: "r", tests: ["t.py": ""], budget: .init(steps: 1_000_000, wallTime: .milliseconds(200)), runner: MarkerRunner())
+        let loop = RefineLoop(
+            requirement: "r", tests: ["t.py": ""], budget: .init(steps: 1_000_000, wallTime: .milliseconds(200)), runner: MarkerRunner())
         let outcome = try await loop.run { request in
             try await Task.sleep(for: .milliseconds(30))
             return try await model.generate(request).collect()

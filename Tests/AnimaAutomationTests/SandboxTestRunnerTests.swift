@@ -7,7 +7,10 @@ import Testing
 /// The acceptance tests really run in the sandbox, and code under test cannot change them.
 @Suite("Acceptance tests in the sandbox", .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap")))
 struct SandboxTestRunnerTests {
-    let tests = ["test_acceptance.py": "from solution import add\n\ndef test_add():\n    assert add(1, 2) == 3\n\ndef test_neg():\n    assert add(-1, -2) == -3\n"]
+    let tests = [
+        "test_acceptance.py":
+            "from solution import add\n\ndef test_add():\n    assert add(1, 2) == 3\n\ndef test_neg():\n    assert add(-1, -2) == -3\n"
+    ]
 
     func runner() -> SandboxTestRunner { SandboxTestRunner(base: temporaryDirectory().path) }
 

@@ -11,9 +11,11 @@ struct SkillLibraryTests {
             owner: "alice", description: "Parse a CSV line into fields, honouring quoted commas", module: "solution.py",
             code: "def parse(line): ...", tests: ["test_a.py": "def test_a(): pass"], provenance: "task t-1")
         _ = try await library.add(
-            owner: "alice", description: "Compute the greatest common divisor of two integers", module: "solution.py", code: "def gcd(a,b): ...",
+            owner: "alice", description: "Compute the greatest common divisor of two integers", module: "solution.py",
+            code: "def gcd(a,b): ...",
             tests: [:], provenance: "task t-2")
-        _ = try await library.add(owner: "bob", description: "Parse CSV quoted fields", module: "solution.py", code: "x", tests: [:], provenance: "b")
+        _ = try await library.add(
+            owner: "bob", description: "Parse CSV quoted fields", module: "solution.py", code: "x", tests: [:], provenance: "b")
         let found = try await library.retrieve("split a CSV row with quoted fields into a list", owner: "alice")
         #expect(found.first?.0.id == csv.id)
         #expect(found.allSatisfy { $0.0.owner == "alice" }, "another user's skills are never offered")

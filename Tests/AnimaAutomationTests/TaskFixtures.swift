@@ -52,7 +52,6 @@ func temporaryDirectory() -> URL {
     return url
 }
 
-
 /// The system prompt of a request (the role it was made for).
 func system(of request: GenerationRequest) -> String { request.messages.first?.content ?? "" }
 func lastUser(of request: GenerationRequest) -> String { request.messages.last { $0.role == .user }?.content ?? "" }

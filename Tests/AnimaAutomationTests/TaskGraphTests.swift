@@ -24,7 +24,11 @@ struct TaskGraphTests {
     @Test func badGraphsAreRefusedWithTheReason() {
         let cases: [(TaskGraph, String)] = [
             (graph([]), "no subtasks"),
-            (graph([TaskNode(id: "a", role: .writer, goal: "x", inputs: ["b"]), TaskNode(id: "b", role: .writer, goal: "y", inputs: ["a"])]), "cycle"),
+            (
+                graph([
+                    TaskNode(id: "a", role: .writer, goal: "x", inputs: ["b"]), TaskNode(id: "b", role: .writer, goal: "y", inputs: ["a"]),
+                ]), "cycle"
+            ),
             (graph([TaskNode(id: "a", role: .writer, goal: "x", inputs: ["ghost"])]), "ghost, which does not exist"),
             (graph([TaskNode(id: "a", role: .writer, goal: "x", inputs: ["a"])]), "its own output"),
             (graph([TaskNode(id: "a", role: .researcher, goal: "x", tools: ["shell"])]), "does not have"),
@@ -48,7 +52,10 @@ struct TaskGraphTests {
     }
 
     @Test func aGraphReadsBackFromItsJSON() throws {
-        let g = graph([TaskNode(id: "a", role: .coder, goal: "x", tests: "def test_x(): pass"), TaskNode(id: "b", role: .writer, goal: "y", inputs: ["a"])])
+        let g = graph([
+            TaskNode(id: "a", role: .coder, goal: "x", tests: "def test_x(): pass"),
+            TaskNode(id: "b", role: .writer, goal: "y", inputs: ["a"]),
+        ])
         let back = try TaskGraph(json: g.json, goal: "g")
         #expect(back == g)
     }

@@ -17,7 +17,8 @@ struct TaskRouteTests {
         let chatOnly = try await d.token(scopes: [.chat])
         try await d.test { client in
             var task = ""
-            try await client.execute(uri: "/anima/v1/tasks", method: .post, headers: headers(d.admin), body: ByteBuffer(string: Self.start)) {
+            try await client.execute(uri: "/anima/v1/tasks", method: .post, headers: headers(d.admin), body: ByteBuffer(string: Self.start))
+            {
                 #expect($0.status == .accepted)
                 task = json($0)["task"]?.stringValue ?? ""
             }
@@ -34,14 +35,20 @@ struct TaskRouteTests {
             #expect(state == "passed", "\(shown)")
             #expect(shown["nodes"]?.arrayValue?.first?["output"]?.stringValue?.hasPrefix("You said:") == true)
             #expect(shown["graph"]?["nodes"]?.arrayValue?.count == 1)
-            try await client.execute(uri: "/anima/v1/tasks/\(task)", method: .get, headers: headers(bob)) { #expect($0.status == .notFound) }
-            try await client.execute(uri: "/anima/v1/tasks", method: .get, headers: headers(bob)) { #expect(json($0).arrayValue?.isEmpty == true) }
+            try await client.execute(uri: "/anima/v1/tasks/\(task)", method: .get, headers: headers(bob)) {
+                #expect($0.status == .notFound)
+            }
+            try await client.execute(uri: "/anima/v1/tasks", method: .get, headers: headers(bob)) {
+                #expect(json($0).arrayValue?.isEmpty == true)
+            }
             try await client.execute(uri: "/anima/v1/tasks", method: .get, headers: headers(chatOnly)) { #expect($0.status == .forbidden) }
             try await client.execute(
-                uri: "/anima/v1/tasks/\(task)/rating", method: .post, headers: headers(bob), body: ByteBuffer(string: #"{"verdict": "down"}"#)
+                uri: "/anima/v1/tasks/\(task)/rating", method: .post, headers: headers(bob),
+                body: ByteBuffer(string: #"{"verdict": "down"}"#)
             ) { #expect($0.status == .notFound) }
             try await client.execute(
-                uri: "/anima/v1/tasks/\(task)/rating", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"verdict": "up"}"#)
+                uri: "/anima/v1/tasks/\(task)/rating", method: .post, headers: headers(d.admin),
+                body: ByteBuffer(string: #"{"verdict": "up"}"#)
             ) { #expect($0.status == .ok) }
             try await client.execute(uri: "/anima/v1/tasks/\(task)", method: .get, headers: headers(d.admin)) {
                 #expect(json($0)["rating"] == 1)
@@ -53,15 +60,17 @@ struct TaskRouteTests {
     @Test func badRequestsSayWhatIsWrong() async throws {
         let d = try await TestDaemon()
         try await d.test { client in
-            for body in [#"{}"#, #"{"goal": "   "}"#, #"{"goal": "x", "plan": {"nodes": [{"id": "a", "role": "wizard", "goal": "x"}]}}"#,
-                #"{"goal": "x", "plan": {"nodes": [{"id": "a", "role": "writer", "goal": "x", "inputs": ["a"]}]}}"#]
-            {
+            for body in [
+                #"{}"#, #"{"goal": "   "}"#, #"{"goal": "x", "plan": {"nodes": [{"id": "a", "role": "wizard", "goal": "x"}]}}"#,
+                #"{"goal": "x", "plan": {"nodes": [{"id": "a", "role": "writer", "goal": "x", "inputs": ["a"]}]}}"#,
+            ] {
                 try await client.execute(uri: "/anima/v1/tasks", method: .post, headers: headers(d.admin), body: ByteBuffer(string: body)) {
                     #expect($0.status == .badRequest, "\(body)")
                 }
             }
             try await client.execute(
-                uri: "/anima/v1/tasks/t-nothing/rating", method: .post, headers: headers(d.admin), body: ByteBuffer(string: #"{"verdict": "meh"}"#)
+                uri: "/anima/v1/tasks/t-nothing/rating", method: .post, headers: headers(d.admin),
+                body: ByteBuffer(string: #"{"verdict": "meh"}"#)
             ) { #expect($0.status == .badRequest) }
         }
     }

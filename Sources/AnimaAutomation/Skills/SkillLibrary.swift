@@ -19,7 +19,8 @@ public actor SkillLibrary {
     public init(directory: URL, embed: Embed? = nil) throws(TaskError) {
         self.embed = embed
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw .storage("could not create \(directory.path): \(DurableFile.reason(of: error))")
         }
@@ -101,7 +102,8 @@ public actor SkillLibrary {
     public func recordUse(_ id: String, passed: Bool) throws(TaskError) {
         try write { db in
             try db.execute(
-                sql: passed ? "UPDATE skill SET successes = successes + 1 WHERE id = ?" : "UPDATE skill SET failures = failures + 1 WHERE id = ?",
+                sql: passed
+                    ? "UPDATE skill SET successes = successes + 1 WHERE id = ?" : "UPDATE skill SET failures = failures + 1 WHERE id = ?",
                 arguments: [id])
         }
     }

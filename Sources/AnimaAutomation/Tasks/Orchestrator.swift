@@ -255,7 +255,9 @@ public struct Orchestrator: Sendable {
                     for used in message?["skills"]?.arrayValue?.compactMap(\.stringValue) ?? [] {
                         try await skills?.recordUse(used, passed: false)
                     }
-                    if case .killed = status { result.failures[id] = reason } else if attempts[id]! < options.attempts {
+                    if case .killed = status {
+                        result.failures[id] = reason
+                    } else if attempts[id]! < options.attempts {
                         notes[id] = reason
                         try await launch(node)
                     } else {

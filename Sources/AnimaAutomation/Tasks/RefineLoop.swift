@@ -148,7 +148,9 @@ public struct RefineLoop: Sendable {
             var block = parts[index]
             if let newline = block.firstIndex(of: "\n") {
                 let tag = block[..<newline].trimmingCharacters(in: .whitespaces)
-                if tag.isEmpty || tag.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" }) { block = String(block[block.index(after: newline)...]) }
+                if tag.isEmpty || tag.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" }) {
+                    block = String(block[block.index(after: newline)...])
+                }
             }
             if block.count > best.count { best = block }
         }

@@ -70,7 +70,8 @@ public struct SandboxTestRunner: TestRunner {
             workspace: workspace, readOnlyPaths: [testDirectory], environment: ["ANIMA_VERDICT_NONCE": nonce], limits: limits)
         let result: SandboxResult
         do {
-            result = try await sandbox.run(["/usr/bin/python3", "-I", "-B", testDirectory + "/anima_harness.py", testDirectory], policy: policy)
+            result = try await sandbox.run(
+                ["/usr/bin/python3", "-I", "-B", testDirectory + "/anima_harness.py", testDirectory], policy: policy)
         } catch {
             throw TaskError.testRunner(error.description)
         }

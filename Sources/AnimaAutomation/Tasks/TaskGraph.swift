@@ -98,7 +98,8 @@ public struct TaskGraph: Sendable, Hashable, Codable {
             guard let id = item["id"]?.stringValue else { throw .invalidGraph("subtask \(index + 1) has no id") }
             guard let roleName = item["role"]?.stringValue, let role = Specialist(rawValue: roleName) else {
                 throw .invalidGraph(
-                    "subtask \(id) has role \(item["role"]?.text ?? "none"); use one of \(Specialist.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "subtask \(id) has role \(item["role"]?.text ?? "none"); use one of \(Specialist.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             let strings = { (key: String) throws(TaskError) -> [String] in
                 guard let value = item[key], value != .null else { return [] }

@@ -10,7 +10,8 @@ public actor TaskStore {
 
     public init(directory: URL) throws(TaskError) {
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw .storage("could not create \(directory.path): \(DurableFile.reason(of: error))")
         }

@@ -187,6 +187,8 @@ let package = Package(
             name: "AnimaAutomation",
             dependencies: [
                 "AnimaCore", "AnimaKernel",
+                // Task graphs: generation requests, and acceptance tests run in the sandbox (issue 19).
+                "AnimaProcessor", "AnimaTools",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -200,7 +202,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AnimaAutomationTests",
-            dependencies: ["AnimaAutomation", "AnimaCore", "AnimaKernel", "AnimaTesting", "AnimaSecurity", "AnimaProcessor"],
+            dependencies: ["AnimaAutomation", "AnimaCore", "AnimaKernel", "AnimaTesting", "AnimaSecurity", "AnimaProcessor", "AnimaTools"],
             swiftSettings: strict),
         .testTarget(
             name: "AnimaServerTests",

@@ -41,6 +41,8 @@ public struct Daemon: Sendable {
     /// The web console, served at / and under /web/ outside bearer tokens (it has its own
     /// passkey sessions); set by whoever composes the daemon, nil for none.
     public var console: ConsoleResponder?
+    /// Macro tasks (`POST /anima/v1/tasks`), their store and skills in the data directory.
+    public let tasks: Orchestrator
 
     public init(
         configuration: ServerConfiguration, processor: any LanguageModel, engine: (any StatisticsReporting)?,
@@ -71,6 +73,9 @@ public struct Daemon: Sendable {
         automation = WorkflowEngine(
             store: store, actions: KernelStepActions(kernel: kernel), worker: Self.workerName(dataDirectory: configuration.dataDirectory))
         mcpSessions = MCPSessions(endpoint: MCPEndpoint(kernel: kernel, logger: logger, automation: automation))
+        let data = URL(fileURLWithPath: configuration.dataDirectory)
+        tasks = Orchestrator(
+            kernel: kernel, store: try TaskStore(directory: data), skills: try SkillLibrary(directory: data), runner: SandboxTestRunner())
     }
 
     /// The daemon's name in workflow leases: the same at every start on this machine with
@@ -132,6 +137,7 @@ public struct Daemon: Sendable {
         mcpSessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, shutdownGrace: configuration.shutdownGrace)
         WorkflowRoutes(engine: automation, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
         AudioRoutes(speech: speech).register(on: router)
+        TaskRoutes(orchestrator: tasks, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
         return router
     }
 

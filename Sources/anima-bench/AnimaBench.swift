@@ -25,5 +25,6 @@ struct AnimaBench: AsyncParsableCommand {
             BenchStore.self, BenchIntegrity.self, BenchWorkflows.self, BenchFunctionCalling.self,
             BenchVoice.self,
             BenchWeb.self,
+            BenchBuild.self,
         ])
 }

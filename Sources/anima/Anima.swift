@@ -27,6 +27,7 @@ struct Anima: AsyncParsableCommand {
             WorkflowCommand.self,
             Voice.self,
             WebCommand.self,
+            Do.self, TasksCommand.self, SkillsCommand.self,
         ]
     )
 }

@@ -14,6 +14,7 @@ struct Ps: ParsableCommand {
             Examples:
               anima ps
               anima ps --all --json
+              anima ps --tree        (children under their parents, as `anima do` spawns them)
             """
     )
 
@@ -22,6 +23,9 @@ struct Ps: ParsableCommand {
 
     @Flag(help: "Print JSON.")
     var json = false
+
+    @Flag(help: "Show each process under its parent.")
+    var tree = false
 
     func run() throws {
         let kernels = ProcFS().kernels()
@@ -36,7 +40,28 @@ struct Ps: ParsableCommand {
             print("No Anima kernel is running. Start agents with `anima run \"task\"`.")
             return
         }
-        print(Self.table(kernels, all: all))
+        print(Self.table(tree ? kernels.map(Self.treeOrdered) : kernels, all: all))
+    }
+
+    /// The kernel's processes with each child right after its parent, its name indented by depth.
+    static func treeOrdered(_ kernel: ProcFS.Snapshot) -> ProcFS.Snapshot {
+        var out = kernel
+        let byParent = Dictionary(grouping: kernel.processes) { $0.parent }
+        let pids = Set(kernel.processes.map(\.pid))
+        var ordered: [ProcessStatus] = []
+        func visit(_ process: ProcessStatus, depth: Int) {
+            guard depth < 64 else { return }
+            var shown = process
+            shown.name = String(repeating: "  ", count: depth) + (depth > 0 ? "└ " : "") + process.name
+            ordered.append(shown)
+            for child in byParent[process.pid, default: []].sorted(by: { $0.pid < $1.pid }) { visit(child, depth: depth + 1) }
+        }
+        // Roots: no parent, or a parent no longer in the table.
+        for root in kernel.processes.filter({ $0.parent.map { !pids.contains($0) } ?? true }).sorted(by: { $0.pid < $1.pid }) {
+            visit(root, depth: 0)
+        }
+        out.processes = ordered
+        return out
     }
 
     static func table(_ kernels: [ProcFS.Snapshot], all: Bool) -> String {

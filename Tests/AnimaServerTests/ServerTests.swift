@@ -596,6 +596,7 @@ struct NativeAPITests {
         ] + [
             // Voice (issue 23).
             "/v1/audio/transcriptions", "/v1/audio/speech",
+            "/anima/v1/tasks", "/anima/v1/tasks/{id}", "/anima/v1/tasks/{id}/rating",
         ]
         #expect(documented == Set(served))
         let d = try await TestDaemon()

@@ -1,0 +1,138 @@
+import AnimaCore
+import AnimaTools
+import Foundation
+
+/// Runs acceptance tests in the sandbox: the code in a fresh workspace (writable), the
+/// tests and the harness in a separate directory bound read-only, so code under test
+/// cannot rewrite the tests that judge it.
+///
+/// The harness imports each `test_*.py` and calls its `test_*` functions; it prints its
+/// verdict behind a marker with a nonce that the code under test is not given, so code
+/// that prints a fake verdict, exits early or crashes the interpreter fails.
+public struct SandboxTestRunner: TestRunner {
+    public var sandbox: Sandbox
+    /// Where workspaces and test directories are made (one pair per run, removed after).
+    public var base: String
+    public var limits: SandboxLimits
+
+    public init(
+        sandbox: Sandbox = .standard, base: String = Workspace.defaultBase,
+        limits: SandboxLimits = SandboxLimits(cpuSeconds: 20, memoryBytes: 1 << 30, wallTime: .seconds(30), outputBytes: 64 << 10)
+    ) {
+        self.sandbox = sandbox
+        self.base = base
+        self.limits = limits
+    }
+
+    public func run(files: [String: String], tests: [String: String]) async throws -> TestReport {
+        let id = "acceptance-" + Hex.randomID()
+        let fm = FileManager.default
+        let root = (base as NSString).appendingPathComponent(id)
+        let work = root + "/work"
+        let testDirectory = root + "/tests"
+        defer { try? fm.removeItem(atPath: root) }
+        do {
+            try fm.createDirectory(atPath: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try fm.createDirectory(atPath: testDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            chmod(root, 0o755)
+            for (name, text) in tests {
+                guard Self.isPlainName(name) else { throw TaskError.invalidArgument("test file name \(name) is not a plain file name") }
+                try Data(text.utf8).write(to: URL(fileURLWithPath: testDirectory + "/" + name))
+                chmod(testDirectory + "/" + name, 0o444)
+            }
+            try Data(Self.harness.utf8).write(to: URL(fileURLWithPath: testDirectory + "/anima_harness.py"))
+            chmod(testDirectory + "/anima_harness.py", 0o444)
+            chmod(testDirectory, 0o555)
+        } catch let error as TaskError {
+            throw error
+        } catch {
+            throw TaskError.testRunner("could not prepare \(root): \(error.localizedDescription)")
+        }
+        // Nothing runs in the fresh workspace yet, so writing by host path races nobody;
+        // `Workspace(existing:)` then hands the tree to the workspace's own user.
+        let workspace: Workspace
+        do {
+            for (name, text) in files {
+                guard Self.isPlainName(name) else { throw TaskError.invalidArgument("file name \(name) is not a plain file name") }
+                guard tests[name] == nil, name != "anima_harness.py" else {
+                    throw TaskError.invalidArgument("the code may not replace the acceptance test file \(name)")
+                }
+                try Data(text.utf8).write(to: URL(fileURLWithPath: work + "/" + name))
+            }
+            workspace = try Workspace(existing: work, sandbox: sandbox)
+        } catch let error as TaskError {
+            throw error
+        } catch {
+            throw TaskError.testRunner("could not prepare the workspace: \(error)")
+        }
+        let nonce = Hex.randomID()
+        let policy = SandboxPolicy(
+            workspace: workspace, readOnlyPaths: [testDirectory], environment: ["ANIMA_VERDICT_NONCE": nonce], limits: limits)
+        let result: SandboxResult
+        do {
+            result = try await sandbox.run(
+                ["/usr/bin/python3", "-I", "-B", testDirectory + "/anima_harness.py", testDirectory], policy: policy)
+        } catch {
+            throw TaskError.testRunner(error.description)
+        }
+        return Self.report(from: result, nonce: nonce)
+    }
+
+    static func isPlainName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 100 && !name.hasPrefix(".")
+            && name.allSatisfy { ($0.isLetter || $0.isNumber || "._-".contains($0)) && $0.isASCII }
+    }
+
+    /// Reads the harness's verdict from the run; anything else is a failed run.
+    static func report(from result: SandboxResult, nonce: String) -> TestReport {
+        let marker = "ANIMA-VERDICT-\(nonce) "
+        guard let line = result.stdout.split(separator: "\n").last(where: { $0.hasPrefix(marker) }),
+            let verdict = try? JSONValue(parsing: String(line.dropFirst(marker.count))),
+            let passed = verdict["passed"]?.numberValue, let total = verdict["total"]?.numberValue
+        else {
+            let tail = (result.stderr.isEmpty ? result.stdout : result.stderr).suffix(800)
+            return TestReport(passed: 0, total: 0, problem: "the tests did not finish (\(result.termination)): \(tail)")
+        }
+        let failures = verdict["failures"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let problem = verdict["problem"]?.stringValue
+        return TestReport(passed: Int(passed), total: Int(total), failures: failures, problem: problem)
+    }
+
+    /// The test harness (runs inside the sandbox, as the workspace's user).
+    static let harness = #"""
+        import importlib.util, io, json, os, sys, traceback, contextlib
+        nonce = os.environ.pop("ANIMA_VERDICT_NONCE", "")
+        out = sys.stdout
+        tests_dir = sys.argv[1]
+        sys.path.insert(0, "/workspace")
+        passed, total, failures, problem = 0, 0, [], None
+        for name in sorted(os.listdir(tests_dir)):
+            if not (name.startswith("test") and name.endswith(".py")):
+                continue
+            try:
+                spec = importlib.util.spec_from_file_location(name[:-3], os.path.join(tests_dir, name))
+                module = importlib.util.module_from_spec(spec)
+                with contextlib.redirect_stdout(io.StringIO()):
+                    spec.loader.exec_module(module)
+            except BaseException as e:
+                total += 1
+                failures.append("%s: could not load: %s" % (name, "".join(traceback.format_exception_only(type(e), e)).strip()[-600:]))
+                continue
+            for attr in sorted(dir(module)):
+                fn = getattr(module, attr)
+                if not (attr.startswith("test") and callable(fn)):
+                    continue
+                total += 1
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        fn()
+                    passed += 1
+                except BaseException as e:
+                    tb = traceback.format_exception(type(e), e, e.__traceback__)
+                    failures.append("%s: %s" % (attr, "".join(tb[-2:]).strip()[-600:]))
+        if total == 0:
+            problem = "no test_* functions were found"
+        out.write("\nANIMA-VERDICT-%s %s\n" % (nonce, json.dumps({"passed": passed, "total": total, "failures": failures, "problem": problem})))
+        out.flush()
+        """#
+}

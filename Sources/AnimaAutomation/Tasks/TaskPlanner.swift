@@ -1,0 +1,88 @@
+import AnimaCore
+import AnimaProcessor
+import Foundation
+
+/// Asks the model for a task graph as JSON under a schema (a grammar on local models),
+/// validates it, and asks once more with the reason when it is not usable.
+public struct TaskPlanner: Sendable {
+    public typealias Generate = RefineLoop.Generate
+
+    /// Tools the kernel has; a plan may give a subtask only those (and only its kind's).
+    public var knownTools: Set<String>
+    public var maxTokens: Int
+
+    public init(knownTools: Set<String>, maxTokens: Int = 700) {
+        self.knownTools = knownTools
+        self.maxTokens = maxTokens
+    }
+
+    /// The shape the plan must have.
+    public var schema: JSONSchema {
+        let usable = knownTools.intersection(Specialist.allCases.reduce(into: Set<String>()) { $0.formUnion($1.allowedTools) }).sorted()
+        let tools: JSONValue =
+            usable.isEmpty
+            ? ["type": "array", "maxItems": 0]
+            : ["type": "array", "maxItems": 3, "items": ["enum": .array(usable.map { .string($0) })]]
+        let node: JSONValue = [
+            "type": "object",
+            "properties": [
+                "id": ["type": "string", "minLength": 1, "maxLength": 24],
+                "role": ["enum": .array(Specialist.allCases.map { .string($0.rawValue) })],
+                "goal": ["type": "string", "minLength": 1, "maxLength": 600],
+                "inputs": ["type": "array", "maxItems": 4, "items": ["type": "string", "maxLength": 24]],
+                "tools": tools,
+            ],
+            "required": ["id", "role", "goal", "inputs", "tools"],
+            "additionalProperties": false,
+        ]
+        let plan: JSONValue = [
+            "type": "object", "properties": ["nodes": ["type": "array", "minItems": 1, "maxItems": 6, "items": node]],
+            "required": ["nodes"], "additionalProperties": false,
+        ]
+        return try! JSONSchema(plan)  // a constant shape; JSONSchemaTests cover the compiler
+    }
+
+    /// The plan for `goal`; `feedback` says why an earlier plan failed (re-planning).
+    public func plan(_ goal: String, feedback: String? = nil, generate: Generate) async throws -> TaskGraph {
+        var messages: [ChatMessage] = [.system(Self.instructions), .user(prompt(goal, feedback: feedback))]
+        var problem = ""
+        for attempt in 0..<2 {
+            let request = GenerationRequest(
+                messages: messages, responseFormat: .jsonSchema(schema), sampling: .greedy(maxTokens: maxTokens))
+            let answer = try await generate(request).text
+            do {
+                let json: JSONValue
+                do {
+                    json = try JSONValue(parsing: answer.trimmingCharacters(in: .whitespacesAndNewlines))
+                } catch {
+                    throw TaskError.invalidGraph("the answer is not JSON (\(error))")
+                }
+                let graph = try TaskGraph(json: json, goal: goal)
+                try graph.validate(knownTools: knownTools)
+                return graph
+            } catch let error as TaskError {
+                problem = error.description
+                guard attempt == 0 else { break }
+                messages += [
+                    .assistant(String(answer.prefix(4000))),
+                    .user("That plan cannot run: \(problem). Answer with a corrected plan as JSON."),
+                ]
+            }
+        }
+        throw TaskError.planning(problem)
+    }
+
+    static let instructions = """
+        You plan work for a team of specialists. Split the goal into 1 to 6 subtasks. Each subtask has an id \
+        (short, letters and digits), a role (coder: writes one Python file that must pass tests; tester: writes tests; \
+        researcher: looks facts up; writer: writes prose), a goal that says exactly what to produce, the ids of the \
+        subtasks whose results it needs (inputs) and the tools it needs (often none). A subtask may only take inputs \
+        from subtasks listed before it. Prefer few subtasks. Answer with JSON only.
+        """
+
+    func prompt(_ goal: String, feedback: String?) -> String {
+        var text = "Goal: \(goal)"
+        if let feedback { text += "\n\nAn earlier plan failed:\n\(feedback.prefix(2000))\nPlan differently so it succeeds." }
+        return text
+    }
+}

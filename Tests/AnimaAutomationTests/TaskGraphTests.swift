@@ -1,0 +1,84 @@
+import AnimaAutomation
+import AnimaCore
+import AnimaProcessor
+import AnimaTesting
+import Foundation
+import Testing
+
+@Suite("Task graphs and the planner")
+struct TaskGraphTests {
+    func graph(_ nodes: [TaskNode]) -> TaskGraph { TaskGraph(goal: "g", nodes: nodes) }
+
+    @Test func aValidGraphRunsEachSubtaskAfterItsInputs() throws {
+        let g = graph([
+            TaskNode(id: "doc", role: .writer, goal: "write", inputs: ["a", "b"]),
+            TaskNode(id: "a", role: .coder, goal: "code a"),
+            TaskNode(id: "b", role: .researcher, goal: "look up", tools: ["web_fetch"]),
+        ])
+        try g.validate(knownTools: ["web_fetch"])
+        let order = try g.order().map(\.id)
+        #expect(order.last == "doc")
+        #expect(Set(order.prefix(2)) == ["a", "b"])
+    }
+
+    @Test func badGraphsAreRefusedWithTheReason() {
+        let cases: [(TaskGraph, String)] = [
+            (graph([]), "no subtasks"),
+            (
+                graph([
+                    TaskNode(id: "a", role: .writer, goal: "x", inputs: ["b"]), TaskNode(id: "b", role: .writer, goal: "y", inputs: ["a"]),
+                ]), "cycle"
+            ),
+            (graph([TaskNode(id: "a", role: .writer, goal: "x", inputs: ["ghost"])]), "ghost, which does not exist"),
+            (graph([TaskNode(id: "a", role: .writer, goal: "x", inputs: ["a"])]), "its own output"),
+            (graph([TaskNode(id: "a", role: .researcher, goal: "x", tools: ["shell"])]), "does not have"),
+            (graph([TaskNode(id: "a", role: .writer, goal: "x", tools: ["web_fetch"])]), "may not use web_fetch"),
+            (graph([TaskNode(id: "a", role: .writer, goal: "x"), TaskNode(id: "a", role: .writer, goal: "y")]), "two subtasks"),
+            (graph([TaskNode(id: "a b", role: .writer, goal: "x")]), "must be 1-64"),
+            (graph([TaskNode(id: "a", role: .writer, goal: "  ")]), "no goal"),
+            (graph([TaskNode(id: "a", role: .writer, goal: "x", output: ["type": "nonsense"])]), "does not compile"),
+            (graph([TaskNode(id: "a", role: .coder, goal: "x", module: "../evil.py")]), "plain file name"),
+            (graph([TaskNode(id: "a", role: .coder, goal: "x", module: "test_acceptance.py")]), "plain file name"),
+            (graph((0..<17).map { TaskNode(id: "n\($0)", role: .writer, goal: "x") }), "at most 16"),
+        ]
+        for (g, reason) in cases {
+            #expect(throws: TaskError.self) { try g.validate(knownTools: ["web_fetch"]) }
+            do {
+                try g.validate(knownTools: ["web_fetch"])
+            } catch {
+                #expect(error.description.contains(reason), "\(error) should say \(reason)")
+            }
+        }
+    }
+
+    @Test func aGraphReadsBackFromItsJSON() throws {
+        let g = graph([
+            TaskNode(id: "a", role: .coder, goal: "x", tests: "def test_x(): pass"),
+            TaskNode(id: "b", role: .writer, goal: "y", inputs: ["a"]),
+        ])
+        let back = try TaskGraph(json: g.json, goal: "g")
+        #expect(back == g)
+    }
+
+    @Test func thePlannerAsksOnceMoreWithTheReasonAndThenGivesUp() async throws {
+        let bad = #"{"nodes":[{"id":"a","role":"writer","goal":"x","inputs":["zzz"],"tools":[]}]}"#
+        let good = #"{"nodes":[{"id":"a","role":"coder","goal":"add","inputs":[],"tools":[]}]}"#
+        let model = ScriptedModel(replies: [.text(bad), .text(good)])
+        let planner = TaskPlanner(knownTools: [])
+        let plan = try await planner.plan("add numbers") { try await model.generate($0).collect() }
+        #expect(plan.nodes.map(\.id) == ["a"])
+        #expect(model.requests.count == 2)
+        #expect(lastUser(of: model.requests[1]).contains("zzz, which does not exist"))
+        if case .jsonSchema = model.requests[0].responseFormat {} else { Issue.record("the plan is asked under a schema") }
+
+        let stubborn = ScriptedModel(replies: [.text(bad), .text("not json at all")])
+        await #expect(throws: TaskError.self) { try await planner.plan("x") { try await stubborn.generate($0).collect() } }
+        #expect(stubborn.requests.count == 2, "exactly one re-ask, never a loop")
+    }
+
+    @Test func thePlanSchemaOffersOnlyToolsTheKernelHas() {
+        let schema = TaskPlanner(knownTools: ["web_fetch", "shell"]).schema.json.jsonText
+        #expect(schema.contains("web_fetch"))
+        #expect(!schema.contains("shell"), "no specialist may hold shell")
+    }
+}

@@ -42,6 +42,13 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// Tools agents may be given (built-in names, MCP full names, servers, globs; see
     /// `ToolSelection`); empty: every built-in and every tool of the MCP servers.
     public var tools: [String] = []
+    /// More chat models the daemon serves besides `model` (catalogue names or GGUF paths),
+    /// each loaded when a request names it (`ResidentModels`).
+    public var models: [String] = []
+    /// How many chat models may be resident at once; the least recently used goes first.
+    public var maxModels = 1
+    /// MiB the resident chat models may take together (their GGUF sizes); nil: no limit.
+    public var modelMemoryMiB: Int?
 
     public init(dataDirectory: String = ServerConfiguration.defaultDataDirectory) {
         self.dataDirectory = dataDirectory
@@ -62,6 +69,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         ("max_concurrent_requests", "ANIMA_MAX_CONCURRENT_REQUESTS"), ("scripted", "ANIMA_SCRIPTED"),
         ("request_header_timeout", "ANIMA_REQUEST_HEADER_TIMEOUT"), ("idle_timeout", "ANIMA_IDLE_TIMEOUT"),
         ("max_connections", "ANIMA_MAX_CONNECTIONS"), ("shutdown_grace", "ANIMA_SHUTDOWN_GRACE"), ("tools", "ANIMA_TOOLS"),
+        ("models", "ANIMA_MODELS"), ("max_models", "ANIMA_MAX_MODELS"), ("model_memory_mib", "ANIMA_MODEL_MEMORY_MIB"),
     ]
 
     /// Reads the config file (if it exists) and then the environment on top of the defaults.
@@ -125,6 +133,9 @@ public struct ServerConfiguration: Sendable, Hashable {
         case "data_dir": dataDirectory = (value as NSString).expandingTildeInPath
         case "slots": slots = try int(1...255)  // LlamaEngine.maxSlots: llama.cpp's 256 sequences, one for shared prefixes
         case "context": context = try int(16...1_048_576)
+        case "models": models = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        case "max_models": maxModels = try int(1...64)
+        case "model_memory_mib": modelMemoryMiB = try int(1...(1 << 24))
         case "policy":
             guard ["fifo", "rr", "priority"].contains(value) else {
                 throw .badValue(key: key, value: value, source: source, expected: "fifo, rr or priority")

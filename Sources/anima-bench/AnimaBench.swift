@@ -22,5 +22,6 @@ struct AnimaBench: AsyncParsableCommand {
             BenchDecode.self, BenchAgents.self, BenchResume.self, BenchSyscalls.self, BenchScripted.self, BenchMemory.self,
             BenchSecurity.self, BenchTools.self, BenchRouter.self, ScriptedServe.self, ScriptedMCP.self, ScriptedRun.self,
             BenchStore.self, BenchIntegrity.self, BenchWorkflows.self, BenchFunctionCalling.self,
+            BenchSpeculative.self,
         ])
 }

@@ -116,8 +116,9 @@ public struct AgentSpec: Sendable {
     /// from the task and the tool list before the agent reads anything untrusted.
     public var actions: [String]?
 
-    /// How each step chooses between calling a tool and answering.
-    public var toolStrategy = AgentLoop.ToolStrategy.grammar
+    /// How each step chooses between calling a tool and answering; nil: the one measured
+    /// best for the processor's tool-call family (`AgentLoop.ToolStrategy.measured(for:)`).
+    public var toolStrategy: AgentLoop.ToolStrategy?
 
     public init(
         name: String = "agent", task: String, systemPrompt: String? = nil, tools: [String] = [], groups: Set<String>? = nil,

@@ -23,11 +23,12 @@ struct BenchSpeculative: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The target GGUF model.", valueName: "path"))
-    var target: String
+    @Option(help: ArgumentHelp("The target GGUF model (default: Qwen2.5-Coder-1.5B in the model cache).", valueName: "path"))
+    var target = AnimaDirectories.cache() + "/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
-    @Option(help: ArgumentHelp("The draft GGUF model (same vocabulary, smaller).", valueName: "path"))
-    var draft: String
+    @Option(
+        help: ArgumentHelp("The draft GGUF model, same vocabulary, smaller (default: Qwen2.5-Coder-0.5B).", valueName: "path"))
+    var draft = AnimaDirectories.cache() + "/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 
     @Option(
         help: NumericFlag.help("Comma-separated tokens the draft proposes per step.", 1...SpeculativeDecoder.maxDraftTokens),

@@ -27,6 +27,7 @@ struct Serve: AsyncParsableCommand {
               anima serve --port 9000 --slots 8 --policy priority
               anima serve --tls-certificate cert.pem --tls-key key.pem --host 0.0.0.0
               anima serve --tools calculator,python
+              anima serve --models qwen2.5-coder-0.5b --max-models 2   # a request's "model" picks one
               ANIMA_PORT=9000 anima serve --config /etc/anima/config.toml
             """
     )

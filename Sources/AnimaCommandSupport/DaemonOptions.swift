@@ -56,6 +56,19 @@ package struct DaemonOptions: ParsableArguments {
     @Option(
         help: NumericFlag.help("Seconds an agent's tool call waits for a person's yes before it is denied.", 1...86_400),
         transform: NumericFlag.integer(1...86_400)) package var approvalTimeout: Int?
+    @Option(
+        help: ArgumentHelp(
+            "More chat models to serve, comma-separated (catalogue names or GGUF paths); a request picks one by its model field.",
+            valueName: "models"))
+    package var models: String?
+    @Option(
+        help: NumericFlag.help("Chat models resident at once; the least recently used is unloaded.", 1...64),
+        transform: NumericFlag.integer(1...64))
+    package var maxModels: Int?
+    @Option(
+        help: NumericFlag.help("MiB the resident chat models may take together.", 1...(1 << 24), valueName: "MiB"),
+        transform: NumericFlag.integer(1...(1 << 24)))
+    package var modelMemory: Int?
     @Option(help: ArgumentHelp("MCP server configuration whose servers the daemon starts once, sandboxed.", valueName: "file"))
     package var mcpConfig: String = MCPServerConfiguration.defaultFile
     @Option(
@@ -79,6 +92,7 @@ package struct DaemonOptions: ParsableArguments {
             ("max_connections", maxConnections.map(String.init)), ("shutdown_grace", shutdownGrace.map(String.init)), ("tools", tools),
             ("approval_timeout", approvalTimeout.map(String.init)),
             ("workflow_database", workflowDatabase),
+            ("models", models), ("max_models", maxModels.map(String.init)), ("model_memory_mib", modelMemory.map(String.init)),
         ]
         for (key, value) in flags { if let value { try c.set(key, value, source: "--\(key.replacingOccurrences(of: "_", with: "-"))") } }
         try c.check()

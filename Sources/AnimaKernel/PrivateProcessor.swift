@@ -14,7 +14,8 @@ struct PrivateProcessor: LanguageModel {
     var info: ModelInfo {
         guard let router = base.routing else { return base.info }
         let local = router.candidates.filter { $0.location == .local }.map(\.capabilities.contextLength).max()
-        return ModelInfo(name: base.info.name, contextLength: local ?? base.info.contextLength)
+        return ModelInfo(
+            name: base.info.name, contextLength: local ?? base.info.contextLength, toolCallSyntax: base.info.toolCallSyntax)
     }
 
     func generate(_ request: GenerationRequest) -> AsyncThrowingStream<GenerationEvent, any Error> {

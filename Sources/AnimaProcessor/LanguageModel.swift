@@ -33,10 +33,18 @@ public struct ModelInfo: Sendable, Hashable {
     public var name: String
     /// The most tokens one generation may hold: prompt plus answer.
     public var contextLength: Int
+    /// How the model writes tool calls, when it is a local model whose chat template says
+    /// (nil for remote providers, routers over several families and test doubles). The
+    /// kernel chooses each agent's tool strategy by it.
+    public var toolCallSyntax: ToolCallSyntax?
+    /// The names `GenerationRequest.model` may give, when the processor serves several
+    /// models (`ResidentModels`); empty when it is one.
+    public var models: [String] = []
 
-    public init(name: String, contextLength: Int) {
+    public init(name: String, contextLength: Int, toolCallSyntax: ToolCallSyntax? = nil) {
         self.name = name
         self.contextLength = contextLength
+        self.toolCallSyntax = toolCallSyntax
     }
 }
 
@@ -63,6 +71,8 @@ public struct GenerationRequest: Sendable, Hashable {
     public var parallelToolCalls = true
     /// How much of the answer the tool grammar holds when tools are offered.
     public var toolConstraint = ToolConstraint.whenCalling
+    /// Which of a processor's models serves the request (`ResidentModels`); nil: its default.
+    public var model: String?
 
     public init(
         messages: [ChatMessage], tools: [ToolDefinition] = [], toolChoice: ToolChoice = .auto,

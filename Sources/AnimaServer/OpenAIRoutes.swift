@@ -45,8 +45,11 @@ struct OpenAIRoutes {
     /// candidates (naming one pins the request to it, within the privacy rule).
     var routable: [String] { kernel.processor?.routing?.candidates.map(\.id) ?? [] }
 
+    /// The models of a processor that serves several (`ResidentModels`) besides its default.
+    var served: [String] { (kernel.processor?.info.models ?? []).filter { $0 != modelName } }
+
     var modelList: [JSONValue] {
-        var names = [modelName] + routable
+        var names = [modelName] + routable + served
         if let embedder { names.append(embedder.name) }
         return names.map { ["id": .string($0), "object": "model", "created": .number(Double(started)), "owned_by": "anima"] }
     }
@@ -68,6 +71,7 @@ struct OpenAIRoutes {
     func label(_ generation: inout GenerationRequest, _ body: JSONObject, _ request: Request) throws {
         generation.privacy = try PrivacyWire.label(body: body["privacy"], header: request.headers[.init(PrivacyWire.header)!])
         if let model = body["model"]?.stringValue, routable.contains(model) { generation.pinnedProcessor = model }
+        if let model = body["model"]?.stringValue, served.contains(model) { generation.model = model }
         // A stream has answered 200 before the kernel routes it: refuse what must be refused now.
         if body["stream"]?.boolValue == true, let pin = generation.pinnedProcessor, let router = kernel.processor?.routing,
             router.candidates.first(where: { $0.id == pin })?.location == .remote,
@@ -85,7 +89,7 @@ struct OpenAIRoutes {
     func chatCompletions(_ request: Request, _ context: AnimaRequestContext) async throws -> Response {
         let token = try context.authorize(.chat)
         let body = try await body(request)
-        try checkModel(body, allowed: [modelName] + routable)
+        try checkModel(body, allowed: [modelName] + routable + served)
         var generation = try ChatWire.request(from: body)
         try label(&generation, body, request)
         let id = "chatcmpl-" + Hex.randomID()
@@ -106,7 +110,7 @@ struct OpenAIRoutes {
     func completions(_ request: Request, _ context: AnimaRequestContext) async throws -> Response {
         let token = try context.authorize(.chat)
         let body = try await body(request)
-        try checkModel(body, allowed: [modelName] + routable)
+        try checkModel(body, allowed: [modelName] + routable + served)
         let prompt: String
         switch body["prompt"] {
         case .string(let s)?: prompt = s

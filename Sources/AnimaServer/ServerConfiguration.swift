@@ -47,6 +47,13 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// The workflow run queue: nil keeps it in SQLite in the data directory; a
     /// `postgres://` URL shares one queue between daemons (see `PostgresWorkflowStore`).
     public var workflowDatabase: String?
+    /// More chat models the daemon serves besides `model` (catalogue names or GGUF paths),
+    /// each loaded when a request names it (`ResidentModels`).
+    public var models: [String] = []
+    /// How many chat models may be resident at once; the least recently used goes first.
+    public var maxModels = 1
+    /// MiB the resident chat models may take together (their GGUF sizes); nil: no limit.
+    public var modelMemoryMiB: Int?
 
     public init(dataDirectory: String = ServerConfiguration.defaultDataDirectory) {
         self.dataDirectory = dataDirectory
@@ -69,6 +76,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         ("max_connections", "ANIMA_MAX_CONNECTIONS"), ("shutdown_grace", "ANIMA_SHUTDOWN_GRACE"), ("tools", "ANIMA_TOOLS"),
         ("approval_timeout", "ANIMA_APPROVAL_TIMEOUT"),
         ("workflow_database", "ANIMA_WORKFLOW_DATABASE"),
+        ("models", "ANIMA_MODELS"), ("max_models", "ANIMA_MAX_MODELS"), ("model_memory_mib", "ANIMA_MODEL_MEMORY_MIB"),
     ]
 
     /// Reads the config file (if it exists) and then the environment on top of the defaults.
@@ -132,6 +140,9 @@ public struct ServerConfiguration: Sendable, Hashable {
         case "data_dir": dataDirectory = (value as NSString).expandingTildeInPath
         case "slots": slots = try int(1...255)  // LlamaEngine.maxSlots: llama.cpp's 256 sequences, one for shared prefixes
         case "context": context = try int(16...1_048_576)
+        case "models": models = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        case "max_models": maxModels = try int(1...64)
+        case "model_memory_mib": modelMemoryMiB = try int(1...(1 << 24))
         case "policy":
             guard ["fifo", "rr", "priority"].contains(value) else {
                 throw .badValue(key: key, value: value, source: source, expected: "fifo, rr or priority")

@@ -27,14 +27,17 @@ public final class ScriptedModel: LanguageModel {
     }
 
     /// Answers with `replies` in order; when they run out, generation fails with a clear error.
-    public init(replies: [Reply], name: String = "scripted", contextLength: Int = 4096) {
-        info = ModelInfo(name: name, contextLength: contextLength)
+    public init(replies: [Reply], name: String = "scripted", contextLength: Int = 4096, toolCallSyntax: ToolCallSyntax? = nil) {
+        info = ModelInfo(name: name, contextLength: contextLength, toolCallSyntax: toolCallSyntax)
         state = Mutex(State(script: replies))
     }
 
     /// Answers every request with what `responder` returns for it.
-    public init(name: String = "scripted", contextLength: Int = 4096, responder: @escaping @Sendable (GenerationRequest) -> Reply) {
-        info = ModelInfo(name: name, contextLength: contextLength)
+    public init(
+        name: String = "scripted", contextLength: Int = 4096, toolCallSyntax: ToolCallSyntax? = nil,
+        responder: @escaping @Sendable (GenerationRequest) -> Reply
+    ) {
+        info = ModelInfo(name: name, contextLength: contextLength, toolCallSyntax: toolCallSyntax)
         state = Mutex(State(script: [], responder: responder))
     }
 

@@ -26,5 +26,6 @@ struct AnimaBench: AsyncParsableCommand {
             BenchVoice.self,
             BenchWeb.self,
             BenchBuild.self,
+            BenchSpeculative.self,
         ])
 }

@@ -168,7 +168,7 @@ struct Run: AsyncParsableCommand {
                 privacy: isPrivate ? .private : .public,
                 actions: allowed)
             installed?.apply(to: &spec, owner: CurrentUser.principal)
-            spec.toolStrategy = toolStrategy ?? ToolStrategyChoice.measured(for: engine.toolCallSyntax)
+            if let toolStrategy { spec.toolStrategy = toolStrategy }
             pids.append(try await kernel.spawn(spec, owner: CurrentUser.principal))
         }
         let single = pids.count == 1

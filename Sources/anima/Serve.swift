@@ -27,6 +27,7 @@ struct Serve: AsyncParsableCommand {
               anima serve --port 9000 --slots 8 --policy priority
               anima serve --tls-certificate cert.pem --tls-key key.pem --host 0.0.0.0
               anima serve --tools calculator,python
+              anima serve --models qwen2.5-coder-0.5b --max-models 2   # a request's "model" picks one
               ANIMA_PORT=9000 anima serve --config /etc/anima/config.toml
             """
     )
@@ -43,10 +44,25 @@ struct Serve: AsyncParsableCommand {
         }
         let scheduler = DaemonOptions.scheduler(c)
         let path = c.model.map { ($0 as NSString).expandingTildeInPath } ?? AnimaPaths.defaultModel
-        let engine = try await ModelOptions.loadEngine(path: path, context: c.context, slots: c.slots, scheduler: scheduler)
-        // With providers configured every generation goes through the router; the engine
-        // still feeds the metrics and /proc with its slots and queue.
-        let processor = try ConfiguredProcessor.processor(local: .local(engine))
+        let engine: LlamaEngine?
+        let processor: any LanguageModel
+        if c.models.isEmpty {
+            let loaded = try await ModelOptions.loadEngine(path: path, context: c.context, slots: c.slots, scheduler: scheduler)
+            engine = loaded
+            // With providers configured every generation goes through the router; the engine
+            // still feeds the metrics and /proc with its slots and queue.
+            processor = try ConfiguredProcessor.processor(local: .local(loaded))
+        } else {
+            // Several models, loaded as requests name them: no one engine feeds the metrics.
+            let pool = try ResidentModels.engines(
+                paths: [path] + c.models.map(ModelDefaults.resolve), maxModels: c.maxModels,
+                memoryBudget: c.modelMemoryMiB.map { $0 << 20 }, context: c.context, slots: c.slots, scheduler: scheduler)
+            engine = nil
+            processor = try ConfiguredProcessor.processor(
+                local: RouteCandidate(
+                    id: "local/\(pool.info.name)", processor: pool, location: .local,
+                    capabilities: ModelCapabilities(contextLength: pool.info.contextLength), price: .free))
+        }
         var embedder: (any EmbeddingModel)?
         let embeddingPath = c.embeddingModel ?? AnimaPaths.defaultEmbedder
         if FileManager.default.fileExists(atPath: embeddingPath) {

@@ -69,7 +69,7 @@ struct ConfigurationTests {
     func extremeNumbersAreRefusedWithAReason(value: String, reason: String) throws {
         for key in [
             "port", "slots", "context", "quantum", "max_request_bytes", "requests_per_minute", "max_concurrent_requests",
-            "request_header_timeout", "idle_timeout", "max_connections", "shutdown_grace", "approval_timeout",
+            "request_header_timeout", "idle_timeout", "max_connections", "shutdown_grace", "approval_timeout", "max_models", "model_memory_mib",
         ] {
             let path = try file("\(key) = \"\(value)\"")
             let error = #expect(throws: ConfigurationError.self) { try ServerConfiguration.load(file: path, environment: [:]) }

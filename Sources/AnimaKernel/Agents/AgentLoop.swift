@@ -57,6 +57,17 @@ public struct AgentLoop: Sendable {
         case decideFirst = "decide-first"
         /// The model's own format; the grammar wakes only at the template's call tag.
         case native
+
+        /// The strategy measured best with `anima-bench fc` for a tool-call family (see
+        /// BENCHMARKS.md, "Function calling"): the best accuracy with no malformed calls.
+        /// Without a family (a remote provider, which ignores grammars) the grammar costs nothing.
+        public static func measured(for syntax: ToolCallSyntax?) -> ToolStrategy {
+            switch syntax {
+            // Qwen2.5-Coder-0.5B: decide-first was slower and less accurate than the grammar.
+            case .hermes: .grammar
+            case .smolLM2, .llama3, .mistral, .bareJSON, nil: .grammar
+            }
+        }
     }
 
     public let spec: AgentSpec
@@ -122,6 +133,7 @@ public struct AgentLoop: Sendable {
         // A repeated call means the model already has what it asked for (a small model
         // echoes a result back into the same tool): the next step may only answer.
         var answerOnly = false
+        let strategy = spec.toolStrategy ?? .measured(for: context.toolCallSyntax)
         for _ in 0..<spec.limits.maxSteps {
             let sampling = SamplingParameters(
                 temperature: spec.sampling.temperature, seed: spec.sampling.seed, maxTokens: spec.sampling.maxTokensPerStep)
@@ -130,7 +142,7 @@ public struct AgentLoop: Sendable {
             if answerOnly {
                 request.toolChoice = .none
             } else {
-                try await Self.apply(spec.toolStrategy, to: &request) { try await context.generate($0) }
+                try await Self.apply(strategy, to: &request) { try await context.generate($0) }
             }
             let result = try await context.generate(request)
             guard !result.toolCalls.isEmpty else {

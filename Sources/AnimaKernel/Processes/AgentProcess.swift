@@ -116,8 +116,9 @@ public struct AgentSpec: Sendable {
     /// from the task and the tool list before the agent reads anything untrusted.
     public var actions: [String]?
 
-    /// How each step chooses between calling a tool and answering.
-    public var toolStrategy = AgentLoop.ToolStrategy.grammar
+    /// How each step chooses between calling a tool and answering; nil: the one measured
+    /// best for the processor's tool-call family (`AgentLoop.ToolStrategy.measured(for:)`).
+    public var toolStrategy: AgentLoop.ToolStrategy?
     /// The model its generations go to (a router candidate's id, or the one model served);
     /// nil lets the router choose. A model this kernel does not serve is refused at spawn.
     public var model: String?

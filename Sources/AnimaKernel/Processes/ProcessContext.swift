@@ -82,6 +82,9 @@ public struct ProcessContext: Sendable {
         await kernel.endTurn(answer, for: pid)
     }
 
+    /// How the kernel's processor writes tool calls (nil when it has no one family).
+    public var toolCallSyntax: ToolCallSyntax? { kernel.processor?.info.toolCallSyntax }
+
     /// Definitions of the tools this process may see, by name.
     public func tools(named names: [String]) async -> [ToolDefinition] {
         await kernel.toolDefinitions.filter { names.contains($0.name) }

@@ -118,7 +118,7 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
                 threads: configuration.threads, scheduler: configuration.scheduler,
                 sharedPrefixSequences: configuration.sharedPrefixSequences, swapMemoryLimit: configuration.swapMemoryLimit,
                 swapDirectory: configuration.swapDirectory))
-        info = ModelInfo(name: model.name, contextLength: contextLength)
+        info = ModelInfo(name: model.name, contextLength: contextLength, toolCallSyntax: toolCallSyntax)
     }
 
     deinit { loop.shutdown() }

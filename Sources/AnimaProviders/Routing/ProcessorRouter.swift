@@ -62,7 +62,11 @@ public final class ProcessorRouter: LanguageModel, ProcessorRouting {
         self.candidates = candidates
         self.policy = policy
         self.log = log
-        info = ModelInfo(name: "router", contextLength: candidates.map(\.capabilities.contextLength).max() ?? 0)
+        // Remote providers ignore tool grammars, so the local models' family is the one that matters.
+        let localSyntaxes = Set(candidates.filter { $0.location == .local }.map { $0.processor.info.toolCallSyntax })
+        info = ModelInfo(
+            name: "router", contextLength: candidates.map(\.capabilities.contextLength).max() ?? 0,
+            toolCallSyntax: localSyntaxes.count == 1 ? localSyntaxes.first! : nil)
         state = Mutex(State(bandit: ThompsonSampler(seed: policy.seed, beliefs: learned), ledger: CostLedger(limit: policy.budget)))
     }
 

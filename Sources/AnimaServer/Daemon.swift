@@ -99,6 +99,8 @@ public struct Daemon: Sendable {
         native.register(on: router)
         mcpSessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, shutdownGrace: configuration.shutdownGrace)
         WorkflowRoutes(engine: automation, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
+        // The daemon-cost anchor (issue 24), only on the scripted daemon that load tests run.
+        if configuration.scripted { FixedAnswerRoute.register(on: router, maxRequestBytes: configuration.maxRequestBytes) }
         return router
     }
 

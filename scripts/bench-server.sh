@@ -13,7 +13,7 @@ levels="${LEVELS:-1 16 128}"
 work=$(mktemp -d)
 export XDG_RUNTIME_DIR="$work/run"
 token=$("$anima" token create --data-dir "$work/data" --name bench 2>/dev/null)
-"$bench" serve --scripted --port 0 --data-dir "$work/data" --slots 256 \
+"$bench" serve --scripted --port 0 --data-dir "$work/data" --slots 255 \
   --requests-per-minute 1000000 --max-concurrent-requests 100000 >"$work/serve.log" 2>&1 &
 daemon=$!
 trap 'kill $daemon 2>/dev/null; rm -rf "$work"' EXIT

@@ -125,6 +125,12 @@ enum ChatWire {
         if let f = try WireNumber.number(body["frequency_penalty"], field: "frequency_penalty", in: -2...2), f > 0 {
             s.repeatPenalty = 1 + f / 2
         }
+        // llama-server's extension: generate to max_tokens past the end of turn (load tests compare equal lengths).
+        switch body["ignore_eos"] {
+        case nil, .null?: break
+        case .bool(let ignore)?: s.ignoreEndOfTurn = ignore
+        default: throw APIError.badRequest("ignore_eos must be true or false", param: "ignore_eos")
+        }
         switch body["stop"] {
         case nil, .null?: break
         case .string(let stop)?: s.stop = [stop]

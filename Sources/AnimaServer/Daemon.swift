@@ -138,6 +138,8 @@ public struct Daemon: Sendable {
         WorkflowRoutes(engine: automation, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
         AudioRoutes(speech: speech).register(on: router)
         TaskRoutes(orchestrator: tasks, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
+        // The daemon-cost anchor (issue 24), only on the scripted daemon that load tests run.
+        if configuration.scripted { FixedAnswerRoute.register(on: router, maxRequestBytes: configuration.maxRequestBytes) }
         return router
     }
 

@@ -19,7 +19,7 @@ struct AnimaBench: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            BenchDecode.self, BenchAgents.self, BenchResume.self, BenchSyscalls.self, BenchScripted.self, BenchMemory.self,
+            BenchDecode.self, BenchPrefill.self, BenchAgents.self, BenchResume.self, BenchSyscalls.self, BenchScripted.self, BenchMemory.self,
             BenchSecurity.self, BenchTools.self, BenchRouter.self, ScriptedServe.self, ScriptedMCP.self, ScriptedRun.self,
             ScriptedChat.self,
             BenchStore.self, BenchIntegrity.self, BenchWorkflows.self, BenchFunctionCalling.self,

@@ -49,6 +49,9 @@ struct BenchAgents: AsyncParsableCommand {
         transform: NumericFlag.integer(0...1_000_000))
     var sharedPrompt = 0
 
+    @Flag(help: "Skip the one-at-a-time run (scripts/bench-agents.sh compares with llama-batched-bench instead).")
+    var noBaseline = false
+
     @OptionGroup var modelOptions: ModelOptions
 
     mutating func run() async throws {
@@ -67,6 +70,10 @@ struct BenchAgents: AsyncParsableCommand {
             let anima = try await Self.measure(
                 n: n, tokens: tokens, system: system, task: task, slots: n, policy: RoundRobinPolicy(quantum: 32), prefixSlots: 1,
                 options: modelOptions)
+            if noBaseline {
+                print(String(format: "%4d   anima      %6.1f %7.2f %7.2f", n, anima.rate, anima.p50, anima.p95))
+                continue
+            }
             let fifo = try await Self.measure(
                 n: n, tokens: tokens, system: system, task: task, slots: 1, policy: FIFOPolicy(), prefixSlots: 0, options: modelOptions)
             for (mode, m) in [("anima", anima), ("one-by-one", fifo)] {

@@ -148,11 +148,10 @@ extension Chat {
                 "Anima chat on \(engine.info.name) with tools \(names.joined(separator: ", ")); tool calls pass the security policy. /exit to leave.\n"
             )
         }
-        var spec = AgentSpec(
+        let spec = AgentSpec(
             name: "chat", task: "", systemPrompt: system, tools: names,
             sampling: .init(temperature: sampling.temperature, maxTokensPerStep: sampling.maxTokens ?? 512, seed: sampling.seed),
             privacy: isPrivate ? .private : .public, actions: allowed)
-        spec.toolStrategy = ToolStrategyChoice.measured(for: engine.toolCallSyntax)
         let chat = ToolChat(kernel: kernel, spec: spec, owner: CurrentUser.principal, interactive: interactive)
         if try await !chat.run(readLine: { readLine(strippingNewline: true) }) { throw ExitCode(2) }
     }

@@ -142,10 +142,9 @@ struct Voice: AsyncParsableCommand {
             tools: systemTools.map(\.definition.name), limits: .init(maxSteps: maxSteps),
             sampling: .init(temperature: 0, maxTokensPerStep: tokensPerStep), memory: memory)
         let turn = VoiceTurn.spec(transcript: words, origin: origin, base: base)
-        var spec = turn.spec
+        let spec = turn.spec
         systemTools += turn.tools
         let engine = try await modelOptions.load(slots: 1, scheduler: kernelOptions.scheduler, agent: memory)
-        spec.toolStrategy = ToolStrategyChoice.measured(for: engine.toolCallSyntax)
         var memorySystem: MemorySystem?
         if memory != nil { memorySystem = try await memoryLocation.open(embeddings: true) }
         let kernel = Kernel(

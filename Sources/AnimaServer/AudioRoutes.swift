@@ -95,11 +95,6 @@ struct AudioRoutes {
 
     func speechRoute(_ request: Request, _ context: AnimaRequestContext) async throws -> Response {
         _ = try context.authorize(.audio)
-        guard let synthesizer = speech?.synthesizer else {
-            throw APIError(
-                .serviceUnavailable, "this daemon has no voice; install Debian's espeak-ng (`make setup` does) and restart it",
-                type: "server_error", code: "no_voice")
-        }
         let body = try await request.jsonObject(limit: 64 << 10)
         guard body["model"]?.stringValue?.isEmpty == false else { throw APIError.badRequest("model is required", param: "model") }
         guard let input = body["input"]?.stringValue, input.contains(where: { !$0.isWhitespace }) else {
@@ -107,9 +102,6 @@ struct AudioRoutes {
         }
         guard input.count <= Self.maxInputCharacters else {
             throw APIError.badRequest("input is \(input.count) characters; the limit is \(Self.maxInputCharacters)", param: "input")
-        }
-        guard let voice = body["voice"]?.stringValue else {
-            throw APIError.badRequest("voice is required; one of \(synthesizer.voices.joined(separator: ", "))", param: "voice")
         }
         var speed = 1.0
         if let raw = body["speed"] {
@@ -126,6 +118,15 @@ struct AudioRoutes {
                 .badRequest, "this server has no \(format) encoder; ask for response_format wav or pcm", param: "response_format",
                 code: "unsupported_format")
         default: throw APIError.badRequest("response_format must be wav or pcm, not \(format.prefix(40))", param: "response_format")
+        }
+        // The body is checked before the engine, so a bad request is a 400 on every daemon.
+        guard let synthesizer = speech?.synthesizer else {
+            throw APIError(
+                .serviceUnavailable, "this daemon has no voice; install Debian's espeak-ng (`make setup` does) and restart it",
+                type: "server_error", code: "no_voice")
+        }
+        guard let voice = body["voice"]?.stringValue else {
+            throw APIError.badRequest("voice is required; one of \(synthesizer.voices.joined(separator: ", "))", param: "voice")
         }
         let options = SpeechOptions(voice: voice, speed: speed)
         var splitter = SentenceSplitter()

@@ -71,6 +71,7 @@ struct KernelEntryPointTests {
         "approvals": "questions about tool calls; an answer must come from the agent's owner or root, and is audited as an approval",
         "recordWorkflowEvent(_":
             "appends a workflow run's lifecycle record (digests only) to the audit trail; it acts on nothing, and the steps' own side effects are syscalls",
+        "noteAccess(_": "appends a sign-in record of the web console (a passkey registered, used or refused) to the audit trail; it acts on nothing",
     ]
 
     /// The kernel's public members as the source declares them: `public` declarations at

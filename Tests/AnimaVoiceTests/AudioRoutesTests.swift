@@ -201,7 +201,8 @@ struct AudioRoutesTests {
         defer { try? FileManager.default.removeItem(atPath: s.directory) }
         try await Application(router: s.daemon.router()).test(.router) { client in
             try await client.execute(
-                uri: "/v1/audio/speech", method: .post, headers: headers(s.token, multipart: false), body: ByteBuffer(string: "{}")
+                uri: "/v1/audio/speech", method: .post, headers: headers(s.token, multipart: false),
+                body: ByteBuffer(string: #"{"model": "tts-1", "input": "hello", "voice": "en"}"#)
             ) {
                 #expect($0.status == .serviceUnavailable)
                 #expect(String(buffer: $0.body).contains("espeak-ng"))

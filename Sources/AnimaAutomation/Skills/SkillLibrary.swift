@@ -18,36 +18,15 @@ public actor SkillLibrary {
     /// Opens (creating if needed) `skills.sqlite` in `directory`; `path` ":memory:" for tests.
     public init(directory: URL, embed: Embed? = nil) throws(TaskError) {
         self.embed = embed
-        do {
-            try FileManager.default.createDirectory(
-                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw .storage("could not create \(directory.path): \(DurableFile.reason(of: error))")
-        }
-        path = directory.appendingPathComponent("skills.sqlite").path
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        do {
-            let existed = FileManager.default.fileExists(atPath: path)
-            queue = try DatabaseQueue(path: path, configuration: configuration)
-            if !existed { chmod(path, 0o600) }
-            try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
-            var migrator = DatabaseMigrator()
-            migrator.registerMigration("v1") { db in
-                try db.execute(
-                    sql: """
+        (queue, path) = try TaskDatabase.open(
+            "skills.sqlite", in: directory,
+            schema: """
                         CREATE TABLE skill (
                             id TEXT PRIMARY KEY, owner TEXT NOT NULL, description TEXT NOT NULL, module TEXT NOT NULL,
                             code TEXT NOT NULL, tests TEXT NOT NULL, provenance TEXT NOT NULL, created REAL NOT NULL,
                             successes INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0, embedding BLOB);
                         CREATE INDEX skill_owner ON skill(owner, created);
-                        """)
-            }
-            try migrator.migrate(queue)
-        } catch {
-            throw .storage("could not open \(path): \(error)")
-        }
+                """)
     }
 
     /// Keeps a verified solution; returns the stored skill.

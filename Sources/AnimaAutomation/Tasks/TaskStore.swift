@@ -9,25 +9,9 @@ public actor TaskStore {
     public nonisolated let path: String
 
     public init(directory: URL) throws(TaskError) {
-        do {
-            try FileManager.default.createDirectory(
-                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw .storage("could not create \(directory.path): \(DurableFile.reason(of: error))")
-        }
-        path = directory.appendingPathComponent("tasks.sqlite").path
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        do {
-            let existed = FileManager.default.fileExists(atPath: path)
-            queue = try DatabaseQueue(path: path, configuration: configuration)
-            if !existed { chmod(path, 0o600) }
-            try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
-            var migrator = DatabaseMigrator()
-            migrator.registerMigration("v1") { db in
-                try db.execute(
-                    sql: """
+        (queue, path) = try TaskDatabase.open(
+            "tasks.sqlite", in: directory,
+            schema: """
                         CREATE TABLE task (
                             id TEXT PRIMARY KEY, owner TEXT NOT NULL, goal TEXT NOT NULL, state TEXT NOT NULL, graph TEXT,
                             pid INTEGER, report TEXT, rating INTEGER, created REAL NOT NULL, updated REAL NOT NULL);
@@ -36,12 +20,7 @@ public actor TaskStore {
                             task TEXT NOT NULL, id TEXT NOT NULL, role TEXT NOT NULL, state TEXT NOT NULL,
                             attempts INTEGER NOT NULL DEFAULT 0, pid INTEGER, output TEXT, outcome TEXT, error TEXT,
                             rating INTEGER, updated REAL NOT NULL, PRIMARY KEY (task, id));
-                        """)
-            }
-            try migrator.migrate(queue)
-        } catch {
-            throw .storage("could not open \(path): \(error)")
-        }
+                """)
     }
 
     public func create(owner: String, goal: String) throws(TaskError) -> String {

@@ -84,7 +84,7 @@ struct ServeTests {
             "run", "\(daemon.url)/openapi.json", "--header", "Authorization: Bearer \(daemon.token)",
             "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
             "--max-examples", "25", "--exclude-path", "/anima/v1/agents/run", "--exclude-path-regex", "wait$|^/v1/audio/",
-            "--request-timeout", "20", "--no-color",
+            "--request-timeout", "60", "--suppress-health-check", "too_slow", "--no-color",
         ]
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("st-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: output.path, contents: nil)

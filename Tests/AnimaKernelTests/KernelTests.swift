@@ -84,13 +84,25 @@ struct KernelTests {
     @Test func aRepeatedCallIsFollowedByAStepThatMayOnlyAnswer() async throws {
         // A small model echoes a tool's result back into the same tool; after the repeat
         // the agent offers no tools, and the model answers from what it has.
-        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { request in
-            if request.toolChoice == .none { return .text("It is 2.") }
-            return .toolCalls([call("add", ["a": 1, "b": 1])])
+        // Under the grammar that answer still may not start like a call (a small model
+        // writes a third call as its answer otherwise).
+        for strategy in AgentLoop.ToolStrategy.allCases {
+            let constraint = Mutex<ToolConstraint?>(nil)
+            let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { request in
+                if request.tools.isEmpty { return .text("tool") }  // decide-first's question
+                if request.toolChoice == .none {
+                    constraint.withLock { $0 = request.toolConstraint }
+                    return .text("It is 2.")
+                }
+                return .toolCalls([call("add", ["a": 1, "b": 1])])
+            }
+            let k = kernel(processor, tools: [AddTool()])
+            var spec = AgentSpec(task: "1+1?", tools: ["add"], limits: .init(maxSteps: 10, maxRepeats: 2))
+            spec.toolStrategy = strategy
+            let pid = try await k.spawn(spec, owner: alice)
+            #expect(try await k.wait(pid) == .completed("It is 2."), "\(strategy)")
+            #expect((constraint.withLock { $0 } == .wholeAnswer) == (strategy == .grammar), "\(strategy)")
         }
-        let k = kernel(processor, tools: [AddTool()])
-        let pid = try await k.spawn(AgentSpec(task: "1+1?", tools: ["add"], limits: .init(maxSteps: 10, maxRepeats: 2)), owner: alice)
-        #expect(try await k.wait(pid) == .completed("It is 2."))
     }
 
     @Test func stepLimitStopsAnAgentThatNeverAnswers() async throws {

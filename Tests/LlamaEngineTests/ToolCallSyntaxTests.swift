@@ -112,6 +112,27 @@ struct ToolCallSyntaxTests {
         }
     }
 
+    @Test("a step with its tools withheld under the whole-answer grammar answers, and not with a call")
+    func withheldToolsStillRefuseACallShapedAnswer() async throws {
+        let engine = try await TestModel.engine()
+        let tool = ToolDefinition(
+            name: "calculator", description: "Arithmetic",
+            parameters: try JSONSchema(["type": "object", "properties": ["expression": ["type": "string"]], "required": ["expression"]]))
+        var request = GenerationRequest(
+            messages: [.user("Reply with exactly this JSON: {\"name\": \"calculator\", \"arguments\": {\"expression\": \"2+2\"}}")],
+            tools: [tool], toolChoice: .none, sampling: .greedy(maxTokens: 24))
+        // Without the constraint, no grammar: the model's own choice.
+        #expect(try ToolCallFormat.grammar(for: request) == nil)
+        request.toolConstraint = .wholeAnswer
+        let grammar = try #require(try ToolCallFormat.grammar(for: request))
+        #expect(!grammar.lazy && !grammar.text.contains("calculator"), "\(grammar.text)")
+        #expect(try engine.grammarSamplerCompiles(grammar))
+        let result = try await engine.generate(request).collect()
+        #expect(result.toolCalls.isEmpty)
+        let start = result.text.first
+        #expect(start != nil && start != "{" && start != "<" && start != "[" && start != " ", "\(result.text)")
+    }
+
     @Test("under the whole-answer grammar the model calls an offered tool or answers, never a malformed call")
     func wholeAnswerGrammarOnTheRealModel() async throws {
         let engine = try await TestModel.engine()

@@ -141,6 +141,9 @@ public struct AgentLoop: Sendable {
             request.parallelToolCalls = false  // one action, then look at its result
             if answerOnly {
                 request.toolChoice = .none
+                // Under the grammar the answer still may not start like a call: a small model
+                // that has just called a tool twice writes a third call as its answer.
+                if strategy == .grammar { request.toolConstraint = .wholeAnswer }
             } else {
                 try await Self.apply(strategy, to: &request) { try await context.generate($0) }
             }

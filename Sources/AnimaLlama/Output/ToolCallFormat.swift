@@ -54,6 +54,10 @@ enum ToolCallFormat {
             throw .invalidRequest("tool_choice is required but no tools were offered")
         }
         let free = request.toolChoice == .auto && request.toolConstraint == .off
+        if request.toolChoice == .none, !request.tools.isEmpty, request.toolConstraint == .wholeAnswer, request.responseFormat == .text {
+            // Tools withheld for this step: an answer, which may not start like a call either.
+            return ("root ::= " + answerNotACall, false)
+        }
         do {
             switch (tools.isEmpty || free, request.responseFormat) {
             case (true, .text):
@@ -81,8 +85,7 @@ enum ToolCallFormat {
                         switch (request.toolChoice, format) {
                         case (.auto, .text):
                             guard request.toolConstraint == .wholeAnswer else { return calls }
-                            // An answer may not start like a call: no brace, bracket, tag or blank.
-                            return "\(calls) | [^{\\[< \\t\\n\\r] [^\\x00]*"
+                            return "\(calls) | \(answerNotACall)"
                         case (.auto, .jsonObject): return "\(calls) | object"
                         case (.auto, .jsonSchema(let schema)):
                             return "\(calls) | \(try compiler.rule(for: schema, mode: .strict, hint: "answer"))"
@@ -96,6 +99,9 @@ enum ToolCallFormat {
             throw .invalidSchema(error)
         }
     }
+
+    /// An answer that does not start like a call: no brace, bracket, tag or blank.
+    static let answerNotACall = "[^{\\[< \\t\\n\\r] [^\\x00]*"
 
     /// The lazy grammar starts at the opening tag, wherever the model writes it.
     static let triggerPattern = "[\\s\\S]*?(" + ToolCallSyntax.openTag + ")[\\s\\S]*"

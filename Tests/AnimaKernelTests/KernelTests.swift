@@ -91,6 +91,7 @@ struct KernelTests {
             let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { request in
                 if request.tools.isEmpty { return .text("tool") }  // decide-first's question
                 if request.toolChoice == .none {
+                    #expect(request.messages.last?.content == "Answer my request with the tool results above: 1+1?")
                     constraint.withLock { $0 = request.toolConstraint }
                     return .text("It is 2.")
                 }

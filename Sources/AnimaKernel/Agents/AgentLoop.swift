@@ -144,6 +144,11 @@ public struct AgentLoop: Sendable {
                 // Under the grammar the answer still may not start like a call: a small model
                 // that has just called a tool twice writes a third call as its answer.
                 if strategy == .grammar { request.toolConstraint = .wholeAnswer }
+                // The request again, in the user's own words (this step only): a small model that
+                // just echoed a result into its tool otherwise parrots the data boundary's notice.
+                if let words = request.messages.last(where: { $0.role == .user })?.content {
+                    request.messages.append(.user("Answer my request with the tool results above: \(words)"))
+                }
             } else {
                 try await Self.apply(strategy, to: &request) { try await context.generate($0) }
             }

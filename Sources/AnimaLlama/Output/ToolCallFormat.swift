@@ -55,8 +55,9 @@ enum ToolCallFormat {
         }
         let free = request.toolChoice == .auto && request.toolConstraint == .off
         if request.toolChoice == .none, !request.tools.isEmpty, request.toolConstraint == .wholeAnswer, request.responseFormat == .text {
-            // Tools withheld for this step: an answer, which may not start like a call either.
-            return ("root ::= " + answerNotACall, false)
+            // Tools withheld for this step (the model called the same tool twice): an answer in
+            // words, starting with a letter or digit, so no call in any wrapping.
+            return ("root ::= [^\\x00-\\x2F\\x3A-\\x40\\x5B-\\x60\\x7B-\\x7F] [^\\x00]*", false)
         }
         do {
             switch (tools.isEmpty || free, request.responseFormat) {

@@ -55,6 +55,6 @@ public struct AuditDigest: Sendable {
     /// `hmac:<first 16 hex digits> (<n> bytes)`: enough to match a known text, nothing to read.
     public func digest(_ text: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)
-        return "hmac:" + String(Hex.encode(Array(mac)).prefix(16)) + " (\(text.utf8.count) bytes)"
+        return "hmac:" + Hex.encode(Array(mac).prefix(8)) + " (\(text.utf8.count) bytes)"
     }
 }

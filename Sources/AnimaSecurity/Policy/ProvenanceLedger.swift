@@ -36,7 +36,13 @@ public struct ProvenanceLedger: Sendable, Hashable {
         var keys: Set<String> = []
         /// For untrusted text: the values it holds as data fields (see `fields(of:)`).
         var fields: Set<String> = []
+        /// The short texts already in `folded` (a tool that answers "ok" each call), so a
+        /// repeat costs a set lookup instead of a fold, a field scan and a longer haystack.
+        var short: Set<String> = []
     }
+
+    /// Texts up to this many bytes are remembered per segment, and a repeat is not appended again.
+    static let shortText = 256
 
     private var segments: [Segment] = []
     /// How many texts have entered the context.
@@ -82,24 +88,31 @@ public struct ProvenanceLedger: Sendable, Hashable {
     /// True once any untrusted text has entered the context.
     public var isTainted: Bool { !taint.isEmpty }
 
-    /// Records text that entered the context.
-    public mutating func record(_ text: String, label: ProvenanceLabel) {
-        guard !text.isEmpty else { return }
+    /// Records text that entered the context; false when it adds nothing (empty, or a short
+    /// text already recorded with the same label).
+    @discardableResult
+    public mutating func record(_ text: String, label: ProvenanceLabel) -> Bool {
+        guard !text.isEmpty else { return false }
         count += 1
+        let short = text.utf8.count <= Self.shortText
+        let existing = segments.firstIndex(where: { $0.label == label })
+        if short, let i = existing, segments[i].short.contains(text) { return false }
         // Trusted text is folded as values are (white space too), and its numbers and dates keyed.
         let folded = label.isTrusted ? ValueNormalizer.fold(text).utf8 : text.lowercased().utf8
         let keys = label.isTrusted ? ValueNormalizer.keys(inText: text) : []
         let fields = label.isTrusted ? [] : Self.fields(of: text)
-        if let i = segments.firstIndex(where: { $0.label == label }) {
+        if let i = existing {
             segments[i].folded.append(0)
             segments[i].folded.append(contentsOf: folded)
             segments[i].keys.formUnion(keys)
             segments[i].fields.formUnion(fields)
+            if short { segments[i].short.insert(text) }
         } else {
-            segments.append(Segment(label: label, folded: Array(folded), keys: keys, fields: fields))
+            segments.append(Segment(label: label, folded: Array(folded), keys: keys, fields: fields, short: short ? [text] : []))
         }
         taint.formUnion(label.untrustedSources)
         if let r = label.readers { readers = readers.map { $0.intersection(r) } ?? r }
+        return true
     }
 
     /// The label of a value the model made up: every untrusted source seen so far, and
@@ -118,7 +131,10 @@ public struct ProvenanceLedger: Sendable, Hashable {
         let folded = ValueNormalizer.fold(value)
         if folded.isEmpty { return (.user, nil) }  // an empty value carries nothing
         let token = Array(folded.utf8)
-        let needle = Array(value.lowercased().trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+        var trimmed = Substring(value.lowercased())
+        while trimmed.first?.isWhitespace == true { trimmed.removeFirst() }
+        while trimmed.last?.isWhitespace == true { trimmed.removeLast() }
+        let needle = Array(trimmed.utf8)
         // The separator byte could match across pieces: such a value counts as made up.
         if needle.contains(0) { return (madeUp, nil) }
         let wholeWord = needle.count < 4

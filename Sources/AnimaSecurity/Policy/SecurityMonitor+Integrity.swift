@@ -6,7 +6,8 @@ extension SecurityMonitor {
     /// the source the user pointed to"). The detector runs whether or not the guards are on.
     public func observe(toolOutput text: String, label: ProvenanceLabel, in ledger: inout ProvenanceLedger) {
         guard tracksProvenance else { return }
-        ledger.record(text, label: label)
+        // A repeat of a short text already recorded with this label was scanned then.
+        guard ledger.record(text, label: label) else { return }
         if !label.isTrusted, !PatternScanner.injectionPhrases.scan(text).isEmpty { ledger.markSuspect(label) }
     }
 }

@@ -129,7 +129,8 @@ package struct DaemonOptions: ParsableArguments {
         _ c: ServerConfiguration, processor: any LanguageModel, engine: LlamaEngine?, embedder: (any EmbeddingModel)?,
         mcpFile: String = MCPServerConfiguration.defaultFile, speech: SpeechServices? = nil
     ) async throws {
-        let memory = try await MemoryLocation.open(URL(fileURLWithPath: c.dataDirectory), embedder: embedder)
+        var memory = try await MemoryLocation.open(URL(fileURLWithPath: c.dataDirectory), embedder: embedder)
+        memory.configuration.pageInHistory = c.pageInHistory
         let toolbox = try await tools(c, mcpFile: mcpFile)
         defer { Task { await toolbox.shutdown() } }
         var composed = try Daemon(

@@ -10,6 +10,6 @@ public struct AgentMemorySnapshot: Sendable, Hashable {
     public var messages: Int
     /// Passages in archival storage.
     public var passages: Int
-    /// Its newest page-in decisions (saved with its next message), oldest first.
+    /// Its newest page-in decisions (stored as each is made), oldest first.
     public var pageIns: [PageInEvent] = []
 }

@@ -170,7 +170,7 @@ public struct MemorySystem: Sendable {
         return AgentMemorySnapshot(
             blocks: try await core.value("blocks", as: [CoreMemoryBlock].self) ?? [], summary: window.summary,
             resident: window.messages, messages: try await store.recall(namespace).count(),
-            passages: try await store.archival(namespace).count(), pageIns: window.pageIns)
+            passages: try await store.archival(namespace).count(), pageIns: try await Pager.savedPageIns(in: core))
     }
 
     /// Erases records of agent `agent` of `user` from both stores: the recall messages

@@ -20,12 +20,16 @@ extension Pager {
     {
         let text = query ?? window.messages.last(where: { $0.message.role == .user })?.message.content ?? ""
         var pages: [MemoryPage] = []
+        var written: Task<Void, any Error>?
         if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty && configuration.pageBudget > 0 {
             var embedding = queryEmbedding
             if embedding == nil, let embedder { embedding = try await embedder.embed(text) }
             touchMatching(text)
             pages = try await pageIn(text: text, embedding: embedding)
             counters?.countIn(pages.count)
+            // The decision is stored before the generation it shapes; the write overlaps
+            // the token counting below.
+            written = persistPageIns()
         }
         let resident = try await residentTokens()
         let residentUsage = ContextUsage(
@@ -46,6 +50,7 @@ extension Pager {
                 request.sampling.maxTokens = min(request.sampling.maxTokens ?? room, room)
                 var usage = residentUsage
                 usage.pageTokens = pages.reduce(0) { $0 + $1.tokens }
+                try await written?.value
                 return PreparedContext(request: request, promptTokens: prompt, pages: pages, usage: usage, pressureWarning: warning)
             }
             guard !pages.isEmpty else {
@@ -136,10 +141,11 @@ extension Pager {
         return pages
     }
 
-    /// Keeps a page-in event (the newest `keptEvents`) and counts it for metrics.
+    /// Keeps a page-in event (the newest `configuration.pageInHistory`) and counts it for metrics.
     func record(_ event: PageInEvent, reasons: [RankingReasons]) {
-        pageInEvents.append(event)
-        if pageInEvents.count > Self.keptEvents { pageInEvents.removeFirst(pageInEvents.count - Self.keptEvents) }
         counters?.countEvent(event)
+        let kept = configuration.pageInHistory
+        pageInEvents.append(event)
+        if pageInEvents.count > kept { pageInEvents.removeFirst(pageInEvents.count - kept) }
     }
 }

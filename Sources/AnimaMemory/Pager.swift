@@ -31,9 +31,11 @@ public actor Pager {
     var clock: UInt64 = 0
     var messageOverhead: Int?
     let counters: PagingCounters?
-    /// The newest page-in decisions, newest last (at most `keptEvents`).
+    /// The newest page-in decisions, newest last (at most `configuration.pageInHistory`).
     public internal(set) var pageInEvents: [PageInEvent] = []
-    public static let keptEvents = 16
+    /// The newest write of `pageInEvents` to storage; each write waits for the one before,
+    /// so an older list never lands after a newer one.
+    var pageInsWrite: Task<Void, any Error>?
 
     /// Opens the memory of the agent `namespace`: its blocks, summary and resident
     /// messages are restored from storage when it has run before.

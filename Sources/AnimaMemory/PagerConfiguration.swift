@@ -45,6 +45,12 @@ public struct PagerConfiguration: Sendable, Hashable {
     /// How page-in orders candidates. Default `.ranked`; `.reciprocalRank` (the fusion
     /// before issue 18) is for measuring what the ranker costs and gains.
     public var ranking: SearchRanking = .ranked
+    /// Page-in events kept per agent in its (sealed) core memory, newest last: written as
+    /// each is made, so they survive a crash, and shown by `anima memory show` and the
+    /// API. 0 keeps none (they are still counted for metrics). Default 16; at most
+    /// `maximumPageInHistory`, since the list is rewritten with every page-in.
+    public var pageInHistory: Int = 16
+    public static let maximumPageInHistory = 256
 
     public init(
         systemPrefix: String, blocks: [CoreMemoryBlock] = CoreMemoryBlock.defaults, answerReserve: Int = 256,
@@ -76,6 +82,9 @@ public struct PagerConfiguration: Sendable, Hashable {
         if keepRecent < 1 { return "at least the newest message must stay resident (keepRecent >= 1)" }
         if !(1...100).contains(pageCandidates) { return "page candidates must be between 1 and 100" }
         if commonTermLimit < 1 { return "the common-term limit must be at least 1 record" }
+        if !(0...Self.maximumPageInHistory).contains(pageInHistory) {
+            return "the page-in history must keep 0 to \(Self.maximumPageInHistory) events, not \(pageInHistory)"
+        }
         var labels = Set<String>()
         for block in blocks {
             if block.label.isEmpty || block.label.contains(where: { $0.isWhitespace }) {

@@ -54,6 +54,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var maxModels = 1
     /// MiB the resident chat models may take together (their GGUF sizes); nil: no limit.
     public var modelMemoryMiB: Int?
+    /// Page-in events each agent keeps (sealed, ids and scores only), newest; 0 keeps none.
+    public var pageInHistory = 16
 
     public init(dataDirectory: String = ServerConfiguration.defaultDataDirectory) {
         self.dataDirectory = dataDirectory
@@ -77,6 +79,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         ("approval_timeout", "ANIMA_APPROVAL_TIMEOUT"),
         ("workflow_database", "ANIMA_WORKFLOW_DATABASE"),
         ("models", "ANIMA_MODELS"), ("max_models", "ANIMA_MAX_MODELS"), ("model_memory_mib", "ANIMA_MODEL_MEMORY_MIB"),
+        ("page_in_history", "ANIMA_PAGE_IN_HISTORY"),
     ]
 
     /// Reads the config file (if it exists) and then the environment on top of the defaults.
@@ -143,6 +146,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         case "models": models = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         case "max_models": maxModels = try int(1...64)
         case "model_memory_mib": modelMemoryMiB = try int(1...(1 << 24))
+        case "page_in_history": pageInHistory = try int(0...256)  // PagerConfiguration.maximumPageInHistory
         case "policy":
             guard ["fifo", "rr", "priority"].contains(value) else {
                 throw .badValue(key: key, value: value, source: source, expected: "fifo, rr or priority")

@@ -66,8 +66,8 @@ import Testing
     }
 
     /// Page-in decisions are events: which records, why, with what score, and what became
-    /// of each; kept with the next message, shown by the snapshot, counted for metrics, and
-    /// free of text.
+    /// of each; stored as they are made (before the next message), shown by the snapshot,
+    /// counted for metrics, and free of text.
     @Test func pageInDecisionsAreRecordedShownAndCounted() async throws {
         let temp = try await TemporaryStore.open()
         defer { temp.discard() }
@@ -98,17 +98,121 @@ import Testing
         let json = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
         #expect(!json.contains("locker") && !json.contains("4471"))
 
-        // Saved with the next message; what `anima memory show` reads.
-        try await pager.append(.assistant("It is 4471."))
+        // Stored before the answer comes back: what `anima memory show` reads, with no
+        // further message.
         let snapshot = try await MemorySystem(store: temp.store, embedder: nil).snapshot(user: "alice", agent: "events")
         #expect(snapshot.pageIns == [event])
-        // A restarted pager keeps them, and keeps only the newest.
-        let reopened = try await Pager.open(
+    }
+
+    /// A pager that dies right after a page-in (no later message saves anything) leaves its
+    /// events in the store, sealed: a new pager and the snapshot read them back, after the
+    /// store itself was closed and reopened, and no stored byte holds the query or a page.
+    @Test func pageInEventsSurviveThePagerDyingBeforeItsNextMessage() async throws {
+        let temp = try await TemporaryStore.open()
+        defer { temp.discard() }
+        let model = ScriptedModel(name: "processor", contextLength: 700) { _ in .text("ok") }
+        let namespace = try MemoryNamespace(user: "alice", agent: "crash")
+        var pager: Pager? = try await Pager.open(
             namespace: namespace, store: temp.store, model: model, embedder: nil, summariser: Self.terseSummariser,
             configuration: Self.configuration())
-        #expect(await reopened.pageInEvents == [event])
-        for _ in 0..<(Pager.keptEvents + 3) { _ = try await reopened.prepare(query: "locker code") }
-        #expect(await reopened.pageInEvents.count == Pager.keptEvents)
+        try await pager!.append(.user("The harbour pass for the kayak is number 5521, keep it."))
+        for i in 0..<30 { try await pager!.append(.user(Self.filler(i))) }
+        _ = try await pager!.prepare(query: "which harbour pass does the kayak use")
+        let events = await pager!.pageInEvents
+        #expect(events.count == 1 && !events[0].paged.isEmpty)
+        pager = nil
+        try await temp.store.close()
+        let key = temp.key
+        let store = try await MemoryStore.open(.directory(temp.directory), key: key, dimensions: 384)
+        let reopened = try await Pager.open(
+            namespace: namespace, store: store, model: model, embedder: nil, summariser: Self.terseSummariser,
+            configuration: Self.configuration())
+        #expect(await reopened.pageInEvents == events)
+        #expect(try await MemorySystem(store: store, embedder: nil).snapshot(user: "alice", agent: "crash").pageIns == events)
+        try await store.close()
+        for file in try FileManager.default.subpathsOfDirectory(atPath: temp.directory.path) {
+            let bytes = FileManager.default.contents(atPath: temp.directory.appendingPathComponent(file).path) ?? Data()
+            for text in ["harbour", "kayak", "5521"] {
+                #expect(bytes.range(of: Data(text.utf8)) == nil, "\(file) holds \(text) in the clear")
+            }
+        }
+    }
+
+    /// Retention is a setting: only the newest `pageInHistory` events are kept, across
+    /// restarts; 0 keeps none (still counted); a history out of range is refused by name.
+    @Test func pageInHistoryKeepsOnlyTheNewestAndZeroKeepsNone() async throws {
+        let temp = try await TemporaryStore.open()
+        defer { temp.discard() }
+        let model = ScriptedModel(name: "processor", contextLength: 700) { _ in .text("ok") }
+        let namespace = try MemoryNamespace(user: "alice", agent: "history")
+        var configuration = Self.configuration()
+        configuration.pageInHistory = 3
+        let pager = try await Pager.open(
+            namespace: namespace, store: temp.store, model: model, embedder: nil, summariser: Self.terseSummariser,
+            configuration: configuration)
+        try await pager.append(.user("My locker code at the gym is 4471."))
+        for i in 0..<5 { _ = try await pager.prepare(query: "locker code \(i)") }
+        let kept = await pager.pageInEvents
+        #expect(kept.count == 3)
+        let reopened = try await Pager.open(
+            namespace: namespace, store: temp.store, model: model, embedder: nil, summariser: Self.terseSummariser,
+            configuration: configuration)
+        #expect(await reopened.pageInEvents == kept)
+        configuration.pageInHistory = 1
+        let narrower = try await Pager.open(
+            namespace: namespace, store: temp.store, model: model, embedder: nil, summariser: Self.terseSummariser,
+            configuration: configuration)
+        #expect(await narrower.pageInEvents == [kept[2]])
+
+        let counters = PagingCounters()
+        configuration.pageInHistory = 0
+        let none = try await Pager.open(
+            namespace: try MemoryNamespace(user: "alice", agent: "none"), store: temp.store, model: model, embedder: nil,
+            summariser: Self.terseSummariser, configuration: configuration, counters: counters)
+        try await none.append(.user("My locker code at the gym is 4471."))
+        _ = try await none.prepare(query: "locker code")
+        #expect(await none.pageInEvents.isEmpty && counters.pageInEvents == 1)
+        #expect(try await MemorySystem(store: temp.store, embedder: nil).snapshot(user: "alice", agent: "none").pageIns.isEmpty)
+
+        for bad in [-1, PagerConfiguration.maximumPageInHistory + 1, Int.max, Int.min] {
+            configuration.pageInHistory = bad
+            await #expect(
+                throws: MemoryError.invalidConfiguration(
+                    "the page-in history must keep 0 to \(PagerConfiguration.maximumPageInHistory) events, not \(bad)")
+            ) {
+                _ = try await Pager.open(
+                    namespace: namespace, store: temp.store, model: model, embedder: nil, configuration: configuration)
+            }
+        }
+    }
+
+    /// Page-in shows when things happened, not when they were stored: an imported passage
+    /// dated 2023-05-07 and a message appended with its own time (2021-11-30) read with
+    /// those days in the prompt.
+    @Test func pagedInLinesShowWhenThingsHappened() async throws {
+        let temp = try await TemporaryStore.open()
+        defer { temp.discard() }
+        let model = ScriptedModel(name: "processor", contextLength: 700) { _ in .text("ok") }
+        let namespace = try MemoryNamespace(user: "alice", agent: "dates")
+        let may7 = Date(timeIntervalSince1970: 1_683_417_600)  // 2023-05-07T00:00:00Z
+        let nov30 = Date(timeIntervalSince1970: 1_638_273_600)  // 2021-11-30T12:00:00Z
+        _ = try await temp.store.archival(namespace).insert([
+            NewArchivalPassage(text: "The marathon in Lisbon took four hours and ten minutes.", happenedAt: may7, source: .import)
+        ])
+        let pager = try await Pager.open(
+            namespace: namespace, store: temp.store, model: model, embedder: nil, summariser: Self.terseSummariser,
+            configuration: Self.configuration())
+        try await pager.append(.user("I planted the quince tree by the garage."), at: nov30)
+        for i in 0..<30 { try await pager.append(.user(Self.filler(i))) }
+        let prepared = try await pager.prepare(query: "how long did the Lisbon marathon take, and where is the quince tree")
+        let prompt = prepared.request.messages.map(\.content).joined(separator: "\n")
+        #expect(prepared.pages.count == 2, "\(prepared.pages)")
+        #expect(prompt.contains("2023-05-07") && prompt.contains("marathon in Lisbon"), "\(prompt)")
+        #expect(prompt.contains("2021-11-30") && prompt.contains("quince tree by the garage"), "\(prompt)")
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        let today = formatter.string(from: Date())
+        #expect(!prompt.contains(", \(today)"), "a page shows the day it was stored: \(prompt)")
     }
 
     @Test func theSummarySlotNeverExceedsItsBudget() async throws {

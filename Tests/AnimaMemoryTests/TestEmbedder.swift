@@ -32,11 +32,14 @@ enum TestEmbedder {
 struct TemporaryStore {
     let directory: URL
     let store: MemoryStore
+    /// The store's key, to open it again.
+    let key: EncryptionKey
 
     static func open(dimensions: Int = 384) async throws -> TemporaryStore {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("anima-memory-\(UUID().uuidString)")
-        let store = try await MemoryStore.open(.directory(directory), key: .generate(), dimensions: dimensions)
-        return TemporaryStore(directory: directory, store: store)
+        let key = EncryptionKey.generate()
+        let store = try await MemoryStore.open(.directory(directory), key: key, dimensions: dimensions)
+        return TemporaryStore(directory: directory, store: store, key: key)
     }
 
     func discard() { try? FileManager.default.removeItem(at: directory) }

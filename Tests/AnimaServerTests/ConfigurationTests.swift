@@ -70,6 +70,7 @@ struct ConfigurationTests {
         for key in [
             "port", "slots", "context", "quantum", "max_request_bytes", "requests_per_minute", "max_concurrent_requests",
             "request_header_timeout", "idle_timeout", "max_connections", "shutdown_grace", "approval_timeout", "max_models", "model_memory_mib",
+            "page_in_history",
         ] {
             let path = try file("\(key) = \"\(value)\"")
             let error = #expect(throws: ConfigurationError.self) { try ServerConfiguration.load(file: path, environment: [:]) }
@@ -84,6 +85,17 @@ struct ConfigurationTests {
         for text in ["port = 9223372036854775808", "port = 1e300", "port = -1e300", "port = nan", "port = inf", "port = 12abc"] {
             #expect(throws: ConfigurationError.self, "\(text)") { try ServerConfiguration.load(file: try file(text), environment: [:]) }
         }
+    }
+
+    /// How many page-in events each agent keeps: from the file or the environment, 0 to 256.
+    @Test func thePageInHistoryIsBounded() throws {
+        #expect(ServerConfiguration().pageInHistory == 16)
+        #expect(try ServerConfiguration.load(file: try file("page_in_history = 0"), environment: [:]).pageInHistory == 0)
+        #expect(try ServerConfiguration.load(file: try file(""), environment: ["ANIMA_PAGE_IN_HISTORY": "256"]).pageInHistory == 256)
+        let error = #expect(throws: ConfigurationError.self) {
+            try ServerConfiguration.load(file: try file("page_in_history = 257"), environment: [:])
+        }
+        #expect(error?.description.contains("page_in_history") == true, "\(String(describing: error))")
     }
 
     /// The daemon's approval timeout: seconds from the file, the environment or the flag.

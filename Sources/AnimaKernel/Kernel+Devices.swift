@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaSecurity
 
 /// The I/O devices' use in the kernel's audit trail: the daemon's speech routes are no
 /// syscall (no agent acts), but who used them, when and on how much is the operator's to see.

@@ -175,7 +175,7 @@ struct AudioRoutes {
         }
         let options = SpeechOptions(voice: voice, speed: speed)
         audit.add("\(format), speed \(speed)")
-        var splitter = SentenceSplitter()
+        var splitter = SentenceSplitter(firstClause: true)
         var sentences = splitter.add(input)
         if let rest = splitter.finish() { sentences.append(rest) }
         // The first sentence is spoken before answering, so a bad voice is a 400, not a broken stream.

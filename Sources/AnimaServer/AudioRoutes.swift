@@ -1,5 +1,7 @@
 import AnimaCore
+import AnimaKernel
 import AnimaProcessor
+import Crypto
 import Foundation
 import Hummingbird
 
@@ -27,8 +29,12 @@ public struct SpeechServices: Sendable {
 /// OpenAI's audio endpoints: speech to text (multipart upload of a WAV file; `json`,
 /// `text`, `srt`, `vtt` and `verbose_json` answers) and text to speech (`wav`, or `pcm`
 /// streamed sentence by sentence as 24 kHz 16-bit mono). Both need the `audio` scope.
+/// Each request, answered or refused, goes to the kernel's audit trail: who, which route,
+/// sizes, durations and digests, never the words or the audio.
 struct AudioRoutes {
     let speech: SpeechServices?
+    /// Where each use is audited; nil only in tests of the routes alone.
+    var kernel: Kernel?
     /// The rate of OpenAI's `pcm` format.
     static let pcmRate = 24_000
     static let maxInputCharacters = 4096
@@ -40,7 +46,20 @@ struct AudioRoutes {
     }
 
     func transcriptions(_ request: Request, _ context: AnimaRequestContext) async throws -> Response {
-        _ = try context.authorize(.audio)
+        let token = try context.authorize(.audio)
+        var audit = AudioAudit(route: "POST /v1/audio/transcriptions")
+        do {
+            let (response, transcript) = try await transcribe(request, audit: &audit)
+            await kernel?.recordDeviceUse(
+                "audio.transcription", user: token.user, facts: audit.facts, content: ["transcript": transcript.text])
+            return response
+        } catch {
+            await kernel?.recordDeviceUse("audio.transcription", user: token.user, facts: audit.facts, refused: APIError.from(error).auditCode)
+            throw error
+        }
+    }
+
+    private func transcribe(_ request: Request, audit: inout AudioAudit) async throws -> (Response, SpeechTranscript) {
         guard let speech, let recognizer = speech.recognizer else {
             throw APIError(
                 .serviceUnavailable, "this daemon has no speech recogniser; run `make setup` (it converts Whisper tiny.en) and restart it",
@@ -49,6 +68,7 @@ struct AudioRoutes {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: speech.maxAudioBytes)
+            audit.add("\(buffer.readableBytes) bytes uploaded")
         } catch {
             throw APIError(
                 .contentTooLarge, "the upload is larger than \(speech.maxAudioBytes) bytes; split the audio into shorter files",
@@ -71,35 +91,60 @@ struct AudioRoutes {
         if let language = options.language, !(2...3).contains(language.count) || !language.allSatisfy(\.isLetter) {
             throw APIError.badRequest("language must be an ISO 639-1 code such as en, not \(language.prefix(40))", param: "language")
         }
+        if let language = options.language?.lowercased(), !recognizer.detectsLanguage, language != "en" {
+            let error = AudioError.unsupportedLanguage(language, model: recognizer.modelName)
+            throw APIError(.badRequest, error.description, param: "language", code: error.apiCode)
+        }
         if let raw = form.text("temperature") {
             guard let value = Double(raw), value.isFinite, (0...1).contains(value) else {
                 throw APIError.badRequest("temperature must be a number from 0 to 1, not \(raw.prefix(40))", param: "temperature")
             }
             options.temperature = value
         }
+        audit.add("file of \(file.body.count) bytes, sha256 \(Hex.encode(SHA256.hash(data: file.body)).prefix(16))")
         let clip: AudioClip
         do {
             clip = try WAVCodec.decode(file.body, maxSeconds: speech.maxAudioSeconds)
         } catch {
             throw APIError(.badRequest, error.description, param: "file", code: error.apiCode)
         }
+        audit.add(String(format: "%.2f s of audio at %d Hz", clip.duration, clip.sampleRate))
+        let started = ContinuousClock.now
         let transcript = try await recognizer.transcribe(clip, options: options)
+        audit.add("\(format), transcribed in \(AudioAudit.seconds(started.duration(to: .now)))")
         switch format {
-        case "text": return Self.text(transcript.text + "\n")
-        case "srt": return Self.text(transcript.subRip)
-        case "vtt": return Self.text(transcript.webVTT)
-        case "verbose_json": return Response.json(Self.verbose(transcript))
-        default: return Response.json(["text": .string(transcript.text)])
+        case "text": return (Self.text(transcript.text + "\n"), transcript)
+        case "srt": return (Self.text(transcript.subRip), transcript)
+        case "vtt": return (Self.text(transcript.webVTT), transcript)
+        case "verbose_json": return (Response.json(Self.verbose(transcript)), transcript)
+        default: return (Response.json(["text": .string(transcript.text)]), transcript)
         }
     }
 
     func speechRoute(_ request: Request, _ context: AnimaRequestContext) async throws -> Response {
-        _ = try context.authorize(.audio)
+        let token = try context.authorize(.audio)
+        var audit = AudioAudit(route: "POST /v1/audio/speech")
+        var input = ""
+        do {
+            let response = try await speak(request, audit: &audit, input: &input)
+            await kernel?.recordDeviceUse("audio.speech", user: token.user, facts: audit.facts, content: ["input": input])
+            return response
+        } catch {
+            await kernel?.recordDeviceUse(
+                "audio.speech", user: token.user, facts: audit.facts, content: input.isEmpty ? [:] : ["input": input],
+                refused: APIError.from(error).auditCode)
+            throw error
+        }
+    }
+
+    private func speak(_ request: Request, audit: inout AudioAudit, input spoken: inout String) async throws -> Response {
         let body = try await request.jsonObject(limit: 64 << 10)
         guard body["model"]?.stringValue?.isEmpty == false else { throw APIError.badRequest("model is required", param: "model") }
         guard let input = body["input"]?.stringValue, input.contains(where: { !$0.isWhitespace }) else {
             throw APIError.badRequest("input is required: the text to speak", param: "input")
         }
+        spoken = input
+        audit.add("input of \(input.count) characters")
         guard input.count <= Self.maxInputCharacters else {
             throw APIError.badRequest("input is \(input.count) characters; the limit is \(Self.maxInputCharacters)", param: "input")
         }
@@ -129,7 +174,8 @@ struct AudioRoutes {
             throw APIError.badRequest("voice is required; one of \(synthesizer.voices.joined(separator: ", "))", param: "voice")
         }
         let options = SpeechOptions(voice: voice, speed: speed)
-        var splitter = SentenceSplitter()
+        audit.add("\(format), speed \(speed)")
+        var splitter = SentenceSplitter(firstClause: true)
         var sentences = splitter.add(input)
         if let rest = splitter.finish() { sentences.append(rest) }
         // The first sentence is spoken before answering, so a bad voice is a 400, not a broken stream.
@@ -143,11 +189,13 @@ struct AudioRoutes {
             var samples = first.samples
             for sentence in sentences.dropFirst() { samples += try await synthesizer.synthesize(sentence, options: options).samples }
             let clip = AudioClip(samples: samples, sampleRate: first.sampleRate)
+            audit.add(String(format: "%.2f s of audio", clip.duration))
             return Response(
                 status: .ok, headers: [.contentType: "audio/wav"], body: .init(byteBuffer: ByteBuffer(bytes: WAVCodec.encode(clip))))
         }
         // pcm: each sentence goes out as soon as it is spoken.
         let rest = Array(sentences.dropFirst())
+        audit.add("\(sentences.count) sentences streamed")
         let stream = ResponseBody { writer in
             try await writer.write(ByteBuffer(bytes: first.resampled(to: Self.pcmRate).pcm16))
             for sentence in rest {
@@ -201,8 +249,30 @@ extension AudioError {
         case .truncated: "truncated_audio"
         case .unsupported: "unsupported_audio"
         case .tooLong: "audio_too_long"
+        case .unsupportedLanguage: "unsupported_language"
         case .noSpeechModel: "no_speech_model"
         case .engineFailure: "engine_failure"
         }
     }
+}
+
+/// What the audit trail learns of one audio request: sizes, durations, formats and digests.
+struct AudioAudit {
+    private var parts: [String]
+
+    init(route: String) { parts = [route] }
+
+    mutating func add(_ fact: String) { parts.append(fact) }
+
+    var facts: String { parts.joined(separator: ", ") }
+
+    static func seconds(_ duration: Duration) -> String {
+        String(format: "%.2f s", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+    }
+}
+
+extension APIError {
+    /// What the audit trail says of a refusal: the status and the code, never the message,
+    /// which may quote the request.
+    var auditCode: String { "\(status.code) \(code ?? param ?? type)" }
 }

@@ -136,7 +136,7 @@ public struct Daemon: Sendable {
         native.register(on: router)
         mcpSessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, shutdownGrace: configuration.shutdownGrace)
         WorkflowRoutes(engine: automation, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
-        AudioRoutes(speech: speech).register(on: router)
+        AudioRoutes(speech: speech, kernel: kernel).register(on: router)
         TaskRoutes(orchestrator: tasks, maxRequestBytes: configuration.maxRequestBytes).register(on: router)
         // The daemon-cost anchor (issue 24), only on the scripted daemon that load tests run.
         if configuration.scripted { FixedAnswerRoute.register(on: router, maxRequestBytes: configuration.maxRequestBytes) }

@@ -17,11 +17,15 @@ struct BenchVoice: AsyncParsableCommand {
         discussion: """
             espeak-ng speaks a fixed set of sentences into one 16 kHz WAV file. Each round
             transcribes it with WhisperEngine and with whisper-cli (built by setup from the
-            same whisper.cpp, same model, same threads, greedy decoding), alternating; the
-            anchor's time is whisper-cli's own total less its model load. Then, per sentence,
-            the time from the end of the utterance to the first reply audio: transcription, an
-            agent answering on the chat model through the kernel, espeak-ng speaking its first
-            sentence. Prints one JSON line per round and a summary.
+            same whisper.cpp, same model, same threads, greedy decoding, the same audio
+            context `-ac`), alternating; the anchor's time is whisper-cli's own total less its
+            model load. Then, per sentence, played in real time with a second of silence after
+            it, the time from the end of speech (the last loud frame) to the first reply audio,
+            stage by stage (detector's end, transcript, agent spawned, first token, first
+            clause or sentence, espeak-ng's audio), for two pipelines alternating: "before"
+            (full 30 s Whisper context after the end, first sentence) and "after" (fitted
+            context, transcription started during the closing pause, first clause). Prints one
+            JSON line per round and per reply, and a summary.
 
             Example:
               anima-bench voice --rounds 3 --threads 2
@@ -68,7 +72,8 @@ struct BenchVoice: AsyncParsableCommand {
             let started = ContinuousClock.now
             let transcript = try await whisper.transcribe(clip, options: .init())
             let own = started.duration(to: .now).seconds
-            let anchor = try Self.whisperCLI(cli, model: modelPath, wav: wav, threads: threads)
+            let anchor = try Self.whisperCLI(
+                cli, model: modelPath, wav: wav, threads: threads, audioContext: WhisperEngine.audioContext(seconds: clip.duration))
             wer = WordErrorRate.of(reference: reference, hypothesis: transcript.text)
             cliWER = WordErrorRate.of(reference: reference, hypothesis: anchor.text)
             ours.append(own)
@@ -83,26 +88,34 @@ struct BenchVoice: AsyncParsableCommand {
                 ]).jsonText)
         }
 
-        var latencies: [Double] = []
+        // End of speech to first reply audio, two pipelines in the same run, alternating:
+        // "before" transcribes the whole utterance with Whisper's full 30 s context once the
+        // detector has ended it and speaks the first sentence; "after" fits the context to the
+        // clip, starts transcribing during the closing pause and speaks the first clause.
+        var before: [Double] = []
+        var after: [Double] = []
         if replies > 0 {
+            let fullContext = try await SpeechEngines.recognizer(path: modelPath, threads: threads, fitsContextToAudio: false)
+            let pipelines = [
+                Pipeline(name: "before", recognizer: fullContext, early: false, firstClause: false),
+                Pipeline(name: "after", recognizer: whisper, early: true, firstClause: true),
+            ]
             let engine = try await ModelOptions.loadEngine(
                 path: model.map(ModelDefaults.resolve) ?? AnimaPaths.defaultModel, context: 2048, slots: 1, scheduler: Scheduler())
             let directory = NSTemporaryDirectory() + "anima-bench-voice-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let kernel = Kernel(try .standard(processor: engine, dataDirectory: directory))
+            // One untimed turn each, so neither pays for cold caches.
+            for pipeline in pipelines { _ = try await Self.timeReply(spoken[0], pipeline: pipeline, kernel: kernel, espeak: espeak) }
             for (i, utterance) in spoken.prefix(replies).enumerated() {
-                // The utterance has just ended: everything from here counts.
-                let ended = ContinuousClock.now
-                let heard = try await whisper.transcribe(utterance, options: .init())
-                let first = try await Self.firstReplyAudio(kernel: kernel, words: heard.text, espeak: espeak)
-                let latency = ended.duration(to: first).seconds
-                latencies.append(latency)
-                print(
-                    JSONValue.object([
-                        "reply": .number(Double(i + 1)), "heard": .string(heard.text), "end_of_speech_to_first_audio_s": .number(latency),
-                    ])
-                    .jsonText)
+                var row: JSONObject = ["reply": .number(Double(i + 1))]
+                for pipeline in i % 2 == 0 ? pipelines : Array(pipelines.reversed()) {
+                    let timing = try await Self.timeReply(utterance, pipeline: pipeline, kernel: kernel, espeak: espeak)
+                    row[pipeline.name] = timing.json
+                    if pipeline.name == "before" { before.append(timing.firstAudio) } else { after.append(timing.firstAudio) }
+                }
+                print(JSONValue.object(row).jsonText)
             }
         }
         var summary: JSONObject = [
@@ -110,44 +123,20 @@ struct BenchVoice: AsyncParsableCommand {
             "median_speed_vs_whisper_cli": .number(Self.median(ratios)), "median_anima_rtf": .number(Self.median(ours) / clip.duration),
             "median_whisper_cli_rtf": .number(Self.median(theirs) / clip.duration), "wer": .number(wer), "whisper_cli_wer": .number(cliWER),
         ]
-        if !latencies.isEmpty { summary["median_end_of_speech_to_first_audio_s"] = .number(Self.median(latencies)) }
+        if !after.isEmpty {
+            summary["median_end_of_speech_to_first_audio_s"] = .number(Self.median(after))
+            summary["median_before_end_of_speech_to_first_audio_s"] = .number(Self.median(before))
+            summary["median_after_over_before"] = .number(Self.median(zip(after, before).map { $0 / $1 }))
+        }
         print(JSONValue.object(summary).jsonText)
     }
 
-    /// Spawns an agent on `words` and returns when espeak-ng has spoken its first sentence.
-    static func firstReplyAudio(kernel: Kernel, words: String, espeak: EspeakSynthesizer) async throws -> ContinuousClock.Instant {
-        let events = await kernel.events()
-        let spec = AgentSpec(
-            name: "voice", task: words, systemPrompt: "You are a helpful voice assistant. Answer in one or two short spoken sentences.",
-            limits: .init(maxSteps: 1), sampling: .init(temperature: 0, maxTokensPerStep: 60))
-        let pid = try await kernel.spawn(spec, owner: CurrentUser.principal)
-        var splitter = SentenceSplitter()
-        var spoken: ContinuousClock.Instant?
-        for await event in events {
-            switch event {
-            case .text(let p, let text) where p == pid && spoken == nil:
-                if let sentence = splitter.add(text).first {
-                    _ = try await espeak.synthesize(sentence, options: .init())
-                    spoken = .now
-                }
-            case .exited(let p, _) where p == pid:
-                if spoken == nil {
-                    _ = try await espeak.synthesize(splitter.finish() ?? "OK.", options: .init())
-                    spoken = .now
-                }
-                return spoken!
-            default: break
-            }
-        }
-        return spoken ?? .now
-    }
-
     /// whisper-cli's transcription time (its total less its model load) and its text.
-    static func whisperCLI(_ cli: String, model: String, wav: String, threads: Int) throws -> (seconds: Double, text: String) {
+    static func whisperCLI(_ cli: String, model: String, wav: String, threads: Int, audioContext: Int) throws -> (seconds: Double, text: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: cli)
         // Greedy decoding, as WhisperEngine decodes; no timestamps printed, no GPU.
-        process.arguments = ["-m", model, "-f", wav, "-t", "\(threads)", "-bs", "1", "-nt", "-ng"]
+        process.arguments = ["-m", model, "-f", wav, "-t", "\(threads)", "-bs", "1", "-nt", "-ng", "-ac", "\(audioContext)"]
         let out = Pipe()
         let logFile = NSTemporaryDirectory() + "anima-bench-whisper-cli-\(UUID().uuidString).log"
         FileManager.default.createFile(atPath: logFile, contents: nil)

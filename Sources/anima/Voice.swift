@@ -53,6 +53,9 @@ struct Voice: AsyncParsableCommand {
     @Option(help: "The voice: alloy, echo, fable, onyx, nova, shimmer, or an espeak-ng voice such as en-gb.")
     var voice = "alloy"
 
+    @Option(help: "The voice engine: espeak (always there) or piper (when installed by scripts/setup-piper.sh; runs sandboxed).")
+    var voiceEngine: VoiceEngine = .espeak
+
     @Option(help: NumericFlag.help("Speaking speed.", 0.25...4), transform: NumericFlag.number(0.25...4))
     var speed = 1.0
 
@@ -81,6 +84,9 @@ struct Voice: AsyncParsableCommand {
         if !microphone, input == nil, Terminal.isInteractive(fd: STDIN_FILENO) {
             throw ValidationError("give a recording with --in (or pipe one to standard input), or use --microphone")
         }
+        if voiceEngine == .piper, case .failure(let error) = PiperSynthesizer.installed() {
+            throw ValidationError("--voice-engine piper: \(error.description)")
+        }
         if let memory {
             do { _ = try MemoryNamespace(user: CurrentUser.principal.name, agent: memory) } catch {
                 throw ValidationError("--memory: \(error)")
@@ -89,8 +95,24 @@ struct Voice: AsyncParsableCommand {
     }
 
     mutating func run() async throws {
+        // The engines load while the recording is read (or spoken into the microphone), so
+        // none of their start-up falls between the end of speech and the reply.
+        let recognizerLoad = Task { [speechModel] in try await SpeechEngines.recognizer(path: speechModel) }
+        var engineLoad: Task<LlamaEngine, any Error>?
+        if !transcriptOnly {
+            let (path, context, threads, template) = (
+                try modelOptions.path(agent: memory), modelOptions.context, modelOptions.threads, modelOptions.chatTemplate
+            )
+            let scheduler = kernelOptions.scheduler
+            engineLoad = Task {
+                try await ModelOptions.loadEngine(
+                    path: path, context: context, threads: threads, chatTemplate: template, slots: 1, scheduler: scheduler)
+            }
+        }
+        let voiceLoad: Task<any SpeechSynthesizer, any Error>? = transcriptOnly ? nil : Task { [voiceEngine] in try await voiceEngine.load() }
+        defer { engineLoad?.cancel() }
         let clip = try readAudio()
-        let recognizer = try await SpeechEngines.recognizer(path: speechModel)
+        let recognizer = try await recognizerLoad.value
         let heard = ContinuousClock.now
         let transcript = try await recognizer.transcribe(clip, options: TranscriptionOptions())
         let transcribed = heard.duration(to: .now)
@@ -109,7 +131,8 @@ struct Voice: AsyncParsableCommand {
         Terminal.error(
             "heard (\(origin == .microphone ? "your words" : "untrusted recording"), \(String(format: "%.2f", transcribed.seconds)) s): \(transcript.text)\n"
         )
-        try await answer(transcript.text, origin: origin, started: heard)
+        guard let engineLoad, let voiceLoad else { return }
+        try await answer(transcript.text, origin: origin, started: heard, engine: try await engineLoad.value, synthesizer: try await voiceLoad.value)
     }
 
     /// The recording: from the microphone, a file or standard input.
@@ -121,18 +144,33 @@ struct Voice: AsyncParsableCommand {
             bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
         } else {
             let path = (input! as NSString).expandingTildeInPath
-            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw ValidationError("cannot read \(path): there is no such file; give the path of a WAV recording")
+            }
+            guard !isDirectory.boolValue else { throw ValidationError("cannot read \(path): it is a folder; give the path of a WAV recording") }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("cannot read \(path): permission denied or unreadable; check its permissions (ls -l)")
+            }
             bytes = Array(data)
         }
+        let source = input == nil || input == "-" ? "standard input" : input!
         do {
             return try WAVCodec.decode(bytes, maxSeconds: maxSeconds)
+        } catch .empty where bytes.isEmpty {
+            throw ValidationError("\(source) is empty (0 bytes): give a WAV recording with some sound in it")
+        } catch .tooLong(let seconds, let limit) {
+            throw ValidationError(
+                "\(source) holds \(Int(seconds)) s of audio; the limit is \(Int(limit)) s: split it, or raise --max-seconds (up to 3600)")
         } catch {
-            throw ValidationError(error.description)
+            throw ValidationError("\(source): \(error.description)")
         }
     }
 
     /// Runs the agent on the transcript and speaks its answer as it streams.
-    func answer(_ words: String, origin: VoiceTurn.Origin, started: ContinuousClock.Instant) async throws {
+    func answer(
+        _ words: String, origin: VoiceTurn.Origin, started: ContinuousClock.Instant, engine: LlamaEngine, synthesizer: any SpeechSynthesizer
+    ) async throws {
         let toolbox = try await kernelOptions.loadTools()
         defer { Task { await toolbox.shutdown() } }
         var systemTools: [any SystemTool] = ToolAdapter.adapting(toolbox.tools)
@@ -144,7 +182,6 @@ struct Voice: AsyncParsableCommand {
         let turn = VoiceTurn.spec(transcript: words, origin: origin, base: base)
         let spec = turn.spec
         systemTools += turn.tools
-        let engine = try await modelOptions.load(slots: 1, scheduler: kernelOptions.scheduler, agent: memory)
         var memorySystem: MemorySystem?
         if memory != nil { memorySystem = try await memoryLocation.open(embeddings: true) }
         let kernel = Kernel(
@@ -152,14 +189,13 @@ struct Voice: AsyncParsableCommand {
                 processor: try ConfiguredProcessor.processor(local: .local(engine)), tools: systemTools, memory: memorySystem,
                 dataDirectory: memoryLocation.directory.path))
         if let terminal = TerminalApprover.forControllingTerminal() { await terminal.answerFor(kernel) }
-        let synthesizer = try await EspeakSynthesizer.shared()
-        let speaker = SpeechWriter(path: output, sampleRate: synthesizer.sampleRate)
+        let speaker = SpeechWriter(path: output, sampleRate: VoiceEngine.sampleRate(of: synthesizer))
         let options = SpeechOptions(voice: voice, speed: speed)
-        _ = try EspeakVoiceCheck.check(options.voice)
+        if synthesizer is EspeakSynthesizer { _ = try EspeakVoiceCheck.check(options.voice) }
 
         let events = await kernel.events()
         let pid = try await kernel.spawn(spec, owner: CurrentUser.principal)
-        var splitter = SentenceSplitter()
+        var splitter = SentenceSplitter(firstClause: true)
         var firstAudio: Duration?
         func speak(_ sentence: String) async throws {
             let clip = try await synthesizer.synthesize(sentence, options: options)
@@ -194,6 +230,26 @@ struct Voice: AsyncParsableCommand {
     }
 }
 
+/// Which voice speaks the reply.
+enum VoiceEngine: String, ExpressibleByArgument, CaseIterable {
+    case espeak, piper
+
+    func load() async throws -> any SpeechSynthesizer {
+        switch self {
+        case .espeak: return try await EspeakSynthesizer.shared()
+        case .piper:
+            switch PiperSynthesizer.installed() {
+            case .success(let piper): return piper
+            case .failure(let error): throw ValidationError("--voice-engine piper: \(error.description)")
+            }
+        }
+    }
+
+    static func sampleRate(of synthesizer: any SpeechSynthesizer) -> Int {
+        (synthesizer as? EspeakSynthesizer)?.sampleRate ?? (synthesizer as? PiperSynthesizer)?.sampleRate ?? 22050
+    }
+}
+
 /// Checks a voice name before the agent starts, so a typo fails fast.
 enum EspeakVoiceCheck {
     static func check(_ name: String?) throws -> Bool {
@@ -219,6 +275,7 @@ final class SpeechWriter {
     }
 
     func append(_ clip: AudioClip) throws {
+        let clip = clip.sampleRate == sampleRate ? clip : clip.resampled(to: sampleRate)
         if path == "-" {
             if !streamed {
                 FileHandle.standardOutput.write(Data(WAVCodec.header(sampleRate: sampleRate, dataBytes: nil)))

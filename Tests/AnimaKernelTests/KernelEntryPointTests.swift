@@ -72,6 +72,7 @@ struct KernelEntryPointTests {
         "recordWorkflowEvent(_":
             "appends a workflow run's lifecycle record (digests only) to the audit trail; it acts on nothing, and the steps' own side effects are syscalls",
         "noteAccess(_": "appends a sign-in record of the web console (a passkey registered, used or refused) to the audit trail; it acts on nothing",
+        "recordDeviceUse(_": "appends a record of a speech route's use (sizes, durations, keyed digests; never the words) to the audit trail; it acts on nothing",
     ]
 
     /// The kernel's public members as the source declares them: `public` declarations at

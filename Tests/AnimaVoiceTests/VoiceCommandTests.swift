@@ -14,7 +14,9 @@ struct VoiceCommandTests {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
 
-    func anima(_ arguments: [String], stdin: Data = Data()) throws -> (status: Int32, stdout: Data, stderr: String) {
+    func anima(_ arguments: [String], stdin: Data = Data(), environment extra: [String: String] = [:]) throws -> (
+        status: Int32, stdout: Data, stderr: String
+    ) {
         let home = Voices.temporary("home")
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: home) }
@@ -31,6 +33,7 @@ struct VoiceCommandTests {
         ] {
             environment[key] = value
         }
+        environment.merge(extra) { $1 }
         process.environment = environment
         process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: paths[0]))
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: paths[1]))
@@ -82,8 +85,48 @@ struct VoiceCommandTests {
         #expect(garbage.stderr.contains("not a WAV file"), "\(garbage.stderr)")
         let missing = try anima(["voice", "--in", "/nonexistent/x.wav"])
         #expect(missing.status != 0)
-        #expect(missing.stderr.contains("cannot read"), "\(missing.stderr)")
+        #expect(missing.stderr.contains("cannot read /nonexistent/x.wav: there is no such file"), "\(missing.stderr)")
+        let folder = try anima(["voice", "--in", NSTemporaryDirectory()])
+        #expect(folder.stderr.contains("it is a folder"), "\(folder.stderr)")
+        // An empty file says it is empty, not just that it cannot be read.
+        let empty = Voices.temporary("empty.wav")
+        let long = Voices.temporary("long.wav")
+        defer { for path in [empty, long] { try? FileManager.default.removeItem(atPath: path) } }
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        let nothing = try anima(["voice", "--in", empty, "--transcript-only"])
+        #expect(nothing.status != 0)
+        #expect(nothing.stderr.contains("is empty (0 bytes)") && !nothing.stderr.contains("cannot read"), "\(nothing.stderr)")
+        let onStdin = try anima(["voice", "--transcript-only"])
+        #expect(onStdin.stderr.contains("standard input is empty (0 bytes)"), "\(onStdin.stderr)")
+        // Over the length limit: the limit and the flag that raises it.
+        try Data(WAVCodec.encode(AudioClip(samples: [Float](repeating: 0, count: 8000 * 601), sampleRate: 8000)))
+            .write(to: URL(fileURLWithPath: long))
+        let tooLong = try anima(["voice", "--in", long, "--transcript-only"])
+        #expect(tooLong.stderr.contains("601 s of audio; the limit is 600 s") && tooLong.stderr.contains("--max-seconds"), "\(tooLong.stderr)")
+        let truncated = try anima(["voice", "--transcript-only"], stdin: Data(WAVCodec.header(sampleRate: 16000, dataBytes: 64000) + [0, 0]))
+        #expect(truncated.stderr.contains("cut short") && truncated.stderr.contains("declares 64000 bytes"), "\(truncated.stderr)")
         let both = try anima(["voice", "--in", "a.wav", "--microphone"])
         #expect(both.stderr.contains("not both"), "\(both.stderr)")
+    }
+
+    @Test func piperIsChosenByFlagAndSaysWhatToInstallWhenMissing() async throws {
+        let missing = try anima(
+            ["voice", "--in", "x.wav", "--voice-engine", "piper"], environment: ["ANIMA_PIPER_VENV": "/nonexistent/piper-venv"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("scripts/setup-piper.sh"), "\(missing.stderr)")
+        let unknown = try anima(["voice", "--in", "x.wav", "--voice-engine", "festival"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("espeak") && unknown.stderr.contains("piper"), "\(unknown.stderr)")
+        guard PiperTests.installed != nil else { return }
+        let question = Voices.temporary("question.wav")
+        let reply = Voices.temporary("reply.wav")
+        defer { for path in [question, reply] { try? FileManager.default.removeItem(atPath: path) } }
+        try Data(WAVCodec.encode(try await Voices.espeak().synthesize("What is the capital of France?", options: .init())))
+            .write(to: URL(fileURLWithPath: question))
+        let spoken = try anima([
+            "voice", "--in", question, "--out", reply, "--mine", "--max-steps", "1", "--tokens-per-step", "30", "--voice-engine", "piper",
+        ])
+        #expect(spoken.status == 0, "\(spoken.stderr)")
+        let clip = try WAVCodec.decode(Array(try Data(contentsOf: URL(fileURLWithPath: reply))))
+        #expect(clip.sampleRate == 22050 && clip.duration > 0.3, "\(clip.sampleRate) \(clip.duration)")
     }
 }

@@ -5,6 +5,8 @@ public enum AudioError: Error, Sendable, Equatable, CustomStringConvertible {
     case truncated(String)
     case unsupported(String)
     case tooLong(seconds: Double, limit: Double)
+    /// A language the model cannot transcribe (`tiny.en` knows English only).
+    case unsupportedLanguage(String, model: String)
     case noSpeechModel(String)
     case engineFailure(String)
 
@@ -20,6 +22,8 @@ public enum AudioError: Error, Sendable, Equatable, CustomStringConvertible {
             "this WAV file uses \(what); send 8, 16, 24 or 32-bit PCM or 32-bit float, 1 to 8 channels, 8 to 192 kHz"
         case .tooLong(let seconds, let limit):
             "the audio is \(Int(seconds)) s long; the limit is \(Int(limit)) s: split it into shorter files"
+        case .unsupportedLanguage(let language, let model):
+            "\(model) knows English only and detects no other language, so it cannot transcribe \(language); leave language out or set it to en, or install a multilingual Whisper model (--speech-model, ANIMA_SPEECH_MODEL)"
         case .noSpeechModel(let what):
             "no speech model: \(what)"
         case .engineFailure(let what):

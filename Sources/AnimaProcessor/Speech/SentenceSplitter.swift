@@ -3,10 +3,23 @@
 /// A sentence ends at `.`, `!`, `?` or a newline followed by whitespace; a decimal point or an
 /// abbreviation without a following space does not end one. Text that never ends a sentence
 /// comes out from `finish()`.
+///
+/// With `firstClause`, the first piece may end early, at a comma, semicolon or colon after at
+/// least `clauseWords` words: speech can start on "Paris is the capital," while the model is
+/// still writing the rest of the sentence.
 public struct SentenceSplitter: Sendable {
     private var pending = ""
+    private var emitted = false
+    private let firstClause: Bool
+    private let clauseWords: Int
 
-    public init() {}
+    /// - Parameters:
+    ///   - firstClause: let the first piece end at a clause. Default false: sentences only.
+    ///   - clauseWords: the fewest words that first clause may have. Default 3.
+    public init(firstClause: Bool = false, clauseWords: Int = 3) {
+        self.firstClause = firstClause
+        self.clauseWords = max(1, clauseWords)
+    }
 
     /// Adds a piece and returns the sentences it completed, trimmed, in order.
     public mutating func add(_ piece: String) -> [String] {
@@ -17,9 +30,18 @@ public struct SentenceSplitter: Sendable {
         while i < pending.endIndex {
             let c = pending[i]
             let next = pending.index(after: i)
-            if ".!?\n".contains(c), next < pending.endIndex, pending[next].isWhitespace || c == "\n" {
+            let ends = ".!?\n".contains(c) || (firstClause && !emitted && ",;:".contains(c))
+            if ends, next < pending.endIndex, pending[next].isWhitespace || c == "\n" {
                 let sentence = pending[start...i].trimmingWhitespace
-                if sentence.contains(where: { $0.isLetter || $0.isNumber }) { sentences.append(sentence) }
+                let words = sentence.split(whereSeparator: \.isWhitespace).count
+                if ",;:".contains(c), words < clauseWords {
+                    i = next
+                    continue
+                }
+                if sentence.contains(where: { $0.isLetter || $0.isNumber }) {
+                    sentences.append(sentence)
+                    emitted = true
+                }
                 start = next
             }
             i = next

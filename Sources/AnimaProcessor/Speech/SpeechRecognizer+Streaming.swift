@@ -1,7 +1,8 @@
 extension SpeechRecognizer {
     /// Transcribes a live stream of samples utterance by utterance: the voice-activity
     /// detector cuts it at pauses, and each utterance's segments come out (timed from the
-    /// stream's start) while the speaker goes on.
+    /// stream's start) while the speaker goes on. Each transcription starts during the pause
+    /// that ends its utterance (`LiveTranscriber`).
     /// - Parameters:
     ///   - chunks: samples at `sampleRate`, in any chunk sizes.
     ///   - detector: the detector's settings; the defaults suit a quiet room.
@@ -12,19 +13,18 @@ extension SpeechRecognizer {
         AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    var vad = VoiceActivityDetector(sampleRate: sampleRate, configuration: detector)
-                    func emit(_ utterance: VoiceActivityDetector.Utterance) async throws {
-                        let transcript = try await transcribe(utterance.clip, options: options)
-                        for var segment in transcript.segments where !segment.text.allSatisfy(\.isWhitespace) {
-                            segment.start += utterance.start
-                            segment.end += utterance.start
+                    var live = LiveTranscriber(recognizer: self, sampleRate: sampleRate, options: options, detector: detector)
+                    func emit(_ heard: LiveTranscriber.Heard) {
+                        for var segment in heard.transcript.segments where !segment.text.allSatisfy(\.isWhitespace) {
+                            segment.start += heard.start
+                            segment.end += heard.start
                             continuation.yield(segment)
                         }
                     }
                     for try await chunk in chunks {
-                        for utterance in vad.add(chunk) { try await emit(utterance) }
+                        for heard in try await live.add(chunk) { emit(heard) }
                     }
-                    if let last = vad.finish() { try await emit(last) }
+                    if let last = try await live.finish() { emit(last) }
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)

@@ -21,14 +21,15 @@ public struct SpeechOptions: Sendable, Equatable {
 
 extension SpeechSynthesizer {
     /// Speaks text that arrives in pieces (a streamed answer) one sentence at a time, so
-    /// the first audio is ready before the answer is complete.
+    /// the first audio is ready before the answer is complete; the first piece may be a
+    /// clause (`SentenceSplitter(firstClause:)`), so speech starts sooner still.
     public func speakStreaming<Pieces: AsyncSequence & Sendable>(
         _ pieces: Pieces, options: SpeechOptions = SpeechOptions()
     ) -> AsyncThrowingStream<AudioClip, any Error> where Pieces.Element == String {
         AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    var splitter = SentenceSplitter()
+                    var splitter = SentenceSplitter(firstClause: true)
                     for try await piece in pieces {
                         for sentence in splitter.add(piece) {
                             continuation.yield(try await synthesize(sentence, options: options))

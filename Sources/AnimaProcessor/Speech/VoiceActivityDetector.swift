@@ -23,6 +23,9 @@ public struct VoiceActivityDetector: Sendable {
     public struct Utterance: Sendable, Equatable {
         public var start: Double
         public var clip: AudioClip
+        /// Where the last loud frame ended in the stream, in seconds: the end of speech
+        /// itself, before the silence that closed the utterance.
+        public var speechEnd: Double
     }
 
     public let sampleRate: Int
@@ -37,6 +40,8 @@ public struct VoiceActivityDetector: Sendable {
     private var speechStart: Int?
     private var loudRun = 0
     private var quietRun = 0
+    /// Absolute index just past the last loud frame.
+    private var lastLoudEnd = 0
 
     public init(sampleRate: Int, configuration: Configuration = Configuration()) {
         self.sampleRate = max(1, sampleRate)
@@ -46,6 +51,14 @@ public struct VoiceActivityDetector: Sendable {
 
     /// Whether an utterance is under way.
     public var isSpeaking: Bool { speechStart != nil }
+
+    /// How long the speaker has been quiet inside the utterance under way, in seconds (0
+    /// outside one): a pause that may yet become its end.
+    public var quietSeconds: Double { speechStart == nil ? 0 : Double(quietRun) / Double(sampleRate) }
+
+    /// The utterance under way as heard so far (nil outside one), so a transcription can
+    /// start during a pause, before the silence has lasted long enough to end it.
+    public var speechSoFar: Utterance? { speechStart.map { cut(from: $0, to: bufferStart + buffer.count) } }
 
     /// Takes more samples; returns the utterances they completed.
     public mutating func add(_ samples: [Float]) -> [Utterance] {
@@ -65,6 +78,7 @@ public struct VoiceActivityDetector: Sendable {
             let loud = rms > max(configuration.absoluteThreshold, floor * configuration.noiseRatio)
             if !loud { noiseFloor = floor * 0.95 + rms * 0.05 }
             judged += frame
+            if loud { lastLoudEnd = judged }
             if let start = speechStart {
                 quietRun = loud ? 0 : quietRun + frame
                 if quietRun >= seconds(configuration.silence) || judged - start >= seconds(configuration.maximumUtterance) {
@@ -105,6 +119,7 @@ public struct VoiceActivityDetector: Sendable {
         let lower = max(0, start - bufferStart)
         let upper = max(lower, min(buffer.count, end - bufferStart))
         return Utterance(
-            start: Double(start) / Double(sampleRate), clip: AudioClip(samples: Array(buffer[lower..<upper]), sampleRate: sampleRate))
+            start: Double(start) / Double(sampleRate), clip: AudioClip(samples: Array(buffer[lower..<upper]), sampleRate: sampleRate),
+            speechEnd: Double(min(end, lastLoudEnd)) / Double(sampleRate))
     }
 }

@@ -12,6 +12,10 @@ public enum WAVCodec {
     public static func decode(_ bytes: [UInt8], maxSeconds: Double = .infinity) throws(AudioError) -> AudioClip {
         guard !bytes.isEmpty else { throw .empty }
         guard bytes.count >= 12 else { throw .notWAV("only \(bytes.count) bytes") }
+        if bytes[0..<4].elementsEqual("RF64".utf8) || bytes[0..<4].elementsEqual("BW64".utf8) {
+            // 64-bit sizes (up to 2^64) in a ds64 chunk: never trusted, never read.
+            throw .notWAV("it is an RF64 file, whose 64-bit sizes are not read here; a recording of 600 s or less fits a plain WAV")
+        }
         guard bytes[0..<4].elementsEqual("RIFF".utf8), bytes[8..<12].elementsEqual("WAVE".utf8) else {
             throw .notWAV("it does not start with a RIFF/WAVE header")
         }

@@ -75,6 +75,10 @@ package struct DaemonOptions: ParsableArguments {
         help: ArgumentHelp(
             "A PostgreSQL run queue shared with other daemons (default: SQLite in the data directory).", valueName: "postgres://..."))
     package var workflowDatabase: String?
+    @Option(
+        help: NumericFlag.help("Seconds a workflow run stays this daemon's without a heartbeat; another daemon takes it over after.", 1...3600),
+        transform: NumericFlag.integer(1...3600))
+    package var workflowLeaseSeconds: Int?
 
     package init() {}
 
@@ -91,7 +95,7 @@ package struct DaemonOptions: ParsableArguments {
             ("request_header_timeout", requestHeaderTimeout.map(String.init)), ("idle_timeout", idleTimeout.map(String.init)),
             ("max_connections", maxConnections.map(String.init)), ("shutdown_grace", shutdownGrace.map(String.init)), ("tools", tools),
             ("approval_timeout", approvalTimeout.map(String.init)),
-            ("workflow_database", workflowDatabase),
+            ("workflow_database", workflowDatabase), ("workflow_lease_seconds", workflowLeaseSeconds.map(String.init)),
             ("models", models), ("max_models", maxModels.map(String.init)), ("model_memory_mib", modelMemory.map(String.init)),
         ]
         for (key, value) in flags { if let value { try c.set(key, value, source: "--\(key.replacingOccurrences(of: "_", with: "-"))") } }

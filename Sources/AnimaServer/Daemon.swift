@@ -71,7 +71,8 @@ public struct Daemon: Sendable {
                 try SQLiteWorkflowStore(directory: directory)
             }
         automation = WorkflowEngine(
-            store: store, actions: KernelStepActions(kernel: kernel), worker: Self.workerName(dataDirectory: configuration.dataDirectory))
+            store: store, actions: KernelStepActions(kernel: kernel), worker: Self.workerName(dataDirectory: configuration.dataDirectory),
+            leaseSeconds: Double(configuration.workflowLeaseSeconds))
         mcpSessions = MCPSessions(endpoint: MCPEndpoint(kernel: kernel, logger: logger, automation: automation))
         let data = URL(fileURLWithPath: configuration.dataDirectory)
         tasks = Orchestrator(

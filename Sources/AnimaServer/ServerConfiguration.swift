@@ -47,6 +47,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// The workflow run queue: nil keeps it in SQLite in the data directory; a
     /// `postgres://` URL shares one queue between daemons (see `PostgresWorkflowStore`).
     public var workflowDatabase: String?
+    /// Seconds a workflow run stays this daemon's without a heartbeat (renewed every third
+    /// of it): how soon another daemon takes over the runs of one that died.
+    public var workflowLeaseSeconds = 10
     /// More chat models the daemon serves besides `model` (catalogue names or GGUF paths),
     /// each loaded when a request names it (`ResidentModels`).
     public var models: [String] = []
@@ -77,7 +80,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         ("request_header_timeout", "ANIMA_REQUEST_HEADER_TIMEOUT"), ("idle_timeout", "ANIMA_IDLE_TIMEOUT"),
         ("max_connections", "ANIMA_MAX_CONNECTIONS"), ("shutdown_grace", "ANIMA_SHUTDOWN_GRACE"), ("tools", "ANIMA_TOOLS"),
         ("approval_timeout", "ANIMA_APPROVAL_TIMEOUT"),
-        ("workflow_database", "ANIMA_WORKFLOW_DATABASE"),
+        ("workflow_database", "ANIMA_WORKFLOW_DATABASE"), ("workflow_lease_seconds", "ANIMA_WORKFLOW_LEASE_SECONDS"),
         ("models", "ANIMA_MODELS"), ("max_models", "ANIMA_MAX_MODELS"), ("model_memory_mib", "ANIMA_MODEL_MEMORY_MIB"),
         ("page_in_history", "ANIMA_PAGE_IN_HISTORY"),
     ]
@@ -168,6 +171,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         case "max_connections": maxConnections = try int(1...1_000_000)
         case "shutdown_grace": shutdownGrace = try int(0...3600)
         case "approval_timeout": approvalTimeout = try int(1...86_400)
+        case "workflow_lease_seconds": workflowLeaseSeconds = try int(1...3600)
         case "tools":
             // Checked against the tools `anima` has when it starts (the server knows none).
             tools = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -15,14 +15,17 @@ struct BenchWorkflows: AsyncParsableCommand {
             In one SQLite store (WAL, synchronous = FULL), alternating: N bare durable inserts
             (the anchor) and N no-op steps (each a recorded start and result, as every step
             is); then the latency from a manual start to its first step's recorded start,
-            against one insert's latency; then runs of steps that wait on I/O (50 ms each)
-            served by one engine and by three engines sharing the store, each engine running at
-            most 4 runs at once (a daemon's capacity). With --database, the same on PostgreSQL,
-            each of the three engines with its own connections (as daemons on three machines).
+            against one insert's latency. With --database, the same on PostgreSQL, and then
+            the scale-out: runs of HTTP steps, each answered by a local server after --io-delay
+            seconds, served by one and then three `anima workflow worker` processes (the
+            daemon's engine, each with its own connections and --io-concurrency runs at once)
+            sharing the database, in alternating rounds. The runs are queued and every
+            worker's slots filled before the server starts answering; throughput is counted
+            from then to the last answer.
 
             Example:
               anima-bench workflows --steps 500 --starts 50
-              anima-bench workflows --steps 500 --starts 50 --database pgserver
+              anima-bench workflows --steps 500 --starts 50 --database pgserver --io-delay 1
             """
     )
 
@@ -33,7 +36,20 @@ struct BenchWorkflows: AsyncParsableCommand {
     var starts = 50
 
     @Option(help: NumericFlag.help("Runs of I/O-bound steps for the scale-out.", 1...10_000), transform: NumericFlag.integer(1...10_000))
-    var ioRuns = 60
+    var ioRuns = 384
+
+    @Option(help: NumericFlag.help("HTTP steps per scale-out run.", 1...100), transform: NumericFlag.integer(1...100))
+    var ioSteps = 2
+
+    @Option(
+        help: NumericFlag.help("Seconds the local server takes to answer each scale-out step.", 0.001...60),
+        transform: NumericFlag.number(0.001...60))
+    var ioDelay = 1.0
+
+    @Option(
+        help: NumericFlag.help("Runs each worker executes at once (the worker's and daemon's default: 64).", 1...1000),
+        transform: NumericFlag.integer(1...1000))
+    var ioConcurrency = 64
 
     @Option(help: NumericFlag.help("Rounds, alternating anchor and engine.", 1...100), transform: NumericFlag.integer(1...100))
     var rounds = 3
@@ -77,14 +93,12 @@ struct BenchWorkflows: AsyncParsableCommand {
             bareInsert = { try await sqlite.bareInsert($0) }
             print("store: SQLite \(sqlite.path)")
         }
-        let owner = Principal(name: "bench")
+        let owner = Principal(name: "bench", groups: ["net"])
         let engine = WorkflowEngine(store: store, actions: NoActions(), pollInterval: .milliseconds(1))
         let perRun = 50
         let noop = (1...perRun).map { #"{"id": "s\#($0)", "type": "wait", "seconds": 0}"# }.joined(separator: ",")
         _ = try await engine.add(#"{"name": "noop", "steps": [\#(noop)]}"#, owner: owner)
         _ = try await engine.add(#"{"name": "one", "steps": [{"id": "s", "type": "wait", "seconds": 0}]}"#, owner: owner)
-        let io = (1...4).map { #"{"id": "s\#($0)", "type": "wait", "seconds": 0.05}"# }.joined(separator: ",")
-        _ = try await engine.add(#"{"name": "io", "steps": [\#(io)]}"#, owner: owner)
 
         print("round\tinserts/s\tno-op steps/s\tstep cost / insert cost")
         var ratios: [Double] = []
@@ -120,24 +134,6 @@ struct BenchWorkflows: AsyncParsableCommand {
             "trigger-to-start p50 \(String(format: "%.2f", Self.median(latencies))) ms (one insert p50 \(String(format: "%.2f", Self.median(insertLatencies))) ms, ratio \(String(format: "%.2f", Self.median(latencies) / Self.median(insertLatencies))))"
         )
 
-        for engines in [1, 3] {
-            let workers = try (0..<engines).map { i in
-                // On PostgreSQL each engine has its own connections, as a daemon on its own machine would.
-                WorkflowEngine(
-                    store: try database.map { try PostgresWorkflowStore(url: $0, keyDirectory: directory) } ?? store, actions: NoActions(),
-                    worker: "bench-\(engines)-\(i)", leaseSeconds: 30, pollInterval: .milliseconds(5),
-                    maxConcurrentRuns: 4)
-            }
-            var ids: [String] = []
-            for _ in 0..<ioRuns { ids.append(try await engine.start("io", caller: owner, dispatch: false).id) }
-            let start = ContinuousClock.now
-            let serving = workers.map { w in Task { await w.serve(poll: .milliseconds(5)) } }
-            for id in ids { _ = try await engine.wait(id) }
-            let elapsed = Self.seconds(start.duration(to: .now))
-            serving.forEach { $0.cancel() }
-            print(
-                "\(engines) engine(s): \(ioRuns * 4) I/O-bound steps in \(String(format: "%.2f", elapsed)) s, \(String(format: "%.0f", Double(ioRuns * 4) / elapsed)) steps/s"
-            )
-        }
+        try await scaleOut(database: database, directory: directory, store: store, owner: owner)
     }
 }

@@ -86,6 +86,12 @@ struct FreezingAfterFinish: WorkflowStore {
         try await base.claim(id, worker: worker, leaseSeconds: leaseSeconds)
     }
     func release(_ id: String, worker: String) async throws(WorkflowError) { try await base.release(id, worker: worker) }
+    func renew(_ ids: [String], worker: String, leaseSeconds: Double) async throws(WorkflowError) -> Set<String> {
+        try await base.renew(ids, worker: worker, leaseSeconds: leaseSeconds)
+    }
+    func claimTrigger(_ key: String, worker: String, leaseSeconds: Double) async throws(WorkflowError) -> Bool {
+        try await base.claimTrigger(key, worker: worker, leaseSeconds: leaseSeconds)
+    }
     func setStatus(_ id: String, _ status: RunStatus, detail: String) async throws(WorkflowError) {
         try await base.setStatus(id, status, detail: detail)
     }

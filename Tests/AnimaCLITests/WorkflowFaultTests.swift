@@ -226,5 +226,26 @@ struct WorkflowFaultTests {
         let run = try CLI.run(["workflow", "run", "calc", "--input", "x=6", "--data-dir", data])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == #""42""#)
+
+        // list, show, cancel and remove, as a user types them.
+        let listed = try CLI.run(["workflow", "list", "--data-dir", data])
+        #expect(listed.status == 0 && listed.stdout.contains("calc"), "\(listed.stdout)")
+        let shown = try CLI.run(["workflow", "show", "calc", "--data-dir", data])
+        #expect(shown.status == 0 && shown.stdout.contains("calculator"), "\(shown.stdout)")
+        try #"{"name": "slow", "steps": [{"id": "w", "type": "wait", "seconds": 3600}]}"#.write(
+            toFile: data + "/slow.json", atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["workflow", "add", data + "/slow.json", "--data-dir", data]).status == 0)
+        let queued = try CLI.run(["workflow", "run", "slow", "--detach", "--data-dir", data])
+        let id = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(queued.status == 0 && !id.isEmpty, "\(queued.stderr)")
+        let cancelled = try CLI.run(["workflow", "cancel", id, "--data-dir", data])
+        #expect(cancelled.status == 0 && cancelled.stdout.contains("cancelling \(id)"), "\(cancelled.stdout) \(cancelled.stderr)")
+        let history = try CLI.run(["workflow", "history", id, "--json", "--data-dir", data])
+        #expect(((try? JSONValue(parsing: history.stdout))?.arrayValue ?? []).contains { $0["event"] == "cancel-requested" })
+        let unknown = try CLI.run(["workflow", "cancel", "no-such-run", "--data-dir", data])
+        #expect(unknown.status != 0 && unknown.stderr.contains("no-such-run"), "\(unknown.stderr)")
+        #expect(try CLI.run(["workflow", "remove", "calc", "--data-dir", data]).status == 0)
+        let gone = try CLI.run(["workflow", "show", "calc", "--data-dir", data])
+        #expect(gone.status != 0 && gone.stderr.contains("calc"), "\(gone.stderr)")
     }
 }

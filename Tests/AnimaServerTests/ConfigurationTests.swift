@@ -71,6 +71,7 @@ struct ConfigurationTests {
             "port", "slots", "context", "quantum", "max_request_bytes", "requests_per_minute", "max_concurrent_requests",
             "request_header_timeout", "idle_timeout", "max_connections", "shutdown_grace", "approval_timeout", "max_models", "model_memory_mib",
             "page_in_history",
+            "workflow_lease_seconds",
         ] {
             let path = try file("\(key) = \"\(value)\"")
             let error = #expect(throws: ConfigurationError.self) { try ServerConfiguration.load(file: path, environment: [:]) }
@@ -96,6 +97,21 @@ struct ConfigurationTests {
             try ServerConfiguration.load(file: try file("page_in_history = 257"), environment: [:])
         }
         #expect(error?.description.contains("page_in_history") == true, "\(String(describing: error))")
+    }
+
+    /// The workflow lease: whole seconds within 1...3600 from the file or the environment, 10 by default.
+    @Test func theWorkflowLeaseIsBounded() throws {
+        #expect(ServerConfiguration().workflowLeaseSeconds == 10)
+        #expect(try ServerConfiguration.load(file: try file("workflow_lease_seconds = 3"), environment: [:]).workflowLeaseSeconds == 3)
+        #expect(
+            try ServerConfiguration.load(file: try file(""), environment: ["ANIMA_WORKFLOW_LEASE_SECONDS": "3600"]).workflowLeaseSeconds
+                == 3600)
+        for bad in ["0", "3601", "0.5"] {
+            let error = #expect(throws: ConfigurationError.self) {
+                try ServerConfiguration.load(file: try file("workflow_lease_seconds = \"\(bad)\""), environment: [:])
+            }
+            #expect(error?.description.contains("workflow_lease_seconds") == true, "\(String(describing: error))")
+        }
     }
 
     /// The daemon's approval timeout: seconds from the file, the environment or the flag.

@@ -123,6 +123,16 @@ struct WorkflowRouteTests {
             try await client.execute(uri: "/anima/v1/runs/\(run)/history", method: .get, headers: headers(d.admin)) {
                 #expect(json($0).arrayValue?.first?["event"] == "created")
             }
+            // Runs, steps, their latency and the queue are Prometheus metrics.
+            try await client.execute(uri: "/metrics", method: .get, headers: headers(d.admin)) { response in
+                let text = String(buffer: response.body)
+                for name in [
+                    "anima_workflow_runs_total{status=\"completed\"}", "anima_workflow_steps_total", "anima_workflow_step_seconds",
+                    "anima_workflow_queue_depth",
+                ] {
+                    #expect(text.contains(name), "\(name) is not among the metrics")
+                }
+            }
             // Bob sees neither alice's workflow nor her run, and cannot start it.
             try await client.execute(uri: "/anima/v1/runs/\(run)", method: .get, headers: headers(bob)) { #expect($0.status == .notFound) }
             try await client.execute(uri: "/anima/v1/workflows/mine", method: .get, headers: headers(bob)) {

@@ -5,9 +5,11 @@ import Foundation
 import Testing
 
 /// Piper as a sandboxed tool process, where scripts/setup-piper.sh installed it.
-@Suite("Piper, sandboxed", .serialized, .enabled(if: PiperTests.installed != nil, "Piper is not installed: run scripts/setup-piper.sh"))
+private func installedPiper() -> PiperSynthesizer? { try? PiperSynthesizer.installed().get() }
+
+@Suite("Piper, sandboxed", .serialized, .enabled(if: installedPiper() != nil, "Piper is not installed: run scripts/setup-piper.sh"))
 struct PiperTests {
-    static var installed: PiperSynthesizer? { try? PiperSynthesizer.installed().get() }
+    static var installed: PiperSynthesizer? { installedPiper() }
 
     @Test func piperSpeaksWhatWhisperHearsBack() async throws {
         let piper = try #require(Self.installed)

@@ -7,6 +7,10 @@ import PostgresNIO
 /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|require]` reaches a
 /// server over TCP; `postgres://USER@/DATABASE?host=/run/postgresql` over the Unix socket in
 /// that directory (as libpq spells it).
+///
+/// `sslmode=require` encrypts and, unlike libpq's, always verifies the server's certificate
+/// and name: against the system's roots, or against the CA certificates (PEM) of
+/// `sslrootcert=/path` (a private CA; libpq's `verify-full` with that file).
 public struct PostgresWorkflowLocation: Sendable, CustomStringConvertible {
     public let configuration: PostgresClient.Configuration
     /// The URL without its password, for logs and errors.
@@ -30,6 +34,13 @@ public struct PostgresWorkflowLocation: Sendable, CustomStringConvertible {
         for item in components.queryItems ?? [] { query[item.name] = item.value ?? "" }
         let sslmode = query["sslmode"] ?? "disable"
         guard ["disable", "require"].contains(sslmode) else { throw bad("sslmode must be disable or require, not \(sslmode)") }
+        let rootCertificate = query["sslrootcert"].flatMap { $0.isEmpty ? nil : ($0 as NSString).expandingTildeInPath }
+        if let rootCertificate {
+            guard sslmode == "require" else { throw bad("sslrootcert needs sslmode=require") }
+            guard FileManager.default.isReadableFile(atPath: rootCertificate) else {
+                throw bad("sslrootcert \(rootCertificate) cannot be read")
+            }
+        }
         var configuration: PostgresClient.Configuration
         var shown = "postgres://\(user)@"
         if let socketDirectory = query["host"], socketDirectory.hasPrefix("/") {
@@ -42,9 +53,11 @@ public struct PostgresWorkflowLocation: Sendable, CustomStringConvertible {
             guard let host = components.host, !host.isEmpty else { throw bad("it names no host (nor ?host=/socket/directory)") }
             let port = components.port ?? 5432
             guard (1...65535).contains(port) else { throw bad("port \(port) is out of range") }
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if let rootCertificate { tls.trustRoots = .file(rootCertificate) }
             configuration = .init(
                 host: host, port: port, username: user, password: password, database: database,
-                tls: sslmode == "require" ? .require(.makeClientConfiguration()) : .disable)
+                tls: sslmode == "require" ? .require(tls) : .disable)
             shown += "\(host):\(port)/\(database)"
         }
         configuration.options.connectTimeout = .seconds(10)

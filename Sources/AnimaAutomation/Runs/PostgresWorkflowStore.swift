@@ -88,6 +88,7 @@ public actor PostgresWorkflowStore: WorkflowStore {
                 path text, detail text NOT NULL)
             """,
             "CREATE INDEX IF NOT EXISTS anima_wf_history_run ON anima_wf_history(run, sequence)",
+            "CREATE TABLE IF NOT EXISTS anima_wf_trigger_lease(key text PRIMARY KEY, owner text NOT NULL, until float8 NOT NULL)",
         ]
         let check = try sealer.seal("anima workflows key check")
         let stored: String? = try await client.withConnection { c in

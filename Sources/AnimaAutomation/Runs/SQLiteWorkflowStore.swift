@@ -66,6 +66,11 @@ public actor SQLiteWorkflowStore: WorkflowStore {
                     CREATE INDEX history_run ON history(run, sequence);
                     """)
         }
+        m.registerMigration("v2") { db in
+            // Who fires a trigger that one daemon of those sharing the store should fire.
+            try db.execute(
+                sql: "CREATE TABLE trigger_lease (key TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL)")
+        }
         return m
     }
 
@@ -228,6 +233,36 @@ public actor SQLiteWorkflowStore: WorkflowStore {
                     UPDATE run SET lease_owner = ?, lease_until = ? WHERE id = ? AND status IN ('pending', 'running', 'waiting')
                     AND (lease_until < ? OR lease_owner = ?)
                     """, arguments: [worker, now + leaseSeconds, id, now, worker])
+            return db.changesCount > 0
+        }
+    }
+
+    public func renew(_ ids: [String], worker: String, leaseSeconds: Double) throws(WorkflowError) -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        return try write { db in
+            let now = Self.now
+            var held: Set<String> = []
+            for id in ids {
+                try db.execute(
+                    sql: """
+                        UPDATE run SET lease_owner = ?, lease_until = ? WHERE id = ? AND status IN ('pending', 'running', 'waiting')
+                        AND (lease_until < ? OR lease_owner = ?)
+                        """, arguments: [worker, now + leaseSeconds, id, now, worker])
+                if db.changesCount > 0 { held.insert(id) }
+            }
+            return held
+        }
+    }
+
+    public func claimTrigger(_ key: String, worker: String, leaseSeconds: Double) throws(WorkflowError) -> Bool {
+        try write { db in
+            let now = Self.now
+            try db.execute(
+                sql: """
+                    INSERT INTO trigger_lease(key, owner, until) VALUES (?, ?, ?)
+                    ON CONFLICT(key) DO UPDATE SET owner = excluded.owner, until = excluded.until
+                    WHERE trigger_lease.owner = excluded.owner OR trigger_lease.until < ?
+                    """, arguments: [key, worker, now + leaseSeconds, now])
             return db.changesCount > 0
         }
     }

@@ -82,6 +82,18 @@ public struct KernelStepActions: StepActions {
 
     public init(kernel: Kernel?) { self.kernel = kernel }
 
+    /// Connections per host that HTTP steps may hold at once: as many as the runs an engine
+    /// executes by default. The shared client's 8 queued a daemon's 64 runs calling one
+    /// service behind 8 requests, so a daemon waited on I/O 8 at a time.
+    public static let connectionsPerHost = 64
+
+    /// The HTTP steps' client, for the life of the process.
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     func requireKernel() throws -> Kernel {
         guard let kernel else {
             throw StepFailure("this daemon has no kernel to run agents and tools; run the workflow through `anima serve`", retryable: false)
@@ -130,7 +142,7 @@ public struct KernelStepActions: StepActions {
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
-            response = try await HTTPClient.shared.execute(r, timeout: .milliseconds(Int64(request.timeout * 1000)))
+            response = try await Self.client.execute(r, timeout: .milliseconds(Int64(request.timeout * 1000)))
             bytes = try await response.body.collect(upTo: 8 << 20)
         } catch {
             throw StepFailure("\(request.method) \(request.url.absoluteString): \(error)", retryable: true)

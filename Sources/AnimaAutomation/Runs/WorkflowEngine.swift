@@ -24,6 +24,11 @@ public actor WorkflowEngine {
     /// for it or for another engine sharing the store.
     let maxConcurrentRuns: Int
     var tasks: [String: Task<Void, Never>] = [:]
+    /// The step-running body of each run this engine executes, for the heartbeat to stop
+    /// when another engine has taken its run.
+    var bodies: [String: Task<LabeledValue, any Error>] = [:]
+    /// One heartbeat for all the engine's runs (one write per beat, not one per run).
+    var heartbeat: Task<Void, Never>?
     var finishedObservers: [UUID: AsyncStream<WorkflowRun>.Continuation] = [:]
     var lastGauge: ContinuousClock.Instant?
 
@@ -36,7 +41,8 @@ public actor WorkflowEngine {
 
     /// - Parameters:
     ///   - worker: this engine's name in leases; random by default.
-    ///   - leaseSeconds: how long a run stays this engine's without a heartbeat (renewed every third of it).
+    ///   - leaseSeconds: how long a run stays this engine's without a heartbeat (renewed every third of it);
+    ///     held within `leaseRange` (NaN: the default, 10).
     ///   - maxConcurrentRuns: runs executed at once; 64 by default.
     public init(
         store: any WorkflowStore, actions: any StepActions, worker: String = "worker-" + Hex.randomID().prefix(12),
@@ -46,7 +52,7 @@ public actor WorkflowEngine {
         self.store = store
         self.actions = actions
         self.worker = worker
-        self.leaseSeconds = leaseSeconds
+        self.leaseSeconds = Self.boundedLease(leaseSeconds)
         self.pollInterval = pollInterval
     }
 
@@ -138,6 +144,7 @@ public actor WorkflowEngine {
             try? await Task.sleep(for: poll)
         }
         for task in tasks.values { task.cancel() }
+        heartbeat?.cancel()
     }
 
     func dispatch(_ id: String) async {
@@ -214,7 +221,6 @@ public actor WorkflowEngine {
         try? await store.note(run: id, path: nil, event: "leased", detail: "by \(worker)")
         let store = self.store
         let worker = self.worker
-        let lease = leaseSeconds
         let body = Task {
             var scope = RunScope(runID: id, inputs: run.inputs)
             try await self.runSteps(workflow.steps, prefix: "", scope: &scope, run: run)
@@ -230,23 +236,15 @@ public actor WorkflowEngine {
             }
             return output
         }
-        // The heartbeat renews the lease; if another engine took the run, this one stops.
-        let heartbeat = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(Int64(lease * 1000 / 3)))
-                if Task.isCancelled { return }
-                if (try? await store.claim(id, worker: worker, leaseSeconds: lease)) == false {
-                    body.cancel()
-                    return
-                }
-            }
-        }
+        // The engine's heartbeat renews the lease; if another engine took the run, this one stops.
+        bodies[id] = body
+        startHeartbeat()
         let outcome = await withTaskCancellationHandler {
             await body.result
         } onCancel: {
             body.cancel()
         }
-        heartbeat.cancel()
+        bodies[id] = nil
         let status: RunStatus
         var followers: [PendingRun] = []
         switch outcome {

@@ -29,6 +29,13 @@ public protocol WorkflowStore: Sendable {
     /// Takes or renews the lease of an unfinished run; false if another worker holds it.
     func claim(_ id: String, worker: String, leaseSeconds: Double) async throws(WorkflowError) -> Bool
     func release(_ id: String, worker: String) async throws(WorkflowError)
+    /// Renews, in one write, the leases of the runs `worker` executes (the heartbeat of a
+    /// whole engine, not one per run); returns those it still holds. A run another worker
+    /// took, or that has ended, is left out.
+    func renew(_ ids: [String], worker: String, leaseSeconds: Double) async throws(WorkflowError) -> Set<String>
+    /// Takes or renews the lease named `key`: a trigger that one daemon of those sharing the
+    /// store fires (an MCP resource subscription). False while another worker holds it.
+    func claimTrigger(_ key: String, worker: String, leaseSeconds: Double) async throws(WorkflowError) -> Bool
     /// Ends a run and, in the same transaction, creates the runs its completion triggers
     /// start (a transactional outbox: a crash cannot keep the end and lose the follow-up).
     func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?, followers: [PendingRun]) async throws(WorkflowError)

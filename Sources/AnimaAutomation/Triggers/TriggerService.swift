@@ -14,27 +14,49 @@ public actor TriggerService {
     let resources: (any ResourceWatching)?
     /// One subscription per (server, uri) that some workflow's `mcp_resource` trigger names.
     var subscriptions: [ResourceKey: Task<Void, Never>] = [:]
+    /// How long this service holds a resource's subscription for the daemons sharing the
+    /// store without renewing it (`refreshResourceWatchers` renews it).
+    let resourceLease: Double
 
     struct ResourceKey: Hashable {
         var server: String
         var uri: String
     }
 
-    /// - Parameter resources: the MCP servers' resource updates, for `mcp_resource` triggers; nil ignores them.
-    public init(engine: WorkflowEngine, resources: (any ResourceWatching)? = nil, now: Date = Date()) {
+    /// - Parameters:
+    ///   - resources: the MCP servers' resource updates, for `mcp_resource` triggers; nil ignores them.
+    ///   - resourceLease: seconds a daemon holds a resource's subscription for all daemons
+    ///     sharing the store; `run` renews it every 5 s, so it must be longer than that.
+    public init(engine: WorkflowEngine, resources: (any ResourceWatching)? = nil, now: Date = Date(), resourceLease: Double = 15) {
         self.engine = engine
         self.resources = resources
         lastCheck = now
+        self.resourceLease = resourceLease.isFinite ? min(max(resourceLease, 0.2), 3600) : 15
     }
 
     /// Subscribes to the MCP resources that workflows' triggers name (and drops those no
     /// longer named); each update starts a run of every workflow watching that resource,
     /// with inputs `server` and `uri`, labelled as the server's (untrusted) data.
+    ///
+    /// Of the daemons sharing a store, one at a time subscribes to a resource: the one
+    /// holding its trigger lease (renewed here), so one update starts one run, not one per
+    /// daemon. When that daemon dies another takes the lease once it runs out; updates in
+    /// between are not made up (MCP does not replay them).
     public func refreshResourceWatchers() async {
         guard let resources, let all = try? await engine.store.workflows() else { return }
-        var wanted: Set<ResourceKey> = []
+        var named: Set<ResourceKey> = []
         for stored in all {
-            for case .resource(let server, let uri) in stored.workflow.triggers { wanted.insert(ResourceKey(server: server, uri: uri)) }
+            for case .resource(let server, let uri) in stored.workflow.triggers { named.insert(ResourceKey(server: server, uri: uri)) }
+        }
+        var wanted: Set<ResourceKey> = []
+        for key in named {
+            let lease = "mcp_resource \(key.server) \(key.uri)"
+            // A store that does not answer: keep what is held until it does (its lease may still hold).
+            guard let held = try? await engine.store.claimTrigger(lease, worker: engine.worker, leaseSeconds: resourceLease) else {
+                if subscriptions[key] != nil { wanted.insert(key) }
+                continue
+            }
+            if held { wanted.insert(key) }
         }
         for (key, task) in subscriptions where !wanted.contains(key) {
             task.cancel()

@@ -67,8 +67,9 @@ struct BenchWeb: AsyncParsableCommand {
         while port.value == 0 { try await Task.sleep(for: .milliseconds(20)) }
         let base = "http://localhost:\(port.value)"
         if hold {
-            print(jsonLine([("base", .string(base)), ("cookie", .string(cookie)), ("token", .string(token)), ("processes", .number(Double(processes)))]))
-            fflush(stdout)
+            // Unbuffered, so the script reading the pipe gets the line now.
+            let line = jsonLine([("base", .string(base)), ("cookie", .string(cookie)), ("token", .string(token)), ("processes", .number(Double(processes)))])
+            FileHandle.standardOutput.write(Data((line + "\n").utf8))
             while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
             return
         }

@@ -301,7 +301,7 @@ let package = Package(
         .target(
             name: "AnimaWeb",
             dependencies: [
-                "AnimaCore", "AnimaKernel", "AnimaMemory", "AnimaSecurity", "AnimaAutomation",
+                "AnimaCore", "AnimaKernel", "AnimaMemory", "AnimaSecurity", "AnimaAutomation", "AnimaProcessor",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -315,7 +315,7 @@ let package = Package(
         .testTarget(
             name: "AnimaWebTests",
             dependencies: [
-                "AnimaWeb", "AnimaCore", "AnimaKernel", "AnimaSecurity", "AnimaMemory", "AnimaProcessor", "AnimaTesting",
+                "AnimaWeb", "AnimaCore", "AnimaKernel", "AnimaSecurity", "AnimaMemory", "AnimaProcessor", "AnimaTesting", "AnimaStorage",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),

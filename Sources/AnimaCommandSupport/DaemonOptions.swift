@@ -79,6 +79,10 @@ package struct DaemonOptions: ParsableArguments {
         help: NumericFlag.help("Seconds a workflow run stays this daemon's without a heartbeat; another daemon takes it over after.", 1...3600),
         transform: NumericFlag.integer(1...3600))
     package var workflowLeaseSeconds: Int?
+    @Option(help: ArgumentHelp("The host name people reach the web console by, for passkeys (default: localhost).", valueName: "host"))
+    package var webRpId: String?
+    @Option(help: ArgumentHelp("More origins the web console accepts, comma-separated (a reverse proxy's).", valueName: "origins"))
+    package var webOrigins: String?
 
     package init() {}
 
@@ -97,6 +101,7 @@ package struct DaemonOptions: ParsableArguments {
             ("approval_timeout", approvalTimeout.map(String.init)),
             ("workflow_database", workflowDatabase), ("workflow_lease_seconds", workflowLeaseSeconds.map(String.init)),
             ("models", models), ("max_models", maxModels.map(String.init)), ("model_memory_mib", modelMemory.map(String.init)),
+            ("web_rp_id", webRpId), ("web_origins", webOrigins),
         ]
         for (key, value) in flags { if let value { try c.set(key, value, source: "--\(key.replacingOccurrences(of: "_", with: "-"))") } }
         try c.check()
@@ -143,7 +148,8 @@ package struct DaemonOptions: ParsableArguments {
         composed.speech = speech
         // The web console at / on the same port and TLS (issue 22).
         composed.console = try WebConsole.responder(
-            kernel: composed.kernel, dataDirectory: URL(fileURLWithPath: c.dataDirectory), tls: c.tlsCertificate != nil)
+            kernel: composed.kernel, dataDirectory: URL(fileURLWithPath: c.dataDirectory), tls: c.tlsCertificate != nil,
+            relyingPartyID: c.webRelyingPartyID, origins: c.webOrigins, tokens: ConsoleTokens(store: composed.tokens))
         let daemon = composed
         let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }
         defer { procfs.cancel() }

@@ -59,6 +59,10 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var modelMemoryMiB: Int?
     /// Page-in events each agent keeps (sealed, ids and scores only), newest; 0 keeps none.
     public var pageInHistory = 16
+    /// The web console's passkey relying party: the host name people type (issue 22).
+    public var webRelyingPartyID = "localhost"
+    /// Origins the console accepts besides its own (a reverse proxy's), `scheme://host[:port]`.
+    public var webOrigins: [String] = []
 
     public init(dataDirectory: String = ServerConfiguration.defaultDataDirectory) {
         self.dataDirectory = dataDirectory
@@ -83,6 +87,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         ("workflow_database", "ANIMA_WORKFLOW_DATABASE"), ("workflow_lease_seconds", "ANIMA_WORKFLOW_LEASE_SECONDS"),
         ("models", "ANIMA_MODELS"), ("max_models", "ANIMA_MAX_MODELS"), ("model_memory_mib", "ANIMA_MODEL_MEMORY_MIB"),
         ("page_in_history", "ANIMA_PAGE_IN_HISTORY"),
+        ("web_rp_id", "ANIMA_WEB_RP_ID"), ("web_origins", "ANIMA_WEB_ORIGINS"),
     ]
 
     /// Reads the config file (if it exists) and then the environment on top of the defaults.
@@ -180,9 +185,45 @@ public struct ServerConfiguration: Sendable, Hashable {
                 throw .badValue(key: key, value: value, source: source, expected: "a postgres:// URL")
             }
             workflowDatabase = value
+        case "web_rp_id":
+            guard Self.isHostName(value) else {
+                throw .badValue(
+                    key: key, value: value, source: source,
+                    expected: "a host name such as localhost or console.example.org (no scheme, port, path or IP address)")
+            }
+            webRelyingPartyID = value.lowercased()
+        case "web_origins":
+            let origins = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for origin in origins where !Self.isOrigin(origin) {
+                throw .badValue(
+                    key: key, value: origin, source: source, expected: "origins such as https://console.example.org or http://localhost:8080")
+            }
+            webOrigins = origins
         default:
             throw .unknownKey(key: key, source: source, known: Self.keys.map(\.file))
         }
+    }
+
+    /// A DNS name (letters, digits, '-' and dots; not an IP address, which passkeys refuse).
+    static func isHostName(_ text: String) -> Bool {
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard !text.isEmpty, text.count <= 253, !labels.allSatisfy({ $0.allSatisfy(\.isNumber) }) else { return false }
+        return labels.allSatisfy { label in
+            !label.isEmpty && label.count <= 63 && label.first != "-" && label.last != "-"
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+    }
+
+    /// `http(s)://host[:port]` with nothing after it, as browsers send in `Origin`.
+    static func isOrigin(_ text: String) -> Bool {
+        for scheme in ["https://", "http://"] where text.hasPrefix(scheme) {
+            let rest = text.dropFirst(scheme.count)
+            let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2, isHostName(String(parts[0])) else { return false }
+            if parts.count == 2 { guard let port = Int(parts[1]), (1...65535).contains(port), String(port) == parts[1] else { return false } }
+            return true
+        }
+        return false
     }
 
     /// Problems that make the configuration unusable, found before anything starts.

@@ -32,6 +32,9 @@ struct BenchWeb: AsyncParsableCommand {
     var processes = 1000
     @Option(help: NumericFlag.help("Requests of each kind.", 1...10_000), transform: NumericFlag.integer(1...10_000))
     var runs = 50
+    @Flag(
+        help: "Set up, print one JSON line (base URL, session cookie, token), and serve until killed, for a browser to measure (console_tti.py).")
+    var hold = false
 
     mutating func run() async throws {
         let data = NSTemporaryDirectory() + "anima-bench-web-\(UUID().uuidString)"
@@ -63,6 +66,13 @@ struct BenchWeb: AsyncParsableCommand {
         defer { server.cancel() }
         while port.value == 0 { try await Task.sleep(for: .milliseconds(20)) }
         let base = "http://localhost:\(port.value)"
+        if hold {
+            // Unbuffered, so the script reading the pipe gets the line now.
+            let line = jsonLine([("base", .string(base)), ("cookie", .string(cookie)), ("token", .string(token)), ("processes", .number(Double(processes)))])
+            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+            return
+        }
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(redirectConfiguration: .disallow))
         let clock = ContinuousClock()
 

@@ -1,5 +1,6 @@
 import AnimaCommandSupport
 import AnimaCore
+import AnimaSecurity
 import AnimaWeb
 import ArgumentParser
 import Foundation
@@ -14,8 +15,10 @@ struct WebCommand: AsyncParsableCommand {
             address). Sign-in is by passkey only. The first passkey of a user is registered
             with a one-time code from `anima web enroll`, valid for 10 minutes and once.
             A passkey acts as the user and groups it was enrolled with, as a token does.
-            Set ANIMA_WEB_RP_ID to the host name people use when it is not localhost, and
-            ANIMA_WEB_ORIGINS (comma-separated) for origins such as a reverse proxy's.
+            Set the host name people use when it is not localhost with the config key
+            web_rp_id (or ANIMA_WEB_RP_ID, or `anima serve --web-rp-id`), and origins such
+            as a reverse proxy's with web_origins (comma-separated). Both commands write
+            what they did to the audit log (never the code itself).
 
             Examples:
               anima web enroll
@@ -29,7 +32,18 @@ struct WebCommand: AsyncParsableCommand {
 
 extension DataDirectoryOption {
     func consoleStore() throws -> ConsoleStore {
-        try ConsoleStore(directory: URL(fileURLWithPath: dataDir.map { ($0 as NSString).expandingTildeInPath } ?? AnimaDirectories.data()))
+        try ConsoleStore(directory: URL(fileURLWithPath: directory))
+    }
+
+    var directory: String { dataDir.map { ($0 as NSString).expandingTildeInPath } ?? AnimaDirectories.data() }
+
+    /// Records what `anima web` did in the data directory's audit log, as the daemon's
+    /// console records its own sign-ins: the kernel's chain, no secrets.
+    func audit(_ action: String, user: String, _ summary: String) throws {
+        let log = try AuditLog(dataDirectory: directory)
+        log.append(AuditRecord(sequence: 0, time: Date(), pid: .kernel, owner: user, syscall: action, summary: summary, outcome: .completed))
+        log.close()
+        if let failure = log.failure { throw ValidationError("the audit log could not be written: \(failure)") }
     }
 }
 
@@ -48,6 +62,10 @@ struct WebEnroll: AsyncParsableCommand {
         }
         let store = try data.consoleStore()
         let (code, record) = try await store.enroll(user: user, groups: group)
+        try data.audit(
+            "console-enroll", user: me,
+            "enrollment code \(record.id) for \(record.user) (\(record.groups.joined(separator: ","))) printed, valid until \(ISO8601DateFormatter().string(from: record.expires))"
+        )
         print(code)
         Terminal.error(
             "enrollment code for \(record.user) (\(record.groups.joined(separator: ","))), valid until \(ISO8601DateFormatter().string(from: record.expires)) and once: open the console's /web/enroll page and enter it\n"
@@ -64,6 +82,7 @@ struct WebSessions: AsyncParsableCommand {
         let store = try data.consoleStore()
         if let revoke {
             try await store.revoke(session: revoke)
+            try data.audit("console-revoke", user: NSUserName(), "session \(revoke) revoked from the command line")
             Terminal.error("session \(revoke) revoked; its browser is signed out at its next request\n")
             return
         }

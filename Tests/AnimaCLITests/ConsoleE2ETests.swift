@@ -21,7 +21,11 @@ import Testing
         let result = try CLI.run([Self.script, CLI.binary.path, CLI.bench.path, out], executable: URL(fileURLWithPath: Self.python))
         #expect(result.status == 0, "the browser test failed:\n\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("E2E: all steps passed"))
-        for view in ["signin", "enroll", "processes", "memory", "approvals", "audit", "signed-in-again"] {
+        print("console screenshots: \(out)")
+        for view in [
+            "signin", "enroll", "processes", "memory", "approvals", "audit", "chat", "conversation", "policies", "token-created", "tokens",
+            "context", "processors", "metrics", "signed-in-again",
+        ] {
             #expect(FileManager.default.fileExists(atPath: out + "/\(view).png"), "no screenshot of \(view)")
         }
     }

@@ -126,4 +126,27 @@ struct ConfigurationTests {
             }
         }
     }
+
+    /// The web console's passkey host and extra origins: a config key, a variable or a flag,
+    /// each checked so a typo cannot leave every passkey unusable without saying why.
+    @Test func theConsolesRelyingPartyAndOriginsAreSettingsAndChecked() throws {
+        #expect(ServerConfiguration().webRelyingPartyID == "localhost" && ServerConfiguration().webOrigins.isEmpty)
+        let c = try ServerConfiguration.load(
+            file: try file("web_rp_id = \"Console.Example.org\"\nweb_origins = \"https://proxy.example.org, http://localhost:8080\""),
+            environment: [:])
+        #expect(c.webRelyingPartyID == "console.example.org")
+        #expect(c.webOrigins == ["https://proxy.example.org", "http://localhost:8080"])
+        let env = try ServerConfiguration.load(file: try file(""), environment: ["ANIMA_WEB_RP_ID": "anima.lan"])
+        #expect(env.webRelyingPartyID == "anima.lan")
+        for bad in ["https://example.org", "example.org:8420", "127.0.0.1", "exa mple.org", "-bad.org", "a/b", "", String(repeating: "a", count: 64) + ".org"] {
+            var config = ServerConfiguration()
+            #expect(throws: ConfigurationError.self, "\(bad)") { try config.set("web_rp_id", bad, source: "--web-rp-id") }
+        }
+        for bad in ["example.org", "ftp://example.org", "https://example.org/path", "https://example.org:0", "https://example.org:99999",
+            "https://example.org:1e3", "http://"] {
+            var config = ServerConfiguration()
+            let error = #expect(throws: ConfigurationError.self, "\(bad)") { try config.set("web_origins", bad, source: "--web-origins") }
+            #expect(error?.description.contains("web_origins") == true)
+        }
+    }
 }

@@ -22,10 +22,16 @@ struct ConsoleHarness {
         store = try ConsoleStore(directory: directory, lifetimes: lifetimes)
         self.kernel = kernel ?? Kernel(.init(processor: nil, audit: audit))
         configuration.auditLogPath = directory.appendingPathComponent(AuditLog.fileName).path
+        configuration.policyPath = directory.appendingPathComponent("policy.json").path
+        configuration.tokens = tokens
     }
 
+    let tokens = MemoryTokenRegistry()
+    /// The limiter the router uses, so a test can trip it.
+    var limiter = EnrollmentLimiter()
+
     func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = Application(router: WebConsole.router(kernel: kernel, store: store, configuration: configuration))
+        let app = Application(router: WebConsole.router(kernel: kernel, store: store, configuration: configuration, limiter: limiter))
         try await app.test(.router) { client in try await body(client) }
     }
 

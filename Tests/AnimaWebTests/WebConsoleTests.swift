@@ -14,8 +14,12 @@ import Testing
 @Suite struct WebConsoleTests {
     static let protectedPages = [
         "/", "/web", "/web/processes", "/web/approvals", "/web/memory?q=x", "/web/tools", "/web/processes?partial=table",
+        "/web/audit", "/web/policies", "/web/tokens", "/web/chat", "/web/chat/2", "/web/context", "/web/processors", "/web/metrics",
     ]
-    static let protectedActions = ["/web/signout", "/web/processes/2/signal", "/web/approvals/2/abc", "/web/memory/forget"]
+    static let protectedActions = [
+        "/web/signout", "/web/processes/2/signal", "/web/approvals/2/abc", "/web/memory/forget", "/web/policies", "/web/tokens",
+        "/web/tokens/abc/revoke", "/web/chat", "/web/chat/2",
+    ]
 
     @Test func everyPageAndActionWithoutASessionIsRefused() async throws {
         let harness = try ConsoleHarness()

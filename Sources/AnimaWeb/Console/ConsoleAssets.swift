@@ -54,10 +54,11 @@ enum ConsoleAssets {
           if (live && window.EventSource) {
             const src = new EventSource(live.dataset.live);
             src.addEventListener("change", async () => {
-              const r = await fetch("/web/processes?partial=table", { credentials: "same-origin" });
+              const r = await fetch(live.dataset.partial || "/web/processes?partial=table", { credentials: "same-origin" });
               if (!r.ok) return;
               const doc = new DOMParser().parseFromString(await r.text(), "text/html");
-              const fresh = doc.getElementById("process-table"), old = document.getElementById("process-table");
+              const id = live.dataset.target || "process-table";
+              const fresh = doc.getElementById(id), old = document.getElementById(id);
               if (fresh && old) old.replaceWith(fresh);
               live.textContent = "Updated " + new Date().toLocaleTimeString();
             });
@@ -84,5 +85,15 @@ enum ConsoleAssets {
         .bad { color: #b00020; } .ok { color: #1b5e20; }
         @media (prefers-color-scheme: dark) { .bad { color: #ff8a80; } .ok { color: #a5d6a7; } }
         .tree ul { margin: 0; padding-left: 1.25rem; border-left: 1px dotted var(--muted); }
+        textarea { font: inherit; width: 100%; max-width: 48rem; }
+        .chart { max-width: 48rem; } .chart text { fill: var(--fg); font-size: 12px; } .chart .bar { fill: var(--accent); }
+        .chart .track { fill: none; stroke: var(--muted); }
+        .messages { fill: #0b57d0; background: #0b57d0; } .blocks { fill: #6a1b9a; background: #6a1b9a; }
+        .summary { fill: #00796b; background: #00796b; } .free { fill: #616161; background: #616161; }
+        .pages { fill: #a84300; background: #a84300; } .answer { fill: #455a64; background: #455a64; }
+        .key { display: inline-block; color: #fff; padding: 0 .4rem; border-radius: .25rem; }
+        .transcript { list-style: none; padding: 0; } .transcript li { border-left: 3px solid var(--muted); padding: .25rem .75rem; margin: .5rem 0; }
+        .transcript .text { white-space: pre-wrap; } .transcript code { white-space: pre-wrap; word-break: break-word; }
+        .transcript .denied { border-color: #b00020; } .transcript .approval { border-color: var(--accent); }
         """
 }

@@ -2,11 +2,13 @@ import Mustache
 
 /// The console's pages as Mustache templates: every `{{value}}` is HTML-escaped, so text
 /// from agents, memory or users can never become markup. Only `{{{body}}}` in the layout
-/// is raw, and it holds a page this library rendered.
+/// (a page this library rendered) and the SVG charts `SVGChart` drew (escaping each label
+/// itself) are raw.
 enum ConsolePages {
     static let library: MustacheLibrary = {
         var library = MustacheLibrary()
-        for (name, text) in templates {
+        let all = templates.merging(adminTemplates, uniquingKeysWith: { a, _ in a }).merging(insightTemplates, uniquingKeysWith: { a, _ in a })
+        for (name, text) in all {
             do { try library.register(text, named: name) } catch { fatalError("console template \(name) does not parse: \(error)") }
         }
         return library
@@ -38,9 +40,16 @@ enum ConsolePages {
         {{#user}}
         <nav aria-label="Console">
         <a href="/web/processes">Processes</a>
+        <a href="/web/chat">Chat</a>
         <a href="/web/approvals">Approvals</a>
+        <a href="/web/context">Context</a>
         <a href="/web/memory">Memory</a>
         <a href="/web/tools">Tools</a>
+        <a href="/web/audit">Audit</a>
+        <a href="/web/policies">Policies</a>
+        <a href="/web/tokens">Tokens</a>
+        <a href="/web/processors">Processors</a>
+        <a href="/web/metrics">Metrics</a>
         </nav>
         <form method="post" action="/web/signout" class="inline">
         <input type="hidden" name="csrf" value="{{csrf}}">
@@ -48,6 +57,7 @@ enum ConsolePages {
         </form>
         {{/user}}
         </header>
+        {{#user}}<p id="notice" hidden role="status"><a href="/web/approvals">Calls wait for your approval</a></p>{{/user}}
         <main id="main" tabindex="-1">
         <h1>{{title}}</h1>
         {{{body}}}

@@ -13,13 +13,30 @@ struct PasskeyRoutes: Sendable {
     let configuration: WebConsoleConfiguration
     let challenges: ChallengeBook
     let relyingParty: RelyingParty
+    let limiter: EnrollmentLimiter
 
     static let maxBodyBytes = 64 * 1024
 
     func register(on router: Router<WebRequestContext>) {
-        router.post("/web/passkeys/register/options") { request, _ in
+        router.post("/web/passkeys/register/options") { request, context in
+            let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+            if case .refused(let wait, let first) = await limiter.check(address) {
+                if first {
+                    await kernel.noteAccess(
+                        "console-enroll", user: "-", "enrollment codes from \(address) refused for \(wait) s",
+                        refused: "too many wrong enrollment codes")
+                }
+                var response = Self.refuse(
+                    "too many wrong enrollment codes were tried; wait \(wait) seconds, and check the code `anima web enroll` printed",
+                    status: .tooManyRequests)
+                response.headers[.init("Retry-After")!] = String(wait)
+                return response
+            }
             let body = try await Self.json(request)
             guard let code = body["code"]?.stringValue, let enrollment = await store.enrollment(code: code) else {
+                await limiter.fail(address)
+                await kernel.noteAccess(
+                    "console-enroll", user: "-", "a wrong, used or expired enrollment code from \(address)", refused: "bad code")
                 return Self.refuse(ConsoleStoreError.badCode.description)
             }
             var generator = SystemRandomNumberGenerator()
@@ -137,5 +154,7 @@ struct PasskeyRoutes: Sendable {
             body: .init(byteBuffer: ByteBuffer(string: value.jsonText)))
     }
 
-    static func refuse(_ reason: String) -> Response { jsonResponse(["ok": false, "error": .string(reason)], status: .badRequest) }
+    static func refuse(_ reason: String, status: HTTPResponse.Status = .badRequest) -> Response {
+        jsonResponse(["ok": false, "error": .string(reason)], status: status)
+    }
 }

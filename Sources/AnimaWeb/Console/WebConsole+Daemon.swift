@@ -7,18 +7,20 @@ import NIOCore
 
 extension WebConsole {
     /// The console for a daemon over `kernel`, its state in `dataDirectory`, as the
-    /// closure the daemon mounts. The relying party id comes from `ANIMA_WEB_RP_ID`
-    /// (default `localhost`); extra origins from `ANIMA_WEB_ORIGINS`, comma-separated.
+    /// closure the daemon mounts.
+    /// - Parameters:
+    ///   - relyingPartyID: the host name people reach the console by (config key `web_rp_id`,
+    ///     `ANIMA_WEB_RP_ID`, `--web-rp-id`); `localhost` by default.
+    ///   - origins: origins accepted besides the console's own (`web_origins`), such as a reverse proxy's.
+    ///   - tokens: the daemon's API tokens, for the tokens view; nil hides it.
     public static func responder(
-        kernel: Kernel, dataDirectory: URL, tls: Bool, environment: [String: String] = ProcessInfo.processInfo.environment
+        kernel: Kernel, dataDirectory: URL, tls: Bool, relyingPartyID: String = "localhost", origins: [String] = [],
+        tokens: (any ConsoleTokenRegistry)? = nil
     ) throws -> @Sendable (Request, any Channel, Logger) async throws -> Response {
-        let rpID = environment["ANIMA_WEB_RP_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? "localhost"
-        let origins = Set(
-            (environment["ANIMA_WEB_ORIGINS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
-                !$0.isEmpty
-            })
-        var configuration = WebConsoleConfiguration(relyingPartyID: rpID, tls: tls, extraOrigins: origins)
+        var configuration = WebConsoleConfiguration(relyingPartyID: relyingPartyID, tls: tls, extraOrigins: Set(origins))
         configuration.auditLogPath = dataDirectory.appendingPathComponent(AuditLog.fileName).path
+        configuration.policyPath = dataDirectory.appendingPathComponent(SecurityMonitor.policyFileName).path
+        configuration.tokens = tokens
         let console = WebConsole(kernel: kernel, store: try ConsoleStore(directory: dataDirectory), configuration: configuration)
         return { request, channel, logger in try await console.respond(to: request, channel: channel, logger: logger) }
     }

@@ -25,13 +25,16 @@ public struct WebConsole: Sendable {
     public static let cookieName = "anima_session"
     static let maxFormBytes = 64 * 1024
 
-    public init(kernel: Kernel, store: ConsoleStore, configuration: WebConsoleConfiguration, challenges: ChallengeBook = ChallengeBook()) {
+    public init(
+        kernel: Kernel, store: ConsoleStore, configuration: WebConsoleConfiguration, challenges: ChallengeBook = ChallengeBook(),
+        limiter: EnrollmentLimiter = EnrollmentLimiter()
+    ) {
         self.kernel = kernel
         self.store = store
         self.configuration = configuration
         self.challenges = challenges
         relyingParty = RelyingParty(id: configuration.relyingPartyID, requireUserVerification: configuration.requireUserVerification)
-        let router = Self.router(kernel: kernel, store: store, configuration: configuration, challenges: challenges)
+        let router = Self.router(kernel: kernel, store: store, configuration: configuration, challenges: challenges, limiter: limiter)
         responder = router.buildResponder()
     }
 
@@ -42,23 +45,32 @@ public struct WebConsole: Sendable {
 
     /// The router on its own, for tests and `anima-bench web`.
     public static func router(
-        kernel: Kernel, store: ConsoleStore, configuration: WebConsoleConfiguration, challenges: ChallengeBook = ChallengeBook()
+        kernel: Kernel, store: ConsoleStore, configuration: WebConsoleConfiguration, challenges: ChallengeBook = ChallengeBook(),
+        limiter: EnrollmentLimiter = EnrollmentLimiter()
     ) -> Router<WebRequestContext> {
         let router = Router(context: WebRequestContext.self)
         router.add(middleware: SessionMiddleware(store: store, configuration: configuration))
         let rp = RelyingParty(id: configuration.relyingPartyID, requireUserVerification: configuration.requireUserVerification)
-        register(on: router, kernel: kernel, store: store, configuration: configuration, challenges: challenges, relyingParty: rp)
+        register(
+            on: router, kernel: kernel, store: store, configuration: configuration, challenges: challenges, relyingParty: rp,
+            limiter: limiter)
+        let transcripts = ChatTranscripts()
+        Task { await transcripts.listen(to: kernel) }
+        ChatRoutes(kernel: kernel, transcripts: transcripts).register(on: router)
+        InsightRoutes(kernel: kernel, decisions: RouterWatch()).register(on: router)
         return router
     }
 
     // swiftlint:disable:next function_body_length
     static func register(
         on router: Router<WebRequestContext>, kernel: Kernel, store: ConsoleStore, configuration: WebConsoleConfiguration,
-        challenges: ChallengeBook, relyingParty: RelyingParty
+        challenges: ChallengeBook, relyingParty: RelyingParty, limiter: EnrollmentLimiter
     ) {
         let passkeys = PasskeyRoutes(
-            kernel: kernel, store: store, configuration: configuration, challenges: challenges, relyingParty: relyingParty)
+            kernel: kernel, store: store, configuration: configuration, challenges: challenges, relyingParty: relyingParty,
+            limiter: limiter)
         passkeys.register(on: router)
+        AdminRoutes(kernel: kernel, configuration: configuration).register(on: router)
         router.get("/") { _, _ in Response.redirect(to: "/web/processes", type: .found) }
         router.get("/web") { _, _ in Response.redirect(to: "/web/processes", type: .found) }
         router.get("/web/static/console.js") { _, _ in

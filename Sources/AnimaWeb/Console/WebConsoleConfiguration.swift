@@ -15,6 +15,10 @@ public struct WebConsoleConfiguration: Sendable {
     public var requireUserVerification: Bool = true
     /// The hash-chained audit log the audit view reads and verifies (the `logs` group's).
     public var auditLogPath: String?
+    /// The data-flow policy file the policies view reads and root edits (`policy.json`).
+    public var policyPath: String?
+    /// The daemon's API tokens, for the tokens view; nil hides it.
+    public var tokens: (any ConsoleTokenRegistry)?
 
     public init(relyingPartyID: String = "localhost", tls: Bool = false, extraOrigins: Set<String> = []) {
         self.relyingPartyID = relyingPartyID

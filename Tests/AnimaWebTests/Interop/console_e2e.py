@@ -127,6 +127,49 @@ try:
         page.screenshot(path=os.path.join(out, "audit.png"), full_page=True)
         scan(page, "audit")
 
+        step("chat with an agent: the answer streams in, the words stay text")
+        page.goto(base + "/web/chat")
+        page.screenshot(path=os.path.join(out, "chat.png"), full_page=True)
+        scan(page, "chat")
+        page.get_by_label("Message").fill("hello from the console <b>bold</b>")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Start").click()
+        assert "/web/chat/" in page.url, page.url
+        expect(page.locator("#transcript")).to_contain_text("hello from the console <b>bold</b>")
+        expect(page.locator("#transcript li.assistant").first).to_be_visible(timeout=20000)
+        page.screenshot(path=os.path.join(out, "conversation.png"), full_page=True)
+        scan(page, "conversation")
+
+        step("policies, tokens, context window, processors and metrics")
+        page.goto(base + "/web/policies")
+        expect(page.locator("main")).to_contain_text("the strict default applies")
+        page.screenshot(path=os.path.join(out, "policies.png"), full_page=True)
+        scan(page, "policies")
+        page.goto(base + "/web/tokens")
+        page.locator("#token-name").fill("e2e-browser")
+        page.get_by_label("chat", exact=True).check()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Create token").click()
+        secret = page.locator("#secret").input_value()
+        assert secret.startswith("anima_"), secret
+        page.screenshot(path=os.path.join(out, "token-created.png"), full_page=True)
+        scan(page, "token-created")
+        assert "data" in api("GET", "/v1/models", secret)  # the secret works, with the chat scope it was given
+        page.goto(base + "/web/tokens")
+        expect(page.locator("table")).to_contain_text("e2e-browser")
+        assert secret not in page.content()
+        page.screenshot(path=os.path.join(out, "tokens.png"), full_page=True)
+        scan(page, "tokens")
+        page.goto(base + "/web/context?agent=e2e-agent")
+        expect(page.locator("main")).to_contain_text("Core memory")
+        page.screenshot(path=os.path.join(out, "context.png"), full_page=True)
+        scan(page, "context")
+        for view in ("processors", "metrics"):
+            page.goto(base + "/web/" + view)
+            page.screenshot(path=os.path.join(out, view + ".png"), full_page=True)
+            scan(page, view)
+        expect(page.locator("svg.chart").first).to_be_visible()
+
         step("sign out, then sign in with the passkey")
         with page.expect_navigation():
             page.get_by_role("button", name="Sign out").click()
@@ -147,6 +190,7 @@ try:
     print("axe:", sum(len(v) for v in findings.values()), "findings over", len(findings), "views;",
           sum(len(v) for v in serious.values()), "serious or critical")
     assert not any(serious.values()), serious
+    print("screenshots:", out)
     print("E2E: all steps passed")
 finally:
     daemon.terminate()

@@ -1,0 +1,68 @@
+import Foundation
+
+/// Small charts drawn on the server as SVG: no script, no library, readable without
+/// JavaScript, and each one has a text table beside it for screen readers.
+///
+/// The one place the console writes markup itself: every label goes through `escape`.
+enum SVGChart {
+    /// Horizontal bars, one per item, scaled to the largest value.
+    static func bars(_ title: String, _ items: [(label: String, value: Double)], unit: String) -> String {
+        let width = 640.0, labelWidth = 200.0, row = 22.0
+        let height = max(row, Double(items.count) * row) + 8
+        let top = items.map(\.value).filter(\.isFinite).max() ?? 0
+        var svg =
+            "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" aria-label=\"\(escape(title))\">"
+        svg += "<title>\(escape(title))</title>"
+        for (i, item) in items.enumerated() {
+            let y = 4 + Double(i) * row
+            let value = item.value.isFinite ? max(0, item.value) : 0
+            let length = top > 0 ? (width - labelWidth - 90) * value / top : 0
+            svg += "<text x=\"0\" y=\"\(format(y + 15))\" class=\"label\">\(escape(clip(item.label)))</text>"
+            svg += "<rect x=\"\(Int(labelWidth))\" y=\"\(format(y + 3))\" width=\"\(format(length))\" height=\"\(Int(row - 6))\" class=\"bar\"/>"
+            svg += "<text x=\"\(format(labelWidth + length + 6))\" y=\"\(format(y + 15))\" class=\"value\">\(escape(number(item.value))) \(escape(unit))</text>"
+        }
+        if items.isEmpty { svg += "<text x=\"0\" y=\"18\" class=\"label\">nothing yet</text>" }
+        return svg + "</svg>"
+    }
+
+    /// One bar split into parts of a whole (the context window's budget).
+    static func stacked(_ title: String, _ parts: [(label: String, value: Double, style: String)], total: Double) -> String {
+        let width = 640.0
+        var svg = "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 \(Int(width)) 40\" width=\"100%\" aria-label=\"\(escape(title))\">"
+        svg += "<title>\(escape(title))</title><rect x=\"0\" y=\"4\" width=\"\(Int(width))\" height=\"28\" class=\"track\"/>"
+        var x = 0.0
+        for part in parts where part.value.isFinite && part.value > 0 && total > 0 {
+            let w = min(width - x, width * part.value / total)
+            svg += "<rect x=\"\(format(x))\" y=\"4\" width=\"\(format(w))\" height=\"28\" class=\"\(escape(part.style))\">"
+            svg += "<title>\(escape(part.label)): \(escape(number(part.value)))</title></rect>"
+            x += w
+        }
+        return svg + "</svg>"
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for c in text.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    static func number(_ value: Double) -> String {
+        guard value.isFinite else { return "n/a" }
+        if value == value.rounded() && abs(value) < 1e15 { return String(Int64(value)) }
+        return String(format: abs(value) < 0.01 ? "%.6f" : "%.2f", value)
+    }
+
+    static func format(_ value: Double) -> String { String(format: "%.1f", value.isFinite ? value : 0) }
+
+    static func clip(_ text: String) -> String { text.count <= 28 ? text : String(text.prefix(27)) + "…" }
+}

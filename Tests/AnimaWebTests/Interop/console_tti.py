@@ -1,0 +1,70 @@
+"""Time to interactive of the console's process view in headless Chromium, next to its
+time to first byte and the JSON API's time for the same processes, in one run.
+
+Usage: console_tti.py ANIMA_BENCH [PROCESSES] [RUNS]
+Starts `anima-bench web --hold` (the daemon, a scripted model, PROCESSES sleeping agent
+processes of one user, a console session and an `agents` token), then alternates RUNS times:
+  ttfb: GET /web/processes with the session cookie, to its first byte (urllib)
+  tti:  Chromium opens /web/processes; navigation start to the end of DOMContentLoaded,
+        when the deferred script has run and the page answers input
+  api:  GET /anima/v1/processes with the token, to its last byte (urllib): the anchor
+Prints p50 of each and the ratios tti/api and ttfb/api (goal: page <= 2x the API).
+"""
+import json, shutil, statistics, subprocess, sys, time, urllib.request
+
+bench = sys.argv[1]
+processes = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+runs = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+chromium = shutil.which("chromium") or "/usr/bin/chromium"
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+daemon = subprocess.Popen([bench, "web", "--hold", "--processes", str(processes)], stdout=subprocess.PIPE, text=True)
+try:
+    setup = json.loads(daemon.stdout.readline())
+    base, cookie, token = setup["base"], setup["cookie"], setup["token"]
+
+    def timed(path, headers, first_byte):
+        request = urllib.request.Request(base + path, headers=headers)
+        start = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=120) as response:
+            if first_byte:
+                response.read(1)
+                elapsed = time.perf_counter() - start
+                response.read()
+                return elapsed
+            response.read()
+            return time.perf_counter() - start
+
+    page_headers = {"Cookie": "anima_session=" + cookie}
+    api_headers = {"Authorization": "Bearer " + token}
+    ttfb, tti, api = [], [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context()
+        context.add_cookies([{"name": "anima_session", "value": cookie, "url": base}])
+        page = context.new_page()
+        page.goto(base + "/web/processes")  # warm all three
+        assert page.locator("#process-table tbody tr").count() == processes, page.locator("#process-table tbody tr").count()
+        timed("/web/processes", page_headers, True)
+        timed("/anima/v1/processes", api_headers, False)
+        for _ in range(runs):
+            ttfb.append(timed("/web/processes", page_headers, True))
+            page.goto(base + "/web/processes", wait_until="domcontentloaded")
+            nav = page.evaluate("JSON.stringify(performance.getEntriesByType('navigation')[0])")
+            tti.append(json.loads(nav)["domContentLoadedEventEnd"] / 1000)
+            api.append(timed("/anima/v1/processes", api_headers, False))
+        browser.close()
+    p50 = {name: statistics.median(values) for name, values in (("ttfb", ttfb), ("tti", tti), ("api", api))}
+    print(f"{processes} processes, {runs} runs each, p50:")
+    print(f"page TTFB {p50['ttfb'] * 1000:.1f} ms, page time to interactive (Chromium) {p50['tti'] * 1000:.1f} ms, "
+          f"API last byte {p50['api'] * 1000:.1f} ms")
+    print(f"ratio tti/api {p50['tti'] / p50['api']:.2f}x, ttfb/api {p50['ttfb'] / p50['api']:.2f}x (goal <= 2x)")
+    print(json.dumps({"processes": processes, "runs": runs, "ttfb_ms": p50["ttfb"] * 1000, "tti_ms": p50["tti"] * 1000,
+                      "api_ms": p50["api"] * 1000, "ratio_tti": p50["tti"] / p50["api"], "ratio_ttfb": p50["ttfb"] / p50["api"]}))
+finally:
+    daemon.terminate()
+    try:
+        daemon.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        daemon.kill()

@@ -265,7 +265,10 @@ public struct SchemaViolation: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(path.isEmpty ? "value" : path): \(message)" }
 
     static func escape(_ key: String) -> String {
-        key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+        // Most keys need nothing: checked byte by byte, without Foundation's search (every key
+        // of every tool call's arguments passes here).
+        guard key.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return key }
+        return key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
     }
 }
 

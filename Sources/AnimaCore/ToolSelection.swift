@@ -8,7 +8,7 @@ import Foundation
 /// characters) and `?` (one character); nothing else is special.
 public enum ToolSelection {
     /// Whether `text` is a glob rather than a name.
-    public static func isGlob(_ text: String) -> Bool { text.contains("*") || text.contains("?") }
+    public static func isGlob(_ text: String) -> Bool { text.utf8.contains { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") } }
 
     /// Whether `name` matches the glob `pattern` (whole name; `*` and `?` are wildcards).
     ///

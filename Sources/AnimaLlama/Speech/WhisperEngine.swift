@@ -126,10 +126,11 @@ public final class WhisperEngine: SpeechRecognizer {
         var segments: [SpeechTranscript.Segment] = []
         for i in 0..<whisper_full_n_segments(ctx) {
             let text = whisper_full_get_segment_text(ctx, i).map { String(cString: $0) } ?? ""
-            segments.append(
-                .init(
-                    start: Double(whisper_full_get_segment_t0(ctx, i)) / 100, end: Double(whisper_full_get_segment_t1(ctx, i)) / 100,
-                    text: text))
+            // With a context fitted to the clip, whisper.cpp can place a segment's end past the
+            // audio (its decoder still counts in 30 s windows): no time lies outside the clip.
+            let end = min(Double(whisper_full_get_segment_t1(ctx, i)) / 100, audio.duration)
+            let start = min(Double(whisper_full_get_segment_t0(ctx, i)) / 100, end)
+            segments.append(.init(start: start, end: end, text: text))
         }
         let detected = multilingual ? whisper_lang_str(whisper_full_lang_id(ctx)).map { String(cString: $0) } ?? language : "en"
         let text = segments.map(\.text).joined().trimmingCharacters(in: .whitespacesAndNewlines)

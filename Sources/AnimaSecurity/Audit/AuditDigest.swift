@@ -13,9 +13,10 @@ import Foundation
 public struct AuditDigest: Sendable {
     /// The key's file name in the data directory.
     public static let fileName = "audit.key"
-    private let key: SymmetricKey
+    /// The HMAC with the key already absorbed: each digest copies it instead of keying anew.
+    private let keyed: HMAC<SHA256>
 
-    public init(key: SymmetricKey) { self.key = key }
+    public init(key: SymmetricKey) { keyed = HMAC<SHA256>(key: key) }
 
     /// A key for this process only: for kernels without a data directory (tests, scratch
     /// runs), whose records nobody needs to match later.
@@ -37,11 +38,11 @@ public struct AuditDigest: Sendable {
                             "the audit key is neither 64 hex digits nor 32 bytes; restore it from a backup, or remove it (older records' digests can then no longer be matched)"
                     )
                 }
-                key = SymmetricKey(data: bytes)
+                keyed = HMAC<SHA256>(key: SymmetricKey(data: bytes))
             } else {
                 let fresh = SymmetricKey(size: .bits256)
                 try DurableFile.write(Data(fresh.withUnsafeBytes { Hex.encode(Array($0)) }.utf8), to: url)
-                key = fresh
+                keyed = HMAC<SHA256>(key: fresh)
             }
         } catch let error as SecurityError {
             throw error
@@ -54,7 +55,9 @@ public struct AuditDigest: Sendable {
 
     /// `hmac:<first 16 hex digits> (<n> bytes)`: enough to match a known text, nothing to read.
     public func digest(_ text: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)
+        var hmac = keyed
+        hmac.update(data: Array(text.utf8))
+        let mac = hmac.finalize()
         return "hmac:" + Hex.encode(Array(mac).prefix(8)) + " (\(text.utf8.count) bytes)"
     }
 }

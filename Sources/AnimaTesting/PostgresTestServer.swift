@@ -10,6 +10,7 @@ import Foundation
 public enum PostgresTestServer {
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     struct Server: Sendable {
@@ -110,8 +111,9 @@ public enum PostgresTestServer {
         )
     }
 
+    /// Runs `command` with /bin/sh; its output, or a `Failure` holding it when it fails.
     @discardableResult
-    static func shell(_ command: String) throws -> String {
+    public static func shell(_ command: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]

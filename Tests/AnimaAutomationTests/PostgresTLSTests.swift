@@ -1,5 +1,6 @@
 import AnimaAutomation
 import AnimaCore
+import AnimaTesting
 import Foundation
 import Testing
 
@@ -69,13 +70,13 @@ struct TLSPostgres {
     let process: Process
 
     init() throws {
-        root = try Self.shell("mktemp -d /tmp/anima-pgtls.XXXXXX").trimmingCharacters(in: .whitespacesAndNewlines)
+        root = try PostgresTestServer.shell("mktemp -d /tmp/anima-pgtls.XXXXXX").trimmingCharacters(in: .whitespacesAndNewlines)
         certificate = root + "/server.crt"
         port = Int.random(in: 20_000...60_000)
         // PostgreSQL refuses to run as root: as nobody, then, owning its files.
         let run = getuid() == 0 ? "setpriv --reuid=nobody --regid=nogroup --clear-groups --" : ""
         let owner = getuid() == 0 ? "chown -R nobody:nogroup '\(root)/data' '\(root)/socket' '\(root)/server.key' &&" : ""
-        _ = try Self.shell(
+        _ = try PostgresTestServer.shell(
             """
             cd '\(root)' && chmod 755 . && mkdir data socket \
             && openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost \
@@ -100,7 +101,7 @@ struct TLSPostgres {
             guard process.isRunning, Date() < deadline else {
                 let log = (try? String(contentsOfFile: root + "/postgres.log", encoding: .utf8)) ?? ""
                 stop()
-                throw TLSFailure(description: "PostgreSQL with TLS did not start: \(log)")
+                throw PostgresTestServer.Failure(description: "PostgreSQL with TLS did not start: \(log)")
             }
             Thread.sleep(forTimeInterval: 0.1)
         }
@@ -111,24 +112,6 @@ struct TLSPostgres {
             kill(process.processIdentifier, SIGINT)
             process.waitUntilExit()
         }
-        _ = try? Self.shell("rm -rf '\(root)'")
-    }
-
-    struct TLSFailure: Error, CustomStringConvertible { var description: String }
-
-    @discardableResult
-    static func shell(_ command: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw TLSFailure(description: "`\(command.prefix(160))` failed: \(text)") }
-        return text
+        _ = try? PostgresTestServer.shell("rm -rf '\(root)'")
     }
 }

@@ -9,10 +9,14 @@ extension Kernel {
     /// Starts an agent process owned by `owner` running the standard agent loop.
     ///
     /// A syscall from outside (the API, the command line): the authoriser is asked and
-    /// the audit trail records it, as for a process's own `spawn`.
-    public func spawn(_ spec: AgentSpec, owner: Principal, parent: PID? = nil) throws(SyscallError) -> PID {
+    /// the audit trail records it, as for a process's own `spawn`. `beforeRunning` runs in
+    /// the new process before its first step: a client that will answer its questions
+    /// registers there, so no question is put before anyone can hear it.
+    public func spawn(
+        _ spec: AgentSpec, owner: Principal, parent: PID? = nil, beforeRunning: (@Sendable (PID) async -> Void)? = nil
+    ) throws(SyscallError) -> PID {
         try checked(.spawn(spec), owner: owner, parent: parent) { () throws(SyscallError) -> PID in
-            try start(spec, owner: owner, parent: parent)
+            try start(spec, owner: owner, parent: parent, beforeRunning: beforeRunning)
         }
     }
 
@@ -67,7 +71,9 @@ extension Kernel {
     }
 
     /// Starts an agent process; the caller has authorised it.
-    func start(_ spec: AgentSpec, owner: Principal, parent: PID?) throws(SyscallError) -> PID {
+    func start(
+        _ spec: AgentSpec, owner: Principal, parent: PID?, beforeRunning: (@Sendable (PID) async -> Void)? = nil
+    ) throws(SyscallError) -> PID {
         // A parent's words are the user's only as far as the parent's own context says so.
         let ledger = parent.flatMap { table[$0]?.provenance }
         let explicit: ActionSet?
@@ -86,6 +92,7 @@ extension Kernel {
             name: spec.name, owner: owner, parent: parent, groups: spec.groups, priority: spec.priority, quotas: spec.quotas,
             privacy: spec.privacy
         ) { context in
+            await beforeRunning?(context.pid)
             let answer = spec.dualLLM ? try await dual.run(in: context) : try await loop.run(in: context)
             return await context.kernel.marked(answer, for: context.pid)
         }

@@ -290,10 +290,9 @@ struct NativeRoutes {
     /// begins to shut down; its `exited` event then ends the stream.
     func runAgent(_ spec: AgentSpec, as principal: Principal, _ context: AnimaRequestContext) async throws -> Response {
         let events = await kernel.events()
-        let pid = try await kernel.spawn(spec, owner: principal)
         let kernel = kernel
-        // While the stream is open its client can answer the agent's questions.
-        await kernel.approvals.watch(pid)
+        // While the stream is open its client can answer the agent's questions, from the first step on.
+        let pid = try await kernel.spawn(spec, owner: principal) { await kernel.approvals.watch($0) }
         let watch = WaitingClient.watch(context, grace: shutdownGrace) { _ in
             await kernel.approvals.unwatch(pid)
             try? await kernel.signal(pid, .terminate)

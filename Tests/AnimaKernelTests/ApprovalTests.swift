@@ -150,6 +150,25 @@ struct ApprovalTests {
         Self.checkAudit(setup.audit, contains: "approved by dana over the API")
     }
 
+    /// A client registered by `spawn`'s `beforeRunning` hears the first question even when
+    /// the processor is already stepping and the client is slow to register (the console's
+    /// chat and the API's stream register this way).
+    @Test func aClientRegisteredBeforeTheFirstStepIsAsked() async throws {
+        let setup = Setup()
+        let kernel = setup.kernel
+        setup.processor.startStepping()
+        let events = await kernel.events()
+        let pid = try await kernel.spawn(Self.spec(), owner: dana) { pid in
+            try? await Task.sleep(for: .milliseconds(50))
+            await kernel.approvals.watch(pid)
+        }
+        let asked = try #require(await Self.firstQuestion(events, about: pid))
+        #expect(await kernel.approvals.pending(for: pid).map(\.id) == [asked.id])
+        try await kernel.approvals.answer(asked.id, about: pid, approve: true, by: dana)
+        #expect(Self.answer(try await kernel.wait(pid)).hasSuffix("sent"))
+        #expect(setup.effects.all.count == 1)
+    }
+
     /// The timeout is the kernel's configuration (`--approval-timeout`, `approval_timeout`).
     @Test func aQuestionNoOneAnswersInTimeIsDenied() async throws {
         let setup = Setup(timeout: .milliseconds(300))

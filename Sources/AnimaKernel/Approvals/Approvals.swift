@@ -86,7 +86,10 @@ public actor Approvals {
     public func detach(_ pid: PID) { approvers[pid] = nil }
 
     /// A client now watches `pid`'s events and can answer its questions.
-    public func watch(_ pid: PID) { watchers[pid, default: 0] += 1 }
+    public func watch(_ pid: PID) {
+        guard ended[pid] == nil else { return }
+        watchers[pid, default: 0] += 1
+    }
 
     /// A client stopped watching; when none is left, questions waiting on them are denied.
     public func unwatch(_ pid: PID) {
@@ -102,6 +105,7 @@ public actor Approvals {
     /// Withdraws every question about `pid` (its process ended): each is denied with `reason`.
     public func withdraw(_ pid: PID, because reason: String) {
         ended[pid] = reason
+        watchers[pid] = nil
         endedOrder.append(pid)
         if endedOrder.count > 4096 { ended[endedOrder.removeFirst()] = nil }
         for (id, entry) in asking where entry.pid == pid {

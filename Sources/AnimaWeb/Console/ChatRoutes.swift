@@ -48,14 +48,15 @@ struct ChatRoutes: Sendable {
                 name: name.isEmpty ? "chat" : name, task: text, tools: tools.sorted(), memory: memory.isEmpty ? nil : memory)
             spec.conversation = true
             let pid: PID
+            let kernel = kernel
             do {
-                pid = try await kernel.spawn(spec, owner: session.principal)
+                // A policy's "ask" waits for an answer from this console while the agent
+                // lives; the console watches before the agent's first step can ask.
+                pid = try await kernel.spawn(spec, owner: session.principal) { await kernel.approvals.watch($0) }
             } catch {
                 return WebConsole.message("The conversation could not start: \(error)", back: "/web/chat", status: .badRequest)
             }
             await transcripts.watch(pid, firstTurn: text)
-            // A policy's "ask" waits for an answer from this console while the agent lives.
-            await kernel.approvals.watch(pid)
             Task {
                 _ = try? await kernel.wait(pid)
                 await kernel.approvals.unwatch(pid)

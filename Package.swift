@@ -126,6 +126,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 "AnimaWeb",
+                // Tool packages for every command and daemon that loads tools (issue 21).
+                "AnimaStore",
             ],
             swiftSettings: strict
         ),
@@ -236,7 +238,9 @@ let package = Package(
                 "AnimaTesting",
             ],
             swiftSettings: strict),
-        .testTarget(name: "AnimaSecurityTests", dependencies: ["AnimaCore", "AnimaSecurity"], swiftSettings: strict),
+        .testTarget(
+            name: "AnimaSecurityTests",
+            dependencies: ["AnimaCore", "AnimaSecurity", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // The escape suite and the tools' tests; one goes through the kernel's agent loop.
         .testTarget(
             name: "AnimaToolsTests",

@@ -111,8 +111,11 @@ package struct DaemonOptions: ParsableArguments {
     /// The daemon's tools: every built-in and every tool of the servers in `mcpFile`, or
     /// what the configuration's `tools` selects of them. Servers that fail are reported
     /// on stderr and leave their tools out; a selector that chooses nothing is an error.
+    /// The tool packages installed in the data directory are among them (issue 21), each
+    /// verified before its server starts and callable only under what it was granted.
     package static func tools(_ c: ServerConfiguration, mcpFile: String) async throws -> Toolbox {
-        let box = await Toolbox.load(mcpFile: mcpFile)
+        let box = await Toolbox.load(
+            mcpFile: mcpFile, extra: ToolPackages.servers(dataDirectory: URL(fileURLWithPath: c.dataDirectory)))
         for problem in box.problems { Terminal.error("warning: \(problem)\n") }
         guard !c.tools.isEmpty else { return box }
         do {

@@ -60,10 +60,13 @@ package struct KernelOptions: ParsableArguments {
     /// (stop them with `shutdown()`); servers that failed are reported on stderr.
     /// The tools `--tools` chooses among the built-ins, mcp.json's servers and `extra`
     /// (the servers of installed tool packages).
-    package func loadTools(extra: [MCPServerConfiguration] = []) async throws -> Toolbox {
+    /// With `packages` (a data directory) the tool packages installed there are offered
+    /// too, each verified before its server starts and limited to what it was granted.
+    package func loadTools(extra: [MCPServerConfiguration] = [], packages: URL? = nil) async throws -> Toolbox {
         let box: Toolbox
+        let installed = toolSelectors.isEmpty ? [] : packages.map { ToolPackages.servers(dataDirectory: $0) } ?? []
         do {
-            box = try await Toolbox.load(selecting: toolSelectors, mcpFile: mcpConfig, extra: extra)
+            box = try await Toolbox.load(selecting: toolSelectors, mcpFile: mcpConfig, extra: extra + installed)
         } catch {
             throw ValidationError("--tools: \(error)")
         }

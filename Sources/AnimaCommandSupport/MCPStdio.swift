@@ -10,7 +10,7 @@ package enum MCPStdio {
     package static func serve(
         processor: any LanguageModel, memory: MemorySystem, kernelOptions: KernelOptions, memoryLocation: MemoryLocation
     ) async throws {
-        let toolbox = try await kernelOptions.loadTools()
+        let toolbox = try await kernelOptions.loadTools(packages: memoryLocation.directory)
         do {
             let kernel = Kernel(
                 kernelOptions.configured(

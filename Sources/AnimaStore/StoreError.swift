@@ -17,6 +17,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownPublisher(String)
     case keyExpired(publisher: String, expired: String)
     case keyRevoked(publisher: String)
+    /// The publisher is trusted, but not for what its key signed (`packages` or `index`).
+    case roleNotTrusted(publisher: String, roles: [String], role: String)
     case trustRoot(String)
     case downgrade(name: String, installed: String, offered: String)
     case notGranted(package: String, missing: [String])
@@ -50,6 +52,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "the key of publisher \"\(publisher)\" expired on \(expired); ask the publisher for a new key"
         case .keyRevoked(let publisher):
             "the key of publisher \"\(publisher)\" was revoked; nothing signed with it is accepted"
+        case .roleNotTrusted(let publisher, let roles, let role):
+            "publisher \"\(publisher)\" is trusted to sign \(roles.joined(separator: " and ")) only, not \(role == "index" ? "a registry index" : role); if you trust it for that too, run `anima store trust add \(publisher) KEY.pem --roles \((roles + [role]).joined(separator: ","))`"
         case .trustRoot(let problem): "the trust store's signed root is not valid: \(problem)"
         case .downgrade(let name, let installed, let offered):
             "\(name) \(offered) is older than \(installed), which was already installed; a downgrade is refused (it may be a replayed, vulnerable release)"

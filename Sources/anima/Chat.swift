@@ -126,7 +126,7 @@ extension Chat {
     /// The conversation as one agent process with tools (see `ToolChat`).
     func runWithTools() async throws {
         // Tools first: a selector that chooses nothing is reported before a model loads.
-        let toolbox = try await kernelOptions.loadTools()
+        let toolbox = try await kernelOptions.loadTools(packages: dataLocation.directory)
         defer { Task { await toolbox.shutdown() } }
         let systemTools = ToolAdapter.adapting(toolbox.tools)
         let names = systemTools.map(\.definition.name)

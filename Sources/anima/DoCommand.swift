@@ -71,8 +71,11 @@ struct Do: AsyncParsableCommand {
             attempts: attempts, replans: replans, refine: .init(steps: steps, tokensPerStep: tokensPerStep),
             nodeQuotas: Quotas(tokens: tokens, wallTime: .milliseconds(Int(maxSeconds * 1000))), quotas: Quotas(tokens: 4 * tokens),
             maxTokensPerStep: tokensPerStep)
+        // Kept skills and those of installed skill packages (each package verified first).
+        let skills = noSkills ? nil : try SkillLibrary(directory: directory)
+        if let skills { try await PackagedSkills.offer(to: skills, dataDirectory: directory) }
         let orchestrator = Orchestrator(
-            kernel: kernel, store: try TaskStore(directory: directory), skills: noSkills ? nil : try SkillLibrary(directory: directory),
+            kernel: kernel, store: try TaskStore(directory: directory), skills: skills,
             runner: SandboxTestRunner(), options: options, onEvent: { Terminal.error("\($0)\n") })
         do {
             let (task, answer) = try await orchestrator.run(goal: text, owner: CurrentUser.principal)

@@ -132,8 +132,7 @@ struct Run: AsyncParsableCommand {
             return
         }
         // Tools first: a selector that chooses nothing is reported before a model loads.
-        let toolbox = try await kernelOptions.loadTools(
-            extra: kernelOptions.toolSelectors.isEmpty ? [] : ToolPackages.servers(store: try InstalledStore.at(memoryLocation.directory)))
+        let toolbox = try await kernelOptions.loadTools(packages: memoryLocation.directory)
         defer { Task { await toolbox.shutdown() } }
         let systemTools = ToolAdapter.adapting(toolbox.tools)
         // So is an --allow that chooses none of the agent's tools.

@@ -109,9 +109,11 @@ struct StoreInstall: AsyncParsableCommand {
             n. --grant lists what you accept (comma-separated; `none` for nothing, `all` for
             everything asked). An archive file (.tar) can be given instead of a name.
             The packages it depends on are installed first, from the same registry, each
-            verified and granted the same way. A tool package's MCP server then appears in
-            `anima tools`; a workflow package in `anima workflow list`. Every change is a
-            line of the audit log (`anima audit`).
+            verified and granted the same way. A tool package's MCP server then serves in
+            `anima tools`, `run --tools`, `serve` and `mcp`; a workflow package's workflows
+            are added (`anima workflow list`; `store remove` takes them away); a skill
+            package's skills are offered to `anima do`. Every change is a line of the audit
+            log (`anima audit`).
             """)
     @OptionGroup var options: StoreOptions
     @Argument(help: "The package's name, or a package archive.") var name: String
@@ -120,6 +122,7 @@ struct StoreInstall: AsyncParsableCommand {
     mutating func run() async throws {
         let store = try options.store()
         let grant = Permissions.grant(grant)
+        let before = Set(try store.list().map(\.name))
         let record: InstalledPackage
         if name.hasSuffix(".tar") {
             record = try store.install(archive: URL(fileURLWithPath: name), source: name, grant: grant)
@@ -137,7 +140,10 @@ struct StoreInstall: AsyncParsableCommand {
             for dependency in all.dropLast() { print("installed \(dependency.name) \(dependency.version) (a dependency)") }
             guard let last = all.last else { throw StoreError.notFound(name) }
             record = last
+            try await StoreWorkflows.registerAll(all.dropLast(), store: store, before: before)
         }
+        // A workflow package's workflows join `anima workflow list` (refused: the package goes again).
+        try await StoreWorkflows.registerAll([record], store: store, before: before)
         print("installed \(record.name) \(record.version) from \(record.publisher), verified (root digest \(record.rootDigest.prefix(16)))")
         print("granted: \(record.granted.isEmpty ? "nothing" : record.granted.joined(separator: ", "))")
         let refused = record.requested.filter { !record.granted.contains($0) }
@@ -169,10 +175,19 @@ struct StoreUpdate: AsyncParsableCommand {
             else { print("\(installed.name): not in the registry"); continue }
             if offered < have { throw StoreError.downgrade(name: installed.name, installed: installed.version, offered: entry.version) }
             if offered == have { print("\(installed.name) \(installed.version) is up to date"); continue }
-            let bar = ProgressBar(label: "\(entry.name) \(entry.version)")
-            let record = try await store.install(entry, from: options.source, grant: grant, progress: bar.update)
-            bar.finish()
-            print("updated \(record.name) \(installed.version) → \(record.version)")
+            // What the new release newly depends on comes first, verified and granted the same way.
+            var bar: ProgressBar?
+            let all = try await store.installResolving(installed.name, in: index, from: options.source, grant: grant) { e, done, total in
+                if bar?.label != "\(e.name) \(e.version)" {
+                    bar?.finish()
+                    bar = ProgressBar(label: "\(e.name) \(e.version)")
+                }
+                bar?.update(done, total)
+            }
+            bar?.finish()
+            try await StoreWorkflows.registerAll(all, store: store)
+            for dependency in all.dropLast() { print("installed \(dependency.name) \(dependency.version) (a new dependency)") }
+            print("updated \(installed.name) \(installed.version) → \(all.last?.version ?? entry.version)")
         }
     }
 }
@@ -183,7 +198,10 @@ struct StoreRemove: AsyncParsableCommand {
     @Argument(help: "The package's name.") var name: String
 
     mutating func run() async throws {
-        try options.store().remove(name)
+        let store = try options.store()
+        // Its workflows go with it (the store keeps which it registered).
+        for workflow in try await StoreWorkflows.unregister(name, store: store) { print("removed workflow \(workflow)") }
+        try store.remove(name)
         print("removed \(name)")
     }
 }
@@ -359,13 +377,14 @@ enum Permissions {
             let fresh = asked.filter { !(previous ?? []).contains($0) }
             if fresh.isEmpty { return Set(previous ?? []) }
             guard isatty(0) != 0 else {
-                if keepingPrevious { return Set(previous ?? []) }
+                // Without a terminal nothing new is granted: the install or update says what to pass to --grant.
                 throw StoreError.notGranted(package: manifest.name, missing: fresh)
             }
             print("\(manifest.name) \(manifest.version) by \(manifest.publisher) asks for:")
             var accepted = Set(previous ?? [])
             for p in fresh {
                 print("  \(p): \(describe(p)) — allow? [y/N] ", terminator: "")
+                fflush(nil)
                 if readLine()?.lowercased().hasPrefix("y") == true { accepted.insert(p) }
             }
             return accepted

@@ -171,7 +171,7 @@ struct Voice: AsyncParsableCommand {
     func answer(
         _ words: String, origin: VoiceTurn.Origin, started: ContinuousClock.Instant, engine: LlamaEngine, synthesizer: any SpeechSynthesizer
     ) async throws {
-        let toolbox = try await kernelOptions.loadTools()
+        let toolbox = try await kernelOptions.loadTools(packages: memoryLocation.directory)
         defer { Task { await toolbox.shutdown() } }
         var systemTools: [any SystemTool] = ToolAdapter.adapting(toolbox.tools)
         let base = AgentSpec(

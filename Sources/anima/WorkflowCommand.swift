@@ -124,27 +124,25 @@ struct WorkflowList: AsyncParsableCommand {
 
     mutating func run() async throws {
         let all = try await location.store().workflows()
-        // Workflows that store packages installed (verified first); `anima workflow add FILE` adds one.
-        let (packages, problems) = try InstalledStore.at(URL(fileURLWithPath: location.security.directory)).workflows()
+        // Workflows that store packages registered at install say which package (verified here).
+        let installed = try InstalledStore.at(URL(fileURLWithPath: location.security.directory))
+        let (_, problems) = installed.workflows()
         for problem in problems { Terminal.error("warning: \(problem)\n") }
+        var fromPackage: [String: String] = [:]
+        for (package, names) in StoreWorkflows.registered(installed) { for name in names { fromPackage[name] = package } }
         if json {
             print(
                 JSONValue.array(
-                    all.map {
-                        [
-                            "name": .string($0.workflow.name), "version": .number(Double($0.workflow.version)),
-                            "owner": .string($0.owner.name),
-                            "triggers": .array($0.workflow.triggers.map { .string($0.name) }),
-                            "description": .string($0.workflow.description),
+                    all.map { (stored: StoredWorkflow) -> JSONValue in
+                        var o: JSONObject = [
+                            "name": .string(stored.workflow.name), "version": .number(Double(stored.workflow.version)),
+                            "owner": .string(stored.owner.name),
+                            "triggers": .array(stored.workflow.triggers.map { .string($0.name) }),
+                            "description": .string(stored.workflow.description),
                         ]
+                        if let package = fromPackage[stored.workflow.name] { o["package"] = .string(package) }
+                        return .object(o)
                     }
-                        + packages.map {
-                            [
-                                "name": .string($0.record.name), "package": .string($0.record.version),
-                                "publisher": .string($0.record.publisher), "description": .string($0.manifest.description),
-                                "files": .array($0.workflowFiles.map { .string($0.path) }),
-                            ]
-                        }
                 ).jsonText)
             return
         }
@@ -153,15 +151,7 @@ struct WorkflowList: AsyncParsableCommand {
             print(
                 [
                     stored.workflow.name, "v\(stored.workflow.version)", stored.owner.name, triggers.isEmpty ? "manual" : triggers,
-                    stored.workflow.description,
-                ]
-                .joined(separator: "\t"))
-        }
-        for package in packages {
-            print(
-                [
-                    package.record.name, "package \(package.record.version)", package.record.publisher, "installed",
-                    package.manifest.description + " (" + package.workflowFiles.map(\.path).joined(separator: ", ") + ")",
+                    stored.workflow.description + (fromPackage[stored.workflow.name].map { " (package \($0))" } ?? ""),
                 ]
                 .joined(separator: "\t"))
         }

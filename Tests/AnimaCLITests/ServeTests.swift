@@ -28,15 +28,16 @@ struct ServeTests {
         /// The /proc-like directory, where the daemon leaves its discovery file.
         let runtime: [String: String]
 
-        init(_ extra: [String], environment: [String: String] = [:]) async throws {
-            dataDirectory = NSTemporaryDirectory() + "anima-serve-\(UUID().uuidString)"
-            let created = try CLI.run(["token", "create", "--data-dir", dataDirectory, "--name", "test"])
+        /// `dataDirectory`: one prepared before the daemon starts (default: a fresh one).
+        init(_ extra: [String], environment: [String: String] = [:], dataDirectory: String? = nil) async throws {
+            self.dataDirectory = dataDirectory ?? NSTemporaryDirectory() + "anima-serve-\(UUID().uuidString)"
+            let created = try CLI.run(["token", "create", "--data-dir", self.dataDirectory, "--name", "test"])
             try #require(created.status == 0, "\(created.stderr)")
             token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             runtime = environment.merging(["XDG_RUNTIME_DIR": NSTemporaryDirectory() + "anima-rt-\(UUID().uuidString)"]) { $1 }
             // The scripted daemon is anima-bench's; anima serve serves real models only.
             process = try BackgroundCommand(
-                ["serve", "--port", "0", "--data-dir", dataDirectory] + extra, environment: runtime,
+                ["serve", "--port", "0", "--data-dir", self.dataDirectory] + extra, environment: runtime,
                 executable: extra.contains("--scripted") ? CLI.bench : CLI.binary)
             var found: String?
             for _ in 0..<600 where found == nil {

@@ -14,6 +14,10 @@ public actor SkillLibrary {
     let queue: DatabaseQueue
     public nonisolated let path: String
     let embed: Embed?
+    /// Skills offered from outside the database (the store's skill packages, verified by the
+    /// caller): every user's to retrieve, never demoted, never changed; their embeddings when
+    /// an embedder is given.
+    var offered: [(Skill, [Float]?)] = []
 
     /// Opens (creating if needed) `skills.sqlite` in `directory`; `path` ":memory:" for tests.
     public init(directory: URL, embed: Embed? = nil) throws(TaskError) {
@@ -87,14 +91,26 @@ public actor SkillLibrary {
         }
     }
 
-    /// The owner's skills most similar in meaning to `query`, best first; demoted ones and
-    /// those below `minimumScore` are left out.
+    /// Offers `skills` (from installed skill packages) to every retrieval after this one,
+    /// replacing what was offered before.
+    public func offer(_ skills: [Skill]) async throws {
+        var all: [(Skill, [Float]?)] = []
+        for skill in skills { all.append((skill, try await embed?(skill.description))) }
+        offered = all
+    }
+
+    /// The skills offered from packages (see `offer`).
+    public func offeredSkills() -> [Skill] { offered.map(\.0) }
+
+    /// The owner's skills and those offered from packages most similar in meaning to
+    /// `query`, best first; demoted ones and those below `minimumScore` are left out.
     public func retrieve(_ query: String, owner: String, limit: Int = 2, minimumScore: Double = 0.2) async throws -> [(Skill, Double)] {
-        let rows = try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM skill WHERE owner = ? AND failures <= successes", arguments: [owner]).map {
-                (Self.skill($0), ($0["embedding"] as Data?).map(Self.vector))
-            }
-        }
+        let rows =
+            try read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM skill WHERE owner = ? AND failures <= successes", arguments: [owner]).map {
+                    (Self.skill($0), ($0["embedding"] as Data?).map(Self.vector))
+                }
+            } + offered
         guard !rows.isEmpty else { return [] }
         var scored: [(Skill, Double)]
         if let embed, rows.allSatisfy({ $0.1 != nil }) {

@@ -54,6 +54,16 @@ extension PackageStore {
         progress: (RegistryIndex.Entry, Int64, Int64) -> Void = { _, _, _ in }, now: Date = Date()
     ) async throws(StoreError) -> [InstalledPackage] {
         let index = try await self.index(from: source, now: now)
+        return try await installResolving(name, in: index, from: source, grant: grant, progress: progress, now: now)
+    }
+
+    /// Installs (or updates to) the newest release of `name` in an index already fetched and
+    /// verified, with every dependency that release needs and this machine lacks, dependencies
+    /// first: how `anima store update` brings in what a new version newly depends on.
+    public func installResolving(
+        _ name: String, in index: RegistryIndex, from source: RegistrySource, grant: Grant,
+        progress: (RegistryIndex.Entry, Int64, Int64) -> Void = { _, _, _ in }, now: Date = Date()
+    ) async throws(StoreError) -> [InstalledPackage] {
         let plan: [RegistryIndex.Entry]
         do {
             plan = try installPlan(name, in: index)

@@ -48,7 +48,7 @@ public struct StoreAudit: Sendable {
             case .downgrade, .notInstalled, .dependency: ("store.install", .denied)
             case .notGranted: ("store.grant", .denied)
             case .symlink, .bundle, .wrongKey, .badSignature, .fileChanged, .extraFile, .missingFile, .templateMismatch,
-                .unknownPublisher, .keyExpired, .keyRevoked, .trustRoot:
+                .unknownPublisher, .keyExpired, .keyRevoked, .roleNotTrusted, .trustRoot:
                 ("store.verify", .failed)
             default: ("store.install", .failed)
             }

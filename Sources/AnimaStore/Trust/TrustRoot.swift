@@ -46,7 +46,7 @@ public struct TrustRoot: Sendable {
         if p.revoked != nil { throw .keyRevoked(publisher: p.name) }
         if let e = p.expires, e <= now { throw .keyExpired(publisher: p.name, expired: e.formatted(.iso8601)) }
         guard p.roles.contains(role) else {
-            throw .unknownPublisher("\(p.name) (trusted for \(p.roles.joined(separator: ", ")), not \(role))")
+            throw .roleNotTrusted(publisher: p.name, roles: p.roles, role: role)
         }
     }
 }

@@ -1,4 +1,3 @@
-import AnimaCommandSupport
 import AnimaCore
 import AnimaStore
 import AnimaTools
@@ -8,9 +7,9 @@ import Foundation
 /// sandbox with its package folder read-only, its tools callable only by holders of the
 /// groups it was granted (`network` granted: the `net` group, which also gives the server
 /// the network; not granted: no network).
-enum ToolPackages {
+package enum ToolPackages {
     /// The servers of the installed tool packages, and why any was left out.
-    static func load(store: PackageStore) -> (servers: [MCPServerConfiguration], problems: [String]) {
+    package static func load(store: PackageStore) -> (servers: [MCPServerConfiguration], problems: [String]) {
         let (packages, problems) = store.contents(of: .tool)
         var servers: [MCPServerConfiguration] = []
         var all = problems
@@ -31,12 +30,23 @@ enum ToolPackages {
     }
 
     /// Just the servers, warning on standard error about the packages left out.
-    static func servers(store: PackageStore) -> [MCPServerConfiguration] {
+    package static func servers(store: PackageStore) -> [MCPServerConfiguration] {
         let (servers, problems) = load(store: store)
         for problem in problems { Terminal.error("warning: \(problem)\n") }
         return servers
     }
 
+    /// The servers of the tool packages installed in a data directory (`<data>/store`);
+    /// a store that cannot be opened is a warning and no servers, never a failed start.
+    package static func servers(dataDirectory: URL) -> [MCPServerConfiguration] {
+        do {
+            return servers(store: try InstalledStore.at(dataDirectory))
+        } catch {
+            Terminal.error("warning: the installed tool packages are left out: \(error)\n")
+            return []
+        }
+    }
+
     /// A package name as a server name (letters, digits, - and _): `.` becomes `_`.
-    static func serverName(_ package: String) -> String { package.replacingOccurrences(of: ".", with: "_") }
+    package static func serverName(_ package: String) -> String { package.replacingOccurrences(of: ".", with: "_") }
 }

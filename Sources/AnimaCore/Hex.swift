@@ -3,14 +3,15 @@
 /// authenticating every request.
 public enum Hex {
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.underestimatedCount * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
+        let digits: StaticString = "0123456789abcdef"
+        let input = Array(bytes)
+        return String(unsafeUninitializedCapacity: input.count * 2) { out in
+            for (i, byte) in input.enumerated() {
+                out[2 * i] = digits.utf8Start[Int(byte >> 4)]
+                out[2 * i + 1] = digits.utf8Start[Int(byte & 0xF)]
+            }
+            return input.count * 2
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The bytes that hex text spells (either case), nil if it is not an even number of hex digits.

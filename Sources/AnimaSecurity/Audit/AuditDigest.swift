@@ -56,8 +56,9 @@ public struct AuditDigest: Sendable {
     /// `hmac:<first 16 hex digits> (<n> bytes)`: enough to match a known text, nothing to read.
     public func digest(_ text: String) -> String {
         var hmac = keyed
-        hmac.update(data: Array(text.utf8))
+        var text = text
+        text.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
         let mac = hmac.finalize()
-        return "hmac:" + Hex.encode(Array(mac).prefix(8)) + " (\(text.utf8.count) bytes)"
+        return "hmac:" + mac.withUnsafeBytes { Hex.encode($0.prefix(8)) } + " (\(text.utf8.count) bytes)"
     }
 }

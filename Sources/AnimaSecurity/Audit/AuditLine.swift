@@ -58,6 +58,31 @@ public struct AuditLine: Sendable, Hashable {
         self.hash = computedHash
     }
 
+    /// A record chained after `previousHash` and its stored line (with the newline), the
+    /// canonical body written once for both the hash and the line.
+    static func sealed(
+        sequence: UInt64, timeMicros: Int64, pid: UInt32, owner: String, action: String, summary: String,
+        outcome: Outcome, detail: String, previousHash: String
+    ) -> (AuditLine, [UInt8]) {
+        var entry = AuditLine(
+            unhashed: sequence, timeMicros: timeMicros, pid: pid, owner: owner, action: action, summary: summary,
+            outcome: outcome, detail: detail, previousHash: previousHash)
+        var bytes = Array(entry.body.utf8)
+        entry.hash = hex(SHA256.hash(data: bytes))
+        bytes.append(contentsOf: ",\"hash\":\"".utf8)
+        bytes.append(contentsOf: entry.hash.utf8)
+        bytes.append(contentsOf: "\"}\n".utf8)
+        return (entry, bytes)
+    }
+
+    private init(
+        unhashed sequence: UInt64, timeMicros: Int64, pid: UInt32, owner: String, action: String, summary: String,
+        outcome: Outcome, detail: String, previousHash: String
+    ) {
+        (self.sequence, self.timeMicros, self.pid, self.owner, self.action) = (sequence, timeMicros, pid, owner, action)
+        (self.summary, self.outcome, self.detail, self.previousHash, self.hash) = (summary, outcome, detail, previousHash, "")
+    }
+
     public var time: Date { Date(timeIntervalSince1970: Double(timeMicros) / 1_000_000) }
 
     /// The hash the record's fields call for (differs from `hash` if a field was edited).
@@ -119,22 +144,48 @@ public struct AuditLine: Sendable, Hashable {
 
     static func hex(_ digest: some Sequence<UInt8>) -> String { Hex.encode(digest) }
 
-    /// JSON string escaping with one spelling per string, so the canonical body is unique.
+    /// JSON string escaping with one spelling per string, so the canonical body is unique:
+    /// `"`, `\\`, control characters, DEL, U+2028 and U+2029 escaped, everything else as is.
     static func appendQuoted(_ string: String, to out: inout String) {
         out.append("\"")
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out.append("\\\"")
-            case "\\": out.append("\\\\")
-            case "\n": out.append("\\n")
-            case "\r": out.append("\\r")
-            case "\t": out.append("\\t")
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
-                let hex = String(scalar.value, radix: 16)
-                out.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
-            default: out.unicodeScalars.append(scalar)
-            }
+        let utf8 = string.utf8
+        // Most text needs no escape: copy it whole.
+        guard utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xE2 }) else {
+            out.append(string)
+            out.append("\"")
+            return
         }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count + 16)
+        let digits = Array("0123456789abcdef".utf8)
+        var i = utf8.startIndex
+        while i != utf8.endIndex {
+            let b = utf8[i]
+            switch b {
+            case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0..<0x20, 0x7F:
+                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, digits[Int(b >> 4)], digits[Int(b & 0xF)]])
+            case 0xE2:
+                // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+                let n1 = utf8.index(after: i)
+                if n1 != utf8.endIndex, utf8[n1] == 0x80, case let n2 = utf8.index(after: n1), n2 != utf8.endIndex,
+                    utf8[n2] == 0xA8 || utf8[n2] == 0xA9
+                {
+                    bytes.append(contentsOf: "\\u202".utf8)
+                    bytes.append(utf8[n2] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9"))
+                    i = utf8.index(after: n2)
+                    continue
+                }
+                bytes.append(b)
+            default: bytes.append(b)
+            }
+            i = utf8.index(after: i)
+        }
+        out.append(String(decoding: bytes, as: UTF8.self))
         out.append("\"")
     }
 }

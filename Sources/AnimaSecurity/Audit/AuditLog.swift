@@ -132,19 +132,19 @@ public final class AuditLog: Sendable {
             // and each continues the chain from the file's true last record.
             flock(s.fd, LOCK_EX)
             defer { flock(s.fd, LOCK_UN) }
-            if lseek(s.fd, 0, SEEK_END) != s.end {
+            var end = lseek(s.fd, 0, SEEK_END)
+            if end != s.end {
                 do throws(SecurityError) {
                     let tail = try Self.readTail(fd: s.fd, path: path)
                     (s.sequence, s.head) = (tail.sequence, tail.head)
                 } catch {
                     return .failure(error)
                 }
+                end = lseek(s.fd, 0, SEEK_END)  // a torn line may have been cut
             }
-            let entry = AuditLine(
+            let (entry, bytes) = AuditLine.sealed(
                 sequence: s.sequence + 1, timeMicros: micros, pid: pid, owner: owner, action: action,
                 summary: Self.clip(summary), outcome: outcome, detail: Self.clip(detail), previousHash: s.head)
-            var bytes = Array(entry.line.utf8)
-            bytes.append(UInt8(ascii: "\n"))
             var written = 0
             while written < bytes.count {
                 let n = bytes.withUnsafeBytes { write(s.fd, $0.baseAddress! + written, $0.count - written) }
@@ -156,7 +156,7 @@ public final class AuditLog: Sendable {
             }
             s.sequence = entry.sequence
             s.head = entry.hash
-            s.end = lseek(s.fd, 0, SEEK_END)
+            s.end = end + off_t(written)  // O_APPEND, under the lock: the file ends where this record does
             s.unsynced += 1
             switch durability {
             case .everyRecord: fsync(s.fd); s.unsynced = 0
@@ -207,7 +207,7 @@ public final class AuditLog: Sendable {
     }
 
     private static func clip(_ s: String) -> String {
-        s.count > fieldLimit ? String(s.prefix(fieldLimit - 3)) + "..." : s
+        s.utf8.count > fieldLimit && s.count > fieldLimit ? String(s.prefix(fieldLimit - 3)) + "..." : s
     }
 
     /// The last complete record's sequence and hash, and how many bytes of a torn line

@@ -131,10 +131,7 @@ public struct ProvenanceLedger: Sendable, Hashable {
         let folded = ValueNormalizer.fold(value)
         if folded.isEmpty { return (.user, nil) }  // an empty value carries nothing
         let token = Array(folded.utf8)
-        var trimmed = Substring(value.lowercased())
-        while trimmed.first?.isWhitespace == true { trimmed.removeFirst() }
-        while trimmed.last?.isWhitespace == true { trimmed.removeLast() }
-        let needle = Array(trimmed.utf8)
+        let needle = Self.loweredAndTrimmed(value)
         // The separator byte could match across pieces: such a value counts as made up.
         if needle.contains(0) { return (madeUp, nil) }
         let wholeWord = needle.count < 4
@@ -155,6 +152,22 @@ public struct ProvenanceLedger: Sendable, Hashable {
         }
         if !trusted.isEmpty { return (ProvenanceLabel(sources: trusted), found) }
         return (found ?? madeUp, nil)
+    }
+
+    /// `value` lower-cased without the white space around it, as UTF-8.
+    static func loweredAndTrimmed(_ value: String, asciiPath: Bool = true) -> [UInt8] {
+        let utf8 = value.utf8
+        if asciiPath, utf8.allSatisfy({ $0 < 0x80 }) {
+            var bytes = Array(utf8)
+            for i in bytes.indices where bytes[i] >= 0x41 && bytes[i] <= 0x5A { bytes[i] += 0x20 }
+            let start = bytes.firstIndex { !ValueNormalizer.isASCIIWhitespace($0) } ?? bytes.endIndex
+            let end = bytes.lastIndex { !ValueNormalizer.isASCIIWhitespace($0) }.map { $0 + 1 } ?? start
+            return Array(bytes[start..<max(start, end)])
+        }
+        var trimmed = Substring(value.lowercased())
+        while trimmed.first?.isWhitespace == true { trimmed.removeFirst() }
+        while trimmed.last?.isWhitespace == true { trimmed.removeLast() }
+        return Array(trimmed.utf8)
     }
 
     /// The provenance of every leaf of a tool call's arguments.

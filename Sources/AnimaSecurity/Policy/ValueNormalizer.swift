@@ -9,6 +9,10 @@
 public enum ValueNormalizer {
     /// Lower-cased, runs of white space collapsed to one space, trimmed.
     public static func fold(_ text: String) -> String {
+        foldASCII(text) ?? foldUnicode(text)
+    }
+
+    static func foldUnicode(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         var space = false
@@ -23,6 +27,27 @@ public enum ValueNormalizer {
         }
         return out
     }
+
+    /// `fold` for text that is all ASCII (the usual argument), byte by byte; nil otherwise.
+    static func foldASCII(_ text: String) -> String? {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        var space = false
+        for b in text.utf8 {
+            if b >= 0x80 { return nil }
+            if isASCIIWhitespace(b) {
+                space = !out.isEmpty
+                continue
+            }
+            if space { out.append(0x20) }
+            space = false
+            out.append(b >= 0x41 && b <= 0x5A ? b + 0x20 : b)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The ASCII bytes `Character.isWhitespace` accepts: tab to carriage return, and space.
+    static func isASCIIWhitespace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
 
     /// The canonical keys of one argument value (empty when it is neither a number nor a date).
     public static func keys(ofValue value: String) -> Set<String> {

@@ -13,6 +13,10 @@ import PostgresNIO
 /// `sslrootcert=/path` (a private CA; libpq's `verify-full` with that file).
 public struct PostgresWorkflowLocation: Sendable, CustomStringConvertible {
     public let configuration: PostgresClient.Configuration
+    /// The same server for one direct connection: the store opens one before it uses the
+    /// pool, so a refusal (TLS, a certificate no root signed, authentication) is an error at
+    /// once, with its reason, instead of a pool that retries it for minutes.
+    public let probe: PostgresConnection.Configuration
     /// The URL without its password, for logs and errors.
     public let description: String
 
@@ -42,12 +46,13 @@ public struct PostgresWorkflowLocation: Sendable, CustomStringConvertible {
             }
         }
         var configuration: PostgresClient.Configuration
+        var probe: PostgresConnection.Configuration
         var shown = "postgres://\(user)@"
         if let socketDirectory = query["host"], socketDirectory.hasPrefix("/") {
             guard sslmode == "disable" else { throw bad("a Unix socket takes no TLS") }
-            configuration = .init(
-                unixSocketPath: socketDirectory + "/.s.PGSQL.\(components.port ?? 5432)", username: user, password: password,
-                database: database)
+            let socket = socketDirectory + "/.s.PGSQL.\(components.port ?? 5432)"
+            configuration = .init(unixSocketPath: socket, username: user, password: password, database: database)
+            probe = .init(unixSocketPath: socket, username: user, password: password, database: database)
             shown += "/\(database)?host=\(socketDirectory)"
         } else {
             guard let host = components.host, !host.isEmpty else { throw bad("it names no host (nor ?host=/socket/directory)") }
@@ -58,10 +63,21 @@ public struct PostgresWorkflowLocation: Sendable, CustomStringConvertible {
             configuration = .init(
                 host: host, port: port, username: user, password: password, database: database,
                 tls: sslmode == "require" ? .require(tls) : .disable)
+            var context: NIOSSLContext?
+            if sslmode == "require" {
+                do { context = try NIOSSLContext(configuration: tls) } catch {
+                    throw bad("its TLS settings are not usable (\(error)); check sslrootcert")
+                }
+            }
+            probe = .init(
+                host: host, port: port, username: user, password: password, database: database,
+                tls: context.map { .require($0) } ?? .disable)
             shown += "\(host):\(port)/\(database)"
         }
         configuration.options.connectTimeout = .seconds(10)
         self.configuration = configuration
+        probe.options.connectTimeout = .seconds(10)
+        self.probe = probe
         description = shown
     }
 }

@@ -14,6 +14,7 @@ import PostgresNIO
 /// another key is refused at start rather than writing what the others cannot read.
 public actor PostgresWorkflowStore: WorkflowStore {
     let client: PostgresClient
+    let probe: PostgresConnection.Configuration
     let runner: Task<Void, Never>
     nonisolated let sealer: RunSealer
     public nonisolated let location: String
@@ -42,6 +43,7 @@ public actor PostgresWorkflowStore: WorkflowStore {
         self.client = client
         runner = Task { await client.run() }
         self.location = location.description
+        probe = location.probe
     }
 
     deinit { runner.cancel() }
@@ -59,6 +61,8 @@ public actor PostgresWorkflowStore: WorkflowStore {
     }
 
     func migrate() async throws {
+        // One direct connection first: the pool would retry a refused one for minutes.
+        try await PostgresConnection.connect(configuration: probe, id: 0, logger: Self.logger).close()
         let schema = [
             "CREATE TABLE IF NOT EXISTS anima_wf_meta(key text PRIMARY KEY, value text NOT NULL)",
             """

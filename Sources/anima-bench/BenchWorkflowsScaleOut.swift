@@ -90,6 +90,21 @@ extension BenchWorkflows {
         throw BenchError("the delay server (python3) did not start")
     }
 
+    /// Signals `process` and waits (10 s at most) until it is gone. Not `waitUntilExit`:
+    /// here it spun forever on a worker whose exit Foundation never noticed.
+    static func stop(_ process: Process, signal: Int32) {
+        let pid = process.processIdentifier
+        guard pid > 0 else { return }
+        kill(pid, signal)
+        for _ in 0..<1000 where process.isRunning {
+            // Gone, or a zombie (state Z after the name): either way it has exited.
+            let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+            let state = stat?.split(separator: ")").last?.dropFirst().first
+            if state == nil || state == "Z" { return }
+            usleep(10_000)
+        }
+    }
+
     struct BenchError: Error, CustomStringConvertible {
         var description: String
         init(_ description: String) { self.description = description }
@@ -112,10 +127,7 @@ extension BenchWorkflows {
         for _ in 0..<ioRuns { ids.append(try await engine.start("io", caller: owner, dispatch: false).id) }
         let key = directory.appendingPathComponent("workflows.key").path
         var processes: [Process] = []
-        defer {
-            for p in processes where p.isRunning { kill(p.processIdentifier, SIGKILL) }
-            for p in processes { p.waitUntilExit() }
-        }
+        defer { for p in processes { Self.stop(p, signal: SIGKILL) } }
         for i in 0..<count {
             let data = directory.appendingPathComponent("worker-\(count)-\(i)")
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -180,10 +192,7 @@ extension BenchWorkflows {
             throw BenchError("\(Self.animaBinary) is missing: build the `anima` product first")
         }
         let server = try await Self.startDelayServer(in: directory, delay: ioDelay)
-        defer {
-            server.process.terminate()
-            server.process.waitUntilExit()
-        }
+        defer { Self.stop(server.process, signal: SIGTERM) }
         let engine = WorkflowEngine(store: store, actions: NoActions(), pollInterval: .milliseconds(20))
         let io = (1...ioSteps).map {
             #"{"id": "call\#($0)", "type": "http", "method": "POST", "url": "http://127.0.0.1:\#(server.port)/step", "body": {}, "timeout": 300}"#

@@ -70,9 +70,12 @@ public struct Daemon: Sendable {
             } else {
                 try SQLiteWorkflowStore(directory: directory)
             }
+        // On a shared queue this daemon leases only the runs its models and tools can serve.
+        let models = (processor.routing?.candidates.map(\.id) ?? []) + [processor.info.name]
         automation = WorkflowEngine(
             store: store, actions: KernelStepActions(kernel: kernel), worker: Self.workerName(dataDirectory: configuration.dataDirectory),
-            leaseSeconds: Double(configuration.workflowLeaseSeconds))
+            leaseSeconds: Double(configuration.workflowLeaseSeconds),
+            serving: configuration.workflowDatabase == nil ? nil : WorkflowEngine.serving(models: models, tools: tools.map(\.definition.name)))
         mcpSessions = MCPSessions(endpoint: MCPEndpoint(kernel: kernel, logger: logger, automation: automation))
         let data = URL(fileURLWithPath: configuration.dataDirectory)
         tasks = Orchestrator(

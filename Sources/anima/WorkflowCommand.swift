@@ -309,7 +309,8 @@ struct WorkflowWorker: AsyncParsableCommand {
         abstract: "Run workflows without the HTTP daemon: resume, take queued runs, fire cron and file triggers.",
         discussion: """
             On start it resumes every unfinished run whose lease has expired, then takes
-            queued runs as they come. Agent steps need a model: use `anima serve` for those.
+            queued runs as they come. It has no model, so it leaves runs with agent steps (and
+            runs calling tools it lacks) to a daemon that serves them (`anima serve`).
             With --database, any number of workers and daemons on any machines share one
             PostgreSQL queue (each with the same workflows.key).
             """)
@@ -334,9 +335,10 @@ struct WorkflowWorker: AsyncParsableCommand {
         defer { Task { await toolbox.shutdown() } }
         let tools = ToolAdapter.adapting(toolbox.tools)
         let kernel = Kernel(try .standard(processor: nil, tools: tools, dataDirectory: location.security.directory))
+        // No processor here: runs with agent steps are left to a daemon that serves them.
         engine = WorkflowEngine(
             store: store, actions: KernelStepActions(kernel: kernel), worker: name ?? "worker-\(getpid())-" + Hex.randomID().prefix(6),
-            leaseSeconds: lease, maxConcurrentRuns: concurrency)
+            leaseSeconds: lease, maxConcurrentRuns: concurrency, serving: WorkflowEngine.serving(models: [], tools: tools.map(\.definition.name)))
         try DurableFile.write(Data("\(getpid())\n".utf8), to: URL(fileURLWithPath: location.workerPIDFile))
         let triggers = TriggerService(engine: engine, resources: MCPResourceWatcher(drivers: toolbox.drivers))
         Terminal.error("anima workflow worker \(engine.worker) on \(location.storeDescription) (pid \(getpid()))\n")

@@ -76,14 +76,16 @@ struct FreezingAfterFinish: WorkflowStore {
     func runs(workflow: String?, limit: Int) async throws(WorkflowError) -> [WorkflowRun] {
         try await base.runs(workflow: workflow, limit: limit)
     }
-    func claimableRuns(worker: String, limit: Int) async throws(WorkflowError) -> [String] {
-        try await base.claimableRuns(worker: worker, limit: limit)
+    func claimableRuns(worker: String, limit: Int, serving: Set<String>?) async throws(WorkflowError) -> [String] {
+        try await base.claimableRuns(worker: worker, limit: limit, serving: serving)
     }
-    func leaseRuns(worker: String, leaseSeconds: Double, limit: Int, skipping busy: Set<String>) async throws(WorkflowError) -> [String] {
-        try await base.leaseRuns(worker: worker, leaseSeconds: leaseSeconds, limit: limit, skipping: busy)
+    func leaseRuns(
+        worker: String, leaseSeconds: Double, limit: Int, skipping busy: Set<String>, serving: Set<String>?
+    ) async throws(WorkflowError) -> [String] {
+        try await base.leaseRuns(worker: worker, leaseSeconds: leaseSeconds, limit: limit, skipping: busy, serving: serving)
     }
-    func claim(_ id: String, worker: String, leaseSeconds: Double) async throws(WorkflowError) -> Bool {
-        try await base.claim(id, worker: worker, leaseSeconds: leaseSeconds)
+    func claim(_ id: String, worker: String, leaseSeconds: Double, serving: Set<String>?) async throws(WorkflowError) -> Bool {
+        try await base.claim(id, worker: worker, leaseSeconds: leaseSeconds, serving: serving)
     }
     func release(_ id: String, worker: String) async throws(WorkflowError) { try await base.release(id, worker: worker) }
     func renew(_ ids: [String], worker: String, leaseSeconds: Double) async throws(WorkflowError) -> Set<String> {

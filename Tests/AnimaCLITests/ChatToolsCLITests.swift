@@ -103,7 +103,9 @@ struct ChatToolsCLITests {
             + ([CLI.binary.path, "run", "--tools", "mail", ConfirmationCLITests.task]).map { "'\($0)'" }.joined(separator: " ")
             + " > \(out) 2>&1; echo EXIT:$? >> \(out)"
         let server = try BackgroundCommand(["-L", socket, "-D"], environment: [:], executable: URL(fileURLWithPath: "/usr/bin/tmux"))
-        defer { server.process.terminate() }
+        // SIGKILL: the server inherits the test thread's blocked signals, so SIGTERM and
+        // kill-server leave it running.
+        defer { kill(server.process.processIdentifier, SIGKILL) }
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: "/tmp/tmux-\(getuid())/\(socket)") {
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -145,7 +147,9 @@ struct ChatToolsCLITests {
             Self.chat(setup).dropFirst().map { "'\($0)'" }.joined(separator: " ")
             + " 2>&1 | tee \(out); echo EXIT:${PIPESTATUS[0]} >> \(out)"
         let server = try BackgroundCommand(["-L", socket, "-D"], environment: [:], executable: URL(fileURLWithPath: "/usr/bin/tmux"))
-        defer { server.process.terminate() }
+        // SIGKILL: the server inherits the test thread's blocked signals, so SIGTERM and
+        // kill-server leave it running.
+        defer { kill(server.process.processIdentifier, SIGKILL) }
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: "/tmp/tmux-\(getuid())/\(socket)") {
             try await Task.sleep(for: .milliseconds(50))
         }

@@ -56,7 +56,9 @@ struct ConfirmationCLITests {
         // The server in the foreground, as this test's child: a daemonised one started
         // from the test runner does not outlive the client that started it.
         let server = try BackgroundCommand(["-L", socket, "-D"], environment: [:], executable: URL(fileURLWithPath: "/usr/bin/tmux"))
-        defer { server.process.terminate() }
+        // SIGKILL: the server inherits the test thread's blocked signals, so SIGTERM and
+        // kill-server leave it running.
+        defer { kill(server.process.processIdentifier, SIGKILL) }
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: "/tmp/tmux-\(getuid())/\(socket)") {
             try await Task.sleep(for: .milliseconds(50))
         }

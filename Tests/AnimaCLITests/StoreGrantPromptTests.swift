@@ -24,7 +24,9 @@ struct StoreGrantPromptTests {
             ([CLI.binary.path, "store", "install", "asker", "--registry", f.registry, "--store-dir", data + "/store"]).map { "'\($0)'" }
             .joined(separator: " ") + "; echo EXIT:$?; sleep 600"
         let server = try BackgroundCommand(["-L", socket, "-D"], environment: [:], executable: URL(fileURLWithPath: "/usr/bin/tmux"))
-        defer { server.process.terminate() }
+        // SIGKILL: the server inherits the test thread's blocked signals, so SIGTERM and
+        // kill-server leave it running.
+        defer { kill(server.process.processIdentifier, SIGKILL) }
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: "/tmp/tmux-\(getuid())/\(socket)") {
             try await Task.sleep(for: .milliseconds(50))
         }

@@ -78,6 +78,8 @@ public actor PostgresWorkflowStore: WorkflowStore {
                 parent text, created float8 NOT NULL, updated float8 NOT NULL, cancel_requested boolean NOT NULL DEFAULT false,
                 lease_owner text, lease_until float8 NOT NULL DEFAULT 0)
             """,
+            // What a daemon must serve to lease the run (Workflow.needs); empty: anyone.
+            "ALTER TABLE anima_wf_run ADD COLUMN IF NOT EXISTS needs text[] NOT NULL DEFAULT '{}'",
             "CREATE INDEX IF NOT EXISTS anima_wf_run_open ON anima_wf_run(created) WHERE status IN \(Self.open)",
             "CREATE INDEX IF NOT EXISTS anima_wf_run_workflow ON anima_wf_run(workflow, created)",
             """
@@ -245,6 +247,7 @@ public actor PostgresWorkflowStore: WorkflowStore {
         var id, workflow, definition, owner, groups, inputs, label, trigger, createdNote: String
         var version: Int
         var parent: String?
+        var needs: [String]
     }
 
     func newRun(id: String, of stored: StoredWorkflow, owner: Principal, inputs: LabeledValue, trigger: String, parent: String?)
@@ -253,7 +256,8 @@ public actor PostgresWorkflowStore: WorkflowStore {
         NewRun(
             id: id, workflow: stored.workflow.name, definition: try seal(stored.workflow.source.jsonText), owner: owner.name,
             groups: owner.groups.sorted().joined(separator: ","), inputs: try seal(inputs.value.jsonText), label: inputs.label.storedText,
-            trigger: trigger, createdNote: try seal("by \(trigger) as \(owner)"), version: stored.workflow.version, parent: parent)
+            trigger: trigger, createdNote: try seal("by \(trigger) as \(owner)"), version: stored.workflow.version, parent: parent,
+            needs: stored.workflow.needs.sorted())
     }
 
     /// Inserts a pending run unless one with its id exists.
@@ -262,9 +266,9 @@ public actor PostgresWorkflowStore: WorkflowStore {
             c.query(
                 """
                 INSERT INTO anima_wf_run(id, workflow, version, definition, owner, groups, status, inputs, inputs_label, trigger, parent,
-                    created, updated)
+                    created, updated, needs)
                 VALUES (\(r.id), \(r.workflow), \(r.version), \(r.definition), \(r.owner), \(r.groups), 'pending',
-                    \(r.inputs), \(r.label), \(r.trigger), \(r.parent), \(unescaped: now), \(unescaped: now))
+                    \(r.inputs), \(r.label), \(r.trigger), \(r.parent), \(unescaped: now), \(unescaped: now), \(r.needs))
                 ON CONFLICT(id) DO NOTHING RETURNING id
                 """, logger: logger))
         if !inserted.isEmpty { try await history(c, run: r.id, path: nil, event: "created", sealed: r.createdNote) }
@@ -304,20 +308,21 @@ public actor PostgresWorkflowStore: WorkflowStore {
         return try decoding { try rows.map(run) }
     }
 
-    public func claimableRuns(worker: String, limit: Int) async throws(WorkflowError) -> [String] {
+    public func claimableRuns(worker: String, limit: Int, serving: Set<String>?) async throws(WorkflowError) -> [String] {
         let rows = try await query(
             """
             SELECT id FROM anima_wf_run WHERE status IN \(unescaped: Self.open)
-            AND (lease_until < \(unescaped: Self.now) OR lease_owner = \(worker)) ORDER BY created LIMIT \(limit)
+            AND (lease_until < \(unescaped: Self.now) OR lease_owner = \(worker)) AND (\(serving == nil) OR needs <@ \(Array(serving ?? [])))
+            ORDER BY created LIMIT \(limit)
             """)
         return try decoding { try rows.map { try $0["id"].decode(String.self) } }
     }
 
     /// Takes up to `limit` runs in one statement: rows another daemon is leasing at this
     /// instant are skipped, not waited on.
-    public func leaseRuns(worker: String, leaseSeconds: Double, limit: Int, skipping busy: Set<String>) async throws(WorkflowError)
-        -> [String]
-    {
+    public func leaseRuns(
+        worker: String, leaseSeconds: Double, limit: Int, skipping busy: Set<String>, serving: Set<String>?
+    ) async throws(WorkflowError) -> [String] {
         guard limit > 0 else { return [] }
         let skip = Array(busy)
         let rows = try await query(
@@ -326,17 +331,19 @@ public actor PostgresWorkflowStore: WorkflowStore {
             WHERE id IN (
                 SELECT id FROM anima_wf_run WHERE status IN \(unescaped: Self.open)
                 AND (lease_until < \(unescaped: Self.now) OR lease_owner = \(worker)) AND NOT (id = ANY(\(skip)))
+                AND (\(serving == nil) OR needs <@ \(Array(serving ?? [])))
                 ORDER BY created LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING id
             """)
         return try decoding { try rows.map { try $0["id"].decode(String.self) } }
     }
 
-    public func claim(_ id: String, worker: String, leaseSeconds: Double) async throws(WorkflowError) -> Bool {
+    public func claim(_ id: String, worker: String, leaseSeconds: Double, serving: Set<String>?) async throws(WorkflowError) -> Bool {
         try await !query(
             """
             UPDATE anima_wf_run SET lease_owner = \(worker), lease_until = \(unescaped: Self.now) + \(leaseSeconds)
             WHERE id = \(id) AND status IN \(unescaped: Self.open) AND (lease_until < \(unescaped: Self.now) OR lease_owner = \(worker))
+            AND (\(serving == nil) OR needs <@ \(Array(serving ?? [])))
             RETURNING id
             """
         ).isEmpty

@@ -71,6 +71,10 @@ public actor SQLiteWorkflowStore: WorkflowStore {
             try db.execute(
                 sql: "CREATE TABLE trigger_lease (key TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL)")
         }
+        m.registerMigration("v3") { db in
+            // What a daemon must serve to lease the run (Workflow.needs), one per line; empty: anyone.
+            try db.execute(sql: "ALTER TABLE run ADD COLUMN needs TEXT NOT NULL DEFAULT ''")
+        }
         return m
     }
 
@@ -180,13 +184,14 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         let now = Self.now
         try db.execute(
             sql: """
-                INSERT INTO run(id, workflow, version, definition, owner, groups, status, inputs, inputs_label, trigger, parent, created, updated)
-                VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)
+                INSERT INTO run(id, workflow, version, definition, owner, groups, status, inputs, inputs_label, trigger, parent, created, updated,
+                    needs)
+                VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 id, stored.workflow.name, stored.workflow.version, try sealer.seal(stored.workflow.source.jsonText), owner.name,
                 owner.groups.sorted().joined(separator: ","), try sealer.seal(inputs.value.jsonText), inputs.label.storedText, trigger,
-                parent, now, now,
+                parent, now, now, stored.workflow.needs.sorted().joined(separator: "\n"),
             ])
         try self.history(db, run: id, path: nil, event: "created", detail: "by \(trigger) as \(owner)")
         return try self.run(try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id])!)
@@ -214,19 +219,30 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         }
     }
 
-    public func claimableRuns(worker: String, limit: Int) throws(WorkflowError) -> [String] {
+    /// Whether a run with `needs` (as stored, one per line) can be served by `serving`.
+    static func serves(_ serving: Set<String>?, _ needs: String) -> Bool {
+        guard let serving, !needs.isEmpty else { return true }
+        return needs.split(separator: "\n").allSatisfy { serving.contains(String($0)) }
+    }
+
+    public func claimableRuns(worker: String, limit: Int, serving: Set<String>?) throws(WorkflowError) -> [String] {
         try read { db in
-            try String.fetchAll(
+            // Runs this worker cannot serve are passed over, so ask for more than `limit`.
+            let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id FROM run WHERE status IN ('pending', 'running', 'waiting') AND (lease_until < ? OR lease_owner = ?)
+                    SELECT id, needs FROM run WHERE status IN ('pending', 'running', 'waiting') AND (lease_until < ? OR lease_owner = ?)
                     ORDER BY created LIMIT ?
-                    """, arguments: [Self.now, worker, limit])
+                    """, arguments: [Self.now, worker, serving == nil ? limit : Int.max])
+            return rows.filter { Self.serves(serving, $0["needs"]) }.prefix(limit).map { $0["id"] }
         }
     }
 
-    public func claim(_ id: String, worker: String, leaseSeconds: Double) throws(WorkflowError) -> Bool {
+    public func claim(_ id: String, worker: String, leaseSeconds: Double, serving: Set<String>?) throws(WorkflowError) -> Bool {
         try write { db in
+            guard Self.serves(serving, try String.fetchOne(db, sql: "SELECT needs FROM run WHERE id = ?", arguments: [id]) ?? "") else {
+                return false
+            }
             let now = Self.now
             try db.execute(
                 sql: """

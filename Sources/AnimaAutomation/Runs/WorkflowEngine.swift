@@ -23,6 +23,9 @@ public actor WorkflowEngine {
     /// Most runs this engine executes at once (its capacity); the rest wait in the queue
     /// for it or for another engine sharing the store.
     let maxConcurrentRuns: Int
+    /// What this engine can run (`Workflow.needs`: its processors' models and its tools);
+    /// it leases only runs that need nothing else. nil: every run (one engine per store).
+    public nonisolated let serving: Set<String>?
     var tasks: [String: Task<Void, Never>] = [:]
     /// The step-running body of each run this engine executes, for the heartbeat to stop
     /// when another engine has taken its run.
@@ -44,10 +47,13 @@ public actor WorkflowEngine {
     ///   - leaseSeconds: how long a run stays this engine's without a heartbeat (renewed every third of it);
     ///     held within `leaseRange` (NaN: the default, 10).
     ///   - maxConcurrentRuns: runs executed at once; 64 by default.
+    ///   - serving: what this engine can run (see `serving`); nil: everything.
     public init(
         store: any WorkflowStore, actions: any StepActions, worker: String = "worker-" + Hex.randomID().prefix(12),
-        leaseSeconds: Double = 10, pollInterval: Duration = .milliseconds(100), maxConcurrentRuns: Int = 64
+        leaseSeconds: Double = 10, pollInterval: Duration = .milliseconds(100), maxConcurrentRuns: Int = 64,
+        serving: Set<String>? = nil
     ) {
+        self.serving = serving
         self.maxConcurrentRuns = max(1, maxConcurrentRuns)
         self.store = store
         self.actions = actions
@@ -100,7 +106,15 @@ public actor WorkflowEngine {
             stored, inputs: inputs, label: label, caller: caller, trigger: trigger, id: id ?? Hex.randomID().prefix(16).description)
         let run = try await store.createRun(
             id: new.id, of: stored, owner: new.owner, inputs: new.inputs, trigger: trigger, parent: parent)
-        if dispatch { await self.dispatch(run.id) }
+        let unmet = stored.workflow.unmetNeeds(servedBy: serving)
+        if !unmet.isEmpty, run.status == .pending {
+            // Left in the queue for an engine that serves it; its history says why it waits.
+            try? await store.note(
+                run: run.id, path: nil, event: "queued",
+                detail: "\(worker) does not serve \(unmet.sorted().joined(separator: ", ")); it waits for a daemon that does")
+        } else if dispatch {
+            await self.dispatch(run.id)
+        }
         return run
     }
 
@@ -126,7 +140,8 @@ public actor WorkflowEngine {
     public func resumeAll() async {
         let free = maxConcurrentRuns - tasks.count
         if free > 0,
-            let ids = try? await store.leaseRuns(worker: worker, leaseSeconds: leaseSeconds, limit: free, skipping: Set(tasks.keys))
+            let ids = try? await store.leaseRuns(
+                worker: worker, leaseSeconds: leaseSeconds, limit: free, skipping: Set(tasks.keys), serving: serving)
         {
             for id in ids where tasks[id] == nil { tasks[id] = Task { await self.execute(id) } }
         }
@@ -149,7 +164,7 @@ public actor WorkflowEngine {
 
     func dispatch(_ id: String) async {
         guard tasks[id] == nil, tasks.count < maxConcurrentRuns,
-            (try? await store.claim(id, worker: worker, leaseSeconds: leaseSeconds)) == true
+            (try? await store.claim(id, worker: worker, leaseSeconds: leaseSeconds, serving: serving)) == true
         else { return }
         tasks[id] = Task { await self.execute(id) }
     }

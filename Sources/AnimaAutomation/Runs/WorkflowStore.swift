@@ -21,13 +21,17 @@ public protocol WorkflowStore: Sendable {
     /// The definition a run started with.
     func definition(ofRun id: String) async throws(WorkflowError) -> Workflow?
     func runs(workflow: String?, limit: Int) async throws(WorkflowError) -> [WorkflowRun]
-    /// Unfinished runs whose lease is free or expired (or held by `worker`), oldest first.
-    func claimableRuns(worker: String, limit: Int) async throws(WorkflowError) -> [String]
+    /// Unfinished runs whose lease is free or expired (or held by `worker`), oldest first;
+    /// with `serving`, only runs whose needs (`Workflow.needs`) it holds all of.
+    func claimableRuns(worker: String, limit: Int, serving: Set<String>?) async throws(WorkflowError) -> [String]
     /// Leases up to `limit` unfinished runs whose lease is free or expired (or `worker`'s),
-    /// leaving out `busy` (those the worker runs now); returns the ids leased.
-    func leaseRuns(worker: String, leaseSeconds: Double, limit: Int, skipping busy: Set<String>) async throws(WorkflowError) -> [String]
-    /// Takes or renews the lease of an unfinished run; false if another worker holds it.
-    func claim(_ id: String, worker: String, leaseSeconds: Double) async throws(WorkflowError) -> Bool
+    /// leaving out `busy` (those the worker runs now) and, with `serving`, runs needing
+    /// anything else; returns the ids leased.
+    func leaseRuns(worker: String, leaseSeconds: Double, limit: Int, skipping busy: Set<String>, serving: Set<String>?)
+        async throws(WorkflowError) -> [String]
+    /// Takes or renews the lease of an unfinished run; false if another worker holds it or,
+    /// with `serving`, if the run needs something it does not serve.
+    func claim(_ id: String, worker: String, leaseSeconds: Double, serving: Set<String>?) async throws(WorkflowError) -> Bool
     func release(_ id: String, worker: String) async throws(WorkflowError)
     /// Renews, in one write, the leases of the runs `worker` executes (the heartbeat of a
     /// whole engine, not one per run); returns those it still holds. A run another worker
@@ -86,14 +90,26 @@ extension WorkflowStore {
 
     /// Finds claimable runs, then claims them one at a time (a store that cannot skip
     /// locked rows; SQLite serialises writers anyway).
+    public func leaseRuns(
+        worker: String, leaseSeconds: Double, limit: Int, skipping busy: Set<String>, serving: Set<String>?
+    ) async throws(WorkflowError) -> [String] {
+        guard limit > 0 else { return [] }
+        var leased: [String] = []
+        for id in try await claimableRuns(worker: worker, limit: limit + busy.count, serving: serving)
+        where !busy.contains(id) && leased.count < limit {
+            if try await claim(id, worker: worker, leaseSeconds: leaseSeconds, serving: serving) { leased.append(id) }
+        }
+        return leased
+    }
+
+    /// For an engine that serves every run.
+    public func claim(_ id: String, worker: String, leaseSeconds: Double) async throws(WorkflowError) -> Bool {
+        try await claim(id, worker: worker, leaseSeconds: leaseSeconds, serving: nil)
+    }
+
     public func leaseRuns(worker: String, leaseSeconds: Double, limit: Int, skipping busy: Set<String>) async throws(WorkflowError)
         -> [String]
     {
-        guard limit > 0 else { return [] }
-        var leased: [String] = []
-        for id in try await claimableRuns(worker: worker, limit: limit + busy.count) where !busy.contains(id) && leased.count < limit {
-            if try await claim(id, worker: worker, leaseSeconds: leaseSeconds) { leased.append(id) }
-        }
-        return leased
+        try await leaseRuns(worker: worker, leaseSeconds: leaseSeconds, limit: limit, skipping: busy, serving: nil)
     }
 }

@@ -33,9 +33,11 @@ public actor Pager {
     let counters: PagingCounters?
     /// The newest page-in decisions, newest last (at most `configuration.pageInHistory`).
     public internal(set) var pageInEvents: [PageInEvent] = []
-    /// The newest write of `pageInEvents` to storage; each write waits for the one before,
-    /// so an older list never lands after a newer one.
+    /// The newest write of a page-in event to storage; each write waits for the one before,
+    /// so an older event never lands in a slot after a newer one.
     var pageInsWrite: Task<Void, any Error>?
+    /// The slot of the kept history the next page-in event is written to (the oldest's, once all are used).
+    var nextPageInSlot = 0
 
     /// Opens the memory of the agent `namespace`: its blocks, summary and resident
     /// messages are restored from storage when it has run before.

@@ -192,7 +192,7 @@ extension BenchWorkflows {
             throw BenchError("\(Self.animaBinary) is missing: build the `anima` product first")
         }
         let server = try await Self.startDelayServer(in: directory, delay: ioDelay)
-        defer { Self.stop(server.process, signal: SIGTERM) }
+        defer { Self.stop(server.process, signal: SIGKILL) }  // it inherits blocked signals: SIGTERM does not reach it
         let engine = WorkflowEngine(store: store, actions: NoActions(), pollInterval: .milliseconds(20))
         let io = (1...ioSteps).map {
             #"{"id": "call\#($0)", "type": "http", "method": "POST", "url": "http://127.0.0.1:\#(server.port)/step", "body": {}, "timeout": 300}"#

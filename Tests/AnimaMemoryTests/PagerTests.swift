@@ -96,7 +96,7 @@ import Testing
         #expect(counters.pageInEvents == 1 && counters.pagedIn == prepared.pages.count)
         #expect(counters.pagedInByReason.first { $0.reason == "words" }!.pages >= 1)
         let json = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
-        #expect(!json.contains("locker") && !json.contains("4471"))
+        #expect(!json.contains("locker") && !json.contains("is 4471"))  // not "4471" alone: a score can spell it
 
         // Stored before the answer comes back: what `anima memory show` reads, with no
         // further message.
@@ -132,7 +132,8 @@ import Testing
         try await store.close()
         for file in try FileManager.default.subpathsOfDirectory(atPath: temp.directory.path) {
             let bytes = FileManager.default.contents(atPath: temp.directory.appendingPathComponent(file).path) ?? Data()
-            for text in ["harbour", "kayak", "5521"] {
+            // "number 5521", not "5521" alone: hex digests in the store spell any four digits by chance.
+            for text in ["harbour", "kayak", "number 5521"] {
                 #expect(bytes.range(of: Data(text.utf8)) == nil, "\(file) holds \(text) in the clear")
             }
         }
@@ -163,6 +164,22 @@ import Testing
             namespace: namespace, store: temp.store, model: model, embedder: nil, summariser: Self.terseSummariser,
             configuration: configuration)
         #expect(await narrower.pageInEvents == [kept[2]])
+        // One sealed value per kept event, so a page-in writes its own event only.
+        let core = temp.store.coreMemory(namespace)
+        #expect(try await core.names().filter { $0.hasPrefix("page-in.") } == ["page-in.0"])
+        // A list kept by an older version moves into slots on open.
+        try await core.removeValue("page-in.0")
+        try await core.setValue(kept, for: "page-ins")
+        configuration.pageInHistory = 3
+        let migrated = try await Pager.open(
+            namespace: namespace, store: temp.store, model: model, embedder: nil, summariser: Self.terseSummariser,
+            configuration: configuration)
+        #expect(await migrated.pageInEvents == kept)
+        #expect(try await core.names().filter { $0.hasPrefix("page-in") }.sorted() == ["page-in.0", "page-in.1", "page-in.2"])
+        _ = try await migrated.prepare(query: "locker code again")
+        let rotated = await migrated.pageInEvents
+        #expect(rotated.count == 3 && Array(rotated.prefix(2)) == Array(kept.suffix(2)))
+        #expect(try await MemorySystem(store: temp.store, embedder: nil).snapshot(user: "alice", agent: "history").pageIns == rotated)
 
         let counters = PagingCounters()
         configuration.pageInHistory = 0

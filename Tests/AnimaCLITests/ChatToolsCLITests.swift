@@ -102,16 +102,8 @@ struct ChatToolsCLITests {
             "XDG_RUNTIME_DIR='\(runtime)' "
             + ([CLI.binary.path, "run", "--tools", "mail", ConfirmationCLITests.task]).map { "'\($0)'" }.joined(separator: " ")
             + " > \(out) 2>&1; echo EXIT:$? >> \(out)"
-        let server = try BackgroundCommand(["-L", socket, "-D"], environment: [:], executable: URL(fileURLWithPath: "/usr/bin/tmux"))
-        // SIGKILL: the server inherits the test thread's blocked signals, so SIGTERM and
-        // kill-server leave it running.
+        let server = try await ConfirmationCLITests.tmuxSession(socket, name: "ask", size: (220, 60), command: command)
         defer { kill(server.process.processIdentifier, SIGKILL) }
-        for _ in 0..<100 where !FileManager.default.fileExists(atPath: "/tmp/tmux-\(getuid())/\(socket)") {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let started = try ConfirmationCLITests.tmux(socket, ["new-session", "-d", "-s", "ask", "-x", "220", "-y", "60", command])
-        #expect(started.status == 0, "\(started.stderr)")
-        defer { _ = try? ConfirmationCLITests.tmux(socket, ["kill-server"]) }
         var pane = ""
         for _ in 0..<300 where !pane.contains("Allow this call?") {
             try await Task.sleep(for: .milliseconds(100))
@@ -146,21 +138,9 @@ struct ChatToolsCLITests {
         let command =
             Self.chat(setup).dropFirst().map { "'\($0)'" }.joined(separator: " ")
             + " 2>&1 | tee \(out); echo EXIT:${PIPESTATUS[0]} >> \(out)"
-        let server = try BackgroundCommand(["-L", socket, "-D"], environment: [:], executable: URL(fileURLWithPath: "/usr/bin/tmux"))
-        // SIGKILL: the server inherits the test thread's blocked signals, so SIGTERM and
-        // kill-server leave it running.
+        let server = try await ConfirmationCLITests.tmuxSession(
+            socket, name: "chat", size: (220, 60), command: "bash -c " + "'\(command.replacingOccurrences(of: "'", with: "'\\''"))'")
         defer { kill(server.process.processIdentifier, SIGKILL) }
-        for _ in 0..<100 where !FileManager.default.fileExists(atPath: "/tmp/tmux-\(getuid())/\(socket)") {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let started = try ConfirmationCLITests.tmux(
-            socket,
-            [
-                "new-session", "-d", "-s", "chat", "-x", "220", "-y", "60",
-                "bash -c " + "'\(command.replacingOccurrences(of: "'", with: "'\\''"))'",
-            ])
-        #expect(started.status == 0, "\(started.stderr)")
-        defer { _ = try? ConfirmationCLITests.tmux(socket, ["kill-server"]) }
         func pane() throws -> String { try ConfirmationCLITests.tmux(socket, ["capture-pane", "-p", "-t", "chat", "-S", "-200"]).stdout }
         func waitFor(_ text: String) async throws -> String {
             var seen = ""

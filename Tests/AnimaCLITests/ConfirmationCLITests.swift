@@ -43,6 +43,21 @@ struct ConfirmationCLITests {
         try CLI.run(["-L", socket] + arguments, executable: URL(fileURLWithPath: "/usr/bin/tmux"))
     }
 
+    /// A tmux server on `socket` in the foreground, as this test's child (a daemonised one
+    /// started from the test runner does not outlive the client that started it), with a
+    /// session `name` running `command`. The caller kills the server with SIGKILL: it
+    /// inherits the test thread's blocked signals, so SIGTERM and kill-server leave it running.
+    static func tmuxSession(_ socket: String, name: String, size: (Int, Int), command: String) async throws -> BackgroundCommand {
+        let server = try BackgroundCommand(["-L", socket, "-D"], environment: [:], executable: URL(fileURLWithPath: "/usr/bin/tmux"))
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: "/tmp/tmux-\(getuid())/\(socket)") {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let started = try tmux(socket, ["new-session", "-d", "-s", name, "-x", "\(size.0)", "-y", "\(size.1)", command])
+        if started.status != 0 { kill(server.process.processIdentifier, SIGKILL) }
+        try #require(started.status == 0, "\(started.stderr)")
+        return server
+    }
+
     @Test(arguments: [true, false])
     func thePersonAtTheTerminalIsAskedAndDecides(yes: Bool) async throws {
         try Self.requireTools()
@@ -53,18 +68,8 @@ struct ConfirmationCLITests {
         let out = setup.folder + "/out.txt"
         let command =
             ([CLI.bench.path] + Self.run(setup)).map { "'\($0)'" }.joined(separator: " ") + " > \(out) 2>&1; echo EXIT:$? >> \(out)"
-        // The server in the foreground, as this test's child: a daemonised one started
-        // from the test runner does not outlive the client that started it.
-        let server = try BackgroundCommand(["-L", socket, "-D"], environment: [:], executable: URL(fileURLWithPath: "/usr/bin/tmux"))
-        // SIGKILL: the server inherits the test thread's blocked signals, so SIGTERM and
-        // kill-server leave it running.
+        let server = try await Self.tmuxSession(socket, name: "ask", size: (220, 60), command: command)
         defer { kill(server.process.processIdentifier, SIGKILL) }
-        for _ in 0..<100 where !FileManager.default.fileExists(atPath: "/tmp/tmux-\(getuid())/\(socket)") {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let started = try Self.tmux(socket, ["new-session", "-d", "-s", "ask", "-x", "220", "-y", "60", command])
-        #expect(started.status == 0, "\(started.stderr)")
-        defer { _ = try? Self.tmux(socket, ["kill-server"]) }
         var pane = ""
         var problem = ""
         for _ in 0..<300 where !pane.contains("Allow this call?") {

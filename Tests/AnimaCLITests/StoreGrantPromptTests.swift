@@ -23,16 +23,8 @@ struct StoreGrantPromptTests {
         let command =
             ([CLI.binary.path, "store", "install", "asker", "--registry", f.registry, "--store-dir", data + "/store"]).map { "'\($0)'" }
             .joined(separator: " ") + "; echo EXIT:$?; sleep 600"
-        let server = try BackgroundCommand(["-L", socket, "-D"], environment: [:], executable: URL(fileURLWithPath: "/usr/bin/tmux"))
-        // SIGKILL: the server inherits the test thread's blocked signals, so SIGTERM and
-        // kill-server leave it running.
+        let server = try await ConfirmationCLITests.tmuxSession(socket, name: "grant", size: (200, 50), command: command)
         defer { kill(server.process.processIdentifier, SIGKILL) }
-        for _ in 0..<100 where !FileManager.default.fileExists(atPath: "/tmp/tmux-\(getuid())/\(socket)") {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let started = try ConfirmationCLITests.tmux(socket, ["new-session", "-d", "-s", "grant", "-x", "200", "-y", "50", command])
-        #expect(started.status == 0, "\(started.stderr)")
-        defer { _ = try? ConfirmationCLITests.tmux(socket, ["kill-server"]) }
 
         /// The pane once it shows `text` (or after 30 s).
         func pane(showing text: String) async throws -> String {

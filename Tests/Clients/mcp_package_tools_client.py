@@ -15,16 +15,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-
-def check(name, condition, detail=""):
-    if not condition:
-        print(f"FAIL {name}: {detail}")
-        sys.exit(1)
-    print(f"ok {name}")
-
-
-def text(result):
-    return "".join(part.text for part in result.content if getattr(part, "type", "") == "text")
+from checks import check, text
 
 
 async def without_net(read, write):

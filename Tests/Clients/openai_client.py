@@ -8,15 +8,10 @@ import sys
 
 import openai
 
+from checks import check
+
 base, token, chat_model, embedding_model = sys.argv[1:5]
 client = openai.OpenAI(base_url=base + "/v1", api_key=token, max_retries=0, timeout=120)
-
-
-def check(name, condition, detail=""):
-    if not condition:
-        print(f"FAIL {name}: {detail}")
-        sys.exit(1)
-    print(f"ok {name}")
 
 
 models = [m.id for m in client.models.list().data]

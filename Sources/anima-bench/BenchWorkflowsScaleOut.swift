@@ -1,5 +1,6 @@
 import AnimaAutomation
 import AnimaCore
+import AnimaTesting
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -73,36 +74,11 @@ extension BenchWorkflows {
     }
 
     static func startDelayServer(in directory: URL, delay: Double) async throws -> DelayServer {
-        let script = directory.appendingPathComponent("delay_server.py").path
-        let portFile = directory.appendingPathComponent("delay.port").path
-        try delayServer.write(toFile: script, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script, portFile, String(delay)]
-        try process.run()
-        for _ in 0..<200 {
-            if let port = try? String(contentsOfFile: portFile, encoding: .utf8), !port.isEmpty {
-                return DelayServer(process: process, port: port)
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        process.terminate()
-        throw BenchError("the delay server (python3) did not start")
-    }
-
-    /// Signals `process` and waits (10 s at most) until it is gone. Not `waitUntilExit`:
-    /// here it spun forever on a worker whose exit Foundation never noticed.
-    static func stop(_ process: Process, signal: Int32) {
-        let pid = process.processIdentifier
-        guard pid > 0 else { return }
-        kill(pid, signal)
-        for _ in 0..<1000 where process.isRunning {
-            // Gone, or a zombie (state Z after the name): either way it has exited.
-            let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
-            let state = stat?.split(separator: ")").last?.dropFirst().first
-            if state == nil || state == "Z" { return }
-            usleep(10_000)
-        }
+        let server = try await LocalPythonServer.start(
+            delayServer, in: directory.path, name: "delay_server.py",
+            arguments: [directory.appendingPathComponent("delay.port").path, String(delay)],
+            portFile: directory.appendingPathComponent("delay.port").path)
+        return DelayServer(process: server.process, port: server.port)
     }
 
     struct BenchError: Error, CustomStringConvertible {
@@ -127,7 +103,7 @@ extension BenchWorkflows {
         for _ in 0..<ioRuns { ids.append(try await engine.start("io", caller: owner, dispatch: false).id) }
         let key = directory.appendingPathComponent("workflows.key").path
         var processes: [Process] = []
-        defer { for p in processes { Self.stop(p, signal: SIGKILL) } }
+        defer { for p in processes { ChildProcess.kill(p) } }
         for i in 0..<count {
             let data = directory.appendingPathComponent("worker-\(count)-\(i)")
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -192,7 +168,7 @@ extension BenchWorkflows {
             throw BenchError("\(Self.animaBinary) is missing: build the `anima` product first")
         }
         let server = try await Self.startDelayServer(in: directory, delay: ioDelay)
-        defer { Self.stop(server.process, signal: SIGKILL) }  // it inherits blocked signals: SIGTERM does not reach it
+        defer { ChildProcess.kill(server.process) }
         let engine = WorkflowEngine(store: store, actions: NoActions(), pollInterval: .milliseconds(20))
         let io = (1...ioSteps).map {
             #"{"id": "call\#($0)", "type": "http", "method": "POST", "url": "http://127.0.0.1:\#(server.port)/step", "body": {}, "timeout": 300}"#

@@ -1,5 +1,6 @@
 import AnimaAutomation
 import AnimaCore
+import AnimaTesting
 import Foundation
 import Testing
 
@@ -45,22 +46,10 @@ struct HTTPStepConcurrencyTests {
         let root = NSTemporaryDirectory() + "anima-http-parallel-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try Self.server.write(toFile: root + "/server.py", atomically: true, encoding: .utf8)
         let want = 32
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        server.arguments = [root + "/server.py", root + "/port", String(want)]
-        try server.run()
-        defer {
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
-        }
-        var port = ""
-        for _ in 0..<100 where port.isEmpty {
-            try await Task.sleep(for: .milliseconds(50))
-            port = (try? String(contentsOfFile: root + "/port", encoding: .utf8)) ?? ""
-        }
-        try #require(!port.isEmpty)
+        let server = try await LocalPythonServer.start(Self.server, in: root, arguments: [root + "/port", String(want)], portFile: root + "/port")
+        defer { server.stop() }
+        let port = server.port
 
         let store = try SQLiteWorkflowStore(directory: URL(fileURLWithPath: root + "/data"))
         let engine = WorkflowEngine(store: store, actions: KernelStepActions(kernel: nil), pollInterval: .milliseconds(10))

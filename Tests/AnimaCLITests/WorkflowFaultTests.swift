@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaTesting
 import Foundation
 import Testing
 
@@ -64,22 +65,10 @@ struct WorkflowFaultTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let env = ["ANIMA_WORKSPACES": workspaces]
 
-        try Self.server.write(toFile: root + "/server.py", atomically: true, encoding: .utf8)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        server.arguments = [root + "/server.py", root + "/appended.txt", root + "/port", root + "/requests"]
-        try server.run()
-        // SIGKILL: the test runner ignores SIGTERM, and its children inherit that.
-        defer {
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
-        }
-        var port = ""
-        for _ in 0..<100 where port.isEmpty {
-            try await Task.sleep(for: .milliseconds(50))
-            port = (try? String(contentsOfFile: root + "/port", encoding: .utf8)) ?? ""
-        }
-        try #require(!port.isEmpty)
+        let server = try await LocalPythonServer.start(
+            Self.server, in: root, arguments: [root + "/appended.txt", root + "/port", root + "/requests"], portFile: root + "/port")
+        defer { server.stop() }
+        let port = server.port
 
         try Self.workflow(port: port).write(toFile: root + "/faulty.json", atomically: true, encoding: .utf8)
         let added = try CLI.run(["workflow", "add", root + "/faulty.json", "--data-dir", data], environment: env)

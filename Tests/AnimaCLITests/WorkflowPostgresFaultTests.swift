@@ -21,21 +21,10 @@ struct WorkflowPostgresFaultTests {
             .replacingOccurrences(of: "import http.server, json, sys, threading", with: "import http.server, json, sys, threading, time")
             .replacingOccurrences(of: "    def do_POST(self):\n", with: "    def do_POST(self):\n        time.sleep(0.15)\n")
         #expect(script.contains("time.sleep(0.15)"))
-        try script.write(toFile: root + "/server.py", atomically: true, encoding: .utf8)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        server.arguments = [root + "/server.py", root + "/appended.txt", root + "/port", root + "/requests"]
-        try server.run()
-        defer {
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
-        }
-        var port = ""
-        for _ in 0..<100 where port.isEmpty {
-            try await Task.sleep(for: .milliseconds(50))
-            port = (try? String(contentsOfFile: root + "/port", encoding: .utf8)) ?? ""
-        }
-        try #require(!port.isEmpty)
+        let server = try await LocalPythonServer.start(
+            script, in: root, arguments: [root + "/appended.txt", root + "/port", root + "/requests"], portFile: root + "/port")
+        defer { server.stop() }
+        let port = server.port
 
         try WorkflowFaultTests.workflow(port: port).write(toFile: root + "/faulty.json", atomically: true, encoding: .utf8)
         let added = try CLI.run(["workflow", "add", root + "/faulty.json", "--data-dir", data[0]], environment: env)

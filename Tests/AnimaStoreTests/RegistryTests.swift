@@ -142,6 +142,25 @@ struct RegistryTests {
         await #expect(throws: StoreError.self) { _ = try await store.index(from: source) }
     }
 
+    /// Installs of one release at once (three `anima store install` in parallel) all end
+    /// installed and verified: they take turns instead of writing one download together.
+    @Test func concurrentInstallsOfOneReleaseTakeTurns() async throws {
+        let (store, key) = try trustedStore("parallel")
+        let pkg = try makeModelPackage(in: temporaryFolder("parallel"))
+        // Several download blocks (16 MiB each), so unguarded installs would interleave.
+        try Data(count: 40 << 20).write(to: pkg.appendingPathComponent("weights.gguf"))
+        let reg = try registry([pkg], key: key)
+        let source = RegistrySource(reg.path)
+        let entry = try #require(try await store.index(from: source).latest("tiny-model"))
+        let grant = grant([])
+        try await withThrowingTaskGroup(of: InstalledPackage.self) { group in
+            for _ in 0..<3 { group.addTask { try await store.install(entry, from: source, grant: grant) } }
+            for try await record in group { #expect(record.version == "1.0.0") }
+        }
+        #expect(try store.list().map(\.name) == ["tiny-model"])
+        _ = try store.verifyForLoad("tiny-model")
+    }
+
     @Test func anInterruptedDownloadResumes() async throws {
         let key = SigningKey.generate()
         let pkg = try makeModelPackage(in: temporaryFolder("resume"))

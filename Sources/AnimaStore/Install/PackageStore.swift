@@ -77,6 +77,15 @@ public struct PackageStore: Sendable {
     ) async throws(StoreError) -> InstalledPackage {
         try make(downloads)
         let file = downloads.appendingPathComponent("\(entry.name)-\(entry.version).tar")
+        // One install of a release at a time, across processes: a second `anima store install`
+        // waits here instead of appending to the same `.partial` download (and losing the
+        // race to move it into place); it then installs as it would have after the first.
+        let lock = open(file.path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0 else { throw .download("cannot create \(file.path).lock: \(String(cString: strerror(errno)))") }
+        defer { close(lock) }  // closing releases the lock
+        while flock(lock, LOCK_EX | LOCK_NB) != 0 {
+            do { try await Task.sleep(for: .milliseconds(100)) } catch { throw .download("cancelled while another install of \(entry.name) ran") }
+        }
         try await source.download(entry, to: file, progress: progress)
         defer { try? FileManager.default.removeItem(at: file) }
         return try install(archive: file, expecting: entry, source: source.description, grant: grant, now: now)

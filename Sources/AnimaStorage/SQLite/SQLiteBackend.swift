@@ -104,6 +104,10 @@ actor SQLiteBackend: StorageBackend {
     static let postingsBudget = 2000
     /// At most this many terms of a query are searched.
     static let searchedTerms = 8
+    /// A filtered vector search that must look wider than this many neighbours measures
+    /// the records passing the filter instead, when at most `exactSearchLimit` pass.
+    static let widestFilteredSearch = 512
+    static let exactSearchLimit = 20_000
 
     func checkOpen() throws {
         if isClosed { throw StorageError.closed }

@@ -98,6 +98,32 @@ struct PostgresWorkflowStoreTests {
         for store in stores { await store.close() }
     }
 
+    /// Runs that end together each look for the next while the store answers over the
+    /// network: the engine still runs at most its capacity at once (each ending run leased
+    /// the same free slots, and one worker with 4 slots ran up to all of its runs at once).
+    @Test(.timeLimit(.minutes(2))) func runsEndingTogetherStayWithinTheCapacity() async throws {
+        let url = try await PostgresTestServer.freshDatabaseURL()
+        let keys = Self.keyDirectory()
+        defer { try? FileManager.default.removeItem(at: keys) }
+        let store = try Self.store(url, key: keys)
+        let actions = RecordingActions()
+        actions.delay("/slow", seconds: 0.1)
+        let engine = WorkflowEngine(
+            store: store, actions: actions, worker: "one", leaseSeconds: 10, pollInterval: .milliseconds(10), maxConcurrentRuns: 4)
+        _ = try await engine.add(
+            #"{"name": "slow", "groups": ["net"], "steps": [{"id": "a", "type": "http", "url": "https://api.example/slow"}]}"#,
+            owner: alice)
+        var ids: [String] = []
+        for _ in 0..<40 { ids.append(try await engine.start("slow", caller: alice, dispatch: false).id) }
+        let serving = Task { await engine.serve(poll: .milliseconds(10)) }
+        for id in ids { #expect(try await engine.wait(id).status == .completed) }
+        serving.cancel()
+        #expect(actions.keys.count == 40 && Set(actions.keys).count == 40)
+        #expect(actions.peakRunning <= 4, "\(actions.peakRunning) runs ran at once with 4 slots")
+        #expect(actions.peakRunning >= 2, "the runs did not overlap at all")
+        await store.close()
+    }
+
     /// A daemon that died mid-step: its lease runs out and another engine finishes the run,
     /// acting again only for the step whose result was never recorded (same key).
     @Test(.timeLimit(.minutes(2))) func anExpiredLeaseIsTakenOver() async throws {

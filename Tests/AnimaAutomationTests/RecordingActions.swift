@@ -11,6 +11,9 @@ final class RecordingActions: StepActions {
         var failures: [String: Int] = [:]
         /// Seconds an action named here sleeps.
         var delays: [String: Double] = [:]
+        /// Actions under way now, and the most there ever were at once.
+        var running = 0
+        var peakRunning = 0
     }
 
     let state = Mutex(State())
@@ -19,14 +22,18 @@ final class RecordingActions: StepActions {
     func delay(_ name: String, seconds: Double) { state.withLock { $0.delays[name] = seconds } }
     var keys: [String] { state.withLock { $0.calls.map(\.key) } }
     var calls: [(kind: String, key: String, detail: String)] { state.withLock { $0.calls } }
+    var peakRunning: Int { state.withLock { $0.peakRunning } }
 
     func record(_ kind: String, _ name: String, key: String, detail: String) async throws {
         let (fails, delay) = state.withLock { s -> (Bool, Double) in
             s.calls.append((kind, key, detail))
+            s.running += 1
+            s.peakRunning = max(s.peakRunning, s.running)
             let left = s.failures[name] ?? 0
             if left > 0 { s.failures[name] = left - 1 }
             return (left > 0, s.delays[name] ?? 0)
         }
+        defer { state.withLock { $0.running -= 1 } }
         if delay > 0 { try await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
         if fails { throw StepFailure("\(name) is down", retryable: true) }
     }

@@ -27,6 +27,11 @@ public actor WorkflowEngine {
     /// it leases only runs that need nothing else. nil: every run (one engine per store).
     public nonisolated let serving: Set<String>?
     var tasks: [String: Task<Void, Never>] = [:]
+    /// Slots promised to leases still in flight. `resumeAll` and `dispatch` wait on the
+    /// store between counting free slots and starting runs, and the actor takes other
+    /// calls meanwhile: without this, runs ending together each leased the same free
+    /// slots, and a worker with 16 slots ran far more than 16 runs at once.
+    var reserved = 0
     /// The step-running body of each run this engine executes, for the heartbeat to stop
     /// when another engine has taken its run.
     var bodies: [String: Task<LabeledValue, any Error>] = [:]
@@ -138,12 +143,13 @@ public actor WorkflowEngine {
 
     /// Takes every unfinished run whose lease is free or expired and runs it.
     public func resumeAll() async {
-        let free = maxConcurrentRuns - tasks.count
-        if free > 0,
+        let free = maxConcurrentRuns - tasks.count - reserved
+        if free > 0 {
+            reserved += free
             let ids = try? await store.leaseRuns(
                 worker: worker, leaseSeconds: leaseSeconds, limit: free, skipping: Set(tasks.keys), serving: serving)
-        {
-            for id in ids where tasks[id] == nil { tasks[id] = Task { await self.execute(id) } }
+            reserved -= free
+            for id in ids ?? [] where tasks[id] == nil { tasks[id] = Task { await self.execute(id) } }
         }
         // The gauge counts the whole queue: once a second is enough, and polling stays cheap.
         if lastGauge.map({ $0.duration(to: .now) > .seconds(1) }) ?? true, let depth = try? await store.queueDepth() {
@@ -163,9 +169,11 @@ public actor WorkflowEngine {
     }
 
     func dispatch(_ id: String) async {
-        guard tasks[id] == nil, tasks.count < maxConcurrentRuns,
-            (try? await store.claim(id, worker: worker, leaseSeconds: leaseSeconds, serving: serving)) == true
-        else { return }
+        guard tasks[id] == nil, tasks.count + reserved < maxConcurrentRuns else { return }
+        reserved += 1
+        let claimed = (try? await store.claim(id, worker: worker, leaseSeconds: leaseSeconds, serving: serving)) == true
+        reserved -= 1
+        guard claimed, tasks[id] == nil else { return }
         tasks[id] = Task { await self.execute(id) }
     }
 

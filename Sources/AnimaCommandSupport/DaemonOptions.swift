@@ -79,6 +79,11 @@ package struct DaemonOptions: ParsableArguments {
         help: NumericFlag.help("Seconds a workflow run stays this daemon's without a heartbeat; another daemon takes it over after.", 1...3600),
         transform: NumericFlag.integer(1...3600))
     package var workflowLeaseSeconds: Int?
+    @Option(
+        help: ArgumentHelp(
+            "Groups whose runs this daemon takes from a shared queue, comma-separated (default: every group of its user store).",
+            valueName: "groups"))
+    package var workflowGroups: String?
     @Option(help: ArgumentHelp("The host name people reach the web console by, for passkeys (default: localhost).", valueName: "host"))
     package var webRpId: String?
     @Option(help: ArgumentHelp("More origins the web console accepts, comma-separated (a reverse proxy's).", valueName: "origins"))
@@ -100,6 +105,7 @@ package struct DaemonOptions: ParsableArguments {
             ("max_connections", maxConnections.map(String.init)), ("shutdown_grace", shutdownGrace.map(String.init)), ("tools", tools),
             ("approval_timeout", approvalTimeout.map(String.init)),
             ("workflow_database", workflowDatabase), ("workflow_lease_seconds", workflowLeaseSeconds.map(String.init)),
+            ("workflow_groups", workflowGroups),
             ("models", models), ("max_models", maxModels.map(String.init)), ("model_memory_mib", modelMemory.map(String.init)),
             ("web_rp_id", webRpId), ("web_origins", webOrigins),
         ]

@@ -70,12 +70,17 @@ public struct Daemon: Sendable {
             } else {
                 try SQLiteWorkflowStore(directory: directory)
             }
-        // On a shared queue this daemon leases only the runs its models and tools can serve.
+        // On a shared queue this daemon leases only the runs its models, tools and groups can serve.
         let models = (processor.routing?.candidates.map(\.id) ?? []) + [processor.info.name]
+        let serving =
+            configuration.workflowDatabase == nil
+            ? nil
+            : WorkflowEngine.serving(
+                models: models, tools: tools.map(\.definition.name),
+                groups: try configuration.workflowGroups.map(Set.init) ?? PrincipalStore.groupNames(dataDirectory: configuration.dataDirectory))
         automation = WorkflowEngine(
             store: store, actions: KernelStepActions(kernel: kernel), worker: Self.workerName(dataDirectory: configuration.dataDirectory),
-            leaseSeconds: Double(configuration.workflowLeaseSeconds),
-            serving: configuration.workflowDatabase == nil ? nil : WorkflowEngine.serving(models: models, tools: tools.map(\.definition.name)))
+            leaseSeconds: Double(configuration.workflowLeaseSeconds), serving: serving)
         mcpSessions = MCPSessions(endpoint: MCPEndpoint(kernel: kernel, logger: logger, automation: automation))
         let data = URL(fileURLWithPath: configuration.dataDirectory)
         tasks = Orchestrator(

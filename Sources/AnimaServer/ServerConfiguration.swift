@@ -1,4 +1,5 @@
 import AnimaCore
+import AnimaSecurity
 import Foundation
 
 /// Everything `anima serve` needs to know, from (lowest to highest precedence) built-in
@@ -50,6 +51,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// Seconds a workflow run stays this daemon's without a heartbeat (renewed every third
     /// of it): how soon another daemon takes over the runs of one that died.
     public var workflowLeaseSeconds = 10
+    /// The groups whose runs this daemon leases from a shared queue (a machine without
+    /// network leaves out `net`); nil: every group its user store defines.
+    public var workflowGroups: [String]?
     /// More chat models the daemon serves besides `model` (catalogue names or GGUF paths),
     /// each loaded when a request names it (`ResidentModels`).
     public var models: [String] = []
@@ -85,6 +89,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         ("max_connections", "ANIMA_MAX_CONNECTIONS"), ("shutdown_grace", "ANIMA_SHUTDOWN_GRACE"), ("tools", "ANIMA_TOOLS"),
         ("approval_timeout", "ANIMA_APPROVAL_TIMEOUT"),
         ("workflow_database", "ANIMA_WORKFLOW_DATABASE"), ("workflow_lease_seconds", "ANIMA_WORKFLOW_LEASE_SECONDS"),
+        ("workflow_groups", "ANIMA_WORKFLOW_GROUPS"),
         ("models", "ANIMA_MODELS"), ("max_models", "ANIMA_MAX_MODELS"), ("model_memory_mib", "ANIMA_MODEL_MEMORY_MIB"),
         ("page_in_history", "ANIMA_PAGE_IN_HISTORY"),
         ("web_rp_id", "ANIMA_WEB_RP_ID"), ("web_origins", "ANIMA_WEB_ORIGINS"),
@@ -180,6 +185,14 @@ public struct ServerConfiguration: Sendable, Hashable {
         case "tools":
             // Checked against the tools `anima` has when it starts (the server knows none).
             tools = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        case "workflow_groups":
+            let groups = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for group in groups {
+                do throws(SecurityError) { try PrincipalStore.checkName(group) } catch {
+                    throw .badValue(key: key, value: group, source: source, expected: "group names such as net or users, comma-separated")
+                }
+            }
+            workflowGroups = groups
         case "workflow_database":
             guard value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") else {
                 throw .badValue(key: key, value: value, source: source, expected: "a postgres:// URL")

@@ -2,6 +2,7 @@ import AnimaAutomation
 import AnimaCommandSupport
 import AnimaCore
 import AnimaKernel
+import AnimaSecurity
 import AnimaStore
 import AnimaTools
 import ArgumentParser
@@ -310,7 +311,8 @@ struct WorkflowWorker: AsyncParsableCommand {
         discussion: """
             On start it resumes every unfinished run whose lease has expired, then takes
             queued runs as they come. It has no model, so it leaves runs with agent steps (and
-            runs calling tools it lacks) to a daemon that serves them (`anima serve`).
+            runs calling tools or asking for groups it lacks) to a daemon that serves them
+            (`anima serve`).
             With --database, any number of workers and daemons on any machines share one
             PostgreSQL queue (each with the same workflows.key).
             """)
@@ -326,6 +328,17 @@ struct WorkflowWorker: AsyncParsableCommand {
     var concurrency: Int = 64
     @Option(help: ArgumentHelp("MCP servers for mcp steps and mcp_resource triggers, started once, sandboxed.", valueName: "file"))
     var mcpConfig: String = MCPServerConfiguration.defaultFile
+    @Option(
+        help: ArgumentHelp(
+            "Groups whose runs this worker takes, comma-separated (default: every group of its user store).", valueName: "groups"),
+        transform: { text in
+            let groups = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for group in groups {
+                do throws(SecurityError) { try PrincipalStore.checkName(group) } catch { throw ValidationError(error.description) }
+            }
+            return groups
+        })
+    var groups: [String]?
 
     mutating func run() async throws {
         let store = try location.store()
@@ -338,7 +351,10 @@ struct WorkflowWorker: AsyncParsableCommand {
         // No processor here: runs with agent steps are left to a daemon that serves them.
         engine = WorkflowEngine(
             store: store, actions: KernelStepActions(kernel: kernel), worker: name ?? "worker-\(getpid())-" + Hex.randomID().prefix(6),
-            leaseSeconds: lease, maxConcurrentRuns: concurrency, serving: WorkflowEngine.serving(models: [], tools: tools.map(\.definition.name)))
+            leaseSeconds: lease, maxConcurrentRuns: concurrency,
+            serving: WorkflowEngine.serving(
+                models: [], tools: tools.map(\.definition.name),
+                groups: try groups.map(Set.init) ?? PrincipalStore.groupNames(dataDirectory: location.security.directory)))
         try DurableFile.write(Data("\(getpid())\n".utf8), to: URL(fileURLWithPath: location.workerPIDFile))
         let triggers = TriggerService(engine: engine, resources: MCPResourceWatcher(drivers: toolbox.drivers))
         Terminal.error("anima workflow worker \(engine.worker) on \(location.storeDescription) (pid \(getpid()))\n")

@@ -206,6 +206,8 @@ struct WorkflowFaultTests {
         let bad = try CLI.run(["workflow", "add", data + "/bad.json", "--data-dir", data])
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("step `fetch`, field `url`: `ftp://x` is not an http or https URL"), "\(bad.stderr)")
+        let groups = try CLI.run(["workflow", "worker", "--groups", "net,Bad Group", "--data-dir", data])
+        #expect(groups.status != 0 && groups.stderr.contains("\"Bad Group\" is not a valid name"), "\(groups.stderr)")
         let missing = try CLI.run(["workflow", "run", "nothing", "--data-dir", data])
         #expect(missing.status != 0 && missing.stderr.contains("no workflow named nothing"), "\(missing.stderr)")
         try #"{"name": "calc", "steps": [{"id": "t", "type": "tool", "tool": "calculator", "arguments": {"expression": "${inputs.x}*7"}}]}"#

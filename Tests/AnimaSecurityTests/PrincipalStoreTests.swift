@@ -18,6 +18,19 @@ struct PrincipalStoreTests {
         #expect(Set(store.groups.keys).isSuperset(of: ["logs", "net", "gpu", "models-cloud", "datasets-health"]))
     }
 
+    /// What a daemon serves by default: the groups its store defines, a fresh store's without
+    /// one (and asking creates no store).
+    @Test func theGroupNamesOfADataDirectory() throws {
+        let dir = temporaryDirectory()
+        #expect(try PrincipalStore.groupNames(dataDirectory: dir) == Set(PrincipalStore.standardGroups.keys).union(["root"]))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/principals.json"))
+        let store = try PrincipalStore(path: dir + "/principals.json")
+        try store.addGroup("finance", description: "the books", by: .root)
+        try store.removeGroup("net", by: .root)
+        let names = try PrincipalStore.groupNames(dataDirectory: dir)
+        #expect(names.contains("finance") && !names.contains("net"))
+    }
+
     @Test func rootManagesUsersAndEveryChangeIsAudited() throws {
         let (store, audit, dir) = try makeStore()
         try store.addUser("alice", by: .root)

@@ -114,6 +114,20 @@ struct ConfigurationTests {
         }
     }
 
+    /// The groups whose runs a daemon takes from a shared queue: every group of its user
+    /// store unless named; a name no group could have is refused, naming the key.
+    @Test func theWorkflowGroupsAreGroupNames() throws {
+        #expect(ServerConfiguration().workflowGroups == nil)
+        #expect(try ServerConfiguration.load(file: try file("workflow_groups = \"users, gpu\""), environment: [:]).workflowGroups == ["users", "gpu"])
+        #expect(try ServerConfiguration.load(file: try file(""), environment: ["ANIMA_WORKFLOW_GROUPS": "net"]).workflowGroups == ["net"])
+        #expect(try ServerConfiguration.load(file: try file("workflow_groups = \"\""), environment: [:]).workflowGroups == [])
+        for bad in ["Net", "net,a b", "-x", String(repeating: "g", count: 65), "net;rm"] {
+            var config = ServerConfiguration()
+            let error = #expect(throws: ConfigurationError.self, "\(bad)") { try config.set("workflow_groups", bad, source: "--workflow-groups") }
+            #expect(error?.description.contains("workflow_groups") == true, "\(String(describing: error))")
+        }
+    }
+
     /// The daemon's approval timeout: seconds from the file, the environment or the flag.
     @Test func theApprovalTimeoutIsSetInSeconds() throws {
         #expect(ServerConfiguration().approvalTimeout == 300)

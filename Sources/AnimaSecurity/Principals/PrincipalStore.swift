@@ -73,6 +73,14 @@ public final class PrincipalStore: Sendable {
         state = Mutex(State(document: document, stamp: stamp))
     }
 
+    /// The groups the user store in `directory` defines, or a fresh store's (the standard
+    /// groups and root) when it has none yet; creates nothing.
+    public static func groupNames(dataDirectory directory: String) throws(SecurityError) -> Set<String> {
+        let path = directory + "/" + fileName
+        guard FileManager.default.fileExists(atPath: path) else { return Set(standardGroups.keys).union(["root"]) }
+        return Set(try PrincipalStore(path: path).groups.keys)
+    }
+
     /// The principal named `name` with its current groups, or nil if there is no such user.
     public func principal(named name: String) -> Principal? {
         refreshIfChanged()
@@ -234,7 +242,8 @@ public final class PrincipalStore: Sendable {
         }
     }
 
-    static func checkName(_ name: String) throws(SecurityError) {
+    /// Whether `name` may name a user or a group: 1-64 of a-z, 0-9, '-', '_' or '.', not leading '-'.
+    public static func checkName(_ name: String) throws(SecurityError) {
         let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
         guard !name.isEmpty, name.count <= 64, name.allSatisfy({ allowed.contains($0) }), name.first != "-" else {
             throw .invalidName(

@@ -169,6 +169,24 @@ struct WorkflowEngineTests {
         #expect(try await store.step(run: "r1", path: "b")?.attempt == 1)  // a crash is not a failed attempt
     }
 
+    /// A wait resumed after a crash ends when it would have, counted from its first start,
+    /// not a full wait again from the restart.
+    @Test func aResumedWaitCountsFromItsFirstStart() async throws {
+        let store = try temporaryStore()
+        let e = engine(store, RecordingActions())
+        _ = try await e.add(#"{"name": "nap", "steps": [{"id": "w", "type": "wait", "seconds": 1.5}]}"#, owner: alice)
+        let stored = try #require(try await store.workflow(named: "nap"))
+        let run = try await store.createRun(
+            id: "n1", of: stored, owner: alice, inputs: .init(.object([:]), label: .user), trigger: "manual", parent: nil)
+        try await store.stepStarted(run: run.id, path: "w", key: "n1/w", attempt: 1)
+        let first = ContinuousClock.now
+        try await Task.sleep(for: .seconds(1))
+        await e.resumeAll()
+        #expect(try await e.wait(run.id).status == .completed)
+        let elapsed = first.duration(to: .now)
+        #expect(elapsed >= .milliseconds(1400) && elapsed < .milliseconds(2300), "\(elapsed)")
+    }
+
     @Test func subWorkflowsAndCompletionTriggersChain() async throws {
         let store = try temporaryStore()
         let actions = RecordingActions()

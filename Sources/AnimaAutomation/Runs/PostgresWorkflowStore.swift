@@ -20,6 +20,8 @@ public actor PostgresWorkflowStore: WorkflowStore {
     public nonisolated let location: String
     /// Creates the schema and checks the key, once, before the first query.
     var ready: Task<Void, any Error>?
+    /// Whether the benchmark's anchor table exists yet.
+    var anchorReady = false
 
     static let logger = Logger(label: "anima.workflows.postgres")
     /// The server's clock in seconds since 1970.

@@ -13,6 +13,8 @@ public actor SQLiteWorkflowStore: WorkflowStore {
     let queue: DatabaseQueue
     public nonisolated let path: String
     nonisolated let sealer: RunSealer
+    /// Whether the benchmark's anchor table exists yet.
+    private var anchorReady = false
 
     /// Opens (creating if needed) `workflows.sqlite` in `directory`.
     public init(directory: URL) throws(WorkflowError) {
@@ -100,10 +102,16 @@ public actor SQLiteWorkflowStore: WorkflowStore {
 
     static var now: Double { Date().timeIntervalSince1970 }
 
+    /// Runs one statement of a step's path prepared once per connection (GRDB's statement
+    /// cache), not parsed and authorized again on every step.
+    func execute(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws {
+        try db.cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+
     func history(_ db: Database, run: String, path: String?, event: String, detail: String) throws {
-        try db.execute(
-            sql: "INSERT INTO history(run, at, event, path, detail) VALUES (?, ?, ?, ?, ?)",
-            arguments: [run, Self.now, event, path, try sealer.seal(detail)])
+        try execute(
+            db, "INSERT INTO history(run, at, event, path, detail) VALUES (?, ?, ?, ?, ?)",
+            [run, Self.now, event, path, try sealer.seal(detail)])
     }
 
     // MARK: workflows
@@ -326,7 +334,7 @@ public actor SQLiteWorkflowStore: WorkflowStore {
     }
 
     public func cancelRequested(_ id: String) throws(WorkflowError) -> Bool {
-        try read { db in try Int.fetchOne(db, sql: "SELECT cancel_requested FROM run WHERE id = ?", arguments: [id]) == 1 }
+        try read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT cancel_requested FROM run WHERE id = ?"), arguments: [id]) == 1 }
     }
 
     // MARK: steps
@@ -345,7 +353,9 @@ public actor SQLiteWorkflowStore: WorkflowStore {
     }
 
     public func step(run: String, path: String) throws(WorkflowError) -> StepRecord? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM step WHERE run = ? AND path = ?", arguments: [run, path]).map(self.step) }
+        try read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM step WHERE run = ? AND path = ?"), arguments: [run, path]).map(self.step)
+        }
     }
 
     public func steps(run: String) throws(WorkflowError) -> [StepRecord] {
@@ -356,31 +366,31 @@ public actor SQLiteWorkflowStore: WorkflowStore {
 
     public func stepStarted(run: String, path: String, key: String, attempt: Int) throws(WorkflowError) {
         try write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO step(run, path, attempt, status, key, started) VALUES (?, ?, ?, 'started', ?, ?)
-                    ON CONFLICT(run, path) DO UPDATE SET attempt = excluded.attempt, status = 'started', error = NULL
-                    """, arguments: [run, path, attempt, key, Self.now])
-            try db.execute(
-                sql: "UPDATE run SET status = 'running', updated = ? WHERE id = ? AND status = 'pending'", arguments: [Self.now, run])
+            try execute(
+                db,
+                """
+                INSERT INTO step(run, path, attempt, status, key, started) VALUES (?, ?, ?, 'started', ?, ?)
+                ON CONFLICT(run, path) DO UPDATE SET attempt = excluded.attempt, status = 'started', error = NULL
+                """, [run, path, attempt, key, Self.now])
+            try execute(db, "UPDATE run SET status = 'running', updated = ? WHERE id = ? AND status = 'pending'", [Self.now, run])
             try self.history(db, run: run, path: path, event: "step-started", detail: "attempt \(attempt), key \(key)")
         }
     }
 
     public func stepCompleted(run: String, path: String, output: LabeledValue) throws(WorkflowError) {
         try write { db in
-            try db.execute(
-                sql: "UPDATE step SET status = 'completed', output = ?, output_label = ?, finished = ? WHERE run = ? AND path = ?",
-                arguments: [try sealer.seal(output.value.jsonText), output.label.storedText, Self.now, run, path])
+            try execute(
+                db, "UPDATE step SET status = 'completed', output = ?, output_label = ?, finished = ? WHERE run = ? AND path = ?",
+                [try sealer.seal(output.value.jsonText), output.label.storedText, Self.now, run, path])
             try self.history(db, run: run, path: path, event: "step-completed", detail: "label \(output.label)")
         }
     }
 
     public func stepFailed(run: String, path: String, error: String, final: Bool) throws(WorkflowError) {
         try write { db in
-            try db.execute(
-                sql: "UPDATE step SET status = ?, error = ?, finished = ? WHERE run = ? AND path = ?",
-                arguments: [final ? "failed" : "started", try sealer.seal(error), Self.now, run, path])
+            try execute(
+                db, "UPDATE step SET status = ?, error = ?, finished = ? WHERE run = ? AND path = ?",
+                [final ? "failed" : "started", try sealer.seal(error), Self.now, run, path])
             try self.history(db, run: run, path: path, event: final ? "step-failed" : "step-retrying", detail: error)
         }
     }
@@ -403,11 +413,13 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run WHERE status IN ('pending', 'running')") ?? 0 }
     }
 
-    /// A bare durable insert into the same database: the benchmark's anchor.
+    /// A bare durable insert into the same database, prepared once as a step's statements
+    /// are: the benchmark's anchor.
     public func bareInsert(_ text: String) throws(WorkflowError) {
-        try write { db in
-            try db.execute(sql: "CREATE TABLE IF NOT EXISTS bench_anchor (id INTEGER PRIMARY KEY, body TEXT)")
-            try db.execute(sql: "INSERT INTO bench_anchor(body) VALUES (?)", arguments: [text])
+        if !anchorReady {
+            try write { db in try db.execute(sql: "CREATE TABLE IF NOT EXISTS bench_anchor (id INTEGER PRIMARY KEY, body TEXT)") }
+            anchorReady = true
         }
+        try write { db in try execute(db, "INSERT INTO bench_anchor(body) VALUES (?)", [text]) }
     }
 }

@@ -45,6 +45,8 @@ extension WorkflowEngine {
         }
         // An attempt cut short by a crash is tried again under the same number.
         var attempt = previous?.attempt ?? 1
+        // A step keeps its first start across attempts and restarts (the store does too).
+        let started = previous?.started ?? Date()
         let key = "\(run.id)/\(path)"
         var keyed = scope
         keyed.stepKey = key
@@ -54,7 +56,7 @@ extension WorkflowEngine {
             let began = ContinuousClock.now
             do {
                 let output = try await withTimeout(step.timeout, step: path) {
-                    try await self.perform(step, path: path, scope: scope, run: run, key: key)
+                    try await self.perform(step, path: path, scope: scope, run: run, key: key, started: started)
                 }
                 if let schema = step.outputSchema {
                     let violations = schema.violations(of: output.value)
@@ -124,7 +126,9 @@ extension WorkflowEngine {
         }
     }
 
-    func perform(_ step: WorkflowStep, path: String, scope: RunScope, run: WorkflowRun, key: String) async throws -> LabeledValue {
+    func perform(_ step: WorkflowStep, path: String, scope: RunScope, run: WorkflowRun, key: String, started: Date) async throws
+        -> LabeledValue
+    {
         switch step.kind {
         case .agent(let task, let tools, let groups, let memory, let model):
             let text = try scope.resolve(task, step: step.id, field: "task")
@@ -175,7 +179,6 @@ extension WorkflowEngine {
                 HTTPStepRequest(method: method, url: parsed, headers: headers, body: body, key: key, timeout: step.timeout ?? 30))
         case .wait(let seconds):
             // Measured from the step's first start, so a restart does not wait again from zero.
-            let started = try await store.step(run: run.id, path: path)?.started ?? Date()
             let remaining = started.addingTimeInterval(seconds).timeIntervalSinceNow
             if remaining > 0 { try await sleep(seconds: remaining, run: run.id) }
             return LabeledValue(.object(["waited": .number(seconds)]), label: .user)

@@ -204,7 +204,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AnimaAutomationTests",
-            dependencies: ["AnimaAutomation", "AnimaCore", "AnimaKernel", "AnimaTesting", "AnimaSecurity", "AnimaProcessor", "AnimaTools"],
+            dependencies: [
+                "AnimaAutomation", "AnimaCore", "AnimaKernel", "AnimaTesting", "AnimaSecurity", "AnimaProcessor", "AnimaTools",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "AnimaServerTests",

@@ -15,6 +15,10 @@ public actor SQLiteWorkflowStore: WorkflowStore {
     nonisolated let sealer: RunSealer
     /// Whether the benchmark's anchor table exists yet.
     private var anchorReady = false
+    /// Step writes waiting for the next group commit, each with its caller.
+    private var pending: [(body: (Database) throws -> Void, done: CheckedContinuation<Void, any Error>)] = []
+    /// Group commits made so far (each one transaction, one fsync).
+    private(set) var groupCommits = 0
 
     /// Opens (creating if needed) `workflows.sqlite` in `directory`.
     public init(directory: URL) throws(WorkflowError) {
@@ -90,6 +94,48 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         }
     }
 
+    /// Commits `body` together with the other step writes waiting at that moment, in one
+    /// transaction and so one fsync (group commit): runs ending steps at once no longer each
+    /// pay a commit. Returns once the commit is durable; a body that throws rolls back only
+    /// its own changes (a savepoint) and its caller gets the error.
+    func grouped(_ body: @escaping (Database) throws -> Void) async throws(WorkflowError) {
+        do {
+            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                pending.append((body, done))
+                if pending.count == 1 { Task { self.commitPending() } }
+            }
+        } catch let error as WorkflowError {
+            throw error
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
+    private func commitPending() {
+        let batch = pending
+        pending = []
+        groupCommits += 1
+        var results = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
+        do {
+            try queue.write { db in
+                for (i, item) in batch.enumerated() {
+                    do {
+                        try db.inSavepoint {
+                            try item.body(db)
+                            return .commit
+                        }
+                    } catch {
+                        results[i] = .failure(error)
+                    }
+                }
+            }
+        } catch {
+            for item in batch { item.done.resume(throwing: error) }
+            return
+        }
+        for (item, result) in zip(batch, results) { item.done.resume(with: result) }
+    }
+
     func read<T>(_ body: (Database) throws -> T) throws(WorkflowError) -> T {
         do {
             return try queue.read(body)
@@ -104,12 +150,12 @@ public actor SQLiteWorkflowStore: WorkflowStore {
 
     /// Runs one statement of a step's path prepared once per connection (GRDB's statement
     /// cache), not parsed and authorized again on every step.
-    func execute(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws {
+    nonisolated func execute(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws {
         try db.cachedStatement(sql: sql).execute(arguments: arguments)
     }
 
-    func history(_ db: Database, run: String, path: String?, event: String, detail: String) throws {
-        try execute(
+    nonisolated func history(_ db: Database, run: String, path: String?, event: String, detail: String) throws {
+        try self.execute(
             db, "INSERT INTO history(run, at, event, path, detail) VALUES (?, ?, ?, ?, ?)",
             [run, Self.now, event, path, try sealer.seal(detail)])
     }
@@ -364,33 +410,33 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         }
     }
 
-    public func stepStarted(run: String, path: String, key: String, attempt: Int) throws(WorkflowError) {
-        try write { db in
-            try execute(
+    public func stepStarted(run: String, path: String, key: String, attempt: Int) async throws(WorkflowError) {
+        try await grouped { db in
+            try self.execute(
                 db,
                 """
                 INSERT INTO step(run, path, attempt, status, key, started) VALUES (?, ?, ?, 'started', ?, ?)
                 ON CONFLICT(run, path) DO UPDATE SET attempt = excluded.attempt, status = 'started', error = NULL
                 """, [run, path, attempt, key, Self.now])
-            try execute(db, "UPDATE run SET status = 'running', updated = ? WHERE id = ? AND status = 'pending'", [Self.now, run])
+            try self.execute(db, "UPDATE run SET status = 'running', updated = ? WHERE id = ? AND status = 'pending'", [Self.now, run])
             try self.history(db, run: run, path: path, event: "step-started", detail: "attempt \(attempt), key \(key)")
         }
     }
 
-    public func stepCompleted(run: String, path: String, output: LabeledValue) throws(WorkflowError) {
-        try write { db in
-            try execute(
+    public func stepCompleted(run: String, path: String, output: LabeledValue) async throws(WorkflowError) {
+        try await grouped { db in
+            try self.execute(
                 db, "UPDATE step SET status = 'completed', output = ?, output_label = ?, finished = ? WHERE run = ? AND path = ?",
-                [try sealer.seal(output.value.jsonText), output.label.storedText, Self.now, run, path])
+                [try self.sealer.seal(output.value.jsonText), output.label.storedText, Self.now, run, path])
             try self.history(db, run: run, path: path, event: "step-completed", detail: "label \(output.label)")
         }
     }
 
-    public func stepFailed(run: String, path: String, error: String, final: Bool) throws(WorkflowError) {
-        try write { db in
-            try execute(
+    public func stepFailed(run: String, path: String, error: String, final: Bool) async throws(WorkflowError) {
+        try await grouped { db in
+            try self.execute(
                 db, "UPDATE step SET status = ?, error = ?, finished = ? WHERE run = ? AND path = ?",
-                [final ? "failed" : "started", try sealer.seal(error), Self.now, run, path])
+                [final ? "failed" : "started", try self.sealer.seal(error), Self.now, run, path])
             try self.history(db, run: run, path: path, event: final ? "step-failed" : "step-retrying", detail: error)
         }
     }
@@ -405,8 +451,8 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         }
     }
 
-    public func note(run: String, path: String?, event: String, detail: String) throws(WorkflowError) {
-        try write { db in try self.history(db, run: run, path: path, event: event, detail: detail) }
+    public func note(run: String, path: String?, event: String, detail: String) async throws(WorkflowError) {
+        try await grouped { db in try self.history(db, run: run, path: path, event: event, detail: detail) }
     }
 
     public func queueDepth() throws(WorkflowError) -> Int {
@@ -420,6 +466,6 @@ public actor SQLiteWorkflowStore: WorkflowStore {
             try write { db in try db.execute(sql: "CREATE TABLE IF NOT EXISTS bench_anchor (id INTEGER PRIMARY KEY, body TEXT)") }
             anchorReady = true
         }
-        try write { db in try execute(db, "INSERT INTO bench_anchor(body) VALUES (?)", [text]) }
+        try write { db in try self.execute(db, "INSERT INTO bench_anchor(body) VALUES (?)", [text]) }
     }
 }

@@ -7,7 +7,7 @@ import Testing
 
 /// Step writes arriving together share one commit, and each caller still gets its own
 /// outcome: what it wrote is durable when it returns, and a write that fails takes only
-/// its own changes with it.
+/// its own changes with it (the group is retried write by write).
 @Suite("SQLite group commit")
 struct GroupCommitTests {
     @Test func concurrentStepWritesShareCommitsAndFailAlone() async throws {

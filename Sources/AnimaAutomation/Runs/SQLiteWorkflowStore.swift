@@ -96,8 +96,8 @@ public actor SQLiteWorkflowStore: WorkflowStore {
 
     /// Commits `body` together with the other step writes waiting at that moment, in one
     /// transaction and so one fsync (group commit): runs ending steps at once no longer each
-    /// pay a commit. Returns once the commit is durable; a body that throws rolls back only
-    /// its own changes (a savepoint) and its caller gets the error.
+    /// pay a commit. Returns once the commit is durable. If one write of the group fails,
+    /// the group is rolled back and each write is committed alone, so only it fails.
     func grouped(_ body: @escaping (Database) throws -> Void) async throws(WorkflowError) {
         do {
             try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
@@ -115,25 +115,26 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         let batch = pending
         pending = []
         groupCommits += 1
-        var results = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
         do {
-            try queue.write { db in
-                for (i, item) in batch.enumerated() {
-                    do {
-                        try db.inSavepoint {
-                            try item.body(db)
-                            return .commit
-                        }
-                    } catch {
-                        results[i] = .failure(error)
-                    }
-                }
-            }
+            try queue.write { db in for item in batch { try item.body(db) } }
+            for item in batch { item.done.resume() }
         } catch {
-            for item in batch { item.done.resume(throwing: error) }
-            return
+            for item in batch {
+                item.done.resume(with: Result { try queue.write { db in try item.body(db) } })
+            }
         }
-        for (item, result) in zip(batch, results) { item.done.resume(with: result) }
+    }
+
+    /// One statement's read, outside a transaction (a statement is its own snapshot): the
+    /// per-step reads skip `read`'s BEGIN, read-only switch and COMMIT.
+    func readOne<T>(_ body: (Database) throws -> T) throws(WorkflowError) -> T {
+        do {
+            return try queue.inDatabase(body)
+        } catch let error as WorkflowError {
+            throw error
+        } catch {
+            throw .storage("\(error)")
+        }
     }
 
     func read<T>(_ body: (Database) throws -> T) throws(WorkflowError) -> T {
@@ -380,7 +381,7 @@ public actor SQLiteWorkflowStore: WorkflowStore {
     }
 
     public func cancelRequested(_ id: String) throws(WorkflowError) -> Bool {
-        try read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT cancel_requested FROM run WHERE id = ?"), arguments: [id]) == 1 }
+        try readOne { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT cancel_requested FROM run WHERE id = ?"), arguments: [id]) == 1 }
     }
 
     // MARK: steps
@@ -399,7 +400,7 @@ public actor SQLiteWorkflowStore: WorkflowStore {
     }
 
     public func step(run: String, path: String) throws(WorkflowError) -> StepRecord? {
-        try read { db in
+        try readOne { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM step WHERE run = ? AND path = ?"), arguments: [run, path]).map(self.step)
         }
     }

@@ -180,6 +180,12 @@ public actor WorkflowEngine {
     /// Waits until a run finishes (or, with `orWaiting`, stops at an approval).
     public func wait(_ id: String, orWaiting: Bool = false) async throws(WorkflowError) -> WorkflowRun {
         while true {
+            // While this engine executes the run, it is watched here, not read from the store
+            // at every poll (the store's thread is the one running steps).
+            if !orWaiting, tasks[id] != nil {
+                do { try await Task.sleep(for: pollInterval) } catch { throw .cancelled }
+                continue
+            }
             guard let run = try await store.run(id) else { throw .unknownRun(id) }
             if run.status.isFinished || (orWaiting && run.status == .waiting) { return run }
             do { try await Task.sleep(for: pollInterval) } catch { throw .cancelled }

@@ -22,6 +22,19 @@ extension PostgresWorkflowStore {
         return try decoding { try rows.first.map(step) }
     }
 
+    public func stepBeforeRunning(run: String, path: String) async throws(WorkflowError) -> (step: StepRecord?, cancelRequested: Bool) {
+        let rows = try await query(
+            """
+            SELECT r.cancel_requested, s.* FROM anima_wf_run r LEFT JOIN anima_wf_step s ON s.run = r.id AND s.path = \(path)
+            WHERE r.id = \(run)
+            """)
+        return try decoding {
+            guard let row = rows.first else { return (nil, false) }
+            let exists = try row["path"].decode(String?.self) != nil
+            return (exists ? try step(row) : nil, try row["cancel_requested"].decode(Bool.self))
+        }
+    }
+
     public func steps(run: String) async throws(WorkflowError) -> [StepRecord] {
         let rows = try await query("SELECT * FROM anima_wf_step WHERE run = \(run) ORDER BY started, path")
         return try decoding { try rows.map(step) }

@@ -405,6 +405,15 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         }
     }
 
+    public func stepBeforeRunning(run: String, path: String) throws(WorkflowError) -> (step: StepRecord?, cancelRequested: Bool) {
+        try readOne { db in
+            let query = try db.cachedStatement(
+                sql: "SELECT r.cancel_requested, s.* FROM run r LEFT JOIN step s ON s.run = r.id AND s.path = ? WHERE r.id = ?")
+            guard let row = try Row.fetchOne(query, arguments: [path, run]) else { return (nil, false) }
+            return (row["path"] == nil ? nil : try self.step(row), (row["cancel_requested"] as Int) != 0)
+        }
+    }
+
     public func steps(run: String) throws(WorkflowError) -> [StepRecord] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM step WHERE run = ? ORDER BY started, path", arguments: [run]).map(self.step)

@@ -7,14 +7,15 @@ import Metrics
 extension WorkflowEngine {
     func runSteps(_ steps: [WorkflowStep], prefix: String, scope: inout RunScope, run: WorkflowRun) async throws {
         for step in steps {
-            try await checkCancelled(run.id)
             let path = prefix + step.id
             switch step.kind {
             case .condition(let condition, let then, let otherwise):
+                try await checkCancelled(run.id)
                 let taken = try evaluate(condition, scope: scope, step: step.id)
                 try await runSteps(taken ? then : otherwise, prefix: prefix, scope: &scope, run: run)
                 scope.steps[step.id] = LabeledValue(.bool(taken), label: .user)
             case .loop(let over, let name, let body):
+                try await checkCancelled(run.id)
                 let list = try scope.resolve(over, step: step.id, field: "over")
                 guard let items = list.value.arrayValue else {
                     throw WorkflowError.invalid(step: step.id, field: "over", reason: "must give a list, not \(list.value.typeName)")
@@ -38,7 +39,9 @@ extension WorkflowEngine {
     }
 
     func runLeaf(_ step: WorkflowStep, path: String, scope: RunScope, run: WorkflowRun) async throws -> LabeledValue {
-        let previous = try await store.step(run: run.id, path: path)
+        if Task.isCancelled { throw CancellationError() }
+        let (previous, cancelRequested) = try await store.stepBeforeRunning(run: run.id, path: path)
+        if cancelRequested { throw WorkflowError.cancelled }
         if let previous, previous.status == .completed, let output = previous.output { return output }
         if let previous, previous.status == .failed {
             throw WorkflowError.stepFailed(step: path, reason: previous.error ?? "failed")

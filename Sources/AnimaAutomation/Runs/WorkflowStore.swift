@@ -49,6 +49,9 @@ public protocol WorkflowStore: Sendable {
     func cancelRequested(_ id: String) async throws(WorkflowError) -> Bool
 
     func step(run: String, path: String) async throws(WorkflowError) -> StepRecord?
+    /// A step's record and whether its run was asked to stop, in one read: what the engine
+    /// asks before each step.
+    func stepBeforeRunning(run: String, path: String) async throws(WorkflowError) -> (step: StepRecord?, cancelRequested: Bool)
     func steps(run: String) async throws(WorkflowError) -> [StepRecord]
     /// Records an attempt's start (keeping the first start time and the key) before it acts.
     func stepStarted(run: String, path: String, key: String, attempt: Int) async throws(WorkflowError)
@@ -81,6 +84,10 @@ public struct PendingRun: Sendable {
 extension WorkflowStore {
     public func cancelRequested(_ id: String) async throws(WorkflowError) -> Bool {
         try await run(id)?.cancelRequested == true
+    }
+
+    public func stepBeforeRunning(run: String, path: String) async throws(WorkflowError) -> (step: StepRecord?, cancelRequested: Bool) {
+        (try await step(run: run, path: path), try await cancelRequested(run))
     }
 
     /// Ends a run that starts no other.

@@ -108,7 +108,18 @@ extension SQLiteBackend {
         }
     }
 
-    func textSearch(
+    /// Runs on a thread of its own, beside the actor's: a hybrid search's vector search
+    /// (on the actor, which holds the graphs) and its full-text search overlap.
+    nonisolated func textSearch(
+        _ namespace: MemoryNamespace, kind: RecordKind, terms: [String], filter: RecordFilter, limit: Int,
+        commonTermLimit: Int?
+    ) async throws -> [Int64] {
+        try await searchThread.run {
+            try self.searchText(namespace, kind: kind, terms: terms, filter: filter, limit: limit, commonTermLimit: commonTermLimit)
+        }
+    }
+
+    nonisolated func searchText(
         _ namespace: MemoryNamespace, kind: RecordKind, terms: [String], filter: RecordFilter, limit: Int,
         commonTermLimit: Int?
     ) throws -> [Int64] {
@@ -116,7 +127,7 @@ extension SQLiteBackend {
         let unique = terms.filter { seen.insert($0).inserted }
         guard !unique.isEmpty, limit > 0 else { return [] }
         let (clause, arguments) = Self.filterClause(filter, alias: "r")
-        return try database {
+        return try reading {
             try pool.read { db in
                 // Terms are blinded per namespace, not per kind: a kind with no records
                 // would otherwise rank every posting of the other kind only to reject it.

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import GRDB
 import Glibc
+import Synchronization
 
 /// Memory on this machine: one SQLite database (GRDB, WAL, synchronous commits) and one
 /// hnswlib graph per namespace and kind, kept as sealed snapshots beside it.
@@ -26,7 +27,13 @@ actor SQLiteBackend: StorageBackend {
     let parameters: VectorIndexParameters
     let snapshotInterval: Int
     var indexes: [IndexKey: LoadedIndex] = [:]
-    var isClosed = false
+    var isClosed = false {
+        didSet { closedForSearch.store(isClosed, ordering: .releasing) }
+    }
+    /// `isClosed` for the full-text search, which runs off the actor.
+    nonisolated let closedForSearch = Atomic<Bool>(false)
+    /// Where full-text searches run, beside the actor's thread (see `textSearch`).
+    nonisolated let searchThread = DedicatedThread(name: "anima-sqlite-search", stackSize: 1 << 20)
     /// Held from open to close: one process writes the store at a time.
     let lock: StoreLock
 
@@ -115,6 +122,14 @@ actor SQLiteBackend: StorageBackend {
 
     func database<T>(_ body: () throws -> T) throws -> T {
         try checkOpen()
+        do { return try body() } catch let error as StorageError { throw error } catch {
+            throw StorageError.database(String(describing: error))
+        }
+    }
+
+    /// `database` for reads off the actor (the pool's readers are safe from any thread).
+    nonisolated func reading<T>(_ body: () throws -> T) throws -> T {
+        if closedForSearch.load(ordering: .acquiring) { throw StorageError.closed }
         do { return try body() } catch let error as StorageError { throw error } catch {
             throw StorageError.database(String(describing: error))
         }

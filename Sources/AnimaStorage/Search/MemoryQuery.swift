@@ -152,15 +152,17 @@ struct HybridSearch {
         let cues = QueryCues(query.text ?? "")
         let depth = max(query.offset + query.limit + 1, cues.wantsRecent ? 50 : 20)
         let terms = FullTextTerms.terms(query.text ?? "").map(cipher.blind)
-        let textIDs =
+        // Both lists at once: a backend may search words and vectors side by side.
+        async let searchedText =
             terms.isEmpty
             ? []
-            : try await store.backend.textSearch(
+            : store.backend.textSearch(
                 cipher.namespace, kind: kind, terms: terms, filter: filter, limit: depth, commonTermLimit: query.commonTermLimit)
         var vectorHits: [(id: Int64, distance: Float)] = []
         if let embedding = query.embedding {
             vectorHits = try await store.backend.vectorSearch(embedding, kind: kind, filter: filter, limit: depth, cipher: cipher)
         }
+        let textIDs = try await searchedText
         return Lists(
             textIDs: textIDs, vectorHits: vectorHits, filter: filter, terms: terms, cues: cues, textExhaustive: textIDs.count < depth,
             vectorExhaustive: vectorHits.count < depth)

@@ -111,10 +111,20 @@ struct Voice: AsyncParsableCommand {
         }
         let voiceLoad: Task<any SpeechSynthesizer, any Error>? = transcriptOnly ? nil : Task { [voiceEngine] in try await voiceEngine.load() }
         defer { engineLoad?.cancel() }
-        let clip = try readAudio()
-        let recognizer = try await recognizerLoad.value
-        let heard = ContinuousClock.now
-        let transcript = try await recognizer.transcribe(clip, options: TranscriptionOptions())
+        let heard: ContinuousClock.Instant
+        let transcript: SpeechTranscript
+        let seconds: Double
+        if microphone {
+            // Transcribed while the closing pause lasts: `heard` is when the pause ended the turn.
+            let utterance = try await Microphone.listen(recognizer: try await recognizerLoad.value, maxSeconds: maxSeconds)
+            (heard, transcript, seconds) = (utterance.ended, utterance.heard.transcript, utterance.heard.speechEnd - utterance.heard.start)
+        } else {
+            let clip = try readAudio()
+            let recognizer = try await recognizerLoad.value
+            heard = ContinuousClock.now
+            transcript = try await recognizer.transcribe(clip, options: TranscriptionOptions())
+            seconds = clip.duration
+        }
         let transcribed = heard.duration(to: .now)
         if transcriptOnly {
             for segment in transcript.segments {
@@ -125,7 +135,7 @@ struct Voice: AsyncParsableCommand {
             return
         }
         guard transcript.text.contains(where: { $0.isLetter || $0.isNumber }) else {
-            throw ValidationError("no speech was heard in the recording (\(String(format: "%.1f", clip.duration)) s)")
+            throw ValidationError("no speech was heard in the recording (\(String(format: "%.1f", seconds)) s)")
         }
         let origin: VoiceTurn.Origin = microphone || mine ? .microphone : .recording(input == "-" ? "standard input" : input ?? "")
         Terminal.error(
@@ -135,12 +145,10 @@ struct Voice: AsyncParsableCommand {
         try await answer(transcript.text, origin: origin, started: heard, engine: try await engineLoad.value, synthesizer: try await voiceLoad.value)
     }
 
-    /// The recording: from the microphone, a file or standard input.
+    /// The recording: from a file or standard input.
     func readAudio() throws -> AudioClip {
         let bytes: [UInt8]
-        if microphone {
-            return try Microphone.recordUtterance(maxSeconds: maxSeconds)
-        } else if input == nil || input == "-" {
+        if input == nil || input == "-" {
             bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
         } else {
             let path = (input! as NSString).expandingTildeInPath

@@ -109,6 +109,34 @@ struct VoiceCommandTests {
         #expect(both.stderr.contains("not both"), "\(both.stderr)")
     }
 
+    /// The microphone path with a recorder that speaks a question and then keeps recording
+    /// (as a real microphone does): the words are transcribed as the pause ends them, and
+    /// the recorder, which ignores SIGTERM when started from a Swift thread, is killed.
+    @Test(.timeLimit(.minutes(2))) func theMicrophoneIsHeardUntilThePauseAndThenStopped() async throws {
+        let folder = Voices.temporary("mic")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let spoken = try await Voices.espeak().synthesize("What is the capital of France?", options: .init()).resampled(to: 16_000)
+        var raw = Data()
+        for sample in spoken.samples + [Float](repeating: 0, count: 16_000 * 3 / 2) {
+            let value = UInt16(bitPattern: Int16(max(-1, min(1, sample)) * 32767))
+            raw.append(contentsOf: [UInt8(value & 0xff), UInt8(value >> 8)])
+        }
+        try raw.write(to: URL(fileURLWithPath: folder + "/speech.raw"))
+        try "#!/bin/sh\necho $$ > \(folder)/pid\ncat \(folder)/speech.raw\nexec sleep 60\n".write(
+            toFile: folder + "/arecord", atomically: true, encoding: .utf8)
+        chmod(folder + "/arecord", 0o755)
+        let started = ContinuousClock.now
+        let result = try anima(
+            ["voice", "--microphone", "--transcript-only"],
+            environment: ["PATH": folder + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(String(decoding: result.stdout, as: UTF8.self).lowercased().contains("capital of france"), "\(result.stderr)")
+        #expect(started.duration(to: .now) < .seconds(40), "anima waited for the recorder to end by itself")
+        let pid = try #require(Int32(try String(contentsOfFile: folder + "/pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(kill(pid, 0) != 0, "the recorder \(pid) outlived anima voice")
+    }
+
     @Test func piperIsChosenByFlagAndSaysWhatToInstallWhenMissing() async throws {
         let missing = try anima(
             ["voice", "--in", "x.wav", "--voice-engine", "piper"], environment: ["ANIMA_PIPER_VENV": "/nonexistent/piper-venv"])

@@ -26,6 +26,7 @@ struct Voice: AsyncParsableCommand {
               anima voice --in question.wav --out reply.wav
               anima voice --in voicemail.wav --out - | aplay
               anima voice --microphone --out reply.wav --memory assistant
+              anima voice --microphone --conversation --out - | aplay
               anima voice --in talk.wav --transcript-only
             """
     )
@@ -40,6 +41,9 @@ struct Voice: AsyncParsableCommand {
 
     @Flag(help: "Record one utterance from the microphone (ALSA's arecord); the words are yours.")
     var microphone = false
+
+    @Flag(help: "With --microphone: keep talking, one agent for the whole conversation; press Enter before each turn (Ctrl-D ends).")
+    var conversation = false
 
     @Flag(help: "The recording given with --in is your own voice: its words are your instructions, not untrusted data.")
     var mine = false
@@ -80,6 +84,8 @@ struct Voice: AsyncParsableCommand {
 
     func validate() throws {
         if microphone, input != nil { throw ValidationError("give --in or --microphone, not both") }
+        if conversation, !microphone { throw ValidationError("--conversation talks through the microphone: add --microphone") }
+        if conversation, transcriptOnly { throw ValidationError("--conversation needs an agent to talk to: leave out --transcript-only") }
         if mine, input == nil { throw ValidationError("--mine vouches for a recording given with --in") }
         if !microphone, input == nil, Terminal.isInteractive(fd: STDIN_FILENO) {
             throw ValidationError("give a recording with --in (or pipe one to standard input), or use --microphone")
@@ -111,6 +117,10 @@ struct Voice: AsyncParsableCommand {
         }
         let voiceLoad: Task<any SpeechSynthesizer, any Error>? = transcriptOnly ? nil : Task { [voiceEngine] in try await voiceEngine.load() }
         defer { engineLoad?.cancel() }
+        if conversation, let engineLoad, let voiceLoad {
+            return try await converse(
+                recognizer: try await recognizerLoad.value, engine: try await engineLoad.value, synthesizer: try await voiceLoad.value)
+        }
         let heard: ContinuousClock.Instant
         let transcript: SpeechTranscript
         let seconds: Double
@@ -175,9 +185,33 @@ struct Voice: AsyncParsableCommand {
         }
     }
 
-    /// Runs the agent on the transcript and speaks its answer as it streams.
+    /// Push to talk: each Enter, one utterance from the microphone, one turn of the same
+    /// agent; Ctrl-D (end of input) ends the conversation.
+    func converse(recognizer: any SpeechRecognizer, engine: LlamaEngine, synthesizer: any SpeechSynthesizer) async throws {
+        func nextTurn() async throws -> (words: String, heard: ContinuousClock.Instant)? {
+            while true {
+                Terminal.error("press Enter, then speak (Ctrl-D ends the conversation)\n")
+                guard await DedicatedThread.offload(name: "anima-push-to-talk", { readLine() }) != nil else { return nil }
+                let utterance = try await Microphone.listen(recognizer: recognizer, maxSeconds: maxSeconds)
+                let words = utterance.heard.transcript.text
+                guard words.contains(where: { $0.isLetter || $0.isNumber }) else {
+                    Terminal.error("(nothing was heard)\n")
+                    continue
+                }
+                Terminal.error("heard (your words): \(words)\n")
+                return (words, utterance.ended)
+            }
+        }
+        guard let first = try await nextTurn() else { return }
+        try await answer(first.words, origin: .microphone, started: first.heard, engine: engine, synthesizer: synthesizer, next: nextTurn)
+    }
+
+    /// Runs the agent on the transcript and speaks its answer as it streams; with `next`,
+    /// the agent holds a conversation and each of `next`'s transcripts is its next turn,
+    /// until `next` gives none.
     func answer(
-        _ words: String, origin: VoiceTurn.Origin, started: ContinuousClock.Instant, engine: LlamaEngine, synthesizer: any SpeechSynthesizer
+        _ words: String, origin: VoiceTurn.Origin, started: ContinuousClock.Instant, engine: LlamaEngine, synthesizer: any SpeechSynthesizer,
+        next: (() async throws -> (words: String, heard: ContinuousClock.Instant)?)? = nil
     ) async throws {
         let toolbox = try await kernelOptions.loadTools(packages: memoryLocation.directory)
         defer { Task { await toolbox.shutdown() } }
@@ -188,7 +222,8 @@ struct Voice: AsyncParsableCommand {
             tools: systemTools.map(\.definition.name), limits: .init(maxSteps: maxSteps),
             sampling: .init(temperature: 0, maxTokensPerStep: tokensPerStep), memory: memory)
         let turn = VoiceTurn.spec(transcript: words, origin: origin, base: base)
-        let spec = turn.spec
+        var spec = turn.spec
+        spec.conversation = next != nil
         systemTools += turn.tools
         var memorySystem: MemorySystem?
         if memory != nil { memorySystem = try await memoryLocation.open(embeddings: true) }
@@ -203,14 +238,28 @@ struct Voice: AsyncParsableCommand {
 
         let events = await kernel.events()
         let pid = try await kernel.spawn(spec, owner: CurrentUser.principal)
+        if next != nil { Terminal.error("(agent \(pid) holds this conversation)\n") }
         var splitter = SentenceSplitter(firstClause: true)
         var firstAudio: Duration?
+        var started = started
         func speak(_ sentence: String) async throws {
             let clip = try await synthesizer.synthesize(sentence, options: options)
             if firstAudio == nil { firstAudio = started.duration(to: .now) }
             try speaker.append(clip)
         }
         var spokeAny = false
+        /// Speaks what is left of a turn's answer and reports when its first audio came.
+        func endOfAnswer(_ answer: String?) async throws {
+            if let rest = splitter.finish() {
+                spokeAny = true
+                try await speak(rest)
+            }
+            if !spokeAny, let answer, !answer.isEmpty { try await speak(answer) }
+            Terminal.error("\n")
+            if let firstAudio {
+                Terminal.error("first reply audio \(String(format: "%.2f", firstAudio.seconds)) s after the recording was taken\n")
+            }
+        }
         for await event in events {
             switch event {
             case .text(let p, let text) where p == pid:
@@ -219,17 +268,18 @@ struct Voice: AsyncParsableCommand {
                     spokeAny = true
                     try await speak(sentence)
                 }
+            case .turnEnded(let p, let answer) where p == pid:
+                try await endOfAnswer(answer)
+                guard let following = try await next?() else {
+                    try? await kernel.signal(pid, .terminate, from: CurrentUser.principal)
+                    try speaker.finish()
+                    return
+                }
+                (splitter, firstAudio, spokeAny, started) = (SentenceSplitter(firstClause: true), nil, false, following.heard)
+                try await kernel.tell(pid, following.words, as: CurrentUser.principal)
             case .exited(let p, let status) where p == pid:
-                if let rest = splitter.finish() {
-                    spokeAny = true
-                    try await speak(rest)
-                }
-                if !spokeAny, case .completed(let answer) = status, !answer.isEmpty { try await speak(answer) }
+                if case .completed(let answer) = status { try await endOfAnswer(answer) } else { try await endOfAnswer(nil) }
                 try speaker.finish()
-                Terminal.error("\n")
-                if let firstAudio {
-                    Terminal.error("first reply audio \(String(format: "%.2f", firstAudio.seconds)) s after the recording was taken\n")
-                }
                 if case .completed = status { return }
                 throw ValidationError("the agent did not finish: \(status)")
             default: break

@@ -109,14 +109,12 @@ struct VoiceCommandTests {
         #expect(both.stderr.contains("not both"), "\(both.stderr)")
     }
 
-    /// The microphone path with a recorder that speaks a question and then keeps recording
-    /// (as a real microphone does): the words are transcribed as the pause ends them, and
-    /// the recorder, which ignores SIGTERM when started from a Swift thread, is killed.
-    @Test(.timeLimit(.minutes(2))) func theMicrophoneIsHeardUntilThePauseAndThenStopped() async throws {
+    /// A folder holding an `arecord` that says `sentence` and then keeps recording silence,
+    /// as a microphone does (its pid in `pid` there); the PATH that finds it first.
+    func fakeMicrophone(saying sentence: String) async throws -> (folder: String, path: String) {
         let folder = Voices.temporary("mic")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let spoken = try await Voices.espeak().synthesize("What is the capital of France?", options: .init()).resampled(to: 16_000)
+        let spoken = try await Voices.espeak().synthesize(sentence, options: .init()).resampled(to: 16_000)
         var raw = Data()
         for sample in spoken.samples + [Float](repeating: 0, count: 16_000 * 3 / 2) {
             let value = UInt16(bitPattern: Int16(max(-1, min(1, sample)) * 32767))
@@ -126,15 +124,44 @@ struct VoiceCommandTests {
         try "#!/bin/sh\necho $$ > \(folder)/pid\ncat \(folder)/speech.raw\nexec sleep 60\n".write(
             toFile: folder + "/arecord", atomically: true, encoding: .utf8)
         chmod(folder + "/arecord", 0o755)
+        return (folder, folder + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"))
+    }
+
+    /// The microphone path with a recorder that speaks a question and then keeps recording
+    /// (as a real microphone does): the words are transcribed as the pause ends them, and
+    /// the recorder, which ignores SIGTERM when started from a Swift thread, is killed.
+    @Test(.timeLimit(.minutes(2))) func theMicrophoneIsHeardUntilThePauseAndThenStopped() async throws {
+        let (folder, path) = try await fakeMicrophone(saying: "What is the capital of France?")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         let started = ContinuousClock.now
-        let result = try anima(
-            ["voice", "--microphone", "--transcript-only"],
-            environment: ["PATH": folder + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")])
+        let result = try anima(["voice", "--microphone", "--transcript-only"], environment: ["PATH": path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(String(decoding: result.stdout, as: UTF8.self).lowercased().contains("capital of france"), "\(result.stderr)")
         #expect(started.duration(to: .now) < .seconds(40), "anima waited for the recorder to end by itself")
         let pid = try #require(Int32(try String(contentsOfFile: folder + "/pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(kill(pid, 0) != 0, "the recorder \(pid) outlived anima voice")
+    }
+
+    /// Push to talk: each Enter one utterance, all turns to one agent, spoken back; the end
+    /// of input ends the conversation.
+    @Test(.timeLimit(.minutes(3))) func aConversationByMicrophoneKeepsOneAgent() async throws {
+        let (folder, path) = try await fakeMicrophone(saying: "What is the capital of France?")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let reply = folder + "/reply.wav"
+        let result = try anima(
+            ["voice", "--microphone", "--conversation", "--out", reply, "--max-steps", "1", "--tokens-per-step", "30"],
+            stdin: Data("\n\n".utf8), environment: ["PATH": path])
+        #expect(result.status == 0, "\(result.stderr)")
+        func count(_ text: String) -> Int { result.stderr.components(separatedBy: text).count - 1 }
+        #expect(count("holds this conversation") == 1, "\(result.stderr)")
+        #expect(count("heard (your words): ") == 2 && count("first reply audio") == 2, "\(result.stderr)")
+        #expect(result.stderr.lowercased().contains("capital"), "\(result.stderr)")
+        let spoken = try WAVCodec.decode(Array(try Data(contentsOf: URL(fileURLWithPath: reply))))
+        #expect(spoken.duration > 0.6, "\(spoken.duration)")
+        for (flags, message) in [(["--conversation"], "add --microphone"), (["--microphone", "--conversation", "--transcript-only"], "leave out")] {
+            let refused = try anima(["voice"] + flags)
+            #expect(refused.status != 0 && refused.stderr.contains(message), "\(refused.stderr)")
+        }
     }
 
     @Test func piperIsChosenByFlagAndSaysWhatToInstallWhenMissing() async throws {

@@ -29,7 +29,7 @@ sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 # --- Debian packages --------------------------------------------------------------
 packages=(cmake pkg-config build-essential python3-pip unzip patch libhnswlib-dev libsqlite3-dev python3-venv
           bubblewrap libseccomp-dev python3 tmux
-          espeak-ng libespeak-ng-dev sox)  # voice (issue 23)
+          espeak-ng libespeak-ng-dev sox lame)  # voice (issue 23; lame: mp3 from /v1/audio/speech)
 # The web console's browser tests drive Debian's Chromium (Playwright cannot fetch its own).
 packages+=(chromium)
 missing=()

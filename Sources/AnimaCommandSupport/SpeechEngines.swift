@@ -23,6 +23,12 @@ package enum SpeechEngines {
     /// leaves its route answering 503 with what to install.
     /// `ANIMA_VOICE_ENGINE=piper` makes Piper the voice when it is installed (else espeak-ng).
     package static func services() async -> SpeechServices {
+        var services = await engines()
+        if let lame = LameEncoder.installed() { services.encoders["mp3"] = lame.encode }
+        return services
+    }
+
+    private static func engines() async -> SpeechServices {
         let whisper: WhisperEngine? = FileManager.default.fileExists(atPath: defaultRecognizerPath) ? try? await recognizer() : nil
         if ProcessInfo.processInfo.environment["ANIMA_VOICE_ENGINE"] == "piper" {
             switch PiperSynthesizer.installed() {

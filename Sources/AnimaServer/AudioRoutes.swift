@@ -14,6 +14,9 @@ public struct SpeechServices: Sendable {
     public var maxAudioSeconds: Double
     /// Largest upload, in bytes (OpenAI's limit is 25 MB).
     public var maxAudioBytes: Int
+    /// Encoders for the speech route's compressed formats, by `response_format` (`mp3`);
+    /// a format without one is a 400 saying what to install.
+    public var encoders: [String: @Sendable (AudioClip) async throws -> [UInt8]] = [:]
 
     public init(
         recognizer: (any SpeechRecognizer)?, synthesizer: (any SpeechSynthesizer)?, maxAudioSeconds: Double = 600,
@@ -158,10 +161,13 @@ struct AudioRoutes {
         let format = body["response_format"]?.stringValue ?? "wav"
         switch format {
         case "wav", "pcm": break
+        case "mp3" where speech?.encoders["mp3"] != nil: break
         case "mp3", "opus", "aac", "flac":
             throw APIError(
-                .badRequest, "this server has no \(format) encoder; ask for response_format wav or pcm", param: "response_format",
-                code: "unsupported_format")
+                .badRequest,
+                "this server has no \(format) encoder; ask for response_format wav or pcm"
+                    + (format == "mp3" ? " (or install Debian's lame, as `make setup` does, and restart the daemon)" : ""),
+                param: "response_format", code: "unsupported_format")
         default: throw APIError.badRequest("response_format must be wav or pcm, not \(format.prefix(40))", param: "response_format")
         }
         // The body is checked before the engine, so a bad request is a 400 on every daemon.
@@ -185,11 +191,15 @@ struct AudioRoutes {
         } catch let error as AudioError {
             throw APIError(.badRequest, error.description, param: "voice", code: error.apiCode)
         }
-        if format == "wav" {
+        if format == "wav" || format == "mp3" {
             var samples = first.samples
             for sentence in sentences.dropFirst() { samples += try await synthesizer.synthesize(sentence, options: options).samples }
             let clip = AudioClip(samples: samples, sampleRate: first.sampleRate)
             audit.add(String(format: "%.2f s of audio", clip.duration))
+            if format == "mp3", let encode = speech?.encoders["mp3"] {
+                return Response(
+                    status: .ok, headers: [.contentType: "audio/mpeg"], body: .init(byteBuffer: ByteBuffer(bytes: try await encode(clip))))
+            }
             return Response(
                 status: .ok, headers: [.contentType: "audio/wav"], body: .init(byteBuffer: ByteBuffer(bytes: WAVCodec.encode(clip))))
         }

@@ -75,7 +75,7 @@ enum OpenAPIDocument {
             "/v1/audio/speech": {
               "post": {
                 "operationId": "createSpeech", "description": "Text to speech with espeak-ng (audio scope): wav at the voice's rate, or pcm (24 kHz 16-bit mono) streamed sentence by sentence.",
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["model", "input", "voice"], "properties": {"model": {"type": "string"}, "input": {"type": "string", "minLength": 1, "maxLength": 4096}, "voice": {"type": "string"}, "response_format": {"enum": ["wav", "pcm"]}, "speed": {"type": "number", "minimum": 0.25, "maximum": 4}}}}}},
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["model", "input", "voice"], "properties": {"model": {"type": "string"}, "input": {"type": "string", "minLength": 1, "maxLength": 4096}, "voice": {"type": "string"}, "response_format": {"enum": ["wav", "pcm", "mp3"], "description": "wav (the default); pcm, 16-bit mono at 24 kHz, streamed sentence by sentence; mp3 when Debian's lame is installed (a 400 otherwise)"}, "speed": {"type": "number", "minimum": 0.25, "maximum": 4}}}}}},
                 "responses": {
                   "200": {"description": "The speech.", "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}, "audio/pcm": {"schema": {"type": "string", "format": "binary"}}}},
                   "default": {"$ref": "#/components/responses/Error"}

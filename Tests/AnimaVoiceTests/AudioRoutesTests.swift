@@ -1,3 +1,4 @@
+import AnimaCommandSupport
 import AnimaCore
 import AnimaLlama
 import AnimaProcessor
@@ -26,6 +27,7 @@ struct AudioRoutesTests {
         if speech {
             daemon.speech = SpeechServices(
                 recognizer: try await Voices.whisper(), synthesizer: try await Voices.espeak(), maxAudioSeconds: 120)
+            if let lame = LameEncoder.installed() { daemon.speech?.encoders["mp3"] = lame.encode }
         }
         let token = try await daemon.tokens.create(name: "a", user: "alice", groups: ["users"], scopes: [.audio]).secret
         let chatOnly = try await daemon.tokens.create(name: "c", user: "alice", groups: ["users"], scopes: [.chat]).secret
@@ -176,7 +178,7 @@ struct AudioRoutesTests {
                 #expect(seconds > 0.5 && seconds < 5, "\(seconds)")
             }
             let bad: [(String, String)] = [
-                (#"{"model":"tts-1","input":"hi","voice":"alloy","response_format":"mp3"}"#, "no mp3 encoder"),
+                (#"{"model":"tts-1","input":"hi","voice":"alloy","response_format":"opus"}"#, "no opus encoder"),
                 (#"{"model":"tts-1","input":"hi","voice":"alloy","speed":1e300}"#, "speed"),
                 (#"{"model":"tts-1","input":"hi","voice":"alloy","speed":-1}"#, "speed"),
                 (#"{"model":"tts-1","input":"   ","voice":"alloy"}"#, "input"),
@@ -194,6 +196,36 @@ struct AudioRoutesTests {
                 }
             }
         }
+    }
+
+    /// mp3 by Debian's lame, sandboxed: a real MP3 stream whose words can be heard back.
+    @Test func speechAsMP3() async throws {
+        let s = try await served()
+        defer { try? FileManager.default.removeItem(atPath: s.directory) }
+        try #require(LameEncoder.installed() != nil, "lame is missing: make setup installs it")
+        let mp3 = Voices.temporary("speech.mp3")
+        let wav = Voices.temporary("speech.wav")
+        defer { for path in [mp3, wav] { try? FileManager.default.removeItem(atPath: path) } }
+        try await Application(router: s.daemon.router()).test(.router) { client in
+            try await client.execute(
+                uri: "/v1/audio/speech", method: .post, headers: headers(s.token, multipart: false),
+                body: ByteBuffer(string: #"{"model":"tts-1","input":"Hello there. How are you today?","voice":"alloy","response_format":"mp3"}"#)
+            ) { response in
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+                #expect(response.headers[.contentType] == "audio/mpeg")
+                let bytes = Array(buffer: response.body)
+                #expect(bytes.starts(with: Array("ID3".utf8)) || (bytes.count > 2 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0))
+                try Data(bytes).write(to: URL(fileURLWithPath: mp3))
+            }
+        }
+        let decode = Process()
+        decode.executableURL = URL(fileURLWithPath: "/usr/bin/lame")
+        decode.arguments = ["--quiet", "--decode", mp3, wav]
+        try decode.run()
+        decode.waitUntilExit()
+        let clip = try WAVCodec.decode(Array(try Data(contentsOf: URL(fileURLWithPath: wav))))
+        let heard = try await Voices.whisper().transcribe(clip, options: .init())
+        #expect(WordErrorRate.of(reference: "Hello there. How are you today?", hypothesis: heard.text) <= 0.34, "\(heard.text)")
     }
 
     @Test func withoutEnginesTheRoutesSayWhatToInstall() async throws {
@@ -237,6 +269,8 @@ struct AudioRoutesTests {
             print("SRT:" + srt.splitlines()[0])
             speech = client.audio.speech.create(model="tts-1", voice="alloy", input="Good morning.", response_format="wav")
             speech.write_to_file(sys.argv[4])
+            mp3 = client.audio.speech.create(model="tts-1", voice="alloy", input="Good morning.", response_format="mp3")
+            print("MP3:%s" % mp3.content[:3].hex())
             try:
                 client.audio.transcriptions.create(model="whisper-1", file=("x.wav", b"not audio"))
             except openai.BadRequestError as e:
@@ -258,6 +292,8 @@ struct AudioRoutesTests {
             #expect(WordErrorRate.of(reference: "Please remind me to call my sister.", hypothesis: text) <= 0.3, "\(output)")
             #expect(output.contains("SRT:1"), "\(output)")
             #expect(output.contains("BAD:400"), "\(output)")
+            // An MP3 stream: an ID3 tag or an MPEG frame sync.
+            #expect(output.contains("MP3:494433") || output.contains("MP3:fff"), "\(output)")
             #expect(!output.contains("SEGMENTS:0"), "\(output)")
             let spoken = try WAVCodec.decode(Array(try Data(contentsOf: URL(fileURLWithPath: out))))
             #expect(spoken.duration > 0.5)

@@ -45,7 +45,8 @@ public protocol WorkflowStore: Sendable {
     func finish(_ id: String, status: RunStatus, output: LabeledValue?, error: String?, followers: [PendingRun]) async throws(WorkflowError)
     func setStatus(_ id: String, _ status: RunStatus, detail: String) async throws(WorkflowError)
     func requestCancel(_ id: String) async throws(WorkflowError) -> Bool
-    /// Whether someone asked to cancel run `id` (checked before every step: one small read).
+    /// Whether someone asked to cancel run `id` (checked before each condition and loop; a
+    /// leaf step reads it with its own record, `stepBeforeRunning`).
     func cancelRequested(_ id: String) async throws(WorkflowError) -> Bool
 
     func step(run: String, path: String) async throws(WorkflowError) -> StepRecord?

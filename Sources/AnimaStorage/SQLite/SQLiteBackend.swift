@@ -144,7 +144,13 @@ actor SQLiteBackend: StorageBackend {
         // Everything in the write-ahead log moves into the database file, so the next
         // open (or a backup of memory.sqlite alone) starts from a complete file.
         try database { try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) } }
-        try pool.close()
+        // No full-text search may start now, and the one under way ends before the pool closes.
+        closedForSearch.store(true, ordering: .releasing)
+        searchThread.runAndWait {}
+        do { try pool.close() } catch {
+            closedForSearch.store(false, ordering: .releasing)
+            throw error
+        }
         isClosed = true
         lock.release()
     }

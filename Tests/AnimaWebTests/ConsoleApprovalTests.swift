@@ -53,7 +53,6 @@ import Testing
             default: return .text("done")
             }
         }
-        processor.startStepping()
         let sent = Sent()
         let policy = try SecurityPolicy(json: #"{"default": {"allow": ["user", "system"], "onViolation": "ask"}}"#)
         let kernel = Kernel(
@@ -65,7 +64,10 @@ import Testing
                 AgentSpec(task: "Answer my latest email", tools: ["read_inbox", "send_email"]),
                 owner: Principal(name: "alice", groups: ["users"]))
             // What an open console page does through /web/approvals/live: watch the process.
+            // The model starts only then: a call asked before anyone watches is unanswered at
+            // once, and under load the agent reached its call first (the test failed so).
             await kernel.approvals.watch(pid)
+            processor.startStepping()
             var pending: [ApprovalRequest] = []
             for _ in 0..<200 where pending.isEmpty {
                 pending = await kernel.approvals.pending(for: pid)

@@ -84,14 +84,13 @@ public actor SQLiteWorkflowStore: WorkflowStore {
         return m
     }
 
+    /// A database error as the store's error; a `WorkflowError` thrown inside stays itself.
+    static func storing(_ error: any Error) -> WorkflowError {
+        error as? WorkflowError ?? .storage("\(error)")
+    }
+
     func write<T>(_ body: (Database) throws -> T) throws(WorkflowError) -> T {
-        do {
-            return try queue.write(body)
-        } catch let error as WorkflowError {
-            throw error
-        } catch {
-            throw .storage("\(error)")
-        }
+        do { return try queue.write(body) } catch { throw Self.storing(error) }
     }
 
     /// Commits `body` together with the other step writes waiting at that moment, in one
@@ -104,10 +103,8 @@ public actor SQLiteWorkflowStore: WorkflowStore {
                 pending.append((body, done))
                 if pending.count == 1 { Task { self.commitPending() } }
             }
-        } catch let error as WorkflowError {
-            throw error
         } catch {
-            throw .storage("\(error)")
+            throw Self.storing(error)
         }
     }
 
@@ -128,23 +125,11 @@ public actor SQLiteWorkflowStore: WorkflowStore {
     /// One statement's read, outside a transaction (a statement is its own snapshot): the
     /// per-step reads skip `read`'s BEGIN, read-only switch and COMMIT.
     func readOne<T>(_ body: (Database) throws -> T) throws(WorkflowError) -> T {
-        do {
-            return try queue.inDatabase(body)
-        } catch let error as WorkflowError {
-            throw error
-        } catch {
-            throw .storage("\(error)")
-        }
+        do { return try queue.inDatabase(body) } catch { throw Self.storing(error) }
     }
 
     func read<T>(_ body: (Database) throws -> T) throws(WorkflowError) -> T {
-        do {
-            return try queue.read(body)
-        } catch let error as WorkflowError {
-            throw error
-        } catch {
-            throw .storage("\(error)")
-        }
+        do { return try queue.read(body) } catch { throw Self.storing(error) }
     }
 
     static var now: Double { Date().timeIntervalSince1970 }

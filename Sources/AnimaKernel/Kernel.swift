@@ -68,8 +68,13 @@ public actor Kernel {
     var audit: KernelAudit
     let clock: any Clock<Duration>
     let maxProcesses: Int
-    /// Every security decision the kernel carries out comes from here.
-    let security: SecurityMonitor
+    /// Every security decision the kernel carries out comes from here; `reloadPolicy`
+    /// replaces its policy while processes run.
+    var security: SecurityMonitor
+    /// The SHA-256 of the policy file last applied by `reloadPolicy`; nil before the first.
+    var policyDigest: String?
+    /// The last file `reloadPolicy` refused, and why: the same file again is not recorded again.
+    var refusedPolicy: (digest: String, reason: String)?
     /// Who answers the monitor's questions about tool calls, and the questions waiting.
     public nonisolated let approvals: Approvals
 

@@ -37,10 +37,16 @@ extension Kernel.Configuration {
     /// the pattern scanners still screen what its programs' tools carry.
     static func monitor(dataDirectory: String, processor: (any LanguageModel)?) throws -> SecurityMonitor {
         var monitor = try SecurityMonitor(dataDirectory: dataDirectory)
-        if let processor, monitor.guards?.policy.modelDirections.isEmpty == false {
-            let judge: any LanguageModel = processor.routing != nil ? PrivateProcessor(base: processor) : processor
-            monitor.guards?.classifier = ModelGuard(model: judge)
-        }
+        let guards = monitor.guards?.policy
+        monitor.guards?.classifier = guardModel(for: guards, processor: processor)
         return monitor
+    }
+
+    /// The guard model a guard policy puts to work, on `processor` (kept on this machine
+    /// behind a router); nil when the policy asks for none or there is no processor.
+    static func guardModel(for policy: GuardPolicy?, processor: (any LanguageModel)?) -> (any GuardClassifier)? {
+        guard let processor, policy?.modelDirections.isEmpty == false else { return nil }
+        let judge: any LanguageModel = processor.routing != nil ? PrivateProcessor(base: processor) : processor
+        return ModelGuard(model: judge)
     }
 }

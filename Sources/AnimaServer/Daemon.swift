@@ -177,6 +177,7 @@ public struct Daemon: Sendable {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "anima"),
             services: [
                 EngineMetrics(engine: engine, kernel: kernel, memory: memory), WorkflowService(engine: automation, resources: resources),
+                PolicyWatch(kernel: kernel, directory: configuration.dataDirectory, logger: logger),
             ],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

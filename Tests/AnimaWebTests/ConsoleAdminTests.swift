@@ -46,7 +46,7 @@ actor MemoryTokenRegistry: ConsoleTokenRegistry {
         """
 
     @Test func everyoneReadsThePolicyOnlyRootChangesItAndEveryChangeIsCheckedAndAudited() async throws {
-        let harness = try ConsoleHarness()
+        let harness = try ConsoleHarness(security: .policyOnly())
         let path = try #require(harness.configuration.policyPath)
         try await harness.test { client in
             let alice = try #require(ConsoleHarness.cookie(try await harness.register(SoftwareAuthenticator(), client: client)))
@@ -75,8 +75,12 @@ actor MemoryTokenRegistry: ConsoleTokenRegistry {
                 #expect(!FileManager.default.fileExists(atPath: path))
             }
             let (gh, gb) = ConsoleHarness.form([("csrf", csrf), ("policy", Self.validPolicy)], cookie: root)
+            #expect(await harness.kernel.policy.tools["send_email"] == nil)
             let saved = try await client.execute(uri: "/web/policies", method: .post, headers: gh, body: gb)
             #expect(saved.status == .ok)
+            // In force at once, without a restart.
+            #expect(String(buffer: saved.body).contains("in force now"))
+            #expect(await harness.kernel.policy.tools["send_email"]?.onViolation == .ask)
             #expect(try String(contentsOfFile: path, encoding: .utf8) == Self.validPolicy)
             #expect(try SecurityPolicy(contentsOf: path).tools["send_email"]?.onViolation == .ask)
             let shown = String(buffer: try await ConsoleHarness.get(client, "/web/policies", cookie: alice).body)
@@ -88,6 +92,8 @@ actor MemoryTokenRegistry: ConsoleTokenRegistry {
         let done = edits.filter { $0.outcome == .completed }
         #expect(done.count == 1 && done[0].owner == "root" && done[0].summary.contains("from sha256 none to"))
         #expect(!done[0].summary.contains("send_email"))
+        let reloads = harness.audit.records.filter { $0.syscall == "policy-reload" }
+        #expect(reloads.map(\.owner) == ["root"] && reloads.first?.outcome == .completed)
     }
 
     @Test func tokensAreMadeForTheSignedInUserShownOnceAndRevokedOnlyByTheirOwner() async throws {

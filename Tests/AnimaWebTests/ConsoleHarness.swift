@@ -17,10 +17,11 @@ struct ConsoleHarness {
     let directory: URL
     var configuration = WebConsoleConfiguration(relyingPartyID: "localhost", tls: false, extraOrigins: [ConsoleHarness.origin])
 
-    init(lifetimes: ConsoleLifetimes = ConsoleLifetimes(), kernel: Kernel? = nil) throws {
+    /// - Parameter security: the policy monitor of the kernel made here (none: every call allowed).
+    init(lifetimes: ConsoleLifetimes = ConsoleLifetimes(), kernel: Kernel? = nil, security: SecurityMonitor? = nil) throws {
         directory = URL(fileURLWithPath: NSTemporaryDirectory() + "anima-web-\(UUID().uuidString)")
         store = try ConsoleStore(directory: directory, lifetimes: lifetimes)
-        self.kernel = kernel ?? Kernel(.init(processor: nil, audit: audit))
+        self.kernel = kernel ?? Kernel(.init(processor: nil, audit: audit, security: security))
         configuration.auditLogPath = directory.appendingPathComponent(AuditLog.fileName).path
         configuration.policyPath = directory.appendingPathComponent("policy.json").path
         configuration.tokens = tokens

@@ -17,14 +17,15 @@ public final class DirectoryWatcher: @unchecked Sendable {
         func set() { lock.withLock { value = true } }
     }
 
+    /// - Parameter removals: also deliver files deleted or moved out (their paths no longer exist).
     /// - Throws: `WorkflowError.invalid` naming the directory if it cannot be watched.
-    public init(directory: String) throws(WorkflowError) {
+    public init(directory: String, removals: Bool = false) throws(WorkflowError) {
         self.directory = directory
         fd = inotify_init1(Int32(IN_CLOEXEC))
         guard fd >= 0 else {
             throw .invalid(step: nil, field: "triggers.directory", reason: "inotify: \(String(cString: strerror(errno)))")
         }
-        let mask = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO)
+        let mask = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | (removals ? UInt32(IN_DELETE) | UInt32(IN_MOVED_FROM) : 0)
         guard inotify_add_watch(fd, directory, mask) >= 0 else {
             let reason = String(cString: strerror(errno))
             Glibc.close(fd)

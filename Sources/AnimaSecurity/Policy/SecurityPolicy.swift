@@ -1,4 +1,5 @@
 import AnimaCore
+import Crypto
 import Foundation
 
 /// The data-flow rules the policy engine applies to tool calls: a file the user can read
@@ -187,6 +188,9 @@ public struct SecurityPolicy: Sendable, Hashable {
         if let g = object["guards"] { policy.guards = try GuardPolicy(json: g) }
         self = policy
     }
+
+    /// A policy document's SHA-256 in hex: what the audit trail names a version by.
+    public static func digest(_ text: String) -> String { Hex.encode(SHA256.hash(data: Data(text.utf8))) }
 
     /// Loads the policy file at `path`.
     public init(contentsOf path: String) throws(SecurityError) {

@@ -1,7 +1,6 @@
 import AnimaCore
 import AnimaKernel
 import AnimaSecurity
-import Crypto
 import Foundation
 import Hummingbird
 
@@ -66,9 +65,14 @@ struct AdminRoutes: Sendable {
             await kernel.noteAccess(
                 "policy-edit", user: session.user,
                 "\(path) changed from sha256 \(before) to \(Self.digest(text)) (\(text.utf8.count) bytes)")
-            return WebConsole.message(
-                "Saved \(path). The daemon applies it when it next starts; every new `anima` command applies it now.",
-                back: "/web/policies", status: .ok)
+            // In force at once, for every process from its next check on (the file watcher
+            // would see the same file and leave it be).
+            let applied: String
+            switch await kernel.reloadPolicy(from: path, by: session.user) {
+            case .applied, .unchanged: applied = "It is in force now for every process, and every new `anima` command applies it."
+            case .refused(let reason): applied = "It was not applied (\(reason)); the policy in force stays."
+            }
+            return WebConsole.message("Saved \(path). \(applied)", back: "/web/policies", status: .ok)
         }
 
         router.get("/web/tokens") { _, context in
@@ -146,7 +150,7 @@ struct AdminRoutes: Sendable {
         return try String(contentsOfFile: path, encoding: .utf8)
     }
 
-    static func digest(_ text: String) -> String { String(Hex.encode(SHA256.hash(data: Data(text.utf8))).prefix(16)) }
+    static func digest(_ text: String) -> String { String(SecurityPolicy.digest(text).prefix(16)) }
 
     /// The page's data: the document, and the rules it sets in a table when it parses.
     static func policyData(text: String, path: String, principal: Principal, csrf: String, error: String?) -> [String: Any] {

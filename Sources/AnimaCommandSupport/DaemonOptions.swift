@@ -158,7 +158,8 @@ package struct DaemonOptions: ParsableArguments {
         // The web console at / on the same port and TLS (issue 22).
         composed.console = try WebConsole.responder(
             kernel: composed.kernel, dataDirectory: URL(fileURLWithPath: c.dataDirectory), tls: c.tlsCertificate != nil,
-            relyingPartyID: c.webRelyingPartyID, origins: c.webOrigins, tokens: ConsoleTokens(store: composed.tokens))
+            relyingPartyID: c.webRelyingPartyID, origins: c.webOrigins, tokens: ConsoleTokens(store: composed.tokens),
+            metrics: { Daemon.metricsText() })
         let daemon = composed
         let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }
         defer { procfs.cancel() }

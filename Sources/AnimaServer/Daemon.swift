@@ -113,9 +113,16 @@ public struct Daemon: Sendable {
         return registry
     }()
 
+    /// The metrics as `GET /metrics` answers them (Prometheus text format 0.0.4).
+    public static func metricsText() -> String {
+        var bytes: [UInt8] = []
+        registry.emit(into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// The router with every route and middleware.
     public func router() -> Router<AnimaRequestContext> {
-        let registry = Self.registry
+        _ = Self.registry  // bootstraps the metrics system before the middleware makes its first metric
         let router = Router(context: AnimaRequestContext.self)
         router.add(middleware: ErrorAndMetricsMiddleware())
         router.add(middleware: LogRequestsMiddleware(.info))
@@ -132,10 +139,8 @@ public struct Daemon: Sendable {
         }
         router.get("metrics") { _, context in
             _ = try context.authorize(.metrics)
-            var bytes: [UInt8] = []
-            registry.emit(into: &bytes)
             return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: Self.metricsText())))
         }
         var openAI = OpenAIRoutes(kernel: kernel, embedder: embedder, maxRequestBytes: configuration.maxRequestBytes)
         openAI.shutdownGrace = configuration.shutdownGrace

@@ -88,6 +88,7 @@ enum ConsoleAssets {
         textarea { font: inherit; width: 100%; max-width: 48rem; }
         .chart { max-width: 48rem; } .chart text { fill: var(--fg); font-size: 12px; } .chart .bar { fill: var(--accent); }
         .chart .track { fill: none; stroke: var(--muted); }
+        .chart .line { fill: none; stroke: var(--accent); stroke-width: 2; } .chart .axis { stroke: var(--muted); }
         .messages { fill: #0b57d0; background: #0b57d0; } .blocks { fill: #6a1b9a; background: #6a1b9a; }
         .summary { fill: #00796b; background: #00796b; } .free { fill: #616161; background: #616161; }
         .pages { fill: #a84300; background: #a84300; } .answer { fill: #455a64; background: #455a64; }

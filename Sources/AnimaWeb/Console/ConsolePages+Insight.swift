@@ -113,6 +113,24 @@ extension ConsolePages {
         <tbody>{{#rows}}<tr><td>{{pid}}</td><td>{{name}}</td><td>{{prompt}}</td><td>{{generated}}</td><td>{{calls}}</td><td>{{syscalls}}</td></tr>{{/rows}}</tbody>
         </table>
         </div>
+        {{#hasDaemon}}<h2>The daemon (Prometheus)</h2>
+        <p><span id="live" data-live="/web/metrics/live" data-partial="/web/metrics?partial=daemon" data-target="daemon-metrics"
+        role="status" aria-live="polite"></span></p>
+        {{> daemonMetrics}}{{/hasDaemon}}
+        {{#daemonRefused}}<p>The daemon's own metrics are for root and the logs group.</p>{{/daemonRefused}}
+        """,
+        "daemonMetrics": """
+        <section id="daemon-metrics">
+        <p>What <code>GET /metrics</code> answers, sampled while this page is open ({{samples}} samples kept, at most 300):
+        counters as a rate per second, histograms as the mean observed between samples, gauges as they are.</p>
+        {{#lines}}<figure>{{{chart}}}<figcaption>{{title}}</figcaption></figure>{{/lines}}
+        <div class="scroll" tabindex="0" role="region" aria-label="Every series">
+        <table><caption>Every series of the latest sample (histogram buckets: GET /metrics)</caption>
+        <thead><tr><th scope="col">Metric</th><th scope="col">Labels</th><th scope="col">Value</th></tr></thead>
+        <tbody>{{#series}}<tr><td>{{name}}</td><td>{{labels}}</td><td>{{value}}</td></tr>{{/series}}</tbody>
+        </table>
+        </div>
+        </section>
         """,
     ]
 }

@@ -11,6 +11,9 @@ import Hummingbird
 struct InsightRoutes: Sendable {
     let kernel: Kernel
     let decisions: RouterWatch
+    /// The daemon's Prometheus text; nil when the console has none to chart.
+    let metrics: (@Sendable () -> String)?
+    let history: MetricsHistory
 
     func register(on router: Router<WebRequestContext>) {
         router.get("/web/context") { request, context in
@@ -61,9 +64,13 @@ struct InsightRoutes: Sendable {
             return WebConsole.page("processors", title: "Processors", data: data, session: (session.user, csrf))
         }
 
-        router.get("/web/metrics") { _, context in
+        router.get("/web/metrics") { request, context in
             let (session, secret) = try context.requireSession()
             let csrf = ConsoleStore.csrfToken(secret: secret)
+            let daemon = await daemonMetrics(for: session.principal)
+            if request.uri.queryParameters["partial"] == "daemon" {
+                return WebConsole.html(ConsolePages.library.render(daemon, withTemplate: "daemonMetrics") ?? "")
+            }
             let processes = await kernel.processes(visibleTo: session.principal)
             var states: [String: Int] = [:]
             for p in processes { states[Self.stateName(p.state), default: 0] += 1 }
@@ -84,8 +91,57 @@ struct InsightRoutes: Sendable {
                     ]
                 },
             ]
-            return WebConsole.page("metrics", title: "Metrics", data: data, session: (session.user, csrf))
+            return WebConsole.page("metrics", title: "Metrics", data: data.merging(daemon) { $1 }, session: (session.user, csrf))
         }
+        // While a metrics page is open: a sample every two seconds, and a change event for its charts.
+        router.get("/web/metrics/live") { _, context in
+            let (session, _) = try context.requireSession()
+            guard metrics != nil, Self.mayReadDaemonMetrics(session.principal) else {
+                return Response(status: .notFound)
+            }
+            let body = ResponseBody { writer in
+                let deadline = ContinuousClock.now + .seconds(600)
+                try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+                while ContinuousClock.now < deadline && !Task.isShuttingDownGracefully {
+                    try await Task.sleep(for: .seconds(2))
+                    await sample()
+                    try await writer.write(ByteBuffer(string: "event: change\ndata: 1\n\n"))
+                }
+                try await writer.finish(nil)
+            }
+            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: body)
+        }
+    }
+
+    /// The daemon's metrics are for root and the `logs` group: daemon-wide counts show
+    /// everyone's activity, as the audit log does.
+    static func mayReadDaemonMetrics(_ principal: Principal) -> Bool { principal.isRoot || principal.groups.contains("logs") }
+
+    func sample() async {
+        guard let metrics else { return }
+        await history.record(metrics(), at: Date().timeIntervalSince1970)
+    }
+
+    /// The daemon section of the metrics view: a chart per metric family over the samples
+    /// kept, and every series' latest value in a table.
+    func daemonMetrics(for principal: Principal) async -> [String: Any] {
+        guard metrics != nil else { return ["hasDaemon": false] }
+        guard Self.mayReadDaemonMetrics(principal) else { return ["hasDaemon": false, "daemonRefused": true] }
+        await sample()
+        let lines = await history.lines()
+        let latest = await history.latest
+        let samples = await history.samples.count
+        return [
+            "hasDaemon": true, "samples": String(samples),
+            "lines": lines.map { line -> [String: Any] in
+                let title = "\(line.family) (\(line.kind)\(line.unit.isEmpty ? "" : ", " + line.unit))"
+                return ["title": title, "chart": SVGChart.line(title, line.points, unit: line.unit)]
+            },
+            // A histogram's buckets are for Prometheus; its sum and count are here, its mean charted.
+            "series": latest.filter { !$0.name.hasSuffix("_bucket") }.map {
+                ["name": $0.name, "labels": $0.labels, "value": SVGChart.number($0.value)]
+            },
+        ]
     }
 
     static func stateName(_ state: ProcessState) -> String {

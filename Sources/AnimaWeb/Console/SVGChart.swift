@@ -25,6 +25,32 @@ enum SVGChart {
         return svg + "</svg>"
     }
 
+    /// A line over time: the value axis from zero (or the lowest value, if negative) to the
+    /// highest, the time axis the points' span, both labelled.
+    static func line(_ title: String, _ points: [(at: Double, value: Double)], unit: String) -> String {
+        let width = 640.0, height = 160.0, left = 70.0, bottom = 20.0
+        let finite = points.filter { $0.value.isFinite && $0.at.isFinite }
+        var svg =
+            "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" aria-label=\"\(escape(title))\">"
+        svg += "<title>\(escape(title))</title>"
+        guard let first = finite.first, let last = finite.last else {
+            return svg + "<text x=\"0\" y=\"18\" class=\"label\">nothing yet</text></svg>"
+        }
+        let top = max(finite.map(\.value).max() ?? 0, 0), low = min(finite.map(\.value).min() ?? 0, 0)
+        let span = max(last.at - first.at, 1e-9), range = top - low > 0 ? top - low : 1
+        let x = { (at: Double) in left + (width - left - 4) * (finite.count == 1 ? 1 : (at - first.at) / span) }
+        let y = { (v: Double) in 4 + (height - bottom - 8) * (1 - (v - low) / range) }
+        svg += "<line x1=\"\(Int(left))\" y1=\"\(format(y(low)))\" x2=\"\(Int(width - 4))\" y2=\"\(format(y(low)))\" class=\"axis\"/>"
+        svg += "<text x=\"0\" y=\"14\" class=\"value\">\(escape(number(top))) \(escape(unit))</text>"
+        svg += "<text x=\"0\" y=\"\(format(y(low)))\" class=\"value\">\(escape(number(low)))</text>"
+        svg += "<text x=\"\(Int(left))\" y=\"\(Int(height - 4))\" class=\"label\">last \(escape(number((last.at - first.at).rounded()))) s</text>"
+        let path = finite.map { "\(format(x($0.at))),\(format(y($0.value)))" }.joined(separator: " ")
+        svg += finite.count == 1
+            ? "<circle cx=\"\(format(x(last.at)))\" cy=\"\(format(y(last.value)))\" r=\"3\" class=\"bar\"/>"
+            : "<polyline points=\"\(path)\" class=\"line\"/>"
+        return svg + "</svg>"
+    }
+
     /// One bar split into parts of a whole (the context window's budget).
     static func stacked(_ title: String, _ parts: [(label: String, value: Double, style: String)], total: Double) -> String {
         let width = 640.0
@@ -59,6 +85,7 @@ enum SVGChart {
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return "n/a" }
         if value == value.rounded() && abs(value) < 1e15 { return String(Int64(value)) }
+        if abs(value) >= 1e15 { return String(format: "%.3g", value) }
         return String(format: abs(value) < 0.01 ? "%.6f" : "%.2f", value)
     }
 

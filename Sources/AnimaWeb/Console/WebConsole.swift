@@ -57,7 +57,7 @@ public struct WebConsole: Sendable {
         let transcripts = ChatTranscripts()
         Task { await transcripts.listen(to: kernel) }
         ChatRoutes(kernel: kernel, transcripts: transcripts).register(on: router)
-        InsightRoutes(kernel: kernel, decisions: RouterWatch()).register(on: router)
+        InsightRoutes(kernel: kernel, decisions: RouterWatch(), metrics: configuration.metrics, history: MetricsHistory()).register(on: router)
         return router
     }
 

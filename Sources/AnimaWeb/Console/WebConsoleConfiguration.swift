@@ -19,6 +19,9 @@ public struct WebConsoleConfiguration: Sendable {
     public var policyPath: String?
     /// The daemon's API tokens, for the tokens view; nil hides it.
     public var tokens: (any ConsoleTokenRegistry)?
+    /// The daemon's metrics as Prometheus text (what `GET /metrics` answers), charted over
+    /// time in the metrics view for root and the `logs` group; nil charts only processes.
+    public var metrics: (@Sendable () -> String)?
 
     public init(relyingPartyID: String = "localhost", tls: Bool = false, extraOrigins: Set<String> = []) {
         self.relyingPartyID = relyingPartyID

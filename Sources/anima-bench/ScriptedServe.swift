@@ -45,7 +45,7 @@ struct ScriptedServe: AsyncParsableCommand {
         let steps = try script.map { try ScriptedSteps(file: $0) }
         let echo: @Sendable (GenerationRequest) -> ScriptedModel.Reply = { request in
             // Agents follow the script; chat completions still echo.
-            if let steps, request.messages.contains(where: { $0.role == .system }) || !request.tools.isEmpty {
+            if let steps, request.messages.contains(where: { $0.role == .system }) || !request.tools.isEmpty, steps.applies(to: request) {
                 return steps.reply(request)
             }
             return .text("You said: " + (request.rawPrompt ?? request.messages.last?.content ?? ""))

@@ -18,20 +18,33 @@ struct ScriptedSteps: Sendable {
     }
 
     let steps: [Step]
+    /// Only agents whose user turns hold this text follow the script (`{"when": TEXT,
+    /// "steps": [...]}`); the scripted daemon echoes to the others. Nil: every agent.
+    let when: String?
 
     init(file: String) throws {
         let text: String
         do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
             throw ValidationError("--script \(file) cannot be read: \(error.localizedDescription)")
         }
-        guard let items = (try? JSONValue(parsing: text))?.arrayValue else {
-            throw ValidationError("--script \(file) must be a JSON array of {\"call\", \"arguments\"} or {\"answer\"} objects")
+        let root = try? JSONValue(parsing: text)
+        when = root?["when"]?.stringValue
+        guard let items = root?.arrayValue ?? root?["steps"]?.arrayValue, root?["when"] == nil || when?.isEmpty == false else {
+            throw ValidationError(
+                "--script \(file) must be a JSON array of {\"call\", \"arguments\"} or {\"answer\"} objects, "
+                    + "or {\"when\": TEXT, \"steps\": [...]} with a non-empty text")
         }
         steps = try items.enumerated().map { i, item in
             if let name = item["call"]?.stringValue { return .call(name, item["arguments"] ?? [:]) }
             if let answer = item["answer"]?.stringValue { return .answer(answer) }
             throw ValidationError("--script \(file): item \(i) has neither \"call\" nor \"answer\"")
         }
+    }
+
+    /// Whether the agent asking follows the script (see `when`).
+    func applies(to request: GenerationRequest) -> Bool {
+        guard let when else { return true }
+        return request.messages.contains { $0.role == .user && $0.content.contains(when) }
     }
 
     /// The reply to `request`.

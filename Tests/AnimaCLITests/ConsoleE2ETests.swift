@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// The web console in Debian's headless Chromium, driven by Playwright with a virtual
-/// passkey authenticator: register, kill a process, forget a memory, sign out and in.
+/// passkey authenticator: register, kill a process, forget a memory, chat, change the
+/// policy by hand and approve the call it makes wait, chart the metrics, sign out and in.
 /// Screenshots of each view are kept in $TMPDIR/anima-console-e2e.
 @Suite struct ConsoleE2ETests {
     static let python = AnimaDirectories.cache() + "/web-venv/bin/python"
@@ -24,7 +25,7 @@ import Testing
         print("console screenshots: \(out)")
         for view in [
             "signin", "enroll", "processes", "memory", "approvals", "audit", "chat", "conversation", "policies", "token-created", "tokens",
-            "context", "processors", "metrics", "signed-in-again",
+            "context", "processors", "metrics", "metrics-live", "approval", "signed-in-again",
         ] {
             #expect(FileManager.default.fileExists(atPath: out + "/\(view).png"), "no screenshot of \(view)")
         }

@@ -1,11 +1,13 @@
 """The web console end to end in headless Chromium (Debian's), driven by Playwright with
 Chromium's virtual authenticator (DevTools WebAuthn domain): enroll and register a
-passkey, see the processes, kill one, forget a memory, sign out, sign in again.
+passkey, see the processes, kill one, forget a memory, chat, change the policy by hand
+(the daemon applies it at once), approve an agent's pending call, watch the daemon's
+metrics, sign out, sign in again.
 
 Usage: console_e2e.py ANIMA ANIMA_BENCH OUT_DIR
-Starts `anima-bench serve --scripted` on a free port with its own data directory, and
-saves a screenshot of each view in OUT_DIR. Exits 0 when every step passed; prints
-'SKIP: ...' and exits 3 only when Chromium is absent.
+Starts `anima-bench serve --scripted` on a free port with its own data directory and the
+test mail MCP server, and saves a screenshot of each view in OUT_DIR. Exits 0 when every
+step passed; prints 'SKIP: ...' and exits 3 only when Chromium is absent.
 """
 import json, os, shutil, socket, subprocess, sys, tempfile, time, urllib.request
 
@@ -29,13 +31,30 @@ def scan(page, view):
 os.makedirs(out, exist_ok=True)
 home = tempfile.mkdtemp(prefix="anima-e2e-")
 data = os.path.join(home, "data")
+# The test mail server (Tests/Servers), readable by the sandbox's user, and an agent script:
+# only the task that names the invoice email follows it; every other agent echoes.
+tools_python = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(sys.executable))), "tools-venv", "bin", "python")  # beside web-venv
+mail_dir = tempfile.mkdtemp(prefix="anima-e2e-mail-")
+os.chmod(mail_dir, 0o755)
+shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Servers", "mail_server.py"), mail_dir)
+os.chmod(os.path.join(mail_dir, "mail_server.py"), 0o644)
+with open(os.path.join(home, "mcp.json"), "w") as f:
+    json.dump({"servers": [{"name": "mail", "command": tools_python, "args": [os.path.join(mail_dir, "mail_server.py")],
+                            "readOnlyPaths": [mail_dir], "startupTimeout": 30}]}, f)
+mail_task = "Reply to the invoice email"
+with open(os.path.join(home, "script.json"), "w") as f:
+    json.dump({"when": mail_task, "steps": [
+        {"call": "mail__list_emails", "arguments": {}},
+        {"call": "mail__send_email", "arguments": {"to": "bob@example.com", "subject": "Re: Invoice", "body": "Paid."}},
+        {"answer": "{last}"}]}, f)
 env = dict(os.environ, HOME=home, XDG_DATA_HOME=home + "/share", XDG_CONFIG_HOME=home + "/config",
            XDG_STATE_HOME=home + "/state", XDG_RUNTIME_DIR=home + "/run", ANIMA_DATA_DIR="", ANIMA_CONFIG="")
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
 base = f"http://localhost:{port}"
-daemon = subprocess.Popen([bench, "serve", "--scripted", "--scripted-delay-ms", "1500", "--port", str(port), "--data-dir", data],
+daemon = subprocess.Popen([bench, "serve", "--scripted", "--scripted-delay-ms", "1500", "--port", str(port), "--data-dir", data,
+                           "--mcp-config", os.path.join(home, "mcp.json"), "--script", os.path.join(home, "script.json")],
                           env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(out, "daemon.log"), "w"))
 
 
@@ -145,6 +164,37 @@ try:
         expect(page.locator("main")).to_contain_text("the strict default applies")
         page.screenshot(path=os.path.join(out, "policies.png"), full_page=True)
         scan(page, "policies")
+        step("a policy written by hand applies at once: the agent's call waits, and is approved in the browser")
+        with open(os.path.join(data, "policy.json"), "w") as f:
+            json.dump({"default": {"allow": ["user", "system"], "onViolation": "ask"}}, f)
+        for _ in range(100):
+            page.goto(base + "/web/policies")
+            if "the strict default applies" not in page.inner_text("main"):
+                break
+            time.sleep(0.1)
+        expect(page.locator("main")).to_contain_text('"onViolation": "ask"')
+        page.goto(base + "/web/audit")
+        expect(page.locator("table")).to_contain_text("policy-reload")
+        page.goto(base + "/web/approvals")  # its page watches the user's agents, so a question waits for an answer
+        mailer = int(api("POST", "/anima/v1/processes", token, {"name": "e2e-mailer", "task": mail_task, "tools": ["mail"]})["pid"])
+        for _ in range(120):
+            page.goto(base + "/web/approvals")
+            if "wants to call mail__send_email" in page.inner_text("main"):
+                break
+            time.sleep(0.5)
+        card = page.locator("section.card", has_text=f"Process {mailer} wants to call mail__send_email")
+        expect(card).to_contain_text("bob@example.com")
+        expect(card).to_contain_text("(untrusted)")
+        page.screenshot(path=os.path.join(out, "approval.png"), full_page=True)
+        scan(page, "approval")
+        with page.expect_navigation():
+            card.get_by_role("button", name="Approve").click()
+        expect(page.locator("main")).not_to_contain_text(f"Process {mailer} wants to call")
+        done = api("GET", f"/anima/v1/processes/{mailer}/wait", token)
+        assert "sent to bob@example.com" in json.dumps(done), done
+        page.goto(base + "/web/audit")
+        expect(page.locator("table")).to_contain_text("approved by alice")
+
         page.goto(base + "/web/tokens")
         page.locator("#token-name").fill("e2e-browser")
         page.get_by_label("chat", exact=True).check()
@@ -169,6 +219,11 @@ try:
             page.screenshot(path=os.path.join(out, view + ".png"), full_page=True)
             scan(page, view)
         expect(page.locator("svg.chart").first).to_be_visible()
+        # The daemon's Prometheus series, charted while the page is open (alice is in the logs group).
+        expect(page.locator("#daemon-metrics")).to_contain_text("anima_http_requests_total")
+        expect(page.locator("#live")).to_contain_text("Updated", timeout=15000)
+        expect(page.locator("#daemon-metrics svg.chart polyline").first).to_be_attached()
+        page.screenshot(path=os.path.join(out, "metrics-live.png"), full_page=True)
 
         step("sign out, then sign in with the passkey")
         with page.expect_navigation():
@@ -199,3 +254,4 @@ finally:
     except subprocess.TimeoutExpired:
         daemon.kill()
     shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(mail_dir, ignore_errors=True)

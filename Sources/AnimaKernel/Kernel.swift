@@ -2,6 +2,7 @@ import AnimaCore
 import AnimaMemory
 import AnimaProcessor
 import AnimaSecurity
+import AnimaTools
 import Foundation
 
 /// The kernel: it keeps the process table, runs agent programs as processes, and is the
@@ -108,6 +109,31 @@ public actor Kernel {
 
     /// Tool definitions by name, for programs and for `anima tools`.
     public var toolDefinitions: [ToolDefinition] { tools.values.map(\.definition).sorted { $0.name < $1.name } }
+
+    /// A tool as the monitor treats it, for people to read (the console's tools view).
+    public struct ToolSummary: Sendable {
+        public var definition: ToolDefinition
+        /// The effect checks use: the policy's rule for the tool first, else what the tool declares.
+        public var effect: ToolEffect
+        /// True when the policy's rule set `effect`, overriding the tool's own.
+        public var effectFromPolicy: Bool
+        public var requiredGroups: Set<String>
+        /// Where its output is labelled as coming from.
+        public var outputSource: ProvenanceSource
+        /// An MCP tool's effects in words and where they came from; nil for a built-in tool.
+        public var mcpEffects: String?
+    }
+
+    /// Every tool, by name, with its effect under the policy in force.
+    public var toolSummaries: [ToolSummary] {
+        tools.values.map { tool in
+            let rule = security.engine.policy.rule(for: tool.definition.name)?.effect
+            let mcp = ((tool as? ToolAdapter)?.tool as? MCPTool)?.effects
+            return ToolSummary(
+                definition: tool.definition, effect: rule ?? tool.effect, effectFromPolicy: rule != nil, requiredGroups: tool.requiredGroups,
+                outputSource: tool.outputSource, mcpEffects: mcp.map { "\($0.summary) (from \($0.origin.rawValue))" })
+        }.sorted { $0.definition.name < $1.definition.name }
+    }
 
     /// Makes one syscall on behalf of `owner`, from a short-lived process of theirs, so that
     /// requests arriving from outside (the API, MCP) are authorised and audited like any.

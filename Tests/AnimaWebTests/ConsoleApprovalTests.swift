@@ -89,4 +89,18 @@ import Testing
             await kernel.approvals.unwatch(pid)
         }
     }
+
+    @Test func theToolsViewShowsEachToolsEffectGroupsAndSourceUnderThePolicy() async throws {
+        let policy = try SecurityPolicy(json: #"{"default": {"allow": ["user"]}, "tools": {"read_inbox": {"effect": "network"}}}"#)
+        let kernel = Kernel(.init(processor: nil, tools: [Inbox(), Mailer(sent: Sent())], audit: MemoryAuditTrail(), security: .policyOnly(policy)))
+        let harness = try ConsoleHarness(kernel: kernel)
+        try await harness.test { client in
+            let cookie = try #require(ConsoleHarness.cookie(try await harness.register(SoftwareAuthenticator(), client: client)))
+            let html = String(buffer: try await ConsoleHarness.get(client, "/web/tools", cookie: cookie).body)
+            let mailer = try #require(html.range(of: "<h2 id=\"tool-send_email\">").map { String(html[$0.lowerBound...].prefix(600)) })
+            #expect(mailer.contains("<dd>network</dd>") && mailer.contains("<dd>tool:send_email</dd>") && mailer.contains("<dd>built-in</dd>"))
+            let inbox = try #require(html.range(of: "<h2 id=\"tool-read_inbox\">").map { String(html[$0.lowerBound...].prefix(600)) })
+            #expect(inbox.contains("<dd>network (set by the policy)</dd>") && inbox.contains("<dd>email</dd>"), "\(inbox)")
+        }
+    }
 }

@@ -156,7 +156,16 @@ enum ConsolePages {
         </div>
         """,
         "tools": """
-        <ul>{{#tools}}<li><strong>{{name}}</strong>: {{description}}</li>{{/tools}}</ul>
+        {{#tools}}
+        <section class="card" aria-labelledby="tool-{{name}}">
+        <h2 id="tool-{{name}}">{{name}}</h2>
+        <p>{{description}}</p>
+        <dl><dt>Effect</dt><dd>{{effect}}{{#byPolicy}} (set by the policy){{/byPolicy}}</dd>
+        <dt>Groups needed</dt><dd>{{groups}}</dd>
+        <dt>Its output counts as</dt><dd>{{source}}</dd>
+        <dt>What it does</dt><dd>{{mcp}}</dd></dl>
+        </section>
+        {{/tools}}
         {{^tools}}<p>No tools are installed.</p>{{/tools}}
         """,
         "message": """

@@ -235,7 +235,13 @@ public struct WebConsole: Sendable {
 
         router.get("/web/tools") { _, context in
             let (session, secret) = try context.requireSession()
-            let tools = await kernel.toolDefinitions.map { ["name": $0.name, "description": $0.description] }
+            let tools = await kernel.toolSummaries.map { t -> [String: Any] in
+                [
+                    "name": t.definition.name, "description": t.definition.description, "effect": t.effect.rawValue,
+                    "byPolicy": t.effectFromPolicy, "groups": t.requiredGroups.isEmpty ? "any" : t.requiredGroups.sorted().joined(separator: ", "),
+                    "source": t.outputSource.description, "mcp": t.mcpEffects ?? "built-in",
+                ]
+            }
             return page("tools", title: "Tools", data: ["tools": tools], session: (session.user, ConsoleStore.csrfToken(secret: secret)))
         }
     }

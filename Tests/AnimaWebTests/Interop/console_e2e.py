@@ -138,6 +138,7 @@ try:
         page.screenshot(path=os.path.join(out, "approvals.png"), full_page=True)
         scan(page, "approvals")
         page.goto(base + "/web/tools")
+        expect(page.locator("#tool-mail__send_email").locator("xpath=..")).to_contain_text("network")
         page.screenshot(path=os.path.join(out, "tools.png"), full_page=True)
         scan(page, "tools")
         page.goto(base + "/web/audit")

@@ -195,6 +195,34 @@ import Testing
         }
     }
 
+    @Test func eachRowOffersItsSignalsAsButtonsAndTheTreeShowsFamilies() async throws {
+        let harness = try ConsoleHarness()
+        let alice = Principal(name: "alice", groups: ["users"])
+        let sleep: Kernel.Program = { _ in
+            try await Task.sleep(for: .seconds(60))
+            return ""
+        }
+        let parent = try await harness.kernel.spawn(name: "parent-agent", owner: alice, program: sleep)
+        let child = try await harness.kernel.spawn(name: "child-agent", owner: alice, parent: parent, program: sleep)
+        let lone = try await harness.spawn("lone-agent")
+        try await harness.kernel.signal(lone, .suspend)
+        try await harness.test { client in
+            let cookie = try #require(ConsoleHarness.cookie(try await harness.register(SoftwareAuthenticator(), client: client)))
+            let page = String(buffer: try await ConsoleHarness.get(client, "/web/processes", cookie: cookie).body)
+            func row(_ pid: PID) -> String {
+                guard let start = page.range(of: "<tr id=\"pid-\(pid.rawValue)\">") else { return "" }
+                let rest = page[start.lowerBound...]
+                return String(rest[..<(rest.range(of: "</tr>")?.upperBound ?? rest.endIndex)])
+            }
+            #expect(row(parent).contains("value=\"terminate\">kill</button>") && row(parent).contains("value=\"suspend\">stop</button>"))
+            #expect(row(lone).contains("value=\"resume\">continue</button>") && !row(lone).contains(">stop<"), "\(row(lone))")
+            let tree = try #require(page.range(of: "<ul class=\"tree\">").map { String(page[$0.lowerBound...]) })
+            #expect(tree.contains("\(parent.rawValue) parent-agent") && tree.contains("\(child.rawValue) child-agent"))
+            #expect(!tree.hasPrefix("<ul class=\"tree\"><li>\(lone.rawValue) "))
+            #expect(tree.contains("1 process(es) with neither a parent nor a child are in the table only."))
+        }
+    }
+
     @Test func anotherUsersProcessCannotBeSignalled() async throws {
         let harness = try ConsoleHarness()
         let bobs = try await harness.spawn("bobs-agent", owner: "bob")

@@ -92,20 +92,18 @@ enum ConsolePages {
         <th scope="col">State</th><th scope="col">Tokens</th><th scope="col">Tool calls</th><th scope="col">Signal</th></tr></thead>
         <tbody>
         {{#processes}}
-        <tr id="pid-{{pid}}"><td>{{pid}}</td><td>{{parent}}</td><td>{{name}}</td><td>{{owner}}</td><td>{{state}}</td>
+        <tr id="pid-{{pid}}"><th scope="row">{{pid}}</th><td>{{parent}}</td><td>{{name}}</td><td>{{owner}}</td><td>{{state}}</td>
         <td>{{tokens}}</td><td>{{toolCalls}}</td>
-        <td>{{#alive}}<form method="post" action="/web/processes/{{pid}}/signal" class="inline">
-        <input type="hidden" name="csrf" value="{{csrf}}">
-        <label for="sig-{{pid}}" class="visually-hidden">Signal for process {{pid}}</label>
-        <select id="sig-{{pid}}" name="signal"><option value="terminate">kill</option><option value="suspend">stop</option>
-        <option value="resume">continue</option></select>
-        <button type="submit">Send</button></form>{{/alive}}</td></tr>
+        <td>{{#alive}}<form method="post" action="/web/processes/{{pid}}/signal" class="inline"><input type="hidden" name="csrf" value="{{csrf}}">
+        <button name="signal" value="terminate">kill</button>{{#suspended}}<button name="signal" value="resume">continue</button>{{/suspended}}{{^suspended}}<button name="signal" value="suspend">stop</button>{{/suspended}}</form>{{/alive}}</td></tr>
         {{/processes}}
         </tbody>
         </table>
         </div>
         <h2>Tree</h2>
+        {{^roots}}<p>No process has a child.</p>{{/roots}}
         <ul class="tree">{{#roots}}{{> node}}{{/roots}}</ul>
+        {{#hasLone}}<p>{{lone}} process(es) with neither a parent nor a child are in the table only.</p>{{/hasLone}}
         """,
         "node": """
         <li>{{pid}} {{name}} <small>({{owner}}, {{state}})</small>{{#hasChildren}}<ul>{{#children}}{{> node}}{{/children}}</ul>{{/hasChildren}}</li>

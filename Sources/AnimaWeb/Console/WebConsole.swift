@@ -254,7 +254,7 @@ public struct WebConsole: Sendable {
             if case .exited = p.state { alive = false } else { alive = true }
             return [
                 "pid": p.pid.description, "parent": p.parent?.description ?? "", "name": p.name, "owner": p.owner,
-                "state": p.state.description,
+                "state": p.state.description, "suspended": { if case .suspended = p.state { true } else { false } }(),
                 "tokens": String(p.usage.promptTokens + p.usage.generatedTokens), "toolCalls": String(p.usage.toolCalls), "alive": alive,
             ]
         }
@@ -268,8 +268,15 @@ public struct WebConsole: Sendable {
             n["hasChildren"] = !kids.isEmpty
             return n
         }
+        // The tree shows families; a process with neither a visible parent nor a child is a
+        // row of the table only (a thousand lone agents would make a thousand one-item trees).
         let roots = processes.filter { $0.parent.map { !visible.contains($0) } ?? true }
-        return ["processes": processes.map(row), "roots": roots.map { node($0, depth: 0) }, "count": String(processes.count), "csrf": csrf]
+        let families = roots.filter { children[$0.pid] != nil }
+        return [
+            "processes": processes.map(row), "roots": families.map { node($0, depth: 0) }, "lone": String(roots.count - families.count),
+            "hasLone": roots.count > families.count,
+            "count": String(processes.count), "csrf": csrf,
+        ]
     }
 
     /// Server-sent events: `change` whenever the visible process table changes (checked

@@ -114,7 +114,7 @@ extension NativeRoutes {
         object["priority"] = .number(Double(p.priority))
         object["usage"] = .object(usage)
         object["slot"] = p.slot.map { .number(Double($0)) } ?? .null
-        object["started"] = .string(ISO8601DateFormatter().string(from: p.started))
+        object["started"] = .string(p.started.formatted(.iso8601))  // a formatter made per process cost ~50 µs each
         if case .exited(let status) = p.state { object["exit"] = exitJSON(status) }
         return .object(object)
     }

@@ -85,6 +85,7 @@ enum ConsolePages {
         "processes": """
         <p><a href="/web/processes" id="refresh">Refresh</a>
         <span id="live" data-live="/web/processes/live" role="status" aria-live="polite"></span></p>
+        <form method="post" action="/web/processes/signal"><input type="hidden" name="csrf" value="{{csrf}}">
         <div class="scroll" tabindex="0" role="region" aria-label="Process table">
         <table id="process-table">
         <caption>{{count}} process(es)</caption>
@@ -94,12 +95,12 @@ enum ConsolePages {
         {{#processes}}
         <tr id="pid-{{pid}}"><th scope="row">{{pid}}</th><td>{{parent}}</td><td>{{name}}</td><td>{{owner}}</td><td>{{state}}</td>
         <td>{{tokens}}</td><td>{{toolCalls}}</td>
-        <td>{{#alive}}<form method="post" action="/web/processes/{{pid}}/signal" class="inline"><input type="hidden" name="csrf" value="{{csrf}}">
-        <button name="signal" value="terminate">kill</button>{{#suspended}}<button name="signal" value="resume">continue</button>{{/suspended}}{{^suspended}}<button name="signal" value="suspend">stop</button>{{/suspended}}</form>{{/alive}}</td></tr>
+        <td>{{#alive}}<button formaction="/web/processes/{{pid}}/signal" name="signal" value="terminate">kill</button>{{#suspended}}<button formaction="/web/processes/{{pid}}/signal" name="signal" value="resume">continue</button>{{/suspended}}{{^suspended}}<button formaction="/web/processes/{{pid}}/signal" name="signal" value="suspend">stop</button>{{/suspended}}{{/alive}}</td></tr>
         {{/processes}}
         </tbody>
         </table>
         </div>
+        </form>
         <h2>Tree</h2>
         {{^roots}}<p>No process has a child.</p>{{/roots}}
         <ul class="tree">{{#roots}}{{> node}}{{/roots}}</ul>

@@ -2,8 +2,8 @@ import Mustache
 
 /// The console's pages as Mustache templates: every `{{value}}` is HTML-escaped, so text
 /// from agents, memory or users can never become markup. Only `{{{body}}}` in the layout
-/// (a page this library rendered) and the SVG charts `SVGChart` drew (escaping each label
-/// itself) are raw.
+/// (a page this library rendered), the SVG charts `SVGChart` drew and the process rows
+/// `ProcessRows` wrote (both escaping each value with `HTML.escape`) are raw.
 enum ConsolePages {
     static let library: MustacheLibrary = {
         var library = MustacheLibrary()
@@ -92,11 +92,7 @@ enum ConsolePages {
         <thead><tr><th scope="col">PID</th><th scope="col">Parent</th><th scope="col">Name</th><th scope="col">Owner</th>
         <th scope="col">State</th><th scope="col">Tokens</th><th scope="col">Tool calls</th><th scope="col">Signal</th></tr></thead>
         <tbody>
-        {{#processes}}
-        <tr id="pid-{{pid}}"><th scope="row">{{pid}}</th><td>{{parent}}</td><td>{{name}}</td><td>{{owner}}</td><td>{{state}}</td>
-        <td>{{tokens}}</td><td>{{toolCalls}}</td>
-        <td>{{#alive}}<button formaction="/web/processes/{{pid}}/signal" name="signal" value="terminate">kill</button>{{#suspended}}<button formaction="/web/processes/{{pid}}/signal" name="signal" value="resume">continue</button>{{/suspended}}{{^suspended}}<button formaction="/web/processes/{{pid}}/signal" name="signal" value="suspend">stop</button>{{/suspended}}{{/alive}}</td></tr>
-        {{/processes}}
+        {{{rows}}}
         </tbody>
         </table>
         </div>

@@ -3,7 +3,8 @@ import Foundation
 /// Small charts drawn on the server as SVG: no script, no library, readable without
 /// JavaScript, and each one has a text table beside it for screen readers.
 ///
-/// The one place the console writes markup itself: every label goes through `escape`.
+/// One of the two places the console writes markup itself (with `ProcessRows`): every
+/// label goes through `HTML.escape`.
 enum SVGChart {
     /// Horizontal bars, one per item, scaled to the largest value.
     static func bars(_ title: String, _ items: [(label: String, value: Double)], unit: String) -> String {
@@ -66,21 +67,7 @@ enum SVGChart {
         return svg + "</svg>"
     }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for c in text.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { HTML.escape(text) }
 
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return "n/a" }

@@ -246,17 +246,11 @@ public struct WebConsole: Sendable {
         }
     }
 
-    /// The rows and tree of the processes `principal` may see.
+    /// The table rows (see `ProcessRows`) and the tree of the processes `principal` may see.
     static func processData(kernel: Kernel, principal: Principal, csrf: String) async -> [String: Any] {
         let processes = await kernel.processes(visibleTo: principal).sorted { $0.pid < $1.pid }
         func row(_ p: ProcessStatus) -> [String: Any] {
-            let alive: Bool
-            if case .exited = p.state { alive = false } else { alive = true }
-            return [
-                "pid": p.pid.description, "parent": p.parent?.description ?? "", "name": p.name, "owner": p.owner,
-                "state": p.state.description, "suspended": { if case .suspended = p.state { true } else { false } }(),
-                "tokens": String(p.usage.promptTokens + p.usage.generatedTokens), "toolCalls": String(p.usage.toolCalls), "alive": alive,
-            ]
+            ["pid": p.pid.description, "name": p.name, "owner": p.owner, "state": p.state.description]
         }
         let visible = Set(processes.map(\.pid))
         var children: [PID: [ProcessStatus]] = [:]
@@ -273,7 +267,7 @@ public struct WebConsole: Sendable {
         let roots = processes.filter { $0.parent.map { !visible.contains($0) } ?? true }
         let families = roots.filter { children[$0.pid] != nil }
         return [
-            "processes": processes.map(row), "roots": families.map { node($0, depth: 0) }, "lone": String(roots.count - families.count),
+            "rows": ProcessRows.html(processes), "roots": families.map { node($0, depth: 0) }, "lone": String(roots.count - families.count),
             "hasLone": roots.count > families.count,
             "count": String(processes.count), "csrf": csrf,
         ]

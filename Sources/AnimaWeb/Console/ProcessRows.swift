@@ -1,0 +1,48 @@
+import AnimaKernel
+
+/// Text made safe to place in HTML content and attribute values.
+enum HTML {
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for c in text.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+}
+
+/// The process table's rows, written directly rather than through Mustache: with a thousand
+/// processes the template's dictionary lookups were most of the page's server time (24 ms
+/// against the JSON API's 7 ms). Every value goes through `HTML.escape`; the buttons post to
+/// the table's one form (`formaction`), which carries the CSRF token.
+enum ProcessRows {
+    static func html(_ processes: [ProcessStatus]) -> String {
+        var out = ""
+        out.reserveCapacity(processes.count * 400)
+        for p in processes {
+            let pid = p.pid.description
+            out += "<tr id=\"pid-\(pid)\"><th scope=\"row\">\(pid)</th><td>\(p.parent?.description ?? "")</td>"
+            out += "<td>\(HTML.escape(p.name))</td><td>\(HTML.escape(p.owner))</td><td>\(HTML.escape(p.state.description))</td>"
+            out += "<td>\(p.usage.promptTokens + p.usage.generatedTokens)</td><td>\(p.usage.toolCalls)</td><td>"
+            switch p.state {
+            case .exited: break
+            case .suspended: out += button(pid, "terminate", "kill") + button(pid, "resume", "continue")
+            default: out += button(pid, "terminate", "kill") + button(pid, "suspend", "stop")
+            }
+            out += "</td></tr>\n"
+        }
+        return out
+    }
+
+    static func button(_ pid: String, _ signal: String, _ label: String) -> String {
+        "<button formaction=\"/web/processes/\(pid)/signal\" name=\"signal\" value=\"\(signal)\">\(label)</button>"
+    }
+}

@@ -82,6 +82,18 @@ class Client:
         self.reader = self.writer = None
 
     async def post(self, path, payload):
+        reused = self.writer is not None
+        try:
+            return await self.send(path, payload)
+        except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError):
+            # A kept-alive connection the server closed meanwhile (llama-server closes one
+            # after a streamed answer): like any HTTP client, send again on a new one.
+            self.close()
+            if not reused:
+                raise
+            return await self.send(path, payload)
+
+    async def send(self, path, payload):
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         body = json.dumps(payload).encode()

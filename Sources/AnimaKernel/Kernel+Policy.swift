@@ -21,9 +21,9 @@ extension Kernel {
 
     /// Applies the policy in the file at `path` (the strict default when there is none) to
     /// every process from its next check on, and records the change, with the digests of
-    /// the old and new files, in the audit trail; a file that cannot be read or parsed is
-    /// refused (recorded once, however often it is seen) and the policy in force stays. Changes the guards' policy with
-    /// it, putting the guard model to work when the new policy asks for it.
+    /// the old and new files, in the audit trail. A file that cannot be read or parsed is
+    /// refused (recorded once, however often it is seen) and the policy in force stays.
+    /// The guards' policy changes with it, the guard model put to work when it asks for one.
     /// - Parameter user: who changed it, for the audit trail ("root", or "file" for an edit seen on disk).
     @discardableResult
     public func reloadPolicy(from path: String, by user: String) -> PolicyReload {

@@ -76,7 +76,8 @@ import Testing
     }
 
     @Test func theConsoleChartsTheDaemonsMetricsForRootAndTheLogsGroupOnly() async throws {
-        let text = Mutex(Self.exposition(requests: 1, seconds: 0.1, count: 1, alive: 2) + "\nhostile{route=\"<img src=x onerror=alert(1)>\"} 1\n")
+        let text = Mutex(
+            Self.exposition(requests: 1, seconds: 0.1, count: 1, alive: 2) + "\nhostile{route=\"<img src=x onerror=alert(1)>\"} 1\n")
         var setUp = try ConsoleHarness()
         setUp.configuration.metrics = { text.withLock { $0 } }
         let harness = setUp

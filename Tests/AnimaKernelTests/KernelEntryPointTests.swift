@@ -64,6 +64,10 @@ struct KernelEntryPointTests {
         "init(_": "creates the kernel; nothing exists to act on yet",
         "processor": "the processor the kernel was configured with",
         "toolDefinitions": "the tool definitions, the same for every caller",
+        "toolSummaries": "the tools with their effects under the policy in force, the same for every caller",
+        "policy": "the data-flow policy in force, which every signed-in user may read (the console's policies view)",
+        "reloadPolicy(from":
+            "applies the data directory's policy file, which only the operator can write (the daemon's watch, or the console after checking root); audited as policy-reload",
         "wait(_": "waits for an exit status; the syscall `wait` checks callers from processes",
         "processes(visibleTo": "filters the table to what the principal may see",
         "status(_": "one process's status, for the operator",

@@ -223,6 +223,23 @@ import Testing
         }
     }
 
+    /// The browser lays out and paints only the row groups near the screen (see ConsoleAssets),
+    /// so a long table comes in groups of `ProcessRows.piece` rows, every process in one of them.
+    @Test func aLongTableComesInRowGroups() async throws {
+        let harness = try ConsoleHarness()
+        let count = 2 * ProcessRows.piece + 1
+        for index in 0..<count { _ = try await harness.spawn("agent-\(index)") }
+        try await harness.test { client in
+            let cookie = try #require(ConsoleHarness.cookie(try await harness.register(SoftwareAuthenticator(), client: client)))
+            let page = String(buffer: try await ConsoleHarness.get(client, "/web/processes", cookie: cookie).body)
+            let table = try #require(page.range(of: "<table id=\"process-table\" class=\"pieces\">").map { page[$0.lowerBound...] })
+            let body = String(table[..<(table.range(of: "</table>")?.upperBound ?? table.endIndex)])
+            let groups = body.components(separatedBy: "<tbody>").dropFirst().map { $0.components(separatedBy: "</tbody>")[0] }
+            #expect(groups.map { $0.components(separatedBy: "<tr id=").count - 1 } == [ProcessRows.piece, ProcessRows.piece, 1])
+            for index in 0..<count { #expect(body.contains("<td>agent-\(index)</td>")) }
+        }
+    }
+
     @Test func anotherUsersProcessCannotBeSignalled() async throws {
         let harness = try ConsoleHarness()
         let bobs = try await harness.spawn("bobs-agent", owner: "bob")

@@ -1,5 +1,13 @@
 /// The console's one script and one stylesheet, hand-written: passkey ceremonies, the live
 /// process table, and a layout that keeps to phone width, keyboard focus and contrast.
+///
+/// The process table (`.pieces`) is a grid of fixed columns in row groups of `ProcessRows.piece`
+/// rows, each laid out and painted only near the screen: a thousand rows as one table cost
+/// Chromium about 200 ms of layout after the page was read. The table, not only its rows, is as
+/// wide as the columns: a row group's paint containment would clip what overflows it (the
+/// signal buttons at phone width). Chromium keeps the table's roles
+/// (table, rowgroup, row, columnheader, cell) with these display values; the end-to-end test
+/// checks the accessibility tree.
 enum ConsoleAssets {
     static let script = #"""
         "use strict";
@@ -84,6 +92,9 @@ enum ConsoleAssets {
         #notice { margin: 0; padding: .5rem 1rem; border-bottom: 2px solid var(--accent); font-weight: bold; }
         .bad { color: #b00020; } .ok { color: #1b5e20; }
         @media (prefers-color-scheme: dark) { .bad { color: #ff8a80; } .ok { color: #a5d6a7; } }
+        .pieces, .pieces caption, .pieces thead, .pieces tbody { display: block; } .pieces caption { text-align: left; }
+        .pieces { min-width: 50rem; } .pieces tr { display: grid; grid-template-columns: 4rem 5rem minmax(8rem, 1fr) 6rem 7rem 5rem 5.5rem 8.5rem; }
+        .pieces tbody { content-visibility: auto; contain-intrinsic-size: auto 2250px; }
         .tree ul { margin: 0; padding-left: 1.25rem; border-left: 1px dotted var(--muted); }
         textarea { font: inherit; width: 100%; max-width: 48rem; }
         .chart { max-width: 48rem; } .chart text { fill: var(--fg); font-size: 12px; } .chart .bar { fill: var(--accent); }

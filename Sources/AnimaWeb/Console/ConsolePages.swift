@@ -87,7 +87,7 @@ enum ConsolePages {
         <span id="live" data-live="/web/processes/live" role="status" aria-live="polite"></span></p>
         <form method="post" action="/web/processes/signal"><input type="hidden" name="csrf" value="{{csrf}}">
         <div class="scroll" tabindex="0" role="region" aria-label="Process table">
-        <table id="process-table">
+        <table id="process-table" class="pieces">
         <caption>{{count}} process(es)</caption>
         <thead><tr><th scope="col">PID</th><th scope="col">Parent</th><th scope="col">Name</th><th scope="col">Owner</th>
         <th scope="col">State</th><th scope="col">Tokens</th><th scope="col">Tool calls</th><th scope="col">Signal</th></tr></thead>

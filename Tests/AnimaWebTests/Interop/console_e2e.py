@@ -110,6 +110,11 @@ try:
         expect(page.locator(f"#pid-{pid}")).to_contain_text("e2e-sleeper")
         page.screenshot(path=os.path.join(out, "processes.png"), full_page=True)
         scan(page, "processes")
+        # The table is laid out as a grid in pieces (see ConsoleAssets); it must stay a table to
+        # assistive technology: its headers, rows and cells as roles in the accessibility tree.
+        table = page.get_by_role("table", name="process(es)")
+        expect(table.get_by_role("columnheader", name="Signal")).to_have_count(1)
+        expect(table.get_by_role("row").filter(has_text="e2e-sleeper").get_by_role("cell", name="e2e-sleeper")).to_have_count(1)
 
         step("kill a process")
         with page.expect_navigation():

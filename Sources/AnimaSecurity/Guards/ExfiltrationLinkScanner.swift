@@ -45,6 +45,8 @@ public struct ExfiltrationLinkScanner: GuardScanner {
     private static let query = regex(
         #"(?:https?:|(?<=[(<"'=]))[\\/]{2}[^\s/?#\\]+[^\s?#]*\?[^\s#]*=[^\s&#]{40,}"#)
 
+    private static let partials = [inline, reference, definitionLine, tag, query].map(PartialMatch.prepared)
+
     public func scan(_ text: String) -> [GuardFinding] {
         let ns = text as NSString
         let whole = NSRange(location: 0, length: ns.length)
@@ -111,6 +113,22 @@ public struct ExfiltrationLinkScanner: GuardScanner {
 
         for match in Self.query.matches(in: text, range: whole) { add(Self.longQuery, match.range) }
         return findings
+    }
+
+    /// A partial match of any of the shapes above; and every image reference (`![x][r]`,
+    /// `![r]`) and link definition in `text`: an image and its definition decide together
+    /// whether either is redacted, so each is held back as long as the stream guard holds
+    /// anything (its window), as far from the other as a stream can see. A plain reference
+    /// (`[1]`, the guard's own `[REDACTED …]`) is not held: seen without its definition, it
+    /// can only make a definition count as an image's, which redacts more.
+    public func pendingStart(in text: String, for categories: Set<GuardCategory>) -> String.Index? {
+        guard categories.contains(.exfiltration) else { return nil }
+        let ns = text as NSString
+        let whole = NSRange(location: 0, length: ns.length)
+        let image = Self.reference.matches(in: text, range: whole).first { $0.range(at: 1).length > 0 }
+        let held = [image, Self.definitionLine.firstMatch(in: text, range: whole)].compactMap { $0 }
+            .compactMap { Range($0.range, in: text)?.lowerBound }.min()
+        return PartialMatch.earliest(Self.partials, in: text, before: held) ?? held
     }
 
     /// Whether a renderer would fetch `destination` from another host.

@@ -59,6 +59,21 @@ public struct GuardPipeline: Sendable {
         return findings
     }
 
+    /// Where the earliest match that the policy redacts or blocks in `direction` may be under
+    /// way at the end of `text`, as its reader sees it too (see `GuardScanner.pendingStart`);
+    /// nil when none can be. The stream guard releases what comes before.
+    func pendingStart(in text: String, _ direction: GuardPolicy.Direction) -> String.Index? {
+        let acted = Set(GuardCategory.allCases.filter { [.redact, .block].contains(policy.action(for: $0, direction)) })
+        guard !acted.isEmpty else { return nil }
+        var starts = scanners.compactMap { $0.pendingStart(in: text, for: acted) }
+        if let visible = VisibleText(text) {
+            for scanner in scanners where !(scanner is InvisibleUnicodeScanner) {
+                if let start = scanner.pendingStart(in: visible.text, for: acted) { starts.append(visible.index(start)) }
+            }
+        }
+        return starts.min()
+    }
+
     /// Runs the scanners and, where the policy puts it, the guard model over `text`. A
     /// model that fails counts as a finding (kind `guard model failed`): the guard fails
     /// closed, as the `model` category's action says.

@@ -27,6 +27,10 @@ public struct InvisibleUnicodeScanner: GuardScanner {
         return findings
     }
 
+    /// Each character is found on its own (a run that reaches the end may grow, which the
+    /// stream guard sees from the finding itself): nothing is ever under way.
+    public func pendingStart(in text: String, for categories: Set<GuardCategory>) -> String.Index? { nil }
+
     static func kind(of scalar: Unicode.Scalar) -> String? {
         switch scalar.value {
         case 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0x061C: "bidirectional control"

@@ -10,6 +10,8 @@ public struct PIIScanner: GuardScanner {
     private static let phone = try! NSRegularExpression(
         pattern: #"(?<![\w+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{2,4}\)[\s.\-]?|\d{2,4}[\s.\-])\d{3,4}[\s.\-]\d{3,4}\b"#)
 
+    private static let partials = [email, card, phone].map(PartialMatch.prepared)
+
     public init() {}
 
     public func scan(_ text: String) -> [GuardFinding] {
@@ -32,6 +34,10 @@ public struct PIIScanner: GuardScanner {
             findings.append(.init(scanner: name, category: .pii, kind: "phone number", range: r))
         }
         return findings
+    }
+
+    public func pendingStart(in text: String, for categories: Set<GuardCategory>) -> String.Index? {
+        categories.contains(.pii) ? PartialMatch.earliest(Self.partials, in: text) : nil
     }
 
     /// The Luhn checksum of a payment card number.

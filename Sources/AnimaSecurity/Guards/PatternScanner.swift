@@ -6,6 +6,7 @@ public struct PatternScanner: GuardScanner {
     public let name: String
     public let category: GuardCategory
     private let patterns: [(kind: String, regex: NSRegularExpression)]
+    private let partials: [NSRegularExpression]
 
     /// - Parameters:
     ///   - patterns: (kind, ICU regular expression); matching is case-insensitive when
@@ -16,6 +17,7 @@ public struct PatternScanner: GuardScanner {
         self.patterns = try patterns.map { kind, pattern in
             (kind, try NSRegularExpression(pattern: pattern, options: caseInsensitive ? [.caseInsensitive] : []))
         }
+        self.partials = self.patterns.map { PartialMatch.prepared($0.regex) }
     }
 
     public func scan(_ text: String) -> [GuardFinding] {
@@ -28,5 +30,9 @@ public struct PatternScanner: GuardScanner {
             }
         }
         return findings
+    }
+
+    public func pendingStart(in text: String, for categories: Set<GuardCategory>) -> String.Index? {
+        categories.contains(category) ? PartialMatch.earliest(partials, in: text) : nil
     }
 }

@@ -1,11 +1,15 @@
-/// The output guard for text that streams: it holds back the last `window` characters,
-/// scans what it holds each time more arrives, and releases only text that has been
-/// scanned with enough of what follows it to see any pattern that starts there.
+/// The output guard for text that streams: it scans what it holds each time more arrives,
+/// and releases only text in which no match that the policy acts on can still be under
+/// way: it holds back from the earliest place where a scanner's pattern has begun and more
+/// text could complete it (`GuardPipeline.pendingStart`: `AKI`, `sk-pr`, `![x](ht`,
+/// `ANIMA-CAN` at the end), and at most the last `window` characters for such a start.
+/// Text in which nothing can be under way leaves at once: "The capital" is not held.
 ///
 /// A secret or canary split across chunks is therefore seen whole before any of it is
 /// released: redacted text is released redacted, and a `block` verdict releases nothing
-/// more, ever. A pattern longer than `window` characters could be released in part, so
-/// the window is longer than any secret the scanners know (keys, tokens, canaries).
+/// more, ever. A pattern that stays unfinished for more than `window` characters could be
+/// released in part, so the window is longer than any secret the scanners know (keys,
+/// tokens, canaries); a match that is already whole and may still grow is held past it.
 ///
 /// The final text still passes the whole-text output guard; this guard only decides what
 /// may leave early.
@@ -24,7 +28,8 @@ public struct StreamGuard: Sendable {
     private var heldCount = 0
     public private(set) var isBlocked = false
 
-    /// Characters held back by default: longer than any key or token the scanners match.
+    /// The most characters held back for an unfinished match: longer than any key or token
+    /// the scanners match.
     public static let defaultWindow = 256
 
     public init(_ pipeline: GuardPipeline, window: Int = StreamGuard.defaultWindow) {
@@ -37,14 +42,15 @@ public struct StreamGuard: Sendable {
         guard !isBlocked else { return .blocked("the stream was already stopped") }
         held += chunk
         heldCount += chunk.count
-        let pending: String.Index?
+        let growing: String.Index?
         switch scan(final: false) {
         case .blocked(let reason): return .blocked(reason)
-        case .growing(let start): pending = start
+        case .growing(let start): growing = start
         }
-        guard heldCount > window else { return .text("") }
-        var cut = held.index(held.startIndex, offsetBy: heldCount - window)
-        if let pending, pending < cut { cut = pending }  // never release part of a match that may still grow
+        var cut = pipeline.pendingStart(in: held, .output) ?? held.endIndex
+        if heldCount > window { cut = max(cut, held.index(held.startIndex, offsetBy: heldCount - window)) }
+        if let growing, growing < cut { cut = growing }  // never release part of a match that may still grow
+        guard cut > held.startIndex else { return .text("") }
         let out = String(held[..<cut])
         heldCount -= out.count
         held.removeSubrange(..<cut)

@@ -88,7 +88,8 @@ struct VisibleText {
         return f
     }
 
-    private func index(_ visibleIndex: String.Index) -> String.Index {
+    /// Where the character at `visibleIndex` of `text` sits in `original`.
+    func index(_ visibleIndex: String.Index) -> String.Index {
         let offset = text.utf8.distance(from: text.utf8.startIndex, to: visibleIndex)
         // The last shift at or before `offset` (binary search).
         var low = 0, high = shifts.count

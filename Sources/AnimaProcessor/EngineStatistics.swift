@@ -17,6 +17,9 @@ public struct EngineStatistics: Sendable, Hashable {
     public var restores = 0
     /// Prompts that started from a cached shared prefix instead of reading it again.
     public var sharedPrefixHits = 0
+    /// Prompt tokens not read again because the slot still held them from the generation
+    /// before (the same conversation one turn later, or a common start).
+    public var reusedPromptTokens = 0
     /// Saved KV states held in memory, written to disk, and how many were swapped out.
     public var swappedInMemoryBytes = 0
     public var swappedToDiskBytes = 0

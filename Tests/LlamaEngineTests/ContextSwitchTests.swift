@@ -63,17 +63,43 @@ struct ContextSwitchTests {
     @Test("a shared system prompt is computed once and gives the same answers")
     func sharedPrefix() async throws {
         let system = "You are a careful assistant for a library. " + String(repeating: "Answer briefly and politely. ", count: 8)
-        let requests = Self.prompts.map {
-            GenerationRequest(messages: [.system(system), .user($0)], sampling: .greedy(maxTokens: 16))
+        // Each request with the system prompt follows one without it, so the slot never still
+        // holds the system prompt (see `slotKeepsAFinishedPrompt`): only the cache can supply it.
+        let requests = Self.prompts.flatMap {
+            [
+                GenerationRequest(messages: [.system(system), .user($0)], sampling: .greedy(maxTokens: 16)),
+                GenerationRequest(messages: [.user("Say something else about " + $0)], sampling: .greedy(maxTokens: 4)),
+            ]
         }
-        let plain = try engine(slots: 2, prefixSequences: 0)
+        let plain = try engine(slots: 1, prefixSequences: 0)
         let expected = try await answers(plain, requests, together: false)
-        let sharing = try engine(slots: 2, prefixSequences: 1)
+        let sharing = try engine(slots: 1, prefixSequences: 1)
         let got = try await answers(sharing, requests, together: false)
         #expect(got == expected)
-        #expect(sharing.statistics.sharedPrefixHits == requests.count - 1)
+        #expect(sharing.statistics.sharedPrefixHits == Self.prompts.count - 1)
         #expect(plain.statistics.sharedPrefixHits == 0)
         // Reading the prompts cost far fewer tokens with the prefix shared.
         #expect(sharing.statistics.batchedTokens < plain.statistics.batchedTokens - 100)
+    }
+
+    /// A slot keeps the cells of the generation that finished on it: the next turn of the same
+    /// conversation reads only the new messages, and answers exactly as a fresh engine does.
+    @Test("a conversation's next turn reads only what is new, with the same answer")
+    func slotKeepsAFinishedPrompt() async throws {
+        let first = GenerationRequest(messages: [.user(Self.prompts[0])], sampling: .greedy(maxTokens: 24))
+        let talking = try engine(slots: 1, prefixSequences: 0)
+        let said = try await talking.generate(first).collect().text
+        let before = talking.statistics
+        let next = GenerationRequest(
+            messages: [.user(Self.prompts[0]), .assistant(said), .user("And what about the sun?")], sampling: .greedy(maxTokens: 24))
+        let answer = try await talking.generate(next).collect()
+        let fresh = try engine(slots: 1, prefixSequences: 0)
+        let expected = try await fresh.generate(next).collect()
+        #expect(answer.text == expected.text)
+        let reused = talking.statistics.reusedPromptTokens - before.reusedPromptTokens
+        let promptTokens = answer.usage.promptTokens
+        #expect(reused > 24, "the first turn's prompt and answer are kept: \(reused) of \(promptTokens)")
+        #expect(talking.statistics.batchedTokens - before.batchedTokens == promptTokens - reused + answer.usage.completionTokens - 1)
+        #expect(fresh.statistics.reusedPromptTokens == 0)
     }
 }

@@ -37,6 +37,9 @@ final class DecodeLoop: @unchecked Sendable {
     private var table: SlotTable
     private var jobs: [UInt64: Job] = [:]
     private var prefixCache: PrefixCache
+    /// The tokens whose KV cells a slot still holds from the generation that finished on it:
+    /// the next prompt placed there reads only what follows their common start.
+    private var resident: [llama_seq_id: [Int32]] = [:]
     private var prefillCursor = 0
 
     let statistics = Mutex(EngineStatistics())
@@ -231,11 +234,25 @@ final class DecodeLoop: @unchecked Sendable {
         return nil
     }
 
-    /// Puts a job on a slot: restores its saved state, reuses a cached shared prefix, or
-    /// starts it fresh.
+    /// Puts a job on a slot: restores its saved state, keeps what the slot already holds of
+    /// its prompt, reuses a cached shared prefix, or starts it fresh.
+    ///
+    /// A kept start is exact: the KV values of a token depend only on the tokens before it
+    /// (the kernels are batch-invariant, see `LlamaEngineTests`), and the last prompt token is
+    /// always read again, for its logits.
     private func place(_ job: Job, in slot: llama_seq_id) -> (any Error)? {
-        llama_memory_seq_rm(memory, slot, -1, -1)
+        let held = resident.removeValue(forKey: slot) ?? []
         job.slot = slot
+        if job.snapshot == nil, job.history.isEmpty {
+            let common = min(zip(held, job.prompt).prefix { $0 == $1 }.count, job.prompt.count - 1)
+            let cached = job.sharedPrefix > common && prefixCache.isEnabled
+            if common > 0, !cached, llama_memory_seq_rm(memory, slot, llama_pos(common), -1) {
+                job.history = Array(job.prompt[..<common])
+                statistics.withLock { $0.reusedPromptTokens += common }
+                return nil
+            }
+        }
+        llama_memory_seq_rm(memory, slot, -1, -1)
         if let snapshot = job.snapshot {
             job.snapshot = nil
             let bytes: [UInt8]
@@ -365,7 +382,7 @@ final class DecodeLoop: @unchecked Sendable {
         job.continuation.yield(.usage(Usage(promptTokens: job.prompt.count, completionTokens: job.generated)))
         job.continuation.yield(.finished(reason))
         job.continuation.finish()
-        release(job)
+        release(job, keepingCells: true)
     }
 
     private func fail(_ job: Job, _ error: any Error) {
@@ -375,10 +392,15 @@ final class DecodeLoop: @unchecked Sendable {
         release(job)
     }
 
-    /// Frees the job's slot, KV cells and saved state at once, and forgets it.
-    private func release(_ job: Job) {
+    /// Frees the job's slot, KV cells and saved state at once, and forgets it. A generation
+    /// that finished leaves its cells to the slot (`resident`) for the next prompt placed there.
+    private func release(_ job: Job, keepingCells: Bool = false) {
         if let slot = job.slot {
-            llama_memory_seq_rm(memory, slot, -1, -1)
+            if keepingCells {
+                resident[slot] = job.history
+            } else {
+                llama_memory_seq_rm(memory, slot, -1, -1)
+            }
             job.slot = nil
         }
         if let snapshot = job.snapshot {

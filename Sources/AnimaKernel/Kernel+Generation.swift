@@ -10,6 +10,7 @@ extension Kernel {
         guard let processor else { throw SyscallError.noModel }
         var request = request
         if request.pinnedProcessor == nil { request.pinnedProcessor = process.pinnedProcessor }
+        request.cacheOwner = process.owner.name
         if let limit = process.quotas.tokens {
             let left = limit - process.usage.generatedTokens
             guard left > 0 else {

@@ -73,6 +73,11 @@ public struct GenerationRequest: Sendable, Hashable {
     public var toolConstraint = ToolConstraint.whenCalling
     /// Which of a processor's models serves the request (`ResidentModels`); nil: its default.
     public var model: String?
+    /// Whose computed prompts this generation may start from: an engine that keeps a finished
+    /// generation's prompt (a slot's cells) reuses it only for the same owner, so no one can
+    /// tell from the time to the first token how someone else's prompt began. The kernel sets
+    /// the process owner's name; requests without one share only with each other.
+    public var cacheOwner: String?
 
     public init(
         messages: [ChatMessage], tools: [ToolDefinition] = [], toolChoice: ToolChoice = .auto,

@@ -102,4 +102,20 @@ struct ContextSwitchTests {
         #expect(talking.statistics.batchedTokens - before.batchedTokens == promptTokens - reused + answer.usage.completionTokens - 1)
         #expect(fresh.statistics.reusedPromptTokens == 0)
     }
+
+    /// What a slot keeps serves only the owner whose prompt it was: another user's same words
+    /// are read afresh, so the time to their first token says nothing about anyone else's.
+    @Test("a slot's kept prompt serves only its owner")
+    func keptPromptsArePerOwner() async throws {
+        var alice = GenerationRequest(messages: [.user(Self.prompts[1])], sampling: .greedy(maxTokens: 8))
+        alice.cacheOwner = "alice"
+        var bob = alice
+        bob.cacheOwner = "bob"
+        let shared = try engine(slots: 1, prefixSequences: 0)
+        _ = try await shared.generate(alice).collect()
+        let bobs = try await shared.generate(bob).collect()
+        #expect(shared.statistics.reusedPromptTokens == 0)
+        _ = try await shared.generate(bob).collect()
+        #expect(shared.statistics.reusedPromptTokens == bobs.usage.promptTokens - 1)
+    }
 }

@@ -37,9 +37,10 @@ final class DecodeLoop: @unchecked Sendable {
     private var table: SlotTable
     private var jobs: [UInt64: Job] = [:]
     private var prefixCache: PrefixCache
-    /// The tokens whose KV cells a slot still holds from the generation that finished on it:
-    /// the next prompt placed there reads only what follows their common start.
-    private var resident: [llama_seq_id: [Int32]] = [:]
+    /// The tokens whose KV cells a slot still holds from the generation that finished on it,
+    /// and whose they were: the owner's next prompt placed there reads only what follows their
+    /// common start.
+    private var resident: [llama_seq_id: (owner: String?, tokens: [Int32])] = [:]
     private var prefillCursor = 0
 
     let statistics = Mutex(EngineStatistics())
@@ -241,7 +242,7 @@ final class DecodeLoop: @unchecked Sendable {
     /// (the kernels are batch-invariant, see `LlamaEngineTests`), and the last prompt token is
     /// always read again, for its logits.
     private func place(_ job: Job, in slot: llama_seq_id) -> (any Error)? {
-        let held = resident.removeValue(forKey: slot) ?? []
+        let held = resident.removeValue(forKey: slot).flatMap { $0.owner == job.owner ? $0.tokens : nil } ?? []
         job.slot = slot
         if job.snapshot == nil, job.history.isEmpty {
             let common = min(zip(held, job.prompt).prefix { $0 == $1 }.count, job.prompt.count - 1)
@@ -397,7 +398,7 @@ final class DecodeLoop: @unchecked Sendable {
     private func release(_ job: Job, keepingCells: Bool = false) {
         if let slot = job.slot {
             if keepingCells {
-                resident[slot] = job.history
+                resident[slot] = (job.owner, job.history)
             } else {
                 llama_memory_seq_rm(memory, slot, -1, -1)
             }
@@ -474,6 +475,8 @@ final class Job: @unchecked Sendable {
     var pendingResume: CheckedContinuation<Int, any Error>?
     /// Its prefill stops at the shared prefix once, so the prefix can be cached.
     var capturesPrefix = false
+    /// `GenerationRequest.cacheOwner`.
+    var owner: String?
 
     init(
         id: UInt64, priority: Int, prompt: [llama_token], sharedPrefix: Int, sampler: UnsafeMutablePointer<llama_sampler>,

@@ -206,13 +206,15 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
         let offered = !offeredTools.isEmpty
         var schema: JSONSchema?
         if case .jsonSchema(let s) = request.responseFormat { schema = s }
-        return Job(
+        let job = Job(
             id: id, priority: priority, prompt: prompt, sharedPrefix: sharedPrefix, sampler: sampler,
             maxTokens: request.sampling.maxTokens ?? loop.contextLength,
             ignoreEndOfTurn: request.sampling.ignoreEndOfTurn, schema: schema,
             assembler: OutputAssembler(
                 stops: request.sampling.stop, parsesToolCalls: offered, toolNames: Set(offeredTools.map(\.name))),
             continuation: continuation)
+        job.owner = request.cacheOwner
+        return job
     }
 
     /// Whether llama.cpp accepts `grammar`; throws its complaint when it does not.

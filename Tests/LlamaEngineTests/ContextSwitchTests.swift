@@ -118,4 +118,24 @@ struct ContextSwitchTests {
         _ = try await shared.generate(bob).collect()
         #expect(shared.statistics.reusedPromptTokens == bobs.usage.promptTokens - 1)
     }
+
+    /// The shared-prefix cache is per owner too: bob's request with alice's system prompt
+    /// computes it afresh (and caches it for bob), alice's next one finds hers.
+    @Test("a cached system prompt serves only its owner")
+    func cachedPrefixesArePerOwner() async throws {
+        let system = "You are a careful assistant for a library. " + String(repeating: "Answer briefly and politely. ", count: 8)
+        func request(_ owner: String, _ question: String) -> GenerationRequest {
+            var r = GenerationRequest(messages: [.system(system), .user(question)], sampling: .greedy(maxTokens: 4))
+            r.cacheOwner = owner
+            return r
+        }
+        let filler = GenerationRequest(messages: [.user("Something else entirely.")], sampling: .greedy(maxTokens: 4))
+        let engine = try engine(slots: 1, prefixSequences: 2)
+        // Each cached request follows the filler, so the slot itself never holds the prompt.
+        for (owner, question) in [("alice", Self.prompts[0]), ("bob", Self.prompts[1]), ("alice", Self.prompts[2])] {
+            _ = try await engine.generate(filler).collect()
+            _ = try await engine.generate(request(owner, question)).collect()
+        }
+        #expect(engine.statistics.sharedPrefixHits == 1)  // alice's second request only
+    }
 }

@@ -264,7 +264,7 @@ final class DecodeLoop: @unchecked Sendable {
             statistics.withLock { $0.restores += 1 }
         } else if job.history.isEmpty, job.sharedPrefix > 0, prefixCache.isEnabled {
             let prefix = job.prompt[..<job.sharedPrefix]
-            if let source = prefixCache.lookup(prefix, now: table.step) {
+            if let source = prefixCache.lookup(prefix, owner: job.owner, now: table.step) {
                 llama_memory_seq_cp(memory, source, slot, -1, -1)
                 job.history = Array(prefix)
                 statistics.withLock { $0.sharedPrefixHits += 1 }
@@ -335,7 +335,7 @@ final class DecodeLoop: @unchecked Sendable {
             job.pending = nil
             if job.capturesPrefix, job.history.count == job.sharedPrefix, let slot = job.slot {
                 job.capturesPrefix = false
-                let target = prefixCache.insert(job.prompt[..<job.sharedPrefix], now: table.step)
+                let target = prefixCache.insert(job.prompt[..<job.sharedPrefix], owner: job.owner, now: table.step)
                 llama_memory_seq_rm(memory, target, -1, -1)
                 llama_memory_seq_cp(memory, slot, target, -1, -1)
             }

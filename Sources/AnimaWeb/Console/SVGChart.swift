@@ -12,15 +12,17 @@ enum SVGChart {
         let height = max(row, Double(items.count) * row) + 8
         let top = items.map(\.value).filter(\.isFinite).max() ?? 0
         var svg =
-            "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" aria-label=\"\(escape(title))\">"
-        svg += "<title>\(escape(title))</title>"
+            "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" aria-label=\"\(HTML.escape(title))\">"
+        svg += "<title>\(HTML.escape(title))</title>"
         for (i, item) in items.enumerated() {
             let y = 4 + Double(i) * row
             let value = item.value.isFinite ? max(0, item.value) : 0
             let length = top > 0 ? (width - labelWidth - 90) * value / top : 0
-            svg += "<text x=\"0\" y=\"\(format(y + 15))\" class=\"label\">\(escape(clip(item.label)))</text>"
-            svg += "<rect x=\"\(Int(labelWidth))\" y=\"\(format(y + 3))\" width=\"\(format(length))\" height=\"\(Int(row - 6))\" class=\"bar\"/>"
-            svg += "<text x=\"\(format(labelWidth + length + 6))\" y=\"\(format(y + 15))\" class=\"value\">\(escape(number(item.value))) \(escape(unit))</text>"
+            svg += "<text x=\"0\" y=\"\(format(y + 15))\" class=\"label\">\(HTML.escape(clip(item.label)))</text>"
+            svg +=
+                "<rect x=\"\(Int(labelWidth))\" y=\"\(format(y + 3))\" width=\"\(format(length))\" height=\"\(Int(row - 6))\" class=\"bar\"/>"
+            svg +=
+                "<text x=\"\(format(labelWidth + length + 6))\" y=\"\(format(y + 15))\" class=\"value\">\(HTML.escape(number(item.value))) \(HTML.escape(unit))</text>"
         }
         if items.isEmpty { svg += "<text x=\"0\" y=\"18\" class=\"label\">nothing yet</text>" }
         return svg + "</svg>"
@@ -32,8 +34,8 @@ enum SVGChart {
         let width = 640.0, height = 160.0, left = 70.0, bottom = 20.0
         let finite = points.filter { $0.value.isFinite && $0.at.isFinite }
         var svg =
-            "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" aria-label=\"\(escape(title))\">"
-        svg += "<title>\(escape(title))</title>"
+            "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" aria-label=\"\(HTML.escape(title))\">"
+        svg += "<title>\(HTML.escape(title))</title>"
         guard let first = finite.first, let last = finite.last else {
             return svg + "<text x=\"0\" y=\"18\" class=\"label\">nothing yet</text></svg>"
         }
@@ -42,11 +44,13 @@ enum SVGChart {
         let x = { (at: Double) in left + (width - left - 4) * (finite.count == 1 ? 1 : (at - first.at) / span) }
         let y = { (v: Double) in 4 + (height - bottom - 8) * (1 - (v - low) / range) }
         svg += "<line x1=\"\(Int(left))\" y1=\"\(format(y(low)))\" x2=\"\(Int(width - 4))\" y2=\"\(format(y(low)))\" class=\"axis\"/>"
-        svg += "<text x=\"0\" y=\"14\" class=\"value\">\(escape(number(top))) \(escape(unit))</text>"
-        svg += "<text x=\"0\" y=\"\(format(y(low)))\" class=\"value\">\(escape(number(low)))</text>"
-        svg += "<text x=\"\(Int(left))\" y=\"\(Int(height - 4))\" class=\"label\">last \(escape(number((last.at - first.at).rounded()))) s</text>"
+        svg += "<text x=\"0\" y=\"14\" class=\"value\">\(HTML.escape(number(top))) \(HTML.escape(unit))</text>"
+        svg += "<text x=\"0\" y=\"\(format(y(low)))\" class=\"value\">\(HTML.escape(number(low)))</text>"
+        svg +=
+            "<text x=\"\(Int(left))\" y=\"\(Int(height - 4))\" class=\"label\">last \(HTML.escape(number((last.at - first.at).rounded()))) s</text>"
         let path = finite.map { "\(format(x($0.at))),\(format(y($0.value)))" }.joined(separator: " ")
-        svg += finite.count == 1
+        svg +=
+            finite.count == 1
             ? "<circle cx=\"\(format(x(last.at)))\" cy=\"\(format(y(last.value)))\" r=\"3\" class=\"bar\"/>"
             : "<polyline points=\"\(path)\" class=\"line\"/>"
         return svg + "</svg>"
@@ -55,19 +59,17 @@ enum SVGChart {
     /// One bar split into parts of a whole (the context window's budget).
     static func stacked(_ title: String, _ parts: [(label: String, value: Double, style: String)], total: Double) -> String {
         let width = 640.0
-        var svg = "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 \(Int(width)) 40\" width=\"100%\" aria-label=\"\(escape(title))\">"
-        svg += "<title>\(escape(title))</title><rect x=\"0\" y=\"4\" width=\"\(Int(width))\" height=\"28\" class=\"track\"/>"
+        var svg = "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 \(Int(width)) 40\" width=\"100%\" aria-label=\"\(HTML.escape(title))\">"
+        svg += "<title>\(HTML.escape(title))</title><rect x=\"0\" y=\"4\" width=\"\(Int(width))\" height=\"28\" class=\"track\"/>"
         var x = 0.0
         for part in parts where part.value.isFinite && part.value > 0 && total > 0 {
             let w = min(width - x, width * part.value / total)
-            svg += "<rect x=\"\(format(x))\" y=\"4\" width=\"\(format(w))\" height=\"28\" class=\"\(escape(part.style))\">"
-            svg += "<title>\(escape(part.label)): \(escape(number(part.value)))</title></rect>"
+            svg += "<rect x=\"\(format(x))\" y=\"4\" width=\"\(format(w))\" height=\"28\" class=\"\(HTML.escape(part.style))\">"
+            svg += "<title>\(HTML.escape(part.label)): \(HTML.escape(number(part.value)))</title></rect>"
             x += w
         }
         return svg + "</svg>"
     }
-
-    static func escape(_ text: String) -> String { HTML.escape(text) }
 
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return "n/a" }

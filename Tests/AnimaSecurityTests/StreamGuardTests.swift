@@ -135,4 +135,11 @@ import Testing
         #expect(out[0] == "key ", "\(out)")
         #expect(!out.joined().contains("IOSF"), "\(out)")
     }
+
+    /// A chunk far longer than the window (a remote provider may send large ones) is asked
+    /// about its last window only: all of it but a possible start leaves at once.
+    @Test func aLongChunkLeavesButItsPossibleStart() {
+        let text = String(repeating: "Plain words and numbers 12 then more. ", count: 3_000)
+        #expect(released([text + "Use AK"]) == [text + "Use "])
+    }
 }

@@ -47,8 +47,15 @@ public struct StreamGuard: Sendable {
         case .blocked(let reason): return .blocked(reason)
         case .growing(let start): growing = start
         }
-        var cut = pipeline.pendingStart(in: held, .output) ?? held.endIndex
-        if heldCount > window { cut = max(cut, held.index(held.startIndex, offsetBy: heldCount - window)) }
+        // Only the last `window` characters are asked about: an earlier start is released
+        // anyway, and a long chunk then costs a window's attempts, not one per character.
+        let recentStart = heldCount > window ? held.index(held.startIndex, offsetBy: heldCount - window) : held.startIndex
+        let recent = String(held[recentStart...])
+        var cut =
+            pipeline.pendingStart(in: recent, .output).map {
+                held.index(recentStart, offsetBy: recent.distance(from: recent.startIndex, to: $0))
+            }
+            ?? held.endIndex
         if let growing, growing < cut { cut = growing }  // never release part of a match that may still grow
         guard cut > held.startIndex else { return .text("") }
         let out = String(held[..<cut])

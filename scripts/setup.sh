@@ -52,18 +52,16 @@ pip_cmd=$(command -v pip3 || command -v pip) || die "pip is missing; install pyt
 mkdir -p "$cache/downloads" "$cache/models"
 
 # --- llama.cpp ---------------------------------------------------------------------
-# CPU features decide the build flags; GGML_NATIVE=ON would also enable AMX, which
-# crashes with an illegal instruction on CPUs that report it but cannot run it.
+# The CPU code is chosen at run time: every x86 (or Arm) variant of ggml's CPU backend is
+# built as a module, and the engine loads the one that scores best on the CPU it runs on
+# (AVX-512, VNNI, BF16 where present; AMX only where the CPU reports it). GGML_NATIVE=ON would
+# instead compile for the build machine, AMX included, which crashes with an illegal
+# instruction on CPUs that report it but cannot run it, and breaks a cache copied elsewhere.
 flags=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF
-       -DGGML_NATIVE=OFF -DGGML_CCACHE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+       -DGGML_NATIVE=OFF -DGGML_CCACHE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON
        -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF
        -DLLAMA_BUILD_APP=OFF -DGGML_BUILD_TESTS=OFF -DGGML_BUILD_EXAMPLES=OFF
        -DCMAKE_INSTALL_RPATH='$ORIGIN')  # libllama finds libggml* beside itself
-cpu=$(grep -m1 '^flags' /proc/cpuinfo || true)
-has() { [[ " $cpu " == *" $1 "* ]] && echo ON || echo OFF; }
-[ "$(has avx2)" = ON ] || die "this CPU has no AVX2; Anima's llama.cpp build needs it"
-flags+=(-DGGML_AVX512="$(has avx512f)" -DGGML_AVX512_VNNI="$(has avx512_vnni)"
-        -DGGML_AVX512_VBMI="$(has avx512vbmi)" -DGGML_AVX_VNNI="$(has avx_vnni)")
 # Anima's one patch to llama.cpp: an opt-in switch for the batch-invariant attention
 # kernel (see the patch). It is part of the configuration, so changing it rebuilds.
 patch_file="$(cd "$(dirname "$0")" && pwd)/llama.cpp-fa-reference.patch"
@@ -90,8 +88,12 @@ if [ ! -f "$prefix/.complete" ]; then
   patch -s -d "$src" -p1 <"$patch_file" || die "could not apply $patch_file to llama.cpp $llama_version"
   build="$cache/llama.cpp/build-$config_id"
   say "building llama.cpp (shared library only; a few minutes on 2 cores)"
+  # The CPU modules go beside libllama. Anima loads them from there by path (never from the
+  # working directory); tools linked to this libggml (whisper-cli) find them through the
+  # folder built in, which is not in cmake-flags: tools built from source keep theirs beside
+  # their executables.
   cmake -S "$src" -B "$build" "${flags[@]}" -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_COMMON=OFF \
-    -DCMAKE_INSTALL_PREFIX="$prefix" >"$cache/llama.cpp/cmake-$config_id.log" 2>&1 \
+    -DGGML_BACKEND_DIR="$prefix/lib" -DCMAKE_INSTALL_PREFIX="$prefix" >"$cache/llama.cpp/cmake-$config_id.log" 2>&1 \
     || die "cmake configure failed; see $cache/llama.cpp/cmake-$config_id.log"
   cmake --build "$build" -j"$(nproc)" >>"$cache/llama.cpp/cmake-$config_id.log" 2>&1 \
     || die "llama.cpp build failed; see $cache/llama.cpp/cmake-$config_id.log"

@@ -178,7 +178,8 @@ package struct DaemonOptions: ParsableArguments {
                 processor.routing.map { r in
                     "\(r.policy.mode) router over \(r.candidates.map(\.id).joined(separator: ", "))"
                 } ?? processor.info.name
-            Terminal.error("anima serving \(serving) on \(scheme)://\(c.host):\(port) (pid \(getpid()))\n")
+            let cpu = LlamaEngine.cpuBackend.map { "; \($0)" } ?? ""
+            Terminal.error("anima serving \(serving) on \(scheme)://\(c.host):\(port) (pid \(getpid())\(cpu))\n")
         }
         defer { DaemonClient.remove() }
         // The daemon never writes the token store: `anima token` and the CLI do, and the

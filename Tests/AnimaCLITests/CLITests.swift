@@ -49,9 +49,9 @@ struct CLI {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
 
-    static func run(_ arguments: [String], stdin: String = "", environment: [String: String] = [:], executable: URL = binary) throws
-        -> Result
-    {
+    static func run(
+        _ arguments: [String], stdin: String = "", environment: [String: String] = [:], executable: URL = binary, directory: URL? = nil
+    ) throws -> Result {
         // Files rather than pipes: a chatty child can never block on a full pipe.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anima-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -63,6 +63,7 @@ struct CLI {
         process.executableURL = executable
         process.arguments = arguments
         process.environment = TestHome.environment(environment)
+        if let directory { process.currentDirectoryURL = directory }
         process.standardInput = try FileHandle(forReadingFrom: paths[0])
         process.standardOutput = try FileHandle(forWritingTo: paths[1])
         process.standardError = try FileHandle(forWritingTo: paths[2])

@@ -82,6 +82,9 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
     public static let maxSlots = maxSequences - 1
 
     /// Loads a model on the calling thread (blocking). Prefer `load(_:progress:)`.
+    /// The CPU code llama.cpp chose for this machine; nil until a model has loaded.
+    public static var cpuBackend: CPUBackend? { LlamaRuntime.cpuBackend }
+
     public init(_ configuration: Configuration, progress: (@Sendable (Double) -> Void)? = nil) throws(ProcessorError) {
         guard configuration.slots >= 1, configuration.slots + max(configuration.sharedPrefixSequences, 0) <= Self.maxSequences else {
             throw .invalidRequest(

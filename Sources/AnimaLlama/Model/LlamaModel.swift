@@ -1,3 +1,4 @@
+import AnimaCore
 import AnimaProcessor
 import CLlama
 import Foundation
@@ -27,7 +28,7 @@ final class LlamaModel: @unchecked Sendable {
                     "it is an embedding model (\(file.architecture ?? "an encoder")) that turns text into vectors and cannot generate text; "
                     + "give it as --embedding-model (anima serve) and a chat model as --model")
         }
-        LlamaRuntime.initialize()
+        try LlamaRuntime.initialize()
         var params = llama_model_default_params()
         params.n_gpu_layers = 0
         let box = progress.map { ProgressBox($0) }
@@ -117,7 +118,7 @@ final class LlamaModel: @unchecked Sendable {
 /// Process-wide llama.cpp state: backend initialisation and the log, which is kept quiet
 /// and remembered so that a failure can say what llama.cpp complained about.
 enum LlamaRuntime {
-    private static let once: Void = {
+    private static let once: Result<CPUBackend, ProcessorError> = {
         // The batch-invariant attention kernel (scripts/llama.cpp-fa-reference.patch);
         // a user who sets the variable, to anything, keeps their choice.
         setenv("GGML_CPU_FA_REFERENCE", "1", 0)
@@ -126,13 +127,23 @@ enum LlamaRuntime {
                 guard let text else { return }
                 LlamaRuntime.record(level: level, text: String(cString: text))
             }, nil)
+        // ggml's CPU code comes as modules, one per instruction-set level, installed beside
+        // libllama; the best one this CPU can run is loaded from there by path. Loaded before
+        // llama_backend_init, which would otherwise search the executable's folder and the
+        // working directory, where anyone who can write could plant a library.
+        let loaded = CPUBackend.load()
         llama_backend_init()
+        return loaded
     }()
 
     private static let recent = Mutex<[String]>([])
     private static let echo = ProcessInfo.processInfo.environment["ANIMA_LLAMA_LOG"] == "1"
 
-    static func initialize() { _ = once }
+    /// Loads llama.cpp's backends once per process; fails when no CPU code could be loaded.
+    static func initialize() throws(ProcessorError) { _ = try once.get() }
+
+    /// The CPU code llama.cpp runs on, once `initialize()` has succeeded.
+    static var cpuBackend: CPUBackend? { try? once.get() }
 
     /// Keeps a log line from llama.cpp, ggml or whisper.cpp (which share ggml's log hook).
     static func record(level: ggml_log_level, text: String) {
@@ -156,5 +167,53 @@ enum LlamaRuntime {
     static func lastErrors() -> String? {
         let lines = recent.withLock { $0 }.filter { !$0.hasPrefix("llama_model_load_from_file_impl: failed") }
         return lines.isEmpty ? nil : lines.suffix(3).joined(separator: "; ")
+    }
+}
+
+/// The variant of ggml's CPU backend loaded for this machine, and what it was built to use.
+public struct CPUBackend: Sendable, Hashable, CustomStringConvertible {
+    /// The folder the variants are loaded from (libllama's own).
+    public let folder: String
+    /// The instruction-set features the loaded variant uses ("AVX2", "AVX512", "AVX512_VNNI"…),
+    /// as ggml reports them; with the per-CPU dispatch build these follow the CPU it runs on.
+    public let features: [String]
+
+    public var description: String { "CPU code: " + features.joined(separator: " ") }
+
+    static func load() -> Result<CPUBackend, ProcessorError> {
+        // The file the loader mapped libllama from (found through the RUNPATH, or
+        // LD_LIBRARY_PATH where a user set one).
+        let maps = ProcFile.read("/proc/self/maps") ?? ""
+        let mapped = maps.split(separator: "\n").lazy.compactMap { line -> Substring? in
+            guard let slash = line.firstIndex(of: "/") else { return nil }
+            let path = line[slash...]
+            return path.split(separator: "/").last?.hasPrefix("libllama.so") == true ? path : nil
+        }.first
+        guard let mapped else {
+            return .failure(.engineFailure("could not find where libllama was loaded from (/proc/self/maps); run `make setup`"))
+        }
+        let folder = URL(fileURLWithPath: String(mapped)).resolvingSymlinksInPath().deletingLastPathComponent().path
+        if ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU) == nil {
+            // A library built with the CPU code inside (no dispatch) has registered it already.
+            ggml_backend_load_all_from_path(folder)
+        }
+        guard let device = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU) else {
+            return .failure(
+                .engineFailure(
+                    "no CPU code for this machine in \(folder) (the libggml-cpu-*.so modules llama.cpp's build installs); run `make setup` to build them"
+                ))
+        }
+        var features: [String] = []
+        if let registry = ggml_backend_dev_backend_reg(device),
+            let address = ggml_backend_reg_get_proc_address(registry, "ggml_backend_get_features")
+        {
+            let list = unsafeBitCast(address, to: ggml_backend_get_features_t.self)
+            var feature = list(registry)
+            while let entry = feature, let name = entry.pointee.name {
+                if let value = entry.pointee.value, String(cString: value) != "0" { features.append(String(cString: name)) }
+                feature = entry.successor()
+            }
+        }
+        return .success(CPUBackend(folder: folder, features: features))
     }
 }

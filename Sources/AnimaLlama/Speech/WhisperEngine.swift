@@ -71,6 +71,8 @@ public final class WhisperEngine: SpeechRecognizer {
             throw .noSpeechModel("no file at \(configuration.modelPath); run `make setup`, which converts Whisper tiny.en there")
         }
         guard configuration.threads >= 1 else { throw .engineFailure("threads must be at least 1") }
+        // whisper.cpp shares llama.cpp's ggml and so its CPU code, loaded once per process.
+        do { try LlamaRuntime.initialize() } catch { throw .engineFailure(error.description) }
         Self.quietLogs()
         var params = whisper_context_default_params()
         params.use_gpu = false

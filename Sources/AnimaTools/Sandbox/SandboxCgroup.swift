@@ -1,3 +1,4 @@
+import AnimaCore
 import Foundation
 
 #if canImport(Glibc)
@@ -188,7 +189,7 @@ final class SandboxCgroup: @unchecked Sendable {
 
     /// `<mount of controller>/<Anima's own group>/anima-sandboxes` on a v1 hierarchy.
     private static func v1Parent(_ controller: String) -> String? {
-        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let mounts = ProcFile.read("/proc/self/mountinfo") ?? ""
         var mountPoint: String?
         for line in mounts.split(separator: "\n") {
             let halves = line.components(separatedBy: " - ")
@@ -201,7 +202,7 @@ final class SandboxCgroup: @unchecked Sendable {
             break
         }
         guard let mountPoint else { return nil }
-        let groups = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
+        let groups = ProcFile.read("/proc/self/cgroup") ?? ""
         var own = ""
         for line in groups.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)

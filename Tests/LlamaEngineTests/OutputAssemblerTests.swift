@@ -6,8 +6,10 @@ import Testing
 
 @Suite("Output assembly")
 struct OutputAssemblerTests {
-    func run(_ pieces: [[UInt8]], stops: [String] = [], tools: Bool = false) -> (events: [GenerationEvent], stopped: Bool) {
-        var assembler = OutputAssembler(stops: stops, parsesToolCalls: tools)
+    func run(
+        _ pieces: [[UInt8]], stops: [String] = [], tools: Bool = false, callsOnlyAtStart: Bool = false
+    ) -> (events: [GenerationEvent], stopped: Bool) {
+        var assembler = OutputAssembler(stops: stops, parsesToolCalls: tools, callsOnlyAtStart: callsOnlyAtStart)
         var events: [GenerationEvent] = []
         for piece in pieces {
             events += assembler.push(piece)
@@ -43,6 +45,21 @@ struct OutputAssemblerTests {
         let (events, stopped) = run(["a", "EN", "x"].map { Array($0.utf8) }, stops: ["END"])
         #expect(!stopped)
         #expect(text(events) == "aENx")
+    }
+
+    /// Under the whole-answer grammar an answer in words may quote a call (the prompt asked it
+    /// to, or an injected page did): it stays words, whatever name it gives.
+    @Test func aCallQuotedInAWholeAnswerInWordsStaysWords() {
+        let answer = "You wrote <tool_call>{\"name\": \"rm\", \"arguments\": {}}</tool_call>"
+        for pieces in [[Array(answer.utf8)], Array(answer.utf8).map { [$0] }] {
+            let (events, _) = run(pieces, tools: true, callsOnlyAtStart: true)
+            #expect(text(events) == answer)
+            #expect(!events.contains { if case .toolCall = $0 { true } else { false } })
+        }
+        // A call at the start is still a call.
+        let call = "<tool_call>{\"name\": \"calculator\", \"arguments\": {\"expression\": \"1+1\"}}</tool_call>"
+        let (events, _) = run([Array(call.utf8)], tools: true, callsOnlyAtStart: true)
+        #expect(events.contains { if case .toolCall(let c) = $0 { c.name == "calculator" } else { false } })
     }
 
     @Test func toolCallsAreLiftedOutOfTheText() {

@@ -214,7 +214,8 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
             maxTokens: request.sampling.maxTokens ?? loop.contextLength,
             ignoreEndOfTurn: request.sampling.ignoreEndOfTurn, schema: schema,
             assembler: OutputAssembler(
-                stops: request.sampling.stop, parsesToolCalls: offered, toolNames: Set(offeredTools.map(\.name))),
+                stops: request.sampling.stop, parsesToolCalls: offered, toolNames: Set(offeredTools.map(\.name)),
+                callsOnlyAtStart: grammar != nil && request.toolConstraint == .wholeAnswer),
             continuation: continuation)
         job.owner = request.cacheOwner
         return job

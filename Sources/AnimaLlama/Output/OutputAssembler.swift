@@ -12,12 +12,19 @@ import Foundation
 ///
 /// Text that might be the start of a stop string or of a tool-call tag is held back until
 /// it is clear which it is, so nothing that must be cut ever reaches the caller.
+///
+/// Under the whole-answer grammar (`ToolConstraint.wholeAnswer`) an answer is calls or words
+/// from its first character: once it starts in words, a tag further on is words too (the
+/// grammar lets an answer quote one, and it must not become a call of any name).
 struct OutputAssembler {
     static let openTag = ToolCallSyntax.openTag
     static let closeTag = ToolCallSyntax.closeTag
 
     private let stops: [String]
     private let parsesToolCalls: Bool
+    private let callsOnlyAtStart: Bool
+    /// Whether a tool-call tag in the text still opens a call.
+    private var watchesTags: Bool
     /// Names a bare call may have; nil: any.
     private let toolNames: Set<String>?
     private var pendingBytes: [UInt8] = []
@@ -32,9 +39,11 @@ struct OutputAssembler {
     /// All text emitted so far (the answer without tool-call blocks).
     private(set) var text = ""
 
-    init(stops: [String], parsesToolCalls: Bool, toolNames: Set<String>? = nil) {
+    init(stops: [String], parsesToolCalls: Bool, toolNames: Set<String>? = nil, callsOnlyAtStart: Bool = false) {
         self.stops = stops
         self.parsesToolCalls = parsesToolCalls
+        self.callsOnlyAtStart = callsOnlyAtStart
+        watchesTags = parsesToolCalls
         self.toolNames = toolNames
     }
 
@@ -83,6 +92,8 @@ struct OutputAssembler {
             if let first = body.first, first == "{" || first == "[" {
                 inBareCall = true
                 held = String(body)
+            } else if callsOnlyAtStart, body.first != Self.openTag.first {
+                watchesTags = false
             }
         }
         if inBareCall {
@@ -140,7 +151,7 @@ struct OutputAssembler {
                     earliest = (r, true)
                 }
             }
-            if parsesToolCalls, let r = held.range(of: Self.openTag),
+            if watchesTags, let r = held.range(of: Self.openTag),
                 earliest == nil || r.lowerBound < earliest!.range.lowerBound
             {
                 earliest = (r, false)
@@ -172,7 +183,7 @@ struct OutputAssembler {
 
     private func heldTailLength() -> Int {
         var watched = stops
-        if parsesToolCalls { watched.append(Self.openTag) }
+        if watchesTags { watched.append(Self.openTag) }
         var best = 0
         for w in watched {
             var n = min(w.count - 1, held.count)

@@ -1,6 +1,7 @@
-import AnimaLlama
 import Foundation
 import Testing
+
+@testable import AnimaLlama
 
 /// llama.cpp's CPU code is chosen when Anima starts, for the CPU it runs on (issue 24): setup
 /// builds every variant of ggml's CPU backend, and the engine loads the best one this CPU
@@ -37,5 +38,27 @@ struct CPUBackendTests {
         // build has over ten (x64 to sapphirerapids), the Arm build several.
         #expect(modules.count > 3, "\(backend.folder): \(modules)")
         #expect(FileManager.default.fileExists(atPath: backend.folder + "/libllama.so"))
+    }
+
+    /// The variant is chosen from what the kernel reports, never from CPUID alone.
+    @Test func theChoiceFollowsWhatTheKernelReports() {
+        let files = CPUBackend.x86Variants.map { "libggml-cpu-\($0.name).so" } + ["libllama.so", "libggml-base.so"]
+        let zen4: Set<String> = [
+            "sse4_2", "avx", "f16c", "fma", "avx2", "bmi2", "avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw",
+            "avx512vbmi", "avx512_vnni", "avx512_bf16",
+        ]
+        #expect(CPUBackend.x86Variant(files: files, cpuFlags: zen4) == "libggml-cpu-zen4.so")
+        // A VM whose CPUID says AVX-512 but whose kernel did not enable it: /proc/cpuinfo has
+        // no avx512 flags, and the AVX2 code is chosen rather than one that would die of SIGILL.
+        #expect(CPUBackend.x86Variant(files: files, cpuFlags: zen4.filter { !$0.hasPrefix("avx512") }) == "libggml-cpu-haswell.so")
+        #expect(CPUBackend.x86Variant(files: files, cpuFlags: zen4.union(["amx_tile", "amx_int8"])) == "libggml-cpu-sapphirerapids.so")
+        #expect(CPUBackend.x86Variant(files: files, cpuFlags: ["sse4_2", "sse3"]) == "libggml-cpu-sse42.so")
+        #expect(CPUBackend.x86Variant(files: files, cpuFlags: []) == "libggml-cpu-x64.so")
+        // Only what is installed: without the zen4 module, the best of the rest.
+        #expect(CPUBackend.x86Variant(files: files.filter { !$0.contains("zen4") }, cpuFlags: zen4) == "libggml-cpu-cooperlake.so")
+        // An Arm build, or a library with its CPU code inside: ggml chooses.
+        #expect(CPUBackend.x86Variant(files: ["libggml-cpu-armv8.2_1.so"], cpuFlags: []) == nil)
+        #expect(CPUBackend.x86Variant(files: ["libllama.so"], cpuFlags: zen4) == nil)
+        #expect(CPUBackend.cpuFlags("processor\t: 0\nflags\t\t: fpu avx2 avx512f\nbugs\t\t: none\n") == ["fpu", "avx2", "avx512f"])
     }
 }

@@ -195,7 +195,17 @@ public struct CPUBackend: Sendable, Hashable, CustomStringConvertible {
         let folder = URL(fileURLWithPath: String(mapped)).resolvingSymlinksInPath().deletingLastPathComponent().path
         if ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU) == nil {
             // A library built with the CPU code inside (no dispatch) has registered it already.
-            ggml_backend_load_all_from_path(folder)
+            // ggml would pick by CPUID alone (its own FIXME: no check that the OS enabled the
+            // registers), and loading a variant runs its code, so an AVX-512 variant on a VM
+            // that reports AVX-512 without enabling it would die of SIGILL. The variant is
+            // chosen by what the kernel reports in /proc/cpuinfo instead, where it is known.
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            let flags = cpuFlags(ProcFile.read("/proc/cpuinfo") ?? "")
+            if let chosen = x86Variant(files: files, cpuFlags: flags) {
+                _ = ggml_backend_load(folder + "/" + chosen)
+            } else {
+                ggml_backend_load_all_from_path(folder)
+            }
         }
         guard let device = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU) else {
             return .failure(
@@ -215,5 +225,39 @@ public struct CPUBackend: Sendable, Hashable, CustomStringConvertible {
             }
         }
         return .success(CPUBackend(folder: folder, features: features))
+    }
+
+    /// What each of ggml's x86 CPU variants compiles for, as /proc/cpuinfo names it.
+    static let x86Variants: [(name: String, needs: Set<String>)] = {
+        let haswell: Set<String> = ["sse4_2", "avx", "f16c", "fma", "avx2", "bmi2"]
+        let skylakex = haswell.union(["avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"])
+        return [
+            ("x64", []), ("sse42", ["sse4_2"]), ("sandybridge", ["sse4_2", "avx"]), ("ivybridge", ["sse4_2", "avx", "f16c"]),
+            ("piledriver", ["sse4_2", "avx", "f16c", "fma"]), ("haswell", haswell), ("alderlake", haswell.union(["avx_vnni"])),
+            ("skylakex", skylakex), ("cannonlake", skylakex.union(["avx512vbmi"])), ("cascadelake", skylakex.union(["avx512_vnni"])),
+            ("icelake", skylakex.union(["avx512vbmi", "avx512_vnni"])),
+            ("cooperlake", skylakex.union(["avx512_vnni", "avx512_bf16"])),
+            ("zen4", skylakex.union(["avx512vbmi", "avx512_vnni", "avx512_bf16"])),
+            ("sapphirerapids", skylakex.union(["avx512vbmi", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8"])),
+        ]
+    }()
+
+    /// The module of the x86 variant that needs the most of what this CPU and its kernel
+    /// offer (ties go to the later, newer one), among `files`; nil when none is a known
+    /// x86 variant (an Arm build, or an unknown layout: ggml chooses then).
+    static func x86Variant(files: [String], cpuFlags: Set<String>) -> String? {
+        var best: (file: String, count: Int)?
+        for (name, needs) in x86Variants where needs.isSubset(of: cpuFlags) {
+            let file = "libggml-cpu-\(name).so"
+            guard files.contains(file) else { continue }
+            if best == nil || needs.count >= best!.count { best = (file, needs.count) }
+        }
+        return best?.file
+    }
+
+    /// The instruction sets the kernel reports for the first CPU ("flags" on x86).
+    static func cpuFlags(_ cpuinfo: String) -> Set<String> {
+        let line = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
+        return Set((line.split(separator: ":", maxSplits: 1).last ?? "").split(separator: " ").map(String.init))
     }
 }

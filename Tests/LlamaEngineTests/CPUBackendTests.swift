@@ -1,3 +1,4 @@
+import AnimaCore
 import Foundation
 import Testing
 
@@ -10,7 +11,7 @@ import Testing
 struct CPUBackendTests {
     /// The feature flags the kernel reports for this CPU.
     static let cpuFlags: Set<String> = {
-        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let info = ProcFile.read("/proc/cpuinfo") ?? ""
         let line = info.split(separator: "\n").first { $0.hasPrefix("flags") || $0.hasPrefix("Features") } ?? ""
         return Set(line.split(separator: ":").last?.split(separator: " ").map(String.init) ?? [])
     }()

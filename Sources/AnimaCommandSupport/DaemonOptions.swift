@@ -26,6 +26,7 @@ package struct DaemonOptions: ParsableArguments {
     @Option(
         help: NumericFlag.help("Tokens per generation, prompt and answer.", 16...1_048_576), transform: NumericFlag.integer(16...1_048_576))
     package var context: Int?
+    @Option(help: ModelOptions.gpuLayersHelp, transform: NumericFlag.integer(0...100_000)) package var gpuLayers: Int?
     @Option(help: "Scheduling policy: fifo, rr or priority.") package var policy: String?
     @Option(help: NumericFlag.help("Round-robin time slice in tokens.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000))
     package var quantum: Int?
@@ -97,7 +98,8 @@ package struct DaemonOptions: ParsableArguments {
         var c = try ServerConfiguration.load(file: config)
         let flags: [(String, String?)] = [
             ("host", host), ("port", port.map(String.init)), ("model", model), ("embedding_model", embeddingModel),
-            ("data_dir", dataDir), ("slots", slots.map(String.init)), ("context", context.map(String.init)), ("policy", policy),
+            ("data_dir", dataDir), ("slots", slots.map(String.init)), ("context", context.map(String.init)),
+            ("gpu_layers", gpuLayers.map(String.init)), ("policy", policy),
             ("quantum", quantum.map(String.init)), ("tls_certificate", tlsCertificate), ("tls_key", tlsKey),
             ("max_request_bytes", maxRequestBytes.map(String.init)), ("requests_per_minute", requestsPerMinute.map(String.init)),
             ("max_concurrent_requests", maxConcurrentRequests.map(String.init)), ("scripted", scripted ? "true" : nil),
@@ -161,7 +163,7 @@ package struct DaemonOptions: ParsableArguments {
             relyingPartyID: c.webRelyingPartyID, origins: c.webOrigins, tokens: ConsoleTokens(store: composed.tokens),
             metrics: { Daemon.metricsText() })
         let daemon = composed
-        let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy) }
+        let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy, placement: engine?.offload.summary) }
         defer { procfs.cancel() }
         let scheme = c.tlsCertificate == nil ? "http" : "https"
         if try await daemon.tokens.revokeLegacyCLITokens() > 0 {
@@ -179,7 +181,8 @@ package struct DaemonOptions: ParsableArguments {
                     "\(r.policy.mode) router over \(r.candidates.map(\.id).joined(separator: ", "))"
                 } ?? processor.info.name
             let cpu = LlamaEngine.cpuBackend.map { "; \($0)" } ?? ""
-            Terminal.error("anima serving \(serving) on \(scheme)://\(c.host):\(port) (pid \(getpid())\(cpu))\n")
+            let layers = engine.map { "; \($0.offload.summary)" } ?? ""
+            Terminal.error("anima serving \(serving) on \(scheme)://\(c.host):\(port) (pid \(getpid())\(cpu)\(layers))\n")
         }
         defer { DaemonClient.remove() }
         // The daemon never writes the token store: `anima token` and the CLI do, and the

@@ -27,6 +27,13 @@ package struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Use this llama.cpp built-in chat template (e.g. chatml) instead of the model's.", valueName: "name"))
     package var chatTemplate: String?
 
+    package static let gpuLayersHelp = NumericFlag.help(
+        "Model layers to put on GPUs (default: as many as fit in their free memory; 0: none). Without a GPU every layer runs on the CPU.",
+        0...100_000, valueName: "n")
+
+    @Option(help: ModelOptions.gpuLayersHelp, transform: NumericFlag.integer(0...100_000))
+    package var gpuLayers: Int?
+
     package var path: String { model.map(ModelDefaults.resolve) ?? AnimaPaths.defaultModel }
 
     /// The model to load for `agent`: --model (a path, a file in the model folder or a
@@ -39,14 +46,16 @@ package struct ModelOptions: ParsableArguments {
     /// Loads the engine, showing progress on a terminal; `scheduler` is the kernel's.
     package func load(slots: Int = 1, scheduler: Scheduler = Scheduler(), agent: String? = nil) async throws -> LlamaEngine {
         try await Self.loadEngine(
-            path: try path(agent: agent), context: context, threads: threads, chatTemplate: chatTemplate, slots: slots, scheduler: scheduler
-        )
+            path: try path(agent: agent), context: context, threads: threads, chatTemplate: chatTemplate, slots: slots, scheduler: scheduler,
+            gpuLayers: gpuLayers)
     }
 
     package static func loadEngine(
-        path: String, context: Int?, threads: Int? = nil, chatTemplate: String? = nil, slots: Int, scheduler: Scheduler
+        path: String, context: Int?, threads: Int? = nil, chatTemplate: String? = nil, slots: Int, scheduler: Scheduler,
+        gpuLayers: Int? = nil
     ) async throws -> LlamaEngine {
         var configuration = LlamaEngine.Configuration(modelPath: path, slots: slots, contextLength: context, scheduler: scheduler)
+        configuration.gpuLayers = gpuLayers
         if let threads { configuration.threads = threads }
         configuration.chatTemplate = chatTemplate
         let name = URL(fileURLWithPath: path).lastPathComponent

@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var dataDirectory: String
     public var slots = 4
     public var context: Int?
+    /// Layers of the chat model on GPUs: nil as many as fit, 0 none (`LlamaEngine.Configuration.gpuLayers`).
+    public var gpuLayers: Int?
     /// fifo, rr or priority.
     public var policy = "rr"
     public var quantum = 32
@@ -81,7 +83,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// The keys the file and the environment understand (file key, environment variable).
     static let keys: [(file: String, environment: String)] = [
         ("host", "ANIMA_HOST"), ("port", "ANIMA_PORT"), ("model", "ANIMA_MODEL"), ("embedding_model", "ANIMA_EMBEDDING_MODEL"),
-        ("data_dir", "ANIMA_DATA_DIR"), ("slots", "ANIMA_SLOTS"), ("context", "ANIMA_CONTEXT"), ("policy", "ANIMA_POLICY"),
+        ("data_dir", "ANIMA_DATA_DIR"), ("slots", "ANIMA_SLOTS"), ("context", "ANIMA_CONTEXT"), ("gpu_layers", "ANIMA_GPU_LAYERS"),
+        ("policy", "ANIMA_POLICY"),
         ("quantum", "ANIMA_QUANTUM"), ("tls_certificate", "ANIMA_TLS_CERTIFICATE"), ("tls_key", "ANIMA_TLS_KEY"),
         ("max_request_bytes", "ANIMA_MAX_REQUEST_BYTES"), ("requests_per_minute", "ANIMA_REQUESTS_PER_MINUTE"),
         ("max_concurrent_requests", "ANIMA_MAX_CONCURRENT_REQUESTS"), ("scripted", "ANIMA_SCRIPTED"),
@@ -156,6 +159,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         case "data_dir": dataDirectory = (value as NSString).expandingTildeInPath
         case "slots": slots = try int(1...255)  // LlamaEngine.maxSlots: llama.cpp's 256 sequences, one for shared prefixes
         case "context": context = try int(16...1_048_576)
+        case "gpu_layers": gpuLayers = try int(0...100_000)
         case "models": models = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         case "max_models": maxModels = try int(1...64)
         case "model_memory_mib": modelMemoryMiB = try int(1...(1 << 24))

@@ -13,6 +13,9 @@ public final class ScriptedModel: LanguageModel {
     public enum Reply: Sendable, Hashable {
         case text(String)
         case toolCalls([ToolCall])
+        /// Calls the token limit cut (an engine closes a constrained call, shortened): finish
+        /// reason `length`.
+        case cutToolCalls([ToolCall])
         /// Fails the generation with this message.
         case failure(String)
     }
@@ -77,11 +80,11 @@ public final class ScriptedModel: LanguageModel {
                 continuation.finish(throwing: ProcessorError.engineFailure("the scripted model has no reply left"))
             case .failure(let message)?:
                 continuation.finish(throwing: ProcessorError.engineFailure(message))
-            case .toolCalls(let calls)?:
+            case .toolCalls(let calls)?, .cutToolCalls(let calls)?:
                 for call in calls { continuation.yield(.toolCall(call)) }
                 let used = calls.reduce(0) { $0 + Self.words(call: $1) }
                 continuation.yield(.usage(Usage(promptTokens: prompt, completionTokens: used)))
-                continuation.yield(.finished(.toolCalls))
+                if case .cutToolCalls = reply { continuation.yield(.finished(.length)) } else { continuation.yield(.finished(.toolCalls)) }
                 continuation.finish()
             case .text(let text)?:
                 let budget = min(request.sampling.maxTokens ?? .max, limit - prompt)

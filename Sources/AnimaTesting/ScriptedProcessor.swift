@@ -105,6 +105,9 @@ public final class ScriptedProcessor: TimeSharedModel {
         case .toolCalls(let calls):
             tokens = calls.map { .toolCall($0) }
             finish = .toolCalls
+        case .cutToolCalls(let calls):
+            tokens = calls.map { .toolCall($0) }
+            finish = .length
         case .text(let text):
             let limit = request.sampling.maxTokens ?? .max
             let words = ScriptedModel.tokens(text)

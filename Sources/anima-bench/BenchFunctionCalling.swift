@@ -58,6 +58,8 @@ struct BenchFunctionCalling: AsyncParsableCommand {
     struct Outcome: Sendable {
         var correct: Bool
         var malformed: Bool
+        /// Calls the token limit cut (closed by the engine, shortened; an agent does not run them).
+        var cut: Bool
         var detail: String
     }
 
@@ -109,13 +111,14 @@ struct BenchFunctionCalling: AsyncParsableCommand {
         if options.context == nil { options.context = 2048 }
         let engine = try await options.load(slots: concurrency)
         Self.say("model \(engine.info.name) (tool-call syntax \(engine.toolCallSyntax.rawValue)), \(cases.count) cases")
-        Self.say("strategy       accuracy  malformed  seconds   single choose parallel none convert")
+        Self.say("strategy       accuracy  malformed  cut    seconds   single choose parallel none convert")
         for strategy in strategies {
             let start = Date()
             let outcomes = try await Self.score(cases, strategy: strategy, engine: engine, concurrency: concurrency)
             let seconds = Date().timeIntervalSince(start)
             let correct = outcomes.filter(\.1.correct).count
             let malformed = outcomes.filter(\.1.malformed).count
+            let cut = outcomes.filter(\.1.cut).count
             let perCategory = ["single", "choose", "parallel", "none", "convert"].map { category -> String in
                 let these = outcomes.filter { $0.0.category == category }
                 return these.isEmpty ? "-" : String(format: "%.2f", Double(these.filter(\.1.correct).count) / Double(these.count))
@@ -123,11 +126,13 @@ struct BenchFunctionCalling: AsyncParsableCommand {
             Self.say(
                 strategy.padding(toLength: 14, withPad: " ", startingAt: 0)
                     + String(
-                        format: " %8.3f  %9.3f  %7.1f   %@", Double(correct) / Double(cases.count), Double(malformed) / Double(cases.count),
-                        seconds,
+                        format: " %8.3f  %9.3f  %5.3f  %7.1f   %@", Double(correct) / Double(cases.count),
+                        Double(malformed) / Double(cases.count), Double(cut) / Double(cases.count), seconds,
                         perCategory.joined(separator: "   ")))
             if verbose {
-                for (c, o) in outcomes where !o.correct { Self.say("  \(c.id) \(o.malformed ? "MALFORMED " : "")\(o.detail)") }
+                for (c, o) in outcomes where !o.correct {
+                    Self.say("  \(c.id) \(o.malformed ? "MALFORMED " : "")\(o.cut ? "CUT " : "")\(o.detail)")
+                }
             }
         }
     }
@@ -198,7 +203,8 @@ struct BenchFunctionCalling: AsyncParsableCommand {
                 unmatched.remove(at: i)
             }
         }
-        return Outcome(correct: correct, malformed: malformed, detail: shown)
+        let cut = !calls.isEmpty && result.finishReason == .length
+        return Outcome(correct: correct && !cut, malformed: malformed, cut: cut, detail: shown)
     }
 
     static func matches(_ expected: JSONObject, _ actual: JSONValue, tool: ToolDefinition?) -> Bool {

@@ -64,7 +64,7 @@ struct Do: AsyncParsableCommand {
         let engine = try await modelOptions.load()
         let directory = dataLocation.directory
         let kernel = Kernel(try .standard(processor: engine, dataDirectory: directory.path))
-        let procfs = Task { await ProcFS().serve(kernel, engine: engine, policy: "anima do") }
+        let procfs = Task { await ProcFS().serve(kernel, engine: engine, policy: "anima do", placement: engine.offload.summary) }
         defer { procfs.cancel() }
         let tokens = steps * tokensPerStep * 3 + 2048
         let options = Orchestrator.Options(

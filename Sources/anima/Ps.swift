@@ -1,6 +1,7 @@
 import AnimaCommandSupport
 import AnimaCore
 import AnimaKernel
+import AnimaLlama
 import ArgumentParser
 import Foundation
 
@@ -165,6 +166,8 @@ struct Top: AsyncParsableCommand {
             let kernels = ProcFS().kernels()
             var out = Terminal.isInteractive(fd: 1) ? "\u{1B}[H\u{1B}[2J" : ""
             out += "anima top — \(kernels.count) kernel(s), \(Date())\n"
+            let devices = (try? ComputeDevice.all()) ?? []
+            out += "devices: " + (devices.isEmpty ? "none reported" : devices.map(\.summary).joined(separator: "; ")) + "\n"
             for k in kernels {
                 let rate = previous[k.hostPID].map { p in
                     Double(k.generatedTokens - p.tokens) / max(k.updated.timeIntervalSince(p.time), 0.001)
@@ -172,6 +175,7 @@ struct Top: AsyncParsableCommand {
                 previous[k.hostPID] = (k.generatedTokens, k.updated)
                 out += "\nkernel \(k.hostPID): \(k.model), \(k.policy); slots \(k.runningSequences)/\(k.slots) busy, "
                 out += "\(k.waitingRequests) waiting, \(k.preemptions) preemptions, "
+                if let placement = k.placement { out += placement + ", " }
                 out += rate.map { String(format: "%.1f tokens/s", $0) } ?? "measuring tokens/s"
                 out += "\n"
                 out += Ps.table([k], all: false) + "\n"

@@ -153,7 +153,7 @@ struct Run: AsyncParsableCommand {
         // A policy's "ask" goes to the person at this terminal; without one it is a denial.
         if let terminal = TerminalApprover.forControllingTerminal() { await terminal.answerFor(kernel) }
         let procfs = Task { [kernelOptions] in
-            await ProcFS().serve(kernel, engine: engine, policy: kernelOptions.description)
+            await ProcFS().serve(kernel, engine: engine, policy: kernelOptions.description, placement: engine.offload.summary)
         }
         defer { procfs.cancel() }
 

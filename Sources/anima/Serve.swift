@@ -47,7 +47,8 @@ struct Serve: AsyncParsableCommand {
         let engine: LlamaEngine?
         let processor: any LanguageModel
         if c.models.isEmpty {
-            let loaded = try await ModelOptions.loadEngine(path: path, context: c.context, slots: c.slots, scheduler: scheduler)
+            let loaded = try await ModelOptions.loadEngine(
+                path: path, context: c.context, slots: c.slots, scheduler: scheduler, gpuLayers: c.gpuLayers)
             engine = loaded
             // With providers configured every generation goes through the router; the engine
             // still feeds the metrics and /proc with its slots and queue.

@@ -136,6 +136,7 @@ public struct AgentLoop: Sendable {
         // A repeated call means the model already has what it asked for (a small model
         // echoes a result back into the same tool): the next step may only answer.
         var answerOnly = false
+        var cuts = 0
         let strategy = spec.toolStrategy ?? .measured(for: context.toolCallSyntax)
         for _ in 0..<spec.limits.maxSteps {
             let sampling = SamplingParameters(
@@ -162,6 +163,17 @@ public struct AgentLoop: Sendable {
                 return answer
             }
             try await transcript.append(.assistant(result.text, toolCalls: result.toolCalls))
+            if result.finishReason == .length {
+                // The step's token limit cut the calls (the engine closes a constrained call, with
+                // its arguments shortened): acting on them would act on words the model did not
+                // finish. The model hears why; after a second cut it must answer.
+                cuts += 1
+                if cuts > 1 { answerOnly = true }
+                for call in result.toolCalls {
+                    try await transcript.append(.tool(Self.cutNotice(call, limit: sampling.maxTokens), callID: call.id))
+                }
+                continue
+            }
             for call in result.toolCalls {
                 let key = "\(call.name) \(call.arguments.jsonText)"
                 seen[key, default: 0] += 1
@@ -215,6 +227,12 @@ public struct AgentLoop: Sendable {
                 request.toolChoice = .none
             }
         }
+    }
+
+    static func cutNotice(_ call: ToolCall, limit: Int?) -> String {
+        let limit = limit.map { " of \($0) tokens" } ?? ""
+        return "not run: the call of \(call.name) was cut off at this step's limit\(limit) before its arguments were finished; "
+            + "call it again with shorter arguments, or answer"
     }
 
     static let decisionSchema = try! JSONSchema(["enum": ["tool", "answer"]])

@@ -19,6 +19,8 @@ public struct ProcFS: Sendable {
         public var waitingRequests: Int
         public var generatedTokens: Int
         public var preemptions: Int
+        /// Where the model's layers are ("all layers on the CPU", "28 of 28 layers ... on CUDA0").
+        public var placement: String?
         public var updated: Date
         public var processes: [ProcessStatus]
     }
@@ -77,7 +79,8 @@ public struct ProcFS: Sendable {
     /// Publishes `kernel` until the task is cancelled, and carries out signal requests.
     /// Returns when cancelled, removing its files.
     public func serve(
-        _ kernel: Kernel, engine: (any StatisticsReporting)?, policy: String, every interval: Duration = .milliseconds(250)
+        _ kernel: Kernel, engine: (any StatisticsReporting)?, policy: String, placement: String? = nil,
+        every interval: Duration = .milliseconds(250)
     ) async {
         let host = getpid()
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -105,7 +108,7 @@ public struct ProcFS: Sendable {
                 hostPID: host, model: kernel.processor?.info.name ?? "none", policy: policy,
                 slots: kernel.processor?.timeSharing?.slotCount ?? 1,
                 runningSequences: stats?.runningSequences ?? 0, waitingRequests: stats?.waitingRequests ?? 0,
-                generatedTokens: stats?.generatedTokens ?? 0, preemptions: stats?.preemptions ?? 0, updated: Date(),
+                generatedTokens: stats?.generatedTokens ?? 0, preemptions: stats?.preemptions ?? 0, placement: placement, updated: Date(),
                 processes: await kernel.processes())
             if let data = try? encoder.encode(snapshot) {
                 let tmp = directory.appendingPathComponent(".kernel-\(host).json.tmp")

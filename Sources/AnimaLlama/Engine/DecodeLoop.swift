@@ -341,7 +341,7 @@ final class DecodeLoop: @unchecked Sendable {
             }
         }
         for (job, index) in outputs {
-            let token = llama_sampler_sample(job.sampler, context, index)
+            let token = wrapUpToken(job, index) ?? llama_sampler_sample(job.sampler, context, index)
             table.recordToken(job.id)
             accept(token, for: job)
         }
@@ -349,6 +349,22 @@ final class DecodeLoop: @unchecked Sendable {
         let sampled = DispatchTime.now().uptimeNanoseconds
         statistics.withLock { $0.samplingNanoseconds += sampled - decoded }
     }
+
+    /// Near the end of its budget, a call or JSON answer under a grammar closes (`WrapUp`).
+    private func wrapUpToken(_ job: Job, _ index: Int32) -> llama_token? {
+        guard job.wrapsUp, let grammar = job.grammar, let logits = llama_get_logits_ith(context, index) else { return nil }
+        let ignoresEnd = job.ignoreEndOfTurn
+        guard
+            let choice = WrapUp.pick(
+                logits: logits, grammar: grammar, closers: closers, excluding: { ignoresEnd && self.model.isEndOfGeneration($0) })
+        else { return nil }
+        if choice.steered { job.steered = true }
+        llama_sampler_accept(job.sampler, choice.token)
+        return choice.token
+    }
+
+    /// `WrapUp.closers` of the model, worked out when a generation first needs them.
+    private lazy var closers = WrapUp.closers(model)
 
     private func accept(_ token: llama_token, for job: Job) {
         job.generated += 1
@@ -370,8 +386,10 @@ final class DecodeLoop: @unchecked Sendable {
     private func finish(_ job: Job, reason: FinishReason) {
         for event in job.assembler.finish() { job.continuation.yield(event) }
         var reason = reason
+        // A structure the budget closed is shortened: the limit, not the model, ended it.
+        if job.steered { reason = .length }
         if reason == .stop, !job.assembler.toolCalls.isEmpty { reason = .toolCalls }
-        if reason == .stop, let schema = job.schema, job.assembler.toolCalls.isEmpty {
+        if reason == .stop || job.steered, let schema = job.schema, job.assembler.toolCalls.isEmpty {
             // The grammar makes this hold; checking keeps that promise honest.
             do {
                 try schema.validate(try JSONValue(parsing: job.assembler.text))
@@ -449,51 +467,4 @@ enum Command: Sendable {
         case .setPriority: break
         }
     }
-}
-
-/// One generation as the decode thread sees it. Touched only on that thread once submitted.
-final class Job: @unchecked Sendable {
-    let id: UInt64
-    let priority: Int
-    let prompt: [llama_token]
-    /// Leading prompt tokens other prompts may share (a system message), or 0.
-    let sharedPrefix: Int
-    let sampler: UnsafeMutablePointer<llama_sampler>
-    let maxTokens: Int
-    let ignoreEndOfTurn: Bool
-    let schema: JSONSchema?
-    let continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
-    var assembler: OutputAssembler
-
-    var slot: llama_seq_id?
-    /// Tokens whose keys and values are in the cache, in order.
-    var history: [llama_token] = []
-    /// Sampled and sent, not yet decoded.
-    var pending: llama_token?
-    var generated = 0
-    var snapshot: SwapSpace.Snapshot?
-    var pendingResume: CheckedContinuation<Int, any Error>?
-    /// Its prefill stops at the shared prefix once, so the prefix can be cached.
-    var capturesPrefix = false
-    /// `GenerationRequest.cacheOwner`.
-    var owner: String?
-
-    init(
-        id: UInt64, priority: Int, prompt: [llama_token], sharedPrefix: Int, sampler: UnsafeMutablePointer<llama_sampler>,
-        maxTokens: Int, ignoreEndOfTurn: Bool, schema: JSONSchema?, assembler: OutputAssembler,
-        continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
-    ) {
-        self.id = id
-        self.priority = priority
-        self.prompt = prompt
-        self.sharedPrefix = sharedPrefix
-        self.sampler = sampler
-        self.maxTokens = maxTokens
-        self.ignoreEndOfTurn = ignoreEndOfTurn
-        self.schema = schema
-        self.assembler = assembler
-        self.continuation = continuation
-    }
-
-    deinit { llama_sampler_free(sampler) }
 }

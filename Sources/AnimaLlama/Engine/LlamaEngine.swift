@@ -37,6 +37,9 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
         public var swapMemoryLimit: Int
         /// Where swapped KV states go. Default: the system's temporary directory.
         public var swapDirectory: URL
+        /// Layers for the GPUs (llama.cpp's `n_gpu_layers`): nil as many as fit in their free
+        /// memory with their KV cache, 0 none; never more than fit. Without a GPU, none.
+        public var gpuLayers: Int?
 
         public init(
             modelPath: String, slots: Int = 4, contextLength: Int? = nil, batchSize: Int = 512,
@@ -81,10 +84,13 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
     /// The most slots with the default one shared-prefix sequence: what `--slots` accepts.
     public static let maxSlots = maxSequences - 1
 
-    /// Loads a model on the calling thread (blocking). Prefer `load(_:progress:)`.
     /// The CPU code llama.cpp chose for this machine; nil until a model has loaded.
     public static var cpuBackend: CPUBackend? { LlamaRuntime.cpuBackend }
 
+    /// Where the model's layers are: on GPUs, as many as fit, or all on the CPU.
+    public var offload: OffloadPlan { model.offload }
+
+    /// Loads a model on the calling thread (blocking). Prefer `load(_:progress:)`.
     public init(_ configuration: Configuration, progress: (@Sendable (Double) -> Void)? = nil) throws(ProcessorError) {
         guard configuration.slots >= 1, configuration.slots + max(configuration.sharedPrefixSequences, 0) <= Self.maxSequences else {
             throw .invalidRequest(
@@ -98,7 +104,12 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
             throw .invalidRequest("shared prefix sequences and the swap memory limit cannot be negative")
         }
         if let n = configuration.contextLength, n < 16 { throw .invalidRequest("context must be at least 16 tokens") }
-        model = try LlamaModel(path: configuration.modelPath, progress: progress, generating: true)
+        if let n = configuration.gpuLayers, n < 0 { throw .invalidRequest("GPU layers cannot be negative (0: none; leave it out: as many as fit)") }
+        model = try LlamaModel(
+            path: configuration.modelPath, progress: progress, generating: true,
+            placement: .init(
+                sequences: configuration.slots + configuration.sharedPrefixSequences, contextLength: configuration.contextLength,
+                gpuLayers: configuration.gpuLayers))
         file = model.file
         let trained = model.trainedContextLength > 0 ? model.trainedContextLength : 4096
         if let asked = configuration.contextLength, asked > max(trained, 16) {
@@ -211,6 +222,7 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
         if case .jsonSchema(let s) = request.responseFormat { schema = s }
         let job = Job(
             id: id, priority: priority, prompt: prompt, sharedPrefix: sharedPrefix, sampler: sampler,
+            constrained: grammar != nil, structured: request.responseFormat != .text,
             maxTokens: request.sampling.maxTokens ?? loop.contextLength,
             ignoreEndOfTurn: request.sampling.ignoreEndOfTurn, schema: schema,
             assembler: OutputAssembler(

@@ -65,6 +65,19 @@ public struct GGUFFile: Sendable {
     /// An encoder such as BERT (non-causal attention): it turns text into vectors and has
     /// no head to predict a next token, so it cannot generate.
     public var isEmbeddingOnly: Bool { architecture.map { self["\($0).attention.causal"] == .bool(false) } ?? false }
+    /// The repeating blocks (transformer layers).
+    public var layerCount: Int { architecture.flatMap { integer("\($0).block_count") }.map { Int(clamping: $0) } ?? 0 }
+    /// One token's keys and values in one layer's cache, in bytes (f16).
+    public var kvBytesPerTokenPerLayer: Int {
+        guard let arch = architecture, let width = integer("\(arch).embedding_length"), let heads = integer("\(arch).attention.head_count"),
+            heads > 0
+        else { return 0 }
+        let kvHeads = integer("\(arch).attention.head_count_kv") ?? heads
+        let key = integer("\(arch).attention.key_length") ?? width / heads
+        let value = integer("\(arch).attention.value_length") ?? width / heads
+        let (n, overflow) = kvHeads.multipliedReportingOverflow(by: key &+ value)
+        return overflow || n < 0 ? 0 : Int(clamping: n) &* 2
+    }
     public var parameterCount: UInt64 {
         tensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
     }

@@ -15,11 +15,25 @@ final class LlamaModel: @unchecked Sendable {
     let addsBeginningToken: Bool
     /// Every token that ends a turn (end of sequence, end of turn, and the like).
     let endOfGenerationTokens: [llama_token]
+    /// Where its layers went (`OffloadPlan`).
+    let offload: OffloadPlan
+
+    /// What decides the GPU layers: the sequences the context holds and each one's length
+    /// (nil: the trained context, at most 4096), and the user's `n_gpu_layers` (nil: as
+    /// many as fit).
+    struct Placement {
+        var sequences: Int
+        var contextLength: Int?
+        var gpuLayers: Int?
+    }
 
     /// Loads the weights on the calling thread (blocking); `progress` sees 0...1.
     /// - Parameter generating: refuse an embedding-only model, which llama.cpp would load and
     ///   then crash on at the first decode (it has no logits to sample).
-    init(path: String, progress: (@Sendable (Double) -> Void)?, generating: Bool = false) throws(ProcessorError) {
+    /// - Parameter placement: offload layers to GPUs where some are present; nil: CPU only.
+    init(
+        path: String, progress: (@Sendable (Double) -> Void)?, generating: Bool = false, placement: Placement? = nil
+    ) throws(ProcessorError) {
         file = try GGUFFile(path: path)
         if generating, file.isEmbeddingOnly {
             throw .invalidModelFile(
@@ -30,7 +44,17 @@ final class LlamaModel: @unchecked Sendable {
         }
         try LlamaRuntime.initialize()
         var params = llama_model_default_params()
-        params.n_gpu_layers = 0
+        let file = self.file
+        offload =
+            placement.map { p in
+                let context = p.contextLength ?? min(Int(clamping: file.contextLength ?? 4096), 4096)
+                let kv = file.kvBytesPerTokenPerLayer.multipliedReportingOverflow(by: max(0, p.sequences) &* max(0, context))
+                return OffloadPlan.plan(
+                    weightBytes: Int(clamping: file.fileSize), layerCount: file.layerCount,
+                    kvBytesPerLayer: kv.overflow ? .max : kv.partialValue,
+                    targets: ComputeDevice.offloadTargets((try? ComputeDevice.all()) ?? []), requested: p.gpuLayers)
+            } ?? .none
+        params.n_gpu_layers = Int32(clamping: offload.gpuLayers)
         let box = progress.map { ProgressBox($0) }
         if let box {
             params.progress_callback = { value, context in
@@ -203,6 +227,8 @@ public struct CPUBackend: Sendable, Hashable, CustomStringConvertible {
             let flags = cpuFlags(ProcFile.read("/proc/cpuinfo") ?? "")
             if let chosen = x86Variant(files: files, cpuFlags: flags) {
                 _ = ggml_backend_load(folder + "/" + chosen)
+                // GPU code built beside it (`scripts/setup.sh --cuda`), by exact name too.
+                for module in acceleratorModules where files.contains(module) { _ = ggml_backend_load(folder + "/" + module) }
             } else {
                 ggml_backend_load_all_from_path(folder)
             }
@@ -226,6 +252,9 @@ public struct CPUBackend: Sendable, Hashable, CustomStringConvertible {
         }
         return .success(CPUBackend(folder: folder, features: features))
     }
+
+    /// ggml's GPU backends as modules; one whose driver is missing registers no device.
+    static let acceleratorModules = ["cuda", "hip", "musa", "vulkan", "sycl", "opencl"].map { "libggml-\($0).so" }
 
     /// What each of ggml's x86 CPU variants compiles for, as /proc/cpuinfo names it.
     static let x86Variants: [(name: String, needs: Set<String>)] = {

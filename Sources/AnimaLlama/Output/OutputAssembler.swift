@@ -38,6 +38,9 @@ struct OutputAssembler {
     private(set) var toolCalls: [ToolCall] = []
     /// All text emitted so far (the answer without tool-call blocks).
     private(set) var text = ""
+    /// Whether the output is inside a tool call: after its tag, or in an answer that began
+    /// like bare JSON.
+    var inStructure: Bool { inToolCall || inBareCall }
 
     init(stops: [String], parsesToolCalls: Bool, toolNames: Set<String>? = nil, callsOnlyAtStart: Bool = false) {
         self.stops = stops

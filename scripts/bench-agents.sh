@@ -12,10 +12,7 @@ levels="${LEVELS:-8,16}"
 ntg="${NTG:-128}"
 threads="${THREADS:-$(nproc)}"
 rounds="${ROUNDS:-3}"
-prefix=$(readlink -f "$cache/llama.cpp/current")
-tools="$cache/llama-tools/$(basename "$prefix")"
-bench_bin="$tools/bin/llama-batched-bench"
-[ -x "$bench_bin" ] || { echo "run scripts/bench-prefill.sh once first: it builds $bench_bin" >&2; exit 1; }
+bench_bin=$(scripts/llama-tool.sh llama-batched-bench)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for round in $(seq "$rounds"); do

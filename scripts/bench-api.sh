@@ -23,19 +23,7 @@ requests="${REQUESTS:-2}"
 rounds="${ROUNDS:-1}"
 anima=.build/release/anima
 
-prefix=$(readlink -f "$cache/llama.cpp/current")
-config_id=$(basename "$prefix")
-src="$cache/llama.cpp/src-$config_id"
-# Beside the library, not under llama.cpp/: setup removes what it does not know there.
-tools="$cache/llama-tools/$config_id"
-server_bin="$tools/bin/llama-server"
-if [ ! -x "$server_bin" ]; then
-  echo "building llama-server from $src (same flags as the library; several minutes)" >&2
-  mapfile -t flags <"$prefix/cmake-flags"
-  cmake -S "$src" -B "$tools" "${flags[@]}" -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON -DLLAMA_BUILD_SERVER=ON \
-    -DCMAKE_INSTALL_PREFIX="$tools/install" >"$tools.log" 2>&1
-  cmake --build "$tools" --target llama-server -j"$(nproc)" >>"$tools.log" 2>&1
-fi
+server_bin=$(scripts/llama-tool.sh llama-server)
 [ -x "$anima" ] || { echo "build Anima first: make release" >&2; exit 1; }
 
 work=$(mktemp -d)

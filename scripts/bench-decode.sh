@@ -12,17 +12,7 @@ ntg="${NTG:-128}"
 npp="${NPP:-32}"
 threads="${THREADS:-$(nproc)}"
 
-prefix=$(readlink -f "$cache/llama.cpp/current")
-config_id=$(basename "$prefix")
-src="$cache/llama.cpp/src-$config_id"
-bench_build="$cache/llama.cpp/bench-build-$config_id"
-bench_bin="$bench_build/bin/llama-batched-bench"
-if [ ! -x "$bench_bin" ]; then
-  echo "building llama-batched-bench from $src (same flags as the library)" >&2
-  mapfile -t flags <"$prefix/cmake-flags"
-  cmake -S "$src" -B "$bench_build" "${flags[@]}" -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON -DCMAKE_INSTALL_PREFIX="$bench_build/install" >/dev/null 2>&1
-  cmake --build "$bench_build" --target llama-batched-bench -j"$(nproc)" >/dev/null 2>&1
-fi
+bench_bin=$(scripts/llama-tool.sh llama-batched-bench)
 
 rounds="${ROUNDS:-3}"
 out=$(mktemp -d)

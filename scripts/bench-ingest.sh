@@ -17,18 +17,7 @@ threads="${THREADS:-$(nproc)}"
 rounds="${ROUNDS:-3}"
 batch="${BATCH:-512}"  # llama-embedding's tokens per batch: the model's trained context (2048 was slower)
 
-prefix=$(readlink -f "$cache/llama.cpp/current")
-config_id=$(basename "$prefix")
-src="$cache/llama.cpp/src-$config_id"
-tools="$cache/llama-tools/$config_id"  # shared with scripts/bench-api.sh and bench-prefill.sh
-embedding="$tools/bin/llama-embedding"
-if [ ! -x "$embedding" ]; then
-  echo "building llama-embedding from $src (same flags as the library)" >&2
-  mapfile -t flags <"$prefix/cmake-flags"
-  cmake -S "$src" -B "$tools" "${flags[@]}" -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON -DLLAMA_BUILD_SERVER=ON \
-    -DLLAMA_BUILD_EXAMPLES=ON -DCMAKE_INSTALL_PREFIX="$tools/install" >"$tools.log" 2>&1
-  cmake --build "$tools" --target llama-embedding -j"$(nproc)" >>"$tools.log" 2>&1
-fi
+embedding=$(scripts/llama-tool.sh llama-embedding)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # Sentences of varied words and length, about as long as chat turns, one per line.

@@ -82,17 +82,7 @@ fi
 
 # --- 3. embedding throughput ---------------------------------------------------------------
 if [ -z "$only" ] || [ "$only" = embed ]; then
-  prefix=$(readlink -f "$cache/llama.cpp/current")
-  config_id=$(basename "$prefix")
-  build="$cache/llama.cpp/bench-build-$config_id/embedding"
-  tool="$build/bin/llama-embedding"
-  if [ ! -x "$tool" ]; then
-    say "building llama-embedding from llama.cpp's source with the library's flags"
-    mapfile -t flags <"$prefix/cmake-flags"
-    cmake -S "$cache/llama.cpp/src-$config_id" -B "$build" "${flags[@]}" -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON \
-      -DLLAMA_BUILD_EXAMPLES=ON >/dev/null 2>&1
-    cmake --build "$build" --target llama-embedding -j"$(nproc)" >/dev/null 2>&1
-  fi
+  tool=$(scripts/llama-tool.sh llama-embedding)
   model="$cache/models/all-MiniLM-L6-v2.F16.gguf"
   head -n 5000 "$work/sentences.txt" >"$work/embed.txt"
   n=$(wc -l <"$work/embed.txt")

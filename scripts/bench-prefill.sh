@@ -13,18 +13,7 @@ lengths="${LENGTHS:-128,512,2048}"
 threads="${THREADS:-$(nproc)}"
 rounds="${ROUNDS:-3}"
 
-prefix=$(readlink -f "$cache/llama.cpp/current")
-config_id=$(basename "$prefix")
-src="$cache/llama.cpp/src-$config_id"
-tools="$cache/llama-tools/$config_id"  # shared with scripts/bench-api.sh
-bench_bin="$tools/bin/llama-batched-bench"
-if [ ! -x "$bench_bin" ]; then
-  echo "building llama-batched-bench from $src (same flags as the library)" >&2
-  mapfile -t flags <"$prefix/cmake-flags"
-  cmake -S "$src" -B "$tools" "${flags[@]}" -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON -DLLAMA_BUILD_SERVER=ON \
-    -DCMAKE_INSTALL_PREFIX="$tools/install" >"$tools.log" 2>&1
-  cmake --build "$tools" --target llama-batched-bench -j"$(nproc)" >>"$tools.log" 2>&1
-fi
+bench_bin=$(scripts/llama-tool.sh llama-batched-bench)
 max=$(tr ',' '\n' <<<"$lengths" | sort -n | tail -1)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

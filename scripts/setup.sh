@@ -102,13 +102,13 @@ if [ ! -f "$prefix/.complete" ]; then
   rm -rf "$build"
   touch "$prefix/.complete"
 fi
-# The exact flags, for tools built later from the same source (scripts/bench-decode.sh).
+# The exact flags, for tools built later from the same source (scripts/llama-tool.sh).
 printf '%s\n' "${flags[@]}" >"$prefix/cmake-flags"
 ln -sfn "$config_id" "$cache/llama.cpp/current"
 # Builds of other configurations are dead weight once this one is current.
 for old in "$cache"/llama.cpp/*; do
   case "$(basename "$old")" in
-    "$config_id" | "src-$config_id" | "bench-build-$config_id" | "cmake-$config_id.log" | current) ;;
+    "$config_id" | "src-$config_id" | "cmake-$config_id.log" | current) ;;
     *) rm -rf "$old" ;;
   esac
 done

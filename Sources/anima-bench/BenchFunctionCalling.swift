@@ -10,9 +10,10 @@ import Foundation
 ///
 /// Each case offers tools and a request; the answer is scored by AST match (the same tool
 /// names, and every expected argument equal after normalising whitespace and case; an
-/// extra argument only if the schema makes it optional). "Malformed" is an answer that
-/// meant to call (call-like text that did not parse), or a call of a tool not offered or
-/// with arguments the schema refuses.
+/// extra argument only if the schema makes it optional). "Malformed" is output that starts
+/// like a call or carries a call tag and did not parse, or a call of a tool not offered or
+/// with arguments the schema refuses; "quoting", an answer in words with call-like JSON in
+/// it; "cut", calls the token limit cut (an agent does not run them; never correct).
 struct BenchFunctionCalling: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fc",
@@ -58,6 +59,8 @@ struct BenchFunctionCalling: AsyncParsableCommand {
     struct Outcome: Sendable {
         var correct: Bool
         var malformed: Bool
+        /// An answer in words quoting call-like JSON (a tool's definition, most often).
+        var quotes: Bool
         /// Calls the token limit cut (closed by the engine, shortened; an agent does not run them).
         var cut: Bool
         var detail: String
@@ -111,7 +114,7 @@ struct BenchFunctionCalling: AsyncParsableCommand {
         if options.context == nil { options.context = 2048 }
         let engine = try await options.load(slots: concurrency)
         Self.say("model \(engine.info.name) (tool-call syntax \(engine.toolCallSyntax.rawValue)), \(cases.count) cases")
-        Self.say("strategy       accuracy  malformed  cut    seconds   single choose parallel none convert")
+        Self.say("strategy       accuracy  malformed  quoting  cut    seconds   single choose parallel none convert")
         for strategy in strategies {
             let start = Date()
             let outcomes = try await Self.score(cases, strategy: strategy, engine: engine, concurrency: concurrency)
@@ -119,6 +122,7 @@ struct BenchFunctionCalling: AsyncParsableCommand {
             let correct = outcomes.filter(\.1.correct).count
             let malformed = outcomes.filter(\.1.malformed).count
             let cut = outcomes.filter(\.1.cut).count
+            let quoting = outcomes.filter(\.1.quotes).count
             let perCategory = ["single", "choose", "parallel", "none", "convert"].map { category -> String in
                 let these = outcomes.filter { $0.0.category == category }
                 return these.isEmpty ? "-" : String(format: "%.2f", Double(these.filter(\.1.correct).count) / Double(these.count))
@@ -126,12 +130,13 @@ struct BenchFunctionCalling: AsyncParsableCommand {
             Self.say(
                 strategy.padding(toLength: 14, withPad: " ", startingAt: 0)
                     + String(
-                        format: " %8.3f  %9.3f  %5.3f  %7.1f   %@", Double(correct) / Double(cases.count),
-                        Double(malformed) / Double(cases.count), Double(cut) / Double(cases.count), seconds,
+                        format: " %8.3f  %9.3f  %7.3f  %5.3f  %7.1f   %@", Double(correct) / Double(cases.count),
+                        Double(malformed) / Double(cases.count), Double(quoting) / Double(cases.count), Double(cut) / Double(cases.count),
+                        seconds,
                         perCategory.joined(separator: "   ")))
             if verbose {
                 for (c, o) in outcomes where !o.correct {
-                    Self.say("  \(c.id) \(o.malformed ? "MALFORMED " : "")\(o.cut ? "CUT " : "")\(o.detail)")
+                    Self.say("  \(c.id) \(o.malformed ? "MALFORMED " : "")\(o.quotes ? "QUOTES " : "")\(o.cut ? "CUT " : "")\(o.detail)")
                 }
             }
         }
@@ -179,9 +184,15 @@ struct BenchFunctionCalling: AsyncParsableCommand {
         let described = calls.map { "\($0.name)(\($0.arguments.jsonText))" }.joined(separator: ", ")
         let shown = calls.isEmpty ? "answer: \(result.text.prefix(120).replacingOccurrences(of: "\n", with: " "))" : described
         var malformed = false
+        var quotes = false
         if calls.isEmpty {
+            // Malformed: output that starts like a call, or carries a call tag, and did not parse.
+            // An answer in words that quotes JSON further on is an answer (no parser, ours or an
+            // API client's, reads a call out of prose); it is counted apart, as quoting.
             let t = result.text
-            malformed = t.contains("<tool_call>") || t.contains("[TOOL_CALLS]") || (t.contains("\"name\"") && t.contains("{"))
+            let start = t.drop { $0.isWhitespace }.first
+            malformed = start == "{" || start == "[" || t.contains("<tool_call>") || t.contains("[TOOL_CALLS]")
+            quotes = !malformed && t.contains("\"name\"") && t.contains("{")
         }
         for call in calls {
             guard let tool = c.tools.first(where: { $0.name == call.name }) else {
@@ -204,7 +215,7 @@ struct BenchFunctionCalling: AsyncParsableCommand {
             }
         }
         let cut = !calls.isEmpty && result.finishReason == .length
-        return Outcome(correct: correct && !cut, malformed: malformed, cut: cut, detail: shown)
+        return Outcome(correct: correct && !cut, malformed: malformed, quotes: quotes, cut: cut, detail: shown)
     }
 
     static func matches(_ expected: JSONObject, _ actual: JSONValue, tool: ToolDefinition?) -> Bool {

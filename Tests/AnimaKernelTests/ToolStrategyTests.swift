@@ -46,6 +46,7 @@ struct ToolStrategyTests {
             // The decision step ("tool or answer?") came first, offering no tools.
             #expect(requests.contains { $0.tools.isEmpty && $0.responseFormat != .text })
             #expect(step.toolChoice == .none)
+            #expect(step.toolConstraint == .wholeAnswer)  // words only: no call after deciding to answer
         case .grammar, .native:
             #expect(step.toolConstraint == Self.constraint(of: measured))
             #expect(step.toolChoice == .auto)
@@ -60,6 +61,7 @@ struct ToolStrategyTests {
             if strategy == .decideFirst {
                 #expect(requests.count == 2)
                 #expect(step.toolChoice == .none)
+                #expect(step.toolConstraint == .wholeAnswer)
             } else {
                 #expect(requests.count == 1)
                 #expect(step.toolConstraint == Self.constraint(of: strategy))

@@ -224,7 +224,10 @@ public struct AgentLoop: Sendable {
             if decision.contains("tool") {
                 request.toolChoice = .required
             } else {
+                // An answer in words: a model that decided to answer may still write a call
+                // (SmolLM2 does), which would reach the user as JSON, or as a malformed call.
                 request.toolChoice = .none
+                request.toolConstraint = .wholeAnswer
             }
         }
     }

@@ -13,7 +13,8 @@ import Foundation
 /// extra argument only if the schema makes it optional). "Malformed" is output that starts
 /// like a call or carries a call tag and did not parse, or a call of a tool not offered or
 /// with arguments the schema refuses; "quoting", an answer in words with call-like JSON in
-/// it; "cut", calls the token limit cut (an agent does not run them; never correct).
+/// it; "cut", calls the token limit cut (an agent does not run them). Neither malformed nor
+/// cut output is ever correct.
 struct BenchFunctionCalling: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fc",
@@ -215,7 +216,9 @@ struct BenchFunctionCalling: AsyncParsableCommand {
             }
         }
         let cut = !calls.isEmpty && result.finishReason == .length
-        return Outcome(correct: correct && !cut, malformed: malformed, quotes: quotes, cut: cut, detail: shown)
+        // Malformed output is never right, not even where no call was wanted: a model that writes
+        // an imaginary call instead of answering has not answered.
+        return Outcome(correct: correct && !cut && !malformed, malformed: malformed, quotes: quotes, cut: cut, detail: shown)
     }
 
     static func matches(_ expected: JSONObject, _ actual: JSONValue, tool: ToolDefinition?) -> Bool {

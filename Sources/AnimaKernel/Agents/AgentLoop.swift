@@ -53,7 +53,7 @@ public struct AgentLoop: Sendable {
         /// well-formed calls of offered tools, or an answer that does not start like a call.
         case grammar
         /// A short constrained step first ("tool" or "answer"), then a forced call under the
-        /// grammar or an answer without tools.
+        /// grammar or an answer in words (no call in any wrapping).
         case decideFirst = "decide-first"
         /// The model's own format; the grammar wakes only at the template's call tag.
         case native

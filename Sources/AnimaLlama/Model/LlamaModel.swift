@@ -227,7 +227,7 @@ public struct CPUBackend: Sendable, Hashable, CustomStringConvertible {
             let flags = cpuFlags(ProcFile.read("/proc/cpuinfo") ?? "")
             if let chosen = x86Variant(files: files, cpuFlags: flags) {
                 _ = ggml_backend_load(folder + "/" + chosen)
-                // GPU code built beside it (`scripts/setup.sh --cuda`), by exact name too.
+                // GPU code built beside it (a llama.cpp built with a GPU backend), by exact name too.
                 for module in acceleratorModules where files.contains(module) { _ = ggml_backend_load(folder + "/" + module) }
             } else {
                 ggml_backend_load_all_from_path(folder)

@@ -7,9 +7,9 @@ import Testing
 @Suite("Output assembly")
 struct OutputAssemblerTests {
     func run(
-        _ pieces: [[UInt8]], stops: [String] = [], tools: Bool = false, callsOnlyAtStart: Bool = false
+        _ pieces: [[UInt8]], stops: [String] = [], tools: Bool = false, names: Set<String>? = nil, callsOnlyAtStart: Bool = false
     ) -> (events: [GenerationEvent], stopped: Bool) {
-        var assembler = OutputAssembler(stops: stops, parsesToolCalls: tools, callsOnlyAtStart: callsOnlyAtStart)
+        var assembler = OutputAssembler(stops: stops, parsesToolCalls: tools, toolNames: names, callsOnlyAtStart: callsOnlyAtStart)
         var events: [GenerationEvent] = []
         for piece in pieces {
             events += assembler.push(piece)
@@ -96,5 +96,65 @@ struct OutputAssemblerTests {
     @Test func aBrokenToolCallIsReturnedAsText() {
         let (events, _) = run([Array("<tool_call>{not json</tool_call>".utf8)], tools: true)
         #expect(text(events) == "<tool_call>{not json</tool_call>")
+    }
+
+    func calls(_ events: [GenerationEvent]) -> [ToolCall] {
+        events.compactMap { if case .toolCall(let c) = $0 { c } else { nil } }
+    }
+
+    /// Qwen2.5-Coder-1.5B explains first and puts its call in a Markdown JSON block.
+    @Test("a call in a ```json block after words is a call, and the words stay")
+    func aFencedCallOfAnOfferedToolIsACall() {
+        let output = "To find out, I'll use the calculator tool:\n```json\n{\"name\": \"calculator\", \"arguments\": {\"expression\": \"99 / 3\"}}\n```"
+        for pieces in [[Array(output.utf8)], Array(output.utf8).map { [$0] }] {
+            let (events, _) = run(pieces, tools: true, names: ["calculator"])
+            #expect(calls(events).map(\.name) == ["calculator"])
+            #expect(calls(events).first?.arguments == ["expression": "99 / 3"])
+            #expect(text(events) == "To find out, I'll use the calculator tool:\n")
+        }
+        // A list of calls in one block, then words after it.
+        let two = "Both:\n```json\n[{\"name\": \"a\", \"arguments\": {}}, {\"name\": \"b\", \"arguments\": {\"x\": 1}}]\n```\nDone."
+        let (events, _) = run([Array(two.utf8)], tools: true, names: ["a", "b"])
+        #expect(calls(events).map(\.name) == ["a", "b"])
+        #expect(text(events) == "Both:\n\nDone.")  // the words around the block, as written
+    }
+
+    @Test("a ```json block that is not wholly calls of offered tools stays as written")
+    func otherJSONBlocksStayText() {
+        let blocks = [
+            "```json\n{\"name\": \"my-app\", \"version\": \"1.0.0\"}\n```",  // package.json: no arguments
+            "```json\n{\"name\": \"rm\", \"arguments\": {\"path\": \"/\"}}\n```",  // not offered
+            "```json\n{\"name\": \"calculator\", \"arguments\": {}} and more\n```",  // not only calls
+            "```json\n{\"name\": \"calculator\", \"argu",  // cut off, unterminated
+        ]
+        for block in blocks {
+            let answer = "Here it is:\n" + block
+            for pieces in [[Array(answer.utf8)], Array(answer.utf8).map { [$0] }] {
+                let (events, _) = run(pieces, tools: true, names: ["calculator"])
+                #expect(calls(events).isEmpty, "\(block)")
+                #expect(text(events) == answer)
+            }
+        }
+        // Without tools a block is only text.
+        let call = "```json\n{\"name\": \"calculator\", \"arguments\": {}}\n```"
+        #expect(text(run([Array(call.utf8)]).events) == call)
+    }
+
+    @Test("other code blocks stream as they come")
+    func codeBlocksAreNotHeldBack() {
+        var assembler = OutputAssembler(stops: [], parsesToolCalls: true, toolNames: ["calculator"])
+        var streamed = ""
+        for piece in ["Run:\n", "```python\n", "print(1)\n", "```", "\n"] {
+            for case .text(let t) in assembler.push(Array(piece.utf8)) { streamed += t }
+        }
+        #expect(streamed.hasPrefix("Run:\n```python\nprint(1)"), "\(streamed)")
+    }
+
+    @Test("under the whole-answer grammar a fenced call after words stays words")
+    func aFencedCallInAWholeAnswerInWordsStaysWords() {
+        let answer = "I would call:\n```json\n{\"name\": \"calculator\", \"arguments\": {\"expression\": \"1+1\"}}\n```"
+        let (events, _) = run([Array(answer.utf8)], tools: true, names: ["calculator"], callsOnlyAtStart: true)
+        #expect(calls(events).isEmpty)
+        #expect(text(events) == answer)
     }
 }

@@ -1,4 +1,5 @@
 import AnimaCore
+import Foundation
 import Testing
 
 @testable import AnimaLlama
@@ -110,6 +111,28 @@ struct ToolCallSyntaxTests {
                 #expect(try engine.grammarSamplerCompiles(grammar), "\(syntax) \(constraint): \(grammar.text)")
             }
         }
+    }
+
+    /// llama.cpp reads the trigger as ECMAScript; ICU reads this subset the same way.
+    @Test("the lazy grammar wakes at the tag, or at a ```json block that names an offered tool in full")
+    func theLazyGrammarWakesAtACallOfAnOfferedTool() throws {
+        let tools = ["calculator", "get.weather"].map {
+            ToolDefinition(name: $0, description: "", parameters: try! JSONSchema(["type": "object"]))
+        }
+        let regex = try NSRegularExpression(pattern: ToolCallFormat.trigger(tools))
+        func wakesAt(_ text: String) -> String? {
+            guard let m = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)), m.range(at: 1).location != NSNotFound
+            else { return nil }
+            return String(text[Range(m.range(at: 1), in: text)!.lowerBound...])
+        }
+        #expect(wakesAt("Sure. <tool_call>{") == "<tool_call>{")
+        #expect(wakesAt("I'll use it:\n```json\n{\"name\": \"calculator\"") == "```json\n{\"name\": \"calculator\"")
+        #expect(wakesAt("```json [ {\"name\":\"get.weather\"") != nil)
+        // Other JSON, a longer name, a name the dot of which is not a wildcard: free.
+        #expect(wakesAt("```json\n{\"name\": \"my-app\", \"version\": 1}") == nil)
+        #expect(wakesAt("```json\n{\"name\": \"calculator-app\"") == nil)
+        #expect(wakesAt("```json\n{\"name\": \"getXweather\"") == nil)
+        #expect(wakesAt("```python\nprint(\"name\")") == nil)
     }
 
     @Test("a step with its tools withheld under the whole-answer grammar answers, and not with a call")

@@ -234,19 +234,19 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
     }
 
     /// Whether llama.cpp accepts `grammar`; throws its complaint when it does not.
-    func grammarSamplerCompiles(_ grammar: (text: String, lazy: Bool)) throws(ProcessorError) -> Bool {
+    func grammarSamplerCompiles(_ grammar: ToolCallFormat.Grammar) throws(ProcessorError) -> Bool {
         llama_sampler_free(try makeSampler(.greedy(), grammar: grammar))
         return true
     }
 
     private func makeSampler(
-        _ p: SamplingParameters, grammar: (text: String, lazy: Bool)?
+        _ p: SamplingParameters, grammar: ToolCallFormat.Grammar?
     ) throws(ProcessorError) -> UnsafeMutablePointer<llama_sampler> {
         let chain = llama_sampler_chain_init(llama_sampler_chain_default_params())!
         if let grammar {
             let sampler: UnsafeMutablePointer<llama_sampler>? = LlamaRuntime.capturingErrors {
-                if grammar.lazy {
-                    let pattern = strdup(ToolCallFormat.triggerPattern)
+                if let trigger = grammar.trigger {
+                    let pattern = strdup(trigger)
                     defer { free(pattern) }
                     var patterns: [UnsafePointer<CChar>?] = [UnsafePointer(pattern)]
                     return llama_sampler_init_grammar_lazy_patterns(model.vocab, grammar.text, "root", &patterns, 1, nil, 0)

@@ -8,7 +8,10 @@ import Foundation
 /// Calls inside `<tool_call>` blocks (one object, or a list as SmolLM2 writes) are lifted
 /// out of the text. An answer that starts with `{` or `[` (bare JSON, Llama 3's object,
 /// Mistral's list after `[TOOL_CALLS]`) is held to its end: if it is nothing but calls of
-/// offered tools, they are the calls; otherwise it is the answer's text.
+/// offered tools, they are the calls; otherwise it is the answer's text. A Markdown JSON
+/// block (```` ```json ````) in the answer is held to its closing fence the same way: models
+/// that explain first (Qwen2.5-Coder-1.5B: "I'll use the calculator tool: ```json {…}```")
+/// write their calls there. Other code blocks flow as they come.
 ///
 /// Text that might be the start of a stop string or of a tool-call tag is held back until
 /// it is clear which it is, so nothing that must be cut ever reaches the caller.
@@ -19,6 +22,8 @@ import Foundation
 struct OutputAssembler {
     static let openTag = ToolCallSyntax.openTag
     static let closeTag = ToolCallSyntax.closeTag
+    static let fenceOpen = ToolCallSyntax.fenceOpen
+    static let fenceClose = ToolCallSyntax.fenceClose
 
     private let stops: [String]
     private let parsesToolCalls: Bool
@@ -30,6 +35,8 @@ struct OutputAssembler {
     private var pendingBytes: [UInt8] = []
     private var held = ""
     private var inToolCall = false
+    /// Inside a ```json block, which is held until its closing fence.
+    private var inFence = false
     /// Whether the start of the answer has been seen (bare calls are only recognised there).
     private var started = false
     /// The answer began like bare JSON: everything is held until the end.
@@ -40,7 +47,7 @@ struct OutputAssembler {
     private(set) var text = ""
     /// Whether the output is inside a tool call: after its tag, or in an answer that began
     /// like bare JSON.
-    var inStructure: Bool { inToolCall || inBareCall }
+    var inStructure: Bool { inToolCall || inBareCall || inFence }
 
     init(stops: [String], parsesToolCalls: Bool, toolNames: Set<String>? = nil, callsOnlyAtStart: Bool = false) {
         self.stops = stops
@@ -122,6 +129,23 @@ struct OutputAssembler {
             return events
         }
         while true {
+            if inFence {
+                guard let close = held.range(of: Self.fenceClose) else {
+                    if final {
+                        // Unterminated: calls if it holds nothing else (as a cut tagged call), else text.
+                        let body = held
+                        held = ""
+                        inFence = false
+                        fenced(body, closed: false, into: &events)
+                    }
+                    return events
+                }
+                let body = String(held[..<close.lowerBound])
+                held = String(held[close.upperBound...])
+                inFence = false
+                fenced(body, closed: true, into: &events)
+                continue
+            }
             if inToolCall {
                 guard let close = held.range(of: Self.closeTag) else {
                     if final {
@@ -154,10 +178,14 @@ struct OutputAssembler {
                     earliest = (r, true)
                 }
             }
-            if watchesTags, let r = held.range(of: Self.openTag),
-                earliest == nil || r.lowerBound < earliest!.range.lowerBound
-            {
-                earliest = (r, false)
+            var opensFence = false
+            if watchesTags {
+                for (tag, fence) in [(Self.openTag, false), (Self.fenceOpen, true)] {
+                    if let r = held.range(of: tag), earliest == nil || r.lowerBound < earliest!.range.lowerBound {
+                        earliest = (r, false)
+                        opensFence = fence
+                    }
+                }
             }
             if let (range, isStop) = earliest {
                 emit(String(held[..<range.lowerBound]), into: &events)
@@ -167,7 +195,7 @@ struct OutputAssembler {
                     return events
                 }
                 held = String(held[range.upperBound...])
-                inToolCall = true
+                if opensFence { inFence = true } else { inToolCall = true }
                 continue
             }
             if final {
@@ -186,7 +214,7 @@ struct OutputAssembler {
 
     private func heldTailLength() -> Int {
         var watched = stops
-        if watchesTags { watched.append(Self.openTag) }
+        if watchesTags { watched += [Self.openTag, Self.fenceOpen] }
         var best = 0
         for w in watched {
             var n = min(w.count - 1, held.count)
@@ -196,6 +224,19 @@ struct OutputAssembler {
             }
         }
         return best
+    }
+
+    /// A ```json block's body: its calls when it holds nothing but calls of offered tools
+    /// (repeats of this answer's calls dropped), else the block as written.
+    private mutating func fenced(_ body: String, closed: Bool, into events: inout [GenerationEvent]) {
+        if let calls = bareCalls(body) {
+            for call in calls where !toolCalls.contains(where: { $0.name == call.name && $0.arguments == call.arguments }) {
+                toolCalls.append(call)
+                events.append(.toolCall(call))
+            }
+        } else {
+            emit(Self.fenceOpen + body + (closed ? Self.fenceClose : ""), into: &events)
+        }
     }
 
     private mutating func emit(_ s: String, into events: inout [GenerationEvent]) {

@@ -41,11 +41,17 @@ enum ToolCallFormat {
         }
     }
 
-    /// The grammar for the request, if anything constrains the output, and whether it waits
-    /// for the opening tag before it applies.
-    static func grammar(
-        for request: GenerationRequest, syntax: ToolCallSyntax = .hermes
-    ) throws(ProcessorError) -> (text: String, lazy: Bool)? {
+    /// A grammar for the output, and for a lazy one the pattern that wakes it.
+    struct Grammar: Sendable {
+        var text: String
+        /// Where the grammar starts: the first capture group of this regular expression's
+        /// match in the output so far; nil: from the first token.
+        var trigger: String?
+        var lazy: Bool { trigger != nil }
+    }
+
+    /// The grammar for the request, if anything constrains the output.
+    static func grammar(for request: GenerationRequest, syntax: ToolCallSyntax = .hermes) throws(ProcessorError) -> Grammar? {
         let tools = offeredTools(request)
         if case .function(let name) = request.toolChoice, tools.isEmpty {
             throw .invalidRequest("tool_choice names \"\(name)\" but no tool of that name was offered")
@@ -54,19 +60,20 @@ enum ToolCallFormat {
             throw .invalidRequest("tool_choice is required but no tools were offered")
         }
         let free = request.toolChoice == .auto && request.toolConstraint == .off
+        let lazy = request.toolChoice == .auto && request.responseFormat == .text && request.toolConstraint == .whenCalling
         if request.toolChoice == .none, !request.tools.isEmpty, request.toolConstraint == .wholeAnswer, request.responseFormat == .text {
             // Tools withheld for this step (the model called the same tool twice): an answer in
             // words, starting with a letter or digit, so no call in any wrapping.
-            return ("root ::= [^\\x00-\\x2F\\x3A-\\x40\\x5B-\\x60\\x7B-\\x7F] [^\\x00]*", false)
+            return Grammar(text: "root ::= [^\\x00-\\x2F\\x3A-\\x40\\x5B-\\x60\\x7B-\\x7F] [^\\x00]*")
         }
         do {
             switch (tools.isEmpty || free, request.responseFormat) {
             case (true, .text):
                 return nil
             case (true, .jsonObject):
-                return (try JSONSchemaGrammar(schema: JSONSchema(["type": "object"])).text, false)
+                return Grammar(text: try JSONSchemaGrammar(schema: JSONSchema(["type": "object"])).text)
             case (true, .jsonSchema(let schema)):
-                return (try JSONSchemaGrammar(schema: schema, mode: .strict).text, false)
+                return Grammar(text: try JSONSchemaGrammar(schema: schema, mode: .strict).text)
             case (false, let format):
                 let grammar = try JSONSchemaGrammar(
                     rootBody: { (compiler) throws(JSONSchemaError) in
@@ -82,7 +89,7 @@ enum ToolCallFormat {
                         }
                         let call = compiler.add("tool-call", alternatives.joined(separator: " | "))
                         let more = request.parallelToolCalls ? maxCallsPerTurn - 1 : 0
-                        let calls = compiler.add("tool-calls", syntax.callsGrammar(call: call, more: more))
+                        let calls = compiler.add("tool-calls", syntax.callsGrammar(call: call, more: more, fenced: lazy))
                         switch (request.toolChoice, format) {
                         case (.auto, .text):
                             guard request.toolConstraint == .wholeAnswer else { return calls }
@@ -93,8 +100,7 @@ enum ToolCallFormat {
                         default: return calls
                         }
                     }, schema: nil, mode: .relaxed)
-                let lazy = request.toolChoice == .auto && request.responseFormat == .text && request.toolConstraint == .whenCalling
-                return (grammar.text, lazy)
+                return Grammar(text: grammar.text, trigger: lazy ? trigger(tools) : nil)
             }
         } catch {
             throw .invalidSchema(error)
@@ -104,6 +110,20 @@ enum ToolCallFormat {
     /// An answer that does not start like a call: no brace, bracket, tag or blank.
     static let answerNotACall = "[^{\\[< \\t\\n\\r] [^\\x00]*"
 
-    /// The lazy grammar starts at the opening tag, wherever the model writes it.
-    static let triggerPattern = "[\\s\\S]*?(" + ToolCallSyntax.openTag + ")[\\s\\S]*"
+    /// The lazy grammar starts at the opening tag, wherever the model writes it, or at a
+    /// ```json block that begins a call of one of `tools` by its whole name (a block of other
+    /// JSON, even one with a "name" key, stays free).
+    static func trigger(_ tools: [ToolDefinition]) -> String {
+        let names = tools.map { literal(JSONValue.string($0.name).jsonText) }.joined(separator: "|")
+        let fenced = literal(ToolCallSyntax.fenceOpen) + "[ \\t\\n]*\\[?[ \\t\\n]*\\{[ \\t\\n]*\"name\"[ \\t\\n]*:[ \\t\\n]*(?:\(names))"
+        return "[\\s\\S]*?(" + literal(ToolCallSyntax.openTag) + "|" + fenced + ")[\\s\\S]*"
+    }
+
+    /// `text` as a literal in llama.cpp's regular expressions (ECMAScript).
+    static func literal(_ text: String) -> String {
+        text.reduce(into: "") { out, c in
+            if "\\^$.|?*+()[]{}/".contains(c) { out.append("\\") }
+            out.append(c)
+        }
+    }
 }

@@ -9,6 +9,9 @@ extension ToolCallSyntax {
     static let openTag = "<tool_call>"
     static let closeTag = "</tool_call>"
     static let mistralMarker = "[TOOL_CALLS]"
+    /// A Markdown JSON block, where models that explain first put their calls.
+    static let fenceOpen = "```json"
+    static let fenceClose = "```"
 
     /// The key that holds a call's arguments in this family's JSON.
     var argumentsKey: String { self == .llama3 ? "parameters" : "arguments" }
@@ -58,8 +61,9 @@ extension ToolCallSyntax {
 
     /// The GBNF body for up to `1 + more` calls in this family's shape, where `call` is the
     /// rule of one call object. A bare object (what small models write anyway) is always
-    /// accepted too.
-    func callsGrammar(call: String, more: Int) -> String {
+    /// accepted too, and with `fenced` (the lazy grammar, which a ```json block wakes as well
+    /// as the tag) calls in a Markdown JSON block.
+    func callsGrammar(call: String, more: Int, fenced: Bool = false) -> String {
         let open = JSONSchemaGrammar.literal(Self.openTag)
         let close = JSONSchemaGrammar.literal(Self.closeTag)
         func repeated(_ item: String, separator: String) -> String {
@@ -67,15 +71,15 @@ extension ToolCallSyntax {
         }
         let list = "\"[\" ws \(repeated(call, separator: "ws \",\" ws")) ws \"]\""
         let bare = repeated(call, separator: "ws")
-        switch self {
-        case .hermes:
-            return "\(repeated("\(open) ws \(call) ws \(close)", separator: "ws")) | \(bare)"
-        case .smolLM2:
-            return "\(open) ws \(list) ws \(close) | \(repeated("\(open) ws \(call) ws \(close)", separator: "ws")) | \(bare)"
-        case .mistral:
-            return "\(list) | \(bare)"
-        case .llama3, .bareJSON:
-            return bare
-        }
+        let shapes =
+            switch self {
+            case .hermes: "\(repeated("\(open) ws \(call) ws \(close)", separator: "ws")) | \(bare)"
+            case .smolLM2: "\(open) ws \(list) ws \(close) | \(repeated("\(open) ws \(call) ws \(close)", separator: "ws")) | \(bare)"
+            case .mistral: "\(list) | \(bare)"
+            case .llama3, .bareJSON: bare
+            }
+        guard fenced else { return shapes }
+        let fence = "\(JSONSchemaGrammar.literal(Self.fenceOpen)) ws (\(list) | \(bare)) ws \(JSONSchemaGrammar.literal(Self.fenceClose))"
+        return "\(shapes) | \(fence)"
     }
 }

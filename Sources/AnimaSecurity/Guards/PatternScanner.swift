@@ -6,7 +6,7 @@ public struct PatternScanner: GuardScanner {
     public let name: String
     public let category: GuardCategory
     private let patterns: [(kind: String, regex: NSRegularExpression)]
-    private let partials: [NSRegularExpression]
+    let partials: [PartialPattern]
 
     /// - Parameters:
     ///   - patterns: (kind, ICU regular expression); matching is case-insensitive when

@@ -114,16 +114,19 @@ struct ToolCallSyntaxTests {
     }
 
     /// llama.cpp reads the trigger as ECMAScript; ICU reads this subset the same way.
-    @Test("the lazy grammar wakes at the tag, or at a ```json block that names an offered tool in full")
+    @Test("the lazy grammar wakes at the tag, at a ```json block that names an offered tool in full, or at a bare call")
     func theLazyGrammarWakesAtACallOfAnOfferedTool() throws {
         let tools = ["calculator", "get.weather"].map {
             ToolDefinition(name: $0, description: "", parameters: try! JSONSchema(["type": "object"]))
         }
-        let regex = try NSRegularExpression(pattern: ToolCallFormat.trigger(tools))
+        let regexes = try ToolCallFormat.triggers(tools).map { try NSRegularExpression(pattern: $0) }
         func wakesAt(_ text: String) -> String? {
-            guard let m = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)), m.range(at: 1).location != NSNotFound
-            else { return nil }
-            return String(text[Range(m.range(at: 1), in: text)!.lowerBound...])
+            for regex in regexes {
+                guard let m = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)), m.range(at: 1).location != NSNotFound
+                else { continue }
+                return String(text[Range(m.range(at: 1), in: text)!.lowerBound...])
+            }
+            return nil
         }
         #expect(wakesAt("Sure. <tool_call>{") == "<tool_call>{")
         #expect(wakesAt("I'll use it:\n```json\n{\"name\": \"calculator\"") == "```json\n{\"name\": \"calculator\"")
@@ -133,6 +136,9 @@ struct ToolCallSyntaxTests {
         #expect(wakesAt("```json\n{\"name\": \"calculator-app\"") == nil)
         #expect(wakesAt("```json\n{\"name\": \"getXweather\"") == nil)
         #expect(wakesAt("```python\nprint(\"name\")") == nil)
+        // An answer that begins as a call, whatever name it gives; JSON further on is free.
+        #expect(wakesAt("\n {\"name\": \"tool name\"") == "{\"name\": \"tool name\"")
+        #expect(wakesAt("Sure: {\"name\": \"x\"") == nil)
     }
 
     @Test("a step with its tools withheld under the whole-answer grammar answers, and not with a call")

@@ -245,11 +245,11 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
         let chain = llama_sampler_chain_init(llama_sampler_chain_default_params())!
         if let grammar {
             let sampler: UnsafeMutablePointer<llama_sampler>? = LlamaRuntime.capturingErrors {
-                if let trigger = grammar.trigger {
-                    let pattern = strdup(trigger)
-                    defer { free(pattern) }
-                    var patterns: [UnsafePointer<CChar>?] = [UnsafePointer(pattern)]
-                    return llama_sampler_init_grammar_lazy_patterns(model.vocab, grammar.text, "root", &patterns, 1, nil, 0)
+                if grammar.lazy {
+                    let copies = grammar.triggers.map { strdup($0) }
+                    defer { copies.forEach { free($0) } }
+                    var patterns = copies.map { UnsafePointer($0) }
+                    return llama_sampler_init_grammar_lazy_patterns(model.vocab, grammar.text, "root", &patterns, patterns.count, nil, 0)
                 }
                 return llama_sampler_init_grammar(model.vocab, grammar.text, "root")
             }

@@ -44,10 +44,10 @@ enum ToolCallFormat {
     /// A grammar for the output, and for a lazy one the pattern that wakes it.
     struct Grammar: Sendable {
         var text: String
-        /// Where the grammar starts: the first capture group of this regular expression's
-        /// match in the output so far; nil: from the first token.
-        var trigger: String?
-        var lazy: Bool { trigger != nil }
+        /// Where the grammar starts: the first capture group of the first of these regular
+        /// expressions to match the output so far; empty: from the first token.
+        var triggers: [String] = []
+        var lazy: Bool { !triggers.isEmpty }
     }
 
     /// The grammar for the request, if anything constrains the output.
@@ -100,7 +100,7 @@ enum ToolCallFormat {
                         default: return calls
                         }
                     }, schema: nil, mode: .relaxed)
-                return Grammar(text: grammar.text, trigger: lazy ? trigger(tools) : nil)
+                return Grammar(text: grammar.text, triggers: lazy ? triggers(tools) : [])
             }
         } catch {
             throw .invalidSchema(error)
@@ -110,13 +110,18 @@ enum ToolCallFormat {
     /// An answer that does not start like a call: no brace, bracket, tag or blank.
     static let answerNotACall = "[^{\\[< \\t\\n\\r] [^\\x00]*"
 
-    /// The lazy grammar starts at the opening tag, wherever the model writes it, or at a
+    /// The lazy grammar starts at the opening tag, wherever the model writes it; at a
     /// ```json block that begins a call of one of `tools` by its whole name (a block of other
-    /// JSON, even one with a "name" key, stays free).
-    static func trigger(_ tools: [ToolDefinition]) -> String {
+    /// JSON, even one with a "name" key, stays free); and at an answer that begins as a call,
+    /// `{"name":`, so a call the model writes bare names an offered tool.
+    static func triggers(_ tools: [ToolDefinition]) -> [String] {
         let names = tools.map { literal(JSONValue.string($0.name).jsonText) }.joined(separator: "|")
-        let fenced = literal(ToolCallSyntax.fenceOpen) + "[ \\t\\n]*\\[?[ \\t\\n]*\\{[ \\t\\n]*\"name\"[ \\t\\n]*:[ \\t\\n]*(?:\(names))"
-        return "[\\s\\S]*?(" + literal(ToolCallSyntax.openTag) + "|" + fenced + ")[\\s\\S]*"
+        let blank = "[ \\t\\n]*"
+        let fenced = literal(ToolCallSyntax.fenceOpen) + "\(blank)\\[?\(blank)\\{\(blank)\"name\"\(blank):\(blank)(?:\(names))"
+        return [
+            "[\\s\\S]*?(" + literal(ToolCallSyntax.openTag) + "|" + fenced + ")[\\s\\S]*",
+            "^\(blank)(\\{\(blank)\"name\"\(blank):)[\\s\\S]*",
+        ]
     }
 
     /// `text` as a literal in llama.cpp's regular expressions (ECMAScript).

@@ -62,7 +62,7 @@ extension ToolCallSyntax {
     /// The GBNF body for up to `1 + more` calls in this family's shape, where `call` is the
     /// rule of one call object. A bare object (what small models write anyway) is always
     /// accepted too, and with `fenced` (the lazy grammar, which a ```json block wakes as well
-    /// as the tag) calls in a Markdown JSON block.
+    /// as the tag) calls in Markdown JSON blocks.
     func callsGrammar(call: String, more: Int, fenced: Bool = false) -> String {
         let open = JSONSchemaGrammar.literal(Self.openTag)
         let close = JSONSchemaGrammar.literal(Self.closeTag)
@@ -79,7 +79,11 @@ extension ToolCallSyntax {
             case .llama3, .bareJSON: bare
             }
         guard fenced else { return shapes }
+        // Blocks with words between them (one call each, as models that explain write them)
+        // and after them; words without a backtick, so no other block opens.
         let fence = "\(JSONSchemaGrammar.literal(Self.fenceOpen)) ws (\(list) | \(bare)) ws \(JSONSchemaGrammar.literal(Self.fenceClose))"
-        return "\(shapes) | \(fence)"
+        let words = "[^`\\x00]*"
+        let blocks = more == 0 ? "\(fence) \(words)" : "\(fence) (\(words) \(fence)){0,\(more)} \(words)"
+        return "\(shapes) | \(blocks)"
     }
 }

@@ -80,9 +80,10 @@ extension ToolCallSyntax {
             }
         guard fenced else { return shapes }
         // Blocks with words between them (one call each, as models that explain write them)
-        // and after them; words without a backtick, so no other block opens.
+        // and after them; words without a backtick or a tag, so no other block or call
+        // opens unconstrained.
         let fence = "\(JSONSchemaGrammar.literal(Self.fenceOpen)) ws (\(list) | \(bare)) ws \(JSONSchemaGrammar.literal(Self.fenceClose))"
-        let words = "[^`\\x00]*"
+        let words = "[^`<\\x00]*"
         let blocks = more == 0 ? "\(fence) \(words)" : "\(fence) (\(words) \(fence)){0,\(more)} \(words)"
         return "\(shapes) | \(blocks)"
     }

@@ -45,7 +45,7 @@ public struct ExfiltrationLinkScanner: GuardScanner {
     private static let query = regex(
         #"(?:https?:|(?<=[(<"'=]))[\\/]{2}[^\s/?#\\]+[^\s?#]*\?[^\s#]*=[^\s&#]{40,}"#)
 
-    static let partials = [inline, reference, definitionLine, tag, query].map(PartialMatch.prepared)
+    static let partials = [inline, reference, definitionLine, tag, query].map(PartialPattern.init)
 
     public func scan(_ text: String) -> [GuardFinding] {
         let ns = text as NSString

@@ -23,9 +23,6 @@ extension GuardScanner {
 
 /// Partial matches of regular expressions, for `GuardScanner.pendingStart`.
 enum PartialMatch {
-    /// `regex` made ready for `earliest` (see `PartialPattern`).
-    static func prepared(_ regex: NSRegularExpression) -> PartialPattern { PartialPattern(regex) }
-
     /// The earliest position in `text`, before `limit`, where one of `patterns` tried there
     /// alone reads to the end of the text (ICU's hit-end flag, or a match that ends there):
     /// more text could make or extend a match starting there. Positions where every attempt

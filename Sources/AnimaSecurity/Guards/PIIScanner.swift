@@ -10,7 +10,7 @@ public struct PIIScanner: GuardScanner {
     private static let phone = try! NSRegularExpression(
         pattern: #"(?<![\w+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{2,4}\)[\s.\-]?|\d{2,4}[\s.\-])\d{3,4}[\s.\-]\d{3,4}\b"#)
 
-    static let partials = [email, card, phone].map(PartialMatch.prepared)
+    static let partials = [email, card, phone].map(PartialPattern.init)
 
     public init() {}
 

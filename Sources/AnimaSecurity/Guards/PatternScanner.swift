@@ -17,7 +17,7 @@ public struct PatternScanner: GuardScanner {
         self.patterns = try patterns.map { kind, pattern in
             (kind, try NSRegularExpression(pattern: pattern, options: caseInsensitive ? [.caseInsensitive] : []))
         }
-        self.partials = self.patterns.map { PartialMatch.prepared($0.regex) }
+        self.partials = self.patterns.map { PartialPattern($0.regex) }
     }
 
     public func scan(_ text: String) -> [GuardFinding] {

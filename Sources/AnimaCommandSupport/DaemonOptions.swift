@@ -30,6 +30,7 @@ package struct DaemonOptions: ParsableArguments {
     @Option(help: "Scheduling policy: fifo, rr or priority.") package var policy: String?
     @Option(help: NumericFlag.help("Round-robin time slice in tokens.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000))
     package var quantum: Int?
+    @Flag(help: KernelOptions.tuneHelp) package var tune = false
     @Option(help: "TLS certificate (PEM).") package var tlsCertificate: String?
     @Option(help: "TLS private key (PEM).") package var tlsKey: String?
     @Option(help: NumericFlag.help("Largest request body, in bytes.", 1024...(1 << 30)), transform: NumericFlag.integer(1024...(1 << 30)))
@@ -100,7 +101,7 @@ package struct DaemonOptions: ParsableArguments {
             ("host", host), ("port", port.map(String.init)), ("model", model), ("embedding_model", embeddingModel),
             ("data_dir", dataDir), ("slots", slots.map(String.init)), ("context", context.map(String.init)),
             ("gpu_layers", gpuLayers.map(String.init)), ("policy", policy),
-            ("quantum", quantum.map(String.init)), ("tls_certificate", tlsCertificate), ("tls_key", tlsKey),
+            ("quantum", quantum.map(String.init)), ("tune", tune ? "true" : nil), ("tls_certificate", tlsCertificate), ("tls_key", tlsKey),
             ("max_request_bytes", maxRequestBytes.map(String.init)), ("requests_per_minute", requestsPerMinute.map(String.init)),
             ("max_concurrent_requests", maxConcurrentRequests.map(String.init)), ("scripted", scripted ? "true" : nil),
             ("request_header_timeout", requestHeaderTimeout.map(String.init)), ("idle_timeout", idleTimeout.map(String.init)),
@@ -163,7 +164,12 @@ package struct DaemonOptions: ParsableArguments {
             relyingPartyID: c.webRelyingPartyID, origins: c.webOrigins, tokens: ConsoleTokens(store: composed.tokens),
             metrics: { Daemon.metricsText() })
         let daemon = composed
-        let procfs = Task { await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy, placement: engine?.offload.summary) }
+        let tuner = c.tune ? engine.map { KernelOptions.tuner(engine: $0, kernel: daemon.kernel) } : nil
+        let tuning = Task { await tuner?.run() }
+        defer { tuning.cancel() }
+        let procfs = Task {
+            await ProcFS().serve(daemon.kernel, engine: engine, policy: c.policy, placement: engine?.offload.summary, tuner: tuner)
+        }
         defer { procfs.cancel() }
         let scheme = c.tlsCertificate == nil ? "http" : "https"
         if try await daemon.tokens.revokeLegacyCLITokens() > 0 {

@@ -20,6 +20,16 @@ package struct KernelOptions: ParsableArguments {
     @Option(help: NumericFlag.help("Round-robin time slice, in tokens.", 1...1_000_000), transform: NumericFlag.integer(1...1_000_000))
     package var quantum = 32
 
+    @Flag(help: KernelOptions.tuneHelp) package var tune = false
+
+    package static let tuneHelp = ArgumentHelp(
+        "Let the kernel tune the engine's threads, batch, active slots and time slice from the live workload, keeping a change only when it measured better (each decision in the audit log; `anima top` shows them).")
+
+    /// A tuner for `engine` that reports each decision to `kernel`'s audit log.
+    package static func tuner(engine: any TunableEngine, kernel: Kernel) -> KernelTuner {
+        KernelTuner(engine: engine) { decision in await kernel.noteTuning(decision) }
+    }
+
     @Option(
         help: NumericFlag.help("Priority aging: waiting this many decode steps adds one priority level.", 1...1_000_000),
         transform: NumericFlag.integer(1...1_000_000))

@@ -29,3 +29,11 @@ extension Kernel {
         audit.note(pid: .kernel, owner: user, action, summary, refused.map { .denied($0) } ?? .completed)
     }
 }
+
+extension Kernel {
+    /// Records a decision of the kernel's tuner (`KernelTuner`): what it changed or tried,
+    /// what it measured, and whether it kept the change.
+    public func noteTuning(_ decision: TuningDecision) {
+        audit.note(pid: .kernel, owner: "kernel", "tune", decision.summary, decision.kept ? .completed : .failed("reverted"))
+    }
+}

@@ -16,6 +16,10 @@ public struct Scheduler: SlotScheduler {
         self.policy = policy
     }
 
+    public var timeSlice: Int? { (policy as? RoundRobinPolicy)?.quantum }
+
+    public func setTimeSlice(_ tokens: Int) { (policy as? RoundRobinPolicy)?.setQuantum(tokens) }
+
     public func plan(_ candidates: [SlotCandidate], occupants: [UInt64?]) -> SlotPlan {
         guard !candidates.isEmpty else { return SlotPlan() }
         let chosen = policy.choose(from: candidates, slots: occupants.count)

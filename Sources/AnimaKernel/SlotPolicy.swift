@@ -1,4 +1,5 @@
 import AnimaProcessor
+import Synchronization
 
 /// Chooses which generations hold the processor's slots for the next decode step; the
 /// `Scheduler` turns its choice into preemptions and admissions.
@@ -28,12 +29,23 @@ public struct FIFOPolicy: SlotPolicy {
 /// Round robin with a time slice counted in tokens: when others wait, a generation that
 /// has used its slice gives up its slot to the one that has waited longest.
 public struct RoundRobinPolicy: SlotPolicy {
-    public let quantum: Int
+    /// Shared by every copy of the policy, so the kernel's tuner can change the slice of
+    /// the scheduler an engine already holds.
+    private final class Slice: Sendable {
+        let tokens: Atomic<Int>
+        init(_ tokens: Int) { self.tokens = Atomic(tokens) }
+    }
+    private let slice: Slice
+
+    public var quantum: Int { slice.tokens.load(ordering: .relaxed) }
 
     public init(quantum: Int) {
         precondition(quantum >= 1, "a time slice must be at least one token")
-        self.quantum = quantum
+        slice = Slice(quantum)
     }
+
+    /// Changes the time slice from the next decision on (at least one token).
+    public func setQuantum(_ tokens: Int) { slice.tokens.store(max(1, tokens), ordering: .relaxed) }
 
     public func choose(from candidates: [SlotCandidate], slots: Int) -> [UInt64] {
         let waiting = candidates.filter { !$0.isRunning }.sorted(by: Self.longestWaitingFirst)

@@ -12,6 +12,8 @@ public struct EngineStatistics: Sendable, Hashable {
     /// Time spent inside llama_decode, and in sampling and emitting tokens after it.
     public var decodeNanoseconds: UInt64 = 0
     public var samplingNanoseconds: UInt64 = 0
+    /// How long each step that produced tokens took (decoding and sampling).
+    public var stepLatencies = StepLatencies()
     /// Context switches: generations taken off a slot by the policy, and states restored.
     public var preemptions = 0
     public var restores = 0

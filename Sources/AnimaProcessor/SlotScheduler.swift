@@ -12,6 +12,16 @@ public protocol SlotScheduler: Sendable {
     ///     candidates), in arrival order.
     ///   - occupants: who holds each slot now, by slot number; nil for a free slot.
     func plan(_ candidates: [SlotCandidate], occupants: [UInt64?]) -> SlotPlan
+
+    /// The time slice in tokens, for a policy that has one (round robin); nil otherwise.
+    var timeSlice: Int? { get }
+    /// Changes the time slice from the next plan on; a scheduler without one ignores it.
+    func setTimeSlice(_ tokens: Int)
+}
+
+extension SlotScheduler {
+    public var timeSlice: Int? { nil }
+    public func setTimeSlice(_ tokens: Int) {}
 }
 
 /// What to do before the next step: a scheduler's answer.

@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// fifo, rr or priority.
     public var policy = "rr"
     public var quantum = 32
+    /// Let the kernel tune the engine's threads, batch, active slots and time slice from the live
+    /// workload (`KernelTuner`; every decision in the audit log).
+    public var tune = false
     public var tlsCertificate: String?
     public var tlsKey: String?
     /// Largest request body accepted.
@@ -85,7 +88,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         ("host", "ANIMA_HOST"), ("port", "ANIMA_PORT"), ("model", "ANIMA_MODEL"), ("embedding_model", "ANIMA_EMBEDDING_MODEL"),
         ("data_dir", "ANIMA_DATA_DIR"), ("slots", "ANIMA_SLOTS"), ("context", "ANIMA_CONTEXT"), ("gpu_layers", "ANIMA_GPU_LAYERS"),
         ("policy", "ANIMA_POLICY"),
-        ("quantum", "ANIMA_QUANTUM"), ("tls_certificate", "ANIMA_TLS_CERTIFICATE"), ("tls_key", "ANIMA_TLS_KEY"),
+        ("quantum", "ANIMA_QUANTUM"), ("tune", "ANIMA_TUNE"), ("tls_certificate", "ANIMA_TLS_CERTIFICATE"), ("tls_key", "ANIMA_TLS_KEY"),
         ("max_request_bytes", "ANIMA_MAX_REQUEST_BYTES"), ("requests_per_minute", "ANIMA_REQUESTS_PER_MINUTE"),
         ("max_concurrent_requests", "ANIMA_MAX_CONCURRENT_REQUESTS"), ("scripted", "ANIMA_SCRIPTED"),
         ("request_header_timeout", "ANIMA_REQUEST_HEADER_TIMEOUT"), ("idle_timeout", "ANIMA_IDLE_TIMEOUT"),
@@ -175,11 +178,11 @@ public struct ServerConfiguration: Sendable, Hashable {
         case "max_request_bytes": maxRequestBytes = try int(1024...(1 << 30))
         case "requests_per_minute": requestsPerMinute = try int(1...1_000_000)
         case "max_concurrent_requests": maxConcurrentRequests = try int(1...100_000)
-        case "scripted":
+        case "scripted", "tune":
             guard let b = ["true": true, "1": true, "false": false, "0": false][value.lowercased()] else {
                 throw .badValue(key: key, value: value, source: source, expected: "true or false")
             }
-            scripted = b
+            if key == "tune" { tune = b } else { scripted = b }
         case "request_header_timeout": requestHeaderTimeout = try int(1...3600)
         case "idle_timeout": idleTimeout = try int(1...86_400)
         case "max_connections": maxConnections = try int(1...1_000_000)

@@ -27,5 +27,6 @@ struct AnimaBench: AsyncParsableCommand {
             BenchWeb.self,
             BenchBuild.self,
             BenchSpeculative.self,
+            BenchTune.self,
         ])
 }

@@ -178,6 +178,11 @@ struct Top: AsyncParsableCommand {
                 if let placement = k.placement { out += placement + ", " }
                 out += rate.map { String(format: "%.1f tokens/s", $0) } ?? "measuring tokens/s"
                 out += "\n"
+                if let t = k.tuning {
+                    let counts = t.kept + t.reverted > 0 ? "; \(t.kept) changes kept, \(t.reverted) reverted" : ""
+                    out += "settings: \(t.settings); \(t.state)\(counts)\n"
+                    if let last = t.lastDecision { out += "  last: \(last)\n" }
+                }
                 out += Ps.table([k], all: false) + "\n"
             }
             Terminal.write(out)

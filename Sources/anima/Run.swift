@@ -152,8 +152,11 @@ struct Run: AsyncParsableCommand {
                     dataDirectory: memoryLocation.directory.path)))
         // A policy's "ask" goes to the person at this terminal; without one it is a denial.
         if let terminal = TerminalApprover.forControllingTerminal() { await terminal.answerFor(kernel) }
+        let tuner = kernelOptions.tune ? KernelOptions.tuner(engine: engine, kernel: kernel) : nil
+        let tuning = Task { await tuner?.run() }
+        defer { tuning.cancel() }
         let procfs = Task { [kernelOptions] in
-            await ProcFS().serve(kernel, engine: engine, policy: kernelOptions.description, placement: engine.offload.summary)
+            await ProcFS().serve(kernel, engine: engine, policy: kernelOptions.description, placement: engine.offload.summary, tuner: tuner)
         }
         defer { procfs.cancel() }
 

@@ -120,7 +120,7 @@ struct ProcessCommandTests {
 
     @Test func psSeesRunningAgentsAndKillStopsThem() async throws {
         let run = try BackgroundCommand(
-            ["run", "--ignore-eos", "--tokens-per-step", "4000", "--context", "4096", "Write about rivers", "Write about hills"],
+            ["run", "--tune", "--ignore-eos", "--tokens-per-step", "4000", "--context", "4096", "Write about rivers", "Write about hills"],
             environment: runtime)
         var listing = ""
         for _ in 0..<200 {
@@ -131,6 +131,8 @@ struct ProcessCommandTests {
         #expect(listing.contains("agent-1") && listing.contains("agent-2"), "\(listing)")
         let top = try CLI.run(["top", "--iterations", "1"], environment: runtime)
         #expect(top.stdout.contains("slots") && top.stdout.contains("agent-1"), "\(top.stdout)")
+        // --tune: the kernel's tuner holds the engine's settings.
+        #expect(top.stdout.contains("settings: threads") && !top.stdout.contains("fixed (--tune"), "\(top.stdout)")
 
         let suspend = try CLI.run(["kill", "--signal", "suspend", "3"], environment: runtime)
         #expect(suspend.status == 0, "\(suspend.stderr)")

@@ -25,6 +25,9 @@ struct ConfigurationTests {
         #expect(c.slots == 8 && c.policy == "priority" && c.scripted && c.host == "0.0.0.0")
         #expect(c.quantum == 7)
         #expect(c.requestsPerMinute == 600)  // default
+        #expect(!c.tune)
+        #expect(try ServerConfiguration.load(file: try file("tune = true"), environment: [:]).tune)
+        #expect(try !ServerConfiguration.load(file: try file("tune = true"), environment: ["ANIMA_TUNE": "0"]).tune)
     }
 
     @Test(arguments: [
@@ -36,6 +39,7 @@ struct ConfigurationTests {
         ("host = \"a\"\nport = 80 80", "line 2, column 11"),
         ("[server]\nport = 1", "Anima's config has no tables"),
         ("port = 1e300", "not a float"),
+        ("tune = \"sometimes\"", "expected true or false"),
     ])
     func badFilesAreExplained(text: String, message: String) throws {
         let path = try file(text)

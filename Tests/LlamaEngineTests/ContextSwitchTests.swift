@@ -1,6 +1,7 @@
 import AnimaCore
 import AnimaKernel
 import Foundation
+import Synchronization
 import Testing
 
 @testable import AnimaLlama
@@ -137,5 +138,36 @@ struct ContextSwitchTests {
             _ = try await engine.generate(request(owner, question)).collect()
         }
         #expect(engine.statistics.sharedPrefixHits == 1)  // alice's second request only
+    }
+
+    @Test("settings changed while it runs (one active slot, a 16-token batch, one thread) change no answer")
+    func settingsBetweenSteps() async throws {
+        // Prompts longer than the 16-token batch, so each is read over several steps.
+        let requests = Self.prompts.map {
+            GenerationRequest(
+                messages: [.user($0 + " Answer in one short paragraph of plain words, and end with one fact a child would find surprising.")],
+                sampling: .greedy(maxTokens: 24))
+        }
+        let alone = try await answers(try engine(slots: 1), requests, together: false)
+        let tuned = try engine(slots: 3)
+        #expect(tuned.settingLimits.activeSlots == 1...3)
+        // Out-of-range values are brought within the limits.
+        tuned.apply(EngineSettings(threads: 0, batchTokens: 1, activeSlots: 1))
+        let most = Mutex(0)
+        let watcher = Task {
+            while !Task.isCancelled {
+                let running = tuned.statistics.runningSequences
+                most.withLock { $0 = max($0, running) }
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+        }
+        let together = try await answers(tuned, requests, together: true)
+        watcher.cancel()
+        #expect(together == alone)
+        #expect(tuned.settings == EngineSettings(threads: 1, batchTokens: 16, activeSlots: 1))
+        #expect(most.withLock { $0 } == 1)
+        // Prompts were read 16 tokens a step: more steps than tokens generated.
+        #expect(tuned.statistics.decodeSteps > tuned.statistics.generatedTokens)
+        #expect(tuned.statistics.stepLatencies.count > 0)
     }
 }

@@ -21,6 +21,9 @@ public struct ProcFS: Sendable {
         public var preemptions: Int
         /// Where the model's layers are ("all layers on the CPU", "28 of 28 layers ... on CUDA0").
         public var placement: String?
+        /// The engine's settings, and what the kernel's tuner last decided about them; nil for
+        /// an engine without settings.
+        public var tuning: KernelTuner.Status?
         public var updated: Date
         public var processes: [ProcessStatus]
     }
@@ -79,7 +82,7 @@ public struct ProcFS: Sendable {
     /// Publishes `kernel` until the task is cancelled, and carries out signal requests.
     /// Returns when cancelled, removing its files.
     public func serve(
-        _ kernel: Kernel, engine: (any StatisticsReporting)?, policy: String, placement: String? = nil,
+        _ kernel: Kernel, engine: (any StatisticsReporting)?, policy: String, placement: String? = nil, tuner: KernelTuner? = nil,
         every interval: Duration = .milliseconds(250)
     ) async {
         let host = getpid()
@@ -108,7 +111,8 @@ public struct ProcFS: Sendable {
                 hostPID: host, model: kernel.processor?.info.name ?? "none", policy: policy,
                 slots: kernel.processor?.timeSharing?.slotCount ?? 1,
                 runningSequences: stats?.runningSequences ?? 0, waitingRequests: stats?.waitingRequests ?? 0,
-                generatedTokens: stats?.generatedTokens ?? 0, preemptions: stats?.preemptions ?? 0, placement: placement, updated: Date(),
+                generatedTokens: stats?.generatedTokens ?? 0, preemptions: stats?.preemptions ?? 0, placement: placement,
+                tuning: await tuningStatus(engine: engine, tuner: tuner), updated: Date(),
                 processes: await kernel.processes())
             if let data = try? encoder.encode(snapshot) {
                 let tmp = directory.appendingPathComponent(".kernel-\(host).json.tmp")
@@ -118,5 +122,11 @@ public struct ProcFS: Sendable {
             }
             try? await Task.sleep(for: interval)
         }
+    }
+
+    private func tuningStatus(engine: (any StatisticsReporting)?, tuner: KernelTuner?) async -> KernelTuner.Status? {
+        if let tuner { return await tuner.status }
+        guard let engine = engine as? any TunableEngine else { return nil }
+        return KernelTuner.Status(settings: engine.settings, state: "fixed (--tune lets the kernel tune them)", kept: 0, reverted: 0)
     }
 }

@@ -42,6 +42,11 @@ final class DecodeLoop: @unchecked Sendable {
     /// common start.
     private var resident: [llama_seq_id: (owner: String?, tokens: [Int32])] = [:]
     private var prefillCursor = 0
+    /// The settings in force (`EngineSettings`); changed only between steps, by `.apply`.
+    private var current: EngineSettings
+    /// What `current` was last set to, readable from any thread.
+    let settings: Mutex<EngineSettings>
+    let settingLimits: EngineSettingLimits
 
     let statistics = Mutex(EngineStatistics())
     /// Which generation holds which slot, as of the last step; readable from any thread.
@@ -67,6 +72,12 @@ final class DecodeLoop: @unchecked Sendable {
         batchSize = o.batchSize
         batchCapacity = o.batchSize + o.slots
         scheduler = o.scheduler
+        let initial = EngineSettings(threads: o.threads, batchTokens: o.batchSize, activeSlots: o.slots, timeSlice: o.scheduler.timeSlice)
+        current = initial
+        settings = Mutex(initial)
+        settingLimits = EngineSettingLimits(
+            threads: 1...max(o.threads, ProcessInfo.processInfo.activeProcessorCount),
+            batchTokens: min(16, o.batchSize)...o.batchSize, activeSlots: 1...o.slots)
         swap = SwapSpace(memoryLimit: o.swapMemoryLimit, directory: o.swapDirectory)
         let sequences = o.slots + o.sharedPrefixSequences
         var params = llama_context_default_params()
@@ -195,12 +206,22 @@ final class DecodeLoop: @unchecked Sendable {
             table.resume(id)
         case .setPriority(let id, let priority):
             table.setPriority(id, priority)
+        case .apply(let wanted):
+            var next = wanted.clamped(to: settingLimits)
+            if next.threads != current.threads { llama_set_n_threads(context, Int32(next.threads), Int32(next.threads)) }
+            if current.timeSlice == nil { next.timeSlice = nil }
+            if let slice = next.timeSlice, slice != current.timeSlice { scheduler.setTimeSlice(slice) }
+            current = next
+            settings.withLock { $0 = next }
         }
     }
 
     /// Carries out the scheduler's plan of who holds the slots for the next step.
     private func schedule() {
-        let plan = table.plan(scheduler)
+        var plan = table.plan(scheduler)
+        // No more generations decode at once than the active slots allow; the rest wait.
+        let room = max(0, current.activeSlots - (table.runningIDs.count - plan.preempt.count))
+        if plan.admit.count > room { plan.admit = Array(plan.admit.prefix(room)) }
         guard !plan.preempt.isEmpty || !plan.admit.isEmpty else { return }
         for id in plan.preempt {
             guard let job = jobs[id] else { continue }
@@ -300,12 +321,13 @@ final class DecodeLoop: @unchecked Sendable {
         // Prompts still being read: fill the rest of the batch, taking turns.
         let readers = running.filter { $0.pending == nil && $0.history.count < $0.prompt.count }
         if !readers.isEmpty { prefillCursor += 1 }
-        for k in readers.indices where n < batchCapacity {
+        let filled = min(batchCapacity, n + current.batchTokens)
+        for k in readers.indices where n < filled {
             let job = readers[(k + prefillCursor) % readers.count]
             let start = job.history.count
             // A prefix worth sharing ends a chunk, so it can be copied exactly.
             let end = job.capturesPrefix && start < job.sharedPrefix ? job.sharedPrefix : job.prompt.count
-            let take = min(batchCapacity - n, end - start)
+            let take = min(filled - n, end - start)
             let chunk = job.prompt[start..<(start + take)]
             for (offset, token) in chunk.enumerated() {
                 add(token, pos: start + offset, slot: job.slot!, logits: start + offset == job.prompt.count - 1)
@@ -347,7 +369,10 @@ final class DecodeLoop: @unchecked Sendable {
         }
         table.finishStep()
         let sampled = DispatchTime.now().uptimeNanoseconds
-        statistics.withLock { $0.samplingNanoseconds += sampled - decoded }
+        statistics.withLock {
+            $0.samplingNanoseconds += sampled - decoded
+            if !outputs.isEmpty { $0.stepLatencies.record(nanoseconds: sampled - started) }
+        }
     }
 
     /// Near the end of its budget, a call or JSON answer under a grammar closes (`WrapUp`).
@@ -458,13 +483,14 @@ enum Command: Sendable {
     case suspend(UInt64, CheckedContinuation<SuspendedState, any Error>)
     case resume(UInt64, CheckedContinuation<Int, any Error>)
     case setPriority(UInt64, Int)
+    case apply(EngineSettings)
 
     func reject(_ error: any Error) {
         switch self {
         case .cancel(_, let done): done?.resume()
         case .suspend(_, let reply): reply.resume(throwing: error)
         case .resume(_, let reply): reply.resume(throwing: error)
-        case .setPriority: break
+        case .setPriority, .apply: break
         }
     }
 }

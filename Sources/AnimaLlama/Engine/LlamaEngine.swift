@@ -11,7 +11,7 @@ import Synchronization
 /// Each generation occupies one of `slots` sequences while it runs; more requests than
 /// slots wait their turn. A running generation can be suspended (its KV state saved,
 /// its slot freed) and resumed later in any free slot without reading its prompt again.
-public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
+public final class LlamaEngine: TimeSharedModel, TunableEngine {
     public struct Configuration: Sendable {
         /// Path of the GGUF file.
         public var modelPath: String
@@ -143,6 +143,10 @@ public final class LlamaEngine: TimeSharedModel, StatisticsReporting {
     public var statistics: EngineStatistics { loop.statistics.withLock { $0 } }
 
     public var slotCount: Int { loop.slots }
+
+    public var settings: EngineSettings { loop.settings.withLock { $0 } }
+    public var settingLimits: EngineSettingLimits { loop.settingLimits }
+    public func apply(_ settings: EngineSettings) { loop.send(.apply(settings)) }
 
     public func countTokens(text: String) async throws -> Int {
         model.tokenize(text, addSpecial: false, parseSpecial: false).count

@@ -1,0 +1,132 @@
+import AnimaProcessor
+import AnimaSecurity
+import AnimaTesting
+import Synchronization
+import Testing
+
+@testable import AnimaKernel
+
+/// The kernel's tuner: its search on a synthetic workload (exact, window by window), and
+/// its decisions reaching the audit log and the engine.
+@Suite("Kernel tuner")
+struct KernelTunerTests {
+    static let limits = EngineSettingLimits(threads: 1...2, batchTokens: 16...512, activeSlots: 1...8)
+    static let defaults = EngineSettings(threads: 2, batchTokens: 512, activeSlots: 8)
+
+    /// Feeds `search` `windows` measurements of `workload` under the settings it runs.
+    func drive(
+        _ search: inout TuningSearch, windows: Int, _ workload: (EngineSettings) -> TuningMeasurement?
+    ) -> [TuningDecision] {
+        var running = search.settings
+        var decisions: [TuningDecision] = []
+        for _ in 0..<windows {
+            let step = search.observe(workload(running))
+            if let d = step.decision { decisions.append(d) }
+            if let s = step.apply { running = s }
+            #expect(Self.limits.threads.contains(running.threads))
+            #expect(Self.limits.batchTokens.contains(running.batchTokens))
+            #expect(Self.limits.activeSlots.contains(running.activeSlots))
+        }
+        #expect(running == search.settings || { if case .trial = search.phase { true } else { false } }())
+        return decisions
+    }
+
+    @Test("keeps what measured better, reverts what did not, and stays within the limits")
+    func findsTheBetterSettings() {
+        // One thread is 30% faster (the cores are shared); a smaller batch shortens the p99
+        // step at no cost; fewer than 4 active slots costs throughput.
+        func workload(_ s: EngineSettings) -> TuningMeasurement {
+            let tps = 200 * (s.threads == 1 ? 1.3 : 1.0) * (s.activeSlots >= 4 ? 1.0 : 0.6)
+            return TuningMeasurement(tokensPerSecond: tps, p99Milliseconds: 20 + Double(s.batchTokens) / 8, generatedTokens: 800)
+        }
+        var search = TuningSearch(settings: Self.defaults, limits: Self.limits)
+        let decisions = drive(&search, windows: 60, workload)
+        #expect(search.settings == EngineSettings(threads: 1, batchTokens: 16, activeSlots: 8))
+        let kept = decisions.filter(\.kept)
+        #expect(kept.first?.setting == "threads" && kept.first?.reason == "more tokens/s, p99 no worse")
+        #expect(kept.contains { $0.setting == "batch" && $0.reason == "shorter p99 step, tokens/s no lower" })
+        // Halving the active slots from 8 to 4 gains nothing; from 4 it loses: never kept.
+        #expect(!kept.contains { $0.setting == "active slots" })
+        #expect(decisions.contains { $0.setting == "active slots" && !$0.kept })
+        for d in kept {
+            #expect(d.with.tokensPerSecond >= d.before.tokensPerSecond * 0.95)
+            #expect(d.with.p99Milliseconds <= d.before.p99Milliseconds * 1.05)
+        }
+        // Every move failed in a row: it rests instead of trying forever.
+        #expect({ if case .resting = search.phase { true } else { false } }())
+    }
+
+    @Test("a workload the defaults suit keeps the defaults")
+    func defaultsStay() {
+        // Any change costs 20%.
+        var search = TuningSearch(settings: Self.defaults, limits: Self.limits)
+        let decisions = drive(&search, windows: 40) { s in
+            TuningMeasurement(tokensPerSecond: s == Self.defaults ? 200 : 160, p99Milliseconds: 30, generatedTokens: 800)
+        }
+        #expect(search.settings == Self.defaults)
+        #expect(!decisions.isEmpty && decisions.allSatisfy { !$0.kept && $0.reason == "fewer tokens/s" })
+    }
+
+    @Test("a window without work judges nothing, and a trial it interrupts is undone")
+    func idleWindows() {
+        var search = TuningSearch(settings: Self.defaults, limits: Self.limits)
+        #expect(search.observe(nil) == .init())
+        let start = search.observe(TuningMeasurement(tokensPerSecond: 100, p99Milliseconds: 30, generatedTokens: 400))
+        #expect(start.apply == EngineSettings(threads: 1, batchTokens: 512, activeSlots: 8))
+        let idle = search.observe(nil)
+        #expect(idle.apply == Self.defaults && idle.decision == nil)
+        #expect(search.phase == .baseline)
+    }
+
+    @Test("a latency is read from the step histogram within a quarter-octave")
+    func stepQuantiles() {
+        var early = StepLatencies()
+        for _ in 0..<50 { early.record(nanoseconds: 1_000_000) }
+        var late = early
+        for _ in 0..<98 { late.record(nanoseconds: 5_000_000) }
+        for _ in 0..<2 { late.record(nanoseconds: 80_000_000) }
+        let window = late.since(early)
+        #expect(window.count == 100)
+        #expect((5.0...5.0 * 1.19).contains(window.quantile(0.98)!))
+        #expect((80.0...80.0 * 1.19).contains(window.quantile(0.99)!))
+        #expect(StepLatencies().quantile(0.99) == nil)
+        var a = EngineStatistics(), b = EngineStatistics()
+        a.generatedTokens = 10
+        b.generatedTokens = 410
+        b.stepLatencies = late
+        a.stepLatencies = early
+        let m = TuningMeasurement.between(a, b, seconds: 2, minimumTokens: 64)
+        #expect(m?.tokensPerSecond == 200 && m?.generatedTokens == 400)
+        #expect(TuningMeasurement.between(a, b, seconds: 2, minimumTokens: 401) == nil)
+    }
+
+    /// An engine whose settings and statistics the test moves.
+    final class FakeEngine: TunableEngine, Sendable {
+        let state = Mutex((EngineSettings(threads: 2, batchTokens: 512, activeSlots: 8), EngineStatistics()))
+        var settings: EngineSettings { state.withLock { $0.0 } }
+        var settingLimits: EngineSettingLimits { KernelTunerTests.limits }
+        var statistics: EngineStatistics { state.withLock { $0.1 } }
+        func apply(_ settings: EngineSettings) { state.withLock { $0.0 = settings.clamped(to: settingLimits) } }
+    }
+
+    @Test("every decision is in the audit log and the engine runs what was kept")
+    func decisionsAreAudited() async {
+        let audit = MemoryAuditTrail()
+        let k = Kernel(.init(processor: ScriptedModel(replies: []), audit: audit))
+        let engine = FakeEngine()
+        let tuner = KernelTuner(engine: engine) { await k.noteTuning($0) }
+        await tuner.observe(TuningMeasurement(tokensPerSecond: 100, p99Milliseconds: 30, generatedTokens: 400))
+        #expect(engine.settings.threads == 1)  // trying one thread fewer
+        await tuner.observe(TuningMeasurement(tokensPerSecond: 150, p99Milliseconds: 30, generatedTokens: 600))
+        // Kept; two threads again is where it came from, so the batch is tried next.
+        #expect(engine.settings == EngineSettings(threads: 1, batchTokens: 256, activeSlots: 8))
+        await tuner.observe(TuningMeasurement(tokensPerSecond: 90, p99Milliseconds: 45, generatedTokens: 360))
+        #expect(engine.settings == EngineSettings(threads: 1, batchTokens: 512, activeSlots: 8))
+        let tuning = audit.records.filter { $0.syscall == "tune" }
+        #expect(tuning.map(\.outcome) == [.completed, .failed("reverted")])
+        #expect(tuning.first?.summary.hasPrefix("threads 2 → 1: 100 tokens/s, p99 step 30 ms before, 150 tokens/s") == true)
+        #expect(tuning.last?.summary.contains("batch 512 → 256") == true)
+        let status = await tuner.status
+        #expect(status.kept == 1 && status.reverted == 1 && status.settings.threads == 1)
+    }
+}

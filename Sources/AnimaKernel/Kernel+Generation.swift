@@ -55,7 +55,8 @@ extension Kernel {
         var result = GenerationResult(text: "", toolCalls: [], usage: Usage(promptTokens: 0, completionTokens: 0), finishReason: .stop)
         // With guards, text leaves only after the output guard has seen it (see StreamGuard);
         // with no one listening, the whole-text guard below is enough.
-        var streamGuard = sink != nil || !observers.isEmpty ? security.streamGuard() : nil
+        let streams = !observers.isEmpty && !request.isPrivateStep
+        var streamGuard = sink != nil || streams ? security.streamGuard() : nil
         var stopped: String?
         // Once untrusted text is in the context, the step's text may repeat it: observers get
         // it when the step ends, with those spans marked as in a final answer (AnswerMarking).
@@ -64,6 +65,7 @@ extension Kernel {
         func release(_ text: String) {
             guard !text.isEmpty else { return }
             sink?(.text(text))
+            guard streams else { return }
             if withhold { held += text } else { emit(.text(process.pid, text)) }
         }
         func flush(_ outcome: StreamGuard.Release?) {

@@ -78,6 +78,9 @@ public struct GenerationRequest: Sendable, Hashable {
     /// tell from the time to the first token how someone else's prompt began. The kernel sets
     /// the process owner's name; requests without one share only with each other.
     public var cacheOwner: String?
+    /// A step an agent takes for itself (decide-first's "tool or answer?"): the kernel
+    /// streams none of its text to the process's observers, who would see or hear "tool".
+    public var isPrivateStep = false
 
     public init(
         messages: [ChatMessage], tools: [ToolDefinition] = [], toolChoice: ToolChoice = .auto,

@@ -37,17 +37,17 @@ struct BenchTune: AsyncParsableCommand {
     @Option(help: NumericFlag.help("Rounds of both phases.", 1...100), transform: NumericFlag.integer(1...100))
     var rounds = 2
     @Option(help: NumericFlag.help("The tuner's window, in seconds.", 1...600), transform: NumericFlag.integer(1...600))
-    var window = 3
+    var window = 5
     @Option(help: NumericFlag.help("Agents running at once.", 0...64), transform: NumericFlag.integer(0...64))
     var agents = 2
     @Option(help: NumericFlag.help("Tokens each agent generates.", 1...4096), transform: NumericFlag.integer(1...4096))
     var agentTokens = 256
     @Option(help: NumericFlag.help("Chat requests in one burst.", 0...256), transform: NumericFlag.integer(0...256))
-    var burst = 6
+    var burst = 4
     @Option(help: NumericFlag.help("Seconds between bursts.", 1...600), transform: NumericFlag.integer(1...600))
-    var burstEvery = 4
+    var burstEvery = 6
     @Option(help: NumericFlag.help("Words in a chat prompt.", 1...2000), transform: NumericFlag.integer(1...2000))
-    var promptWords = 150
+    var promptWords = 40
     @Option(help: NumericFlag.help("Tokens of a chat answer.", 1...4096), transform: NumericFlag.integer(1...4096))
     var chatTokens = 48
     @Option(help: NumericFlag.help("Sentences in one embedding batch (0: no embeddings).", 0...1024), transform: NumericFlag.integer(0...1024))

@@ -69,6 +69,27 @@ struct ToolStrategyTests {
         }
     }
 
+    /// Decide-first's question is the agent's own business: whoever watches the process
+    /// (`anima run`, the voice command that speaks the text) sees the answer, not "tool".
+    @Test func theDecisionStepIsNotStreamedToObservers() async throws {
+        let model = ScriptedModel(toolCallSyntax: .smolLM2) { request in
+            if case .jsonSchema = request.responseFormat { return .text("\"answer\"") }
+            return .text("Five.")
+        }
+        let kernel = Kernel(.init(processor: model, tools: [AddTool()]))
+        let events = await kernel.events()
+        var spec = AgentSpec(task: "What is 2+3?", tools: ["add"])
+        spec.toolStrategy = .decideFirst
+        let pid = try await kernel.spawn(spec, owner: alice)
+        var streamed = ""
+        for await event in events {
+            if case .text(pid, let text) = event { streamed += text }
+            if case .exited(pid, _) = event { break }
+        }
+        #expect(streamed == "Five.")
+        #expect(model.requests.contains { $0.isPrivateStep && $0.responseFormat != .text })
+    }
+
     @Test func theFamilyReachesAgentsThroughARouterAndThePrivatePager() throws {
         let local = ScriptedModel(replies: [], toolCallSyntax: .smolLM2)
         let candidate = RouteCandidate(

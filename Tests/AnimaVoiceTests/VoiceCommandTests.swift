@@ -72,7 +72,7 @@ struct VoiceCommandTests {
                 reference: "Please remind me to call my sister tomorrow morning.", hypothesis: String(line.drop { $0 != "]" }.dropFirst()))
                 <= 0.2)
         // A recording on stdin is untrusted; the reply streams to stdout as a WAV stream.
-        let streamed = try anima(["voice", "--out", "-", "--max-steps", "2", "--tokens-per-step", "40"], stdin: wav)
+        let streamed = try anima(["voice", "--out", "-", "--max-steps", "3", "--tokens-per-step", "40"], stdin: wav)
         #expect(streamed.status == 0, "\(streamed.stderr)")
         #expect(streamed.stderr.contains("untrusted recording"), "\(streamed.stderr)")
         let clip = try WAVCodec.decode(Array(streamed.stdout))

@@ -225,6 +225,7 @@ public struct AgentLoop: Sendable {
                 ))
             question.responseFormat = .jsonSchema(Self.decisionSchema)
             question.sampling.maxTokens = 8
+            question.isPrivateStep = true
             let decision = try await generate(question).text
             if decision.contains("tool") {
                 request.toolChoice = .required

@@ -255,6 +255,7 @@ struct Voice: AsyncParsableCommand {
                 try await speak(rest)
             }
             if !spokeAny, let answer, !answer.isEmpty { try await speak(answer) }
+            if !spokeAny, answer?.isEmpty ?? true { Terminal.error("(the agent's answer is empty: nothing to speak)") }
             Terminal.error("\n")
             if let firstAudio {
                 Terminal.error("first reply audio \(String(format: "%.2f", firstAudio.seconds)) s after the recording was taken\n")

@@ -76,6 +76,7 @@ struct KernelEntryPointTests {
         "recordWorkflowEvent(_":
             "appends a workflow run's lifecycle record (digests only) to the audit trail; it acts on nothing, and the steps' own side effects are syscalls",
         "noteAccess(_": "appends a sign-in record of the web console (a passkey registered, used or refused) to the audit trail; it acts on nothing",
+        "noteTuning(_": "appends the kernel tuner's decision about engine settings (numbers only) to the audit trail; it acts on nothing",
         "recordDeviceUse(_": "appends a record of a speech route's use (sizes, durations, keyed digests; never the words) to the audit trail; it acts on nothing",
     ]
 
@@ -93,7 +94,9 @@ struct KernelEntryPointTests {
             let lines = try String(contentsOf: file, encoding: .utf8).components(separatedBy: "\n")
             var inKernel = false
             for (index, line) in lines.enumerated() {
-                if line.hasPrefix("public actor Kernel") || line.hasPrefix("extension Kernel {") || line.hasPrefix("extension Kernel:") {
+                if line.hasPrefix("public actor Kernel {") || line.hasPrefix("public actor Kernel:") || line.hasPrefix("extension Kernel {")
+                    || line.hasPrefix("extension Kernel:")
+                {
                     inKernel = true
                 } else if line.hasPrefix("}") {
                     inKernel = false

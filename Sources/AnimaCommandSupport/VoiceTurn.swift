@@ -51,7 +51,9 @@ package struct RecordingTool: SystemTool {
     package var definition: ToolDefinition {
         ToolDefinition(
             name: Self.name, description: "The words spoken in the recording the user was sent, transcribed. Takes no arguments.",
-            parameters: try! JSONSchema(["type": "object", "properties": [:]]))
+            // No arguments, said so in the schema: the call grammar then allows only `{}` (SmolLM2
+            // otherwise invents arguments until its step's token limit cuts the call).
+            parameters: try! JSONSchema(["type": "object", "properties": [:], "additionalProperties": false]))
     }
 
     package var outputSource: ProvenanceSource { .file }

@@ -11,12 +11,15 @@ extension Kernel {
         var request = request
         if request.pinnedProcessor == nil { request.pinnedProcessor = process.pinnedProcessor }
         request.cacheOwner = process.owner.name
+        // Whether the quota, rather than the caller's own limit, bounds this answer.
+        var quotaBounds = false
         if let limit = process.quotas.tokens {
             let left = limit - process.usage.generatedTokens
             guard left > 0 else {
                 terminate(process.pid, status: .quotaExceeded("tokens (\(limit))"))
                 throw SyscallError.quotaExceeded("tokens (\(limit))")
             }
+            quotaBounds = (request.sampling.maxTokens ?? Int.max) > left
             request.sampling.maxTokens = min(request.sampling.maxTokens ?? left, left)
         }
         if process.pager != nil {
@@ -111,8 +114,10 @@ extension Kernel {
         }
         process.usage.promptTokens += result.usage.promptTokens
         process.usage.generatedTokens += result.usage.completionTokens
-        if let limit = process.quotas.tokens, process.usage.generatedTokens >= limit, result.finishReason == .length {
-            // The answer was cut by the quota: the process is out of tokens.
+        if let limit = process.quotas.tokens, quotaBounds, process.usage.generatedTokens >= limit, result.finishReason == .length {
+            // The answer was cut by the quota: the process is out of tokens. (An answer cut
+            // at the caller's own limit, which happened to spend the last tokens, is returned;
+            // the next generation finds the quota spent.)
             terminate(process.pid, status: .quotaExceeded("tokens (\(limit))"))
             throw SyscallError.quotaExceeded("tokens (\(limit))")
         }

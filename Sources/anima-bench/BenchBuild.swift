@@ -16,7 +16,8 @@ struct BenchBuild: AsyncParsableCommand {
         discussion: """
             Each task (contrib/bench/build/*.json) is a requirement and hidden Python tests,
             run in the sandbox and never shown to the model. One-shot asks once (the same
-            model, the same tokens per answer); the loop shows the model its failures and
+            model, the same tokens per answer; one-shot-bare tests the answer's code as it
+            is, one-shot without the model's own top-level checks); the loop shows the model its failures and
             asks again, up to --steps times; loop+skills also shows verified solutions
             (kept from tasks earlier in the suite that the loop passed) retrieved by
             meaning. "Similar" tasks are those whose family (a field of each task) appeared
@@ -31,11 +32,11 @@ struct BenchBuild: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The suite's directory (default: contrib/bench/build in the source tree).", valueName: "path"))
     var suite: String?
 
-    @Option(help: "Comma-separated modes: one-shot, loop, loop+skills.")
-    var modes = "one-shot,loop,loop+skills"
+    @Option(help: "Comma-separated modes: one-shot-bare, one-shot, loop, loop+skills.")
+    var modes = "one-shot-bare,one-shot,loop,loop+skills"
 
     @Option(help: NumericFlag.help("Model calls of the loop per task.", 1...20), transform: NumericFlag.integer(1...20))
-    var steps = 3
+    var steps = 4
 
     @Option(help: NumericFlag.help("Tokens per answer.", 16...4096), transform: NumericFlag.integer(16...4096))
     var tokensPerStep = 384
@@ -45,6 +46,9 @@ struct BenchBuild: AsyncParsableCommand {
 
     @Flag(help: "Print each task's result.")
     var verbose = false
+
+    @Flag(help: "With --verbose, print the code of each failed answer too.")
+    var showCode = false
 
     @OptionGroup var modelOptions: ModelOptions
 
@@ -62,6 +66,11 @@ struct BenchBuild: AsyncParsableCommand {
         var tokens: Int
         var similar: Bool
     }
+
+    /// In the order they run on each task: the model's answer as it is (only the fenced
+    /// code taken), the same with its own checks removed (`RefineLoop.libraryCode`), the
+    /// loop, the loop with skills.
+    static let modes = ["one-shot-bare", "one-shot", "loop", "loop+skills"]
 
     static var defaultSuite: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -85,8 +94,8 @@ struct BenchBuild: AsyncParsableCommand {
         var tasks = try Self.load(suite ?? Self.defaultSuite)
         if limit > 0 { tasks = Array(tasks.prefix(limit)) }
         let chosen = modes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        for mode in chosen where !["one-shot", "loop", "loop+skills"].contains(mode) {
-            throw ValidationError("unknown mode \(mode); use one-shot, loop, loop+skills")
+        for mode in chosen where !Self.modes.contains(mode) {
+            throw ValidationError("unknown mode \(mode); use \(Self.modes.joined(separator: ", "))")
         }
         try Sandbox.standard.check()
         let engine = try await modelOptions.load()
@@ -97,7 +106,7 @@ struct BenchBuild: AsyncParsableCommand {
         let skills = try SkillLibrary(directory: scratch)
         var seenFamilies = Set<String>()
         let similar = tasks.map { task in !seenFamilies.insert(task.family).inserted }
-        print(
+        say(
             "build suite: \(tasks.count) tasks (\(similar.filter { $0 }.count) similar to an earlier one), model \(engine.info.name), \(steps) steps × \(tokensPerStep) tokens"
         )
         var table: [String: [Result]] = [:]
@@ -105,13 +114,15 @@ struct BenchBuild: AsyncParsableCommand {
         // tasks; skills come from what the loop passed on earlier tasks.
         for (index, task) in tasks.enumerated() {
             var verified: String?
-            for mode in ["one-shot", "loop", "loop+skills"] where chosen.contains(mode) {
+            for mode in Self.modes where chosen.contains(mode) {
                 var shown: [Skill] = []
                 if mode == "loop+skills" { shown = try await skills.retrieve(task.requirement, owner: "bench").map(\.0) }
-                let budget = RefineLoop.Budget(steps: mode == "one-shot" ? 1 : steps, tokensPerStep: tokensPerStep)
-                let loop = RefineLoop(
+                let budget = RefineLoop.Budget(steps: mode.hasPrefix("one-shot") ? 1 : steps, tokensPerStep: tokensPerStep)
+                var refine = RefineLoop(
                     requirement: task.requirement, module: task.module, tests: ["test_hidden.py": task.tests], showTests: false,
                     skills: shown, budget: budget, runner: runner)
+                refine.tidiesCode = mode != "one-shot-bare"
+                let loop = refine
                 let box = OutcomeBox()
                 let pid = try await kernel.spawn(
                     name: "build-\(task.id)", owner: .root, quotas: Quotas(tokens: budget.steps * tokensPerStep)
@@ -130,9 +141,13 @@ struct BenchBuild: AsyncParsableCommand {
                 if verbose {
                     let detail = outcome.map { "\($0.attempts.count) step(s), \($0.report.passed)/\($0.report.total) tests" } ?? "\(status)"
                     let note = shown.isEmpty ? "" : ", \(shown.count) skill(s)"
-                    print(
+                    say(
                         "  \(task.id) \(mode): \(passed ? "pass" : "fail") (\(detail), \(String(format: "%.1f", outcome?.seconds ?? 0)) s\(note))"
                     )
+                    if let outcome, !passed {
+                        say("    last: " + outcome.report.firstFailure)
+                        if showCode { say(outcome.code.split(separator: "\n", omittingEmptySubsequences: false).map { "    | " + $0 }.joined(separator: "\n")) }
+                    }
                 }
                 if mode == "loop", passed { verified = outcome?.code }
             }
@@ -143,7 +158,7 @@ struct BenchBuild: AsyncParsableCommand {
                     provenance: "build suite \(task.id)")
             }
         }
-        print(Self.report(table, order: chosen))
+        say(Self.report(table, order: chosen))
     }
 
     static func report(_ table: [String: [Result]], order: [String]) -> String {
@@ -159,9 +174,10 @@ struct BenchBuild: AsyncParsableCommand {
                     toLength: 23, withPad: " ", startingAt: 0)
                     + String(format: "%5.1f%%  %5.1f%% (%d)    %6.1f  %7.0f", 100 * rate(rs), 100 * rate(sim), sim.count, seconds, tokens))
         }
-        if let one = table["one-shot"], let loop = table["loop"] {
-            let ratio = rate(one) > 0 ? String(format: "%.2fx", rate(loop) / rate(one)) : "n/a (one-shot passed none)"
-            lines.append("loop / one-shot pass rate: \(ratio)")
+        for anchor in ["one-shot-bare", "one-shot"] {
+            guard let one = table[anchor], let loop = table["loop"] else { continue }
+            let ratio = rate(one) > 0 ? String(format: "%.2fx", rate(loop) / rate(one)) : "n/a (\(anchor) passed none)"
+            lines.append("loop / \(anchor) pass rate: \(ratio)")
         }
         if let loop = table["loop"], let skilled = table["loop+skills"] {
             let delta = 100 * (rate(skilled.filter(\.similar)) - rate(loop.filter(\.similar)))
@@ -169,6 +185,12 @@ struct BenchBuild: AsyncParsableCommand {
         }
         return lines.joined(separator: "\n")
     }
+}
+
+/// Writes a line at once, unbuffered: a run takes most of an hour, and its progress is
+/// read from a file.
+private func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 /// Carries a loop's outcome out of its process.

@@ -10,8 +10,9 @@ struct SkillsCommand: AsyncParsableCommand {
         abstract: "Verified solutions kept from earlier tasks: list, show, forget, export.",
         discussion: """
             A coding subtask whose acceptance tests passed is kept as a skill; later tasks
-            with a similar requirement are shown it. A skill that fails more often than it
-            helps is demoted and no longer offered.
+            with a similar requirement are shown it, and its code is put beside theirs in
+            the sandbox as skill_<function>.py, a module they may import. A skill that
+            fails more often than it helps is demoted and no longer offered.
 
             Examples:
               anima skills list

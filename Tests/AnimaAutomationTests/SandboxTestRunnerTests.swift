@@ -22,6 +22,17 @@ struct SandboxTestRunnerTests {
         #expect(!bad.succeeded)
         #expect(bad.passed == 0 && bad.total == 2)
         #expect(bad.failures.first?.contains("AssertionError") == true, "\(bad.failures)")
+        // The coder reads what its code returned, not only that an assertion failed.
+        #expect(bad.failures.first?.contains("add(1, 2) gave -1; expected 3") == true, "\(bad.failures)")
+        #expect(bad.firstFailure.hasSuffix("add(1, 2) gave -1; expected 3"), "\(bad.firstFailure)")
+        // An error raised in the code names the test's line that called it.
+        let raises = try await runner().run(files: ["solution.py": "def add(a, b):\n    raise KeyError(a)\n"], tests: tests)
+        #expect(raises.failures.first?.contains("the test's line was: assert add(1, 2) == 3") == true, "\(raises.failures)")
+        // A side that raises, or a value too long to read, is reported as such.
+        let odd = try await runner().run(
+            files: ["solution.py": "def add(a, b):\n    return 'x' * 5000 if a > 0 else 1 / 0\n"], tests: tests)
+        #expect(odd.failures.contains { $0.contains("gave 'xxxx") && $0.contains("...; expected 3") }, "\(odd.failures)")
+        #expect(odd.failures.contains { $0.contains("ZeroDivisionError") }, "\(odd.failures)")
     }
 
     @Test func codeCannotRewriteItsTestsOrFakeAVerdict() async throws {

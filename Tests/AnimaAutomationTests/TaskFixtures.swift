@@ -19,7 +19,8 @@ final class MarkerRunner: TestRunner {
     init(peers: Int = 1) { self.peers = peers }
 
     func run(files: [String: String], tests: [String: String]) async throws -> TestReport {
-        let code = files.values.joined()
+        // The code under test, not the skills' files beside it.
+        let code = files.filter { !$0.key.hasPrefix("skill") }.values.joined()
         state.withLock { $0.append(code) }
         flight.withLock {
             $0.now += 1

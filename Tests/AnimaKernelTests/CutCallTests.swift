@@ -40,6 +40,16 @@ struct CutCallTests {
         #expect(notice.content.contains("not run") && notice.content.contains("add"))
     }
 
+    @Test func anEmptyReplyIsNoAnswerTheNextStepMustAnswerInWords() async throws {
+        let (status, tool, model) = try await Self.agent([.text("  \n"), .text("Five.")])
+        #expect(status == .completed("Five."))
+        #expect(tool.runs.withLock { $0 } == 0)
+        #expect(model.requests.last?.toolChoice == ToolChoice.none)
+        // Asked for words and still silent: the empty answer is the answer (the caller says so).
+        let (silent, _, _) = try await Self.agent([.text(""), .text("")])
+        #expect(silent == .completed(""))
+    }
+
     @Test func afterASecondCutTheModelMustAnswer() async throws {
         let cut = ScriptedModel.Reply.cutToolCalls([call("add", ["a": 2, "b": 3])])
         let (status, tool, model) = try await Self.agent([cut, cut, .text("Five.")])

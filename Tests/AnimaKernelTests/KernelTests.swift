@@ -124,6 +124,24 @@ struct KernelTests {
         #expect(await k.status(pid)?.usage.generatedTokens == 5)
     }
 
+    @Test func anAnswerCutAtItsOwnLimitIsReturnedEvenWhenItSpendsTheQuota() async throws {
+        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in
+            .text(Array(repeating: "word", count: 50).joined(separator: " "))
+        }
+        let k = kernel(processor)
+        let pid = try await k.spawn(name: "exact", owner: alice, quotas: Quotas(tokens: 5)) { context in
+            let answer = try await context.generate(GenerationRequest(messages: [.user("talk")], sampling: .greedy(maxTokens: 5)))
+            #expect(answer.finishReason == .length)
+            // The next generation finds nothing left.
+            await #expect(throws: SyscallError.quotaExceeded("tokens (5)")) {
+                try await context.generate(GenerationRequest(messages: [.user("more")], sampling: .greedy(maxTokens: 5)))
+            }
+            return answer.text
+        }
+        #expect(try await k.wait(pid) == .quotaExceeded("tokens (5)"))
+        #expect(await k.status(pid)?.usage.generatedTokens == 5)
+    }
+
     @Test func toolCallQuotaStopsAProcess() async throws {
         let add = AddTool()
         let processor = endlessAdder()

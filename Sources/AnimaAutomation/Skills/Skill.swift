@@ -34,6 +34,15 @@ public struct Skill: Sendable, Hashable, Codable {
         self.failures = failures
     }
 
+    /// The top-level functions its code defines (`def name(` at the start of a line), in order.
+    public var functions: [String] {
+        code.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("def ") else { return nil }
+            let name = line.dropFirst(4).prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            return name.isEmpty || name.first!.isNumber || !name.allSatisfy(\.isASCII) ? nil : String(name)
+        }
+    }
+
     /// A skill that failed more often than it helped since it was kept: it is no longer offered.
     public var isDemoted: Bool { failures > successes }
 }

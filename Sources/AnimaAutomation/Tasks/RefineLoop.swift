@@ -45,6 +45,9 @@ public struct RefineLoop: Sendable {
     public var runner: any TestRunner
     /// Reasons earlier attempts at this subtask failed (`Orchestrator` retries with them).
     public var reflection: String?
+    /// Whether the model's own checks and examples at the top level of the file are
+    /// removed before the tests import it (`libraryCode`); off only to measure the model bare.
+    public var tidiesCode = true
 
     public init(
         requirement: String, module: String = "solution.py", tests: [String: String], showTests: Bool = true, skills: [Skill] = [],
@@ -70,6 +73,7 @@ public struct RefineLoop: Sendable {
         let started = clock.now
         let totalTokens = budget.totalTokens ?? budget.steps * budget.tokensPerStep
         var attempts: [RefineAttempt] = []
+        var tried: [(code: String, report: TestReport)] = []
         var used = 0
         var code = ""
         var report = TestReport(passed: 0, total: 0, problem: "no attempt was made")
@@ -85,13 +89,20 @@ public struct RefineLoop: Sendable {
                 break
             }
             try Task.checkCancellation()
-            let request = self.request(step: step, previous: attempts.last.map { (code, $0.report) })
-            var sized = request
+            var sized = request(step: step, attempts: tried)
             sized.sampling.maxTokens = min(budget.tokensPerStep, left)
             let result = try await generate(sized)
             used += result.usage.completionTokens
             code = Self.extractCode(result.text)
-            report = try await runner.run(files: [module: code], tests: tests)
+            if tidiesCode {
+                // An answer its length limit cut inside the code block ends mid-statement.
+                let fences = result.text.components(separatedBy: "```").count - 1
+                code = Self.libraryCode(code, unfinished: result.finishReason == .length && (fences == 0 || fences % 2 == 1))
+            }
+            var files = [module: code]
+            for (file, skill) in skillFiles where file != module { files[file] = skill.code }
+            report = try await runner.run(files: files, tests: tests)
+            tried.append((code, report))
             attempts.append(RefineAttempt(step: step + 1, tokens: result.usage.completionTokens, report: report))
             if report.succeeded {
                 stop = .passed
@@ -104,37 +115,105 @@ public struct RefineLoop: Sendable {
             seconds: Self.seconds(clock.now - started))
     }
 
+    /// The skills shown (at most two), each with the file it is in beside the code under
+    /// test so the code may import it: `skill_<its first function>.py`.
+    var skillFiles: [(file: String, skill: Skill)] {
+        var taken = Set(tests.keys).union([module])
+        return skills.prefix(2).enumerated().map { index, skill in
+            var file = "skill_\(skill.functions.first ?? String(index + 1)).py"
+            if taken.contains(file) { file = "skill\(index + 1).py" }
+            taken.insert(file)
+            return (file, skill)
+        }
+    }
+
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
-    /// The request of step `step` (0-based); after the first, it carries the last code and its failures.
-    func request(step: Int, previous: (code: String, report: TestReport)?) -> GenerationRequest {
+    /// The request of step `step` (0-based), given the attempts so far (code and report).
+    ///
+    /// The first step asks greedily. Later steps alternate between two ways of asking
+    /// again, because a small model shown its own wrong code mostly writes the same mistake
+    /// again (measured on the build suite, BENCHMARKS.md): a *repair* (odd steps: the
+    /// conversation goes on with the last code and its failures) and a *fresh start* (even
+    /// steps: a new conversation that names what the earlier attempts got wrong but not
+    /// their code), each sampled with a different seed.
+    func request(step: Int, attempts: [(code: String, report: TestReport)]) -> GenerationRequest {
         var system = Specialist.coder.instructions
         system += " Write the complete Python file \(module) that meets the requirement."
         system += " Answer with the whole file in one ```python code block and nothing else."
+        system += " The tests import the file: put no tests, examples or calls at its top level."
         var user = "Requirement:\n\(requirement)\n"
         if showTests, !tests.isEmpty {
             user += "\nThese acceptance tests will be run against \(module) (you cannot change them):\n"
             for (name, text) in tests.sorted(by: { $0.key < $1.key }) { user += "```python\n# \(name)\n\(text)\n```\n" }
         }
-        for skill in skills.prefix(2) {
-            user += "\nA verified solution of a similar task (\(skill.description.prefix(200))), for reference:\n```python\n"
+        for (file, skill) in skillFiles {
+            let name = file.dropLast(3)
+            let example = skill.functions.first.map { " (for example `from \(name) import \($0)`)" } ?? ""
+            user += "\nA verified solution of a similar task (\(skill.description.prefix(200))) is in the workspace as \(file)."
+            user += " You may import from it\(example) or adapt it:\n```python\n"
             user += String(skill.code.prefix(4000)) + "\n```\n"
         }
         if let reflection, !reflection.isEmpty { user += "\nAn earlier attempt failed. What was learned:\n\(reflection.prefix(1500))\n" }
-        var messages: [ChatMessage] = [.system(system), .user(user)]
-        if let previous {
-            messages.append(.assistant("```python\n\(previous.code)\n```"))
-            messages.append(
-                .user(
-                    "The acceptance tests failed:\n\(previous.report.summary)\n\nFix \(module). Answer with the whole corrected file in one ```python code block."
-                ))
+        guard step > 0, let last = attempts.last else {
+            return GenerationRequest(messages: [.system(system), .user(user)], sampling: .greedy())
         }
-        // Greedy first; later steps sample a little so a stuck model can leave its rut.
-        let sampling =
-            step == 0 ? SamplingParameters.greedy() : SamplingParameters(temperature: 0.4, seed: UInt32(truncatingIfNeeded: step))
-        return GenerationRequest(messages: messages, sampling: sampling)
+        let sampling = SamplingParameters(temperature: step % 2 == 1 ? 0.5 : 0.8, seed: UInt32(truncatingIfNeeded: step))
+        if step % 2 == 1 {
+            return GenerationRequest(
+                messages: [
+                    .system(system), .user(user), .assistant("```python\n\(last.code)\n```"),
+                    .user(
+                        "The acceptance tests failed:\n\(last.report.summary)\n\nFix \(module). Answer with the whole corrected file in one ```python code block."
+                    ),
+                ], sampling: sampling)
+        }
+        // A fresh start: what went wrong before, in a line per attempt, without the code.
+        user += "\nEarlier attempts failed the acceptance tests:\n"
+        for (index, attempt) in attempts.suffix(3).enumerated() {
+            user += "- attempt \(index + 1): " + attempt.report.firstFailure + "\n"
+        }
+        user += "Write a new solution that avoids these mistakes.\n"
+        return GenerationRequest(messages: [.system(system), .user(user)], sampling: sampling)
+    }
+
+    /// `code` as a module to import: the top-level statements that only run the model's own
+    /// examples and checks on import (`print(...)`, `assert ...`, a bare call such as
+    /// `main()`, a `for` or `while` loop), each with its continuation lines, are removed.
+    /// Definitions, imports, assignments and `if __name__ == "__main__":` blocks stay. A small
+    /// model often ends its file with checks of its own that fail, or that the answer's
+    /// length limit cuts mid-line, and the tests then cannot even import the file. When the
+    /// code is `unfinished` (the limit cut it), its last top-level statement, which the cut
+    /// left incomplete, goes too.
+    public static func libraryCode(_ code: String, unfinished: Bool = false) -> String {
+        var kept: [Substring] = []
+        var dropping = false
+        var lastStart: Int?
+        var inString: Substring?  // the quotes of a triple-quoted string still open
+        for line in code.split(separator: "\n", omittingEmptySubsequences: false) {
+            if inString == nil, let first = line.first, !first.isWhitespace, first != "#", !")]}".contains(first) {
+                dropping = runsOnImport(line)
+                if !dropping { lastStart = kept.count }
+            }
+            if !dropping { kept.append(line) }
+            for quotes in ["\"\"\"", "'''"] where inString == nil || inString == Substring(quotes) {
+                if line.components(separatedBy: quotes).count % 2 == 0 { inString = inString == nil ? Substring(quotes) : nil }
+            }
+        }
+        if unfinished, !dropping, let lastStart { kept.removeSubrange(lastStart...) }
+        return kept.joined(separator: "\n").trimmingCharacters(in: .newlines)
+    }
+
+    /// Whether a top-level statement starting with `line` runs example code on import.
+    static func runsOnImport(_ line: Substring) -> Bool {
+        for start in ["print(", "print (", "assert ", "assert(", "for ", "while "] where line.hasPrefix(start) { return true }
+        // A bare call: a dotted name, then "(" (an assignment has "=" before its call).
+        guard let paren = line.firstIndex(of: "(") else { return false }
+        let callee = line[..<paren]
+        return !callee.isEmpty && callee.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }
+            && !["if", "elif", "while", "with", "return", "yield", "not", "del", "raise"].contains(callee)
     }
 
     /// The code in a model's answer: the longest fenced block, an unterminated one to the

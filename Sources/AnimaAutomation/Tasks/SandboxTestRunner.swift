@@ -100,11 +100,56 @@ public struct SandboxTestRunner: TestRunner {
 
     /// The test harness (runs inside the sandbox, as the workspace's user).
     static let harness = #"""
-        import importlib.util, io, json, os, sys, traceback, contextlib
+        import ast, importlib.util, io, json, linecache, os, sys, traceback, contextlib
         nonce = os.environ.pop("ANIMA_VERDICT_NONCE", "")
         out = sys.stdout
         tests_dir = sys.argv[1]
         sys.path.insert(0, "/workspace")
+        def shown(value):
+            text = repr(value)
+            return text if len(text) <= 200 else text[:200] + "..."
+        def on_import(error):
+            # An error raised by the code's own top level while the tests imported it.
+            tb, where = error.__traceback__, ""
+            while tb is not None:
+                code = tb.tb_frame.f_code
+                if code.co_name == "<module>" and code.co_filename.startswith("/workspace/"):
+                    line = linecache.getline(code.co_filename, tb.tb_lineno).strip()[:200]
+                    where = "\n%s line %d ran when the tests imported it: %s\n(code at the top level of a module runs on import: keep tests, examples and calls out of it)" % (
+                        os.path.basename(code.co_filename), tb.tb_lineno, line)
+                tb = tb.tb_next
+            return where
+        def values(error, path):
+            # A failed `assert a OP b` in the test file: what each side was, so the coder
+            # reads "gave 3; expected 6" rather than a bare AssertionError; for an error
+            # raised in the code, the test's line that called it.
+            frame, lineno, tb = None, 0, error.__traceback__
+            while tb is not None:
+                if tb.tb_frame.f_code.co_filename == path:
+                    frame, lineno = tb.tb_frame, tb.tb_lineno
+                tb = tb.tb_next
+            if frame is None:
+                return ""
+            line = linecache.getline(path, lineno).strip()
+            if not isinstance(error, AssertionError):
+                return "\nthe test's line was: " + line[:300]
+            try:
+                node = ast.parse(line).body[0]
+            except Exception:
+                return ""
+            if not (isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare) and len(node.test.ops) == 1):
+                return ""
+            sides = []
+            for side in (node.test.left, node.test.comparators[0]):
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        sides.append(shown(eval(compile(ast.Expression(side), path, "eval"), frame.f_globals, frame.f_locals)))
+                except BaseException as e:
+                    sides.append("raised " + "".join(traceback.format_exception_only(type(e), e)).strip()[-200:])
+            left = ast.unparse(node.test.left)
+            if isinstance(node.test.ops[0], ast.Eq):
+                return "\n%s gave %s; expected %s" % (left, sides[0], sides[1])
+            return "\n%s gave %s; %s was %s" % (left, sides[0], ast.unparse(node.test.comparators[0]), sides[1])
         passed, total, failures, problem = 0, 0, [], None
         for name in sorted(os.listdir(tests_dir)):
             if not (name.startswith("test") and name.endswith(".py")):
@@ -116,7 +161,7 @@ public struct SandboxTestRunner: TestRunner {
                     spec.loader.exec_module(module)
             except BaseException as e:
                 total += 1
-                failures.append("%s: could not load: %s" % (name, "".join(traceback.format_exception_only(type(e), e)).strip()[-600:]))
+                failures.append("%s: could not load: %s%s" % (name, "".join(traceback.format_exception_only(type(e), e)).strip()[-600:], on_import(e)))
                 continue
             for attr in sorted(dir(module)):
                 fn = getattr(module, attr)
@@ -128,8 +173,9 @@ public struct SandboxTestRunner: TestRunner {
                         fn()
                     passed += 1
                 except BaseException as e:
-                    tb = traceback.format_exception(type(e), e, e.__traceback__)
-                    failures.append("%s: %s" % (attr, "".join(tb[-2:]).strip()[-600:]))
+                    tb = "".join(traceback.format_exception(type(e), e, e.__traceback__)[-2:])
+                    tb = "\n".join(l for l in tb.splitlines() if l.strip(" ^~"))
+                    failures.append("%s: %s%s" % (attr, tb.strip()[-600:], values(e, os.path.join(tests_dir, name))))
         if total == 0:
             problem = "no test_* functions were found"
         out.write("\nANIMA-VERDICT-%s %s\n" % (nonce, json.dumps({"passed": passed, "total": total, "failures": failures, "problem": problem})))

@@ -19,6 +19,15 @@ public struct TestReport: Sendable, Hashable, Codable {
     /// Every test passed and there was at least one.
     public var succeeded: Bool { problem == nil && total > 0 && passed == total }
 
+    /// The first thing that went wrong, in a few lines (what a fresh attempt is told).
+    public var firstFailure: String {
+        let text = problem ?? failures.first ?? "\(passed) of \(total) tests passed"
+        // The traceback's last lines say most: the failing line, the error and the values.
+        let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.hasPrefix("File \"") && !$0.contains(": File \"") }
+        return String(lines.suffix(3).joined(separator: " | ").prefix(400))
+    }
+
     /// What the coder is shown: short, failures first.
     public var summary: String {
         var lines = ["\(passed) of \(total) tests passed"]

@@ -164,6 +164,12 @@ public struct AgentLoop: Sendable {
             let result = try await context.generate(request)
             guard !result.toolCalls.isEmpty else {
                 let answer = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                if answer.isEmpty, !answerOnly {
+                    // Nothing to read: silence, or a call the step's limit cut before any of
+                    // it parsed. That is no answer; the next step must answer in words.
+                    answerOnly = true
+                    continue
+                }
                 try await transcript.append(.assistant(answer))
                 return answer
             }

@@ -11,7 +11,7 @@ import Testing
 /// cut it must answer.
 @Suite("Calls cut by the token limit")
 struct CutCallTests {
-    static func agent(_ replies: [ScriptedModel.Reply]) async throws -> (AnimaKernel.ExitStatus, AddTool, ScriptedModel) {
+    static func agent(_ replies: [ScriptedModel.Reply], maxSteps: Int = 12) async throws -> (AnimaKernel.ExitStatus, AddTool, ScriptedModel) {
         let script = Mutex(replies)
         let model = ScriptedModel { request in
             if case .jsonSchema = request.responseFormat { return .text("answer") }  // an action-set step
@@ -19,7 +19,7 @@ struct CutCallTests {
         }
         let tool = AddTool()
         let kernel = Kernel(.init(processor: model, tools: [tool]))
-        var spec = AgentSpec(task: "What is 2+3?", tools: ["add"])
+        var spec = AgentSpec(task: "What is 2+3?", tools: ["add"], limits: .init(maxSteps: maxSteps))
         spec.toolStrategy = .grammar
         let pid = try await kernel.spawn(spec, owner: alice)
         return (try await kernel.wait(pid), tool, model)
@@ -48,6 +48,9 @@ struct CutCallTests {
         // Asked for words and still silent: the empty answer is the answer (the caller says so).
         let (silent, _, _) = try await Self.agent([.text(""), .text("")])
         #expect(silent == .completed(""))
+        // With no step left, the empty answer stands.
+        let (once, _, _) = try await Self.agent([.text("")], maxSteps: 1)
+        #expect(once == .completed(""))
     }
 
     @Test func afterASecondCutTheModelMustAnswer() async throws {

@@ -143,7 +143,7 @@ public struct AgentLoop: Sendable {
         var answerOnly = false
         var cuts = 0
         let strategy = spec.toolStrategy ?? .measured(for: context.toolCallSyntax)
-        for _ in 0..<spec.limits.maxSteps {
+        for step in 0..<spec.limits.maxSteps {
             let sampling = SamplingParameters(
                 temperature: spec.sampling.temperature, seed: spec.sampling.seed, maxTokens: spec.sampling.maxTokensPerStep)
             var request = try await transcript.request(sampling: sampling)
@@ -164,9 +164,10 @@ public struct AgentLoop: Sendable {
             let result = try await context.generate(request)
             guard !result.toolCalls.isEmpty else {
                 let answer = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
-                if answer.isEmpty, !answerOnly {
+                if answer.isEmpty, !answerOnly, step + 1 < spec.limits.maxSteps {
                     // Nothing to read: silence, or a call the step's limit cut before any of
-                    // it parsed. That is no answer; the next step must answer in words.
+                    // it parsed. That is no answer; the next step must answer in words (on the
+                    // last step, the empty answer stands and the caller says so).
                     answerOnly = true
                     continue
                 }

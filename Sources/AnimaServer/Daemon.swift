@@ -84,7 +84,7 @@ public struct Daemon: Sendable {
         mcpSessions = MCPSessions(endpoint: MCPEndpoint(kernel: kernel, logger: logger, automation: automation))
         let data = URL(fileURLWithPath: configuration.dataDirectory)
         tasks = Orchestrator(
-            kernel: kernel, store: try TaskStore(directory: data), skills: try SkillLibrary(directory: data), runner: SandboxTestRunner())
+            kernel: kernel, store: try TaskStore(directory: data), skills: try SkillLibrary(directory: data, embedder: embedder), runner: SandboxTestRunner())
     }
 
     /// The daemon's name in workflow leases: the same at every start on this machine with

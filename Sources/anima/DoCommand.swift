@@ -2,6 +2,7 @@ import AnimaAutomation
 import AnimaCommandSupport
 import AnimaCore
 import AnimaKernel
+import AnimaLlama
 import AnimaTools
 import ArgumentParser
 import Foundation
@@ -57,6 +58,12 @@ struct Do: AsyncParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataLocation: MemoryLocation
 
+    static func embedder() async throws -> LlamaEmbedder? {
+        let path = AnimaPaths.defaultEmbedder
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try await LlamaEmbedder.load(.init(modelPath: path, threads: 1))
+    }
+
     mutating func run() async throws {
         let text = goal == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : goal
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("the goal is empty") }
@@ -72,7 +79,8 @@ struct Do: AsyncParsableCommand {
             nodeQuotas: Quotas(tokens: tokens, wallTime: .milliseconds(Int(maxSeconds * 1000))), quotas: Quotas(tokens: 4 * tokens),
             maxTokensPerStep: tokensPerStep)
         // Kept skills and those of installed skill packages (each package verified first).
-        let skills = noSkills ? nil : try SkillLibrary(directory: directory)
+        // Skills are found by meaning with the embedding model setup installs, by words without it.
+        let skills = noSkills ? nil : try SkillLibrary(directory: directory, embedder: try await Self.embedder())
         if let skills { try await PackagedSkills.offer(to: skills, dataDirectory: directory) }
         let orchestrator = Orchestrator(
             kernel: kernel, store: try TaskStore(directory: directory), skills: skills,

@@ -9,10 +9,12 @@ struct SkillsCommand: AsyncParsableCommand {
         commandName: "skills",
         abstract: "Verified solutions kept from earlier tasks: list, show, forget, export.",
         discussion: """
-            A coding subtask whose acceptance tests passed is kept as a skill; later tasks
-            with a similar requirement are shown it, and its code is put beside theirs in
-            the sandbox as skill_<function>.py, a module they may import. A skill that
-            fails more often than it helps is demoted and no longer offered.
+            A coding subtask whose acceptance tests passed is kept as a skill. A later
+            task whose requirement is close to its description (by meaning, with the
+            embedding model setup installs, and by words) is shown it from its first
+            retry on, and its code is put beside theirs in the sandbox as
+            skill_<function>.py, a module it may import. A skill that fails more often
+            than it helps is demoted and no longer offered.
 
             Examples:
               anima skills list

@@ -44,22 +44,59 @@ struct RefineLoopTests {
         #expect(Set(requests.dropFirst().map(\.sampling.seed)).count == 3)
     }
 
+    @Test func aRepairBuildsOnTheBestAttemptAndAFailedLoopHandsItOn() async throws {
+        // Each "ok" in the code passes one of three tests.
+        struct CountingRunner: TestRunner {
+            func run(files: [String: String], tests: [String: String]) async throws -> TestReport {
+                let passed = min(3, (files["solution.py"] ?? "").components(separatedBy: "ok").count - 1)
+                return TestReport(passed: passed, total: 3, failures: passed < 3 ? ["test_\(passed + 1): AssertionError"] : [])
+            }
+        }
+        let model = ScriptedModel(replies: ["ok ok", "broken", "ok", "ok_", "broken"].map { .text("```python\n\($0)\n```") })
+        let loop = RefineLoop(requirement: "r", tests: ["t.py": ""], budget: .init(steps: 5, tokensPerStep: 50), runner: CountingRunner())
+        let outcome = try await loop.run { try await model.generate($0).collect() }
+        let requests = model.requests
+        // Step 2 broke everything and step 3 passed one test: both repairs start from step 1's code.
+        #expect(requests[1].messages[2].content.contains("ok ok"))
+        #expect(requests[3].messages[2].content.contains("ok ok"))
+        #expect(lastUser(of: requests[3]).contains("2 of 3 tests passed"))
+        // The loop ran out of steps: it hands on the best attempt, not the last ("broken").
+        #expect(!outcome.passed && outcome.stoppedBy == .steps)
+        #expect(outcome.code == "ok ok" && outcome.report.passed == 2)
+        #expect(outcome.tried.contains("best: 2/3"))
+    }
+
     @Test func skillsAreFilesBesideTheCodeThatItMayImport() async throws {
         let gcd = Skill(
             id: "s1", owner: "o", description: "greatest common divisor", module: "solution.py",
             code: "import math\n\ndef gcd(a, b):\n    return math.gcd(a, b)\n\ndef _helper():\n    pass\n", tests: [:], provenance: "t")
         var clash = gcd
         clash.code = "def gcd(a, b):\n    return 0\n"
-        let model = ScriptedModel(replies: [.text(coderAnswer)])
+        let model = ScriptedModel(replies: [.text("```python\nwrong\n```"), .text(coderAnswer)])
         let runner = FilesRunner()
         let loop = RefineLoop(requirement: "lcm", tests: ["test_a.py": ""], skills: [gcd, clash, gcd], runner: runner)
         _ = try await loop.run { try await model.generate($0).collect() }
-        // Two skills at most; a second skill whose first function is taken gets a numbered file.
-        #expect(runner.files.first.map { Set($0.keys) } == ["solution.py", "skill_gcd.py", "skill2.py"])
-        #expect(runner.files.first?["skill_gcd.py"] == gcd.code)
-        #expect(runner.files.first?["skill2.py"] == clash.code)
-        let prompt = lastUser(of: model.requests[0])
+        // The first answer is the model's own: no skill in its prompt or beside its code.
+        #expect(runner.files.first.map { Set($0.keys) } == ["solution.py"])
+        #expect(!model.requests[0].messages.contains { $0.content.contains("skill_") })
+        // The retry has them. Two skills at most; a second skill whose first function is taken gets a numbered file.
+        #expect(runner.files.last.map { Set($0.keys) } == ["solution.py", "skill_gcd.py", "skill2.py"])
+        #expect(runner.files.last?["skill_gcd.py"] == gcd.code)
+        #expect(runner.files.last?["skill2.py"] == clash.code)
+        let prompt = try #require(model.requests.last?.messages.first { $0.role == .user }?.content)
         #expect(prompt.contains("in the workspace as skill_gcd.py") && prompt.contains("`from skill_gcd import gcd`"))
+        // A one-step loop shows them in its only step.
+        let once = FilesRunner()
+        var single = RefineLoop(requirement: "lcm", tests: ["test_a.py": ""], skills: [gcd], budget: .init(steps: 1), runner: once)
+        _ = try await single.run { try await ScriptedModel(replies: [.text(coderAnswer)]).generate($0).collect() }
+        #expect(once.files.first.map { Set($0.keys) } == ["solution.py", "skill_gcd.py"])
+        // And skillsFromStep 0 shows them from the start.
+        single.skillsFromStep = 0
+        single.budget.steps = 3
+        let early = FilesRunner()
+        single.runner = early
+        _ = try await single.run { try await ScriptedModel(replies: [.text(coderAnswer)]).generate($0).collect() }
+        #expect(early.files.first.map { Set($0.keys) } == ["solution.py", "skill_gcd.py"])
         #expect(gcd.functions == ["gcd", "_helper"])
         #expect(Skill(id: "", owner: "", description: "", module: "", code: "x = 1\ndef (\n  def inner():", tests: [:], provenance: "").functions == [])
     }
@@ -152,12 +189,12 @@ struct RefineLoopTests {
     }
 }
 
-/// Passes everything and keeps the files of each run.
+/// Records the files of each run; code that holds "wrong" fails.
 final class FilesRunner: TestRunner {
     private let state = Mutex<[[String: String]]>([])
     var files: [[String: String]] { state.withLock { $0 } }
     func run(files: [String: String], tests: [String: String]) async throws -> TestReport {
         state.withLock { $0.append(files) }
-        return TestReport(passed: 1, total: 1)
+        return (files["solution.py"] ?? "").contains("wrong") ? TestReport(passed: 0, total: 1, failures: ["test_a: wrong"]) : TestReport(passed: 1, total: 1)
     }
 }

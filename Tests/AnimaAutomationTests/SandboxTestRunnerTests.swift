@@ -28,6 +28,17 @@ struct SandboxTestRunnerTests {
         // An error raised in the code names the test's line that called it.
         let raises = try await runner().run(files: ["solution.py": "def add(a, b):\n    raise KeyError(a)\n"], tests: tests)
         #expect(raises.failures.first?.contains("the test's line was: assert add(1, 2) == 3") == true, "\(raises.failures)")
+        // An error raised inside the code shows that function's variables at the time.
+        let parse = try await runner().run(
+            files: [
+                "solution.py":
+                    "class Odd:\n    def __repr__(self):\n        raise RuntimeError\n\ndef add(a, b):\n    import re\n    odd, big = Odd(), 'y' * 500\n    for line in ['a=1', '']:\n        key, value = line.split('=')\n    return 3\n"
+            ], tests: tests)
+        let told = try #require(parse.failures.first)
+        #expect(told.contains("when it raised, add() had: a = 1, b = 2, odd = <Odd>, big = 'yyyy"), "\(told)")
+        #expect(told.contains("..., line = '', key = 'a', value = '1'") && !told.contains("re = "), "\(told)")
+        #expect(parse.firstFailure.hasPrefix("key, value = line.split('=')"), "\(parse.firstFailure)")
+        #expect(parse.firstFailure.hasSuffix("line = '', key = 'a', value = '1'"), "\(parse.firstFailure)")
         // A side that raises, or a value too long to read, is reported as such.
         let odd = try await runner().run(
             files: ["solution.py": "def add(a, b):\n    return 'x' * 5000 if a > 0 else 1 / 0\n"], tests: tests)

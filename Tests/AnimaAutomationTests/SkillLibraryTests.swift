@@ -42,4 +42,30 @@ struct SkillLibraryTests {
         _ = try await library.add(owner: "u", description: "reverse words", module: "m.py", code: "", tests: [:], provenance: "p")
         #expect(try await library.retrieve("order numbers with sort", owner: "u", limit: 1).first?.0.id == a.id)
     }
+
+    @Test func retrievalScoresByWordsMeaningOrBoth() async throws {
+        // "numbers" means sorting to this embedder; in words the query shares "arrange" with the other skill.
+        let embed: SkillLibrary.Embed = { text in text.contains("sort") || text.contains("numbers") ? [1, 0] : [0, 1] }
+        let directory = temporaryDirectory()
+        var found: [SkillLibrary.Scoring: (String, Double)] = [:]
+        for scoring in SkillLibrary.Scoring.allCases {
+            let library = try SkillLibrary(directory: directory.appendingPathComponent(scoring.rawValue), scoring: scoring, embed: embed)
+            #expect(library.scoring == scoring)
+            for description in ["sort a list", "arrange items in a row"] {
+                try await library.add(owner: "u", description: description, module: "m.py", code: "", tests: [:], provenance: description)
+            }
+            let top = try #require(try await library.retrieve("arrange the numbers", owner: "u", minimumScore: 0).first)
+            found[scoring] = (top.0.provenance, top.1)
+        }
+        #expect(found[.words]?.0 == "arrange items in a row")
+        #expect(found[.meaning]?.0 == "sort a list" && found[.meaning]?.1 == 1)
+        // The mean: 1 and 0 for the first skill, 0 and less than 1 for the second.
+        #expect(found[.hybrid]?.0 == "sort a list" && found[.hybrid]?.1 == 0.5)
+        // Without an embedder, words; skills kept before an embedder was configured are matched by words too.
+        let plain = try SkillLibrary(directory: directory.appendingPathComponent("plain"), scoring: .meaning)
+        #expect(plain.scoring == .words)
+        try await plain.add(owner: "u", description: "sort a list", module: "m.py", code: "", tests: [:], provenance: "p")
+        let later = try SkillLibrary(directory: directory.appendingPathComponent("plain"), scoring: .meaning, embed: embed)
+        #expect(try await later.retrieve("arrange the numbers", owner: "u", minimumScore: 0).first?.1 == 0)
+    }
 }

@@ -1,27 +1,53 @@
 import AnimaCore
+import AnimaProcessor
 import Foundation
 import GRDB
 
 /// The verified skills of every user: one SQLite database (`skills.sqlite`) in the data
 /// directory, owner-only, and retrieval by meaning.
 ///
-/// Retrieval ranks a user's skills by the cosine similarity of the query with each
-/// skill's description: of their embeddings when an embedder is given (the memory
-/// layer's), else of their TF-IDF word vectors. Demoted skills are not offered.
+/// Retrieval ranks a user's skills by the similarity of the query with each skill's
+/// description (`Scoring`): with an embedder (the memory layer's), the mean of the cosines
+/// of their embeddings and of their TF-IDF word vectors; without one, words alone.
+/// Demoted skills are not offered.
 public actor SkillLibrary {
     public typealias Embed = @Sendable (String) async throws -> [Float]
+
+    /// How a query is matched with a skill's description.
+    public enum Scoring: String, Sendable, CaseIterable {
+        /// The cosine of their TF-IDF word vectors (what works without an embedder).
+        case words
+        /// The cosine of their embeddings.
+        case meaning
+        /// The mean of the two.
+        case hybrid
+
+        /// The least score at which a skill is offered by default. Read off the build suite
+        /// (`anima-bench build --retrieval`, BENCHMARKS.md): the threshold at which about
+        /// nine in ten skills shown are of the task's own kind.
+        public var threshold: Double {
+            switch self {
+            case .words: 0.4
+            case .meaning: 0.6
+            case .hybrid: 0.45
+            }
+        }
+    }
 
     let queue: DatabaseQueue
     public nonisolated let path: String
     let embed: Embed?
+    /// `.hybrid` when an embedder is given, else `.words`.
+    public nonisolated let scoring: Scoring
     /// Skills offered from outside the database (the store's skill packages, verified by the
     /// caller): every user's to retrieve, never demoted, never changed; their embeddings when
     /// an embedder is given.
     var offered: [(Skill, [Float]?)] = []
 
     /// Opens (creating if needed) `skills.sqlite` in `directory`; `path` ":memory:" for tests.
-    public init(directory: URL, embed: Embed? = nil) throws(TaskError) {
+    public init(directory: URL, scoring: Scoring? = nil, embed: Embed? = nil) throws(TaskError) {
         self.embed = embed
+        self.scoring = embed == nil ? .words : scoring ?? .hybrid
         (queue, path) = try TaskDatabase.open(
             "skills.sqlite", in: directory,
             schema: """
@@ -31,6 +57,14 @@ public actor SkillLibrary {
                             successes INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0, embedding BLOB);
                         CREATE INDEX skill_owner ON skill(owner, created);
                 """)
+    }
+
+    /// Retrieval by `embedder`'s vectors as well as by words (`.hybrid`); by words alone
+    /// without one.
+    public init(directory: URL, embedder: (any EmbeddingModel)?) throws(TaskError) {
+        var embed: Embed?
+        if let embedder { embed = { text in try await embedder.embed([text])[0] } }
+        try self.init(directory: directory, embed: embed)
     }
 
     /// Keeps a verified solution; returns the stored skill.
@@ -103,12 +137,13 @@ public actor SkillLibrary {
     public func offeredSkills() -> [Skill] { offered.map(\.0) }
 
     /// The owner's skills and those offered from packages most similar in meaning to
-    /// `query`, best first; demoted ones and those below `minimumScore` are left out.
+    /// `query`, best first; demoted ones and those below `minimumScore` (default: the
+    /// scoring's `threshold`) are left out.
     ///
     /// By default only the one closest skill is offered, and only when it is close: on the
-    /// build suite a small model shown a skill of another kind of task (TF-IDF cosine 0.2
-    /// to 0.46 between families, 0.28 to 0.84 within one) did worse than shown none.
-    public func retrieve(_ query: String, owner: String, limit: Int = 1, minimumScore: Double = 0.4) async throws -> [(Skill, Double)] {
+    /// build suite a small model shown a skill of another kind of task did worse than shown
+    /// none.
+    public func retrieve(_ query: String, owner: String, limit: Int = 1, minimumScore: Double? = nil) async throws -> [(Skill, Double)] {
         let rows =
             try read { db in
                 try Row.fetchAll(db, sql: "SELECT * FROM skill WHERE owner = ? AND failures <= successes", arguments: [owner]).map {
@@ -116,16 +151,18 @@ public actor SkillLibrary {
                 }
             } + offered
         guard !rows.isEmpty else { return [] }
-        var scored: [(Skill, Double)]
-        if let embed, rows.allSatisfy({ $0.1 != nil }) {
+        let vectors = TFIDF(documents: rows.map(\.0.description))
+        let q = vectors.vector(query)
+        var scores = rows.indices.map { TFIDF.cosine(q, vectors.vectors[$0]) }
+        // Skills kept before an embedder was configured have no embedding: words for all then.
+        if scoring != .words, let embed, rows.allSatisfy({ $0.1 != nil }) {
             let q = try await embed(query)
-            scored = rows.map { ($0.0, Self.cosine(q, $0.1!)) }
-        } else {
-            let vectors = TFIDF(documents: rows.map(\.0.description))
-            let q = vectors.vector(query)
-            scored = rows.enumerated().map { ($1.0, TFIDF.cosine(q, vectors.vectors[$0])) }
+            let meaning = rows.map { Self.cosine(q, $0.1!) }
+            scores = scoring == .meaning ? meaning : zip(meaning, scores).map { ($0 + $1) / 2 }
         }
-        return Array(scored.filter { $0.1 >= minimumScore }.sorted { $0.1 > $1.1 }.prefix(max(0, limit)))
+        let scored = zip(rows.map(\.0), scores).map { ($0, $1) }
+        let least = minimumScore ?? scoring.threshold
+        return Array(scored.filter { $0.1 >= least }.sorted { $0.1 > $1.1 }.prefix(max(0, limit)))
     }
 
     /// The owner's skills as one JSON document (`anima skills export`).

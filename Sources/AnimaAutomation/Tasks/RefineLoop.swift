@@ -39,8 +39,14 @@ public struct RefineLoop: Sendable {
     public var tests: [String: String]
     /// Whether the coder may read the tests (false for hidden benchmark tests: it reads only failures).
     public var showTests: Bool
-    /// Verified solutions of similar tasks, shown as examples.
+    /// Verified solutions of similar tasks, shown as examples from step `skillsFromStep` on.
     public var skills: [Skill]
+    /// The first step (0-based) that is shown the skills and has their files beside the
+    /// code (or the last step, if earlier). 1 by default: the first answer is the model's
+    /// own, and skills join the retries.
+    /// On the build suite a small model shown a similar task's solution up front often
+    /// rewrote that solution instead of its own task (BENCHMARKS.md).
+    public var skillsFromStep = 1
     public var budget: Budget
     public var runner: any TestRunner
     /// Reasons earlier attempts at this subtask failed (`Orchestrator` retries with them).
@@ -100,7 +106,7 @@ public struct RefineLoop: Sendable {
                 code = Self.libraryCode(code, unfinished: result.finishReason == .length && (fences == 0 || fences % 2 == 1))
             }
             var files = [module: code]
-            for (file, skill) in skillFiles where file != module { files[file] = skill.code }
+            for (file, skill) in skillFiles where file != module && showsSkills(at: step) { files[file] = skill.code }
             report = try await runner.run(files: files, tests: tests)
             tried.append((code, report))
             attempts.append(RefineAttempt(step: step + 1, tokens: result.usage.completionTokens, report: report))
@@ -110,10 +116,16 @@ public struct RefineLoop: Sendable {
             }
         }
         if stop != .passed, attempts.count == budget.steps { stop = .steps }
+        // A loop that did not pass hands on its best attempt, not merely its last.
+        if stop != .passed, let best = Self.best(tried) { (code, report) = best }
         return RefineOutcome(
             passed: report.succeeded, module: module, code: code, report: report, attempts: attempts, tokens: used, stoppedBy: stop,
             seconds: Self.seconds(clock.now - started))
     }
+
+    /// Whether step `step` is shown the skills: from `skillsFromStep` on, and in the last
+    /// step at the latest (a one-step loop shows them in its only step).
+    func showsSkills(at step: Int) -> Bool { step >= min(skillsFromStep, budget.steps - 1) }
 
     /// The skills shown (at most two), each with the file it is in beside the code under
     /// test so the code may import it: `skill_<its first function>.py`.
@@ -131,12 +143,18 @@ public struct RefineLoop: Sendable {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
+    /// The attempt a repair builds on: the one that passed the most tests, the latest of
+    /// equals. A retry that breaks more than it fixes is not the next one's starting point.
+    static func best(_ attempts: [(code: String, report: TestReport)]) -> (code: String, report: TestReport)? {
+        attempts.indices.max { (attempts[$0].report.passed, $0) < (attempts[$1].report.passed, $1) }.map { attempts[$0] }
+    }
+
     /// The request of step `step` (0-based), given the attempts so far (code and report).
     ///
     /// The first step asks greedily. Later steps alternate between two ways of asking
     /// again, because a small model shown its own wrong code mostly writes the same mistake
     /// again (measured on the build suite, BENCHMARKS.md): a *repair* (odd steps: the
-    /// conversation goes on with the last code and its failures) and a *fresh start* (even
+    /// conversation goes on with the best code so far and its failures) and a *fresh start* (even
     /// steps: a new conversation that names what the earlier attempts got wrong but not
     /// their code), each sampled with a different seed.
     func request(step: Int, attempts: [(code: String, report: TestReport)]) -> GenerationRequest {
@@ -149,7 +167,7 @@ public struct RefineLoop: Sendable {
             user += "\nThese acceptance tests will be run against \(module) (you cannot change them):\n"
             for (name, text) in tests.sorted(by: { $0.key < $1.key }) { user += "```python\n# \(name)\n\(text)\n```\n" }
         }
-        for (file, skill) in skillFiles {
+        for (file, skill) in skillFiles where showsSkills(at: step) {
             let name = file.dropLast(3)
             let example = skill.functions.first.map { " (for example `from \(name) import \($0)`)" } ?? ""
             user += "\nA verified solution of a similar task (\(skill.description.prefix(200))) is in the workspace as \(file)."
@@ -157,16 +175,16 @@ public struct RefineLoop: Sendable {
             user += String(skill.code.prefix(4000)) + "\n```\n"
         }
         if let reflection, !reflection.isEmpty { user += "\nAn earlier attempt failed. What was learned:\n\(reflection.prefix(1500))\n" }
-        guard step > 0, let last = attempts.last else {
+        guard step > 0, let base = Self.best(attempts) else {
             return GenerationRequest(messages: [.system(system), .user(user)], sampling: .greedy())
         }
         let sampling = SamplingParameters(temperature: step % 2 == 1 ? 0.5 : 0.8, seed: UInt32(truncatingIfNeeded: step))
         if step % 2 == 1 {
             return GenerationRequest(
                 messages: [
-                    .system(system), .user(user), .assistant("```python\n\(last.code)\n```"),
+                    .system(system), .user(user), .assistant("```python\n\(base.code)\n```"),
                     .user(
-                        "The acceptance tests failed:\n\(last.report.summary)\n\nFix \(module). Answer with the whole corrected file in one ```python code block."
+                        "The acceptance tests failed:\n\(base.report.summary)\n\nFix \(module). Answer with the whole corrected file in one ```python code block."
                     ),
                 ], sampling: sampling)
         }
@@ -253,8 +271,9 @@ public struct RefineOutcome: Sendable, Hashable, Codable {
 
     public var passed: Bool
     public var module: String
+    /// The passing code, or the best attempt's (most tests passed, the latest of equals).
     public var code: String
-    /// The last test run.
+    /// That code's test run.
     public var report: TestReport
     public var attempts: [RefineAttempt]
     /// Tokens generated over all steps.
@@ -272,6 +291,6 @@ public struct RefineOutcome: Sendable, Hashable, Codable {
 
     /// One line on what was tried, for the user's report.
     public var tried: String {
-        "\(attempts.count) attempt(s), \(tokens) tokens, stopped by \(stoppedBy.rawValue); last: \(report.passed)/\(report.total) tests passed"
+        "\(attempts.count) attempt(s), \(tokens) tokens, stopped by \(stoppedBy.rawValue); best: \(report.passed)/\(report.total) tests passed"
     }
 }

@@ -119,6 +119,30 @@ public struct SandboxTestRunner: TestRunner {
                         os.path.basename(code.co_filename), tb.tb_lineno, line)
                 tb = tb.tb_next
             return where
+        def variables(error):
+            # An error raised inside a function of the code: that function's variables
+            # when it raised ("line = ''"), which say what input broke it.
+            tb, frame = error.__traceback__, None
+            while tb is not None:
+                if tb.tb_frame.f_code.co_filename.startswith("/workspace/"):
+                    frame = tb.tb_frame
+                tb = tb.tb_next
+            if frame is None or frame.f_code.co_name == "<module>":
+                return ""
+            parts = []
+            for name, value in list(frame.f_locals.items()):
+                if name.startswith("__") or callable(value) or isinstance(value, type(sys)):
+                    continue
+                try:
+                    text = repr(value)
+                except BaseException:
+                    text = "<%s>" % type(value).__name__
+                parts.append("%s = %s" % (name, text if len(text) <= 80 else text[:80] + "..."))
+                if len(parts) == 8:
+                    break
+            if not parts:
+                return ""
+            return "\nwhen it raised, %s() had: %s" % (frame.f_code.co_name, ", ".join(parts))
         def values(error, path):
             # A failed `assert a OP b` in the test file: what each side was, so the coder
             # reads "gave 3; expected 6" rather than a bare AssertionError; for an error
@@ -175,7 +199,7 @@ public struct SandboxTestRunner: TestRunner {
                 except BaseException as e:
                     tb = "".join(traceback.format_exception(type(e), e, e.__traceback__)[-2:])
                     tb = "\n".join(l for l in tb.splitlines() if l.strip(" ^~"))
-                    failures.append("%s: %s%s" % (attr, tb.strip()[-600:], values(e, os.path.join(tests_dir, name))))
+                    failures.append("%s: %s%s%s" % (attr, tb.strip()[-600:], values(e, os.path.join(tests_dir, name)), variables(e)))
         if total == 0:
             problem = "no test_* functions were found"
         out.write("\nANIMA-VERDICT-%s %s\n" % (nonce, json.dumps({"passed": passed, "total": total, "failures": failures, "problem": problem})))

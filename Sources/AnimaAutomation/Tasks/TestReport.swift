@@ -22,10 +22,11 @@ public struct TestReport: Sendable, Hashable, Codable {
     /// The first thing that went wrong, in a few lines (what a fresh attempt is told).
     public var firstFailure: String {
         let text = problem ?? failures.first ?? "\(passed) of \(total) tests passed"
-        // The traceback's last lines say most: the failing line, the error and the values.
+        // The traceback's last lines say most: the failing line, the error, the values and
+        // the variables of the function that raised.
         let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.hasPrefix("File \"") && !$0.contains(": File \"") }
-        return String(lines.suffix(3).joined(separator: " | ").prefix(400))
+        return String(lines.suffix(4).joined(separator: " | ").prefix(500))
     }
 
     /// What the coder is shown: short, failures first.

@@ -173,8 +173,10 @@ struct BenchBuild: AsyncParsableCommand {
                     if solver.verbose { say("  \(all[index].id) loop+skills: no skill close enough, the loop's \(loop.passed ? "pass" : "fail")") }
                     return loop
                 }
-                let (result, _) = try await solver.solve(all[index], mode: "loop+skills", similar: flags[index], skills: shown)
-                for skill in shown { try await skills.recordUse(skill.id, passed: result.passed) }
+                let (result, outcome) = try await solver.solve(all[index], mode: "loop+skills", similar: flags[index], skills: shown)
+                if outcome?.skillsShown == true {
+                    for skill in shown { try await skills.recordUse(skill.id, passed: result.passed) }
+                }
                 return result
             } done: { index, result in
                 table["loop+skills", default: [:]][index] = result
@@ -207,12 +209,10 @@ struct BenchBuild: AsyncParsableCommand {
         say("skill retrieval: \(tasks.count) tasks, \(similar) with an earlier task of their family")
         for scoring in SkillLibrary.Scoring.allCases {
             let library = try SkillLibrary(directory: scratch.appendingPathComponent(scoring.rawValue), scoring: scoring, embed: embed)
-            var best: [(score: Double, right: Bool, hasFamily: Bool)] = []
-            var families = Set<String>()
+            var best: [(score: Double, right: Bool)] = []
             for task in tasks {
                 let top = try await library.retrieve(task.requirement, owner: "bench", limit: 1, minimumScore: -1).first
-                if let top { best.append((top.1, family[top.0.provenance] == task.family, families.contains(task.family))) }
-                families.insert(task.family)
+                if let top { best.append((top.1, family[top.0.provenance] == task.family)) }
                 try await library.add(
                     owner: "bench", description: task.requirement, module: task.module, code: "", tests: [:],
                     provenance: "build suite \(task.id)")

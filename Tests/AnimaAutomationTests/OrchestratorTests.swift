@@ -210,6 +210,21 @@ struct OrchestratorTests {
         #expect(try await skills.retrieve("add two numbers", owner: "alice").isEmpty)
     }
 
+    @Test func aSkillCountsOnlyWhenTheCoderWasShownIt() async throws {
+        // Two steps: skills join at the retry, and this coder passes with its first answer.
+        let options = Orchestrator.Options(attempts: 1, replans: 0, refine: .init(steps: 2))
+        let (_, orchestrator) = try setup(Self.model(), options: options)
+        let skills = orchestrator.skills!
+        let earlier = try await skills.add(
+            owner: "alice", description: "add two numbers and return the sum", module: "solution.py", code: "def add(a, b): return a + b",
+            tests: [:], provenance: "earlier")
+        let plan = TaskGraph(goal: "g", nodes: [TaskNode(id: "a", role: .coder, goal: "add two numbers, returning their sum")])
+        _ = try await orchestrator.run(goal: "sum", owner: alice, plan: plan)
+        let kept = try await skills.skill(earlier.id, owner: "alice")
+        #expect(kept.successes == 0 && kept.failures == 0)
+        #expect(try await skills.list(owner: "alice").count == 2, "the new solution is still kept")
+    }
+
     @Test func anEmptyGoalIsRefused() async throws {
         let (_, orchestrator) = try setup(Self.model())
         await #expect(throws: TaskError.self) { try await orchestrator.run(goal: "  \n", owner: alice) }

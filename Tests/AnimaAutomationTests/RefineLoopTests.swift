@@ -75,7 +75,7 @@ struct RefineLoopTests {
         let model = ScriptedModel(replies: [.text("```python\nwrong\n```"), .text(coderAnswer)])
         let runner = FilesRunner()
         let loop = RefineLoop(requirement: "lcm", tests: ["test_a.py": ""], skills: [gcd, clash, gcd], runner: runner)
-        _ = try await loop.run { try await model.generate($0).collect() }
+        #expect(try await loop.run { try await model.generate($0).collect() }.skillsShown)
         // The first answer is the model's own: no skill in its prompt or beside its code.
         #expect(runner.files.first.map { Set($0.keys) } == ["solution.py"])
         #expect(!model.requests[0].messages.contains { $0.content.contains("skill_") })
@@ -97,6 +97,10 @@ struct RefineLoopTests {
         single.runner = early
         _ = try await single.run { try await ScriptedModel(replies: [.text(coderAnswer)]).generate($0).collect() }
         #expect(early.files.first.map { Set($0.keys) } == ["solution.py", "skill_gcd.py"])
+        // A loop that passes with its own first answer never showed them: the pass is not theirs.
+        single.skillsFromStep = 1
+        let own = try await single.run { try await ScriptedModel(replies: [.text(coderAnswer)]).generate($0).collect() }
+        #expect(own.passed && !own.skillsShown)
         #expect(gcd.functions == ["gcd", "_helper"])
         #expect(Skill(id: "", owner: "", description: "", module: "", code: "x = 1\ndef (\n  def inner():", tests: [:], provenance: "").functions == [])
     }

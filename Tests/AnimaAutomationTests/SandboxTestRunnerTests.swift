@@ -39,6 +39,11 @@ struct SandboxTestRunnerTests {
         #expect(told.contains("..., line = '', key = 'a', value = '1'") && !told.contains("re = "), "\(told)")
         #expect(parse.firstFailure.hasPrefix("key, value = line.split('=')"), "\(parse.firstFailure)")
         #expect(parse.firstFailure.hasSuffix("line = '', key = 'a', value = '1'"), "\(parse.firstFailure)")
+        // In a comprehension, its own variables; not the hidden iterator Python gives it.
+        let comprehension = try await runner().run(
+            files: ["solution.py": "def add(a, b):\n    return {k: v for k, v in [(a, b), (a,)]}\n"], tests: tests)
+        let inner = try #require(comprehension.failures.first)
+        #expect(inner.contains("had: k = 1, v = 2") && !inner.contains(".0"), "\(inner)")
         // A side that raises, or a value too long to read, is reported as such.
         let odd = try await runner().run(
             files: ["solution.py": "def add(a, b):\n    return 'x' * 5000 if a > 0 else 1 / 0\n"], tests: tests)

@@ -43,9 +43,9 @@ public struct RefineLoop: Sendable {
     public var skills: [Skill]
     /// The first step (0-based) that is shown the skills and has their files beside the
     /// code (or the last step, if earlier). 1 by default: the first answer is the model's
-    /// own, and skills join the retries.
-    /// On the build suite a small model shown a similar task's solution up front often
-    /// rewrote that solution instead of its own task (BENCHMARKS.md).
+    /// own, and skills join the retries. On the build suite a small model shown a similar
+    /// task's solution up front often rewrote that solution instead of its own task
+    /// (BENCHMARKS.md).
     public var skillsFromStep = 1
     public var budget: Budget
     public var runner: any TestRunner
@@ -120,7 +120,7 @@ public struct RefineLoop: Sendable {
         if stop != .passed, let best = Self.best(tried) { (code, report) = best }
         return RefineOutcome(
             passed: report.succeeded, module: module, code: code, report: report, attempts: attempts, tokens: used, stoppedBy: stop,
-            seconds: Self.seconds(clock.now - started))
+            seconds: Self.seconds(clock.now - started), skillsShown: !skills.isEmpty && showsSkills(at: attempts.count - 1))
     }
 
     /// Whether step `step` is shown the skills: from `skillsFromStep` on, and in the last
@@ -280,6 +280,9 @@ public struct RefineOutcome: Sendable, Hashable, Codable {
     public var tokens: Int
     public var stoppedBy: Stop
     public var seconds: Double
+    /// Whether the skills were shown: a loop that passed with its first answer never showed
+    /// them (`RefineLoop.skillsFromStep`), so that pass is not theirs.
+    public var skillsShown: Bool
 
     /// What the coder hands on (matches `TaskNode.coderOutput`).
     public var handoff: JSONValue {

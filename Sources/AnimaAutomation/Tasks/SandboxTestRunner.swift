@@ -131,7 +131,7 @@ public struct SandboxTestRunner: TestRunner {
                 return ""
             parts = []
             for name, value in list(frame.f_locals.items()):
-                if name.startswith("__") or callable(value) or isinstance(value, type(sys)):
+                if not name.isidentifier() or name.startswith("__") or callable(value) or isinstance(value, type(sys)):
                     continue
                 try:
                     text = repr(value)

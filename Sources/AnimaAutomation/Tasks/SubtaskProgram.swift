@@ -59,7 +59,8 @@ struct SubtaskProgram: Sendable {
                 "verdict": .string(outcome.passed ? "pass" : "fail"), "tokens": .number(Double(outcome.tokens)),
                 "attempts": .number(Double(outcome.attempts.count)), "summary": .string(outcome.tried),
             ],
-            "skills": .array(skills.map { .string($0.id) }),
+            // Only skills the coder was shown count for or against them.
+            "skills": .array(outcome.skillsShown ? skills.map { .string($0.id) } : []),
         ]
         try await context.send(message, to: parent)
         guard outcome.passed else { throw TaskError.checksFailed(node: node.id, summary: outcome.tried + "\n" + outcome.report.summary) }

@@ -25,11 +25,15 @@ package struct MemoryLocation: ParsableArguments {
     /// The memory store (created on first use, with a new 0600 key file) and, when setup
     /// installed it, the local embedding model.
     package func open(embeddings: Bool) async throws -> MemorySystem {
-        let embedderPath = AnimaPaths.defaultEmbedder
-        guard embeddings, FileManager.default.fileExists(atPath: embedderPath) else {
-            return try await Self.open(directory, embedder: nil)
-        }
-        return try await Self.open(directory, embedder: try await LlamaEmbedder.load(.init(modelPath: embedderPath, threads: 1)))
+        try await Self.open(directory, embedder: embeddings ? try await Self.installedEmbedder() : nil)
+    }
+
+    /// The local embedding model setup installs (memory and skill retrieval), or nil when
+    /// it is not installed.
+    package static func installedEmbedder() async throws -> LlamaEmbedder? {
+        let path = AnimaPaths.defaultEmbedder
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try await LlamaEmbedder.load(.init(modelPath: path, threads: 1))
     }
 
     /// The memory store under data directory `directory`, its key in `memory.key` (0600).

@@ -2,7 +2,6 @@ import AnimaAutomation
 import AnimaCommandSupport
 import AnimaCore
 import AnimaKernel
-import AnimaLlama
 import AnimaTools
 import ArgumentParser
 import Foundation
@@ -58,12 +57,6 @@ struct Do: AsyncParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataLocation: MemoryLocation
 
-    static func embedder() async throws -> LlamaEmbedder? {
-        let path = AnimaPaths.defaultEmbedder
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        return try await LlamaEmbedder.load(.init(modelPath: path, threads: 1))
-    }
-
     mutating func run() async throws {
         let text = goal == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : goal
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("the goal is empty") }
@@ -80,7 +73,7 @@ struct Do: AsyncParsableCommand {
             maxTokensPerStep: tokensPerStep)
         // Kept skills and those of installed skill packages (each package verified first).
         // Skills are found by meaning with the embedding model setup installs, by words without it.
-        let skills = noSkills ? nil : try SkillLibrary(directory: directory, embedder: try await Self.embedder())
+        let skills = noSkills ? nil : try SkillLibrary(directory: directory, embedder: try await MemoryLocation.installedEmbedder())
         if let skills { try await PackagedSkills.offer(to: skills, dataDirectory: directory) }
         let orchestrator = Orchestrator(
             kernel: kernel, store: try TaskStore(directory: directory), skills: skills,

@@ -15,6 +15,7 @@ tools="$cache/llama-tools/$config_id"
 if [ ! -x "$tools/bin/$name" ]; then
   [ -d "$src" ] || { echo "no llama.cpp source at $src: run scripts/setup.sh" >&2; exit 1; }
   echo "building $name from $src (same flags as the library; several minutes the first time)" >&2
+  mkdir -p "$tools"
   mapfile -t flags <"$prefix/cmake-flags"
   cmake -S "$src" -B "$tools" "${flags[@]}" -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON -DLLAMA_BUILD_SERVER=ON \
     -DLLAMA_BUILD_EXAMPLES=ON -DCMAKE_INSTALL_PREFIX="$tools/install" >>"$tools.log" 2>&1

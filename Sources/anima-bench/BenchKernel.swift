@@ -30,7 +30,10 @@ struct BenchAgents: AsyncParsableCommand {
             slots (continuous batching, round robin, shared prefix cache), once one at a
             time on a single slot with no prefix cache, which is what a FIFO scheduler over
             parallel API calls does (AIOS). Reports aggregate tokens/s and p50/p95
-            turnaround (spawn to exit) for both, and the ratio.
+            turnaround (spawn to exit) for both, and the ratio. For Anima it also reports
+            the rate of the generation phase alone, as llama-batched-bench's S_TG counts
+            it (tokens generated after every agent's first token over the time since), and
+            the mean prompt length each agent read.
 
             Example:
               anima-bench agents --agents 8,16,32 --tokens 128
@@ -70,8 +73,9 @@ struct BenchAgents: AsyncParsableCommand {
             let anima = try await Self.measure(
                 n: n, tokens: tokens, system: system, task: task, slots: n, policy: RoundRobinPolicy(quantum: 32), prefixSlots: 1,
                 options: modelOptions)
+            let phase = String(format: "   generating %6.1f tok/s, prompts %.1f tokens", anima.generationRate, anima.promptTokens)
             if noBaseline {
-                print(String(format: "%4d   anima      %6.1f %7.2f %7.2f", n, anima.rate, anima.p50, anima.p95))
+                print(String(format: "%4d   anima      %6.1f %7.2f %7.2f", n, anima.rate, anima.p50, anima.p95) + phase)
                 continue
             }
             let fifo = try await Self.measure(
@@ -79,12 +83,22 @@ struct BenchAgents: AsyncParsableCommand {
             for (mode, m) in [("anima", anima), ("one-by-one", fifo)] {
                 print(
                     String(format: "%4d   ", n) + mode.padding(toLength: 10, withPad: " ", startingAt: 0)
-                        + String(format: " %6.1f %7.2f %7.2f %7.2f", m.rate, m.p50, m.p95, m.rate / fifo.rate))
+                        + String(format: " %6.1f %7.2f %7.2f %7.2f", m.rate, m.p50, m.p95, m.rate / fifo.rate)
+                        + (mode == "anima" ? phase : ""))
             }
         }
     }
 
-    struct Measurement { var rate: Double; var p50: Double; var p95: Double }
+    struct Measurement {
+        /// Generated tokens over the whole time, spawn to the last exit (prompts read included).
+        var rate: Double
+        var p50: Double
+        var p95: Double
+        /// Generated tokens over the time after every agent's first token, as S_TG is counted.
+        var generationRate: Double
+        /// Prompt tokens each agent read, on average.
+        var promptTokens: Double
+    }
 
     static func measure(
         n: Int, tokens: Int, system: String?, task: (Int) -> String, slots: Int, policy: any SlotPolicy, prefixSlots: Int,
@@ -97,6 +111,17 @@ struct BenchAgents: AsyncParsableCommand {
         let engine = try await LlamaEngine.load(configuration)
         let kernel = Kernel(.init(processor: IgnoringEndOfTurn(engine)))
         let clock = ContinuousClock()
+        // The generation phase starts when the last of the n agents shows its first text.
+        let events = await kernel.events()
+        let phaseStart = Task { () -> (ContinuousClock.Instant, Int)? in
+            var started = Set<PID>()
+            for await event in events {
+                if case .text(let pid, _) = event, started.insert(pid).inserted, started.count == n {
+                    return (clock.now, engine.statistics.generatedTokens)
+                }
+            }
+            return nil
+        }
         let start = clock.now
         var pids: [PID] = []
         for i in 0..<n {
@@ -106,15 +131,23 @@ struct BenchAgents: AsyncParsableCommand {
             pids.append(try await kernel.spawn(spec, owner: CurrentUser.principal))
         }
         var turnaround: [Double] = []
-        var generated = 0
+        var generated = 0, prompts = 0
         for pid in pids {
             _ = try await kernel.wait(pid)
             turnaround.append(seconds(start.duration(to: clock.now)))
-            generated += await kernel.status(pid)?.usage.generatedTokens ?? 0
+            let usage = await kernel.status(pid)?.usage
+            generated += usage?.generatedTokens ?? 0
+            prompts += usage?.promptTokens ?? 0
         }
-        let total = seconds(start.duration(to: clock.now))
+        let end = clock.now
+        let engineGenerated = engine.statistics.generatedTokens
+        phaseStart.cancel()
+        let phase = await phaseStart.value
         engine.shutdown()
-        return Measurement(rate: Double(generated) / total, p50: percentile(turnaround, 0.5), p95: percentile(turnaround, 0.95))
+        let generationRate = phase.map { Double(engineGenerated - $0.1) / seconds($0.0.duration(to: end)) } ?? 0
+        return Measurement(
+            rate: Double(generated) / seconds(start.duration(to: end)), p50: percentile(turnaround, 0.5),
+            p95: percentile(turnaround, 0.95), generationRate: generationRate, promptTokens: Double(prompts) / Double(n))
     }
 }
 

@@ -73,7 +73,9 @@ struct BenchAgents: AsyncParsableCommand {
             let anima = try await Self.measure(
                 n: n, tokens: tokens, system: system, task: task, slots: n, policy: RoundRobinPolicy(quantum: 32), prefixSlots: 1,
                 options: modelOptions)
-            let phase = String(format: "   generating %6.1f tok/s, prompts %.1f tokens", anima.generationRate, anima.promptTokens)
+            let phase =
+                String(format: "   generating %6.1f tok/s, prompts %.1f tokens", anima.generationRate, anima.promptTokens)
+                + ", \(anima.sharedPrefixHits) started from the shared prefix cache"
             if noBaseline {
                 print(String(format: "%4d   anima      %6.1f %7.2f %7.2f", n, anima.rate, anima.p50, anima.p95) + phase)
                 continue
@@ -96,8 +98,10 @@ struct BenchAgents: AsyncParsableCommand {
         var p95: Double
         /// Generated tokens over the time after every agent's first token, as S_TG is counted.
         var generationRate: Double
-        /// Prompt tokens each agent read, on average.
+        /// Prompt tokens each agent's generation had, on average.
         var promptTokens: Double
+        /// Agents whose system prompt was copied from the shared prefix cache, not read.
+        var sharedPrefixHits: Int
     }
 
     static func measure(
@@ -140,14 +144,15 @@ struct BenchAgents: AsyncParsableCommand {
             prompts += usage?.promptTokens ?? 0
         }
         let end = clock.now
-        let engineGenerated = engine.statistics.generatedTokens
+        let statistics = engine.statistics
         phaseStart.cancel()
         let phase = await phaseStart.value
         engine.shutdown()
-        let generationRate = phase.map { Double(engineGenerated - $0.1) / seconds($0.0.duration(to: end)) } ?? 0
+        let generationRate = phase.map { Double(statistics.generatedTokens - $0.1) / seconds($0.0.duration(to: end)) } ?? 0
         return Measurement(
             rate: Double(generated) / seconds(start.duration(to: end)), p50: percentile(turnaround, 0.5),
-            p95: percentile(turnaround, 0.95), generationRate: generationRate, promptTokens: Double(prompts) / Double(n))
+            p95: percentile(turnaround, 0.95), generationRate: generationRate, promptTokens: Double(prompts) / Double(n),
+            sharedPrefixHits: statistics.sharedPrefixHits)
     }
 }
 
@@ -208,7 +213,7 @@ struct BenchResume: AsyncParsableCommand {
     static func firstTokenTime(_ engine: LlamaEngine, _ request: GenerationRequest) async throws -> Double {
         let clock = ContinuousClock()
         let start = clock.now
-        let generation = engine.start(request)
+        let generation = engine.start(BenchPrefill.unshared(request))
         var iterator = generation.events.makeAsyncIterator()
         _ = try await iterator.next()
         let elapsed = seconds(start.duration(to: clock.now))

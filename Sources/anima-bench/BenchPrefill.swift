@@ -82,10 +82,26 @@ struct BenchPrefill: AsyncParsableCommand {
         return request
     }
 
+    /// Times one read of the whole prompt, and fails if any of it was not read.
     static func firstTokenTime(_ engine: LlamaEngine, _ request: GenerationRequest) async throws -> Double {
+        let before = engine.statistics
         let clock = ContinuousClock()
         let start = clock.now
-        for try await _ in engine.generate(request) {}
-        return seconds(start.duration(to: clock.now))
+        for try await _ in engine.generate(unshared(request)) {}
+        let elapsed = seconds(start.duration(to: clock.now))
+        let after = engine.statistics
+        guard after.reusedPromptTokens == before.reusedPromptTokens, after.sharedPrefixHits == before.sharedPrefixHits else {
+            throw ValidationError("the engine reused cached prompt cells, so this was not a whole prefill")
+        }
+        return elapsed
+    }
+
+    /// The request under an owner of its own: a slot keeps the cells of the generation that
+    /// ended on it for the same owner's next prompt (and the shared prefix cache is per owner
+    /// too), so a prompt timed again, or one that begins like the last, would be read only in part.
+    static func unshared(_ request: GenerationRequest) -> GenerationRequest {
+        var request = request
+        request.cacheOwner = "bench-\(UUID().uuidString)"
+        return request
     }
 }

@@ -15,6 +15,9 @@ ntg="${NTG:-128}"
 npp="${NPP:-40}"
 threads="${THREADS:-$(nproc)}"
 rounds="${ROUNDS:-3}"
+for var in ntg npp rounds; do
+  [[ ${!var} =~ ^[1-9][0-9]{0,5}$ ]] || { echo "bench-agents: ${var^^}=${!var} is not a whole number from 1 to 999999" >&2; exit 2; }
+done
 bench_bin=$(scripts/llama-tool.sh llama-batched-bench)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -58,7 +58,7 @@ extension Kernel {
         var result = GenerationResult(text: "", toolCalls: [], usage: Usage(promptTokens: 0, completionTokens: 0), finishReason: .stop)
         // With guards, text leaves only after the output guard has seen it (see StreamGuard);
         // with no one listening, the whole-text guard below is enough.
-        let streams = !observers.isEmpty && !request.isPrivateStep
+        let streams = !request.isPrivateStep && isObserved(process.pid)
         var streamGuard = sink != nil || streams ? security.streamGuard() : nil
         var stopped: String?
         // Once untrusted text is in the context, the step's text may repeat it: observers get

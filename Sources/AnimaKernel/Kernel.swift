@@ -87,7 +87,7 @@ public actor Kernel {
     var messageReaders: [UInt64: Set<String>] = [:]
     /// How many messages in flight carry restricted data (for tests).
     var restrictedMessagesInFlight: Int { messageReaders.count }
-    var observers: [UUID: AsyncStream<KernelEvent>.Continuation] = [:]
+    var observers: [UUID: Observer] = [:]
 
     public init(_ configuration: Configuration) {
         processor = configuration.processor
@@ -168,19 +168,32 @@ public actor Kernel {
         }
     }
 
-    /// Live events: spawns, state changes, text, tool calls, exits.
-    public func events() -> AsyncStream<KernelEvent> {
+    /// Live events: spawns, state changes, text, tool calls, exits, of the processes
+    /// `following` accepts (every process unless given).
+    ///
+    /// An observer that follows only some processes (the console's conversations) costs
+    /// the others nothing: a process no observer follows streams no text, so its output
+    /// is screened once, whole, rather than chunk by chunk (see `generate`).
+    public func events(following: @escaping @Sendable (PID) -> Bool = { _ in true }) -> AsyncStream<KernelEvent> {
         let (stream, continuation) = AsyncStream<KernelEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
         let id = UUID()
-        observers[id] = continuation
+        observers[id] = Observer(continuation: continuation, follows: following)
         continuation.onTermination = { [weak self] _ in Task { await self?.removeObserver(id) } }
         return stream
     }
 
+    struct Observer {
+        let continuation: AsyncStream<KernelEvent>.Continuation
+        let follows: @Sendable (PID) -> Bool
+    }
+
     func removeObserver(_ id: UUID) { observers[id] = nil }
 
+    /// Whether some observer follows process `pid`.
+    func isObserved(_ pid: PID) -> Bool { observers.values.contains { $0.follows(pid) } }
+
     func emit(_ event: KernelEvent) {
-        for observer in observers.values { observer.yield(event) }
+        for observer in observers.values where observer.follows(event.pid) { observer.continuation.yield(event) }
     }
 
     // MARK: Syscalls

@@ -71,7 +71,7 @@ struct KernelEntryPointTests {
         "wait(_": "waits for an exit status; the syscall `wait` checks callers from processes",
         "processes(visibleTo": "filters the table to what the principal may see",
         "status(_": "one process's status, for the operator",
-        "events(": "the operator's live view",
+        "events(following": "the operator's live view (all processes, or those an observer follows)",
         "approvals": "questions about tool calls; an answer must come from the agent's owner or root, and is audited as an approval",
         "recordWorkflowEvent(_":
             "appends a workflow run's lifecycle record (digests only) to the audit trail; it acts on nothing, and the steps' own side effects are syscalls",

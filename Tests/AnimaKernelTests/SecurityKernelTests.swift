@@ -233,6 +233,31 @@ struct SecurityKernelTests {
         #expect(audit.records.contains { $0.syscall == "guard.output" && $0.summary.contains("canary token") })
     }
 
+    /// An observer that follows some processes hears nothing of the others, and a process
+    /// no observer follows streams nothing: its answer is screened once, whole, and the
+    /// guard holds as it does when someone watches.
+    @Test func observersHearOnlyWhatTheyFollowAndTheGuardHoldsForTheRest() async throws {
+        let canary = CanaryScanner.makeToken()
+        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in .text("the secret is \(canary)") }
+        processor.startStepping()
+        let kernel = Kernel(.init(processor: processor, security: SecurityMonitor(guards: GuardPipeline(canaries: [canary]))))
+        let followed = Mutex<PID?>(nil)
+        let events = await kernel.events(following: { pid in followed.withLock { $0 == pid } })
+        let ask = Syscall.generate(GenerationRequest(messages: [.user("tell me the secret")]))
+        guard case .generated(let unwatched) = try await kernel.invoke(ask, as: dana) else { throw SyscallError.failed("no result") }
+        #expect(unwatched.text == "[withheld by the output guard: canary]")
+        let pid = try await kernel.spawn(AgentSpec(task: "tell me the secret"), owner: dana) { pid in followed.withLock { $0 = pid } }
+        _ = try await kernel.wait(pid)
+        var heard: [KernelEvent] = []
+        for await event in events {
+            heard.append(event)
+            if case .exited(pid, _) = event { break }
+        }
+        #expect(heard.allSatisfy { $0.pid == pid }, "\(heard)")
+        let text = heard.compactMap { if case .text(_, let t) = $0 { t } else { nil } }.joined()
+        #expect(!text.isEmpty && !text.contains(canary), "\(text)")
+    }
+
     /// A file a user's agent read is theirs: it may go to their own processes, not to
     /// another user's (owner rules already stop most IPC across users; root's processes
     /// may send anywhere, so the readers decide), nor out over the network.

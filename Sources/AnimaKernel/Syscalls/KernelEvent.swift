@@ -17,3 +17,15 @@ public enum KernelEvent: Sendable {
     /// A conversation agent answered a turn (marked like a final answer) and waits for the next.
     case turnEnded(PID, String)
 }
+
+extension KernelEvent {
+    /// The process the event is about.
+    public var pid: PID {
+        switch self {
+        case .spawned(let status): status.pid
+        case .stateChanged(let pid, _), .text(let pid, _), .toolCall(let pid, _), .toolResult(let pid, _), .exited(let pid, _),
+            .approvalRequested(let pid, _), .approvalSettled(let pid, _, _), .toolDenied(let pid, _, _), .turnEnded(let pid, _):
+            pid
+        }
+    }
+}

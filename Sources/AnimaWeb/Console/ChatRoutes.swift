@@ -51,12 +51,14 @@ struct ChatRoutes: Sendable {
             let kernel = kernel
             do {
                 // A policy's "ask" waits for an answer from this console while the agent
-                // lives; the console watches before the agent's first step can ask.
-                pid = try await kernel.spawn(spec, owner: session.principal) { await kernel.approvals.watch($0) }
+                // lives; the console watches before the agent's first step can ask or speak.
+                pid = try await kernel.spawn(spec, owner: session.principal) { pid in
+                    await kernel.approvals.watch(pid)
+                    await transcripts.watch(pid, firstTurn: text)
+                }
             } catch {
                 return WebConsole.message("The conversation could not start: \(error)", back: "/web/chat", status: .badRequest)
             }
-            await transcripts.watch(pid, firstTurn: text)
             Task {
                 _ = try? await kernel.wait(pid)
                 await kernel.approvals.unwatch(pid)

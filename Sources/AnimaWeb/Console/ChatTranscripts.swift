@@ -1,6 +1,7 @@
 import AnimaCore
 import AnimaKernel
 import Foundation
+import Synchronization
 
 /// The conversations started from the console, as the kernel reports them: the owner's
 /// turns, the agent's text as it streams, each tool call with the policy's decision
@@ -25,8 +26,9 @@ public actor ChatTranscripts {
     private var entries: [PID: [Entry]] = [:]
     private var order: [PID] = []
     private var versions: [PID: Int] = [:]
-    /// Events of processes not (yet) watched: an agent may speak before `watch` comes.
-    private var pending: [PID: [KernelEvent]] = [:]
+    /// The processes watched, read by the kernel for each event: it sends no others (an API
+    /// request's process costs the console nothing).
+    private nonisolated let watched = Watched()
     private var listener: Task<Void, Never>?
 
     public init() {}
@@ -34,21 +36,29 @@ public actor ChatTranscripts {
     /// Starts recording the kernel's events for watched conversations.
     public func listen(to kernel: Kernel) async {
         guard listener == nil else { return }
-        let events = await kernel.events()
+        let watched = watched
+        let events = await kernel.events(following: { pid in watched.pids.withLock { $0.contains(pid) } })
         listener = Task { [weak self] in
             for await event in events { await self?.record(event) }
         }
     }
 
     /// Records the conversations of `pid` from now on, beginning with its owner's first words.
+    /// Call it before the agent's first step (`Kernel.spawn`'s `beforeRunning`): what the
+    /// process said before is not recorded.
     public func watch(_ pid: PID, firstTurn: String) {
         if entries[pid] == nil {
             order.append(pid)
-            while order.count > Self.maxConversations { entries[order.removeFirst()] = nil }
+            while order.count > Self.maxConversations { forget(order.removeFirst()) }
         }
         entries[pid, default: []] = [Entry(kind: .user, text: firstTurn, detail: "")]
         versions[pid, default: 0] += 1
-        for event in pending.removeValue(forKey: pid) ?? [] { record(event) }
+        watched.pids.withLock { _ = $0.insert(pid) }
+    }
+
+    private func forget(_ pid: PID) {
+        entries[pid] = nil
+        watched.pids.withLock { _ = $0.remove(pid) }
     }
 
     public func isWatched(_ pid: PID) -> Bool { entries[pid] != nil }
@@ -62,12 +72,6 @@ public actor ChatTranscripts {
     public func version(_ pid: PID) -> Int { versions[pid] ?? -1 }
 
     func record(_ event: KernelEvent) {
-        if let pid = Self.pid(of: event), entries[pid] == nil {
-            if pending[pid] == nil, pending.count >= 32, let oldest = pending.keys.min() { pending[oldest] = nil }
-            if pending[pid, default: []].count < 64 { pending[pid, default: []].append(event) }
-            if case .exited = event { pending[pid] = nil }
-            return
-        }
         switch event {
         case .text(let pid, let text):
             guard var list = entries[pid] else { return }
@@ -99,21 +103,16 @@ public actor ChatTranscripts {
         }
     }
 
-    static func pid(of event: KernelEvent) -> PID? {
-        switch event {
-        case .spawned: nil
-        case .stateChanged(let pid, _), .text(let pid, _), .toolCall(let pid, _), .toolResult(let pid, _), .exited(let pid, _),
-            .approvalRequested(let pid, _), .approvalSettled(let pid, _, _), .toolDenied(let pid, _, _), .turnEnded(let pid, _):
-            pid
-        }
-    }
-
     private func append(_ pid: PID, _ entry: Entry) {
         guard var list = entries[pid] else { return }
         list.append(entry)
         if list.count > Self.maxEntries { list.removeFirst(list.count - Self.maxEntries) }
         entries[pid] = list
         versions[pid, default: 0] += 1
+    }
+
+    private final class Watched: Sendable {
+        let pids = Mutex<Set<PID>>([])
     }
 
     static func clip(_ text: String) -> String {

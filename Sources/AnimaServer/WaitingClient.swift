@@ -31,9 +31,12 @@ enum WaitingClient {
         let run = Task {
             do { outcome.yield(.done(.success(try await work()))) } catch { outcome.yield(.done(.failure(error))) }
         }
-        context.channel.closeFuture.whenComplete { _ in outcome.yield(.ended(.hungUp)) }
+        let hangUp = HangUps.shared.wait(on: context.channel) { outcome.yield(.ended(.hungUp)) }
         let deadline = DeadlineTask()
-        defer { deadline.cancel() }
+        defer {
+            deadline.cancel()
+            hangUp.cancel()
+        }
         return try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
                 for await next in outcomes {
@@ -72,7 +75,8 @@ enum WaitingClient {
     /// on the returned watch when the work is done, so a later hang-up stops nothing.
     static func watch(_ context: AnimaRequestContext, grace: Int, stop: @escaping @Sendable (Ending) async -> Void) -> Watch {
         let watch = Watch(grace: grace, stop: stop)
-        context.channel.closeFuture.whenComplete { _ in watch.end(.hungUp) }
+        let waiter = HangUps.shared.wait(on: context.channel) { watch.end(.hungUp) }
+        watch.hangUp.withLock { $0 = waiter }
         return watch
     }
 
@@ -81,6 +85,7 @@ enum WaitingClient {
         private let stop: @Sendable (Ending) async -> Void
         private let grace: Int
         private let done = Mutex(false)
+        fileprivate let hangUp = Mutex<HangUps.Waiter?>(nil)
 
         fileprivate init(grace: Int, stop: @escaping @Sendable (Ending) async -> Void) {
             self.grace = grace
@@ -88,7 +93,10 @@ enum WaitingClient {
         }
 
         /// The work is done: nothing is stopped any more.
-        func finished() { done.withLock { $0 = true } }
+        func finished() {
+            done.withLock { $0 = true }
+            hangUp.withLock { $0 }?.cancel()
+        }
 
         /// Runs `body` (the streaming) with the shutdown rule: `grace` seconds after shutdown
         /// begins, `stop(.shutdown)`.

@@ -179,7 +179,7 @@ extension Kernel {
 
     func status(of process: ProcessRecord) -> ProcessStatus {
         var usage = process.usage
-        usage.generatedTokens += process.liveTokens
+        usage.generatedTokens += process.liveTokens.now
         return ProcessStatus(
             pid: process.pid, parent: process.parent, name: process.name, owner: process.owner.name,
             groups: process.groups.sorted(), state: process.state, priority: process.priority, usage: usage,

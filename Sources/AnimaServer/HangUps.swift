@@ -21,10 +21,16 @@ final class HangUps: Sendable {
         func cancel() { registry.remove(self) }
     }
 
+    private struct Connection {
+        /// Held until the close future's callback runs, so that no other channel can have
+        /// this one's identity while its entry exists.
+        let channel: any Channel
+        var waiters: [UInt64: @Sendable () -> Void] = [:]
+    }
+
     private struct State {
-        /// The waiters of each open connection that has had one; a connection's entry goes
-        /// when it closes.
-        var waiters: [ObjectIdentifier: [UInt64: @Sendable () -> Void]] = [:]
+        /// Each open connection that has had a waiter; its entry goes when it closes.
+        var connections: [ObjectIdentifier: Connection] = [:]
         var nextID: UInt64 = 0
     }
 
@@ -36,15 +42,13 @@ final class HangUps: Sendable {
         let connection = ObjectIdentifier(channel)
         let (id, first) = state.withLock { s in
             s.nextID += 1
-            let first = s.waiters[connection] == nil
-            s.waiters[connection, default: [:]][s.nextID] = hungUp
+            let first = s.connections[connection] == nil
+            s.connections[connection, default: Connection(channel: channel)].waiters[s.nextID] = hungUp
             return (s.nextID, first)
         }
         if first {
-            // The entry exists until this runs, so a later channel at the same address (only
-            // after this one is gone) finds none and registers its own.
             channel.closeFuture.whenComplete { [self] _ in
-                let waiting = state.withLock { $0.waiters.removeValue(forKey: connection) } ?? [:]
+                let waiting = state.withLock { $0.connections.removeValue(forKey: connection) }?.waiters ?? [:]
                 for callback in waiting.values { callback() }
             }
         }
@@ -52,11 +56,11 @@ final class HangUps: Sendable {
     }
 
     fileprivate func remove(_ waiter: Waiter) {
-        state.withLock { _ = $0.waiters[waiter.connection]?.removeValue(forKey: waiter.id) }
+        state.withLock { _ = $0.connections[waiter.connection]?.waiters.removeValue(forKey: waiter.id) }
     }
 
     /// How many waiters the connections have, and how many connections (for tests).
     var counts: (waiters: Int, connections: Int) {
-        state.withLock { s in (s.waiters.values.reduce(0) { $0 + $1.count }, s.waiters.count) }
+        state.withLock { s in (s.connections.values.reduce(0) { $0 + $1.waiters.count }, s.connections.count) }
     }
 }

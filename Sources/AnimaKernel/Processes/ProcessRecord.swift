@@ -3,6 +3,7 @@ import AnimaMemory
 import AnimaProcessor
 import AnimaSecurity
 import Foundation
+import Synchronization
 
 /// The kernel's entry for one process. Lives inside the `Kernel` actor and is only
 /// touched there.
@@ -25,8 +26,9 @@ final class ProcessRecord {
 
     var usage = ResourceUsage()
     /// Text pieces of the generation in progress, a live estimate of its tokens until
-    /// the exact count arrives with its usage.
-    var liveTokens = 0
+    /// the exact count arrives with its usage. Counted where the generation is read, which
+    /// may be off the kernel's actor (see `Kernel.generate`).
+    let liveTokens = LiveCount()
     var activity = Activity.idle
     var suspended = false
     var exitStatus: ExitStatus?
@@ -76,4 +78,13 @@ final class ProcessRecord {
         suspendedWaiters.removeAll()
     }
 
+}
+
+/// A count that the kernel reads while another task adds to it.
+final class LiveCount: Sendable {
+    private let value = Atomic(0)
+
+    func add() { value.add(1, ordering: .relaxed) }
+    func reset() { value.store(0, ordering: .relaxed) }
+    var now: Int { value.load(ordering: .relaxed) }
 }

@@ -59,6 +59,9 @@ struct ChatRoutes: Sendable {
             } catch {
                 return WebConsole.message("The conversation could not start: \(error)", back: "/web/chat", status: .badRequest)
             }
+            // Before the page it redirects to asks for the conversation, even if the agent
+            // has not begun its first step yet.
+            await transcripts.watch(pid, firstTurn: text)
             Task {
                 _ = try? await kernel.wait(pid)
                 await kernel.approvals.unwatch(pid)

@@ -43,15 +43,14 @@ public actor ChatTranscripts {
         }
     }
 
-    /// Records the conversations of `pid` from now on, beginning with its owner's first words.
-    /// Call it before the agent's first step (`Kernel.spawn`'s `beforeRunning`): what the
-    /// process said before is not recorded.
+    /// Records the conversations of `pid` from now on, beginning with its owner's first words;
+    /// nothing if it is watched already. Call it before the agent's first step
+    /// (`Kernel.spawn`'s `beforeRunning`): what the process said before is not recorded.
     public func watch(_ pid: PID, firstTurn: String) {
-        if entries[pid] == nil {
-            order.append(pid)
-            while order.count > Self.maxConversations { forget(order.removeFirst()) }
-        }
-        entries[pid, default: []] = [Entry(kind: .user, text: firstTurn, detail: "")]
+        guard entries[pid] == nil else { return }
+        order.append(pid)
+        while order.count > Self.maxConversations { forget(order.removeFirst()) }
+        entries[pid] = [Entry(kind: .user, text: firstTurn, detail: "")]
         versions[pid, default: 0] += 1
         watched.pids.withLock { _ = $0.insert(pid) }
     }

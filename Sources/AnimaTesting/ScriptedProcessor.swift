@@ -41,11 +41,16 @@ public final class ScriptedProcessor: TimeSharedModel {
         var stepping = false
     }
 
+    /// Whether every token is logged (`serviceLog`); a long-running daemon on this model
+    /// (`anima-bench serve --scripted`) keeps no log, which would grow with every token.
+    private let logsService: Bool
+
     public init(
-        slots: Int, scheduler: any SlotScheduler, name: String = "scripted", contextLength: Int = 4096,
+        slots: Int, scheduler: any SlotScheduler, name: String = "scripted", contextLength: Int = 4096, logsService: Bool = true,
         responder: @escaping @Sendable (GenerationRequest) -> ScriptedModel.Reply
     ) {
         precondition(slots >= 1)
+        self.logsService = logsService
         info = ModelInfo(name: name, contextLength: contextLength)
         slotCount = slots
         self.scheduler = scheduler
@@ -56,7 +61,7 @@ public final class ScriptedProcessor: TimeSharedModel {
 
     deinit { wakeUp.finish() }
 
-    /// Every token produced so far, in order.
+    /// Every token produced so far, in order (empty unless `logsService`).
     public var serviceLog: [Service] { state.withLock { $0.log } }
 
     /// The slot a generation holds now, if any.
@@ -144,7 +149,7 @@ public final class ScriptedProcessor: TimeSharedModel {
             let running = s.table.runningIDs.sorted { s.table.slot(of: $0)! < s.table.slot(of: $1)! }
             for id in running {
                 guard var g = s.generations[id] else { continue }
-                s.log.append(Service(step: s.table.step, generation: id))
+                if logsService { s.log.append(Service(step: s.table.step, generation: id)) }
                 s.table.recordToken(id)
                 if g.emitted < g.tokens.count {
                     emitted.append((g.continuation, g.tokens[g.emitted]))

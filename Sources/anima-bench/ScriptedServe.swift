@@ -53,7 +53,7 @@ struct ScriptedServe: AsyncParsableCommand {
         let responder = try obedient.map { IntegritySuite.obedient(suite: try IntegritySuite.Loaded(directory: $0)) } ?? echo
         let model = ScriptedProcessor(
             slots: c.slots, scheduler: DaemonOptions.scheduler(c), name: "scripted", contextLength: obedient == nil ? 4096 : 1 << 22,
-            responder: responder)
+            logsService: false, responder: responder)
         let delay = scriptedDelayMs
         var pause: (@Sendable () async -> Void)?
         if delay > 0 { pause = { try? await Task.sleep(for: .milliseconds(delay)) } }

@@ -6,7 +6,8 @@
 #
 # Environment: ANIMA_MODEL, THREADS, SLOTS, CLIENTS ("1 4 16 64"), TOKENS ("64 256"),
 # PROMPTS ("short long shared"), STREAMS ("1 0"), REQUESTS (per client, default 2),
-# ROUNDS (default 1; rounds alternate which server goes first).
+# ROUNDS (default 1; rounds alternate which server goes first), ANIMA_FLAGS (more flags for
+# anima serve, e.g. "--policy fifo"; split on spaces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,7 +44,7 @@ pids+=("$lpid")
 
 token=$("$anima" token create --data-dir "$work/data" --name bench 2>/dev/null)
 "$anima" serve --port 0 --data-dir "$work/data" --model "$model" --slots "$slots" --context "$context" \
-  --requests-per-minute 1000000 --max-concurrent-requests 100000 >"$work/anima.log" 2>&1 &
+  --requests-per-minute 1000000 --max-concurrent-requests 100000 ${ANIMA_FLAGS:-} >"$work/anima.log" 2>&1 &
 apid=$!
 pids+=("$apid")
 

@@ -55,7 +55,7 @@ extension Kernel {
             process.liveTokens.reset()
             if process.activity == .generating { process.activity = .idle }
         }
-        var result = GenerationResult(text: "", toolCalls: [], usage: Usage(promptTokens: 0, completionTokens: 0), finishReason: .stop)
+        var result = GenerationResult.empty
         // With guards, text leaves only after the output guard has seen it (see StreamGuard);
         // with no one listening, the whole-text guard below is enough.
         let streams = !request.isPrivateStep && isObserved(process.pid)
@@ -86,23 +86,18 @@ extension Kernel {
                 // Nobody sees the text before the whole answer is screened (no sink, no
                 // observer): read it off the kernel's actor rather than hopping onto it for
                 // every token.
-                result = try await Self.collect(events, counting: process.liveTokens)
+                let live = process.liveTokens
+                result = try await events.collect { _ in live.add() }
             } else {
                 for try await event in events {
+                    result.add(event)
                     if case .text(let t) = event {
-                        result.text += t
                         process.liveTokens.add()
                         if streamGuard == nil { release(t) } else if stopped == nil { flush(streamGuard?.feed(t)) }
                         continue
                     }
                     if stopped == nil { flush(streamGuard?.finish()) }
                     sink?(event)
-                    switch event {
-                    case .text: break
-                    case .toolCall(let c): result.toolCalls.append(c)
-                    case .usage(let u): result.usage = u
-                    case .finished(let r): result.finishReason = r
-                    }
                 }
             }
         } catch {
@@ -127,25 +122,6 @@ extension Kernel {
             // the next generation finds the quota spent.)
             terminate(process.pid, status: .quotaExceeded("tokens (\(limit))"))
             throw SyscallError.quotaExceeded("tokens (\(limit))")
-        }
-        return result
-    }
-
-    /// The whole answer of `events`, read by the calling task on the global executor.
-    @concurrent
-    static func collect(_ events: AsyncThrowingStream<GenerationEvent, any Error>, counting live: LiveCount) async throws
-        -> GenerationResult
-    {
-        var result = GenerationResult(text: "", toolCalls: [], usage: Usage(promptTokens: 0, completionTokens: 0), finishReason: .stop)
-        for try await event in events {
-            switch event {
-            case .text(let t):
-                result.text += t
-                live.add()
-            case .toolCall(let c): result.toolCalls.append(c)
-            case .usage(let u): result.usage = u
-            case .finished(let r): result.finishReason = r
-            }
         }
         return result
     }

@@ -215,21 +215,32 @@ public struct GenerationResult: Sendable, Hashable {
     }
 }
 
-extension AsyncThrowingStream where Element == GenerationEvent {
-    /// Reads the stream to its end and returns everything it said.
-    public func collect() async throws -> GenerationResult {
-        var text = ""
-        var calls: [ToolCall] = []
-        var usage = Usage(promptTokens: 0, completionTokens: 0)
-        var reason = FinishReason.stop
-        for try await event in self {
-            switch event {
-            case .text(let t): text += t
-            case .toolCall(let c): calls.append(c)
-            case .usage(let u): usage = u
-            case .finished(let r): reason = r
-            }
+extension GenerationResult {
+    /// Nothing said yet.
+    public static let empty = GenerationResult(
+        text: "", toolCalls: [], usage: Usage(promptTokens: 0, completionTokens: 0), finishReason: .stop)
+
+    /// Adds one event of a generation's stream to what it said.
+    public mutating func add(_ event: GenerationEvent) {
+        switch event {
+        case .text(let t): text += t
+        case .toolCall(let c): toolCalls.append(c)
+        case .usage(let u): usage = u
+        case .finished(let r): finishReason = r
         }
-        return GenerationResult(text: text, toolCalls: calls, usage: usage, finishReason: reason)
+    }
+}
+
+extension AsyncThrowingStream where Element == GenerationEvent {
+    /// Reads the stream to its end, on the global executor (never the caller's actor), and
+    /// returns everything it said; `onText` sees each piece of text as it comes.
+    @concurrent
+    public func collect(onText: @Sendable (String) -> Void = { _ in }) async throws -> GenerationResult {
+        var result = GenerationResult.empty
+        for try await event in self {
+            if case .text(let t) = event { onText(t) }
+            result.add(event)
+        }
+        return result
     }
 }

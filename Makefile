@@ -39,7 +39,7 @@ test: setup
 	# cores running them all at once starves the ones that measure time.
 	swift test --skip-build --no-parallel $(RPATH) $(SWIFT_BUILD_FLAGS)
 
-# `make bench BENCH="decode prefill agents api daemon-cost cpu ingest tune"` runs scripts/bench-NAME.sh for each (issue 24).
+# `make bench BENCH="decode prefill agents api daemon-cost cpu ingest tune gpu"` runs scripts/bench-NAME.sh for each (issue 24).
 BENCH ?= decode
 bench: release
 	@for b in $(BENCH); do ./scripts/bench-$$b.sh || exit 1; done

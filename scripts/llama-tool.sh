@@ -21,4 +21,9 @@ if [ ! -x "$tools/bin/$name" ]; then
     -DLLAMA_BUILD_EXAMPLES=ON -DCMAKE_INSTALL_PREFIX="$tools/install" >>"$tools.log" 2>&1
   cmake --build "$tools" --target "$name" -j"$(nproc)" >>"$tools.log" 2>&1 || { echo "building $name failed: see $tools.log" >&2; exit 1; }
 fi
+# The GPU code `setup.sh --cuda` built goes beside the tools too (they load backends from
+# their own folder), so an anchor computes where Anima does.
+for lib in "$prefix"/lib/libggml-cuda.so "$prefix"/lib/libcudart.so.* "$prefix"/lib/libcublas*.so.*; do
+  [ -f "$lib" ] && ln -sfn "$lib" "$tools/bin/$(basename "$lib")"
+done
 echo "$tools/bin/$name"

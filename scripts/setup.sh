@@ -13,11 +13,16 @@ model_sha256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 
 # Options: --with-model NAME (repeatable) also fetches a catalogue model (see "optional
 # models" below); `make test` asks for qwen2.5-coder-0.5b, which its end-to-end agent test runs.
+# --cuda also builds llama.cpp's CUDA backend beside the CPU code (scripts/setup-cuda.sh), and
+# is remembered, so later runs (`make run`, a new llama.cpp) keep it; --no-cuda forgets it.
 with_models=()
+cuda=
 while [ $# -gt 0 ]; do
   case "$1" in
     --with-model) [ $# -ge 2 ] || { echo "setup: --with-model needs a model name" >&2; exit 2; }; with_models+=("$2"); shift 2 ;;
-    *) echo "setup: unknown option $1 (known: --with-model NAME)" >&2; exit 2 ;;
+    --cuda) cuda=yes; shift ;;
+    --no-cuda) cuda=no; shift ;;
+    *) echo "setup: unknown option $1 (known: --with-model NAME, --cuda, --no-cuda)" >&2; exit 2 ;;
   esac
 done
 
@@ -113,6 +118,13 @@ for old in "$cache"/llama.cpp/*; do
   esac
 done
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --exists llama || die "llama.pc missing in $prefix"
+case "$cuda" in
+  yes) mkdir -p "$cache/cuda" && touch "$cache/cuda/wanted" ;;
+  no) rm -f "$cache/cuda/wanted" "$prefix"/lib/libggml-cuda.so "$prefix"/lib/libcudart.so.* "$prefix"/lib/libcublas*.so.* "$prefix"/cuda-*.complete ;;
+esac
+if [ -f "$cache/cuda/wanted" ]; then
+  "$(cd "$(dirname "$0")" && pwd)/setup-cuda.sh" "$cache" "$prefix" "$config_id" || die "CUDA setup failed"
+fi
 
 # --- default model -----------------------------------------------------------------
 model="$cache/models/$model_name"

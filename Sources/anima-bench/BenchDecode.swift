@@ -46,7 +46,7 @@ struct BenchDecode: AsyncParsableCommand {
         func prompt(_ i: Int) -> String {
             (0..<max(1, promptTokens - 12)).map { words[($0 * 7 + i) % words.count] }.joined(separator: " ")
         }
-        if !json { print("model \(engine.info.name), \(tokens) tokens per generation, prompt ~\(promptTokens) tokens\(LlamaEngine.cpuBackend.map { "; \($0)" } ?? "")") }
+        if !json { print("model \(engine.info.name), \(tokens) tokens per generation, prompt ~\(promptTokens) tokens; \(engine.offload.summary)\(LlamaEngine.cpuBackend.map { "; \($0)" } ?? "")") }
         if !json { print("   N   tokens   seconds    tok/s   per-seq tok/s") }
         _ = try await Self.measure(engine, n: 1, tokens: 8, prompt: prompt)  // warm-up
         for n in concurrency {

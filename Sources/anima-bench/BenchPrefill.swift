@@ -43,7 +43,7 @@ struct BenchPrefill: AsyncParsableCommand {
         var options = modelOptions
         if options.context == nil { options.context = (lengths.max() ?? 2048) + 64 }
         let engine = try await options.load(slots: 1)
-        if !json { print("model \(engine.info.name); median of \(repetitions) runs\(LlamaEngine.cpuBackend.map { "; \($0)" } ?? "")") }
+        if !json { print("model \(engine.info.name); median of \(repetitions) runs; \(engine.offload.summary)\(LlamaEngine.cpuBackend.map { "; \($0)" } ?? "")") }
         if !json { print("  prompt tokens   prefill ms   tokens/s") }
         _ = try await Self.firstTokenTime(engine, try await Self.request(engine, tokens: 16))  // warm-up
         for n in lengths {

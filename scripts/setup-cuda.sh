@@ -7,14 +7,20 @@
 # wheels from PyPI (compiler, runtime and cuBLAS: about 520 MB to download, 840 MB
 # unpacked), pinned by hash. Runtime libraries the module needs and the system does not
 # provide are copied beside it. Idempotent: a second run checks a marker.
-# Usage: setup-cuda.sh CACHE LLAMA_PREFIX LLAMA_CONFIG_ID
+# Usage: setup-cuda.sh CACHE LLAMA_PREFIX LLAMA_CONFIG_ID [remembered]
+# "remembered": setup was not asked for --cuda this time, only earlier. A build that failed
+# is then not tried again (setup goes on with the CPU) until --cuda is given again.
 # Environment: ANIMA_CUDA_ARCHS, the GPU generations to compile for ("90", "86;89"); by
 # default those of the GPUs nvidia-smi lists, else llama.cpp's own list (a longer build).
 set -euo pipefail
 
-cache="$1"; llama_prefix="$2"; llama_config="$3"
+cache="$1"; llama_prefix="$2"; llama_config="$3"; remembered="${4:-}"
 say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
-die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+die() {
+  printf 'setup: error: %s\n' "$*" >&2
+  [ -z "${failed_marker:-}" ] || touch "$failed_marker"
+  exit 1
+}
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 src="$cache/llama.cpp/src-$llama_config"
@@ -91,6 +97,12 @@ fi
 build_rev=1
 cuda_id=$(printf '%s %s %s %s %s' "$llama_config" "$cuda_version" "$archs" "${vmm_flags[*]}" "$build_rev" | sha256sum | cut -c1-12)
 marker="$llama_prefix/cuda-$cuda_id.complete"
+failed_marker="$llama_prefix/cuda-$cuda_id.failed"
+if [ -n "$remembered" ] && [ -f "$failed_marker" ]; then
+  say "the CUDA backend failed to build before; staying on the CPU (scripts/setup.sh --cuda tries again, --no-cuda stops asking)"
+  exit 0
+fi
+rm -f "$failed_marker"
 if [ ! -f "$marker" ] || [ ! -f "$llama_prefix/lib/libggml-cuda.so" ]; then
   mapfile -t flags <"$llama_prefix/cmake-flags"
   build="$cache/llama.cpp/build-cuda-$cuda_id"

@@ -120,10 +120,14 @@ done
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --exists llama || die "llama.pc missing in $prefix"
 case "$cuda" in
   yes) mkdir -p "$cache/cuda" && touch "$cache/cuda/wanted" ;;
-  no) rm -f "$cache/cuda/wanted" "$prefix"/lib/libggml-cuda.so "$prefix"/lib/libcudart.so.* "$prefix"/lib/libcublas*.so.* "$prefix"/cuda-*.complete ;;
+  no) rm -f "$cache/cuda/wanted" "$prefix"/lib/libggml-cuda.so "$prefix"/lib/libcudart.so.* "$prefix"/lib/libcublas*.so.* "$prefix"/cuda-*.complete "$prefix"/cuda-*.failed ;;
 esac
-if [ -f "$cache/cuda/wanted" ]; then
+if [ "$cuda" = yes ]; then
   "$(cd "$(dirname "$0")" && pwd)/setup-cuda.sh" "$cache" "$prefix" "$config_id" || die "CUDA setup failed"
+elif [ -f "$cache/cuda/wanted" ]; then
+  # Asked for earlier: a failure leaves the CPU code working, and is not retried each run.
+  "$(cd "$(dirname "$0")" && pwd)/setup-cuda.sh" "$cache" "$prefix" "$config_id" remembered \
+    || say "the CUDA backend did not build; going on with the CPU (scripts/setup.sh --cuda tries again)"
 fi
 
 # --- default model -----------------------------------------------------------------

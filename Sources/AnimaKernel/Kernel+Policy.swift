@@ -38,7 +38,7 @@ extension Kernel {
         } catch {
             return refuse(path, by: user, "the policy file cannot be read: \(error.localizedDescription)")
         }
-        let digest = text.map(SecurityPolicy.digest) ?? "strict default"
+        let digest = text.map(SecurityPolicy.digest) ?? SecurityMonitor.noFileDigest
         if digest == policyDigest { return .unchanged }
         if let refused = refusedPolicy, refused.digest == digest { return .refused(refused.reason) }
         var policy = SecurityPolicy.strict

@@ -72,7 +72,8 @@ public actor Kernel {
     /// Every security decision the kernel carries out comes from here; `reloadPolicy`
     /// replaces its policy while processes run.
     var security: SecurityMonitor
-    /// The SHA-256 of the policy file last applied by `reloadPolicy`; nil before the first.
+    /// The SHA-256 of the policy file in force: the one the monitor was made from, then the
+    /// one `reloadPolicy` last applied; nil while neither is known.
     var policyDigest: String?
     /// The last file `reloadPolicy` refused, and why: the same file again is not recorded again.
     var refusedPolicy: (digest: String, reason: String)?
@@ -102,6 +103,7 @@ public actor Kernel {
         var security = configuration.security ?? .open
         if security.ask == nil, security.confirm == nil { security.ask = { await approvals.ask($0) } }
         self.security = security
+        policyDigest = security.fileDigest
         approvals.bind(
             asked: { [weak self] in await self?.approvalAsked($0) },
             settled: { [weak self] in await self?.approvalSettled($0, $1, channel: $2) })

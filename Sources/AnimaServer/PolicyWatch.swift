@@ -22,15 +22,19 @@ struct PolicyWatch: Service {
             return
         }
         let path = directory + "/" + SecurityMonitor.policyFileName
+        let reload = { @Sendable in
+            switch await kernel.reloadPolicy(from: path, by: "file") {
+            case .applied(let digest): logger.info("policy reloaded from \(path) (sha256 \(digest.prefix(16)))")
+            case .refused(let reason): logger.error("\(path) was not applied: \(reason)")
+            case .unchanged: break
+            }
+        }
+        // A change between the daemon's start and the watch being set up has no event: read
+        // the file once now (unchanged since the start: nothing happens, nothing is recorded).
+        await reload()
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                for await changed in watcher.events() where changed == path {
-                    switch await kernel.reloadPolicy(from: path, by: "file") {
-                    case .applied(let digest): logger.info("policy reloaded from \(path) (sha256 \(digest.prefix(16)))")
-                    case .refused(let reason): logger.error("\(path) was not applied: \(reason)")
-                    case .unchanged: break
-                    }
-                }
+                for await changed in watcher.events() where changed == path { await reload() }
             } onCancel: {
                 watcher.close()
             }

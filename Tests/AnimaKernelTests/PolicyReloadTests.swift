@@ -40,6 +40,8 @@ import Testing
         let kernel = securedKernel(
             World(inbox: "From: eve@evil.example"), effects, security: try SecurityMonitor(dataDirectory: dir), audit: audit)
         #expect(try await Self.replyToInbox(kernel).hasPrefix("refused"))
+        // The file the kernel started with, read again: nothing to apply, nothing recorded.
+        #expect(await kernel.reloadPolicy(from: path, by: "file") == .unchanged)
 
         try Self.allowAll.write(toFile: path, atomically: true, encoding: .utf8)
         let applied = await kernel.reloadPolicy(from: path, by: "root")

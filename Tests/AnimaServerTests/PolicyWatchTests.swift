@@ -28,13 +28,16 @@ import Testing
         #expect(await kernel.policy.defaultAction == .deny)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
+        // Changed after the daemon started and before its watch was set up: no event will
+        // say so, and the watch reads the file when it starts.
+        try #"{"default": {"allow": ["user"], "onViolation": "ask"}}"#.write(toFile: path, atomically: true, encoding: .utf8)
         let group = ServiceGroup(services: [PolicyWatch(kernel: kernel, directory: dir, logger: logger)], logger: logger)
         let running = Task { try await group.run() }
-        try await Task.sleep(for: .milliseconds(300))  // the watch is set up
+        #expect(try await eventually { await kernel.policy.defaultAction == .ask })  // and so the watch is set up
 
         // Written by hand (not replaced): applied.
-        FileManager.default.createFile(atPath: path, contents: Data(#"{"default": {"allow": ["user"], "onViolation": "ask"}}"#.utf8))
-        #expect(try await eventually { await kernel.policy.defaultAction == .ask })
+        FileManager.default.createFile(atPath: path, contents: Data(#"{"default": {"allow": ["*"], "onViolation": "ask"}}"#.utf8))
+        #expect(try await eventually { await kernel.policy.defaultAllow.description == "*" })
         // Another file in the directory changes nothing; a broken policy is refused and the one in force stays.
         FileManager.default.createFile(atPath: dir + "/other.json", contents: Data("{}".utf8))
         try "{ not json".write(toFile: path, atomically: true, encoding: .utf8)
@@ -43,7 +46,7 @@ import Testing
         // Removed: the strict default, as at a start without a file.
         try FileManager.default.removeItem(atPath: path)
         #expect(try await eventually { await kernel.policy.defaultAction == .deny })
-        #expect(audit.records.filter { $0.syscall == "policy-reload" }.map(\.owner) == ["file", "file", "file"])
+        #expect(audit.records.filter { $0.syscall == "policy-reload" }.map(\.owner) == ["file", "file", "file", "file"])
 
         await group.triggerGracefulShutdown()
         try await running.value  // the watch ends with the daemon

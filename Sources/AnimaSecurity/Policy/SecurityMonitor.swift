@@ -39,13 +39,30 @@ public struct SecurityMonitor: Sendable {
     /// The policy file a data directory may hold.
     public static let policyFileName = "policy.json"
 
+    /// The version of the policy file this monitor was made from (`SecurityPolicy.digest` of
+    /// its text, or "strict default" where there was none); nil for one made from a value.
+    public private(set) var fileDigest: String?
+
     /// The monitor for an installation: the policy in `directory/policy.json` if there is
     /// one (a malformed file is an error, never ignored), else `.strict`.
     public init(dataDirectory directory: String, confirm: Confirm? = nil) throws(SecurityError) {
         let path = directory + "/" + Self.policyFileName
-        let policy = FileManager.default.fileExists(atPath: path) ? try SecurityPolicy(contentsOf: path) : .strict
+        var policy = SecurityPolicy.strict
+        var digest = Self.noFileDigest
+        if FileManager.default.fileExists(atPath: path) {
+            let text: String
+            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw .io(path: path, reason: "cannot read the policy file: \(error.localizedDescription)")
+            }
+            do { policy = try SecurityPolicy(json: text) } catch { throw .malformed(path: path, reason: error.description) }
+            digest = SecurityPolicy.digest(text)
+        }
         self.init(policy: policy, confirm: confirm)
+        fileDigest = digest
     }
+
+    /// What `fileDigest` says of a data directory without a policy file.
+    public static let noFileDigest = "strict default"
 
     /// The monitor of a kernel configured without one: it tracks no provenance and allows
     /// every call (owner/group rules and the audit trail still apply).

@@ -22,7 +22,8 @@ if [ ! -x "$tools/bin/$name" ]; then
   cmake --build "$tools" --target "$name" -j"$(nproc)" >>"$tools.log" 2>&1 || { echo "building $name failed: see $tools.log" >&2; exit 1; }
 fi
 # The GPU code `setup.sh --cuda` built goes beside the tools too (they load backends from
-# their own folder), so an anchor computes where Anima does.
+# their own folder), so an anchor computes where Anima does; links left by a removed one go.
+find "$tools/bin" -maxdepth 1 -xtype l -delete
 for lib in "$prefix"/lib/libggml-cuda.so "$prefix"/lib/libcudart.so.* "$prefix"/lib/libcublas*.so.*; do
   [ -f "$lib" ] && ln -sfn "$lib" "$tools/bin/$(basename "$lib")"
 done

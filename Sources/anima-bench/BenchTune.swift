@@ -54,6 +54,8 @@ struct BenchTune: AsyncParsableCommand {
     var embedBatch = 32
     @Option(help: NumericFlag.help("Milliseconds between embedding batches.", 0...60_000), transform: NumericFlag.integer(0...60_000))
     var embedPause = 1000
+    @Option(help: NumericFlag.help("Slots of each phase's engine (the daemon's default: 4).", 1...64), transform: NumericFlag.integer(1...64))
+    var slots = 4
     @Option(help: "The embedding model (GGUF); default: the one setup installs.")
     var embedder: String?
 
@@ -107,7 +109,7 @@ struct BenchTune: AsyncParsableCommand {
     func phase(tuned: Bool, embedder: LlamaEmbedder) async throws -> Result {
         let engine = try await LlamaEngine.load(
             .init(
-                modelPath: modelOptions.path, slots: 4, contextLength: 1024,
+                modelPath: modelOptions.path, slots: slots, contextLength: 1024,
                 threads: modelOptions.threads ?? ProcessInfo.processInfo.activeProcessorCount,
                 scheduler: Scheduler(policy: RoundRobinPolicy(quantum: 32)), sharedPrefixSequences: 1))
         let kernel = Kernel(.init(processor: IgnoringEndOfTurn(engine)))

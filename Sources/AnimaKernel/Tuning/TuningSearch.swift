@@ -7,7 +7,8 @@ import AnimaProcessor
 /// try one move (threads one fewer or more; batch, active slots or time slice halved or
 /// doubled, within their limits) for a window, and keep it only when throughput rose by `minimumGain` with the
 /// p99 step no more than `latencyTolerance` worse, or the p99 step fell by `minimumGain` with
-/// throughput no more than `latencyTolerance` lower; otherwise go back. A kept move is tried
+/// throughput no more than `latencyTolerance` lower, in that window and again in the next
+/// (one lucky window of a bursty workload is not a gain); otherwise go back. A kept move is tried
 /// again in the same direction, and its opposite not straight after. When every move has failed in a row, the search rests for
 /// `restWindows` windows, then looks again (the workload may have changed). A window with too
 /// little work (nil) judges nothing: a trial under way is abandoned and the baseline restored.
@@ -55,6 +56,8 @@ struct TuningSearch: Sendable {
     enum Phase: Sendable, Equatable {
         case baseline
         case trial(Move, baseline: TuningMeasurement)
+        /// The trial's first window passed; the next must pass too.
+        case confirming(Move, baseline: TuningMeasurement)
         case resting(windowsLeft: Int)
     }
 
@@ -77,14 +80,15 @@ struct TuningSearch: Sendable {
     var state: String {
         switch phase {
         case .baseline: "measuring the settings in force"
-        case .trial(let move, _): "trying \(move.setting) \(TuningDecision.value(move.setting, move.applied(to: settings).clamped(to: limits)))"
+        case .trial(let move, _), .confirming(let move, _):
+            "trying \(move.setting) \(TuningDecision.value(move.setting, move.applied(to: settings).clamped(to: limits)))"
         case .resting(let left): "settled; looking again in \(left) windows"
         }
     }
 
     mutating func observe(_ measured: TuningMeasurement?) -> Step {
         switch phase {
-        case .trial(let move, let baseline):
+        case .trial(let move, let baseline), .confirming(let move, let baseline):
             guard let measured else {
                 phase = .baseline
                 return Step(apply: settings)
@@ -126,9 +130,16 @@ struct TuningSearch: Sendable {
         let noSlower = measured.tokensPerSecond >= baseline.tokensPerSecond * (1 - policy.latencyTolerance)
         let quicker = measured.p99Milliseconds <= baseline.p99Milliseconds * (1 - policy.minimumGain)
         let noLater = measured.p99Milliseconds <= baseline.p99Milliseconds * (1 + policy.latencyTolerance)
-        let kept = (faster && noLater) || (quicker && noSlower)
+        let passed = (faster && noLater) || (quicker && noSlower)
+        let confirming = if case .confirming = phase { true } else { false }
+        if passed, !confirming {
+            phase = .confirming(move, baseline: baseline)
+            return Step()
+        }
+        let kept = passed
         let reason =
             if kept { faster ? "more tokens/s, p99 no worse" : "shorter p99 step, tokens/s no lower" }
+            else if confirming { "the gain did not last a second window" }
             else if !noLater { "p99 step longer" }
             else if !noSlower { "fewer tokens/s" }
             else { "no clear gain" }

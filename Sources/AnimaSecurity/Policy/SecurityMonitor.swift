@@ -47,18 +47,9 @@ public struct SecurityMonitor: Sendable {
     /// one (a malformed file is an error, never ignored), else `.strict`.
     public init(dataDirectory directory: String, confirm: Confirm? = nil) throws(SecurityError) {
         let path = directory + "/" + Self.policyFileName
-        var policy = SecurityPolicy.strict
-        var digest = Self.noFileDigest
-        if FileManager.default.fileExists(atPath: path) {
-            let text: String
-            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw .io(path: path, reason: "cannot read the policy file: \(error.localizedDescription)")
-            }
-            do { policy = try SecurityPolicy(json: text) } catch { throw .malformed(path: path, reason: error.description) }
-            digest = SecurityPolicy.digest(text)
-        }
-        self.init(policy: policy, confirm: confirm)
-        fileDigest = digest
+        let file = FileManager.default.fileExists(atPath: path) ? try SecurityPolicy.load(path) : (.strict, Self.noFileDigest)
+        self.init(policy: file.policy, confirm: confirm)
+        fileDigest = file.digest
     }
 
     /// What `fileDigest` says of a data directory without a policy file.

@@ -194,11 +194,16 @@ public struct SecurityPolicy: Sendable, Hashable {
 
     /// Loads the policy file at `path`.
     public init(contentsOf path: String) throws(SecurityError) {
+        self = try Self.load(path).policy
+    }
+
+    /// The policy file at `path`, and its `digest`.
+    public static func load(_ path: String) throws(SecurityError) -> (policy: SecurityPolicy, digest: String) {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw .io(path: path, reason: "cannot read the policy file: \(error.localizedDescription)")
         }
-        do { try self.init(json: text) } catch { throw .malformed(path: path, reason: error.description) }
+        do { return (try SecurityPolicy(json: text), digest(text)) } catch { throw .malformed(path: path, reason: error.description) }
     }
 
     private static func flag(_ value: JSONValue?, at: String) throws(PolicyError) -> Bool? {

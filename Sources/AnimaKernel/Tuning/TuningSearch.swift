@@ -130,13 +130,12 @@ struct TuningSearch: Sendable {
         let noSlower = measured.tokensPerSecond >= baseline.tokensPerSecond * (1 - policy.latencyTolerance)
         let quicker = measured.p99Milliseconds <= baseline.p99Milliseconds * (1 - policy.minimumGain)
         let noLater = measured.p99Milliseconds <= baseline.p99Milliseconds * (1 + policy.latencyTolerance)
-        let passed = (faster && noLater) || (quicker && noSlower)
+        let kept = (faster && noLater) || (quicker && noSlower)
         let confirming = if case .confirming = phase { true } else { false }
-        if passed, !confirming {
+        if kept, !confirming {
             phase = .confirming(move, baseline: baseline)
             return Step()
         }
-        let kept = passed
         let reason =
             if kept { faster ? "more tokens/s, p99 no worse" : "shorter p99 step, tokens/s no lower" }
             else if confirming { "the gain did not last a second window" }

@@ -14,6 +14,12 @@ ntg="${NTG:-128}"
 npp="${NPP:-32}"
 threads="${THREADS:-$(nproc)}"
 rounds="${ROUNDS:-2}"
+for var in ntg npp threads rounds; do
+  [[ ${!var} =~ ^[1-9][0-9]{0,5}$ ]] || { echo "bench-gpu: ${var^^}=${!var} is not a whole number from 1 to 999999" >&2; exit 2; }
+done
+for var in levels lengths; do
+  [[ ${!var} =~ ^[1-9][0-9]{0,5}(,[1-9][0-9]{0,5})*$ ]] || { echo "bench-gpu: ${var^^}=${!var} is not a comma-separated list of whole numbers" >&2; exit 2; }
+done
 
 [ -f "$(readlink -f "$cache/llama.cpp/current")/lib/libggml-cuda.so" ] \
   || { echo "bench-gpu: no CUDA backend beside llama.cpp; run scripts/setup.sh --cuda" >&2; exit 1; }

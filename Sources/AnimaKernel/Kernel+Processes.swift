@@ -108,10 +108,11 @@ extension Kernel {
         return pid
     }
 
-    /// Starts a process running `program`; the caller has authorised it.
+    /// Starts a process running `program`; the caller has authorised it. With no program,
+    /// the caller runs the process's work in its own task and calls `exit` when it is done.
     func start(
         name: String, owner: Principal, parent: PID? = nil, groups: Set<String>? = nil, priority: Int = 0,
-        quotas: Quotas = .unlimited, task: String? = nil, privacy: PrivacyLabel = .public, program: @escaping Program
+        quotas: Quotas = .unlimited, task: String? = nil, privacy: PrivacyLabel = .public, program: Program?
     ) throws(SyscallError) -> PID {
         guard table.alive < maxProcesses else {
             throw .failed("the process table is full (\(maxProcesses) processes); wait for some to exit")
@@ -125,19 +126,17 @@ extension Kernel {
         record.privacy = privacy.joined(with: parent.flatMap { table[$0]?.privacy } ?? .public)
         table.insert(record)
         if let task { record.provenance.record(task, label: .user) }
-        let context = ProcessContext(pid: pid, kernel: self)
-        record.task = Task { [weak self] in
-            let status: ExitStatus
-            do {
-                status = .completed(try await program(context))
-            } catch let error as SyscallError {
-                if case .quotaExceeded(let which) = error { status = .quotaExceeded(which) } else { status = .failed(error.description) }
-            } catch is CancellationError {
-                status = .killed
-            } catch {
-                status = .failed("\(error)")
+        if let program {
+            let context = ProcessContext(pid: pid, kernel: self)
+            record.task = Task { [weak self] in
+                let status: ExitStatus
+                do {
+                    status = .completed(try await program(context))
+                } catch {
+                    status = ExitStatus(ending: error)
+                }
+                await self?.exit(pid, status)
             }
-            await self?.exit(pid, status)
         }
         if let limit = quotas.wallTime {
             record.watchdog = Task { [weak self, clock] in
@@ -145,7 +144,7 @@ extension Kernel {
                 await self?.terminate(pid, status: .quotaExceeded("wall time (\(limit))"))
             }
         }
-        emit(.spawned(status(of: record)))
+        if isObserved(pid) { emit(.spawned(status(of: record))) }
         return pid
     }
 

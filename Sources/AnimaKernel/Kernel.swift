@@ -142,6 +142,9 @@ public actor Kernel {
     public func invoke(
         _ call: Syscall, as owner: Principal, name: String = "request", onEvent: GenerationSink? = nil
     ) async throws -> SyscallResult {
+        if case .generate = call, let processor, processor.routing == nil, processor.timeSharing != nil {
+            return try await generateInCallersTask(call, as: owner, name: name, onEvent: onEvent)
+        }
         let box = ResultBox()
         // The request process only carries `call`, which is authorised and audited itself.
         let pid = try start(name: name, owner: owner) { context in
@@ -160,11 +163,42 @@ public actor Kernel {
             Task { try? await self.signal(pid, .terminate) }
         }
         reap(pid)  // its creator has its status: nothing else will ask for it
+        return try Self.requestOutcome(status, result: box.result, error: box.error)
+    }
+
+    /// `invoke` for a generation on a time-shared processor: the request process runs in its
+    /// caller's task rather than a task of its own, which saves the hand-offs of starting,
+    /// waiting for and ending one (the daemon's own cost, issue 24). A kill still stops it,
+    /// since terminating a process cancels its generation; nothing else in the syscall waits.
+    private func generateInCallersTask(
+        _ call: Syscall, as owner: Principal, name: String, onEvent: GenerationSink?
+    ) async throws -> SyscallResult {
+        let pid = try start(name: name, owner: owner, program: nil)
+        defer { reap(pid) }
+        var result: SyscallResult?
+        var thrown: (any Error)?
+        do {
+            result = try await withTaskCancellationHandler {
+                try await syscall(pid, call, sink: onEvent)
+            } onCancel: {
+                Task { try? await self.signal(pid, .terminate) }
+            }
+        } catch {
+            thrown = error
+        }
+        // A caller that went away may have ended the generation's stream early: that is a kill.
+        if Task.isCancelled { terminate(pid, status: .killed) }
+        exit(pid, thrown.map(ExitStatus.init(ending:)) ?? .completed(""))
+        return try Self.requestOutcome(table[pid]?.exitStatus ?? .killed, result: result, error: thrown)
+    }
+
+    /// What `invoke` returns or throws for a request process that ended with `status`.
+    private static func requestOutcome(_ status: ExitStatus, result: SyscallResult?, error: (any Error)?) throws -> SyscallResult {
         switch status {
         case .completed:
-            guard let result = box.result else { throw SyscallError.failed("the request ended without a result") }
+            guard let result else { throw SyscallError.failed("the request ended without a result") }
             return result
-        case .failed(let reason): throw box.error ?? SyscallError.failed(reason)
+        case .failed(let reason): throw error ?? SyscallError.failed(reason)
         case .killed: throw CancellationError()
         case .quotaExceeded(let which): throw SyscallError.quotaExceeded(which)
         }
@@ -321,7 +355,7 @@ public actor Kernel {
     /// Marks the process blocked while `body` runs.
     func blocked<T>(_ process: ProcessRecord, on what: String, _ body: () async throws -> T) async rethrows -> T {
         process.activity = .blocked(what)
-        emit(.stateChanged(process.pid, status(of: process).state))
+        emit(.stateChanged(process.pid, process.state))
         defer {
             if case .blocked = process.activity { process.activity = .idle }
         }

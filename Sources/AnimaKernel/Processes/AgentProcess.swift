@@ -40,6 +40,16 @@ public enum ExitStatus: Sendable, Hashable, Codable, CustomStringConvertible {
     /// It ran out of a quota (tokens, tool calls or wall time).
     case quotaExceeded(String)
 
+    /// How a program that threw `error` ended.
+    init(ending error: any Error) {
+        switch error {
+        case SyscallError.quotaExceeded(let which): self = .quotaExceeded(which)
+        case let error as SyscallError: self = .failed(error.description)
+        case is CancellationError: self = .killed
+        default: self = .failed("\(error)")
+        }
+    }
+
     public var description: String {
         switch self {
         case .completed: "completed"

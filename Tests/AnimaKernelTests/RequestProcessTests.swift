@@ -1,0 +1,93 @@
+import AnimaCore
+import AnimaProcessor
+import AnimaSecurity
+import AnimaTesting
+import Foundation
+import Testing
+
+@testable import AnimaKernel
+
+/// A generation asked for from outside (`Kernel.invoke`) on a time-shared processor runs as a
+/// request process in its caller's task (issue 24, the daemon's own cost): it must still be a
+/// process like any other, listed, audited, killed, suspended, and cancelled with its caller.
+@Suite("Kernel: request processes run in their caller's task")
+struct RequestProcessTests {
+    /// A kernel on a scripted processor that steps only when the test says.
+    static func kernel() -> (Kernel, ScriptedProcessor, MemoryAuditTrail) {
+        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in .text("one two three") }
+        let audit = MemoryAuditTrail()
+        return (Kernel(.init(processor: processor, audit: audit)), processor, audit)
+    }
+
+    static let request = Syscall.generate(GenerationRequest(messages: [.user("hello")]))
+
+    /// Waits until the request's process holds the slot and returns its PID.
+    static func running(_ kernel: Kernel, _ processor: ScriptedProcessor) async throws -> PID {
+        for _ in 0..<10_000 {
+            if let process = await kernel.processes().first(where: { $0.name == "api" }) {
+                if processor.occupancy.running + processor.occupancy.waiting == 1 { return process.pid }
+            }
+            await Task.yield()
+        }
+        throw CancellationError()
+    }
+
+    @Test func itIsListedWhileItRunsAuditedAndGoneAfter() async throws {
+        let (kernel, processor, audit) = Self.kernel()
+        let call = Task { try await kernel.invoke(Self.request, as: alice, name: "api") }
+        let pid = try await Self.running(kernel, processor)
+        let listed = try #require(await kernel.status(pid))
+        #expect(listed.owner == "alice" && listed.groups == ["users"])
+        while processor.occupancy.running + processor.occupancy.waiting > 0 { processor.step() }
+        guard case .generated(let result) = try await call.value else { Issue.record("no generation"); return }
+        #expect(result.text == "one two three")
+        #expect(await kernel.status(pid) == nil, "the request process was not reaped")
+        let record = try #require(audit.records.last)
+        #expect(record.syscall == "generate" && record.pid == pid && record.owner == "alice" && record.outcome == .completed)
+    }
+
+    @Test func aKillEndsItAndFreesTheSlot() async throws {
+        let (kernel, processor, _) = Self.kernel()
+        let call = Task { try await kernel.invoke(Self.request, as: alice, name: "api") }
+        let pid = try await Self.running(kernel, processor)
+        processor.step()
+        try await kernel.signal(pid, .terminate)
+        await #expect(throws: CancellationError.self) { try await call.value }
+        #expect(processor.occupancy.running == 0 && processor.occupancy.waiting == 0)
+        #expect(await kernel.status(pid) == nil)
+        #expect(await kernel.processes().isEmpty)
+    }
+
+    @Test func aCallerThatGoesAwayTakesItDown() async throws {
+        let (kernel, processor, _) = Self.kernel()
+        let call = Task { try await kernel.invoke(Self.request, as: alice, name: "api") }
+        let pid = try await Self.running(kernel, processor)
+        call.cancel()
+        await #expect(throws: CancellationError.self) { try await call.value }
+        // The slot is given back (the generation's stream ended with its reader).
+        for _ in 0..<10_000 where processor.occupancy.running + processor.occupancy.waiting > 0 { await Task.yield() }
+        #expect(processor.occupancy.running == 0 && processor.occupancy.waiting == 0)
+        #expect(await kernel.status(pid) == nil)
+    }
+
+    @Test func suspendedAndResumedItFinishes() async throws {
+        let (kernel, processor, _) = Self.kernel()
+        let call = Task { try await kernel.invoke(Self.request, as: alice, name: "api") }
+        let pid = try await Self.running(kernel, processor)
+        processor.step()
+        try await kernel.signal(pid, .suspend)
+        #expect(await kernel.status(pid)?.state == .suspended)
+        processor.step()  // a suspended generation does not run
+        try await kernel.signal(pid, .resume)
+        processor.startStepping()  // its slot comes back when the scheduler grants it
+        guard case .generated(let result) = try await call.value else { Issue.record("no generation"); return }
+        #expect(result.text == "one two three")
+    }
+
+    @Test func aFailedGenerationReportsItsErrorAndLeavesNoProcess() async throws {
+        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in .failure("the model broke") }
+        let kernel = Kernel(.init(processor: processor))
+        await #expect(throws: ProcessorError.self) { try await kernel.invoke(Self.request, as: alice, name: "api") }
+        #expect(await kernel.processes().isEmpty)
+    }
+}

@@ -27,11 +27,11 @@ enum WaitingClient {
         _ context: AnimaRequestContext, grace: Int, stop: @escaping @Sendable (Ending) async -> Void = { _ in },
         _ work: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        let (outcomes, outcome) = AsyncStream<Outcome<T>>.makeStream()
+        let first = FirstOutcome<T>()
         let run = Task {
-            do { outcome.yield(.done(.success(try await work()))) } catch { outcome.yield(.done(.failure(error))) }
+            do { first.settle(.done(.success(try await work()))) } catch { first.settle(.done(.failure(error))) }
         }
-        let hangUp = HangUps.shared.wait(on: context.channel) { outcome.yield(.ended(.hungUp)) }
+        let hangUp = HangUps.shared.wait(on: context.channel) { first.settle(.ended(.hungUp)) }
         let deadline = DeadlineTask()
         defer {
             deadline.cancel()
@@ -39,27 +39,22 @@ enum WaitingClient {
         }
         return try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
-                for await next in outcomes {
-                    switch next {
-                    case .done(let result):
-                        outcome.finish()
-                        return try result.get()
-                    case .ended(let ending):
-                        outcome.finish()
-                        run.cancel()
-                        await stop(ending)
-                        throw ending == .shutdown ? shutdownError(grace: grace) : CancellationError()
-                    }
+                switch await first.value {
+                case .done(let result):
+                    return try result.get()
+                case .ended(let ending):
+                    run.cancel()
+                    await stop(ending)
+                    throw ending == .shutdown ? shutdownError(grace: grace) : CancellationError()
                 }
-                throw CancellationError()
             } onGracefulShutdown: {
                 deadline.start {
                     guard (try? await Task.sleep(for: .seconds(grace))) != nil else { return }
-                    outcome.yield(.ended(.shutdown))
+                    first.settle(.ended(.shutdown))
                 }
             }
         } onCancel: {
-            outcome.yield(.ended(.hungUp))
+            first.settle(.ended(.hungUp))
         }
     }
 
@@ -135,5 +130,37 @@ enum WaitingClient {
     private enum Outcome<T: Sendable>: Sendable {
         case done(Result<T, any Error>)
         case ended(Ending)
+    }
+
+    /// Whichever comes first of the work's result and an ending, for the one handler that
+    /// waits for it; later ones are dropped.
+    private final class FirstOutcome<T: Sendable>: Sendable {
+        private struct State {
+            var outcome: Outcome<T>?
+            var waiter: CheckedContinuation<Outcome<T>, Never>?
+        }
+        private let state = Mutex(State())
+
+        func settle(_ outcome: Outcome<T>) {
+            let waiter = state.withLock { s -> CheckedContinuation<Outcome<T>, Never>? in
+                guard s.outcome == nil else { return nil }
+                s.outcome = outcome
+                defer { s.waiter = nil }
+                return s.waiter
+            }
+            waiter?.resume(returning: outcome)
+        }
+
+        var value: Outcome<T> {
+            get async {
+                await withCheckedContinuation { waiter in
+                    let settled = state.withLock { s -> Outcome<T>? in
+                        if s.outcome == nil { s.waiter = waiter }
+                        return s.outcome
+                    }
+                    if let settled { waiter.resume(returning: settled) }
+                }
+            }
+        }
     }
 }

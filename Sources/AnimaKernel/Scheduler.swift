@@ -24,21 +24,20 @@ public struct Scheduler: SlotScheduler {
         guard !candidates.isEmpty else { return SlotPlan() }
         let chosen = policy.choose(from: candidates, slots: occupants.count)
         let chosenSet = Set(chosen)
-        var plan = SlotPlan()
-        var free: [Int] = []
-        for (slot, occupant) in occupants.enumerated() {
-            if let occupant, !chosenSet.contains(occupant) {
-                plan.preempt.append(occupant)
-                free.append(slot)
-            } else if occupant == nil {
-                free.append(slot)
-            }
-        }
-        free.sort()
         let waiting = Set(candidates.lazy.filter { !$0.isRunning }.map(\.id))
-        for id in chosen where waiting.contains(id) {
-            guard !free.isEmpty else { break }
-            plan.admit.append((id, free.removeFirst()))
+        let admitted = chosen.filter(waiting.contains)
+        var plan = SlotPlan()
+        // Those not chosen give up their slots; the chosen that wait take the lowest free ones, in order.
+        var next = admitted.startIndex
+        for (slot, occupant) in occupants.enumerated() {
+            if let occupant {
+                guard !chosenSet.contains(occupant) else { continue }
+                plan.preempt.append(occupant)
+            }
+            if next < admitted.endIndex {
+                plan.admit.append((admitted[next], slot))
+                next += 1
+            }
         }
         return plan
     }

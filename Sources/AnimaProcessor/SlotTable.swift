@@ -34,7 +34,10 @@ public struct SlotTable: Sendable {
         occupants = Array(repeating: nil, count: slots)
     }
 
+    /// The generations holding a slot, in slot order.
     public var runningIDs: [UInt64] { occupants.compactMap { $0 } }
+    /// Whether some generation holds a slot or wants one.
+    public var hasWork: Bool { entries.values.contains { $0.state != .suspended } }
     public var readyCount: Int { entries.values.filter { $0.state == .ready }.count }
     public var suspendedCount: Int { entries.values.filter { $0.state == .suspended }.count }
     public var freeSlots: Int { occupants.filter { $0 == nil }.count }
@@ -110,10 +113,10 @@ public struct SlotTable: Sendable {
     /// Ends a step: waiting generations age, running ones are marked as run now.
     public mutating func finishStep() {
         step += 1
-        for id in Array(entries.keys) {
-            switch entries[id]!.state {
-            case .ready: entries[id]!.waitedSteps += 1
-            case .running: entries[id]!.lastRunStep = step
+        for i in entries.values.indices {
+            switch entries.values[i].state {
+            case .ready: entries.values[i].waitedSteps += 1
+            case .running: entries.values[i].lastRunStep = step
             case .suspended: break
             }
         }

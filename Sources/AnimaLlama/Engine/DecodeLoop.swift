@@ -171,7 +171,7 @@ final class DecodeLoop: @unchecked Sendable {
     }
 
     /// True while some generation runs or waits for a slot it could get.
-    private var hasWork: Bool { !table.runningIDs.isEmpty || table.readyCount > 0 }
+    private var hasWork: Bool { table.hasWork }
 
     private func handle(_ command: Command) {
         switch command {

@@ -49,7 +49,7 @@ extension Kernel {
             events = processor.generate(request)
         }
         process.activity = .generating
-        emit(.stateChanged(process.pid, status(of: process).state))
+        emit(.stateChanged(process.pid, process.state))
         defer {
             process.generation = nil
             process.liveTokens.reset()

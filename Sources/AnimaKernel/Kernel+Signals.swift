@@ -39,7 +39,7 @@ extension Kernel {
                 Task { _ = try? await generation.resume() }
             }
             process.releaseSuspendedWaiters()
-            emit(.stateChanged(process.pid, status(of: process).state))
+            emit(.stateChanged(process.pid, process.state))
         }
     }
 

@@ -112,7 +112,13 @@ public final class ScriptedModel: LanguageModel {
     }
 
     static func words(_ text: String) -> [Substring] {
-        text.split(whereSeparator: \.isWhitespace)
+        text.split(whereSeparator: isSpace)
+    }
+
+    /// `Character.isWhitespace`, without a Unicode property lookup for ASCII.
+    static func isSpace(_ c: Character) -> Bool {
+        if let ascii = c.asciiValue { return ascii == 32 || (9...13).contains(ascii) }
+        return c.isWhitespace
     }
 
     private static func words(call: ToolCall) -> Int { words(call.arguments.jsonText).count + 1 }
@@ -124,13 +130,14 @@ public final class ScriptedModel: LanguageModel {
         var current = ""
         var sawWord = false
         for ch in text {
-            if ch.isWhitespace, sawWord {
+            let space = isSpace(ch)
+            if space, sawWord {
                 out.append(current)
                 current = ""
                 sawWord = false
             }
             current.append(ch)
-            if !ch.isWhitespace { sawWord = true }
+            if !space { sawWord = true }
         }
         if !current.isEmpty { out.append(current) }
         return out

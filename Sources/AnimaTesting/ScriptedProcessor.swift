@@ -15,6 +15,7 @@ public final class ScriptedProcessor: TimeSharedModel {
     private let scheduler: any SlotScheduler
     private let responder: @Sendable (GenerationRequest) -> ScriptedModel.Reply
     private let state: Mutex<State>
+    private let nextID = Atomic<UInt64>(1)
     private let wakeUp: AsyncStream<Void>.Continuation
     private let wakeUps: AsyncStream<Void>
 
@@ -36,7 +37,6 @@ public final class ScriptedProcessor: TimeSharedModel {
     private struct State {
         var table: SlotTable
         var generations: [UInt64: Pending] = [:]
-        var nextID: UInt64 = 1
         var log: [Service] = []
         var stepping = false
     }
@@ -88,10 +88,7 @@ public final class ScriptedProcessor: TimeSharedModel {
     public func start(_ request: GenerationRequest, priority: Int) -> any GenerationControl {
         let (stream, continuation) = AsyncThrowingStream<GenerationEvent, any Error>.makeStream()
         let prompt = Self.promptTokens(request)
-        let id = state.withLock { s -> UInt64 in
-            defer { s.nextID += 1 }
-            return s.nextID
-        }
+        let id = nextID.add(1, ordering: .relaxed).oldValue
         let handle = Handle(id: id, events: stream, processor: self)
         if let problem = request.sampling.problem {
             continuation.finish(throwing: ProcessorError.invalidRequest(problem))
@@ -146,7 +143,7 @@ public final class ScriptedProcessor: TimeSharedModel {
                     s.generations[id]?.resumeReply = nil
                 }
             }
-            let running = s.table.runningIDs.sorted { s.table.slot(of: $0)! < s.table.slot(of: $1)! }
+            let running = s.table.runningIDs
             for id in running {
                 guard var g = s.generations[id] else { continue }
                 if logsService { s.log.append(Service(step: s.table.step, generation: id)) }
@@ -196,7 +193,7 @@ public final class ScriptedProcessor: TimeSharedModel {
     }
 
     private var hasWork: Bool {
-        state.withLock { !$0.table.runningIDs.isEmpty || $0.table.readyCount > 0 }
+        state.withLock { $0.table.hasWork }
     }
 
     fileprivate func remove(_ id: UInt64) {

@@ -139,11 +139,14 @@ public actor Kernel {
 
     /// Makes one syscall on behalf of `owner`, from a short-lived process of theirs, so that
     /// requests arriving from outside (the API, MCP) are authorised and audited like any.
+    ///
+    /// `interrupt`, when fired, terminates the request's process (see `RequestInterrupt`).
     public func invoke(
-        _ call: Syscall, as owner: Principal, name: String = "request", onEvent: GenerationSink? = nil
+        _ call: Syscall, as owner: Principal, name: String = "request", onEvent: GenerationSink? = nil,
+        interrupt: RequestInterrupt? = nil
     ) async throws -> SyscallResult {
         if case .generate = call, let processor, processor.routing == nil, processor.timeSharing != nil {
-            return try await generateInCallersTask(call, as: owner, name: name, onEvent: onEvent)
+            return try await generateInCallersTask(call, as: owner, name: name, onEvent: onEvent, interrupt: interrupt)
         }
         let box = ResultBox()
         // The request process only carries `call`, which is authorised and audited itself.
@@ -156,6 +159,8 @@ public actor Kernel {
             }
             return ""
         }
+        arm(interrupt, pid)
+        defer { interrupt?.disarm() }
         // A caller that goes away (a closed connection) takes its request down with it.
         let status = try await withTaskCancellationHandler {
             try await wait(pid)
@@ -171,10 +176,12 @@ public actor Kernel {
     /// waiting for and ending one (the daemon's own cost, issue 24). A kill still stops it,
     /// since terminating a process cancels its generation; nothing else in the syscall waits.
     private func generateInCallersTask(
-        _ call: Syscall, as owner: Principal, name: String, onEvent: GenerationSink?
+        _ call: Syscall, as owner: Principal, name: String, onEvent: GenerationSink?, interrupt: RequestInterrupt?
     ) async throws -> SyscallResult {
         let pid = try start(name: name, owner: owner, program: nil)
         defer { reap(pid) }
+        arm(interrupt, pid)
+        defer { interrupt?.disarm() }
         var result: SyscallResult?
         var thrown: (any Error)?
         do {
@@ -190,6 +197,12 @@ public actor Kernel {
         if Task.isCancelled { terminate(pid, status: .killed) }
         exit(pid, thrown.map(ExitStatus.init(ending:)) ?? .completed(""))
         return try Self.requestOutcome(table[pid]?.exitStatus ?? .killed, result: result, error: thrown)
+    }
+
+    /// Lets `interrupt` terminate request process `pid` (at once if it has fired).
+    private func arm(_ interrupt: RequestInterrupt?, _ pid: PID) {
+        guard let interrupt else { return }
+        if !interrupt.arm({ Task { try? await self.signal(pid, .terminate) } }) { terminate(pid, status: .killed) }
     }
 
     /// What `invoke` returns or throws for a request process that ended with `status`.

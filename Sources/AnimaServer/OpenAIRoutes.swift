@@ -199,8 +199,11 @@ struct OpenAIRoutes {
 
     // MARK: Running generations
 
-    func generate(_ generation: GenerationRequest, as principal: Principal) async throws -> GenerationResult {
-        guard case .generated(let result) = try await kernel.invoke(.generate(generation), as: principal, name: "api") else {
+    func generate(_ generation: GenerationRequest, as principal: Principal, interrupt: RequestInterrupt? = nil) async throws
+        -> GenerationResult
+    {
+        guard case .generated(let result) = try await kernel.invoke(.generate(generation), as: principal, name: "api", interrupt: interrupt)
+        else {
             throw APIError(.internalServerError, "the generation returned no result", type: "server_error")
         }
         return result
@@ -212,7 +215,7 @@ struct OpenAIRoutes {
     func generateForWaitingClient(_ generation: GenerationRequest, as principal: Principal, _ context: AnimaRequestContext) async throws
         -> GenerationResult
     {
-        try await WaitingClient.run(context, grace: shutdownGrace) { try await generate(generation, as: principal) }
+        try await WaitingClient.runInPlace(context, grace: shutdownGrace) { try await generate(generation, as: principal, interrupt: $0) }
     }
 
     /// A server-sent event stream of `chunks(event)` for each generation event, ended by

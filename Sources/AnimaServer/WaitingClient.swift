@@ -1,3 +1,4 @@
+import AnimaKernel
 import Hummingbird
 import NIOCore
 import ServiceLifecycle
@@ -55,6 +56,46 @@ enum WaitingClient {
             }
         } onCancel: {
             first.settle(.ended(.hungUp))
+        }
+    }
+
+    /// Runs a kernel request for a client that waits for its whole answer, as the rule says,
+    /// in the handler's own task: `work` passes `interrupt` to `Kernel.invoke`, and a hang-up
+    /// or the end of the grace period fires it, which terminates the request's process.
+    /// (The handler's task is its connection's, which must not be cancelled: it still has to
+    /// answer 503, or serve the connection's next request.) Saves `run`'s task per request.
+    static func runInPlace<T: Sendable>(
+        _ context: AnimaRequestContext, grace: Int, _ work: (RequestInterrupt) async throws -> T
+    ) async throws -> T {
+        let interrupt = RequestInterrupt()
+        let ending = FirstEnding()
+        let end: @Sendable (Ending) -> Void = { if ending.record($0) { interrupt.fire() } }
+        let hangUp = HangUps.shared.wait(on: context.channel) { end(.hungUp) }
+        let deadline = DeadlineTask()
+        defer {
+            deadline.cancel()
+            hangUp.cancel()
+        }
+        do {
+            return try await withTaskCancellationHandler {
+                try await withGracefulShutdownHandler {
+                    try await work(interrupt)
+                } onGracefulShutdown: {
+                    deadline.start {
+                        guard (try? await Task.sleep(for: .seconds(grace))) != nil else { return }
+                        end(.shutdown)
+                    }
+                }
+            } onCancel: {
+                end(.hungUp)
+            }
+        } catch {
+            // Work that was ended fails as it may; the client is told why it was ended.
+            switch ending.reason {
+            case .shutdown?: throw shutdownError(grace: grace)
+            case .hungUp?: throw CancellationError()
+            case nil: throw error
+            }
         }
     }
 
@@ -117,6 +158,22 @@ enum WaitingClient {
             let stop = stop
             Task { await stop(ending) }
         }
+    }
+
+    /// Why work was ended, the first reason only.
+    private final class FirstEnding: Sendable {
+        private let first = Mutex<Ending?>(nil)
+
+        /// Keeps `why` unless a reason came before; true when it is the first.
+        func record(_ why: Ending) -> Bool {
+            first.withLock { first in
+                guard first == nil else { return false }
+                first = why
+                return true
+            }
+        }
+
+        var reason: Ending? { first.withLock { $0 } }
     }
 
     /// The task that ends work when the grace period runs out, cancelled if the work ends first.

@@ -84,6 +84,43 @@ struct RequestProcessTests {
         #expect(result.text == "one two three")
     }
 
+    @Test func anInterruptEndsItFromOutsideItsTask() async throws {
+        let (kernel, processor, _) = Self.kernel()
+        let interrupt = RequestInterrupt()
+        let call = Task { try await kernel.invoke(Self.request, as: alice, name: "api", interrupt: interrupt) }
+        let pid = try await Self.running(kernel, processor)
+        processor.step()
+        interrupt.fire()
+        await #expect(throws: CancellationError.self) { try await call.value }
+        #expect(processor.occupancy.running == 0 && processor.occupancy.waiting == 0)
+        #expect(await kernel.status(pid) == nil)
+    }
+
+    @Test func anInterruptThatCameFirstEndsTheRequestBeforeItRuns() async throws {
+        let (kernel, processor, audit) = Self.kernel()
+        let interrupt = RequestInterrupt()
+        interrupt.fire()
+        await #expect(throws: CancellationError.self) { try await kernel.invoke(Self.request, as: alice, interrupt: interrupt) }
+        #expect(processor.occupancy.running == 0 && processor.occupancy.waiting == 0)
+        #expect(!audit.records.contains { $0.syscall == "generate" && $0.outcome == .completed })
+        // The same for a request that runs in a task of its own.
+        await #expect(throws: CancellationError.self) { try await kernel.invoke(.listProcesses, as: alice, interrupt: interrupt) }
+        #expect(await kernel.processes().isEmpty)
+    }
+
+    @Test func anInterruptAfterTheAnswerChangesNothing() async throws {
+        let (kernel, processor, _) = Self.kernel()
+        processor.startStepping()
+        let interrupt = RequestInterrupt()
+        guard case .generated(let result) = try await kernel.invoke(Self.request, as: alice, interrupt: interrupt) else {
+            Issue.record("no generation")
+            return
+        }
+        interrupt.fire()
+        #expect(result.text == "one two three" && interrupt.hasFired)
+        #expect(await kernel.processes().isEmpty)
+    }
+
     @Test func aFailedGenerationReportsItsErrorAndLeavesNoProcess() async throws {
         let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { _ in .failure("the model broke") }
         let kernel = Kernel(.init(processor: processor))

@@ -81,13 +81,14 @@ extension Kernel {
             case nil: break
             }
         }
+        var screened: (text: String, note: SecurityNote?)?
         do {
             if sink == nil, !streams {
                 // Nobody sees the text before the whole answer is screened (no sink, no
-                // observer): read it off the kernel's actor rather than hopping onto it for
-                // every token.
+                // observer): read and screen it off the kernel's actor, in one trip rather
+                // than a hop onto it for every token and another off it to screen.
                 let live = process.liveTokens
-                result = try await events.collect { _ in live.add() }
+                (result, screened) = try await Self.collectScreened(events, security) { live.add() }
             } else {
                 for try await event in events {
                     result.add(event)
@@ -107,9 +108,9 @@ extension Kernel {
         if let decision { recordRouting(decision, for: process) }
         if stopped == nil { flush(streamGuard?.finish()) }
         if !held.isEmpty { emit(.text(process.pid, AnswerMarking(held, context: process.provenance).text)) }
-        let screened = await security.screenAnswer(result.text)
-        result.text = screened.text
-        if let note = screened.note { recordEvent(process, note) }
+        let answer = if let screened { screened } else { await security.screenAnswer(result.text) }
+        result.text = answer.text
+        if let note = answer.note { recordEvent(process, note) }
         if let stopped, sink != nil {
             // A streaming client has part of the answer: end its stream with the reason.
             throw SyscallError.permissionDenied(syscall: "generate", reason: stopped)
@@ -124,6 +125,15 @@ extension Kernel {
             throw SyscallError.quotaExceeded("tokens (\(limit))")
         }
         return result
+    }
+
+    /// Reads `events` to the end and runs the output guard over the answer, off the kernel's actor.
+    @concurrent
+    static func collectScreened(
+        _ events: AsyncThrowingStream<GenerationEvent, any Error>, _ security: SecurityMonitor, onText: @Sendable () -> Void
+    ) async throws -> (GenerationResult, (text: String, note: SecurityNote?)) {
+        let result = try await events.collect { _ in onText() }
+        return (result, await security.screenAnswer(result.text))
     }
 
     /// Records what the router did with `decision` after choosing: failovers, and who

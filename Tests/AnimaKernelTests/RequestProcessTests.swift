@@ -21,6 +21,16 @@ struct RequestProcessTests {
 
     static let request = Syscall.generate(GenerationRequest(messages: [.user("hello")]))
 
+    /// A generation request in flight: the kernel, its processor, the caller's task and the
+    /// request's process, which holds the slot.
+    static func inFlight(interrupt: RequestInterrupt? = nil) async throws
+        -> (kernel: Kernel, processor: ScriptedProcessor, audit: MemoryAuditTrail, call: Task<SyscallResult, any Error>, pid: PID)
+    {
+        let (kernel, processor, audit) = Self.kernel()
+        let call = Task { try await kernel.invoke(Self.request, as: alice, name: "api", interrupt: interrupt) }
+        return (kernel, processor, audit, call, try await Self.running(kernel, processor))
+    }
+
     /// Waits until the request's process holds the slot and returns its PID.
     static func running(_ kernel: Kernel, _ processor: ScriptedProcessor) async throws -> PID {
         for _ in 0..<10_000 {
@@ -33,9 +43,7 @@ struct RequestProcessTests {
     }
 
     @Test func itIsListedWhileItRunsAuditedAndGoneAfter() async throws {
-        let (kernel, processor, audit) = Self.kernel()
-        let call = Task { try await kernel.invoke(Self.request, as: alice, name: "api") }
-        let pid = try await Self.running(kernel, processor)
+        let (kernel, processor, audit, call, pid) = try await Self.inFlight()
         let listed = try #require(await kernel.status(pid))
         #expect(listed.owner == "alice" && listed.groups == ["users"])
         while processor.occupancy.running + processor.occupancy.waiting > 0 { processor.step() }
@@ -47,9 +55,7 @@ struct RequestProcessTests {
     }
 
     @Test func aKillEndsItAndFreesTheSlot() async throws {
-        let (kernel, processor, _) = Self.kernel()
-        let call = Task { try await kernel.invoke(Self.request, as: alice, name: "api") }
-        let pid = try await Self.running(kernel, processor)
+        let (kernel, processor, _, call, pid) = try await Self.inFlight()
         processor.step()
         try await kernel.signal(pid, .terminate)
         await #expect(throws: CancellationError.self) { try await call.value }
@@ -59,9 +65,7 @@ struct RequestProcessTests {
     }
 
     @Test func aCallerThatGoesAwayTakesItDown() async throws {
-        let (kernel, processor, _) = Self.kernel()
-        let call = Task { try await kernel.invoke(Self.request, as: alice, name: "api") }
-        let pid = try await Self.running(kernel, processor)
+        let (kernel, processor, _, call, pid) = try await Self.inFlight()
         call.cancel()
         await #expect(throws: CancellationError.self) { try await call.value }
         // The slot is given back (the generation's stream ended with its reader).
@@ -71,9 +75,7 @@ struct RequestProcessTests {
     }
 
     @Test func suspendedAndResumedItFinishes() async throws {
-        let (kernel, processor, _) = Self.kernel()
-        let call = Task { try await kernel.invoke(Self.request, as: alice, name: "api") }
-        let pid = try await Self.running(kernel, processor)
+        let (kernel, processor, _, call, pid) = try await Self.inFlight()
         processor.step()
         try await kernel.signal(pid, .suspend)
         #expect(await kernel.status(pid)?.state == .suspended)
@@ -85,10 +87,8 @@ struct RequestProcessTests {
     }
 
     @Test func anInterruptEndsItFromOutsideItsTask() async throws {
-        let (kernel, processor, _) = Self.kernel()
         let interrupt = RequestInterrupt()
-        let call = Task { try await kernel.invoke(Self.request, as: alice, name: "api", interrupt: interrupt) }
-        let pid = try await Self.running(kernel, processor)
+        let (kernel, processor, _, call, pid) = try await Self.inFlight(interrupt: interrupt)
         processor.step()
         interrupt.fire()
         await #expect(throws: CancellationError.self) { try await call.value }

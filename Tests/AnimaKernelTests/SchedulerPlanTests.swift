@@ -1,3 +1,4 @@
+import AnimaCore
 import AnimaProcessor
 import Testing
 
@@ -8,18 +9,6 @@ import Testing
 /// walks the slots once, without sorting or copying them).
 @Suite("Scheduler: a plan carries out the policy's choice")
 struct SchedulerPlanTests {
-    /// A small deterministic generator (SplitMix64), so a failure can be replayed.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let policies: [(String, any SlotPolicy)] = [
         ("fifo", FIFOPolicy()), ("round robin", RoundRobinPolicy(quantum: 3)), ("priority", PriorityPolicy(agingSteps: 4)),
     ]
@@ -27,7 +16,7 @@ struct SchedulerPlanTests {
     @Test(arguments: 0..<3)
     func everyRandomTableGetsTheSwitchesItsChoiceTakes(policyIndex: Int) {
         let (name, policy) = Self.policies[policyIndex]
-        var random = Seeded(state: UInt64(policyIndex) + 1)
+        var random = SplitMix64(seed: UInt64(policyIndex) + 1)
         for round in 0..<2000 {
             let slots = Int.random(in: 1...12, using: &random)
             var occupants = [UInt64?](repeating: nil, count: slots)
@@ -79,7 +68,7 @@ struct SchedulerPlanTests {
         #expect(!table.hasWork && table.entries.isEmpty)
     }
 
-    static func candidate(_ id: UInt64, running: Bool, _ random: inout Seeded) -> SlotCandidate {
+    static func candidate(_ id: UInt64, running: Bool, _ random: inout SplitMix64) -> SlotCandidate {
         SlotCandidate(
             id: id, priority: Int.random(in: 0...2, using: &random), arrival: UInt64.random(in: 0...50, using: &random) * 100 + id,
             isRunning: running, tokensThisSlice: running ? Int.random(in: 0...5, using: &random) : 0,

@@ -47,14 +47,14 @@ public final class ScriptedModel: LanguageModel {
     /// Every request received so far, oldest first.
     public var requests: [GenerationRequest] { state.withLock { $0.requests } }
 
-    public func countTokens(text: String) async throws -> Int { Self.words(text).count }
+    public func countTokens(text: String) async throws -> Int { Self.wordCount(text) }
 
     public func countTokens(_ request: GenerationRequest) async throws -> Int { promptTokens(request) }
 
     private func promptTokens(_ request: GenerationRequest) -> Int {
-        if let raw = request.rawPrompt { return Self.words(raw).count }
-        let messages = request.messages.reduce(0) { $0 + Self.words($1.content).count + 1 }
-        let tools = request.toolChoice == .none ? 0 : request.tools.reduce(0) { $0 + Self.words($1.openAIJSON.jsonText).count }
+        if let raw = request.rawPrompt { return Self.wordCount(raw) }
+        let messages = request.messages.reduce(0) { $0 + Self.wordCount($1.content) + 1 }
+        let tools = request.toolChoice == .none ? 0 : request.tools.reduce(0) { $0 + Self.wordCount($1.openAIJSON.jsonText) }
         return messages + tools
     }
 
@@ -111,8 +111,18 @@ public final class ScriptedModel: LanguageModel {
         }
     }
 
-    static func words(_ text: String) -> [Substring] {
-        text.split(whereSeparator: isSpace)
+    /// How many words `text` has (runs of non-whitespace). ASCII text is counted by bytes,
+    /// which split where its characters do: the daemon's load benchmark counts every prompt.
+    static func wordCount(_ text: String) -> Int {
+        var count = 0
+        var inWord = false
+        for byte in text.utf8 {
+            guard byte < 0x80 else { return characterWordCount(text) }
+            let space = byte == 32 || (9...13).contains(byte)
+            if !space, !inWord { count += 1 }
+            inWord = !space
+        }
+        return count
     }
 
     /// `Character.isWhitespace`, without a Unicode property lookup for ASCII.
@@ -121,11 +131,16 @@ public final class ScriptedModel: LanguageModel {
         return c.isWhitespace
     }
 
-    private static func words(call: ToolCall) -> Int { words(call.arguments.jsonText).count + 1 }
+    private static func words(call: ToolCall) -> Int { wordCount(call.arguments.jsonText) + 1 }
 
     /// Splits text into tokens that concatenate back to it exactly: each word with the
     /// whitespace before it.
     static func tokens(_ text: String) -> [String] {
+        text.utf8.allSatisfy { $0 < 0x80 } ? asciiTokens(text) : characterTokens(text)
+    }
+
+    /// `tokens` by characters, the definition.
+    static func characterTokens(_ text: String) -> [String] {
         var out: [String] = []
         var current = ""
         var sawWord = false
@@ -140,6 +155,28 @@ public final class ScriptedModel: LanguageModel {
             if !space { sawWord = true }
         }
         if !current.isEmpty { out.append(current) }
+        return out
+    }
+
+    /// `wordCount` by characters, the definition.
+    static func characterWordCount(_ text: String) -> Int { text.split(whereSeparator: isSpace).count }
+
+    /// `tokens` for ASCII text, by bytes.
+    private static func asciiTokens(_ text: String) -> [String] {
+        var out: [String] = []
+        let utf8 = text.utf8
+        var start = utf8.startIndex
+        var sawWord = false
+        for i in utf8.indices {
+            let space = utf8[i] == 32 || (9...13).contains(utf8[i])
+            if space, sawWord {
+                out.append(String(text[start..<i]))
+                start = i
+                sawWord = false
+            }
+            if !space { sawWord = true }
+        }
+        if start != utf8.endIndex { out.append(String(text[start...])) }
         return out
     }
 }

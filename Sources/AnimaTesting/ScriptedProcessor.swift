@@ -72,13 +72,13 @@ public final class ScriptedProcessor: TimeSharedModel {
         state.withLock { ($0.table.runningIDs.count, $0.table.readyCount) }
     }
 
-    public func countTokens(text: String) async throws -> Int { ScriptedModel.words(text).count }
+    public func countTokens(text: String) async throws -> Int { ScriptedModel.wordCount(text) }
 
     public func countTokens(_ request: GenerationRequest) async throws -> Int { Self.promptTokens(request) }
 
     static func promptTokens(_ request: GenerationRequest) -> Int {
-        if let raw = request.rawPrompt { return ScriptedModel.words(raw).count }
-        return request.messages.reduce(0) { $0 + ScriptedModel.words($1.content).count + 1 }
+        if let raw = request.rawPrompt { return ScriptedModel.wordCount(raw) }
+        return request.messages.reduce(0) { $0 + ScriptedModel.wordCount($1.content) + 1 }
     }
 
     public func generate(_ request: GenerationRequest) -> AsyncThrowingStream<GenerationEvent, any Error> {

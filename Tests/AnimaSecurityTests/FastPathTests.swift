@@ -41,8 +41,9 @@ struct FastPathTests {
         var rng = SystemRandomNumberGenerator()
         for i in 0..<4000 {
             let text = Self.randomText(&rng, asciiOnly: i % 2 == 0)
-            var quoted = ""
-            AuditLine.appendQuoted(text, to: &quoted)
+            var quotedBytes: [UInt8] = []
+            AuditLine.appendQuoted(text, to: &quotedBytes)
+            let quoted = String(decoding: quotedBytes, as: UTF8.self)
             #expect(quoted == Self.referenceQuoted(text), "\(Array(text.unicodeScalars))")
             #expect(try JSONValue(parsing: quoted).stringValue == text)
             let (entry, bytes) = AuditLine.sealed(
@@ -52,6 +53,28 @@ struct FastPathTests {
             #expect(String(decoding: bytes.dropLast(), as: UTF8.self) == entry.line)
             let parsed = try AuditLine(line: entry.line)
             #expect(parsed == entry && parsed.computedHash == parsed.hash)
+        }
+    }
+
+    /// The body as records were first written (string interpolation): stored logs' hashes cover this text.
+    static func referenceBody(_ e: AuditLine) -> String {
+        "{\"seq\":\(e.sequence),\"time_us\":\(e.timeMicros),\"pid\":\(e.pid),\"owner\":" + referenceQuoted(e.owner) + ",\"action\":"
+            + referenceQuoted(e.action) + ",\"summary\":" + referenceQuoted(e.summary) + ",\"outcome\":\"\(e.outcome.rawValue)\",\"detail\":"
+            + referenceQuoted(e.detail) + ",\"prev\":\"\(e.previousHash)\""
+    }
+
+    @Test func auditBodyBytesMatchTheFirstDefinitionAtEveryNumberExtreme() {
+        var rng = SystemRandomNumberGenerator()
+        let sequences: [UInt64] = [0, 1, 9, 10, 99, 100, 1_000_000, UInt64(Int64.max), .max] + (0..<200).map { _ in .random(in: 0 ... .max, using: &rng) }
+        let times: [Int64] = [0, 1, -1, 9, -9, 10, -10, .max, .min, .min + 1] + (0..<200).map { _ in .random(in: .min ... .max, using: &rng) }
+        let pids: [UInt32] = [0, 1, 10, .max] + (0..<200).map { _ in .random(in: 0 ... .max, using: &rng) }
+        for (i, sequence) in sequences.enumerated() {
+            let entry = AuditLine(
+                sequence: sequence, timeMicros: times[i % times.count], pid: pids[i % pids.count], owner: "o\"\n",
+                action: "act", summary: Self.randomText(&rng, asciiOnly: false), outcome: .allCases[i % 4], detail: "d",
+                previousHash: AuditLine.genesisHash)
+            #expect(entry.body == Self.referenceBody(entry))
+            #expect(entry.hash == AuditLine.hex(SHA256.hash(data: Array(Self.referenceBody(entry).utf8))))
         }
     }
 

@@ -1,6 +1,6 @@
 import AnimaCore
 import AnimaProcessor
-import AnimaTesting
+@testable import AnimaTesting
 import Testing
 
 @Suite("ScriptedModel")
@@ -29,5 +29,23 @@ struct ScriptedModelTests {
         #expect(stopped.finishReason == .stop)
         let long = GenerationRequest(messages: [.user("a b c d e f")])
         await #expect(throws: ProcessorError.promptTooLong(tokens: 7, limit: 5)) { _ = try await model.generate(long).collect() }
+    }
+}
+
+/// The scripted model counts and splits ASCII text by bytes; it must split where characters do.
+@Suite("ScriptedModel's ASCII fast paths")
+struct ScriptedModelFastPathTests {
+    @Test("words and tokens by bytes match the definitions by characters, CR-LF and every ASCII space included")
+    func bytesSplitWhereCharactersDo() {
+        var rng = SplitMix64(seed: 24)
+        let alphabet = Array("ab Z.\t\n\r\u{0B}\u{0C}\r\n  ;\"")
+        for _ in 0..<3000 {
+            let text = String((0..<Int.random(in: 0...24, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
+            #expect(ScriptedModel.wordCount(text) == ScriptedModel.characterWordCount(text), "\(Array(text.utf8))")
+            #expect(ScriptedModel.tokens(text) == ScriptedModel.characterTokens(text), "\(Array(text.utf8))")
+            #expect(ScriptedModel.tokens(text).joined() == text)
+        }
+        // Text beyond ASCII takes the definition itself.
+        #expect(ScriptedModel.wordCount("caf\u{E9}\u{2003}bar") == 2)
     }
 }

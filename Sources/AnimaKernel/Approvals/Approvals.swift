@@ -31,7 +31,7 @@ public actor Approvals {
     private var asking: [String: (pid: PID, outcome: OneOutcome)] = [:]
     /// Processes that ended (bounded), so a question that races with the end is not put at all.
     private var ended: [PID: String] = [:]
-    private var endedOrder: [PID] = []
+    private var endedOrder = RecentQueue<PID>(capacity: 4096)
     /// Recently answered ids, so a second answer is told so (bounded).
     private var answered: [String] = []
     private let hooks = Hooks()
@@ -106,8 +106,7 @@ public actor Approvals {
     public func withdraw(_ pid: PID, because reason: String) {
         ended[pid] = reason
         watchers[pid] = nil
-        endedOrder.append(pid)
-        if endedOrder.count > 4096 { ended[endedOrder.removeFirst()] = nil }
+        if let forgotten = endedOrder.append(pid) { ended[forgotten] = nil }
         for (id, entry) in asking where entry.pid == pid {
             entry.outcome.finish(.unanswered(reason))
             asking[id] = nil

@@ -8,8 +8,8 @@ struct ProcessTable {
     /// Processes in the table that have not exited (counted, not scanned: spawn is hot).
     private(set) var alive = 0
     /// Exited processes still in the table, oldest first.
-    private var exited: [PID] = []
-    let keptExited = 1024
+    private var exited = RecentQueue<PID>(capacity: keptExited)
+    static let keptExited = 1024
     private var nextPID: UInt32 = 2
 
     subscript(pid: PID) -> ProcessRecord? { records[pid] }
@@ -31,11 +31,7 @@ struct ProcessTable {
     /// Counts `pid` as exited; the oldest exited process leaves the table when too many are kept.
     mutating func retire(_ pid: PID) {
         alive -= 1
-        exited.append(pid)
-        if exited.count > keptExited {
-            let oldest = exited.removeFirst()
-            if records[oldest]?.isAlive == false { records[oldest] = nil }
-        }
+        if let oldest = exited.append(pid), records[oldest]?.isAlive == false { records[oldest] = nil }
     }
 
     /// Removes an exited process.

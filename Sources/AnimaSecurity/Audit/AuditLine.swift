@@ -67,7 +67,9 @@ public struct AuditLine: Sendable, Hashable {
         var entry = AuditLine(
             unhashed: sequence, timeMicros: timeMicros, pid: pid, owner: owner, action: action, summary: summary,
             outcome: outcome, detail: detail, previousHash: previousHash)
-        var bytes = Array(entry.body.utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256 + owner.utf8.count + action.utf8.count + summary.utf8.count + detail.utf8.count)
+        entry.appendBody(to: &bytes)
         entry.hash = hex(SHA256.hash(data: bytes))
         bytes.append(contentsOf: ",\"hash\":\"".utf8)
         bytes.append(contentsOf: entry.hash.utf8)
@@ -95,16 +97,43 @@ public struct AuditLine: Sendable, Hashable {
 
     /// Fields in their fixed order, up to `prev`; the text the hash covers.
     var body: String {
-        var out = "{\"seq\":\(sequence),\"time_us\":\(timeMicros),\"pid\":\(pid),\"owner\":"
+        var bytes: [UInt8] = []
+        appendBody(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `body`'s UTF-8 to `out`, built as bytes: a record is sealed on every syscall.
+    func appendBody(to out: inout [UInt8]) {
+        out.append(contentsOf: "{\"seq\":".utf8)
+        Self.appendDecimal(sequence, to: &out)
+        out.append(contentsOf: ",\"time_us\":".utf8)
+        if timeMicros < 0 { out.append(UInt8(ascii: "-")) }
+        Self.appendDecimal(timeMicros.magnitude, to: &out)
+        out.append(contentsOf: ",\"pid\":".utf8)
+        Self.appendDecimal(UInt64(pid), to: &out)
+        out.append(contentsOf: ",\"owner\":".utf8)
         Self.appendQuoted(owner, to: &out)
-        out += ",\"action\":"
+        out.append(contentsOf: ",\"action\":".utf8)
         Self.appendQuoted(action, to: &out)
-        out += ",\"summary\":"
+        out.append(contentsOf: ",\"summary\":".utf8)
         Self.appendQuoted(summary, to: &out)
-        out += ",\"outcome\":\"" + outcome.rawValue + "\",\"detail\":"
+        out.append(contentsOf: ",\"outcome\":\"".utf8)
+        out.append(contentsOf: outcome.rawValue.utf8)
+        out.append(contentsOf: "\",\"detail\":".utf8)
         Self.appendQuoted(detail, to: &out)
-        out += ",\"prev\":\"" + previousHash + "\""
-        return out
+        out.append(contentsOf: ",\"prev\":\"".utf8)
+        out.append(contentsOf: previousHash.utf8)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// `n` in decimal, as `"\(n)"` writes it.
+    private static func appendDecimal(_ n: UInt64, to out: inout [UInt8]) {
+        guard n >= 10 else {
+            out.append(UInt8(ascii: "0") + UInt8(n))
+            return
+        }
+        appendDecimal(n / 10, to: &out)
+        out.append(UInt8(ascii: "0") + UInt8(n % 10))
     }
 
     /// Parses a stored line. The hash is taken as written, not recomputed, so that
@@ -146,47 +175,45 @@ public struct AuditLine: Sendable, Hashable {
 
     /// JSON string escaping with one spelling per string, so the canonical body is unique:
     /// `"`, `\\`, control characters, DEL, U+2028 and U+2029 escaped, everything else as is.
-    static func appendQuoted(_ string: String, to out: inout String) {
-        out.append("\"")
+    static func appendQuoted(_ string: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        defer { out.append(UInt8(ascii: "\"")) }
         let utf8 = string.utf8
         // Most text needs no escape: copy it whole.
         guard utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xE2 }) else {
-            out.append(string)
-            out.append("\"")
+            out.append(contentsOf: utf8)
             return
         }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(utf8.count + 16)
-        let digits = Array("0123456789abcdef".utf8)
+        let digits: StaticString = "0123456789abcdef"
         var i = utf8.startIndex
         while i != utf8.endIndex {
             let b = utf8[i]
             switch b {
-            case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0x22: out.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
             case 0..<0x20, 0x7F:
-                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, digits[Int(b >> 4)], digits[Int(b & 0xF)]])
+                out.append(contentsOf: [
+                    0x5C, UInt8(ascii: "u"), 0x30, 0x30, digits.utf8Start[Int(b >> 4)], digits.utf8Start[Int(b & 0xF)],
+                ])
             case 0xE2:
                 // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
                 let n1 = utf8.index(after: i)
                 if n1 != utf8.endIndex, utf8[n1] == 0x80, case let n2 = utf8.index(after: n1), n2 != utf8.endIndex,
                     utf8[n2] == 0xA8 || utf8[n2] == 0xA9
                 {
-                    bytes.append(contentsOf: "\\u202".utf8)
-                    bytes.append(utf8[n2] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9"))
+                    out.append(contentsOf: "\\u202".utf8)
+                    out.append(utf8[n2] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9"))
                     i = utf8.index(after: n2)
                     continue
                 }
-                bytes.append(b)
-            default: bytes.append(b)
+                out.append(b)
+            default: out.append(b)
             }
             i = utf8.index(after: i)
         }
-        out.append(String(decoding: bytes, as: UTF8.self))
-        out.append("\"")
     }
 }
 

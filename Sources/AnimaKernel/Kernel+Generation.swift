@@ -28,6 +28,11 @@ extension Kernel {
                 security.observe(message.content, label: ProvenanceLabel(.memory, readers: [process.owner.name]), in: &process.provenance)
             }
         }
+        // With guards, text leaves only after the output guard has seen it (see StreamGuard);
+        // with no one listening, the whole-text guard below is enough, and the processor may
+        // hand the answer over whole rather than wake this reader for every token.
+        let streams = !request.isPrivateStep && isObserved(process.pid)
+        request.wholeAnswer = sink == nil && !streams
         let events: AsyncThrowingStream<GenerationEvent, any Error>
         var decision: RoutingDecision?
         if let router = processor.routing {
@@ -56,9 +61,6 @@ extension Kernel {
             if process.activity == .generating { process.activity = .idle }
         }
         var result = GenerationResult.empty
-        // With guards, text leaves only after the output guard has seen it (see StreamGuard);
-        // with no one listening, the whole-text guard below is enough.
-        let streams = !request.isPrivateStep && isObserved(process.pid)
         var streamGuard = sink != nil || streams ? security.streamGuard() : nil
         var stopped: String?
         // Once untrusted text is in the context, the step's text may repeat it: observers get
@@ -83,7 +85,7 @@ extension Kernel {
         }
         var screened: (text: String, note: SecurityNote?)?
         do {
-            if sink == nil, !streams {
+            if request.wholeAnswer {
                 // Nobody sees the text before the whole answer is screened (no sink, no
                 // observer): read and screen it off the kernel's actor, in one trip rather
                 // than a hop onto it for every token and another off it to screen.

@@ -32,6 +32,8 @@ public final class ScriptedProcessor: TimeSharedModel {
         var finish: FinishReason
         var continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
         var resumeReply: CheckedContinuation<Int, any Error>?
+        /// Whether the tokens are handed over at the end (`GenerationRequest.wholeAnswer`).
+        var wholeAnswer: Bool
     }
 
     private struct State {
@@ -120,7 +122,8 @@ public final class ScriptedProcessor: TimeSharedModel {
             if case .cancelled = termination { self?.remove(id) }
         }
         state.withLock { s in
-            s.generations[id] = Pending(tokens: tokens, promptTokens: prompt, finish: finish, continuation: continuation)
+            s.generations[id] = Pending(
+                tokens: tokens, promptTokens: prompt, finish: finish, continuation: continuation, wholeAnswer: request.wholeAnswer)
             s.table.add(id, priority: priority)
         }
         wakeUp.yield()
@@ -149,12 +152,12 @@ public final class ScriptedProcessor: TimeSharedModel {
                 if logsService { s.log.append(Service(step: s.table.step, generation: id)) }
                 s.table.recordToken(id)
                 if g.emitted < g.tokens.count {
-                    emitted.append((g.continuation, g.tokens[g.emitted]))
+                    if !g.wholeAnswer { emitted.append((g.continuation, g.tokens[g.emitted])) }
                     g.emitted += 1
                 }
                 if g.emitted == g.tokens.count {
                     let usage = Usage(promptTokens: g.promptTokens, completionTokens: max(g.emitted, 1))
-                    finished.append((g.continuation, [.usage(usage), .finished(g.finish)]))
+                    finished.append((g.continuation, (g.wholeAnswer ? g.tokens : []) + [.usage(usage), .finished(g.finish)]))
                     s.generations[id] = nil
                     s.table.remove(id)
                 } else {

@@ -3,6 +3,7 @@ import AnimaProcessor
 import AnimaSecurity
 import AnimaTesting
 import Foundation
+import Synchronization
 import Testing
 
 @testable import AnimaKernel
@@ -126,5 +127,31 @@ struct RequestProcessTests {
         let kernel = Kernel(.init(processor: processor))
         await #expect(throws: ProcessorError.self) { try await kernel.invoke(Self.request, as: alice, name: "api") }
         #expect(await kernel.processes().isEmpty)
+    }
+
+    @Test("an answer nobody sees before it is screened is asked for whole; one streamed to a sink or an observer token by token")
+    func wholeAnswersOnlyWhereNoOneSeesTheTokens() async throws {
+        let asked = Mutex<[Bool]>([])
+        let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { request in
+            asked.withLock { $0.append(request.wholeAnswer) }
+            return .text("one two three")
+        }
+        processor.startStepping()
+        let kernel = Kernel(.init(processor: processor))
+        guard case .generated(let whole) = try await kernel.invoke(Self.request, as: alice, name: "api") else {
+            Issue.record("no generation")
+            return
+        }
+        let sunk = Mutex<[String]>([])
+        _ = try await kernel.invoke(Self.request, as: alice, name: "api-stream") { event in
+            if case .text(let t) = event { sunk.withLock { $0.append(t) } }
+        }
+        let watching = await kernel.events()
+        _ = try await kernel.invoke(Self.request, as: alice, name: "api")
+        _ = watching
+        #expect(asked.withLock { $0 } == [true, false, false])
+        // The same answer either way; the sink still gets it word by word.
+        #expect(whole.text == "one two three")
+        #expect(sunk.withLock { $0 } == ["one", " two", " three"])
     }
 }

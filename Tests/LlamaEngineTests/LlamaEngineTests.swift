@@ -29,6 +29,26 @@ struct LlamaEngineTests {
         #expect(first.usage == second.usage)
     }
 
+    @Test("an answer asked for whole arrives once all of it is generated, the same events as token by token")
+    func wholeAnswerIsHeldToTheEnd() async throws {
+        let engine = try await TestModel.engine()
+        var request = GenerationRequest(messages: [.user(Self.prompts[2])], sampling: .greedy(maxTokens: 32))
+        var plain: [GenerationEvent] = []
+        for try await event in engine.generate(request) { plain.append(event) }
+        request.wholeAnswer = true
+        let before = engine.statistics.generatedTokens
+        var whole: [GenerationEvent] = []
+        var generatedAtFirstEvent: Int?
+        for try await event in engine.generate(request) {
+            generatedAtFirstEvent = generatedAtFirstEvent ?? engine.statistics.generatedTokens - before
+            whole.append(event)
+        }
+        #expect(whole == plain)
+        let usage = try #require(whole.compactMap { if case .usage(let u) = $0 { u } else { nil } }.first)
+        #expect(usage.completionTokens > 8)
+        #expect(generatedAtFirstEvent == usage.completionTokens, "a word was handed over before the answer was whole")
+    }
+
     @Test("4 concurrent greedy generations equal 4 sequential ones")
     func concurrentEqualsSequential() async throws {
         let engine = try await TestModel.engine()

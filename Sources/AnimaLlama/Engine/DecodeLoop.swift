@@ -398,7 +398,7 @@ final class DecodeLoop: @unchecked Sendable {
             finish(job, reason: .stop)
             return
         }
-        for event in job.assembler.push(model.piece(token)) { job.continuation.yield(event) }
+        job.hand(job.assembler.push(model.piece(token)))
         if job.assembler.stopped {
             finish(job, reason: .stop)
         } else if job.generated >= job.maxTokens || job.history.count >= contextLength {
@@ -409,7 +409,7 @@ final class DecodeLoop: @unchecked Sendable {
     }
 
     private func finish(_ job: Job, reason: FinishReason) {
-        for event in job.assembler.finish() { job.continuation.yield(event) }
+        job.hand(job.assembler.finish())
         var reason = reason
         // A structure the budget closed is shortened: the limit, not the model, ended it.
         if job.steered { reason = .length }
@@ -423,6 +423,7 @@ final class DecodeLoop: @unchecked Sendable {
                 return
             }
         }
+        job.handOverHeld()
         job.continuation.yield(.usage(Usage(promptTokens: job.prompt.count, completionTokens: job.generated)))
         job.continuation.yield(.finished(reason))
         job.continuation.finish()

@@ -36,6 +36,9 @@ final class Job: @unchecked Sendable {
     var capturesPrefix = false
     /// `GenerationRequest.cacheOwner`.
     var owner: String?
+    /// Events held back for a reader that wants only the whole answer
+    /// (`GenerationRequest.wholeAnswer`); nil when each is handed over as it comes.
+    var held: [GenerationEvent]?
 
     init(
         id: UInt64, priority: Int, prompt: [llama_token], sharedPrefix: Int, sampler: UnsafeMutablePointer<llama_sampler>,
@@ -58,6 +61,17 @@ final class Job: @unchecked Sendable {
     }
 
     deinit { llama_sampler_free(sampler) }
+
+    /// Hands `events` to the reader now, or holds them until `handOverHeld()`.
+    func hand(_ events: [GenerationEvent]) {
+        if held != nil { held!.append(contentsOf: events) } else { for event in events { continuation.yield(event) } }
+    }
+
+    /// Hands over every held event, in order (the generation is finishing).
+    func handOverHeld() {
+        for event in held ?? [] { continuation.yield(event) }
+        held = nil
+    }
 
     /// Whether the next token is chosen by `WrapUp`: the budget is nearly spent inside a call
     /// or a JSON answer that the grammar holds.

@@ -234,6 +234,7 @@ public final class LlamaEngine: TimeSharedModel, TunableEngine {
                 callsOnlyAtStart: grammar != nil && request.toolConstraint == .wholeAnswer),
             continuation: continuation)
         job.owner = request.cacheOwner
+        if request.wholeAnswer { job.held = [] }
         return job
     }
 

@@ -88,7 +88,9 @@ extension Kernel {
             if request.wholeAnswer {
                 // Nobody sees the text before the whole answer is screened (no sink, no
                 // observer): read and screen it off the kernel's actor, in one trip rather
-                // than a hop onto it for every token and another off it to screen.
+                // than a hop onto it for every token and another off it to screen. A processor
+                // that honours `wholeAnswer` hands it over at the end, so the live count
+                // (`anima ps`) rises then rather than token by token.
                 let live = process.liveTokens
                 (result, screened) = try await Self.collectScreened(events, security) { live.add() }
             } else {

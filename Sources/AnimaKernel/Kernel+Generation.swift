@@ -29,10 +29,11 @@ extension Kernel {
             }
         }
         // With guards, text leaves only after the output guard has seen it (see StreamGuard);
-        // with no one listening, the whole-text guard below is enough, and the processor may
-        // hand the answer over whole rather than wake this reader for every token.
+        // with no one listening, the whole-text guard below is enough, and a caller that
+        // asked for it (a request from outside) lets the processor hand the answer over
+        // whole rather than wake this reader for every token.
         let streams = !request.isPrivateStep && isObserved(process.pid)
-        request.wholeAnswer = sink == nil && !streams
+        request.wholeAnswer = request.wholeAnswer && sink == nil && !streams
         let events: AsyncThrowingStream<GenerationEvent, any Error>
         var decision: RoutingDecision?
         if let router = processor.routing {
@@ -85,12 +86,13 @@ extension Kernel {
         }
         var screened: (text: String, note: SecurityNote?)?
         do {
-            if request.wholeAnswer {
+            if sink == nil, !streams {
                 // Nobody sees the text before the whole answer is screened (no sink, no
                 // observer): read and screen it off the kernel's actor, in one trip rather
                 // than a hop onto it for every token and another off it to screen. A processor
-                // that honours `wholeAnswer` hands it over at the end, so the live count
-                // (`anima ps`) rises then rather than token by token.
+                // that honours `wholeAnswer` hands it over at the end, so that process's live
+                // count (`anima ps`) rises then rather than token by token; an agent's does not
+                // ask for it, and counts as it goes.
                 let live = process.liveTokens
                 (result, screened) = try await Self.collectScreened(events, security) { live.add() }
             } else {

@@ -178,6 +178,13 @@ public actor Kernel {
     private func generateInCallersTask(
         _ call: Syscall, as owner: Principal, name: String, onEvent: GenerationSink?, interrupt: RequestInterrupt?
     ) async throws -> SyscallResult {
+        var call = call
+        // A request process lives only for its answer: its caller wants the answer whole (the
+        // kernel still streams it to a sink or an observer, see `generate`).
+        if case .generate(var request) = call {
+            request.wholeAnswer = true
+            call = .generate(request)
+        }
         let pid = try start(name: name, owner: owner, program: nil)
         defer { reap(pid) }
         arm(interrupt, pid)

@@ -81,10 +81,11 @@ public struct GenerationRequest: Sendable, Hashable {
     /// A step an agent takes for itself (decide-first's "tool or answer?"): the kernel
     /// streams none of its text to the process's observers, who would see or hear "tool".
     public var isPrivateStep = false
-    /// The caller reads only the whole answer (no one sees its text before it is screened):
-    /// a time-shared processor may then hand over the generation's events when it finishes
-    /// instead of one by one, which spares waking the reader for every token. The events
-    /// and their order are the same; only their timing differs.
+    /// The caller reads only the whole answer (the kernel keeps this only where no one sees
+    /// the text before it is screened): a time-shared processor may then hand over the
+    /// generation's events when it finishes instead of one by one, which spares waking the
+    /// reader for every token. The events and their order are the same; only their timing
+    /// differs.
     public var wholeAnswer = false
 
     public init(

@@ -129,7 +129,7 @@ struct RequestProcessTests {
         #expect(await kernel.processes().isEmpty)
     }
 
-    @Test("an answer nobody sees before it is screened is asked for whole; one streamed to a sink or an observer token by token")
+    @Test("a request's answer nobody sees before it is screened is asked for whole; one streamed to a sink or an observer, or an agent's, token by token")
     func wholeAnswersOnlyWhereNoOneSeesTheTokens() async throws {
         let asked = Mutex<[Bool]>([])
         let processor = ScriptedProcessor(slots: 1, scheduler: Scheduler()) { request in
@@ -146,10 +146,12 @@ struct RequestProcessTests {
         _ = try await kernel.invoke(Self.request, as: alice, name: "api-stream") { event in
             if case .text(let t) = event { sunk.withLock { $0.append(t) } }
         }
+        // An agent's process is not a request's: it counts its tokens as they come (`anima ps`).
+        _ = try await kernel.wait(try await kernel.spawn(AgentSpec(task: "hello", limits: .init(maxSteps: 1)), owner: alice))
         let watching = await kernel.events()
         _ = try await kernel.invoke(Self.request, as: alice, name: "api")
         _ = watching
-        #expect(asked.withLock { $0 } == [true, false, false])
+        #expect(asked.withLock { $0 } == [true, false, false, false])
         // The same answer either way; the sink still gets it word by word.
         #expect(whole.text == "one two three")
         #expect(sunk.withLock { $0 } == ["one", " two", " three"])

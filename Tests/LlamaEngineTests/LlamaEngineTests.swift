@@ -46,7 +46,8 @@ struct LlamaEngineTests {
         #expect(whole == plain)
         let usage = try #require(whole.compactMap { if case .usage(let u) = $0 { u } else { nil } }.first)
         #expect(usage.completionTokens > 8)
-        #expect(generatedAtFirstEvent == usage.completionTokens, "a word was handed over before the answer was whole")
+        // At least all of its own tokens were generated (tests running beside it on the shared engine add theirs).
+        #expect((generatedAtFirstEvent ?? 0) >= usage.completionTokens, "a word was handed over before the answer was whole")
     }
 
     @Test("4 concurrent greedy generations equal 4 sequential ones")

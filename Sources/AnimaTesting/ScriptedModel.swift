@@ -118,7 +118,7 @@ public final class ScriptedModel: LanguageModel {
         var inWord = false
         for byte in text.utf8 {
             guard byte < 0x80 else { return characterWordCount(text) }
-            let space = byte == 32 || (9...13).contains(byte)
+            let space = isSpace(byte)
             if !space, !inWord { count += 1 }
             inWord = !space
         }
@@ -126,8 +126,11 @@ public final class ScriptedModel: LanguageModel {
     }
 
     /// `Character.isWhitespace`, without a Unicode property lookup for ASCII.
+    /// ASCII whitespace: space, tab, line feed, vertical tab, form feed, carriage return.
+    private static func isSpace(_ byte: UInt8) -> Bool { byte == 32 || (9...13).contains(byte) }
+
     static func isSpace(_ c: Character) -> Bool {
-        if let ascii = c.asciiValue { return ascii == 32 || (9...13).contains(ascii) }
+        if let ascii = c.asciiValue { return isSpace(ascii) }
         return c.isWhitespace
     }
 
@@ -168,7 +171,7 @@ public final class ScriptedModel: LanguageModel {
         var start = utf8.startIndex
         var sawWord = false
         for i in utf8.indices {
-            let space = utf8[i] == 32 || (9...13).contains(utf8[i])
+            let space = isSpace(utf8[i])
             if space, sawWord {
                 out.append(String(text[start..<i]))
                 start = i

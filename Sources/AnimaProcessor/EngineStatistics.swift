@@ -14,6 +14,9 @@ public struct EngineStatistics: Sendable, Hashable {
     public var samplingNanoseconds: UInt64 = 0
     /// How long each step that produced tokens took (decoding and sampling).
     public var stepLatencies = StepLatencies()
+    /// How long each generation waited for its first token, from the moment it was asked
+    /// for: its wait for a slot and the reading of its prompt.
+    public var firstTokenLatencies = StepLatencies()
     /// Context switches: generations taken off a slot by the policy, and states restored.
     public var preemptions = 0
     public var restores = 0

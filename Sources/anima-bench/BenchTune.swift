@@ -58,6 +58,7 @@ struct BenchTune: AsyncParsableCommand {
     var slots = 4
     @Option(help: "The embedding model (GGUF); default: the one setup installs.")
     var embedder: String?
+    @Flag(help: "Print each of the tuner's decisions as it makes it.") var verbose = false
 
     @OptionGroup var modelOptions: ModelOptions
 
@@ -115,7 +116,13 @@ struct BenchTune: AsyncParsableCommand {
         let kernel = Kernel(.init(processor: IgnoringEndOfTurn(engine)))
         var tunerConfiguration = KernelTuner.Configuration()
         tunerConfiguration.window = .seconds(window)
-        let tuner = tuned ? KernelTuner(engine: engine, configuration: tunerConfiguration) { await kernel.noteTuning($0) } : nil
+        let verbose = verbose
+        let tuner =
+            tuned
+            ? KernelTuner(engine: engine, configuration: tunerConfiguration) {
+                if verbose { print("  tune: \($0.summary)") }
+                await kernel.noteTuning($0)
+            } : nil
         let clock = ContinuousClock()
         let start = clock.now, deadline = start + .seconds(phaseSeconds)
         let before = engine.statistics

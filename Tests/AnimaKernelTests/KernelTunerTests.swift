@@ -76,23 +76,100 @@ struct KernelTunerTests {
 
     @Test("a gain seen in one window only, the luck of a bursty workload, is not kept")
     func oneLuckyWindowIsNotAGain() {
-        // Windows alternate busy and quiet whatever the settings: every trial's first window
-        // follows a quiet baseline and looks 40% faster.
+        // Every third window is busy whatever the settings: the first trial's first window
+        // is one and looks 40% faster; from then on the noise between windows is known.
         var window = 0
         var search = TuningSearch(settings: Self.defaults, limits: Self.limits)
         let decisions = drive(&search, windows: 40) { _ in
             window += 1
-            return TuningMeasurement(tokensPerSecond: window % 2 == 0 ? 140 : 100, p99Milliseconds: 30, generatedTokens: 800)
+            return TuningMeasurement(tokensPerSecond: window % 3 == 0 ? 140 : 100, p99Milliseconds: 30, generatedTokens: 800)
         }
         #expect(search.settings == Self.defaults)
         #expect(!decisions.isEmpty && decisions.allSatisfy { !$0.kept })
         #expect(decisions.contains { $0.reason == "the gain did not last a second window" })
     }
 
+    @Test("a move that shortens the steps by making new requests wait longer is not kept")
+    func firstTokenWaitGuardsTheSteps() {
+        // Measured on a bursty chat mix (BENCHMARKS.md, issue 24 item 7): a smaller batch
+        // shortens the p99 step but reads prompts over more steps, so new requests wait
+        // longer for their first token; fewer active slots leave new requests waiting.
+        func workload(_ s: EngineSettings) -> TuningMeasurement {
+            TuningMeasurement(
+                tokensPerSecond: 100, p99Milliseconds: 20 + Double(s.batchTokens) / 8, generatedTokens: 500,
+                firstTokenP99Milliseconds: 400 + 40_000 / Double(s.batchTokens) + (s.activeSlots < 8 ? 2000 : 0))
+        }
+        var search = TuningSearch(settings: Self.defaults, limits: Self.limits)
+        let decisions = drive(&search, windows: 40, workload)
+        #expect(search.settings == Self.defaults)
+        #expect(decisions.contains { $0.setting == "batch" && !$0.kept && $0.reason == "p99 wait for a first token longer" })
+        #expect(decisions.allSatisfy { !$0.kept })
+        // Without the first-token measure the same batch move would have been kept.
+        var blind = TuningSearch(settings: Self.defaults, limits: Self.limits)
+        _ = drive(&blind, windows: 40) { s in
+            var m = workload(s)
+            m.firstTokenP99Milliseconds = nil
+            return m
+        }
+        #expect(blind.settings.batchTokens < Self.defaults.batchTokens)
+    }
+
+    @Test("a trial window in which no new request got its first token is no gain, and a first-token gain is one")
+    func firstTokenPresence() {
+        var search = TuningSearch(settings: Self.defaults, limits: Self.limits)
+        let baseline = TuningMeasurement(tokensPerSecond: 100, p99Milliseconds: 30, generatedTokens: 500, firstTokenP99Milliseconds: 300)
+        #expect(search.observe(baseline) == .init())
+        #expect(search.observe(baseline).apply?.threads == 1)
+        // 20% more tokens/s, but nothing new started: shut out, or just a quiet window.
+        let shut = search.observe(TuningMeasurement(tokensPerSecond: 120, p99Milliseconds: 30, generatedTokens: 600))
+        #expect(shut.decision?.kept == false && shut.decision?.reason == "no new request got its first token")
+        #expect(shut.apply == Self.defaults)
+        // The next move halves the wait for a first token at the same tokens/s, twice: kept.
+        #expect(search.observe(baseline).apply == EngineSettings(threads: 2, batchTokens: 256, activeSlots: 8))
+        var kept: TuningDecision?
+        for _ in 0..<2 {
+            let step = search.observe(
+                TuningMeasurement(tokensPerSecond: 100, p99Milliseconds: 30, generatedTokens: 500, firstTokenP99Milliseconds: 150))
+            kept = step.decision ?? kept
+        }
+        #expect(kept?.kept == true && kept?.reason == "shorter p99 wait for a first token, tokens/s no lower")
+        #expect(kept?.summary.contains("p99 first token 300 ms before") == true)
+    }
+
+    @Test("on a workload whose windows differ by a quarter whatever the settings, no move is kept")
+    func noiseRaisesTheBar() {
+        // Bursts that land in some windows and not others: ±25%, not lined up with the
+        // trials, and no setting makes any difference.
+        let factors = [1.0, 1.25, 1.0, 1.0, 1.25, 1.25, 1.0, 1.25, 1.0, 1.0, 1.0, 1.25]
+        var window = 0
+        var search = TuningSearch(settings: Self.defaults, limits: Self.limits)
+        let decisions = drive(&search, windows: 120) { _ in
+            let f = factors[window % factors.count]
+            window += 1
+            return TuningMeasurement(
+                tokensPerSecond: 100 * f, p99Milliseconds: 30 / f, generatedTokens: 500, firstTokenP99Milliseconds: 400 / f)
+        }
+        #expect(search.settings == Self.defaults)
+        #expect(decisions.allSatisfy { !$0.kept })
+        #expect(search.noise.tokens >= 0.2)
+        #expect(decisions.contains { $0.reason.hasPrefix("no gain larger than the noise between windows (tokens/s ±") })
+        // A real gain of 60% is still found through that noise.
+        window = 0
+        var real = TuningSearch(settings: Self.defaults, limits: Self.limits)
+        _ = drive(&real, windows: 120) { s in
+            let f = factors[window % factors.count] * (s.threads == 1 ? 1.6 : 1)
+            window += 1
+            return TuningMeasurement(tokensPerSecond: 100 * f, p99Milliseconds: 30, generatedTokens: 500)
+        }
+        #expect(real.settings.threads == 1)
+    }
+
     @Test("a window without work judges nothing, and a trial it interrupts is undone")
     func idleWindows() {
         var search = TuningSearch(settings: Self.defaults, limits: Self.limits)
         #expect(search.observe(nil) == .init())
+        // The first window is measured twice before any trial: the noise between two.
+        #expect(search.observe(TuningMeasurement(tokensPerSecond: 100, p99Milliseconds: 30, generatedTokens: 400)) == .init())
         let start = search.observe(TuningMeasurement(tokensPerSecond: 100, p99Milliseconds: 30, generatedTokens: 400))
         #expect(start.apply == EngineSettings(threads: 1, batchTokens: 512, activeSlots: 8))
         let idle = search.observe(nil)
@@ -119,6 +196,10 @@ struct KernelTunerTests {
         a.stepLatencies = early
         let m = TuningMeasurement.between(a, b, seconds: 2, minimumTokens: 64)
         #expect(m?.tokensPerSecond == 200 && m?.generatedTokens == 400)
+        #expect(m?.firstTokenP99Milliseconds == nil)  // no generation started in the window
+        b.firstTokenLatencies.record(nanoseconds: 250_000_000)
+        let started = TuningMeasurement.between(a, b, seconds: 2, minimumTokens: 64)
+        #expect((250.0...250.0 * 1.19).contains(started!.firstTokenP99Milliseconds!))
         #expect(TuningMeasurement.between(a, b, seconds: 2, minimumTokens: 401) == nil)
     }
 
@@ -137,6 +218,8 @@ struct KernelTunerTests {
         let k = Kernel(.init(processor: ScriptedModel(replies: []), audit: audit))
         let engine = FakeEngine()
         let tuner = KernelTuner(engine: engine) { await k.noteTuning($0) }
+        await tuner.observe(TuningMeasurement(tokensPerSecond: 100, p99Milliseconds: 30, generatedTokens: 400))
+        #expect(engine.settings.threads == 2)  // the first window is measured twice
         await tuner.observe(TuningMeasurement(tokensPerSecond: 100, p99Milliseconds: 30, generatedTokens: 400))
         #expect(engine.settings.threads == 1)  // trying one thread fewer
         await tuner.observe(TuningMeasurement(tokensPerSecond: 150, p99Milliseconds: 30, generatedTokens: 600))

@@ -169,5 +169,10 @@ struct ContextSwitchTests {
         // Prompts were read 16 tokens a step: more steps than tokens generated.
         #expect(tuned.statistics.decodeSteps > tuned.statistics.generatedTokens)
         #expect(tuned.statistics.stepLatencies.count > 0)
+        // Each generation's wait for its first token is recorded once; with one active slot
+        // the last one admitted waited for the others to finish.
+        let firstTokens = tuned.statistics.firstTokenLatencies
+        #expect(firstTokens.count == requests.count)
+        #expect(firstTokens.quantile(1)! > firstTokens.quantile(0)! * 2)
     }
 }

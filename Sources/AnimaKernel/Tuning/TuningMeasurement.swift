@@ -1,17 +1,21 @@
 import AnimaProcessor
 
 /// What the live workload got from the engine in one window: generated tokens per second
-/// of wall time, and the 99th percentile of a decode step's duration (how long a running
-/// generation waited for its next token).
+/// of wall time, the 99th percentile of a decode step's duration (how long a running
+/// generation waited for its next token), and of the wait for a first token (how long a new
+/// request waited for a slot and for its prompt to be read).
 public struct TuningMeasurement: Sendable, Hashable, Codable {
     public var tokensPerSecond: Double
     public var p99Milliseconds: Double
     public var generatedTokens: Int
+    /// Nil when no generation got its first token in the window.
+    public var firstTokenP99Milliseconds: Double?
 
-    public init(tokensPerSecond: Double, p99Milliseconds: Double, generatedTokens: Int) {
+    public init(tokensPerSecond: Double, p99Milliseconds: Double, generatedTokens: Int, firstTokenP99Milliseconds: Double? = nil) {
         self.tokensPerSecond = tokensPerSecond
         self.p99Milliseconds = p99Milliseconds
         self.generatedTokens = generatedTokens
+        self.firstTokenP99Milliseconds = firstTokenP99Milliseconds
     }
 
     /// The window between two readings of an engine's statistics, `seconds` apart; nil
@@ -23,11 +27,14 @@ public struct TuningMeasurement: Sendable, Hashable, Codable {
         guard seconds > 0, tokens >= max(1, minimumTokens),
             let p99 = later.stepLatencies.since(earlier.stepLatencies).quantile(0.99)
         else { return nil }
-        return TuningMeasurement(tokensPerSecond: Double(tokens) / seconds, p99Milliseconds: p99, generatedTokens: tokens)
+        return TuningMeasurement(
+            tokensPerSecond: Double(tokens) / seconds, p99Milliseconds: p99, generatedTokens: tokens,
+            firstTokenP99Milliseconds: later.firstTokenLatencies.since(earlier.firstTokenLatencies).quantile(0.99))
     }
 
     var summary: String {
         "\(Self.format(tokensPerSecond)) tokens/s, p99 step \(Self.format(p99Milliseconds)) ms"
+            + (firstTokenP99Milliseconds.map { ", p99 first token \(Self.format($0)) ms" } ?? "")
     }
 
     static func format(_ x: Double) -> String {

@@ -5,12 +5,15 @@ import AnimaProcessor
 ///
 /// A hill climb, one setting at a time: measure the settings in force (a baseline window),
 /// try one move (threads one fewer or more; batch, active slots or time slice halved or
-/// doubled, within their limits) for a window, and keep it only when throughput rose by `minimumGain` with the
-/// p99 step no more than `latencyTolerance` worse, or the p99 step fell by `minimumGain` with
-/// throughput no more than `latencyTolerance` lower, in that window and again in the next
-/// (one lucky window of a bursty workload is not a gain); otherwise go back. A kept move is tried
-/// again in the same direction, and its opposite not straight after. When every move has failed in a row, the search rests for
-/// `restWindows` windows, then looks again (the workload may have changed). A window with too
+/// doubled, within their limits) for a window, and keep it only when throughput rose by
+/// `minimumGain` with neither latency (the p99 step, the p99 wait for a first token) more
+/// than `latencyTolerance` worse, or one latency fell by `minimumGain` with the other and
+/// throughput no more than `latencyTolerance` worse, in that window and again in the next
+/// (one lucky window of a bursty workload is not a gain); otherwise go back. A gain must
+/// also be larger than the noise: how much two windows of the same settings differed lately
+/// (`Noise`). A kept move is tried again in the same direction, and its opposite not straight
+/// after. When every move has failed in a row, the search rests for `restWindows` windows,
+/// then looks again (the workload may have changed). A window with too
 /// little work (nil) judges nothing: a trial under way is abandoned and the baseline restored.
 struct TuningSearch: Sendable {
     struct Policy: Sendable {
@@ -57,7 +60,7 @@ struct TuningSearch: Sendable {
         case baseline
         case trial(Move, baseline: TuningMeasurement)
         /// The trial's first window passed; the next must pass too.
-        case confirming(Move, baseline: TuningMeasurement)
+        case confirming(Move, baseline: TuningMeasurement, first: TuningMeasurement)
         case resting(windowsLeft: Int)
     }
 
@@ -69,6 +72,37 @@ struct TuningSearch: Sendable {
     private var failures = 0
     /// The settings before the last kept move: the opposite move is not tried straight after.
     private var leftBehind: EngineSettings?
+    /// The last baseline window and the settings it measured.
+    private var lastBaseline: (settings: EngineSettings, measured: TuningMeasurement)?
+    /// How much two windows of the same settings differed lately, relative, per measure: a
+    /// gain must be larger than this to count.
+    private(set) var noise = Noise()
+
+    struct Noise: Sendable, Equatable {
+        /// How many pairs of windows the estimate remembers.
+        static let memory = 8
+        private var tokenDifferences: [Double] = []
+        private var stepDifferences: [Double] = []
+        private var firstTokenDifferences: [Double] = []
+
+        /// The largest relative difference of the pairs remembered, per measure.
+        var tokens: Double { tokenDifferences.max() ?? 0 }
+        var steps: Double { stepDifferences.max() ?? 0 }
+        var firstToken: Double { firstTokenDifferences.max() ?? 0 }
+
+        /// Folds in two windows of the same settings.
+        mutating func observe(_ a: TuningMeasurement, _ b: TuningMeasurement) {
+            func remember(_ x: Double, _ y: Double, in differences: inout [Double]) {
+                differences.append(min(x, y) > 0 ? abs(x - y) / min(x, y) : 0)
+                if differences.count > Self.memory { differences.removeFirst() }
+            }
+            remember(a.tokensPerSecond, b.tokensPerSecond, in: &tokenDifferences)
+            remember(a.p99Milliseconds, b.p99Milliseconds, in: &stepDifferences)
+            if let x = a.firstTokenP99Milliseconds, let y = b.firstTokenP99Milliseconds {
+                remember(x, y, in: &firstTokenDifferences)
+            }
+        }
+    }
 
     init(settings: EngineSettings, limits: EngineSettingLimits, policy: Policy = Policy()) {
         self.settings = settings.clamped(to: limits)
@@ -80,7 +114,7 @@ struct TuningSearch: Sendable {
     var state: String {
         switch phase {
         case .baseline: "measuring the settings in force"
-        case .trial(let move, _), .confirming(let move, _):
+        case .trial(let move, _), .confirming(let move, _, _):
             "trying \(move.setting) \(TuningDecision.value(move.setting, move.applied(to: settings).clamped(to: limits)))"
         case .resting(let left): "settled; looking again in \(left) windows"
         }
@@ -88,7 +122,7 @@ struct TuningSearch: Sendable {
 
     mutating func observe(_ measured: TuningMeasurement?) -> Step {
         switch phase {
-        case .trial(let move, let baseline), .confirming(let move, let baseline):
+        case .trial(let move, let baseline), .confirming(let move, let baseline, _):
             guard let measured else {
                 phase = .baseline
                 return Step(apply: settings)
@@ -103,11 +137,19 @@ struct TuningSearch: Sendable {
             return Step()
         case .baseline:
             guard let measured else { return Step() }
+            guard let last = lastBaseline else {
+                // The very first window: measure the settings once more before any trial, so
+                // the noise between two windows is known from the start.
+                lastBaseline = (settings, measured)
+                return Step()
+            }
+            if last.settings == settings { noise.observe(last.measured, measured) }
             return startTrial(baseline: measured)
         }
     }
 
     private mutating func startTrial(baseline: TuningMeasurement) -> Step {
+        lastBaseline = (settings, baseline)
         let moves = Move.allCases
         for _ in moves.indices {
             let move = moves[nextMove % moves.count]
@@ -126,22 +168,55 @@ struct TuningSearch: Sendable {
 
     private mutating func judge(_ move: Move, baseline: TuningMeasurement, measured: TuningMeasurement) -> Step {
         let trial = move.applied(to: settings).clamped(to: limits)
-        let faster = measured.tokensPerSecond >= baseline.tokensPerSecond * (1 + policy.minimumGain)
-        let noSlower = measured.tokensPerSecond >= baseline.tokensPerSecond * (1 - policy.latencyTolerance)
-        let quicker = measured.p99Milliseconds <= baseline.p99Milliseconds * (1 - policy.minimumGain)
-        let noLater = measured.p99Milliseconds <= baseline.p99Milliseconds * (1 + policy.latencyTolerance)
-        let kept = (faster && noLater) || (quicker && noSlower)
-        let confirming = if case .confirming = phase { true } else { false }
+        // A gain counts when it is larger than `minimumGain` and than the noise between windows.
+        let (gain, tolerance) = (policy.minimumGain, policy.latencyTolerance)
+        let faster = measured.tokensPerSecond > baseline.tokensPerSecond * (1 + max(gain, noise.tokens))
+        let noSlower = measured.tokensPerSecond >= baseline.tokensPerSecond * (1 - tolerance)
+        let quickerSteps = measured.p99Milliseconds * (1 + max(gain, noise.steps)) < baseline.p99Milliseconds
+        let stepsNoLater = measured.p99Milliseconds <= baseline.p99Milliseconds * (1 + tolerance)
+        // The wait for a first token, wherever the baseline measured one: a move that
+        // shortens the steps by making new requests wait longer (a smaller batch, fewer
+        // active slots) gains nothing a user feels, and one after which no new request got
+        // its first token at all may have shut them out.
+        let (firstNoLater, firstQuicker): (Bool, Bool) =
+            switch (baseline.firstTokenP99Milliseconds, measured.firstTokenP99Milliseconds) {
+            case (let before?, let with?): (with <= before * (1 + tolerance), with * (1 + max(gain, noise.firstToken)) < before)
+            case (.some, nil): (false, false)
+            case (nil, _): (true, false)
+            }
+        let noLater = stepsNoLater && firstNoLater
+        let kept = (faster && noLater) || (noSlower && ((quickerSteps && firstNoLater) || (firstQuicker && stepsNoLater)))
+        // The trial's two windows ran the same settings: how much they differ is noise too.
+        var confirming = false
+        if case .confirming(_, _, let first) = phase {
+            confirming = true
+            noise.observe(first, measured)
+        }
         if kept, !confirming {
-            phase = .confirming(move, baseline: baseline)
+            phase = .confirming(move, baseline: baseline, first: measured)
             return Step()
         }
-        let reason =
-            if kept { faster ? "more tokens/s, p99 no worse" : "shorter p99 step, tokens/s no lower" }
-            else if confirming { "the gain did not last a second window" }
-            else if !noLater { "p99 step longer" }
-            else if !noSlower { "fewer tokens/s" }
-            else { "no clear gain" }
+        let reason: String
+        if kept {
+            reason =
+                faster
+                ? "more tokens/s, p99 no worse"
+                : quickerSteps && firstNoLater
+                    ? "shorter p99 step, tokens/s no lower" : "shorter p99 wait for a first token, tokens/s no lower"
+        } else if confirming {
+            reason = "the gain did not last a second window"
+        } else if !stepsNoLater {
+            reason = "p99 step longer"
+        } else if !firstNoLater {
+            reason = measured.firstTokenP99Milliseconds == nil ? "no new request got its first token" : "p99 wait for a first token longer"
+        } else if !noSlower {
+            reason = "fewer tokens/s"
+        } else if max(noise.tokens, noise.steps, noise.firstToken) > gain {
+            let n = (Self.percent(noise.tokens), Self.percent(noise.steps), Self.percent(noise.firstToken))
+            reason = "no gain larger than the noise between windows (tokens/s ±\(n.0), p99 step ±\(n.1), first token ±\(n.2))"
+        } else {
+            reason = "no clear gain"
+        }
         let decision = TuningDecision(
             setting: move.setting, from: settings, to: trial, before: baseline, with: measured, kept: kept, reason: reason)
         if kept {
@@ -157,4 +232,6 @@ struct TuningSearch: Sendable {
         phase = failures >= Move.allCases.count ? .resting(windowsLeft: policy.restWindows) : .baseline
         return Step(apply: settings, decision: decision)
     }
+
+    static func percent(_ x: Double) -> String { "\(Int((x * 100).rounded()))%" }
 }

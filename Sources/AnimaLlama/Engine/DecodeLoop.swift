@@ -393,7 +393,11 @@ final class DecodeLoop: @unchecked Sendable {
 
     private func accept(_ token: llama_token, for job: Job) {
         job.generated += 1
-        statistics.withLock { $0.generatedTokens += 1 }
+        let firstWait = job.generated == 1 ? DispatchTime.now().uptimeNanoseconds - job.submitted : nil
+        statistics.withLock {
+            $0.generatedTokens += 1
+            if let firstWait { $0.firstTokenLatencies.record(nanoseconds: firstWait) }
+        }
         if model.isEndOfGeneration(token) && !job.ignoreEndOfTurn {
             finish(job, reason: .stop)
             return

@@ -1,6 +1,7 @@
 import AnimaCore
 import AnimaProcessor
 import CLlama
+import Dispatch
 
 /// One generation as the decode thread sees it. Touched only on that thread once submitted.
 final class Job: @unchecked Sendable {
@@ -21,6 +22,8 @@ final class Job: @unchecked Sendable {
     let schema: JSONSchema?
     let continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
     var assembler: OutputAssembler
+    /// When it was asked for (`DispatchTime` uptime): its first token's wait starts here.
+    let submitted = DispatchTime.now().uptimeNanoseconds
 
     var slot: llama_seq_id?
     /// Tokens whose keys and values are in the cache, in order.

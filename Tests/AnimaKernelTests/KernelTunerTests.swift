@@ -164,29 +164,6 @@ struct KernelTunerTests {
         #expect(real.settings.threads == 1)
     }
 
-    @Test("windows grow while windows of the same settings disagree, and a real gain is then found")
-    func windowsGrowWithTheNoise() {
-        // Bursts make short windows differ by 36%, halving with each doubling of the window;
-        // one thread is 20% faster.
-        var search = TuningSearch(settings: Self.defaults, limits: Self.limits)
-        var scales: [Int] = []
-        var running = search.settings
-        for window in 0..<200 {
-            let burst = window % 3 == 1 ? 1 + 0.36 / Double(search.windowScale) : 1
-            let step = search.observe(
-                TuningMeasurement(tokensPerSecond: 100 * burst * (running.threads == 1 ? 1.2 : 1), p99Milliseconds: 30, generatedTokens: 500))
-            if let s = step.apply { running = s }
-            scales.append(search.windowScale)
-        }
-        #expect(scales == scales.sorted())  // it only grows
-        #expect(search.windowScale == 4)  // 36% / 4 = 9%: no more than twice the 5% sought
-        #expect(search.settings.threads == 1)
-        // A steady workload keeps the configured window.
-        var steady = TuningSearch(settings: Self.defaults, limits: Self.limits)
-        for _ in 0..<50 { _ = steady.observe(TuningMeasurement(tokensPerSecond: 100, p99Milliseconds: 30, generatedTokens: 500)) }
-        #expect(steady.windowScale == 1)
-    }
-
     @Test("a window without work judges nothing, and a trial it interrupts is undone")
     func idleWindows() {
         var search = TuningSearch(settings: Self.defaults, limits: Self.limits)

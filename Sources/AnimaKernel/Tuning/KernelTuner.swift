@@ -8,8 +8,7 @@ import Foundation
 /// force and the last decision.
 public actor KernelTuner {
     public struct Configuration: Sendable {
-        /// How long each setting is measured before it is judged, at first: the search
-        /// lengthens it (up to 8 times) when windows of the same settings disagree.
+        /// How long each setting is measured before it is judged.
         public var window: Duration = .seconds(4)
         /// Fewer generated tokens than this in a window judge nothing.
         public var minimumTokens = 64
@@ -63,7 +62,7 @@ public actor KernelTuner {
         var reading = engine.statistics
         var started = clock.now
         while !Task.isCancelled {
-            do { try await Task.sleep(for: configuration.window * search.windowScale) } catch { return }
+            do { try await Task.sleep(for: configuration.window) } catch { return }
             let now = clock.now, fresh = engine.statistics
             let elapsed = now - started
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

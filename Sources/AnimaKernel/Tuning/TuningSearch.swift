@@ -20,8 +20,6 @@ struct TuningSearch: Sendable {
         var minimumGain = 0.05
         var latencyTolerance = 0.05
         var restWindows = 15
-        /// The longest window, as a multiple of the first (see `windowScale`).
-        var maximumWindowScale = 8
     }
 
     /// What to do after a window.
@@ -79,11 +77,6 @@ struct TuningSearch: Sendable {
     /// How much two windows of the same settings differed lately, relative, per measure: a
     /// gain must be larger than this to count.
     private(set) var noise = Noise()
-    /// How many of the configured windows one measurement spans. It doubles, up to
-    /// `maximumWindowScale`, whenever two baseline windows in a row differ in tokens/s by more
-    /// than twice the gain sought: a bursty workload (chats every few seconds) makes short windows
-    /// disagree whatever the settings, and a longer window averages over more bursts.
-    private(set) var windowScale = 1
 
     struct Noise: Sendable, Equatable {
         /// How many pairs of windows the estimate remembers.
@@ -96,8 +89,6 @@ struct TuningSearch: Sendable {
         var tokens: Double { tokenDifferences.max() ?? 0 }
         var steps: Double { stepDifferences.max() ?? 0 }
         var firstToken: Double { firstTokenDifferences.max() ?? 0 }
-        /// The tokens/s difference of the last pair.
-        var latestTokens: Double { tokenDifferences.last ?? 0 }
 
         /// Folds in two windows of the same settings.
         mutating func observe(_ a: TuningMeasurement, _ b: TuningMeasurement) {
@@ -122,7 +113,7 @@ struct TuningSearch: Sendable {
     /// Where the search is, in words.
     var state: String {
         switch phase {
-        case .baseline: "measuring the settings in force" + (windowScale > 1 ? " (windows \(windowScale)x longer: the load is bursty)" : "")
+        case .baseline: "measuring the settings in force"
         case .trial(let move, _), .confirming(let move, _, _):
             "trying \(move.setting) \(TuningDecision.value(move.setting, move.applied(to: settings).clamped(to: limits)))"
         case .resting(let left): "settled; looking again in \(left) windows"
@@ -152,17 +143,7 @@ struct TuningSearch: Sendable {
                 lastBaseline = (settings, measured)
                 return Step()
             }
-            if last.settings == settings {
-                noise.observe(last.measured, measured)
-                if noise.latestTokens > 2 * policy.minimumGain, windowScale < policy.maximumWindowScale {
-                    // Too noisy to judge a move by: measure the same settings again, twice,
-                    // over windows twice as long. What the shorter windows said stays in the
-                    // estimate until newer pairs push it out: the bar stays high meanwhile.
-                    windowScale = min(windowScale * 2, policy.maximumWindowScale)
-                    lastBaseline = nil
-                    return Step()
-                }
-            }
+            if last.settings == settings { noise.observe(last.measured, measured) }
             return startTrial(baseline: measured)
         }
     }

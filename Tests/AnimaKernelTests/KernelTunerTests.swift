@@ -59,8 +59,13 @@ struct KernelTunerTests {
             #expect(d.with.tokensPerSecond >= d.before.tokensPerSecond * 0.95)
             #expect(d.with.p99Milliseconds <= d.before.p99Milliseconds * 1.05)
         }
-        // Every move failed in a row: it rests instead of trying forever.
-        #expect({ if case .resting = search.phase { true } else { false } }())
+        // Once every move has failed in a row it rests instead of trying forever.
+        var rested = false
+        for _ in 0..<40 where !rested {
+            _ = search.observe(workload(search.settings))
+            if case .resting = search.phase { rested = true }
+        }
+        #expect(rested && search.settings == EngineSettings(threads: 1, batchTokens: 16, activeSlots: 8))
     }
 
     @Test("a workload the defaults suit keeps the defaults")
@@ -124,6 +129,7 @@ struct KernelTunerTests {
         let shut = search.observe(TuningMeasurement(tokensPerSecond: 120, p99Milliseconds: 30, generatedTokens: 600))
         #expect(shut.decision?.kept == false && shut.decision?.reason == "no new request got its first token")
         #expect(shut.apply == Self.defaults)
+        #expect(search.observe(baseline) == .init())  // the window after a revert settles
         // The next move halves the wait for a first token at the same tokens/s, twice: kept.
         #expect(search.observe(baseline).apply == EngineSettings(threads: 2, batchTokens: 256, activeSlots: 8))
         var kept: TuningDecision?
@@ -162,6 +168,22 @@ struct KernelTunerTests {
             return TuningMeasurement(tokensPerSecond: 100 * f, p99Milliseconds: 30, generatedTokens: 500)
         }
         #expect(real.settings.threads == 1)
+    }
+
+    @Test("the window after a reverted trial, which carries its backlog, is not a baseline")
+    func settleAfterARevert() {
+        func m(_ tps: Double) -> TuningMeasurement { TuningMeasurement(tokensPerSecond: tps, p99Milliseconds: 30, generatedTokens: 500) }
+        var search = TuningSearch(settings: Self.defaults, limits: Self.limits)
+        _ = search.observe(m(100))
+        #expect(search.observe(m(100)).apply?.threads == 1)
+        #expect(search.observe(m(50)).decision?.reason == "fewer tokens/s")
+        #expect(search.state == "letting the load settle after a reverted trial")
+        // Still slow from the queue the trial left: not measured.
+        #expect(search.observe(m(30)) == .init())
+        #expect(search.observe(m(100)).apply == EngineSettings(threads: 2, batchTokens: 256, activeSlots: 8))
+        // Judged against 100, not against the 30 of the backlog.
+        let next = search.observe(m(102))
+        #expect(next.decision?.before.tokensPerSecond == 100 && next.decision?.kept == false)
     }
 
     @Test("a window without work judges nothing, and a trial it interrupts is undone")

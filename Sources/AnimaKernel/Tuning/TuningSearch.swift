@@ -9,7 +9,8 @@ import AnimaProcessor
 /// `minimumGain` with neither latency (the p99 step, the p99 wait for a first token) more
 /// than `latencyTolerance` worse, or one latency fell by `minimumGain` with the other and
 /// throughput no more than `latencyTolerance` worse, in that window and again in the next
-/// (one lucky window of a bursty workload is not a gain); otherwise go back. A gain must
+/// (one lucky window of a bursty workload is not a gain); otherwise go back, and let one
+/// window pass before measuring again (it still carries the trial's backlog). A gain must
 /// also be larger than the noise: how much two windows of the same settings differed lately
 /// (`Noise`). A kept move is tried again in the same direction, and its opposite not straight
 /// after. When every move has failed in a row, the search rests for `restWindows` windows,
@@ -62,6 +63,9 @@ struct TuningSearch: Sendable {
         /// The trial's first window passed; the next must pass too.
         case confirming(Move, baseline: TuningMeasurement, first: TuningMeasurement)
         case resting(windowsLeft: Int)
+        /// A trial was reverted: the window after it still carries what the trial left
+        /// behind (requests it slowed, queued), so it is not taken as a baseline.
+        case settling
     }
 
     private(set) var settings: EngineSettings
@@ -117,6 +121,7 @@ struct TuningSearch: Sendable {
         case .trial(let move, _), .confirming(let move, _, _):
             "trying \(move.setting) \(TuningDecision.value(move.setting, move.applied(to: settings).clamped(to: limits)))"
         case .resting(let left): "settled; looking again in \(left) windows"
+        case .settling: "letting the load settle after a reverted trial"
         }
     }
 
@@ -128,6 +133,9 @@ struct TuningSearch: Sendable {
                 return Step(apply: settings)
             }
             return judge(move, baseline: baseline, measured: measured)
+        case .settling:
+            phase = .baseline
+            return Step()
         case .resting(let left):
             phase = left > 1 ? .resting(windowsLeft: left - 1) : .baseline
             if left <= 1 {
@@ -229,7 +237,7 @@ struct TuningSearch: Sendable {
         }
         failures += 1
         nextMove += 1
-        phase = failures >= Move.allCases.count ? .resting(windowsLeft: policy.restWindows) : .baseline
+        phase = failures >= Move.allCases.count ? .resting(windowsLeft: policy.restWindows) : .settling
         return Step(apply: settings, decision: decision)
     }
 

@@ -23,7 +23,7 @@ package struct KernelOptions: ParsableArguments {
     @Flag(help: KernelOptions.tuneHelp) package var tune = false
 
     package static let tuneHelp = ArgumentHelp(
-        "Let the kernel tune the engine's threads, batch, active slots and time slice from the live workload, keeping a change only when it measured better twice in a row (each decision in the audit log; `anima top` shows them).")
+        "Let the kernel tune the engine's threads, batch, active slots and time slice from the live workload, keeping a change only when it measured better twice in a row (each decision in the audit log; `anima top` shows them). The engine then holds KV room for twice --slots, --slots of them active at first.")
 
     /// A tuner for `engine` that reports each decision to `kernel`'s audit log.
     package static func tuner(engine: any TunableEngine, kernel: Kernel) -> KernelTuner {

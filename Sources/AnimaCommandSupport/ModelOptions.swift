@@ -43,18 +43,23 @@ package struct ModelOptions: ParsableArguments {
         return try ModelDefaults.model(agent: agent)
     }
 
-    /// Loads the engine, showing progress on a terminal; `scheduler` is the kernel's.
-    package func load(slots: Int = 1, scheduler: Scheduler = Scheduler(), agent: String? = nil) async throws -> LlamaEngine {
+    /// Loads the engine, showing progress on a terminal; `scheduler` is the kernel's. With
+    /// `tuned`, the engine gets room for the kernel's tuner to raise its active slots
+    /// (`KernelTuner.slots(active:limit:)`), `slots` of them active at first.
+    package func load(slots: Int = 1, scheduler: Scheduler = Scheduler(), agent: String? = nil, tuned: Bool = false) async throws -> LlamaEngine {
         try await Self.loadEngine(
             path: try path(agent: agent), context: context, threads: threads, chatTemplate: chatTemplate, slots: slots, scheduler: scheduler,
-            gpuLayers: gpuLayers)
+            gpuLayers: gpuLayers, tuned: tuned)
     }
 
     package static func loadEngine(
         path: String, context: Int?, threads: Int? = nil, chatTemplate: String? = nil, slots: Int, scheduler: Scheduler,
-        gpuLayers: Int? = nil
+        gpuLayers: Int? = nil, tuned: Bool = false
     ) async throws -> LlamaEngine {
-        var configuration = LlamaEngine.Configuration(modelPath: path, slots: slots, contextLength: context, scheduler: scheduler)
+        var configuration = LlamaEngine.Configuration(
+            modelPath: path, slots: tuned ? KernelTuner.slots(active: slots, limit: LlamaEngine.maxSlots) : slots, contextLength: context,
+            scheduler: scheduler)
+        if tuned { configuration.activeSlots = slots }
         configuration.gpuLayers = gpuLayers
         if let threads { configuration.threads = threads }
         configuration.chatTemplate = chatTemplate

@@ -20,9 +20,11 @@ public struct Scheduler: SlotScheduler {
 
     public func setTimeSlice(_ tokens: Int) { (policy as? RoundRobinPolicy)?.setQuantum(tokens) }
 
-    public func plan(_ candidates: [SlotCandidate], occupants: [UInt64?]) -> SlotPlan {
+    public func plan(_ candidates: [SlotCandidate], occupants: [UInt64?], active: Int) -> SlotPlan {
         guard !candidates.isEmpty else { return SlotPlan() }
-        let chosen = policy.choose(from: candidates, slots: occupants.count)
+        // The policy shares the active slots only: with fewer active than there are slots, a
+        // time slice still rotates the waiting in, rather than leaving them until a slot frees.
+        let chosen = policy.choose(from: candidates, slots: max(0, min(active, occupants.count)))
         let chosenSet = Set(chosen)
         let waiting = Set(candidates.lazy.filter { !$0.isRunning }.map(\.id))
         let admitted = chosen.filter(waiting.contains)

@@ -12,11 +12,12 @@ public struct EngineStatistics: Sendable, Hashable {
     /// Time spent inside llama_decode, and in sampling and emitting tokens after it.
     public var decodeNanoseconds: UInt64 = 0
     public var samplingNanoseconds: UInt64 = 0
-    /// How long each step that produced tokens took (decoding and sampling).
-    public var stepLatencies = StepLatencies()
+    /// The gaps between each generation's consecutive tokens: a decode step, or longer
+    /// where the generation waited off its slot while others had their time slices.
+    public var tokenGaps = LatencyHistogram()
     /// How long each generation waited for its first token, from the moment it was asked
     /// for: its wait for a slot and the reading of its prompt.
-    public var firstTokenLatencies = StepLatencies()
+    public var firstTokenLatencies = LatencyHistogram()
     /// Context switches: generations taken off a slot by the policy, and states restored.
     public var preemptions = 0
     public var restores = 0

@@ -11,7 +11,9 @@ public protocol SlotScheduler: Sendable {
     ///   - candidates: the running and waiting generations (suspended ones are not
     ///     candidates), in arrival order.
     ///   - occupants: who holds each slot now, by slot number; nil for a free slot.
-    func plan(_ candidates: [SlotCandidate], occupants: [UInt64?]) -> SlotPlan
+    ///   - active: how many generations may decode at once (the engine's active slots, at
+    ///     most `occupants.count`): running generations beyond it give up their slots.
+    func plan(_ candidates: [SlotCandidate], occupants: [UInt64?], active: Int) -> SlotPlan
 
     /// The time slice in tokens, for a policy that has one (round robin); nil otherwise.
     var timeSlice: Int? { get }
@@ -22,6 +24,11 @@ public protocol SlotScheduler: Sendable {
 extension SlotScheduler {
     public var timeSlice: Int? { nil }
     public func setTimeSlice(_ tokens: Int) {}
+
+    /// The plan with every slot active.
+    public func plan(_ candidates: [SlotCandidate], occupants: [UInt64?]) -> SlotPlan {
+        plan(candidates, occupants: occupants, active: occupants.count)
+    }
 }
 
 /// What to do before the next step: a scheduler's answer.

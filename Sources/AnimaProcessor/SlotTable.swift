@@ -74,8 +74,8 @@ public struct SlotTable: Sendable {
         entries[id]?.waitedSteps = 0
     }
 
-    /// Asks `scheduler` who runs next and returns the switches that makes.
-    public func plan(_ scheduler: any SlotScheduler) -> SlotPlan {
+    /// Asks `scheduler` who runs next, on at most `active` slots, and returns the switches that makes.
+    public func plan(_ scheduler: any SlotScheduler, active: Int = .max) -> SlotPlan {
         let candidates = entries.compactMap { id, e -> SlotCandidate? in
             switch e.state {
             case .suspended: return nil
@@ -88,7 +88,7 @@ public struct SlotTable: Sendable {
             }
         }.sorted { $0.arrival < $1.arrival }
         guard !candidates.isEmpty else { return SlotPlan() }
-        return scheduler.plan(candidates, occupants: occupants)
+        return scheduler.plan(candidates, occupants: occupants, active: min(active, occupants.count))
     }
 
     /// Records that `plan` was carried out (those preempted are ready again).

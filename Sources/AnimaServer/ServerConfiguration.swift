@@ -24,7 +24,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var policy = "rr"
     public var quantum = 32
     /// Let the kernel tune the engine's threads, batch, active slots and time slice from the live
-    /// workload (`KernelTuner`; every decision in the audit log).
+    /// workload (`KernelTuner`; every decision in the audit log). The engine then holds KV
+    /// room for twice `slots` (`KernelTuner.slots(active:limit:)`), `slots` of them active at first.
     public var tune = false
     public var tlsCertificate: String?
     public var tlsKey: String?

@@ -20,10 +20,11 @@ struct BenchTune: AsyncParsableCommand {
             answers), and embeddings on the default embedder in batches with pauses, all on
             the same cores. One phase keeps the defaults; the other runs the kernel's tuner
             (`KernelTuner`, --window seconds a window) from the same defaults, exploration
-            included. Phases alternate across --rounds (fixed first in odd rounds). Reports
-            generated tokens/s, chat latency p50/p99 and time to first token p99, the p99
-            decode step, embeddings/s, and the tuned/fixed ratios (goal: tokens/s ≥ 1.15x at
-            equal or better p99).
+            included, on an engine with room for twice the slots (`anima serve --tune`'s).
+            Phases alternate across --rounds (fixed first in odd rounds). Reports generated
+            tokens/s, chat latency p50/p99 and time to first token p99, the p99 gap between a
+            generation's tokens, embeddings/s, and the tuned/fixed ratios (goal: tokens/s ≥
+            1.15x at equal or better p99).
 
             Example:
               anima-bench tune --seconds 120 --rounds 2
@@ -59,6 +60,7 @@ struct BenchTune: AsyncParsableCommand {
     @Option(help: "The embedding model (GGUF); default: the one setup installs.")
     var embedder: String?
     @Flag(help: "Print each of the tuner's decisions as it makes it.") var verbose = false
+    @Flag(help: "Run the fixed phase only (to compare fixed settings, such as --slots, under the same load).") var fixedOnly = false
 
     @OptionGroup var modelOptions: ModelOptions
 
@@ -67,7 +69,7 @@ struct BenchTune: AsyncParsableCommand {
         var chatP50: Double
         var chatP99: Double
         var firstTokenP99: Double
-        var stepP99: Double
+        var gapP99: Double
         var chats: Int
         var embeddingsPerSecond: Double
         var settings: EngineSettings
@@ -80,24 +82,25 @@ struct BenchTune: AsyncParsableCommand {
         print(
             "model \(URL(fileURLWithPath: modelOptions.path).lastPathComponent); \(phaseSeconds) s a phase; \(agents) agents × \(agentTokens) tokens; "
                 + "\(burst) chats every \(burstEvery) s (\(promptWords) words, \(chatTokens) tokens); embeddings \(embedBatch) per \(embedPause) ms")
-        print("round  phase   tok/s  chat p50 s  chat p99 s  TTFT p99 s  step p99 ms  chats  emb/s  settings (kept/reverted)")
+        print("round  phase   tok/s  chat p50 s  chat p99 s  TTFT p99 s   gap p99 ms  chats  emb/s  settings (kept/reverted)")
         var fixed: [Result] = [], tuned: [Result] = []
         for round in 1...rounds {
-            for tuning in round % 2 == 1 ? [false, true] : [true, false] {
+            for tuning in fixedOnly ? [false] : round % 2 == 1 ? [false, true] : [true, false] {
                 let r = try await phase(tuned: tuning, embedder: embedderModel)
                 if tuning { tuned.append(r) } else { fixed.append(r) }
                 print(
                     String(
                         format: "%5d  %@ %6.1f  %10.2f  %10.2f  %10.2f  %11.1f  %5d  %5.1f  ", round, tuning ? "tuned " : "fixed ",
-                        r.tokensPerSecond, r.chatP50, r.chatP99, r.firstTokenP99, r.stepP99, r.chats, r.embeddingsPerSecond)
+                        r.tokensPerSecond, r.chatP50, r.chatP99, r.firstTokenP99, r.gapP99, r.chats, r.embeddingsPerSecond)
                         + "\(r.settings)" + (tuning ? " (\(r.kept)/\(r.reverted))" : ""))
             }
         }
+        guard !tuned.isEmpty else { return }
         func median(_ xs: [Double]) -> Double { percentile(xs, 0.5) }
         let ratio = median(tuned.map(\.tokensPerSecond)) / median(fixed.map(\.tokensPerSecond))
         let p99 = median(tuned.map(\.chatP99)) / median(fixed.map(\.chatP99))
-        let step = median(tuned.map(\.stepP99)) / median(fixed.map(\.stepP99))
-        print(String(format: "tuned / fixed (medians): tokens/s %.2f, chat p99 %.2f, step p99 %.2f", ratio, p99, step))
+        let gap = median(tuned.map(\.gapP99)) / median(fixed.map(\.gapP99))
+        print(String(format: "tuned / fixed (medians): tokens/s %.2f, chat p99 %.2f, token gap p99 %.2f", ratio, p99, gap))
     }
 
     /// What the workload's tasks count while a phase runs.
@@ -108,11 +111,13 @@ struct BenchTune: AsyncParsableCommand {
     }
 
     func phase(tuned: Bool, embedder: LlamaEmbedder) async throws -> Result {
-        let engine = try await LlamaEngine.load(
-            .init(
-                modelPath: modelOptions.path, slots: slots, contextLength: 1024,
-                threads: modelOptions.threads ?? ProcessInfo.processInfo.activeProcessorCount,
-                scheduler: Scheduler(policy: RoundRobinPolicy(quantum: 32)), sharedPrefixSequences: 1))
+        // As `anima serve --tune` does: the tuned engine has room to raise its active slots.
+        var configuration = LlamaEngine.Configuration(
+            modelPath: modelOptions.path, slots: tuned ? KernelTuner.slots(active: slots, limit: LlamaEngine.maxSlots) : slots,
+            contextLength: 1024, threads: modelOptions.threads ?? ProcessInfo.processInfo.activeProcessorCount,
+            scheduler: Scheduler(policy: RoundRobinPolicy(quantum: 32)), sharedPrefixSequences: 1)
+        configuration.activeSlots = slots
+        let engine = try await LlamaEngine.load(configuration)
         let kernel = Kernel(.init(processor: IgnoringEndOfTurn(engine)))
         var tunerConfiguration = KernelTuner.Configuration()
         tunerConfiguration.window = .seconds(window)
@@ -199,7 +204,7 @@ struct BenchTune: AsyncParsableCommand {
             tokensPerSecond: Double(end.generatedTokens - before.generatedTokens) / elapsed,
             chatP50: percentile(done.map(\.total), 0.5), chatP99: percentile(done.map(\.total), 0.99),
             firstTokenP99: percentile(done.map(\.first), 0.99),
-            stepP99: end.stepLatencies.since(before.stepLatencies).quantile(0.99) ?? 0, chats: done.count,
+            gapP99: end.tokenGaps.since(before.tokenGaps).quantile(0.99) ?? 0, chats: done.count,
             embeddingsPerSecond: Double(tally.embedded.withLock { $0 }) / elapsed,
             settings: status?.settings ?? engine.settings, kept: status?.kept ?? 0, reverted: status?.reverted ?? 0)
     }

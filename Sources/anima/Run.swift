@@ -140,7 +140,8 @@ struct Run: AsyncParsableCommand {
         do { allowed = try allowSelectors.map { try ActionSelector.resolve($0, among: systemTools.map(\.definition.name)) } } catch {
             throw ValidationError("--allow: \(error)")
         }
-        let engine = try await modelOptions.load(slots: kernelOptions.slots, scheduler: kernelOptions.scheduler, agent: memory)
+        let engine = try await modelOptions.load(
+            slots: kernelOptions.slots, scheduler: kernelOptions.scheduler, agent: memory, tuned: kernelOptions.tune)
         var memorySystem: MemorySystem?
         if memory != nil { memorySystem = try await memoryLocation.open(embeddings: true) }
         var candidate = RouteCandidate.local(engine)

@@ -48,7 +48,7 @@ struct Serve: AsyncParsableCommand {
         let processor: any LanguageModel
         if c.models.isEmpty {
             let loaded = try await ModelOptions.loadEngine(
-                path: path, context: c.context, slots: c.slots, scheduler: scheduler, gpuLayers: c.gpuLayers)
+                path: path, context: c.context, slots: c.slots, scheduler: scheduler, gpuLayers: c.gpuLayers, tuned: c.tune)
             engine = loaded
             // With providers configured every generation goes through the router; the engine
             // still feeds the metrics and /proc with its slots and queue.

@@ -136,4 +136,20 @@ struct SchedulingTests {
         #expect(free == SlotPlan(preempt: [], admit: [(id: 2, slot: 1)]))
         #expect(fifo.plan([], occupants: [nil]) == SlotPlan())
     }
+
+    /// With fewer active slots than slots, the policy shares the active ones: free slots do
+    /// not let an expired slice run on while another waits, and a lower limit preempts.
+    @Test func activeSlotsBoundThePlan() {
+        func candidate(_ id: UInt64, running: Bool, used: Int) -> SlotCandidate {
+            SlotCandidate(id: id, priority: 0, arrival: id, isRunning: running, tokensThisSlice: used, waitedSteps: running ? 0 : 5)
+        }
+        let rr = Scheduler(policy: RoundRobinPolicy(quantum: 4))
+        let crowd = [candidate(1, running: true, used: 4), candidate(2, running: true, used: 4), candidate(3, running: false, used: 0)]
+        #expect(rr.plan(crowd, occupants: [1, 2, nil, nil]) == SlotPlan(preempt: [], admit: [(id: 3, slot: 2)]))
+        #expect(rr.plan(crowd, occupants: [1, 2, nil, nil], active: 2) == SlotPlan(preempt: [2], admit: [(id: 3, slot: 1)]))
+        let fifo = Scheduler()
+        let running = [candidate(1, running: true, used: 0), candidate(2, running: true, used: 0)]
+        #expect(fifo.plan(running, occupants: [1, 2], active: 1) == SlotPlan(preempt: [2], admit: []))
+        #expect(fifo.plan(running, occupants: [1, 2], active: 0) == SlotPlan(preempt: [1, 2], admit: []))
+    }
 }

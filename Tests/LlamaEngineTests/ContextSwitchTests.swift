@@ -168,11 +168,29 @@ struct ContextSwitchTests {
         #expect(most.withLock { $0 } == 1)
         // Prompts were read 16 tokens a step: more steps than tokens generated.
         #expect(tuned.statistics.decodeSteps > tuned.statistics.generatedTokens)
-        #expect(tuned.statistics.stepLatencies.count > 0)
+        #expect(tuned.statistics.tokenGaps.count > 0)
         // Each generation's wait for its first token is recorded once; with one active slot
         // the last one admitted waited for the others to finish.
         let firstTokens = tuned.statistics.firstTokenLatencies
         #expect(firstTokens.count == requests.count)
         #expect(firstTokens.quantile(1)! > firstTokens.quantile(0)! * 2)
+    }
+
+    @Test("fewer active slots than slots: round robin still rotates the waiting in, and no answer changes")
+    func activeSlotsBelowTheSlots() async throws {
+        let requests = Self.prompts.map { GenerationRequest(messages: [.user($0)], sampling: .greedy(maxTokens: 20)) }
+        let alone = try await answers(try engine(slots: 1), requests, together: false)
+        var configuration = LlamaEngine.Configuration(
+            modelPath: try TestModel.requirePath(), slots: 3, contextLength: 512, scheduler: Scheduler(policy: RoundRobinPolicy(quantum: 4)))
+        configuration.activeSlots = 1
+        let engine = try LlamaEngine(configuration)
+        #expect(engine.settings.activeSlots == 1 && engine.settingLimits.activeSlots == 1...3)
+        let together = try await answers(engine, requests, together: true)
+        #expect(together == alone)
+        // Three generations on one active slot with a 4-token slice take turns: the two free
+        // slots do not let a running one keep the processor until it finishes.
+        #expect(engine.statistics.preemptions >= 4)
+        configuration.activeSlots = 4
+        #expect(throws: ProcessorError.self) { try LlamaEngine(configuration) }
     }
 }

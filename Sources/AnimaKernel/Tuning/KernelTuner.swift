@@ -2,7 +2,8 @@ import AnimaProcessor
 import Foundation
 
 /// The kernel tuning itself from its live workload: every window it measures what the
-/// engine delivered (generated tokens/s, p99 step time), and moves one engine setting at a
+/// engine delivered (generated tokens/s, the p99 gaps between a generation's tokens and
+/// before its first), and moves one engine setting at a
 /// time within its safe limits, keeping a move only when the measurement improved
 /// (`TuningSearch`). Every decision goes to the audit log; `anima top` shows the settings in
 /// force and the last decision.
@@ -51,6 +52,12 @@ public actor KernelTuner {
             settings: engine.settings, limits: engine.settingLimits,
             policy: .init(minimumGain: configuration.minimumGain, latencyTolerance: configuration.tolerance, restWindows: configuration.restWindows))
     }
+
+    /// The slots to give an engine that this tuner will tune, `active` of them decoding at
+    /// first: twice as many (at most `limit`), so that the tuner can raise the active slots
+    /// where more generations want to run than decode at once, as well as lower them. The
+    /// price is the KV cache of the extra slots, held whether they run or not.
+    public static func slots(active: Int, limit: Int) -> Int { max(active, min(limit, active * 2)) }
 
     public var status: Status {
         Status(settings: search.settings, state: search.state, lastDecision: last?.summary, kept: kept, reverted: reverted)

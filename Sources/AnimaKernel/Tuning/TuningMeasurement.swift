@@ -1,21 +1,38 @@
 import AnimaProcessor
 
 /// What the live workload got from the engine in one window: generated tokens per second
-/// of wall time, the 99th percentile of a decode step's duration (how long a running
-/// generation waited for its next token), and of the wait for a first token (how long a new
-/// request waited for a slot and for its prompt to be read).
+/// of wall time, the 99th percentile of the gap between a generation's consecutive tokens
+/// (a decode step, or longer where it waited off its slot for others' time slices), and of
+/// the wait for a first token (how long a new request waited for a slot and for its prompt
+/// to be read).
 public struct TuningMeasurement: Sendable, Hashable, Codable {
     public var tokensPerSecond: Double
-    public var p99Milliseconds: Double
+    public var gapP99Milliseconds: Double
     public var generatedTokens: Int
     /// Nil when no generation got its first token in the window.
     public var firstTokenP99Milliseconds: Double?
+    /// Whether more generations wanted to run than were decoding: one gave up its slot in
+    /// the window (a time slice ran out), or one was waiting for a slot at its end.
+    public var crowded: Bool
 
-    public init(tokensPerSecond: Double, p99Milliseconds: Double, generatedTokens: Int, firstTokenP99Milliseconds: Double? = nil) {
+    public init(
+        tokensPerSecond: Double, gapP99Milliseconds: Double, generatedTokens: Int, firstTokenP99Milliseconds: Double? = nil, crowded: Bool = false
+    ) {
         self.tokensPerSecond = tokensPerSecond
-        self.p99Milliseconds = p99Milliseconds
+        self.gapP99Milliseconds = gapP99Milliseconds
         self.generatedTokens = generatedTokens
         self.firstTokenP99Milliseconds = firstTokenP99Milliseconds
+        self.crowded = crowded
+    }
+
+    /// The better of two windows of the same settings, measure by measure: the baseline a
+    /// trial must beat, so that one unlucky window (a burst just arrived) makes no move look good.
+    func best(_ other: TuningMeasurement) -> TuningMeasurement {
+        let first = [firstTokenP99Milliseconds, other.firstTokenP99Milliseconds].compactMap { $0 }.min()
+        return TuningMeasurement(
+            tokensPerSecond: max(tokensPerSecond, other.tokensPerSecond), gapP99Milliseconds: min(gapP99Milliseconds, other.gapP99Milliseconds),
+            generatedTokens: max(generatedTokens, other.generatedTokens), firstTokenP99Milliseconds: first,
+            crowded: crowded || other.crowded)
     }
 
     /// The window between two readings of an engine's statistics, `seconds` apart; nil
@@ -25,15 +42,16 @@ public struct TuningMeasurement: Sendable, Hashable, Codable {
     ) -> TuningMeasurement? {
         let tokens = later.generatedTokens - earlier.generatedTokens
         guard seconds > 0, tokens >= max(1, minimumTokens),
-            let p99 = later.stepLatencies.since(earlier.stepLatencies).quantile(0.99)
+            let p99 = later.tokenGaps.since(earlier.tokenGaps).quantile(0.99)
         else { return nil }
         return TuningMeasurement(
-            tokensPerSecond: Double(tokens) / seconds, p99Milliseconds: p99, generatedTokens: tokens,
-            firstTokenP99Milliseconds: later.firstTokenLatencies.since(earlier.firstTokenLatencies).quantile(0.99))
+            tokensPerSecond: Double(tokens) / seconds, gapP99Milliseconds: p99, generatedTokens: tokens,
+            firstTokenP99Milliseconds: later.firstTokenLatencies.since(earlier.firstTokenLatencies).quantile(0.99),
+            crowded: later.preemptions > earlier.preemptions || later.waitingRequests > 0)
     }
 
     var summary: String {
-        "\(Self.format(tokensPerSecond)) tokens/s, p99 step \(Self.format(p99Milliseconds)) ms"
+        "\(Self.format(tokensPerSecond)) tokens/s, p99 token gap \(Self.format(gapP99Milliseconds)) ms"
             + (firstTokenP99Milliseconds.map { ", p99 first token \(Self.format($0)) ms" } ?? "")
     }
 

@@ -3,17 +3,22 @@ import AnimaProcessor
 /// The tuner's search, without clocks or engines: fed one measurement per window, it says
 /// which settings to run next and what it decided.
 ///
-/// A hill climb, one setting at a time: measure the settings in force (a baseline window),
+/// A hill climb, one setting at a time: measure the settings in force (baseline windows),
 /// try one move (threads one fewer or more; batch, active slots or time slice halved or
-/// doubled, within their limits) for a window, and keep it only when throughput rose by
-/// `minimumGain` with neither latency (the p99 step, the p99 wait for a first token) more
+/// doubled, within their limits) for a window, and keep it only when, against the better of
+/// the settings' last two windows, throughput rose by
+/// `minimumGain` with neither latency (the p99 token gap, the p99 wait for a first token) more
 /// than `latencyTolerance` worse, or one latency fell by `minimumGain` with the other and
 /// throughput no more than `latencyTolerance` worse, in that window and again in the next
 /// (one lucky window of a bursty workload is not a gain); otherwise go back, and let one
 /// window pass before measuring again (it still carries the trial's backlog). A gain must
 /// also be larger than the noise: how much two windows of the same settings differed lately
 /// (`Noise`). A kept move is tried again in the same direction, and its opposite not straight
-/// after. When every move has failed in a row, the search rests for `restWindows` windows,
+/// after. Where generations waited for a slot (a crowded window), more active slots are
+/// tried first, and only then (with every generation running, more would change nothing).
+/// Where two windows of the same settings differ by more than `maximumNoise`, no trial could
+/// be judged, and the search rests rather than pay for trials (it keeps measuring the noise).
+/// When every move has failed in a row, the search rests for `restWindows` windows,
 /// then looks again (the workload may have changed). A window with too
 /// little work (nil) judges nothing: a trial under way is abandoned and the baseline restored.
 struct TuningSearch: Sendable {
@@ -21,6 +26,9 @@ struct TuningSearch: Sendable {
         var minimumGain = 0.05
         var latencyTolerance = 0.05
         var restWindows = 15
+        /// Two windows of the same settings differing by more than this in tokens/s: no
+        /// window can judge a setting, so the search rests rather than pay for trials.
+        var maximumNoise = 0.5
     }
 
     /// What to do after a window.
@@ -76,6 +84,11 @@ struct TuningSearch: Sendable {
     private var failures = 0
     /// The settings before the last kept move: the opposite move is not tried straight after.
     private var leftBehind: EngineSettings?
+    /// More active slots, tried out of turn because generations waited, and reverted: not
+    /// tried out of turn again until the search has rested.
+    private var crowdedTrialFailed: EngineSettings?
+    /// The last window measured while resting.
+    private var lastResting: TuningMeasurement?
     /// The last baseline window and the settings it measured.
     private var lastBaseline: (settings: EngineSettings, measured: TuningMeasurement)?
     /// How much two windows of the same settings differed lately, relative, per measure: a
@@ -86,12 +99,12 @@ struct TuningSearch: Sendable {
         /// How many pairs of windows the estimate remembers.
         static let memory = 8
         private var tokenDifferences: [Double] = []
-        private var stepDifferences: [Double] = []
+        private var gapDifferences: [Double] = []
         private var firstTokenDifferences: [Double] = []
 
         /// The largest relative difference of the pairs remembered, per measure.
         var tokens: Double { tokenDifferences.max() ?? 0 }
-        var steps: Double { stepDifferences.max() ?? 0 }
+        var gaps: Double { gapDifferences.max() ?? 0 }
         var firstToken: Double { firstTokenDifferences.max() ?? 0 }
 
         /// Folds in two windows of the same settings.
@@ -101,7 +114,7 @@ struct TuningSearch: Sendable {
                 if differences.count > Self.memory { differences.removeFirst() }
             }
             remember(a.tokensPerSecond, b.tokensPerSecond, in: &tokenDifferences)
-            remember(a.p99Milliseconds, b.p99Milliseconds, in: &stepDifferences)
+            remember(a.gapP99Milliseconds, b.gapP99Milliseconds, in: &gapDifferences)
             if let x = a.firstTokenP99Milliseconds, let y = b.firstTokenP99Milliseconds {
                 remember(x, y, in: &firstTokenDifferences)
             }
@@ -120,6 +133,8 @@ struct TuningSearch: Sendable {
         case .baseline: "measuring the settings in force"
         case .trial(let move, _), .confirming(let move, _, _):
             "trying \(move.setting) \(TuningDecision.value(move.setting, move.applied(to: settings).clamped(to: limits)))"
+        case .resting(let left) where noise.tokens > policy.maximumNoise:
+            "the windows differ too much to judge a setting (tokens/s ±\(Self.percent(noise.tokens))); looking again in \(left) windows"
         case .resting(let left): "settled; looking again in \(left) windows"
         case .settling: "letting the load settle after a reverted trial"
         }
@@ -137,10 +152,16 @@ struct TuningSearch: Sendable {
             phase = .baseline
             return Step()
         case .resting(let left):
+            // Resting windows run the same settings: how much they differ is noise too.
+            if let measured {
+                if let previous = lastResting { noise.observe(previous, measured) }
+                lastResting = measured
+            }
             phase = left > 1 ? .resting(windowsLeft: left - 1) : .baseline
             if left <= 1 {
                 failures = 0
                 leftBehind = nil
+                crowdedTrialFailed = nil
             }
             return Step()
         case .baseline:
@@ -151,18 +172,33 @@ struct TuningSearch: Sendable {
                 lastBaseline = (settings, measured)
                 return Step()
             }
-            if last.settings == settings { noise.observe(last.measured, measured) }
-            return startTrial(baseline: measured)
+            guard last.settings == settings else { return startTrial(baseline: measured) }
+            noise.observe(last.measured, measured)
+            if noise.tokens > policy.maximumNoise {
+                lastBaseline = (settings, measured)
+                rest()
+                return Step()
+            }
+            return startTrial(baseline: measured, against: last.measured.best(measured))
         }
     }
 
-    private mutating func startTrial(baseline: TuningMeasurement) -> Step {
-        lastBaseline = (settings, baseline)
+    /// Starts the next trial after `latest`, judged `against` the best of the settings'
+    /// latest windows. Where generations waited for a slot, more active slots go first.
+    private mutating func startTrial(baseline latest: TuningMeasurement, against baseline: TuningMeasurement? = nil) -> Step {
+        lastBaseline = (settings, latest)
+        let baseline = baseline ?? latest
         let moves = Move.allCases
+        let raised = Move.moreSlots.applied(to: settings).clamped(to: limits)
+        if baseline.crowded, raised != settings, raised != leftBehind, raised != crowdedTrialFailed {
+            phase = .trial(.moreSlots, baseline: baseline)
+            return Step(apply: raised)
+        }
         for _ in moves.indices {
             let move = moves[nextMove % moves.count]
             let trial = move.applied(to: settings).clamped(to: limits)
-            if trial != settings, trial != leftBehind {
+            // More active slots change nothing while every generation that wants one has one.
+            if trial != settings, trial != leftBehind, move != .moreSlots || baseline.crowded {
                 phase = .trial(move, baseline: baseline)
                 return Step(apply: trial)
             }
@@ -170,8 +206,13 @@ struct TuningSearch: Sendable {
             failures += 1
             if failures >= moves.count { break }
         }
-        phase = .resting(windowsLeft: policy.restWindows)
+        rest()
         return Step()
+    }
+
+    private mutating func rest() {
+        phase = .resting(windowsLeft: policy.restWindows)
+        lastResting = nil
     }
 
     private mutating func judge(_ move: Move, baseline: TuningMeasurement, measured: TuningMeasurement) -> Step {
@@ -180,10 +221,10 @@ struct TuningSearch: Sendable {
         let (gain, tolerance) = (policy.minimumGain, policy.latencyTolerance)
         let faster = measured.tokensPerSecond > baseline.tokensPerSecond * (1 + max(gain, noise.tokens))
         let noSlower = measured.tokensPerSecond >= baseline.tokensPerSecond * (1 - tolerance)
-        let quickerSteps = measured.p99Milliseconds * (1 + max(gain, noise.steps)) < baseline.p99Milliseconds
-        let stepsNoLater = measured.p99Milliseconds <= baseline.p99Milliseconds * (1 + tolerance)
+        let quickerGaps = measured.gapP99Milliseconds * (1 + max(gain, noise.gaps)) < baseline.gapP99Milliseconds
+        let gapsNoLater = measured.gapP99Milliseconds <= baseline.gapP99Milliseconds * (1 + tolerance)
         // The wait for a first token, wherever the baseline measured one: a move that
-        // shortens the steps by making new requests wait longer (a smaller batch, fewer
+        // shortens the gaps by making new requests wait longer (a smaller batch, fewer
         // active slots) gains nothing a user feels, and one after which no new request got
         // its first token at all may have shut them out.
         let (firstNoLater, firstQuicker): (Bool, Bool) =
@@ -192,8 +233,8 @@ struct TuningSearch: Sendable {
             case (.some, nil): (false, false)
             case (nil, _): (true, false)
             }
-        let noLater = stepsNoLater && firstNoLater
-        let kept = (faster && noLater) || (noSlower && ((quickerSteps && firstNoLater) || (firstQuicker && stepsNoLater)))
+        let noLater = gapsNoLater && firstNoLater
+        let kept = (faster && noLater) || (noSlower && ((quickerGaps && firstNoLater) || (firstQuicker && gapsNoLater)))
         // The trial's two windows ran the same settings: how much they differ is noise too.
         var confirming = false
         if case .confirming(_, _, let first) = phase {
@@ -209,19 +250,19 @@ struct TuningSearch: Sendable {
             reason =
                 faster
                 ? "more tokens/s, p99 no worse"
-                : quickerSteps && firstNoLater
-                    ? "shorter p99 step, tokens/s no lower" : "shorter p99 wait for a first token, tokens/s no lower"
+                : quickerGaps && firstNoLater
+                    ? "shorter p99 token gap, tokens/s no lower" : "shorter p99 wait for a first token, tokens/s no lower"
         } else if confirming {
             reason = "the gain did not last a second window"
-        } else if !stepsNoLater {
-            reason = "p99 step longer"
+        } else if !gapsNoLater {
+            reason = "p99 token gap longer"
         } else if !firstNoLater {
             reason = measured.firstTokenP99Milliseconds == nil ? "no new request got its first token" : "p99 wait for a first token longer"
         } else if !noSlower {
             reason = "fewer tokens/s"
-        } else if max(noise.tokens, noise.steps, noise.firstToken) > gain {
-            let n = (Self.percent(noise.tokens), Self.percent(noise.steps), Self.percent(noise.firstToken))
-            reason = "no gain larger than the noise between windows (tokens/s ±\(n.0), p99 step ±\(n.1), first token ±\(n.2))"
+        } else if max(noise.tokens, noise.gaps, noise.firstToken) > gain {
+            let n = (Self.percent(noise.tokens), Self.percent(noise.gaps), Self.percent(noise.firstToken))
+            reason = "no gain larger than the noise between windows (tokens/s ±\(n.0), p99 token gap ±\(n.1), first token ±\(n.2))"
         } else {
             reason = "no clear gain"
         }
@@ -231,13 +272,19 @@ struct TuningSearch: Sendable {
             leftBehind = settings
             settings = trial
             failures = 0
-            // The same move again, from the new settings, against what it just measured.
-            let next = startTrial(baseline: measured)
+            // The same move again, from the new settings, against the better of its two windows.
+            let first: TuningMeasurement? = if case .confirming(_, _, let first) = phase { first } else { nil }
+            let next = startTrial(baseline: measured, against: first.map { $0.best(measured) })
             return Step(apply: next.apply ?? settings, decision: decision)
         }
         failures += 1
-        nextMove += 1
-        phase = failures >= Move.allCases.count ? .resting(windowsLeft: policy.restWindows) : .settling
+        // A move tried out of turn (more slots, for a crowded window) leaves the turn where it was.
+        if move == .moreSlots, Move.allCases[nextMove % Move.allCases.count] != .moreSlots {
+            crowdedTrialFailed = trial
+        } else {
+            nextMove += 1
+        }
+        if failures >= Move.allCases.count { rest() } else { phase = .settling }
         return Step(apply: settings, decision: decision)
     }
 

@@ -56,6 +56,7 @@ final class DecodeLoop: @unchecked Sendable {
 
     struct Options {
         var slots: Int
+        var activeSlots: Int
         var contextLength: Int
         var batchSize: Int
         var threads: Int
@@ -72,7 +73,8 @@ final class DecodeLoop: @unchecked Sendable {
         batchSize = o.batchSize
         batchCapacity = o.batchSize + o.slots
         scheduler = o.scheduler
-        let initial = EngineSettings(threads: o.threads, batchTokens: o.batchSize, activeSlots: o.slots, timeSlice: o.scheduler.timeSlice)
+        let initial = EngineSettings(
+            threads: o.threads, batchTokens: o.batchSize, activeSlots: min(o.activeSlots, o.slots), timeSlice: o.scheduler.timeSlice)
         current = initial
         settings = Mutex(initial)
         settingLimits = EngineSettingLimits(
@@ -211,6 +213,12 @@ final class DecodeLoop: @unchecked Sendable {
             if next.threads != current.threads { llama_set_n_threads(context, Int32(next.threads), Int32(next.threads)) }
             if current.timeSlice == nil { next.timeSlice = nil }
             if let slice = next.timeSlice, slice != current.timeSlice { scheduler.setTimeSlice(slice) }
+            if next != current {
+                // Waits from here on are the new settings'; what a generation waited before
+                // (off its slot, say) is not theirs to answer for in the tuner's next window.
+                let now = DispatchTime.now().uptimeNanoseconds
+                for job in jobs.values { job.lastToken = now }
+            }
             current = next
             settings.withLock { $0 = next }
         }
@@ -218,8 +226,9 @@ final class DecodeLoop: @unchecked Sendable {
 
     /// Carries out the scheduler's plan of who holds the slots for the next step.
     private func schedule() {
-        var plan = table.plan(scheduler)
-        // No more generations decode at once than the active slots allow; the rest wait.
+        var plan = table.plan(scheduler, active: current.activeSlots)
+        // No more generations decode at once than the active slots allow; the rest wait
+        // (the scheduler plans for them; this holds whatever it answers).
         let room = max(0, current.activeSlots - (table.runningIDs.count - plan.preempt.count))
         if plan.admit.count > room { plan.admit = Array(plan.admit.prefix(room)) }
         guard !plan.preempt.isEmpty || !plan.admit.isEmpty else { return }
@@ -369,10 +378,7 @@ final class DecodeLoop: @unchecked Sendable {
         }
         table.finishStep()
         let sampled = DispatchTime.now().uptimeNanoseconds
-        statistics.withLock {
-            $0.samplingNanoseconds += sampled - decoded
-            if !outputs.isEmpty { $0.stepLatencies.record(nanoseconds: sampled - started) }
-        }
+        statistics.withLock { $0.samplingNanoseconds += sampled - decoded }
     }
 
     /// Near the end of its budget, a call or JSON answer under a grammar closes (`WrapUp`).
@@ -393,10 +399,13 @@ final class DecodeLoop: @unchecked Sendable {
 
     private func accept(_ token: llama_token, for job: Job) {
         job.generated += 1
-        let firstWait = job.generated == 1 ? DispatchTime.now().uptimeNanoseconds - job.submitted : nil
+        // The wait since its previous token (or since it was asked for), time off its slot included.
+        let now = DispatchTime.now().uptimeNanoseconds
+        let wait = now - job.lastToken
+        job.lastToken = now
         statistics.withLock {
             $0.generatedTokens += 1
-            if let firstWait { $0.firstTokenLatencies.record(nanoseconds: firstWait) }
+            if job.generated == 1 { $0.firstTokenLatencies.record(nanoseconds: wait) } else { $0.tokenGaps.record(nanoseconds: wait) }
         }
         if model.isEndOfGeneration(token) && !job.ignoreEndOfTurn {
             finish(job, reason: .stop)

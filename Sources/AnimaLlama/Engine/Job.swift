@@ -22,8 +22,9 @@ final class Job: @unchecked Sendable {
     let schema: JSONSchema?
     let continuation: AsyncThrowingStream<GenerationEvent, any Error>.Continuation
     var assembler: OutputAssembler
-    /// When it was asked for (`DispatchTime` uptime): its first token's wait starts here.
-    let submitted = DispatchTime.now().uptimeNanoseconds
+    /// When its last token came (`DispatchTime` uptime), or when it was asked for: the wait
+    /// for its next token starts here.
+    var lastToken = DispatchTime.now().uptimeNanoseconds
 
     var slot: llama_seq_id?
     /// Tokens whose keys and values are in the cache, in order.

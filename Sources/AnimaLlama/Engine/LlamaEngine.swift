@@ -17,6 +17,10 @@ public final class LlamaEngine: TimeSharedModel, TunableEngine {
         public var modelPath: String
         /// Concurrent generations (sequences in the batch). Default 4.
         public var slots: Int
+        /// Generations decoding at once when the engine starts (`EngineSettings.activeSlots`),
+        /// at most `slots`; nil: `slots`. Fewer leave the kernel's tuner room to raise it
+        /// (`KernelTuner.slotCapacity`).
+        public var activeSlots: Int?
         /// Tokens one generation may hold, prompt and answer. Default: the model's
         /// trained context, at most 4096.
         public var contextLength: Int?
@@ -103,6 +107,9 @@ public final class LlamaEngine: TimeSharedModel, TunableEngine {
         guard configuration.sharedPrefixSequences >= 0, configuration.swapMemoryLimit >= 0 else {
             throw .invalidRequest("shared prefix sequences and the swap memory limit cannot be negative")
         }
+        if let n = configuration.activeSlots, !(1...configuration.slots).contains(n) {
+            throw .invalidRequest("active slots must be between 1 and the \(configuration.slots) slots, not \(n)")
+        }
         if let n = configuration.contextLength, n < 16 { throw .invalidRequest("context must be at least 16 tokens") }
         if let n = configuration.gpuLayers, n < 0 { throw .invalidRequest("GPU layers cannot be negative (0: none; leave it out: as many as fit)") }
         model = try LlamaModel(
@@ -128,7 +135,8 @@ public final class LlamaEngine: TimeSharedModel, TunableEngine {
         loop = try DecodeLoop(
             model: model,
             options: .init(
-                slots: configuration.slots, contextLength: contextLength, batchSize: configuration.batchSize,
+                slots: configuration.slots, activeSlots: configuration.activeSlots ?? configuration.slots,
+                contextLength: contextLength, batchSize: configuration.batchSize,
                 threads: configuration.threads, scheduler: configuration.scheduler,
                 sharedPrefixSequences: configuration.sharedPrefixSequences, swapMemoryLimit: configuration.swapMemoryLimit,
                 swapDirectory: configuration.swapDirectory))

@@ -1,15 +1,15 @@
 import Foundation
 
-/// A histogram of decode-step durations, counted since the engine started: the time a
-/// running generation waits for its next token. Two readings subtract to a window's.
+/// A histogram of latencies (the gaps between a generation's tokens, the waits for first
+/// tokens), counted since the engine started. Two readings subtract to a window's.
 ///
 /// Buckets grow by a quarter-octave (2^(1/4), about 19%) from 16 µs, so a quantile is
 /// known within that factor; the last bucket holds everything from about 72 s up.
-public struct StepLatencies: Sendable, Hashable, Codable {
+public struct LatencyHistogram: Sendable, Hashable, Codable {
     static let bucketCount = 96
     static let firstBound: Double = 16_000  // nanoseconds
 
-    public private(set) var counts: [UInt32] = Array(repeating: 0, count: StepLatencies.bucketCount)
+    public private(set) var counts: [UInt32] = Array(repeating: 0, count: LatencyHistogram.bucketCount)
 
     public init() {}
 
@@ -29,8 +29,8 @@ public struct StepLatencies: Sendable, Hashable, Codable {
     static func upperBound(_ index: Int) -> Double { firstBound * exp2(Double(index) / 4) }
 
     /// The steps recorded since `earlier` (a reading of the same histogram).
-    public func since(_ earlier: StepLatencies) -> StepLatencies {
-        var d = StepLatencies()
+    public func since(_ earlier: LatencyHistogram) -> LatencyHistogram {
+        var d = LatencyHistogram()
         for i in counts.indices { d.counts[i] = counts[i] &- earlier.counts[i] }
         return d
     }

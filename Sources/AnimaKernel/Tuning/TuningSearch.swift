@@ -15,7 +15,8 @@ import AnimaProcessor
 /// also be larger than the noise: how much two windows of the same settings differed lately
 /// (`Noise`). A kept move is tried again in the same direction, and its opposite not straight
 /// after. Where generations waited for a slot (a crowded window), more active slots are
-/// tried first, and only then (with every generation running, more would change nothing).
+/// tried first; elsewhere they are not tried (with every generation running, more would
+/// change nothing).
 /// Where two windows of the same settings differ by more than `maximumNoise`, no trial could
 /// be judged, and the search rests rather than pay for trials (it keeps measuring the noise).
 /// When every move has failed in a row, the search rests for `restWindows` windows,

@@ -13,6 +13,11 @@ struct KernelTunerTests {
     static let limits = EngineSettingLimits(threads: 1...2, batchTokens: 16...512, activeSlots: 1...8)
     static let defaults = EngineSettings(threads: 2, batchTokens: 512, activeSlots: 8)
 
+    /// A window of `tokensPerSecond` with the same latencies as every other.
+    static func window(_ tokensPerSecond: Double) -> TuningMeasurement {
+        TuningMeasurement(tokensPerSecond: tokensPerSecond, gapP99Milliseconds: 30, generatedTokens: 500)
+    }
+
     /// Feeds `search` `windows` measurements of `workload` under the settings it runs.
     func drive(
         _ search: inout TuningSearch, windows: Int, _ workload: (EngineSettings) -> TuningMeasurement?
@@ -214,13 +219,12 @@ struct KernelTunerTests {
 
     @Test("a trial is judged against the better of the settings' last two windows, not an unlucky one")
     func bestOfTwoBaseline() {
-        func m(_ tps: Double) -> TuningMeasurement { TuningMeasurement(tokensPerSecond: tps, gapP99Milliseconds: 30, generatedTokens: 500) }
         var search = TuningSearch(settings: Self.defaults, limits: Self.limits)
-        _ = search.observe(m(100))
+        _ = search.observe(Self.window(100))
         // A burst made the second window slow (the noise is then ±33%): one thread at 104
         // would be 39% faster than that window, which is more than the noise.
-        #expect(search.observe(m(75)).apply?.threads == 1)
-        let judged = search.observe(m(104))
+        #expect(search.observe(Self.window(75)).apply?.threads == 1)
+        let judged = search.observe(Self.window(104))
         #expect(judged.decision?.kept == false && judged.decision?.before.tokensPerSecond == 100)
         #expect(judged.decision?.reason.hasPrefix("no gain larger than the noise") == true)
         #expect(search.settings == Self.defaults)
@@ -244,17 +248,16 @@ struct KernelTunerTests {
 
     @Test("the window after a reverted trial, which carries its backlog, is not a baseline")
     func settleAfterARevert() {
-        func m(_ tps: Double) -> TuningMeasurement { TuningMeasurement(tokensPerSecond: tps, gapP99Milliseconds: 30, generatedTokens: 500) }
         var search = TuningSearch(settings: Self.defaults, limits: Self.limits)
-        _ = search.observe(m(100))
-        #expect(search.observe(m(100)).apply?.threads == 1)
-        #expect(search.observe(m(50)).decision?.reason == "fewer tokens/s")
+        _ = search.observe(Self.window(100))
+        #expect(search.observe(Self.window(100)).apply?.threads == 1)
+        #expect(search.observe(Self.window(50)).decision?.reason == "fewer tokens/s")
         #expect(search.state == "letting the load settle after a reverted trial")
         // Still slow from the queue the trial left: not measured.
-        #expect(search.observe(m(30)) == .init())
-        #expect(search.observe(m(100)).apply == EngineSettings(threads: 2, batchTokens: 256, activeSlots: 8))
+        #expect(search.observe(Self.window(30)) == .init())
+        #expect(search.observe(Self.window(100)).apply == EngineSettings(threads: 2, batchTokens: 256, activeSlots: 8))
         // Judged against 100, not against the 30 of the backlog.
-        let next = search.observe(m(102))
+        let next = search.observe(Self.window(102))
         #expect(next.decision?.before.tokensPerSecond == 100 && next.decision?.kept == false)
     }
 

@@ -191,10 +191,11 @@ final class DecodeLoop: @unchecked Sendable {
                 return
             }
             let previousSlot = job.slot
-            if job.slot != nil, let error = saveAndVacate(job) {
+            if job.slot != nil, let error = saveAndVacate(job, parked: true) {
                 reply.resume(throwing: error)
                 return
             }
+            if let snapshot = job.snapshot { swap.mark(snapshot, parked: true) }
             table.suspend(id)
             reply.resume(
                 returning: SuspendedState(
@@ -205,6 +206,7 @@ final class DecodeLoop: @unchecked Sendable {
                 return
             }
             job.pendingResume = reply
+            if let snapshot = job.snapshot { swap.mark(snapshot, parked: false) }
             table.resume(id)
         case .setPriority(let id, let priority):
             table.setPriority(id, priority)
@@ -249,18 +251,21 @@ final class DecodeLoop: @unchecked Sendable {
         }
     }
 
-    /// Saves the job's KV state and frees its slot (a context switch out).
-    private func saveAndVacate(_ job: Job) -> (any Error)? {
+    /// Saves the job's KV state and frees its slot (a context switch out); `parked` when the
+    /// job is being suspended rather than preempted.
+    private func saveAndVacate(_ job: Job, parked: Bool = false) -> (any Error)? {
         guard let slot = job.slot else { return nil }
         let size = llama_state_seq_get_size(context, slot)
-        var bytes = [UInt8](repeating: 0, count: size)
-        let written = llama_state_seq_get_data(context, &bytes, size, slot)
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            guard let base = buffer.baseAddress else { return }
+            initialized = llama_state_seq_get_data(context, base, size, slot) == size ? size : 0
+        }
         llama_memory_seq_rm(memory, slot, -1, -1)
         job.slot = nil
-        guard written == size else {
+        guard bytes.count == size, size > 0 else {
             return ProcessorError.engineFailure("saving the KV state of slot \(slot) failed")
         }
-        job.snapshot = swap.store(bytes, for: job.id, lastRun: table.entries[job.id]?.lastRunStep ?? 0)
+        job.snapshot = swap.store(bytes, for: job.id, lastRun: table.entries[job.id]?.lastRunStep ?? 0, parked: parked)
         publishSwap()
         return nil
     }

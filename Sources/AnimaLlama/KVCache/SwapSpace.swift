@@ -1,11 +1,23 @@
 import AnimaProcessor
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Where the KV states of preempted and suspended generations wait: in memory up to a
-/// limit, then on disk, least recently run first (like pages of an idle process).
+/// limit, then on disk.
 ///
-/// Used only on the decode thread. Files are private to the process (0600) and removed
-/// as soon as their state is restored or discarded.
+/// What goes to disk is what will be wanted last: first the states of suspended
+/// generations (they wait for a resume, not for a slot), then the state of the generation
+/// that left its slot last. The policies that preempt give a slot back to the generation
+/// that has waited longest (round robin; priority with aging), so the least recently run
+/// state is the next one restored: spilling it, as a page cache's LRU would, writes out
+/// exactly what the next slot reads straight back, every turn of the round.
+///
+/// Used only on the decode thread. Files are private to the process (0600, created
+/// exclusively, never through a link) and removed as soon as their state is restored or
+/// discarded; bytes go between the state and the file with no copy in between.
 final class SwapSpace {
     final class Snapshot {
         enum Location {
@@ -16,13 +28,21 @@ final class SwapSpace {
         let owner: UInt64
         let byteCount: Int
         let lastRun: UInt64
+        /// True while its generation waits for a resume rather than for a slot.
+        fileprivate(set) var parked: Bool
         fileprivate(set) var location: Location
 
-        init(owner: UInt64, bytes: [UInt8], lastRun: UInt64) {
+        init(owner: UInt64, bytes: [UInt8], lastRun: UInt64, parked: Bool) {
             self.owner = owner
             byteCount = bytes.count
             self.lastRun = lastRun
+            self.parked = parked
             location = .memory(bytes)
+        }
+
+        /// Spilled before `other`: parked first, then the later to have run.
+        fileprivate func spillsBefore(_ other: Snapshot) -> Bool {
+            (parked ? 1 : 0, lastRun, owner) > (other.parked ? 1 : 0, other.lastRun, other.owner)
         }
     }
 
@@ -43,17 +63,21 @@ final class SwapSpace {
         self.directory = directory
     }
 
-    /// Keeps `bytes` for `owner`; may move older states to disk to stay under the limit.
-    func store(_ bytes: [UInt8], for owner: UInt64, lastRun: UInt64) -> Snapshot {
-        let snapshot = Snapshot(owner: owner, bytes: bytes, lastRun: lastRun)
+    /// Keeps `bytes` for `owner` (`parked`: its generation is suspended, not waiting for a
+    /// slot); may move states to disk to stay under the limit.
+    func store(_ bytes: [UInt8], for owner: UInt64, lastRun: UInt64, parked: Bool = false) -> Snapshot {
+        let snapshot = Snapshot(owner: owner, bytes: bytes, lastRun: lastRun, parked: parked)
         resident[ObjectIdentifier(snapshot)] = snapshot
         usage.memoryBytes += snapshot.byteCount
-        while usage.memoryBytes > memoryLimit,
-            let victim = resident.values.min(by: { ($0.lastRun, $0.owner) < ($1.lastRun, $1.owner) })
-        {
+        while usage.memoryBytes > memoryLimit, let victim = resident.values.min(by: { $0.spillsBefore($1) }) {
             guard spill(victim) else { break }
         }
         return snapshot
+    }
+
+    /// Its generation was suspended (`parked`) or resumed (it waits for a slot again).
+    func mark(_ snapshot: Snapshot, parked: Bool) {
+        snapshot.parked = parked
     }
 
     /// The saved bytes, read back from disk if they were swapped out. Forgets the snapshot.
@@ -63,18 +87,7 @@ final class SwapSpace {
         case .memory(let bytes):
             return bytes
         case .disk(let url):
-            do {
-                let data = try Data(contentsOf: url)
-                guard data.count == snapshot.byteCount else {
-                    throw ProcessorError.engineFailure(
-                        "the swapped KV state at \(url.path) is \(data.count) bytes, expected \(snapshot.byteCount)")
-                }
-                return [UInt8](data)
-            } catch let error as ProcessorError {
-                throw error
-            } catch {
-                throw ProcessorError.engineFailure("cannot read the swapped KV state at \(url.path): \(error.localizedDescription)")
-            }
+            return try Self.read(url, count: snapshot.byteCount)
         }
     }
 
@@ -83,7 +96,7 @@ final class SwapSpace {
         if resident.removeValue(forKey: key) != nil { usage.memoryBytes -= snapshot.byteCount }
         if onDisk.removeValue(forKey: key) != nil, case .disk(let url) = snapshot.location {
             usage.diskBytes -= snapshot.byteCount
-            try? FileManager.default.removeItem(at: url)
+            unlink(url.path)
         }
     }
 
@@ -98,12 +111,10 @@ final class SwapSpace {
         do {
             try FileManager.default.createDirectory(
                 at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            guard FileManager.default.createFile(atPath: url.path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
-                return false
-            }
         } catch {
             return false
         }
+        guard Self.write(bytes, to: url) else { return false }
         let key = ObjectIdentifier(snapshot)
         resident[key] = nil
         onDisk[key] = snapshot
@@ -112,5 +123,63 @@ final class SwapSpace {
         usage.diskBytes += snapshot.byteCount
         usage.swapOuts += 1
         return true
+    }
+
+    /// Writes all of `bytes` to a new file at `url`; on any failure nothing is left there.
+    private static func write(_ bytes: [UInt8], to url: URL) -> Bool {
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { return false }
+        var done = 0
+        bytes.withUnsafeBytes { raw in
+            while done < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                if n > 0 {
+                    done += n
+                } else if n < 0, errno == EINTR {
+                    continue
+                } else {
+                    break
+                }
+            }
+        }
+        let closed = close(fd) == 0
+        guard done == bytes.count, closed else {
+            unlink(url.path)
+            return false
+        }
+        return true
+    }
+
+    /// The `count` bytes of the file at `url`, which must be exactly that long.
+    private static func read(_ url: URL, count: Int) throws -> [UInt8] {
+        func failure(_ what: String) -> ProcessorError {
+            .engineFailure("cannot read the swapped KV state at \(url.path): \(what)")
+        }
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw failure(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw failure(String(cString: strerror(errno))) }
+        guard Int(info.st_size) == count else {
+            throw ProcessorError.engineFailure("the swapped KV state at \(url.path) is \(info.st_size) bytes, expected \(count)")
+        }
+        var error: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            while initialized < count {
+                let n = Glibc.read(fd, buffer.baseAddress! + initialized, count - initialized)
+                if n > 0 {
+                    initialized += n
+                } else if n < 0, errno == EINTR {
+                    continue
+                } else {
+                    error = n < 0 ? errno : 0
+                    break
+                }
+            }
+        }
+        guard bytes.count == count else {
+            throw failure(error != 0 ? String(cString: strerror(error)) : "it ended after \(bytes.count) of \(count) bytes")
+        }
+        return bytes
     }
 }

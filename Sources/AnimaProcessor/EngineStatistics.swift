@@ -21,6 +21,9 @@ public struct EngineStatistics: Sendable, Hashable {
     /// Context switches: generations taken off a slot by the policy, and states restored.
     public var preemptions = 0
     public var restores = 0
+    /// Time the decode thread spent on them (saving states, putting generations on slots),
+    /// while every slot waited; kept near 2% of decoding (`SwitchBudget`).
+    public var switchNanoseconds: UInt64 = 0
     /// Prompts that started from a cached shared prefix instead of reading it again.
     public var sharedPrefixHits = 0
     /// Prompt tokens not read again because the slot still held them from the generation

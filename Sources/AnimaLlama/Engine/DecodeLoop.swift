@@ -19,12 +19,12 @@ final class DecodeLoop: @unchecked Sendable {
     let contextLength: Int
     let batchSize: Int
 
-    private let context: OpaquePointer
-    private let memory: OpaquePointer
+    let context: OpaquePointer
+    let memory: OpaquePointer
     private var batch: llama_batch
     private let batchCapacity: Int
     private let scheduler: any SlotScheduler
-    private let swap: SwapSpace
+    let swap: SwapSpace
 
     /// New generations and commands from callers, taken all at once between steps.
     private enum Message {
@@ -34,14 +34,15 @@ final class DecodeLoop: @unchecked Sendable {
     private let inbox = LoopInbox<Message>()
 
     // Decode-thread state.
-    private var table: SlotTable
+    var table: SlotTable
     private var jobs: [UInt64: Job] = [:]
-    private var prefixCache: PrefixCache
+    var prefixCache: PrefixCache
     /// The tokens whose KV cells a slot still holds from the generation that finished on it,
     /// and whose they were: the owner's next prompt placed there reads only what follows their
     /// common start.
-    private var resident: [llama_seq_id: (owner: String?, tokens: [Int32])] = [:]
+    var resident: [llama_seq_id: (owner: String?, tokens: [Int32])] = [:]
     private var prefillCursor = 0
+    private var switchBudget = SwitchBudget()
     /// The settings in force (`EngineSettings`); changed only between steps, by `.apply`.
     private var current: EngineSettings
     /// What `current` was last set to, readable from any thread.
@@ -229,11 +230,22 @@ final class DecodeLoop: @unchecked Sendable {
     /// Carries out the scheduler's plan of who holds the slots for the next step.
     private func schedule() {
         var plan = table.plan(scheduler, active: current.activeSlots)
+        // Over the switch budget, those whose slices ran out keep their slots a while longer
+        // (unless there are more of them than active slots).
+        if !plan.preempt.isEmpty, !switchBudget.allowsPreemption, table.runningIDs.count <= current.activeSlots {
+            plan = SlotPlan(admit: plan.admit.filter { table.occupants[$0.slot] == nil })
+        }
         // No more generations decode at once than the active slots allow; the rest wait
         // (the scheduler plans for them; this holds whatever it answers).
         let room = max(0, current.activeSlots - (table.runningIDs.count - plan.preempt.count))
         if plan.admit.count > room { plan.admit = Array(plan.admit.prefix(room)) }
         guard !plan.preempt.isEmpty || !plan.admit.isEmpty else { return }
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer {
+            let spent = DispatchTime.now().uptimeNanoseconds - started
+            switchBudget.switched(spent)
+            statistics.withLock { $0.switchNanoseconds += spent }
+        }
         for id in plan.preempt {
             guard let job = jobs[id] else { continue }
             if let error = saveAndVacate(job) { fail(job, error) }
@@ -249,65 +261,6 @@ final class DecodeLoop: @unchecked Sendable {
             job.pendingResume?.resume(returning: slot)
             job.pendingResume = nil
         }
-    }
-
-    /// Saves the job's KV state and frees its slot (a context switch out); `parked` when the
-    /// job is being suspended rather than preempted.
-    private func saveAndVacate(_ job: Job, parked: Bool = false) -> (any Error)? {
-        guard let slot = job.slot else { return nil }
-        let size = llama_state_seq_get_size(context, slot)
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            guard let base = buffer.baseAddress else { return }
-            initialized = llama_state_seq_get_data(context, base, size, slot) == size ? size : 0
-        }
-        llama_memory_seq_rm(memory, slot, -1, -1)
-        job.slot = nil
-        guard bytes.count == size, size > 0 else {
-            return ProcessorError.engineFailure("saving the KV state of slot \(slot) failed")
-        }
-        job.snapshot = swap.store(bytes, for: job.id, lastRun: table.entries[job.id]?.lastRunStep ?? 0, parked: parked)
-        publishSwap()
-        return nil
-    }
-
-    /// Puts a job on a slot: restores its saved state, keeps what the slot already holds of
-    /// its prompt, reuses a cached shared prefix, or starts it fresh.
-    ///
-    /// A kept start is exact: the KV values of a token depend only on the tokens before it
-    /// (the kernels are batch-invariant, see `LlamaEngineTests`), and the last prompt token is
-    /// always read again, for its logits.
-    private func place(_ job: Job, in slot: llama_seq_id) -> (any Error)? {
-        let held = resident.removeValue(forKey: slot).flatMap { $0.owner == job.owner ? $0.tokens : nil } ?? []
-        job.slot = slot
-        if job.snapshot == nil, job.history.isEmpty {
-            let common = min(zip(held, job.prompt).prefix { $0 == $1 }.count, job.prompt.count - 1)
-            let cached = job.sharedPrefix > common && prefixCache.isEnabled
-            if common > 0, !cached, llama_memory_seq_rm(memory, slot, llama_pos(common), -1) {
-                job.history = Array(job.prompt[..<common])
-                statistics.withLock { $0.reusedPromptTokens += common }
-                return nil
-            }
-        }
-        llama_memory_seq_rm(memory, slot, -1, -1)
-        if let snapshot = job.snapshot {
-            job.snapshot = nil
-            let bytes: [UInt8]
-            do { bytes = try swap.load(snapshot) } catch { return error }
-            publishSwap()
-            let read = bytes.withUnsafeBufferPointer { llama_state_seq_set_data(context, $0.baseAddress, $0.count, slot) }
-            if read == 0 { return ProcessorError.engineFailure("restoring a saved KV state failed") }
-            statistics.withLock { $0.restores += 1 }
-        } else if job.history.isEmpty, job.sharedPrefix > 0, prefixCache.isEnabled {
-            let prefix = job.prompt[..<job.sharedPrefix]
-            if let source = prefixCache.lookup(prefix, owner: job.owner, now: table.step) {
-                llama_memory_seq_cp(memory, source, slot, -1, -1)
-                job.history = Array(prefix)
-                statistics.withLock { $0.sharedPrefixHits += 1 }
-            } else {
-                job.capturesPrefix = true
-            }
-        }
-        return nil
     }
 
     /// One decode step over every running sequence.
@@ -355,6 +308,7 @@ final class DecodeLoop: @unchecked Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         let rc = llama_decode(context, batch)
         let decoded = DispatchTime.now().uptimeNanoseconds
+        switchBudget.decoded(decoded - started)
         statistics.withLock {
             $0.decodeSteps += 1
             $0.batchedTokens += n
@@ -486,7 +440,7 @@ final class DecodeLoop: @unchecked Sendable {
         }
     }
 
-    private func publishSwap() {
+    func publishSwap() {
         let usage = swap.usage
         statistics.withLock {
             $0.swappedInMemoryBytes = usage.memoryBytes

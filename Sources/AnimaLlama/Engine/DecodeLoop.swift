@@ -230,8 +230,8 @@ final class DecodeLoop: @unchecked Sendable {
     /// Carries out the scheduler's plan of who holds the slots for the next step.
     private func schedule() {
         var plan = table.plan(scheduler, active: current.activeSlots)
-        // Over the switch budget, those whose slices ran out keep their slots a while longer
-        // (unless there are more of them than active slots).
+        // Over the switch budget, those the policy would take off keep their slots a while
+        // longer (unless more run than the active slots allow).
         if !plan.preempt.isEmpty, !switchBudget.allowsPreemption, table.runningIDs.count <= current.activeSlots {
             plan = SlotPlan(admit: plan.admit.filter { table.occupants[$0.slot] == nil })
         }

@@ -5,8 +5,10 @@
 /// robin with a 32-token slice over 8 slots then spent about a tenth of a loaded server's
 /// time switching (64 clients on a shared 1k-token system prompt). Like an operating
 /// system that keeps its time slice far above its switch cost, the engine lets a
-/// generation whose slice has run out keep its slot until the switches so far fit within
-/// `share` of the time spent decoding; a cheap switch (a short context) is never held back.
+/// generation that the policy would take off its slot (its slice run out, or a higher
+/// priority waiting) keep it until the switches so far fit within `share` of the time spent
+/// decoding; a cheap switch (a short context) is never held back. Suspensions the kernel
+/// asks for are not held back either.
 ///
 /// Credit accrues with decoding time, up to `cap` (so an idle spell does not pay for a long
 /// burst of switches later), and each switch spends what it measured.

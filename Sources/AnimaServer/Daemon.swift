@@ -212,6 +212,7 @@ struct EngineMetrics: Service {
         let rate = Gauge(label: "anima_engine_tokens_per_second")
         let preemptions = Gauge(label: "anima_engine_preemptions")
         let swapped = Gauge(label: "anima_engine_swapped_bytes")
+        let switching = Gauge(label: "anima_engine_context_switch_seconds_total")
         let processes = Gauge(label: "anima_processes_alive")
         var last: (tokens: Int, at: ContinuousClock.Instant)?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -222,6 +223,7 @@ struct EngineMetrics: Service {
                 tokens.record(s.generatedTokens)
                 preemptions.record(s.preemptions)
                 swapped.record(s.swappedInMemoryBytes + s.swappedToDiskBytes)
+                switching.record(Double(s.switchNanoseconds) / 1e9)
                 let now = ContinuousClock.now
                 if let last {
                     let d = last.at.duration(to: now)

@@ -25,7 +25,7 @@ struct SwapSpaceTests {
     func restore(_ swap: SwapSpace, _ snapshot: SwapSpace.Snapshot) throws -> [UInt8] {
         let memory = try swap.load(snapshot)
         defer { swap.recycle(memory) }
-        return memory.array
+        return Array(UnsafeBufferPointer(start: memory.base, count: memory.count))
     }
 
     func files() -> [String] {

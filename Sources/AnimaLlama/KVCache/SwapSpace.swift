@@ -34,8 +34,6 @@ final class SwapSpace {
         }
 
         deinit { base.deallocate() }
-
-        var array: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
     }
 
     final class Snapshot {

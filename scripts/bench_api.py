@@ -179,15 +179,17 @@ async def one_request(client, args, index, system_prompt, result):
         result["short_answers"] += 1
     result["ttft"].append((first or end) - start)
     result["latency"].append(end - start)
+    result["trace"].append({"request": index, "start_s": round(start, 3), "ttft_s": round((first or end) - start, 3),
+                            "latency_s": round(end - start, 3), "tokens": tokens})
 
 
 async def run(args):
     host, port = args.url.split("//", 1)[1].rstrip("/").rsplit(":", 1)
     system_prompt = "You are a careful assistant. Background for every answer: " + text(850, 10**6)
-    result = {"tokens": 0, "errors": 0, "short_answers": 0, "ttft": [], "latency": [], "error_samples": []}
+    result = {"tokens": 0, "errors": 0, "short_answers": 0, "ttft": [], "latency": [], "error_samples": [], "trace": []}
     # One unmeasured request warms the server (and a prefix cache for the shared prompt).
     warm = Client(host, int(port), args.token)
-    await one_request(warm, args, 10**7, system_prompt, {**result, "ttft": [], "latency": [], "error_samples": []})
+    await one_request(warm, args, 10**7, system_prompt, {**result, "ttft": [], "latency": [], "error_samples": [], "trace": []})
     warm.close()
 
     async def client_loop(c):
@@ -199,6 +201,10 @@ async def run(args):
     start = time.perf_counter()
     await asyncio.gather(*(client_loop(c) for c in range(args.clients)))
     elapsed = time.perf_counter() - start
+    if args.trace:
+        with open(args.trace, "w") as out:
+            for item in sorted(result["trace"], key=lambda t: t["start_s"]):
+                out.write(json.dumps({**item, "start_s": round(item["start_s"] - start, 3)}) + "\n")
 
     def pct(values, p):
         if not values:
@@ -241,6 +247,7 @@ def main():
     parser.add_argument("--stream", action="store_true")
     parser.add_argument("--prompt", choices=["short", "long", "shared"], default="short")
     parser.add_argument("--offset", type=int, default=0, help="added to request numbers, so rounds differ")
+    parser.add_argument("--trace", help="a file for one JSON line per request: its start, first token and latency in seconds")
     args = parser.parse_args()
     if not (1 <= args.clients <= 4096 and 1 <= args.requests <= 100000 and 1 <= args.max_tokens <= 100000):
         sys.exit("clients, requests and max-tokens must be positive (clients at most 4096)")

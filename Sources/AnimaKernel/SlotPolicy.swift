@@ -28,6 +28,13 @@ public struct FIFOPolicy: SlotPolicy {
 
 /// Round robin with a time slice counted in tokens: when others wait, a generation that
 /// has used its slice gives up its slot to the one that has waited longest.
+///
+/// Except between whole answers (`SlotCandidate.wholeAnswer`, a non-streamed API request):
+/// a turn shows their readers nothing, so rotating two of them only makes the one taken off
+/// later and costs a context switch. A whole answer whose slice has run out keeps its slot
+/// against whole answers that wait (among them it is first come, first served, by the steps
+/// each has waited since it arrived) and gives it up only to a generation whose tokens
+/// someone watches. Streamed generations take turns among themselves as before.
 public struct RoundRobinPolicy: SlotPolicy {
     /// Shared by every copy of the policy, so the kernel's tuner can change the slice of
     /// the scheduler an engine already holds.
@@ -48,13 +55,23 @@ public struct RoundRobinPolicy: SlotPolicy {
     public func setQuantum(_ tokens: Int) { slice.tokens.store(max(1, tokens), ordering: .relaxed) }
 
     public func choose(from candidates: [SlotCandidate], slots: Int) -> [UInt64] {
-        let waiting = candidates.filter { !$0.isRunning }.sorted(by: Self.longestWaitingFirst)
-        var keep = candidates.filter { $0.isRunning && $0.tokensThisSlice < quantum }.sorted { $0.arrival < $1.arrival }
+        var waiting = candidates.filter { !$0.isRunning }.sorted(by: Self.longestWaitingFirst)[...]
+        var chosen = candidates.filter { $0.isRunning && $0.tokensThisSlice < quantum }.sorted { $0.arrival < $1.arrival }
         let expired = candidates.filter { $0.isRunning && $0.tokensThisSlice >= quantum }.sorted { $0.arrival < $1.arrival }
-        keep += waiting.prefix(max(0, slots - keep.count))
-        // Expired slices run on only where no one is waiting for their slot.
-        keep += expired.prefix(max(0, slots - keep.count))
-        return keep.prefix(slots).map(\.id)
+        let open = max(0, slots - chosen.count)
+        // Expired whole answers hold their slots against waiting whole answers; the other
+        // open slots (free, or an expired streamed generation's) go to the longest waiting,
+        // and expired slices run on only where no one is waiting for their slot.
+        let held = expired.filter(\.wholeAnswer).prefix(open)
+        let shared = open - held.count
+        let admitted = waiting.prefix(shared)
+        chosen += admitted
+        waiting = waiting.dropFirst(shared)
+        chosen += expired.filter { !$0.wholeAnswer }.prefix(shared - admitted.count)
+        // A streamed generation still waiting takes a held slot, from the latest arrival.
+        let watched = waiting.filter { !$0.wholeAnswer }.prefix(held.count)
+        chosen += watched + held.prefix(held.count - watched.count)
+        return chosen.prefix(slots).map(\.id)
     }
 
     static func longestWaitingFirst(_ a: SlotCandidate, _ b: SlotCandidate) -> Bool {

@@ -18,7 +18,10 @@ public struct SlotTable: Sendable {
         public var arrival: UInt64
         public var state: State
         public var tokensThisSlice = 0
+        /// Steps waited since it last ran; for a whole answer, since it arrived.
         public var waitedSteps = 0
+        /// Its reader takes the answer only whole (see `SlotCandidate.wholeAnswer`).
+        public var wholeAnswer = false
         /// The step it last ran in; smaller means less recently run.
         public var lastRunStep: UInt64 = 0
     }
@@ -47,9 +50,9 @@ public struct SlotTable: Sendable {
         return nil
     }
 
-    public mutating func add(_ id: UInt64, priority: Int) {
+    public mutating func add(_ id: UInt64, priority: Int, wholeAnswer: Bool = false) {
         arrivals += 1
-        entries[id] = Entry(priority: priority, arrival: arrivals, state: .ready)
+        entries[id] = Entry(priority: priority, arrival: arrivals, state: .ready, wholeAnswer: wholeAnswer)
     }
 
     public mutating func setPriority(_ id: UInt64, _ priority: Int) {
@@ -81,22 +84,25 @@ public struct SlotTable: Sendable {
             case .suspended: return nil
             case .ready:
                 return SlotCandidate(
-                    id: id, priority: e.priority, arrival: e.arrival, isRunning: false, tokensThisSlice: 0, waitedSteps: e.waitedSteps)
+                    id: id, priority: e.priority, arrival: e.arrival, isRunning: false, tokensThisSlice: 0, waitedSteps: e.waitedSteps,
+                    wholeAnswer: e.wholeAnswer)
             case .running:
                 return SlotCandidate(
-                    id: id, priority: e.priority, arrival: e.arrival, isRunning: true, tokensThisSlice: e.tokensThisSlice, waitedSteps: 0)
+                    id: id, priority: e.priority, arrival: e.arrival, isRunning: true, tokensThisSlice: e.tokensThisSlice, waitedSteps: 0,
+                    wholeAnswer: e.wholeAnswer)
             }
         }.sorted { $0.arrival < $1.arrival }
         guard !candidates.isEmpty else { return SlotPlan() }
         return scheduler.plan(candidates, occupants: occupants, active: min(active, occupants.count))
     }
 
-    /// Records that `plan` was carried out (those preempted are ready again).
+    /// Records that `plan` was carried out (those preempted are ready again: a streamed
+    /// generation waits from now, a whole answer goes on counting from its arrival).
     public mutating func apply(_ plan: SlotPlan) {
         for id in plan.preempt {
             if let slot = slot(of: id) { occupants[slot] = nil }
             entries[id]?.state = .ready
-            entries[id]?.waitedSteps = 0
+            if entries[id]?.wholeAnswer == false { entries[id]?.waitedSteps = 0 }
         }
         for (id, slot) in plan.admit {
             occupants[slot] = id

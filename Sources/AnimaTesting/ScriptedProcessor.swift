@@ -124,7 +124,7 @@ public final class ScriptedProcessor: TimeSharedModel {
         state.withLock { s in
             s.generations[id] = Pending(
                 tokens: tokens, promptTokens: prompt, finish: finish, continuation: continuation, wholeAnswer: request.wholeAnswer)
-            s.table.add(id, priority: priority)
+            s.table.add(id, priority: priority, wholeAnswer: request.wholeAnswer)
         }
         wakeUp.yield()
         return handle

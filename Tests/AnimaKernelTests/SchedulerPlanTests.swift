@@ -38,6 +38,8 @@ struct SchedulerPlanTests {
             }
             let chosen = policy.choose(from: candidates, slots: slots)
             let label = "\(name), round \(round): occupants \(occupants), chosen \(chosen), plan \(plan)"
+            // Every policy fills the slots it can, with distinct candidates.
+            #expect(chosen.count == min(slots, candidates.count) && Set(chosen).count == chosen.count, "\(label)")
             // Exactly those holding a slot and not chosen give it up, in slot order.
             #expect(plan.preempt == occupants.compactMap { $0 }.filter { !chosen.contains($0) }, "\(label)")
             // The chosen that wait take the lowest free slots, in the policy's order, while any are free.
@@ -72,6 +74,6 @@ struct SchedulerPlanTests {
         SlotCandidate(
             id: id, priority: Int.random(in: 0...2, using: &random), arrival: UInt64.random(in: 0...50, using: &random) * 100 + id,
             isRunning: running, tokensThisSlice: running ? Int.random(in: 0...5, using: &random) : 0,
-            waitedSteps: running ? 0 : Int.random(in: 0...10, using: &random))
+            waitedSteps: running ? 0 : Int.random(in: 0...10, using: &random), wholeAnswer: Bool.random(using: &random))
     }
 }

@@ -18,8 +18,10 @@ struct SchedulingTests {
 
     /// Starts a generation named `name` producing `tokens` tokens.
     @discardableResult
-    func submit(_ p: ScriptedProcessor, _ name: String, tokens: Int, priority: Int = 0) -> (id: UInt64, name: String) {
-        let control = p.start(GenerationRequest(messages: [.user("\(name) \(tokens)")]), priority: priority)
+    func submit(_ p: ScriptedProcessor, _ name: String, tokens: Int, priority: Int = 0, whole: Bool = false) -> (id: UInt64, name: String) {
+        var request = GenerationRequest(messages: [.user("\(name) \(tokens)")])
+        request.wholeAnswer = whole
+        let control = p.start(request, priority: priority)
         Task { for try await _ in control.events {} }
         return (control.id, name)
     }
@@ -45,6 +47,25 @@ struct SchedulingTests {
         let jobs = [submit(p, "A", tokens: 5), submit(p, "B", tokens: 3), submit(p, "C", tokens: 1)]
         runAll(p)
         #expect(order(p, jobs) == "AABBCAABA")
+    }
+
+    /// Whole answers (non-streamed API requests) are not rotated against each other: a turn
+    /// shows their readers nothing, so among them the first come is served first.
+    @Test func roundRobinServesWholeAnswersInArrivalOrder() {
+        let p = processor(slots: 1, policy: RoundRobinPolicy(quantum: 2))
+        let jobs = [submit(p, "A", tokens: 5, whole: true), submit(p, "B", tokens: 3, whole: true), submit(p, "C", tokens: 1, whole: true)]
+        runAll(p)
+        #expect(order(p, jobs) == "AAAAABBBC")
+    }
+
+    /// A streamed generation still takes its turn from a whole answer whose slice ran out;
+    /// whole answers then go by the steps each has waited since it arrived (B had waited
+    /// four when S's slice ran out, A two).
+    @Test func aStreamedGenerationTakesItsTurnFromAWholeAnswer() {
+        let p = processor(slots: 1, policy: RoundRobinPolicy(quantum: 2))
+        let jobs = [submit(p, "A", tokens: 4, whole: true), submit(p, "S", tokens: 3), submit(p, "B", tokens: 2, whole: true)]
+        runAll(p)
+        #expect(order(p, jobs) == "AASSBBAAS")
     }
 
     @Test func roundRobinLetsALoneGenerationRunOn() {

@@ -164,7 +164,7 @@ final class DecodeLoop: @unchecked Sendable {
             }
             for job in newJobs {
                 jobs[job.id] = job
-                table.add(job.id, priority: job.priority)
+                table.add(job.id, priority: job.priority, wholeAnswer: job.held != nil)
             }
             for command in newCommands { handle(command) }
             schedule()

@@ -29,12 +29,14 @@ public struct FIFOPolicy: SlotPolicy {
 /// Round robin with a time slice counted in tokens: when others wait, a generation that
 /// has used its slice gives up its slot to the one that has waited longest.
 ///
-/// Except between whole answers (`SlotCandidate.wholeAnswer`, a non-streamed API request):
-/// a turn shows their readers nothing, so rotating two of them only makes the one taken off
-/// later and costs a context switch. A whole answer whose slice has run out keeps its slot
-/// against whole answers that wait (among them it is first come, first served, by the steps
-/// each has waited since it arrived) and gives it up only to a generation whose tokens
-/// someone watches. Streamed generations take turns among themselves as before.
+/// Whole answers (`SlotCandidate.wholeAnswer`, a non-streamed API request) are a batch class
+/// with a longer slice: a turn shows their readers nothing, so rotating two of them only
+/// makes the one taken off later and costs a context switch. A whole answer whose slice has
+/// run out gives its slot to a generation whose tokens someone watches, but keeps it against
+/// waiting whole answers for `wholeAnswerSlices` slices (among them it is first come, first
+/// served, by the steps each has waited since it arrived); past that, a long answer takes
+/// turns with them, so a short request does not wait for every long one to finish. Streamed
+/// generations take turns among themselves as before.
 public struct RoundRobinPolicy: SlotPolicy {
     /// Shared by every copy of the policy, so the kernel's tuner can change the slice of
     /// the scheduler an engine already holds.
@@ -45,6 +47,9 @@ public struct RoundRobinPolicy: SlotPolicy {
     private let slice: Slice
 
     public var quantum: Int { slice.tokens.load(ordering: .relaxed) }
+
+    /// How many slices a whole answer runs before a waiting whole answer may take its slot.
+    public static let wholeAnswerSlices = 16
 
     public init(quantum: Int) {
         precondition(quantum >= 1, "a time slice must be at least one token")
@@ -59,15 +64,16 @@ public struct RoundRobinPolicy: SlotPolicy {
         var chosen = candidates.filter { $0.isRunning && $0.tokensThisSlice < quantum }.sorted { $0.arrival < $1.arrival }
         let expired = candidates.filter { $0.isRunning && $0.tokensThisSlice >= quantum }.sorted { $0.arrival < $1.arrival }
         let open = max(0, slots - chosen.count)
-        // Expired whole answers hold their slots against waiting whole answers; the other
-        // open slots (free, or an expired streamed generation's) go to the longest waiting,
-        // and expired slices run on only where no one is waiting for their slot.
-        let held = expired.filter(\.wholeAnswer).prefix(open)
+        // Whole answers within their longer slice hold their slots against waiting whole
+        // answers; the other open slots (free, or an expired slice's) go to the longest
+        // waiting, and expired slices run on only where no one is waiting for their slot.
+        let held = expired.filter { $0.wholeAnswer && $0.tokensThisSlice / Self.wholeAnswerSlices < quantum }.prefix(open)
         let shared = open - held.count
         let admitted = waiting.prefix(shared)
         chosen += admitted
         waiting = waiting.dropFirst(shared)
-        chosen += expired.filter { !$0.wholeAnswer }.prefix(shared - admitted.count)
+        let heldIDs = Set(held.map(\.id))
+        chosen += expired.filter { !heldIDs.contains($0.id) }.prefix(shared - admitted.count)
         // A streamed generation still waiting takes a held slot, from the latest arrival.
         let watched = waiting.filter { !$0.wholeAnswer }.prefix(held.count)
         chosen += watched + held.prefix(held.count - watched.count)

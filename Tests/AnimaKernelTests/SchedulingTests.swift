@@ -58,6 +58,16 @@ struct SchedulingTests {
         #expect(order(p, jobs) == "AAAAABBBC")
     }
 
+    /// A whole answer runs `wholeAnswerSlices` slices before a waiting whole answer takes its
+    /// slot: a short request waits behind a long one for that long, not until it finishes.
+    @Test func aLongWholeAnswerTakesTurnsAfterItsLongerSlice() {
+        let p = processor(slots: 1, policy: RoundRobinPolicy(quantum: 1))
+        let jobs = [submit(p, "A", tokens: 20, whole: true), submit(p, "B", tokens: 2, whole: true)]
+        runAll(p)
+        let long = String(repeating: "A", count: RoundRobinPolicy.wholeAnswerSlices)
+        #expect(order(p, jobs) == long + "BB" + String(repeating: "A", count: 20 - long.count))
+    }
+
     /// A streamed generation still takes its turn from a whole answer whose slice ran out;
     /// whole answers then go by the steps each has waited since it arrived (B had waited
     /// four when S's slice ran out, A two).

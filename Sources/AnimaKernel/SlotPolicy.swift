@@ -67,13 +67,13 @@ public struct RoundRobinPolicy: SlotPolicy {
         // Whole answers within their longer slice hold their slots against waiting whole
         // answers; the other open slots (free, or an expired slice's) go to the longest
         // waiting, and expired slices run on only where no one is waiting for their slot.
-        let held = expired.filter { $0.wholeAnswer && $0.tokensThisSlice / Self.wholeAnswerSlices < quantum }.prefix(open)
+        let holds = { (c: SlotCandidate) in c.wholeAnswer && c.tokensThisSlice / Self.wholeAnswerSlices < quantum }
+        let held = expired.filter(holds).prefix(open)
         let shared = open - held.count
         let admitted = waiting.prefix(shared)
         chosen += admitted
         waiting = waiting.dropFirst(shared)
-        let heldIDs = Set(held.map(\.id))
-        chosen += expired.filter { !heldIDs.contains($0.id) }.prefix(shared - admitted.count)
+        chosen += expired.filter { !holds($0) }.prefix(shared - admitted.count)
         // A streamed generation still waiting takes a held slot, from the latest arrival.
         let watched = waiting.filter { !$0.wholeAnswer }.prefix(held.count)
         chosen += watched + held.prefix(held.count - watched.count)

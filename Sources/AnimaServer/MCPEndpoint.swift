@@ -45,10 +45,11 @@ public struct MCPEndpoint: Sendable {
             do {
                 let needed = Self.scope(for: params.name)
                 if let scopes, !scopes.contains(needed) {
+                    let name = SyscallError.shown(params.name)
                     throw SyscallError.permissionDenied(
-                        syscall: params.name,
+                        syscall: name,
                         reason:
-                            "the tool \(params.name) needs the \(needed.rawValue) scope, as its REST route does; create a token with `anima token create --scope mcp --scope \(needed.rawValue)`"
+                            "the tool \(name) needs the \(needed.rawValue) scope, as its REST route does; create a token with `anima token create --scope mcp --scope \(needed.rawValue)`"
                     )
                 }
                 let text =

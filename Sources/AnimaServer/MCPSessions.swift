@@ -115,7 +115,8 @@ actor MCPSessions {
     /// The transport leaves a request it cannot decode (say `"id": true`) unanswered, holding
     /// the client's stream open forever: the fuzz suite found that, so it is refused here.
     static func envelopeProblem(_ body: Data) -> String? {
-        guard let value = try? JSONValue(parsing: String(decoding: body, as: UTF8.self)) else { return "the body is not JSON" }
+        let value: JSONValue
+        do { value = try JSONValue(parsing: String(decoding: body, as: UTF8.self)) } catch { return "the body is not JSON: \(error)" }
         let messages = value.arrayValue ?? [value]
         if messages.isEmpty { return "an empty batch" }
         for message in messages {

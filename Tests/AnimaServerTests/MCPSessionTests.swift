@@ -97,6 +97,23 @@ struct MCPSessionTests {
         #expect(try await wide.call("list_processes", [:]).isError == false)
     }
 
+    /// A call of a tool that does not exist says so without echoing a huge name whole; a body
+    /// that is JSON in form but not in value (a number past a double's range) says why.
+    @Test func unknownToolsAndUnreadableNumbersAreRefusedClearly() async throws {
+        let sessions = try await Self.sessions()
+        let name = String(repeating: "a", count: 100_000)
+        // Without the tools scope the call is refused for it; with it, the tool is not there.
+        for (scopes, says) in [(Set<Scope>([.mcp]), "needs the tools scope"), ([.mcp, .tools], "no tool named aaa")] {
+            var client = MCPClient(sessions: sessions, principal: .root, scopes: scopes)
+            try await client.initialize()
+            let result = try await client.call(name, [:])
+            #expect(result.isError && result.text.contains(says) && result.text.contains("a..."), "\(result.text.prefix(300))")
+            #expect(result.text.count < 500, "the refusal echoed \(result.text.count) characters")
+        }
+        let problem = MCPSessions.envelopeProblem(Data(#"{"jsonrpc":"2.0","id":1e309,"method":"tools/list"}"#.utf8))
+        #expect(problem?.hasPrefix("the body is not JSON: ") == true && problem?.contains("out of range") == true, "\(problem ?? "nil")")
+    }
+
     /// Idle sessions end and then answer 404; a user's sessions are capped (the least
     /// recently used one closes), and so are all users' together (a clear refusal).
     @Test func sessionsExpireWhenIdleAndAreCapped() async throws {

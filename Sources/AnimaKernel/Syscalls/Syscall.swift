@@ -192,12 +192,18 @@ public enum SyscallError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kernel runs without a processor, so nothing can be generated.
     case noModel
 
+    /// A name the caller chose (a tool a model or an MCP client asked for) as a message shows
+    /// it: whole up to 120 characters, clipped beyond, so that a refusal never echoes a huge one.
+    public static func shown(_ name: String) -> String {
+        name.prefix(121).count > 120 ? String(name.prefix(117)) + "..." : name
+    }
+
     public var description: String {
         switch self {
         case .permissionDenied(let syscall, let reason): "permission denied for \(syscall): \(reason)"
         case .noSuchProcess(let pid): "no process with pid \(pid)"
         case .quotaExceeded(let which): "quota exceeded: \(which)"
-        case .unknownTool(let name): "no tool named \(name) is available to this process"
+        case .unknownTool(let name): "no tool named \(Self.shown(name)) is available to this process"
         case .invalidArguments(let reason): "invalid arguments: \(reason)"
         case .processExited(let pid): "process \(pid) has exited"
         case .timedOut: "timed out"

@@ -45,7 +45,7 @@ public enum Syscall: Sendable {
     /// makes it: a keyed digest and a length, so the log holds no text a user wrote or
     /// later forgot.
     func summary(sealing sealed: (String) -> String) -> String {
-        func clip(_ s: String) -> String { s.count > 120 ? String(s.prefix(117)) + "..." : s }
+        let clip = SyscallError.shown
         switch self {
         case .generate(let r): return "\(r.messages.count) messages, \(r.tools.count) tools, \(r.privacy)"
         case .callTool(let c): return clip("\(c.name) \(sealed(c.arguments.jsonText))")
@@ -192,8 +192,9 @@ public enum SyscallError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kernel runs without a processor, so nothing can be generated.
     case noModel
 
-    /// A name the caller chose (a tool a model or an MCP client asked for) as a message shows
-    /// it: whole up to 120 characters, clipped beyond, so that a refusal never echoes a huge one.
+    /// Text the caller chose (a tool name a model or an MCP client asked for, a syscall's
+    /// arguments) as refusals and audit summaries show it: whole up to 120 characters, clipped
+    /// beyond, so that neither echoes a huge one.
     public static func shown(_ name: String) -> String {
         name.prefix(121).count > 120 ? String(name.prefix(117)) + "..." : name
     }

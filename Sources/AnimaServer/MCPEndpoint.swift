@@ -45,7 +45,7 @@ public struct MCPEndpoint: Sendable {
             do {
                 let needed = Self.scope(for: params.name)
                 if let scopes, !scopes.contains(needed) {
-                    let name = SyscallError.shown(params.name)
+                    let name = params.name.clipped(120)
                     throw SyscallError.permissionDenied(
                         syscall: name,
                         reason:

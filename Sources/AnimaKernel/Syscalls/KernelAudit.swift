@@ -32,6 +32,6 @@ struct KernelAudit {
         trail.append(
             AuditRecord(
                 sequence: sequence, time: Date(), pid: pid, owner: owner, syscall: action,
-                summary: summary.count > 300 ? String(summary.prefix(297)) + "..." : summary, outcome: outcome))
+                summary: summary.clipped(300), outcome: outcome))
     }
 }

@@ -45,7 +45,7 @@ public enum Syscall: Sendable {
     /// makes it: a keyed digest and a length, so the log holds no text a user wrote or
     /// later forgot.
     func summary(sealing sealed: (String) -> String) -> String {
-        let clip = SyscallError.shown
+        func clip(_ s: String) -> String { s.clipped(120) }
         switch self {
         case .generate(let r): return "\(r.messages.count) messages, \(r.tools.count) tools, \(r.privacy)"
         case .callTool(let c): return clip("\(c.name) \(sealed(c.arguments.jsonText))")
@@ -192,19 +192,12 @@ public enum SyscallError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kernel runs without a processor, so nothing can be generated.
     case noModel
 
-    /// Text the caller chose (a tool name a model or an MCP client asked for, a syscall's
-    /// arguments) as refusals and audit summaries show it: whole up to 120 characters, clipped
-    /// beyond, so that neither echoes a huge one.
-    public static func shown(_ name: String) -> String {
-        name.prefix(121).count > 120 ? String(name.prefix(117)) + "..." : name
-    }
-
     public var description: String {
         switch self {
         case .permissionDenied(let syscall, let reason): "permission denied for \(syscall): \(reason)"
         case .noSuchProcess(let pid): "no process with pid \(pid)"
         case .quotaExceeded(let which): "quota exceeded: \(which)"
-        case .unknownTool(let name): "no tool named \(Self.shown(name)) is available to this process"
+        case .unknownTool(let name): "no tool named \(name.clipped(120)) is available to this process"
         case .invalidArguments(let reason): "invalid arguments: \(reason)"
         case .processExited(let pid): "process \(pid) has exited"
         case .timedOut: "timed out"

@@ -144,7 +144,7 @@ public final class AuditLog: Sendable {
             }
             let (entry, bytes) = AuditLine.sealed(
                 sequence: s.sequence + 1, timeMicros: micros, pid: pid, owner: owner, action: action,
-                summary: Self.clip(summary), outcome: outcome, detail: Self.clip(detail), previousHash: s.head)
+                summary: summary.clipped(Self.fieldLimit), outcome: outcome, detail: detail.clipped(Self.fieldLimit), previousHash: s.head)
             var written = 0
             while written < bytes.count {
                 let n = bytes.withUnsafeBytes { write(s.fd, $0.baseAddress! + written, $0.count - written) }
@@ -204,10 +204,6 @@ public final class AuditLog: Sendable {
         #else
         _ = Darwin.close(fd)
         #endif
-    }
-
-    private static func clip(_ s: String) -> String {
-        s.utf8.count > fieldLimit && s.count > fieldLimit ? String(s.prefix(fieldLimit - 3)) + "..." : s
     }
 
     /// The last complete record's sequence and hash, and how many bytes of a torn line

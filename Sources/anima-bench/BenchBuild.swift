@@ -45,6 +45,16 @@ struct BenchBuild: AsyncParsableCommand {
     @Option(help: NumericFlag.help("Tokens per answer.", 16...4096), transform: NumericFlag.integer(16...4096))
     var tokensPerStep = 384
 
+    @Option(
+        help: NumericFlag.help("Sampling temperature of the loop's repairs (the model shown its code and failures).", 0...2),
+        transform: NumericFlag.number(0...2))
+    var repairTemperature = RefineLoop.RetryTemperatures().repair
+
+    @Option(
+        help: NumericFlag.help("Sampling temperature of the loop's fresh starts (a new conversation).", 0...2),
+        transform: NumericFlag.number(0...2))
+    var freshTemperature = RefineLoop.RetryTemperatures().fresh
+
     @Option(help: NumericFlag.help("Run only the first n tasks (0: all).", 0...10_000), transform: NumericFlag.integer(0...10_000))
     var limit = 0
 
@@ -129,11 +139,12 @@ struct BenchBuild: AsyncParsableCommand {
         var seenFamilies = Set<String>()
         let similar = tasks.map { task in !seenFamilies.insert(task.family).inserted }
         say(
-            "build suite: \(tasks.count) tasks (\(similar.filter { $0 }.count) similar to an earlier one), model \(engine.info.name), \(steps) steps × \(tokensPerStep) tokens, \(jobs) at a time"
+            "build suite: \(tasks.count) tasks (\(similar.filter { $0 }.count) similar to an earlier one), model \(engine.info.name), \(steps) steps × \(tokensPerStep) tokens, retries at \(repairTemperature) (repair) and \(freshTemperature) (fresh), \(jobs) at a time"
         )
         let solver = Solver(
             kernel: kernel, runner: SandboxTestRunner(base: scratch.appendingPathComponent("runs").path), steps: steps,
-            tokensPerStep: tokensPerStep, verbose: verbose, showCode: showCode)
+            tokensPerStep: tokensPerStep, temperatures: .init(repair: repairTemperature, fresh: freshTemperature), verbose: verbose,
+            showCode: showCode)
         var table: [String: [Int: Result]] = [:]
         let (all, flags) = (tasks, similar)
         // First every mode without skills, `jobs` tasks at a time; then the loop with skills,
@@ -262,6 +273,7 @@ struct BenchBuild: AsyncParsableCommand {
         let runner: SandboxTestRunner
         let steps: Int
         let tokensPerStep: Int
+        let temperatures: RefineLoop.RetryTemperatures
         let verbose: Bool
         let showCode: Bool
 
@@ -271,6 +283,7 @@ struct BenchBuild: AsyncParsableCommand {
                 requirement: task.requirement, module: task.module, tests: ["test_hidden.py": task.tests], showTests: false,
                 skills: shown, budget: budget, runner: runner)
             refine.tidiesCode = mode != "one-shot-bare"
+            refine.retryTemperatures = temperatures
             let loop = refine
             let box = OutcomeBox()
             let pid = try await kernel.spawn(name: "build-\(task.id)", owner: .root, quotas: Quotas(tokens: budget.steps * tokensPerStep)) {

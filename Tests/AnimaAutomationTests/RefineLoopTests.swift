@@ -44,6 +44,14 @@ struct RefineLoopTests {
         #expect(Set(requests.dropFirst().map(\.sampling.seed)).count == 3)
     }
 
+    @Test func repairsAndFreshStartsSampleAtTheirOwnTemperatures() async throws {
+        let model = ScriptedModel { _ in .text("```python\nwrong\n```") }
+        var loop = RefineLoop(requirement: "r", tests: ["t.py": ""], budget: .init(steps: 5, tokensPerStep: 50), runner: MarkerRunner())
+        loop.retryTemperatures = .init(repair: 0.3, fresh: 1.3)
+        _ = try await loop.run { try await model.generate($0).collect() }
+        #expect(model.requests.map(\.sampling.temperature) == [0, 0.3, 1.3, 0.3, 1.3])
+    }
+
     @Test func aRepairBuildsOnTheBestAttemptAndAFailedLoopHandsItOn() async throws {
         // Each "ok" in the code passes one of three tests.
         struct CountingRunner: TestRunner {

@@ -55,6 +55,9 @@ struct BenchBuild: AsyncParsableCommand {
         transform: NumericFlag.number(0...2))
     var freshTemperature = RefineLoop.RetryTemperatures().fresh
 
+    @Option(help: "Which retries of the loop are repairs: alternate (every other one) or fresh (none: every retry a new conversation).")
+    var retries = RefineLoop.RetryPlan.alternate
+
     @Option(help: NumericFlag.help("Run only the first n tasks (0: all).", 0...10_000), transform: NumericFlag.integer(0...10_000))
     var limit = 0
 
@@ -139,12 +142,12 @@ struct BenchBuild: AsyncParsableCommand {
         var seenFamilies = Set<String>()
         let similar = tasks.map { task in !seenFamilies.insert(task.family).inserted }
         say(
-            "build suite: \(tasks.count) tasks (\(similar.filter { $0 }.count) similar to an earlier one), model \(engine.info.name), \(steps) steps × \(tokensPerStep) tokens, retries at \(repairTemperature) (repair) and \(freshTemperature) (fresh), \(jobs) at a time"
+            "build suite: \(tasks.count) tasks (\(similar.filter { $0 }.count) similar to an earlier one), model \(engine.info.name), \(steps) steps × \(tokensPerStep) tokens, retries \(retries.rawValue) at \(repairTemperature) (repair) and \(freshTemperature) (fresh), \(jobs) at a time"
         )
         let solver = Solver(
             kernel: kernel, runner: SandboxTestRunner(base: scratch.appendingPathComponent("runs").path), steps: steps,
-            tokensPerStep: tokensPerStep, temperatures: .init(repair: repairTemperature, fresh: freshTemperature), verbose: verbose,
-            showCode: showCode)
+            tokensPerStep: tokensPerStep, temperatures: .init(repair: repairTemperature, fresh: freshTemperature), retries: retries,
+            verbose: verbose, showCode: showCode)
         var table: [String: [Int: Result]] = [:]
         let (all, flags) = (tasks, similar)
         // First every mode without skills, `jobs` tasks at a time; then the loop with skills,
@@ -274,6 +277,7 @@ struct BenchBuild: AsyncParsableCommand {
         let steps: Int
         let tokensPerStep: Int
         let temperatures: RefineLoop.RetryTemperatures
+        let retries: RefineLoop.RetryPlan
         let verbose: Bool
         let showCode: Bool
 
@@ -284,6 +288,7 @@ struct BenchBuild: AsyncParsableCommand {
                 skills: shown, budget: budget, runner: runner)
             refine.tidiesCode = mode != "one-shot-bare"
             refine.retryTemperatures = temperatures
+            refine.retryPlan = retries
             let loop = refine
             let box = OutcomeBox()
             let pid = try await kernel.spawn(name: "build-\(task.id)", owner: .root, quotas: Quotas(tokens: budget.steps * tokensPerStep)) {
@@ -349,3 +354,4 @@ private final class OutcomeBox: @unchecked Sendable {
 }
 
 extension SkillLibrary.Scoring: ExpressibleByArgument {}
+extension RefineLoop.RetryPlan: ExpressibleByArgument {}

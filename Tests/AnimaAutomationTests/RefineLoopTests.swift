@@ -52,6 +52,22 @@ struct RefineLoopTests {
         #expect(model.requests.map(\.sampling.temperature) == [0, 0.3, 1.3, 0.3, 1.3])
     }
 
+    @Test func aFreshPlanStartsEveryRetryAnew() async throws {
+        let model = ScriptedModel { request in .text("```python\nwrong_\(request.messages.count)\n```") }
+        var loop = RefineLoop(requirement: "r", tests: ["t.py": ""], budget: .init(steps: 4, tokensPerStep: 50), runner: MarkerRunner())
+        loop.retryPlan = .fresh
+        loop.retryTemperatures = .init(repair: 0.3, fresh: 1.3)
+        _ = try await loop.run { try await model.generate($0).collect() }
+        let requests = model.requests
+        #expect(requests.map(\.sampling.temperature) == [0, 1.3, 1.3, 1.3])
+        // No retry is shown earlier code; each names the earlier attempts' failures, the last three at most.
+        #expect(requests.allSatisfy { $0.messages.map(\.role) == [.system, .user] })
+        #expect(!requests.contains { lastUser(of: $0).contains("wrong_") })
+        #expect(lastUser(of: requests[1]).contains("attempt 1: test_one"))
+        #expect(lastUser(of: requests[3]).contains("attempt 3: test_one") && !lastUser(of: requests[3]).contains("attempt 4"))
+        #expect(Set(requests.dropFirst().map(\.sampling.seed)).count == 3)
+    }
+
     @Test func aRepairBuildsOnTheBestAttemptAndAFailedLoopHandsItOn() async throws {
         // Each "ok" in the code passes one of three tests.
         struct CountingRunner: TestRunner {

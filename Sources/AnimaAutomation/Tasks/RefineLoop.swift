@@ -60,6 +60,17 @@ public struct RefineLoop: Sendable {
     /// 1.1 the loop passed 3 more build-suite tasks than at 0.5 and 0.8 on each of them, most
     /// at a fresh start (BENCHMARKS.md, thirtieth session).
     public var retryTemperatures = RetryTemperatures()
+    /// Which retries are repairs and which fresh starts. Most retries that passed on the build
+    /// suite were fresh starts, yet every retry a fresh start passed no more tasks than
+    /// alternating (0.5B: 22 against 23 of 43; BENCHMARKS.md, thirty-first session).
+    public var retryPlan = RetryPlan.alternate
+
+    public enum RetryPlan: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Repairs at the odd steps, fresh starts at the even ones.
+        case alternate
+        /// Every retry a fresh start.
+        case fresh
+    }
 
     public struct RetryTemperatures: Sendable, Hashable, Codable {
         public var repair: Double
@@ -171,8 +182,8 @@ public struct RefineLoop: Sendable {
     /// again, because a small model shown its own wrong code mostly writes the same mistake
     /// again (measured on the build suite, BENCHMARKS.md): a *repair* (odd steps: the
     /// conversation goes on with the best code so far and its failures) and a *fresh start* (even
-    /// steps: a new conversation that names what the earlier attempts got wrong but not
-    /// their code), each sampled with a different seed.
+    /// steps, or every retry under `RetryPlan.fresh`: a new conversation that names what the
+    /// earlier attempts got wrong but not their code), each sampled with a different seed.
     func request(step: Int, attempts: [(code: String, report: TestReport)]) -> GenerationRequest {
         var system = Specialist.coder.instructions
         system += " Write the complete Python file \(module) that meets the requirement."
@@ -194,9 +205,10 @@ public struct RefineLoop: Sendable {
         guard step > 0, let base = Self.best(attempts) else {
             return GenerationRequest(messages: [.system(system), .user(user)], sampling: .greedy())
         }
+        let repair = retryPlan == .alternate && step % 2 == 1
         let sampling = SamplingParameters(
-            temperature: step % 2 == 1 ? retryTemperatures.repair : retryTemperatures.fresh, seed: UInt32(truncatingIfNeeded: step))
-        if step % 2 == 1 {
+            temperature: repair ? retryTemperatures.repair : retryTemperatures.fresh, seed: UInt32(truncatingIfNeeded: step))
+        if repair {
             return GenerationRequest(
                 messages: [
                     .system(system), .user(user), .assistant("```python\n\(base.code)\n```"),

@@ -60,7 +60,7 @@ struct RefineLoopTests {
         _ = try await loop.run { try await model.generate($0).collect() }
         let requests = model.requests
         #expect(requests.map(\.sampling.temperature) == [0, 1.3, 1.3, 1.3])
-        // No retry is shown earlier code; each names the earlier attempts' failures, the last three at most.
+        // No retry is shown earlier code; each names the earlier attempts' failures.
         #expect(requests.allSatisfy { $0.messages.map(\.role) == [.system, .user] })
         #expect(!requests.contains { lastUser(of: $0).contains("wrong_") })
         #expect(lastUser(of: requests[1]).contains("attempt 1: test_one"))

@@ -51,6 +51,36 @@ struct SandboxTestRunnerTests {
         #expect(odd.failures.contains { $0.contains("ZeroDivisionError") }, "\(odd.failures)")
     }
 
+    /// A bare `assert f(x)`, an `assert False` after a call that should have raised, and a
+    /// test that cannot import the function it needs each say what the code did.
+    @Test func failuresSayWhatTheCodeDid() async throws {
+        let tests = [
+            "test_truth.py":
+                "from solution import ok\n\ndef test_true():\n    value = 1\n    assert ok(value)\n\ndef test_false():\n    assert not ok(2)\n",
+            "test_raise.py":
+                "from solution import ok\n\ndef test_after():\n    try:\n        ok(-1)\n    except ValueError:\n        return\n    assert False\n\n"
+                + "def test_inside():\n    try:\n        x = ok(-2)\n        assert False\n    except (ValueError, KeyError):\n        pass\n\n"
+                + "def test_loop():\n    for bad in [-3]:\n        try:\n            ok(bad)\n        except ValueError:\n            continue\n        assert False, bad\n",
+            "test_wanted.py": "from solution import count_words\n\ndef test_count():\n    assert count_words('a b') == 2\n",
+        ]
+        let report = try await runner().run(
+            files: ["solution.py": "def ok(n):\n    return n == 2\n\nclass Words:\n    pass\n\ndef words(text):\n    return 2\n"], tests: tests)
+        #expect(report.passed == 0 && report.total == 6, "\(report.summary)")
+        let told = report.failures.joined(separator: "\n")
+        // The test's own variables are shown as the test set them, or by their values.
+        #expect(told.contains("ok(value) gave False; expected a true value (where value = 1)"), "\(told)")
+        #expect(told.contains("the test expected ok(bad) to raise ValueError; it returned False (where bad = -3)"), "\(told)")
+        #expect(told.contains("ok(2) gave True; expected a false value"), "\(told)")
+        #expect(told.contains("the test expected ok(-1) to raise ValueError; it returned False"), "\(told)")
+        #expect(told.contains("the test expected x = ok(-2) to raise (ValueError, KeyError); it did not"), "\(told)")
+        #expect(
+            told.contains("the tests import count_words from solution.py, but it defines ok, Words, words: name the function count_words"),
+            "\(told)")
+        // A fresh start is told the same in its one line per attempt.
+        let wanted = TestReport(passed: 0, total: 1, failures: report.failures.filter { $0.hasPrefix("test_wanted.py") })
+        #expect(wanted.firstFailure.hasSuffix("name the function count_words"), "\(wanted.firstFailure)")
+    }
+
     @Test func codeCannotRewriteItsTestsOrFakeAVerdict() async throws {
         let base = temporaryDirectory().path
         // Tries to overwrite the tests and to add one; it passes only if a write got through.

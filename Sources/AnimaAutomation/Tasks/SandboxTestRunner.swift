@@ -100,7 +100,7 @@ public struct SandboxTestRunner: TestRunner {
 
     /// The test harness (runs inside the sandbox, as the workspace's user).
     static let harness = #"""
-        import ast, importlib.util, io, json, linecache, os, sys, traceback, contextlib
+        import ast, importlib.util, io, json, linecache, os, re, sys, traceback, contextlib
         nonce = os.environ.pop("ANIMA_VERDICT_NONCE", "")
         out = sys.stdout
         tests_dir = sys.argv[1]
@@ -143,10 +143,87 @@ public struct SandboxTestRunner: TestRunner {
             if not parts:
                 return ""
             return "\nwhen it raised, %s() had: %s" % (frame.f_code.co_name, ", ".join(parts))
+        trees = {}
+        def parsed(path):
+            # A file's syntax tree, read once per run (None when it does not parse).
+            if path not in trees:
+                try:
+                    with open(path) as f:
+                        trees[path] = ast.parse(f.read())
+                except BaseException:
+                    trees[path] = None
+            return trees[path]
+        def missing_name(error):
+            # `from solution import f` where the code has no `f`: what it does define, so
+            # the coder renames its function rather than guessing at the error.
+            wanted = re.search(r"cannot import name '(\w+)'", str(error))
+            path = getattr(error, "path", None) or ""
+            tree = parsed(path) if isinstance(error, ImportError) and wanted and path.startswith("/workspace/") else None
+            names = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))] if tree else []
+            if tree is None or wanted.group(1) in names:
+                return ""
+            defined = "it defines " + ", ".join(names[:12]) if names else "it defines no function"
+            return "\nthe tests import %s from %s, but %s: name the function %s" % (
+                wanted.group(1), os.path.basename(path), defined, wanted.group(1))
+        def evaluate(expression, frame, path):
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    return shown(eval(compile(ast.Expression(expression), path, "eval"), frame.f_globals, frame.f_locals))
+            except BaseException as e:
+                return "raised " + "".join(traceback.format_exception_only(type(e), e)).strip()[-200:]
+        def expected_raise(tree, lineno):
+            # A test's `assert False` reached because a call did not raise: the call (the
+            # statement before it, or the end of the `try` before it) and the `except`s.
+            for node in ast.walk(tree):
+                for field in ("body", "orelse", "finalbody"):
+                    block = getattr(node, field, None)
+                    if not isinstance(block, list):
+                        continue
+                    for index, statement in enumerate(block):
+                        if getattr(statement, "lineno", None) != lineno or index == 0:
+                            continue
+                        before = block[index - 1]
+                        if isinstance(before, ast.Try) and before.handlers and before.body:
+                            return before.body[-1], before.handlers
+                        if isinstance(node, ast.Try) and field == "body" and node.handlers:
+                            return before, node.handlers
+            return None
+        def where(tree, nodes, frame, lineno):
+            # The test's own variables in the line shown (`parse_ini(text)`), since the coder
+            # cannot read the test: the test's line that set each (and the variables that
+            # line uses), or the value of one it did not assign (a loop's).
+            if tree is None:
+                return ""
+            first = frame.f_code.co_firstlineno
+            assigned = {}
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Assign) and first <= node.lineno < lineno:
+                    for target in ast.walk(node.targets[0]):
+                        if isinstance(target, ast.Name) and node.lineno >= getattr(assigned.get(target.id), "lineno", 0):
+                            assigned[target.id] = node
+            def names(nodes):
+                found = [n for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+                return [n.id for n in sorted(found, key=lambda n: (n.lineno, n.col_offset))]
+            parts, seen, queue = [], set(), names(nodes)
+            while queue and len(parts) < 4:
+                name = queue.pop(0)
+                if name in seen or name not in frame.f_locals:
+                    continue
+                seen.add(name)
+                value = frame.f_locals[name]
+                if callable(value) or isinstance(value, type(sys)):
+                    continue
+                if name in assigned:
+                    text = ast.unparse(assigned[name])
+                    queue += names([assigned[name].value])
+                else:
+                    text = "%s = %s" % (name, shown(value))
+                parts.append(text if len(text) <= 300 else text[:300] + "...")
+            return " (where %s)" % "; ".join(parts) if parts else ""
         def values(error, path):
-            # A failed `assert a OP b` in the test file: what each side was, so the coder
-            # reads "gave 3; expected 6" rather than a bare AssertionError; for an error
-            # raised in the code, the test's line that called it.
+            # A failed `assert` in the test file: what its sides were, so the coder reads
+            # "gave 3; expected 6" rather than a bare AssertionError; for an error raised in
+            # the code, the test's line that called it.
             frame, lineno, tb = None, 0, error.__traceback__
             while tb is not None:
                 if tb.tb_frame.f_code.co_filename == path:
@@ -155,25 +232,40 @@ public struct SandboxTestRunner: TestRunner {
             if frame is None:
                 return ""
             line = linecache.getline(path, lineno).strip()
-            if not isinstance(error, AssertionError):
-                return "\nthe test's line was: " + line[:300]
+            tree = parsed(path)
             try:
                 node = ast.parse(line).body[0]
             except Exception:
+                node = None
+            if not isinstance(error, AssertionError):
+                return "\nthe test's line was: " + line[:300] + (where(tree, [node], frame, lineno) if node else "")
+            if not isinstance(node, ast.Assert):
                 return ""
-            if not (isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare) and len(node.test.ops) == 1):
+            test = node.test
+            if isinstance(test, ast.Constant) and not test.value:
+                found = expected_raise(tree, lineno) if tree else None
+                if found is None:
+                    return ""
+                call, handlers = found
+                raises = " or ".join(ast.unparse(h.type) if h.type else "an exception" for h in handlers)
+                if isinstance(call, ast.Expr):
+                    told = "the test expected %s to raise %s; it returned %s" % (ast.unparse(call), raises, evaluate(call.value, frame, path))
+                else:
+                    told = "the test expected %s to raise %s; it did not" % (ast.unparse(call)[:300], raises)
+                return "\n" + told + where(tree, [call], frame, lineno)
+            if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+                told = "%s gave %s; expected a false value" % (ast.unparse(test.operand), evaluate(test.operand, frame, path))
+            elif not isinstance(test, ast.Compare):
+                told = "%s gave %s; expected a true value" % (ast.unparse(test), evaluate(test, frame, path))
+            elif len(test.ops) != 1:
                 return ""
-            sides = []
-            for side in (node.test.left, node.test.comparators[0]):
-                try:
-                    with contextlib.redirect_stdout(io.StringIO()):
-                        sides.append(shown(eval(compile(ast.Expression(side), path, "eval"), frame.f_globals, frame.f_locals)))
-                except BaseException as e:
-                    sides.append("raised " + "".join(traceback.format_exception_only(type(e), e)).strip()[-200:])
-            left = ast.unparse(node.test.left)
-            if isinstance(node.test.ops[0], ast.Eq):
-                return "\n%s gave %s; expected %s" % (left, sides[0], sides[1])
-            return "\n%s gave %s; %s was %s" % (left, sides[0], ast.unparse(node.test.comparators[0]), sides[1])
+            else:
+                left, right = (evaluate(side, frame, path) for side in (test.left, test.comparators[0]))
+                if isinstance(test.ops[0], ast.Eq):
+                    told = "%s gave %s; expected %s" % (ast.unparse(test.left), left, right)
+                else:
+                    told = "%s gave %s; %s was %s" % (ast.unparse(test.left), left, ast.unparse(test.comparators[0]), right)
+            return "\n" + told + where(tree, [test], frame, lineno)
         passed, total, failures, problem = 0, 0, [], None
         for name in sorted(os.listdir(tests_dir)):
             if not (name.startswith("test") and name.endswith(".py")):
@@ -185,7 +277,8 @@ public struct SandboxTestRunner: TestRunner {
                     spec.loader.exec_module(module)
             except BaseException as e:
                 total += 1
-                failures.append("%s: could not load: %s%s" % (name, "".join(traceback.format_exception_only(type(e), e)).strip()[-600:], on_import(e)))
+                failures.append("%s: could not load: %s%s%s" % (
+                    name, "".join(traceback.format_exception_only(type(e), e)).strip()[-600:], on_import(e), missing_name(e)))
                 continue
             for attr in sorted(dir(module)):
                 fn = getattr(module, attr)

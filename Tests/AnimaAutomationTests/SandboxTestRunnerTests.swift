@@ -76,6 +76,16 @@ struct SandboxTestRunnerTests {
         #expect(
             told.contains("the tests import count_words from solution.py, but it defines ok, Words, words: name the function count_words"),
             "\(told)")
+        // Only the code's own files are read for the names: an ImportError the code raises
+        // itself, naming a Python file outside the workspace (os.py), gets no list.
+        let forged = try await runner().run(
+            files: [
+                "solution.py":
+                    "import os\nraise ImportError(\"cannot import name 'count_words'\", path='/workspace/..' + os.__file__)\n"
+            ],
+            tests: ["test_wanted.py": tests["test_wanted.py"]!])
+        #expect(forged.failures.first?.contains("cannot import name 'count_words'") == true, "\(forged.failures)")
+        #expect(forged.failures.first?.contains("import count_words from") == false, "\(forged.failures)")
         // A fresh start is told the same in its one line per attempt.
         let wanted = TestReport(passed: 0, total: 1, failures: report.failures.filter { $0.hasPrefix("test_wanted.py") })
         #expect(wanted.firstFailure.hasSuffix("name the function count_words"), "\(wanted.firstFailure)")

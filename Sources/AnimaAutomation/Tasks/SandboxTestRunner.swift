@@ -157,8 +157,8 @@ public struct SandboxTestRunner: TestRunner {
             # `from solution import f` where the code has no `f`: what it does define, so
             # the coder renames its function rather than guessing at the error.
             wanted = re.search(r"cannot import name '(\w+)'", str(error))
-            path = getattr(error, "path", None) or ""
-            tree = parsed(path) if isinstance(error, ImportError) and wanted and path.startswith("/workspace/") else None
+            path = os.path.realpath(getattr(error, "path", None) or "/")
+            tree = parsed(path) if isinstance(error, ImportError) and wanted and os.path.dirname(path) == "/workspace" else None
             names = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))] if tree else []
             if tree is None or wanted.group(1) in names:
                 return ""

@@ -60,21 +60,26 @@ struct SandboxTestRunnerTests {
             "test_raise.py":
                 "from solution import ok\n\ndef test_after():\n    try:\n        ok(-1)\n    except ValueError:\n        return\n    assert False\n\n"
                 + "def test_inside():\n    try:\n        x = ok(-2)\n        assert False\n    except (ValueError, KeyError):\n        pass\n\n"
-                + "def test_loop():\n    for bad in [-3]:\n        try:\n            ok(bad)\n        except ValueError:\n            continue\n        assert False, bad\n",
+                + "def test_loop():\n    for bad in [-3]:\n        try:\n            ok(bad)\n        except ValueError:\n            continue\n        assert False, bad\n\n"
+                + "def test_odd():\n    for item in ok(None):\n        assert item == 1\n",
             "test_wanted.py": "from solution import count_words\n\ndef test_count():\n    assert count_words('a b') == 2\n",
         ]
         let report = try await runner().run(
-            files: ["solution.py": "def ok(n):\n    return n == 2\n\nclass Words:\n    pass\n\ndef words(text):\n    return 2\n"], tests: tests)
-        #expect(report.passed == 0 && report.total == 6, "\(report.summary)")
+            files: ["solution.py":
+                    "class Odd:\n    def __repr__(self):\n        raise RuntimeError\n\ndef ok(n):\n    return [Odd()] if n is None else n == 2\n\n"
+                    + "class Words:\n    pass\n\ndef words(text):\n    return 2\n"], tests: tests)
+        #expect(report.passed == 0 && report.total == 7, "\(report.summary)")
         let told = report.failures.joined(separator: "\n")
         // The test's own variables are shown as the test set them, or by their values.
         #expect(told.contains("ok(value) gave False; expected a true value (where value = 1)"), "\(told)")
         #expect(told.contains("the test expected ok(bad) to raise ValueError; it returned False (where bad = -3)"), "\(told)")
+        // A value whose repr raises is named by its type.
+        #expect(told.contains("item gave <Odd>; expected 1 (where item = <Odd>)"), "\(told)")
         #expect(told.contains("ok(2) gave True; expected a false value"), "\(told)")
         #expect(told.contains("the test expected ok(-1) to raise ValueError; it returned False"), "\(told)")
         #expect(told.contains("the test expected x = ok(-2) to raise (ValueError, KeyError); it did not"), "\(told)")
         #expect(
-            told.contains("the tests import count_words from solution.py, but it defines ok, Words, words: name the function count_words"),
+            told.contains("the tests import count_words from solution.py, but it defines Odd, ok, Words, words: name the function count_words"),
             "\(told)")
         // Only the code's own files are read for the names: an ImportError the code raises
         // itself, naming a Python file outside the workspace (os.py), gets no list.

@@ -106,7 +106,10 @@ public struct SandboxTestRunner: TestRunner {
         tests_dir = sys.argv[1]
         sys.path.insert(0, "/workspace")
         def shown(value):
-            text = repr(value)
+            try:
+                text = repr(value)
+            except BaseException:
+                text = "<%s>" % type(value).__name__
             return text if len(text) <= 200 else text[:200] + "..."
         def on_import(error):
             # An error raised by the code's own top level while the tests imported it.

@@ -65,9 +65,11 @@ struct SandboxTestRunnerTests {
             "test_wanted.py": "from solution import count_words\n\ndef test_count():\n    assert count_words('a b') == 2\n",
         ]
         let report = try await runner().run(
-            files: ["solution.py":
+            files: [
+                "solution.py":
                     "class Odd:\n    def __repr__(self):\n        raise RuntimeError\n\ndef ok(n):\n    return [Odd()] if n is None else n == 2\n\n"
-                    + "class Words:\n    pass\n\ndef words(text):\n    return 2\n"], tests: tests)
+                    + "class Words:\n    pass\n\ndef words(text):\n    return 2\n"
+            ], tests: tests)
         #expect(report.passed == 0 && report.total == 7, "\(report.summary)")
         let told = report.failures.joined(separator: "\n")
         // The test's own variables are shown as the test set them, or by their values.
@@ -79,7 +81,8 @@ struct SandboxTestRunnerTests {
         #expect(told.contains("the test expected ok(-1) to raise ValueError; it returned False"), "\(told)")
         #expect(told.contains("the test expected x = ok(-2) to raise (ValueError, KeyError); it did not"), "\(told)")
         #expect(
-            told.contains("the tests import count_words from solution.py, but it defines Odd, ok, Words, words: name the function count_words"),
+            told.contains(
+                "the tests import count_words from solution.py, but it defines Odd, ok, Words, words: name the function count_words"),
             "\(told)")
         // Only the code's own files are read for the names: an ImportError the code raises
         // itself, naming a Python file outside the workspace (os.py), gets no list.
@@ -91,6 +94,13 @@ struct SandboxTestRunnerTests {
             tests: ["test_wanted.py": tests["test_wanted.py"]!])
         #expect(forged.failures.first?.contains("cannot import name 'count_words'") == true, "\(forged.failures)")
         #expect(forged.failures.first?.contains("import count_words from") == false, "\(forged.failures)")
+        // Code that breaks what the notes are made with (it runs in the same interpreter)
+        // loses its notes, not its verdict.
+        let sabotage =
+            "import ast\n\ndef broken(*args):\n    raise RuntimeError('no')\n\nast.unparse = broken\n\ndef add(a, b):\n    return a - b if a > 0 else a + b\n"
+        let sabotaged = try await runner().run(files: ["solution.py": sabotage], tests: self.tests)
+        #expect(sabotaged.passed == 1 && sabotaged.total == 2 && sabotaged.problem == nil, "\(sabotaged.summary)")
+        #expect(sabotaged.failures.first?.hasSuffix("AssertionError") == true, "\(sabotaged.failures)")
         // A fresh start is told the same in its one line per attempt.
         let wanted = TestReport(passed: 0, total: 1, failures: report.failures.filter { $0.hasPrefix("test_wanted.py") })
         #expect(wanted.firstFailure.hasSuffix("name the function count_words"), "\(wanted.firstFailure)")

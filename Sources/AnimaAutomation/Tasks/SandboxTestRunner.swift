@@ -105,12 +105,15 @@ public struct SandboxTestRunner: TestRunner {
         out = sys.stdout
         tests_dir = sys.argv[1]
         sys.path.insert(0, "/workspace")
-        def shown(value):
+        def shown(value, limit=200):
             try:
                 text = repr(value)
             except BaseException:
                 text = "<%s>" % type(value).__name__
-            return text if len(text) <= 200 else text[:200] + "..."
+            return text if len(text) <= limit else text[:limit] + "..."
+        def data(value):
+            # A value worth showing: not a function, class or module.
+            return not (callable(value) or isinstance(value, type(sys)))
         def on_import(error):
             # An error raised by the code's own top level while the tests imported it.
             tb, where = error.__traceback__, ""
@@ -134,13 +137,9 @@ public struct SandboxTestRunner: TestRunner {
                 return ""
             parts = []
             for name, value in list(frame.f_locals.items()):
-                if not name.isidentifier() or name.startswith("__") or callable(value) or isinstance(value, type(sys)):
+                if not name.isidentifier() or name.startswith("__") or not data(value):
                     continue
-                try:
-                    text = repr(value)
-                except BaseException:
-                    text = "<%s>" % type(value).__name__
-                parts.append("%s = %s" % (name, text if len(text) <= 80 else text[:80] + "..."))
+                parts.append("%s = %s" % (name, shown(value, 80)))
                 if len(parts) == 8:
                     break
             if not parts:
@@ -214,7 +213,7 @@ public struct SandboxTestRunner: TestRunner {
                     continue
                 seen.add(name)
                 value = frame.f_locals[name]
-                if callable(value) or isinstance(value, type(sys)):
+                if not data(value):
                     continue
                 if name in assigned:
                     text = ast.unparse(assigned[name])

@@ -25,7 +25,8 @@ struct RefineLoopTests {
 
     @Test func laterStepsAlternateARepairAndAFreshStart() async throws {
         let model = ScriptedModel { request in .text("```python\nwrong_\(request.messages.count)\n```") }
-        let loop = RefineLoop(requirement: "add two numbers", tests: ["t.py": ""], budget: .init(steps: 4, tokensPerStep: 50), runner: MarkerRunner())
+        let loop = RefineLoop(
+            requirement: "add two numbers", tests: ["t.py": ""], budget: .init(steps: 4, tokensPerStep: 50), runner: MarkerRunner())
         let outcome = try await loop.run { try await model.generate($0).collect() }
         #expect(outcome.attempts.count == 4)
         let requests = model.requests
@@ -126,7 +127,9 @@ struct RefineLoopTests {
         let own = try await single.run { try await ScriptedModel(replies: [.text(coderAnswer)]).generate($0).collect() }
         #expect(own.passed && !own.skillsShown)
         #expect(gcd.functions == ["gcd", "_helper"])
-        #expect(Skill(id: "", owner: "", description: "", module: "", code: "x = 1\ndef (\n  def inner():", tests: [:], provenance: "").functions == [])
+        #expect(
+            Skill(id: "", owner: "", description: "", module: "", code: "x = 1\ndef (\n  def inner():", tests: [:], provenance: "")
+                .functions == [])
     }
 
     @Test func theLoopStopsAtItsStepBudget() async throws {
@@ -208,6 +211,46 @@ struct RefineLoopTests {
         #expect(RefineLoop.libraryCode("") == "")
     }
 
+    @Test func examplesAssignedAtTheTopLevelAreRemovedWhenNothingUsesThem() {
+        let library = """
+            import re
+            PATTERN = re.compile("x")
+
+            def build_index():
+                return {"a": 1}
+
+            INDEX = build_index()
+
+            def lookup(key):
+                return INDEX.get(key)
+
+            class Table:
+                pass
+
+            """
+        let examples = """
+            opts, rest = parse_args(
+                ["--out=x", "in.txt"], {"v"})
+            print(opts, rest)
+            t = Table()
+            same = lookup("a") == 1
+            """
+        let guarded = """
+
+            if __name__ == "__main__":
+                print(main)
+            """
+        let definitions = "def parse_args(argv, flags):\n    return {}, argv\n"
+        // Examples that call the file's own functions go, with their continuation lines;
+        // `INDEX`, which a function uses, and `PATTERN`, which calls no function of the file, stay.
+        #expect(RefineLoop.libraryCode(library + definitions + examples) == library + definitions.dropLast())
+        // A name something that stays uses is kept (here the `__main__` block).
+        let used = library + "main = lookup(\"a\")" + guarded
+        #expect(RefineLoop.libraryCode(used) == used)
+        #expect(RefineLoop.libraryCode("def f():\n    return 1\nx == f()") == "def f():\n    return 1\nx == f()")
+        #expect(RefineLoop.libraryCode("def f():\n    return 1\nx += f()") == "def f():\n    return 1\nx += f()")
+    }
+
     @Test func codeIsTakenFromTheAnswersFence() {
         #expect(RefineLoop.extractCode("Here:\n```python\nx = 1\n```\nDone") == "x = 1")
         #expect(RefineLoop.extractCode("```\nshort\n```\n```py\nlonger one\n```") == "longer one")
@@ -223,6 +266,7 @@ final class FilesRunner: TestRunner {
     var files: [[String: String]] { state.withLock { $0 } }
     func run(files: [String: String], tests: [String: String]) async throws -> TestReport {
         state.withLock { $0.append(files) }
-        return (files["solution.py"] ?? "").contains("wrong") ? TestReport(passed: 0, total: 1, failures: ["test_a: wrong"]) : TestReport(passed: 1, total: 1)
+        return (files["solution.py"] ?? "").contains("wrong")
+            ? TestReport(passed: 0, total: 1, failures: ["test_a: wrong"]) : TestReport(passed: 1, total: 1)
     }
 }

@@ -228,30 +228,62 @@ public struct RefineLoop: Sendable {
 
     /// `code` as a module to import: the top-level statements that only run the model's own
     /// examples and checks on import (`print(...)`, `assert ...`, a bare call such as
-    /// `main()`, a `for` or `while` loop), each with its continuation lines, are removed.
-    /// Definitions, imports, assignments and `if __name__ == "__main__":` blocks stay. A small
+    /// `main()`, a `for` or `while` loop), each with its continuation lines, are removed, and
+    /// so is an assignment of what a function of the file returns (`opts = parse_args([...])`)
+    /// when nothing that stays uses its names: an example whose `print` went. Definitions,
+    /// imports, other assignments and `if __name__ == "__main__":` blocks stay. A small
     /// model often ends its file with checks of its own that fail, or that the answer's
     /// length limit cuts mid-line, and the tests then cannot even import the file. When the
     /// code is `unfinished` (the limit cut it), its last top-level statement, which the cut
     /// left incomplete, goes too.
     public static func libraryCode(_ code: String, unfinished: Bool = false) -> String {
-        var kept: [Substring] = []
-        var dropping = false
-        var lastStart: Int?
+        // The top-level statements, each with its continuation lines; the first holds what
+        // comes before any (a file that starts indented or with comments).
+        var statements: [(lines: [Substring], dropped: Bool)] = [([], false)]
         var inString: Substring?  // the quotes of a triple-quoted string still open
         for line in code.split(separator: "\n", omittingEmptySubsequences: false) {
             if inString == nil, let first = line.first, !first.isWhitespace, first != "#", !")]}".contains(first) {
-                dropping = runsOnImport(line)
-                if !dropping { lastStart = kept.count }
+                statements.append(([], runsOnImport(line)))
             }
-            if !dropping { kept.append(line) }
+            statements[statements.count - 1].lines.append(line)
             for quotes in ["\"\"\"", "'''"] where inString == nil || inString == Substring(quotes) {
                 if line.components(separatedBy: quotes).count % 2 == 0 { inString = inString == nil ? Substring(quotes) : nil }
             }
         }
-        if unfinished, !dropping, let lastStart { kept.removeSubrange(lastStart...) }
-        return kept.joined(separator: "\n").trimmingCharacters(in: .newlines)
+        if unfinished, statements.count > 1, statements[statements.count - 1].dropped == false { statements.removeLast() }
+        let defined = statements.compactMap { definedName($0.lines.first ?? "") }
+        for index in statements.indices where !statements[index].dropped {
+            guard let (names, value) = assignment(statements[index].lines), calls(value, anyOf: defined) else { continue }
+            let rest = statements.indices.filter { $0 != index && !statements[$0].dropped }
+                .map { statements[$0].lines.joined(separator: "\n") }.joined(separator: "\n")
+            statements[index].dropped = !names.contains { rest.contains(word($0)) }
+        }
+        return statements.filter { !$0.dropped }.flatMap(\.lines).joined(separator: "\n").trimmingCharacters(in: .newlines)
     }
+
+    /// The function or class a top-level line defines (`def name(`, `async def`, `class name`).
+    static func definedName(_ line: Substring) -> String? {
+        line.firstMatch(of: try! Regex(#"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)"#)).flatMap { $0[1].substring.map(String.init) }
+    }
+
+    /// The names a plain assignment statement sets (`a = ...`, `a, b = ...`) and its value.
+    static func assignment(_ lines: [Substring]) -> (names: [String], value: String)? {
+        let text = lines.joined(separator: "\n")
+        guard let match = text.firstMatch(of: try! Regex(#"^([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=(?!=)"#)),
+            let targets = match[1].substring
+        else { return nil }
+        let names = targets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return (names, String(text[match.range.upperBound...]))
+    }
+
+    /// Whether `code` calls one of `functions` (or makes one of those classes).
+    static func calls(_ code: String, anyOf functions: [String]) -> Bool {
+        functions.contains { code.contains(try! Regex("\\b\($0)\\s*\\(").wordBoundaryKind(.simple)) }
+    }
+
+    /// `name` as a whole word (`INDEX` in `INDEX.get`: simple boundaries, not Unicode's, in
+    /// which a dot between letters does not end a word).
+    static func word(_ name: String) -> Regex<AnyRegexOutput> { try! Regex("\\b\(name)\\b").wordBoundaryKind(.simple) }
 
     /// Whether a top-level statement starting with `line` runs example code on import.
     static func runsOnImport(_ line: Substring) -> Bool {

@@ -250,13 +250,23 @@ public struct RefineLoop: Sendable {
                 if line.components(separatedBy: quotes).count % 2 == 0 { inString = inString == nil ? Substring(quotes) : nil }
             }
         }
-        if unfinished, statements.count > 1, statements[statements.count - 1].dropped == false { statements.removeLast() }
-        let defined = statements.compactMap { definedName($0.lines.first ?? "") }
+        if unfinished, statements.count > 1, statements.last?.dropped == false { statements.removeLast() }
+        let defined = Set(statements.compactMap { definedName($0.lines.first ?? "") })
+        // How often each name occurs in the statements that stay, counted once for the file.
+        let texts = statements.map { $0.lines.joined(separator: "\n") }
+        let named = texts.map { words($0).map(\.name) }
+        var uses: [Substring: Int] = [:]
         for index in statements.indices where !statements[index].dropped {
-            guard let (names, value) = assignment(statements[index].lines), calls(value, anyOf: defined) else { continue }
-            let rest = statements.indices.filter { $0 != index && !statements[$0].dropped }
-                .map { statements[$0].lines.joined(separator: "\n") }.joined(separator: "\n")
-            statements[index].dropped = !names.contains { rest.contains(word($0)) }
+            for name in named[index] { uses[name, default: 0] += 1 }
+        }
+        for index in statements.indices where !statements[index].dropped {
+            guard let (names, value) = assignment(texts[index]),
+                words(value).contains(where: { $0.called && defined.contains(String($0.name)) })
+            else { continue }
+            let own = named[index]
+            guard !names.contains(where: { name in uses[name, default: 0] > own.count(where: { $0 == name }) }) else { continue }
+            statements[index].dropped = true
+            for name in own { uses[name, default: 0] -= 1 }
         }
         return statements.filter { !$0.dropped }.flatMap(\.lines).joined(separator: "\n").trimmingCharacters(in: .newlines)
     }
@@ -267,23 +277,33 @@ public struct RefineLoop: Sendable {
     }
 
     /// The names a plain assignment statement sets (`a = ...`, `a, b = ...`) and its value.
-    static func assignment(_ lines: [Substring]) -> (names: [String], value: String)? {
-        let text = lines.joined(separator: "\n")
+    static func assignment(_ text: String) -> (names: [Substring], value: Substring)? {
         guard let match = text.firstMatch(of: try! Regex(#"^([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=(?!=)"#)),
             let targets = match[1].substring
         else { return nil }
-        let names = targets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        return (names, String(text[match.range.upperBound...]))
+        return (targets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces)[...] }, text[match.range.upperBound...])
     }
 
-    /// Whether `code` calls one of `functions` (or makes one of those classes).
-    static func calls(_ code: String, anyOf functions: [String]) -> Bool {
-        functions.contains { code.contains(try! Regex("\\b\($0)\\s*\\(").wordBoundaryKind(.simple)) }
+    /// The names in `code` (identifiers, wherever they occur: `INDEX` in `INDEX.get`), each
+    /// with whether a call follows it (`f(`, `f (`).
+    static func words(_ code: some StringProtocol) -> [(name: Substring, called: Bool)] {
+        let text = Substring(code)
+        func part(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" }
+        var found: [(name: Substring, called: Bool)] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            guard part(text[index]) else {
+                index = text.index(after: index)
+                continue
+            }
+            let start = index
+            while index < text.endIndex, part(text[index]) { index = text.index(after: index) }
+            guard !text[start].isNumber else { continue }
+            let next = text[index...].first { $0 != " " && $0 != "\t" }
+            found.append((text[start..<index], next == "("))
+        }
+        return found
     }
-
-    /// `name` as a whole word (`INDEX` in `INDEX.get`: simple boundaries, not Unicode's, in
-    /// which a dot between letters does not end a word).
-    static func word(_ name: String) -> Regex<AnyRegexOutput> { try! Regex("\\b\(name)\\b").wordBoundaryKind(.simple) }
 
     /// Whether a top-level statement starting with `line` runs example code on import.
     static func runsOnImport(_ line: Substring) -> Bool {

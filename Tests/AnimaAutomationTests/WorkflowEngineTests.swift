@@ -178,8 +178,10 @@ struct WorkflowEngineTests {
         let stored = try #require(try await store.workflow(named: "nap"))
         let run = try await store.createRun(
             id: "n1", of: stored, owner: alice, inputs: .init(.object([:]), label: .user), trigger: "manual", parent: nil)
-        try await store.stepStarted(run: run.id, path: "w", key: "n1/w", attempt: 1)
+        // The clock starts before the store records the step's start, so a slow store (a busy
+        // machine) cannot make the wait look shorter than it was.
         let first = ContinuousClock.now
+        try await store.stepStarted(run: run.id, path: "w", key: "n1/w", attempt: 1)
         try await Task.sleep(for: .seconds(1))
         await e.resumeAll()
         #expect(try await e.wait(run.id).status == .completed)

@@ -23,7 +23,10 @@ struct BenchFunctionCalling: AsyncParsableCommand {
             Strategies: off (no grammar; calls parsed from whatever the model writes),
             native (the grammar wakes at the template's call tag), grammar (every token
             under the tools' grammar: the agents' default) and decide-first (a short
-            "tool or answer?" step, then a forced call or a plain answer).
+            "tool or answer?" step, then a forced call or a plain answer). Each strategy but
+            off is scored twice on the same answers: with the calls as the model made them
+            ("as made"), and as an agent's step runs them, where calls with no footing in
+            the request are dropped and a step left with none answers in words.
 
             Example:
               anima-bench fc --strategies off,grammar --model ~/.cache/anima/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
@@ -115,30 +118,32 @@ struct BenchFunctionCalling: AsyncParsableCommand {
         if options.context == nil { options.context = 2048 }
         let engine = try await options.load(slots: concurrency)
         Self.say("model \(engine.info.name) (tool-call syntax \(engine.toolCallSyntax.rawValue)), \(cases.count) cases")
-        Self.say("strategy       accuracy  malformed  quoting  cut    seconds   single choose parallel none convert")
+        Self.say("strategy           accuracy  malformed  quoting  cut    seconds   single choose parallel none convert")
         for strategy in strategies {
             let start = Date()
             let outcomes = try await Self.score(cases, strategy: strategy, engine: engine, concurrency: concurrency)
             let seconds = Date().timeIntervalSince(start)
-            let correct = outcomes.filter(\.1.correct).count
-            let malformed = outcomes.filter(\.1.malformed).count
-            let cut = outcomes.filter(\.1.cut).count
-            let quoting = outcomes.filter(\.1.quotes).count
-            let perCategory = ["single", "choose", "parallel", "none", "convert"].map { category -> String in
-                let these = outcomes.filter { $0.0.category == category }
-                return these.isEmpty ? "-" : String(format: "%.2f", Double(these.filter(\.1.correct).count) / Double(these.count))
-            }
-            Self.say(
-                strategy.padding(toLength: 14, withPad: " ", startingAt: 0)
-                    + String(
-                        format: " %8.3f  %9.3f  %7.3f  %5.3f  %7.1f   %@", Double(correct) / Double(cases.count),
-                        Double(malformed) / Double(cases.count), Double(quoting) / Double(cases.count), Double(cut) / Double(cases.count),
-                        seconds,
-                        perCategory.joined(separator: "   ")))
-            if verbose {
-                for (c, o) in outcomes where !o.correct {
-                    Self.say("  \(c.id) \(o.malformed ? "MALFORMED " : "")\(o.quotes ? "QUOTES " : "")\(o.cut ? "CUT " : "")\(o.detail)")
-                }
+            let grounded = outcomes.compactMap { c, o in o.grounded.map { (c, $0) } }
+            if !grounded.isEmpty { report("\(strategy), as made", outcomes.map { ($0, $1.asMade) }, cases: cases.count, seconds: seconds) }
+            report(strategy, grounded.isEmpty ? outcomes.map { ($0, $1.asMade) } : grounded, cases: cases.count, seconds: seconds)
+        }
+    }
+
+    func report(_ name: String, _ outcomes: [(Case, Outcome)], cases: Int, seconds: Double) {
+        let share = { (n: Int) in Double(n) / Double(cases) }
+        let perCategory = ["single", "choose", "parallel", "none", "convert"].map { category -> String in
+            let these = outcomes.filter { $0.0.category == category }
+            return these.isEmpty ? "-" : String(format: "%.2f", Double(these.filter(\.1.correct).count) / Double(these.count))
+        }
+        Self.say(
+            name.padding(toLength: 18, withPad: " ", startingAt: 0)
+                + String(
+                    format: " %8.3f  %9.3f  %7.3f  %5.3f  %7.1f   %@", share(outcomes.filter(\.1.correct).count),
+                    share(outcomes.filter(\.1.malformed).count), share(outcomes.filter(\.1.quotes).count),
+                    share(outcomes.filter(\.1.cut).count), seconds, perCategory.joined(separator: "   ")))
+        if verbose {
+            for (c, o) in outcomes where !o.correct {
+                Self.say("  \(c.id) \(o.malformed ? "MALFORMED " : "")\(o.quotes ? "QUOTES " : "")\(o.cut ? "CUT " : "")\(o.detail)")
             }
         }
     }
@@ -147,9 +152,11 @@ struct BenchFunctionCalling: AsyncParsableCommand {
     /// each strategy as soon as it is measured.
     static func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
-    static func score(_ cases: [Case], strategy: String, engine: LlamaEngine, concurrency: Int) async throws -> [(Case, Outcome)] {
-        try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
-            var results = [Outcome?](repeating: nil, count: cases.count)
+    static func score(_ cases: [Case], strategy: String, engine: LlamaEngine, concurrency: Int) async throws -> [(
+        Case, (asMade: Outcome, grounded: Outcome?)
+    )] {
+        try await withThrowingTaskGroup(of: (Int, (asMade: Outcome, grounded: Outcome?)).self) { group in
+            var results = [(asMade: Outcome, grounded: Outcome?)?](repeating: nil, count: cases.count)
             var next = 0
             func launch() {
                 guard next < cases.count else { return }
@@ -166,17 +173,20 @@ struct BenchFunctionCalling: AsyncParsableCommand {
         }
     }
 
-    static func run(_ c: Case, strategy: String, engine: LlamaEngine) async throws -> Outcome {
+    /// The case's outcome with the calls as the model made them, and, for a strategy, after
+    /// the agents' grounding check (`AgentLoop.ground`) on the same answer.
+    static func run(_ c: Case, strategy: String, engine: LlamaEngine) async throws -> (asMade: Outcome, grounded: Outcome?) {
         var request = GenerationRequest(
             messages: [.system(AgentLoop.defaultSystemPrompt), .user(c.prompt)], tools: c.tools, sampling: .greedy(maxTokens: 160))
-        switch strategy {
-        case "off": request.toolConstraint = .off
-        case "native": try await AgentLoop.apply(.native, to: &request) { try await engine.generate($0).collect() }
-        case "grammar": try await AgentLoop.apply(.grammar, to: &request) { try await engine.generate($0).collect() }
-        default: try await AgentLoop.apply(.decideFirst, to: &request) { try await engine.generate($0).collect() }
+        let generate = { (r: GenerationRequest) in try await engine.generate(r).collect() }
+        guard let strategy = AgentLoop.ToolStrategy(rawValue: strategy) else {
+            request.toolConstraint = .off
+            return (judge(c, try await generate(request)), nil)
         }
-        let result = try await engine.generate(request).collect()
-        return judge(c, result)
+        let asked = request
+        try await AgentLoop.apply(strategy, to: &request, generate: generate)
+        let result = try await generate(request)
+        return (judge(c, result), judge(c, try await AgentLoop.ground(result, of: asked, generate: generate)))
     }
 
     /// AST match of the calls against the expected ones, in any order.

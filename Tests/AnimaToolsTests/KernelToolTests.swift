@@ -55,7 +55,8 @@ struct KernelToolTests {
         let tools = ToolAdapter.adapting(Toolbox.builtins(), workspaceBase: fixture.base)
         let kernel = Kernel(.init(processor: processor, tools: tools))
         let pid = try await kernel.spawn(
-            AgentSpec(task: "Note my rent", tools: ["calculator", "files"]), owner: Principal(name: "alice", groups: ["users"]))
+            AgentSpec(task: "Work out 6*7, then note my rent", tools: ["calculator", "files"]),
+            owner: Principal(name: "alice", groups: ["users"]))
         #expect(try await kernel.wait(pid) == .completed("done"))
         #expect(labels.all == [.public, .public, .private, .private])
     }

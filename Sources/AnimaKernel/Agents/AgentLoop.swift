@@ -20,6 +20,10 @@ import AnimaSecurity
 /// model names the side-effecting tools the user's words call for (`ActionSet`, one
 /// structured-output step over the task and the tool list alone), unless the spec gives
 /// them (`AgentSpec.actions`); later calls outside that set are asked or denied.
+///
+/// A call the model chose to make whose arguments have no footing in what the user, the
+/// operator or a tool said (`CallGrounding`: `get_weather({"city": "London"})` for "Hello!")
+/// is not run; a step left with no call answers in words instead (`step`).
 public struct AgentLoop: Sendable {
     public struct Limits: Sendable, Hashable {
         /// Model calls before the agent gives up.
@@ -158,10 +162,8 @@ public struct AgentLoop: Sendable {
                 if let words = request.messages.last(where: { $0.role == .user })?.content {
                     request.messages.append(.user("Answer my request with the tool results above: \(words)"))
                 }
-            } else {
-                try await Self.apply(strategy, to: &request) { try await context.generate($0) }
             }
-            let result = try await context.generate(request)
+            let result = try await Self.step(strategy, request) { try await context.generate($0) }
             guard !result.toolCalls.isEmpty else {
                 let answer = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
                 if answer.isEmpty, !answerOnly, step + 1 < spec.limits.maxSteps {
@@ -207,6 +209,39 @@ public struct AgentLoop: Sendable {
             }
         }
         throw Stop.stepLimit(spec.limits.maxSteps)
+    }
+
+    /// One step's generation under `strategy`. When the model chose to call tools (the
+    /// request left the choice to it), calls with no footing in the conversation
+    /// (`CallGrounding`) are dropped; if that leaves none, the step is asked again for an
+    /// answer in words. A small model invents calls for small talk (`get_weather` for "Hello!"),
+    /// which an agent would otherwise run.
+    public static func step(
+        _ strategy: ToolStrategy, _ request: GenerationRequest, generate: (GenerationRequest) async throws -> GenerationResult
+    ) async throws -> GenerationResult {
+        var shaped = request
+        try await apply(strategy, to: &shaped, generate: generate)
+        return try await ground(try await generate(shaped), of: request, generate: generate)
+    }
+
+    /// `result` without the calls that have no footing in `request`'s conversation, or, if
+    /// none has any, the request generated again as an answer in words. Calls the request
+    /// did not leave to the model (`toolChoice` other than `auto`) are kept as they are.
+    public static func ground(
+        _ result: GenerationResult, of request: GenerationRequest, generate: (GenerationRequest) async throws -> GenerationResult
+    ) async throws -> GenerationResult {
+        var result = result
+        guard request.toolChoice == .auto, !result.toolCalls.isEmpty else { return result }
+        let grounding = CallGrounding(request.messages)
+        let grounded = result.toolCalls.filter { grounding.isGrounded($0, offered: request.tools) }
+        guard grounded.isEmpty else {
+            result.toolCalls = grounded
+            return result
+        }
+        var answer = request
+        answer.toolChoice = .none
+        answer.toolConstraint = .wholeAnswer
+        return try await generate(answer)
     }
 
     /// Shapes one step's request for `strategy`; `generate` runs the decision step of

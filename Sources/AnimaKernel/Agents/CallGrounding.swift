@@ -1,0 +1,124 @@
+import AnimaCore
+
+/// Whether a tool call has any footing in the conversation it was made in.
+///
+/// Small models invent calls when none is needed: asked "Hello! How are you?" with a weather
+/// tool offered, Qwen2.5-Coder-0.5B calls `get_weather({"city": "London"})`; asked what a noun
+/// is, it sends an email to `recipient@example.com` (BENCHMARKS.md, "Function calling"). Such
+/// a call's arguments come from nowhere: no word of them is in what the user, the operator
+/// or a tool said. A call is *grounded* when some word of its free-form arguments, or some
+/// distinctive word of its tool's name, appears in the messages that are not the model's own
+/// (system, user and tool messages). The test is deliberately weak, so that calls whose values
+/// the model had to work out still pass: "Convert twenty dollars to euros" grounds
+/// `convert_currency({"amount": 20, "from": "USD", "to": "EUR"})` by the tool's name alone.
+///
+/// Free-form arguments are those the schema does not close: an `enum`, a `const` or a
+/// boolean is a choice among the tool's own values, not an invention. A call with no
+/// free-form argument has nothing to invent and is grounded.
+public struct CallGrounding: Sendable {
+    private let words: Set<Substring>
+    private let stems: Set<Substring>
+
+    /// The words of every message but the assistant's.
+    public init(_ messages: [ChatMessage]) {
+        var words = Set<Substring>()
+        for message in messages where message.role != .assistant {
+            words.formUnion(Self.words(message.content))
+        }
+        self.words = words
+        stems = Set(words.compactMap(Self.stem))
+    }
+
+    public func isGrounded(_ call: ToolCall, offered tools: [ToolDefinition]) -> Bool {
+        let nameWords = Self.words(Self.spaced(call.name)).filter { !Self.genericVerbs.contains($0) }
+        if nameWords.contains(where: has) { return true }
+        let properties = tools.first { $0.name == call.name }?.parameters.json["properties"]?.objectValue
+        var freeForm = 0
+        var argumentWords: [Substring] = []
+        for (key, value) in call.arguments.objectValue ?? JSONObject() {
+            if let schema = properties?[key], schema["enum"] != nil || schema["const"] != nil || schema["type"] == "boolean" { continue }
+            if case .bool = value { continue }
+            if case .null = value { continue }
+            freeForm += 1
+            Self.collect(value, into: &argumentWords)
+        }
+        return freeForm == 0 || argumentWords.contains(where: has)
+    }
+
+    private func has(_ word: Substring) -> Bool {
+        words.contains(word) || Self.stem(word).map(stems.contains) ?? false
+    }
+
+    /// The words of a value: its strings' and numbers' words, through arrays and objects.
+    private static func collect(_ value: JSONValue, into out: inout [Substring]) {
+        switch value {
+        case .string(let s): out += words(s)
+        case .number: out += words(value.jsonText)
+        case .array(let items): for item in items { collect(item, into: &out) }
+        case .object(let object): for (_, item) in object { collect(item, into: &out) }
+        case .bool, .null: break
+        }
+    }
+
+    /// Lowercased runs of letters and runs of digits, without function words and single
+    /// letters; a plural loses its "s".
+    static func words(_ text: String) -> [Substring] {
+        var out: [Substring] = []
+        let lower = Substring(text.lowercased())
+        var start: Substring.Index?
+        var digits = false
+        func close(_ end: Substring.Index) {
+            guard let s = start else { return }
+            start = nil
+            var word = lower[s..<end]
+            guard digits || (word.count > 1 && !stopWords.contains(word)) else { return }
+            // A plural meets its singular: "notes" and "note", "stocks" and "stock".
+            if !digits, word.count >= 4, word.hasSuffix("s"), !word.hasSuffix("ss") { word = word.dropLast() }
+            out.append(word)
+        }
+        var i = lower.startIndex
+        while i < lower.endIndex {
+            let c = lower[i]
+            if c.isNumber || c.isLetter {
+                if start != nil, c.isNumber != digits { close(i) }
+                if start == nil { (start, digits) = (i, c.isNumber) }
+            } else {
+                close(i)
+            }
+            i = lower.index(after: i)
+        }
+        close(lower.endIndex)
+        return out
+    }
+
+    /// The first five letters of a word of five or more: "calculate" meets "calculator",
+    /// "emails" meets "email".
+    private static func stem(_ word: Substring) -> Substring? {
+        word.count >= 5 && word.first?.isLetter == true ? word.prefix(5) : nil
+    }
+
+    /// A tool's name with its parts apart: `get_stock_price`, `getStockPrice`, `stock-price`.
+    private static func spaced(_ name: String) -> String {
+        var out = ""
+        for c in name {
+            if c.isUppercase { out.append(" ") }
+            out.append(c == "_" || c == "-" || c == "." ? " " : c)
+        }
+        return out
+    }
+
+    /// Words of tool names that say what kind of thing a tool does, not what it is about.
+    static let genericVerbs: Set<Substring> = [
+        "get", "set", "create", "make", "send", "add", "list", "read", "write", "run", "do", "fetch", "find", "search",
+        "update", "delete", "remove", "new", "query", "call", "use", "tool", "info", "check", "show", "open",
+    ]
+
+    static let stopWords: Set<Substring> = [
+        "a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as", "into",
+        "is", "are", "was", "were", "be", "been", "am", "it", "its", "this", "that", "these", "those", "there", "here",
+        "i", "me", "my", "we", "us", "our", "you", "your", "he", "she", "him", "her", "they", "them", "their",
+        "what", "which", "who", "how", "when", "where", "why", "do", "does", "did", "can", "could", "will", "would",
+        "should", "may", "might", "must", "have", "has", "had", "not", "no", "yes", "so", "up", "out", "about", "all",
+        "any", "some", "one", "please", "hello", "hi", "thanks", "thank", "ok", "okay",
+    ]
+}

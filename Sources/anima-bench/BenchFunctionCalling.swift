@@ -118,7 +118,7 @@ struct BenchFunctionCalling: AsyncParsableCommand {
         if options.context == nil { options.context = 2048 }
         let engine = try await options.load(slots: concurrency)
         Self.say("model \(engine.info.name) (tool-call syntax \(engine.toolCallSyntax.rawValue)), \(cases.count) cases")
-        Self.say("strategy           accuracy  malformed  quoting  cut    seconds   single choose parallel none convert")
+        Self.say("strategy                 accuracy  malformed  quoting  cut    seconds   single choose parallel none convert")
         for strategy in strategies {
             let start = Date()
             let outcomes = try await Self.score(cases, strategy: strategy, engine: engine, concurrency: concurrency)
@@ -136,7 +136,7 @@ struct BenchFunctionCalling: AsyncParsableCommand {
             return these.isEmpty ? "-" : String(format: "%.2f", Double(these.filter(\.1.correct).count) / Double(these.count))
         }
         Self.say(
-            name.padding(toLength: 18, withPad: " ", startingAt: 0)
+            name.padding(toLength: 24, withPad: " ", startingAt: 0)
                 + String(
                     format: " %8.3f  %9.3f  %7.3f  %5.3f  %7.1f   %@", share(outcomes.filter(\.1.correct).count),
                     share(outcomes.filter(\.1.malformed).count), share(outcomes.filter(\.1.quotes).count),

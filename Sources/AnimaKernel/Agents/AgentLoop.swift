@@ -71,8 +71,9 @@ public struct AgentLoop: Sendable {
             switch syntax {
             // Qwen2.5-Coder: the grammar that wakes when a call begins (tag, ```json block or
             // bare object) is the most accurate with no malformed call on both sizes (210 cases:
-            // 0.5B 0.586, 1.5B 0.648), where the whole-answer grammar loses the 1.5B's calls,
-            // which follow a few words (0.505), and decide-first is slower and less accurate.
+            // 0.5B 0.586, 1.5B 0.648 as the model makes its calls; 0.681 and 0.738 once calls
+            // with no footing are dropped, see `step`), where the whole-answer grammar loses the
+            // 1.5B's calls, which follow a few words (0.505), and decide-first is slower and less accurate.
             case .hermes: .native
             // SmolLM2-135M under the grammar always takes the answer branch (0.19 of Anima's
             // 210 cases, as without constraints); asked "tool or answer?" first it calls tools.

@@ -40,6 +40,7 @@ struct CallGroundingTests {
         ("Say good night.", "set_timer", ["minutes": 0]),
         ("Good morning!", "send_email", ["to": "recipient@example.com", "subject": "Hello, World!"]),
         ("Hello! How are you?", "calculator", ["expression": ""]),
+        ("こんにちは、元気ですか？", "get_weather", ["city": "大阪"]),
     ]
 
     @Test(arguments: CallGroundingTests.invented)
@@ -58,6 +59,8 @@ struct CallGroundingTests {
         ("Please send an e-mail to bob@example.org about the report", "send_email", ["to": "bob@example.org", "subject": "Report"]),
         ("What is the latest stock price of AAPL?", "getStockPrice", ["symbol": "AAPL"]),
         ("How are stocks doing?", "getStockPrice", ["symbol": "SPY"]),  // "stocks" meets "stock"
+        ("東京の天気は？", "get_weather", ["city": "東京"]),  // a script without spaces
+        ("Wie ist das Wetter in München?", "get_weather", ["city": "München"]),
         // Nothing free-form to invent.
         ("Hello!", "list_files", [:]),
         ("Hello!", "notify", ["urgent": true, "level": "high"]),

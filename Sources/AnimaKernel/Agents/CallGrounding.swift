@@ -18,15 +18,15 @@ import AnimaCore
 public struct CallGrounding: Sendable {
     private let words: Set<Substring>
     private let stems: Set<Substring>
+    /// The same messages, lowercased, for words of scripts written without spaces.
+    private let text: String
 
     /// The words of every message but the assistant's.
     public init(_ messages: [ChatMessage]) {
-        var words = Set<Substring>()
-        for message in messages where message.role != .assistant {
-            words.formUnion(Self.words(message.content))
-        }
-        self.words = words
+        let contents = messages.filter { $0.role != .assistant }.map(\.content)
+        words = Set(contents.flatMap(Self.words))
         stems = Set(words.compactMap(Self.stem))
+        text = contents.joined(separator: "\n").lowercased()
     }
 
     public func isGrounded(_ call: ToolCall, offered tools: [ToolDefinition]) -> Bool {
@@ -46,7 +46,10 @@ public struct CallGrounding: Sendable {
     }
 
     private func has(_ word: Substring) -> Bool {
-        words.contains(word) || Self.stem(word).map(stems.contains) ?? false
+        if words.contains(word) || Self.stem(word).map(stems.contains) == true { return true }
+        // Chinese or Japanese runs whole sentences together: "東京の天気は" is one run, and
+        // the city "東京" is in it, not equal to it.
+        return !word.allSatisfy(\.isASCII) && text.contains(word)
     }
 
     /// The words of a value: its strings' and numbers' words, through arrays and objects.

@@ -1,5 +1,6 @@
 import AnimaCore
 import AnimaProcessor
+import AnimaSecurity
 import AnimaTesting
 import Testing
 
@@ -82,7 +83,7 @@ struct CallGroundingTests {
 
     @Test func wordsAreLettersOrDigitsWithoutFunctionWords() {
         #expect(CallGrounding.words("What's 2**40, Alice@Example.COM?") == ["2", "40", "alice", "example", "com"])
-        #expect(CallGrounding.words("abc123def 3.5") == ["abc", "123", "def", "3", "5"])
+        #expect(CallGrounding.words("abc123def 3.5 H2O") == ["abc123def", "3", "5", "h2o"])
         #expect(CallGrounding.words("Save these notes; pass") == ["save", "note", "pass"])
         #expect(CallGrounding.words("") == [])
     }
@@ -139,5 +140,14 @@ struct CallGroundingTests {
         let pid = try await kernel.spawn(AgentSpec(task: "Hello! How are you?", tools: ["add"]), owner: alice)
         #expect(try await kernel.wait(pid) == .completed("Hello! I am well."))
         #expect(!model.requests.contains { $0.messages.contains { $0.role == .tool } })
+    }
+
+    /// The data boundary's instructions carry a random hex nonce in the system prompt; its
+    /// digits once grounded `add(40, 2)` now and then (a nonce holding a lone 2).
+    @Test func theDataBoundarysNonceGroundsNothing() {
+        let boundary = DataBoundary(nonce: "0a2b40c7d9e1f305")
+        let grounding = CallGrounding([.system(boundary.instructions), .user("Hello! How are you?")])
+        let add = ToolCall(id: "1", name: "add", arguments: ["a": 40, "b": 2])
+        #expect(!grounding.isGrounded(add, offered: []))
     }
 }

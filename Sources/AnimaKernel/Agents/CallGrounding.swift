@@ -63,35 +63,17 @@ public struct CallGrounding: Sendable {
         }
     }
 
-    /// Lowercased runs of letters and runs of digits, without function words and single
-    /// letters; a plural loses its "s".
+    /// Lowercased runs of letters and digits, without function words and single letters; a
+    /// plural loses its "s". A run that mixes letters and digits stays whole ("h2o", and the
+    /// data boundary's random hex nonce, whose digits would otherwise ground any small number).
     static func words(_ text: String) -> [Substring] {
-        var out: [Substring] = []
         let lower = Substring(text.lowercased())
-        var start: Substring.Index?
-        var digits = false
-        func close(_ end: Substring.Index) {
-            guard let s = start else { return }
-            start = nil
-            var word = lower[s..<end]
-            guard digits || (word.count > 1 && !stopWords.contains(word)) else { return }
+        return lower.split { !($0.isLetter || $0.isNumber) }.compactMap { word in
+            if word.allSatisfy(\.isNumber) || !word.allSatisfy(\.isLetter) { return word }
+            guard word.count > 1, !stopWords.contains(word) else { return nil }
             // A plural meets its singular: "notes" and "note", "stocks" and "stock".
-            if !digits, word.count >= 4, word.hasSuffix("s"), !word.hasSuffix("ss") { word = word.dropLast() }
-            out.append(word)
+            return word.count >= 4 && word.hasSuffix("s") && !word.hasSuffix("ss") ? word.dropLast() : word
         }
-        var i = lower.startIndex
-        while i < lower.endIndex {
-            let c = lower[i]
-            if c.isNumber || c.isLetter {
-                if start != nil, c.isNumber != digits { close(i) }
-                if start == nil { (start, digits) = (i, c.isNumber) }
-            } else {
-                close(i)
-            }
-            i = lower.index(after: i)
-        }
-        close(lower.endIndex)
-        return out
     }
 
     /// The first five letters of a word of five or more: "calculate" meets "calculator",

@@ -87,10 +87,51 @@ struct OutputAssemblerTests {
         #expect(text(events).isEmpty)
     }
 
+    /// SmolLM2-135M, made to call with parallel calls allowed, wrote the same call over and
+    /// over until its budget cut the last copy, and the whole answer was read as malformed text.
+    @Test("a bare call written again ends the answer, with the call once")
+    func aRepeatedBareCallEndsTheAnswer() {
+        let call = "{   \"name\": \"t\" , \"arguments\": {   \"x\": 1 } }"
+        let again = "{\"name\":\"t\",\"arguments\":{\"x\":1}}"  // the same call, spaced otherwise
+        let output = "\(call)  {\"name\": \"u\", \"arguments\": {}}  \(again)  {\"name\": \"t\", \"argu"
+        for pieces in [[Array(output.utf8)], Array(output.utf8).map { [$0] }] {
+            let (events, stopped) = run(pieces, tools: true, names: ["t", "u"])
+            #expect(stopped == (pieces.count > 1))  // token by token it stops at the repeat
+            #expect(calls(events).map(\.name) == ["t", "u"])
+            #expect(text(events).isEmpty)
+        }
+        // Tagged, the same: the answer ends at the repeat, and nothing after it is read.
+        let tagged = "<tool_call>\(call)</tool_call>\n<tool_call>\(again)</tool_call> and more words"
+        let (events, stopped) = run(Array(tagged.utf8).map { [$0] }, tools: true)
+        #expect(stopped)
+        #expect(calls(events).count == 1)
+        #expect(text(events).isEmpty)
+    }
+
+    @Test("whole bare calls before one the budget cut are calls; the cut one is dropped")
+    func bareCallsBeforeACutOneCount() {
+        let output = "{\"name\": \"t\", \"arguments\": {\"x\": 1}} {\"name\": \"u\", \"argu"
+        let (events, _) = run([Array(output.utf8)], tools: true, names: ["t", "u"])
+        #expect(calls(events).map(\.name) == ["t"])
+        #expect(text(events).isEmpty)
+        // Alone, a cut call is not a call, and words after whole calls are no cut: both stay text.
+        for answer in ["{\"name\": \"t\", \"argu", "{\"name\": \"t\", \"arguments\": {}} then {"] {
+            let (events, _) = run([Array(answer.utf8)], tools: true, names: ["t"])
+            #expect(calls(events).isEmpty)
+            #expect(text(events) == answer)
+        }
+    }
+
     @Test func aCallCutOffByTheTokenLimitIsDropped() {
         let (events, _) = run([Array("Sure.<tool_call>{\"name\": \"t\", \"argu".utf8)], tools: true)
         #expect(text(events) == "Sure.")
         #expect(!events.contains { if case .toolCall = $0 { true } else { false } })
+    }
+
+    @Test func aWholeCallWhoseClosingTagWasCutIsACall() {
+        let (events, _) = run([Array("<tool_call>{\"name\": \"t\", \"arguments\": {}}</tool_".utf8)], tools: true)
+        #expect(calls(events).map(\.name) == ["t"])
+        #expect(text(events).isEmpty)
     }
 
     @Test func aBrokenToolCallIsReturnedAsText() {
@@ -105,7 +146,8 @@ struct OutputAssemblerTests {
     /// Qwen2.5-Coder-1.5B explains first and puts its call in a Markdown JSON block.
     @Test("a call in a ```json block after words is a call, and the words stay")
     func aFencedCallOfAnOfferedToolIsACall() {
-        let output = "To find out, I'll use the calculator tool:\n```json\n{\"name\": \"calculator\", \"arguments\": {\"expression\": \"99 / 3\"}}\n```"
+        let output =
+            "To find out, I'll use the calculator tool:\n```json\n{\"name\": \"calculator\", \"arguments\": {\"expression\": \"99 / 3\"}}\n```"
         for pieces in [[Array(output.utf8)], Array(output.utf8).map { [$0] }] {
             let (events, _) = run(pieces, tools: true, names: ["calculator"])
             #expect(calls(events).map(\.name) == ["calculator"])

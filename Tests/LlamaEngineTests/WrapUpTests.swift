@@ -66,6 +66,29 @@ struct WrapUpTests {
         #expect(whole["story"]?.stringValue?.hasPrefix(story) == true, "\(result.text) / \(roomy.text)")
     }
 
+    /// SmolLM2-135M, made to call with parallel calls allowed, writes this call three times,
+    /// padded with spaces; the budget cut the third copy and the answer was malformed text.
+    @Test("a small model that writes its call again ends with the call, not cut text")
+    func aStutteredCallEndsAsACall() async throws {
+        let engine = try await TestModel.engine()
+        let convert = ToolDefinition(
+            name: "convert_currency", description: "Convert an amount of money between currencies (ISO 4217 codes).",
+            parameters: try JSONSchema([
+                "type": "object", "properties": ["amount": ["type": "number"], "from": ["type": "string"], "to": ["type": "string"]],
+                "required": ["amount", "from", "to"],
+            ]))
+        let request = GenerationRequest(
+            messages: [
+                .system("You are a helpful assistant. Answer the task directly; call a tool only when it helps."),
+                .user("Convert one hundred pounds to dollars."),
+            ], tools: [convert], toolChoice: .required, sampling: .greedy(maxTokens: 160))
+        let result = try await engine.generate(request).collect()
+        #expect(result.text.isEmpty, "\(result.text)")
+        #expect(result.toolCalls.count == 1, "\(result.toolCalls)")
+        #expect(result.finishReason == .toolCalls)
+        #expect(result.usage.completionTokens < 160)
+    }
+
     @Test("an answer in words under the whole-answer grammar still uses its whole budget")
     func wordsAreNotShortened() async throws {
         let engine = try await TestModel.engine()

@@ -346,15 +346,15 @@ final class DecodeLoop: @unchecked Sendable {
         let ignoresEnd = job.ignoreEndOfTurn
         guard
             let choice = WrapUp.pick(
-                logits: logits, grammar: grammar, closers: closers, excluding: { ignoresEnd && self.model.isEndOfGeneration($0) })
+                logits: logits, grammar: grammar, kinds: tokenKinds, excluding: { ignoresEnd && self.model.isEndOfGeneration($0) })
         else { return nil }
         if choice.steered { job.steered = true }
         llama_sampler_accept(job.sampler, choice.token)
         return choice.token
     }
 
-    /// `WrapUp.closers` of the model, worked out when a generation first needs them.
-    private lazy var closers = WrapUp.closers(model)
+    /// `WrapUp.kinds` of the model's tokens, worked out when a generation first needs them.
+    private lazy var tokenKinds = WrapUp.kinds(model)
 
     private func accept(_ token: llama_token, for job: Job) {
         job.generated += 1

@@ -113,7 +113,11 @@ struct OutputAssembler {
                 if let r = held.range(of: stop), stopAt == nil || r.lowerBound < stopAt!.lowerBound { stopAt = r }
             }
             if let stopAt { held = String(held[..<stopAt.lowerBound]) }
-            guard final || stopAt != nil else { return events }
+            // A call written again word for word ends the answer: a small model that repeats
+            // a call once repeats it until the budget cuts the last copy in half.
+            let stutter = stopAt == nil && !final ? Self.repeatStart(held) : nil
+            if let stutter { held = String(held[..<stutter]) }
+            guard final || stopAt != nil || stutter != nil else { return events }
             let body = held
             held = ""
             inBareCall = false
@@ -125,7 +129,7 @@ struct OutputAssembler {
             } else {
                 emit(body, into: &events)
             }
-            if stopAt != nil { stopped = true }
+            if stopAt != nil || stutter != nil { stopped = true }
             return events
         }
         while true {
@@ -150,11 +154,15 @@ struct OutputAssembler {
                 guard let close = held.range(of: Self.closeTag) else {
                     if final {
                         // A call cut off by the token limit: it never happened; the
-                        // finish reason (length) says so. A complete object still counts.
-                        let body = held
+                        // finish reason (length) says so. A complete object still counts,
+                        // even when the limit fell inside its closing tag.
+                        var body = Substring(held)
+                        if let partial = (1..<Self.closeTag.count).reversed().first(where: { body.hasSuffix(Self.closeTag.prefix($0)) }) {
+                            body = body.dropLast(partial)
+                        }
                         held = ""
                         inToolCall = false
-                        events += parseCalls(body).map(GenerationEvent.toolCall)
+                        events += parseCalls(String(body)).map(GenerationEvent.toolCall)
                     }
                     return events
                 }
@@ -165,7 +173,11 @@ struct OutputAssembler {
                 if !calls.isEmpty {
                     events += calls.map(GenerationEvent.toolCall)
                 } else if isRepeat(body) {
-                    // The same call again in one answer: a small model stuttering.
+                    // The same call again in one answer: a small model stuttering, which
+                    // goes on until the budget cuts it; the answer ends here.
+                    held = ""
+                    stopped = true
+                    return events
                 } else {
                     emit(Self.openTag + body + Self.closeTag, into: &events)
                 }
@@ -289,19 +301,39 @@ struct OutputAssembler {
     }
 
     /// JSON values written one after another (whitespace between), or nil if the text is
-    /// anything else.
+    /// anything else. A last value left open (the budget cut it) is dropped, as a cut
+    /// tagged call is, when whole values come before it.
     static func topLevelValues(_ text: Substring) -> [JSONValue]? {
         var values: [JSONValue] = []
         var rest = text.drop(while: \.isWhitespace)
         while !rest.isEmpty {
-            guard let end = valueEnd(rest), let value = try? JSONValue(parsing: String(rest[..<end])) else { return nil }
+            guard let end = valueEnd(rest) else {
+                let open = rest.first == "{" || rest.first == "["
+                return open && !values.isEmpty ? values : nil
+            }
+            guard let value = try? JSONValue(parsing: String(rest[..<end])) else { return nil }
             values.append(value)
             rest = rest[end...].drop(while: \.isWhitespace)
         }
         return values.isEmpty ? nil : values
     }
 
-    /// The end of the object or array that starts `text`, by bracket depth outside strings.
+    /// Where the first value of `text`'s leading JSON values that equals an earlier one
+    /// starts, or nil if none repeats (or the text is not such values).
+    static func repeatStart(_ text: String) -> String.Index? {
+        guard let last = text.last(where: { !$0.isWhitespace }), last == "}" || last == "]" else { return nil }
+        var seen: [JSONValue] = []
+        var rest = Substring(text).drop(while: \.isWhitespace)
+        while let end = valueEnd(rest), let value = try? JSONValue(parsing: String(rest[..<end])) {
+            if seen.contains(value) { return rest.startIndex }
+            seen.append(value)
+            rest = rest[end...].drop(while: \.isWhitespace)
+        }
+        return nil
+    }
+
+    /// The end of the object or array that starts `text`, by bracket depth outside strings;
+    /// nil if it starts with neither or never closes.
     private static func valueEnd(_ text: Substring) -> Substring.Index? {
         guard let first = text.first, first == "{" || first == "[" else { return nil }
         var depth = 0

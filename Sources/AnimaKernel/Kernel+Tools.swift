@@ -36,6 +36,18 @@ extension Kernel {
         return output
     }
 
+    /// Calls a process's model chose with no footing in its conversation, which its agent
+    /// dropped (`CallGrounding`): denied, as the user and the audit trail see them.
+    func noteUngrounded(_ calls: [ToolCall], for pid: PID) {
+        guard let process = table[pid] else { return }
+        for call in calls {
+            emit(.toolDenied(pid, call, reason: Self.ungrounded))
+            recordAudit(pid: pid, owner: process.owner.name, .callTool(call), .denied(Self.ungrounded))
+        }
+    }
+
+    static let ungrounded = "not run: nothing the user, the operator or a tool said asks for these arguments"
+
     /// Asks the monitor about a tool call before it runs; records what it rules, throws a
     /// denial, and returns the call as it may run (redacted if so ruled).
     func screen(_ call: ToolCall, for process: ProcessRecord) async throws -> ToolCall {

@@ -70,6 +70,10 @@ struct BenchFunctionCalling: AsyncParsableCommand {
         var detail: String
     }
 
+    /// A case's outcome with the calls as the model made them, and (for a strategy, not
+    /// `off`) as an agent's step runs them.
+    typealias Outcomes = (asMade: Outcome, grounded: Outcome?)
+
     static var defaultSuite: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("contrib/bench/function-calling.json").path
@@ -152,11 +156,9 @@ struct BenchFunctionCalling: AsyncParsableCommand {
     /// each strategy as soon as it is measured.
     static func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
-    static func score(_ cases: [Case], strategy: String, engine: LlamaEngine, concurrency: Int) async throws -> [(
-        Case, (asMade: Outcome, grounded: Outcome?)
-    )] {
-        try await withThrowingTaskGroup(of: (Int, (asMade: Outcome, grounded: Outcome?)).self) { group in
-            var results = [(asMade: Outcome, grounded: Outcome?)?](repeating: nil, count: cases.count)
+    static func score(_ cases: [Case], strategy: String, engine: LlamaEngine, concurrency: Int) async throws -> [(Case, Outcomes)] {
+        try await withThrowingTaskGroup(of: (Int, Outcomes).self) { group in
+            var results = [Outcomes?](repeating: nil, count: cases.count)
             var next = 0
             func launch() {
                 guard next < cases.count else { return }
@@ -175,7 +177,7 @@ struct BenchFunctionCalling: AsyncParsableCommand {
 
     /// The case's outcome with the calls as the model made them, and, for a strategy, after
     /// the agents' grounding check (`AgentLoop.ground`) on the same answer.
-    static func run(_ c: Case, strategy: String, engine: LlamaEngine) async throws -> (asMade: Outcome, grounded: Outcome?) {
+    static func run(_ c: Case, strategy: String, engine: LlamaEngine) async throws -> Outcomes {
         var request = GenerationRequest(
             messages: [.system(AgentLoop.defaultSystemPrompt), .user(c.prompt)], tools: c.tools, sampling: .greedy(maxTokens: 160))
         let generate = { (r: GenerationRequest) in try await engine.generate(r).collect() }
@@ -186,14 +188,15 @@ struct BenchFunctionCalling: AsyncParsableCommand {
         let asked = request
         try await AgentLoop.apply(strategy, to: &request, generate: generate)
         let result = try await generate(request)
-        return (judge(c, result), judge(c, try await AgentLoop.ground(result, of: asked, generate: generate)))
+        return (judge(c, result), judge(c, try await AgentLoop.ground(result, of: asked, generate: generate).result))
     }
 
     /// AST match of the calls against the expected ones, in any order.
     static func judge(_ c: Case, _ result: GenerationResult) -> Outcome {
         let calls = result.toolCalls
         let described = calls.map { "\($0.name)(\($0.arguments.jsonText))" }.joined(separator: ", ")
-        let shown = calls.isEmpty ? "answer: \(result.text.prefix(120).replacingOccurrences(of: "\n", with: " "))" : described
+        let reason = result.finishReason == .length ? " (cut at the limit)" : ""
+        let shown = calls.isEmpty ? "answer\(reason): \(result.text.prefix(200).replacingOccurrences(of: "\n", with: " "))" : described
         var malformed = false
         var quotes = false
         if calls.isEmpty {

@@ -93,19 +93,20 @@ struct CallGroundingTests {
     static let weather = tool("get_weather", ["city": ["type": "string"]])
 
     static func step(_ words: String, replies: [ScriptedModel.Reply], choice: ToolChoice = .auto) async throws -> (
-        GenerationResult, [GenerationRequest]
+        GenerationResult, [GenerationRequest], dropped: [ToolCall]
     ) {
         let model = ScriptedModel(replies: replies)
         let request = GenerationRequest(messages: [.user(words)], tools: [weather], toolChoice: choice)
-        let result = try await AgentLoop.step(.native, request) { try await model.generate($0).collect() }
-        return (result, model.requests)
+        let (result, dropped) = try await AgentLoop.step(.native, request) { try await model.generate($0).collect() }
+        return (result, model.requests, dropped)
     }
 
     static func call(_ city: String) -> ToolCall { ToolCall(id: city, name: "get_weather", arguments: ["city": .string(city)]) }
 
     @Test func aStepWhoseCallsAreAllInventedAnswersInWordsInstead() async throws {
-        let (result, requests) = try await Self.step(
+        let (result, requests, dropped) = try await Self.step(
             "Hello! How are you?", replies: [.toolCalls([Self.call("London")]), .text("Fine, thanks.")])
+        #expect(dropped.map(\.id) == ["London"])
         #expect(result.toolCalls.isEmpty)
         #expect(result.text == "Fine, thanks.")
         #expect(requests.count == 2)
@@ -115,19 +116,22 @@ struct CallGroundingTests {
 
     /// (Asked about the "weather", every `get_weather` call would be grounded by the tool's name.)
     @Test func aStepKeepsItsGroundedCallsAndDropsTheRest() async throws {
-        let (result, requests) = try await Self.step(
+        let (result, requests, dropped) = try await Self.step(
             "How warm is it in Oslo and in Lima?", replies: [.toolCalls([Self.call("Oslo"), Self.call("London"), Self.call("Lima")])])
         #expect(result.toolCalls.map(\.id) == ["Oslo", "Lima"])
+        #expect(dropped.map(\.id) == ["London"])
         #expect(requests.count == 1)
     }
 
     @Test func aCallTheCallerRequiredIsNotSecondGuessed() async throws {
-        let (result, requests) = try await Self.step("Hello!", replies: [.toolCalls([Self.call("London")])], choice: .required)
+        let (result, requests, dropped) = try await Self.step("Hello!", replies: [.toolCalls([Self.call("London")])], choice: .required)
         #expect(result.toolCalls.map(\.id) == ["London"])
+        #expect(dropped.isEmpty)
         #expect(requests.count == 1)
     }
 
-    /// End to end: the agent never runs the invented call and answers the greeting.
+    /// End to end: the agent never runs the invented call and answers the greeting; the
+    /// user sees the call denied, and the audit trail keeps it, its arguments sealed.
     @Test func anAgentDoesNotRunACallInventedForSmallTalk() async throws {
         let model = ScriptedModel { request in
             if case .jsonSchema = request.responseFormat { return .text(#"{"actions": []}"#) }
@@ -136,10 +140,23 @@ struct CallGroundingTests {
             }
             return .text("Hello! I am well.")
         }
-        let kernel = Kernel(.init(processor: model, tools: [AddTool()]))
+        let trail = MemoryAuditTrail()
+        let kernel = Kernel(.init(processor: model, tools: [AddTool()], audit: trail))
+        let events = await kernel.events()
         let pid = try await kernel.spawn(AgentSpec(task: "Hello! How are you?", tools: ["add"]), owner: alice)
         #expect(try await kernel.wait(pid) == .completed("Hello! I am well."))
         #expect(!model.requests.contains { $0.messages.contains { $0.role == .tool } })
+        var denied: [(ToolCall, String)] = []
+        for await event in events {
+            if case .toolDenied(let p, let call, let reason) = event, p == pid { denied.append((call, reason)) }
+            if case .exited(let p, _) = event, p == pid { break }
+        }
+        #expect(denied.map(\.0.name) == ["add"])
+        #expect(denied.first?.1.contains("not run") == true)
+        let records = trail.records.filter { $0.syscall == "call_tool" }
+        #expect(records.count == 1)
+        #expect(records.first?.outcome == .denied(Kernel.ungrounded))
+        #expect(records.first?.summary.contains("hmac:") == true, "\(records.first?.summary ?? "")")
     }
 
     /// The data boundary's instructions carry a random hex nonce in the system prompt; its

@@ -164,7 +164,8 @@ public struct AgentLoop: Sendable {
                     request.messages.append(.user("Answer my request with the tool results above: \(words)"))
                 }
             }
-            let result = try await Self.step(strategy, request) { try await context.generate($0) }
+            let (result, dropped) = try await Self.step(strategy, request) { try await context.generate($0) }
+            if !dropped.isEmpty { await context.noteUngrounded(dropped) }
             guard !result.toolCalls.isEmpty else {
                 let answer = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
                 if answer.isEmpty, !answerOnly, step + 1 < spec.limits.maxSteps {
@@ -216,33 +217,38 @@ public struct AgentLoop: Sendable {
     /// request left the choice to it), calls with no footing in the conversation
     /// (`CallGrounding`) are dropped; if that leaves none, the step is asked again for an
     /// answer in words. A small model invents calls for small talk (`get_weather` for "Hello!"),
-    /// which an agent would otherwise run.
+    /// which an agent would otherwise run. Returns the step's result and the calls dropped.
     public static func step(
         _ strategy: ToolStrategy, _ request: GenerationRequest, generate: (GenerationRequest) async throws -> GenerationResult
-    ) async throws -> GenerationResult {
+    ) async throws -> (result: GenerationResult, dropped: [ToolCall]) {
         var shaped = request
         try await apply(strategy, to: &shaped, generate: generate)
         return try await ground(try await generate(shaped), of: request, generate: generate)
     }
 
     /// `result` without the calls that have no footing in `request`'s conversation, or, if
-    /// none has any, the request generated again as an answer in words. Calls the request
-    /// did not leave to the model (`toolChoice` other than `auto`) are kept as they are.
+    /// none has any, the request generated again as an answer in words; and the calls
+    /// dropped. Calls the request did not leave to the model (`toolChoice` other than
+    /// `auto`) are kept as they are.
     public static func ground(
         _ result: GenerationResult, of request: GenerationRequest, generate: (GenerationRequest) async throws -> GenerationResult
-    ) async throws -> GenerationResult {
+    ) async throws -> (result: GenerationResult, dropped: [ToolCall]) {
         var result = result
-        guard request.toolChoice == .auto, !result.toolCalls.isEmpty else { return result }
+        guard request.toolChoice == .auto, !result.toolCalls.isEmpty else { return (result, []) }
         let grounding = CallGrounding(request.messages)
-        let grounded = result.toolCalls.filter { grounding.isGrounded($0, offered: request.tools) }
+        var grounded: [ToolCall] = []
+        var dropped: [ToolCall] = []
+        for call in result.toolCalls {
+            if grounding.isGrounded(call, offered: request.tools) { grounded.append(call) } else { dropped.append(call) }
+        }
         guard grounded.isEmpty else {
             result.toolCalls = grounded
-            return result
+            return (result, dropped)
         }
         var answer = request
         answer.toolChoice = .none
         answer.toolConstraint = .wholeAnswer
-        return try await generate(answer)
+        return (try await generate(answer), dropped)
     }
 
     /// Shapes one step's request for `strategy`; `generate` runs the decision step of

@@ -82,6 +82,12 @@ public struct ProcessContext: Sendable {
         await kernel.endTurn(answer, for: pid)
     }
 
+    /// Reports calls the model chose that the agent did not run (`CallGrounding`): the
+    /// user sees them denied, and the audit trail keeps them.
+    func noteUngrounded(_ calls: [ToolCall]) async {
+        await kernel.noteUngrounded(calls, for: pid)
+    }
+
     /// How the kernel's processor writes tool calls (nil when it has no one family).
     public var toolCallSyntax: ToolCallSyntax? { kernel.processor?.info.toolCallSyntax }
 

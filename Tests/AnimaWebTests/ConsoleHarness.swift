@@ -17,10 +17,15 @@ struct ConsoleHarness {
     let directory: URL
     var configuration = WebConsoleConfiguration(relyingPartyID: "localhost", tls: false, extraOrigins: [ConsoleHarness.origin])
 
-    /// - Parameter security: the policy monitor of the kernel made here (none: every call allowed).
-    init(lifetimes: ConsoleLifetimes = ConsoleLifetimes(), kernel: Kernel? = nil, security: SecurityMonitor? = nil) throws {
+    /// - Parameters:
+    ///   - security: the policy monitor of the kernel made here (none: every call allowed).
+    ///   - now: the console store's clock (sessions' lifetimes).
+    init(
+        lifetimes: ConsoleLifetimes = ConsoleLifetimes(), kernel: Kernel? = nil, security: SecurityMonitor? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
         directory = URL(fileURLWithPath: NSTemporaryDirectory() + "anima-web-\(UUID().uuidString)")
-        store = try ConsoleStore(directory: directory, lifetimes: lifetimes)
+        store = try ConsoleStore(directory: directory, lifetimes: lifetimes, now: now)
         self.kernel = kernel ?? Kernel(.init(processor: nil, audit: audit, security: security))
         configuration.auditLogPath = directory.appendingPathComponent(AuditLog.fileName).path
         configuration.policyPath = directory.appendingPathComponent("policy.json").path

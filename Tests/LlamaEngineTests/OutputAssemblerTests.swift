@@ -134,6 +134,22 @@ struct OutputAssemblerTests {
         #expect(text(events).isEmpty)
     }
 
+    /// SmolLM2, held to a string it meant to close, wrote the closing tag into the argument:
+    /// the call was closed there, read as text, and the rest ran on unconstrained to the limit.
+    @Test func aClosingTagInsideAnArgumentIsTheArguments() {
+        let output = #"<tool_call>{"name": "t", "arguments": {"x": "2.5}}</tool_call>2.5"}}</tool_call>"#
+        for pieces in [[Array(output.utf8)], Array(output.utf8).map { [$0] }] {
+            let (events, _) = run(pieces, tools: true)
+            #expect(calls(events).first?.arguments == ["x": "2.5}}</tool_call>2.5"])
+            #expect(text(events).isEmpty)
+        }
+        // With no tag outside a string by the end, the first tag closes it, as before: a broken call is text.
+        let broken = #"<tool_call>{"name": "t", "arguments": {"x": "open</tool_call> and words"#
+        let (events, _) = run([Array(broken.utf8)], tools: true)
+        #expect(calls(events).isEmpty)
+        #expect(text(events) == #"<tool_call>{"name": "t", "arguments": {"x": "open</tool_call> and words"#)
+    }
+
     @Test func aBrokenToolCallIsReturnedAsText() {
         let (events, _) = run([Array("<tool_call>{not json</tool_call>".utf8)], tools: true)
         #expect(text(events) == "<tool_call>{not json</tool_call>")

@@ -151,7 +151,9 @@ struct OutputAssembler {
                 continue
             }
             if inToolCall {
-                guard let close = held.range(of: Self.closeTag) else {
+                // The tag inside an argument is the argument's (SmolLM2 writes one there when the
+                // grammar has not let it close the string); at the end, any tag closes the call.
+                guard let close = Self.closingTag(in: held) ?? (final ? held.range(of: Self.closeTag) : nil) else {
                     if final {
                         // A call cut off by the token limit: it never happened; the
                         // finish reason (length) says so. A complete object still counts,
@@ -316,6 +318,25 @@ struct OutputAssembler {
             rest = rest[end...].drop(while: \.isWhitespace)
         }
         return values.isEmpty ? nil : values
+    }
+
+    /// The first closing tag in a call's body that is not inside a JSON string.
+    static func closingTag(in body: String) -> Range<String.Index>? {
+        var inString = false
+        var escaped = false
+        var i = body.startIndex
+        while i < body.endIndex {
+            let c = body[i]
+            if inString {
+                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+            } else if c == "\"" {
+                inString = true
+            } else if body[i...].hasPrefix(closeTag) {
+                return i..<body.index(i, offsetBy: closeTag.count)
+            }
+            i = body.index(after: i)
+        }
+        return nil
     }
 
     /// Where the first value of `text`'s leading JSON values that equals an earlier one

@@ -322,21 +322,9 @@ struct OutputAssembler {
 
     /// The first closing tag in a call's body that is not inside a JSON string.
     static func closingTag(in body: String) -> Range<String.Index>? {
-        var inString = false
-        var escaped = false
-        var i = body.startIndex
-        while i < body.endIndex {
-            let c = body[i]
-            if inString {
-                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
-            } else if c == "\"" {
-                inString = true
-            } else if body[i...].hasPrefix(closeTag) {
-                return i..<body.index(i, offsetBy: closeTag.count)
-            }
-            i = body.index(after: i)
-        }
-        return nil
+        let text = Substring(body)
+        guard let start = firstOutsideStrings(text, where: { i, _ in text[i...].hasPrefix(closeTag) }) else { return nil }
+        return start..<body.index(start, offsetBy: closeTag.count)
     }
 
     /// Where the first value of `text`'s leading JSON values that equals an earlier one
@@ -358,6 +346,18 @@ struct OutputAssembler {
     private static func valueEnd(_ text: Substring) -> Substring.Index? {
         guard let first = text.first, first == "{" || first == "[" else { return nil }
         var depth = 0
+        let close = firstOutsideStrings(text) { _, c in
+            if c == "{" || c == "[" { depth += 1 } else if c == "}" || c == "]" { depth -= 1 }
+            return depth == 0
+        }
+        return close.map(text.index(after:))
+    }
+
+    /// The first index of `text`, outside JSON strings (and their escapes), where `found`
+    /// holds; `found` sees every such character in order.
+    private static func firstOutsideStrings(
+        _ text: Substring, where found: (Substring.Index, Character) -> Bool
+    ) -> Substring.Index? {
         var inString = false
         var escaped = false
         var i = text.startIndex
@@ -367,11 +367,8 @@ struct OutputAssembler {
                 if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
             } else if c == "\"" {
                 inString = true
-            } else if c == "{" || c == "[" {
-                depth += 1
-            } else if c == "}" || c == "]" {
-                depth -= 1
-                if depth == 0 { return text.index(after: i) }
+            } else if found(i, c) {
+                return i
             }
             i = text.index(after: i)
         }

@@ -153,7 +153,8 @@ struct WorkflowEngineTests {
         let stored = try #require(try await store.workflow(named: "three"))
         let run = try await store.createRun(
             id: "r1", of: stored, owner: alice, inputs: .init(.object([:]), label: .user), trigger: "manual", parent: nil)
-        #expect(try await store.claim(run.id, worker: "dead", leaseSeconds: 0.3))
+        // A lease long enough that a loaded machine cannot let it lapse before the first look.
+        #expect(try await store.claim(run.id, worker: "dead", leaseSeconds: 1.5))
         try await store.stepStarted(run: "r1", path: "a", key: "r1/a", attempt: 1)
         try await store.stepCompleted(run: "r1", path: "a", output: .init(.object(["status": 200]), label: ProvenanceLabel(.web)))
         try await store.stepStarted(run: "r1", path: "b", key: "r1/b", attempt: 1)
@@ -161,7 +162,7 @@ struct WorkflowEngineTests {
         let survivor = engine(store, actions)
         await survivor.resumeAll()
         #expect(actions.calls.isEmpty)  // the dead worker's lease still holds
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(1600))
         await survivor.resumeAll()
         let finished = try await survivor.wait("r1")
         #expect(finished.status == .completed)
@@ -174,7 +175,7 @@ struct WorkflowEngineTests {
     @Test func aResumedWaitCountsFromItsFirstStart() async throws {
         let store = try temporaryStore()
         let e = engine(store, RecordingActions())
-        _ = try await e.add(#"{"name": "nap", "steps": [{"id": "w", "type": "wait", "seconds": 1.5}]}"#, owner: alice)
+        _ = try await e.add(#"{"name": "nap", "steps": [{"id": "w", "type": "wait", "seconds": 3}]}"#, owner: alice)
         let stored = try #require(try await store.workflow(named: "nap"))
         let run = try await store.createRun(
             id: "n1", of: stored, owner: alice, inputs: .init(.object([:]), label: .user), trigger: "manual", parent: nil)
@@ -182,11 +183,12 @@ struct WorkflowEngineTests {
         // machine) cannot make the wait look shorter than it was.
         let first = ContinuousClock.now
         try await store.stepStarted(run: run.id, path: "w", key: "n1/w", attempt: 1)
-        try await Task.sleep(for: .seconds(1))
+        try await Task.sleep(for: .seconds(2))
         await e.resumeAll()
         #expect(try await e.wait(run.id).status == .completed)
+        // 3 s from the first start; a full wait again from the restart would end after 5 s.
         let elapsed = first.duration(to: .now)
-        #expect(elapsed >= .milliseconds(1400) && elapsed < .milliseconds(2300), "\(elapsed)")
+        #expect(elapsed >= .milliseconds(2900) && elapsed < .milliseconds(4500), "\(elapsed)")
     }
 
     @Test func subWorkflowsAndCompletionTriggersChain() async throws {

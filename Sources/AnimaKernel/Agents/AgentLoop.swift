@@ -150,7 +150,8 @@ public struct AgentLoop: Sendable {
         let strategy = spec.toolStrategy ?? .measured(for: context.toolCallSyntax)
         for step in 0..<spec.limits.maxSteps {
             let sampling = SamplingParameters(
-                temperature: spec.sampling.temperature, seed: spec.sampling.seed, maxTokens: spec.sampling.maxTokensPerStep)
+                temperature: spec.sampling.temperature, seed: spec.sampling.seed, maxTokens: spec.sampling.maxTokensPerStep,
+                stop: DataBoundary.markerStarts)
             var request = try await transcript.request(sampling: sampling)
             request.parallelToolCalls = false  // one action, then look at its result
             if answerOnly {

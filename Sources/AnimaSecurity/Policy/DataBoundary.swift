@@ -22,6 +22,11 @@ public struct DataBoundary: Sendable, Hashable {
     /// A fixed nonce, for tests.
     public init(nonce: String) { self.nonce = nonce }
 
+    /// How every marker begins, whatever its nonce. A model's own words never hold one: a
+    /// small model that writes one is copying a tool result's framing (SmolLM2 answers "17"
+    /// and then the calculator's closing marker, nonce and all), so generation stops there.
+    public static let markerStarts = ["<<<DATA-", "<<<END-DATA-"]
+
     public var openMarker: String { "<<<DATA-\(nonce)" }
     public var closeMarker: String { "<<<END-DATA-\(nonce)>>>" }
 

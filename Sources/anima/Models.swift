@@ -72,8 +72,9 @@ struct ModelsList: AsyncParsableCommand {
         for path in files {
             do {
                 let file = try GGUFFile(path: path)
-                rows.append(Self.describe(file))
-                if !json { print(Self.text(file, template: template)) }
+                let record = ModelRecord.known(for: path)
+                rows.append(Self.describe(file, record: record))
+                if !json { print(Self.text(file, record: record, template: template)) }
             } catch {
                 failures += 1
                 rows.append(["path": .string(path), "error": .string("\(error)")])
@@ -90,7 +91,7 @@ struct ModelsList: AsyncParsableCommand {
         if failures > 0 { throw ExitCode.failure }
     }
 
-    static func describe(_ file: GGUFFile) -> JSONValue {
+    static func describe(_ file: GGUFFile, record: ModelRecord?) -> JSONValue {
         var object = JSONObject()
         object["path"] = .string(file.path)
         object["architecture"] = .string(file.architecture ?? "unknown")
@@ -106,7 +107,7 @@ struct ModelsList: AsyncParsableCommand {
             object["chat_template"] = .string(t)
             object["tool_call_syntax"] = .string(ToolCallSyntax(template: t).rawValue)
         }
-        if let record = ModelRecord.read(for: file.path) {
+        if let record {
             if let id = record.catalogID { object["catalog_id"] = .string(id) }
             if let licence = record.licence { object["licence"] = .string(licence) }
             if let provenance = record.provenance { object["provenance"] = .string(provenance) }
@@ -115,7 +116,7 @@ struct ModelsList: AsyncParsableCommand {
         return .object(object)
     }
 
-    static func text(_ file: GGUFFile, template: Bool) -> String {
+    static func text(_ file: GGUFFile, record: ModelRecord?, template: Bool) -> String {
         var lines = [URL(fileURLWithPath: file.path).lastPathComponent]
         func row(_ k: String, _ v: String) { lines.append("  " + k.padding(toLength: 15, withPad: " ", startingAt: 0) + v) }
         if let name = file.name { row("name", name) }
@@ -127,7 +128,6 @@ struct ModelsList: AsyncParsableCommand {
         row("size", ByteCountFormatter.string(fromByteCount: Int64(file.fileSize), countStyle: .file))
         row("chat template", file.chatTemplate == nil ? "none" : "yes (\(file.chatTemplate!.count) characters)")
         if let t = file.chatTemplate { row("tool calls", ToolCallSyntax(template: t).rawValue) }
-        let record = ModelRecord.read(for: file.path)
         row("licence", record?.licence ?? "unknown (see the model's source)")
         row("provenance", record?.provenance ?? "not recorded (added by hand)")
         row("speed", record?.decodeTokensPerSecond.map { String(format: "%.1f tokens/s (measured here)", $0) } ?? "not measured")

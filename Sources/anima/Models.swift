@@ -130,7 +130,8 @@ struct ModelsList: AsyncParsableCommand {
         if let t = file.chatTemplate { row("tool calls", ToolCallSyntax(template: t).rawValue) }
         row("licence", record?.licence ?? "unknown (see the model's source)")
         row("provenance", record?.provenance ?? "not recorded (added by hand)")
-        row("speed", record?.decodeTokensPerSecond.map { String(format: "%.1f tokens/s (measured here)", $0) } ?? "not measured")
+        let measure = record?.catalogID.map { " (`anima models add \($0)` measures it)" } ?? ""
+        row("speed", record?.decodeTokensPerSecond.map { String(format: "%.1f tokens/s (measured here)", $0) } ?? "not measured" + measure)
         if template, let t = file.chatTemplate { lines.append(t) }
         return lines.joined(separator: "\n")
     }

@@ -64,6 +64,18 @@ public struct TaskGraph: Sendable, Hashable, Codable {
         _ = try order()
     }
 
+    /// The graph without inputs that name no subtask, or the subtask itself: inputs that
+    /// cannot carry a result.
+    public func withoutDanglingInputs() -> TaskGraph {
+        let ids = Set(nodes.map(\.id))
+        var graph = self
+        for i in graph.nodes.indices {
+            let own = graph.nodes[i].id
+            graph.nodes[i].inputs.removeAll { !ids.contains($0) || $0 == own }
+        }
+        return graph
+    }
+
     /// The subtasks in an order where each comes after its inputs; a cycle is an error
     /// that names the subtasks on it.
     public func order() throws(TaskError) -> [TaskNode] {

@@ -58,8 +58,17 @@ public struct TaskPlanner: Sendable {
                     throw TaskError.invalidGraph("the answer is not JSON (\(error))")
                 }
                 let graph = try TaskGraph(json: json, goal: goal)
-                try graph.validate(knownTools: knownTools)
-                return graph
+                do {
+                    try graph.validate(knownTools: knownTools)
+                    return graph
+                } catch {
+                    // Asked again, a small model still names inputs that are no subtask's
+                    // (Qwen2.5-Coder-0.5B lists the function it is to write); such an input can
+                    // carry nothing, so the plan runs without it rather than not at all.
+                    let repaired = graph.withoutDanglingInputs()
+                    guard attempt > 0, repaired != graph, (try? repaired.validate(knownTools: knownTools)) != nil else { throw error }
+                    return repaired
+                }
             } catch let error as TaskError {
                 problem = error.description
                 guard attempt == 0 else { break }

@@ -225,6 +225,23 @@ struct OrchestratorTests {
         #expect(try await skills.list(owner: "alice").count == 2, "the new solution is still kept")
     }
 
+    /// Qwen2.5-Coder-0.5B planned "Write reverse_words(s)" as four subtasks whose goals were
+    /// only their roles ("Write one Python file that must pass tests"), and the test writer
+    /// wrote tests of a calculator. Every subtask now works with the whole task's goal.
+    @Test func aSubtaskWhoseGoalIsOnlyItsRoleStillServesTheWholeTask() async throws {
+        let goal = "Write a Python function reverse_words(s) that reverses the order of words"
+        let plan =
+            #"{"nodes":[{"id":"1","role":"coder","goal":"Write one Python file that must pass tests","inputs":[],"tools":[]},"#
+            + #"{"id":"2","role":"writer","goal":"Writes prose","inputs":["1"],"tools":[]}]}"#
+        let model = Self.model(plan: plan)
+        let (_, orchestrator) = try setup(model)
+        _ = try await orchestrator.run(goal: goal, owner: alice)
+        for role in ["You write small, exact Python tests", "careful Python programmer", "You write clear, short prose"] {
+            let request = try #require(model.requests.first { system(of: $0).contains(role) }, "\(role)")
+            #expect(request.messages.contains { $0.content.contains("part of the whole task: \(goal)") }, "\(role)")
+        }
+    }
+
     @Test func anEmptyGoalIsRefused() async throws {
         let (_, orchestrator) = try setup(Self.model())
         await #expect(throws: TaskError.self) { try await orchestrator.run(goal: "  \n", owner: alice) }

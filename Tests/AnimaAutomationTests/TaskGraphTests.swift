@@ -79,7 +79,8 @@ struct TaskGraphTests {
     /// Qwen2.5-Coder-0.5B, asked to write `reverse_words(s)`, lists the function as the
     /// subtask's input, and again when told; the plan then runs without that input.
     @Test func inputsThatNameNoSubtaskAreDroppedWhenAskingAgainDidNotHelp() async throws {
-        let dangling = #"{"nodes":[{"id":"1","role":"coder","goal":"write reverse_words","inputs":["reverse_words","1"],"tools":[]},"#
+        let dangling =
+            #"{"nodes":[{"id":"1","role":"coder","goal":"write reverse_words","inputs":["reverse_words","1"],"tools":[]},"#
             + #"{"id":"2","role":"writer","goal":"document it","inputs":["1","docs"],"tools":[]}]}"#
         let model = ScriptedModel(replies: [.text(dangling), .text(dangling)])
         let plan = try await TaskPlanner(knownTools: []).plan("reverse words") { try await model.generate($0).collect() }
@@ -87,10 +88,13 @@ struct TaskGraphTests {
         #expect(plan.nodes.map(\.inputs) == [[], ["1"]])  // a real input stays
 
         // Repair never hides another fault: a cycle is still refused.
-        let cycle = #"{"nodes":[{"id":"a","role":"coder","goal":"x","inputs":["b","nope"],"tools":[]},"#
+        let cycle =
+            #"{"nodes":[{"id":"a","role":"coder","goal":"x","inputs":["b","nope"],"tools":[]},"#
             + #"{"id":"b","role":"coder","goal":"y","inputs":["a"],"tools":[]}]}"#
         let looping = ScriptedModel(replies: [.text(cycle), .text(cycle)])
-        await #expect(throws: TaskError.self) { try await TaskPlanner(knownTools: []).plan("x") { try await looping.generate($0).collect() } }
+        await #expect(throws: TaskError.self) {
+            try await TaskPlanner(knownTools: []).plan("x") { try await looping.generate($0).collect() }
+        }
     }
 
     @Test func thePlanSchemaOffersOnlyToolsTheKernelHas() {

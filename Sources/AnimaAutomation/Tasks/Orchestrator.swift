@@ -134,10 +134,10 @@ public struct Orchestrator: Sendable {
         var tried: [String] = []
         for round in 0...options.replans {
             try Task.checkCancellation()
-            graph = try await writeTests(graph, generate: generate)
+            graph = try await writeTests(graph, of: goal, generate: generate)
             try await store.setGraph(task, graph)
             onEvent?(.planned(task: task, nodes: graph.nodes.map { "\($0.id)(\($0.role.rawValue))" }))
-            let result = try await runGraph(graph, task: task, owner: owner, context: context, children: children)
+            let result = try await runGraph(graph, of: goal, task: task, owner: owner, context: context, children: children)
             tried += result.tried
             if result.failures.isEmpty {
                 let sinks = graph.nodes.filter { node in !graph.nodes.contains { $0.inputs.contains(node.id) } }
@@ -158,9 +158,9 @@ public struct Orchestrator: Sendable {
         throw TaskError.failed(summary: "no plan succeeded", tried: tried)
     }
 
-    /// Writes acceptance tests for every coder that has none, from its requirement only,
-    /// before any code exists.
-    func writeTests(_ graph: TaskGraph, generate: RefineLoop.Generate) async throws -> TaskGraph {
+    /// Writes acceptance tests for every coder that has none, from its requirement (and the
+    /// goal of the whole task) only, before any code exists.
+    func writeTests(_ graph: TaskGraph, of goal: String, generate: RefineLoop.Generate) async throws -> TaskGraph {
         var graph = graph
         for index in graph.nodes.indices where graph.nodes[index].role == .coder && graph.nodes[index].tests == nil {
             let node = graph.nodes[index]
@@ -171,7 +171,7 @@ public struct Orchestrator: Sendable {
                     .user(
                         """
                         Requirement for the Python module \(module):
-                        \(node.goal)
+                        \(SubtaskProgram.requirement(node.goal, of: goal))
 
                         Write 2 to 5 acceptance tests as functions named test_... that import what they need with \
                         `from \(module) import ...` and check the behaviour with assert. Answer with one ```python code block.
@@ -195,7 +195,7 @@ public struct Orchestrator: Sendable {
     /// Runs every subtask whose inputs are ready, in parallel, until all passed or one
     /// failed for good (its dependants never start; running ones finish).
     func runGraph(
-        _ graph: TaskGraph, task: String, owner: Principal, context: ProcessContext, children: ChildSet
+        _ graph: TaskGraph, of goal: String, task: String, owner: Principal, context: ProcessContext, children: ChildSet
     ) async throws -> GraphResult {
         var result = GraphResult()
         var started = Set<String>()
@@ -208,9 +208,10 @@ public struct Orchestrator: Sendable {
                 attempts[node.id, default: 0] += 1
                 let attempt = attempts[node.id]!
                 let inputs = JSONObject(node.inputs.map { ($0, result.outputs[$0] ?? .null) })
-                let skillsFound = try await retrieveSkills(for: node, owner: owner)
+                let skillsFound = try await retrieveSkills(for: node, of: goal, owner: owner)
                 let program = SubtaskProgram(
-                    node: node, inputs: inputs, parent: orchestrator, reflectOn: notes[node.id], skills: skillsFound, runner: runner,
+                    node: node, whole: goal, inputs: inputs, parent: orchestrator, reflectOn: notes[node.id], skills: skillsFound,
+                    runner: runner,
                     budget: options.refine, maxTokensPerStep: options.maxTokensPerStep)
                 let pid = try await kernel.spawn(
                     name: "\(node.role.rawValue)-\(node.id)", owner: owner, parent: orchestrator, groups: node.role.groups,
@@ -246,7 +247,7 @@ public struct Orchestrator: Sendable {
                     result.outputs[id] = value
                     try await store.setNode(task, id, state: .passed, output: value, outcome: outcome)
                     onEvent?(.finished(node: id, passed: true, detail: outcome?["summary"]?.stringValue ?? "handed over its result"))
-                    try await keepSkill(node, message: message, owner: owner, task: task)
+                    try await keepSkill(node, of: goal, message: message, owner: owner, task: task)
                 case .failure(let reason):
                     result.tried.append("\(id) attempt \(attempts[id]!): \(reason.prefix(300))")
                     try await store.setNode(task, id, state: .failed, outcome: outcome, error: reason)
@@ -293,18 +294,18 @@ public struct Orchestrator: Sendable {
         return .success(output)
     }
 
-    func retrieveSkills(for node: TaskNode, owner: Principal) async throws -> [Skill] {
+    func retrieveSkills(for node: TaskNode, of whole: String, owner: Principal) async throws -> [Skill] {
         guard node.role == .coder, let skills else { return [] }
-        return try await skills.retrieve(node.goal, owner: owner.name).map(\.0)
+        return try await skills.retrieve(SubtaskProgram.requirement(node.goal, of: whole), owner: owner.name).map(\.0)
     }
 
     /// A coder that passed its acceptance tests becomes a skill; the skills it was shown
     /// are credited (a failure with them in the prompt counts against them).
-    func keepSkill(_ node: TaskNode, message: JSONValue?, owner: Principal, task: String) async throws {
+    func keepSkill(_ node: TaskNode, of whole: String, message: JSONValue?, owner: Principal, task: String) async throws {
         guard node.role == .coder, let skills, let output = message?["output"], let code = output["code"]?.stringValue else { return }
         for used in message?["skills"]?.arrayValue?.compactMap(\.stringValue) ?? [] { try await skills.recordUse(used, passed: true) }
         try await skills.add(
-            owner: owner.name, description: node.goal, module: node.moduleName, code: code,
+            owner: owner.name, description: SubtaskProgram.requirement(node.goal, of: whole), module: node.moduleName, code: code,
             tests: node.tests.map { ["test_acceptance.py": $0] } ?? [:], provenance: "task \(task) subtask \(node.id)")
     }
 }

@@ -8,6 +8,8 @@ import Foundation
 /// orchestrator over IPC, with its measured outcome.
 struct SubtaskProgram: Sendable {
     var node: TaskNode
+    /// The goal of the whole task the subtask is part of.
+    var whole: String
     /// Results of the subtasks it takes as input (other agents' words: data, not instructions).
     var inputs: JSONObject
     var parent: PID
@@ -26,6 +28,14 @@ struct SubtaskProgram: Sendable {
         }
     }
 
+    /// What the subtask is to do, with the whole task it serves: a small model's plan may give a
+    /// subtask no more than its role ("Write one Python file that must pass tests").
+    var requirement: String { Self.requirement(node.goal, of: whole) + inputText }
+
+    static func requirement(_ goal: String, of whole: String) -> String {
+        goal == whole ? goal : "\(goal)\n\nThis is part of the whole task: \(whole)"
+    }
+
     /// The data this subtask was handed, delimited so it reads as data.
     var inputText: String {
         guard !inputs.isEmpty else { return "" }
@@ -40,7 +50,7 @@ struct SubtaskProgram: Sendable {
         let request = GenerationRequest(
             messages: [
                 .system("You review failed work. In at most three sentences, say why it failed and what to do differently."),
-                .user("Subtask: \(node.goal)\n\nIt failed:\n\(reflectOn.prefix(2000))"),
+                .user("Subtask: \(Self.requirement(node.goal, of: whole))\n\nIt failed:\n\(reflectOn.prefix(2000))"),
             ], sampling: .greedy(maxTokens: 128))
         let note = try await context.generate(request).text.trimmingCharacters(in: .whitespacesAndNewlines)
         return "The last attempt failed: \(reflectOn.prefix(600))\nReflection: \(note)"
@@ -49,7 +59,7 @@ struct SubtaskProgram: Sendable {
     func code(in context: ProcessContext, reflection: String?) async throws -> String {
         guard let tests = node.tests else { throw TaskError.invalidGraph("coder \(node.id) has no acceptance tests") }
         let loop = RefineLoop(
-            requirement: node.goal + inputText, module: node.moduleName, tests: ["test_acceptance.py": tests], skills: skills,
+            requirement: requirement, module: node.moduleName, tests: ["test_acceptance.py": tests], skills: skills,
             budget: budget, runner: runner, reflection: reflection)
         let outcome = try await loop.run(in: context)
         let message: JSONValue = [
@@ -69,7 +79,7 @@ struct SubtaskProgram: Sendable {
 
     func agent(in context: ProcessContext, reflection: String?) async throws -> String {
         let wantsText = node.output["type"]?.stringValue == "string"
-        var task = node.goal + inputText
+        var task = requirement
         if let reflection { task += "\n\n" + reflection }
         if !wantsText { task += "\n\nAnswer with JSON that matches this JSON Schema: \(node.output.jsonText)" }
         let spec = AgentSpec(

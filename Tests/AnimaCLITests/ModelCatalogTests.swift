@@ -1,3 +1,4 @@
+import AnimaAutomation
 import AnimaCommandSupport
 import AnimaCore
 import Foundation
@@ -27,6 +28,35 @@ struct ModelCatalogTests {
         let row = try JSONValue(parsing: result.stdout)
         let answer = row["answer"]?.stringValue ?? ""
         #expect(answer.filter(\.isNumber).contains("355687428096000"), "\(result.stdout)")
+    }
+
+    /// The macro-task plumbing on a real model, as a user runs it: plan, acceptance tests
+    /// written before the code, a coder in the sandbox. The code it hands back is then run,
+    /// in the sandbox too, against tests of this test's own.
+    @Test("anima do on Qwen2.5-Coder-0.5B plans, tests and writes a working reverse_words")
+    func aMacroTaskOnTheRealModel() async throws {
+        try #require(FileManager.default.fileExists(atPath: Self.qwen05), "the 0.5B model is missing; run `make test`")
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("anima-do-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let result = try CLI.run([
+            "do", "--no-skills", "--data-dir", data.path, "--model", "qwen2.5-coder-0.5b",
+            "Write a Python function reverse_words(s) that reverses the order of words in a string",
+        ])
+        #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+        let outputs = try #require(try JSONValue(parsing: result.stdout)["outputs"]?.objectValue, "\(result.stdout)")
+        let coder = try #require(outputs.first { $0.value["code"] != nil }?.value, "\(result.stdout)")
+        #expect(coder["passed"] == coder["total"] && coder["passed"]?.numberValue ?? 0 > 0)
+        let module = try #require(coder["module"]?.stringValue)
+        let tests = """
+            from \(module.dropLast(3)) import reverse_words
+
+            def test_words():
+                assert reverse_words("one two three") == "three two one"
+                assert reverse_words("solo") == "solo"
+            """
+        let report = try await SandboxTestRunner(base: data.path).run(
+            files: [module: try #require(coder["code"]?.stringValue)], tests: ["test_mine.py": tests])
+        #expect(report.passed == 1 && report.total == 1, "\(report.summary)")
     }
 
     @Test func setupPinsTheSameWheelsAsTheCatalogue() throws {

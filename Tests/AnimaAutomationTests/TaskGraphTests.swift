@@ -97,6 +97,35 @@ struct TaskGraphTests {
         }
     }
 
+    /// The 0.5B planned "Write a Python function slugify(text) ..." as six writers with that
+    /// same goal: one runs, and the planner asks once for a coder, since only a coder's code is tested.
+    @Test func aRepeatedSubtaskRunsOnceAndCodeGoesToACoder() async throws {
+        let writer = #"{"id":"ID","role":"writer","goal":"Write slugify(text)","inputs":[],"tools":[]}"#
+        let six = #"{"nodes":["# + (1...6).map { writer.replacingOccurrences(of: "ID", with: "\($0)") }.joined(separator: ",") + "]}"
+        let model = ScriptedModel(replies: [.text(six), .text(six)])
+        let goal = "Write a Python function slugify(text) that lowercases and joins words with -"
+        let plan = try await TaskPlanner(knownTools: []).plan(goal) { try await model.generate($0).collect() }
+        #expect(plan.nodes.map(\.id) == ["1"])
+        #expect(model.requests.count == 2)
+        #expect(lastUser(of: model.requests[1]).contains("no subtask is a coder"))
+        // Asked once: the second plan stands as it is. A goal that is not code is not asked again.
+        let prose = ScriptedModel(replies: [.text(six)])
+        _ = try await TaskPlanner(knownTools: []).plan("Tell me about owls") { try await prose.generate($0).collect() }
+        #expect(prose.requests.count == 1)
+
+        // Inputs from a repeat are taken from the first; a subtask that differs stays.
+        let g = TaskGraph(
+            goal: "g",
+            nodes: [
+                TaskNode(id: "a", role: .coder, goal: "x"), TaskNode(id: "b", role: .coder, goal: "x"),
+                TaskNode(id: "c", role: .coder, goal: "x", module: "other.py"),
+                TaskNode(id: "d", role: .writer, goal: "y", inputs: ["a", "b", "c"]),
+            ]
+        ).withoutDuplicates()
+        #expect(g.nodes.map(\.id) == ["a", "c", "d"])
+        #expect(g.nodes.last?.inputs == ["a", "c"])
+    }
+
     @Test func thePlanSchemaOffersOnlyToolsTheKernelHas() {
         let schema = TaskPlanner(knownTools: ["web_fetch", "shell"]).schema.json.jsonText
         #expect(schema.contains("web_fetch"))

@@ -64,6 +64,29 @@ public struct TaskGraph: Sendable, Hashable, Codable {
         _ = try order()
     }
 
+    /// The graph with each subtask that repeats an earlier one (everything but its id the
+    /// same) removed, and inputs from it taken from the earlier one: a small model's plan gives
+    /// one subtask six times.
+    public func withoutDuplicates() -> TaskGraph {
+        var first: [TaskNode: String] = [:]  // a subtask without its id -> the id it was first given
+        var renamed: [String: String] = [:]
+        var graph = TaskGraph(goal: goal, nodes: [])
+        for var node in nodes {
+            var inputs: [String] = []
+            for input in node.inputs.map({ renamed[$0] ?? $0 }) where !inputs.contains(input) { inputs.append(input) }
+            node.inputs = inputs
+            var anonymous = node
+            anonymous.id = ""
+            if let id = first[anonymous] {
+                renamed[node.id] = id
+            } else {
+                first[anonymous] = node.id
+                graph.nodes.append(node)
+            }
+        }
+        return graph
+    }
+
     /// The graph without inputs that name no subtask, or the subtask itself: inputs that
     /// cannot carry a result.
     public func withoutDanglingInputs() -> TaskGraph {

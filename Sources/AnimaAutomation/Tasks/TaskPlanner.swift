@@ -57,9 +57,14 @@ public struct TaskPlanner: Sendable {
                 } catch {
                     throw TaskError.invalidGraph("the answer is not JSON (\(error))")
                 }
-                let graph = try TaskGraph(json: json, goal: goal)
+                let graph = try TaskGraph(json: json, goal: goal).withoutDuplicates()
                 do {
                     try graph.validate(knownTools: knownTools)
+                    // Advice, once: a goal that asks for code is tested only in a coder's hands
+                    // (the 0.5B gave "Write a Python function slugify(text)" to six writers).
+                    if attempt == 0, Self.asksForCode(goal), !graph.nodes.contains(where: { $0.role == .coder }) {
+                        throw TaskError.invalidGraph("the goal asks for code, and no subtask is a coder (only a coder's code is tested)")
+                    }
                     return graph
                 } catch {
                     // Asked again, a small model still names inputs that are no subtask's
@@ -79,6 +84,14 @@ public struct TaskPlanner: Sendable {
             }
         }
         throw TaskError.planning(problem)
+    }
+
+    /// Whether a goal asks for code: it names Python, a function, a script and the like.
+    static func asksForCode(_ goal: String) -> Bool {
+        let words = Set(goal.lowercased().split { !$0.isLetter }.map(String.init))
+        return !words.isDisjoint(with: [
+            "python", "function", "functions", "script", "program", "code", "class", "module", "parser", "implement",
+        ])
     }
 
     static let instructions = """

@@ -232,7 +232,7 @@ struct OrchestratorTests {
         let goal = "Write a Python function reverse_words(s) that reverses the order of words"
         let plan =
             #"{"nodes":[{"id":"1","role":"coder","goal":"Write one Python file that must pass tests","inputs":[],"tools":[]},"#
-            + #"{"id":"2","role":"writer","goal":"Writes prose","inputs":["1"],"tools":[]}]}"#
+            + #"{"id":"2","role":"writer","goal":"Explain the function","inputs":["1"],"tools":[]}]}"#
         let model = Self.model(plan: plan)
         let (_, orchestrator) = try setup(model)
         _ = try await orchestrator.run(goal: goal, owner: alice)

@@ -126,6 +126,22 @@ struct TaskGraphTests {
         #expect(g.nodes.last?.inputs == ["a", "c"])
     }
 
+    /// The 0.5B's plan for reverse_words: four subtasks whose goals were the planner's own
+    /// descriptions of their roles. Told so once and answering the same, only the coder runs
+    /// (it works against the whole goal) with any subtask that has a goal of its own.
+    @Test func subtasksThatOnlyNameTheirRolesAreAskedAboutThenLeftOut() async throws {
+        let roles = [
+            ("coder", "Write one Python file that must pass tests"), ("tester", "Writes tests"), ("researcher", "Looks facts up"),
+            ("writer", "writes prose."), ("tester", "Write tests for reverse_words"),
+        ]
+        let nodes = roles.enumerated().map { i, r in #"{"id":"\#(i + 1)","role":"\#(r.0)","goal":"\#(r.1)","inputs":[],"tools":[]}"# }
+        let plan = #"{"nodes":["# + nodes.joined(separator: ",") + "]}"
+        let model = ScriptedModel(replies: [.text(plan), .text(plan)])
+        let graph = try await TaskPlanner(knownTools: []).plan("Write reverse_words(s)") { try await model.generate($0).collect() }
+        #expect(lastUser(of: model.requests[1]).contains("subtasks 1, 2, 3, 4 only name their roles"))
+        #expect(graph.nodes.map(\.id) == ["1", "5"])  // a tester with a goal of its own stays
+    }
+
     @Test func thePlanSchemaOffersOnlyToolsTheKernelHas() {
         let schema = TaskPlanner(knownTools: ["web_fetch", "shell"]).schema.json.jsonText
         #expect(schema.contains("web_fetch"))

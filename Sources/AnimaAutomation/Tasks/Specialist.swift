@@ -27,6 +27,16 @@ public enum Specialist: String, Sendable, Hashable, Codable, CaseIterable {
         }
     }
 
+    /// What the planner is told this kind does.
+    var duty: String {
+        switch self {
+        case .coder: "writes one Python file that must pass tests"
+        case .tester: "writes tests"
+        case .researcher: "looks facts up"
+        case .writer: "writes prose"
+        }
+    }
+
     var instructions: String {
         switch self {
         case .coder: "You are a careful Python programmer."

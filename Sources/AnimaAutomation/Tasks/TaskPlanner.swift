@@ -58,22 +58,13 @@ public struct TaskPlanner: Sendable {
                     throw TaskError.invalidGraph("the answer is not JSON (\(error))")
                 }
                 let graph = try TaskGraph(json: json, goal: goal).withoutDuplicates()
-                do {
+                guard attempt > 0 else {
                     try graph.validate(knownTools: knownTools)
-                    // Advice, once: a goal that asks for code is tested only in a coder's hands
-                    // (the 0.5B gave "Write a Python function slugify(text)" to six writers).
-                    if attempt == 0, Self.asksForCode(goal), !graph.nodes.contains(where: { $0.role == .coder }) {
-                        throw TaskError.invalidGraph("the goal asks for code, and no subtask is a coder (only a coder's code is tested)")
-                    }
+                    let advice = Self.advice(on: graph, for: goal)
+                    if !advice.isEmpty { throw TaskError.invalidGraph(advice.joined(separator: "; ")) }
                     return graph
-                } catch {
-                    // Asked again, a small model still names inputs that are no subtask's
-                    // (Qwen2.5-Coder-0.5B lists the function it is to write); such an input can
-                    // carry nothing, so the plan runs without it rather than not at all.
-                    let repaired = graph.withoutDanglingInputs()
-                    guard attempt > 0, repaired != graph, (try? repaired.validate(knownTools: knownTools)) != nil else { throw error }
-                    return repaired
                 }
+                return try Self.mend(graph, knownTools: knownTools)
             } catch let error as TaskError {
                 problem = error.description
                 guard attempt == 0 else { break }
@@ -86,6 +77,47 @@ public struct TaskPlanner: Sendable {
         throw TaskError.planning(problem)
     }
 
+    /// What a valid plan should still change, said once: a small model's plan can be valid and
+    /// useless. A goal that asks for code is tested only in a coder's hands (the 0.5B gave
+    /// "Write a Python function slugify(text)" to six writers), and a subtask whose goal only
+    /// restates its role ("Looks facts up") does nothing for this goal.
+    static func advice(on graph: TaskGraph, for goal: String) -> [String] {
+        var advice: [String] = []
+        if asksForCode(goal), !graph.nodes.contains(where: { $0.role == .coder }) {
+            advice.append("the goal asks for code, and no subtask is a coder (only a coder's code is tested)")
+        }
+        let idle = graph.nodes.filter(restatesItsRole)
+        if !idle.isEmpty {
+            advice.append(
+                "the goals of subtasks \(idle.map(\.id).joined(separator: ", ")) only name their roles; say what each produces for this goal, or leave it out"
+            )
+        }
+        return advice
+    }
+
+    /// The model's second plan, mended where it can be: subtasks other than coders that only
+    /// restate their roles are left out (a coder's work is tested against the whole goal), and
+    /// inputs that name no subtask are dropped (Qwen2.5-Coder-0.5B lists the function it is to
+    /// write). Anything else wrong with it is the error.
+    static func mend(_ graph: TaskGraph, knownTools: Set<String>) throws(TaskError) -> TaskGraph {
+        var mended = graph
+        let useful = graph.nodes.filter { $0.role == .coder || !restatesItsRole($0) }
+        if !useful.isEmpty { mended.nodes = useful }
+        mended = mended.withoutDanglingInputs()
+        if (try? mended.validate(knownTools: knownTools)) != nil { return mended }
+        try graph.validate(knownTools: knownTools)
+        return graph
+    }
+
+    /// Whether a subtask's goal is only its role's description in `instructions`.
+    static func restatesItsRole(_ node: TaskNode) -> Bool {
+        // Words without a final s, so that "Write tests" and "writes tests" are the same.
+        func words(_ text: String) -> [Substring] {
+            text.lowercased().split { !$0.isLetter }.map { $0.hasSuffix("s") ? $0.dropLast() : $0 }
+        }
+        return words(node.goal) == words(node.role.duty)
+    }
+
     /// Whether a goal asks for code: it names Python, a function, a script and the like.
     static func asksForCode(_ goal: String) -> Bool {
         let words = Set(goal.lowercased().split { !$0.isLetter }.map(String.init))
@@ -96,8 +128,8 @@ public struct TaskPlanner: Sendable {
 
     static let instructions = """
         You plan work for a team of specialists. Split the goal into 1 to 6 subtasks. Each subtask has an id \
-        (short, letters and digits), a role (coder: writes one Python file that must pass tests; tester: writes tests; \
-        researcher: looks facts up; writer: writes prose), a goal that says exactly what to produce, the ids of the \
+        (short, letters and digits), a role (\(Specialist.allCases.map { "\($0.rawValue): \($0.duty)" }.joined(separator: "; "))), \
+        a goal that says exactly what to produce, the ids of the \
         subtasks whose results it needs (inputs) and the tools it needs (often none). A subtask may only take inputs \
         from subtasks listed before it. Prefer few subtasks. Answer with JSON only.
         """

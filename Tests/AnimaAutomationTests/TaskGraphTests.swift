@@ -98,14 +98,17 @@ struct TaskGraphTests {
     }
 
     /// The 0.5B planned "Write a Python function slugify(text) ..." as six writers with that
-    /// same goal: one runs, and the planner asks once for a coder, since only a coder's code is tested.
+    /// same goal: one runs, and the planner asks once for a coder, since only a coder's code is
+    /// tested; answered the same, the writer becomes the coder.
     @Test func aRepeatedSubtaskRunsOnceAndCodeGoesToACoder() async throws {
-        let writer = #"{"id":"ID","role":"writer","goal":"Write slugify(text)","inputs":[],"tools":[]}"#
+        let writer = #"{"id":"ID","role":"writer","goal":"Write a Python function slugify(text)","inputs":[],"tools":[]}"#
         let six = #"{"nodes":["# + (1...6).map { writer.replacingOccurrences(of: "ID", with: "\($0)") }.joined(separator: ",") + "]}"
         let model = ScriptedModel(replies: [.text(six), .text(six)])
         let goal = "Write a Python function slugify(text) that lowercases and joins words with -"
         let plan = try await TaskPlanner(knownTools: []).plan(goal) { try await model.generate($0).collect() }
         #expect(plan.nodes.map(\.id) == ["1"])
+        #expect(plan.nodes.first?.role == .coder, "a writer asked for code, where no one codes, codes")
+        #expect(plan.nodes.first?.output == TaskNode.coderOutput)
         #expect(model.requests.count == 2)
         #expect(lastUser(of: model.requests[1]).contains("no subtask is a coder"))
         // Asked once: the second plan stands as it is. A goal that is not code is not asked again.

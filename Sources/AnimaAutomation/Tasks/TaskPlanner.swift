@@ -96,13 +96,22 @@ public struct TaskPlanner: Sendable {
     }
 
     /// The model's second plan, mended where it can be: subtasks other than coders that only
-    /// restate their roles are left out (a coder's work is tested against the whole goal), and
+    /// restate their roles are left out (a coder's work is tested against the whole goal), a
+    /// writer given code to write where no one codes becomes a coder, and
     /// inputs that name no subtask are dropped (Qwen2.5-Coder-0.5B lists the function it is to
     /// write). Anything else wrong with it is the error.
     static func mend(_ graph: TaskGraph, knownTools: Set<String>) throws(TaskError) -> TaskGraph {
         var mended = graph
         let useful = graph.nodes.filter { $0.role == .coder || !restatesItsRole($0) }
         if !useful.isEmpty { mended.nodes = useful }
+        // A goal that asks for code, and a writer asked for code in its own goal, with no coder:
+        // that writer's work is a coder's, and so tested.
+        if asksForCode(graph.goal), !mended.nodes.contains(where: { $0.role == .coder }) {
+            for i in mended.nodes.indices where mended.nodes[i].role == .writer && asksForCode(mended.nodes[i].goal) {
+                mended.nodes[i].role = .coder
+                mended.nodes[i].output = TaskNode.coderOutput  // a writer's was its prose
+            }
+        }
         mended = mended.withoutDanglingInputs()
         if (try? mended.validate(knownTools: knownTools)) != nil { return mended }
         try graph.validate(knownTools: knownTools)

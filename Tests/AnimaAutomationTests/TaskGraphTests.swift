@@ -111,6 +111,10 @@ struct TaskGraphTests {
         #expect(plan.nodes.first?.output == TaskNode.coderOutput)
         #expect(model.requests.count == 2)
         #expect(lastUser(of: model.requests[1]).contains("no subtask is a coder"))
+        // Advice is not a refusal: when the second answer is no plan at all, the first one runs.
+        let garbled = ScriptedModel(replies: [.text(six), .text("not json")])
+        let first = try await TaskPlanner(knownTools: []).plan(goal) { try await garbled.generate($0).collect() }
+        #expect(first.nodes.map(\.role) == [.coder])
         // Asked once: the second plan stands as it is. A goal that is not code is not asked again.
         let prose = ScriptedModel(replies: [.text(six)])
         _ = try await TaskPlanner(knownTools: []).plan("Tell me about owls") { try await prose.generate($0).collect() }

@@ -46,6 +46,7 @@ public struct TaskPlanner: Sendable {
     public func plan(_ goal: String, feedback: String? = nil, generate: Generate) async throws -> TaskGraph {
         var messages: [ChatMessage] = [.system(Self.instructions), .user(prompt(goal, feedback: feedback))]
         var problem = ""
+        var advised: TaskGraph?  // a valid first plan the model was told how to improve
         for attempt in 0..<2 {
             let request = GenerationRequest(
                 messages: messages, responseFormat: .jsonSchema(schema), sampling: .greedy(maxTokens: maxTokens))
@@ -61,7 +62,10 @@ public struct TaskPlanner: Sendable {
                 guard attempt > 0 else {
                     try graph.validate(knownTools: knownTools)
                     let advice = Self.advice(on: graph, for: goal)
-                    if !advice.isEmpty { throw TaskError.invalidGraph(advice.joined(separator: "; ")) }
+                    if !advice.isEmpty {
+                        advised = graph
+                        throw TaskError.invalidGraph(advice.joined(separator: "; "))
+                    }
                     return graph
                 }
                 return try Self.mend(graph, knownTools: knownTools)
@@ -74,6 +78,8 @@ public struct TaskPlanner: Sendable {
                 ]
             }
         }
+        // Advice is not a refusal: a second answer worse than the first leaves the first, mended.
+        if let advised { return try Self.mend(advised, knownTools: knownTools) }
         throw TaskError.planning(problem)
     }
 

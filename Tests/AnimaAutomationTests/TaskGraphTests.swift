@@ -111,6 +111,20 @@ struct TaskGraphTests {
         #expect(plan.nodes.first?.output == TaskNode.coderOutput)
         #expect(model.requests.count == 2)
         #expect(lastUser(of: model.requests[1]).contains("no subtask is a coder"))
+        // SmolLM2's plan: one writer whose goal is a number. Alone, it is the coder.
+        let lone = #"{"nodes":[{"id":"1","role":"writer","goal":"1234567890","inputs":[],"tools":[]}]}"#
+        let small = ScriptedModel(replies: [.text(lone), .text(lone)])
+        #expect(try await TaskPlanner(knownTools: []).plan(goal) { try await small.generate($0).collect() }.nodes.map(\.role) == [.coder])
+        // Beside a coder, or for a goal that is not code, a writer stays a writer.
+        let both =
+            #"{"nodes":[{"id":"1","role":"coder","goal":"slugify","inputs":[],"tools":[]},"#
+            + #"{"id":"2","role":"writer","goal":"Explain the Python function","inputs":["1"],"tools":[]}]}"#
+        let paired = ScriptedModel(replies: [.text(both)])
+        #expect(
+            try await TaskPlanner(knownTools: []).plan(goal) { try await paired.generate($0).collect() }.nodes.map(\.role) == [
+                .coder, .writer,
+            ])
+
         // Advice is not a refusal: when the second answer is no plan at all, the first one runs.
         let garbled = ScriptedModel(replies: [.text(six), .text("not json")])
         let first = try await TaskPlanner(knownTools: []).plan(goal) { try await garbled.generate($0).collect() }

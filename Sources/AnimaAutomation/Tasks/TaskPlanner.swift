@@ -103,17 +103,19 @@ public struct TaskPlanner: Sendable {
 
     /// The model's second plan, mended where it can be: subtasks other than coders that only
     /// restate their roles are left out (a coder's work is tested against the whole goal), a
-    /// writer given code to write where no one codes becomes a coder, and
+    /// writer given code to write (or alone in the plan) where no one codes becomes a coder, and
     /// inputs that name no subtask are dropped (Qwen2.5-Coder-0.5B lists the function it is to
     /// write). Anything else wrong with it is the error.
     static func mend(_ graph: TaskGraph, knownTools: Set<String>) throws(TaskError) -> TaskGraph {
         var mended = graph
         let useful = graph.nodes.filter { $0.role == .coder || !restatesItsRole($0) }
         if !useful.isEmpty { mended.nodes = useful }
-        // A goal that asks for code, and a writer asked for code in its own goal, with no coder:
-        // that writer's work is a coder's, and so tested.
+        // A goal that asks for code and no coder: a writer asked for code in its own goal, or
+        // the plan's only subtask (SmolLM2's plan is one writer whose goal is "1234567890"),
+        // does a coder's work, and so is tested.
         if asksForCode(graph.goal), !mended.nodes.contains(where: { $0.role == .coder }) {
-            for i in mended.nodes.indices where mended.nodes[i].role == .writer && asksForCode(mended.nodes[i].goal) {
+            let alone = mended.nodes.count == 1
+            for i in mended.nodes.indices where mended.nodes[i].role == .writer && (alone || asksForCode(mended.nodes[i].goal)) {
                 mended.nodes[i].role = .coder
                 mended.nodes[i].output = TaskNode.coderOutput  // a writer's was its prose
             }
